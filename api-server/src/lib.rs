@@ -1,0 +1,132 @@
+//! Katalusis API server: HTTP API over MySQL, authentication and authorization.
+
+pub mod audit;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod state;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use sqlx::migrate::Migrator;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::{ConnectOptions, MySqlPool};
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::Hasher;
+use crate::config::{Environment, Settings};
+use crate::state::AppState;
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+/// Whether every migration this build carries has been applied.
+pub async fn migrations_applied(db: &MySqlPool) -> Result<bool, sqlx::Error> {
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_all(db)
+            .await?;
+    Ok(MIGRATOR.iter().all(|m| applied.contains(&m.version)))
+}
+
+/// Connects, creating the database first if it does not exist yet.
+pub async fn connect(settings: &Settings) -> anyhow::Result<MySqlPool> {
+    let opts: MySqlConnectOptions = settings
+        .database_url
+        .expose()
+        .parse()
+        .context("DATABASE_URL is not a valid MySQL URL")?;
+    let opts = opts
+        .log_statements(tracing::log::LevelFilter::Trace)
+        .charset("utf8mb4");
+    if let Some(name) = opts.get_database().map(str::to_string) {
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            anyhow::bail!("DATABASE_URL: database name must be letters, digits and '_'");
+        }
+        let server = opts.clone().database("");
+        let mut conn = server.connect().await.context("connecting to the database server")?;
+        sqlx::query(&format!(
+            "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        ))
+        .execute(&mut conn)
+        .await
+        .context("creating the database")?;
+    }
+    MySqlPoolOptions::new()
+        .max_connections(settings.db_max_connections)
+        .connect_with(opts)
+        .await
+        .context("connecting to the database")
+}
+
+/// Builds the shared state; generates a per-start JWT secret in dev mode.
+pub fn state(db: MySqlPool, settings: Settings) -> anyhow::Result<AppState> {
+    let secret = match &settings.jwt_secret {
+        Some(s) => s.expose().as_bytes().to_vec(),
+        None => {
+            debug_assert!(settings.env == Environment::Dev);
+            tracing::warn!("KATALUSIS_JWT_SECRET is not set: using a random secret; tokens end with this process");
+            let mut b = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+            b.to_vec()
+        }
+    };
+    let keys = JwtKeys::new(&secret, settings.access_token_ttl_seconds);
+    let hasher = Hasher::new(settings.argon2_memory_kib, settings.argon2_iterations)?;
+    Ok(AppState {
+        db,
+        keys,
+        hasher,
+        settings: Arc::new(settings),
+    })
+}
+
+pub fn init_tracing(settings: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&settings.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match settings.log_format {
+        config::LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        config::LogFormat::Pretty => builder.try_init(),
+    };
+}
+
+/// Runs migrations, bootstraps the admin and serves until Ctrl-C / SIGTERM.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let db = connect(&settings).await?;
+    MIGRATOR.run(&db).await.context("applying migrations")?;
+    let state = state(db, settings)?;
+    bootstrap::ensure_admin(&state.db, &state.settings, &state.hasher).await?;
+    let listener = tokio::net::TcpListener::bind(state.settings.bind)
+        .await
+        .with_context(|| format!("binding {}", state.settings.bind))?;
+    tracing::info!(addr = %state.settings.bind, "listening");
+    let app = http::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

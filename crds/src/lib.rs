@@ -1,0 +1,16 @@
+//! Katalusis domain model shared by the API server, the local executor and the
+//! operator: node templates, workflow graphs, their validation and (later) the
+//! run planner and the Kubernetes custom resource types. Nothing here does I/O.
+
+pub mod graph;
+pub mod template;
+pub mod types;
+pub mod validate;
+
+pub use graph::{Edge, Graph, Node, NodeLimits, Position, TemplateRef};
+pub use template::{
+    ExecutionMode, LimitMaxima, Limits, ParamKind, ParamSpec, PortSpec, RetrySpec, TemplateSpec,
+    TrustLevel,
+};
+pub use types::PortType;
+pub use validate::{validate_graph, FieldError, Problem, Severity, TemplateCatalog};

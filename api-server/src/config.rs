@@ -1,0 +1,329 @@
+//! `Settings`: read once at startup from `KATALUSIS_*` variables and `DATABASE_URL`.
+//! Nothing else reads the environment, so tests can build any configuration.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use katalusis_crds::LimitMaxima;
+
+/// A value that must never reach a log line or a response.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Dev,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub env: Environment,
+    pub bind: SocketAddr,
+    pub database_url: Secret,
+    pub db_max_connections: u32,
+    /// `None` in dev mode means "generate one per start".
+    pub jwt_secret: Option<Secret>,
+    pub access_token_ttl_seconds: u64,
+    pub refresh_token_ttl_seconds: u64,
+    pub admin_username: String,
+    pub admin_email: String,
+    pub admin_password: Option<Secret>,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub max_body_bytes: usize,
+    pub login_max_failures: u32,
+    pub login_ip_max_failures: u32,
+    pub login_lockout_seconds: u64,
+    pub limit_maxima: LimitMaxima,
+    pub cors_origins: Vec<String>,
+    pub trust_proxy_headers: bool,
+    /// argon2id memory cost in KiB (OWASP minimum 19 MiB).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid configuration: {var}: {message}")]
+pub struct ConfigError {
+    pub var: String,
+    pub message: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            env: Environment::Dev,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: Secret::new("mysql://root@127.0.0.1:3306/katalusis"),
+            db_max_connections: 10,
+            jwt_secret: None,
+            access_token_ttl_seconds: 15 * 60,
+            refresh_token_ttl_seconds: 30 * 24 * 3600,
+            admin_username: "admin".into(),
+            admin_email: "admin@localhost".into(),
+            admin_password: None,
+            log_format: LogFormat::Pretty,
+            log_filter: "info".into(),
+            max_body_bytes: 10 * 1024 * 1024,
+            login_max_failures: 5,
+            login_ip_max_failures: 50,
+            login_lockout_seconds: 15 * 60,
+            limit_maxima: LimitMaxima::default(),
+            cors_origins: vec![],
+            trust_proxy_headers: false,
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Builds settings from a variable map; unknown `KATALUSIS_` names are refused
+    /// so a typo does not silently fall back to a default.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut s = Settings::default();
+        let get = |k: &str| vars.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        for k in vars.keys().filter(|k| k.starts_with("KATALUSIS_")) {
+            if !KNOWN_VARS.contains(&k.as_str()) {
+                return Err(err(k, "unknown setting (see the README for the list)"));
+            }
+        }
+        if let Some(v) = get("KATALUSIS_ENV") {
+            s.env = match v.as_str() {
+                "dev" | "development" => Environment::Dev,
+                "prod" | "production" => Environment::Production,
+                _ => return Err(err("KATALUSIS_ENV", "must be 'dev' or 'production'")),
+            };
+        }
+        s.log_format = match s.env {
+            Environment::Dev => LogFormat::Pretty,
+            Environment::Production => LogFormat::Json,
+        };
+        if let Some(v) = get("KATALUSIS_BIND") {
+            s.bind = parse("KATALUSIS_BIND", &v)?;
+        }
+        if let Some(v) = get("DATABASE_URL") {
+            if !v.starts_with("mysql://") && !v.starts_with("mariadb://") {
+                return Err(err("DATABASE_URL", "must be a mysql:// URL"));
+            }
+            s.database_url = Secret::new(v);
+        }
+        if let Some(v) = get("KATALUSIS_DB_MAX_CONNECTIONS") {
+            s.db_max_connections = parse_range("KATALUSIS_DB_MAX_CONNECTIONS", &v, 1, 1000)?;
+        }
+        if let Some(v) = get("KATALUSIS_JWT_SECRET") {
+            if v.len() < 32 {
+                return Err(err("KATALUSIS_JWT_SECRET", "must be at least 32 characters"));
+            }
+            s.jwt_secret = Some(Secret::new(v));
+        } else if s.env == Environment::Production {
+            return Err(err("KATALUSIS_JWT_SECRET", "is required when KATALUSIS_ENV=production"));
+        }
+        if let Some(v) = get("KATALUSIS_ACCESS_TOKEN_TTL_SECONDS") {
+            s.access_token_ttl_seconds =
+                parse_range("KATALUSIS_ACCESS_TOKEN_TTL_SECONDS", &v, 30, 24 * 3600)?;
+        }
+        if let Some(v) = get("KATALUSIS_REFRESH_TOKEN_TTL_SECONDS") {
+            s.refresh_token_ttl_seconds =
+                parse_range("KATALUSIS_REFRESH_TOKEN_TTL_SECONDS", &v, 60, 365 * 24 * 3600)?;
+        }
+        if let Some(v) = get("KATALUSIS_ADMIN_USERNAME") {
+            s.admin_username = v;
+        }
+        if let Some(v) = get("KATALUSIS_ADMIN_EMAIL") {
+            if !v.contains('@') {
+                return Err(err("KATALUSIS_ADMIN_EMAIL", "must be an email address"));
+            }
+            s.admin_email = v;
+        }
+        if let Some(v) = vars.get("KATALUSIS_ADMIN_PASSWORD").filter(|v| !v.is_empty()) {
+            if v.chars().count() < crate::auth::password::MIN_PASSWORD_LEN {
+                return Err(err("KATALUSIS_ADMIN_PASSWORD", "must be at least 10 characters"));
+            }
+            s.admin_password = Some(Secret::new(v.clone()));
+        }
+        if let Some(v) = get("KATALUSIS_LOG_FORMAT") {
+            s.log_format = match v.as_str() {
+                "json" => LogFormat::Json,
+                "pretty" => LogFormat::Pretty,
+                _ => return Err(err("KATALUSIS_LOG_FORMAT", "must be 'json' or 'pretty'")),
+            };
+        }
+        if let Some(v) = get("KATALUSIS_LOG") {
+            s.log_filter = v;
+        }
+        if let Some(v) = get("KATALUSIS_MAX_BODY_BYTES") {
+            s.max_body_bytes = parse_range("KATALUSIS_MAX_BODY_BYTES", &v, 1024, 1 << 30)?;
+        }
+        if let Some(v) = get("KATALUSIS_LOGIN_MAX_FAILURES") {
+            s.login_max_failures = parse_range("KATALUSIS_LOGIN_MAX_FAILURES", &v, 1, 1000)?;
+        }
+        if let Some(v) = get("KATALUSIS_LOGIN_IP_MAX_FAILURES") {
+            s.login_ip_max_failures = parse_range("KATALUSIS_LOGIN_IP_MAX_FAILURES", &v, 1, 100_000)?;
+        }
+        if let Some(v) = get("KATALUSIS_LOGIN_LOCKOUT_SECONDS") {
+            s.login_lockout_seconds = parse_range("KATALUSIS_LOGIN_LOCKOUT_SECONDS", &v, 1, 7 * 24 * 3600)?;
+        }
+        if let Some(v) = get("KATALUSIS_MAX_TIMEOUT_SECONDS") {
+            s.limit_maxima.timeout_seconds = parse_range("KATALUSIS_MAX_TIMEOUT_SECONDS", &v, 1, 7 * 24 * 3600)?;
+        }
+        if let Some(v) = get("KATALUSIS_MAX_MEMORY_MIB") {
+            s.limit_maxima.memory_mib = parse_range("KATALUSIS_MAX_MEMORY_MIB", &v, 32, 1 << 20)?;
+        }
+        if let Some(v) = get("KATALUSIS_MAX_CPU_MILLICORES") {
+            s.limit_maxima.cpu_millicores = parse_range("KATALUSIS_MAX_CPU_MILLICORES", &v, 100, 1 << 20)?;
+        }
+        if let Some(v) = get("KATALUSIS_CORS_ORIGINS") {
+            s.cors_origins = v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect();
+            if let Some(bad) = s.cors_origins.iter().find(|o| !(o.starts_with("http://") || o.starts_with("https://"))) {
+                return Err(err("KATALUSIS_CORS_ORIGINS", &format!("'{bad}' is not an http(s) origin")));
+            }
+        }
+        if let Some(v) = get("KATALUSIS_TRUST_PROXY_HEADERS") {
+            s.trust_proxy_headers = parse_bool("KATALUSIS_TRUST_PROXY_HEADERS", &v)?;
+        }
+        if let Some(v) = get("KATALUSIS_ARGON2_MEMORY_KIB") {
+            s.argon2_memory_kib = parse_range("KATALUSIS_ARGON2_MEMORY_KIB", &v, 8, 4 << 20)?;
+        }
+        if let Some(v) = get("KATALUSIS_ARGON2_ITERATIONS") {
+            s.argon2_iterations = parse_range("KATALUSIS_ARGON2_ITERATIONS", &v, 1, 100)?;
+        }
+        Ok(s)
+    }
+}
+
+/// Every variable `from_vars` understands; the README documents each.
+pub const KNOWN_VARS: &[&str] = &[
+    "KATALUSIS_ENV",
+    "KATALUSIS_BIND",
+    "KATALUSIS_DB_MAX_CONNECTIONS",
+    "KATALUSIS_JWT_SECRET",
+    "KATALUSIS_ACCESS_TOKEN_TTL_SECONDS",
+    "KATALUSIS_REFRESH_TOKEN_TTL_SECONDS",
+    "KATALUSIS_ADMIN_USERNAME",
+    "KATALUSIS_ADMIN_EMAIL",
+    "KATALUSIS_ADMIN_PASSWORD",
+    "KATALUSIS_LOG_FORMAT",
+    "KATALUSIS_LOG",
+    "KATALUSIS_MAX_BODY_BYTES",
+    "KATALUSIS_LOGIN_MAX_FAILURES",
+    "KATALUSIS_LOGIN_IP_MAX_FAILURES",
+    "KATALUSIS_LOGIN_LOCKOUT_SECONDS",
+    "KATALUSIS_MAX_TIMEOUT_SECONDS",
+    "KATALUSIS_MAX_MEMORY_MIB",
+    "KATALUSIS_MAX_CPU_MILLICORES",
+    "KATALUSIS_CORS_ORIGINS",
+    "KATALUSIS_TRUST_PROXY_HEADERS",
+    "KATALUSIS_ARGON2_MEMORY_KIB",
+    "KATALUSIS_ARGON2_ITERATIONS",
+];
+
+fn err(var: &str, message: &str) -> ConfigError {
+    ConfigError {
+        var: var.into(),
+        message: message.into(),
+    }
+}
+
+fn parse<T: FromStr>(var: &str, v: &str) -> Result<T, ConfigError> {
+    v.parse().map_err(|_| err(var, &format!("cannot parse '{v}'")))
+}
+
+fn parse_range<T>(var: &str, v: &str, lo: T, hi: T) -> Result<T, ConfigError>
+where
+    T: FromStr + PartialOrd + fmt::Display + Copy,
+{
+    let n: T = parse(var, v)?;
+    if n < lo || n > hi {
+        return Err(err(var, &format!("must be between {lo} and {hi}")));
+    }
+    Ok(n)
+}
+
+fn parse_bool(var: &str, v: &str) -> Result<bool, ConfigError> {
+    match v {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" => Ok(false),
+        _ => Err(err(var, "must be true or false")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let s = Settings::from_vars(&vars(&[])).unwrap();
+        assert_eq!(s.env, Environment::Dev);
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.access_token_ttl_seconds, 900);
+        assert!(s.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn production_requires_a_jwt_secret() {
+        let e = Settings::from_vars(&vars(&[("KATALUSIS_ENV", "production")])).unwrap_err();
+        assert_eq!(e.var, "KATALUSIS_JWT_SECRET");
+        let s = Settings::from_vars(&vars(&[
+            ("KATALUSIS_ENV", "production"),
+            ("KATALUSIS_JWT_SECRET", &"x".repeat(40)),
+        ]))
+        .unwrap();
+        assert_eq!(s.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        for (k, v) in [
+            ("KATALUSIS_BIND", "nowhere"),
+            ("KATALUSIS_MAX_BODY_BYTES", "-1"),
+            ("KATALUSIS_ACCESS_TOKEN_TTL_SECONDS", "5"),
+            ("KATALUSIS_TRUST_PROXY_HEADERS", "maybe"),
+            ("KATALUSIS_ADMIN_PASSWORD", "short"),
+            ("KATALUSIS_TYPO", "1"),
+            ("DATABASE_URL", "postgres://x"),
+        ] {
+            let e = Settings::from_vars(&vars(&[(k, v)])).unwrap_err();
+            assert_eq!(e.var, k, "{k}={v}");
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let s = Settings::from_vars(&vars(&[("KATALUSIS_JWT_SECRET", &"s3cr3t".repeat(8))])).unwrap();
+        assert!(!format!("{s:?}").contains("s3cr3t"));
+    }
+}

@@ -1,0 +1,110 @@
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{MySqlPool, QueryBuilder};
+use utoipa::ToSchema;
+
+pub struct NewEntry {
+    pub user_id: Option<u64>,
+    pub role: Option<&'static str>,
+    pub action: String,
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub outcome: &'static str,
+    pub status: u16,
+    pub request_id: String,
+    pub client_ip: Option<String>,
+}
+
+pub async fn insert(db: &MySqlPool, e: &NewEntry) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, user_id, role, action, object_type, object_id, outcome, status, request_id, client_ip) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(Utc::now())
+    .bind(e.user_id)
+    .bind(e.role)
+    .bind(truncate(&e.action, 100))
+    .bind(e.object_type.as_deref())
+    .bind(e.object_id.as_deref().map(|s| truncate(s, 100)))
+    .bind(e.outcome)
+    .bind(e.status)
+    .bind(truncate(&e.request_id, 64))
+    .bind(e.client_ip.as_deref())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub audit_id: u64,
+    pub at: DateTime<Utc>,
+    pub user_id: Option<u64>,
+    pub role: Option<String>,
+    pub action: String,
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub outcome: String,
+    pub status: i16,
+    pub request_id: String,
+    pub client_ip: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub user_id: Option<u64>,
+    pub action: Option<String>,
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub outcome: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+fn push_where(qb: &mut QueryBuilder<'_, sqlx::MySql>, f: &Filter) {
+    qb.push(" WHERE 1=1");
+    if let Some(u) = f.user_id {
+        qb.push(" AND user_id = ").push_bind(u);
+    }
+    if let Some(a) = &f.action {
+        qb.push(" AND action LIKE ").push_bind(super::like_pattern(a));
+    }
+    if let Some(t) = &f.object_type {
+        qb.push(" AND object_type = ").push_bind(t.clone());
+    }
+    if let Some(o) = &f.object_id {
+        qb.push(" AND object_id = ").push_bind(o.clone());
+    }
+    if let Some(o) = &f.outcome {
+        qb.push(" AND outcome = ").push_bind(o.clone());
+    }
+    if let Some(t) = f.from {
+        qb.push(" AND at >= ").push_bind(t);
+    }
+    if let Some(t) = f.to {
+        qb.push(" AND at < ").push_bind(t);
+    }
+}
+
+pub async fn list(
+    db: &MySqlPool,
+    f: &Filter,
+    limit: u32,
+    offset: u64,
+) -> Result<(Vec<Entry>, u64), sqlx::Error> {
+    let mut qb = QueryBuilder::new(
+        "SELECT audit_id, at, user_id, role, action, object_type, object_id, outcome, status, request_id, client_ip FROM audit_log",
+    );
+    push_where(&mut qb, f);
+    qb.push(" ORDER BY audit_id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    let items = qb.build_query_as().fetch_all(db).await?;
+    let mut qc = QueryBuilder::new("SELECT COUNT(*) FROM audit_log");
+    push_where(&mut qc, f);
+    let total: i64 = qc.build_query_scalar().fetch_one(db).await?;
+    Ok((items, total as u64))
+}

@@ -1,0 +1,103 @@
+//! Validated request values. Handlers turn bodies into these before touching the
+//! database, collecting every field error so the client sees them all at once.
+
+use katalusis_crds::FieldError;
+
+use crate::error::ApiError;
+
+/// Collects field errors across several parses.
+#[derive(Default)]
+pub struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    pub fn check<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
+
+fn has_control_chars(s: &str) -> bool {
+    s.chars().any(|c| c.is_control())
+}
+
+pub fn username(field: &str, s: &str) -> Result<String, FieldError> {
+    let ok = (3..=64).contains(&s.chars().count())
+        && s.chars().all(|c| c.is_alphanumeric() || "._-".contains(c));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(FieldError::new(
+            field,
+            "must be 3-64 letters, digits, '.', '_' or '-'",
+        ))
+    }
+}
+
+pub fn email(field: &str, s: &str) -> Result<String, FieldError> {
+    let s = s.trim();
+    let ok = s.len() <= 254
+        && !has_control_chars(s)
+        && !s.contains(char::is_whitespace)
+        && s.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
+    if ok {
+        Ok(s.to_lowercase())
+    } else {
+        Err(FieldError::new(field, "must be a valid email address"))
+    }
+}
+
+/// Free text shown to people: trimmed, bounded, no control characters.
+pub fn text(field: &str, s: &str, min: usize, max: usize) -> Result<String, FieldError> {
+    let t = s.trim();
+    let n = t.chars().count();
+    if n < min || n > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be {min} to {max} characters"),
+        ));
+    }
+    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(FieldError::new(field, "must not contain control characters"));
+    }
+    Ok(t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_allow_unicode_letters_but_not_punctuation() {
+        assert!(username("u", "zoë.müller").is_ok());
+        assert!(username("u", "a' OR 1=1 --").is_err());
+        assert!(username("u", "ab").is_err());
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(email("e", " Ann@Example.COM ").unwrap(), "ann@example.com");
+        assert!(email("e", "no-at-sign").is_err());
+        assert!(email("e", "a@b@c").is_err());
+    }
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        assert_eq!(text("t", "  hi  ", 1, 10).unwrap(), "hi");
+        assert!(text("t", "", 1, 10).is_err());
+        assert!(text("t", "a\u{0}b", 1, 10).is_err());
+    }
+}

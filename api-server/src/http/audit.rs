@@ -1,0 +1,51 @@
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::extract::{paging, Paged, Query};
+use crate::auth::{Admin, RequireRole};
+use crate::db::{self, audit::Entry};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListAudit {
+    pub user_id: Option<u64>,
+    /// Substring of the action, e.g. `workflow.` or `user.create`.
+    pub action: Option<String>,
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    /// success, denied, rejected or error.
+    pub outcome: Option<String>,
+    /// Inclusive lower bound (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive upper bound (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// The audit log, newest first.
+#[utoipa::path(get, path = "/api/admin/audit", tag = "audit", security(("bearer" = [])),
+    params(ListAudit), responses((status = 200, body = Paged<Entry>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    RequireRole(_admin, ..): RequireRole<Admin>,
+    Query(q): Query<ListAudit>,
+) -> Result<axum::Json<Paged<Entry>>, ApiError> {
+    let (page, per_page, offset) = paging(q.page, q.per_page)?;
+    let f = db::audit::Filter {
+        user_id: q.user_id,
+        action: q.action.filter(|s| !s.is_empty()),
+        object_type: q.object_type.filter(|s| !s.is_empty()),
+        object_id: q.object_id.filter(|s| !s.is_empty()),
+        outcome: q.outcome.filter(|s| !s.is_empty()),
+        from: q.from,
+        to: q.to,
+    };
+    let (items, total) = db::audit::list(&state.db, &f, per_page, offset).await?;
+    Ok(axum::Json(Paged { items, total, page, per_page }))
+}

@@ -1,0 +1,355 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use katalusis_crds::{validate_graph, Graph, Problem};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{paging, Json, Paged, Path, Query};
+use crate::audit::Audit;
+use crate::auth::{ClientScope, CurrentUser, RequireRole, Role, Staff};
+use crate::db;
+use crate::domain::{self, Errors};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Workflow {
+    pub id: u64,
+    pub client_id: u64,
+    pub name: String,
+    pub description: String,
+    pub revision: u32,
+    pub graph: Graph,
+    pub created_by: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_by: u64,
+    pub updated_at: DateTime<Utc>,
+    /// Validation problems of the saved graph; drafts may be saved with errors,
+    /// but only a graph without errors can run.
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowSummary {
+    pub id: u64,
+    pub client_id: u64,
+    pub name: String,
+    pub description: String,
+    pub revision: u32,
+    pub nodes: usize,
+    pub updated_by: u64,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateWorkflow {
+    pub client_id: u64,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub graph: Graph,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateWorkflow {
+    /// The revision this edit is based on; a stale one answers 409.
+    pub revision: u32,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub graph: Graph,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ValidateRequest {
+    pub graph: Graph,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidateResponse {
+    /// True when there are no errors (warnings allowed).
+    pub valid: bool,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RevisionSummary {
+    pub revision: u32,
+    pub name: String,
+    pub nodes: usize,
+    pub created_by: u64,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Revision {
+    pub revision: u32,
+    pub name: String,
+    pub description: String,
+    pub graph: Graph,
+    pub created_by: u64,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListWorkflows {
+    pub client_id: Option<u64>,
+    /// Matches the name.
+    pub q: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+fn parse_graph(s: &str) -> Result<Graph, ApiError> {
+    serde_json::from_str(s).map_err(|e| ApiError::Internal(anyhow::anyhow!("stored graph unreadable: {e}")))
+}
+
+pub async fn problems_of(state: &AppState, graph: &Graph) -> Result<Vec<Problem>, ApiError> {
+    let catalog = db::templates::catalog_for(&state.db, &graph.template_refs()).await?;
+    Ok(validate_graph(graph, &catalog))
+}
+
+async fn view(state: &AppState, row: db::workflows::Row) -> Result<Workflow, ApiError> {
+    let graph = parse_graph(&row.graph)?;
+    let problems = problems_of(state, &graph).await?;
+    Ok(Workflow {
+        id: row.workflow_id,
+        client_id: row.client_id,
+        name: row.name,
+        description: row.description,
+        revision: row.revision,
+        graph,
+        created_by: row.created_by,
+        created_at: row.created_at,
+        updated_by: row.updated_by,
+        updated_at: row.updated_at,
+        problems,
+    })
+}
+
+fn check_fields(name: &str, description: &str, graph: &Graph) -> Result<(String, String, String), ApiError> {
+    let mut errs = Errors::default();
+    let name = errs.check(domain::text("name", name, 1, 200));
+    let description = if description.trim().is_empty() {
+        Some(String::new())
+    } else {
+        errs.check(domain::text("description", description, 0, 5000))
+    };
+    if graph.nodes.len() > katalusis_crds::validate::MAX_NODES {
+        errs.0.push(katalusis_crds::FieldError::new("graph.nodes", "too many nodes"));
+    }
+    errs.finish()?;
+    let graph_json = serde_json::to_string(graph).map_err(anyhow::Error::from)?;
+    Ok((name.unwrap_or_default(), description.unwrap_or_default(), graph_json))
+}
+
+/// Load a workflow the caller may see, or 404.
+async fn scoped(state: &AppState, user: &CurrentUser, id: u64) -> Result<db::workflows::Row, ApiError> {
+    db::workflows::get(&state.db, ClientScope::of(user), id)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// Workflows of the clients the caller may see.
+#[utoipa::path(get, path = "/api/workflows", tag = "workflows", security(("bearer" = [])),
+    params(ListWorkflows), responses((status = 200, body = Paged<WorkflowSummary>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    RequireRole(user, ..): RequireRole<Staff>,
+    Query(q): Query<ListWorkflows>,
+) -> Result<axum::Json<Paged<WorkflowSummary>>, ApiError> {
+    let (page, per_page, offset) = paging(q.page, q.per_page)?;
+    let f = db::workflows::Filter {
+        client_id: q.client_id,
+        q: q.q.filter(|s| !s.trim().is_empty()),
+    };
+    let (rows, total) = db::workflows::list(&state.db, ClientScope::of(&user), &f, per_page, offset).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        let nodes = parse_graph(&r.graph)?.nodes.len();
+        items.push(WorkflowSummary {
+            id: r.workflow_id,
+            client_id: r.client_id,
+            name: r.name,
+            description: r.description,
+            revision: r.revision,
+            nodes,
+            updated_by: r.updated_by,
+            updated_at: r.updated_at,
+        });
+    }
+    Ok(axum::Json(Paged { items, total, page, per_page }))
+}
+
+/// Create a workflow for a client the caller may work for.
+#[utoipa::path(post, path = "/api/workflows", tag = "workflows", security(("bearer" = [])),
+    request_body = CreateWorkflow,
+    responses((status = 201, body = Workflow), (status = 404), (status = 422)))]
+pub async fn create(
+    State(state): State<AppState>,
+    RequireRole(user, ..): RequireRole<Staff>,
+    audit: Audit,
+    Json(req): Json<CreateWorkflow>,
+) -> Result<(StatusCode, axum::Json<Workflow>), ApiError> {
+    audit.action("workflow.create");
+    let (name, description, graph_json) = check_fields(&req.name, &req.description, &req.graph)?;
+    // Unassigned or unknown clients look the same: not found.
+    if !ClientScope::of(&user).allows(&state.db, req.client_id).await? {
+        return Err(ApiError::NotFound);
+    }
+    let client = db::users::get(&state.db, req.client_id).await?.ok_or(ApiError::NotFound)?;
+    if client.role != Role::Client.as_str() {
+        return Err(ApiError::field("clientId", "is not a client"));
+    }
+    if !client.active {
+        return Err(ApiError::field("clientId", "is deactivated"));
+    }
+    let mut tx = state.db.begin().await?;
+    let id = db::workflows::insert(
+        &mut tx,
+        &db::workflows::NewWorkflow {
+            client_id: req.client_id,
+            name: &name,
+            description: &description,
+            graph: &graph_json,
+            by: user.id,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    audit.object("workflow", id);
+    let row = scoped(&state, &user, id).await?;
+    Ok((StatusCode::CREATED, axum::Json(view(&state, row).await?)))
+}
+
+/// A workflow with its graph and current validation problems.
+#[utoipa::path(get, path = "/api/workflows/{id}", tag = "workflows", security(("bearer" = [])),
+    params(("id" = u64, Path)), responses((status = 200, body = Workflow), (status = 404)))]
+pub async fn get(
+    State(state): State<AppState>,
+    RequireRole(user, ..): RequireRole<Staff>,
+    Path(id): Path<u64>,
+) -> Result<axum::Json<Workflow>, ApiError> {
+    let row = scoped(&state, &user, id).await?;
+    Ok(axum::Json(view(&state, row).await?))
+}
+
+/// Save a new revision. `revision` must be the current one, else 409 and nothing changes.
+#[utoipa::path(put, path = "/api/workflows/{id}", tag = "workflows", security(("bearer" = [])),
+    params(("id" = u64, Path)), request_body = UpdateWorkflow,
+    responses((status = 200, body = Workflow), (status = 404), (status = 409), (status = 422)))]
+pub async fn update(
+    State(state): State<AppState>,
+    RequireRole(user, ..): RequireRole<Staff>,
+    audit: Audit,
+    Path(id): Path<u64>,
+    Json(req): Json<UpdateWorkflow>,
+) -> Result<axum::Json<Workflow>, ApiError> {
+    audit.action("workflow.update").object("workflow", id);
+    let current = scoped(&state, &user, id).await?;
+    let (name, description, graph_json) = check_fields(&req.name, &req.description, &req.graph)?;
+    let mut tx = state.db.begin().await?;
+    let saved = db::workflows::update(&mut tx, id, req.revision, &name, &description, &graph_json, user.id).await?;
+    if saved.is_none() {
+        return Err(ApiError::Conflict {
+            message: format!(
+                "the workflow was changed by someone else (your revision {}, current {})",
+                req.revision, current.revision
+            ),
+            details: json!({"currentRevision": current.revision}),
+        });
+    }
+    tx.commit().await?;
+    let row = scoped(&state, &user, id).await?;
+    Ok(axum::Json(view(&state, row).await?))
+}
+
+/// Delete a workflow (kept for the history of its runs).
+#[utoipa::path(delete, path = "/api/workflows/{id}", tag = "workflows", security(("bearer" = [])),
+    params(("id" = u64, Path)), responses((status = 204), (status = 404)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    RequireRole(user, ..): RequireRole<Staff>,
+    audit: Audit,
+    Path(id): Path<u64>,
+) -> Result<StatusCode, ApiError> {
+    audit.action("workflow.delete").object("workflow", id);
+    scoped(&state, &user, id).await?;
+    db::workflows::soft_delete(&state.db, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every saved revision, newest first.
+#[utoipa::path(get, path = "/api/workflows/{id}/revisions", tag = "workflows", security(("bearer" = [])),
+    params(("id" = u64, Path)), responses((status = 200, body = Vec<RevisionSummary>), (status = 404)))]
+pub async fn revisions(
+    State(state): State<AppState>,
+    RequireRole(user, ..): RequireRole<Staff>,
+    Path(id): Path<u64>,
+) -> Result<axum::Json<Vec<RevisionSummary>>, ApiError> {
+    scoped(&state, &user, id).await?;
+    let rows = db::workflows::revisions(&state.db, id).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(RevisionSummary {
+            nodes: parse_graph(&r.graph)?.nodes.len(),
+            revision: r.revision,
+            name: r.name,
+            created_by: r.created_by,
+            created_at: r.created_at,
+        });
+    }
+    Ok(axum::Json(out))
+}
+
+/// One saved revision (to view or restore by saving it again).
+#[utoipa::path(get, path = "/api/workflows/{id}/revisions/{revision}", tag = "workflows",
+    security(("bearer" = [])), params(("id" = u64, Path), ("revision" = u32, Path)),
+    responses((status = 200, body = Revision), (status = 404)))]
+pub async fn revision(
+    State(state): State<AppState>,
+    RequireRole(user, ..): RequireRole<Staff>,
+    Path((id, rev)): Path<(u64, u32)>,
+) -> Result<axum::Json<Revision>, ApiError> {
+    scoped(&state, &user, id).await?;
+    let r = db::workflows::revision(&state.db, id, rev).await?.ok_or(ApiError::NotFound)?;
+    Ok(axum::Json(Revision {
+        graph: parse_graph(&r.graph)?,
+        revision: r.revision,
+        name: r.name,
+        description: r.description,
+        created_by: r.created_by,
+        created_at: r.created_at,
+    }))
+}
+
+/// Validate a graph without saving it: every problem at once, with node, edge
+/// and port ids for the editor to highlight.
+#[utoipa::path(post, path = "/api/workflows/validate", tag = "workflows", security(("bearer" = [])),
+    request_body = ValidateRequest, responses((status = 200, body = ValidateResponse)))]
+pub async fn validate(
+    State(state): State<AppState>,
+    RequireRole(_user, ..): RequireRole<Staff>,
+    audit: Audit,
+    Json(req): Json<ValidateRequest>,
+) -> Result<axum::Json<ValidateResponse>, ApiError> {
+    audit.skip();
+    let problems = problems_of(&state, &req.graph).await?;
+    Ok(axum::Json(ValidateResponse {
+        valid: !problems.iter().any(Problem::is_error),
+        problems,
+    }))
+}

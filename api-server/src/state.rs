@@ -1,0 +1,16 @@
+use std::sync::Arc;
+
+use sqlx::MySqlPool;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::Hasher;
+use crate::config::Settings;
+
+/// Cloned into every handler; cheap (pool and `Arc`s).
+#[derive(Clone)]
+pub struct AppState {
+    pub db: MySqlPool,
+    pub keys: JwtKeys,
+    pub hasher: Hasher,
+    pub settings: Arc<Settings>,
+}
