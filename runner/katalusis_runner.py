@@ -110,7 +110,7 @@ NODE_FILENAME = "<node>"
 NODE_MODULE_NAME = "__katalusis_node__"
 MAX_LINE_BYTES = 64 * 1024        # longer stdout/stderr lines are split
 READ_CHUNK = 256 * 1024
-BWRAP = "/usr/bin/bwrap"
+BWRAP = os.environ.get("KATALUSIS_RUNNER_BWRAP", "/usr/bin/bwrap")
 SANDBOX_UID = 65534
 TESTING_ENV = "KATALUSIS_RUNNER_TESTING"
 
@@ -448,11 +448,12 @@ class _Guards:
 
 
 def _node_traceback(exc: BaseException) -> str:
-    tb = exc.__traceback__
-    t = tb
-    while t is not None and t.tb_frame.f_code.co_filename != NODE_FILENAME:
-        t = t.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, t if t is not None else tb))
+    """The traceback as the node author sees it: runner frames left out."""
+    te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    own = os.path.realpath(__file__)
+    frames = [f for f in te.stack if os.path.realpath(f.filename) != own]
+    te.stack = traceback.StackSummary.from_list(frames)
+    return "".join(te.format())
 
 
 def _set_limits(limits: dict) -> None:
