@@ -1044,6 +1044,8 @@ class Supervisor:
                 self.flush()
         finally:
             self.shutdown()
+        if self.serve:
+            return 0
         if not self.accepted:
             return 2
         return 1 if self.failed_any else 0
@@ -1101,6 +1103,9 @@ def bwrap_argv(trust: str) -> list[str]:
              "--setenv", "LANG", "C.UTF-8"]
     if os.environ.get(TESTING_ENV) == "1":
         argv += ["--setenv", TESTING_ENV, "1"]
+    # The root bwrap builds is a tmpfs holding the mount points; make it
+    # read-only too so /tmp stays the only writable place.
+    argv += ["--remount-ro", "/"]
     return argv
 
 
