@@ -305,6 +305,20 @@ def _check_and_encode_outputs(result, ports: list, ctx: Context, max_output_byte
     return encoded
 
 
+# Computed once, in the warm pool, so each forked job pays nothing for them.
+_RUNNER_FILE = os.path.realpath(__file__)
+_PYTHON_ROOTS = tuple({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.base_exec_prefix, sys.exec_prefix)})
+
+
+def _is_under(path: str, roots) -> bool:
+    return any(path == r or path.startswith(r + os.sep) for r in roots)
+
+
+def _python_only_path() -> list[str]:
+    """sys.path without the runner's own directory (or anything else outside Python)."""
+    return [p for p in sys.path if p and _is_under(os.path.realpath(p), _PYTHON_ROOTS)]
+
+
 class _Guards:
     """Python-level restrictions for restricted nodes (defence in depth only).
 
@@ -318,9 +332,8 @@ class _Guards:
         self.node_globals = node_globals
         self.violation: str | None = None
         self.tmp_dir = os.path.realpath(tmp_dir)
-        roots = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.base_exec_prefix, sys.exec_prefix)}
-        self.read_roots = tuple(roots) + (self.tmp_dir,)
-        self.read_files = {os.path.realpath(__file__), "/dev/null", "/dev/urandom", "/dev/random"}
+        self.read_roots = _PYTHON_ROOTS + (self.tmp_dir,)
+        self.read_files = {_RUNNER_FILE, "/dev/null", "/dev/urandom", "/dev/random"}
 
     # -- imports ---------------------------------------------------------
     def is_module_allowed(self, name: str) -> bool:
@@ -365,9 +378,7 @@ class _Guards:
 
         importlib.import_module = guarded_import_module
         # Keep the import system away from the runner's own directory.
-        sys.path[:] = [p for p in sys.path if p and any(os.path.realpath(p) == r or os.path.realpath(p).startswith(r + os.sep)
-                                                       for r in self.read_roots)]
-        sys.path_importer_cache.clear()
+        sys.path[:] = _python_only_path()
 
         class NodeImportFinder:
             """Catches imports reaching the import system from node code by
@@ -510,16 +521,18 @@ def _child_main(job: dict, ev_w: int, out_w: int, err_w: int, tmp_dir: str, guar
         except MemoryError:
             outcome = {"t": "done", "status": "failed", "reason": "memory",
                        "message": f"The node exceeded its memory limit of {limits['memory_mib']} MiB.", "traceback": None}
-        try:
-            pipe.send(outcome)
-        except MemoryError:
-            pipe.send({"t": "done", "status": "failed", "reason": "memory", "message": "The node exceeded its memory limit.",
-                       "traceback": None})
+        # Output written before the result must reach the pipes before it:
+        # the supervisor finishes the job as soon as the result arrives.
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
             except Exception:
                 pass
+        try:
+            pipe.send(outcome)
+        except MemoryError:
+            pipe.send({"t": "done", "status": "failed", "reason": "memory", "message": "The node exceeded its memory limit.",
+                       "traceback": None})
     except BaseException:
         code = 70
         try:
@@ -688,6 +701,8 @@ class Supervisor:
         self.testing = os.environ.get(TESTING_ENV) == "1"
         self.tmp_root = tempfile.mkdtemp(prefix="katalusis-runner-")
         self.seq = 0
+        self.completed: list[RunningJob] = []   # sent their result, not yet finished
+        self.zombies: set[int] = set()           # finished jobs whose process is not reaped yet
 
     # -- output ----------------------------------------------------------
     def emit(self, event: dict) -> None:
@@ -898,6 +913,7 @@ class Supervisor:
                        "message": rj.mask(msg.get("message", ""))})
         elif t == "done" and rj.done is None:
             rj.done = msg
+            self.completed.append(rj)
 
     # -- lifecycle -------------------------------------------------------
     def kill(self, rj: RunningJob) -> None:
@@ -908,6 +924,20 @@ class Supervisor:
                 pass
 
     def reap(self) -> None:
+        for pid in list(self.zombies):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                    continue
+            except ChildProcessError:
+                pass
+            self.zombies.discard(pid)
+        # A job that delivered its result is finished right away; waiting
+        # for the exit of its process would only add latency.
+        while self.completed:
+            rj = self.completed.pop()
+            if rj.id in self.jobs and self.jobs[rj.id] is rj:
+                self.finish(rj, None, None)
+                self.zombies.add(rj.pid)
         for rj in list(self.jobs.values()):
             try:
                 pid, status, usage = os.wait4(rj.pid, os.WNOHANG)
@@ -936,6 +966,8 @@ class Supervisor:
         ev = {"v": 1, "type": "finished", "job": rj.id}
         # A kill decided by the supervisor wins over a result that raced it.
         done = rj.done if rj.kill_reason is None else None
+        if status is None and done is None:
+            done = rj.done
         if done is not None:
             if done.get("status") == "succeeded":
                 ev.update(status="succeeded", outputs=done.get("outputs", {}))
@@ -991,6 +1023,12 @@ class Supervisor:
                 except ChildProcessError:
                     status, usage = 0, None
                 self.finish(rj, status, usage)
+        for pid in self.zombies:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        self.zombies.clear()
         self.flush()
         shutil.rmtree(self.tmp_root, ignore_errors=True)
 
@@ -1019,7 +1057,7 @@ class Supervisor:
                 live = [rj.deadline for rj in self.jobs.values() if rj.done is None and rj.kill_reason is None]
                 if live:
                     timeout = max(0.0, min(live) - now)
-                elif self.jobs:
+                elif self.jobs or self.zombies:
                     timeout = 0.05   # killed or finished children are reaped on SIGCHLD; this is a backstop
                 for key, _ in self.sel.select(timeout):
                     fd = key.fd
@@ -1242,6 +1280,9 @@ def main(argv: list[str]) -> int:
         return launch_sandboxed(mode, trust or "restricted", max_pids)
     if mode == "serve":
         _preimport()
+        import gc
+        gc.collect()
+        gc.freeze()   # keep the collector in forked children away from the shared heap
     sup = Supervisor(sys.stdout.buffer, serve=(mode == "serve"), pool_trust=trust, sandboxed=inside)
     return sup.run(sys.stdin.fileno())
 
