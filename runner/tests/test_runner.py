@@ -7,7 +7,10 @@ import textwrap
 import time
 import unittest
 
-from runner_harness import Pool, is_process_gone, make_job, run_exec
+import os
+import subprocess
+
+from runner_harness import PYTHON, RUNNER, Pool, is_process_gone, make_job, run_exec
 
 POOL: Pool
 
@@ -267,6 +270,26 @@ class ExecMode(unittest.TestCase):
         code_bad, events, _ = run_exec(make_job("def run(i, p, c):\n    raise ValueError('no')\n"))
         self.assertEqual(code_bad, 1)
         self.assertEqual(events[-1]["reason"], "error")
+
+
+class Lifecycle(unittest.TestCase):
+    def test_closing_stdin_stops_the_pool_and_its_children(self):
+        pool = Pool()
+        job_id = pool.submit(make_job("import time\ndef run(i, p, c):\n    time.sleep(60)\n", trust="trusted"))
+        pid = pool.wait_for(job_id, "started")["pid"]
+        started = time.monotonic()
+        self.assertEqual(pool.close(), 0)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual(pool.finished(job_id)["reason"], "cancelled")
+        self.assertTrue(is_process_gone(pid))
+
+    def test_guard_switch_is_ignored_outside_testing(self):
+        job = make_job("import os\ndef run(i, p, c):\n    return {}\n", _disable_python_guards=True)
+        env = {k: v for k, v in os.environ.items() if k != "KATALUSIS_RUNNER_TESTING"}
+        p = subprocess.run([PYTHON, RUNNER, "exec"], input=json.dumps(job).encode() + b"\n", capture_output=True,
+                           env=env, timeout=30)
+        fin = json.loads(p.stdout.splitlines()[-1])
+        self.assertEqual((p.returncode, fin["reason"]), (1, "sandbox"), fin)
 
 
 if __name__ == "__main__":
