@@ -62,6 +62,7 @@ import base64
 import builtins
 import collections
 import errno
+import fcntl
 import hashlib
 import io
 import json
@@ -491,8 +492,12 @@ def _set_limits(limits: dict) -> None:
         setlim(resource.RLIMIT_NPROC, int(limits["max_processes"]))
 
 
-def _child_main(job: dict, ev_w: int, out_w: int, err_w: int, tmp_dir: str, guards_on: bool) -> None:
-    """Body of the forked job process. Never returns."""
+def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int) -> None:
+    """Body of the forked job process. Never returns.
+
+    It is forked ahead of time as a spare: everything that does not depend on
+    the job happens before the job arrives on the control pipe.
+    """
     code = 0
     try:
         os.setsid()
@@ -500,12 +505,13 @@ def _child_main(job: dict, ev_w: int, out_w: int, err_w: int, tmp_dir: str, guar
         for s in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(s, signal.SIG_DFL)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # oversize writes raise OSError instead
+        # Move the pipes out of the way first so no dup2 below clobbers one.
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (out_w, err_w, ev_w, ctl_r)]
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        os.dup2(ev_w, 3)
-        os.closerange(4, 1 << 16)
+        for target, fd in zip((1, 2, 3, 4), high):
+            os.dup2(fd, target)
+        os.closerange(5, 1 << 16)
         pipe = _EventPipe(3)
         sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True, write_through=True,
@@ -513,6 +519,18 @@ def _child_main(job: dict, ev_w: int, out_w: int, err_w: int, tmp_dir: str, guar
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True, write_through=True,
                                       errors="backslashreplace")
         sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
+        payload = bytearray()
+        while True:
+            chunk = os.read(4, 1 << 20)
+            if not chunk:
+                break
+            payload += chunk
+        os.close(4)
+        if not payload:
+            os._exit(0)     # the pool is shutting down; the spare was never used
+        msg = json.loads(payload)
+        del payload
+        job, tmp_dir, guards_on = msg["job"], msg["tmp_dir"], msg["guards_on"]
         limits = job["limits"]
         _set_limits(limits)
         os.chdir(tmp_dir)
@@ -703,6 +721,7 @@ class Supervisor:
         self.seq = 0
         self.completed: list[RunningJob] = []   # sent their result, not yet finished
         self.zombies: set[int] = set()           # finished jobs whose process is not reaped yet
+        self.spare: tuple | None = None          # (pid, control fd, event fd, stdout fd, stderr fd)
 
     # -- output ----------------------------------------------------------
     def emit(self, event: dict) -> None:
@@ -789,18 +808,24 @@ class Supervisor:
         self.seq += 1
         rj.tmp_dir = os.path.join(self.tmp_root, f"job-{self.seq}")
         os.mkdir(rj.tmp_dir, 0o700)
-        ev_r, ev_w = os.pipe()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        self.flush()
-        pid = os.fork()
-        if pid == 0:
+        spare, self.spare = self.spare, None
+        if spare is None:
             try:
-                _child_main(job, ev_w, out_w, err_w, rj.tmp_dir, guards_on)
-            finally:
-                os._exit(70)
-        for fd in (ev_w, out_w, err_w):
-            os.close(fd)
+                spare = self.make_spare()
+            except OSError as e:
+                shutil.rmtree(rj.tmp_dir, ignore_errors=True)
+                return self.fail_early(job_id, "error", f"Could not start a process for the node ({e}).", received)
+        pid, ctl_w, ev_r, out_r, err_r = spare
+        try:
+            with open(ctl_w, "wb", closefd=True) as ctl:
+                ctl.write(_dumps({"job": job, "tmp_dir": rj.tmp_dir, "guards_on": guards_on}))
+        except OSError as e:
+            for fd in (ev_r, out_r, err_r):
+                os.close(fd)
+            self.kill_pid(pid)
+            self.zombies.add(pid)
+            shutil.rmtree(rj.tmp_dir, ignore_errors=True)
+            return self.fail_early(job_id, "error", f"Could not hand the job to its process ({e}).", received)
         rj.pid = pid
         self.accepted += 1
         self.jobs[job_id] = rj
@@ -810,6 +835,43 @@ class Supervisor:
             self.by_fd[fd] = rj
             self.sel.register(fd, selectors.EVENT_READ)
         self.emit({"v": 1, "type": "started", "job": job_id, "pid": pid})
+
+    def make_spare(self) -> tuple:
+        """Fork a job process that waits for its job on a control pipe."""
+        fds = [os.pipe() for _ in range(4)]   # control, events, stdout, stderr
+        try:
+            pid = os.fork()
+        except OSError:
+            for r, w in fds:
+                os.close(r)
+                os.close(w)
+            raise
+        if pid == 0:
+            try:
+                _child_main(fds[0][0], fds[1][1], fds[2][1], fds[3][1])
+            finally:
+                os._exit(70)
+        os.close(fds[0][0])
+        for r, w in fds[1:]:
+            os.close(w)
+        return pid, fds[0][1], fds[1][0], fds[2][0], fds[3][0]
+
+    def drop_spare(self) -> None:
+        spare, self.spare = self.spare, None
+        if spare is None:
+            return
+        pid, *fds = spare
+        for fd in fds:
+            os.close(fd)
+        self.kill_pid(pid)
+        self.zombies.add(pid)
+
+    def kill_pid(self, pid: int) -> None:
+        for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+            try:
+                target()
+            except (ProcessLookupError, PermissionError):
+                pass
 
     # -- child output ----------------------------------------------------
     def read_fd(self, fd: int, rj: RunningJob, drain: bool = False) -> None:
@@ -917,13 +979,16 @@ class Supervisor:
 
     # -- lifecycle -------------------------------------------------------
     def kill(self, rj: RunningJob) -> None:
-        for target in (lambda: os.killpg(rj.pid, signal.SIGKILL), lambda: os.kill(rj.pid, signal.SIGKILL)):
-            try:
-                target()
-            except (ProcessLookupError, PermissionError):
-                pass
+        self.kill_pid(rj.pid)
 
     def reap(self) -> None:
+        if self.spare is not None:
+            try:
+                gone = os.waitpid(self.spare[0], os.WNOHANG)[0] != 0
+            except ChildProcessError:
+                gone = True
+            if gone:
+                self.drop_spare()
         for pid in list(self.zombies):
             try:
                 if os.waitpid(pid, os.WNOHANG)[0] == 0:
@@ -1011,6 +1076,7 @@ class Supervisor:
         return "error", f"The node process exited with code {code} before it produced a result."
 
     def shutdown(self) -> None:
+        self.drop_spare()
         for rj in list(self.jobs.values()):
             if rj.kill_reason is None:
                 rj.kill_reason = "cancelled"
@@ -1080,6 +1146,13 @@ class Supervisor:
                         self.kill(rj)
                 self.reap()
                 self.flush()
+                if self.serve and self.spare is None and self.stdin_open:
+                    # Fork the next job process now, while the last one runs,
+                    # so the next job does not wait for fork().
+                    try:
+                        self.spare = self.make_spare()
+                    except OSError:
+                        pass   # e.g. the pids limit is exhausted; try again after the next event
         finally:
             self.shutdown()
         if self.serve:
