@@ -14,7 +14,7 @@ Usage
 ``exec`` reads ONE job line from stdin, runs it and exits 0 (succeeded) or
 1 (failed). ``serve`` is the warm pool: it pre-imports the runner and the
 common allowed modules, then reads job/cancel lines until stdin closes and
-forks one child per job.
+runs each job in its own forked process (one spare is kept forked ahead).
 
 Wire format, version 1 (JSON lines; see PROTOCOL.md for the full text)
 ----------------------------------------------------------------------
