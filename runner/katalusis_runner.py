@@ -61,7 +61,6 @@ from __future__ import annotations
 import base64
 import builtins
 import collections
-import errno
 import fcntl
 import hashlib
 import io
@@ -1104,6 +1103,10 @@ class Supervisor:
         os.set_blocking(wake_w, False)
         signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
         signal.signal(signal.SIGCHLD, lambda *_: None)
+        # SIGTERM/SIGINT unwind through the finally below: children are killed
+        # and the temp root is removed.
+        for s in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(s, lambda *_: sys.exit(0))
         self.sel.register(wake_r, selectors.EVENT_READ)
         self.sel.register(stdin_fd, selectors.EVENT_READ)
         if self.serve:

@@ -272,6 +272,10 @@ class ExecMode(unittest.TestCase):
         self.assertEqual(events[-1]["reason"], "error")
 
 
+def first_ctx_log(pool: Pool, job_id: str) -> str:
+    return next(e["msg"] for e in pool.logs(job_id) if e["stream"] == "ctx")
+
+
 class Lifecycle(unittest.TestCase):
     def test_closing_stdin_stops_the_pool_and_its_children(self):
         pool = Pool()
@@ -282,6 +286,34 @@ class Lifecycle(unittest.TestCase):
         self.assertLess(time.monotonic() - started, 5)
         self.assertEqual(pool.finished(job_id)["reason"], "cancelled")
         self.assertTrue(is_process_gone(pid))
+
+    def test_sigterm_stops_the_pool_and_removes_its_temp_root(self):
+        pool = Pool()
+        job_id = pool.submit(make_job("import time\ndef run(i, p, c):\n    time.sleep(60)\n",
+                                      trust="trusted"))
+        pid = pool.wait_for(job_id, "started")["pid"]
+        probe = make_job("def run(i, p, c):\n    c.log(c.tmp_dir)\n    return {}\n")
+        pool.run(probe)
+        tmp_dir = first_ctx_log(pool, probe["job"])
+        pool.proc.terminate()
+        self.assertEqual(pool.proc.wait(timeout=5), 0)
+        pool.close()
+        self.assertTrue(is_process_gone(pid))
+        self.assertFalse(os.path.exists(os.path.dirname(tmp_dir)))
+
+    def test_bad_lines_get_error_events_and_the_pool_keeps_going(self):
+        POOL.proc.stdin.write(b"this is not json\n")
+        POOL.send({"v": 1, "type": "job", "code": "def run(i, p, c):\n    return {}\n"})
+        POOL.send({"v": 2, "type": "job", "job": "x"})
+        POOL.send({"v": 1, "type": "cancel", "job": "no-such-job"})
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len([e for e in POOL.events_of(None) if e["type"] == "error"]) < 1:
+            time.sleep(0.05)
+        errors = [e for e in POOL.events_of(None) if e["type"] == "error"]
+        self.assertTrue(any("JSON" in e["message"] for e in errors), errors)
+        fin = POOL.run(make_job("def run(i, p, c):\n    return {}\n"))
+        self.assertEqual(fin["status"], "succeeded")
+        self.assertTrue(any("version" in e["message"] for e in POOL.events_of("x")))
 
     def test_guard_switch_is_ignored_outside_testing(self):
         job = make_job("import os\ndef run(i, p, c):\n    return {}\n", _disable_python_guards=True)
