@@ -160,6 +160,39 @@ class EscapeAttemptsAreBlocked(unittest.TestCase):
         self.assertEqual(GUARDED.bad_lines, [])
         self.assert_pool_healthy(GUARDED)
 
+    def test_allowed_stdlib_modules_work_normally(self):
+        fin = GUARDED.run(make_job(code("""
+            import asyncio, base64, collections, csv, datetime, decimal, hashlib, io, json
+            import random, re, statistics, string, textwrap, time, uuid
+            def run(inputs, params, ctx):
+                day = datetime.datetime.strptime("2024-02-29", "%Y-%m-%d").strftime("%A")
+                time.strptime("2020", "%Y")
+                buf = io.StringIO()
+                csv.writer(buf).writerow([1, "a"])
+                values = {
+                    "day": day, "csv": buf.getvalue(), "uuid": len(str(uuid.uuid4())),
+                    "dec": str(decimal.Decimal("1.1") * 3), "median": statistics.median([3, 1, 2]),
+                    "idna": "bücher.example".encode("idna").decode(), "re": re.sub(r"\\d", "#", "a1b2"),
+                    "sha": hashlib.sha256(b"x").hexdigest()[:8], "rand": random.Random(1).randint(1, 6),
+                }
+                return {"values": values}
+        """), outputs=[{"name": "values", "type": "object"}]))
+        self.assertEqual(fin["status"], "succeeded", fin)
+        values = fin["outputs"]["values"]
+        self.assertEqual(values["day"], "Thursday")
+        self.assertEqual(values["dec"], "3.3")
+        self.assertEqual(values["re"], "a#b#")
+        self.assertEqual(values["idna"], "xn--bcher-kva.example")
+
+    def test_job_module_lists_replace_the_defaults_and_block_wins(self):
+        self.assert_blocked("import random\ndef run(i, p, c):\n    return {}\n", fragment="random",
+                            modules={"allow": ["random", "json"], "block": ["random"]})
+        self.assert_blocked("import math\ndef run(i, p, c):\n    return {}\n", fragment="math",
+                            modules={"allow": ["json"]})
+        fin = GUARDED.run(make_job("import json.decoder\ndef run(i, p, c):\n    return {}\n",
+                                   modules={"allow": ["json"]}))
+        self.assertEqual(fin["status"], "succeeded", fin)
+
     def assert_pool_healthy(self, pool: Pool):
         fin = pool.run(make_job("def run(i, p, c):\n    return {'ok': True}\n",
                                 outputs=[{"name": "ok", "type": "boolean"}]))
