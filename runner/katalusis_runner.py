@@ -1,0 +1,1372 @@
+#!/usr/bin/env python3
+"""Katalusis node runner: executes the code of one workflow node per job.
+
+Stdlib only, Python 3.11+. This file is the entrypoint of the node container
+image and the process the local executor talks to. It is also the ONE place
+the bubblewrap sandbox is constructed, so callers never need bwrap flags.
+
+Usage
+-----
+    katalusis_runner.py exec  [--sandbox none|bwrap] [--trust restricted|trusted]
+    katalusis_runner.py serve [--sandbox none|bwrap] [--trust restricted|trusted]
+                              [--max-pids N]
+
+``exec`` reads ONE job line from stdin, runs it and exits 0 (succeeded) or
+1 (failed). ``serve`` is the warm pool: it pre-imports the runner and the
+common allowed modules, then reads job/cancel lines until stdin closes and
+runs each job in its own forked process (one spare is kept forked ahead).
+
+Wire format, version 1 (JSON lines; see PROTOCOL.md for the full text)
+----------------------------------------------------------------------
+stdin, one object per line:
+
+    {"v":1,"type":"job","job":"<id>","run_id":"..","node_id":"..","attempt":1,
+     "code":"<python source>","mode":"sync"|"async",
+     "trust":"restricted"|"trusted","inputs":{..},"params":{..},
+     "secret_params":["<param name>",..],
+     "outputs":[{"name":"..","type":"string|number|integer|boolean|array|
+                 object|json|file|binary","required":true}],
+     "limits":{"timeout_seconds":300,"memory_mib":512,"cpu_seconds":300,
+               "max_output_bytes":16777216,"max_log_bytes":1048576,
+               "max_file_bytes":67108864},
+     "modules":{"allow":["json",..],"block":[..]}}
+    {"v":1,"type":"cancel","job":"<id>"}
+
+Values: binary is {"$bytes":"<base64>"}; an input file is
+{"$file":{"name":"a.csv","b64":".."}} (written into the job's temp dir, the
+node receives the local path); an output file is
+{"$file":{"name","b64","size","sha256"}}.
+
+stdout, one object per line, each with "v":1 and "job":
+
+    {"v":1,"type":"started","job":id,"pid":123}
+    {"v":1,"type":"log","job":id,"level":"debug|info|warning|error",
+     "stream":"ctx|stdout|stderr","msg":"..","ts":1700000000.5}
+    {"v":1,"type":"progress","job":id,"fraction":0.5,"message":".."}
+    {"v":1,"type":"finished","job":id,"status":"succeeded","outputs":{..},
+     "duration_ms":12}
+    {"v":1,"type":"finished","job":id,"status":"failed",
+     "reason":"error|timeout|memory|cpu|output_size|output_type|cancelled|
+               sandbox","message":"<one sentence>","traceback":"..."|null,
+     "duration_ms":12}
+
+Exactly one ``finished`` event is emitted per job and it is the last event
+for that job. ``serve`` also emits {"v":1,"type":"ready","job":null,...} once
+it accepts jobs, and {"v":1,"type":"error","job":<id or null>,...} for lines
+it cannot understand.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import collections
+import fcntl
+import hashlib
+import io
+import json
+import os
+import resource
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+PROTOCOL_VERSION = 1
+
+# Modules a restricted node may import when the job does not say otherwise.
+# Deliberately excluded: os, sys, subprocess, socket, ssl, ctypes, importlib,
+# shutil, pathlib, glob, tempfile, io.open-style file helpers beyond `io`,
+# pickle/marshal (code execution on load), multiprocessing, threading,
+# signal, resource, urllib/http (network), builtins (import tricks).
+DEFAULT_ALLOWED_MODULES = (
+    "json", "math", "cmath", "re", "datetime", "statistics", "decimal",
+    "fractions", "numbers", "itertools", "collections", "functools",
+    "operator", "csv", "string", "textwrap", "random", "time", "uuid",
+    "hashlib", "hmac", "base64", "binascii", "typing", "dataclasses", "enum",
+    "copy", "heapq", "bisect", "io", "asyncio", "array", "struct", "zlib",
+    "gzip", "difflib", "unicodedata", "html", "pprint", "contextlib",
+    "abc", "calendar", "secrets",
+)
+
+# Imported lazily from C code on behalf of allowed modules (for example
+# datetime.strptime imports _strptime). C code has no frame, so such imports
+# look as if the node made them; these harmless helpers are always allowed.
+IMPLICIT_MODULES = ("_strptime", "encodings")
+
+DEFAULT_LIMITS = {
+    "timeout_seconds": 300,
+    "memory_mib": 512,
+    "cpu_seconds": 300,
+    "max_output_bytes": 16 * 1024 * 1024,
+    "max_log_bytes": 1024 * 1024,
+    "max_file_bytes": 64 * 1024 * 1024,
+    "max_processes": 256,
+}
+
+OUTPUT_TYPES = ("string", "number", "integer", "boolean", "array", "object",
+                "json", "file", "binary")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+NODE_FILENAME = "<node>"
+NODE_MODULE_NAME = "__katalusis_node__"
+MAX_LINE_BYTES = 64 * 1024        # longer stdout/stderr lines are split
+READ_CHUNK = 256 * 1024
+BWRAP = os.environ.get("KATALUSIS_RUNNER_BWRAP", "/usr/bin/bwrap")
+SANDBOX_UID = 65534
+TESTING_ENV = "KATALUSIS_RUNNER_TESTING"
+
+
+# --------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------
+
+def _dumps(obj) -> bytes:
+    return (json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n").encode()
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+class NodeFailure(Exception):
+    """A failure with a protocol reason, raised inside the job child."""
+
+    def __init__(self, reason: str, message: str, tb: str | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.tb = tb
+
+
+class SandboxViolation(PermissionError):
+    """Raised by the audit hook when a restricted node attempts a denied action."""
+
+
+class SandboxImportError(ImportError):
+    """Raised when a restricted node imports a module outside its allow-list."""
+
+
+# --------------------------------------------------------------------------
+# Child side: everything below runs in the forked job process
+# --------------------------------------------------------------------------
+
+class _EventPipe:
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def send(self, obj) -> None:
+        data = _dumps(obj)
+        view = memoryview(data)
+        while view:
+            n = os.write(self.fd, view)
+            view = view[n:]
+
+
+class Context:
+    """The `ctx` object handed to a node's run()."""
+
+    def __init__(self, pipe: _EventPipe, job: dict, tmp_dir: str, max_file_bytes: int):
+        self._pipe = pipe
+        self._files: dict[str, dict] = {}
+        self._max_file_bytes = max_file_bytes
+        self.tmp_dir = tmp_dir
+        self.run_id = job.get("run_id")
+        self.node_id = job.get("node_id")
+        self.attempt = job.get("attempt", 1)
+
+    def log(self, msg, level: str = "info") -> None:
+        if level not in LOG_LEVELS:
+            level = "info"
+        text = str(msg)
+        if len(text) > MAX_LINE_BYTES:
+            text = text[:MAX_LINE_BYTES] + f" [... {len(text) - MAX_LINE_BYTES} characters cut]"
+        self._pipe.send({"t": "log", "level": level, "msg": text, "ts": time.time()})
+
+    def progress(self, fraction, message: str = "") -> None:
+        try:
+            f = float(fraction)
+        except (TypeError, ValueError):
+            raise ValueError("progress fraction must be a number between 0 and 1") from None
+        f = 0.0 if f != f else min(1.0, max(0.0, f))
+        self._pipe.send({"t": "progress", "fraction": f, "message": str(message)})
+
+    def write_file(self, name, data) -> dict:
+        """Store an output file and return the file ref to put into outputs."""
+        safe = os.path.basename(str(name)) or "file"
+        out_dir = os.path.join(self.tmp_dir, "out")
+        os.makedirs(out_dir, exist_ok=True)
+        dest = os.path.join(out_dir, safe)
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            if len(data) > self._max_file_bytes:
+                raise ValueError(f"file {safe!r} is {len(data)} bytes, over the limit of {self._max_file_bytes} bytes")
+            with open(dest, "wb") as f:
+                f.write(data)
+        elif isinstance(data, (str, os.PathLike)):
+            src = os.fspath(data)
+            if os.path.getsize(src) > self._max_file_bytes:
+                raise ValueError(f"file {safe!r} is over the limit of {self._max_file_bytes} bytes")
+            if os.path.realpath(src) != os.path.realpath(dest):
+                with open(src, "rb") as fin, open(dest, "wb") as fout:
+                    shutil.copyfileobj(fin, fout)
+        else:
+            raise TypeError("write_file expects bytes or a path")
+        h = hashlib.sha256()
+        size = 0
+        with open(dest, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+                size += len(chunk)
+        ref = {"$file": {"name": safe, "path": dest, "size": size, "sha256": h.hexdigest()}}
+        self._files[dest] = ref
+        return ref
+
+
+def _decode_value(value, tmp_dir: str):
+    """Turn wire values into node values: $bytes -> bytes, $file -> local path."""
+    if isinstance(value, dict):
+        if len(value) == 1 and "$bytes" in value:
+            return base64.b64decode(value["$bytes"])
+        if len(value) == 1 and "$file" in value and isinstance(value["$file"], dict):
+            spec = value["$file"]
+            name = os.path.basename(str(spec.get("name") or "file")) or "file"
+            in_dir = os.path.join(tmp_dir, "in")
+            os.makedirs(in_dir, exist_ok=True)
+            path = os.path.join(in_dir, name)
+            n = 1
+            while os.path.exists(path):
+                path = os.path.join(in_dir, f"{n}-{name}")
+                n += 1
+            with open(path, "wb") as f:
+                f.write(base64.b64decode(spec.get("b64") or ""))
+            return path
+        return {k: _decode_value(v, tmp_dir) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode_value(v, tmp_dir) for v in value]
+    return value
+
+
+def _type_name(value) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string",
+            list: "array", dict: "object", type(None): "null",
+            bytes: "bytes"}.get(type(value), type(value).__name__)
+
+
+def _check_and_encode_outputs(result, ports: list, ctx: Context, max_output_bytes: int) -> dict:
+    if not isinstance(result, dict):
+        raise NodeFailure("output_type", f"run() must return a dict of outputs, but it returned {_type_name(result)}.")
+    declared = {p["name"]: p for p in ports}
+    unknown = sorted(k for k in result if k not in declared)
+    if unknown:
+        raise NodeFailure("output_type", f"The node returned undeclared output port(s) {', '.join(map(repr, unknown))}.")
+    encoded = {}
+    for name, port in declared.items():
+        if name not in result:
+            if port.get("required", True):
+                raise NodeFailure("output_type", f"Required output port {name!r} is missing from the result.")
+            continue
+        value = result[name]
+        kind = port.get("type", "json")
+        ok = True
+        if kind == "integer":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif kind == "number":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif kind == "string":
+            ok = isinstance(value, str)
+        elif kind == "boolean":
+            ok = isinstance(value, bool)
+        elif kind == "array":
+            ok = isinstance(value, list)
+        elif kind == "object":
+            ok = isinstance(value, dict)
+        elif kind == "binary":
+            ok = isinstance(value, (bytes, bytearray, memoryview))
+            if ok:
+                value = {"$bytes": base64.b64encode(bytes(value)).decode()}
+        elif kind == "file":
+            path = value.get("$file", {}).get("path") if isinstance(value, dict) and isinstance(value.get("$file"), dict) else None
+            ok = path is not None and path in ctx._files
+            if ok:
+                ref = ctx._files[path]["$file"]
+                with open(path, "rb") as f:
+                    data = f.read()
+                value = {"$file": {"name": ref["name"], "b64": base64.b64encode(data).decode(),
+                                   "size": ref["size"], "sha256": ref["sha256"]}}
+        if not ok:
+            expected = "a file ref returned by ctx.write_file" if kind == "file" else kind
+            raise NodeFailure("output_type", f"Output port {name!r} expects {expected} but the node returned {_type_name(value)}.")
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise NodeFailure("output_type", f"Output port {name!r} ({kind}) is not JSON-serialisable: {e}.") from None
+        encoded[name] = value
+    size = len(json.dumps(encoded, separators=(",", ":")).encode())
+    if size > max_output_bytes:
+        raise NodeFailure("output_size", f"The outputs are {size} bytes when serialised, which exceeds the limit of {max_output_bytes} bytes.")
+    return encoded
+
+
+# Computed once, in the warm pool, so each forked job pays nothing for them.
+_RUNNER_FILE = os.path.realpath(__file__)
+_PYTHON_ROOTS = tuple({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.base_exec_prefix, sys.exec_prefix)})
+
+
+def _is_under(path: str, roots) -> bool:
+    return any(path == r or path.startswith(r + os.sep) for r in roots)
+
+
+def _python_only_path() -> list[str]:
+    """sys.path without the runner's own directory (or anything else outside Python)."""
+    return [p for p in sys.path if p and _is_under(os.path.realpath(p), _PYTHON_ROOTS)]
+
+
+class _Guards:
+    """Python-level restrictions for restricted nodes (defence in depth only).
+
+    They run inside the node's own interpreter, so a determined node can
+    find ways around them; the OS sandbox (bwrap) is the real boundary.
+    """
+
+    def __init__(self, allow, block, tmp_dir: str, node_globals: dict):
+        self.allow = set(allow)
+        self.block = set(block)
+        self.node_globals = node_globals
+        self.violation: str | None = None
+        self.tmp_dir = os.path.realpath(tmp_dir)
+        self.read_roots = _PYTHON_ROOTS + (self.tmp_dir,)
+        self.read_files = {_RUNNER_FILE, "/dev/null", "/dev/urandom", "/dev/random"}
+
+    # -- imports ---------------------------------------------------------
+    def is_module_allowed(self, name: str) -> bool:
+        parts = name.split(".")
+        prefixes = {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+        if prefixes & self.block:
+            return False
+        return bool(prefixes & self.allow) or parts[0] in IMPLICIT_MODULES
+
+    def _deny_import(self, name: str):
+        # Not sticky: a node may catch it and fall back (try: import x except ImportError).
+        raise SandboxImportError(f"restricted node may not import module {name!r}", name=name)
+
+    def install(self) -> None:
+        guards = self
+        real_import = builtins.__import__
+
+        def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+            # Only imports made by the node's own code are checked; the
+            # allowed stdlib modules import their internals freely.
+            if globals is guards.node_globals or sys._getframe(1).f_globals is guards.node_globals:
+                if level:
+                    guards._deny_import(name or ".")
+                if not guards.is_module_allowed(name):
+                    guards._deny_import(name)
+                for sub in fromlist or ():
+                    full = f"{name}.{sub}"
+                    if full in sys.modules and not guards.is_module_allowed(full) and sub != "*":
+                        guards._deny_import(full)
+            return real_import(name, globals, locals, fromlist, level)
+
+        builtins.__import__ = guarded_import
+
+        import importlib
+        real_import_module = importlib.import_module
+
+        def guarded_import_module(name, package=None):
+            if sys._getframe(1).f_globals is guards.node_globals:
+                if name.startswith(".") or not guards.is_module_allowed(name):
+                    guards._deny_import(name)
+            return real_import_module(name, package)
+
+        importlib.import_module = guarded_import_module
+        # Keep the import system away from the runner's own directory.
+        sys.path[:] = _python_only_path()
+
+        class NodeImportFinder:
+            """Catches imports reaching the import system from node code by
+            other routes (importlib.import_module, __import__ via getattr)."""
+
+            @staticmethod
+            def find_spec(fullname, path=None, target=None):
+                frame = sys._getframe(1)
+                while frame is not None:
+                    fn = frame.f_code.co_filename
+                    if not (fn.startswith("<frozen importlib") or "importlib" in fn or frame.f_globals is builtins.__dict__
+                            or frame.f_code is guarded_import.__code__):
+                        break
+                    frame = frame.f_back
+                if frame is not None and frame.f_globals is guards.node_globals and not guards.is_module_allowed(fullname):
+                    guards._deny_import(fullname)
+                return None
+
+        sys.meta_path.insert(0, NodeImportFinder)
+        sys.addaudithook(self._audit)
+
+    # -- audit -----------------------------------------------------------
+    def _deny(self, message: str):
+        if self.violation is None:
+            self.violation = message
+        raise SandboxViolation(message)
+
+    def _path_ok(self, path, write: bool) -> bool:
+        if isinstance(path, int):
+            return True
+        try:
+            p = os.path.realpath(os.fsdecode(path))
+        except Exception:
+            return False
+        if p == self.tmp_dir or p.startswith(self.tmp_dir + os.sep):
+            return True
+        if write:
+            return p == "/dev/null"
+        if p in self.read_files:
+            return True
+        return any(p == r or p.startswith(r + os.sep) for r in self.read_roots)
+
+    _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+    _PROC_EVENTS = ("subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.fork",
+                    "os.forkpty", "pty.spawn", "os.startfile")
+    _WRITE_PATH_EVENTS = ("os.remove", "os.rename", "os.mkdir", "os.rmdir", "os.chmod", "os.chown",
+                          "os.truncate", "os.utime", "shutil.rmtree", "os.link", "os.symlink",
+                          "os.mkfifo", "os.mknod", "shutil.chown")
+
+    def _audit(self, event: str, args) -> None:
+        if event == "open":
+            path, mode, flags = (tuple(args) + (None, None, None))[:3]
+            write = False
+            if isinstance(mode, str):
+                write = any(c in mode for c in "wax+")
+            if isinstance(flags, int) and flags & self._WRITE_FLAGS:
+                write = True
+            if not self._path_ok(path, write):
+                what = "write" if write else "read"
+                self._deny(f"restricted node may not {what} files outside its temp dir ({os.fsdecode(path) if isinstance(path, (str, bytes)) else path})")
+            return
+        if event.startswith("socket."):
+            self._deny("restricted node may not open network sockets")
+        if event.startswith("os.exec") or event in self._PROC_EVENTS:
+            self._deny("restricted node may not start processes")
+        if event.startswith("ctypes.") or event.startswith("cffi."):
+            self._deny("restricted node may not use ctypes")
+        if event in ("os.kill", "os.killpg", "resource.setrlimit", "resource.prlimit", "sys.remote_exec",
+                     "os.setuid", "os.chroot"):
+            self._deny(f"restricted node may not call {event}")
+        if event in self._WRITE_PATH_EVENTS:
+            for a in args[:2]:
+                if isinstance(a, (str, bytes, os.PathLike)) and not self._path_ok(a, True):
+                    self._deny(f"restricted node may not modify files outside its temp dir ({os.fsdecode(a)})")
+        if event in ("os.listdir", "os.scandir", "glob.glob"):
+            if args and isinstance(args[0], (str, bytes)) and not self._path_ok(args[0], False):
+                self._deny(f"restricted node may not list directories outside its temp dir ({os.fsdecode(args[0])})")
+
+
+def _node_traceback(exc: BaseException) -> str:
+    """The traceback as the node author sees it: runner frames left out."""
+    te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    own = os.path.realpath(__file__)
+    frames = [f for f in te.stack if os.path.realpath(f.filename) != own]
+    te.stack = traceback.StackSummary.from_list(frames)
+    return "".join(te.format())
+
+
+def _set_limits(limits: dict) -> None:
+    def setlim(kind, soft, hard=None):
+        hard = soft if hard is None else hard
+        try:
+            resource.setrlimit(kind, (soft, hard))
+        except (ValueError, OSError):
+            pass
+
+    mib = int(limits["memory_mib"])
+    if mib > 0:
+        setlim(resource.RLIMIT_AS, mib * 1024 * 1024)
+    cpu = int(limits["cpu_seconds"])
+    if cpu > 0:
+        setlim(resource.RLIMIT_CPU, cpu, cpu + 2)
+    fsize = int(limits["max_file_bytes"])
+    if fsize > 0:
+        setlim(resource.RLIMIT_FSIZE, fsize)
+    setlim(resource.RLIMIT_CORE, 0)
+    # RLIMIT_NPROC counts every process of the uid and is ignored for root;
+    # it only means something when the runner runs as an unprivileged uid.
+    if os.getuid() != 0:
+        setlim(resource.RLIMIT_NPROC, int(limits["max_processes"]))
+
+
+def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int) -> None:
+    """Body of the forked job process. Never returns.
+
+    It is forked ahead of time as a spare: everything that does not depend on
+    the job happens before the job arrives on the control pipe.
+    """
+    code = 0
+    try:
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        for s in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+            signal.signal(s, signal.SIG_DFL)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # oversize writes raise OSError instead
+        # Move the pipes out of the way first so no dup2 below clobbers one.
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (out_w, err_w, ev_w, ctl_r)]
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        for target, fd in zip((1, 2, 3, 4), high):
+            os.dup2(fd, target)
+        os.closerange(5, 1 << 16)
+        pipe = _EventPipe(3)
+        sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True, write_through=True,
+                                      errors="backslashreplace")
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True, write_through=True,
+                                      errors="backslashreplace")
+        sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
+        payload = bytearray()
+        while True:
+            chunk = os.read(4, 1 << 20)
+            if not chunk:
+                break
+            payload += chunk
+        os.close(4)
+        if not payload:
+            os._exit(0)     # the pool is shutting down; the spare was never used
+        msg = json.loads(payload)
+        del payload
+        job, tmp_dir, guards_on = msg["job"], msg["tmp_dir"], msg["guards_on"]
+        limits = job["limits"]
+        _set_limits(limits)
+        os.chdir(tmp_dir)
+        try:
+            outcome = _run_node(job, pipe, tmp_dir, guards_on)
+        except MemoryError:
+            outcome = {"t": "done", "status": "failed", "reason": "memory",
+                       "message": f"The node exceeded its memory limit of {limits['memory_mib']} MiB.", "traceback": None}
+        # Output written before the result must reach the pipes before it:
+        # the supervisor finishes the job as soon as the result arrives.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        try:
+            pipe.send(outcome)
+        except MemoryError:
+            pipe.send({"t": "done", "status": "failed", "reason": "memory", "message": "The node exceeded its memory limit.",
+                       "traceback": None})
+    except BaseException:
+        code = 70
+        try:
+            os.write(2, traceback.format_exc().encode(errors="replace"))
+        except Exception:
+            pass
+    os._exit(code)
+
+
+def _run_node(job: dict, pipe: _EventPipe, tmp_dir: str, guards_on: bool) -> dict:
+    limits = job["limits"]
+    ctx = Context(pipe, job, tmp_dir, int(limits["max_file_bytes"]))
+    guards = None
+    node_globals = {"__name__": NODE_MODULE_NAME, "__builtins__": builtins, "__file__": NODE_FILENAME}
+    try:
+        inputs = _decode_value(job.get("inputs") or {}, tmp_dir)
+        params = _decode_value(job.get("params") or {}, tmp_dir)
+        source = job.get("code") or ""
+        import linecache
+        linecache.cache[NODE_FILENAME] = (len(source), None, source.splitlines(True), NODE_FILENAME)
+        loop = None
+        if job.get("mode") == "async":
+            import asyncio
+            loop = asyncio.new_event_loop()     # its self-pipe socket must exist before the guards
+        if guards_on:
+            modules = job.get("modules") or {}
+            allow = modules.get("allow")
+            guards = _Guards(DEFAULT_ALLOWED_MODULES if allow is None else allow, modules.get("block") or (),
+                             tmp_dir, node_globals)
+            guards.install()
+        exec(compile(source, NODE_FILENAME, "exec"), node_globals)
+        run = node_globals.get("run")
+        if not callable(run):
+            raise NodeFailure("error", "The node code does not define a function run(inputs, params, ctx).")
+        result = run(inputs, params, ctx)
+        if loop is not None:
+            import inspect
+            if inspect.isawaitable(result):
+                result = loop.run_until_complete(result)
+        elif hasattr(result, "__await__"):
+            if hasattr(result, "close"):
+                result.close()
+            raise NodeFailure("error", "run() is a coroutine function but the node's mode is sync; set mode to async.")
+        outputs = _check_and_encode_outputs(result, job.get("outputs") or [], ctx, int(limits["max_output_bytes"]))
+        if guards is not None and guards.violation:
+            raise NodeFailure("sandbox", guards.violation[0].upper() + guards.violation[1:] + ".")
+        return {"t": "done", "status": "succeeded", "outputs": outputs}
+    except NodeFailure as f:
+        if guards is not None and guards.violation and f.reason != "sandbox":
+            return {"t": "done", "status": "failed", "reason": "sandbox",
+                    "message": guards.violation[0].upper() + guards.violation[1:] + ".", "traceback": None}
+        return {"t": "done", "status": "failed", "reason": f.reason, "message": f.message, "traceback": f.tb}
+    except MemoryError:
+        raise
+    except BaseException as e:
+        try:
+            tb = _node_traceback(e)
+        except MemoryError:
+            raise
+        except Exception:
+            tb = None
+        if guards is not None and guards.violation:
+            return {"t": "done", "status": "failed", "reason": "sandbox",
+                    "message": guards.violation[0].upper() + guards.violation[1:] + ".", "traceback": tb}
+        summary = traceback.format_exception_only(type(e), e)[-1].strip()
+        if isinstance(e, SandboxImportError):
+            return {"t": "done", "status": "failed", "reason": "sandbox", "message": str(e)[0].upper() + str(e)[1:] + ".",
+                    "traceback": tb}
+        if isinstance(e, SystemExit):
+            summary = f"The node called sys.exit({e.code!r})."
+        return {"t": "done", "status": "failed", "reason": "error", "message": summary, "traceback": tb}
+
+
+# --------------------------------------------------------------------------
+# Parent side: the supervisor that forks, multiplexes and enforces limits
+# --------------------------------------------------------------------------
+
+class LogBudget:
+    """Keeps the head and the tail of a job's log within max_log_bytes."""
+
+    def __init__(self, max_bytes: int):
+        self.head_left = max_bytes - max_bytes // 2
+        self.tail_cap = max_bytes // 2
+        self.in_tail = False
+        self.tail: collections.deque = collections.deque()
+        self.tail_bytes = 0
+        self.dropped_lines = 0
+        self.dropped_bytes = 0
+        self.max_bytes = max_bytes
+
+    def offer(self, event: dict, size: int) -> bool:
+        """True if the event may be emitted now; otherwise it is kept for the tail."""
+        if not self.in_tail and size <= self.head_left:
+            self.head_left -= size
+            return True
+        self.in_tail = True
+        self.tail.append((event, size))
+        self.tail_bytes += size
+        while self.tail_bytes > self.tail_cap and self.tail:
+            _, s = self.tail.popleft()
+            self.tail_bytes -= s
+            self.dropped_lines += 1
+            self.dropped_bytes += s
+        return False
+
+    def drain(self, job_id) -> list:
+        out = []
+        if self.dropped_lines:
+            out.append({"v": 1, "type": "log", "job": job_id, "level": "warning", "stream": "ctx", "ts": time.time(),
+                        "msg": f"Log limit of {self.max_bytes} bytes reached: dropped {_plural(self.dropped_lines, 'line')} "
+                               f"({self.dropped_bytes} bytes) between the head and the tail of the log."})
+        out.extend(e for e, _ in self.tail)
+        self.tail.clear()
+        return out
+
+
+class RunningJob:
+    def __init__(self, job: dict, received: float):
+        self.id = job["job"]
+        self.job = job
+        self.received = received
+        self.limits = job["limits"]
+        self.deadline = received + float(self.limits["timeout_seconds"])
+        self.pid = 0
+        self.tmp_dir = ""
+        self.fds: dict[int, str] = {}      # read fd -> "ev" | "stdout" | "stderr"
+        self.bufs: dict[str, bytearray] = {"ev": bytearray(), "stdout": bytearray(), "stderr": bytearray()}
+        self.kill_reason: str | None = None
+        self.done: dict | None = None
+        self.budget = LogBudget(int(self.limits["max_log_bytes"]))
+        secrets = []
+        params = job.get("params") or {}
+        for name in job.get("secret_params") or ():
+            v = params.get(name)
+            if v is None or isinstance(v, (dict, list)):
+                continue
+            s = v if isinstance(v, str) else json.dumps(v)
+            if s:
+                secrets.append(s)
+        self.secrets = sorted(set(secrets), key=len, reverse=True)
+
+    def mask(self, text):
+        if not isinstance(text, str):
+            return text
+        for s in self.secrets:
+            if s in text:
+                text = text.replace(s, "***")
+        return text
+
+
+class Supervisor:
+    def __init__(self, out, serve: bool, pool_trust: str | None, sandboxed: bool):
+        self.out = out
+        self.serve = serve
+        self.pool_trust = pool_trust
+        self.sandboxed = sandboxed
+        self.jobs: dict[str, RunningJob] = {}
+        self.by_fd: dict[int, RunningJob] = {}
+        self.pending: list[bytes] = []
+        self.sel = selectors.PollSelector()   # poll, unlike epoll, accepts a regular file as stdin
+        self.stdin_buf = bytearray()
+        self.stdin_open = True
+        self.accepted = 0
+        self.failed_any = False
+        self.exit_after_first = not serve
+        self.testing = os.environ.get(TESTING_ENV) == "1"
+        self.tmp_root = tempfile.mkdtemp(prefix="katalusis-runner-")
+        self.seq = 0
+        self.completed: list[RunningJob] = []   # sent their result, not yet finished
+        self.zombies: set[int] = set()           # finished jobs whose process is not reaped yet
+        self.spare: tuple | None = None          # (pid, control fd, event fd, stdout fd, stderr fd)
+
+    # -- output ----------------------------------------------------------
+    def emit(self, event: dict) -> None:
+        try:
+            self.pending.append(_dumps(event))
+        except ValueError:
+            self.pending.append(json.dumps(event, default=str).encode() + b"\n")
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        data = b"".join(self.pending)
+        self.pending.clear()
+        try:
+            self.out.write(data)
+            self.out.flush()
+        except BrokenPipeError:
+            self.stdin_open = False
+
+    # -- input -----------------------------------------------------------
+    def handle_line(self, line: bytes) -> None:
+        line = line.strip()
+        if not line:
+            return
+        try:
+            msg = json.loads(line)
+            if not isinstance(msg, dict):
+                raise ValueError("not an object")
+        except ValueError as e:
+            self.emit({"v": 1, "type": "error", "job": None, "message": f"Could not parse input line as JSON: {e}."})
+            return
+        kind = msg.get("type")
+        job_id = msg.get("job")
+        if msg.get("v") != PROTOCOL_VERSION:
+            self.emit({"v": 1, "type": "error", "job": job_id, "message": f"Unsupported protocol version {msg.get('v')!r}; expected 1."})
+            return
+        if kind == "cancel":
+            rj = self.jobs.get(job_id)
+            if rj is not None and rj.done is None and rj.kill_reason is None:
+                rj.kill_reason = "cancelled"
+                self.kill(rj)
+            return
+        if kind != "job":
+            self.emit({"v": 1, "type": "error", "job": job_id, "message": f"Unknown message type {kind!r}."})
+            return
+        if self.exit_after_first and self.accepted:
+            self.emit({"v": 1, "type": "error", "job": job_id, "message": "exec mode runs exactly one job."})
+            return
+        self.start_job(msg)
+
+    def fail_early(self, job_id, reason: str, message: str, received: float) -> None:
+        self.accepted += 1
+        self.failed_any = True
+        self.emit({"v": 1, "type": "finished", "job": job_id, "status": "failed", "reason": reason, "message": message,
+                   "traceback": None, "duration_ms": int((time.monotonic() - received) * 1000)})
+
+    def start_job(self, job: dict) -> None:
+        received = time.monotonic()
+        job_id = job.get("job")
+        if not isinstance(job_id, str) or not job_id:
+            self.emit({"v": 1, "type": "error", "job": None, "message": "A job needs a non-empty string \"job\" id."})
+            return
+        if job_id in self.jobs:
+            self.emit({"v": 1, "type": "error", "job": job_id, "message": "A job with this id is already running."})
+            return
+        limits = dict(DEFAULT_LIMITS)
+        limits.update({k: v for k, v in (job.get("limits") or {}).items() if isinstance(v, (int, float))})
+        job["limits"] = limits
+        trust = job.get("trust", "restricted")
+        if trust not in ("restricted", "trusted"):
+            return self.fail_early(job_id, "sandbox", f"Unknown trust level {trust!r}.", received)
+        if trust == "restricted" and self.sandboxed and self.pool_trust == "trusted":
+            return self.fail_early(job_id, "sandbox", "A restricted job cannot run in a trusted sandbox pool.", received)
+        if job.get("mode", "sync") not in ("sync", "async"):
+            return self.fail_early(job_id, "error", f"Unknown execution mode {job.get('mode')!r}.", received)
+        ports = job.get("outputs") or []
+        for p in ports:
+            if not isinstance(p, dict) or not isinstance(p.get("name"), str) or p.get("type", "json") not in OUTPUT_TYPES:
+                return self.fail_early(job_id, "output_type", f"Invalid output port declaration {p!r}.", received)
+        guards_on = trust == "restricted"
+        if job.get("_disable_python_guards") and self.testing:
+            guards_on = False
+        rj = RunningJob(job, received)
+        self.seq += 1
+        rj.tmp_dir = os.path.join(self.tmp_root, f"job-{self.seq}")
+        os.mkdir(rj.tmp_dir, 0o700)
+        spare, self.spare = self.spare, None
+        if spare is None:
+            try:
+                spare = self.make_spare()
+            except OSError as e:
+                shutil.rmtree(rj.tmp_dir, ignore_errors=True)
+                return self.fail_early(job_id, "error", f"Could not start a process for the node ({e}).", received)
+        pid, ctl_w, ev_r, out_r, err_r = spare
+        try:
+            with open(ctl_w, "wb", closefd=True) as ctl:
+                ctl.write(_dumps({"job": job, "tmp_dir": rj.tmp_dir, "guards_on": guards_on}))
+        except OSError as e:
+            for fd in (ev_r, out_r, err_r):
+                os.close(fd)
+            self.kill_pid(pid)
+            self.zombies.add(pid)
+            shutil.rmtree(rj.tmp_dir, ignore_errors=True)
+            return self.fail_early(job_id, "error", f"Could not hand the job to its process ({e}).", received)
+        rj.pid = pid
+        self.accepted += 1
+        self.jobs[job_id] = rj
+        for fd, name in ((ev_r, "ev"), (out_r, "stdout"), (err_r, "stderr")):
+            os.set_blocking(fd, False)
+            rj.fds[fd] = name
+            self.by_fd[fd] = rj
+            self.sel.register(fd, selectors.EVENT_READ)
+        self.emit({"v": 1, "type": "started", "job": job_id, "pid": pid})
+
+    def make_spare(self) -> tuple:
+        """Fork a job process that waits for its job on a control pipe."""
+        fds = [os.pipe() for _ in range(4)]   # control, events, stdout, stderr
+        try:
+            pid = os.fork()
+        except OSError:
+            for r, w in fds:
+                os.close(r)
+                os.close(w)
+            raise
+        if pid == 0:
+            try:
+                _child_main(fds[0][0], fds[1][1], fds[2][1], fds[3][1])
+            finally:
+                os._exit(70)
+        os.close(fds[0][0])
+        for r, w in fds[1:]:
+            os.close(w)
+        return pid, fds[0][1], fds[1][0], fds[2][0], fds[3][0]
+
+    def drop_spare(self) -> None:
+        spare, self.spare = self.spare, None
+        if spare is None:
+            return
+        pid, *fds = spare
+        for fd in fds:
+            os.close(fd)
+        self.kill_pid(pid)
+        self.zombies.add(pid)
+
+    def kill_pid(self, pid: int) -> None:
+        for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+            try:
+                target()
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    # -- child output ----------------------------------------------------
+    def read_fd(self, fd: int, rj: RunningJob, drain: bool = False) -> None:
+        name = rj.fds[fd]
+        while True:
+            try:
+                chunk = os.read(fd, READ_CHUNK)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.close_fd(fd, rj)
+                return
+            if name == "ev":
+                self.on_event_bytes(rj, chunk)
+            else:
+                self.on_stream_bytes(rj, name, chunk)
+            if not drain:
+                return
+
+    def close_fd(self, fd: int, rj: RunningJob) -> None:
+        name = rj.fds.pop(fd, None)
+        self.by_fd.pop(fd, None)
+        try:
+            self.sel.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+        os.close(fd)
+        if name in ("stdout", "stderr") and rj.bufs[name]:
+            self.log_line(rj, name, bytes(rj.bufs[name]))
+            rj.bufs[name].clear()
+
+    def on_stream_bytes(self, rj: RunningJob, name: str, chunk: bytes) -> None:
+        buf = rj.bufs[name]
+        buf += chunk
+        start = 0
+        while True:
+            nl = buf.find(b"\n", start)
+            if nl < 0:
+                if len(buf) - start >= MAX_LINE_BYTES:
+                    self.log_line(rj, name, bytes(buf[start:start + MAX_LINE_BYTES]))
+                    start += MAX_LINE_BYTES
+                    continue
+                break
+            if nl - start > MAX_LINE_BYTES:
+                self.log_line(rj, name, bytes(buf[start:start + MAX_LINE_BYTES]))
+                start += MAX_LINE_BYTES
+                continue
+            self.log_line(rj, name, bytes(buf[start:nl]))
+            start = nl + 1
+        del buf[:start]
+
+    def log_line(self, rj: RunningJob, stream: str, raw: bytes) -> None:
+        size = len(raw) + 1
+        level = "info" if stream == "stdout" else "warning"
+        if rj.budget.in_tail or size > rj.budget.head_left:
+            # Cheap path: decode lazily only for lines that may survive in the tail.
+            if size > rj.budget.tail_cap:
+                rj.budget.in_tail = True
+                rj.budget.dropped_lines += 1
+                rj.budget.dropped_bytes += size
+                return
+        msg = rj.mask(raw.decode("utf-8", "replace").rstrip("\r"))
+        ev = {"v": 1, "type": "log", "job": rj.id, "level": level, "stream": stream, "msg": msg, "ts": time.time()}
+        if rj.budget.offer(ev, size):
+            self.emit(ev)
+
+    def on_event_bytes(self, rj: RunningJob, chunk: bytes) -> None:
+        buf = rj.bufs["ev"]
+        buf += chunk
+        cap = int(rj.limits["max_output_bytes"]) * 2 + (8 << 20)
+        if len(buf) > cap and buf.find(b"\n") < 0:
+            buf.clear()
+            if rj.kill_reason is None and rj.done is None:
+                rj.kill_reason = "output_size"
+                self.kill(rj)
+            return
+        while True:
+            nl = buf.find(b"\n")
+            if nl < 0:
+                break
+            line = bytes(buf[:nl])
+            del buf[:nl + 1]
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            self.on_child_message(rj, msg)
+
+    def on_child_message(self, rj: RunningJob, msg: dict) -> None:
+        t = msg.get("t")
+        if t == "log":
+            text = rj.mask(msg.get("msg", ""))
+            ev = {"v": 1, "type": "log", "job": rj.id, "level": msg.get("level", "info"), "stream": "ctx",
+                  "msg": text, "ts": msg.get("ts") or time.time()}
+            if rj.budget.offer(ev, len(text.encode("utf-8", "replace")) + 1):
+                self.emit(ev)
+        elif t == "progress":
+            self.emit({"v": 1, "type": "progress", "job": rj.id, "fraction": msg.get("fraction", 0.0),
+                       "message": rj.mask(msg.get("message", ""))})
+        elif t == "done" and rj.done is None:
+            rj.done = msg
+            self.completed.append(rj)
+
+    # -- lifecycle -------------------------------------------------------
+    def kill(self, rj: RunningJob) -> None:
+        self.kill_pid(rj.pid)
+
+    def reap(self) -> None:
+        if self.spare is not None:
+            try:
+                gone = os.waitpid(self.spare[0], os.WNOHANG)[0] != 0
+            except ChildProcessError:
+                gone = True
+            if gone:
+                self.drop_spare()
+        for pid in list(self.zombies):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                    continue
+            except ChildProcessError:
+                pass
+            self.zombies.discard(pid)
+        # A job that delivered its result is finished right away; waiting
+        # for the exit of its process would only add latency.
+        while self.completed:
+            rj = self.completed.pop()
+            if rj.id in self.jobs and self.jobs[rj.id] is rj:
+                self.finish(rj, None, None)
+                self.zombies.add(rj.pid)
+        for rj in list(self.jobs.values()):
+            try:
+                pid, status, usage = os.wait4(rj.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status, usage = rj.pid, 0, None
+            if pid == 0:
+                continue
+            self.finish(rj, status, usage)
+
+    def finish(self, rj: RunningJob, status: int, usage) -> None:
+        # Kill whatever the node left behind in its process group, then
+        # read what is still buffered in the pipes.
+        try:
+            os.killpg(rj.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for fd in list(rj.fds):
+            self.read_fd(fd, rj, drain=True)
+            if fd in rj.fds:
+                self.close_fd(fd, rj)
+        for ev in rj.budget.drain(rj.id):
+            self.emit(ev)
+        shutil.rmtree(rj.tmp_dir, ignore_errors=True)
+        del self.jobs[rj.id]
+        limits = rj.limits
+        ev = {"v": 1, "type": "finished", "job": rj.id}
+        # A kill decided by the supervisor wins over a result that raced it.
+        done = rj.done if rj.kill_reason is None else None
+        if status is None and done is None:
+            done = rj.done
+        if done is not None:
+            if done.get("status") == "succeeded":
+                ev.update(status="succeeded", outputs=done.get("outputs", {}))
+            else:
+                tb = rj.mask(done.get("traceback"))
+                ev.update(status="failed", reason=done.get("reason", "error"), message=rj.mask(done.get("message", "")),
+                          traceback=tb)
+                if tb:
+                    self.emit({"v": 1, "type": "log", "job": rj.id, "level": "error", "stream": "ctx",
+                               "msg": tb.rstrip("\n"), "ts": time.time()})
+        else:
+            reason, message = self.death_reason(rj, status, usage)
+            ev.update(status="failed", reason=reason, message=message, traceback=None)
+        if ev["status"] != "succeeded":
+            self.failed_any = True
+        ev["duration_ms"] = int((time.monotonic() - rj.received) * 1000)
+        self.emit(ev)
+
+    def death_reason(self, rj: RunningJob, status: int, usage) -> tuple[str, str]:
+        limits = rj.limits
+        if rj.kill_reason == "timeout":
+            return "timeout", f"The node exceeded its wall-clock timeout of {limits['timeout_seconds']} s and was killed."
+        if rj.kill_reason == "cancelled":
+            return "cancelled", "The node was cancelled."
+        if rj.kill_reason == "output_size":
+            return "output_size", f"The node sent more than {limits['max_output_bytes']} bytes of output and was killed."
+        cpu_used = (usage.ru_utime + usage.ru_stime) if usage is not None else 0.0
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_used >= float(limits["cpu_seconds"])):
+                return "cpu", f"The node exceeded its CPU time limit of {limits['cpu_seconds']} s."
+            if sig in (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGKILL):
+                return "memory", (f"The node process died with {signal.Signals(sig).name}, most likely from exceeding "
+                                  f"its memory limit of {limits['memory_mib']} MiB.")
+            try:
+                name = signal.Signals(sig).name
+            except ValueError:
+                name = f"signal {sig}"
+            return "error", f"The node process was killed by {name} before it produced a result."
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+        return "error", f"The node process exited with code {code} before it produced a result."
+
+    def shutdown(self) -> None:
+        self.drop_spare()
+        for rj in list(self.jobs.values()):
+            if rj.kill_reason is None:
+                rj.kill_reason = "cancelled"
+            self.kill(rj)
+        deadline = time.monotonic() + 5
+        while self.jobs and time.monotonic() < deadline:
+            for rj in list(self.jobs.values()):
+                try:
+                    pid, status, usage = os.wait4(rj.pid, 0)
+                except ChildProcessError:
+                    status, usage = 0, None
+                self.finish(rj, status, usage)
+        for pid in self.zombies:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        self.zombies.clear()
+        self.flush()
+        shutil.rmtree(self.tmp_root, ignore_errors=True)
+
+    def run(self, stdin_fd: int) -> int:
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        # SIGTERM/SIGINT unwind through the finally below: children are killed
+        # and the temp root is removed.
+        for s in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(s, lambda *_: sys.exit(0))
+        self.sel.register(wake_r, selectors.EVENT_READ)
+        self.sel.register(stdin_fd, selectors.EVENT_READ)
+        if self.serve:
+            self.emit({"v": 1, "type": "ready", "job": None, "pid": os.getpid(), "python": sys.version.split()[0],
+                       "sandboxed": self.sandboxed, "trust": self.pool_trust})
+            self.flush()
+        try:
+            while True:
+                if not self.stdin_open and not self.jobs:
+                    break
+                if self.exit_after_first and self.accepted and not self.jobs:
+                    break
+                if not self.stdin_open and self.serve:
+                    break
+                now = time.monotonic()
+                timeout = None
+                live = [rj.deadline for rj in self.jobs.values() if rj.done is None and rj.kill_reason is None]
+                if live:
+                    timeout = max(0.0, min(live) - now)
+                elif self.jobs or self.zombies:
+                    timeout = 0.05   # killed or finished children are reaped on SIGCHLD; this is a backstop
+                for key, _ in self.sel.select(timeout):
+                    fd = key.fd
+                    if fd == wake_r:
+                        try:
+                            while os.read(wake_r, 4096):
+                                pass
+                        except BlockingIOError:
+                            pass
+                    elif fd == stdin_fd:
+                        self.read_stdin(stdin_fd)
+                    else:
+                        rj = self.by_fd.get(fd)
+                        if rj is not None and fd in rj.fds:
+                            self.read_fd(fd, rj)
+                now = time.monotonic()
+                for rj in list(self.jobs.values()):
+                    if now >= rj.deadline and rj.done is None and rj.kill_reason is None:
+                        rj.kill_reason = "timeout"
+                        self.kill(rj)
+                self.reap()
+                self.flush()
+                if self.serve and self.spare is None and self.stdin_open:
+                    # Fork the next job process now, while the last one runs,
+                    # so the next job does not wait for fork().
+                    try:
+                        self.spare = self.make_spare()
+                    except OSError:
+                        pass   # e.g. the pids limit is exhausted; try again after the next event
+        finally:
+            self.shutdown()
+        if self.serve:
+            return 0
+        if not self.accepted:
+            return 2
+        return 1 if self.failed_any else 0
+
+    def read_stdin(self, fd: int) -> None:
+        try:
+            chunk = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            return
+        if not chunk:
+            self.stdin_open = False
+            self.sel.unregister(fd)
+            if self.stdin_buf:
+                self.handle_line(bytes(self.stdin_buf))
+                self.stdin_buf.clear()
+            return
+        self.stdin_buf += chunk
+        while True:
+            nl = self.stdin_buf.find(b"\n")
+            if nl < 0:
+                break
+            line = bytes(self.stdin_buf[:nl])
+            del self.stdin_buf[:nl + 1]
+            self.handle_line(line)
+
+
+# --------------------------------------------------------------------------
+# Sandbox launcher (bubblewrap)
+# --------------------------------------------------------------------------
+
+def bwrap_argv(trust: str) -> list[str]:
+    """The bubblewrap command line for a pool of the given trust level."""
+    prefix = os.path.realpath(sys.base_prefix)
+    runner = os.path.realpath(__file__)
+    argv = [BWRAP, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+            "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
+    if trust == "restricted":
+        argv += ["--unshare-net"]
+        for d in ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/lib32", "/usr/lib32"):
+            if os.path.islink(d):
+                argv += ["--symlink", os.readlink(d), d]
+            elif os.path.isdir(d):
+                argv += ["--ro-bind", d, d]
+        argv += ["--ro-bind", prefix, prefix]
+        exe = os.path.realpath(sys.executable)
+        if not exe.startswith(prefix + os.sep):
+            argv += ["--ro-bind", exe, exe]
+        argv += ["--ro-bind", runner, runner]
+        path = os.path.join(prefix, "bin")
+    else:
+        argv += ["--ro-bind", "/", "/"]
+        path = "/usr/local/bin:/usr/bin:/bin"
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp",
+             "--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--setenv", "PATH", path,
+             "--setenv", "LANG", "C.UTF-8"]
+    if os.environ.get(TESTING_ENV) == "1":
+        argv += ["--setenv", TESTING_ENV, "1"]
+    # The root bwrap builds is a tmpfs holding the mount points; make it
+    # read-only too so /tmp stays the only writable place.
+    argv += ["--remount-ro", "/"]
+    return argv
+
+
+def _pids_cgroup(max_pids: int) -> str | None:
+    """Create a pids cgroup for the pool if the hierarchy is writable.
+
+    RLIMIT_NPROC does not apply to root (and the user namespace maps the
+    sandbox uid back to the invoking uid), so a pids cgroup is what stops a
+    fork bomb when the runner is started as root.
+    """
+    candidates = ["/sys/fs/cgroup/pids"]
+    try:
+        with open("/sys/fs/cgroup/cgroup.controllers") as f:
+            if "pids" in f.read().split():
+                candidates.append("/sys/fs/cgroup")
+    except OSError:
+        pass
+    for base in candidates:
+        if not os.path.isfile(os.path.join(base, "cgroup.procs")):
+            continue
+        path = os.path.join(base, f"katalusis-runner-{os.getpid()}")
+        try:
+            os.mkdir(path)
+            with open(os.path.join(path, "pids.max"), "w") as f:
+                f.write(str(max_pids))
+            return path
+        except OSError:
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+    return None
+
+
+def _fatal(message: str) -> int:
+    sys.stderr.write(json.dumps({"v": 1, "type": "fatal", "job": None, "message": message}) + "\n")
+    sys.stderr.flush()
+    return 2
+
+
+def launch_sandboxed(mode: str, trust: str, max_pids: int) -> int:
+    if not (os.path.isfile(BWRAP) and os.access(BWRAP, os.X_OK)):
+        return _fatal(f"Sandbox 'bwrap' was requested but {BWRAP} is not installed; refusing to run unsandboxed.")
+    base = bwrap_argv(trust)
+    exe = os.path.realpath(sys.executable)
+    # Preflight: prove the sandbox can be built before taking jobs.
+    try:
+        probe = subprocess.run(base + ["--", exe, "-I", "-S", "-c", "pass"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return _fatal(f"Sandbox 'bwrap' could not be started ({e}); refusing to run unsandboxed.")
+    if probe.returncode != 0:
+        detail = probe.stderr.decode(errors="replace").strip().splitlines()
+        return _fatal(f"Sandbox 'bwrap' failed to start ({detail[-1] if detail else 'exit ' + str(probe.returncode)}); "
+                      "refusing to run unsandboxed.")
+    cgroup = _pids_cgroup(max_pids)
+    if cgroup is None:
+        sys.stderr.write(json.dumps({"v": 1, "type": "log", "job": None, "level": "warning", "stream": "stderr",
+                                     "ts": time.time(), "msg": "No writable pids cgroup; the process count of the pool "
+                                     "is bounded only by RLIMIT_NPROC (not enforced for root) and timeouts."}) + "\n")
+
+    def join_cgroup():
+        if cgroup:
+            with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+
+    argv = base + ["--", exe, "-I", os.path.realpath(__file__), mode, "--sandbox", "none", "--trust", trust,
+                   "--inside-sandbox"]
+    try:
+        child = subprocess.Popen(argv, preexec_fn=join_cgroup, close_fds=True)
+    except OSError as e:
+        return _fatal(f"Sandbox 'bwrap' could not be started ({e}); refusing to run unsandboxed.")
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, lambda sig, _f: child.send_signal(sig))
+    code = child.wait()
+    if cgroup:
+        for _ in range(50):
+            try:
+                os.rmdir(cgroup)
+                break
+            except OSError:
+                time.sleep(0.05)
+    return code if code >= 0 else 128 - code
+
+
+# --------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------
+
+def _preimport() -> None:
+    """Warm the pool: everything a typical node imports is loaded once."""
+    import asyncio  # noqa: F401
+    import inspect  # noqa: F401
+    import linecache  # noqa: F401
+    import importlib
+    for name in DEFAULT_ALLOWED_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+def main(argv: list[str]) -> int:
+    usage = ("usage: katalusis_runner.py exec|serve [--sandbox none|bwrap] [--trust restricted|trusted] "
+             "[--max-pids N]")
+    if not argv or argv[0] not in ("exec", "serve"):
+        sys.stderr.write(usage + "\n")
+        return 2
+    mode = argv[0]
+    sandbox, trust, inside, max_pids = "none", None, False, 512
+    args = argv[1:]
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("--sandbox", "--trust", "--max-pids") and i + 1 < len(args):
+            v = args[i + 1]
+            if a == "--sandbox":
+                sandbox = v
+            elif a == "--trust":
+                trust = v
+            else:
+                max_pids = int(v)
+            i += 2
+        elif a == "--inside-sandbox":
+            inside = True
+            i += 1
+        else:
+            sys.stderr.write(f"unknown argument {a!r}\n{usage}\n")
+            return 2
+    if sandbox not in ("none", "bwrap") or trust not in (None, "restricted", "trusted"):
+        sys.stderr.write(usage + "\n")
+        return 2
+    if sandbox == "bwrap":
+        return launch_sandboxed(mode, trust or "restricted", max_pids)
+    if mode == "serve":
+        _preimport()
+        import gc
+        gc.collect()
+        gc.freeze()   # keep the collector in forked children away from the shared heap
+    sup = Supervisor(sys.stdout.buffer, serve=(mode == "serve"), pool_trust=trust, sandboxed=inside)
+    return sup.run(sys.stdin.fileno())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
