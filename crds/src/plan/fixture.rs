@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    apply_action, plan, Action, FailurePolicy, FailureReason, NodePhase, NodeState, Plan, PlanGraph, PlanInput,
-    PlanNode, RetryPolicy, RunPhase,
+    apply_action, plan, Action, FailurePolicy, FailureReason, NodePhase, NodeState, Plan,
+    PlanGraph, PlanInput, PlanNode, RetryPolicy, RunPhase,
 };
 
 /// Start time of every fixture, far enough from zero to notice offsets.
@@ -60,9 +60,19 @@ impl RunFixture {
     }
 
     /// Gives `id` a retry policy (adding the node if missing).
-    pub fn retry(mut self, id: &str, max_attempts: u32, backoff_seconds: u32, backoff_multiplier: f64) -> Self {
+    pub fn retry(
+        mut self,
+        id: &str,
+        max_attempts: u32,
+        backoff_seconds: u32,
+        backoff_multiplier: f64,
+    ) -> Self {
         self = self.node(id);
-        let node = self.nodes.iter_mut().find(|n| n.id == id).expect("node was just added");
+        let node = self
+            .nodes
+            .iter_mut()
+            .find(|n| n.id == id)
+            .expect("node was just added");
         node.retry = RetryPolicy {
             max_attempts,
             backoff_seconds,

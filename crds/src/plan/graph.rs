@@ -1,7 +1,7 @@
 //! The frozen graph of a run, with indices precomputed for the planner.
 
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +43,8 @@ impl RetryPolicy {
     /// `attempts_started` (1-based), capped at 30 days.
     pub fn delay_ms(&self, attempts_started: u32) -> i64 {
         let exponent = attempts_started.saturating_sub(1).min(i32::MAX as u32) as i32;
-        let delay = f64::from(self.backoff_seconds) * 1000.0 * self.backoff_multiplier.powi(exponent);
+        let delay =
+            f64::from(self.backoff_seconds) * 1000.0 * self.backoff_multiplier.powi(exponent);
         if delay.is_nan() || delay <= 0.0 {
             0
         } else {
@@ -190,11 +191,14 @@ impl PlanGraph {
         let mut pairs = BTreeSet::new();
         for (from, to) in &edges {
             let lookup = |id: &String| {
-                index.get(id).copied().ok_or_else(|| PlanGraphError::UnknownNode {
-                    from: from.clone(),
-                    to: to.clone(),
-                    unknown: id.clone(),
-                })
+                index
+                    .get(id)
+                    .copied()
+                    .ok_or_else(|| PlanGraphError::UnknownNode {
+                        from: from.clone(),
+                        to: to.clone(),
+                        unknown: id.clone(),
+                    })
             };
             pairs.insert((lookup(from)?, lookup(to)?));
         }
@@ -283,7 +287,11 @@ impl PlanGraph {
         self.topo_order.iter().map(|&i| self.nodes[i].id.as_str())
     }
 
-    fn neighbours<'a>(&'a self, id: &str, lists: &'a [Vec<usize>]) -> impl Iterator<Item = &'a str> {
+    fn neighbours<'a>(
+        &'a self,
+        id: &str,
+        lists: &'a [Vec<usize>],
+    ) -> impl Iterator<Item = &'a str> {
         let list = self.index.get(id).map_or(&[][..], |&i| lists[i].as_slice());
         list.iter().map(|&j| self.nodes[j].id.as_str())
     }

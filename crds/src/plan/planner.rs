@@ -39,7 +39,11 @@ pub struct PlanInput<'a> {
 /// One thing the executor should do. Applying it to the node states (see
 /// [`apply_action`]) records its immediate effect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Action {
     /// Start attempt number `attempt` (1-based) of a pending node.
     Start {
@@ -128,7 +132,10 @@ pub struct Plan {
 ///   yet, else `Running`;
 /// - every node terminal (or no nodes): `Succeeded` if all succeeded, else
 ///   `Cancelled` if cancellation was requested, else `Failed`.
-pub fn run_phase<'a>(states: impl IntoIterator<Item = &'a NodeState>, cancel_requested: bool) -> RunPhase {
+pub fn run_phase<'a>(
+    states: impl IntoIterator<Item = &'a NodeState>,
+    cancel_requested: bool,
+) -> RunPhase {
     let mut all_terminal = true;
     let mut all_succeeded = true;
     let mut any_progress = false;
@@ -196,7 +203,9 @@ fn apply_to_state(state: &mut NodeState, action: &Action, now_ms: i64) {
             state.finished_at_ms = None;
             state.cancelling = false;
         }
-        Action::FailNode { reason, message, .. } => {
+        Action::FailNode {
+            reason, message, ..
+        } => {
             state.phase = NodePhase::Failed;
             state.reason = Some(*reason);
             state.message = Some(message.clone());
@@ -316,7 +325,8 @@ impl<'a> Planner<'a> {
     }
 
     fn has_final_failure(&self) -> bool {
-        (0..self.work.len()).any(|i| self.work[i].phase == NodePhase::Failed && !self.is_retryable(i))
+        (0..self.work.len())
+            .any(|i| self.work[i].phase == NodePhase::Failed && !self.is_retryable(i))
     }
 
     fn schedule_retries(&mut self) {
@@ -348,7 +358,9 @@ impl<'a> Planner<'a> {
                 .filter_map(|&u| cause[u])
                 .min_by_key(|&c| self.graph.rank(c));
             cause[i] = match self.work[i].phase {
-                NodePhase::Failed | NodePhase::Cancelled | NodePhase::Skipped => inherited.or(Some(i)),
+                NodePhase::Failed | NodePhase::Cancelled | NodePhase::Skipped => {
+                    inherited.or(Some(i))
+                }
                 NodePhase::Pending => {
                     if let Some(c) = inherited {
                         let action = Action::Skip {
@@ -382,7 +394,11 @@ impl<'a> Planner<'a> {
     }
 
     fn start_ready(&mut self) {
-        let running = self.work.iter().filter(|s| s.phase == NodePhase::Running).count();
+        let running = self
+            .work
+            .iter()
+            .filter(|s| s.phase == NodePhase::Running)
+            .count();
         let run_room = match self.input.max_parallel_in_run {
             Some(cap) => (cap.max(1) as usize).saturating_sub(running),
             None => usize::MAX,
@@ -408,7 +424,9 @@ impl<'a> Planner<'a> {
     fn is_ready(&self, i: usize) -> bool {
         let state = &self.work[i];
         state.phase == NodePhase::Pending
-            && state.retry_not_before_ms.is_none_or(|t| t <= self.input.now_ms)
+            && state
+                .retry_not_before_ms
+                .is_none_or(|t| t <= self.input.now_ms)
             && self
                 .graph
                 .upstream_indices(i)

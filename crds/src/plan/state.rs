@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 /// never changes again, with one exception decided by the planner: a `Failed`
 /// node that will be retried goes back to `Pending` through
 /// [`Action::ScheduleRetry`](super::Action::ScheduleRetry).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 pub enum NodePhase {
     /// Waiting for its upstream nodes, for a free slot or for a retry time.
     #[default]
@@ -98,7 +100,9 @@ impl FailureReason {
 
 /// Lifecycle phase of a whole run, derived from its node phases by
 /// [`run_phase`](super::run_phase).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 pub enum RunPhase {
     /// No node has started yet.
     #[default]

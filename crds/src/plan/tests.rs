@@ -2,8 +2,8 @@ use std::collections::BTreeMap;
 
 use super::fixture::{cancel, finish_of, node_actions, retry, skip, start, RunFixture, T0};
 use super::{
-    plan, run_phase, Action, FailurePolicy, FailureReason, NodePhase, NodeState, PlanGraph, PlanGraphError,
-    PlanInput, PlanNode, RetryPolicy, RunPhase,
+    plan, run_phase, Action, FailurePolicy, FailureReason, NodePhase, NodeState, PlanGraph,
+    PlanGraphError, PlanInput, PlanNode, RetryPolicy, RunPhase,
 };
 
 use FailureReason::*;
@@ -45,17 +45,28 @@ fn node_starts_only_when_all_upstream_nodes_succeeded() {
 #[test]
 fn ready_nodes_start_in_topological_order_with_ties_by_graph_order() {
     // Graph order: z, y, x; y depends on x, so x comes before y.
-    let plan = RunFixture::new().nodes(&["z", "y", "x"]).edge("x", "y").max_parallel(1).plan();
+    let plan = RunFixture::new()
+        .nodes(&["z", "y", "x"])
+        .edge("x", "y")
+        .max_parallel(1)
+        .plan();
     assert_eq!(plan.actions, vec![start("z", 1)]);
     assert_eq!(plan.queued, vec!["x"]);
 
-    let fixture = RunFixture::new().nodes(&["r", "q", "p"]).edge("r", "q").edge("r", "p").succeeded("r");
+    let fixture = RunFixture::new()
+        .nodes(&["r", "q", "p"])
+        .edge("r", "q")
+        .edge("r", "p")
+        .succeeded("r");
     assert_eq!(fixture.plan().actions, vec![start("q", 1), start("p", 1)]);
 }
 
 #[test]
 fn run_cap_limits_starts_and_queues_the_rest_in_order() {
-    let plan = RunFixture::new().nodes(&["a", "b", "c", "d"]).max_parallel(2).plan();
+    let plan = RunFixture::new()
+        .nodes(&["a", "b", "c", "d"])
+        .max_parallel(2)
+        .plan();
 
     assert_eq!(plan.actions, vec![start("a", 1), start("b", 1)]);
     assert_eq!(plan.queued, vec!["c", "d"]);
@@ -63,7 +74,11 @@ fn run_cap_limits_starts_and_queues_the_rest_in_order() {
 
 #[test]
 fn running_nodes_count_against_the_run_cap() {
-    let plan = RunFixture::new().nodes(&["a", "b", "c"]).running("a").max_parallel(2).plan();
+    let plan = RunFixture::new()
+        .nodes(&["a", "b", "c"])
+        .running("a")
+        .max_parallel(2)
+        .plan();
 
     assert_eq!(plan.actions, vec![start("b", 1)]);
     assert_eq!(plan.queued, vec!["c"]);
@@ -71,7 +86,11 @@ fn running_nodes_count_against_the_run_cap() {
 
 #[test]
 fn free_global_slots_limit_starts_across_runs() {
-    let plan = RunFixture::new().nodes(&["a", "b", "c"]).max_parallel(5).free_slots(1).plan();
+    let plan = RunFixture::new()
+        .nodes(&["a", "b", "c"])
+        .max_parallel(5)
+        .free_slots(1)
+        .plan();
     assert_eq!(plan.actions, vec![start("a", 1)]);
     assert_eq!(plan.queued, vec!["b", "c"]);
 
@@ -104,7 +123,9 @@ fn retryable_failure_schedules_a_retry_with_exponential_backoff() {
 
 #[test]
 fn retry_waits_for_its_time_then_starts_the_next_attempt() {
-    let mut fixture = RunFixture::new().retry("a", 3, 5, 1.0).failed("a", Interrupted);
+    let mut fixture = RunFixture::new()
+        .retry("a", 3, 5, 1.0)
+        .failed("a", Interrupted);
     let scheduled = fixture.plan();
     fixture.apply(&scheduled);
     assert_eq!(fixture.phase_of("a"), NodePhase::Pending);
@@ -121,14 +142,20 @@ fn retry_waits_for_its_time_then_starts_the_next_attempt() {
 
 #[test]
 fn retry_without_backoff_starts_in_the_same_plan() {
-    let plan = RunFixture::new().retry("a", 2, 0, 2.0).failed("a", Memory).plan();
+    let plan = RunFixture::new()
+        .retry("a", 2, 0, 2.0)
+        .failed("a", Memory)
+        .plan();
 
     assert_eq!(plan.actions, vec![retry("a", 2, T0), start("a", 2)]);
 }
 
 #[test]
 fn a_due_retry_waits_in_the_queue_when_no_slot_is_free() {
-    let mut fixture = RunFixture::new().retry("a", 2, 1, 1.0).failed("a", Error).free_slots(0);
+    let mut fixture = RunFixture::new()
+        .retry("a", 2, 1, 1.0)
+        .failed("a", Error)
+        .free_slots(0);
     let scheduled = fixture.plan();
     fixture.apply(&scheduled);
 
@@ -140,7 +167,10 @@ fn a_due_retry_waits_in_the_queue_when_no_slot_is_free() {
 #[test]
 fn deterministic_failures_are_not_retried_but_interruptions_are() {
     for reason in [OutputType, Sandbox, Cancelled, UpstreamFailed] {
-        let plan = RunFixture::new().retry("a", 3, 0, 1.0).failed("a", reason).plan();
+        let plan = RunFixture::new()
+            .retry("a", 3, 0, 1.0)
+            .failed("a", reason)
+            .plan();
         assert_eq!(
             finish_of(&plan).map(|(phase, _)| phase),
             Some(RunPhase::Failed),
@@ -148,7 +178,10 @@ fn deterministic_failures_are_not_retried_but_interruptions_are() {
         );
     }
     for reason in [Error, Timeout, Memory, Cpu, OutputSize, Interrupted, Image] {
-        let plan = RunFixture::new().retry("a", 3, 1, 1.0).failed("a", reason).plan();
+        let plan = RunFixture::new()
+            .retry("a", 3, 1, 1.0)
+            .failed("a", reason)
+            .plan();
         assert_eq!(plan.actions, vec![retry("a", 2, T0 + 1_000)], "{reason:?}");
     }
 }
@@ -160,7 +193,10 @@ fn a_failure_without_a_reason_counts_as_a_retryable_error() {
         attempt: 1,
         ..NodeState::default()
     };
-    let plan = RunFixture::new().retry("a", 2, 0, 1.0).with_state("a", state).plan();
+    let plan = RunFixture::new()
+        .retry("a", 2, 0, 1.0)
+        .with_state("a", state)
+        .plan();
 
     assert_eq!(plan.actions[0], retry("a", 2, T0));
 }
@@ -193,7 +229,10 @@ fn continue_policy_keeps_independent_branches_running() {
         .succeeded("c")
         .plan();
 
-    assert_eq!(plan.actions, vec![skip("b", "a"), skip("e", "a"), start("d", 1)]);
+    assert_eq!(
+        plan.actions,
+        vec![skip("b", "a"), skip("e", "a"), start("d", 1)]
+    );
     assert_eq!(plan.run_phase, RunPhase::Running);
 }
 
@@ -230,7 +269,11 @@ fn fail_fast_cancels_everything_unfinished_and_starts_nothing() {
 
 #[test]
 fn fail_fast_run_finishes_failed_once_cancelled_nodes_stop() {
-    let mut fixture = RunFixture::new().fail_fast().nodes(&["a", "c"]).failed("a", Error).running("c");
+    let mut fixture = RunFixture::new()
+        .fail_fast()
+        .nodes(&["a", "c"])
+        .failed("a", Error)
+        .running("c");
     let first = fixture.plan();
     fixture.apply(&first);
     fixture.states.get_mut("c").expect("c").phase = NodePhase::Cancelled;
@@ -244,7 +287,12 @@ fn fail_fast_run_finishes_failed_once_cancelled_nodes_stop() {
 
 #[test]
 fn fail_fast_does_not_halt_while_a_retry_remains() {
-    let plan = RunFixture::new().fail_fast().retry("a", 2, 3, 1.0).node("b").failed("a", Timeout).plan();
+    let plan = RunFixture::new()
+        .fail_fast()
+        .retry("a", 2, 3, 1.0)
+        .node("b")
+        .failed("a", Timeout)
+        .plan();
 
     assert_eq!(plan.actions, vec![retry("a", 2, T0 + 3_000), start("b", 1)]);
 }
@@ -261,7 +309,10 @@ fn fail_fast_stops_retries_of_other_failed_nodes() {
 
     assert_eq!(
         finish_of(&plan),
-        Some((RunPhase::Failed, "failed: a (timeout), b (output_type)".into()))
+        Some((
+            RunPhase::Failed,
+            "failed: a (timeout), b (output_type)".into()
+        ))
     );
     assert_eq!(node_actions(&plan), vec![]);
 }
@@ -305,14 +356,26 @@ fn cancelled_run_finishes_once_nothing_is_running() {
 
 #[test]
 fn cancel_request_does_not_retry_failed_nodes() {
-    let plan = RunFixture::new().retry("a", 3, 0, 1.0).failed("a", Error).cancel().plan();
+    let plan = RunFixture::new()
+        .retry("a", 3, 0, 1.0)
+        .failed("a", Error)
+        .cancel()
+        .plan();
 
-    assert_eq!(finish_of(&plan).map(|(phase, _)| phase), Some(RunPhase::Cancelled));
+    assert_eq!(
+        finish_of(&plan).map(|(phase, _)| phase),
+        Some(RunPhase::Cancelled)
+    );
 }
 
 #[test]
 fn a_run_whose_nodes_all_succeeded_finishes_succeeded_even_if_cancel_came_late() {
-    let plan = RunFixture::new().edge("a", "b").succeeded("a").succeeded("b").cancel().plan();
+    let plan = RunFixture::new()
+        .edge("a", "b")
+        .succeeded("a")
+        .succeeded("b")
+        .cancel()
+        .plan();
 
     assert_eq!(
         plan.actions,
@@ -352,7 +415,10 @@ fn planning_is_idempotent_and_applied_actions_are_not_repeated() {
     fixture.apply(&third);
     fixture = fixture.succeeded("b");
     let fourth = fixture.plan();
-    assert_eq!(finish_of(&fourth).map(|(phase, _)| phase), Some(RunPhase::Succeeded));
+    assert_eq!(
+        finish_of(&fourth).map(|(phase, _)| phase),
+        Some(RunPhase::Succeeded)
+    );
     fixture.apply(&fourth);
     assert!(fixture.plan().actions.is_empty(), "finish is emitted once");
 }
@@ -363,7 +429,11 @@ fn a_pending_node_that_used_all_attempts_is_failed_instead_of_started() {
         attempt: 2,
         ..NodeState::default()
     };
-    let plan = RunFixture::new().retry("a", 2, 0, 1.0).edge("a", "b").with_state("a", state).plan();
+    let plan = RunFixture::new()
+        .retry("a", 2, 0, 1.0)
+        .edge("a", "b")
+        .with_state("a", state)
+        .plan();
 
     assert_eq!(
         node_actions(&plan),
@@ -385,10 +455,16 @@ fn a_node_cancelled_from_outside_skips_its_downstream_nodes() {
         reason: Some(Cancelled),
         ..NodeState::default()
     };
-    let plan = RunFixture::new().edge("a", "b").with_state("a", state).plan();
+    let plan = RunFixture::new()
+        .edge("a", "b")
+        .with_state("a", state)
+        .plan();
 
     assert_eq!(node_actions(&plan), vec![skip("b", "a")]);
-    assert_eq!(finish_of(&plan), Some((RunPhase::Failed, "cancelled: a; skipped: 1".into())));
+    assert_eq!(
+        finish_of(&plan),
+        Some((RunPhase::Failed, "cancelled: a; skipped: 1".into()))
+    );
 }
 
 #[test]
@@ -400,7 +476,9 @@ fn states_of_unknown_nodes_are_ignored() {
 
 #[test]
 fn run_phase_is_derived_from_node_phases() {
-    use NodePhase::{Cancelled as C, Failed as F, Pending as P, Running as R, Skipped as S, Succeeded as Ok};
+    use NodePhase::{
+        Cancelled as C, Failed as F, Pending as P, Running as R, Skipped as S, Succeeded as Ok,
+    };
 
     let cases: &[(&[NodePhase], bool, RunPhase)] = &[
         (&[], false, RunPhase::Succeeded),
@@ -502,18 +580,28 @@ fn graph_construction_rejects_invalid_graphs() {
 
 #[test]
 fn graph_exposes_neighbours_and_topological_order() {
-    let graph = RunFixture::new().nodes(&["c", "b"]).edge("a", "b").edge("a", "b").graph();
+    let graph = RunFixture::new()
+        .nodes(&["c", "b"])
+        .edge("a", "b")
+        .edge("a", "b")
+        .graph();
 
     assert_eq!(graph.len(), 3);
     assert_eq!(graph.upstream_of("b").collect::<Vec<_>>(), vec!["a"]);
     assert_eq!(graph.downstream_of("a").collect::<Vec<_>>(), vec!["b"]);
     assert_eq!(graph.downstream_of("nope").count(), 0);
-    assert_eq!(graph.topological_order().collect::<Vec<_>>(), vec!["c", "a", "b"]);
+    assert_eq!(
+        graph.topological_order().collect::<Vec<_>>(),
+        vec!["c", "a", "b"]
+    );
 }
 
 #[test]
 fn graph_round_trips_through_json_and_validates_on_the_way_in() {
-    let graph = RunFixture::new().retry("a", 3, 2, 2.0).edge("a", "b").graph();
+    let graph = RunFixture::new()
+        .retry("a", 3, 2, 2.0)
+        .edge("a", "b")
+        .graph();
     let json = serde_json::to_value(&graph).expect("serialize");
     assert_eq!(
         json,
@@ -525,7 +613,10 @@ fn graph_round_trips_through_json_and_validates_on_the_way_in() {
             "edges": [["a", "b"]]
         })
     );
-    assert_eq!(serde_json::from_value::<PlanGraph>(json).expect("deserialize"), graph);
+    assert_eq!(
+        serde_json::from_value::<PlanGraph>(json).expect("deserialize"),
+        graph
+    );
 
     let cyclic = serde_json::json!({"nodes": [{"id": "a"}], "edges": [["a", "a"]]});
     assert!(serde_json::from_value::<PlanGraph>(cyclic).is_err());
@@ -539,7 +630,10 @@ fn actions_and_states_serialize_in_camel_case() {
         serde_json::json!({"type": "scheduleRetry", "node": "a", "attempt": 2, "notBeforeMs": 5})
     );
     let skip_json = serde_json::to_value(skip("b", "a")).expect("serialize");
-    assert_eq!(skip_json, serde_json::json!({"type": "skip", "node": "b", "becauseOf": "a"}));
+    assert_eq!(
+        skip_json,
+        serde_json::json!({"type": "skip", "node": "b", "becauseOf": "a"})
+    );
 
     let state = NodeState {
         phase: NodePhase::Failed,
@@ -553,7 +647,10 @@ fn actions_and_states_serialize_in_camel_case() {
         json,
         serde_json::json!({"phase": "Failed", "attempt": 1, "reason": "output_size", "retryNotBeforeMs": 7})
     );
-    assert_eq!(serde_json::from_value::<NodeState>(json).expect("deserialize"), state);
+    assert_eq!(
+        serde_json::from_value::<NodeState>(json).expect("deserialize"),
+        state
+    );
     assert_eq!(
         serde_json::to_value(FailurePolicy::FailFast).expect("serialize"),
         serde_json::json!("FailFast")
