@@ -10,8 +10,9 @@ use super::state::{FailurePolicy, FailureReason, NodePhase, NodeState, RunPhase}
 /// Everything the planner looks at for one run at one moment.
 ///
 /// Borrowed, because executors call [`plan`] after every observed change and
-/// should not have to copy the graph or the state map for it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// should not have to copy the graph or the state map for it. Serializable
+/// (for logs and debugging) but not deserializable, since it only borrows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanInput<'a> {
     /// The run's frozen graph.
