@@ -3,6 +3,7 @@
 //! run planner and the Kubernetes custom resource types. Nothing here does I/O.
 
 pub mod graph;
+pub mod plan;
 pub mod template;
 pub mod types;
 pub mod validate;
