@@ -1,0 +1,206 @@
+//! `spawn_app` and typed request helpers.
+
+use std::net::SocketAddr;
+
+use katalusis_api::config::{Secret, Settings};
+use katalusis_api::state::AppState;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret!";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const PASSWORD: &str = "user-password-1";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub db: MySqlPool,
+    pub state: AppState,
+}
+
+pub fn test_settings() -> Settings {
+    Settings {
+        jwt_secret: Some(Secret::new(JWT_SECRET)),
+        admin_password: Some(Secret::new(ADMIN_PASSWORD)),
+        admin_email: "admin@example.com".into(),
+        // Cheap hashing keeps the suite fast; production uses the OWASP defaults.
+        argon2_memory_kib: 1024,
+        argon2_iterations: 1,
+        max_body_bytes: 64 * 1024,
+        login_max_failures: 3,
+        login_ip_max_failures: 1000,
+        ..Settings::default()
+    }
+}
+
+pub async fn spawn_app(db: MySqlPool) -> TestApp {
+    spawn_app_with(db, test_settings()).await
+}
+
+pub async fn spawn_app_with(db: MySqlPool, settings: Settings) -> TestApp {
+    let state = katalusis_api::state(db.clone(), settings).expect("state");
+    katalusis_api::bootstrap::ensure_admin(&state.db, &state.settings, &state.hasher)
+        .await
+        .expect("bootstrap");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = katalusis_api::http::router(state.clone());
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .expect("serve");
+    });
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        db,
+        state,
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user_id: u64,
+    pub token: String,
+    pub refresh: String,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Resp { status, body, headers }
+    }
+
+    pub async fn get(&self, path: &str, s: &Session) -> Resp {
+        self.call(Method::GET, path, Some(&s.token), None).await
+    }
+    pub async fn post(&self, path: &str, s: &Session, body: Value) -> Resp {
+        self.call(Method::POST, path, Some(&s.token), Some(body)).await
+    }
+    pub async fn put(&self, path: &str, s: &Session, body: Value) -> Resp {
+        self.call(Method::PUT, path, Some(&s.token), Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, s: &Session, body: Value) -> Resp {
+        self.call(Method::PATCH, path, Some(&s.token), Some(body)).await
+    }
+    pub async fn delete(&self, path: &str, s: &Session) -> Resp {
+        self.call(Method::DELETE, path, Some(&s.token), None).await
+    }
+
+    pub async fn try_login(&self, login: &str, password: &str) -> Resp {
+        self.call(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            Some(json!({"login": login, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Session {
+        let r = self.try_login(login, password).await;
+        assert_eq!(r.status, StatusCode::OK, "login {login}: {}", r.body);
+        Session {
+            user_id: r.body["user"]["id"].as_u64().expect("user id"),
+            token: r.body["accessToken"].as_str().expect("token").to_string(),
+            refresh: r.body["refreshToken"].as_str().expect("refresh").to_string(),
+        }
+    }
+
+    pub async fn admin(&self) -> Session {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Creates a user with `PASSWORD` through the API and logs them in.
+    pub async fn user(&self, admin: &Session, username: &str, role: &str) -> Session {
+        let r = self
+            .post(
+                "/api/admin/users",
+                admin,
+                json!({"username": username, "email": format!("{username}@example.com"),
+                       "displayName": username, "role": role, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        self.login(username, PASSWORD).await
+    }
+
+    pub async fn assign(&self, admin: &Session, manager: u64, client: u64) {
+        let r = self
+            .put(&format!("/api/admin/managers/{manager}/clients/{client}"), admin, json!(null))
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    }
+
+    pub async fn create_template(&self, admin: &Session, spec: Value) -> Value {
+        let r = self.post("/api/templates", admin, spec).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body
+    }
+
+    pub async fn create_workflow(&self, s: &Session, client: u64, graph: Value) -> Value {
+        let r = self
+            .post("/api/workflows", s, json!({"clientId": client, "name": "flow", "graph": graph}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body
+    }
+
+    /// Counts rows, for asserting that a rejected request changed nothing.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&self.db)
+            .await
+            .expect("count")
+    }
+}
+
+/// A template whose `run` upper-cases its `text` input.
+pub fn upper_template(name: &str) -> Value {
+    json!({
+        "name": name,
+        "title": "Uppercase",
+        "category": "text",
+        "code": "def run(inputs, params, ctx):\n    return {'text': inputs['text'].upper()}\n",
+        "inputs": [{"name": "text", "type": "string", "required": true}],
+        "outputs": [{"name": "text", "type": "string"}],
+        "parameters": [{"name": "mode", "kind": "select", "options": ["a", "b"], "default": "a"}]
+    })
+}
+
+/// A two-node graph over `upper_template(name)`.
+pub fn two_node_graph(name: &str) -> Value {
+    json!({
+        "nodes": [
+            {"id": "a", "template": {"name": name, "version": 1}, "inputs": {"text": "hi"}},
+            {"id": "b", "template": {"name": name, "version": 1}}
+        ],
+        "edges": [{"id": "e1", "source": "a", "sourcePort": "text", "target": "b", "targetPort": "text"}]
+    })
+}
