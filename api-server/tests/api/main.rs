@@ -2,3 +2,9 @@
 //! the real router served on a loopback port.
 
 mod support;
+
+mod auth;
+mod bad_input;
+
+mod resources;
+
