@@ -14,8 +14,19 @@ fn assert_error_shape(body: &Value, code: &str) {
     }
 }
 
-async fn raw(app: &TestApp, s: &Session, method: reqwest::Method, path: &str, content_type: Option<&str>, body: Vec<u8>) -> (StatusCode, Value) {
-    let mut req = app.http.request(method, app.url(path)).bearer_auth(&s.token).body(body);
+async fn raw(
+    app: &TestApp,
+    s: &Session,
+    method: reqwest::Method,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
+    let mut req = app
+        .http
+        .request(method, app.url(path))
+        .bearer_auth(&s.token)
+        .body(body);
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }
@@ -29,7 +40,15 @@ async fn malformed_json_gets_400_and_changes_nothing(pool: MySqlPool) {
     let app = spawn_app(pool).await;
     let admin = app.admin().await;
     let before = app.count("app_user").await;
-    let (status, body) = raw(&app, &admin, reqwest::Method::POST, "/api/admin/users", Some("application/json"), b"{\"username\": \"x\",".to_vec()).await;
+    let (status, body) = raw(
+        &app,
+        &admin,
+        reqwest::Method::POST,
+        "/api/admin/users",
+        Some("application/json"),
+        b"{\"username\": \"x\",".to_vec(),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_error_shape(&body, "bad_request");
     assert_eq!(app.count("app_user").await, before);
@@ -39,7 +58,15 @@ async fn malformed_json_gets_400_and_changes_nothing(pool: MySqlPool) {
 async fn a_missing_content_type_gets_415(pool: MySqlPool) {
     let app = spawn_app(pool).await;
     let admin = app.admin().await;
-    let (status, body) = raw(&app, &admin, reqwest::Method::POST, "/api/workflows/validate", Some("text/plain"), b"{}".to_vec()).await;
+    let (status, body) = raw(
+        &app,
+        &admin,
+        reqwest::Method::POST,
+        "/api/workflows/validate",
+        Some("text/plain"),
+        b"{}".to_vec(),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_error_shape(&body, "unsupported_media_type");
 }
@@ -58,7 +85,10 @@ async fn wrong_types_and_unknown_fields_get_422_and_change_nothing(pool: MySqlPo
         .post("/api/admin/users", &admin, json!({"username": "abc", "email": "a@b.c", "displayName": "A", "role": "client", "password": PASSWORD, "isAdmin": true}))
         .await;
     assert_eq!(unknown_field.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(unknown_field.body["error"]["message"].as_str().unwrap().contains("isAdmin"));
+    assert!(unknown_field.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("isAdmin"));
     let bad_role = app
         .post("/api/admin/users", &admin, json!({"username": "abc", "email": "a@b.c", "displayName": "A", "role": "root", "password": PASSWORD}))
         .await;
@@ -75,7 +105,12 @@ async fn field_errors_are_listed_together(pool: MySqlPool) {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_error_shape(&r.body, "validation_failed");
-    let fields: Vec<&str> = r.body["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = r.body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, vec!["username", "email", "displayName", "password"]);
 }
 
@@ -93,13 +128,29 @@ async fn an_oversized_body_gets_413(pool: MySqlPool) {
 async fn bad_ids_and_query_strings_are_client_errors(pool: MySqlPool) {
     let app = spawn_app(pool).await;
     let admin = app.admin().await;
-    assert_eq!(app.get("/api/admin/users/not-a-number", &admin).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/api/admin/users/99999999999999999999999", &admin).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/api/admin/users/not-a-number", &admin)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/api/admin/users/99999999999999999999999", &admin)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let q = app.get("/api/admin/users?perPage=banana", &admin).await;
     assert_eq!(q.status, StatusCode::BAD_REQUEST);
     assert_error_shape(&q.body, "bad_request");
-    assert_eq!(app.get("/api/admin/users?perPage=0", &admin).await.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(app.get("/api/admin/users?role=root", &admin).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.get("/api/admin/users?perPage=0", &admin).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        app.get("/api/admin/users?role=root", &admin).await.status,
+        StatusCode::BAD_REQUEST
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -128,7 +179,9 @@ async fn unicode_names_are_stored_and_returned_intact(pool: MySqlPool) {
         .post("/api/workflows", &admin, json!({"clientId": client_id, "name": "Ночной отчёт 📊", "description": "العربية", "graph": {"nodes": [], "edges": []}}))
         .await;
     assert_eq!(w.status, StatusCode::CREATED, "{}", w.body);
-    let got = app.get(&format!("/api/workflows/{}", w.body["id"]), &admin).await;
+    let got = app
+        .get(&format!("/api/workflows/{}", w.body["id"]), &admin)
+        .await;
     assert_eq!(got.body["name"], "Ночной отчёт 📊");
     assert_eq!(got.body["description"], "العربية");
     app.login("zoë.müller", PASSWORD).await;
@@ -179,7 +232,9 @@ async fn sql_metacharacters_in_every_string_field_are_plain_text(pool: MySqlPool
     assert_eq!(pct.body.as_array().unwrap().len(), 1);
     let none = app.get("/api/templates?q=zz%25", &admin).await;
     assert_eq!(none.body.as_array().unwrap().len(), 0);
-    let users = app.get("/api/admin/users?q=%27%20OR%20%271%27%3D%271", &admin).await;
+    let users = app
+        .get("/api/admin/users?q=%27%20OR%20%271%27%3D%271", &admin)
+        .await;
     assert_eq!(users.body["total"], 0);
     assert_eq!(app.count("app_user").await, users_before + 1);
 }

@@ -5,6 +5,6 @@ mod support;
 
 mod auth;
 mod bad_input;
-
+mod rbac;
 mod resources;
-
+mod walkthrough;
