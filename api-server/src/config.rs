@@ -64,6 +64,8 @@ pub struct Settings {
     /// argon2id memory cost in KiB (OWASP minimum 19 MiB).
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
+    /// Directory of the built web SPA served at `/` (None: API only).
+    pub web_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -97,6 +99,7 @@ impl Default for Settings {
             trust_proxy_headers: false,
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            web_dir: None,
         }
     }
 }
@@ -251,6 +254,22 @@ impl Settings {
         if let Some(v) = get("KATALUSIS_ARGON2_ITERATIONS") {
             s.argon2_iterations = parse_range("KATALUSIS_ARGON2_ITERATIONS", &v, 1, 100)?;
         }
+        // The SPA is optional: an explicit directory must hold a build, the
+        // default is used only when a build is present (e.g. after `make web-build`).
+        s.web_dir = match get("KATALUSIS_WEB_DIR") {
+            Some(v) => {
+                let dir = std::path::PathBuf::from(v);
+                if !dir.join("index.html").is_file() {
+                    return Err(err(
+                        "KATALUSIS_WEB_DIR",
+                        "must be a directory containing index.html (run `make web-build`)",
+                    ));
+                }
+                Some(dir)
+            }
+            None => Some(std::path::PathBuf::from("frontend/dist"))
+                .filter(|d| d.join("index.html").is_file()),
+        };
         Ok(s)
     }
 }
@@ -279,6 +298,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_TRUST_PROXY_HEADERS",
     "KATALUSIS_ARGON2_MEMORY_KIB",
     "KATALUSIS_ARGON2_ITERATIONS",
+    "KATALUSIS_WEB_DIR",
 ];
 
 fn err(var: &str, message: &str) -> ConfigError {

@@ -98,10 +98,54 @@ async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
+/// Paths that belong to the API: never answered with the SPA's index.html.
+fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || path == "/healthz" || path == "/readyz"
+}
+
+/// Fallback when a web directory is configured: static files from the build,
+/// `index.html` for any other GET (client-side routes), JSON 404 for the API.
+fn spa_fallback(
+    dir: &std::path::Path,
+) -> impl Fn(axum::extract::Request) -> std::pin::Pin<Box<dyn std::future::Future<Output = axum::response::Response> + Send>>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    use tower::ServiceExt;
+    use tower_http::services::{ServeDir, ServeFile};
+    let files = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
+    move |req: axum::extract::Request| {
+        let files = files.clone();
+        Box::pin(async move {
+            let path = req.uri().path().to_owned();
+            if is_api_path(&path) || !matches!(*req.method(), Method::GET | Method::HEAD) {
+                return ApiError::NotFound.into_response();
+            }
+            let mut resp = files.oneshot(req).await.into_response();
+            // Vite puts content hashes in asset names, so they never change.
+            if path.starts_with("/assets/") && resp.status().is_success() {
+                resp.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=31536000, immutable"),
+                );
+            } else {
+                resp.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            }
+            resp
+        })
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api();
     let doc_json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());
     let x_request_id = HeaderName::from_static("x-request-id");
+    let api = match &state.settings.web_dir {
+        Some(dir) => api.fallback(spa_fallback(dir)),
+        None => api.fallback(not_found),
+    };
     let mut app = api
         .route(
             "/api/openapi.json",
@@ -110,7 +154,6 @@ pub fn router(state: AppState) -> Router {
                 async move { ([(header::CONTENT_TYPE, "application/json")], body).into_response() }
             }),
         )
-        .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::audit::middleware))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))

@@ -8,3 +8,4 @@ mod bad_input;
 mod rbac;
 mod resources;
 mod walkthrough;
+mod web;

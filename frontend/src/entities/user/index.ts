@@ -1,0 +1,15 @@
+export {
+  useAllUsers,
+  useClientsOfManager,
+  useCreateUser,
+  useManagersOfClient,
+  useMyClients,
+  useResetPassword,
+  useSetAssignment,
+  useUpdateUser,
+  useUsers,
+  userKeys,
+  type User,
+  type UserFilter,
+} from "./api";
+export { RoleBadge } from "./ui";

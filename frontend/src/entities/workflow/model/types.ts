@@ -1,0 +1,71 @@
+import type { ParamSpec, PortSpec, PortType } from "@/entities/template";
+
+export interface TemplateRef {
+  name: string;
+  version: number;
+}
+
+export interface NodeLimits {
+  timeoutSeconds?: number;
+  memoryMib?: number;
+  cpuMillicores?: number;
+}
+
+/** A node of a workflow graph, as the API stores it. */
+export interface GraphNode {
+  id: string;
+  template: TemplateRef;
+  position: { x: number; y: number };
+  label?: string | null;
+  params: Record<string, unknown>;
+  inputs?: Record<string, unknown>;
+  limits?: NodeLimits;
+  notes?: string;
+}
+
+export interface GraphEdge {
+  id: string;
+  source: string;
+  sourcePort: string;
+  target: string;
+  targetPort: string;
+}
+
+export interface Graph {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
+
+/** What the graph rules need to know about a template version. */
+export interface TemplateInfo {
+  name: string;
+  version: number;
+  title: string;
+  category?: string;
+  inputs: PortSpec[];
+  outputs: PortSpec[];
+  parameters: ParamSpec[];
+  limits?: { timeoutSeconds: number; memoryMib: number; cpuMillicores: number };
+  deleted?: boolean;
+}
+
+export type TemplateLookup = (ref: TemplateRef) => TemplateInfo | undefined;
+
+export type Severity = "error" | "warning";
+
+/** One graph problem; the same shape as the server's `Problem`. */
+export interface Problem {
+  severity: Severity;
+  code: string;
+  message: string;
+  nodeId?: string | null;
+  edgeId?: string | null;
+  port?: string | null;
+  nodes?: string[];
+}
+
+export type { PortType };
+
+export function templateKey(ref: TemplateRef): string {
+  return `${ref.name}@${ref.version}`;
+}

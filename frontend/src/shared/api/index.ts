@@ -1,0 +1,3 @@
+export { api, authFetch, refreshAccessToken, unwrap, type Schemas } from "./client";
+export { ApiError, errorMessage, fieldErrors, toApiError } from "./errors";
+export { useSession, type Role, type SessionUser, type Tokens } from "./session";

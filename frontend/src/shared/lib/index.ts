@@ -1,0 +1,3 @@
+export { cn } from "./cn";
+export { hasModKey, isMac, isTypingTarget, modKeyLabel } from "./platform";
+export { formatDateTime, formatDuration, pluralize } from "./format";
