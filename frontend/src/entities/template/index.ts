@@ -16,3 +16,4 @@ export {
   type Template,
   type TemplateSpec,
 } from "./api";
+export { ParamField } from "./param-field";

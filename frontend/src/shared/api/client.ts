@@ -46,9 +46,9 @@ export function refreshAccessToken(): Promise<string | null> {
   if (!stale) return Promise.resolve(null);
   if (!inflight) {
     const run = () => doRefresh(stale);
-    const locked =
+    const locked: Promise<string | null> =
       typeof navigator !== "undefined" && navigator.locks
-        ? navigator.locks.request("katalusis-refresh", run)
+        ? (navigator.locks.request("katalusis-refresh", run) as Promise<string | null>)
         : run();
     inflight = locked.finally(() => {
       inflight = null;

@@ -1,3 +1,4 @@
 export { cn } from "./cn";
 export { hasModKey, isMac, isTypingTarget, modKeyLabel } from "./platform";
 export { formatDateTime, formatDuration, pluralize } from "./format";
+export { useDebounced } from "./use-debounced";

@@ -98,3 +98,14 @@ describe("copy / paste", () => {
     expect(get().nodes.map((n) => n.id)).toEqual(["a", "b"]);
   });
 });
+
+describe("replace", () => {
+  it("restoring a revision is one undoable step", () => {
+    const get = store();
+    get().load(graphOf(["a", "text.upper"]));
+    get().replace(graphOf(["x", "text.upper"], ["y", "text.upper"]));
+    expect(get().nodes.map((n) => n.id)).toEqual(["x", "y"]);
+    get().undo();
+    expect(get().nodes.map((n) => n.id)).toEqual(["a"]);
+  });
+});

@@ -30,6 +30,8 @@ export interface EditorState {
 
   load: (graph: Graph) => void;
   markSaved: () => void;
+  /** Replaces the whole graph as one undoable edit (restoring a revision). */
+  replace: (graph: Graph) => void;
   addNode: (template: TemplateRef, position: { x: number; y: number }, params?: Record<string, unknown>) => string;
   connect: (edge: Omit<GraphEdge, "id">) => string;
   updateNode: (id: string, patch: Partial<Omit<GraphNode, "id">>, coalesceKey?: string) => void;
@@ -136,6 +138,10 @@ export function createEditorStore(initial?: Graph) {
           lastCoalesce: null,
         })),
       markSaved: () => set((s) => ({ savedVersion: s.version })),
+      replace: (graph) => {
+        record();
+        changed({ nodes: graph.nodes, edges: graph.edges, selectedNodes: new Set(), selectedEdges: new Set() });
+      },
 
       addNode: (template, position, params = {}) => {
         record();

@@ -1,0 +1,297 @@
+// The admin → manager → client story in real Chromium against the real API server.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { ADMIN_PASSWORD, TEMPLATES, apiClient, launchBrowser, screenshot, signIn, startServer } from "./harness.mjs";
+
+const MOD = process.platform === "darwin" ? "Meta" : "Control";
+let server, browser, api, adminToken;
+
+before(async () => {
+  server = await startServer({ KATALUSIS_LOGIN_MAX_FAILURES: "3", KATALUSIS_LOGIN_LOCKOUT_SECONDS: "120" });
+  browser = await launchBrowser();
+  api = apiClient(server.base);
+  adminToken = (await api.login("admin", ADMIN_PASSWORD)).accessToken;
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  return page;
+}
+
+async function handleCenter(page, nodeId, handleId) {
+  const box = await page.locator(`.react-flow__node[data-id="${nodeId}"] .react-flow__handle[data-handleid="${handleId}"]`).boundingBox();
+  assert.ok(box, `handle ${nodeId}/${handleId} visible`);
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+}
+
+/** Drags a connection with the mouse from an output handle to an input handle. */
+async function connect(page, from, fromPort, to, toPort, { release = true } = {}) {
+  const a = await handleCenter(page, from, `out:${fromPort}`);
+  const b = await handleCenter(page, to, `in:${toPort}`);
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
+  await page.mouse.move(b.x, b.y, { steps: 5 });
+  if (release) await page.mouse.up();
+}
+
+async function dropFromPalette(page, templateName, x, y) {
+  const canvas = await page.getByTestId("canvas").boundingBox();
+  await page.getByTestId(`palette-${templateName}`).dragTo(page.getByTestId("canvas"), {
+    targetPosition: { x: x - canvas.x, y: y - canvas.y },
+  });
+}
+
+describe("every role", () => {
+  test("login shows plain errors and the lockout's retry time", async () => {
+    const page = await newPage();
+    await signIn(page, server.base, "ghost", "wrong-password-1");
+    await page.getByTestId("login-error").waitFor();
+    assert.match(await page.getByTestId("login-error").innerText(), /username or password is not correct/);
+    for (let i = 0; i < 3; i++) await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText(/Sign-in is locked/).waitFor();
+    assert.match(await page.getByTestId("login-error").innerText(), /Retry in \d+/);
+    assert.equal(await page.getByRole("button", { name: "Sign in" }).isDisabled(), true);
+    await page.context().close();
+  });
+
+  test("signed-out visitors are sent to the login page and API paths stay JSON", async () => {
+    const page = await newPage();
+    await page.goto(`${server.base}/manager/workflows/1`);
+    await page.waitForURL(/\/login\?next=%2Fmanager%2Fworkflows%2F1$/);
+    const r = await fetch(`${server.base}/api/no-such-thing`);
+    assert.equal(r.status, 404);
+    assert.equal((await r.json()).error.code, "not_found");
+    await page.context().close();
+  });
+});
+
+describe("admin → manager → client", () => {
+  let workflowId;
+
+  test("admin creates a manager, a client, the assignment and node templates in the UI", async () => {
+    const page = await newPage();
+    await signIn(page, server.base, "admin", ADMIN_PASSWORD);
+    await page.waitForURL(/\/admin\/users$/);
+    for (const [username, role] of [["maria", "manager"], ["acme", "client"]]) {
+      await page.getByRole("button", { name: "New user" }).click();
+      const dialog = page.getByRole("dialog");
+      await dialog.getByLabel("Display name").fill(username === "maria" ? "Maria" : "Acme Corp");
+      await dialog.getByLabel("Username").fill(username);
+      await dialog.getByLabel("Role").selectOption(role);
+      await dialog.getByLabel("Email").fill(`${username}@example.com`);
+      await dialog.getByLabel("Initial password").fill("password-1234");
+      await dialog.getByRole("button", { name: "Create user" }).click();
+      await page.getByText(`Created ${role} ${username}.`).waitFor();
+      await page.getByTestId(`user-row-${username}`).waitFor();
+    }
+    // A server-side refusal shows the server's message.
+    await page.getByRole("button", { name: "New user" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Display name").fill("Dup");
+    await dialog.getByLabel("Username").fill("maria");
+    await dialog.getByLabel("Email").fill("other@example.com");
+    await dialog.getByLabel("Initial password").fill("password-1234");
+    await dialog.getByRole("button", { name: "Create user" }).click();
+    await page.getByTestId("toast-error").waitFor();
+    assert.match(await page.getByTestId("toast-error").innerText(), /exists|taken|already/i);
+    await page.keyboard.press("Escape");
+    await screenshot(page, "admin-users");
+
+    await page.getByRole("link", { name: "Assignments" }).click();
+    await page.getByRole("option", { name: /Maria/ }).click();
+    await page.getByLabel(/Acme Corp/).check();
+    await page.getByText("Acme Corp assigned to Maria.").waitFor();
+    await page.getByRole("button", { name: "Managers of this client" }).click();
+    await page.getByTestId("managers-of-client").getByText("Maria").waitFor();
+
+    await page.getByRole("link", { name: "Node library" }).click();
+    await page.getByText("The library is empty.").waitFor();
+    await page.getByRole("button", { name: "New node" }).click();
+    await page.getByLabel("Name", { exact: true }).fill("text.upper");
+    await page.getByLabel("Title").fill("Uppercase");
+    await page.getByLabel("Category").fill("text");
+    await page.getByRole("tab", { name: /Inputs & outputs/ }).click();
+    await page.getByLabel("Inputs 1 name").fill("text");
+    await page.getByLabel("Outputs 1 name").fill("text");
+    await page.getByRole("tab", { name: "Code" }).click();
+    await page.locator(".cm-content").click();
+    await page.keyboard.press(`${MOD}+a`);
+    await page.keyboard.press("Delete");
+    await page.locator(".cm-content").fill('def run(inputs, params, ctx):\n    return {"text": inputs["text"].upper()}\n');
+    await page.getByRole("button", { name: "Create node" }).click();
+    await page.getByText("Saved text.upper v1.").waitFor();
+    await page.waitForURL(/\/admin\/library\/text\.upper$/);
+
+    // A second version, then the history shows the code diff.
+    await page.locator(".cm-content").click();
+    await page.keyboard.press(`${MOD}+End`);
+    await page.keyboard.type("# v2\n");
+    await page.getByRole("button", { name: "Save new version" }).click();
+    await page.getByText("Saved text.upper v2.").waitFor();
+    await page.getByRole("tab", { name: "Version history" }).click();
+    await page.getByRole("button", { name: /^v2/ }).click();
+    const diff = await page.getByTestId("code-diff").innerText();
+    assert.match(diff, /\+ # v2/);
+    await screenshot(page, "admin-template");
+    await page.context().close();
+
+    // The second template (number in, number out) is seeded through the API.
+    await api.call("POST", "/api/templates", adminToken, TEMPLATES.double);
+  });
+
+  test("manager builds a workflow by drag and drop, is refused a bad connection, undoes, copies and saves", async () => {
+    const page = await newPage();
+    await signIn(page, server.base, "maria", "password-1234");
+    await page.waitForURL(/\/manager$/);
+    await page.getByTestId("client-acme").getByRole("button", { name: "New workflow" }).click();
+    await page.getByRole("dialog").getByLabel("Name").fill("Shout");
+    await page.getByRole("button", { name: "Create and open editor" }).click();
+    await page.waitForURL(/\/manager\/workflows\/\d+$/);
+    workflowId = Number(page.url().split("/").pop());
+    await page.getByTestId("palette-text.upper").waitFor();
+
+    await dropFromPalette(page, "text.upper", 450, 250);
+    await dropFromPalette(page, "text.upper", 850, 250);
+    await dropFromPalette(page, "math.double", 850, 520);
+    await page.locator(".react-flow__node").nth(2).waitFor();
+    assert.equal(await page.locator(".react-flow__node").count(), 3);
+
+    // string → number is refused, with the reason shown while hovering and after release.
+    await connect(page, "upper_1", "text", "double_1", "x", { release: false });
+    const hint = await page.getByTestId("connection-refusal").innerText();
+    assert.match(hint, /Incompatible types: string output cannot feed number input/);
+    await page.mouse.up();
+    await page.getByTestId("connection-refused").waitFor();
+    assert.equal(await page.locator(".react-flow__edge").count(), 0);
+
+    await connect(page, "upper_1", "text", "upper_2", "text");
+    await page.locator(".react-flow__edge").first().waitFor();
+    assert.equal(await page.locator(".react-flow__edge").count(), 1);
+    // A second edge into the same input is refused too.
+    await connect(page, "upper_2", "text", "upper_2", "text");
+    assert.equal(await page.locator(".react-flow__edge").count(), 1);
+
+    // Missing required input on upper_1 and double_1: listed as problems.
+    await page.waitForFunction(() => document.querySelector('[data-testid="problem-count"]')?.textContent?.startsWith("2 "));
+    const problemText = await page.locator("[data-testid=problem-item]").allInnerTexts();
+    assert.ok(problemText.some((t) => /Required input 'text'.*upper_1/s.test(t)), problemText.join("\n"));
+    // Clicking a problem selects its node; fix it in the inspector.
+    await page.locator("[data-testid=problem-item]", { hasText: "upper_1" }).click();
+    const inspector = page.getByRole("complementary", { name: "Inspector" });
+    await inspector.getByText("upper_1 · text.upper v2").waitFor();
+    await inspector.getByLabel(/^text/).fill("hello");
+    await page.locator(".react-flow__node", { hasText: "double_1" }).click({ position: { x: 40, y: 10 } });
+    await inspector.getByLabel(/^x/).fill("21");
+    await inspector.getByLabel(/Factor/).fill("3");
+    await page.waitForFunction(() => document.querySelector('[data-testid="problem-count"]')?.textContent?.startsWith("0 "));
+
+    // Undo/redo with the keyboard: undo the factor and x edits (x becomes missing again), redo both.
+    await page.locator(".react-flow__pane").click({ position: { x: 20, y: 20 } });
+    await page.keyboard.press(`${MOD}+z`);
+    await page.keyboard.press(`${MOD}+z`);
+    await page.waitForFunction(() => document.querySelector('[data-testid="problem-count"]')?.textContent?.startsWith("1 "));
+    await page.keyboard.press(MOD === "Meta" ? "Meta+Shift+z" : "Control+y");
+    await page.keyboard.press(`${MOD}+Shift+z`);
+    await page.waitForFunction(() => document.querySelector('[data-testid="problem-count"]')?.textContent?.startsWith("0 "));
+
+    // Copy/paste: select upper_2, copy, paste → a fourth node; undo removes it.
+    await page.locator('.react-flow__node[data-id="upper_2"]').click({ position: { x: 40, y: 10 } });
+    await page.keyboard.press(`${MOD}+c`);
+    await page.keyboard.press(`${MOD}+v`);
+    await page.locator('.react-flow__node[data-id="upper_3"]').waitFor();
+    assert.equal(await page.locator(".react-flow__node").count(), 4);
+    await page.keyboard.press(`${MOD}+z`);
+    await page.locator('.react-flow__node[data-id="upper_3"]').waitFor({ state: "detached" });
+    await page.keyboard.press(`${MOD}+a`);
+    assert.equal(await page.locator(".react-flow__node.selected").count(), 3);
+    await page.locator(".react-flow__pane").click({ position: { x: 20, y: 20 } });
+
+    await page.getByRole("button", { name: "Layout" }).click();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.getByText(/Saved revision 2\./).waitFor();
+    const saved = await api.call("GET", `/api/workflows/${workflowId}`, (await api.login("maria", "password-1234")).accessToken);
+    assert.equal(saved.revision, 2);
+    assert.equal(saved.graph.nodes.length, 3);
+    assert.deepEqual(saved.graph.edges.map((e) => `${e.source}.${e.sourcePort}->${e.target}.${e.targetPort}`), ["upper_1.text->upper_2.text"]);
+    assert.equal(saved.graph.nodes.find((n) => n.id === "double_1").params.factor, 3);
+    assert.deepEqual(saved.problems, []);
+    await screenshot(page, "manager-editor");
+    await page.context().close();
+  });
+
+  test("saving over a workflow changed elsewhere offers reload or overwrite", async () => {
+    const page = await newPage();
+    await signIn(page, server.base, "maria", "password-1234");
+    await page.waitForURL(/\/manager$/);
+    await page.goto(`${server.base}/manager/workflows/${workflowId}`);
+    await page.locator('.react-flow__node[data-id="upper_1"]').waitFor();
+    // Someone else saves revision 3 meanwhile.
+    const token = (await api.login("maria", "password-1234")).accessToken;
+    const current = await api.call("GET", `/api/workflows/${workflowId}`, token);
+    await api.call("PUT", `/api/workflows/${workflowId}`, token, { revision: current.revision, name: "Shout louder", description: "", graph: current.graph });
+
+    await page.locator('.react-flow__node[data-id="upper_2"]').click({ position: { x: 40, y: 10 } });
+    await page.keyboard.press("Delete");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    const dialog = page.getByRole("dialog", { name: "This workflow changed elsewhere" });
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /revision 3/);
+    await dialog.getByRole("button", { name: "Reload their version" }).click();
+    await page.getByTestId("workflow-title").getByText("Shout louder").waitFor();
+    assert.equal(await page.locator(".react-flow__node").count(), 3);
+    const after = await api.call("GET", `/api/workflows/${workflowId}`, token);
+    assert.equal(after.revision, 3, "nothing was overwritten");
+    await page.context().close();
+  });
+
+  test("client lands on their results page and is sent away from /manager and /admin", async () => {
+    const page = await newPage();
+    await signIn(page, server.base, "acme", "password-1234");
+    await page.waitForURL(/\/client$/);
+    await page.getByRole("heading", { name: "My results" }).waitFor();
+    await page.goto(`${server.base}/manager`);
+    await page.waitForURL(/\/client$/);
+    await page.goto(`${server.base}/admin/users`);
+    await page.waitForURL(/\/client$/);
+    assert.equal(await page.getByRole("link", { name: "Node library" }).count(), 0);
+    await screenshot(page, "client-results");
+    await page.context().close();
+  });
+
+  test("an expired access token is refreshed silently, once, for concurrent requests", async () => {
+    const page = await newPage();
+    await signIn(page, server.base, "admin", ADMIN_PASSWORD);
+    await page.waitForURL(/\/admin\/users$/);
+    const before = await page.evaluate(() => JSON.parse(localStorage.getItem("katalusis.session")));
+    // Break the access token: every request of the next page gets 401 and must refresh.
+    await page.evaluate(() => {
+      const s = JSON.parse(localStorage.getItem("katalusis.session"));
+      s.tokens.accessToken = "not-a-valid-token";
+      localStorage.setItem("katalusis.session", JSON.stringify(s));
+    });
+    await page.goto(`${server.base}/admin/assignments`);
+    await page.getByRole("option", { name: /Maria/ }).waitFor();
+    const afterRefresh = await page.evaluate(() => JSON.parse(localStorage.getItem("katalusis.session")));
+    assert.notEqual(afterRefresh.tokens.refreshToken, before.tokens.refreshToken);
+    // The rotated session still works (a reused refresh token would have ended it).
+    await page.goto(`${server.base}/admin/users`);
+    await page.getByTestId("user-row-maria").waitFor();
+    assert.match(page.url(), /\/admin\/users$/);
+
+    // Sign out ends the session on the server too.
+    await page.getByTestId("account-menu").click();
+    await page.getByRole("menuitem", { name: "Sign out" }).click();
+    await page.waitForURL(/\/login$/);
+    const r = await fetch(`${server.base}/api/auth/me`, { headers: { Authorization: `Bearer ${afterRefresh.tokens.accessToken}` } });
+    assert.equal(r.status, 401);
+    await page.context().close();
+  });
+});

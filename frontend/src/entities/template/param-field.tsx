@@ -1,0 +1,147 @@
+import { useId } from "react";
+import { Checkbox, Input, Select, Textarea } from "@/shared/ui";
+import type { ParamSpec } from "./api";
+
+/**
+ * One form control generated from a parameter's kind. Values are JSON: text,
+ * textarea, secret, select and file are strings; number a number; boolean a
+ * boolean; multiselect an array of strings.
+ */
+export function ParamField({
+  spec,
+  value,
+  onChange,
+  error,
+}: {
+  spec: ParamSpec;
+  value: unknown;
+  onChange: (v: unknown) => void;
+  error?: string;
+}) {
+  const id = useId();
+  const label = spec.label || spec.name;
+  const effective = value === undefined ? spec.default : value;
+  let control;
+  switch (spec.kind) {
+    case "text":
+      control = <Input id={id} value={str(effective)} onChange={(e) => onChange(e.target.value)} />;
+      break;
+    case "textarea":
+      control = <Textarea id={id} value={str(effective)} onChange={(e) => onChange(e.target.value)} />;
+      break;
+    case "secret":
+      control = (
+        <Input id={id} type="password" autoComplete="off" value={str(effective)} onChange={(e) => onChange(e.target.value)} />
+      );
+      break;
+    case "number":
+      control = (
+        <Input
+          id={id}
+          type="number"
+          min={spec.min ?? undefined}
+          max={spec.max ?? undefined}
+          step="any"
+          value={typeof effective === "number" ? effective : ""}
+          invalid={!!error}
+          onChange={(e) => onChange(e.target.value === "" ? undefined : Number(e.target.value))}
+        />
+      );
+      break;
+    case "boolean":
+      return (
+        <div className="space-y-1">
+          <Checkbox id={id} label={label} checked={effective === true} onChange={(e) => onChange(e.target.checked)} />
+          <Help spec={spec} error={error} />
+        </div>
+      );
+    case "select":
+      control = (
+        <Select id={id} value={str(effective)} onChange={(e) => onChange(e.target.value || undefined)}>
+          <option value="">—</option>
+          {(spec.options ?? []).map((o) => (
+            <option key={o} value={o}>
+              {o}
+            </option>
+          ))}
+        </Select>
+      );
+      break;
+    case "multiselect": {
+      const chosen = new Set(Array.isArray(effective) ? (effective as string[]) : []);
+      return (
+        <fieldset className="space-y-1">
+          <legend className="text-xs font-medium text-slate-700">
+            {label}
+            {spec.required && <span className="text-rose-600"> *</span>}
+          </legend>
+          <div className="flex flex-wrap gap-x-3 gap-y-1">
+            {(spec.options ?? []).map((o) => (
+              <Checkbox
+                key={o}
+                label={o}
+                checked={chosen.has(o)}
+                onChange={(e) => {
+                  const next = new Set(chosen);
+                  if (e.target.checked) next.add(o);
+                  else next.delete(o);
+                  onChange((spec.options ?? []).filter((x) => next.has(x)));
+                }}
+              />
+            ))}
+          </div>
+          <Help spec={spec} error={error} />
+        </fieldset>
+      );
+    }
+    case "file":
+      control = (
+        <div className="space-y-1">
+          <Input
+            id={id}
+            type="file"
+            onChange={async (e) => {
+              const f = e.target.files?.[0];
+              if (!f) return;
+              // Small files travel inline as a data URL string.
+              const url = await new Promise<string>((resolve, reject) => {
+                const r = new FileReader();
+                r.onload = () => resolve(String(r.result));
+                r.onerror = () => reject(r.error);
+                r.readAsDataURL(f);
+              });
+              onChange(url);
+            }}
+          />
+          {typeof effective === "string" && effective && (
+            <p className="truncate text-xs text-slate-500">current: {effective.slice(0, 48)}…</p>
+          )}
+        </div>
+      );
+      break;
+  }
+  return (
+    <div className="space-y-1">
+      <label htmlFor={id} className="block text-xs font-medium text-slate-700">
+        {label}
+        {spec.required && <span className="text-rose-600"> *</span>}
+      </label>
+      {control}
+      <Help spec={spec} error={error} />
+    </div>
+  );
+}
+
+function Help({ spec, error }: { spec: ParamSpec; error?: string }) {
+  if (error) return <p className="text-xs text-rose-600">{error}</p>;
+  const bounds =
+    spec.kind === "number" && (spec.min != null || spec.max != null)
+      ? `Between ${spec.min ?? "−∞"} and ${spec.max ?? "∞"}. `
+      : "";
+  const text = bounds + (spec.help ?? "");
+  return text ? <p className="text-xs text-slate-500">{text}</p> : null;
+}
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : v == null ? "" : String(v);
+}

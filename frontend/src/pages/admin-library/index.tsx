@@ -1,0 +1,93 @@
+import { useMemo, useState } from "react";
+import { Link, useNavigate } from "react-router";
+import { formatDateTime, useDebounced } from "@/shared/lib";
+import { Badge, Button, EmptyState, ErrorState, Input, LoadingState, PageHeader } from "@/shared/ui";
+import { PORT_COLORS, useTemplates, type Template } from "@/entities/template";
+
+export default function AdminLibraryPage() {
+  const [q, setQ] = useState("");
+  const query = useDebounced(q);
+  const templates = useTemplates(query);
+  const navigate = useNavigate();
+  const byCategory = useMemo(() => {
+    const groups = new Map<string, Template[]>();
+    for (const t of templates.data ?? []) {
+      const c = t.category || "uncategorised";
+      groups.set(c, [...(groups.get(c) ?? []), t]);
+    }
+    return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b));
+  }, [templates.data]);
+
+  return (
+    <>
+      <PageHeader
+        title="Node library"
+        actions={
+          <Button variant="primary" onClick={() => navigate("/admin/library/new")}>
+            New node
+          </Button>
+        }
+      >
+        Python nodes managers can place in workflows. Saving a change creates a new version; workflows keep the version they pin.
+      </PageHeader>
+      <Input aria-label="Search nodes" placeholder="Search nodes…" className="mb-4 max-w-sm" value={q} onChange={(e) => setQ(e.target.value)} />
+      {templates.isPending ? (
+        <LoadingState />
+      ) : templates.isError ? (
+        <ErrorState error={templates.error} onRetry={() => templates.refetch()} />
+      ) : byCategory.length === 0 ? (
+        <EmptyState title={query ? "No node matches this search." : "The library is empty."}>
+          {!query && "Create the first node with “New node”."}
+        </EmptyState>
+      ) : (
+        <div className="space-y-6">
+          {byCategory.map(([category, list]) => (
+            <section key={category}>
+              <h2 className="mb-2 text-xs font-semibold uppercase tracking-wide text-slate-500">{category}</h2>
+              <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">
+                {list.map((t) => (
+                  <Link
+                    key={t.name}
+                    to={`/admin/library/${encodeURIComponent(t.name)}`}
+                    className="group rounded-lg border border-slate-200 bg-white p-4 shadow-sm transition hover:border-indigo-300 hover:shadow"
+                    data-testid={`template-card-${t.name}`}
+                  >
+                    <div className="flex items-start justify-between gap-2">
+                      <div>
+                        <p className="font-medium text-slate-900 group-hover:text-indigo-700">{t.title}</p>
+                        <p className="font-mono text-xs text-slate-500">{t.name}</p>
+                      </div>
+                      <Badge tone="indigo">v{t.version}</Badge>
+                    </div>
+                    {t.description && <p className="mt-2 line-clamp-2 text-sm text-slate-600">{t.description}</p>}
+                    <div className="mt-3 flex flex-wrap items-center gap-1.5 text-xs text-slate-500">
+                      {t.inputs.map((p) => (
+                        <PortChip key={`i-${p.name}`} name={p.name} type={p.type} />
+                      ))}
+                      <span aria-hidden="true">→</span>
+                      {t.outputs.map((p) => (
+                        <PortChip key={`o-${p.name}`} name={p.name} type={p.type} />
+                      ))}
+                    </div>
+                    <p className="mt-2 text-xs text-slate-400">
+                      {t.trustLevel} · {t.executionMode} · updated {formatDateTime(t.createdAt)}
+                    </p>
+                  </Link>
+                ))}
+              </div>
+            </section>
+          ))}
+        </div>
+      )}
+    </>
+  );
+}
+
+function PortChip({ name, type }: { name: string; type: keyof typeof PORT_COLORS }) {
+  return (
+    <span className="inline-flex items-center gap-1 rounded bg-slate-100 px-1.5 py-0.5">
+      <span className="h-2 w-2 rounded-full" style={{ background: PORT_COLORS[type] }} />
+      {name}
+    </span>
+  );
+}

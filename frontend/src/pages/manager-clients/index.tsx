@@ -1,0 +1,107 @@
+import { useState, type FormEvent } from "react";
+import { Link, useNavigate } from "react-router";
+import { fieldErrors } from "@/shared/api";
+import { formatDateTime, pluralize } from "@/shared/lib";
+import { Badge, Button, Dialog, EmptyState, ErrorState, Field, Input, LoadingState, PageHeader } from "@/shared/ui";
+import { useMyClients, type User } from "@/entities/user";
+import { useCreateWorkflow, useWorkflows } from "@/entities/workflow";
+
+export default function ManagerClientsPage() {
+  const clients = useMyClients();
+  const [creatingFor, setCreatingFor] = useState<User | null>(null);
+  return (
+    <>
+      <PageHeader title="Clients & workflows">Build and run workflows for the clients assigned to you.</PageHeader>
+      {clients.isPending ? (
+        <LoadingState />
+      ) : clients.isError ? (
+        <ErrorState error={clients.error} onRetry={() => clients.refetch()} />
+      ) : clients.data.length === 0 ? (
+        <EmptyState title="No clients are assigned to you yet.">An administrator assigns clients to managers.</EmptyState>
+      ) : (
+        <div className="space-y-4">
+          {clients.data.map((c) => (
+            <ClientCard key={c.id} client={c} onNew={() => setCreatingFor(c)} />
+          ))}
+        </div>
+      )}
+      <NewWorkflowDialog client={creatingFor} onClose={() => setCreatingFor(null)} />
+    </>
+  );
+}
+
+function ClientCard({ client, onNew }: { client: User; onNew: () => void }) {
+  const workflows = useWorkflows(client.id);
+  return (
+    <section className="rounded-lg border border-slate-200 bg-white shadow-sm" aria-label={`Client ${client.displayName}`} data-testid={`client-${client.username}`}>
+      <div className="flex items-center justify-between border-b border-slate-100 px-4 py-3">
+        <div>
+          <h2 className="font-medium">{client.displayName}</h2>
+          <p className="text-xs text-slate-500">
+            @{client.username} · {client.email}
+          </p>
+        </div>
+        <Button size="sm" variant="primary" onClick={onNew}>
+          New workflow
+        </Button>
+      </div>
+      {workflows.isPending ? (
+        <LoadingState />
+      ) : workflows.isError ? (
+        <div className="p-3">
+          <ErrorState error={workflows.error} onRetry={() => workflows.refetch()} />
+        </div>
+      ) : workflows.data.items.length === 0 ? (
+        <p className="px-4 py-3 text-sm text-slate-500">No workflows yet.</p>
+      ) : (
+        <ul className="divide-y divide-slate-100">
+          {workflows.data.items.map((w) => (
+            <li key={w.id}>
+              <Link to={`/manager/workflows/${w.id}`} className="flex items-center gap-3 px-4 py-2.5 text-sm hover:bg-slate-50">
+                <span className="font-medium text-slate-900">{w.name}</span>
+                <Badge>{pluralize(w.nodes, "node")}</Badge>
+                <span className="text-xs text-slate-500">revision {w.revision}</span>
+                <span className="ml-auto text-xs text-slate-500">updated {formatDateTime(w.updatedAt)}</span>
+              </Link>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function NewWorkflowDialog({ client, onClose }: { client: User | null; onClose: () => void }) {
+  const [name, setName] = useState("");
+  const create = useCreateWorkflow();
+  const navigate = useNavigate();
+  const errors = fieldErrors(create.error);
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    create.mutate(
+      { clientId: client!.id, name },
+      {
+        onSuccess: (w) => {
+          setName("");
+          onClose();
+          navigate(`/manager/workflows/${w.id}`);
+        },
+      },
+    );
+  }
+  return (
+    <Dialog open={!!client} onOpenChange={(o) => !o && onClose()} title={`New workflow for ${client?.displayName ?? ""}`}>
+      <form onSubmit={submit} className="space-y-3">
+        <Field label="Name" error={errors.name}>
+          {(id) => <Input id={id} required autoFocus value={name} onChange={(e) => setName(e.target.value)} />}
+        </Field>
+        <div className="flex justify-end gap-2">
+          <Button onClick={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary" loading={create.isPending}>
+            Create and open editor
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

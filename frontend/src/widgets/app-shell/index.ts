@@ -1,0 +1,1 @@
+export { AppShell, Logo } from "./ui";

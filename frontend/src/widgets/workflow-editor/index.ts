@@ -1,0 +1,2 @@
+export { WorkflowEditor, type WorkflowEditorProps } from "./ui/editor";
+export { commandFor } from "./model/shortcuts";

@@ -1,0 +1,288 @@
+import { useCallback, useMemo, useRef, useState, type DragEvent } from "react";
+import {
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  useConnection,
+  useReactFlow,
+  useViewport,
+  type Connection,
+  type Edge,
+  type EdgeChange,
+  type IsValidConnection,
+  type NodeChange,
+  type OnConnectEnd,
+} from "@xyflow/react";
+import { PORT_COLORS } from "@/entities/template";
+import { checkConnection, type GraphNode, type Problem, type TemplateInfo } from "@/entities/workflow";
+import { useEditor, useEditorContext } from "../model/context";
+import { DRAG_MIME } from "./palette";
+import { nodeTypes, type EditorNode } from "./node-card";
+
+const NO_PROBLEMS: Problem[] = [];
+
+function portOf(handle: string | null | undefined): string {
+  return (handle ?? "").replace(/^(in|out):/, "");
+}
+
+interface CacheEntry {
+  src: GraphNode;
+  selected: boolean;
+  template: TemplateInfo | undefined;
+  problems: Problem[];
+  measured: { width: number; height: number } | undefined;
+  rf: EditorNode;
+}
+
+/** The React Flow canvas, controlled by the editor store. */
+export function Canvas({ problems, onRefused }: { problems: Problem[]; onRefused: (reason: string) => void }) {
+  const { store, lookup } = useEditorContext();
+  const nodes = useEditor((s) => s.nodes);
+  const edges = useEditor((s) => s.edges);
+  const selectedNodes = useEditor((s) => s.selectedNodes);
+  const selectedEdges = useEditor((s) => s.selectedEdges);
+  const { screenToFlowPosition } = useReactFlow();
+  const measured = useRef(new Map<string, { width: number; height: number }>());
+  const [measuredTick, setMeasuredTick] = useState(0);
+  const cache = useRef(new Map<string, CacheEntry>());
+
+  const problemsByNode = useMemo(() => {
+    const m = new Map<string, Problem[]>();
+    for (const p of problems) {
+      for (const id of p.nodeId ? [p.nodeId] : (p.nodes ?? [])) m.set(id, [...(m.get(id) ?? []), p]);
+    }
+    return m;
+  }, [problems]);
+  const badEdges = useMemo(() => new Set(problems.filter((p) => p.edgeId && p.severity === "error").map((p) => p.edgeId!)), [problems]);
+
+  // Reuse node objects whose inputs did not change, so dragging one node re-renders only that node.
+  const rfNodes = useMemo(() => {
+    void measuredTick;
+    const next = new Map<string, CacheEntry>();
+    const out = nodes.map((n) => {
+      const selected = selectedNodes.has(n.id);
+      const template = lookup(n.template);
+      const old = cache.current.get(n.id);
+      let nodeProblems = problemsByNode.get(n.id) ?? NO_PROBLEMS;
+      if (old && JSON.stringify(old.problems) === JSON.stringify(nodeProblems)) nodeProblems = old.problems;
+      const m = measured.current.get(n.id);
+      if (old && old.src === n && old.selected === selected && old.template === template && old.problems === nodeProblems && old.measured === m) {
+        next.set(n.id, old);
+        return old.rf;
+      }
+      const rf: EditorNode = {
+        id: n.id,
+        type: "task",
+        position: n.position,
+        selected,
+        data: { node: n, template, problems: nodeProblems },
+        ...(m ? { measured: m } : {}),
+      };
+      next.set(n.id, { src: n, selected, template, problems: nodeProblems, measured: m, rf });
+      return rf;
+    });
+    cache.current = next;
+    return out;
+  }, [nodes, selectedNodes, lookup, problemsByNode, measuredTick]);
+
+  const rfEdges: Edge[] = useMemo(
+    () =>
+      edges.map((e) => {
+        const from = nodes.find((n) => n.id === e.source);
+        const type = from ? lookup(from.template)?.outputs.find((p) => p.name === e.sourcePort)?.type : undefined;
+        const bad = badEdges.has(e.id);
+        return {
+          id: e.id,
+          source: e.source,
+          sourceHandle: `out:${e.sourcePort}`,
+          target: e.target,
+          targetHandle: `in:${e.targetPort}`,
+          selected: selectedEdges.has(e.id),
+          style: { stroke: bad ? "#e11d48" : type ? PORT_COLORS[type] : "#94a3b8", strokeWidth: selectedEdges.has(e.id) ? 3 : 2 },
+          className: bad ? "edge-invalid" : undefined,
+        };
+      }),
+    [edges, nodes, lookup, selectedEdges, badEdges],
+  );
+
+  const onNodesChange = useCallback(
+    (changes: NodeChange<EditorNode>[]) => {
+      const moves: { id: string; position: { x: number; y: number } }[] = [];
+      let sel: Set<string> | null = null;
+      let dims = false;
+      for (const c of changes) {
+        if (c.type === "position" && c.position) moves.push({ id: c.id, position: c.position });
+        else if (c.type === "select") {
+          sel ??= new Set(store.getState().selectedNodes);
+          if (c.selected) sel.add(c.id);
+          else sel.delete(c.id);
+        } else if (c.type === "dimensions" && c.dimensions) {
+          measured.current.set(c.id, c.dimensions);
+          dims = true;
+        }
+      }
+      if (moves.length) store.getState().moveNodes(moves);
+      if (sel) store.setState({ selectedNodes: sel });
+      if (dims) setMeasuredTick((t) => t + 1);
+    },
+    [store],
+  );
+
+  const onEdgesChange = useCallback(
+    (changes: EdgeChange[]) => {
+      let sel: Set<string> | null = null;
+      for (const c of changes) {
+        if (c.type === "select") {
+          sel ??= new Set(store.getState().selectedEdges);
+          if (c.selected) sel.add(c.id);
+          else sel.delete(c.id);
+        }
+      }
+      if (sel) store.setState({ selectedEdges: sel });
+    },
+    [store],
+  );
+
+  const attempt = useCallback(
+    (c: Connection | Edge) => ({
+      source: c.source,
+      sourcePort: portOf(c.sourceHandle),
+      target: c.target,
+      targetPort: portOf(c.targetHandle),
+    }),
+    [],
+  );
+
+  const isValidConnection: IsValidConnection = useCallback(
+    (c) => {
+      const s = store.getState();
+      return checkConnection(s, lookup, attempt(c)).ok;
+    },
+    [store, lookup, attempt],
+  );
+
+  const onConnect = useCallback(
+    (c: Connection) => {
+      const s = store.getState();
+      const a = attempt(c);
+      const verdict = checkConnection(s, lookup, a);
+      if (!verdict.ok) return onRefused(verdict.reason);
+      s.connect(a);
+    },
+    [store, lookup, attempt, onRefused],
+  );
+
+  const onConnectEnd: OnConnectEnd = useCallback(
+    (_e, state) => {
+      if (state.isValid !== false || !state.fromHandle || !state.toHandle) return;
+      const from = state.fromHandle.type === "source" ? state.fromHandle : state.toHandle;
+      const to = state.fromHandle.type === "source" ? state.toHandle : state.fromHandle;
+      const verdict = checkConnection(store.getState(), lookup, {
+        source: from.nodeId,
+        sourcePort: portOf(from.id),
+        target: to.nodeId,
+        targetPort: portOf(to.id),
+      });
+      if (!verdict.ok) onRefused(verdict.reason);
+    },
+    [store, lookup, onRefused],
+  );
+
+  const onDrop = useCallback(
+    (e: DragEvent) => {
+      const raw = e.dataTransfer.getData(DRAG_MIME);
+      if (!raw) return;
+      e.preventDefault();
+      const ref = JSON.parse(raw) as { name: string; version: number };
+      const pos = screenToFlowPosition({ x: e.clientX, y: e.clientY });
+      store.getState().addNode(ref, { x: Math.round(pos.x - 112), y: Math.round(pos.y - 20) });
+    },
+    [store, screenToFlowPosition],
+  );
+
+  return (
+    <div className="relative min-h-0 flex-1" onDrop={onDrop} onDragOver={(e) => e.preventDefault()} data-testid="canvas">
+      <ReactFlow<EditorNode>
+        nodes={rfNodes}
+        edges={rfEdges}
+        nodeTypes={nodeTypes}
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onConnect={onConnect}
+        onConnectEnd={onConnectEnd}
+        isValidConnection={isValidConnection}
+        onNodeDragStart={() => store.getState().beginMove()}
+        onPaneClick={() => store.getState().select([])}
+        deleteKeyCode={null}
+        selectionKeyCode="Shift"
+        multiSelectionKeyCode={["Meta", "Control"]}
+        selectionOnDrag={false}
+        fitView
+        minZoom={0.05}
+        maxZoom={2}
+        onlyRenderVisibleElements
+        proOptions={{ hideAttribution: true }}
+      >
+        <Background gap={16} size={1} color="#e2e8f0" />
+        <MiniMap pannable zoomable className="!bg-white" nodeColor={(n) => ((n.data as { problems?: Problem[] }).problems?.length ? "#fda4af" : "#c7d2fe")} />
+        <Controls showInteractive={false} />
+        <ConnectionHint />
+      </ReactFlow>
+    </div>
+  );
+}
+
+/** While a connection is dragged over an input it may not use, says why next to the pointer. */
+function ConnectionHint() {
+  const { store, lookup } = useEditorContext();
+  const connection = useConnection();
+  const viewport = useViewport();
+  if (!connection.inProgress || !connection.toHandle || connection.isValid !== false) return null;
+  const from = connection.fromHandle.type === "source" ? connection.fromHandle : connection.toHandle;
+  const to = connection.fromHandle.type === "source" ? connection.toHandle : connection.fromHandle;
+  const verdict = checkConnection(store.getState(), lookup, {
+    source: from.nodeId,
+    sourcePort: portOf(from.id),
+    target: to.nodeId,
+    targetPort: portOf(to.id),
+  });
+  if (verdict.ok) return null;
+  return (
+    <div
+      role="tooltip"
+      data-testid="connection-refusal"
+      className="pointer-events-none absolute z-10 max-w-64 rounded-md bg-slate-900 px-2 py-1 text-xs text-white shadow-lg"
+      style={{ left: connection.to.x * viewport.zoom + viewport.x + 14, top: connection.to.y * viewport.zoom + viewport.y + 14 }}
+    >
+      {verdict.reason}
+    </div>
+  );
+}
+
+/** Keeps React Flow's view in step with a selection made outside the canvas (problems panel). */
+export function useFocusNode() {
+  const { getNode, setCenter, getZoom } = useReactFlow();
+  return useCallback(
+    (id: string) => {
+      const n = getNode(id);
+      if (!n) return;
+      const w = n.measured?.width ?? 224;
+      const h = n.measured?.height ?? 80;
+      setCenter(n.position.x + w / 2, n.position.y + h / 2, { zoom: Math.max(getZoom(), 0.8), duration: 250 });
+    },
+    [getNode, setCenter, getZoom],
+  );
+}
+
+export function useMeasuredSize() {
+  const { getNode } = useReactFlow();
+  return useCallback(
+    (id: string) => {
+      const n = getNode(id);
+      return { width: n?.measured?.width ?? 224, height: n?.measured?.height ?? 90 };
+    },
+    [getNode],
+  );
+}
+

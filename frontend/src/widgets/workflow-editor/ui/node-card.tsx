@@ -1,0 +1,96 @@
+import { memo } from "react";
+import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
+import { cn } from "@/shared/lib";
+import { PORT_COLORS } from "@/entities/template";
+import type { GraphNode, Problem, TemplateInfo } from "@/entities/workflow";
+
+export interface TaskNodeData extends Record<string, unknown> {
+  node: GraphNode;
+  template: TemplateInfo | undefined;
+  problems: Problem[];
+}
+
+/** Editor node kinds form a discriminated union on `type`. */
+export type EditorNode = Node<TaskNodeData, "task">;
+
+const ROW = 22;
+
+/** A workflow node: title, typed input handles on the left, outputs on the right, status badge. */
+export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<EditorNode>) {
+  const { node, template, problems } = data;
+  const errors = problems.filter((p) => p.severity === "error");
+  const badPorts = new Set(errors.map((p) => p.port).filter(Boolean));
+  const inputs = template?.inputs ?? [];
+  const outputs = template?.outputs ?? [];
+  const rows = Math.max(inputs.length, outputs.length, 1);
+  return (
+    <div
+      className={cn(
+        "w-56 rounded-lg border bg-white shadow-sm transition-shadow",
+        selected ? "border-indigo-500 shadow-md ring-2 ring-indigo-200" : "border-slate-300",
+        errors.length > 0 && !selected && "border-rose-400",
+      )}
+      data-testid={`node-${node.id}`}
+      data-problems={errors.length}
+    >
+      <div className="flex items-center gap-2 rounded-t-lg border-b border-slate-100 bg-slate-50 px-2.5 py-1.5">
+        <span className="min-w-0 flex-1 truncate text-xs font-semibold text-slate-800" title={node.label || template?.title}>
+          {node.label || template?.title || node.template.name}
+        </span>
+        {errors.length > 0 ? (
+          <span
+            className="rounded-full bg-rose-100 px-1.5 text-[10px] font-semibold text-rose-700"
+            title={errors.map((p) => p.message).join("\n")}
+            data-testid="node-problem-badge"
+          >
+            {errors.length} {errors.length === 1 ? "problem" : "problems"}
+          </span>
+        ) : (
+          <span className="rounded-full bg-emerald-50 px-1.5 text-[10px] font-medium text-emerald-700">ready</span>
+        )}
+      </div>
+      <div className="relative px-2.5 py-1 text-[11px] text-slate-600" style={{ height: rows * ROW + 8 }}>
+        {inputs.map((p, i) => (
+          <div key={`in-${p.name}`} className="absolute left-2.5 flex items-center" style={{ top: 4 + i * ROW, height: ROW }}>
+            <Handle
+              type="target"
+              id={`in:${p.name}`}
+              position={Position.Left}
+              className={cn("!h-3 !w-3 !border-2 !border-white", badPorts.has(p.name) && "!ring-2 !ring-rose-400")}
+              style={{ background: PORT_COLORS[p.type], top: 4 + i * ROW + ROW / 2, left: -6 }}
+              title={`${p.name}: ${p.type}${p.required ? " (required)" : ""}`}
+              data-port-type={p.type}
+            />
+            <span className={cn(badPorts.has(p.name) && "font-medium text-rose-600")}>
+              {p.name}
+              {p.required && <span className="text-rose-500">*</span>}
+            </span>
+          </div>
+        ))}
+        {outputs.map((p, i) => (
+          <div key={`out-${p.name}`} className="absolute right-2.5 flex items-center" style={{ top: 4 + i * ROW, height: ROW }}>
+            <span>{p.name}</span>
+            <Handle
+              type="source"
+              id={`out:${p.name}`}
+              position={Position.Right}
+              className="!h-3 !w-3 !border-2 !border-white"
+              style={{ background: PORT_COLORS[p.type], top: 4 + i * ROW + ROW / 2, right: -6 }}
+              title={`${p.name}: ${p.type}`}
+              data-port-type={p.type}
+            />
+          </div>
+        ))}
+      </div>
+      <div className="flex items-center justify-between rounded-b-lg px-2.5 pb-1.5 text-[10px] text-slate-400">
+        <span className="truncate font-mono">{node.id}</span>
+        <span>
+          {node.template.name} v{node.template.version}
+        </span>
+      </div>
+    </div>
+  );
+});
+
+/** Module-scope map so React Flow never sees a new object. */
+export const nodeTypes = { task: TaskNode };
