@@ -1,13 +1,24 @@
 // The admin → manager → client story in real Chromium against the real API server.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ADMIN_PASSWORD, TEMPLATES, apiClient, launchBrowser, screenshot, signIn, startServer } from "./harness.mjs";
+import {
+  ADMIN_PASSWORD,
+  TEMPLATES,
+  apiClient,
+  launchBrowser,
+  screenshot,
+  signIn,
+  startServer,
+} from "./harness.mjs";
 
 const MOD = process.platform === "darwin" ? "Meta" : "Control";
 let server, browser, api, adminToken;
 
 before(async () => {
-  server = await startServer({ KATALUSIS_LOGIN_MAX_FAILURES: "3", KATALUSIS_LOGIN_LOCKOUT_SECONDS: "120" });
+  server = await startServer({
+    KATALUSIS_LOGIN_MAX_FAILURES: "3",
+    KATALUSIS_LOGIN_LOCKOUT_SECONDS: "120",
+  });
   browser = await launchBrowser();
   api = apiClient(server.base);
   adminToken = (await api.login("admin", ADMIN_PASSWORD)).accessToken;
@@ -26,7 +37,11 @@ async function newPage() {
 }
 
 async function handleCenter(page, nodeId, handleId) {
-  const box = await page.locator(`.react-flow__node[data-id="${nodeId}"] .react-flow__handle[data-handleid="${handleId}"]`).boundingBox();
+  const box = await page
+    .locator(
+      `.react-flow__node[data-id="${nodeId}"] .react-flow__handle[data-handleid="${handleId}"]`,
+    )
+    .boundingBox();
   assert.ok(box, `handle ${nodeId}/${handleId} visible`);
   return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
 }
@@ -54,7 +69,10 @@ describe("every role", () => {
     const page = await newPage();
     await signIn(page, server.base, "ghost", "wrong-password-1");
     await page.getByTestId("login-error").waitFor();
-    assert.match(await page.getByTestId("login-error").innerText(), /username or password is not correct/);
+    assert.match(
+      await page.getByTestId("login-error").innerText(),
+      /username or password is not correct/,
+    );
     for (let i = 0; i < 3; i++) await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByText(/Sign-in is locked/).waitFor();
     assert.match(await page.getByTestId("login-error").innerText(), /Retry in \d+/);
@@ -80,7 +98,10 @@ describe("admin → manager → client", () => {
     const page = await newPage();
     await signIn(page, server.base, "admin", ADMIN_PASSWORD);
     await page.waitForURL(/\/admin\/users$/);
-    for (const [username, role] of [["maria", "manager"], ["acme", "client"]]) {
+    for (const [username, role] of [
+      ["maria", "manager"],
+      ["acme", "client"],
+    ]) {
       await page.getByRole("button", { name: "New user" }).click();
       const dialog = page.getByRole("dialog");
       await dialog.getByLabel("Display name").fill(username === "maria" ? "Maria" : "Acme Corp");
@@ -125,7 +146,9 @@ describe("admin → manager → client", () => {
     await page.locator(".cm-content").click();
     await page.keyboard.press(`${MOD}+a`);
     await page.keyboard.press("Delete");
-    await page.locator(".cm-content").fill('def run(inputs, params, ctx):\n    return {"text": inputs["text"].upper()}\n');
+    await page
+      .locator(".cm-content")
+      .fill('def run(inputs, params, ctx):\n    return {"text": inputs["text"].upper()}\n');
     await page.getByRole("button", { name: "Create node" }).click();
     await page.getByText("Saved text.upper v1.").waitFor();
     await page.waitForURL(/\/admin\/library\/text\.upper$/);
@@ -180,30 +203,45 @@ describe("admin → manager → client", () => {
     assert.equal(await page.locator(".react-flow__edge").count(), 1);
 
     // Missing required input on upper_1 and double_1: listed as problems.
-    await page.waitForFunction(() => document.querySelector('[data-testid="problem-count"]')?.textContent?.startsWith("2 "));
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="problem-count"]')?.textContent?.startsWith("2 "),
+    );
     const problemText = await page.locator("[data-testid=problem-item]").allInnerTexts();
-    assert.ok(problemText.some((t) => /Required input 'text'.*upper_1/s.test(t)), problemText.join("\n"));
+    assert.ok(
+      problemText.some((t) => /Required input 'text'.*upper_1/s.test(t)),
+      problemText.join("\n"),
+    );
     // Clicking a problem selects its node; fix it in the inspector.
     await page.locator("[data-testid=problem-item]", { hasText: "upper_1" }).click();
     const inspector = page.getByRole("complementary", { name: "Inspector" });
     await inspector.getByText("upper_1 · text.upper v2").waitFor();
     await inspector.getByLabel(/^text/).fill("hello");
-    await page.locator(".react-flow__node", { hasText: "double_1" }).click({ position: { x: 40, y: 10 } });
+    await page
+      .locator(".react-flow__node", { hasText: "double_1" })
+      .click({ position: { x: 40, y: 10 } });
     await inspector.getByLabel(/^x/).fill("21");
     await inspector.getByLabel(/Factor/).fill("3");
-    await page.waitForFunction(() => document.querySelector('[data-testid="problem-count"]')?.textContent?.startsWith("0 "));
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="problem-count"]')?.textContent?.startsWith("0 "),
+    );
 
     // Undo/redo with the keyboard: undo the factor and x edits (x becomes missing again), redo both.
     await page.locator(".react-flow__pane").click({ position: { x: 20, y: 20 } });
     await page.keyboard.press(`${MOD}+z`);
     await page.keyboard.press(`${MOD}+z`);
-    await page.waitForFunction(() => document.querySelector('[data-testid="problem-count"]')?.textContent?.startsWith("1 "));
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="problem-count"]')?.textContent?.startsWith("1 "),
+    );
     await page.keyboard.press(MOD === "Meta" ? "Meta+Shift+z" : "Control+y");
     await page.keyboard.press(`${MOD}+Shift+z`);
-    await page.waitForFunction(() => document.querySelector('[data-testid="problem-count"]')?.textContent?.startsWith("0 "));
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="problem-count"]')?.textContent?.startsWith("0 "),
+    );
 
     // Copy/paste: select upper_2, copy, paste → a fourth node; undo removes it.
-    await page.locator('.react-flow__node[data-id="upper_2"]').click({ position: { x: 40, y: 10 } });
+    await page
+      .locator('.react-flow__node[data-id="upper_2"]')
+      .click({ position: { x: 40, y: 10 } });
     await page.keyboard.press(`${MOD}+c`);
     await page.keyboard.press(`${MOD}+v`);
     await page.locator('.react-flow__node[data-id="upper_3"]').waitFor();
@@ -217,10 +255,17 @@ describe("admin → manager → client", () => {
     await page.getByRole("button", { name: "Layout" }).click();
     await page.getByRole("button", { name: "Save", exact: true }).click();
     await page.getByText(/Saved revision 2\./).waitFor();
-    const saved = await api.call("GET", `/api/workflows/${workflowId}`, (await api.login("maria", "password-1234")).accessToken);
+    const saved = await api.call(
+      "GET",
+      `/api/workflows/${workflowId}`,
+      (await api.login("maria", "password-1234")).accessToken,
+    );
     assert.equal(saved.revision, 2);
     assert.equal(saved.graph.nodes.length, 3);
-    assert.deepEqual(saved.graph.edges.map((e) => `${e.source}.${e.sourcePort}->${e.target}.${e.targetPort}`), ["upper_1.text->upper_2.text"]);
+    assert.deepEqual(
+      saved.graph.edges.map((e) => `${e.source}.${e.sourcePort}->${e.target}.${e.targetPort}`),
+      ["upper_1.text->upper_2.text"],
+    );
     assert.equal(saved.graph.nodes.find((n) => n.id === "double_1").params.factor, 3);
     assert.deepEqual(saved.problems, []);
     await screenshot(page, "manager-editor");
@@ -236,9 +281,16 @@ describe("admin → manager → client", () => {
     // Someone else saves revision 3 meanwhile.
     const token = (await api.login("maria", "password-1234")).accessToken;
     const current = await api.call("GET", `/api/workflows/${workflowId}`, token);
-    await api.call("PUT", `/api/workflows/${workflowId}`, token, { revision: current.revision, name: "Shout louder", description: "", graph: current.graph });
+    await api.call("PUT", `/api/workflows/${workflowId}`, token, {
+      revision: current.revision,
+      name: "Shout louder",
+      description: "",
+      graph: current.graph,
+    });
 
-    await page.locator('.react-flow__node[data-id="upper_2"]').click({ position: { x: 40, y: 10 } });
+    await page
+      .locator('.react-flow__node[data-id="upper_2"]')
+      .click({ position: { x: 40, y: 10 } });
     await page.keyboard.press("Delete");
     await page.getByRole("button", { name: "Save", exact: true }).click();
     const dialog = page.getByRole("dialog", { name: "This workflow changed elsewhere" });
@@ -279,7 +331,9 @@ describe("admin → manager → client", () => {
     });
     await page.goto(`${server.base}/admin/assignments`);
     await page.getByRole("option", { name: /Maria/ }).waitFor();
-    const afterRefresh = await page.evaluate(() => JSON.parse(localStorage.getItem("katalusis.session")));
+    const afterRefresh = await page.evaluate(() =>
+      JSON.parse(localStorage.getItem("katalusis.session")),
+    );
     assert.notEqual(afterRefresh.tokens.refreshToken, before.tokens.refreshToken);
     // The rotated session still works (a reused refresh token would have ended it).
     await page.goto(`${server.base}/admin/users`);
@@ -290,7 +344,9 @@ describe("admin → manager → client", () => {
     await page.getByTestId("account-menu").click();
     await page.getByRole("menuitem", { name: "Sign out" }).click();
     await page.waitForURL(/\/login$/);
-    const r = await fetch(`${server.base}/api/auth/me`, { headers: { Authorization: `Bearer ${afterRefresh.tokens.accessToken}` } });
+    const r = await fetch(`${server.base}/api/auth/me`, {
+      headers: { Authorization: `Bearer ${afterRefresh.tokens.accessToken}` },
+    });
     assert.equal(r.status, 401);
     await page.context().close();
   });

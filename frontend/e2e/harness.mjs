@@ -22,7 +22,10 @@ function serverBinary() {
     "/var/cache/katalusis/target/debug/katalusis-api",
   ].filter(Boolean);
   const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`katalusis-api binary not found (tried ${candidates.join(", ")}); build it or set KATALUSIS_API_BIN`);
+  if (!found)
+    throw new Error(
+      `katalusis-api binary not found (tried ${candidates.join(", ")}); build it or set KATALUSIS_API_BIN`,
+    );
   return found;
 }
 
@@ -41,15 +44,26 @@ const mysqlBase = process.env.E2E_MYSQL_URL ?? "mysql://root@127.0.0.1:3306";
 
 function dropDatabase(name) {
   const u = new URL(mysqlBase);
-  const args = ["-h", u.hostname, "-P", u.port || "3306", "-u", decodeURIComponent(u.username || "root"), "--protocol=tcp"];
+  const args = [
+    "-h",
+    u.hostname,
+    "-P",
+    u.port || "3306",
+    "-u",
+    decodeURIComponent(u.username || "root"),
+    "--protocol=tcp",
+  ];
   if (u.password) args.push(`-p${decodeURIComponent(u.password)}`);
-  execFileSync("mysql", [...args, "-e", `DROP DATABASE IF EXISTS \`${name}\``], { stdio: "ignore" });
+  execFileSync("mysql", [...args, "-e", `DROP DATABASE IF EXISTS \`${name}\``], {
+    stdio: "ignore",
+  });
 }
 
 /** Starts the API server (with the SPA) on a fresh database. */
 export async function startServer(extraEnv = {}) {
   const dist = path.join(frontendDir, "dist");
-  if (!existsSync(path.join(dist, "index.html"))) throw new Error("frontend/dist is missing: run `npm run build` first");
+  if (!existsSync(path.join(dist, "index.html")))
+    throw new Error("frontend/dist is missing: run `npm run build` first");
   const port = await freePort();
   const db = `katalusis_e2e_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   const logs = [];
@@ -74,7 +88,8 @@ export async function startServer(extraEnv = {}) {
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (proc.exitCode != null) throw new Error(`server exited (${proc.exitCode}):\n${logs.join("")}`);
+    if (proc.exitCode != null)
+      throw new Error(`server exited (${proc.exitCode}):\n${logs.join("")}`);
     try {
       const r = await fetch(`${base}/readyz`);
       if (r.ok) break;
@@ -118,7 +133,10 @@ export function apiClient(base) {
   async function call(method, p, token, body) {
     const r = await fetch(base + p, {
       method,
-      headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        "Content-Type": "application/json",
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await r.text();

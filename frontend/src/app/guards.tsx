@@ -8,7 +8,12 @@ export function RequireRole({ role, children }: { role: Role; children: ReactNod
   const user = useSession((s) => s.user);
   const location = useLocation();
   if (!user) {
-    return <Navigate to={`/login?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
+    return (
+      <Navigate
+        to={`/login?next=${encodeURIComponent(location.pathname + location.search)}`}
+        replace
+      />
+    );
   }
   if (user.role !== role) return <Navigate to={landingPath[user.role]} replace />;
   return <>{children}</>;

@@ -58,12 +58,15 @@ export function useTemplateVersions(name: string | null) {
   return useQuery({
     queryKey: templateKeys.versions(name ?? ""),
     enabled: !!name,
-    queryFn: () => unwrap(api.GET("/api/templates/{name}/versions", { params: { path: { name: name! } } })),
+    queryFn: () =>
+      unwrap(api.GET("/api/templates/{name}/versions", { params: { path: { name: name! } } })),
   });
 }
 
 export function fetchTemplateVersion(name: string, version: number) {
-  return unwrap(api.GET("/api/templates/{name}/versions/{version}", { params: { path: { name, version } } }));
+  return unwrap(
+    api.GET("/api/templates/{name}/versions/{version}", { params: { path: { name, version } } }),
+  );
 }
 
 export function useSaveTemplate() {
@@ -72,7 +75,9 @@ export function useSaveTemplate() {
     mutationFn: async ({ spec, isNew }: { spec: TemplateSpec; isNew: boolean }) =>
       isNew
         ? unwrap(api.POST("/api/templates", { body: spec }))
-        : unwrap(api.PUT("/api/templates/{name}", { params: { path: { name: spec.name } }, body: spec })),
+        : unwrap(
+            api.PUT("/api/templates/{name}", { params: { path: { name: spec.name } }, body: spec }),
+          ),
     onSuccess: () => qc.invalidateQueries({ queryKey: templateKeys.all }),
   });
 }
@@ -80,7 +85,8 @@ export function useSaveTemplate() {
 export function useDeleteTemplate() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (name: string) => unwrap(api.DELETE("/api/templates/{name}", { params: { path: { name } } })),
+    mutationFn: (name: string) =>
+      unwrap(api.DELETE("/api/templates/{name}", { params: { path: { name } } })),
     onSuccess: () => qc.invalidateQueries({ queryKey: templateKeys.all }),
   });
 }

@@ -6,7 +6,15 @@ import type { ParamSpec } from "./api";
 afterEach(cleanup);
 
 function spec(kind: ParamSpec["kind"], extra: Partial<ParamSpec> = {}): ParamSpec {
-  return { name: "p", label: "Param", kind, required: false, help: "", options: [], ...extra } as ParamSpec;
+  return {
+    name: "p",
+    label: "Param",
+    kind,
+    required: false,
+    help: "",
+    options: [],
+    ...extra,
+  } as ParamSpec;
 }
 
 describe("ParamField generates a control per kind", () => {
@@ -42,14 +50,26 @@ describe("ParamField generates a control per kind", () => {
 
   it("select offers the options", () => {
     const onChange = vi.fn();
-    render(<ParamField spec={spec("select", { options: ["a", "b"] })} value={undefined} onChange={onChange} />);
+    render(
+      <ParamField
+        spec={spec("select", { options: ["a", "b"] })}
+        value={undefined}
+        onChange={onChange}
+      />,
+    );
     fireEvent.change(screen.getByLabelText("Param"), { target: { value: "b" } });
     expect(onChange).toHaveBeenLastCalledWith("b");
   });
 
   it("multiselect emits the ticked options in declared order", () => {
     const onChange = vi.fn();
-    render(<ParamField spec={spec("multiselect", { options: ["x", "y", "z"] })} value={["z"]} onChange={onChange} />);
+    render(
+      <ParamField
+        spec={spec("multiselect", { options: ["x", "y", "z"] })}
+        value={["z"]}
+        onChange={onChange}
+      />,
+    );
     fireEvent.click(screen.getByLabelText("x"));
     expect(onChange).toHaveBeenLastCalledWith(["x", "z"]);
   });
@@ -63,7 +83,13 @@ describe("ParamField generates a control per kind", () => {
   });
 
   it("falls back to the default and marks required parameters", () => {
-    render(<ParamField spec={spec("text", { default: "dflt", required: true })} value={undefined} onChange={() => {}} />);
+    render(
+      <ParamField
+        spec={spec("text", { default: "dflt", required: true })}
+        value={undefined}
+        onChange={() => {}}
+      />,
+    );
     expect((screen.getByLabelText(/Param/) as HTMLInputElement).value).toBe("dflt");
     expect(screen.getByText("*")).toBeTruthy();
   });

@@ -27,11 +27,19 @@ export function ParamField({
       control = <Input id={id} value={str(effective)} onChange={(e) => onChange(e.target.value)} />;
       break;
     case "textarea":
-      control = <Textarea id={id} value={str(effective)} onChange={(e) => onChange(e.target.value)} />;
+      control = (
+        <Textarea id={id} value={str(effective)} onChange={(e) => onChange(e.target.value)} />
+      );
       break;
     case "secret":
       control = (
-        <Input id={id} type="password" autoComplete="off" value={str(effective)} onChange={(e) => onChange(e.target.value)} />
+        <Input
+          id={id}
+          type="password"
+          autoComplete="off"
+          value={str(effective)}
+          onChange={(e) => onChange(e.target.value)}
+        />
       );
       break;
     case "number":
@@ -51,13 +59,22 @@ export function ParamField({
     case "boolean":
       return (
         <div className="space-y-1">
-          <Checkbox id={id} label={label} checked={effective === true} onChange={(e) => onChange(e.target.checked)} />
+          <Checkbox
+            id={id}
+            label={label}
+            checked={effective === true}
+            onChange={(e) => onChange(e.target.checked)}
+          />
           <Help spec={spec} error={error} />
         </div>
       );
     case "select":
       control = (
-        <Select id={id} value={str(effective)} onChange={(e) => onChange(e.target.value || undefined)}>
+        <Select
+          id={id}
+          value={str(effective)}
+          onChange={(e) => onChange(e.target.value || undefined)}
+        >
           <option value="">—</option>
           {(spec.options ?? []).map((o) => (
             <option key={o} value={o}>

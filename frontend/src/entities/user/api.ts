@@ -52,7 +52,12 @@ export function useUpdateUser() {
 export function useResetPassword() {
   return useMutation({
     mutationFn: ({ id, password }: { id: number; password: string }) =>
-      unwrap(api.POST("/api/admin/users/{id}/password", { params: { path: { id } }, body: { password } })),
+      unwrap(
+        api.POST("/api/admin/users/{id}/password", {
+          params: { path: { id } },
+          body: { password },
+        }),
+      ),
   });
 }
 
@@ -61,7 +66,11 @@ export function useClientsOfManager(managerId: number | null) {
     queryKey: userKeys.clientsOf(managerId ?? 0),
     enabled: managerId != null,
     queryFn: () =>
-      unwrap(api.GET("/api/admin/managers/{managerId}/clients", { params: { path: { managerId: managerId! } } })),
+      unwrap(
+        api.GET("/api/admin/managers/{managerId}/clients", {
+          params: { path: { managerId: managerId! } },
+        }),
+      ),
   });
 }
 
@@ -70,14 +79,26 @@ export function useManagersOfClient(clientId: number | null) {
     queryKey: userKeys.managersOf(clientId ?? 0),
     enabled: clientId != null,
     queryFn: () =>
-      unwrap(api.GET("/api/admin/clients/{clientId}/managers", { params: { path: { clientId: clientId! } } })),
+      unwrap(
+        api.GET("/api/admin/clients/{clientId}/managers", {
+          params: { path: { clientId: clientId! } },
+        }),
+      ),
   });
 }
 
 export function useSetAssignment() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: ({ managerId, clientId, linked }: { managerId: number; clientId: number; linked: boolean }) => {
+    mutationFn: ({
+      managerId,
+      clientId,
+      linked,
+    }: {
+      managerId: number;
+      clientId: number;
+      linked: boolean;
+    }) => {
       const params = { path: { managerId, clientId } };
       return linked
         ? unwrap(api.PUT("/api/admin/managers/{managerId}/clients/{clientId}", { params }))

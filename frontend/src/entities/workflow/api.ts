@@ -16,7 +16,11 @@ export function useWorkflows(clientId?: number, q?: string) {
   return useQuery({
     queryKey: workflowKeys.list(clientId, q),
     queryFn: () =>
-      unwrap(api.GET("/api/workflows", { params: { query: { clientId, q: q || undefined, perPage: 100 } } })),
+      unwrap(
+        api.GET("/api/workflows", {
+          params: { query: { clientId, q: q || undefined, perPage: 100 } },
+        }),
+      ),
     placeholderData: keepPreviousData,
   });
 }
@@ -42,7 +46,9 @@ export function useRevisions(id: number, enabled: boolean) {
 }
 
 export function fetchRevision(id: number, revision: number) {
-  return unwrap(api.GET("/api/workflows/{id}/revisions/{revision}", { params: { path: { id, revision } } }));
+  return unwrap(
+    api.GET("/api/workflows/{id}/revisions/{revision}", { params: { path: { id, revision } } }),
+  );
 }
 
 export function useCreateWorkflow() {
@@ -54,7 +60,10 @@ export function useCreateWorkflow() {
   });
 }
 
-export function saveWorkflow(id: number, body: { revision: number; name: string; description: string; graph: Graph }) {
+export function saveWorkflow(
+  id: number,
+  body: { revision: number; name: string; description: string; graph: Graph },
+) {
   return unwrap(
     api.PUT("/api/workflows/{id}", {
       params: { path: { id } },
@@ -64,13 +73,18 @@ export function saveWorkflow(id: number, body: { revision: number; name: string;
 }
 
 export function validateOnServer(graph: Graph) {
-  return unwrap(api.POST("/api/workflows/validate", { body: { graph } as unknown as Schemas["ValidateRequest"] }));
+  return unwrap(
+    api.POST("/api/workflows/validate", {
+      body: { graph } as unknown as Schemas["ValidateRequest"],
+    }),
+  );
 }
 
 export function useDeleteWorkflow() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (id: number) => unwrap(api.DELETE("/api/workflows/{id}", { params: { path: { id } } })),
+    mutationFn: (id: number) =>
+      unwrap(api.DELETE("/api/workflows/{id}", { params: { path: { id } } })),
     onSuccess: () => qc.invalidateQueries({ queryKey: workflowKeys.all }),
   });
 }

@@ -1,5 +1,12 @@
 import { useEffect, useState, type FormEvent } from "react";
-import { ApiError, api, errorMessage, toApiError, useSession, type SessionUser } from "@/shared/api";
+import {
+  ApiError,
+  api,
+  errorMessage,
+  toApiError,
+  useSession,
+  type SessionUser,
+} from "@/shared/api";
 import { Button, Field, Input } from "@/shared/ui";
 
 /** Sign-in form: plain error messages, and a countdown while the account is locked. */
@@ -25,20 +32,32 @@ export function LoginForm({ onSignedIn }: { onSignedIn: (user: SessionUser) => v
     setBusy(true);
     setError(null);
     try {
-      const { data, error: body, response } = await api.POST("/api/auth/login", { body: { login, password } });
+      const {
+        data,
+        error: body,
+        response,
+      } = await api.POST("/api/auth/login", { body: { login, password } });
       if (!response.ok || !data) throw toApiError(response, body);
       const user = data.user as SessionUser;
-      useSession.getState().setSession(
-        { accessToken: data.accessToken, refreshToken: data.refreshToken, expiresAt: Date.now() + data.expiresIn * 1000 },
-        user,
-      );
+      useSession
+        .getState()
+        .setSession(
+          {
+            accessToken: data.accessToken,
+            refreshToken: data.refreshToken,
+            expiresAt: Date.now() + data.expiresIn * 1000,
+          },
+          user,
+        );
       onSignedIn(user);
     } catch (err) {
       if (err instanceof ApiError && err.status === 429) {
         const wait = err.retryAfter ?? 60;
         setLockedUntil(Date.now() + wait * 1000);
         setNow(Date.now());
-        setError(`Too many failed attempts. Sign-in is locked for this account; try again in ${formatWait(wait)}.`);
+        setError(
+          `Too many failed attempts. Sign-in is locked for this account; try again in ${formatWait(wait)}.`,
+        );
       } else if (err instanceof ApiError && err.status === 401) {
         setError("The username or password is not correct.");
       } else {
@@ -52,17 +71,41 @@ export function LoginForm({ onSignedIn }: { onSignedIn: (user: SessionUser) => v
   return (
     <form onSubmit={submit} className="space-y-4" aria-label="Sign in">
       {error && (
-        <div role="alert" data-testid="login-error" className="rounded-md bg-rose-50 p-3 text-sm text-rose-800 ring-1 ring-rose-200">
+        <div
+          role="alert"
+          data-testid="login-error"
+          className="rounded-md bg-rose-50 p-3 text-sm text-rose-800 ring-1 ring-rose-200"
+        >
           {error}
-          {locked && <span className="mt-1 block font-medium">Retry in {formatWait(secondsLeft)}.</span>}
+          {locked && (
+            <span className="mt-1 block font-medium">Retry in {formatWait(secondsLeft)}.</span>
+          )}
         </div>
       )}
       <Field label="Username or email">
-        {(id) => <Input id={id} name="login" autoComplete="username" autoFocus required value={login} onChange={(e) => setLogin(e.target.value)} />}
+        {(id) => (
+          <Input
+            id={id}
+            name="login"
+            autoComplete="username"
+            autoFocus
+            required
+            value={login}
+            onChange={(e) => setLogin(e.target.value)}
+          />
+        )}
       </Field>
       <Field label="Password">
         {(id) => (
-          <Input id={id} name="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+          <Input
+            id={id}
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
         )}
       </Field>
       <Button type="submit" variant="primary" className="w-full" loading={busy} disabled={locked}>

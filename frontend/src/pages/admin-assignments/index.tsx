@@ -1,7 +1,21 @@
 import { useMemo, useState } from "react";
 import { cn, useDebounced } from "@/shared/lib";
-import { Checkbox, EmptyState, ErrorState, Input, LoadingState, PageHeader, toast } from "@/shared/ui";
-import { useAllUsers, useClientsOfManager, useManagersOfClient, useSetAssignment, type User } from "@/entities/user";
+import {
+  Checkbox,
+  EmptyState,
+  ErrorState,
+  Input,
+  LoadingState,
+  PageHeader,
+  toast,
+} from "@/shared/ui";
+import {
+  useAllUsers,
+  useClientsOfManager,
+  useManagersOfClient,
+  useSetAssignment,
+  type User,
+} from "@/entities/user";
 
 export default function AdminAssignmentsPage() {
   const managers = useAllUsers("manager");
@@ -13,20 +27,33 @@ export default function AdminAssignmentsPage() {
   const assigned = useClientsOfManager(managerId);
   const managersOfClient = useManagersOfClient(clientId);
   const setAssignment = useSetAssignment();
-  const assignedIds = useMemo(() => new Set((assigned.data ?? []).map((c) => c.id)), [assigned.data]);
+  const assignedIds = useMemo(
+    () => new Set((assigned.data ?? []).map((c) => c.id)),
+    [assigned.data],
+  );
 
   if (managers.isPending || clients.isPending) return <LoadingState />;
-  if (managers.isError) return <ErrorState error={managers.error} onRetry={() => managers.refetch()} />;
-  if (clients.isError) return <ErrorState error={clients.error} onRetry={() => clients.refetch()} />;
+  if (managers.isError)
+    return <ErrorState error={managers.error} onRetry={() => managers.refetch()} />;
+  if (clients.isError)
+    return <ErrorState error={clients.error} onRetry={() => clients.refetch()} />;
   const manager = managers.data.items.find((m) => m.id === managerId);
   const visibleClients = clients.data.items.filter((c) => matches(c, q));
 
   return (
     <>
-      <PageHeader title="Assignments">A manager sees and builds workflows only for the clients ticked here.</PageHeader>
+      <PageHeader title="Assignments">
+        A manager sees and builds workflows only for the clients ticked here.
+      </PageHeader>
       <div className="grid gap-4 md:grid-cols-[18rem_1fr]">
-        <section className="rounded-lg border border-slate-200 bg-white" aria-labelledby="managers-h">
-          <h2 id="managers-h" className="border-b border-slate-200 px-3 py-2 text-xs font-semibold uppercase text-slate-500">
+        <section
+          className="rounded-lg border border-slate-200 bg-white"
+          aria-labelledby="managers-h"
+        >
+          <h2
+            id="managers-h"
+            className="border-b border-slate-200 px-3 py-2 text-xs font-semibold uppercase text-slate-500"
+          >
             Managers
           </h2>
           {managers.data.items.length === 0 ? (
@@ -51,12 +78,21 @@ export default function AdminAssignmentsPage() {
             </ul>
           )}
         </section>
-        <section className="rounded-lg border border-slate-200 bg-white" aria-labelledby="clients-h">
+        <section
+          className="rounded-lg border border-slate-200 bg-white"
+          aria-labelledby="clients-h"
+        >
           <div className="flex items-center justify-between gap-3 border-b border-slate-200 px-3 py-2">
             <h2 id="clients-h" className="text-xs font-semibold uppercase text-slate-500">
               {manager ? `Clients of ${manager.displayName}` : "Clients"}
             </h2>
-            <Input aria-label="Filter clients" placeholder="Filter clients…" className="max-w-56 py-1" value={filter} onChange={(e) => setFilter(e.target.value)} />
+            <Input
+              aria-label="Filter clients"
+              placeholder="Filter clients…"
+              className="max-w-56 py-1"
+              value={filter}
+              onChange={(e) => setFilter(e.target.value)}
+            />
           </div>
           {!manager ? (
             <div className="p-4">
@@ -73,7 +109,8 @@ export default function AdminAssignmentsPage() {
                   <Checkbox
                     label={
                       <span>
-                        {c.displayName} <span className="text-xs text-slate-400">@{c.username}</span>
+                        {c.displayName}{" "}
+                        <span className="text-xs text-slate-400">@{c.username}</span>
                       </span>
                     }
                     checked={assignedIds.has(c.id)}
@@ -92,7 +129,10 @@ export default function AdminAssignmentsPage() {
                       )
                     }
                   />
-                  <button className="text-xs text-indigo-600 hover:underline" onClick={() => setClientId(c.id)}>
+                  <button
+                    className="text-xs text-indigo-600 hover:underline"
+                    onClick={() => setClientId(c.id)}
+                  >
                     Managers of this client
                   </button>
                 </li>
@@ -100,11 +140,18 @@ export default function AdminAssignmentsPage() {
             </ul>
           )}
           {clientId != null && (
-            <div className="border-t border-slate-200 bg-slate-50 px-3 py-2 text-sm" data-testid="managers-of-client">
-              <span className="font-medium">{clients.data.items.find((c) => c.id === clientId)?.displayName}</span> is managed by{" "}
+            <div
+              className="border-t border-slate-200 bg-slate-50 px-3 py-2 text-sm"
+              data-testid="managers-of-client"
+            >
+              <span className="font-medium">
+                {clients.data.items.find((c) => c.id === clientId)?.displayName}
+              </span>{" "}
+              is managed by{" "}
               {managersOfClient.isPending
                 ? "…"
-                : (managersOfClient.data ?? []).map((m) => m.displayName).join(", ") || "nobody yet"}
+                : (managersOfClient.data ?? []).map((m) => m.displayName).join(", ") ||
+                  "nobody yet"}
               .
             </div>
           )}

@@ -2,7 +2,19 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, unwrap } from "@/shared/api";
 import { formatDateTime, useDebounced } from "@/shared/lib";
-import { Badge, EmptyState, ErrorState, Input, LoadingState, PageHeader, Pagination, Select, Table, Td, Th } from "@/shared/ui";
+import {
+  Badge,
+  EmptyState,
+  ErrorState,
+  Input,
+  LoadingState,
+  PageHeader,
+  Pagination,
+  Select,
+  Table,
+  Td,
+  Th,
+} from "@/shared/ui";
 
 const PER_PAGE = 50;
 
@@ -37,11 +49,29 @@ export default function AdminAuditPage() {
 
   return (
     <>
-      <PageHeader title="Audit log">Every state-changing request, including denied and failed ones.</PageHeader>
+      <PageHeader title="Audit log">
+        Every state-changing request, including denied and failed ones.
+      </PageHeader>
       <div className="mb-3 grid gap-2 md:grid-cols-6">
-        <Input aria-label="Action" placeholder="Action, e.g. user.create" value={action} onChange={reset(setAction)} />
-        <Input aria-label="Object type" placeholder="Object type" value={objectType} onChange={reset(setObjectType)} />
-        <Input aria-label="User id" placeholder="User id" value={userId} onChange={reset(setUserId)} inputMode="numeric" />
+        <Input
+          aria-label="Action"
+          placeholder="Action, e.g. user.create"
+          value={action}
+          onChange={reset(setAction)}
+        />
+        <Input
+          aria-label="Object type"
+          placeholder="Object type"
+          value={objectType}
+          onChange={reset(setObjectType)}
+        />
+        <Input
+          aria-label="User id"
+          placeholder="User id"
+          value={userId}
+          onChange={reset(setUserId)}
+          inputMode="numeric"
+        />
         <Select aria-label="Outcome" value={outcome} onChange={reset(setOutcome)}>
           <option value="">Any outcome</option>
           <option value="success">success</option>
@@ -79,13 +109,27 @@ export default function AdminAuditPage() {
                   <Td>{formatDateTime(e.at)}</Td>
                   <Td>{e.userId != null ? `#${e.userId} ${e.role ?? ""}` : "—"}</Td>
                   <Td className="font-mono text-xs">{e.action}</Td>
-                  <Td className="font-mono text-xs">{e.objectType ? `${e.objectType}:${e.objectId ?? ""}` : "—"}</Td>
+                  <Td className="font-mono text-xs">
+                    {e.objectType ? `${e.objectType}:${e.objectId ?? ""}` : "—"}
+                  </Td>
                   <Td>
-                    <Badge tone={e.outcome === "success" ? "green" : e.outcome === "denied" ? "amber" : "rose"}>{e.outcome}</Badge>
+                    <Badge
+                      tone={
+                        e.outcome === "success"
+                          ? "green"
+                          : e.outcome === "denied"
+                            ? "amber"
+                            : "rose"
+                      }
+                    >
+                      {e.outcome}
+                    </Badge>
                   </Td>
                   <Td>{e.status}</Td>
                   <Td className="font-mono text-xs">{e.clientIp ?? "—"}</Td>
-                  <Td className="max-w-32 truncate font-mono text-xs text-slate-400" >{e.requestId}</Td>
+                  <Td className="max-w-32 truncate font-mono text-xs text-slate-400">
+                    {e.requestId}
+                  </Td>
                 </tr>
               ))}
             </tbody>

@@ -1,7 +1,15 @@
 import { useMemo, useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { formatDateTime, useDebounced } from "@/shared/lib";
-import { Badge, Button, EmptyState, ErrorState, Input, LoadingState, PageHeader } from "@/shared/ui";
+import {
+  Badge,
+  Button,
+  EmptyState,
+  ErrorState,
+  Input,
+  LoadingState,
+  PageHeader,
+} from "@/shared/ui";
 import { PORT_COLORS, useTemplates, type Template } from "@/entities/template";
 
 export default function AdminLibraryPage() {
@@ -28,9 +36,16 @@ export default function AdminLibraryPage() {
           </Button>
         }
       >
-        Python nodes managers can place in workflows. Saving a change creates a new version; workflows keep the version they pin.
+        Python nodes managers can place in workflows. Saving a change creates a new version;
+        workflows keep the version they pin.
       </PageHeader>
-      <Input aria-label="Search nodes" placeholder="Search nodes…" className="mb-4 max-w-sm" value={q} onChange={(e) => setQ(e.target.value)} />
+      <Input
+        aria-label="Search nodes"
+        placeholder="Search nodes…"
+        className="mb-4 max-w-sm"
+        value={q}
+        onChange={(e) => setQ(e.target.value)}
+      />
       {templates.isPending ? (
         <LoadingState />
       ) : templates.isError ? (
@@ -43,7 +58,9 @@ export default function AdminLibraryPage() {
         <div className="space-y-6">
           {byCategory.map(([category, list]) => (
             <section key={category}>
-              <h2 className="mb-2 text-xs font-semibold uppercase tracking-wide text-slate-500">{category}</h2>
+              <h2 className="mb-2 text-xs font-semibold uppercase tracking-wide text-slate-500">
+                {category}
+              </h2>
               <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">
                 {list.map((t) => (
                   <Link
@@ -54,18 +71,22 @@ export default function AdminLibraryPage() {
                   >
                     <div className="flex items-start justify-between gap-2">
                       <div>
-                        <p className="font-medium text-slate-900 group-hover:text-indigo-700">{t.title}</p>
+                        <p className="font-medium text-slate-900 group-hover:text-indigo-700">
+                          {t.title}
+                        </p>
                         <p className="font-mono text-xs text-slate-500">{t.name}</p>
                       </div>
                       <Badge tone="indigo">v{t.version}</Badge>
                     </div>
-                    {t.description && <p className="mt-2 line-clamp-2 text-sm text-slate-600">{t.description}</p>}
+                    {t.description && (
+                      <p className="mt-2 line-clamp-2 text-sm text-slate-600">{t.description}</p>
+                    )}
                     <div className="mt-3 flex flex-wrap items-center gap-1.5 text-xs text-slate-500">
-                      {t.inputs.map((p) => (
+                      {(t.inputs ?? []).map((p) => (
                         <PortChip key={`i-${p.name}`} name={p.name} type={p.type} />
                       ))}
                       <span aria-hidden="true">→</span>
-                      {t.outputs.map((p) => (
+                      {(t.outputs ?? []).map((p) => (
                         <PortChip key={`o-${p.name}`} name={p.name} type={p.type} />
                       ))}
                     </div>

@@ -18,7 +18,13 @@ import {
   Th,
   toast,
 } from "@/shared/ui";
-import { useCreateUser, useResetPassword, useUpdateUser, useUsers, type User } from "@/entities/user";
+import {
+  useCreateUser,
+  useResetPassword,
+  useUpdateUser,
+  useUsers,
+  type User,
+} from "@/entities/user";
 
 const PER_PAGE = 20;
 
@@ -62,13 +68,29 @@ export default function AdminUsersPage() {
             setPage(1);
           }}
         />
-        <Select aria-label="Filter by role" className="w-36" value={role} onChange={(e) => { setRole(e.target.value as Role | ""); setPage(1); }}>
+        <Select
+          aria-label="Filter by role"
+          className="w-36"
+          value={role}
+          onChange={(e) => {
+            setRole(e.target.value as Role | "");
+            setPage(1);
+          }}
+        >
           <option value="">All roles</option>
           <option value="admin">Admins</option>
           <option value="manager">Managers</option>
           <option value="client">Clients</option>
         </Select>
-        <Select aria-label="Filter by status" className="w-36" value={active} onChange={(e) => { setActive(e.target.value as "" | "true" | "false"); setPage(1); }}>
+        <Select
+          aria-label="Filter by status"
+          className="w-36"
+          value={active}
+          onChange={(e) => {
+            setActive(e.target.value as "" | "true" | "false");
+            setPage(1);
+          }}
+        >
           <option value="true">Active</option>
           <option value="false">Deactivated</option>
           <option value="">Any status</option>
@@ -108,7 +130,12 @@ export default function AdminUsersPage() {
                       onChange={(e) =>
                         update.mutate(
                           { id: u.id, role: e.target.value as Role },
-                          { onSuccess: () => toast.success(`${u.username} is now ${e.target.value}. Their sessions were ended.`) },
+                          {
+                            onSuccess: () =>
+                              toast.success(
+                                `${u.username} is now ${e.target.value}. Their sessions were ended.`,
+                              ),
+                          },
                         )
                       }
                     >
@@ -117,7 +144,9 @@ export default function AdminUsersPage() {
                       <option value="client">client</option>
                     </Select>
                   </Td>
-                  <Td>{u.active ? <Badge tone="green">active</Badge> : <Badge>deactivated</Badge>}</Td>
+                  <Td>
+                    {u.active ? <Badge tone="green">active</Badge> : <Badge>deactivated</Badge>}
+                  </Td>
                   <Td>{formatDateTime(u.createdAt)}</Td>
                   <Td className="space-x-1 text-right">
                     <Button size="sm" variant="ghost" onClick={() => setResetting(u)}>
@@ -129,7 +158,12 @@ export default function AdminUsersPage() {
                       onClick={() =>
                         update.mutate(
                           { id: u.id, active: !u.active },
-                          { onSuccess: () => toast.success(`${u.username} ${u.active ? "deactivated" : "reactivated"}.`) },
+                          {
+                            onSuccess: () =>
+                              toast.success(
+                                `${u.username} ${u.active ? "deactivated" : "reactivated"}.`,
+                              ),
+                          },
                         )
                       }
                     >
@@ -149,12 +183,19 @@ export default function AdminUsersPage() {
   );
 }
 
-function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (o: boolean) => void }) {
+function CreateUserDialog({
+  open,
+  onOpenChange,
+}: {
+  open: boolean;
+  onOpenChange: (o: boolean) => void;
+}) {
   const empty = { username: "", email: "", displayName: "", role: "client" as Role, password: "" };
   const [form, setForm] = useState(empty);
   const create = useCreateUser();
   const errors = fieldErrors(create.error);
-  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
+  const set = (k: keyof typeof form) => (e: { target: { value: string } }) =>
+    setForm({ ...form, [k]: e.target.value });
 
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -169,13 +210,28 @@ function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpenChange:
   }
 
   return (
-    <Dialog open={open} onOpenChange={onOpenChange} title="New user" description="The user signs in with this username or email and password.">
+    <Dialog
+      open={open}
+      onOpenChange={onOpenChange}
+      title="New user"
+      description="The user signs in with this username or email and password."
+    >
       <form onSubmit={submit} className="grid grid-cols-2 gap-3">
         <Field label="Display name" error={errors.displayName} className="col-span-2">
-          {(id) => <Input id={id} required value={form.displayName} onChange={set("displayName")} />}
+          {(id) => (
+            <Input id={id} required value={form.displayName} onChange={set("displayName")} />
+          )}
         </Field>
         <Field label="Username" error={errors.username}>
-          {(id) => <Input id={id} required value={form.username} onChange={set("username")} autoComplete="off" />}
+          {(id) => (
+            <Input
+              id={id}
+              required
+              value={form.username}
+              onChange={set("username")}
+              autoComplete="off"
+            />
+          )}
         </Field>
         <Field label="Role" error={errors.role}>
           {(id) => (
@@ -187,10 +243,26 @@ function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpenChange:
           )}
         </Field>
         <Field label="Email" error={errors.email} className="col-span-2">
-          {(id) => <Input id={id} type="email" required value={form.email} onChange={set("email")} />}
+          {(id) => (
+            <Input id={id} type="email" required value={form.email} onChange={set("email")} />
+          )}
         </Field>
-        <Field label="Initial password" error={errors.password} hint="At least 10 characters." className="col-span-2">
-          {(id) => <Input id={id} type="password" required value={form.password} onChange={set("password")} autoComplete="new-password" />}
+        <Field
+          label="Initial password"
+          error={errors.password}
+          hint="At least 10 characters."
+          className="col-span-2"
+        >
+          {(id) => (
+            <Input
+              id={id}
+              type="password"
+              required
+              value={form.password}
+              onChange={set("password")}
+              autoComplete="new-password"
+            />
+          )}
         </Field>
         <div className="col-span-2 flex justify-end gap-2 pt-2">
           <Button onClick={() => onOpenChange(false)}>Cancel</Button>
@@ -231,7 +303,16 @@ function ResetPasswordDialog({ user, onClose }: { user: User | null; onClose: ()
         className="space-y-3"
       >
         <Field label="New password" error={errors.password} hint="At least 10 characters.">
-          {(id) => <Input id={id} type="password" required value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />}
+          {(id) => (
+            <Input
+              id={id}
+              type="password"
+              required
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              autoComplete="new-password"
+            />
+          )}
         </Field>
         <div className="flex justify-end gap-2">
           <Button onClick={onClose}>Cancel</Button>

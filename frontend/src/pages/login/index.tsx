@@ -17,12 +17,15 @@ export function LoginPage() {
         </div>
         <div className="rounded-xl bg-white p-6 shadow-lg ring-1 ring-slate-200">
           <h1 className="mb-1 text-lg font-semibold">Sign in</h1>
-          <p className="mb-5 text-sm text-slate-500">Use the account your administrator created for you.</p>
+          <p className="mb-5 text-sm text-slate-500">
+            Use the account your administrator created for you.
+          </p>
           <LoginForm
             onSignedIn={(u) => {
               const next = params.get("next");
               // Only follow `next` into the signed-in role's own area.
-              const target = next && next.startsWith(landingPath[u.role]) ? next : landingPath[u.role];
+              const target =
+                next && next.startsWith(landingPath[u.role]) ? next : landingPath[u.role];
               navigate(target, { replace: true });
             }}
           />

@@ -2,7 +2,17 @@ import { useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router";
 import { fieldErrors } from "@/shared/api";
 import { formatDateTime, pluralize } from "@/shared/lib";
-import { Badge, Button, Dialog, EmptyState, ErrorState, Field, Input, LoadingState, PageHeader } from "@/shared/ui";
+import {
+  Badge,
+  Button,
+  Dialog,
+  EmptyState,
+  ErrorState,
+  Field,
+  Input,
+  LoadingState,
+  PageHeader,
+} from "@/shared/ui";
 import { useMyClients, type User } from "@/entities/user";
 import { useCreateWorkflow, useWorkflows } from "@/entities/workflow";
 
@@ -11,13 +21,17 @@ export default function ManagerClientsPage() {
   const [creatingFor, setCreatingFor] = useState<User | null>(null);
   return (
     <>
-      <PageHeader title="Clients & workflows">Build and run workflows for the clients assigned to you.</PageHeader>
+      <PageHeader title="Clients & workflows">
+        Build and run workflows for the clients assigned to you.
+      </PageHeader>
       {clients.isPending ? (
         <LoadingState />
       ) : clients.isError ? (
         <ErrorState error={clients.error} onRetry={() => clients.refetch()} />
       ) : clients.data.length === 0 ? (
-        <EmptyState title="No clients are assigned to you yet.">An administrator assigns clients to managers.</EmptyState>
+        <EmptyState title="No clients are assigned to you yet.">
+          An administrator assigns clients to managers.
+        </EmptyState>
       ) : (
         <div className="space-y-4">
           {clients.data.map((c) => (
@@ -33,7 +47,11 @@ export default function ManagerClientsPage() {
 function ClientCard({ client, onNew }: { client: User; onNew: () => void }) {
   const workflows = useWorkflows(client.id);
   return (
-    <section className="rounded-lg border border-slate-200 bg-white shadow-sm" aria-label={`Client ${client.displayName}`} data-testid={`client-${client.username}`}>
+    <section
+      className="rounded-lg border border-slate-200 bg-white shadow-sm"
+      aria-label={`Client ${client.displayName}`}
+      data-testid={`client-${client.username}`}
+    >
       <div className="flex items-center justify-between border-b border-slate-100 px-4 py-3">
         <div>
           <h2 className="font-medium">{client.displayName}</h2>
@@ -57,11 +75,16 @@ function ClientCard({ client, onNew }: { client: User; onNew: () => void }) {
         <ul className="divide-y divide-slate-100">
           {workflows.data.items.map((w) => (
             <li key={w.id}>
-              <Link to={`/manager/workflows/${w.id}`} className="flex items-center gap-3 px-4 py-2.5 text-sm hover:bg-slate-50">
+              <Link
+                to={`/manager/workflows/${w.id}`}
+                className="flex items-center gap-3 px-4 py-2.5 text-sm hover:bg-slate-50"
+              >
                 <span className="font-medium text-slate-900">{w.name}</span>
                 <Badge>{pluralize(w.nodes, "node")}</Badge>
                 <span className="text-xs text-slate-500">revision {w.revision}</span>
-                <span className="ml-auto text-xs text-slate-500">updated {formatDateTime(w.updatedAt)}</span>
+                <span className="ml-auto text-xs text-slate-500">
+                  updated {formatDateTime(w.updatedAt)}
+                </span>
               </Link>
             </li>
           ))}
@@ -90,10 +113,22 @@ function NewWorkflowDialog({ client, onClose }: { client: User | null; onClose: 
     );
   }
   return (
-    <Dialog open={!!client} onOpenChange={(o) => !o && onClose()} title={`New workflow for ${client?.displayName ?? ""}`}>
+    <Dialog
+      open={!!client}
+      onOpenChange={(o) => !o && onClose()}
+      title={`New workflow for ${client?.displayName ?? ""}`}
+    >
       <form onSubmit={submit} className="space-y-3">
         <Field label="Name" error={errors.name}>
-          {(id) => <Input id={id} required autoFocus value={name} onChange={(e) => setName(e.target.value)} />}
+          {(id) => (
+            <Input
+              id={id}
+              required
+              autoFocus
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+            />
+          )}
         </Field>
         <div className="flex justify-end gap-2">
           <Button onClick={onClose}>Cancel</Button>

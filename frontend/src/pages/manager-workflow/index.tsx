@@ -2,9 +2,21 @@ import { useCallback, useMemo } from "react";
 import { useNavigate, useParams } from "react-router";
 import { useQueries, useQueryClient } from "@tanstack/react-query";
 import { ErrorState, LoadingState } from "@/shared/ui";
-import { fetchTemplateVersion, templateKeys, useTemplates, type Template } from "@/entities/template";
+import {
+  fetchTemplateVersion,
+  templateKeys,
+  useTemplates,
+  type Template,
+} from "@/entities/template";
 import { useMyClients } from "@/entities/user";
-import { templateKey, useWorkflow, workflowKeys, type Graph, type TemplateInfo, type TemplateLookup } from "@/entities/workflow";
+import {
+  templateKey,
+  useWorkflow,
+  workflowKeys,
+  type Graph,
+  type TemplateInfo,
+  type TemplateLookup,
+} from "@/entities/workflow";
 import { WorkflowEditor } from "@/widgets/workflow-editor";
 
 export default function ManagerWorkflowPage() {
@@ -19,8 +31,9 @@ export default function ManagerWorkflowPage() {
   const pinned = useMemo(() => {
     const latest = new Map((templates.data ?? []).map((t) => [t.name, t.version]));
     const refs = new Map<string, { name: string; version: number }>();
-    for (const n of ((workflow.data?.graph as unknown as Graph | undefined)?.nodes ?? [])) {
-      if (latest.get(n.template.name) !== n.template.version) refs.set(templateKey(n.template), n.template);
+    for (const n of (workflow.data?.graph as unknown as Graph | undefined)?.nodes ?? []) {
+      if (latest.get(n.template.name) !== n.template.version)
+        refs.set(templateKey(n.template), n.template);
     }
     return [...refs.values()];
   }, [workflow.data, templates.data]);
@@ -48,9 +61,20 @@ export default function ManagerWorkflowPage() {
     qc.invalidateQueries({ queryKey: workflowKeys.list() });
   }, [qc]);
 
-  if (workflow.isError) return <div className="p-6"><ErrorState error={workflow.error} onRetry={() => workflow.refetch()} /></div>;
-  if (templates.isError) return <div className="p-6"><ErrorState error={templates.error} onRetry={() => templates.refetch()} /></div>;
-  if (workflow.isPending || templates.isPending || !olderReady) return <LoadingState label="Opening the editor…" />;
+  if (workflow.isError)
+    return (
+      <div className="p-6">
+        <ErrorState error={workflow.error} onRetry={() => workflow.refetch()} />
+      </div>
+    );
+  if (templates.isError)
+    return (
+      <div className="p-6">
+        <ErrorState error={templates.error} onRetry={() => templates.refetch()} />
+      </div>
+    );
+  if (workflow.isPending || templates.isPending || !olderReady)
+    return <LoadingState label="Opening the editor…" />;
   const client = clients.data?.find((c) => c.id === workflow.data.clientId);
   return (
     <WorkflowEditor

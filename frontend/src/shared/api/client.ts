@@ -13,7 +13,10 @@ async function doRefresh(staleRefreshToken: string): Promise<string | null> {
   // and presenting a used one ends the whole session, so never reuse a stale one.
   const current = reloadSessionFromStorage().tokens;
   if (!current) return null;
-  if (current.refreshToken !== staleRefreshToken && current.expiresAt - Date.now() > REFRESH_MARGIN_MS) {
+  if (
+    current.refreshToken !== staleRefreshToken &&
+    current.expiresAt - Date.now() > REFRESH_MARGIN_MS
+  ) {
     return current.accessToken;
   }
   const res = await fetch("/api/auth/refresh", {
@@ -48,7 +51,7 @@ export function refreshAccessToken(): Promise<string | null> {
     const run = () => doRefresh(stale);
     const locked: Promise<string | null> =
       typeof navigator !== "undefined" && navigator.locks
-        ? (navigator.locks.request("katalusis-refresh", run) as Promise<string | null>)
+        ? (navigator.locks.request("katalusis-refresh", run) as unknown as Promise<string | null>)
         : run();
     inflight = locked.finally(() => {
       inflight = null;

@@ -6,7 +6,13 @@ export class ApiError extends Error {
   /** Seconds from a `Retry-After` header (lockout), if any. */
   readonly retryAfter: number | null;
 
-  constructor(status: number, code: string, message: string, details?: unknown, retryAfter?: number | null) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    details?: unknown,
+    retryAfter?: number | null,
+  ) {
     super(message);
     this.name = "ApiError";
     this.status = status;

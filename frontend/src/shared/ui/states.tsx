@@ -5,7 +5,10 @@ import { Spinner } from "./spinner";
 
 export function LoadingState({ label = "Loading…" }: { label?: string }) {
   return (
-    <div className="flex items-center justify-center gap-2 p-10 text-sm text-slate-500" role="status">
+    <div
+      className="flex items-center justify-center gap-2 p-10 text-sm text-slate-500"
+      role="status"
+    >
       <Spinner className="h-4 w-4" /> {label}
     </div>
   );
@@ -22,7 +25,10 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
 
 export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   return (
-    <div className="rounded-lg border border-rose-200 bg-rose-50 p-6 text-sm text-rose-800" role="alert">
+    <div
+      className="rounded-lg border border-rose-200 bg-rose-50 p-6 text-sm text-rose-800"
+      role="alert"
+    >
       <p className="font-medium">Could not load this.</p>
       <p className="mt-1">{errorMessage(error)}</p>
       {onRetry && (
@@ -34,9 +40,17 @@ export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () =>
   );
 }
 
-export function Badge({ children, tone = "slate" }: { children: ReactNode; tone?: keyof typeof tones }) {
+export function Badge({
+  children,
+  tone = "slate",
+}: {
+  children: ReactNode;
+  tone?: keyof typeof tones;
+}) {
   return (
-    <span className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${tones[tone]}`}>
+    <span
+      className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${tones[tone]}`}
+    >
       {children}
     </span>
   );
@@ -51,7 +65,15 @@ const tones = {
   sky: "bg-sky-50 text-sky-700 ring-sky-200",
 };
 
-export function PageHeader({ title, actions, children }: { title: string; actions?: ReactNode; children?: ReactNode }) {
+export function PageHeader({
+  title,
+  actions,
+  children,
+}: {
+  title: string;
+  actions?: ReactNode;
+  children?: ReactNode;
+}) {
   return (
     <div className="mb-5 flex flex-wrap items-end justify-between gap-3">
       <div>

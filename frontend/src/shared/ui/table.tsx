@@ -11,12 +11,20 @@ export function Table({ children, className }: { children: ReactNode; className?
 
 export function Th({ children, className }: { children?: ReactNode; className?: string }) {
   return (
-    <th scope="col" className={cn("bg-slate-50 px-3 py-2 text-left text-xs font-semibold text-slate-600", className)}>
+    <th
+      scope="col"
+      className={cn(
+        "bg-slate-50 px-3 py-2 text-left text-xs font-semibold text-slate-600",
+        className,
+      )}
+    >
       {children}
     </th>
   );
 }
 
 export function Td({ children, className }: { children?: ReactNode; className?: string }) {
-  return <td className={cn("whitespace-nowrap px-3 py-2 text-slate-700", className)}>{children}</td>;
+  return (
+    <td className={cn("whitespace-nowrap px-3 py-2 text-slate-700", className)}>{children}</td>
+  );
 }

@@ -73,7 +73,11 @@ export function AppShell({ fullBleed }: { fullBleed?: boolean }) {
               <span className="text-xs text-slate-400">{user.role}</span>
             </Menu.Trigger>
             <Menu.Portal>
-              <Menu.Content align="end" sideOffset={6} className="z-50 min-w-44 rounded-lg border border-slate-200 bg-white p-1 text-sm shadow-lg">
+              <Menu.Content
+                align="end"
+                sideOffset={6}
+                className="z-50 min-w-44 rounded-lg border border-slate-200 bg-white p-1 text-sm shadow-lg"
+              >
                 <MenuItem onSelect={() => setPwOpen(true)}>Change password</MenuItem>
                 <MenuItem
                   onSelect={async () => {
@@ -104,7 +108,10 @@ export function AppShell({ fullBleed }: { fullBleed?: boolean }) {
 
 function MenuItem({ children, onSelect }: { children: ReactNode; onSelect: () => void }) {
   return (
-    <Menu.Item onSelect={onSelect} className="cursor-pointer rounded px-2.5 py-1.5 outline-none data-[highlighted]:bg-slate-100">
+    <Menu.Item
+      onSelect={onSelect}
+      className="cursor-pointer rounded px-2.5 py-1.5 outline-none data-[highlighted]:bg-slate-100"
+    >
       {children}
     </Menu.Item>
   );

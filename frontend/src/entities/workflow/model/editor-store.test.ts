@@ -84,7 +84,9 @@ describe("copy / paste", () => {
     const out = remapPaste(clip, ["upper_1", "upper_2"], ["e1"], { x: 10, y: 20 });
     expect(out.nodes.map((n) => n.id)).toEqual(["upper_3", "upper_4"]);
     expect(out.nodes[0]!.position).toEqual({ x: 10, y: 20 });
-    expect(out.edges).toEqual([{ id: "e2", source: "upper_3", sourcePort: "text", target: "upper_4", targetPort: "text" }]);
+    expect(out.edges).toEqual([
+      { id: "e2", source: "upper_3", sourcePort: "text", target: "upper_4", targetPort: "text" },
+    ]);
   });
 
   it("duplicate selects the copies and is one undo step", () => {

@@ -32,7 +32,11 @@ export interface EditorState {
   markSaved: () => void;
   /** Replaces the whole graph as one undoable edit (restoring a revision). */
   replace: (graph: Graph) => void;
-  addNode: (template: TemplateRef, position: { x: number; y: number }, params?: Record<string, unknown>) => string;
+  addNode: (
+    template: TemplateRef,
+    position: { x: number; y: number },
+    params?: Record<string, unknown>,
+  ) => string;
   connect: (edge: Omit<GraphEdge, "id">) => string;
   updateNode: (id: string, patch: Partial<Omit<GraphNode, "id">>, coalesceKey?: string) => void;
   /** Position updates while dragging: no history entry (call `beginMove` at drag start). */
@@ -51,7 +55,12 @@ export interface EditorState {
 }
 
 export function isClipboard(v: unknown): v is Clipboard {
-  return !!v && typeof v === "object" && (v as Clipboard).kind === "katalusis/nodes" && Array.isArray((v as Clipboard).nodes);
+  return (
+    !!v &&
+    typeof v === "object" &&
+    (v as Clipboard).kind === "katalusis/nodes" &&
+    Array.isArray((v as Clipboard).nodes)
+  );
 }
 
 function uniqueId(prefix: string, taken: Set<string>): string {
@@ -64,7 +73,12 @@ function uniqueId(prefix: string, taken: Set<string>): string {
 
 /** A node id derived from the template name: `upper_1`, `upper_2`, … */
 function nodeIdFor(template: TemplateRef, taken: Set<string>): string {
-  const base = template.name.split(".").pop()!.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 40) || "node";
+  const base =
+    template.name
+      .split(".")
+      .pop()!
+      .replace(/[^a-zA-Z0-9_-]/g, "_")
+      .slice(0, 40) || "node";
   let i = 1;
   while (taken.has(`${base}_${i}`)) i++;
   const id = `${base}_${i}`;
@@ -88,11 +102,20 @@ export function remapPaste(
   const nodes = clip.nodes.map((n) => {
     const id = nodeIdFor(n.template, takenNodes);
     map.set(n.id, id);
-    return { ...structuredClone(n), id, position: { x: n.position.x + offset.x, y: n.position.y + offset.y } };
+    return {
+      ...structuredClone(n),
+      id,
+      position: { x: n.position.x + offset.x, y: n.position.y + offset.y },
+    };
   });
   const edges = clip.edges
     .filter((e) => map.has(e.source) && map.has(e.target))
-    .map((e) => ({ ...e, id: uniqueId("e", takenEdges), source: map.get(e.source)!, target: map.get(e.target)! }));
+    .map((e) => ({
+      ...e,
+      id: uniqueId("e", takenEdges),
+      source: map.get(e.source)!,
+      target: map.get(e.target)!,
+    }));
   return { nodes, edges };
 }
 
@@ -102,7 +125,11 @@ export function createEditorStore(initial?: Graph) {
     const record = (coalesceKey?: string) => {
       const s = get();
       const now = Date.now();
-      if (coalesceKey && s.lastCoalesce?.key === coalesceKey && now - s.lastCoalesce.at < COALESCE_MS) {
+      if (
+        coalesceKey &&
+        s.lastCoalesce?.key === coalesceKey &&
+        now - s.lastCoalesce.at < COALESCE_MS
+      ) {
         set({ lastCoalesce: { key: coalesceKey, at: now } });
         return;
       }
@@ -112,7 +139,8 @@ export function createEditorStore(initial?: Graph) {
         lastCoalesce: coalesceKey ? { key: coalesceKey, at: now } : null,
       });
     };
-    const changed = (patch: Partial<EditorState>) => set((s) => ({ ...patch, version: s.version + 1 }));
+    const changed = (patch: Partial<EditorState>) =>
+      set((s) => ({ ...patch, version: s.version + 1 }));
 
     return {
       nodes: initial?.nodes ?? [],
@@ -140,7 +168,12 @@ export function createEditorStore(initial?: Graph) {
       markSaved: () => set((s) => ({ savedVersion: s.version })),
       replace: (graph) => {
         record();
-        changed({ nodes: graph.nodes, edges: graph.edges, selectedNodes: new Set(), selectedEdges: new Set() });
+        changed({
+          nodes: graph.nodes,
+          edges: graph.edges,
+          selectedNodes: new Set(),
+          selectedEdges: new Set(),
+        });
       },
 
       addNode: (template, position, params = {}) => {
@@ -169,11 +202,17 @@ export function createEditorStore(initial?: Graph) {
       beginMove: () => record(),
       moveNodes: (moves) => {
         const pos = new Map(moves.map((m) => [m.id, m.position]));
-        changed({ nodes: get().nodes.map((n) => (pos.has(n.id) ? { ...n, position: pos.get(n.id)! } : n)) });
+        changed({
+          nodes: get().nodes.map((n) => (pos.has(n.id) ? { ...n, position: pos.get(n.id)! } : n)),
+        });
       },
       setPositions: (positions) => {
         record();
-        changed({ nodes: get().nodes.map((n) => (positions[n.id] ? { ...n, position: positions[n.id]! } : n)) });
+        changed({
+          nodes: get().nodes.map((n) =>
+            positions[n.id] ? { ...n, position: positions[n.id]! } : n,
+          ),
+        });
       },
 
       removeSelected: () => {
@@ -183,7 +222,10 @@ export function createEditorStore(initial?: Graph) {
         changed({
           nodes: nodes.filter((n) => !selectedNodes.has(n.id)),
           edges: edges.filter(
-            (e) => !selectedEdges.has(e.id) && !selectedNodes.has(e.source) && !selectedNodes.has(e.target),
+            (e) =>
+              !selectedEdges.has(e.id) &&
+              !selectedNodes.has(e.source) &&
+              !selectedNodes.has(e.target),
           ),
           selectedNodes: new Set(),
           selectedEdges: new Set(),
@@ -196,9 +238,13 @@ export function createEditorStore(initial?: Graph) {
         changed({ edges: get().edges.filter((e) => !drop.has(e.id)) });
       },
 
-      select: (nodes, edges = []) => set({ selectedNodes: new Set(nodes), selectedEdges: new Set(edges) }),
+      select: (nodes, edges = []) =>
+        set({ selectedNodes: new Set(nodes), selectedEdges: new Set(edges) }),
       selectAll: () =>
-        set({ selectedNodes: new Set(get().nodes.map((n) => n.id)), selectedEdges: new Set(get().edges.map((e) => e.id)) }),
+        set({
+          selectedNodes: new Set(get().nodes.map((n) => n.id)),
+          selectedEdges: new Set(get().edges.map((e) => e.id)),
+        }),
 
       copy: () => {
         const { nodes, edges, selectedNodes } = get();

@@ -13,7 +13,11 @@ export function portCompatibility(from: PortType, to: PortType): Compatibility {
 }
 
 /** Whether adding source→target would close a cycle (target already reaches source). */
-export function wouldCreateCycle(edges: readonly GraphEdge[], source: string, target: string): boolean {
+export function wouldCreateCycle(
+  edges: readonly GraphEdge[],
+  source: string,
+  target: string,
+): boolean {
   if (source === target) return true;
   const out = new Map<string, string[]>();
   for (const e of edges) {
@@ -46,7 +50,11 @@ export type ConnectionVerdict = { ok: true; warning?: string } | { ok: false; re
  * Decides whether a new edge may be drawn; the reason is shown to the user.
  * The server checks the same rules again on validate and save.
  */
-export function checkConnection(graph: Graph, lookup: TemplateLookup, c: ConnectionAttempt): ConnectionVerdict {
+export function checkConnection(
+  graph: Graph,
+  lookup: TemplateLookup,
+  c: ConnectionAttempt,
+): ConnectionVerdict {
   if (c.source === c.target) return { ok: false, reason: "A node cannot feed itself." };
   const from = graph.nodes.find((n) => n.id === c.source);
   const to = graph.nodes.find((n) => n.id === c.target);
@@ -56,11 +64,17 @@ export function checkConnection(graph: Graph, lookup: TemplateLookup, c: Connect
   if (!out) return { ok: false, reason: `Output '${c.sourcePort}' does not exist.` };
   if (!inp) return { ok: false, reason: `Input '${c.targetPort}' does not exist.` };
   if (graph.edges.some((e) => e.target === c.target && e.targetPort === c.targetPort)) {
-    return { ok: false, reason: `Input '${c.targetPort}' already has a connection (one edge per input).` };
+    return {
+      ok: false,
+      reason: `Input '${c.targetPort}' already has a connection (one edge per input).`,
+    };
   }
   const compat = portCompatibility(out.type, inp.type);
   if (compat === "incompatible") {
-    return { ok: false, reason: `Incompatible types: ${out.type} output cannot feed ${inp.type} input '${inp.name}'.` };
+    return {
+      ok: false,
+      reason: `Incompatible types: ${out.type} output cannot feed ${inp.type} input '${inp.name}'.`,
+    };
   }
   if (wouldCreateCycle(graph.edges, c.source, c.target)) {
     return { ok: false, reason: "This connection would create a cycle." };
@@ -83,7 +97,12 @@ export function validateGraph(graph: Graph, lookup: TemplateLookup): Problem[] {
     const from = byId.get(e.source);
     const to = byId.get(e.target);
     if (!from || !to) {
-      problems.push({ severity: "error", code: "unknown_node", message: "Edge to an unknown node", edgeId: e.id });
+      problems.push({
+        severity: "error",
+        code: "unknown_node",
+        message: "Edge to an unknown node",
+        edgeId: e.id,
+      });
       continue;
     }
     const key = `${e.target}\u0000${e.targetPort}`;
@@ -120,7 +139,13 @@ export function validateGraph(graph: Graph, lookup: TemplateLookup): Problem[] {
   }
   const cycle = findCycle(graph);
   if (cycle) {
-    problems.push({ severity: "error", code: "cycle", message: `Cycle: ${cycle.join(" → ")}`, nodes: cycle, nodeId: cycle[0] });
+    problems.push({
+      severity: "error",
+      code: "cycle",
+      message: `Cycle: ${cycle.join(" → ")}`,
+      nodes: cycle,
+      nodeId: cycle[0],
+    });
   }
   for (const n of graph.nodes) {
     const t = lookup(n.template);

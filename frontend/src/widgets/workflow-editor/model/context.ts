@@ -2,7 +2,9 @@ import { createContext, useContext } from "react";
 import { useStore } from "zustand";
 import type { EditorState, EditorStore, TemplateLookup } from "@/entities/workflow";
 
-export const EditorContext = createContext<{ store: EditorStore; lookup: TemplateLookup } | null>(null);
+export const EditorContext = createContext<{ store: EditorStore; lookup: TemplateLookup } | null>(
+  null,
+);
 
 export function useEditorContext() {
   const ctx = useContext(EditorContext);

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { commandFor } from "./shortcuts";
 
-const key = (k: string, mods: Partial<{ meta: boolean; ctrl: boolean; shift: boolean; alt: boolean }> = {}) => ({
+const key = (
+  k: string,
+  mods: Partial<{ meta: boolean; ctrl: boolean; shift: boolean; alt: boolean }> = {},
+) => ({
   key: k,
   metaKey: !!mods.meta,
   ctrlKey: !!mods.ctrl,
@@ -22,13 +25,9 @@ describe("editor shortcuts", () => {
     expect(commandFor(key("y", { meta: true }), true)).toBeNull();
   });
   it("maps copy, paste, duplicate, select all, save and delete", () => {
-    expect(["c", "v", "d", "a", "s"].map((k) => commandFor(key(k, { ctrl: true }), false))).toEqual([
-      "copy",
-      "paste",
-      "duplicate",
-      "selectAll",
-      "save",
-    ]);
+    expect(["c", "v", "d", "a", "s"].map((k) => commandFor(key(k, { ctrl: true }), false))).toEqual(
+      ["copy", "paste", "duplicate", "selectAll", "save"],
+    );
     expect(commandFor(key("Delete"), false)).toBe("delete");
     expect(commandFor(key("Backspace"), true)).toBe("delete");
     expect(commandFor(key("c"), false)).toBeNull();

@@ -1,15 +1,7 @@
 import { hasModKey } from "@/shared/lib";
 
 export type EditorCommand =
-  | "undo"
-  | "redo"
-  | "copy"
-  | "paste"
-  | "duplicate"
-  | "selectAll"
-  | "delete"
-  | "save"
-  | "escape";
+  "undo" | "redo" | "copy" | "paste" | "duplicate" | "selectAll" | "delete" | "save" | "escape";
 
 /** Maps a key press to an editor command: Cmd on macOS, Ctrl elsewhere. */
 export function commandFor(

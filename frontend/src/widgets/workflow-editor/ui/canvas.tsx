@@ -15,7 +15,12 @@ import {
   type OnConnectEnd,
 } from "@xyflow/react";
 import { PORT_COLORS } from "@/entities/template";
-import { checkConnection, type GraphNode, type Problem, type TemplateInfo } from "@/entities/workflow";
+import {
+  checkConnection,
+  type GraphNode,
+  type Problem,
+  type TemplateInfo,
+} from "@/entities/workflow";
 import { useEditor, useEditorContext } from "../model/context";
 import { DRAG_MIME } from "./palette";
 import { nodeTypes, type EditorNode } from "./node-card";
@@ -36,7 +41,13 @@ interface CacheEntry {
 }
 
 /** The React Flow canvas, controlled by the editor store. */
-export function Canvas({ problems, onRefused }: { problems: Problem[]; onRefused: (reason: string) => void }) {
+export function Canvas({
+  problems,
+  onRefused,
+}: {
+  problems: Problem[];
+  onRefused: (reason: string) => void;
+}) {
   const { store, lookup } = useEditorContext();
   const nodes = useEditor((s) => s.nodes);
   const edges = useEditor((s) => s.edges);
@@ -50,11 +61,15 @@ export function Canvas({ problems, onRefused }: { problems: Problem[]; onRefused
   const problemsByNode = useMemo(() => {
     const m = new Map<string, Problem[]>();
     for (const p of problems) {
-      for (const id of p.nodeId ? [p.nodeId] : (p.nodes ?? [])) m.set(id, [...(m.get(id) ?? []), p]);
+      for (const id of p.nodeId ? [p.nodeId] : (p.nodes ?? []))
+        m.set(id, [...(m.get(id) ?? []), p]);
     }
     return m;
   }, [problems]);
-  const badEdges = useMemo(() => new Set(problems.filter((p) => p.edgeId && p.severity === "error").map((p) => p.edgeId!)), [problems]);
+  const badEdges = useMemo(
+    () => new Set(problems.filter((p) => p.edgeId && p.severity === "error").map((p) => p.edgeId!)),
+    [problems],
+  );
 
   // Reuse node objects whose inputs did not change, so dragging one node re-renders only that node.
   const rfNodes = useMemo(() => {
@@ -65,9 +80,17 @@ export function Canvas({ problems, onRefused }: { problems: Problem[]; onRefused
       const template = lookup(n.template);
       const old = cache.current.get(n.id);
       let nodeProblems = problemsByNode.get(n.id) ?? NO_PROBLEMS;
-      if (old && JSON.stringify(old.problems) === JSON.stringify(nodeProblems)) nodeProblems = old.problems;
+      if (old && JSON.stringify(old.problems) === JSON.stringify(nodeProblems))
+        nodeProblems = old.problems;
       const m = measured.current.get(n.id);
-      if (old && old.src === n && old.selected === selected && old.template === template && old.problems === nodeProblems && old.measured === m) {
+      if (
+        old &&
+        old.src === n &&
+        old.selected === selected &&
+        old.template === template &&
+        old.problems === nodeProblems &&
+        old.measured === m
+      ) {
         next.set(n.id, old);
         return old.rf;
       }
@@ -90,7 +113,9 @@ export function Canvas({ problems, onRefused }: { problems: Problem[]; onRefused
     () =>
       edges.map((e) => {
         const from = nodes.find((n) => n.id === e.source);
-        const type = from ? lookup(from.template)?.outputs.find((p) => p.name === e.sourcePort)?.type : undefined;
+        const type = from
+          ? lookup(from.template)?.outputs.find((p) => p.name === e.sourcePort)?.type
+          : undefined;
         const bad = badEdges.has(e.id);
         return {
           id: e.id,
@@ -99,7 +124,10 @@ export function Canvas({ problems, onRefused }: { problems: Problem[]; onRefused
           target: e.target,
           targetHandle: `in:${e.targetPort}`,
           selected: selectedEdges.has(e.id),
-          style: { stroke: bad ? "#e11d48" : type ? PORT_COLORS[type] : "#94a3b8", strokeWidth: selectedEdges.has(e.id) ? 3 : 2 },
+          style: {
+            stroke: bad ? "#e11d48" : type ? PORT_COLORS[type] : "#94a3b8",
+            strokeWidth: selectedEdges.has(e.id) ? 3 : 2,
+          },
           className: bad ? "edge-invalid" : undefined,
         };
       }),
@@ -202,7 +230,12 @@ export function Canvas({ problems, onRefused }: { problems: Problem[]; onRefused
   );
 
   return (
-    <div className="relative min-h-0 flex-1" onDrop={onDrop} onDragOver={(e) => e.preventDefault()} data-testid="canvas">
+    <div
+      className="relative min-h-0 flex-1"
+      onDrop={onDrop}
+      onDragOver={(e) => e.preventDefault()}
+      data-testid="canvas"
+    >
       <ReactFlow<EditorNode>
         nodes={rfNodes}
         edges={rfEdges}
@@ -225,7 +258,14 @@ export function Canvas({ problems, onRefused }: { problems: Problem[]; onRefused
         proOptions={{ hideAttribution: true }}
       >
         <Background gap={16} size={1} color="#e2e8f0" />
-        <MiniMap pannable zoomable className="!bg-white" nodeColor={(n) => ((n.data as { problems?: Problem[] }).problems?.length ? "#fda4af" : "#c7d2fe")} />
+        <MiniMap
+          pannable
+          zoomable
+          className="!bg-white"
+          nodeColor={(n) =>
+            (n.data as { problems?: Problem[] }).problems?.length ? "#fda4af" : "#c7d2fe"
+          }
+        />
         <Controls showInteractive={false} />
         <ConnectionHint />
       </ReactFlow>
@@ -239,7 +279,8 @@ function ConnectionHint() {
   const connection = useConnection();
   const viewport = useViewport();
   if (!connection.inProgress || !connection.toHandle || connection.isValid !== false) return null;
-  const from = connection.fromHandle.type === "source" ? connection.fromHandle : connection.toHandle;
+  const from =
+    connection.fromHandle.type === "source" ? connection.fromHandle : connection.toHandle;
   const to = connection.fromHandle.type === "source" ? connection.toHandle : connection.fromHandle;
   const verdict = checkConnection(store.getState(), lookup, {
     source: from.nodeId,
@@ -253,7 +294,10 @@ function ConnectionHint() {
       role="tooltip"
       data-testid="connection-refusal"
       className="pointer-events-none absolute z-10 max-w-64 rounded-md bg-slate-900 px-2 py-1 text-xs text-white shadow-lg"
-      style={{ left: connection.to.x * viewport.zoom + viewport.x + 14, top: connection.to.y * viewport.zoom + viewport.y + 14 }}
+      style={{
+        left: connection.to.x * viewport.zoom + viewport.x + 14,
+        top: connection.to.y * viewport.zoom + viewport.y + 14,
+      }}
     >
       {verdict.reason}
     </div>
@@ -269,7 +313,10 @@ export function useFocusNode() {
       if (!n) return;
       const w = n.measured?.width ?? 224;
       const h = n.measured?.height ?? 80;
-      setCenter(n.position.x + w / 2, n.position.y + h / 2, { zoom: Math.max(getZoom(), 0.8), duration: 250 });
+      setCenter(n.position.x + w / 2, n.position.y + h / 2, {
+        zoom: Math.max(getZoom(), 0.8),
+        duration: 250,
+      });
     },
     [getNode, setCenter, getZoom],
   );
@@ -285,4 +332,3 @@ export function useMeasuredSize() {
     [getNode],
   );
 }
-

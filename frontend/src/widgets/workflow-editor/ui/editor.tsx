@@ -61,11 +61,20 @@ export function WorkflowEditor(props: WorkflowEditorProps) {
   );
 }
 
-function EditorFrame({ workflow: initial, templates, lookup, onSaved, clientName, onBack }: WorkflowEditorProps) {
+function EditorFrame({
+  workflow: initial,
+  templates,
+  lookup,
+  onSaved,
+  clientName,
+  onBack,
+}: WorkflowEditorProps) {
   const { store } = useEditorContext();
   const [base, setBase] = useState<Workflow>(initial);
   const [name, setName] = useState(initial.name);
-  const [serverProblems, setServerProblems] = useState<Problem[] | null>((initial.problems as Problem[]) ?? null);
+  const [serverProblems, setServerProblems] = useState<Problem[] | null>(
+    (initial.problems as Problem[]) ?? null,
+  );
   const [saving, setSaving] = useState(false);
   const [conflict, setConflict] = useState<{ currentRevision: number } | null>(null);
   const [historyOpen, setHistoryOpen] = useState(false);
@@ -81,12 +90,16 @@ function EditorFrame({ workflow: initial, templates, lookup, onSaved, clientName
   const refusalTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
 
   // Client-side validation runs shortly after each edit; positions do not matter to it.
-  const structure = useDebounced(useMemo(() => ({ nodes, edges }), [nodes, edges]), 120);
+  const structure = useDebounced(
+    useMemo(() => ({ nodes, edges }), [nodes, edges]),
+    120,
+  );
   const clientProblems = useMemo(() => validateGraph(structure, lookup), [structure, lookup]);
   const version = useEditor((s) => s.version);
   const savedVersion = useRef(version);
   // Server problems describe the saved graph; once edited, the client's view takes over.
-  const problems = serverProblems && version === savedVersion.current ? serverProblems : clientProblems;
+  const problems =
+    serverProblems && version === savedVersion.current ? serverProblems : clientProblems;
 
   const onRefused = useCallback((reason: string) => {
     setRefusal(reason);
@@ -114,7 +127,9 @@ function EditorFrame({ workflow: initial, templates, lookup, onSaved, clientName
         setConflict(null);
         onSaved(saved);
         const errs = (saved.problems ?? []).filter((p) => p.severity === "error").length;
-        toast.success(`Saved revision ${saved.revision}${errs ? ` with ${errs} problem${errs === 1 ? "" : "s"}` : ""}.`);
+        toast.success(
+          `Saved revision ${saved.revision}${errs ? ` with ${errs} problem${errs === 1 ? "" : "s"}` : ""}.`,
+        );
       } catch (e) {
         if (e instanceof ApiError && e.status === 409) {
           const current = (e.details as { currentRevision?: number } | undefined)?.currentRevision;
@@ -173,7 +188,9 @@ function EditorFrame({ workflow: initial, templates, lookup, onSaved, clientName
           const text = JSON.stringify(clip);
           localStorage.setItem(CLIPBOARD_KEY, text);
           navigator.clipboard?.writeText(text).catch(() => {});
-          return toast.info(`Copied ${clip.nodes.length} node${clip.nodes.length === 1 ? "" : "s"}.`);
+          return toast.info(
+            `Copied ${clip.nodes.length} node${clip.nodes.length === 1 ? "" : "s"}.`,
+          );
         }
         case "paste": {
           // The local copy works across workflows and tabs without clipboard permission.
@@ -205,7 +222,10 @@ function EditorFrame({ workflow: initial, templates, lookup, onSaved, clientName
   }, [runCommand]);
 
   // Unsaved-changes guard: in-app navigation asks, closing the tab warns.
-  const blocker = useBlocker(({ currentLocation, nextLocation }) => dirty && currentLocation.pathname !== nextLocation.pathname);
+  const blocker = useBlocker(
+    ({ currentLocation, nextLocation }) =>
+      dirty && currentLocation.pathname !== nextLocation.pathname,
+  );
   useEffect(() => {
     if (!dirty) return;
     const warn = (e: BeforeUnloadEvent) => e.preventDefault();
@@ -238,7 +258,10 @@ function EditorFrame({ workflow: initial, templates, lookup, onSaved, clientName
   return (
     <div className="flex h-full flex-col">
       <div className="flex h-12 shrink-0 items-center gap-2 border-b border-slate-200 bg-white px-3">
-        <button onClick={onBack} className="rounded px-1.5 py-1 text-sm text-slate-500 hover:bg-slate-100 hover:text-slate-800">
+        <button
+          onClick={onBack}
+          className="rounded px-1.5 py-1 text-sm text-slate-500 hover:bg-slate-100 hover:text-slate-800"
+        >
           ←
         </button>
         <div className="min-w-0">
@@ -250,12 +273,24 @@ function EditorFrame({ workflow: initial, templates, lookup, onSaved, clientName
           </p>
         </div>
         {dirty ? <Badge tone="amber">unsaved changes</Badge> : <Badge tone="green">saved</Badge>}
-        {errors > 0 ? <Badge tone="rose">{errors} problems</Badge> : <Badge tone="green">valid</Badge>}
+        {errors > 0 ? (
+          <Badge tone="rose">{errors} problems</Badge>
+        ) : (
+          <Badge tone="green">valid</Badge>
+        )}
         <div className="ml-4 flex items-center gap-1">
-          <ToolButton label={`Undo (${modKeyLabel}+Z)`} onClick={() => runCommand("undo")} disabled={!canUndo}>
+          <ToolButton
+            label={`Undo (${modKeyLabel}+Z)`}
+            onClick={() => runCommand("undo")}
+            disabled={!canUndo}
+          >
             ↶
           </ToolButton>
-          <ToolButton label={`Redo (${isMac ? "⇧⌘Z" : "Ctrl+Y"})`} onClick={() => runCommand("redo")} disabled={!canRedo}>
+          <ToolButton
+            label={`Redo (${isMac ? "⇧⌘Z" : "Ctrl+Y"})`}
+            onClick={() => runCommand("redo")}
+            disabled={!canRedo}
+          >
             ↷
           </ToolButton>
           <span className="mx-1 h-5 w-px bg-slate-200" />
@@ -265,7 +300,10 @@ function EditorFrame({ workflow: initial, templates, lookup, onSaved, clientName
           <ToolButton label="Fit view" onClick={() => fitView({ duration: 300, padding: 0.15 })}>
             Fit
           </ToolButton>
-          <ToolButton label={`Duplicate selection (${modKeyLabel}+D)`} onClick={() => runCommand("duplicate")}>
+          <ToolButton
+            label={`Duplicate selection (${modKeyLabel}+D)`}
+            onClick={() => runCommand("duplicate")}
+          >
             Duplicate
           </ToolButton>
           <ToolButton label="Delete selection (Delete)" onClick={() => runCommand("delete")}>
@@ -274,12 +312,20 @@ function EditorFrame({ workflow: initial, templates, lookup, onSaved, clientName
         </div>
         <div className="ml-auto flex items-center gap-2">
           <span className="hidden text-[11px] text-slate-400 xl:inline">
-            <Kbd>Shift</Kbd>+drag box-select · <Kbd>{modKeyLabel}</Kbd>+<Kbd>C</Kbd>/<Kbd>V</Kbd> copy/paste
+            <Kbd>Shift</Kbd>+drag box-select · <Kbd>{modKeyLabel}</Kbd>+<Kbd>C</Kbd>/<Kbd>V</Kbd>{" "}
+            copy/paste
           </span>
           <Button size="sm" onClick={() => setHistoryOpen(true)}>
             History
           </Button>
-          <Button size="sm" variant="primary" onClick={() => save()} loading={saving} disabled={!dirty && !saving} title={`Save (${modKeyLabel}+S)`}>
+          <Button
+            size="sm"
+            variant="primary"
+            onClick={() => save()}
+            loading={saving}
+            disabled={!dirty && !saving}
+            title={`Save (${modKeyLabel}+S)`}
+          >
             Save
           </Button>
         </div>
@@ -289,11 +335,19 @@ function EditorFrame({ workflow: initial, templates, lookup, onSaved, clientName
         <div className="relative flex min-w-0 flex-1 flex-col">
           <Canvas problems={problems} onRefused={onRefused} />
           {refusal && (
-            <div role="alert" data-testid="connection-refused" className="absolute left-1/2 top-3 z-10 -translate-x-1/2 rounded-md bg-slate-900 px-3 py-1.5 text-xs text-white shadow-lg">
+            <div
+              role="alert"
+              data-testid="connection-refused"
+              className="absolute left-1/2 top-3 z-10 -translate-x-1/2 rounded-md bg-slate-900 px-3 py-1.5 text-xs text-white shadow-lg"
+            >
               Connection refused: {refusal}
             </div>
           )}
-          <ProblemsPanel problems={problems} onPick={pick} source={problems === serverProblems ? "server" : "client"} />
+          <ProblemsPanel
+            problems={problems}
+            onPick={pick}
+            source={problems === serverProblems ? "server" : "client"}
+          />
         </div>
         <Inspector problems={problems} workflowName={name} onRename={setName} />
       </div>
@@ -307,14 +361,19 @@ function EditorFrame({ workflow: initial, templates, lookup, onSaved, clientName
           <>
             <Button onClick={() => setConflict(null)}>Keep editing</Button>
             <Button onClick={reloadTheirs}>Reload their version</Button>
-            <Button variant="danger" onClick={() => save(conflict!.currentRevision)} loading={saving}>
+            <Button
+              variant="danger"
+              onClick={() => save(conflict!.currentRevision)}
+              loading={saving}
+            >
               Overwrite with mine
             </Button>
           </>
         }
       >
         <p className="text-sm text-slate-600">
-          Reload to continue from the latest revision (your unsaved changes are discarded), or overwrite it with your version (theirs stays in the revision history).
+          Reload to continue from the latest revision (your unsaved changes are discarded), or
+          overwrite it with your version (theirs stays in the revision history).
         </p>
       </Dialog>
 
@@ -349,7 +408,17 @@ function EditorFrame({ workflow: initial, templates, lookup, onSaved, clientName
   );
 }
 
-function ToolButton({ label, children, onClick, disabled }: { label: string; children: React.ReactNode; onClick: () => void; disabled?: boolean }) {
+function ToolButton({
+  label,
+  children,
+  onClick,
+  disabled,
+}: {
+  label: string;
+  children: React.ReactNode;
+  onClick: () => void;
+  disabled?: boolean;
+}) {
   return (
     <button
       type="button"
@@ -357,7 +426,9 @@ function ToolButton({ label, children, onClick, disabled }: { label: string; chi
       title={label}
       onClick={onClick}
       disabled={disabled}
-      className={cn("rounded px-2 py-1 text-xs font-medium text-slate-600 hover:bg-slate-100 disabled:opacity-40")}
+      className={cn(
+        "rounded px-2 py-1 text-xs font-medium text-slate-600 hover:bg-slate-100 disabled:opacity-40",
+      )}
     >
       {children}
     </button>
@@ -378,42 +449,49 @@ function HistoryDialog({
   const revisions = useRevisions(workflowId, true);
   const [busy, setBusy] = useState<number | null>(null);
   return (
-    <Dialog open onOpenChange={(o) => !o && onClose()} title="Revision history" description="Every save is kept. Restoring loads a revision into the editor as an undoable change.">
+    <Dialog
+      open
+      onOpenChange={(o) => !o && onClose()}
+      title="Revision history"
+      description="Every save is kept. Restoring loads a revision into the editor as an undoable change."
+    >
       {revisions.isPending ? (
         <LoadingState />
       ) : revisions.isError ? (
         <p className="text-sm text-rose-700">{String(revisions.error.message)}</p>
       ) : (
         <ul className="max-h-96 divide-y divide-slate-100 overflow-auto">
-          {[...revisions.data].sort((a, b) => b.revision - a.revision).map((r: Schemas["RevisionSummary"]) => (
-            <li key={r.revision} className="flex items-center gap-3 py-2 text-sm">
-              <span className="font-medium">r{r.revision}</span>
-              <span className="text-slate-500">{r.nodes} nodes</span>
-              <span className="text-xs text-slate-400">{formatDateTime(r.createdAt)}</span>
-              {r.revision === current ? (
-                <Badge tone="indigo">current</Badge>
-              ) : (
-                <Button
-                  size="sm"
-                  className="ml-auto"
-                  loading={busy === r.revision}
-                  onClick={async () => {
-                    setBusy(r.revision);
-                    try {
-                      const rev = await fetchRevision(workflowId, r.revision);
-                      onRestore(rev.graph as unknown as Graph, r.revision);
-                    } catch (e) {
-                      toast.error(e);
-                    } finally {
-                      setBusy(null);
-                    }
-                  }}
-                >
-                  Restore
-                </Button>
-              )}
-            </li>
-          ))}
+          {[...revisions.data]
+            .sort((a, b) => b.revision - a.revision)
+            .map((r: Schemas["RevisionSummary"]) => (
+              <li key={r.revision} className="flex items-center gap-3 py-2 text-sm">
+                <span className="font-medium">r{r.revision}</span>
+                <span className="text-slate-500">{r.nodes} nodes</span>
+                <span className="text-xs text-slate-400">{formatDateTime(r.createdAt)}</span>
+                {r.revision === current ? (
+                  <Badge tone="indigo">current</Badge>
+                ) : (
+                  <Button
+                    size="sm"
+                    className="ml-auto"
+                    loading={busy === r.revision}
+                    onClick={async () => {
+                      setBusy(r.revision);
+                      try {
+                        const rev = await fetchRevision(workflowId, r.revision);
+                        onRestore(rev.graph as unknown as Graph, r.revision);
+                      } catch (e) {
+                        toast.error(e);
+                      } finally {
+                        setBusy(null);
+                      }
+                    }}
+                  >
+                    Restore
+                  </Button>
+                )}
+              </li>
+            ))}
         </ul>
       )}
     </Dialog>

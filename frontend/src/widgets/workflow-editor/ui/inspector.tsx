@@ -21,33 +21,56 @@ export function Inspector({
   const node = selectedNodes.size === 1 ? nodes.find((n) => selectedNodes.has(n.id)) : undefined;
 
   if (!node) {
-    const edge = selectedEdges.size === 1 && selectedNodes.size === 0 ? edges.find((e) => selectedEdges.has(e.id)) : undefined;
+    const edge =
+      selectedEdges.size === 1 && selectedNodes.size === 0
+        ? edges.find((e) => selectedEdges.has(e.id))
+        : undefined;
     return (
-      <aside className="w-80 shrink-0 overflow-auto border-l border-slate-200 bg-white p-4" aria-label="Inspector">
+      <aside
+        className="w-80 shrink-0 overflow-auto border-l border-slate-200 bg-white p-4"
+        aria-label="Inspector"
+      >
         {edge ? (
           <div className="space-y-3 text-sm">
             <h2 className="font-semibold">Connection</h2>
             <p className="font-mono text-xs">
               {edge.source}.{edge.sourcePort} → {edge.target}.{edge.targetPort}
             </p>
-            <Button size="sm" variant="danger" onClick={() => store.getState().removeEdges([edge.id])}>
+            <Button
+              size="sm"
+              variant="danger"
+              onClick={() => store.getState().removeEdges([edge.id])}
+            >
               Delete connection
             </Button>
           </div>
         ) : (
           <div className="space-y-4 text-sm">
-            <Field label="Workflow name">{(id) => <Input id={id} value={workflowName} onChange={(e) => onRename(e.target.value)} />}</Field>
+            <Field label="Workflow name">
+              {(id) => (
+                <Input id={id} value={workflowName} onChange={(e) => onRename(e.target.value)} />
+              )}
+            </Field>
             <p className="text-slate-500">
               {nodes.length} nodes · {edges.length} connections
               {selectedNodes.size > 1 && ` · ${selectedNodes.size} selected`}
             </p>
-            <p className="text-xs text-slate-400">Select a node to edit its parameters, inputs, limits and notes.</p>
+            <p className="text-xs text-slate-400">
+              Select a node to edit its parameters, inputs, limits and notes.
+            </p>
           </div>
         )}
       </aside>
     );
   }
-  return <NodeInspector key={node.id} node={node} problems={problems.filter((p) => p.nodeId === node.id)} template={lookup(node.template)} />;
+  return (
+    <NodeInspector
+      key={node.id}
+      node={node}
+      problems={problems.filter((p) => p.nodeId === node.id)}
+      template={lookup(node.template)}
+    />
+  );
 }
 
 function NodeInspector({
@@ -61,13 +84,17 @@ function NodeInspector({
 }) {
   const { store } = useEditorContext();
   const edges = useEditor((s) => s.edges);
-  const update = (patch: Partial<GraphNode>, key: string) => store.getState().updateNode(node.id, patch, key);
+  const update = (patch: Partial<GraphNode>, key: string) =>
+    store.getState().updateNode(node.id, patch, key);
   const problemFor = (port: string) => problems.find((p) => p.port === port)?.message;
   const connected = new Set(edges.filter((e) => e.target === node.id).map((e) => e.targetPort));
   const limits = template?.limits;
 
   return (
-    <aside className="w-80 shrink-0 overflow-auto border-l border-slate-200 bg-white" aria-label="Inspector">
+    <aside
+      className="w-80 shrink-0 overflow-auto border-l border-slate-200 bg-white"
+      aria-label="Inspector"
+    >
       <div className="border-b border-slate-100 p-4">
         <p className="text-[10px] font-semibold uppercase tracking-wide text-slate-400">Node</p>
         <h2 className="font-semibold">{template?.title ?? node.template.name}</h2>
@@ -76,11 +103,22 @@ function NodeInspector({
         </p>
       </div>
       <div className="space-y-5 p-4">
-        <Field label="Label">{(id) => <Input id={id} value={node.label ?? ""} placeholder={template?.title} onChange={(e) => update({ label: e.target.value || undefined }, "label")} />}</Field>
+        <Field label="Label">
+          {(id) => (
+            <Input
+              id={id}
+              value={node.label ?? ""}
+              placeholder={template?.title}
+              onChange={(e) => update({ label: e.target.value || undefined }, "label")}
+            />
+          )}
+        </Field>
 
         {template && template.parameters.length > 0 && (
           <section className="space-y-3" aria-label="Parameters">
-            <h3 className="text-xs font-semibold uppercase tracking-wide text-slate-500">Parameters</h3>
+            <h3 className="text-xs font-semibold uppercase tracking-wide text-slate-500">
+              Parameters
+            </h3>
             {template.parameters.map((p) => (
               <ParamField
                 key={p.name}
@@ -103,15 +141,23 @@ function NodeInspector({
             <h3 className="text-xs font-semibold uppercase tracking-wide text-slate-500">Inputs</h3>
             {template.inputs.map((p) => (
               <div key={p.name} className="space-y-1">
-                <label className="flex items-center gap-1.5 text-xs font-medium text-slate-700" htmlFor={`in-${node.id}-${p.name}`}>
-                  <span className="h-2 w-2 rounded-full" style={{ background: PORT_COLORS[p.type] }} />
+                <label
+                  className="flex items-center gap-1.5 text-xs font-medium text-slate-700"
+                  htmlFor={`in-${node.id}-${p.name}`}
+                >
+                  <span
+                    className="h-2 w-2 rounded-full"
+                    style={{ background: PORT_COLORS[p.type] }}
+                  />
                   {p.name} <span className="font-normal text-slate-400">{p.type}</span>
                   {p.required && <span className="text-rose-600">*</span>}
                 </label>
                 {connected.has(p.name) ? (
                   <p className="text-xs text-slate-500">Connected.</p>
                 ) : p.type === "file" || p.type === "binary" ? (
-                  <p className="text-xs text-slate-500">Connect an output; files cannot be typed in.</p>
+                  <p className="text-xs text-slate-500">
+                    Connect an output; files cannot be typed in.
+                  </p>
                 ) : (
                   <Input
                     id={`in-${node.id}-${p.name}`}
@@ -127,7 +173,9 @@ function NodeInspector({
                     }}
                   />
                 )}
-                {problemFor(p.name) && <p className="text-xs text-rose-600">{problemFor(p.name)}</p>}
+                {problemFor(p.name) && (
+                  <p className="text-xs text-rose-600">{problemFor(p.name)}</p>
+                )}
               </div>
             ))}
           </section>
@@ -135,7 +183,9 @@ function NodeInspector({
 
         <section className="space-y-2" aria-label="Limit overrides">
           <h3 className="text-xs font-semibold uppercase tracking-wide text-slate-500">Limits</h3>
-          <p className="text-xs text-slate-400">Overrides may only tighten the node's own limits.</p>
+          <p className="text-xs text-slate-400">
+            Overrides may only tighten the node's own limits.
+          </p>
           {(
             [
               ["timeoutSeconds", "Timeout (s)"],
@@ -165,7 +215,13 @@ function NodeInspector({
         </section>
 
         <Field label="Notes">
-          {(id) => <Textarea id={id} value={node.notes ?? ""} onChange={(e) => update({ notes: e.target.value }, "notes")} />}
+          {(id) => (
+            <Textarea
+              id={id}
+              value={node.notes ?? ""}
+              onChange={(e) => update({ notes: e.target.value }, "notes")}
+            />
+          )}
         </Field>
       </div>
     </aside>

@@ -34,7 +34,10 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
       data-problems={errors.length}
     >
       <div className="flex items-center gap-2 rounded-t-lg border-b border-slate-100 bg-slate-50 px-2.5 py-1.5">
-        <span className="min-w-0 flex-1 truncate text-xs font-semibold text-slate-800" title={node.label || template?.title}>
+        <span
+          className="min-w-0 flex-1 truncate text-xs font-semibold text-slate-800"
+          title={node.label || template?.title}
+        >
           {node.label || template?.title || node.template.name}
         </span>
         {errors.length > 0 ? (
@@ -46,17 +49,29 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
             {errors.length} {errors.length === 1 ? "problem" : "problems"}
           </span>
         ) : (
-          <span className="rounded-full bg-emerald-50 px-1.5 text-[10px] font-medium text-emerald-700">ready</span>
+          <span className="rounded-full bg-emerald-50 px-1.5 text-[10px] font-medium text-emerald-700">
+            ready
+          </span>
         )}
       </div>
-      <div className="relative px-2.5 py-1 text-[11px] text-slate-600" style={{ height: rows * ROW + 8 }}>
+      <div
+        className="relative px-2.5 py-1 text-[11px] text-slate-600"
+        style={{ height: rows * ROW + 8 }}
+      >
         {inputs.map((p, i) => (
-          <div key={`in-${p.name}`} className="absolute left-2.5 flex items-center" style={{ top: 4 + i * ROW, height: ROW }}>
+          <div
+            key={`in-${p.name}`}
+            className="absolute left-2.5 flex items-center"
+            style={{ top: 4 + i * ROW, height: ROW }}
+          >
             <Handle
               type="target"
               id={`in:${p.name}`}
               position={Position.Left}
-              className={cn("!h-3 !w-3 !border-2 !border-white", badPorts.has(p.name) && "!ring-2 !ring-rose-400")}
+              className={cn(
+                "!h-3 !w-3 !border-2 !border-white",
+                badPorts.has(p.name) && "!ring-2 !ring-rose-400",
+              )}
               style={{ background: PORT_COLORS[p.type], top: 4 + i * ROW + ROW / 2, left: -6 }}
               title={`${p.name}: ${p.type}${p.required ? " (required)" : ""}`}
               data-port-type={p.type}
@@ -68,7 +83,11 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
           </div>
         ))}
         {outputs.map((p, i) => (
-          <div key={`out-${p.name}`} className="absolute right-2.5 flex items-center" style={{ top: 4 + i * ROW, height: ROW }}>
+          <div
+            key={`out-${p.name}`}
+            className="absolute right-2.5 flex items-center"
+            style={{ top: 4 + i * ROW, height: ROW }}
+          >
             <span>{p.name}</span>
             <Handle
               type="source"

@@ -5,14 +5,24 @@ import { PORT_COLORS, type Template } from "@/entities/template";
 export const DRAG_MIME = "application/x-katalusis-template";
 
 /** Library nodes grouped by category; drag onto the canvas or press Enter to add. */
-export function Palette({ templates, onAdd }: { templates: Template[]; onAdd: (t: Template) => void }) {
+export function Palette({
+  templates,
+  onAdd,
+}: {
+  templates: Template[];
+  onAdd: (t: Template) => void;
+}) {
   const [q, setQ] = useState("");
   const groups = useMemo(() => {
     const needle = q.trim().toLowerCase();
     const m = new Map<string, Template[]>();
     for (const t of templates) {
       if (t.deleted) continue;
-      if (needle && !`${t.title} ${t.name} ${t.category} ${t.description}`.toLowerCase().includes(needle)) continue;
+      if (
+        needle &&
+        !`${t.title} ${t.name} ${t.category} ${t.description}`.toLowerCase().includes(needle)
+      )
+        continue;
       const c = t.category || "uncategorised";
       m.set(c, [...(m.get(c) ?? []), t]);
     }
@@ -20,15 +30,25 @@ export function Palette({ templates, onAdd }: { templates: Template[]; onAdd: (t
   }, [templates, q]);
 
   return (
-    <aside className="flex w-60 shrink-0 flex-col border-r border-slate-200 bg-white" aria-label="Node palette">
+    <aside
+      className="flex w-60 shrink-0 flex-col border-r border-slate-200 bg-white"
+      aria-label="Node palette"
+    >
       <div className="border-b border-slate-100 p-2">
-        <Input aria-label="Search the node library" placeholder="Search nodes…" value={q} onChange={(e) => setQ(e.target.value)} />
+        <Input
+          aria-label="Search the node library"
+          placeholder="Search nodes…"
+          value={q}
+          onChange={(e) => setQ(e.target.value)}
+        />
       </div>
       <div className="min-h-0 flex-1 overflow-auto p-2">
         {groups.length === 0 && <p className="p-2 text-xs text-slate-500">No node matches.</p>}
         {groups.map(([cat, list]) => (
           <div key={cat} className="mb-3">
-            <p className="px-1 pb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-400">{cat}</p>
+            <p className="px-1 pb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-400">
+              {cat}
+            </p>
             <ul className="space-y-1">
               {list.map((t) => (
                 <li
@@ -39,7 +59,10 @@ export function Palette({ templates, onAdd }: { templates: Template[]; onAdd: (t
                   aria-label={`Add ${t.title}`}
                   data-testid={`palette-${t.name}`}
                   onDragStart={(e) => {
-                    e.dataTransfer.setData(DRAG_MIME, JSON.stringify({ name: t.name, version: t.version }));
+                    e.dataTransfer.setData(
+                      DRAG_MIME,
+                      JSON.stringify({ name: t.name, version: t.version }),
+                    );
                     e.dataTransfer.effectAllowed = "move";
                   }}
                   onKeyDown={(e) => e.key === "Enter" && onAdd(t)}
@@ -51,12 +74,22 @@ export function Palette({ templates, onAdd }: { templates: Template[]; onAdd: (t
                     <span className="text-[10px] text-slate-400">v{t.version}</span>
                   </div>
                   <div className="mt-1 flex items-center gap-0.5">
-                    {t.inputs.map((p) => (
-                      <span key={`i${p.name}`} className="h-1.5 w-1.5 rounded-full" style={{ background: PORT_COLORS[p.type] }} title={`in ${p.name}: ${p.type}`} />
+                    {(t.inputs ?? []).map((p) => (
+                      <span
+                        key={`i${p.name}`}
+                        className="h-1.5 w-1.5 rounded-full"
+                        style={{ background: PORT_COLORS[p.type] }}
+                        title={`in ${p.name}: ${p.type}`}
+                      />
                     ))}
                     <span className="mx-0.5 text-[9px] text-slate-300">→</span>
-                    {t.outputs.map((p) => (
-                      <span key={`o${p.name}`} className="h-1.5 w-1.5 rounded-full" style={{ background: PORT_COLORS[p.type] }} title={`out ${p.name}: ${p.type}`} />
+                    {(t.outputs ?? []).map((p) => (
+                      <span
+                        key={`o${p.name}`}
+                        className="h-1.5 w-1.5 rounded-full"
+                        style={{ background: PORT_COLORS[p.type] }}
+                        title={`out ${p.name}: ${p.type}`}
+                      />
                     ))}
                   </div>
                 </li>
@@ -65,7 +98,9 @@ export function Palette({ templates, onAdd }: { templates: Template[]; onAdd: (t
           </div>
         ))}
       </div>
-      <p className="border-t border-slate-100 p-2 text-[10px] text-slate-400">Drag a node onto the canvas, or focus it and press Enter.</p>
+      <p className="border-t border-slate-100 p-2 text-[10px] text-slate-400">
+        Drag a node onto the canvas, or focus it and press Enter.
+      </p>
     </aside>
   );
 }
