@@ -8,8 +8,11 @@ import {
 } from "react";
 import { cn } from "../lib";
 
+/** Full width unless the caller sets a width. */
+const width = (className?: string) => !/(^|\s)w-/.test(className ?? "") && "w-full";
+
 const control =
-  "block w-full rounded-md border-0 bg-white px-2.5 py-1.5 text-sm text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 placeholder:text-slate-400 focus:ring-2 focus:ring-inset focus:ring-indigo-600 disabled:bg-slate-50 disabled:text-slate-500";
+  "block rounded-md border-0 bg-white px-2.5 py-1.5 text-sm text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 placeholder:text-slate-400 focus:ring-2 focus:ring-inset focus:ring-indigo-600 disabled:bg-slate-50 disabled:text-slate-500";
 
 export const Input = forwardRef<
   HTMLInputElement,
@@ -19,7 +22,7 @@ export const Input = forwardRef<
     <input
       ref={ref}
       aria-invalid={invalid || undefined}
-      className={cn(control, invalid && "ring-rose-500", className)}
+      className={cn(control, width(className), invalid && "ring-rose-500", className)}
       {...rest}
     />
   );
@@ -29,13 +32,13 @@ export const Textarea = forwardRef<
   HTMLTextAreaElement,
   TextareaHTMLAttributes<HTMLTextAreaElement>
 >(function Textarea({ className, ...rest }, ref) {
-  return <textarea ref={ref} className={cn(control, "min-h-20", className)} {...rest} />;
+  return <textarea ref={ref} className={cn(control, width(className), "min-h-20", className)} {...rest} />;
 });
 
 export const Select = forwardRef<HTMLSelectElement, SelectHTMLAttributes<HTMLSelectElement>>(
   function Select({ className, children, ...rest }, ref) {
     return (
-      <select ref={ref} className={cn(control, "pr-8", className)} {...rest}>
+      <select ref={ref} className={cn(control, width(className), "pr-8", className)} {...rest}>
         {children}
       </select>
     );

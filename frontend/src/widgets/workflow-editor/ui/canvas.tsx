@@ -252,6 +252,7 @@ export function Canvas({
         multiSelectionKeyCode={["Meta", "Control"]}
         selectionOnDrag={false}
         fitView
+        fitViewOptions={{ maxZoom: 1, padding: 0.2 }}
         minZoom={0.05}
         maxZoom={2}
         onlyRenderVisibleElements

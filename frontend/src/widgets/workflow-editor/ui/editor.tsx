@@ -161,7 +161,7 @@ function EditorFrame({
     const s = store.getState();
     const positions = await autoLayout(s.nodes, s.edges, sizeOf);
     store.getState().setPositions(positions);
-    requestAnimationFrame(() => fitView({ duration: 300, padding: 0.15 }));
+    requestAnimationFrame(() => fitView({ duration: 300, padding: 0.15, maxZoom: 1 }));
   }, [store, sizeOf, fitView]);
 
   const runCommand = useCallback(
@@ -297,7 +297,7 @@ function EditorFrame({
           <ToolButton label="Auto-layout" onClick={layout}>
             Layout
           </ToolButton>
-          <ToolButton label="Fit view" onClick={() => fitView({ duration: 300, padding: 0.15 })}>
+          <ToolButton label="Fit view" onClick={() => fitView({ duration: 300, padding: 0.15, maxZoom: 1 })}>
             Fit
           </ToolButton>
           <ToolButton
