@@ -13,7 +13,7 @@ export DATABASE_URL
 help:
 	@echo "make run    - apply migrations and start the API server on 127.0.0.1:8080"
 	@echo "make test   - formatting, clippy -D warnings, runner tests, Rust tests"
-	@echo "make bench  - criterion benchmarks"
+	@echo "make bench  - criterion benchmarks and the end-to-end engine benchmark"
 
 # Host packages the platform needs (bubblewrap sandboxes nodes; jq/curl for the walkthrough).
 deps:
@@ -48,3 +48,4 @@ test: deps fmt-check clippy test-runner test-rust
 
 bench:
 	$(CARGO) bench -p katalusis-crds
+	$(PYTHON) bench/run_bench.py
