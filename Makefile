@@ -19,7 +19,7 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $
 help:
 	@echo "make run    - apply migrations and start the API server on 127.0.0.1:8080"
 	@echo "make test   - formatting, clippy -D warnings, runner tests, Rust tests"
-	@echo "make bench  - criterion benchmarks"
+	@echo "make bench  - criterion benchmarks and the end-to-end engine benchmark"
 	@echo "make web-check / web-build / web-e2e - SPA lint+types+unit, production build, browser tests"
 	@echo "make web-dev - Vite dev server on :5173 proxying /api to 127.0.0.1:8080"
 
@@ -57,6 +57,7 @@ test: deps fmt-check clippy test-runner test-rust web-check web-e2e
 
 bench:
 	$(CARGO) bench -p katalusis-crds
+	$(PYTHON) bench/run_bench.py
 
 # --- Web SPA (frontend/) ---------------------------------------------------
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod extract;
 pub mod health;
+pub mod settings;
 pub mod templates;
 pub mod users;
 pub mod workflows;
@@ -35,7 +36,7 @@ use crate::state::AppState;
     modifiers(&BearerAuth),
     tags(
         (name = "auth"), (name = "users"), (name = "assignments"), (name = "templates"),
-        (name = "workflows"), (name = "audit"), (name = "health")
+        (name = "workflows"), (name = "audit"), (name = "settings"), (name = "health")
     )
 )]
 struct ApiDoc;
@@ -85,6 +86,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(workflows::revisions))
         .routes(routes!(workflows::revision))
         .routes(routes!(audit::list))
+        .routes(routes!(settings::get_modules, settings::put_modules))
+        .routes(routes!(settings::get_limits))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .split_for_parts()

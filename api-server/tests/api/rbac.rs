@@ -140,6 +140,9 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         STAFF_SCOPED_GET,
     ),
     ("GET", "/api/admin/audit", ADMIN_ONLY_GET),
+    ("GET", "/api/admin/settings/modules", ADMIN_ONLY_GET),
+    ("PUT", "/api/admin/settings/modules", ADMIN_ONLY_GET),
+    ("GET", "/api/admin/settings/limits", ADMIN_ONLY_GET),
 ];
 
 struct Fixture {
@@ -328,6 +331,11 @@ async fn instantiate(
         ("POST", "/api/workflows") => (
             path.into(),
             Some(json!({"clientId": client, "name": format!("w{n}")})),
+            None,
+        ),
+        ("PUT", "/api/admin/settings/modules") => (
+            path.into(),
+            Some(json!({"allow": ["json", "math"], "block": ["os"]})),
             None,
         ),
         ("POST", "/api/workflows/validate") => (
