@@ -31,6 +31,7 @@ export const router = createBrowserRouter([
       { path: "assignments", element: page(() => import("@/pages/admin-assignments")) },
       { path: "library", element: page(() => import("@/pages/admin-library")) },
       { path: "audit", element: page(() => import("@/pages/admin-audit")) },
+      { path: "settings", element: page(() => import("@/pages/admin-settings")) },
     ],
   },
   {

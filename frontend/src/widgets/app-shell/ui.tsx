@@ -12,6 +12,7 @@ const nav: Record<Role, { to: string; label: string }[]> = {
     { to: "/admin/assignments", label: "Assignments" },
     { to: "/admin/library", label: "Node library" },
     { to: "/admin/audit", label: "Audit log" },
+    { to: "/admin/settings", label: "Settings" },
   ],
   manager: [{ to: "/manager", label: "Clients & workflows" }],
   client: [{ to: "/client", label: "My results" }],
