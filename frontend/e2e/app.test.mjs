@@ -161,6 +161,7 @@ describe("admin → manager → client", () => {
     await page.getByText("Saved text.upper v2.").waitFor();
     await page.getByRole("tab", { name: "Version history" }).click();
     await page.getByRole("button", { name: /^v2/ }).click();
+    await page.getByText("Code changes in v2 compared with v1").waitFor();
     const diff = await page.getByTestId("code-diff").innerText();
     assert.match(diff, /\+ # v2/);
     await screenshot(page, "admin-template");

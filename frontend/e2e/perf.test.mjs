@@ -7,10 +7,20 @@ import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { after, before, test } from "node:test";
-import { ADMIN_PASSWORD, apiClient, frontendDir, launchBrowser, screenshot, screenshotDir, startServer } from "./harness.mjs";
+import {
+  ADMIN_PASSWORD,
+  apiClient,
+  frontendDir,
+  launchBrowser,
+  screenshot,
+  screenshotDir,
+  startServer,
+} from "./harness.mjs";
 
 const N = 500;
-const results = { machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load ${os.loadavg()[0].toFixed(1)}` };
+const results = {
+  machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load ${os.loadavg()[0].toFixed(1)}`,
+};
 let server, browser, api, managerToken, workflowId;
 
 before(async () => {
@@ -39,10 +49,28 @@ before(async () => {
     params: {},
   }));
   const edges = [];
-  for (let i = 0; i + 1 < N; i++) edges.push({ id: `a${i}`, source: `n${i}`, sourcePort: "out", target: `n${i + 1}`, targetPort: "a" });
-  for (let i = 0; edges.length < 600; i++) edges.push({ id: `b${i}`, source: `n${i}`, sourcePort: "out", target: `n${i + 2}`, targetPort: "b" });
+  for (let i = 0; i + 1 < N; i++)
+    edges.push({
+      id: `a${i}`,
+      source: `n${i}`,
+      sourcePort: "out",
+      target: `n${i + 1}`,
+      targetPort: "a",
+    });
+  for (let i = 0; edges.length < 600; i++)
+    edges.push({
+      id: `b${i}`,
+      source: `n${i}`,
+      sourcePort: "out",
+      target: `n${i + 2}`,
+      targetPort: "b",
+    });
   managerToken = (await api.login("perfmanager", "password-1234")).accessToken;
-  const w = await api.call("POST", "/api/workflows", managerToken, { clientId: client.id, name: "Big", graph: { nodes, edges } });
+  const w = await api.call("POST", "/api/workflows", managerToken, {
+    clientId: client.id,
+    name: "Big",
+    graph: { nodes, edges },
+  });
   workflowId = w.id;
 });
 

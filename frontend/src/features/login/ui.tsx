@@ -39,16 +39,14 @@ export function LoginForm({ onSignedIn }: { onSignedIn: (user: SessionUser) => v
       } = await api.POST("/api/auth/login", { body: { login, password } });
       if (!response.ok || !data) throw toApiError(response, body);
       const user = data.user as SessionUser;
-      useSession
-        .getState()
-        .setSession(
-          {
-            accessToken: data.accessToken,
-            refreshToken: data.refreshToken,
-            expiresAt: Date.now() + data.expiresIn * 1000,
-          },
-          user,
-        );
+      useSession.getState().setSession(
+        {
+          accessToken: data.accessToken,
+          refreshToken: data.refreshToken,
+          expiresAt: Date.now() + data.expiresIn * 1000,
+        },
+        user,
+      );
       onSignedIn(user);
     } catch (err) {
       if (err instanceof ApiError && err.status === 429) {

@@ -27,6 +27,8 @@ export default function AdminAssignmentsPage() {
   const assigned = useClientsOfManager(managerId);
   const managersOfClient = useManagersOfClient(clientId);
   const setAssignment = useSetAssignment();
+  // Ticks show at once; the server's answer (or a rollback on error) follows.
+  const [pending, setPending] = useState<Record<number, boolean>>({});
   const assignedIds = useMemo(
     () => new Set((assigned.data ?? []).map((c) => c.id)),
     [assigned.data],
@@ -113,21 +115,23 @@ export default function AdminAssignmentsPage() {
                         <span className="text-xs text-slate-400">@{c.username}</span>
                       </span>
                     }
-                    checked={assignedIds.has(c.id)}
-                    disabled={setAssignment.isPending}
-                    onChange={(e) =>
+                    checked={pending[c.id] ?? assignedIds.has(c.id)}
+                    onChange={(e) => {
+                      const linked = e.target.checked;
+                      setPending((p) => ({ ...p, [c.id]: linked }));
                       setAssignment.mutate(
-                        { managerId: manager.id, clientId: c.id, linked: e.target.checked },
+                        { managerId: manager.id, clientId: c.id, linked },
                         {
+                          onSettled: () => setPending(({ [c.id]: _, ...rest }) => rest),
                           onSuccess: () =>
                             toast.success(
-                              e.target.checked
+                              linked
                                 ? `${c.displayName} assigned to ${manager.displayName}.`
                                 : `${c.displayName} unassigned from ${manager.displayName}.`,
                             ),
                         },
-                      )
-                    }
+                      );
+                    }}
                   />
                   <button
                     className="text-xs text-indigo-600 hover:underline"

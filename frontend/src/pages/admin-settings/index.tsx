@@ -2,7 +2,16 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { api, fieldErrors, unwrap } from "@/shared/api";
 import { formatDateTime } from "@/shared/lib";
-import { Badge, Button, ErrorState, Field, LoadingState, PageHeader, Textarea, toast } from "@/shared/ui";
+import {
+  Badge,
+  Button,
+  ErrorState,
+  Field,
+  LoadingState,
+  PageHeader,
+  Textarea,
+  toast,
+} from "@/shared/ui";
 
 const lines = (text: string) =>
   text
@@ -41,26 +50,51 @@ export default function AdminSettingsPage() {
 
   return (
     <>
-      <PageHeader title="Settings">Python modules restricted nodes may import, and the limits every node is bounded by.</PageHeader>
+      <PageHeader title="Settings">
+        Python modules restricted nodes may import, and the limits every node is bounded by.
+      </PageHeader>
       {modules.isPending ? (
         <LoadingState />
       ) : modules.isError ? (
         <ErrorState error={modules.error} onRetry={() => modules.refetch()} />
       ) : (
-        <section className="rounded-lg border border-slate-200 bg-white p-5" aria-label="Module lists">
+        <section
+          className="rounded-lg border border-slate-200 bg-white p-5"
+          aria-label="Module lists"
+        >
           <div className="mb-4 flex items-center gap-2">
             <h2 className="font-medium">Module allow-list and block-list</h2>
-            {modules.data.isDefault ? <Badge>defaults</Badge> : <Badge tone="indigo">customised</Badge>}
+            {modules.data.isDefault ? (
+              <Badge>defaults</Badge>
+            ) : (
+              <Badge tone="indigo">customised</Badge>
+            )}
             {modules.data.updatedAt && (
-              <span className="text-xs text-slate-500">changed {formatDateTime(modules.data.updatedAt)}</span>
+              <span className="text-xs text-slate-500">
+                changed {formatDateTime(modules.data.updatedAt)}
+              </span>
             )}
           </div>
           <div className="grid gap-4 md:grid-cols-2">
             <Field label="Allowed modules (one per line)" error={firstError("allow")}>
-              {(id) => <Textarea id={id} className="h-64 font-mono text-xs" value={allow} onChange={(e) => setAllow(e.target.value)} />}
+              {(id) => (
+                <Textarea
+                  id={id}
+                  className="h-64 font-mono text-xs"
+                  value={allow}
+                  onChange={(e) => setAllow(e.target.value)}
+                />
+              )}
             </Field>
             <Field label="Blocked modules (one per line)" error={firstError("block")}>
-              {(id) => <Textarea id={id} className="h-64 font-mono text-xs" value={block} onChange={(e) => setBlock(e.target.value)} />}
+              {(id) => (
+                <Textarea
+                  id={id}
+                  className="h-64 font-mono text-xs"
+                  value={block}
+                  onChange={(e) => setBlock(e.target.value)}
+                />
+              )}
             </Field>
           </div>
           <div className="mt-4 flex justify-end gap-2">
@@ -72,16 +106,24 @@ export default function AdminSettingsPage() {
             >
               Restore defaults
             </Button>
-            <Button variant="primary" loading={save.isPending} onClick={() => save.mutate({ allow: lines(allow), block: lines(block) })}>
+            <Button
+              variant="primary"
+              loading={save.isPending}
+              onClick={() => save.mutate({ allow: lines(allow), block: lines(block) })}
+            >
               Save lists
             </Button>
           </div>
         </section>
       )}
-      <section className="mt-6 rounded-lg border border-slate-200 bg-white p-5" aria-label="Limit maxima">
+      <section
+        className="mt-6 rounded-lg border border-slate-200 bg-white p-5"
+        aria-label="Limit maxima"
+      >
         <h2 className="font-medium">Global limit maxima</h2>
         <p className="mt-1 text-sm text-slate-500">
-          Set by the server's environment (KATALUSIS_MAX_TIMEOUT_SECONDS, KATALUSIS_MAX_MEMORY_MIB, KATALUSIS_MAX_CPU_MILLICORES); node templates cannot exceed them.
+          Set by the server's environment (KATALUSIS_MAX_TIMEOUT_SECONDS, KATALUSIS_MAX_MEMORY_MIB,
+          KATALUSIS_MAX_CPU_MILLICORES); node templates cannot exceed them.
         </p>
         {limits.data && (
           <dl className="mt-3 grid grid-cols-3 gap-4 text-sm">

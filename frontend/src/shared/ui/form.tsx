@@ -32,7 +32,13 @@ export const Textarea = forwardRef<
   HTMLTextAreaElement,
   TextareaHTMLAttributes<HTMLTextAreaElement>
 >(function Textarea({ className, ...rest }, ref) {
-  return <textarea ref={ref} className={cn(control, width(className), "min-h-20", className)} {...rest} />;
+  return (
+    <textarea
+      ref={ref}
+      className={cn(control, width(className), "min-h-20", className)}
+      {...rest}
+    />
+  );
 });
 
 export const Select = forwardRef<HTMLSelectElement, SelectHTMLAttributes<HTMLSelectElement>>(

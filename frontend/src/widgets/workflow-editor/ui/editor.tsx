@@ -297,7 +297,10 @@ function EditorFrame({
           <ToolButton label="Auto-layout" onClick={layout}>
             Layout
           </ToolButton>
-          <ToolButton label="Fit view" onClick={() => fitView({ duration: 300, padding: 0.15, maxZoom: 1 })}>
+          <ToolButton
+            label="Fit view"
+            onClick={() => fitView({ duration: 300, padding: 0.15, maxZoom: 1 })}
+          >
             Fit
           </ToolButton>
           <ToolButton
