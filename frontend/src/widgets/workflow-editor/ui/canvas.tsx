@@ -14,7 +14,7 @@ import {
   type NodeChange,
   type OnConnectEnd,
 } from "@xyflow/react";
-import { PORT_COLORS } from "@/entities/template";
+import { PORT_COLORS, type PortType } from "@/entities/template";
 import {
   checkConnection,
   type GraphNode,
@@ -29,6 +29,12 @@ const NO_PROBLEMS: Problem[] = [];
 
 function portOf(handle: string | null | undefined): string {
   return (handle ?? "").replace(/^(in|out):/, "");
+}
+
+/** The card's height before it is measured (header, one row per port, footer). */
+function estimateHeight(t: TemplateInfo | undefined): number {
+  const rows = Math.max(t?.inputs.length ?? 0, t?.outputs.length ?? 0, 1);
+  return 32 + rows * 22 + 8 + 22;
 }
 
 interface CacheEntry {
@@ -100,6 +106,8 @@ export function Canvas({
         position: n.position,
         selected,
         data: { node: n, template, problems: nodeProblems },
+        initialWidth: 224,
+        initialHeight: estimateHeight(template),
         ...(m ? { measured: m } : {}),
       };
       next.set(n.id, { src: n, selected, template, problems: nodeProblems, measured: m, rf });
@@ -109,29 +117,41 @@ export function Canvas({
     return out;
   }, [nodes, selectedNodes, lookup, problemsByNode, measuredTick]);
 
+  // Output port types per node: changes with the node set, not with positions,
+  // so dragging does not rebuild every edge.
+  const templatesKey = nodes
+    .map((n) => `${n.id}:${n.template.name}@${n.template.version}`)
+    .join("|");
+  const outputTypes = useMemo(() => {
+    const m = new Map<string, Map<string, PortType>>();
+    for (const n of store.getState().nodes) {
+      m.set(n.id, new Map((lookup(n.template)?.outputs ?? []).map((p) => [p.name, p.type])));
+    }
+    return m;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [templatesKey, lookup, store]);
+
   const rfEdges: Edge[] = useMemo(
     () =>
       edges.map((e) => {
-        const from = nodes.find((n) => n.id === e.source);
-        const type = from
-          ? lookup(from.template)?.outputs.find((p) => p.name === e.sourcePort)?.type
-          : undefined;
+        const type = outputTypes.get(e.source)?.get(e.sourcePort);
         const bad = badEdges.has(e.id);
+        const selected = selectedEdges.has(e.id);
         return {
           id: e.id,
           source: e.source,
           sourceHandle: `out:${e.sourcePort}`,
           target: e.target,
           targetHandle: `in:${e.targetPort}`,
-          selected: selectedEdges.has(e.id),
+          selected,
           style: {
             stroke: bad ? "#e11d48" : type ? PORT_COLORS[type] : "#94a3b8",
-            strokeWidth: selectedEdges.has(e.id) ? 3 : 2,
+            strokeWidth: selected ? 3 : 2,
           },
           className: bad ? "edge-invalid" : undefined,
         };
       }),
-    [edges, nodes, lookup, selectedEdges, badEdges],
+    [edges, outputTypes, selectedEdges, badEdges],
   );
 
   const onNodesChange = useCallback(
@@ -229,6 +249,13 @@ export function Canvas({
     [store, screenToFlowPosition],
   );
 
+  // Large graphs open at a readable zoom (the minimap shows the rest); "Fit" shows everything.
+  const [fitOptions] = useState(() => ({
+    maxZoom: 1,
+    padding: 0.2,
+    minZoom: nodes.length > 100 ? 0.5 : 0.05,
+  }));
+
   return (
     <div
       className="relative min-h-0 flex-1"
@@ -252,7 +279,7 @@ export function Canvas({
         multiSelectionKeyCode={["Meta", "Control"]}
         selectionOnDrag={false}
         fitView
-        fitViewOptions={{ maxZoom: 1, padding: 0.2 }}
+        fitViewOptions={fitOptions}
         minZoom={0.05}
         maxZoom={2}
         onlyRenderVisibleElements

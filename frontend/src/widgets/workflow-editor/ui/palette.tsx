@@ -1,11 +1,11 @@
-import { useMemo, useState } from "react";
+import { memo, useMemo, useState } from "react";
 import { Input } from "@/shared/ui";
 import { PORT_COLORS, type Template } from "@/entities/template";
 
 export const DRAG_MIME = "application/x-katalusis-template";
 
 /** Library nodes grouped by category; drag onto the canvas or press Enter to add. */
-export function Palette({
+export const Palette = memo(function Palette({
   templates,
   onAdd,
 }: {
@@ -103,4 +103,4 @@ export function Palette({
       </p>
     </aside>
   );
-}
+});
