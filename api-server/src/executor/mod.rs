@@ -15,6 +15,7 @@ use std::time::Duration;
 use sqlx::MySqlPool;
 use tokio::sync::{broadcast, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
+pub use driver::{phase_str, run_phase_str};
 pub use events::RunEvent;
 
 use crate::config::Settings;
