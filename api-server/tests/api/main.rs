@@ -2,3 +2,4 @@
 //! the real router served on a loopback port.
 
 mod support;
+mod runs;
