@@ -298,44 +298,24 @@ impl Driver {
         }
     }
 
-    /// Starts one runner per trust level the run still needs, concurrently.
+    /// Starts one runner per trust level the run may still need, concurrently.
     async fn start_pools(&mut self) {
         let mut needed = Vec::new();
         for n in &self.snapshot.graph.nodes {
-            if self.states.get(&n.id).is_some_and(|s| s.phase.is_terminal()) {
-                continue;
-            }
+            let done = self.states.get(&n.id).is_some_and(|s| {
+                matches!(s.phase, NodePhase::Succeeded | NodePhase::Skipped | NodePhase::Cancelled)
+            });
             let t = self.snapshot.trust_of(&n.id);
-            if !needed.contains(&t) {
+            if !done && !needed.contains(&t) {
                 needed.push(t);
             }
         }
-        let runner = self.inner.runner.clone();
-        let settings = self.inner.settings.clone();
         let starts = needed.into_iter().map(|trust| {
-            let runner = runner.clone();
-            let settings = settings.clone();
+            let inner = self.inner.clone();
             let tx = self.pool_tx.clone();
-            async move {
-                let state = match (&runner, trust, settings.sandbox) {
-                    (_, TrustLevel::Restricted, SandboxMode::None) => PoolState::Failed(
-                        "restricted nodes only run inside the bubblewrap sandbox, and this server runs with \
-                         KATALUSIS_SANDBOX=none"
-                            .into(),
-                    ),
-                    (Err(e), _, _) => PoolState::Failed(e.clone()),
-                    (Ok(path), _, _) => match Pool::start(&settings, path, trust, tx).await {
-                        Ok(p) => PoolState::Ready(p),
-                        Err(e) => PoolState::Failed(e),
-                    },
-                };
-                (trust, state)
-            }
+            async move { (trust, start_pool(&inner, trust, tx).await) }
         });
         for (trust, state) in futures::future::join_all(starts).await {
-            if let PoolState::Failed(e) = &state {
-                tracing::warn!(run_id = self.run_id, error = %e, "runner pool unavailable");
-            }
             self.pools.insert(trust_str(trust), state);
         }
     }
@@ -348,6 +328,10 @@ impl Driver {
         let job = self
             .snapshot
             .job(&id, self.run_id, node, attempt, &self.outputs, &self.inner.settings)?;
+        if !self.pools.contains_key(trust_str(trust)) {
+            let state = start_pool(&self.inner, trust, self.pool_tx.clone()).await;
+            self.pools.insert(trust_str(trust), state);
+        }
         let sent = match self.pools.get_mut(trust_str(trust)) {
             Some(PoolState::Ready(pool)) => pool
                 .send(&job)
@@ -560,6 +544,29 @@ impl Driver {
         }
         Ok(out)
     }
+}
+
+async fn start_pool(
+    inner: &Inner,
+    trust: TrustLevel,
+    tx: mpsc::UnboundedSender<(TrustLevel, PoolEvent)>,
+) -> PoolState {
+    let state = match (&inner.runner, trust, inner.settings.sandbox) {
+        (_, TrustLevel::Restricted, SandboxMode::None) => PoolState::Failed(
+            "restricted nodes only run inside the bubblewrap sandbox, and this server runs with \
+             KATALUSIS_SANDBOX=none"
+                .into(),
+        ),
+        (Err(e), _, _) => PoolState::Failed(e.clone()),
+        (Ok(path), _, _) => match Pool::start(&inner.settings, path, trust, tx).await {
+            Ok(p) => PoolState::Ready(p),
+            Err(e) => PoolState::Failed(e),
+        },
+    };
+    if let PoolState::Failed(e) = &state {
+        tracing::warn!(trust = trust_str(trust), error = %e, "runner pool unavailable");
+    }
+    state
 }
 
 /// Turns stored outputs back into runner wire form (file contents inline).

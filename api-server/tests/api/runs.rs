@@ -447,3 +447,82 @@ async fn a_client_reads_its_own_published_run_but_not_another_clients(pool: MySq
     assert_eq!(app.get(&format!("/api/runs/{run}"), &c.client).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.get("/api/runs", &c.client).await.body["total"], 0);
 }
+
+/// The real server binary on the test's database, killed with SIGKILL on drop.
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Server {
+    async fn spawn(database: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_katalusis-api"))
+            .env("DATABASE_URL", format!("mysql://root@127.0.0.1:3306/{database}"))
+            .env("KATALUSIS_BIND", format!("127.0.0.1:{port}"))
+            .env("KATALUSIS_JWT_SECRET", crate::support::JWT_SECRET)
+            .env("KATALUSIS_ADMIN_PASSWORD", crate::support::ADMIN_PASSWORD)
+            .env("KATALUSIS_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("server binary");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while reqwest::get(format!("{base}/api/healthz")).await.is_err() {
+            assert!(Instant::now() < deadline, "server did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self { child, base }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_run_interrupted_by_a_server_crash_is_resumed_when_the_server_starts_again(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    let c = cast(&app).await;
+    let code = "import time\ndef run(inputs, params, ctx):\n    if ctx.attempt == 1:\n        time.sleep(30)\n    return {'text': 'attempt %d' % ctx.attempt}\n";
+    app.create_template(&c.admin, template("again", code, json!([]), text_out(), json!({"retry": {"maxAttempts": 2}}))).await;
+    app.create_template(&c.admin, template("once", code, json!([]), text_out(), json!({}))).await;
+    let wf = workflow(&app, &c.manager, c.client.user_id, vec![node("again", "again"), node("once", "once")], vec![]).await;
+    let database: String = sqlx::query_scalar("SELECT DATABASE()").fetch_one(&pool).await.unwrap();
+
+    let mut first = Server::spawn(&database).await;
+    let r = app.http.post(format!("{}/api/workflows/{wf}/runs", first.base)).bearer_auth(&c.manager.token)
+        .json(&json!({})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let run = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let body = app.get(&format!("/api/runs/{run}"), &c.manager).await.body;
+        if ["again", "once"].iter().all(|n| node_of(&body, n)["status"] == "running") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "nodes never ran: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill();
+    let status: String = sqlx::query_scalar("SELECT status FROM run WHERE run_id = ?").bind(run).fetch_one(&pool).await.unwrap();
+    assert_eq!(status, "running");
+
+    let _second = Server::spawn(&database).await;
+    let body = wait_final(&app, &c.manager, run).await;
+
+    let again = node_of(&body, "again");
+    assert_eq!(again["status"], "succeeded", "{body}");
+    assert_eq!(again["executions"][0]["reason"], "interrupted");
+    assert_eq!(again["executions"][1]["outputs"]["text"], "attempt 2");
+    let once = node_of(&body, "once");
+    assert_eq!((once["status"].as_str(), once["reason"].as_str()), (Some("failed"), Some("interrupted")));
+    assert_eq!(body["status"], "failed");
+}
