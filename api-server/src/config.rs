@@ -69,6 +69,8 @@ pub struct Settings {
     pub runner_path: Option<std::path::PathBuf>,
     pub python: String,
     pub sandbox: SandboxMode,
+    /// The bubblewrap binary the runner uses (passed to it as `KATALUSIS_RUNNER_BWRAP`).
+    pub bwrap_path: std::path::PathBuf,
     /// Most nodes running at once across all runs of this server.
     pub max_parallel_nodes: u32,
     /// Most nodes running at once within one run; `None` means no per-run cap.
@@ -127,6 +129,7 @@ impl Default for Settings {
             runner_path: None,
             python: "python3".into(),
             sandbox: SandboxMode::Bwrap,
+            bwrap_path: "/usr/bin/bwrap".into(),
             max_parallel_nodes: cpu_cores(),
             max_parallel_nodes_per_run: None,
             max_output_bytes: 16 * 1024 * 1024,
@@ -265,6 +268,9 @@ impl Settings {
                 _ => return Err(err("KATALUSIS_SANDBOX", "must be 'bwrap' or 'none'")),
             };
         }
+        if let Some(v) = get("KATALUSIS_BWRAP") {
+            s.bwrap_path = v.into();
+        }
         if let Some(v) = get("KATALUSIS_MAX_PARALLEL_NODES") {
             s.max_parallel_nodes = parse_range("KATALUSIS_MAX_PARALLEL_NODES", &v, 1, 10_000)?;
         }
@@ -314,6 +320,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_RUNNER_PATH",
     "KATALUSIS_PYTHON",
     "KATALUSIS_SANDBOX",
+    "KATALUSIS_BWRAP",
     "KATALUSIS_MAX_PARALLEL_NODES",
     "KATALUSIS_MAX_PARALLEL_NODES_PER_RUN",
     "KATALUSIS_MAX_OUTPUT_BYTES",
@@ -403,6 +410,7 @@ mod tests {
             ("KATALUSIS_RUNNER_PATH", "/opt/runner.py"),
             ("KATALUSIS_PYTHON", "python3.11"),
             ("KATALUSIS_SANDBOX", "none"),
+            ("KATALUSIS_BWRAP", "/opt/bwrap"),
             ("KATALUSIS_MAX_PARALLEL_NODES", "7"),
             ("KATALUSIS_MAX_PARALLEL_NODES_PER_RUN", "3"),
             ("KATALUSIS_MAX_OUTPUT_BYTES", "2048"),
@@ -414,6 +422,7 @@ mod tests {
         assert_eq!(s.runner_path.as_deref(), Some(std::path::Path::new("/opt/runner.py")));
         assert_eq!(s.python, "python3.11");
         assert_eq!(s.sandbox, SandboxMode::None);
+        assert_eq!(s.bwrap_path, std::path::PathBuf::from("/opt/bwrap"));
         assert_eq!(s.max_parallel_nodes, 7);
         assert_eq!(s.max_parallel_nodes_per_run, Some(3));
         assert_eq!((s.max_output_bytes, s.max_log_bytes, s.max_file_bytes), (2048, 4096, 8192));

@@ -45,7 +45,17 @@ impl Pool {
             SandboxMode::Bwrap => "bwrap",
             SandboxMode::None => "none",
         };
-        let mut child = Command::new(&settings.python)
+        // The runner gets a clean environment: server secrets (database URL,
+        // JWT key) must never reach node code, not even in trusted pools.
+        let mut cmd = Command::new(&settings.python);
+        cmd.env_clear();
+        for var in ["PATH", "LANG", "LC_ALL", "TZ", "HOME", "PYENV_ROOT", "PYENV_VERSION"] {
+            if let Some(v) = std::env::var_os(var) {
+                cmd.env(var, v);
+            }
+        }
+        let mut child = cmd
+            .env("KATALUSIS_RUNNER_BWRAP", &settings.bwrap_path)
             .arg(runner)
             .args(["serve", "--sandbox", sandbox, "--trust", trust_str(trust)])
             .stdin(Stdio::piped())

@@ -526,3 +526,49 @@ async fn a_run_interrupted_by_a_server_crash_is_resumed_when_the_server_starts_a
     assert_eq!((once["status"].as_str(), once["reason"].as_str()), (Some("failed"), Some("interrupted")));
     assert_eq!(body["status"], "failed");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn restricted_nodes_fail_clearly_when_bubblewrap_is_missing(pool: MySqlPool) {
+    let settings = katalusis_api::config::Settings { bwrap_path: "/nonexistent/bwrap".into(), ..test_settings() };
+    let app = spawn_app_with(pool, settings).await;
+    let c = cast(&app).await;
+    app.create_template(&c.admin, upper_template("text.upper")).await;
+    let mut a = node("a", "text.upper");
+    a["inputs"] = json!({"text": "x"});
+    let wf = workflow(&app, &c.manager, c.client.user_id, vec![a], vec![]).await;
+
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    let body = wait_final(&app, &c.manager, run).await;
+
+    let a = node_of(&body, "a");
+    assert_eq!((a["status"].as_str(), a["reason"].as_str()), (Some("failed"), Some("sandbox")), "{a}");
+    assert!(a["message"].as_str().unwrap_or("").contains("bwrap"), "{a}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn without_a_sandbox_only_trusted_nodes_run_and_they_never_see_server_secrets(pool: MySqlPool) {
+    let settings = katalusis_api::config::Settings {
+        sandbox: katalusis_api::config::SandboxMode::None,
+        ..test_settings()
+    };
+    let app = spawn_app_with(pool, settings).await;
+    let c = cast(&app).await;
+    app.create_template(&c.admin, template("env",
+        "import os\ndef run(inputs, params, ctx):\n    return {'text': ','.join(sorted(os.environ))}\n",
+        json!([]), text_out(), json!({"trustLevel": "trusted"}))).await;
+    app.create_template(&c.admin, upper_template("text.upper")).await;
+    let mut r = node("r", "text.upper");
+    r["inputs"] = json!({"text": "x"});
+    let wf = workflow(&app, &c.manager, c.client.user_id, vec![node("env", "env"), r], vec![]).await;
+
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    let body = wait_final(&app, &c.manager, run).await;
+
+    let env = node_of(&body, "env");
+    assert_eq!(env["status"], "succeeded", "{env}");
+    let names = env["executions"][0]["outputs"]["text"].as_str().unwrap();
+    assert!(!names.contains("DATABASE_URL") && !names.contains("KATALUSIS_JWT"), "{names}");
+    let r = node_of(&body, "r");
+    assert_eq!((r["status"].as_str(), r["reason"].as_str()), (Some("failed"), Some("sandbox")));
+    assert!(r["message"].as_str().unwrap().contains("KATALUSIS_SANDBOX=none"));
+}
