@@ -25,7 +25,8 @@ pub struct Row {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-const COLS: &str = "r.run_id, r.workflow_id, r.workflow_revision, r.client_id, r.started_by, r.status, \
+const COLS: &str =
+    "r.run_id, r.workflow_id, r.workflow_revision, r.client_id, r.started_by, r.status, \
                     r.failure_policy, r.cancel_requested, r.snapshot, r.node_states, r.published, \
                     r.logs_visible_to_client, r.message, r.created_at, r.started_at, r.finished_at";
 
@@ -103,7 +104,13 @@ pub async fn save_states(
     Ok(())
 }
 
-pub async fn finish(db: &MySqlPool, id: u64, status: &str, message: &str, node_states: &str) -> Result<(), sqlx::Error> {
+pub async fn finish(
+    db: &MySqlPool,
+    id: u64,
+    status: &str,
+    message: &str,
+    node_states: &str,
+) -> Result<(), sqlx::Error> {
     let now = Utc::now();
     sqlx::query(
         "UPDATE run SET status = ?, message = ?, node_states = ?, finished_at = ?, \
@@ -191,7 +198,10 @@ pub async fn list(
         .push(" OFFSET ")
         .push_bind(offset);
     let items = q.build_query_as().fetch_all(db).await?;
-    let total: i64 = build("SELECT COUNT(*)").build_query_scalar().fetch_one(db).await?;
+    let total: i64 = build("SELECT COUNT(*)")
+        .build_query_scalar()
+        .fetch_one(db)
+        .await?;
     Ok((items, total as u64))
 }
 
@@ -219,7 +229,12 @@ pub async fn executions(db: &MySqlPool, run_id: u64) -> Result<Vec<ExecutionRow>
     .await
 }
 
-pub async fn start_execution(db: &MySqlPool, run_id: u64, node: &str, attempt: u32) -> Result<(), sqlx::Error> {
+pub async fn start_execution(
+    db: &MySqlPool,
+    run_id: u64,
+    node: &str,
+    attempt: u32,
+) -> Result<(), sqlx::Error> {
     // REPLACE: an attempt restarted after a crash that happened before its row was written.
     sqlx::query(
         "REPLACE INTO node_execution (run_id, node_id, attempt, status, started_at) VALUES (?, ?, ?, 'running', ?)",
@@ -306,12 +321,18 @@ pub struct FileRow {
     pub content: Vec<u8>,
 }
 
-pub async fn file(db: &MySqlPool, run_id: u64, file_id: u64) -> Result<Option<FileRow>, sqlx::Error> {
-    sqlx::query_as("SELECT name, content_type, sha256, content FROM run_file WHERE run_id = ? AND file_id = ?")
-        .bind(run_id)
-        .bind(file_id)
-        .fetch_optional(db)
-        .await
+pub async fn file(
+    db: &MySqlPool,
+    run_id: u64,
+    file_id: u64,
+) -> Result<Option<FileRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT name, content_type, sha256, content FROM run_file WHERE run_id = ? AND file_id = ?",
+    )
+    .bind(run_id)
+    .bind(file_id)
+    .fetch_optional(db)
+    .await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -335,7 +356,9 @@ pub async fn logs(
     let mut qb = QueryBuilder::<MySql>::new(
         "SELECT seq, attempt, ts, level, stream, message FROM node_log WHERE run_id = ",
     );
-    qb.push_bind(run_id).push(" AND node_id = ").push_bind(node.to_string());
+    qb.push_bind(run_id)
+        .push(" AND node_id = ")
+        .push_bind(node.to_string());
     if let Some(a) = attempt {
         qb.push(" AND attempt = ").push_bind(a);
     }
@@ -351,13 +374,20 @@ pub struct EventRow {
     pub data: String,
 }
 
-pub async fn events_after(db: &MySqlPool, run_id: u64, after: u64, limit: u32) -> Result<Vec<EventRow>, sqlx::Error> {
-    sqlx::query_as("SELECT seq, kind, data FROM run_event WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?")
-        .bind(run_id)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(db)
-        .await
+pub async fn events_after(
+    db: &MySqlPool,
+    run_id: u64,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<EventRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, kind, data FROM run_event WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    )
+    .bind(run_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await
 }
 
 pub async fn last_event_seq(db: &MySqlPool, run_id: u64) -> Result<u64, sqlx::Error> {

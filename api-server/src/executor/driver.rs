@@ -8,8 +8,8 @@ use std::sync::Arc;
 use base64::Engine;
 use chrono::{TimeZone, Utc};
 use katalusis_crds::plan::{
-    apply_action, plan, Action, FailurePolicy, FailureReason, NodePhase, NodeState, PlanGraph, PlanInput,
-    RunPhase,
+    apply_action, plan, Action, FailurePolicy, FailureReason, NodePhase, NodeState, PlanGraph,
+    PlanInput, RunPhase,
 };
 use katalusis_crds::{PortType, TrustLevel};
 use serde_json::{json, Map, Value};
@@ -23,7 +23,7 @@ use crate::config::SandboxMode;
 use crate::db;
 
 enum PoolState {
-    Ready(Pool),
+    Ready(Box<Pool>),
     Failed(String),
 }
 
@@ -121,7 +121,13 @@ impl Driver {
         let graph = snapshot.plan_graph()?;
         let mut states: BTreeMap<String, NodeState> = serde_json::from_str(&row.node_states)?;
         let last_seq = db::runs::last_event_seq(&inner.db, row.run_id).await?;
-        let sink = EventSink::start(inner.db.clone(), row.run_id, row.client_id, last_seq, inner.live.clone());
+        let sink = EventSink::start(
+            inner.db.clone(),
+            row.run_id,
+            row.client_id,
+            last_seq,
+            inner.live.clone(),
+        );
         let (pool_tx, pool_rx) = mpsc::unbounded_channel();
         let mut outputs = NodeOutputs::new();
         if resumed {
@@ -154,9 +160,15 @@ impl Driver {
             }
             // Downstream nodes still need the outputs of nodes that succeeded before the restart.
             for e in db::runs::executions(&inner.db, row.run_id).await? {
-                let succeeded = states.get(&e.node_id).is_some_and(|s| s.phase == NodePhase::Succeeded);
+                let succeeded = states
+                    .get(&e.node_id)
+                    .is_some_and(|s| s.phase == NodePhase::Succeeded);
                 if e.status == "succeeded" && succeeded {
-                    if let Some(o) = e.outputs.as_deref().and_then(|o| serde_json::from_str::<Map<String, Value>>(o).ok()) {
+                    if let Some(o) = e
+                        .outputs
+                        .as_deref()
+                        .and_then(|o| serde_json::from_str::<Map<String, Value>>(o).ok())
+                    {
                         let wire = to_wire(&inner.db, row.run_id, o).await?;
                         outputs.insert(e.node_id, wire);
                     }
@@ -250,12 +262,23 @@ impl Driver {
             }
             if let Some((phase, message)) = finished {
                 let states = serde_json::to_string(&self.states)?;
-                db::runs::finish(&self.inner.db, self.run_id, run_phase_str(phase), &message, &states).await?;
+                db::runs::finish(
+                    &self.inner.db,
+                    self.run_id,
+                    run_phase_str(phase),
+                    &message,
+                    &states,
+                )
+                .await?;
                 self.recorded = phase;
-                self.sink.emit("run", json!({"status": run_phase_str(phase), "message": message}));
+                self.sink.emit(
+                    "run",
+                    json!({"status": run_phase_str(phase), "message": message}),
+                );
                 return Ok(());
             }
-            let phase = katalusis_crds::plan::run_phase(self.states.values(), self.cancel_requested);
+            let phase =
+                katalusis_crds::plan::run_phase(self.states.values(), self.cancel_requested);
             let phase = if self.states.len() < self.graph.len() && phase != RunPhase::Pending {
                 RunPhase::Running
             } else {
@@ -272,11 +295,16 @@ impl Driver {
                 )
                 .await?;
                 if phase != self.recorded {
-                    self.sink.emit("run", json!({"status": run_phase_str(phase)}));
+                    self.sink
+                        .emit("run", json!({"status": run_phase_str(phase)}));
                     self.recorded = phase;
                 }
             }
-            if !p.actions.is_empty() && p.actions.iter().any(|a| !matches!(a, Action::Start { .. } | Action::Cancel { .. })) {
+            if !p.actions.is_empty()
+                && p.actions
+                    .iter()
+                    .any(|a| !matches!(a, Action::Start { .. } | Action::Cancel { .. }))
+            {
                 // Skips and retries can make more work ready at once: plan again before sleeping.
                 continue;
             }
@@ -303,7 +331,10 @@ impl Driver {
         let mut needed = Vec::new();
         for n in &self.snapshot.graph.nodes {
             let done = self.states.get(&n.id).is_some_and(|s| {
-                matches!(s.phase, NodePhase::Succeeded | NodePhase::Skipped | NodePhase::Cancelled)
+                matches!(
+                    s.phase,
+                    NodePhase::Succeeded | NodePhase::Skipped | NodePhase::Cancelled
+                )
             });
             let t = self.snapshot.trust_of(&n.id);
             if !done && !needed.contains(&t) {
@@ -325,9 +356,14 @@ impl Driver {
         self.sink.emit("node", node_event(node, &self.states[node]));
         let trust = self.snapshot.trust_of(node);
         let id = job_id(node, attempt);
-        let job = self
-            .snapshot
-            .job(&id, self.run_id, node, attempt, &self.outputs, &self.inner.settings)?;
+        let job = self.snapshot.job(
+            &id,
+            self.run_id,
+            node,
+            attempt,
+            &self.outputs,
+            &self.inner.settings,
+        )?;
         if !self.pools.contains_key(trust_str(trust)) {
             let state = start_pool(&self.inner, trust, self.pool_tx.clone()).await;
             self.pools.insert(trust_str(trust), state);
@@ -354,7 +390,12 @@ impl Driver {
             }
             Err(message) => {
                 drop(slot);
-                self.record(node, attempt, Ended::failed(FailureReason::Sandbox, message)).await?;
+                self.record(
+                    node,
+                    attempt,
+                    Ended::failed(FailureReason::Sandbox, message),
+                )
+                .await?;
             }
         }
         Ok(())
@@ -364,7 +405,9 @@ impl Driver {
         let id = job_id(node, attempt);
         if let Some(job) = self.running.get(&id) {
             if let Some(PoolState::Ready(pool)) = self.pools.get_mut(trust_str(job.trust)) {
-                let _ = pool.send(&json!({"v": 1, "type": "cancel", "job": id})).await;
+                let _ = pool
+                    .send(&json!({"v": 1, "type": "cancel", "job": id}))
+                    .await;
             }
         }
     }
@@ -373,7 +416,8 @@ impl Driver {
         match ev {
             PoolEvent::Died(message) => {
                 tracing::warn!(run_id = self.run_id, %message, "runner pool died");
-                self.pools.insert(trust_str(trust), PoolState::Failed(message.clone()));
+                self.pools
+                    .insert(trust_str(trust), PoolState::Failed(message.clone()));
                 let lost: Vec<String> = self
                     .running
                     .iter()
@@ -382,14 +426,22 @@ impl Driver {
                     .collect();
                 for id in lost {
                     if let Some(job) = self.running.remove(&id) {
-                        self.record(&job.node, job.attempt, Ended::failed(FailureReason::Error, message.clone()))
-                            .await?;
+                        self.record(
+                            &job.node,
+                            job.attempt,
+                            Ended::failed(FailureReason::Error, message.clone()),
+                        )
+                        .await?;
                     }
                 }
             }
             PoolEvent::Job(v) => {
-                let Some(id) = v["job"].as_str() else { return Ok(()) };
-                let Some(job) = self.running.get(id) else { return Ok(()) };
+                let Some(id) = v["job"].as_str() else {
+                    return Ok(());
+                };
+                let Some(job) = self.running.get(id) else {
+                    return Ok(());
+                };
                 let (node, attempt) = (job.node.clone(), job.attempt);
                 match v["type"].as_str() {
                     Some("log") => self.log(&node, attempt, &v),
@@ -455,7 +507,11 @@ impl Driver {
         let cancelled = reason == FailureReason::Cancelled;
         let _ = (node, attempt);
         Ok(Ended {
-            phase: if cancelled { NodePhase::Cancelled } else { NodePhase::Failed },
+            phase: if cancelled {
+                NodePhase::Cancelled
+            } else {
+                NodePhase::Failed
+            },
             reason: Some(reason),
             message: v["message"].as_str().map(str::to_string),
             duration_ms,
@@ -469,7 +525,9 @@ impl Driver {
             Some(o) => Some(self.store_outputs(node, attempt, o).await?),
             None => None,
         };
-        let stored_json = stored.as_ref().map(|o| Value::Object(o.clone()).to_string());
+        let stored_json = stored
+            .as_ref()
+            .map(|o| Value::Object(o.clone()).to_string());
         db::runs::finish_execution(
             &self.inner.db,
             self.run_id,
@@ -502,7 +560,12 @@ impl Driver {
     }
 
     /// Moves file outputs into `run_file`, leaving a reference in the outputs.
-    async fn store_outputs(&self, node: &str, attempt: u32, o: &Map<String, Value>) -> anyhow::Result<Map<String, Value>> {
+    async fn store_outputs(
+        &self,
+        node: &str,
+        attempt: u32,
+        o: &Map<String, Value>,
+    ) -> anyhow::Result<Map<String, Value>> {
         let spec = self.snapshot.spec(node);
         let mut out = Map::new();
         for (port, value) in o {
@@ -559,7 +622,7 @@ async fn start_pool(
         ),
         (Err(e), _, _) => PoolState::Failed(e.clone()),
         (Ok(path), _, _) => match Pool::start(&inner.settings, path, trust, tx).await {
-            Ok(p) => PoolState::Ready(p),
+            Ok(p) => PoolState::Ready(Box::new(p)),
             Err(e) => PoolState::Failed(e),
         },
     };
@@ -570,7 +633,11 @@ async fn start_pool(
 }
 
 /// Turns stored outputs back into runner wire form (file contents inline).
-async fn to_wire(db: &sqlx::MySqlPool, run_id: u64, o: Map<String, Value>) -> anyhow::Result<Map<String, Value>> {
+async fn to_wire(
+    db: &sqlx::MySqlPool,
+    run_id: u64,
+    o: Map<String, Value>,
+) -> anyhow::Result<Map<String, Value>> {
     let mut out = Map::new();
     for (k, v) in o {
         if let Some(id) = v.get("$file").and_then(|f| f["id"].as_u64()) {
@@ -586,7 +653,10 @@ async fn to_wire(db: &sqlx::MySqlPool, run_id: u64, o: Map<String, Value>) -> an
 }
 
 pub fn content_type_for(name: &str) -> &'static str {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "txt" | "log" => "text/plain; charset=utf-8",
         "csv" => "text/csv; charset=utf-8",

@@ -66,7 +66,11 @@ impl EventSink {
     }
 
     pub fn emit(&self, kind: &'static str, data: Value) {
-        let _ = self.tx.send(Pending { kind, data, log: None });
+        let _ = self.tx.send(Pending {
+            kind,
+            data,
+            log: None,
+        });
     }
 
     pub fn log(&self, line: LogLine, data: Value) {
@@ -135,10 +139,16 @@ async fn writer(
     }
 }
 
-async fn write(db: &MySqlPool, run_id: u64, first_seq: u64, batch: &[Pending]) -> Result<(), sqlx::Error> {
+async fn write(
+    db: &MySqlPool,
+    run_id: u64,
+    first_seq: u64,
+    batch: &[Pending],
+) -> Result<(), sqlx::Error> {
     let now = Utc::now();
     let mut tx = db.begin().await?;
-    let mut qb = QueryBuilder::<MySql>::new("INSERT INTO run_event (run_id, seq, kind, data, created_at) ");
+    let mut qb =
+        QueryBuilder::<MySql>::new("INSERT INTO run_event (run_id, seq, kind, data, created_at) ");
     qb.push_values(batch.iter().enumerate(), |mut b, (i, p)| {
         b.push_bind(run_id)
             .push_bind(first_seq + i as u64)

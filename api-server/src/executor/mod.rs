@@ -64,7 +64,10 @@ fn find_runner(configured: Option<&PathBuf>) -> Result<PathBuf, String> {
         return if p.is_file() {
             Ok(p.clone())
         } else {
-            Err(format!("KATALUSIS_RUNNER_PATH {} does not exist", p.display()))
+            Err(format!(
+                "KATALUSIS_RUNNER_PATH {} does not exist",
+                p.display()
+            ))
         };
     }
     let rel = std::path::Path::new("runner").join("katalusis_runner.py");
@@ -76,7 +79,9 @@ fn find_runner(configured: Option<&PathBuf>) -> Result<PathBuf, String> {
             }
         }
     }
-    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(&rel);
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(&rel);
     if built.is_file() {
         return Ok(built);
     }
@@ -119,7 +124,11 @@ impl Executor {
         for row in rows {
             let id = row.run_id;
             if let Err(e) = self.spawn(row, true).await {
-                tracing::error!(run_id = id, error = format!("{e:#}"), "could not resume run");
+                tracing::error!(
+                    run_id = id,
+                    error = format!("{e:#}"),
+                    "could not resume run"
+                );
             }
         }
         Ok(n)
@@ -132,14 +141,19 @@ impl Executor {
             done,
         });
         {
-            let mut runs = self.0.runs.lock().map_err(|_| anyhow::anyhow!("run registry poisoned"))?;
+            let mut runs = self
+                .0
+                .runs
+                .lock()
+                .map_err(|_| anyhow::anyhow!("run registry poisoned"))?;
             if runs.contains_key(&row.run_id) {
                 return Ok(());
             }
             runs.insert(row.run_id, control.clone());
         }
         let run_id = row.run_id;
-        let driver = match driver::Driver::load(self.0.clone(), row, control.clone(), resumed).await {
+        let driver = match driver::Driver::load(self.0.clone(), row, control.clone(), resumed).await
+        {
             Ok(d) => d,
             Err(e) => {
                 self.forget(run_id);
@@ -164,7 +178,11 @@ impl Executor {
     }
 
     fn control(&self, run_id: u64) -> Option<Arc<RunControl>> {
-        self.0.runs.lock().ok().and_then(|r| r.get(&run_id).cloned())
+        self.0
+            .runs
+            .lock()
+            .ok()
+            .and_then(|r| r.get(&run_id).cloned())
     }
 
     /// Wakes the run's driver after `cancel_requested` was set in the database.

@@ -49,7 +49,15 @@ impl Pool {
         // JWT key) must never reach node code, not even in trusted pools.
         let mut cmd = Command::new(&settings.python);
         cmd.env_clear();
-        for var in ["PATH", "LANG", "LC_ALL", "TZ", "HOME", "PYENV_ROOT", "PYENV_VERSION"] {
+        for var in [
+            "PATH",
+            "LANG",
+            "LC_ALL",
+            "TZ",
+            "HOME",
+            "PYENV_ROOT",
+            "PYENV_VERSION",
+        ] {
             if let Some(v) = std::env::var_os(var) {
                 cmd.env(var, v);
             }
@@ -87,7 +95,8 @@ impl Pool {
             loop {
                 match lines.next_line().await {
                     Ok(Some(line)) => {
-                        if serde_json::from_str::<Value>(&line).is_ok_and(|v| v["type"] == "ready") {
+                        if serde_json::from_str::<Value>(&line).is_ok_and(|v| v["type"] == "ready")
+                        {
                             return true;
                         }
                     }
@@ -123,11 +132,15 @@ impl Pool {
                         Err(e) => tracing::warn!(error = %e, "unreadable runner line"),
                     },
                     Ok(None) => {
-                        let _ = events.send((trust, PoolEvent::Died("the node runner exited".into())));
+                        let _ =
+                            events.send((trust, PoolEvent::Died("the node runner exited".into())));
                         return;
                     }
                     Err(e) => {
-                        let _ = events.send((trust, PoolEvent::Died(format!("reading the node runner failed: {e}"))));
+                        let _ = events.send((
+                            trust,
+                            PoolEvent::Died(format!("reading the node runner failed: {e}")),
+                        ));
                         return;
                     }
                 }
@@ -138,10 +151,9 @@ impl Pool {
 
     /// Writes one protocol message.
     pub async fn send(&mut self, msg: &Value) -> std::io::Result<()> {
-        let stdin = self
-            .stdin
-            .as_mut()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "runner stdin closed"))?;
+        let stdin = self.stdin.as_mut().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "runner stdin closed")
+        })?;
         let mut line = serde_json::to_vec(msg)?;
         line.push(b'\n');
         stdin.write_all(&line).await?;
@@ -152,7 +164,10 @@ impl Pool {
     /// briefly and kills it if it lingers.
     pub async fn stop(mut self) {
         drop(self.stdin.take());
-        if tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
+            .await
+            .is_err()
+        {
             let _ = self.child.start_kill();
             let _ = self.child.wait().await;
         }

@@ -64,7 +64,8 @@ impl Snapshot {
     }
 
     pub fn trust_of(&self, node_id: &str) -> TrustLevel {
-        self.spec(node_id).map_or(TrustLevel::Restricted, |s| s.trust_level)
+        self.spec(node_id)
+            .map_or(TrustLevel::Restricted, |s| s.trust_level)
     }
 
     /// The runner `job` message for one attempt of `node_id`.
@@ -131,7 +132,9 @@ impl Snapshot {
             .cpu_millicores
             .map_or(limits.cpu_millicores, |c| c.min(limits.cpu_millicores));
         // CPU time budget: the share of a core the node may use for its whole wall-clock time.
-        let cpu_seconds = (u64::from(timeout) * u64::from(millicores)).div_ceil(1000).max(1);
+        let cpu_seconds = (u64::from(timeout) * u64::from(millicores))
+            .div_ceil(1000)
+            .max(1);
 
         let outputs_decl: Vec<Value> = spec
             .outputs
@@ -187,7 +190,10 @@ pub fn apply_overrides(
             ));
             continue;
         };
-        let spec = templates.iter().find(|t| t.template == node.template).map(|t| &t.spec);
+        let spec = templates
+            .iter()
+            .find(|t| t.template == node.template)
+            .map(|t| &t.spec);
         for (port, value) in ports {
             match spec.and_then(|s| s.input(port)) {
                 Some(p) if p.port_type.accepts(value) => {

@@ -298,7 +298,10 @@ pub async fn start(
         return Err(ApiError::InvalidGraph(problems));
     }
     if graph.nodes.is_empty() {
-        return Err(ApiError::field("graph.nodes", "a workflow needs at least one node to run"));
+        return Err(ApiError::field(
+            "graph.nodes",
+            "a workflow needs at least one node to run",
+        ));
     }
     let templates: Vec<PinnedTemplate> = graph
         .template_refs()
@@ -314,7 +317,8 @@ pub async fn start(
     if !errs.is_empty() {
         return Err(ApiError::Validation(errs));
     }
-    let snapshot = serde_json::to_string(&Snapshot { graph, templates }).map_err(anyhow::Error::from)?;
+    let snapshot =
+        serde_json::to_string(&Snapshot { graph, templates }).map_err(anyhow::Error::from)?;
     let policy = match req.failure_policy {
         FailurePolicyBody::Continue => "continue",
         FailurePolicyBody::FailFast => "fail_fast",
@@ -365,7 +369,10 @@ pub async fn list(
     let (page, per_page, offset) = paging(q.page, q.per_page)?;
     if let Some(s) = &q.status {
         if !STATUSES.contains(&s.as_str()) {
-            return Err(ApiError::field("status", "must be pending, running, succeeded, failed or cancelled"));
+            return Err(ApiError::field(
+                "status",
+                "must be pending, running, succeeded, failed or cancelled",
+            ));
         }
     }
     let f = db::runs::Filter {
@@ -375,7 +382,8 @@ pub async fn list(
         created_after: q.created_after,
         created_before: q.created_before,
     };
-    let (rows, total) = db::runs::list(&state.db, ClientScope::of(&user), &f, per_page, offset).await?;
+    let (rows, total) =
+        db::runs::list(&state.db, ClientScope::of(&user), &f, per_page, offset).await?;
     let items = rows
         .into_iter()
         .map(|r| RunSummary {
@@ -444,7 +452,10 @@ pub async fn cancel(
     audit.action("run.cancel").object("run", id);
     let row = scoped(&state, &user, id).await?;
     if !db::runs::request_cancel(&state.db, id).await? {
-        return Err(ApiError::conflict(format!("the run has already finished ({})", row.status)));
+        return Err(ApiError::conflict(format!(
+            "the run has already finished ({})",
+            row.status
+        )));
     }
     state.executor.cancel(id);
     Ok((
@@ -476,7 +487,9 @@ pub async fn logs(
         return Err(ApiError::field("limit", "must be between 1 and 5000"));
     }
     let rows = db::runs::logs(&state.db, id, &node, q.attempt, q.after.unwrap_or(0), limit).await?;
-    let next = (rows.len() == limit as usize).then(|| rows.last().map(|r| r.seq)).flatten();
+    let next = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|r| r.seq))
+        .flatten();
     Ok(axum::Json(LogPage {
         items: rows
             .into_iter()
@@ -520,7 +533,9 @@ pub async fn output(
         .unwrap_or(Value::Null);
     let value = outputs.get(&port).ok_or(ApiError::NotFound)?;
     if let Some(file_id) = value.get("$file").and_then(|f| f["id"].as_u64()) {
-        let f = db::runs::file(&state.db, id, file_id).await?.ok_or(ApiError::NotFound)?;
+        let f = db::runs::file(&state.db, id, file_id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
         let disposition = format!(
             "attachment; filename=\"{}\"",
             f.name.replace(['"', '\\', '\r', '\n'], "_")
@@ -538,14 +553,19 @@ pub async fn output(
     if let Some(b64) = value.get("$bytes").and_then(Value::as_str) {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(b64)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored binary output unreadable: {e}")))?;
+            .map_err(|e| {
+                ApiError::Internal(anyhow::anyhow!("stored binary output unreadable: {e}"))
+            })?;
         return Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response());
     }
     Ok(axum::Json(value.clone()).into_response())
 }
 
 fn is_terminal_run_event(kind: &str, data: &Value) -> bool {
-    kind == "run" && data["status"].as_str().is_some_and(|s| STATUSES[2..].contains(&s))
+    kind == "run"
+        && data["status"]
+            .as_str()
+            .is_some_and(|s| STATUSES[2..].contains(&s))
 }
 
 fn sse_event(seq: u64, kind: &str, data: &str) -> Event {
@@ -584,7 +604,11 @@ pub async fn events(
             tracing::warn!(run_id = id, error = %e, "event stream stopped");
         }
     });
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) });
+    let stream =
+        futures::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
+        );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
@@ -629,7 +653,11 @@ async fn stream_run(
                     if ev.kind == "log" && !show_logs {
                         continue;
                     }
-                    if tx.send(sse_event(ev.seq, ev.kind, &ev.data.to_string())).await.is_err() {
+                    if tx
+                        .send(sse_event(ev.seq, ev.kind, &ev.data.to_string()))
+                        .await
+                        .is_err()
+                    {
                         return Ok(());
                     }
                     if is_terminal_run_event(ev.kind, &ev.data) {
@@ -687,6 +715,10 @@ pub async fn dashboard(
             }
         }
     });
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) });
+    let stream =
+        futures::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
+        );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

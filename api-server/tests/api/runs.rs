@@ -20,7 +20,11 @@ async fn cast(app: &TestApp) -> Cast {
     let manager = app.user(&admin, "mia", "manager").await;
     let client = app.user(&admin, "acme", "client").await;
     app.assign(&admin, manager.user_id, client.user_id).await;
-    Cast { admin, manager, client }
+    Cast {
+        admin,
+        manager,
+        client,
+    }
 }
 
 /// A template from its code and port declarations; `extra` is merged in.
@@ -54,7 +58,9 @@ fn edge(from: &str, from_port: &str, to: &str, to_port: &str) -> Value {
 }
 
 async fn start(app: &TestApp, s: &Session, workflow: u64, body: Value) -> u64 {
-    let r = app.post(&format!("/api/workflows/{workflow}/runs"), s, body).await;
+    let r = app
+        .post(&format!("/api/workflows/{workflow}/runs"), s, body)
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     r.body["id"].as_u64().expect("run id")
 }
@@ -80,13 +86,22 @@ fn node_of<'a>(run: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("node {id} missing in {run}"))
 }
 
-async fn workflow(app: &TestApp, s: &Session, client: u64, nodes: Vec<Value>, edges: Vec<Value>) -> u64 {
-    let wf = app.create_workflow(s, client, json!({"nodes": nodes, "edges": edges})).await;
+async fn workflow(
+    app: &TestApp,
+    s: &Session,
+    client: u64,
+    nodes: Vec<Value>,
+    edges: Vec<Value>,
+) -> u64 {
+    let wf = app
+        .create_workflow(s, client, json!({"nodes": nodes, "edges": edges}))
+        .await;
     wf["id"].as_u64().expect("workflow id")
 }
 
 async fn text_pipeline(app: &TestApp, c: &Cast) -> u64 {
-    app.create_template(&c.admin, upper_template("text.upper")).await;
+    app.create_template(&c.admin, upper_template("text.upper"))
+        .await;
     app.create_template(
         &c.admin,
         template(
@@ -115,8 +130,15 @@ async fn text_pipeline(app: &TestApp, c: &Cast) -> u64 {
         app,
         &c.manager,
         c.client.user_id,
-        vec![src, node("upper", "text.upper"), node("count", "text.count")],
-        vec![edge("src", "text", "upper", "text"), edge("upper", "text", "count", "text")],
+        vec![
+            src,
+            node("upper", "text.upper"),
+            node("count", "text.count"),
+        ],
+        vec![
+            edge("src", "text", "upper", "text"),
+            edge("upper", "text", "count", "text"),
+        ],
     )
     .await
 }
@@ -127,7 +149,13 @@ async fn three_node_text_workflow_succeeds_and_stores_outputs_logs_and_statuses(
     let c = cast(&app).await;
     let wf = text_pipeline(&app, &c).await;
 
-    let run = start(&app, &c.manager, wf, json!({"inputs": {"src": {"text": "abc def"}}})).await;
+    let run = start(
+        &app,
+        &c.manager,
+        wf,
+        json!({"inputs": {"src": {"text": "abc def"}}}),
+    )
+    .await;
     let body = wait_final(&app, &c.manager, run).await;
 
     assert_eq!(body["status"], "succeeded", "{body}");
@@ -137,24 +165,58 @@ async fn three_node_text_workflow_succeeds_and_stores_outputs_logs_and_statuses(
         assert_eq!(n["executions"].as_array().map(Vec::len), Some(1));
         assert!(n["executions"][0]["durationMs"].is_i64());
     }
-    assert_eq!(node_of(&body, "upper")["executions"][0]["outputs"]["text"], "ABC DEF");
-    assert_eq!(node_of(&body, "count")["executions"][0]["outputs"]["count"], 7);
-    let logs = app.get(&format!("/api/runs/{run}/nodes/src/logs"), &c.manager).await;
+    assert_eq!(
+        node_of(&body, "upper")["executions"][0]["outputs"]["text"],
+        "ABC DEF"
+    );
+    assert_eq!(
+        node_of(&body, "count")["executions"][0]["outputs"]["count"],
+        7
+    );
+    let logs = app
+        .get(&format!("/api/runs/{run}/nodes/src/logs"), &c.manager)
+        .await;
     assert_eq!(logs.status, StatusCode::OK);
-    assert!(logs.body["items"].as_array().unwrap().iter().any(|l| l["message"] == "emitting abc def"), "{}", logs.body);
-    let logs = app.get(&format!("/api/runs/{run}/nodes/count/logs"), &c.manager).await;
-    assert!(logs.body["items"].as_array().unwrap().iter().any(|l| l["stream"] == "stdout"
-        && l["message"].as_str().unwrap_or("").contains("length 7")), "{}", logs.body);
-    let out = app.get(&format!("/api/runs/{run}/nodes/count/outputs/count"), &c.manager).await;
+    assert!(
+        logs.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["message"] == "emitting abc def"),
+        "{}",
+        logs.body
+    );
+    let logs = app
+        .get(&format!("/api/runs/{run}/nodes/count/logs"), &c.manager)
+        .await;
+    assert!(
+        logs.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["stream"] == "stdout"
+                && l["message"].as_str().unwrap_or("").contains("length 7")),
+        "{}",
+        logs.body
+    );
+    let out = app
+        .get(
+            &format!("/api/runs/{run}/nodes/count/outputs/count"),
+            &c.manager,
+        )
+        .await;
     assert_eq!(out.body, json!(7));
     assert_eq!(out.headers["content-type"], "application/json");
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn a_node_that_raises_fails_and_skips_its_downstream_while_other_branches_finish(pool: MySqlPool) {
+async fn a_node_that_raises_fails_and_skips_its_downstream_while_other_branches_finish(
+    pool: MySqlPool,
+) {
     let app = spawn_app(pool).await;
     let c = cast(&app).await;
-    app.create_template(&c.admin, upper_template("text.upper")).await;
+    app.create_template(&c.admin, upper_template("text.upper"))
+        .await;
     app.create_template(
         &c.admin,
         template(
@@ -184,35 +246,96 @@ async fn a_node_that_raises_fails_and_skips_its_downstream_while_other_branches_
 
     assert_eq!(body["status"], "failed");
     let bad = node_of(&body, "bad");
-    assert_eq!((bad["status"].as_str(), bad["reason"].as_str()), (Some("failed"), Some("error")));
-    assert!(bad["message"].as_str().unwrap_or("").contains("no good input"), "{bad}");
+    assert_eq!(
+        (bad["status"].as_str(), bad["reason"].as_str()),
+        (Some("failed"), Some("error"))
+    );
+    assert!(
+        bad["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no good input"),
+        "{bad}"
+    );
     assert_eq!(node_of(&body, "after")["status"], "skipped");
     assert_eq!(node_of(&body, "ok")["status"], "succeeded");
-    let logs = app.get(&format!("/api/runs/{run}/nodes/bad/logs"), &c.manager).await;
-    assert!(logs.body["items"].as_array().unwrap().iter().any(|l| l["message"].as_str().unwrap_or("").contains("Traceback")),
-        "the traceback is stored in the log: {}", logs.body);
+    let logs = app
+        .get(&format!("/api/runs/{run}/nodes/bad/logs"), &c.manager)
+        .await;
+    assert!(
+        logs.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["message"].as_str().unwrap_or("").contains("Traceback")),
+        "the traceback is stored in the log: {}",
+        logs.body
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn timeout_memory_and_output_size_limits_fail_nodes_with_their_reason(pool: MySqlPool) {
-    let app = spawn_app_with(pool, katalusis_api::config::Settings { max_output_bytes: 4096, ..test_settings() }).await;
+    let app = spawn_app_with(
+        pool,
+        katalusis_api::config::Settings {
+            max_output_bytes: 4096,
+            ..test_settings()
+        },
+    )
+    .await;
     let c = cast(&app).await;
     let limits = |t: u32, m: u32| json!({"limits": {"timeoutSeconds": t, "memoryMib": m, "cpuMillicores": 1000}});
-    app.create_template(&c.admin, template("slow", "def run(inputs, params, ctx):\n    while True:\n        pass\n",
-        json!([]), text_out(), limits(1, 128))).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "slow",
+            "def run(inputs, params, ctx):\n    while True:\n        pass\n",
+            json!([]),
+            text_out(),
+            limits(1, 128),
+        ),
+    )
+    .await;
     app.create_template(&c.admin, template("hungry", "def run(inputs, params, ctx):\n    x = bytearray(1024 * 1024 * 1024)\n    return {'text': str(len(x))}\n",
         json!([]), text_out(), limits(10, 64))).await;
-    app.create_template(&c.admin, template("chatty", "def run(inputs, params, ctx):\n    return {'text': 'x' * 100000}\n",
-        json!([]), text_out(), limits(10, 128))).await;
-    let wf = workflow(&app, &c.manager, c.client.user_id,
-        vec![node("slow", "slow"), node("hungry", "hungry"), node("chatty", "chatty")], vec![]).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "chatty",
+            "def run(inputs, params, ctx):\n    return {'text': 'x' * 100000}\n",
+            json!([]),
+            text_out(),
+            limits(10, 128),
+        ),
+    )
+    .await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![
+            node("slow", "slow"),
+            node("hungry", "hungry"),
+            node("chatty", "chatty"),
+        ],
+        vec![],
+    )
+    .await;
 
     let run = start(&app, &c.manager, wf, json!({})).await;
     let body = wait_final(&app, &c.manager, run).await;
 
-    for (id, reason) in [("slow", "timeout"), ("hungry", "memory"), ("chatty", "output_size")] {
+    for (id, reason) in [
+        ("slow", "timeout"),
+        ("hungry", "memory"),
+        ("chatty", "output_size"),
+    ] {
         let n = node_of(&body, id);
-        assert_eq!((n["status"].as_str(), n["reason"].as_str()), (Some("failed"), Some(reason)), "{n}");
+        assert_eq!(
+            (n["status"].as_str(), n["reason"].as_str()),
+            (Some("failed"), Some(reason)),
+            "{n}"
+        );
     }
 }
 
@@ -222,9 +345,16 @@ async fn cancelling_a_run_kills_its_running_node_and_cancels_the_rest(pool: MySq
     let c = cast(&app).await;
     app.create_template(&c.admin, template("sleepy", "import time\ndef run(inputs, params, ctx):\n    time.sleep(30)\n    return {'text': 'late'}\n",
         json!([]), text_out(), json!({}))).await;
-    app.create_template(&c.admin, upper_template("text.upper")).await;
-    let wf = workflow(&app, &c.manager, c.client.user_id,
-        vec![node("sleepy", "sleepy"), node("next", "text.upper")], vec![edge("sleepy", "text", "next", "text")]).await;
+    app.create_template(&c.admin, upper_template("text.upper"))
+        .await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("sleepy", "sleepy"), node("next", "text.upper")],
+        vec![edge("sleepy", "text", "next", "text")],
+    )
+    .await;
     let run = start(&app, &c.manager, wf, json!({})).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -237,7 +367,9 @@ async fn cancelling_a_run_kills_its_running_node_and_cancels_the_rest(pool: MySq
     }
 
     let started = Instant::now();
-    let r = app.post(&format!("/api/runs/{run}/cancel"), &c.manager, json!(null)).await;
+    let r = app
+        .post(&format!("/api/runs/{run}/cancel"), &c.manager, json!(null))
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     let body = wait_final(&app, &c.manager, run).await;
 
@@ -245,7 +377,9 @@ async fn cancelling_a_run_kills_its_running_node_and_cancels_the_rest(pool: MySq
     assert_eq!(body["status"], "cancelled");
     assert_eq!(node_of(&body, "sleepy")["status"], "cancelled");
     assert_eq!(node_of(&body, "next")["status"], "cancelled");
-    let again = app.post(&format!("/api/runs/{run}/cancel"), &c.manager, json!(null)).await;
+    let again = app
+        .post(&format!("/api/runs/{run}/cancel"), &c.manager, json!(null))
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 }
 
@@ -256,17 +390,33 @@ async fn sync_and_async_nodes_run_and_a_sync_request_returns_the_finished_run(po
     app.create_template(&c.admin, template("co",
         "import asyncio\nasync def run(inputs, params, ctx):\n    await asyncio.sleep(0.01)\n    return {'text': inputs['text'] + '!'}\n",
         text_in(), text_out(), json!({"executionMode": "async"}))).await;
-    app.create_template(&c.admin, upper_template("text.upper")).await;
+    app.create_template(&c.admin, upper_template("text.upper"))
+        .await;
     let mut a = node("a", "co");
     a["inputs"] = json!({"text": "hey"});
-    let wf = workflow(&app, &c.manager, c.client.user_id, vec![a, node("b", "text.upper")],
-        vec![edge("a", "text", "b", "text")]).await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![a, node("b", "text.upper")],
+        vec![edge("a", "text", "b", "text")],
+    )
+    .await;
 
-    let r = app.post(&format!("/api/workflows/{wf}/runs"), &c.manager, json!({"mode": "sync"})).await;
+    let r = app
+        .post(
+            &format!("/api/workflows/{wf}/runs"),
+            &c.manager,
+            json!({"mode": "sync"}),
+        )
+        .await;
 
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["status"], "succeeded");
-    assert_eq!(node_of(&r.body, "b")["executions"][0]["outputs"]["text"], "HEY!");
+    assert_eq!(
+        node_of(&r.body, "b")["executions"][0]["outputs"]["text"],
+        "HEY!"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -276,7 +426,14 @@ async fn a_failing_node_is_retried_and_every_attempt_is_stored(pool: MySqlPool) 
     app.create_template(&c.admin, template("flaky",
         "def run(inputs, params, ctx):\n    if ctx.attempt < 3:\n        raise RuntimeError('flaky attempt %d' % ctx.attempt)\n    return {'text': 'ok on %d' % ctx.attempt}\n",
         json!([]), text_out(), json!({"retry": {"maxAttempts": 3, "backoffSeconds": 0}}))).await;
-    let wf = workflow(&app, &c.manager, c.client.user_id, vec![node("f", "flaky")], vec![]).await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("f", "flaky")],
+        vec![],
+    )
+    .await;
 
     let run = start(&app, &c.manager, wf, json!({})).await;
     let body = wait_final(&app, &c.manager, run).await;
@@ -284,7 +441,12 @@ async fn a_failing_node_is_retried_and_every_attempt_is_stored(pool: MySqlPool) 
     assert_eq!(body["status"], "succeeded", "{body}");
     let f = node_of(&body, "f");
     assert_eq!(f["attempt"], 3);
-    let statuses: Vec<&str> = f["executions"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = f["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["failed", "failed", "succeeded"]);
     assert_eq!(f["executions"][2]["outputs"]["text"], "ok on 3");
 }
@@ -293,12 +455,30 @@ async fn a_failing_node_is_retried_and_every_attempt_is_stored(pool: MySqlPool) 
 async fn a_fifty_node_fan_out_and_join_completes(pool: MySqlPool) {
     let app = spawn_app(pool).await;
     let c = cast(&app).await;
-    app.create_template(&c.admin, template("num", "def run(inputs, params, ctx):\n    return {'n': inputs['n'] + 1}\n",
-        json!([{"name": "n", "type": "integer", "required": false, "default": 0}]),
-        json!([{"name": "n", "type": "integer"}]), json!({}))).await;
-    app.create_template(&c.admin, template("join", "def run(inputs, params, ctx):\n    return {'n': sum(inputs.values())}\n",
-        json!((0..48).map(|i| json!({"name": format!("in{i}"), "type": "integer", "required": true})).collect::<Vec<_>>()),
-        json!([{"name": "n", "type": "integer"}]), json!({}))).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "num",
+            "def run(inputs, params, ctx):\n    return {'n': inputs['n'] + 1}\n",
+            json!([{"name": "n", "type": "integer", "required": false, "default": 0}]),
+            json!([{"name": "n", "type": "integer"}]),
+            json!({}),
+        ),
+    )
+    .await;
+    app.create_template(
+        &c.admin,
+        template(
+            "join",
+            "def run(inputs, params, ctx):\n    return {'n': sum(inputs.values())}\n",
+            json!((0..48)
+                .map(|i| json!({"name": format!("in{i}"), "type": "integer", "required": true}))
+                .collect::<Vec<_>>()),
+            json!([{"name": "n", "type": "integer"}]),
+            json!({}),
+        ),
+    )
+    .await;
     let mut nodes = vec![node("root", "num")];
     let mut edges = vec![];
     for i in 0..48 {
@@ -323,7 +503,14 @@ async fn a_restricted_node_opening_a_socket_fails_with_a_clear_message(pool: MyS
     app.create_template(&c.admin, template("net",
         "import socket\ndef run(inputs, params, ctx):\n    s = socket.create_connection(('127.0.0.1', 3306), timeout=2)\n    return {'text': 'connected'}\n",
         json!([]), text_out(), json!({}))).await;
-    let wf = workflow(&app, &c.manager, c.client.user_id, vec![node("net", "net")], vec![]).await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("net", "net")],
+        vec![],
+    )
+    .await;
 
     let run = start(&app, &c.manager, wf, json!({})).await;
     let body = wait_final(&app, &c.manager, run).await;
@@ -331,20 +518,43 @@ async fn a_restricted_node_opening_a_socket_fails_with_a_clear_message(pool: MyS
     let n = node_of(&body, "net");
     assert_eq!(n["status"], "failed");
     assert_eq!(n["reason"], "sandbox", "{n}");
-    assert!(n["message"].as_str().unwrap_or("").to_lowercase().contains("socket"), "{n}");
+    assert!(
+        n["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_lowercase()
+            .contains("socket"),
+        "{n}"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn an_invalid_workflow_or_input_answers_422_and_creates_no_run(pool: MySqlPool) {
     let app = spawn_app(pool).await;
     let c = cast(&app).await;
-    app.create_template(&c.admin, upper_template("text.upper")).await;
+    app.create_template(&c.admin, upper_template("text.upper"))
+        .await;
     // `b` has a required input that nothing feeds.
-    let wf = workflow(&app, &c.manager, c.client.user_id, vec![node("b", "text.upper")], vec![]).await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("b", "text.upper")],
+        vec![],
+    )
+    .await;
 
-    let r = app.post(&format!("/api/workflows/{wf}/runs"), &c.manager, json!({})).await;
+    let r = app
+        .post(&format!("/api/workflows/{wf}/runs"), &c.manager, json!({}))
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-    let r = app.post(&format!("/api/workflows/{wf}/runs"), &c.manager, json!({"inputs": {"nope": {"text": "x"}}})).await;
+    let r = app
+        .post(
+            &format!("/api/workflows/{wf}/runs"),
+            &c.manager,
+            json!({"inputs": {"nope": {"text": "x"}}}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 
     assert_eq!(app.count("run").await, 0);
@@ -369,21 +579,34 @@ fn parse_sse(text: &str) -> Vec<(u64, String, Value)> {
         .collect()
 }
 
-async fn read_sse(app: &TestApp, s: &Session, run: u64, last_event_id: Option<u64>) -> Vec<(u64, String, Value)> {
-    let mut req = app.http.get(app.url(&format!("/api/runs/{run}/events"))).bearer_auth(&s.token);
+async fn read_sse(
+    app: &TestApp,
+    s: &Session,
+    run: u64,
+    last_event_id: Option<u64>,
+) -> Vec<(u64, String, Value)> {
+    let mut req = app
+        .http
+        .get(app.url(&format!("/api/runs/{run}/events")))
+        .bearer_auth(&s.token);
     if let Some(id) = last_event_id {
         req = req.header("Last-Event-ID", id.to_string());
     }
     let mut resp = req.send().await.expect("sse");
     assert_eq!(resp.status(), StatusCode::OK);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
     let mut text = String::new();
     let read = async {
         while let Some(chunk) = resp.chunk().await.expect("chunk") {
             text.push_str(&String::from_utf8_lossy(&chunk));
         }
     };
-    tokio::time::timeout(Duration::from_secs(60), read).await.expect("stream ends with the run");
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("stream ends with the run");
     parse_sse(&text)
 }
 
@@ -397,24 +620,48 @@ async fn sse_shows_every_transition_in_order_and_resumes_after_last_event_id(poo
     let events = read_sse(&app, &c.manager, run, None).await;
 
     let ids: Vec<u64> = events.iter().map(|e| e.0).collect();
-    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>(), "ids are gapless and ordered");
+    assert_eq!(
+        ids,
+        (1..=ids.len() as u64).collect::<Vec<_>>(),
+        "ids are gapless and ordered"
+    );
     for n in ["src", "upper", "count"] {
-        let seen: Vec<&str> = events.iter().filter(|e| e.1 == "node" && e.2["node"] == n)
-            .map(|e| e.2["status"].as_str().unwrap()).collect();
+        let seen: Vec<&str> = events
+            .iter()
+            .filter(|e| e.1 == "node" && e.2["node"] == n)
+            .map(|e| e.2["status"].as_str().unwrap())
+            .collect();
         assert_eq!(seen, ["running", "succeeded"], "node {n}");
     }
     assert!(events.iter().any(|e| e.1 == "log" && e.2["node"] == "src"));
-    assert!(events.iter().any(|e| e.1 == "progress" && e.2["node"] == "count"));
+    assert!(events
+        .iter()
+        .any(|e| e.1 == "progress" && e.2["node"] == "count"));
     let last = events.last().unwrap();
-    assert_eq!((last.1.as_str(), last.2["status"].as_str()), ("run", Some("succeeded")));
+    assert_eq!(
+        (last.1.as_str(), last.2["status"].as_str()),
+        ("run", Some("succeeded"))
+    );
     // Order across nodes follows the graph.
-    let pos = |n: &str, s: &str| events.iter().position(|e| e.1 == "node" && e.2["node"] == n && e.2["status"] == s).unwrap();
+    let pos = |n: &str, s: &str| {
+        events
+            .iter()
+            .position(|e| e.1 == "node" && e.2["node"] == n && e.2["status"] == s)
+            .unwrap()
+    };
     assert!(pos("src", "succeeded") < pos("upper", "running"));
     assert!(pos("upper", "succeeded") < pos("count", "running"));
 
     let cut = events[events.len() / 2].0;
     let rest = read_sse(&app, &c.manager, run, Some(cut)).await;
-    assert_eq!(rest, events.iter().filter(|e| e.0 > cut).cloned().collect::<Vec<_>>());
+    assert_eq!(
+        rest,
+        events
+            .iter()
+            .filter(|e| e.0 > cut)
+            .cloned()
+            .collect::<Vec<_>>()
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -428,23 +675,65 @@ async fn a_client_reads_its_own_published_run_but_not_another_clients(pool: MySq
 
     let own = app.get(&format!("/api/runs/{run}"), &c.client).await;
     assert_eq!(own.status, StatusCode::OK);
-    assert_eq!(node_of(&own.body, "count")["executions"][0]["outputs"]["count"], 11);
-    assert_eq!(app.get(&format!("/api/runs/{run}"), &other).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get(&format!("/api/runs/{run}/events"), &other).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        node_of(&own.body, "count")["executions"][0]["outputs"]["count"],
+        11
+    );
+    assert_eq!(
+        app.get(&format!("/api/runs/{run}"), &other).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/api/runs/{run}/events"), &other)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let list = app.get("/api/runs", &other).await;
     assert_eq!(list.body["total"], 0);
     // Logs are hidden from the client until the manager shares them.
     let logs = format!("/api/runs/{run}/nodes/src/logs");
-    assert_eq!(app.get(&logs, &c.client).await.status, StatusCode::NOT_FOUND);
-    let r = app.patch(&format!("/api/runs/{run}"), &c.manager, json!({"logsVisibleToClient": true})).await;
+    assert_eq!(
+        app.get(&logs, &c.client).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = app
+        .patch(
+            &format!("/api/runs/{run}"),
+            &c.manager,
+            json!({"logsVisibleToClient": true}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(app.get(&logs, &c.client).await.status, StatusCode::OK);
     // Clients cannot change or cancel runs.
-    assert_eq!(app.patch(&format!("/api/runs/{run}"), &c.client, json!({"published": true})).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.post(&format!("/api/runs/{run}/cancel"), &c.client, json!(null)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.patch(
+            &format!("/api/runs/{run}"),
+            &c.client,
+            json!({"published": true})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post(&format!("/api/runs/{run}/cancel"), &c.client, json!(null))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
     // Unpublished runs disappear for the client.
-    app.patch(&format!("/api/runs/{run}"), &c.manager, json!({"published": false})).await;
-    assert_eq!(app.get(&format!("/api/runs/{run}"), &c.client).await.status, StatusCode::NOT_FOUND);
+    app.patch(
+        &format!("/api/runs/{run}"),
+        &c.manager,
+        json!({"published": false}),
+    )
+    .await;
+    assert_eq!(
+        app.get(&format!("/api/runs/{run}"), &c.client).await.status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(app.get("/api/runs", &c.client).await.body["total"], 0);
 }
 
@@ -456,9 +745,16 @@ struct Server {
 
 impl Server {
     async fn spawn(database: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_katalusis-api"))
-            .env("DATABASE_URL", format!("mysql://root@127.0.0.1:3306/{database}"))
+            .env(
+                "DATABASE_URL",
+                format!("mysql://root@127.0.0.1:3306/{database}"),
+            )
             .env("KATALUSIS_BIND", format!("127.0.0.1:{port}"))
             .env("KATALUSIS_JWT_SECRET", crate::support::JWT_SECRET)
             .env("KATALUSIS_ADMIN_PASSWORD", crate::support::ADMIN_PASSWORD)
@@ -488,31 +784,70 @@ impl Drop for Server {
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn a_run_interrupted_by_a_server_crash_is_resumed_when_the_server_starts_again(pool: MySqlPool) {
+async fn a_run_interrupted_by_a_server_crash_is_resumed_when_the_server_starts_again(
+    pool: MySqlPool,
+) {
     let app = spawn_app(pool.clone()).await;
     let c = cast(&app).await;
     let code = "import time\ndef run(inputs, params, ctx):\n    if ctx.attempt == 1:\n        time.sleep(30)\n    return {'text': 'attempt %d' % ctx.attempt}\n";
-    app.create_template(&c.admin, template("again", code, json!([]), text_out(), json!({"retry": {"maxAttempts": 2}}))).await;
-    app.create_template(&c.admin, template("once", code, json!([]), text_out(), json!({}))).await;
-    let wf = workflow(&app, &c.manager, c.client.user_id, vec![node("again", "again"), node("once", "once")], vec![]).await;
-    let database: String = sqlx::query_scalar("SELECT DATABASE()").fetch_one(&pool).await.unwrap();
+    app.create_template(
+        &c.admin,
+        template(
+            "again",
+            code,
+            json!([]),
+            text_out(),
+            json!({"retry": {"maxAttempts": 2}}),
+        ),
+    )
+    .await;
+    app.create_template(
+        &c.admin,
+        template("once", code, json!([]), text_out(), json!({})),
+    )
+    .await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("again", "again"), node("once", "once")],
+        vec![],
+    )
+    .await;
+    let database: String = sqlx::query_scalar("SELECT DATABASE()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
 
     let mut first = Server::spawn(&database).await;
-    let r = app.http.post(format!("{}/api/workflows/{wf}/runs", first.base)).bearer_auth(&c.manager.token)
-        .json(&json!({})).send().await.unwrap();
+    let r = app
+        .http
+        .post(format!("{}/api/workflows/{wf}/runs", first.base))
+        .bearer_auth(&c.manager.token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let run = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let body = app.get(&format!("/api/runs/{run}"), &c.manager).await.body;
-        if ["again", "once"].iter().all(|n| node_of(&body, n)["status"] == "running") {
+        if ["again", "once"]
+            .iter()
+            .all(|n| node_of(&body, n)["status"] == "running")
+        {
             break;
         }
         assert!(Instant::now() < deadline, "nodes never ran: {body}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     first.kill();
-    let status: String = sqlx::query_scalar("SELECT status FROM run WHERE run_id = ?").bind(run).fetch_one(&pool).await.unwrap();
+    let status: String = sqlx::query_scalar("SELECT status FROM run WHERE run_id = ?")
+        .bind(run)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(status, "running");
 
     let _second = Server::spawn(&database).await;
@@ -523,16 +858,23 @@ async fn a_run_interrupted_by_a_server_crash_is_resumed_when_the_server_starts_a
     assert_eq!(again["executions"][0]["reason"], "interrupted");
     assert_eq!(again["executions"][1]["outputs"]["text"], "attempt 2");
     let once = node_of(&body, "once");
-    assert_eq!((once["status"].as_str(), once["reason"].as_str()), (Some("failed"), Some("interrupted")));
+    assert_eq!(
+        (once["status"].as_str(), once["reason"].as_str()),
+        (Some("failed"), Some("interrupted"))
+    );
     assert_eq!(body["status"], "failed");
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn restricted_nodes_fail_clearly_when_bubblewrap_is_missing(pool: MySqlPool) {
-    let settings = katalusis_api::config::Settings { bwrap_path: "/nonexistent/bwrap".into(), ..test_settings() };
+    let settings = katalusis_api::config::Settings {
+        bwrap_path: "/nonexistent/bwrap".into(),
+        ..test_settings()
+    };
     let app = spawn_app_with(pool, settings).await;
     let c = cast(&app).await;
-    app.create_template(&c.admin, upper_template("text.upper")).await;
+    app.create_template(&c.admin, upper_template("text.upper"))
+        .await;
     let mut a = node("a", "text.upper");
     a["inputs"] = json!({"text": "x"});
     let wf = workflow(&app, &c.manager, c.client.user_id, vec![a], vec![]).await;
@@ -541,12 +883,18 @@ async fn restricted_nodes_fail_clearly_when_bubblewrap_is_missing(pool: MySqlPoo
     let body = wait_final(&app, &c.manager, run).await;
 
     let a = node_of(&body, "a");
-    assert_eq!((a["status"].as_str(), a["reason"].as_str()), (Some("failed"), Some("sandbox")), "{a}");
+    assert_eq!(
+        (a["status"].as_str(), a["reason"].as_str()),
+        (Some("failed"), Some("sandbox")),
+        "{a}"
+    );
     assert!(a["message"].as_str().unwrap_or("").contains("bwrap"), "{a}");
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn without_a_sandbox_only_trusted_nodes_run_and_they_never_see_server_secrets(pool: MySqlPool) {
+async fn without_a_sandbox_only_trusted_nodes_run_and_they_never_see_server_secrets(
+    pool: MySqlPool,
+) {
     let settings = katalusis_api::config::Settings {
         sandbox: katalusis_api::config::SandboxMode::None,
         ..test_settings()
@@ -556,10 +904,18 @@ async fn without_a_sandbox_only_trusted_nodes_run_and_they_never_see_server_secr
     app.create_template(&c.admin, template("env",
         "import os\ndef run(inputs, params, ctx):\n    return {'text': ','.join(sorted(os.environ))}\n",
         json!([]), text_out(), json!({"trustLevel": "trusted"}))).await;
-    app.create_template(&c.admin, upper_template("text.upper")).await;
+    app.create_template(&c.admin, upper_template("text.upper"))
+        .await;
     let mut r = node("r", "text.upper");
     r["inputs"] = json!({"text": "x"});
-    let wf = workflow(&app, &c.manager, c.client.user_id, vec![node("env", "env"), r], vec![]).await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("env", "env"), r],
+        vec![],
+    )
+    .await;
 
     let run = start(&app, &c.manager, wf, json!({})).await;
     let body = wait_final(&app, &c.manager, run).await;
@@ -567,8 +923,17 @@ async fn without_a_sandbox_only_trusted_nodes_run_and_they_never_see_server_secr
     let env = node_of(&body, "env");
     assert_eq!(env["status"], "succeeded", "{env}");
     let names = env["executions"][0]["outputs"]["text"].as_str().unwrap();
-    assert!(!names.contains("DATABASE_URL") && !names.contains("KATALUSIS_JWT"), "{names}");
+    assert!(
+        !names.contains("DATABASE_URL") && !names.contains("KATALUSIS_JWT"),
+        "{names}"
+    );
     let r = node_of(&body, "r");
-    assert_eq!((r["status"].as_str(), r["reason"].as_str()), (Some("failed"), Some("sandbox")));
-    assert!(r["message"].as_str().unwrap().contains("KATALUSIS_SANDBOX=none"));
+    assert_eq!(
+        (r["status"].as_str(), r["reason"].as_str()),
+        (Some("failed"), Some("sandbox"))
+    );
+    assert!(r["message"]
+        .as_str()
+        .unwrap()
+        .contains("KATALUSIS_SANDBOX=none"));
 }
