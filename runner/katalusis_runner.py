@@ -1195,6 +1195,10 @@ class Supervisor:
 # Sandbox launcher (bubblewrap)
 # --------------------------------------------------------------------------
 
+# Where the runner file appears inside the sandbox (read-only).
+SANDBOX_RUNNER = "/tmp/.katalusis/katalusis_runner.py"
+
+
 def bwrap_argv(trust: str) -> list[str]:
     """The bubblewrap command line for a pool of the given trust level."""
     prefix = os.path.realpath(sys.base_prefix)
@@ -1212,12 +1216,14 @@ def bwrap_argv(trust: str) -> list[str]:
         exe = os.path.realpath(sys.executable)
         if not exe.startswith(prefix + os.sep):
             argv += ["--ro-bind", exe, exe]
-        argv += ["--ro-bind", runner, runner]
         path = os.path.join(prefix, "bin")
     else:
         argv += ["--ro-bind", "/", "/"]
         path = "/usr/local/bin:/usr/bin:/bin"
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp",
+    # The runner is mounted at a fixed path after the private /tmp exists, so a
+    # checkout that itself lives under /tmp is not hidden by that tmpfs.
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+             "--dir", os.path.dirname(SANDBOX_RUNNER), "--ro-bind", runner, SANDBOX_RUNNER, "--chdir", "/tmp",
              "--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--setenv", "PATH", path,
              "--setenv", "LANG", "C.UTF-8"]
     if os.environ.get(TESTING_ENV) == "1":
@@ -1291,7 +1297,7 @@ def launch_sandboxed(mode: str, trust: str, max_pids: int) -> int:
             with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
                 f.write(str(os.getpid()))
 
-    argv = base + ["--", exe, "-I", os.path.realpath(__file__), mode, "--sandbox", "none", "--trust", trust,
+    argv = base + ["--", exe, "-I", SANDBOX_RUNNER, mode, "--sandbox", "none", "--trust", trust,
                    "--inside-sandbox"]
     try:
         child = subprocess.Popen(argv, preexec_fn=join_cgroup, close_fds=True)

@@ -63,7 +63,13 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Audit {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.extensions.get::<AuditSlot>().cloned().unwrap_or_default()))
+        Ok(Self(
+            parts
+                .extensions
+                .get::<AuditSlot>()
+                .cloned()
+                .unwrap_or_default(),
+        ))
     }
 }
 

@@ -6,7 +6,11 @@ use crate::auth::Role;
 use crate::config::Settings;
 use crate::db;
 
-pub async fn ensure_admin(db: &sqlx::MySqlPool, settings: &Settings, hasher: &Hasher) -> anyhow::Result<()> {
+pub async fn ensure_admin(
+    db: &sqlx::MySqlPool,
+    settings: &Settings,
+    hasher: &Hasher,
+) -> anyhow::Result<()> {
     if db::users::count(db).await? > 0 {
         return Ok(());
     }

@@ -149,7 +149,11 @@ impl Settings {
     /// so a typo does not silently fall back to a default.
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let mut s = Settings::default();
-        let get = |k: &str| vars.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            vars.get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         for k in vars.keys().filter(|k| k.starts_with("KATALUSIS_")) {
             if !KNOWN_VARS.contains(&k.as_str()) {
                 return Err(err(k, "unknown setting (see the README for the list)"));
@@ -180,19 +184,29 @@ impl Settings {
         }
         if let Some(v) = get("KATALUSIS_JWT_SECRET") {
             if v.len() < 32 {
-                return Err(err("KATALUSIS_JWT_SECRET", "must be at least 32 characters"));
+                return Err(err(
+                    "KATALUSIS_JWT_SECRET",
+                    "must be at least 32 characters",
+                ));
             }
             s.jwt_secret = Some(Secret::new(v));
         } else if s.env == Environment::Production {
-            return Err(err("KATALUSIS_JWT_SECRET", "is required when KATALUSIS_ENV=production"));
+            return Err(err(
+                "KATALUSIS_JWT_SECRET",
+                "is required when KATALUSIS_ENV=production",
+            ));
         }
         if let Some(v) = get("KATALUSIS_ACCESS_TOKEN_TTL_SECONDS") {
             s.access_token_ttl_seconds =
                 parse_range("KATALUSIS_ACCESS_TOKEN_TTL_SECONDS", &v, 30, 24 * 3600)?;
         }
         if let Some(v) = get("KATALUSIS_REFRESH_TOKEN_TTL_SECONDS") {
-            s.refresh_token_ttl_seconds =
-                parse_range("KATALUSIS_REFRESH_TOKEN_TTL_SECONDS", &v, 60, 365 * 24 * 3600)?;
+            s.refresh_token_ttl_seconds = parse_range(
+                "KATALUSIS_REFRESH_TOKEN_TTL_SECONDS",
+                &v,
+                60,
+                365 * 24 * 3600,
+            )?;
         }
         if let Some(v) = get("KATALUSIS_ADMIN_USERNAME") {
             s.admin_username = v;
@@ -203,9 +217,15 @@ impl Settings {
             }
             s.admin_email = v;
         }
-        if let Some(v) = vars.get("KATALUSIS_ADMIN_PASSWORD").filter(|v| !v.is_empty()) {
+        if let Some(v) = vars
+            .get("KATALUSIS_ADMIN_PASSWORD")
+            .filter(|v| !v.is_empty())
+        {
             if v.chars().count() < crate::auth::password::MIN_PASSWORD_LEN {
-                return Err(err("KATALUSIS_ADMIN_PASSWORD", "must be at least 10 characters"));
+                return Err(err(
+                    "KATALUSIS_ADMIN_PASSWORD",
+                    "must be at least 10 characters",
+                ));
             }
             s.admin_password = Some(Secret::new(v.clone()));
         }
@@ -226,24 +246,39 @@ impl Settings {
             s.login_max_failures = parse_range("KATALUSIS_LOGIN_MAX_FAILURES", &v, 1, 1000)?;
         }
         if let Some(v) = get("KATALUSIS_LOGIN_IP_MAX_FAILURES") {
-            s.login_ip_max_failures = parse_range("KATALUSIS_LOGIN_IP_MAX_FAILURES", &v, 1, 100_000)?;
+            s.login_ip_max_failures =
+                parse_range("KATALUSIS_LOGIN_IP_MAX_FAILURES", &v, 1, 100_000)?;
         }
         if let Some(v) = get("KATALUSIS_LOGIN_LOCKOUT_SECONDS") {
-            s.login_lockout_seconds = parse_range("KATALUSIS_LOGIN_LOCKOUT_SECONDS", &v, 1, 7 * 24 * 3600)?;
+            s.login_lockout_seconds =
+                parse_range("KATALUSIS_LOGIN_LOCKOUT_SECONDS", &v, 1, 7 * 24 * 3600)?;
         }
         if let Some(v) = get("KATALUSIS_MAX_TIMEOUT_SECONDS") {
-            s.limit_maxima.timeout_seconds = parse_range("KATALUSIS_MAX_TIMEOUT_SECONDS", &v, 1, 7 * 24 * 3600)?;
+            s.limit_maxima.timeout_seconds =
+                parse_range("KATALUSIS_MAX_TIMEOUT_SECONDS", &v, 1, 7 * 24 * 3600)?;
         }
         if let Some(v) = get("KATALUSIS_MAX_MEMORY_MIB") {
             s.limit_maxima.memory_mib = parse_range("KATALUSIS_MAX_MEMORY_MIB", &v, 32, 1 << 20)?;
         }
         if let Some(v) = get("KATALUSIS_MAX_CPU_MILLICORES") {
-            s.limit_maxima.cpu_millicores = parse_range("KATALUSIS_MAX_CPU_MILLICORES", &v, 100, 1 << 20)?;
+            s.limit_maxima.cpu_millicores =
+                parse_range("KATALUSIS_MAX_CPU_MILLICORES", &v, 100, 1 << 20)?;
         }
         if let Some(v) = get("KATALUSIS_CORS_ORIGINS") {
-            s.cors_origins = v.split(',').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect();
-            if let Some(bad) = s.cors_origins.iter().find(|o| !(o.starts_with("http://") || o.starts_with("https://"))) {
-                return Err(err("KATALUSIS_CORS_ORIGINS", &format!("'{bad}' is not an http(s) origin")));
+            s.cors_origins = v
+                .split(',')
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect();
+            if let Some(bad) = s
+                .cors_origins
+                .iter()
+                .find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
+            {
+                return Err(err(
+                    "KATALUSIS_CORS_ORIGINS",
+                    &format!("'{bad}' is not an http(s) origin"),
+                ));
             }
         }
         if let Some(v) = get("KATALUSIS_TRUST_PROXY_HEADERS") {
@@ -337,7 +372,8 @@ fn err(var: &str, message: &str) -> ConfigError {
 }
 
 fn parse<T: FromStr>(var: &str, v: &str) -> Result<T, ConfigError> {
-    v.parse().map_err(|_| err(var, &format!("cannot parse '{v}'")))
+    v.parse()
+        .map_err(|_| err(var, &format!("cannot parse '{v}'")))
 }
 
 fn parse_range<T>(var: &str, v: &str, lo: T, hi: T) -> Result<T, ConfigError>
@@ -364,7 +400,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -439,7 +478,8 @@ mod tests {
 
     #[test]
     fn secrets_do_not_show_in_debug_output() {
-        let s = Settings::from_vars(&vars(&[("KATALUSIS_JWT_SECRET", &"s3cr3t".repeat(8))])).unwrap();
+        let s =
+            Settings::from_vars(&vars(&[("KATALUSIS_JWT_SECRET", &"s3cr3t".repeat(8))])).unwrap();
         assert!(!format!("{s:?}").contains("s3cr3t"));
     }
 }

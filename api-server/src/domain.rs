@@ -70,8 +70,13 @@ pub fn text(field: &str, s: &str, min: usize, max: usize) -> Result<String, Fiel
             format!("must be {min} to {max} characters"),
         ));
     }
-    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        return Err(FieldError::new(field, "must not contain control characters"));
+    if t.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(t.to_string())
 }

@@ -133,10 +133,13 @@ impl From<sqlx::Error> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
-            JsonRejection::JsonDataError(e) => Self::InvalidBody(clean_serde_message(&e.body_text())),
-            JsonRejection::JsonSyntaxError(e) => {
-                Self::BadRequest(format!("malformed JSON: {}", clean_serde_message(&e.body_text())))
+            JsonRejection::JsonDataError(e) => {
+                Self::InvalidBody(clean_serde_message(&e.body_text()))
             }
+            JsonRejection::JsonSyntaxError(e) => Self::BadRequest(format!(
+                "malformed JSON: {}",
+                clean_serde_message(&e.body_text())
+            )),
             JsonRejection::MissingJsonContentType(_) => {
                 Self::UnsupportedMediaType("expected `Content-Type: application/json`".into())
             }

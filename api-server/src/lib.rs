@@ -49,7 +49,10 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<MySqlPool> {
             anyhow::bail!("DATABASE_URL: database name must be letters, digits and '_'");
         }
         let server = opts.clone().database("");
-        let mut conn = server.connect().await.context("connecting to the database server")?;
+        let mut conn = server
+            .connect()
+            .await
+            .context("connecting to the database server")?;
         sqlx::query(&format!(
             "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
         ))
@@ -91,7 +94,8 @@ pub fn state(db: MySqlPool, settings: Settings) -> anyhow::Result<AppState> {
 
 pub fn init_tracing(settings: &Settings) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(&settings.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_new(&settings.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match settings.log_format {
         config::LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -129,7 +133,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

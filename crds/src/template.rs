@@ -202,10 +202,16 @@ impl TemplateSpec {
             errs.push(FieldError::new("title", "must be 1 to 200 characters"));
         }
         if self.category.chars().count() > 100 {
-            errs.push(FieldError::new("category", "must be at most 100 characters"));
+            errs.push(FieldError::new(
+                "category",
+                "must be at most 100 characters",
+            ));
         }
         if self.code.trim().is_empty() {
-            errs.push(FieldError::new("code", "must define run(inputs, params, ctx)"));
+            errs.push(FieldError::new(
+                "code",
+                "must define run(inputs, params, ctx)",
+            ));
         } else if !defines_run(&self.code, self.execution_mode) {
             let want = match self.execution_mode {
                 ExecutionMode::Sync => "def run(inputs, params, ctx)",
@@ -235,7 +241,10 @@ impl TemplateSpec {
             ));
         }
         if self.retry.backoff_seconds > 3600 {
-            errs.push(FieldError::new("retry.backoffSeconds", "must be at most 3600"));
+            errs.push(FieldError::new(
+                "retry.backoffSeconds",
+                "must be at most 3600",
+            ));
         }
         if !(1.0..=10.0).contains(&self.retry.backoff_multiplier) {
             errs.push(FieldError::new(
@@ -317,17 +326,26 @@ fn validate_params(params: &[ParamSpec], errs: &mut Vec<FieldError>) {
         }
         let has_options = matches!(p.kind, ParamKind::Select | ParamKind::Multiselect);
         if has_options && p.options.is_empty() {
-            errs.push(FieldError::new(at("options"), "select parameters need options"));
+            errs.push(FieldError::new(
+                at("options"),
+                "select parameters need options",
+            ));
         }
         if !has_options && !p.options.is_empty() {
-            errs.push(FieldError::new(at("options"), "only select parameters take options"));
+            errs.push(FieldError::new(
+                at("options"),
+                "only select parameters take options",
+            ));
         }
         let opt_set: HashSet<&str> = p.options.iter().map(String::as_str).collect();
         if opt_set.len() != p.options.len() {
             errs.push(FieldError::new(at("options"), "options must be unique"));
         }
         if (p.min.is_some() || p.max.is_some()) && p.kind != ParamKind::Number {
-            errs.push(FieldError::new(at("min"), "only number parameters take bounds"));
+            errs.push(FieldError::new(
+                at("min"),
+                "only number parameters take bounds",
+            ));
         }
         if let (Some(lo), Some(hi)) = (p.min, p.max) {
             if lo > hi {
@@ -335,7 +353,10 @@ fn validate_params(params: &[ParamSpec], errs: &mut Vec<FieldError>) {
             }
         }
         if p.kind == ParamKind::Secret && p.default.is_some() {
-            errs.push(FieldError::new(at("default"), "secrets cannot have a default"));
+            errs.push(FieldError::new(
+                at("default"),
+                "secrets cannot have a default",
+            ));
         } else if let Some(d) = &p.default {
             if let Err(msg) = check_param_value(p, d) {
                 errs.push(FieldError::new(at("default"), msg));
@@ -380,10 +401,7 @@ pub fn check_param_value(p: &ParamSpec, v: &Value) -> Result<(), String> {
                     .all(|i| i.as_str().is_some_and(|s| p.options.iter().any(|o| o == s)))
             });
             if !ok {
-                return Err(format!(
-                    "must be a list of: {}",
-                    p.options.join(", ")
-                ));
+                return Err(format!("must be a list of: {}", p.options.join(", ")));
             }
         }
     }
@@ -468,7 +486,11 @@ pub(crate) mod tests {
         let errs = t.validate(&LimitMaxima::default());
         assert_eq!(
             fields(&errs),
-            vec!["inputs[0].default", "parameters[0].default", "parameters[1].default"]
+            vec![
+                "inputs[0].default",
+                "parameters[0].default",
+                "parameters[1].default"
+            ]
         );
     }
 
@@ -478,7 +500,10 @@ pub(crate) mod tests {
         t.limits.timeout_seconds = 10_000;
         t.limits.memory_mib = 0;
         let errs = t.validate(&LimitMaxima::default());
-        assert_eq!(fields(&errs), vec!["limits.timeoutSeconds", "limits.memoryMib"]);
+        assert_eq!(
+            fields(&errs),
+            vec!["limits.timeoutSeconds", "limits.memoryMib"]
+        );
     }
 
     #[test]

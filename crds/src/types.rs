@@ -88,7 +88,10 @@ mod tests {
 
     #[test]
     fn integer_feeds_number_but_not_the_reverse() {
-        assert_eq!(PortType::Integer.compatibility(PortType::Number), Compatibility::Ok);
+        assert_eq!(
+            PortType::Integer.compatibility(PortType::Number),
+            Compatibility::Ok
+        );
         assert_eq!(
             PortType::Number.compatibility(PortType::Integer),
             Compatibility::Incompatible

@@ -177,8 +177,11 @@ pub fn validate_graph(graph: &Graph, catalog: &dyn TemplateCatalog) -> Vec<Probl
         };
         if nodes.insert(n.id.as_str(), (n, spec)).is_some() {
             problems.push(
-                Problem::error("duplicate_node_id", format!("node id '{}' is used twice", n.id))
-                    .node(&n.id),
+                Problem::error(
+                    "duplicate_node_id",
+                    format!("node id '{}' is used twice", n.id),
+                )
+                .node(&n.id),
             );
         }
         if let Some(spec) = spec {
@@ -227,7 +230,9 @@ pub fn validate_graph(graph: &Graph, catalog: &dyn TemplateCatalog) -> Vec<Probl
         };
         pg.add_edge(index[e.source.as_str()], index[e.target.as_str()], ());
 
-        if let Some(prev) = connected_inputs.insert((e.target.as_str(), e.target_port.as_str()), &e.id) {
+        if let Some(prev) =
+            connected_inputs.insert((e.target.as_str(), e.target_port.as_str()), &e.id)
+        {
             problems.push(
                 Problem::error(
                     "input_already_connected",
@@ -319,7 +324,10 @@ pub fn validate_graph(graph: &Graph, catalog: &dyn TemplateCatalog) -> Vec<Probl
                 problems.push(
                     Problem::error(
                         "required_input_missing",
-                        format!("required input '{}' is not connected and has no value", p.name),
+                        format!(
+                            "required input '{}' is not connected and has no value",
+                            p.name
+                        ),
                     )
                     .node(&n.id)
                     .port(&p.name),
@@ -355,12 +363,9 @@ fn check_node_config(n: &Node, spec: &TemplateSpec, problems: &mut Vec<Problem>)
             Some(p) => {
                 if let Err(msg) = check_param_value(p, value) {
                     problems.push(
-                        Problem::error(
-                            "invalid_parameter",
-                            format!("parameter '{name}' {msg}"),
-                        )
-                        .node(&n.id)
-                        .port(name),
+                        Problem::error("invalid_parameter", format!("parameter '{name}' {msg}"))
+                            .node(&n.id)
+                            .port(name),
                     );
                 }
             }
@@ -394,7 +399,10 @@ fn check_node_config(n: &Node, spec: &TemplateSpec, problems: &mut Vec<Problem>)
             Some(port) if !port.port_type.accepts(value) => problems.push(
                 Problem::error(
                     "invalid_input_value",
-                    format!("value for input '{name}' is not a valid {}", port.port_type.as_str()),
+                    format!(
+                        "value for input '{name}' is not a valid {}",
+                        port.port_type.as_str()
+                    ),
                 )
                 .node(&n.id)
                 .port(name),
@@ -404,9 +412,17 @@ fn check_node_config(n: &Node, spec: &TemplateSpec, problems: &mut Vec<Problem>)
     }
     let l = &n.limits;
     let checks = [
-        ("timeoutSeconds", l.timeout_seconds, spec.limits.timeout_seconds),
+        (
+            "timeoutSeconds",
+            l.timeout_seconds,
+            spec.limits.timeout_seconds,
+        ),
         ("memoryMib", l.memory_mib, spec.limits.memory_mib),
-        ("cpuMillicores", l.cpu_millicores, spec.limits.cpu_millicores),
+        (
+            "cpuMillicores",
+            l.cpu_millicores,
+            spec.limits.cpu_millicores,
+        ),
     ];
     for (name, v, max) in checks {
         if let Some(v) = v {
@@ -437,7 +453,8 @@ fn check_node_config(n: &Node, spec: &TemplateSpec, problems: &mut Vec<Problem>)
         }
     }
     if n.label.as_ref().is_some_and(|l| l.chars().count() > 200) {
-        problems.push(Problem::error("invalid_label", "labels are at most 200 characters").node(&n.id));
+        problems
+            .push(Problem::error("invalid_label", "labels are at most 200 characters").node(&n.id));
     }
 }
 

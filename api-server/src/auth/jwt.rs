@@ -41,7 +41,11 @@ impl JwtKeys {
             iat: now,
             exp: now + self.ttl_seconds as i64,
         };
-        Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+        Ok(encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
     }
 
     pub fn verify(&self, token: &str) -> Option<Claims> {
@@ -68,7 +72,9 @@ mod tests {
     #[test]
     fn expired_and_unsigned_tokens_are_rejected() {
         let k = JwtKeys::new(b"0123456789abcdef0123456789abcdef", 60);
-        let old = k.issue(7, "s1", chrono::Utc::now().timestamp() - 120).unwrap();
+        let old = k
+            .issue(7, "s1", chrono::Utc::now().timestamp() - 120)
+            .unwrap();
         assert!(k.verify(&old).is_none());
         // alg=none with the same claims must not pass.
         let parts: Vec<&str> = old.split('.').collect();

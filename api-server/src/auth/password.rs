@@ -1,6 +1,8 @@
 //! argon2id password hashing; always off the async runtime.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::error::ApiError;
@@ -55,7 +57,11 @@ impl Hasher {
             let known = hash.is_some();
             let hash = hash.unwrap_or_else(|| this.dummy_hash.clone());
             let ok = PasswordHash::new(&hash)
-                .map(|parsed| this.argon().verify_password(password.as_bytes(), &parsed).is_ok())
+                .map(|parsed| {
+                    this.argon()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
                 .unwrap_or(false);
             ok && known
         })
@@ -85,9 +91,18 @@ mod tests {
         let h = Hasher::new(1024, 1).unwrap();
         let hash = h.hash("correct horse battery".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(h.verify("correct horse battery".into(), Some(hash.clone())).await.unwrap());
-        assert!(!h.verify("wrong horse battery".into(), Some(hash)).await.unwrap());
-        assert!(!h.verify("katalusis-timing-equaliser".into(), None).await.unwrap());
+        assert!(h
+            .verify("correct horse battery".into(), Some(hash.clone()))
+            .await
+            .unwrap());
+        assert!(!h
+            .verify("wrong horse battery".into(), Some(hash))
+            .await
+            .unwrap());
+        assert!(!h
+            .verify("katalusis-timing-equaliser".into(), None)
+            .await
+            .unwrap());
     }
 
     #[test]

@@ -72,7 +72,8 @@ fn push_where(qb: &mut QueryBuilder<'_, sqlx::MySql>, f: &Filter) {
         qb.push(" AND user_id = ").push_bind(u);
     }
     if let Some(a) = &f.action {
-        qb.push(" AND action LIKE ").push_bind(super::like_pattern(a));
+        qb.push(" AND action LIKE ")
+            .push_bind(super::like_pattern(a));
     }
     if let Some(t) = &f.object_type {
         qb.push(" AND object_type = ").push_bind(t.clone());
@@ -101,7 +102,10 @@ pub async fn list(
         "SELECT audit_id, at, user_id, role, action, object_type, object_id, outcome, status, request_id, client_ip FROM audit_log",
     );
     push_where(&mut qb, f);
-    qb.push(" ORDER BY audit_id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    qb.push(" ORDER BY audit_id DESC LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
     let items = qb.build_query_as().fetch_all(db).await?;
     let mut qc = QueryBuilder::new("SELECT COUNT(*) FROM audit_log");
     push_where(&mut qc, f);

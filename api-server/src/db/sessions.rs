@@ -102,11 +102,13 @@ pub async fn revoke<'e>(
     db: impl sqlx::Executor<'e, Database = MySql>,
     session_id: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE user_session SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL")
-        .bind(Utc::now())
-        .bind(session_id)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "UPDATE user_session SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL",
+    )
+    .bind(Utc::now())
+    .bind(session_id)
+    .execute(db)
+    .await?;
     Ok(())
 }
 

@@ -17,8 +17,13 @@ const COLS: &str = "name, version, spec, spec_sha256, created_by, created_at, de
 
 impl Row {
     pub fn spec(&self) -> anyhow::Result<TemplateSpec> {
-        serde_json::from_str(&self.spec)
-            .map_err(|e| anyhow::anyhow!("stored template {} v{} is unreadable: {e}", self.name, self.version))
+        serde_json::from_str(&self.spec).map_err(|e| {
+            anyhow::anyhow!(
+                "stored template {} v{} is unreadable: {e}",
+                self.name,
+                self.version
+            )
+        })
     }
 }
 
@@ -93,11 +98,13 @@ pub async fn insert(
 }
 
 pub async fn soft_delete(db: &MySqlPool, name: &str) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query("UPDATE node_template SET deleted_at = ? WHERE name = ? AND deleted_at IS NULL")
-        .bind(Utc::now())
-        .bind(name)
-        .execute(db)
-        .await?;
+    let r = sqlx::query(
+        "UPDATE node_template SET deleted_at = ? WHERE name = ? AND deleted_at IS NULL",
+    )
+    .bind(Utc::now())
+    .bind(name)
+    .execute(db)
+    .await?;
     Ok(r.rows_affected() > 0)
 }
 

@@ -21,7 +21,8 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "user_id, username, email, display_name, role, active, created_at, updated_at";
+const COLUMNS: &str =
+    "user_id, username, email, display_name, role, active, created_at, updated_at";
 
 pub struct NewUser<'a> {
     pub username: &'a str,
@@ -58,7 +59,9 @@ pub async fn insert<'e>(
 }
 
 pub async fn count(db: &MySqlPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM app_user").fetch_one(db).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM app_user")
+        .fetch_one(db)
+        .await
 }
 
 pub async fn get(db: &MySqlPool, id: u64) -> Result<Option<User>, sqlx::Error> {
@@ -147,10 +150,12 @@ pub async fn lock<'c>(
     tx: &mut sqlx::Transaction<'c, MySql>,
     id: u64,
 ) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM app_user WHERE user_id = ? FOR UPDATE"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM app_user WHERE user_id = ? FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
 }
 
 pub async fn active_admins_other_than(
@@ -200,8 +205,14 @@ pub async fn list(
         qb
     };
     let mut q = build(&format!("SELECT {COLUMNS}"));
-    q.push(" ORDER BY username LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    q.push(" ORDER BY username LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
     let items = q.build_query_as().fetch_all(db).await?;
-    let total: i64 = build("SELECT COUNT(*)").build_query_scalar().fetch_one(db).await?;
+    let total: i64 = build("SELECT COUNT(*)")
+        .build_query_scalar()
+        .fetch_one(db)
+        .await?;
     Ok((items, total as u64))
 }

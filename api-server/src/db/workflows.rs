@@ -38,7 +38,10 @@ pub struct NewWorkflow<'a> {
     pub by: u64,
 }
 
-pub async fn insert(tx: &mut sqlx::Transaction<'_, MySql>, w: &NewWorkflow<'_>) -> Result<u64, sqlx::Error> {
+pub async fn insert(
+    tx: &mut sqlx::Transaction<'_, MySql>,
+    w: &NewWorkflow<'_>,
+) -> Result<u64, sqlx::Error> {
     let now = Utc::now();
     let id = sqlx::query(
         "INSERT INTO workflow (client_id, name, description, graph, revision, created_by, created_at, updated_by, updated_at) \
@@ -146,7 +149,8 @@ pub async fn list(
             qb.push(" AND w.client_id = ").push_bind(c);
         }
         if let Some(q) = &f.q {
-            qb.push(" AND w.name LIKE ").push_bind(super::like_pattern(q));
+            qb.push(" AND w.name LIKE ")
+                .push_bind(super::like_pattern(q));
         }
         qb
     };
@@ -156,7 +160,10 @@ pub async fn list(
         .push(" OFFSET ")
         .push_bind(offset);
     let items = q.build_query_as().fetch_all(db).await?;
-    let total: i64 = build("SELECT COUNT(*)").build_query_scalar().fetch_one(db).await?;
+    let total: i64 = build("SELECT COUNT(*)")
+        .build_query_scalar()
+        .fetch_one(db)
+        .await?;
     Ok((items, total as u64))
 }
 
@@ -180,7 +187,11 @@ pub async fn revisions(db: &MySqlPool, id: u64) -> Result<Vec<RevisionRow>, sqlx
     .await
 }
 
-pub async fn revision(db: &MySqlPool, id: u64, rev: u32) -> Result<Option<RevisionRow>, sqlx::Error> {
+pub async fn revision(
+    db: &MySqlPool,
+    id: u64,
+    rev: u32,
+) -> Result<Option<RevisionRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT revision, name, description, graph, created_by, created_at FROM workflow_revision \
          WHERE workflow_id = ? AND revision = ?",

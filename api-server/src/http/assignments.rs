@@ -8,10 +8,20 @@ use crate::db::{self, users::User};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-async fn user_with_role(state: &AppState, id: u64, role: Role, field: &str) -> Result<User, ApiError> {
-    let u = db::users::get(&state.db, id).await?.ok_or(ApiError::NotFound)?;
+async fn user_with_role(
+    state: &AppState,
+    id: u64,
+    role: Role,
+    field: &str,
+) -> Result<User, ApiError> {
+    let u = db::users::get(&state.db, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if u.role != role.as_str() {
-        return Err(ApiError::field(field, &format!("user {id} is not a {}", role.as_str())));
+        return Err(ApiError::field(
+            field,
+            &format!("user {id} is not a {}", role.as_str()),
+        ));
     }
     Ok(u)
 }
@@ -26,7 +36,9 @@ pub async fn link(
     audit: Audit,
     Path((manager_id, client_id)): Path<(u64, u64)>,
 ) -> Result<StatusCode, ApiError> {
-    audit.action("assignment.link").object("assignment", format!("{manager_id}:{client_id}"));
+    audit
+        .action("assignment.link")
+        .object("assignment", format!("{manager_id}:{client_id}"));
     user_with_role(&state, manager_id, Role::Manager, "managerId").await?;
     user_with_role(&state, client_id, Role::Client, "clientId").await?;
     db::assignments::link(&state.db, manager_id, client_id, admin.id).await?;
@@ -43,7 +55,9 @@ pub async fn unlink(
     audit: Audit,
     Path((manager_id, client_id)): Path<(u64, u64)>,
 ) -> Result<StatusCode, ApiError> {
-    audit.action("assignment.unlink").object("assignment", format!("{manager_id}:{client_id}"));
+    audit
+        .action("assignment.unlink")
+        .object("assignment", format!("{manager_id}:{client_id}"));
     if !db::assignments::unlink(&state.db, manager_id, client_id).await? {
         return Err(ApiError::NotFound);
     }
@@ -60,7 +74,9 @@ pub async fn clients_of_manager(
     Path(manager_id): Path<u64>,
 ) -> Result<axum::Json<Vec<User>>, ApiError> {
     user_with_role(&state, manager_id, Role::Manager, "managerId").await?;
-    Ok(axum::Json(db::assignments::clients_of(&state.db, manager_id).await?))
+    Ok(axum::Json(
+        db::assignments::clients_of(&state.db, manager_id).await?,
+    ))
 }
 
 /// The managers a client is assigned to.
@@ -73,7 +89,9 @@ pub async fn managers_of_client(
     Path(client_id): Path<u64>,
 ) -> Result<axum::Json<Vec<User>>, ApiError> {
     user_with_role(&state, client_id, Role::Client, "clientId").await?;
-    Ok(axum::Json(db::assignments::managers_of(&state.db, client_id).await?))
+    Ok(axum::Json(
+        db::assignments::managers_of(&state.db, client_id).await?,
+    ))
 }
 
 /// The clients the caller builds workflows for (all clients for an admin).

@@ -47,5 +47,10 @@ pub async fn list(
         to: q.to,
     };
     let (items, total) = db::audit::list(&state.db, &f, per_page, offset).await?;
-    Ok(axum::Json(Paged { items, total, page, per_page }))
+    Ok(axum::Json(Paged {
+        items,
+        total,
+        page,
+        per_page,
+    }))
 }

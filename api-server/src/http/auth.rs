@@ -54,7 +54,9 @@ async fn issue_tokens(
 ) -> Result<(String, String), ApiError> {
     let refresh = new_refresh_token();
     db::sessions::insert_refresh(tx, &sha256_hex(&refresh), session_id).await?;
-    let access = state.keys.issue(user_id, session_id, Utc::now().timestamp())?;
+    let access = state
+        .keys
+        .issue(user_id, session_id, Utc::now().timestamp())?;
     Ok((access, refresh))
 }
 
@@ -64,7 +66,9 @@ async fn token_response(
     access: String,
     refresh: String,
 ) -> Result<TokenResponse, ApiError> {
-    let user = db::users::get(&state.db, user_id).await?.ok_or(ApiError::Unauthenticated)?;
+    let user = db::users::get(&state.db, user_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
     Ok(TokenResponse {
         access_token: access,
         token_type: "Bearer",
@@ -102,7 +106,10 @@ pub async fn login(
     let creds = db::users::credentials(&state.db, &login).await?;
     let ok = state
         .hasher
-        .verify(req.password, creds.as_ref().map(|c| c.password_hash.clone()))
+        .verify(
+            req.password,
+            creds.as_ref().map(|c| c.password_hash.clone()),
+        )
         .await?;
     let creds = match creds {
         Some(c) if ok && c.active => c,
@@ -110,8 +117,10 @@ pub async fn login(
             if let Some(c) = other {
                 audit.object("user", c.user_id);
             }
-            db::throttle::record_failure(&state.db, &acct_key, s.login_max_failures, window).await?;
-            db::throttle::record_failure(&state.db, &ip_key, s.login_ip_max_failures, window).await?;
+            db::throttle::record_failure(&state.db, &acct_key, s.login_max_failures, window)
+                .await?;
+            db::throttle::record_failure(&state.db, &ip_key, s.login_ip_max_failures, window)
+                .await?;
             return Err(ApiError::InvalidCredentials);
         }
     };
@@ -124,7 +133,10 @@ pub async fn login(
     tx.commit().await?;
     let resp = token_response(&state, creds.user_id, access, refresh).await?;
     audit.object("user", creds.user_id);
-    audit.0.set_actor(creds.user_id, crate::auth::Role::parse(&resp.user.role).unwrap_or(crate::auth::Role::Client));
+    audit.0.set_actor(
+        creds.user_id,
+        crate::auth::Role::parse(&resp.user.role).unwrap_or(crate::auth::Role::Client),
+    );
     Ok(axum::Json(resp))
 }
 
@@ -157,7 +169,9 @@ pub async fn refresh(
     db::sessions::mark_used(&mut tx, &hash).await?;
     let (access, refresh) = issue_tokens(&state, &mut tx, row.user_id, &row.session_id).await?;
     tx.commit().await?;
-    Ok(axum::Json(token_response(&state, row.user_id, access, refresh).await?))
+    Ok(axum::Json(
+        token_response(&state, row.user_id, access, refresh).await?,
+    ))
 }
 
 /// End the current session: its access and refresh tokens stop working at once.
@@ -168,7 +182,9 @@ pub async fn logout(
     user: CurrentUser,
     audit: Audit,
 ) -> Result<StatusCode, ApiError> {
-    audit.action("auth.logout").object("session", &user.session_id);
+    audit
+        .action("auth.logout")
+        .object("session", &user.session_id);
     db::sessions::revoke(&state.db, &user.session_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -176,9 +192,14 @@ pub async fn logout(
 /// The current user.
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = User), (status = 401)))]
-pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<axum::Json<User>, ApiError> {
+pub async fn me(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<axum::Json<User>, ApiError> {
     Ok(axum::Json(
-        db::users::get(&state.db, user.id).await?.ok_or(ApiError::Unauthenticated)?,
+        db::users::get(&state.db, user.id)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?,
     ))
 }
 

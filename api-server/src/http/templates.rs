@@ -76,7 +76,11 @@ pub async fn list(
         include_deleted: user.is_admin() && q.include_deleted.unwrap_or(false),
     };
     let rows = db::templates::list_latest(&state.db, &filter).await?;
-    Ok(axum::Json(rows.into_iter().map(Template::try_from).collect::<Result<_, _>>()?))
+    Ok(axum::Json(
+        rows.into_iter()
+            .map(Template::try_from)
+            .collect::<Result<_, _>>()?,
+    ))
 }
 
 /// Create a new template (version 1).
@@ -89,14 +93,21 @@ pub async fn create(
     audit: Audit,
     Json(spec): Json<TemplateSpec>,
 ) -> Result<(StatusCode, axum::Json<Template>), ApiError> {
-    audit.action("template.create").object("template", &spec.name);
+    audit
+        .action("template.create")
+        .object("template", &spec.name);
     let (json, sha) = checked(&state, &spec)?;
     let mut tx = state.db.begin().await?;
     if !db::templates::insert(&mut tx, &spec, 1, &json, &sha, admin.id).await? {
-        return Err(ApiError::conflict(format!("a template named '{}' already exists", spec.name)));
+        return Err(ApiError::conflict(format!(
+            "a template named '{}' already exists",
+            spec.name
+        )));
     }
     tx.commit().await?;
-    let row = db::templates::get(&state.db, &spec.name, 1).await?.ok_or(ApiError::NotFound)?;
+    let row = db::templates::get(&state.db, &spec.name, 1)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok((StatusCode::CREATED, axum::Json(row.try_into()?)))
 }
 
@@ -114,7 +125,10 @@ pub async fn save(
 ) -> Result<(StatusCode, axum::Json<Template>), ApiError> {
     audit.action("template.save").object("template", &name);
     if spec.name != name {
-        return Err(ApiError::field("name", "must match the template name in the URL"));
+        return Err(ApiError::field(
+            "name",
+            "must match the template name in the URL",
+        ));
     }
     let (json, sha) = checked(&state, &spec)?;
     let mut tx = state.db.begin().await?;
@@ -128,11 +142,17 @@ pub async fn save(
     let version = latest.version + 1;
     db::templates::insert(&mut tx, &spec, version, &json, &sha, admin.id).await?;
     tx.commit().await?;
-    let row = db::templates::get(&state.db, &name, version).await?.ok_or(ApiError::NotFound)?;
+    let row = db::templates::get(&state.db, &name, version)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok((StatusCode::CREATED, axum::Json(row.try_into()?)))
 }
 
-async fn visible(state: &AppState, is_admin: bool, row: Option<db::templates::Row>) -> Result<Template, ApiError> {
+async fn visible(
+    state: &AppState,
+    is_admin: bool,
+    row: Option<db::templates::Row>,
+) -> Result<Template, ApiError> {
     let _ = state;
     match row {
         Some(r) if is_admin || r.deleted_at.is_none() => r.try_into(),
@@ -180,7 +200,11 @@ pub async fn versions(
     if rows.is_empty() || (!user.is_admin() && rows[0].deleted_at.is_some()) {
         return Err(ApiError::NotFound);
     }
-    Ok(axum::Json(rows.into_iter().map(Template::try_from).collect::<Result<_, _>>()?))
+    Ok(axum::Json(
+        rows.into_iter()
+            .map(Template::try_from)
+            .collect::<Result<_, _>>()?,
+    ))
 }
 
 /// One version of a template.

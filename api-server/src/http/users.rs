@@ -85,7 +85,9 @@ pub async fn create(
     .await?
     .ok_or_else(|| ApiError::conflict("a user with this username or email already exists"))?;
     audit.object("user", id);
-    let user = db::users::get(&state.db, id).await?.ok_or(ApiError::NotFound)?;
+    let user = db::users::get(&state.db, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok((StatusCode::CREATED, axum::Json(user)))
 }
 
@@ -104,7 +106,12 @@ pub async fn list(
         q: q.q.filter(|s| !s.trim().is_empty()),
     };
     let (items, total) = db::users::list(&state.db, &filter, per_page, offset).await?;
-    Ok(axum::Json(Paged { items, total, page, per_page }))
+    Ok(axum::Json(Paged {
+        items,
+        total,
+        page,
+        per_page,
+    }))
 }
 
 /// Get a user.
@@ -115,7 +122,11 @@ pub async fn get(
     RequireRole(_admin, ..): RequireRole<Admin>,
     Path(id): Path<u64>,
 ) -> Result<axum::Json<User>, ApiError> {
-    Ok(axum::Json(db::users::get(&state.db, id).await?.ok_or(ApiError::NotFound)?))
+    Ok(axum::Json(
+        db::users::get(&state.db, id)
+            .await?
+            .ok_or(ApiError::NotFound)?,
+    ))
 }
 
 /// Update a user's email, name, role or active flag. Changing the role drops the
@@ -132,26 +143,44 @@ pub async fn update(
 ) -> Result<axum::Json<User>, ApiError> {
     audit.action("user.update").object("user", id);
     apply_update(&state, admin.id, id, req).await?;
-    Ok(axum::Json(db::users::get(&state.db, id).await?.ok_or(ApiError::NotFound)?))
+    Ok(axum::Json(
+        db::users::get(&state.db, id)
+            .await?
+            .ok_or(ApiError::NotFound)?,
+    ))
 }
 
-async fn apply_update(state: &AppState, actor: u64, id: u64, req: UpdateUser) -> Result<(), ApiError> {
+async fn apply_update(
+    state: &AppState,
+    actor: u64,
+    id: u64,
+    req: UpdateUser,
+) -> Result<(), ApiError> {
     let mut errs = Errors::default();
-    let email = req.email.as_deref().and_then(|e| errs.check(domain::email("email", e)));
+    let email = req
+        .email
+        .as_deref()
+        .and_then(|e| errs.check(domain::email("email", e)));
     let display_name = req
         .display_name
         .as_deref()
         .and_then(|d| errs.check(domain::text("displayName", d, 1, 200)));
     errs.finish()?;
     let mut tx = state.db.begin().await?;
-    let current = db::users::lock(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    let current = db::users::lock(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let demotes_admin = current.role == "admin"
         && (req.role.is_some_and(|r| r != Role::Admin) || req.active == Some(false));
     if demotes_admin && db::users::active_admins_other_than(&mut tx, id).await? == 0 {
-        return Err(ApiError::conflict("the last active administrator cannot be demoted or deactivated"));
+        return Err(ApiError::conflict(
+            "the last active administrator cannot be demoted or deactivated",
+        ));
     }
     if id == actor && (req.active == Some(false) || req.role.is_some_and(|r| r != Role::Admin)) {
-        return Err(ApiError::conflict("administrators cannot demote or deactivate themselves"));
+        return Err(ApiError::conflict(
+            "administrators cannot demote or deactivate themselves",
+        ));
     }
     let role_changes = req.role.is_some_and(|r| r.as_str() != current.role);
     let changes = db::users::Changes {

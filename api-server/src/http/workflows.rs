@@ -114,7 +114,8 @@ pub struct ListWorkflows {
 }
 
 fn parse_graph(s: &str) -> Result<Graph, ApiError> {
-    serde_json::from_str(s).map_err(|e| ApiError::Internal(anyhow::anyhow!("stored graph unreadable: {e}")))
+    serde_json::from_str(s)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored graph unreadable: {e}")))
 }
 
 pub async fn problems_of(state: &AppState, graph: &Graph) -> Result<Vec<Problem>, ApiError> {
@@ -140,7 +141,11 @@ async fn view(state: &AppState, row: db::workflows::Row) -> Result<Workflow, Api
     })
 }
 
-fn check_fields(name: &str, description: &str, graph: &Graph) -> Result<(String, String, String), ApiError> {
+fn check_fields(
+    name: &str,
+    description: &str,
+    graph: &Graph,
+) -> Result<(String, String, String), ApiError> {
     let mut errs = Errors::default();
     let name = errs.check(domain::text("name", name, 1, 200));
     let description = if description.trim().is_empty() {
@@ -149,15 +154,26 @@ fn check_fields(name: &str, description: &str, graph: &Graph) -> Result<(String,
         errs.check(domain::text("description", description, 0, 5000))
     };
     if graph.nodes.len() > katalusis_crds::validate::MAX_NODES {
-        errs.0.push(katalusis_crds::FieldError::new("graph.nodes", "too many nodes"));
+        errs.0.push(katalusis_crds::FieldError::new(
+            "graph.nodes",
+            "too many nodes",
+        ));
     }
     errs.finish()?;
     let graph_json = serde_json::to_string(graph).map_err(anyhow::Error::from)?;
-    Ok((name.unwrap_or_default(), description.unwrap_or_default(), graph_json))
+    Ok((
+        name.unwrap_or_default(),
+        description.unwrap_or_default(),
+        graph_json,
+    ))
 }
 
 /// Load a workflow the caller may see, or 404.
-async fn scoped(state: &AppState, user: &CurrentUser, id: u64) -> Result<db::workflows::Row, ApiError> {
+async fn scoped(
+    state: &AppState,
+    user: &CurrentUser,
+    id: u64,
+) -> Result<db::workflows::Row, ApiError> {
     db::workflows::get(&state.db, ClientScope::of(user), id)
         .await?
         .ok_or(ApiError::NotFound)
@@ -176,7 +192,8 @@ pub async fn list(
         client_id: q.client_id,
         q: q.q.filter(|s| !s.trim().is_empty()),
     };
-    let (rows, total) = db::workflows::list(&state.db, ClientScope::of(&user), &f, per_page, offset).await?;
+    let (rows, total) =
+        db::workflows::list(&state.db, ClientScope::of(&user), &f, per_page, offset).await?;
     let mut items = Vec::with_capacity(rows.len());
     for r in rows {
         let nodes = parse_graph(&r.graph)?.nodes.len();
@@ -191,7 +208,12 @@ pub async fn list(
             updated_at: r.updated_at,
         });
     }
-    Ok(axum::Json(Paged { items, total, page, per_page }))
+    Ok(axum::Json(Paged {
+        items,
+        total,
+        page,
+        per_page,
+    }))
 }
 
 /// Create a workflow for a client the caller may work for.
@@ -207,10 +229,15 @@ pub async fn create(
     audit.action("workflow.create");
     let (name, description, graph_json) = check_fields(&req.name, &req.description, &req.graph)?;
     // Unassigned or unknown clients look the same: not found.
-    if !ClientScope::of(&user).allows(&state.db, req.client_id).await? {
+    if !ClientScope::of(&user)
+        .allows(&state.db, req.client_id)
+        .await?
+    {
         return Err(ApiError::NotFound);
     }
-    let client = db::users::get(&state.db, req.client_id).await?.ok_or(ApiError::NotFound)?;
+    let client = db::users::get(&state.db, req.client_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if client.role != Role::Client.as_str() {
         return Err(ApiError::field("clientId", "is not a client"));
     }
@@ -262,7 +289,16 @@ pub async fn update(
     let current = scoped(&state, &user, id).await?;
     let (name, description, graph_json) = check_fields(&req.name, &req.description, &req.graph)?;
     let mut tx = state.db.begin().await?;
-    let saved = db::workflows::update(&mut tx, id, req.revision, &name, &description, &graph_json, user.id).await?;
+    let saved = db::workflows::update(
+        &mut tx,
+        id,
+        req.revision,
+        &name,
+        &description,
+        &graph_json,
+        user.id,
+    )
+    .await?;
     if saved.is_none() {
         return Err(ApiError::Conflict {
             message: format!(
@@ -325,7 +361,9 @@ pub async fn revision(
     Path((id, rev)): Path<(u64, u32)>,
 ) -> Result<axum::Json<Revision>, ApiError> {
     scoped(&state, &user, id).await?;
-    let r = db::workflows::revision(&state.db, id, rev).await?.ok_or(ApiError::NotFound)?;
+    let r = db::workflows::revision(&state.db, id, rev)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(axum::Json(Revision {
         graph: parse_graph(&r.graph)?,
         revision: r.revision,

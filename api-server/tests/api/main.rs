@@ -2,4 +2,10 @@
 //! the real router served on a loopback port.
 
 mod support;
+
+mod auth;
+mod bad_input;
+mod rbac;
+mod resources;
 mod runs;
+mod walkthrough;

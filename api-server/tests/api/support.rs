@@ -43,13 +43,18 @@ pub async fn spawn_app_with(db: MySqlPool, settings: Settings) -> TestApp {
     katalusis_api::bootstrap::ensure_admin(&state.db, &state.settings, &state.hasher)
         .await
         .expect("bootstrap");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = katalusis_api::http::router(state.clone());
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .expect("serve");
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
     });
     TestApp {
         addr,
@@ -77,7 +82,13 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
         let mut req = self.http.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -94,20 +105,27 @@ impl TestApp {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Resp { status, body, headers }
+        Resp {
+            status,
+            body,
+            headers,
+        }
     }
 
     pub async fn get(&self, path: &str, s: &Session) -> Resp {
         self.call(Method::GET, path, Some(&s.token), None).await
     }
     pub async fn post(&self, path: &str, s: &Session, body: Value) -> Resp {
-        self.call(Method::POST, path, Some(&s.token), Some(body)).await
+        self.call(Method::POST, path, Some(&s.token), Some(body))
+            .await
     }
     pub async fn put(&self, path: &str, s: &Session, body: Value) -> Resp {
-        self.call(Method::PUT, path, Some(&s.token), Some(body)).await
+        self.call(Method::PUT, path, Some(&s.token), Some(body))
+            .await
     }
     pub async fn patch(&self, path: &str, s: &Session, body: Value) -> Resp {
-        self.call(Method::PATCH, path, Some(&s.token), Some(body)).await
+        self.call(Method::PATCH, path, Some(&s.token), Some(body))
+            .await
     }
     pub async fn delete(&self, path: &str, s: &Session) -> Resp {
         self.call(Method::DELETE, path, Some(&s.token), None).await
@@ -129,7 +147,10 @@ impl TestApp {
         Session {
             user_id: r.body["user"]["id"].as_u64().expect("user id"),
             token: r.body["accessToken"].as_str().expect("token").to_string(),
-            refresh: r.body["refreshToken"].as_str().expect("refresh").to_string(),
+            refresh: r.body["refreshToken"]
+                .as_str()
+                .expect("refresh")
+                .to_string(),
         }
     }
 
@@ -153,7 +174,11 @@ impl TestApp {
 
     pub async fn assign(&self, admin: &Session, manager: u64, client: u64) {
         let r = self
-            .put(&format!("/api/admin/managers/{manager}/clients/{client}"), admin, json!(null))
+            .put(
+                &format!("/api/admin/managers/{manager}/clients/{client}"),
+                admin,
+                json!(null),
+            )
             .await;
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     }
@@ -166,7 +191,11 @@ impl TestApp {
 
     pub async fn create_workflow(&self, s: &Session, client: u64, graph: Value) -> Value {
         let r = self
-            .post("/api/workflows", s, json!({"clientId": client, "name": "flow", "graph": graph}))
+            .post(
+                "/api/workflows",
+                s,
+                json!({"clientId": client, "name": "flow", "graph": graph}),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r.body

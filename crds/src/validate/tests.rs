@@ -26,20 +26,33 @@ fn catalog() -> HashMap<TemplateRef, (TemplateSpec, bool)> {
     let mut c = HashMap::new();
     let mut add = |name: &str, i, o, deleted| {
         c.insert(
-            TemplateRef { name: name.into(), version: 1 },
+            TemplateRef {
+                name: name.into(),
+                version: 1,
+            },
             (tpl(name, i, o), deleted),
         );
     };
-    add("src", json!([]), json!([
-        {"name": "s", "type": "string"}, {"name": "i", "type": "integer"},
-        {"name": "n", "type": "number"}, {"name": "j", "type": "json"}
-    ]), false);
-    add("sink", json!([
-        {"name": "s", "type": "string", "required": true},
-        {"name": "n", "type": "number"}, {"name": "i", "type": "integer"},
-        {"name": "j", "type": "json"},
-        {"name": "opt", "type": "string", "default": "x"}
-    ]), json!([{"name": "out", "type": "string"}]), false);
+    add(
+        "src",
+        json!([]),
+        json!([
+            {"name": "s", "type": "string"}, {"name": "i", "type": "integer"},
+            {"name": "n", "type": "number"}, {"name": "j", "type": "json"}
+        ]),
+        false,
+    );
+    add(
+        "sink",
+        json!([
+            {"name": "s", "type": "string", "required": true},
+            {"name": "n", "type": "number"}, {"name": "i", "type": "integer"},
+            {"name": "j", "type": "json"},
+            {"name": "opt", "type": "string", "default": "x"}
+        ]),
+        json!([{"name": "out", "type": "string"}]),
+        false,
+    );
     add("old", json!([]), json!([]), true);
     c
 }
@@ -205,7 +218,11 @@ fn required_parameters_must_be_set_and_of_the_right_kind() {
     got.sort();
     assert_eq!(
         got,
-        vec!["invalid_parameter", "invalid_parameter", "unknown_parameter"]
+        vec![
+            "invalid_parameter",
+            "invalid_parameter",
+            "unknown_parameter"
+        ]
     );
     g.nodes[0].params.insert("mode".into(), json!("slow"));
     g.nodes[0].params.insert("size".into(), json!(2.5));
@@ -252,7 +269,11 @@ fn all_problems_are_reported_at_once() {
     got.sort();
     assert_eq!(
         got,
-        vec!["incompatible_types", "required_input_missing", "template_missing"]
+        vec![
+            "incompatible_types",
+            "required_input_missing",
+            "template_missing"
+        ]
     );
 }
 
@@ -266,11 +287,18 @@ fn unknown_graph_fields_are_rejected_when_parsing() {
 pub fn chain_graph(n: usize) -> Graph {
     let mut g = Graph::default();
     for i in 0..n {
-        g.nodes.push(node(&format!("n{i}"), if i == 0 { "src" } else { "sink" }));
+        g.nodes
+            .push(node(&format!("n{i}"), if i == 0 { "src" } else { "sink" }));
     }
     g.edges.push(edge("e1", "n0", "s", "n1", "s"));
     for i in 2..n {
-        g.edges.push(edge(&format!("e{i}"), &format!("n{}", i - 1), "out", &format!("n{i}"), "s"));
+        g.edges.push(edge(
+            &format!("e{i}"),
+            &format!("n{}", i - 1),
+            "out",
+            &format!("n{i}"),
+            "s",
+        ));
     }
     g
 }

@@ -1,0 +1,478 @@
+//! The RBAC matrix: every endpoint × caller role × ownership case, with the
+//! exact expected status. The table must cover every operation in the OpenAPI
+//! document, so a new endpoint without rows fails `every_endpoint_has_rows`.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+
+use crate::support::*;
+
+/// Who calls, and whose object the call is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Case {
+    Anonymous,
+    Admin,
+    /// A manager, on a client assigned to them.
+    ManagerOwn,
+    /// A manager, on a client assigned to another manager.
+    ManagerOther,
+    /// A manager, on a client assigned to nobody.
+    ManagerUnassigned,
+    /// A client, on their own objects.
+    ClientOwn,
+    /// A client, on another client's objects.
+    ClientOther,
+}
+
+const CASES: [Case; 7] = [
+    Case::Anonymous,
+    Case::Admin,
+    Case::ManagerOwn,
+    Case::ManagerOther,
+    Case::ManagerUnassigned,
+    Case::ClientOwn,
+    Case::ClientOther,
+];
+
+const ADMIN_ONLY_GET: [u16; 7] = [401, 200, 403, 403, 403, 403, 403];
+const STAFF_GET: [u16; 7] = [401, 200, 200, 200, 200, 403, 403];
+const STAFF_SCOPED_GET: [u16; 7] = [401, 200, 200, 404, 404, 403, 403];
+const PUBLIC: [u16; 7] = [200; 7];
+
+/// (method, OpenAPI path, expected status per `CASES`).
+const MATRIX: &[(&str, &str, [u16; 7])] = &[
+    ("GET", "/healthz", PUBLIC),
+    ("GET", "/readyz", PUBLIC),
+    ("POST", "/api/auth/login", PUBLIC),
+    ("POST", "/api/auth/refresh", PUBLIC),
+    (
+        "POST",
+        "/api/auth/logout",
+        [401, 204, 204, 204, 204, 204, 204],
+    ),
+    ("GET", "/api/auth/me", [401, 200, 200, 200, 200, 200, 200]),
+    // A wrong current password: authorized callers reach validation (422).
+    (
+        "POST",
+        "/api/auth/password",
+        [401, 422, 422, 422, 422, 422, 422],
+    ),
+    (
+        "POST",
+        "/api/admin/users",
+        [401, 201, 403, 403, 403, 403, 403],
+    ),
+    ("GET", "/api/admin/users", ADMIN_ONLY_GET),
+    ("GET", "/api/admin/users/{id}", ADMIN_ONLY_GET),
+    ("PATCH", "/api/admin/users/{id}", ADMIN_ONLY_GET),
+    (
+        "DELETE",
+        "/api/admin/users/{id}",
+        [401, 204, 403, 403, 403, 403, 403],
+    ),
+    (
+        "POST",
+        "/api/admin/users/{id}/password",
+        [401, 204, 403, 403, 403, 403, 403],
+    ),
+    (
+        "PUT",
+        "/api/admin/managers/{managerId}/clients/{clientId}",
+        [401, 204, 403, 403, 403, 403, 403],
+    ),
+    (
+        "DELETE",
+        "/api/admin/managers/{managerId}/clients/{clientId}",
+        [401, 204, 403, 403, 403, 403, 403],
+    ),
+    (
+        "GET",
+        "/api/admin/managers/{managerId}/clients",
+        ADMIN_ONLY_GET,
+    ),
+    (
+        "GET",
+        "/api/admin/clients/{clientId}/managers",
+        ADMIN_ONLY_GET,
+    ),
+    ("GET", "/api/manager/clients", STAFF_GET),
+    ("GET", "/api/templates", STAFF_GET),
+    (
+        "POST",
+        "/api/templates",
+        [401, 201, 403, 403, 403, 403, 403],
+    ),
+    ("GET", "/api/templates/{name}", STAFF_GET),
+    (
+        "PUT",
+        "/api/templates/{name}",
+        [401, 201, 403, 403, 403, 403, 403],
+    ),
+    (
+        "DELETE",
+        "/api/templates/{name}",
+        [401, 204, 403, 403, 403, 403, 403],
+    ),
+    ("GET", "/api/templates/{name}/versions", STAFF_GET),
+    ("GET", "/api/templates/{name}/versions/{version}", STAFF_GET),
+    ("GET", "/api/workflows", STAFF_GET),
+    (
+        "POST",
+        "/api/workflows",
+        [401, 201, 201, 404, 404, 403, 403],
+    ),
+    ("POST", "/api/workflows/validate", STAFF_GET),
+    ("GET", "/api/workflows/{id}", STAFF_SCOPED_GET),
+    ("PUT", "/api/workflows/{id}", STAFF_SCOPED_GET),
+    (
+        "DELETE",
+        "/api/workflows/{id}",
+        [401, 204, 204, 404, 404, 403, 403],
+    ),
+    ("GET", "/api/workflows/{id}/revisions", STAFF_SCOPED_GET),
+    (
+        "GET",
+        "/api/workflows/{id}/revisions/{revision}",
+        STAFF_SCOPED_GET,
+    ),
+    ("GET", "/api/admin/audit", ADMIN_ONLY_GET),
+];
+
+struct Fixture {
+    admin: Session,
+    manager: Session,
+    client: Session,
+    other_manager: Session,
+    other_client: u64,
+    unassigned_client: u64,
+    serial: AtomicU32,
+}
+
+impl Fixture {
+    async fn new(app: &TestApp) -> Self {
+        let admin = app.admin().await;
+        let manager = app.user(&admin, "mia", "manager").await;
+        let client = app.user(&admin, "carl", "client").await;
+        let other_manager = app.user(&admin, "max", "manager").await;
+        let other_client = app.user(&admin, "cleo", "client").await.user_id;
+        let unassigned_client = app.user(&admin, "una", "client").await.user_id;
+        app.assign(&admin, manager.user_id, client.user_id).await;
+        app.assign(&admin, other_manager.user_id, other_client)
+            .await;
+        Self {
+            admin,
+            manager,
+            client,
+            other_manager,
+            other_client,
+            unassigned_client,
+            serial: AtomicU32::new(0),
+        }
+    }
+
+    fn next(&self) -> u32 {
+        self.serial.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// The client whose objects the case is about.
+    fn target_client(&self, case: Case) -> u64 {
+        match case {
+            Case::ManagerOther | Case::ClientOther => self.other_client,
+            Case::ManagerUnassigned => self.unassigned_client,
+            _ => self.client.user_id,
+        }
+    }
+
+    fn actor(&self, case: Case) -> Option<&Session> {
+        match case {
+            Case::Anonymous => None,
+            Case::Admin => Some(&self.admin),
+            Case::ManagerOwn | Case::ManagerOther | Case::ManagerUnassigned => Some(&self.manager),
+            Case::ClientOwn | Case::ClientOther => Some(&self.client),
+        }
+    }
+}
+
+async fn fresh_user(app: &TestApp, fx: &Fixture, role: &str) -> u64 {
+    app.user(&fx.admin, &format!("u{}", fx.next()), role)
+        .await
+        .user_id
+}
+
+async fn fresh_template(app: &TestApp, fx: &Fixture) -> String {
+    let name = format!("t.n{}", fx.next());
+    app.create_template(&fx.admin, upper_template(&name)).await;
+    name
+}
+
+async fn fresh_workflow(app: &TestApp, fx: &Fixture, client: u64) -> u64 {
+    app.create_workflow(&fx.admin, client, json!({"nodes": [], "edges": []}))
+        .await["id"]
+        .as_u64()
+        .unwrap()
+}
+
+/// Builds the concrete request for one matrix cell, creating fresh objects so
+/// cells cannot affect each other. Returns (path, body, session override).
+async fn instantiate(
+    app: &TestApp,
+    fx: &Fixture,
+    method: &str,
+    path: &str,
+    case: Case,
+) -> (String, Option<Value>, Option<Session>) {
+    let client = fx.target_client(case);
+    let n = fx.next();
+    match (method, path) {
+        ("POST", "/api/auth/login") => (
+            path.into(),
+            Some(json!({"login": "admin", "password": ADMIN_PASSWORD})),
+            None,
+        ),
+        ("POST", "/api/auth/refresh") => {
+            let s = app.admin().await;
+            (path.into(), Some(json!({"refreshToken": s.refresh})), None)
+        }
+        // Logging out ends the session, so each cell gets its own.
+        ("POST", "/api/auth/logout") => {
+            let fresh = match case {
+                Case::Anonymous => None,
+                Case::Admin => Some(app.admin().await),
+                Case::ManagerOwn | Case::ManagerOther | Case::ManagerUnassigned => {
+                    Some(app.login("mia", PASSWORD).await)
+                }
+                Case::ClientOwn | Case::ClientOther => Some(app.login("carl", PASSWORD).await),
+            };
+            (path.into(), None, fresh)
+        }
+        ("POST", "/api/auth/password") => (
+            path.into(),
+            Some(json!({"currentPassword": "not-my-password", "newPassword": "whatever-12345"})),
+            None,
+        ),
+        ("POST", "/api/admin/users") => (
+            path.into(),
+            Some(
+                json!({"username": format!("new{n}"), "email": format!("new{n}@example.com"), "displayName": "N", "role": "client", "password": PASSWORD}),
+            ),
+            None,
+        ),
+        ("PATCH", "/api/admin/users/{id}") => {
+            let id = fresh_user(app, fx, "client").await;
+            (
+                format!("/api/admin/users/{id}"),
+                Some(json!({"displayName": "Renamed"})),
+                None,
+            )
+        }
+        ("POST", "/api/admin/users/{id}/password") => {
+            let id = fresh_user(app, fx, "client").await;
+            (
+                format!("/api/admin/users/{id}/password"),
+                Some(json!({"password": "another-password"})),
+                None,
+            )
+        }
+        (_, "/api/admin/users/{id}") => {
+            let id = fresh_user(app, fx, "client").await;
+            (format!("/api/admin/users/{id}"), None, None)
+        }
+        ("DELETE", "/api/admin/managers/{managerId}/clients/{clientId}") => {
+            let c = fresh_user(app, fx, "client").await;
+            app.assign(&fx.admin, fx.manager.user_id, c).await;
+            (
+                format!("/api/admin/managers/{}/clients/{c}", fx.manager.user_id),
+                None,
+                None,
+            )
+        }
+        (_, "/api/admin/managers/{managerId}/clients/{clientId}") => (
+            format!(
+                "/api/admin/managers/{}/clients/{client}",
+                fx.manager.user_id
+            ),
+            None,
+            None,
+        ),
+        (_, "/api/admin/managers/{managerId}/clients") => (
+            format!("/api/admin/managers/{}/clients", fx.other_manager.user_id),
+            None,
+            None,
+        ),
+        (_, "/api/admin/clients/{clientId}/managers") => {
+            (format!("/api/admin/clients/{client}/managers"), None, None)
+        }
+        ("POST", "/api/templates") => (
+            path.into(),
+            Some(upper_template(&format!("t.new{n}"))),
+            None,
+        ),
+        ("PUT", "/api/templates/{name}") => {
+            let name = fresh_template(app, fx).await;
+            let mut spec = upper_template(&name);
+            spec["description"] = json!("changed");
+            (format!("/api/templates/{name}"), Some(spec), None)
+        }
+        (_, p) if p.starts_with("/api/templates/{name}") => {
+            let name = fresh_template(app, fx).await;
+            (
+                p.replace("{name}", &name).replace("{version}", "1"),
+                None,
+                None,
+            )
+        }
+        ("POST", "/api/workflows") => (
+            path.into(),
+            Some(json!({"clientId": client, "name": format!("w{n}")})),
+            None,
+        ),
+        ("POST", "/api/workflows/validate") => (
+            path.into(),
+            Some(json!({"graph": {"nodes": [], "edges": []}})),
+            None,
+        ),
+        ("PUT", "/api/workflows/{id}") => {
+            let id = fresh_workflow(app, fx, client).await;
+            (
+                format!("/api/workflows/{id}"),
+                Some(
+                    json!({"revision": 1, "name": "renamed", "graph": {"nodes": [], "edges": []}}),
+                ),
+                None,
+            )
+        }
+        (_, p) if p.starts_with("/api/workflows/{id}") => {
+            let id = fresh_workflow(app, fx, client).await;
+            (
+                p.replace("{id}", &id.to_string())
+                    .replace("{revision}", "1"),
+                None,
+                None,
+            )
+        }
+        (_, p) => (p.to_string(), None, None),
+    }
+}
+
+#[test]
+fn every_endpoint_has_rows() {
+    let doc = serde_json::to_value(katalusis_api::http::openapi()).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let in_matrix: BTreeSet<(String, String)> = MATRIX
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect();
+    let missing: Vec<_> = documented.difference(&in_matrix).collect();
+    let stale: Vec<_> = in_matrix.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "endpoints without RBAC rows: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "RBAC rows for endpoints that do not exist: {stale:?}"
+    );
+    assert_eq!(in_matrix.len(), MATRIX.len(), "duplicate rows");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn every_endpoint_answers_each_role_and_ownership_case_exactly(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let fx = Fixture::new(&app).await;
+    let mut failures = Vec::new();
+    for (method, path, expected) in MATRIX {
+        for (case, want) in CASES.iter().zip(expected) {
+            let (url, body, session) = instantiate(&app, &fx, method, path, *case).await;
+            let token = match (&session, fx.actor(*case)) {
+                (Some(s), _) => Some(s.token.clone()),
+                (None, Some(s)) => Some(s.token.clone()),
+                (None, None) => None,
+            };
+            let m = Method::from_bytes(method.as_bytes()).unwrap();
+            let r = app
+                .call(
+                    m,
+                    &url,
+                    token.as_deref(),
+                    body.or(Some(json!({})))
+                        .filter(|_| *method != "GET" && *method != "DELETE"),
+                )
+                .await;
+            if r.status.as_u16() != *want {
+                failures.push(format!(
+                    "{method} {path} as {case:?}: want {want}, got {} {}",
+                    r.status.as_u16(),
+                    r.body
+                ));
+            }
+            if r.status.is_client_error() {
+                assert!(
+                    r.body["error"]["code"].is_string(),
+                    "{method} {path} {case:?}: {}",
+                    r.body
+                );
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} RBAC mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn managers_list_only_their_clients_workflows(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let fx = Fixture::new(&app).await;
+    let own = fresh_workflow(&app, &fx, fx.client.user_id).await;
+    fresh_workflow(&app, &fx, fx.other_client).await;
+    fresh_workflow(&app, &fx, fx.unassigned_client).await;
+    let mine = app.get("/api/workflows", &fx.manager).await;
+    assert_eq!(mine.body["total"], 1);
+    assert_eq!(mine.body["items"][0]["id"], own);
+    let filtered = app
+        .get(
+            &format!("/api/workflows?clientId={}", fx.other_client),
+            &fx.manager,
+        )
+        .await;
+    assert_eq!(filtered.body["total"], 0);
+    let all = app.get("/api/workflows", &fx.admin).await;
+    assert_eq!(all.body["total"], 3);
+    // An unassigned manager's client list and an admin's differ accordingly.
+    let clients = app.get("/api/manager/clients", &fx.manager).await;
+    assert_eq!(clients.body.as_array().unwrap().len(), 1);
+    let every = app.get("/api/manager/clients", &fx.admin).await;
+    assert_eq!(every.body.as_array().unwrap().len(), 3);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_denied_mutation_changes_nothing(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let fx = Fixture::new(&app).await;
+    let id = fresh_workflow(&app, &fx, fx.other_client).await;
+    let path = format!("/api/workflows/{id}");
+    let r = app
+        .put(
+            &path,
+            &fx.manager,
+            json!({"revision": 1, "name": "hijacked", "graph": {"nodes": [], "edges": []}}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 404);
+    assert_eq!(app.delete(&path, &fx.manager).await.status.as_u16(), 404);
+    let still = app.get(&path, &fx.admin).await;
+    assert_eq!(still.body["name"], "flow");
+    assert_eq!(still.body["revision"], 1);
+}
