@@ -672,19 +672,29 @@ async fn stream_run(
     }
 }
 
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DashboardQuery {
+    /// Close the stream after this many seconds (default: stay open).
+    pub close_after_seconds: Option<u64>,
+}
+
 /// A dashboard feed of the runs the caller may see starting, changing status
 /// and finishing (`run` events with `runId` and `clientId`).
 #[utoipa::path(get, path = "/api/events", tag = "runs", security(("bearer" = [])),
+    params(DashboardQuery),
     responses((status = 200, content_type = "text/event-stream", body = String)))]
 pub async fn dashboard(
     State(state): State<AppState>,
     RequireRole(user, ..): RequireRole<Staff>,
+    Query(q): Query<DashboardQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let scope = ClientScope::of(&user);
     let mut live = state.executor.subscribe();
     let (tx, rx) = mpsc::channel::<Event>(256);
     let db = state.db.clone();
-    tokio::spawn(async move {
+    let feed = async move {
         let mut allowed: HashMap<u64, bool> = HashMap::new();
         loop {
             let ev = match live.recv().await {
@@ -713,6 +723,14 @@ pub async fn dashboard(
             if tx.send(event).await.is_err() {
                 return;
             }
+        }
+    };
+    tokio::spawn(async move {
+        match q.close_after_seconds {
+            Some(s) => {
+                let _ = tokio::time::timeout(Duration::from_secs(s), feed).await;
+            }
+            None => feed.await,
         }
     });
     let stream =
