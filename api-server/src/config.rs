@@ -310,7 +310,12 @@ impl Settings {
             s.max_parallel_nodes = parse_range("KATALUSIS_MAX_PARALLEL_NODES", &v, 1, 10_000)?;
         }
         if let Some(v) = get("KATALUSIS_MAX_PARALLEL_NODES_PER_RUN") {
-            s.max_parallel_nodes_per_run = Some(parse_range("KATALUSIS_MAX_PARALLEL_NODES_PER_RUN", &v, 1, 10_000)?);
+            s.max_parallel_nodes_per_run = Some(parse_range(
+                "KATALUSIS_MAX_PARALLEL_NODES_PER_RUN",
+                &v,
+                1,
+                10_000,
+            )?);
         }
         if let Some(v) = get("KATALUSIS_MAX_OUTPUT_BYTES") {
             s.max_output_bytes = parse_range("KATALUSIS_MAX_OUTPUT_BYTES", &v, 1024, 1 << 30)?;
@@ -458,13 +463,19 @@ mod tests {
             ("KATALUSIS_SYNC_RUN_WAIT_SECONDS", "5"),
         ]))
         .unwrap();
-        assert_eq!(s.runner_path.as_deref(), Some(std::path::Path::new("/opt/runner.py")));
+        assert_eq!(
+            s.runner_path.as_deref(),
+            Some(std::path::Path::new("/opt/runner.py"))
+        );
         assert_eq!(s.python, "python3.11");
         assert_eq!(s.sandbox, SandboxMode::None);
         assert_eq!(s.bwrap_path, std::path::PathBuf::from("/opt/bwrap"));
         assert_eq!(s.max_parallel_nodes, 7);
         assert_eq!(s.max_parallel_nodes_per_run, Some(3));
-        assert_eq!((s.max_output_bytes, s.max_log_bytes, s.max_file_bytes), (2048, 4096, 8192));
+        assert_eq!(
+            (s.max_output_bytes, s.max_log_bytes, s.max_file_bytes),
+            (2048, 4096, 8192)
+        );
         assert_eq!(s.sync_run_wait_seconds, 5);
         assert!(Settings::default().max_parallel_nodes >= 1);
         for (k, v) in [

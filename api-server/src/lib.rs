@@ -109,7 +109,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     MIGRATOR.run(&db).await.context("applying migrations")?;
     let state = state(db, settings)?;
     bootstrap::ensure_admin(&state.db, &state.settings, &state.hasher).await?;
-    let resumed = state.executor.resume_all().await.context("resuming unfinished runs")?;
+    let resumed = state
+        .executor
+        .resume_all()
+        .await
+        .context("resuming unfinished runs")?;
     if resumed > 0 {
         tracing::info!(runs = resumed, "resumed unfinished runs");
     }

@@ -154,7 +154,11 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         [401, 202, 202, 404, 404, 403, 403],
     ),
     ("GET", "/api/runs/{id}/nodes/{node}/logs", RUN_READ),
-    ("GET", "/api/runs/{id}/nodes/{node}/outputs/{port}", RUN_READ),
+    (
+        "GET",
+        "/api/runs/{id}/nodes/{node}/outputs/{port}",
+        RUN_READ,
+    ),
     ("GET", "/api/runs/{id}/events", RUN_READ),
     ("GET", "/api/events", STAFF_GET),
 ];
