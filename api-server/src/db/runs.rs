@@ -83,12 +83,13 @@ pub async fn unfinished(db: &MySqlPool) -> Result<Vec<Row>, sqlx::Error> {
     .await
 }
 
-pub async fn save_states(
-    db: &MySqlPool,
+pub async fn save_states<'c, E: sqlx::Executor<'c, Database = MySql>>(
+    db: E,
     id: u64,
     status: &str,
     node_states: &str,
     started: bool,
+    at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE run SET status = ?, node_states = ?, \
@@ -97,21 +98,21 @@ pub async fn save_states(
     .bind(status)
     .bind(node_states)
     .bind(started)
-    .bind(Utc::now())
+    .bind(at)
     .bind(id)
     .execute(db)
     .await?;
     Ok(())
 }
 
-pub async fn finish(
-    db: &MySqlPool,
+pub async fn finish<'c, E: sqlx::Executor<'c, Database = MySql>>(
+    db: E,
     id: u64,
     status: &str,
     message: &str,
     node_states: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let now = Utc::now();
     sqlx::query(
         "UPDATE run SET status = ?, message = ?, node_states = ?, finished_at = ?, \
          started_at = COALESCE(started_at, ?) WHERE run_id = ?",
@@ -229,11 +230,12 @@ pub async fn executions(db: &MySqlPool, run_id: u64) -> Result<Vec<ExecutionRow>
     .await
 }
 
-pub async fn start_execution(
-    db: &MySqlPool,
+pub async fn start_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
+    db: E,
     run_id: u64,
     node: &str,
     attempt: u32,
+    at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     // REPLACE: an attempt restarted after a crash that happened before its row was written.
     sqlx::query(
@@ -242,7 +244,7 @@ pub async fn start_execution(
     .bind(run_id)
     .bind(node)
     .bind(attempt)
-    .bind(Utc::now())
+    .bind(at)
     .execute(db)
     .await?;
     Ok(())
@@ -256,12 +258,13 @@ pub struct Outcome<'a> {
     pub outputs: Option<&'a str>,
 }
 
-pub async fn finish_execution(
-    db: &MySqlPool,
+pub async fn finish_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
+    db: E,
     run_id: u64,
     node: &str,
     attempt: u32,
     o: &Outcome<'_>,
+    at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE node_execution SET status = ?, reason = ?, message = ?, finished_at = ?, duration_ms = ?, \
@@ -270,7 +273,7 @@ pub async fn finish_execution(
     .bind(o.status)
     .bind(o.reason)
     .bind(o.message)
-    .bind(Utc::now())
+    .bind(at)
     .bind(o.duration_ms)
     .bind(o.outputs)
     .bind(o.outputs.map(|s| s.len() as i64))

@@ -15,7 +15,7 @@ use katalusis_crds::{PortType, TrustLevel};
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
-use super::events::{EventSink, LogLine};
+use super::events::{EventSink, LogLine, Op};
 use super::pool::{Pool, PoolEvent};
 use super::snapshot::{trust_str, NodeOutputs, Snapshot};
 use super::{Inner, RunControl, Slot};
@@ -65,6 +65,8 @@ pub(super) struct Driver {
     failure_policy: FailurePolicy,
     cancel_requested: bool,
     recorded: RunPhase,
+    /// Node states changed since they were last queued for saving.
+    dirty: bool,
     outputs: NodeOutputs,
     running: HashMap<String, RunningJob>,
     pools: HashMap<&'static str, PoolState>,
@@ -149,6 +151,7 @@ impl Driver {
                         duration_ms: None,
                         outputs: None,
                     },
+                    Utc::now(),
                 )
                 .await?;
                 st.phase = NodePhase::Failed;
@@ -189,6 +192,7 @@ impl Driver {
             failure_policy: parse_failure_policy(&row.failure_policy),
             cancel_requested: row.cancel_requested,
             recorded,
+            dirty: resumed,
             outputs,
             running: HashMap::new(),
             pools: HashMap::new(),
@@ -262,14 +266,12 @@ impl Driver {
             }
             if let Some((phase, message)) = finished {
                 let states = serde_json::to_string(&self.states)?;
-                db::runs::finish(
-                    &self.inner.db,
-                    self.run_id,
-                    run_phase_str(phase),
-                    &message,
-                    &states,
-                )
-                .await?;
+                self.sink.write(Op::FinishRun {
+                    status: run_phase_str(phase),
+                    message: message.clone(),
+                    states,
+                    at: Utc::now(),
+                });
                 self.recorded = phase;
                 self.sink.emit(
                     "run",
@@ -284,16 +286,15 @@ impl Driver {
             } else {
                 phase
             };
-            if phase != self.recorded || !p.actions.is_empty() {
+            if phase != self.recorded || !p.actions.is_empty() || self.dirty {
+                self.dirty = false;
                 let states = serde_json::to_string(&self.states)?;
-                db::runs::save_states(
-                    &self.inner.db,
-                    self.run_id,
-                    run_phase_str(phase),
-                    &states,
-                    phase != RunPhase::Pending,
-                )
-                .await?;
+                self.sink.write(Op::SaveStates {
+                    status: run_phase_str(phase),
+                    states,
+                    started: phase != RunPhase::Pending,
+                    at: Utc::now(),
+                });
                 if phase != self.recorded {
                     self.sink
                         .emit("run", json!({"status": run_phase_str(phase)}));
@@ -352,7 +353,11 @@ impl Driver {
     }
 
     async fn start_node(&mut self, node: &str, attempt: u32, slot: Slot) -> anyhow::Result<()> {
-        db::runs::start_execution(&self.inner.db, self.run_id, node, attempt).await?;
+        self.sink.write(Op::StartExecution {
+            node: node.to_string(),
+            attempt,
+            at: Utc::now(),
+        });
         self.sink.emit("node", node_event(node, &self.states[node]));
         let trust = self.snapshot.trust_of(node);
         let id = job_id(node, attempt);
@@ -528,20 +533,17 @@ impl Driver {
         let stored_json = stored
             .as_ref()
             .map(|o| Value::Object(o.clone()).to_string());
-        db::runs::finish_execution(
-            &self.inner.db,
-            self.run_id,
-            node,
+        self.sink.write(Op::FinishExecution {
+            node: node.to_string(),
             attempt,
-            &db::runs::Outcome {
-                status: phase_str(ended.phase),
-                reason: ended.reason.map(FailureReason::as_str),
-                message: ended.message.as_deref(),
-                duration_ms: ended.duration_ms,
-                outputs: stored_json.as_deref(),
-            },
-        )
-        .await?;
+            status: phase_str(ended.phase),
+            reason: ended.reason.map(FailureReason::as_str),
+            message: ended.message.clone(),
+            duration_ms: ended.duration_ms,
+            outputs: stored_json,
+            at: Utc::now(),
+        });
+        self.dirty = true;
         if let Some(o) = ended.outputs {
             self.outputs.insert(node.to_string(), o);
         }
