@@ -207,7 +207,8 @@ def main():
             json.dump(out, f, indent=2)
         print("wrote", path)
     finally:
-        server.terminate()
+        # Open SSE streams hold graceful shutdown; the bench is done, so kill.
+        server.kill()
         server.wait(timeout=10)
 
 

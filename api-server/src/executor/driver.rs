@@ -612,7 +612,7 @@ impl Driver {
 }
 
 async fn start_pool(
-    inner: &Inner,
+    inner: &Arc<Inner>,
     trust: TrustLevel,
     tx: mpsc::UnboundedSender<(TrustLevel, PoolEvent)>,
 ) -> PoolState {
@@ -623,8 +623,11 @@ async fn start_pool(
                 .into(),
         ),
         (Err(e), _, _) => PoolState::Failed(e.clone()),
-        (Ok(path), _, _) => match Pool::start(&inner.settings, path, trust, tx).await {
-            Ok(p) => PoolState::Ready(Box::new(p)),
+        (Ok(_), _, _) => match super::take_pool(inner, trust).await {
+            Ok(mut p) => {
+                p.attach(trust, tx);
+                PoolState::Ready(Box::new(p))
+            }
             Err(e) => PoolState::Failed(e),
         },
     };

@@ -38,6 +38,51 @@ pub(crate) struct Inner {
     freed: watch::Sender<u64>,
     runs: Mutex<HashMap<u64, Arc<RunControl>>>,
     live: broadcast::Sender<RunEvent>,
+    /// One never used runner per trust level, started ahead and handed whole
+    /// to the next run that needs it (never shared between runs), so a run
+    /// does not wait for a sandbox to start. A run that finds the spare still
+    /// starting waits for it, which is never slower than starting its own.
+    /// Filled after the first run of each trust level.
+    spares: tokio::sync::Mutex<HashMap<&'static str, SpareStart>>,
+}
+
+type SpareStart = tokio::task::JoinHandle<Result<pool::Pool, String>>;
+
+/// A runner for one run: the spare if there is one, else a fresh one; either
+/// way the next spare starts in the background.
+pub(crate) async fn take_pool(
+    inner: &Arc<Inner>,
+    trust: katalusis_crds::TrustLevel,
+) -> Result<pool::Pool, String> {
+    let key = snapshot::trust_str(trust);
+    let spare = inner.spares.lock().await.remove(key);
+    let spare = match spare {
+        Some(handle) => handle.await.ok().and_then(Result::ok),
+        None => None,
+    };
+    let pool = match spare.and_then(|mut p| p.is_alive().then_some(p)) {
+        Some(p) => Ok(p),
+        None => start_pool_process(inner, trust).await,
+    };
+    if pool.is_ok() {
+        let next = {
+            let inner = inner.clone();
+            tokio::spawn(async move { start_pool_process(&inner, trust).await })
+        };
+        // A spare started concurrently by another run is replaced (and killed when it finishes).
+        if let Some(old) = inner.spares.lock().await.insert(key, next) {
+            old.abort();
+        }
+    }
+    pool
+}
+
+async fn start_pool_process(
+    inner: &Inner,
+    trust: katalusis_crds::TrustLevel,
+) -> Result<pool::Pool, String> {
+    let runner = inner.runner.as_ref().map_err(Clone::clone)?;
+    pool::Pool::start(&inner.settings, runner, trust).await
 }
 
 /// Handle to the executor; cheap to clone.
@@ -104,6 +149,7 @@ impl Executor {
             freed,
             runs: Mutex::new(HashMap::new()),
             live,
+            spares: tokio::sync::Mutex::new(HashMap::new()),
         }))
     }
 

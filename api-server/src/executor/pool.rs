@@ -27,6 +27,7 @@ pub enum PoolEvent {
 pub struct Pool {
     child: Child,
     stdin: Option<ChildStdin>,
+    events: Option<mpsc::UnboundedReceiver<PoolEvent>>,
 }
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,8 +40,8 @@ impl Pool {
         settings: &Settings,
         runner: &Path,
         trust: TrustLevel,
-        events: mpsc::UnboundedSender<(TrustLevel, PoolEvent)>,
     ) -> Result<Self, String> {
+        let (events, events_rx) = mpsc::unbounded_channel();
         let sandbox = match settings.sandbox {
             SandboxMode::Bwrap => "bwrap",
             SandboxMode::None => "none",
@@ -125,28 +126,52 @@ impl Pool {
                 match lines.next_line().await {
                     Ok(Some(line)) => match serde_json::from_str::<Value>(&line) {
                         Ok(v) => {
-                            if events.send((trust, PoolEvent::Job(v))).is_err() {
+                            if events.send(PoolEvent::Job(v)).is_err() {
                                 return;
                             }
                         }
                         Err(e) => tracing::warn!(error = %e, "unreadable runner line"),
                     },
                     Ok(None) => {
-                        let _ =
-                            events.send((trust, PoolEvent::Died("the node runner exited".into())));
+                        let _ = events.send(PoolEvent::Died("the node runner exited".into()));
                         return;
                     }
                     Err(e) => {
-                        let _ = events.send((
-                            trust,
-                            PoolEvent::Died(format!("reading the node runner failed: {e}")),
-                        ));
+                        let _ = events.send(PoolEvent::Died(format!(
+                            "reading the node runner failed: {e}"
+                        )));
                         return;
                     }
                 }
             }
         });
-        Ok(Self { child, stdin })
+        Ok(Self {
+            child,
+            stdin,
+            events: Some(events_rx),
+        })
+    }
+
+    /// Hands the pool's events to the run that adopted it, tagged with its trust level.
+    pub fn attach(
+        &mut self,
+        trust: TrustLevel,
+        to: mpsc::UnboundedSender<(TrustLevel, PoolEvent)>,
+    ) {
+        if let Some(mut rx) = self.events.take() {
+            tokio::spawn(async move {
+                while let Some(ev) = rx.recv().await {
+                    if to.send((trust, ev)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+
+    /// Whether the runner process is still alive (a spare may have died while waiting).
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Writes one protocol message.
