@@ -16,6 +16,8 @@ CREATE TABLE run (
     -- The executor's node state map (planner NodeState by node id), rewritten
     -- on every transition; the source of truth when a run is resumed.
     node_states             LONGTEXT        NOT NULL,
+    -- Ready nodes waiting for a free slot, in the order they will start (JSON array).
+    queued                  TEXT            NULL,
     published               BOOLEAN         NOT NULL DEFAULT TRUE,
     logs_visible_to_client  BOOLEAN         NOT NULL DEFAULT FALSE,
     message                 TEXT            NULL,

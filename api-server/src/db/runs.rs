@@ -17,6 +17,7 @@ pub struct Row {
     pub cancel_requested: bool,
     pub snapshot: String,
     pub node_states: String,
+    pub queued: Option<String>,
     pub published: bool,
     pub logs_visible_to_client: bool,
     pub message: Option<String>,
@@ -27,7 +28,7 @@ pub struct Row {
 
 const COLS: &str =
     "r.run_id, r.workflow_id, r.workflow_revision, r.client_id, r.started_by, r.status, \
-                    r.failure_policy, r.cancel_requested, r.snapshot, r.node_states, r.published, \
+                    r.failure_policy, r.cancel_requested, r.snapshot, r.node_states, r.queued, r.published, \
                     r.logs_visible_to_client, r.message, r.created_at, r.started_at, r.finished_at";
 
 /// Clients only ever see runs that were published to them.
@@ -88,15 +89,17 @@ pub async fn save_states<'c, E: sqlx::Executor<'c, Database = MySql>>(
     id: u64,
     status: &str,
     node_states: &str,
+    queued: &str,
     started: bool,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE run SET status = ?, node_states = ?, \
+        "UPDATE run SET status = ?, node_states = ?, queued = ?, \
          started_at = CASE WHEN ? AND started_at IS NULL THEN ? ELSE started_at END WHERE run_id = ?",
     )
     .bind(status)
     .bind(node_states)
+    .bind(queued)
     .bind(started)
     .bind(at)
     .bind(id)
@@ -114,7 +117,7 @@ pub async fn finish<'c, E: sqlx::Executor<'c, Database = MySql>>(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE run SET status = ?, message = ?, node_states = ?, finished_at = ?, \
+        "UPDATE run SET status = ?, message = ?, node_states = ?, queued = NULL, finished_at = ?, \
          started_at = COALESCE(started_at, ?) WHERE run_id = ?",
     )
     .bind(status)

@@ -67,6 +67,8 @@ pub(super) struct Driver {
     recorded: RunPhase,
     /// Node states changed since they were last queued for saving.
     dirty: bool,
+    /// The planner's queue as last saved.
+    queued: Vec<String>,
     outputs: NodeOutputs,
     running: HashMap<String, RunningJob>,
     pools: HashMap<&'static str, PoolState>,
@@ -193,6 +195,7 @@ impl Driver {
             cancel_requested: row.cancel_requested,
             recorded,
             dirty: resumed,
+            queued: Vec::new(),
             outputs,
             running: HashMap::new(),
             pools: HashMap::new(),
@@ -286,12 +289,18 @@ impl Driver {
             } else {
                 phase
             };
-            if phase != self.recorded || !p.actions.is_empty() || self.dirty {
+            if phase != self.recorded
+                || !p.actions.is_empty()
+                || self.dirty
+                || p.queued != self.queued
+            {
                 self.dirty = false;
+                self.queued.clone_from(&p.queued);
                 let states = serde_json::to_string(&self.states)?;
                 self.sink.write(Op::SaveStates {
                     status: run_phase_str(phase),
                     states,
+                    queued: serde_json::to_string(&p.queued)?,
                     started: phase != RunPhase::Pending,
                     at: Utc::now(),
                 });

@@ -64,6 +64,7 @@ pub enum Op {
     SaveStates {
         status: &'static str,
         states: String,
+        queued: String,
         started: bool,
         at: DateTime<Utc>,
     },
@@ -231,9 +232,10 @@ async fn apply(
         Op::SaveStates {
             status,
             states,
+            queued,
             started,
             at,
-        } => runs::save_states(&mut **tx, run_id, status, states, *started, *at).await,
+        } => runs::save_states(&mut **tx, run_id, status, states, queued, *started, *at).await,
         Op::FinishRun {
             status,
             message,

@@ -102,6 +102,8 @@ pub struct RunNode {
     pub message: Option<String>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// 1-based place among the ready nodes waiting for a free slot.
+    pub queue_position: Option<usize>,
     /// Every attempt, oldest first.
     pub executions: Vec<NodeExecution>,
 }
@@ -219,6 +221,11 @@ async fn view(state: &AppState, row: db::runs::Row) -> Result<Run, ApiError> {
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored snapshot unreadable: {e}")))?;
     let states: BTreeMap<String, NodeState> = serde_json::from_str(&row.node_states)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored node states unreadable: {e}")))?;
+    let queued: Vec<String> = row
+        .queued
+        .as_deref()
+        .and_then(|q| serde_json::from_str(q).ok())
+        .unwrap_or_default();
     let mut execs: HashMap<String, Vec<NodeExecution>> = HashMap::new();
     for e in db::runs::executions(&state.db, row.run_id).await? {
         execs.entry(e.node_id).or_default().push(NodeExecution {
@@ -248,6 +255,7 @@ async fn view(state: &AppState, row: db::runs::Row) -> Result<Run, ApiError> {
                 message: st.message,
                 started_at: ms(st.started_at_ms),
                 finished_at: ms(st.finished_at_ms),
+                queue_position: queued.iter().position(|q| q == &n.id).map(|i| i + 1),
                 executions: execs.remove(&n.id).unwrap_or_default(),
             }
         })

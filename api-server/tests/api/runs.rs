@@ -937,3 +937,57 @@ async fn without_a_sandbox_only_trusted_nodes_run_and_they_never_see_server_secr
         .unwrap()
         .contains("KATALUSIS_SANDBOX=none"));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_global_node_cap_queues_ready_nodes_with_a_visible_position(pool: MySqlPool) {
+    let settings = katalusis_api::config::Settings {
+        max_parallel_nodes: 1,
+        ..test_settings()
+    };
+    let app = spawn_app_with(pool, settings).await;
+    let c = cast(&app).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "nap",
+            "import time\ndef run(inputs, params, ctx):\n    time.sleep(0.4)\n    return {'text': 'ok'}\n",
+            json!([]),
+            text_out(),
+            json!({}),
+        ),
+    )
+    .await;
+    let nodes = vec![node("a", "nap"), node("b", "nap"), node("c", "nap")];
+    let wf = workflow(&app, &c.manager, c.client.user_id, nodes, vec![]).await;
+
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let seen = loop {
+        let body = app.get(&format!("/api/runs/{run}"), &c.manager).await.body;
+        if node_of(&body, "a")["status"] == "running" && node_of(&body, "c")["queuePosition"] == 2 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "never queued: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let body = wait_final(&app, &c.manager, run).await;
+
+    assert_eq!(node_of(&seen, "b")["queuePosition"], 1);
+    assert_eq!(node_of(&seen, "b")["status"], "pending");
+    assert_eq!(body["status"], "succeeded");
+    let mut spans: Vec<(String, String)> = ["a", "b", "c"]
+        .iter()
+        .map(|n| {
+            let e = &node_of(&body, n)["executions"][0];
+            (
+                e["startedAt"].as_str().unwrap().to_string(),
+                e["finishedAt"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    spans.sort();
+    assert!(
+        spans.windows(2).all(|w| w[0].1 <= w[1].0),
+        "nodes overlapped: {spans:?}"
+    );
+}
