@@ -975,14 +975,12 @@ async fn the_global_node_cap_queues_ready_nodes_with_a_visible_position(pool: My
     assert_eq!(node_of(&seen, "b")["queuePosition"], 1);
     assert_eq!(node_of(&seen, "b")["status"], "pending");
     assert_eq!(body["status"], "succeeded");
-    let mut spans: Vec<(String, String)> = ["a", "b", "c"]
+    let at = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    let mut spans: Vec<_> = ["a", "b", "c"]
         .iter()
         .map(|n| {
             let e = &node_of(&body, n)["executions"][0];
-            (
-                e["startedAt"].as_str().unwrap().to_string(),
-                e["finishedAt"].as_str().unwrap().to_string(),
-            )
+            (at(&e["startedAt"]), at(&e["finishedAt"]))
         })
         .collect();
     spans.sort();
