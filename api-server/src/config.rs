@@ -80,6 +80,8 @@ pub struct Settings {
     pub max_file_bytes: u64,
     /// How long `mode: "sync"` run requests wait before answering 202.
     pub sync_run_wait_seconds: u64,
+    /// Delete logs and files of runs finished more than this many days ago; `None` keeps them.
+    pub run_retention_days: Option<u32>,
 }
 
 /// How node processes are isolated.
@@ -136,6 +138,7 @@ impl Default for Settings {
             max_log_bytes: 1024 * 1024,
             max_file_bytes: 64 * 1024 * 1024,
             sync_run_wait_seconds: 30,
+            run_retention_days: None,
         }
     }
 }
@@ -329,6 +332,10 @@ impl Settings {
         if let Some(v) = get("KATALUSIS_SYNC_RUN_WAIT_SECONDS") {
             s.sync_run_wait_seconds = parse_range("KATALUSIS_SYNC_RUN_WAIT_SECONDS", &v, 0, 3600)?;
         }
+        if let Some(v) = get("KATALUSIS_RUN_RETENTION_DAYS") {
+            s.run_retention_days =
+                Some(parse_range("KATALUSIS_RUN_RETENTION_DAYS", &v, 1, 36_500)?);
+        }
         Ok(s)
     }
 }
@@ -367,6 +374,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_MAX_LOG_BYTES",
     "KATALUSIS_MAX_FILE_BYTES",
     "KATALUSIS_SYNC_RUN_WAIT_SECONDS",
+    "KATALUSIS_RUN_RETENTION_DAYS",
 ];
 
 fn err(var: &str, message: &str) -> ConfigError {
@@ -461,6 +469,7 @@ mod tests {
             ("KATALUSIS_MAX_LOG_BYTES", "4096"),
             ("KATALUSIS_MAX_FILE_BYTES", "8192"),
             ("KATALUSIS_SYNC_RUN_WAIT_SECONDS", "5"),
+            ("KATALUSIS_RUN_RETENTION_DAYS", "30"),
         ]))
         .unwrap();
         assert_eq!(
@@ -477,6 +486,8 @@ mod tests {
             (2048, 4096, 8192)
         );
         assert_eq!(s.sync_run_wait_seconds, 5);
+        assert_eq!(s.run_retention_days, Some(30));
+        assert_eq!(Settings::default().run_retention_days, None);
         assert!(Settings::default().max_parallel_nodes >= 1);
         for (k, v) in [
             ("KATALUSIS_SANDBOX", "docker"),

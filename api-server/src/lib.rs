@@ -117,6 +117,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if resumed > 0 {
         tracing::info!(runs = resumed, "resumed unfinished runs");
     }
+    if let Some(days) = state.settings.run_retention_days {
+        executor::retention::spawn(state.db.clone(), days);
+    }
     let listener = tokio::net::TcpListener::bind(state.settings.bind)
         .await
         .with_context(|| format!("binding {}", state.settings.bind))?;

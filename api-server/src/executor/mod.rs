@@ -5,6 +5,7 @@
 mod driver;
 pub mod events;
 mod pool;
+pub mod retention;
 pub mod snapshot;
 
 use std::collections::HashMap;

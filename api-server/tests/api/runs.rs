@@ -989,3 +989,37 @@ async fn the_global_node_cap_queues_ready_nodes_with_a_visible_position(pool: My
         "nodes overlapped: {spans:?}"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn retention_deletes_old_logs_but_keeps_the_run_and_its_outputs(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    let c = cast(&app).await;
+    let wf = text_pipeline(&app, &c).await;
+    let old = start(&app, &c.manager, wf, json!({})).await;
+    wait_final(&app, &c.manager, old).await;
+    let recent = start(&app, &c.manager, wf, json!({})).await;
+    wait_final(&app, &c.manager, recent).await;
+    sqlx::query("UPDATE run SET finished_at = NOW(6) - INTERVAL 10 DAY WHERE run_id = ?")
+        .bind(old)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let deleted = katalusis_api::executor::retention::purge(&pool, 7)
+        .await
+        .unwrap();
+
+    assert!(deleted > 0);
+    let logs = |run: u64| {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM node_log WHERE run_id = ?")
+            .bind(run)
+            .fetch_one(&pool)
+    };
+    assert_eq!(logs(old).await.unwrap(), 0);
+    assert!(logs(recent).await.unwrap() > 0);
+    let body = app.get(&format!("/api/runs/{old}"), &c.manager).await.body;
+    assert_eq!(
+        node_of(&body, "count")["executions"][0]["outputs"]["count"],
+        11
+    );
+}
