@@ -54,7 +54,7 @@ fn node(id: &str, template: &str) -> Value {
 }
 
 fn edge(from: &str, from_port: &str, to: &str, to_port: &str) -> Value {
-    json!({"id": format!("{from}-{to}"), "source": from, "sourcePort": from_port, "target": to, "targetPort": to_port})
+    json!({"id": format!("{from}-{from_port}-{to}-{to_port}"), "source": from, "sourcePort": from_port, "target": to, "targetPort": to_port})
 }
 
 async fn start(app: &TestApp, s: &Session, workflow: u64, body: Value) -> u64 {
@@ -1022,4 +1022,121 @@ async fn retention_deletes_old_logs_but_keeps_the_run_and_its_outputs(pool: MySq
         node_of(&body, "count")["executions"][0]["outputs"]["count"],
         11
     );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn file_and_binary_outputs_download_with_their_content_types_and_feed_downstream_nodes(
+    pool: MySqlPool,
+) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "report",
+            "def run(inputs, params, ctx):\n    ref = ctx.write_file('report.csv', b'a,b\\n1,2\\n')\n    return {'report': ref, 'raw': b'\\x00\\x01\\x02'}\n",
+            json!([]),
+            json!([{"name": "report", "type": "file"}, {"name": "raw", "type": "binary"}]),
+            json!({}),
+        ),
+    )
+    .await;
+    app.create_template(
+        &c.admin,
+        template(
+            "lines",
+            "def run(inputs, params, ctx):\n    with open(inputs['f']) as fh:\n        return {'n': len(fh.read().splitlines()) + len(inputs['b'])}\n",
+            json!([{"name": "f", "type": "file", "required": true}, {"name": "b", "type": "binary", "required": true}]),
+            json!([{"name": "n", "type": "integer"}]),
+            json!({}),
+        ),
+    )
+    .await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("r", "report"), node("l", "lines")],
+        vec![edge("r", "report", "l", "f"), edge("r", "raw", "l", "b")],
+    )
+    .await;
+
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    let body = wait_final(&app, &c.manager, run).await;
+
+    assert_eq!(body["status"], "succeeded", "{body}");
+    assert_eq!(node_of(&body, "l")["executions"][0]["outputs"]["n"], 5);
+    let file = &node_of(&body, "r")["executions"][0]["outputs"]["report"]["$file"];
+    assert_eq!(file["name"], "report.csv");
+    assert_eq!(file["size"], 8);
+    let resp = app
+        .http
+        .get(app.url(&format!("/api/runs/{run}/nodes/r/outputs/report")))
+        .bearer_auth(&c.client.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("report.csv"));
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), b"a,b\n1,2\n");
+    let resp = app
+        .http
+        .get(app.url(&format!("/api/runs/{run}/nodes/r/outputs/raw")))
+        .bearer_auth(&c.manager.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/octet-stream");
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), [0u8, 1, 2]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn sandbox_escape_attempts_fail_as_the_nodes_failure(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    let attempts = [
+        ("system", "import os\ndef run(inputs, params, ctx):\n    os.system('touch /tmp/pwned')\n    return {'text': 'ran'}\n"),
+        ("subproc", "import subprocess\ndef run(inputs, params, ctx):\n    subprocess.run(['id'])\n    return {'text': 'ran'}\n"),
+        ("ctypes", "import ctypes\ndef run(inputs, params, ctx):\n    return {'text': str(ctypes.CDLL(None))}\n"),
+        ("sneaky", "import builtins\ndef run(inputs, params, ctx):\n    s = builtins.__import__('socket')\n    return {'text': str(s)}\n"),
+        ("passwd", "def run(inputs, params, ctx):\n    with open('/etc/passwd') as f:\n        return {'text': f.read()}\n"),
+        ("write", "def run(inputs, params, ctx):\n    with open('/work/escape.txt', 'w') as f:\n        f.write('x')\n    return {'text': 'wrote'}\n"),
+    ];
+    let mut nodes = vec![];
+    for (name, code) in attempts {
+        app.create_template(
+            &c.admin,
+            template(
+                &format!("esc.{name}"),
+                code,
+                json!([]),
+                text_out(),
+                json!({}),
+            ),
+        )
+        .await;
+        nodes.push(node(name, &format!("esc.{name}")));
+    }
+    let wf = workflow(&app, &c.manager, c.client.user_id, nodes, vec![]).await;
+
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    let body = wait_final(&app, &c.manager, run).await;
+
+    for (name, _) in attempts {
+        let n = node_of(&body, name);
+        assert_eq!(n["status"], "failed", "{name}: {n}");
+        assert!(
+            ["sandbox", "error"].contains(&n["reason"].as_str().unwrap()),
+            "{name}: {n}"
+        );
+        assert!(
+            !n["message"].as_str().unwrap_or("").is_empty(),
+            "{name}: {n}"
+        );
+    }
+    assert!(!std::path::Path::new("/work/escape.txt").exists());
 }
