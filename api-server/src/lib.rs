@@ -124,12 +124,17 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", state.settings.bind))?;
     tracing::info!(addr = %state.settings.bind, "listening");
+    let executor = state.executor.clone();
     let app = http::router(state);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Open SSE streams would otherwise hold the graceful shutdown forever.
+        executor.shutdown();
+    })
     .await?;
     Ok(())
 }

@@ -218,8 +218,18 @@ impl Driver {
 
     async fn drive(&mut self) -> anyhow::Result<()> {
         let mut freed = self.inner.freed.subscribe();
+        if self.states.is_empty() {
+            // A new run: show every node as pending before anything starts.
+            for n in &self.snapshot.graph.nodes {
+                self.sink
+                    .emit("node", node_event(&n.id, &NodeState::default()));
+            }
+        }
         self.start_pools().await;
         loop {
+            // Mark releases seen *before* reading the free slots, so a release
+            // between planning and sleeping still wakes this run.
+            freed.borrow_and_update();
             let now = now_ms();
             let input = PlanInput {
                 graph: &self.graph,
@@ -318,7 +328,6 @@ impl Driver {
                 // Skips and retries can make more work ready at once: plan again before sleeping.
                 continue;
             }
-            freed.borrow_and_update();
             let wake = p.wake_at_ms.map(|t| {
                 let delay = u64::try_from(t - now_ms()).unwrap_or(0);
                 tokio::time::Instant::now() + std::time::Duration::from_millis(delay)

@@ -39,6 +39,8 @@ pub(crate) struct Inner {
     freed: watch::Sender<u64>,
     runs: Mutex<HashMap<u64, Arc<RunControl>>>,
     live: broadcast::Sender<RunEvent>,
+    /// Set when the server shuts down, so long-lived event streams end.
+    stopping: watch::Sender<bool>,
     /// One never used runner per trust level, started ahead and handed whole
     /// to the next run that needs it (never shared between runs), so a run
     /// does not wait for a sandbox to start. A run that finds the spare still
@@ -142,6 +144,7 @@ impl Executor {
         }
         let (live, _) = broadcast::channel(4096);
         let (freed, _) = watch::channel(0);
+        let (stopping, _) = watch::channel(false);
         Self(Arc::new(Inner {
             slots: Arc::new(Semaphore::new(settings.max_parallel_nodes as usize)),
             db,
@@ -150,6 +153,7 @@ impl Executor {
             freed,
             runs: Mutex::new(HashMap::new()),
             live,
+            stopping,
             spares: tokio::sync::Mutex::new(HashMap::new()),
         }))
     }
@@ -253,6 +257,20 @@ impl Executor {
     /// Live events of every run (filter by run and scope before showing them).
     pub fn subscribe(&self) -> broadcast::Receiver<RunEvent> {
         self.0.live.subscribe()
+    }
+
+    /// Ends every event stream (the server is shutting down; runs stay
+    /// `running` in the database and resume at the next start).
+    pub fn shutdown(&self) {
+        self.0.stopping.send_replace(true);
+    }
+
+    /// Resolves once `shutdown` was called.
+    pub fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.0.stopping.subscribe();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
     }
 
     /// Runs this process is driving now.

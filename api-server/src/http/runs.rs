@@ -607,9 +607,15 @@ pub async fn events(
     let (tx, rx) = mpsc::channel::<Event>(256);
     let db = state.db.clone();
     let finished = STATUSES[2..].contains(&row.status.as_str());
+    let stopped = state.executor.stopped();
     tokio::spawn(async move {
-        if let Err(e) = stream_run(db, id, last, show_logs, finished, live, tx).await {
-            tracing::warn!(run_id = id, error = %e, "event stream stopped");
+        tokio::select! {
+            r = stream_run(db, id, last, show_logs, finished, live, tx) => {
+                if let Err(e) = r {
+                    tracing::warn!(run_id = id, error = %e, "event stream stopped");
+                }
+            }
+            _ = stopped => {}
         }
     });
     let stream =
@@ -733,12 +739,19 @@ pub async fn dashboard(
             }
         }
     };
+    let stopped = state.executor.stopped();
     tokio::spawn(async move {
-        match q.close_after_seconds {
-            Some(s) => {
-                let _ = tokio::time::timeout(Duration::from_secs(s), feed).await;
+        let bounded = async move {
+            match q.close_after_seconds {
+                Some(s) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(s), feed).await;
+                }
+                None => feed.await,
             }
-            None => feed.await,
+        };
+        tokio::select! {
+            _ = bounded => {}
+            _ = stopped => {}
         }
     });
     let stream =

@@ -631,7 +631,7 @@ async fn sse_shows_every_transition_in_order_and_resumes_after_last_event_id(poo
             .filter(|e| e.1 == "node" && e.2["node"] == n)
             .map(|e| e.2["status"].as_str().unwrap())
             .collect();
-        assert_eq!(seen, ["running", "succeeded"], "node {n}");
+        assert_eq!(seen, ["pending", "running", "succeeded"], "node {n}");
     }
     assert!(events.iter().any(|e| e.1 == "log" && e.2["node"] == "src"));
     assert!(events
