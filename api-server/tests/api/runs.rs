@@ -1140,3 +1140,35 @@ async fn sandbox_escape_attempts_fail_as_the_nodes_failure(pool: MySqlPool) {
     }
     assert!(!std::path::Path::new("/work/escape.txt").exists());
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_server_stops_on_sigterm_even_with_open_event_streams(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    let c = cast(&app).await;
+    let database: String = sqlx::query_scalar("SELECT DATABASE()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let mut server = Server::spawn(&database).await;
+    let stream = app
+        .http
+        .get(format!("{}/api/events", server.base))
+        .bearer_auth(&c.manager.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+
+    let pid = server.child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "server ignored SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(stream);
+}
