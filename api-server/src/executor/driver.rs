@@ -439,8 +439,11 @@ impl Driver {
         match ev {
             PoolEvent::Died(message) => {
                 tracing::warn!(run_id = self.run_id, %message, "runner pool died");
-                self.pools
-                    .insert(trust_str(trust), PoolState::Failed(message.clone()));
+                // The next node of this trust level starts a fresh runner; the
+                // attempts that were running fail (retryable) with the cause.
+                if let Some(PoolState::Ready(dead)) = self.pools.remove(trust_str(trust)) {
+                    dead.stop().await;
+                }
                 let lost: Vec<String> = self
                     .running
                     .iter()

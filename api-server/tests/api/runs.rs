@@ -1172,3 +1172,43 @@ async fn the_server_stops_on_sigterm_even_with_open_event_streams(pool: MySqlPoo
     }
     drop(stream);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_runner_that_dies_fails_its_running_attempt_and_a_fresh_runner_takes_the_retry(
+    pool: MySqlPool,
+) {
+    let settings = katalusis_api::config::Settings {
+        sandbox: katalusis_api::config::SandboxMode::None,
+        ..test_settings()
+    };
+    let app = spawn_app_with(pool, settings).await;
+    let c = cast(&app).await;
+    // Trusted and unsandboxed, the node can reach its runner: kill it on the first attempt.
+    app.create_template(
+        &c.admin,
+        template(
+            "killer",
+            "import os, signal\ndef run(inputs, params, ctx):\n    if ctx.attempt == 1:\n        os.kill(os.getppid(), signal.SIGKILL)\n    return {'text': 'attempt %d' % ctx.attempt}\n",
+            json!([]),
+            text_out(),
+            json!({"trustLevel": "trusted", "retry": {"maxAttempts": 2}}),
+        ),
+    )
+    .await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("k", "killer")],
+        vec![],
+    )
+    .await;
+
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    let body = wait_final(&app, &c.manager, run).await;
+
+    let k = node_of(&body, "k");
+    assert_eq!(body["status"], "succeeded", "{body}");
+    assert_eq!(k["executions"][0]["status"], "failed");
+    assert_eq!(k["executions"][1]["outputs"]["text"], "attempt 2");
+}
