@@ -8,12 +8,12 @@ PYTHON            ?= python3
 
 export DATABASE_URL
 
-.PHONY: run test check fmt fmt-check clippy test-runner test-rust bench bench-engine deps help
+.PHONY: run test check fmt fmt-check clippy test-runner test-rust bench deps help
 
 help:
 	@echo "make run    - apply migrations and start the API server on 127.0.0.1:8080"
 	@echo "make test   - formatting, clippy -D warnings, runner tests, Rust tests"
-	@echo "make bench  - criterion benchmarks"
+	@echo "make bench  - criterion benchmarks and the end-to-end engine benchmark"
 
 # Host packages the platform needs (bubblewrap sandboxes nodes; jq/curl for the walkthrough).
 deps:
@@ -48,8 +48,4 @@ test: deps fmt-check clippy test-runner test-rust
 
 bench:
 	$(CARGO) bench -p katalusis-crds
-
-# Engine scenarios (L, restricted L, H, F) through the HTTP API; JSON in bench/results/.
-bench-engine: deps
-	$(CARGO) build --release -p katalusis-api-server --bin katalusis-api
-	$(PYTHON) bench/engine_bench.py --server $${CARGO_TARGET_DIR:-target}/release/katalusis-api
+	$(PYTHON) bench/run_bench.py

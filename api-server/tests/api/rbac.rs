@@ -161,6 +161,9 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ),
     ("GET", "/api/runs/{id}/events", RUN_READ),
     ("GET", "/api/events", STAFF_GET),
+    ("GET", "/api/admin/settings/modules", ADMIN_ONLY_GET),
+    ("PUT", "/api/admin/settings/modules", ADMIN_ONLY_GET),
+    ("GET", "/api/admin/settings/limits", ADMIN_ONLY_GET),
 ];
 
 /// Runs are read by staff in scope and by their own client (published runs only).
@@ -435,6 +438,11 @@ async fn instantiate(
         ("POST", "/api/workflows") => (
             path.into(),
             Some(json!({"clientId": client, "name": format!("w{n}")})),
+            None,
+        ),
+        ("PUT", "/api/admin/settings/modules") => (
+            path.into(),
+            Some(json!({"allow": ["json", "math"], "block": ["os"]})),
             None,
         ),
         ("POST", "/api/workflows/validate") => (
