@@ -25,6 +25,10 @@ pub struct PinnedTemplate {
 pub struct Snapshot {
     pub graph: Graph,
     pub templates: Vec<PinnedTemplate>,
+    /// The admin's module allow/block lists for restricted nodes, as they
+    /// were when the run started; `None` leaves the runner's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modules: Option<crate::db::settings::ModuleSettings>,
 }
 
 /// Outputs of the succeeded nodes of a run, in runner wire form, by node id.
@@ -141,7 +145,7 @@ impl Snapshot {
             .iter()
             .map(|p| json!({"name": p.name, "type": p.port_type.as_str(), "required": p.required}))
             .collect();
-        Ok(json!({
+        let mut job = json!({
             "v": 1,
             "type": "job",
             "job": job_id,
@@ -163,7 +167,11 @@ impl Snapshot {
                 "max_log_bytes": settings.max_log_bytes,
                 "max_file_bytes": settings.max_file_bytes,
             },
-        }))
+        });
+        if let Some(m) = &self.modules {
+            job["modules"] = json!({"allow": m.allow, "block": m.block});
+        }
+        Ok(job)
     }
 }
 

@@ -325,8 +325,13 @@ pub async fn start(
     if !errs.is_empty() {
         return Err(ApiError::Validation(errs));
     }
-    let snapshot =
-        serde_json::to_string(&Snapshot { graph, templates }).map_err(anyhow::Error::from)?;
+    let modules = db::settings::modules(&state.db).await?;
+    let snapshot = serde_json::to_string(&Snapshot {
+        graph,
+        templates,
+        modules: Some(modules),
+    })
+    .map_err(anyhow::Error::from)?;
     let policy = match req.failure_policy {
         FailurePolicyBody::Continue => "continue",
         FailurePolicyBody::FailFast => "fail_fast",

@@ -1212,3 +1212,49 @@ async fn a_runner_that_dies_fails_its_running_attempt_and_a_fresh_runner_takes_t
     assert_eq!(k["executions"][0]["status"], "failed");
     assert_eq!(k["executions"][1]["outputs"]["text"], "attempt 2");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_admins_module_allow_list_applies_to_restricted_nodes_of_new_runs(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    let current = app.get("/api/admin/settings/modules", &c.admin).await.body;
+    let allow: Vec<Value> = current["allow"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| *m != "json")
+        .cloned()
+        .collect();
+    let r = app
+        .put(
+            "/api/admin/settings/modules",
+            &c.admin,
+            json!({"allow": allow, "block": []}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for (name, module) in [("usesjson", "json"), ("usesmath", "math")] {
+        let code = format!(
+            "import {module}\ndef run(inputs, params, ctx):\n    return {{'text': '{module}'}}\n"
+        );
+        app.create_template(
+            &c.admin,
+            template(name, &code, json!([]), text_out(), json!({})),
+        )
+        .await;
+    }
+    let nodes = vec![node("j", "usesjson"), node("m", "usesmath")];
+    let wf = workflow(&app, &c.manager, c.client.user_id, nodes, vec![]).await;
+
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    let body = wait_final(&app, &c.manager, run).await;
+
+    let j = node_of(&body, "j");
+    assert_eq!(
+        (j["status"].as_str(), j["reason"].as_str()),
+        (Some("failed"), Some("sandbox")),
+        "{j}"
+    );
+    assert!(j["message"].as_str().unwrap().contains("json"), "{j}");
+    assert_eq!(node_of(&body, "m")["status"], "succeeded");
+}
