@@ -203,11 +203,25 @@ impl Executor {
             runs.insert(row.run_id, control.clone());
         }
         let run_id = row.run_id;
+        let states = row.node_states.clone();
         let driver = match driver::Driver::load(self.0.clone(), row, control.clone(), resumed).await
         {
             Ok(d) => d,
             Err(e) => {
+                // No run may stay pending or running forever: one that cannot
+                // be driven is failed with the reason.
+                let message = format!("the executor could not drive this run: {e:#}");
+                let _ = db::runs::finish(
+                    &self.0.db,
+                    run_id,
+                    "failed",
+                    &message,
+                    &states,
+                    chrono::Utc::now(),
+                )
+                .await;
                 self.forget(run_id);
+                control.done.send_replace(true);
                 return Err(e);
             }
         };

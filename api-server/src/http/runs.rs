@@ -350,7 +350,10 @@ pub async fn start(
     )
     .await?;
     audit.object("run", run_id);
-    state.executor.launch(run_id).await?;
+    if let Err(e) = state.executor.launch(run_id).await {
+        // The run is recorded as failed with the reason; the caller reads it there.
+        tracing::error!(run_id, error = format!("{e:#}"), "could not launch run");
+    }
     if matches!(req.mode, RunMode::Sync) {
         let bound = Duration::from_secs(state.settings.sync_run_wait_seconds);
         if state.executor.wait(run_id, bound).await {
