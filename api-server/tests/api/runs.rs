@@ -1258,3 +1258,66 @@ async fn the_admins_module_allow_list_applies_to_restricted_nodes_of_new_runs(po
     assert!(j["message"].as_str().unwrap().contains("json"), "{j}");
     assert_eq!(node_of(&body, "m")["status"], "succeeded");
 }
+
+const ENGINE_WALKTHROUGH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../scripts/engine_walkthrough.sh"
+);
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_engine_walkthrough_runs_against_a_live_server(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let out = tokio::process::Command::new("bash")
+        .arg(ENGINE_WALKTHROUGH)
+        .env("BASE", format!("http://{}", app.addr))
+        .env("ADMIN_PASSWORD", crate::support::ADMIN_PASSWORD)
+        .output()
+        .await
+        .expect("run walkthrough");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "walkthrough failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[..17],
+        [
+            "node trim pending",
+            "node shout pending",
+            "node count pending",
+            "node trim running",
+            "run running",
+            "log trim: trimmed 4 characters",
+            "node trim succeeded",
+            "node shout running",
+            "node shout succeeded",
+            "node count running",
+            "node count succeeded",
+            "run succeeded",
+            "trim succeeded hello world",
+            "shout succeeded HELLO WORLD",
+            "count succeeded 11",
+            "client sees run succeeded, count 11",
+            "probe failed (sandbox): Restricted node may not import module 'socket'.",
+        ],
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_engine_docs_show_the_walkthrough_verbatim() {
+    let script = std::fs::read_to_string(ENGINE_WALKTHROUGH).unwrap();
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/engine.md")).unwrap();
+    let body: String = script
+        .lines()
+        .skip_while(|l| !l.starts_with("# 1."))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        docs.contains(&body),
+        "docs/engine.md must contain scripts/engine_walkthrough.sh from step 1 on"
+    );
+}
