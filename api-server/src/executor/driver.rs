@@ -482,7 +482,7 @@ impl Driver {
                             let line = json!({"level": "error", "stream": "ctx", "msg": tb});
                             self.log(&node, attempt, &line);
                         }
-                        let ended = self.ended(&node, attempt, &v).await?;
+                        let ended = Self::ended(&v);
                         drop(job);
                         self.record(&node, attempt, ended).await?;
                     }
@@ -515,24 +515,23 @@ impl Driver {
         );
     }
 
-    /// Turns a runner `finished` event into an outcome; stores file outputs.
-    async fn ended(&self, node: &str, attempt: u32, v: &Value) -> anyhow::Result<Ended> {
+    /// Turns a runner `finished` event into an outcome (files are stored by `record`).
+    fn ended(v: &Value) -> Ended {
         let duration_ms = v["duration_ms"].as_i64();
         if v["status"] == "succeeded" {
             let outputs = v["outputs"].as_object().cloned().unwrap_or_default();
-            return Ok(Ended {
+            return Ended {
                 phase: NodePhase::Succeeded,
                 reason: None,
                 message: None,
                 duration_ms,
                 outputs: Some(outputs),
-            });
+            };
         }
         let reason: FailureReason =
             serde_json::from_value(v["reason"].clone()).unwrap_or(FailureReason::Error);
         let cancelled = reason == FailureReason::Cancelled;
-        let _ = (node, attempt);
-        Ok(Ended {
+        Ended {
             phase: if cancelled {
                 NodePhase::Cancelled
             } else {
@@ -542,7 +541,7 @@ impl Driver {
             message: v["message"].as_str().map(str::to_string),
             duration_ms,
             outputs: None,
-        })
+        }
     }
 
     /// Records the end of an attempt: node_execution row, node state, event.
