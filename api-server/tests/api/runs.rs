@@ -1321,3 +1321,71 @@ fn the_engine_docs_show_the_walkthrough_verbatim() {
         "docs/engine.md must contain scripts/engine_walkthrough.sh from step 1 on"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_chatty_node_keeps_the_head_and_tail_of_its_log_and_clients_see_logs_only_when_shared(
+    pool: MySqlPool,
+) {
+    let settings = katalusis_api::config::Settings {
+        max_log_bytes: 4096,
+        ..test_settings()
+    };
+    let app = spawn_app_with(pool, settings).await;
+    let c = cast(&app).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "chatty",
+            "def run(inputs, params, ctx):\n    for i in range(5000):\n        print('line', i)\n    return {'text': 'done'}\n",
+            json!([]),
+            text_out(),
+            json!({}),
+        ),
+    )
+    .await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("c", "chatty")],
+        vec![],
+    )
+    .await;
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    wait_final(&app, &c.manager, run).await;
+
+    let logs = app
+        .get(
+            &format!("/api/runs/{run}/nodes/c/logs?limit=5000"),
+            &c.manager,
+        )
+        .await
+        .body;
+    let lines: Vec<&str> = logs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
+    assert!(lines.len() < 1000, "{} lines kept", lines.len());
+    assert_eq!(lines[0], "line 0");
+    assert_eq!(*lines.last().unwrap(), "line 4999");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Log limit of 4096 bytes reached")),
+        "{lines:?}"
+    );
+
+    let client_events = read_sse(&app, &c.client, run, None).await;
+    assert!(!client_events.iter().any(|e| e.1 == "log"));
+    assert!(client_events.iter().any(|e| e.1 == "node"));
+    app.patch(
+        &format!("/api/runs/{run}"),
+        &c.manager,
+        json!({"logsVisibleToClient": true}),
+    )
+    .await;
+    let client_events = read_sse(&app, &c.client, run, None).await;
+    assert!(client_events.iter().any(|e| e.1 == "log"));
+}
