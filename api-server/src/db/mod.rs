@@ -3,6 +3,7 @@
 
 pub mod assignments;
 pub mod audit;
+pub mod runs;
 pub mod sessions;
 pub mod settings;
 pub mod templates;

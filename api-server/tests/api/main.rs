@@ -7,5 +7,6 @@ mod auth;
 mod bad_input;
 mod rbac;
 mod resources;
+mod runs;
 mod walkthrough;
 mod web;
