@@ -779,6 +779,47 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/events": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A dashboard feed of the runs the caller may see starting, changing status
+     *     and finishing (`run` events with `runId` and `clientId`).
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Close the stream after this many seconds (default: stay open). */
+          closeAfterSeconds?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "text/event-stream": string;
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/manager/clients": {
     parameters: {
       query?: never;
@@ -803,6 +844,330 @@ export interface paths {
           content: {
             "application/json": components["schemas"]["User"][];
           };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/runs": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Runs the caller may see, newest first. Clients see only their own published runs. */
+    get: {
+      parameters: {
+        query?: {
+          clientId?: number;
+          createdAfter?: string;
+          createdBefore?: string;
+          page?: number;
+          perPage?: number;
+          /** @description pending, running, succeeded, failed or cancelled. */
+          status?: string;
+          workflowId?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Paged_RunSummary"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/runs/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A run with every node's status and every attempt (timestamps, duration,
+     *     exit reason, outputs).
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Run"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Publish a run to its client (or not) and choose whether the client sees its logs. */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["UpdateRun"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Run"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    trace?: never;
+  };
+  "/api/runs/{id}/cancel": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Cancel a run: pending nodes are cancelled, running ones are killed. */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["RunStarted"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/runs/{id}/events": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Live events of one run as Server-Sent Events: `node` (status changes),
+     *     `log`, `progress` and `run` (status, ends the stream once final). Each
+     *     event's id is its sequence number; reconnect with `Last-Event-ID` to
+     *     continue without gaps.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Same as the `Last-Event-ID` header, for clients that cannot set headers. */
+          lastEventId?: number;
+        };
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "text/event-stream": string;
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/runs/{id}/nodes/{node}/logs": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Log lines of one node, oldest first. Clients see them only when the
+     *     manager made the run's logs visible.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Only lines after this sequence number (the `next` of the previous page). */
+          after?: number;
+          /** @description Only lines of this attempt (default: all attempts). */
+          attempt?: number;
+          limit?: number;
+        };
+        header?: never;
+        path: {
+          id: number;
+          node: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["LogPage"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/runs/{id}/nodes/{node}/outputs/{port}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One output of a node: files with their content type, binary values as
+     *     bytes, everything else as JSON.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Attempt to read (default: the latest succeeded attempt). */
+          attempt?: number;
+        };
+        header?: never;
+        path: {
+          id: number;
+          node: string;
+          port: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description the output value */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
         };
       };
     };
@@ -1367,6 +1732,70 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/workflows/{id}/runs": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Play: validate the workflow, freeze it with its templates and start a run.
+     *     Invalid graphs or inputs answer 422 and create nothing.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["StartRun"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Run"];
+          };
+        };
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["RunStarted"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/workflows/validate": {
     parameters: {
       query?: never;
@@ -1536,6 +1965,8 @@ export interface components {
      * @enum {string}
      */
     ExecutionMode: "sync" | "async";
+    /** @enum {string} */
+    FailurePolicyBody: "continue" | "fail_fast";
     /** @description A directed graph of nodes; validated by [`crate::validate_graph`]. */
     Graph: {
       edges?: components["schemas"]["Edge"][];
@@ -1563,6 +1994,25 @@ export interface components {
       /** @description Username or email. */
       login: string;
       password: string;
+    };
+    LogLineView: {
+      /** Format: int32 */
+      attempt: number;
+      level: string;
+      message: string;
+      /** Format: int64 */
+      seq: number;
+      stream: string;
+      /** Format: date-time */
+      ts: string;
+    };
+    LogPage: {
+      items: components["schemas"]["LogLineView"][];
+      /**
+       * Format: int64
+       * @description Pass as `after` to read on; absent when this page was not full.
+       */
+      next?: number | null;
     };
     /** @description The import policy for `restricted` nodes. Block wins over allow. */
     ModuleSettings: {
@@ -1598,6 +2048,23 @@ export interface components {
       retry?: null | components["schemas"]["RetrySpec"];
       template: components["schemas"]["TemplateRef"];
     };
+    NodeExecution: {
+      /** Format: int32 */
+      attempt: number;
+      /** Format: int64 */
+      durationMs?: number | null;
+      /** Format: date-time */
+      finishedAt?: string | null;
+      message?: string | null;
+      /** Format: int64 */
+      outputBytes?: number | null;
+      /** @description Output values by port; files appear as `{"$file": {id, name, size, sha256, contentType}}`. */
+      outputs: Record<string, never>;
+      reason?: string | null;
+      /** Format: date-time */
+      startedAt: string;
+      status: string;
+    };
     /** @description Per-node limit overrides; each may only tighten the template's limit. */
     NodeLimits: {
       /** Format: int32 */
@@ -1625,6 +2092,36 @@ export interface components {
         status: number;
         /** Format: int64 */
         userId?: number | null;
+      }[];
+      /** Format: int32 */
+      page: number;
+      /** Format: int32 */
+      perPage: number;
+      /** Format: int64 */
+      total: number;
+    };
+    /** @description One page of a list. */
+    Paged_RunSummary: {
+      items: {
+        /** Format: int64 */
+        clientId: number;
+        /** Format: date-time */
+        createdAt: string;
+        /** Format: date-time */
+        finishedAt?: string | null;
+        /** Format: int64 */
+        id: number;
+        message?: string | null;
+        published: boolean;
+        /** Format: date-time */
+        startedAt?: string | null;
+        /** Format: int64 */
+        startedBy: number;
+        status: string;
+        /** Format: int64 */
+        workflowId: number;
+        /** Format: int32 */
+        workflowRevision: number;
       }[];
       /** Format: int32 */
       page: number;
@@ -1771,8 +2268,84 @@ export interface components {
     };
     /** @enum {string} */
     Role: "admin" | "manager" | "client";
+    Run: {
+      cancelRequested: boolean;
+      /** Format: int64 */
+      clientId: number;
+      /** Format: date-time */
+      createdAt: string;
+      failurePolicy: string;
+      /** Format: date-time */
+      finishedAt?: string | null;
+      /** Format: int64 */
+      id: number;
+      logsVisibleToClient: boolean;
+      message?: string | null;
+      nodes: components["schemas"]["RunNode"][];
+      published: boolean;
+      /** Format: date-time */
+      startedAt?: string | null;
+      /** Format: int64 */
+      startedBy: number;
+      status: string;
+      /** Format: int64 */
+      workflowId: number;
+      /** Format: int32 */
+      workflowRevision: number;
+    };
+    /** @enum {string} */
+    RunMode: "async" | "sync";
+    RunNode: {
+      /** Format: int32 */
+      attempt: number;
+      /** @description Every attempt, oldest first. */
+      executions: components["schemas"]["NodeExecution"][];
+      /** Format: date-time */
+      finishedAt?: string | null;
+      id: string;
+      message?: string | null;
+      /** @description 1-based place among the ready nodes waiting for a free slot. */
+      queuePosition?: number | null;
+      reason?: string | null;
+      /** Format: date-time */
+      startedAt?: string | null;
+      status: string;
+      template: components["schemas"]["TemplateRef"];
+    };
+    RunStarted: {
+      /** Format: int64 */
+      id: number;
+      status: string;
+    };
+    RunSummary: {
+      /** Format: int64 */
+      clientId: number;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      finishedAt?: string | null;
+      /** Format: int64 */
+      id: number;
+      message?: string | null;
+      published: boolean;
+      /** Format: date-time */
+      startedAt?: string | null;
+      /** Format: int64 */
+      startedBy: number;
+      status: string;
+      /** Format: int64 */
+      workflowId: number;
+      /** Format: int32 */
+      workflowRevision: number;
+    };
     /** @enum {string} */
     Severity: "error" | "warning";
+    StartRun: {
+      failurePolicy?: components["schemas"]["FailurePolicyBody"];
+      /** @description Input values by node id and input port, replacing the nodes' literal inputs. */
+      inputs?: Record<string, never>;
+      mode?: components["schemas"]["RunMode"];
+    };
     /** @description One version of a node template. */
     Template: components["schemas"]["TemplateSpec"] & {
       /** Format: date-time */
@@ -1823,6 +2396,10 @@ export interface components {
      * @enum {string}
      */
     TrustLevel: "restricted" | "trusted";
+    UpdateRun: {
+      logsVisibleToClient?: boolean | null;
+      published?: boolean | null;
+    };
     UpdateUser: {
       active?: boolean | null;
       displayName?: string | null;

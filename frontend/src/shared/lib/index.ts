@@ -2,3 +2,4 @@ export { cn } from "./cn";
 export { hasModKey, isMac, isTypingTarget, modKeyLabel } from "./platform";
 export { formatDateTime, formatDuration, pluralize } from "./format";
 export { useDebounced } from "./use-debounced";
+export { createSseParser, type SseMessage } from "./sse";

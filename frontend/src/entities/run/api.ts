@@ -1,0 +1,74 @@
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { api, authFetch, toApiError, unwrap, type Schemas } from "@/shared/api";
+
+export type Run = Schemas["Run"];
+export type RunSummary = Schemas["RunSummary"];
+export type RunNode = Schemas["RunNode"];
+
+export const FINAL_STATUSES = new Set(["succeeded", "failed", "cancelled", "skipped"]);
+export const isFinal = (status: string | undefined) => !!status && FINAL_STATUSES.has(status);
+
+export interface RunFilter {
+  workflowId?: number;
+  clientId?: number;
+  status?: string;
+  createdAfter?: string;
+  createdBefore?: string;
+  page?: number;
+  perPage?: number;
+}
+
+export const runKeys = {
+  all: ["runs"] as const,
+  list: (f: RunFilter) => ["runs", "list", f] as const,
+  one: (id: number) => ["runs", "one", id] as const,
+};
+
+export function useRuns(filter: RunFilter, opts: { refetchInterval?: number } = {}) {
+  return useQuery({
+    queryKey: runKeys.list(filter),
+    queryFn: () => unwrap(api.GET("/api/runs", { params: { query: filter } })),
+    placeholderData: keepPreviousData,
+    refetchInterval: opts.refetchInterval,
+  });
+}
+
+export function useRun(id: number | null) {
+  return useQuery({
+    queryKey: runKeys.one(id ?? 0),
+    enabled: id != null,
+    queryFn: () => unwrap(api.GET("/api/runs/{id}", { params: { path: { id: id! } } })),
+  });
+}
+
+export function startRun(workflowId: number, mode: "async" | "sync") {
+  return unwrap(
+    api.POST("/api/workflows/{id}/runs", {
+      params: { path: { id: workflowId } },
+      body: { mode } as Schemas["StartRun"],
+    }),
+  ) as Promise<{ id: number; status: string }>;
+}
+
+export function cancelRun(id: number) {
+  return unwrap(api.POST("/api/runs/{id}/cancel", { params: { path: { id } } }));
+}
+
+export function fetchLogs(runId: number, node: string, after?: number) {
+  return unwrap(
+    api.GET("/api/runs/{id}/nodes/{node}/logs", {
+      params: { path: { id: runId, node }, query: { after, limit: 1000 } },
+    }),
+  );
+}
+
+/** An output's raw response (JSON, file or binary), with the server's error if any. */
+export async function fetchOutput(runId: number, node: string, port: string): Promise<Response> {
+  const res = await authFetch(
+    new Request(
+      `/api/runs/${runId}/nodes/${encodeURIComponent(node)}/outputs/${encodeURIComponent(port)}`,
+    ),
+  );
+  if (!res.ok) throw toApiError(res, await res.json().catch(() => undefined));
+  return res;
+}

@@ -1,0 +1,17 @@
+export {
+  FINAL_STATUSES,
+  cancelRun,
+  fetchLogs,
+  fetchOutput,
+  isFinal,
+  runKeys,
+  startRun,
+  useRun,
+  useRuns,
+  type Run,
+  type RunFilter,
+  type RunNode,
+  type RunSummary,
+} from "./api";
+export { applyRunEvent, useRunEvents, type LiveLog, type LiveNode, type LiveRun } from "./events";
+export { RunStatusBadge, STATUS_COLORS } from "./ui";

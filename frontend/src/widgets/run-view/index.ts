@@ -1,0 +1,2 @@
+export { RunDetails } from "./run-details";
+export { JsonTree, OutputViewer, TableView } from "./output-viewer";

@@ -1,0 +1,237 @@
+import { useQuery } from "@tanstack/react-query";
+import { useEffect, useMemo, useState } from "react";
+import { cn, formatDateTime, formatDuration } from "@/shared/lib";
+import { EmptyState, LoadingState } from "@/shared/ui";
+import {
+  fetchLogs,
+  isFinal,
+  RunStatusBadge,
+  STATUS_COLORS,
+  type LiveRun,
+  type Run,
+} from "@/entities/run";
+import { OutputViewer } from "./output-viewer";
+
+type PortTypeOf = (nodeId: string, port: string) => string | undefined;
+
+/** Per-node status, logs, outputs and timeline of one run; used live in the editor and read-only in the portal. */
+export function RunDetails({
+  run,
+  live,
+  selected,
+  onSelect,
+  portType,
+  logsVisible = true,
+}: {
+  run: Run;
+  live: LiveRun | null;
+  selected: string | null;
+  onSelect: (node: string) => void;
+  portType?: PortTypeOf;
+  logsVisible?: boolean;
+}) {
+  const [tab, setTab] = useState<"logs" | "outputs" | "timeline">("outputs");
+  const now = useNow(live != null && !isFinal(live.status));
+  const node = selected ?? run.nodes[0]?.id ?? null;
+  return (
+    <div className="flex min-h-0 flex-1" data-testid="run-details">
+      <ul className="w-64 shrink-0 overflow-auto border-r border-slate-200" aria-label="Run nodes">
+        {run.nodes.map((n) => {
+          const l = live?.nodes[n.id];
+          const status = l?.status ?? n.status;
+          const started = l?.startedAt ?? (n.startedAt ? Date.parse(n.startedAt) : undefined);
+          const finished = l?.finishedAt ?? (n.finishedAt ? Date.parse(n.finishedAt) : undefined);
+          return (
+            <li key={n.id}>
+              <button
+                onClick={() => onSelect(n.id)}
+                className={cn(
+                  "flex w-full flex-col gap-0.5 px-3 py-1.5 text-left text-xs hover:bg-slate-50",
+                  node === n.id && "bg-indigo-50",
+                )}
+                data-testid={`run-node-${n.id}`}
+                data-status={status}
+              >
+                <span className="flex items-center gap-2">
+                  <span
+                    className="h-2 w-2 rounded-full"
+                    style={{ background: STATUS_COLORS[status] ?? "#94a3b8" }}
+                  />
+                  <span className="flex-1 truncate font-mono">{n.id}</span>
+                  <span className="text-slate-500">{status}</span>
+                </span>
+                <span className="pl-4 text-[10px] text-slate-400">
+                  {started ? formatDuration((finished ?? now) - started) : "waiting"}
+                  {(l?.attempt ?? n.attempt) > 1 && ` · attempt ${l?.attempt ?? n.attempt}`}
+                  {(l?.reason ?? n.reason) && ` · ${l?.reason ?? n.reason}`}
+                </span>
+                {status === "running" && l?.progress != null && (
+                  <span className="ml-4 h-1 rounded bg-slate-200">
+                    <span
+                      className="block h-1 rounded bg-sky-500"
+                      style={{ width: `${Math.round(l.progress * 100)}%` }}
+                    />
+                  </span>
+                )}
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+      <div className="flex min-w-0 flex-1 flex-col">
+        <div className="flex gap-1 border-b border-slate-100 px-2 text-xs" role="tablist">
+          {(["outputs", ...(logsVisible ? ["logs"] : []), "timeline"] as const).map((t) => (
+            <button
+              key={t}
+              role="tab"
+              aria-selected={tab === t}
+              onClick={() => setTab(t as typeof tab)}
+              className={cn(
+                "border-b-2 px-2 py-1.5 capitalize",
+                tab === t
+                  ? "border-indigo-600 font-medium text-indigo-700"
+                  : "border-transparent text-slate-500",
+              )}
+            >
+              {t}
+            </button>
+          ))}
+        </div>
+        <div className="min-h-0 flex-1 overflow-auto p-3">
+          {tab === "timeline" ? (
+            <Timeline run={run} live={live} now={now} />
+          ) : !node ? (
+            <EmptyState title="This run has no nodes." />
+          ) : tab === "logs" ? (
+            <Logs run={run} node={node} live={live} />
+          ) : (
+            <Outputs run={run} node={node} portType={portType} />
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function useNow(ticking: boolean) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!ticking) return;
+    const t = setInterval(() => setNow(Date.now()), 250);
+    return () => clearInterval(t);
+  }, [ticking]);
+  return ticking ? now : Date.now();
+}
+
+function Outputs({ run, node, portType }: { run: Run; node: string; portType?: PortTypeOf }) {
+  const n = run.nodes.find((x) => x.id === node);
+  const exec =
+    [...(n?.executions ?? [])].reverse().find((e) => e.status === "succeeded") ??
+    n?.executions.at(-1);
+  const outputs = (exec?.outputs ?? null) as Record<string, unknown> | null;
+  if (!n) return null;
+  if (!exec) return <p className="text-xs text-slate-500">{node} has not run yet.</p>;
+  if (exec.status !== "succeeded" || !outputs) {
+    return (
+      <p className="text-xs text-slate-600">
+        {node} {exec.status}
+        {exec.reason ? ` (${exec.reason})` : ""}
+        {exec.message ? `: ${exec.message}` : "."}
+      </p>
+    );
+  }
+  const ports = Object.keys(outputs);
+  if (!ports.length) return <p className="text-xs text-slate-500">No outputs.</p>;
+  return (
+    <div className="space-y-4">
+      {ports.map((p) => (
+        <OutputViewer
+          key={p}
+          runId={run.id}
+          node={node}
+          port={p}
+          type={portType?.(node, p)}
+          value={outputs[p]}
+        />
+      ))}
+    </div>
+  );
+}
+
+function Logs({ run, node, live }: { run: Run; node: string; live: LiveRun | null }) {
+  const final = isFinal(live?.status ?? run.status);
+  const fetched = useQuery({
+    queryKey: ["runs", run.id, "logs", node, final],
+    queryFn: () => fetchLogs(run.id, node),
+  });
+  const lines = useMemo(() => {
+    const base = fetched.data?.items ?? [];
+    const maxSeq = base.reduce((m, l) => Math.max(m, l.seq), -1);
+    const extra = (live?.logs ?? []).filter((l) => l.node === node && l.seq > maxSeq);
+    return [...base, ...extra];
+  }, [fetched.data, live?.logs, node]);
+  if (fetched.isPending && !lines.length) return <LoadingState />;
+  if (!lines.length) return <p className="text-xs text-slate-500">No log lines from {node}.</p>;
+  return (
+    <pre
+      className="rounded bg-slate-950 p-2 font-mono text-[11px] leading-4 text-slate-200"
+      data-testid="run-logs"
+    >
+      {lines.map((l) => (
+        <div
+          key={`${l.seq}`}
+          className={cn(
+            l.stream === "stderr" || l.level === "error"
+              ? "text-rose-300"
+              : l.level === "warning"
+                ? "text-amber-200"
+                : "",
+          )}
+        >
+          <span className="text-slate-500">{new Date(l.ts).toLocaleTimeString()} </span>
+          {l.message}
+        </div>
+      ))}
+    </pre>
+  );
+}
+
+function Timeline({ run, live, now }: { run: Run; live: LiveRun | null; now: number }) {
+  const start = run.startedAt ? Date.parse(run.startedAt) : Date.parse(run.createdAt);
+  const end = run.finishedAt ? Date.parse(run.finishedAt) : now;
+  const span = Math.max(end - start, 1);
+  return (
+    <div className="space-y-1 text-xs" data-testid="run-timeline">
+      <p className="mb-2 text-slate-500">
+        Started {formatDateTime(run.startedAt ?? run.createdAt)} · {formatDuration(end - start)} ·{" "}
+        <RunStatusBadge status={live?.status ?? run.status} />
+      </p>
+      {run.nodes.map((n) => (
+        <div key={n.id} className="flex items-center gap-2">
+          <span className="w-32 shrink-0 truncate font-mono">{n.id}</span>
+          <div className="relative h-4 flex-1 rounded bg-slate-100">
+            {n.executions.map((e) => {
+              const s = Date.parse(e.startedAt);
+              const f = e.finishedAt ? Date.parse(e.finishedAt) : now;
+              return (
+                <span
+                  key={e.attempt}
+                  title={`attempt ${e.attempt}: ${e.status}${e.reason ? ` (${e.reason})` : ""}, ${formatDuration(e.durationMs ?? f - s)}`}
+                  className="absolute top-0 h-4 rounded"
+                  style={{
+                    left: `${((s - start) / span) * 100}%`,
+                    width: `${Math.max(((f - s) / span) * 100, 0.8)}%`,
+                    background: STATUS_COLORS[e.status] ?? "#94a3b8",
+                  }}
+                />
+              );
+            })}
+          </div>
+          <span className="w-20 shrink-0 text-right text-slate-500">
+            {live?.nodes[n.id]?.status ?? n.status}
+          </span>
+        </div>
+      ))}
+    </div>
+  );
+}
