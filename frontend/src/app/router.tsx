@@ -72,7 +72,10 @@ export const router = createBrowserRouter([
             <AppShell />
           </RequireRole>
         ),
-        children: [{ index: true, element: page(() => import("@/pages/client-runs")) }],
+        children: [
+          { index: true, element: page(() => import("@/pages/client-runs")) },
+          { path: "runs/:id", element: page(() => import("@/pages/client-run")) },
+        ],
       },
       { path: "*", element: <NotFoundPage /> },
     ],

@@ -1,16 +1,139 @@
+import { useState } from "react";
+import { Link } from "react-router";
 import { useSession } from "@/shared/api";
-import { EmptyState, PageHeader } from "@/shared/ui";
+import { formatDateTime, formatDuration } from "@/shared/lib";
+import {
+  EmptyState,
+  ErrorState,
+  Input,
+  LoadingState,
+  PageHeader,
+  Pagination,
+  Select,
+  Table,
+  Td,
+  Th,
+} from "@/shared/ui";
+import { RunStatusBadge, useRuns } from "@/entities/run";
+
+const PER_PAGE = 25;
 
 export default function ClientRunsPage() {
   const user = useSession((s) => s.user);
+  const [status, setStatus] = useState("");
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
+  const [page, setPage] = useState(1);
+  const runs = useRuns(
+    {
+      status: status || undefined,
+      createdAfter: from ? new Date(from).toISOString() : undefined,
+      createdBefore: to ? new Date(to).toISOString() : undefined,
+      page,
+      perPage: PER_PAGE,
+    },
+    { refetchInterval: 10_000 },
+  );
   return (
     <>
       <PageHeader title="My results">
         Runs your manager published to you, {user?.displayName}.
       </PageHeader>
-      <EmptyState title="No results published to you yet.">
-        When your manager runs a workflow for you, its results appear here.
-      </EmptyState>
+      <div className="mb-3 flex flex-wrap gap-2">
+        <Select
+          aria-label="Status"
+          className="w-40"
+          value={status}
+          onChange={(e) => {
+            setStatus(e.target.value);
+            setPage(1);
+          }}
+        >
+          <option value="">Any status</option>
+          <option value="succeeded">succeeded</option>
+          <option value="failed">failed</option>
+          <option value="running">running</option>
+          <option value="cancelled">cancelled</option>
+        </Select>
+        <Input
+          aria-label="From"
+          type="date"
+          className="w-44"
+          value={from}
+          onChange={(e) => {
+            setFrom(e.target.value);
+            setPage(1);
+          }}
+        />
+        <Input
+          aria-label="To"
+          type="date"
+          className="w-44"
+          value={to}
+          onChange={(e) => {
+            setTo(e.target.value);
+            setPage(1);
+          }}
+        />
+      </div>
+      {runs.isPending ? (
+        <LoadingState />
+      ) : runs.isError ? (
+        <ErrorState error={runs.error} onRetry={() => runs.refetch()} />
+      ) : runs.data.items.length === 0 ? (
+        <EmptyState
+          title={
+            status || from || to
+              ? "No results match these filters."
+              : "No results published to you yet."
+          }
+        >
+          When your manager runs a workflow for you, its results appear here.
+        </EmptyState>
+      ) : (
+        <>
+          <Table>
+            <thead>
+              <tr>
+                <Th>Run</Th>
+                <Th>Workflow</Th>
+                <Th>Date</Th>
+                <Th>Status</Th>
+                <Th>Duration</Th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {runs.data.items.map((r) => (
+                <tr key={r.id} data-testid={`client-run-${r.id}`}>
+                  <Td>
+                    <Link
+                      to={`/client/runs/${r.id}`}
+                      className="font-medium text-indigo-600 hover:underline"
+                    >
+                      #{r.id}
+                    </Link>
+                  </Td>
+                  <Td>
+                    {"workflowName" in r
+                      ? String((r as { workflowName?: string }).workflowName)
+                      : `Workflow ${r.workflowId}`}
+                  </Td>
+                  <Td>{formatDateTime(r.createdAt)}</Td>
+                  <Td>
+                    <RunStatusBadge status={r.status} />
+                  </Td>
+                  <Td>
+                    {r.startedAt && r.finishedAt
+                      ? formatDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt))
+                      : "—"}
+                  </Td>
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+          <Pagination page={page} perPage={PER_PAGE} total={runs.data.total} onPage={setPage} />
+        </>
+      )}
     </>
   );
 }

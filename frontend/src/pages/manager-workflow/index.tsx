@@ -18,6 +18,7 @@ import {
   type TemplateLookup,
 } from "@/entities/workflow";
 import { WorkflowEditor } from "@/widgets/workflow-editor";
+import { RunDetails } from "@/widgets/run-view";
 
 export default function ManagerWorkflowPage() {
   const id = Number(useParams().id);
@@ -85,6 +86,18 @@ export default function ManagerWorkflowPage() {
       onSaved={onSaved}
       clientName={client?.displayName}
       onBack={() => navigate("/manager")}
+      runPanel={({ run, live, selected, onSelect }) => (
+        <RunDetails
+          run={run}
+          live={live}
+          selected={selected}
+          onSelect={onSelect}
+          portType={(nodeId, port) => {
+            const n = run.nodes.find((x) => x.id === nodeId);
+            return n ? lookup(n.template)?.outputs.find((p) => p.name === port)?.type : undefined;
+          }}
+        />
+      )}
     />
   );
 }

@@ -21,6 +21,7 @@ import {
   type Problem,
   type TemplateInfo,
 } from "@/entities/workflow";
+import type { LiveNode } from "@/entities/run";
 import { useEditor, useEditorContext } from "../model/context";
 import { DRAG_MIME } from "./palette";
 import { nodeTypes, type EditorNode } from "./node-card";
@@ -43,6 +44,7 @@ interface CacheEntry {
   template: TemplateInfo | undefined;
   problems: Problem[];
   measured: { width: number; height: number } | undefined;
+  run: LiveNode | undefined;
   rf: EditorNode;
 }
 
@@ -50,9 +52,11 @@ interface CacheEntry {
 export function Canvas({
   problems,
   onRefused,
+  runNodes,
 }: {
   problems: Problem[];
   onRefused: (reason: string) => void;
+  runNodes?: Record<string, LiveNode> | null;
 }) {
   const { store, lookup } = useEditorContext();
   const nodes = useEditor((s) => s.nodes);
@@ -89,7 +93,9 @@ export function Canvas({
       if (old && JSON.stringify(old.problems) === JSON.stringify(nodeProblems))
         nodeProblems = old.problems;
       const m = measured.current.get(n.id);
+      const run = runNodes?.[n.id];
       if (
+        old?.run === run &&
         old &&
         old.src === n &&
         old.selected === selected &&
@@ -105,17 +111,17 @@ export function Canvas({
         type: "task",
         position: n.position,
         selected,
-        data: { node: n, template, problems: nodeProblems },
+        data: { node: n, template, problems: nodeProblems, run },
         initialWidth: 224,
         initialHeight: estimateHeight(template),
         ...(m ? { measured: m } : {}),
       };
-      next.set(n.id, { src: n, selected, template, problems: nodeProblems, measured: m, rf });
+      next.set(n.id, { src: n, selected, template, problems: nodeProblems, measured: m, run, rf });
       return rf;
     });
     cache.current = next;
     return out;
-  }, [nodes, selectedNodes, lookup, problemsByNode, measuredTick]);
+  }, [nodes, selectedNodes, lookup, problemsByNode, measuredTick, runNodes]);
 
   // Output port types per node: changes with the node set, not with positions,
   // so dragging does not rebuild every edge.

@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { useQueryClient } from "@tanstack/react-query";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useBlocker } from "react-router";
@@ -21,6 +22,18 @@ import {
   type TemplateLookup,
   type Workflow,
 } from "@/entities/workflow";
+import {
+  cancelRun,
+  isFinal,
+  runKeys,
+  startRun,
+  useRun,
+  useRunEvents,
+  useRuns,
+  RunStatusBadge,
+  type LiveRun,
+  type Run,
+} from "@/entities/run";
 import { EditorContext, useEditor, useEditorContext } from "../model/context";
 import { autoLayout } from "../model/layout";
 import { commandFor } from "../model/shortcuts";
@@ -42,6 +55,13 @@ export interface WorkflowEditorProps {
   onSaved: (w: Workflow) => void;
   clientName?: string;
   onBack: () => void;
+  /** Renders a run's details (the page composes the run-view widget here). */
+  runPanel?: (args: {
+    run: Run;
+    live: LiveRun | null;
+    selected: string | null;
+    onSelect: (node: string) => void;
+  }) => ReactNode;
 }
 
 /** The graph editor: palette, canvas, inspector, problems, with save/undo/history. */
@@ -68,6 +88,7 @@ function EditorFrame({
   onSaved,
   clientName,
   onBack,
+  runPanel,
 }: WorkflowEditorProps) {
   const { store } = useEditorContext();
   const [base, setBase] = useState<Workflow>(initial);
@@ -79,6 +100,22 @@ function EditorFrame({
   const [conflict, setConflict] = useState<{ currentRevision: number } | null>(null);
   const [historyOpen, setHistoryOpen] = useState(false);
   const [refusal, setRefusal] = useState<string | null>(null);
+  const [bottomTab, setBottomTab] = useState<"problems" | "run" | "runs">("problems");
+  const [activeRunId, setActiveRunId] = useState<number | null>(null);
+  const [starting, setStarting] = useState<"async" | "sync" | null>(null);
+  const qc = useQueryClient();
+  const activeRun = useRun(activeRunId);
+  const live = useRunEvents(activeRun.data);
+  const liveStatus = live?.status;
+  // When the run ends, reload it for the outputs and refresh the history.
+  useEffect(() => {
+    if (activeRunId != null && isFinal(liveStatus)) {
+      qc.invalidateQueries({ queryKey: runKeys.one(activeRunId) });
+      qc.invalidateQueries({ queryKey: ["runs", "list"] });
+    }
+  }, [liveStatus, activeRunId, qc]);
+  const selectedNodes = useEditor((s) => s.selectedNodes);
+  const selectedRunNode = selectedNodes.size === 1 ? [...selectedNodes][0]! : null;
   const nodes = useEditor((s) => s.nodes);
   const edges = useEditor((s) => s.edges);
   const dirty = useStore(store, (s) => s.version !== s.savedVersion) || name !== base.name;
@@ -95,6 +132,8 @@ function EditorFrame({
     120,
   );
   const clientProblems = useMemo(() => validateGraph(structure, lookup), [structure, lookup]);
+  const clientProblemsRef = useRef(clientProblems);
+  clientProblemsRef.current = validateGraph({ nodes, edges }, lookup);
   const version = useEditor((s) => s.version);
   const savedVersion = useRef(version);
   // Server problems describe the saved graph; once edited, the client's view takes over.
@@ -156,6 +195,42 @@ function EditorFrame({
       toast.error(e);
     }
   }, [base.id, store]);
+
+  const play = useCallback(
+    async (mode: "async" | "sync") => {
+      if (clientProblemsRef.current.some((p) => p.severity === "error")) {
+        toast.error(new Error("Fix the problems listed below before running this workflow."));
+        setBottomTab("problems");
+        return;
+      }
+      setStarting(mode);
+      try {
+        // A run uses the saved revision, so unsaved edits are saved first.
+        if (store.getState().version !== store.getState().savedVersion || name !== base.name)
+          await save();
+        const started = await startRun(base.id, mode);
+        setActiveRunId(started.id);
+        setBottomTab("run");
+        qc.invalidateQueries({ queryKey: ["runs", "list"] });
+        if (mode === "sync") toast.info(`Test run #${started.id} ${started.status}.`);
+      } catch (e) {
+        toast.error(e);
+      } finally {
+        setStarting(null);
+      }
+    },
+    [store, name, base, save, qc],
+  );
+
+  const cancel = useCallback(async () => {
+    if (activeRunId == null) return;
+    try {
+      await cancelRun(activeRunId);
+      toast.info(`Cancelling run #${activeRunId}…`);
+    } catch (e) {
+      toast.error(e);
+    }
+  }, [activeRunId]);
 
   const layout = useCallback(async () => {
     const s = store.getState();
@@ -318,6 +393,29 @@ function EditorFrame({
             <Kbd>Shift</Kbd>+drag box-select · <Kbd>{modKeyLabel}</Kbd>+<Kbd>C</Kbd>/<Kbd>V</Kbd>{" "}
             copy/paste
           </span>
+          {activeRun.data && !isFinal(liveStatus ?? activeRun.data.status) ? (
+            <Button size="sm" variant="danger" onClick={cancel}>
+              Cancel run
+            </Button>
+          ) : null}
+          <Button
+            size="sm"
+            onClick={() => play("sync")}
+            loading={starting === "sync"}
+            title="Run and wait for the result"
+          >
+            Test run
+          </Button>
+          <Button
+            size="sm"
+            variant="primary"
+            onClick={() => play("async")}
+            loading={starting === "async"}
+            title="Start a run in the background"
+          >
+            ▶ Run
+          </Button>
+          <span className="mx-1 h-5 w-px bg-slate-200" />
           <Button size="sm" onClick={() => setHistoryOpen(true)}>
             History
           </Button>
@@ -336,7 +434,11 @@ function EditorFrame({
       <div className="flex min-h-0 flex-1">
         <Palette templates={templates} onAdd={addFromPalette} />
         <div className="relative flex min-w-0 flex-1 flex-col">
-          <Canvas problems={problems} onRefused={onRefused} />
+          <Canvas
+            problems={problems}
+            onRefused={onRefused}
+            runNodes={bottomTab === "run" ? (live?.nodes ?? null) : null}
+          />
           {refusal && (
             <div
               role="alert"
@@ -346,11 +448,76 @@ function EditorFrame({
               Connection refused: {refusal}
             </div>
           )}
-          <ProblemsPanel
-            problems={problems}
-            onPick={pick}
-            source={problems === serverProblems ? "server" : "client"}
-          />
+          <div
+            className="flex shrink-0 gap-1 border-t border-slate-200 bg-slate-50 px-2 text-xs"
+            role="tablist"
+            aria-label="Bottom panel"
+          >
+            {(
+              [
+                ["problems", `Problems (${errors})`],
+                ["run", activeRunId ? `Run #${activeRunId}` : "Run"],
+                ["runs", "Runs"],
+              ] as const
+            ).map(([t, label]) => (
+              <button
+                key={t}
+                role="tab"
+                aria-selected={bottomTab === t}
+                onClick={() => setBottomTab(t)}
+                className={cn(
+                  "border-b-2 px-2 py-1.5",
+                  bottomTab === t
+                    ? "border-indigo-600 font-medium text-indigo-700"
+                    : "border-transparent text-slate-500",
+                )}
+              >
+                {label}
+                {t === "run" && activeRun.data && (
+                  <span className="ml-1.5" data-testid="active-run-status">
+                    <RunStatusBadge status={liveStatus ?? activeRun.data.status} />
+                  </span>
+                )}
+              </button>
+            ))}
+          </div>
+          {bottomTab === "problems" ? (
+            <ProblemsPanel
+              problems={problems}
+              onPick={pick}
+              source={problems === serverProblems ? "server" : "client"}
+            />
+          ) : bottomTab === "run" ? (
+            <section className="flex h-72 shrink-0 flex-col bg-white" aria-label="Run">
+              {!activeRunId ? (
+                <p className="p-4 text-sm text-slate-500">
+                  Press Run to execute this workflow; its nodes light up here live.
+                </p>
+              ) : !activeRun.data ? (
+                <LoadingState />
+              ) : (
+                runPanel?.({
+                  run: activeRun.data,
+                  live,
+                  selected: selectedRunNode,
+                  onSelect: (id) => {
+                    store.getState().select([id]);
+                    focusNode(id);
+                  },
+                })
+              )}
+            </section>
+          ) : (
+            <RunHistory
+              workflowId={base.id}
+              activeRunId={activeRunId}
+              onOpen={(id) => {
+                setActiveRunId(id);
+                setBottomTab("run");
+              }}
+              onRerun={() => play("async")}
+            />
+          )}
         </div>
         <Inspector problems={problems} workflowName={name} onRename={setName} />
       </div>
@@ -408,6 +575,54 @@ function EditorFrame({
         }
       />
     </div>
+  );
+}
+
+function RunHistory({
+  workflowId,
+  activeRunId,
+  onOpen,
+  onRerun,
+}: {
+  workflowId: number;
+  activeRunId: number | null;
+  onOpen: (id: number) => void;
+  onRerun: () => void;
+}) {
+  const runs = useRuns({ workflowId, perPage: 50 }, { refetchInterval: 5000 });
+  return (
+    <section className="flex h-72 shrink-0 flex-col bg-white" aria-label="Runs of this workflow">
+      <div className="flex items-center justify-between border-b border-slate-100 px-3 py-1.5 text-xs">
+        <span className="font-semibold text-slate-700">Run history</span>
+        <Button size="sm" onClick={onRerun}>
+          Re-run latest revision
+        </Button>
+      </div>
+      <ul className="min-h-0 flex-1 divide-y divide-slate-100 overflow-auto text-xs">
+        {runs.isPending && <LoadingState />}
+        {runs.data?.items.length === 0 && (
+          <li className="px-3 py-2 text-slate-500">No runs yet.</li>
+        )}
+        {runs.data?.items.map((r) => (
+          <li key={r.id}>
+            <button
+              onClick={() => onOpen(r.id)}
+              className={cn(
+                "flex w-full items-center gap-3 px-3 py-1.5 text-left hover:bg-slate-50",
+                r.id === activeRunId && "bg-indigo-50",
+              )}
+            >
+              <span className="font-mono">#{r.id}</span>
+              <RunStatusBadge status={r.status} />
+              <span className="text-slate-500">revision {r.workflowRevision}</span>
+              <span className="text-slate-400">{formatDateTime(r.createdAt)}</span>
+              {r.published && <span className="text-emerald-600">published</span>}
+              <span className="ml-auto text-slate-400">{r.message}</span>
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 

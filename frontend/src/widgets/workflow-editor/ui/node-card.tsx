@@ -3,11 +3,15 @@ import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
 import { cn } from "@/shared/lib";
 import { PORT_COLORS } from "@/entities/template";
 import type { GraphNode, Problem, TemplateInfo } from "@/entities/workflow";
+import { STATUS_COLORS, type LiveNode } from "@/entities/run";
+import { formatDuration } from "@/shared/lib";
 
 export interface TaskNodeData extends Record<string, unknown> {
   node: GraphNode;
   template: TemplateInfo | undefined;
   problems: Problem[];
+  /** Set while a run is shown on the canvas. */
+  run?: LiveNode;
 }
 
 /** Editor node kinds form a discriminated union on `type`. */
@@ -17,7 +21,7 @@ const ROW = 22;
 
 /** A workflow node: title, typed input handles on the left, outputs on the right, status badge. */
 export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<EditorNode>) {
-  const { node, template, problems } = data;
+  const { node, template, problems, run } = data;
   const errors = problems.filter((p) => p.severity === "error");
   const badPorts = new Set(errors.map((p) => p.port).filter(Boolean));
   const inputs = template?.inputs ?? [];
@@ -32,6 +36,15 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
       )}
       data-testid={`node-${node.id}`}
       data-problems={errors.length}
+      data-run-status={run?.status}
+      style={
+        run
+          ? {
+              borderColor: STATUS_COLORS[run.status],
+              boxShadow: `0 0 0 2px ${STATUS_COLORS[run.status]}33`,
+            }
+          : undefined
+      }
     >
       <div className="flex items-center gap-2 rounded-t-lg border-b border-slate-100 bg-slate-50 px-2.5 py-1.5">
         <span
@@ -40,7 +53,18 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
         >
           {node.label || template?.title || node.template.name}
         </span>
-        {errors.length > 0 ? (
+        {run ? (
+          <span
+            className="rounded-full px-1.5 text-[10px] font-semibold text-white"
+            style={{ background: STATUS_COLORS[run.status] ?? "#94a3b8" }}
+            data-testid="node-run-status"
+          >
+            {run.status}
+            {run.startedAt && run.finishedAt
+              ? ` · ${formatDuration(run.finishedAt - run.startedAt)}`
+              : ""}
+          </span>
+        ) : errors.length > 0 ? (
           <span
             className="rounded-full bg-rose-100 px-1.5 text-[10px] font-semibold text-rose-700"
             title={errors.map((p) => p.message).join("\n")}
@@ -101,6 +125,14 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
           </div>
         ))}
       </div>
+      {run?.status === "running" && (
+        <div className="mx-2.5 mb-1 h-1 rounded bg-slate-100">
+          <div
+            className="h-1 rounded bg-sky-500 transition-all"
+            style={{ width: `${Math.round((run.progress ?? 0.05) * 100)}%` }}
+          />
+        </div>
+      )}
       <div className="flex items-center justify-between rounded-b-lg px-2.5 pb-1.5 text-[10px] text-slate-400">
         <span className="truncate font-mono">{node.id}</span>
         <span>
