@@ -148,7 +148,9 @@ describe("admin → manager → client", () => {
     await page.keyboard.press("Delete");
     await page
       .locator(".cm-content")
-      .fill('def run(inputs, params, ctx):\n    return {"text": inputs["text"].upper()}\n');
+      .fill(
+        'def run(inputs, params, ctx):\n    ctx.log("shouting " + inputs["text"])\n    return {"text": inputs["text"].upper()}\n',
+      );
     await page.getByRole("button", { name: "Create node" }).click();
     await page.getByText("Saved text.upper v1.").waitFor();
     await page.waitForURL(/\/admin\/library\/text\.upper$/);
@@ -305,11 +307,60 @@ describe("admin → manager → client", () => {
     await page.context().close();
   });
 
+  let runId;
+
+  test("manager presses Run and watches every node succeed, with logs and outputs", async () => {
+    const page = await newPage();
+    await signIn(page, server.base, "maria", "password-1234");
+    await page.waitForURL(/\/manager$/);
+    await page.goto(`${server.base}/manager/workflows/${workflowId}`);
+    await page.locator('.react-flow__node[data-id="upper_1"]').waitFor();
+    await page.getByRole("button", { name: "▶ Run" }).click();
+    await page.getByTestId("active-run-status").getByText("succeeded").waitFor({ timeout: 60_000 });
+    runId = Number(
+      (await page.getByRole("tab", { name: /Run #\d+/ }).innerText()).match(/#(\d+)/)[1],
+    );
+    for (const id of ["upper_1", "upper_2", "double_1"]) {
+      assert.equal(
+        await page
+          .locator(`.react-flow__node[data-id="${id}"] [data-testid="node-${id}"]`)
+          .getAttribute("data-run-status"),
+        "succeeded",
+        id,
+      );
+    }
+    await page.getByTestId("run-node-upper_2").click();
+    await page.getByTestId("output-upper_2-text").getByText("HELLO").waitFor();
+    await page.getByTestId("run-node-double_1").click();
+    await page.getByTestId("output-double_1-y").getByText("63").waitFor();
+    await page.getByRole("tab", { name: "logs" }).click();
+    await page.getByTestId("run-node-upper_1").click();
+    await page.getByTestId("run-logs").getByText("shouting hello").waitFor();
+    await page.getByRole("tab", { name: "timeline" }).click();
+    await page.getByTestId("run-timeline").waitFor();
+    await screenshot(page, "manager-editor-run");
+    await page.getByRole("tab", { name: "Runs" }).click();
+    await page
+      .getByRole("region", { name: "Runs of this workflow" })
+      .getByText(`#${runId}`, { exact: true })
+      .waitFor();
+    await page.context().close();
+  });
+
   test("client lands on their results page and is sent away from /manager and /admin", async () => {
     const page = await newPage();
     await signIn(page, server.base, "acme", "password-1234");
     await page.waitForURL(/\/client$/);
     await page.getByRole("heading", { name: "My results" }).waitFor();
+    await page.getByTestId(`client-run-${runId}`).getByText("succeeded").waitFor();
+    await page.getByRole("link", { name: `#${runId}` }).click();
+    await page.getByTestId("run-node-upper_2").click();
+    await page.getByTestId("output-upper_2-text").getByText("HELLO").waitFor();
+    // Logs are not shared with clients by default, and there are no editing controls.
+    assert.equal(await page.getByRole("tab", { name: "logs" }).count(), 0);
+    assert.equal(await page.getByRole("button", { name: /Run|Save|Cancel/ }).count(), 0);
+    await screenshot(page, "client-run");
+    await page.getByRole("link", { name: "← My results" }).click();
     await page.goto(`${server.base}/manager`);
     await page.waitForURL(/\/client$/);
     await page.goto(`${server.base}/admin/users`);

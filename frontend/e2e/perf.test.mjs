@@ -115,11 +115,19 @@ test("a 500-node, 600-edge workflow opens, pans, zooms and drags (numbers in per
   const t0 = Date.now();
   await page.goto(`${server.base}/manager/workflows/${workflowId}`);
   page.on("pageerror", (e) => console.log("pageerror:", e.message));
-  await page.locator(".react-flow__node").first().waitFor({ timeout: 30_000 }).catch(async (e) => {
-    await screenshot(page, "perf-failure");
-    console.log("nodes in DOM:", await page.locator(".react-flow__node").count(), await page.locator(".react-flow__viewport").getAttribute("style"));
-    throw e;
-  });
+  await page
+    .locator(".react-flow__node")
+    .first()
+    .waitFor({ timeout: 30_000 })
+    .catch(async (e) => {
+      await screenshot(page, "perf-failure");
+      console.log(
+        "nodes in DOM:",
+        await page.locator(".react-flow__node").count(),
+        await page.locator(".react-flow__viewport").getAttribute("style"),
+      );
+      throw e;
+    });
   results.openToFirstNodeMs = Date.now() - t0;
   await page.getByText(`${N} nodes · 600 connections`).waitFor();
   await page.waitForFunction(() => document.querySelector('[data-testid="problem-count"]') != null);
@@ -128,8 +136,11 @@ test("a 500-node, 600-edge workflow opens, pans, zooms and drags (numbers in per
   // Where the time goes: document, scripts, API answers (ms since navigation start).
   results.openBreakdown = await page.evaluate(() => {
     const nav = performance.getEntriesByType("navigation")[0];
-    const res = performance.getEntriesByType("resource").map((r) => [new URL(r.name).pathname, Math.round(r.responseEnd)]);
-    const pick = (re) => res.filter(([p]) => re.test(p)).map(([p, t]) => `${p.replace(/-[\w-]{8}\.js$/, ".js")} ${t}`);
+    const res = performance
+      .getEntriesByType("resource")
+      .map((r) => [new URL(r.name).pathname, Math.round(r.responseEnd)]);
+    const pick = (re) =>
+      res.filter(([p]) => re.test(p)).map(([p, t]) => `${p.replace(/-[\w-]{8}\.js$/, ".js")} ${t}`);
     return {
       domContentLoaded: Math.round(nav.domContentLoadedEventEnd),
       api: pick(/^\/api\//),
@@ -146,7 +157,8 @@ test("a 500-node, 600-edge workflow opens, pans, zooms and drags (numbers in per
   const { x: cx, y: cy } = await page.evaluate(({ x, y, width, height }) => {
     for (let py = y + height / 2; py < y + height - 20; py += 7) {
       for (let px = x + width / 2; px < x + width - 20; px += 7) {
-        if (document.elementFromPoint(px, py)?.classList.contains("react-flow__pane")) return { x: px, y: py };
+        if (document.elementFromPoint(px, py)?.classList.contains("react-flow__pane"))
+          return { x: px, y: py };
       }
     }
     return { x: x + width / 2, y: y + height / 2 };
