@@ -132,8 +132,6 @@ function EditorFrame({
     120,
   );
   const clientProblems = useMemo(() => validateGraph(structure, lookup), [structure, lookup]);
-  const clientProblemsRef = useRef(clientProblems);
-  clientProblemsRef.current = validateGraph({ nodes, edges }, lookup);
   const version = useEditor((s) => s.version);
   const savedVersion = useRef(version);
   // Server problems describe the saved graph; once edited, the client's view takes over.
@@ -198,7 +196,8 @@ function EditorFrame({
 
   const play = useCallback(
     async (mode: "async" | "sync") => {
-      if (clientProblemsRef.current.some((p) => p.severity === "error")) {
+      const now = store.getState();
+      if (validateGraph({ nodes: now.nodes, edges: now.edges }, lookup).some((p) => p.severity === "error")) {
         toast.error(new Error("Fix the problems listed below before running this workflow."));
         setBottomTab("problems");
         return;
@@ -219,7 +218,7 @@ function EditorFrame({
         setStarting(null);
       }
     },
-    [store, name, base, save, qc],
+    [store, name, base, save, qc, lookup],
   );
 
   const cancel = useCallback(async () => {
