@@ -114,9 +114,7 @@ export default function ClientRunsPage() {
                     </Link>
                   </Td>
                   <Td>
-                    {"workflowName" in r
-                      ? String((r as { workflowName?: string }).workflowName)
-                      : `Workflow ${r.workflowId}`}
+                    Workflow #{r.workflowId} (revision {r.workflowRevision})
                   </Td>
                   <Td>{formatDateTime(r.createdAt)}</Td>
                   <Td>

@@ -197,7 +197,11 @@ function EditorFrame({
   const play = useCallback(
     async (mode: "async" | "sync") => {
       const now = store.getState();
-      if (validateGraph({ nodes: now.nodes, edges: now.edges }, lookup).some((p) => p.severity === "error")) {
+      if (
+        validateGraph({ nodes: now.nodes, edges: now.edges }, lookup).some(
+          (p) => p.severity === "error",
+        )
+      ) {
         toast.error(new Error("Fix the problems listed below before running this workflow."));
         setBottomTab("problems");
         return;
