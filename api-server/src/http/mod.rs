@@ -117,13 +117,12 @@ fn is_api_path(path: &str) -> bool {
 
 /// Fallback when a web directory is configured: static files from the build,
 /// `index.html` for any other GET (client-side routes), JSON 404 for the API.
+type ResponseFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = axum::response::Response> + Send>>;
+
 fn spa_fallback(
     dir: &std::path::Path,
-) -> impl Fn(axum::extract::Request) -> std::pin::Pin<Box<dyn std::future::Future<Output = axum::response::Response> + Send>>
-       + Clone
-       + Send
-       + Sync
-       + 'static {
+) -> impl Fn(axum::extract::Request) -> ResponseFuture + Clone + Send + Sync + 'static {
     use tower::ServiceExt;
     use tower_http::services::{ServeDir, ServeFile};
     let files = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));

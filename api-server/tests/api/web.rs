@@ -8,7 +8,11 @@ use crate::support::*;
 fn web_build() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("katalusis-web-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("assets")).unwrap();
-    std::fs::write(dir.join("index.html"), "<!doctype html><div id=root>spa</div>").unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><div id=root>spa</div>",
+    )
+    .unwrap();
     std::fs::write(dir.join("assets/app-1234.js"), "console.log('app')").unwrap();
     dir
 }
@@ -27,7 +31,12 @@ async fn spa_routes_get_index_html_and_api_paths_stay_json(pool: MySqlPool) {
         assert!(r.text().await.unwrap().contains("spa"), "{path}");
     }
 
-    let r = app.http.get(app.url("/assets/app-1234.js")).send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url("/assets/app-1234.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let cache = r.headers()["cache-control"].to_str().unwrap().to_owned();
     assert!(cache.contains("immutable"), "{cache}");
@@ -42,7 +51,12 @@ async fn spa_routes_get_index_html_and_api_paths_stay_json(pool: MySqlPool) {
 
     let r = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let r = app.http.get(app.url("/api/openapi.json")).send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     let doc: serde_json::Value = r.json().await.unwrap();
     assert_eq!(doc["info"]["title"], "Katalusis API");
 }
