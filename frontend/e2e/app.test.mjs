@@ -275,7 +275,7 @@ describe("admin → manager → client", () => {
     await page.context().close();
   });
 
-  test("saving over a workflow changed elsewhere offers reload or overwrite", async () => {
+  test("a save over a changed workflow offers reload or overwrite; restore is undoable; leaving asks first", async () => {
     const page = await newPage();
     await signIn(page, server.base, "maria", "password-1234");
     await page.waitForURL(/\/manager$/);
@@ -304,6 +304,22 @@ describe("admin → manager → client", () => {
     assert.equal(await page.locator(".react-flow__node").count(), 3);
     const after = await api.call("GET", `/api/workflows/${workflowId}`, token);
     assert.equal(after.revision, 3, "nothing was overwritten");
+
+    // Restoring revision 1 (the empty graph) is an undoable edit, and leaving asks first.
+    await page.getByRole("button", { name: "History" }).click();
+    const history = page.getByRole("dialog", { name: "Revision history" });
+    await history.getByText("r1").waitFor();
+    await history.locator("li", { hasText: "r1" }).getByRole("button", { name: "Restore" }).click();
+    await page.locator(".react-flow__node").first().waitFor({ state: "detached" });
+    await page.getByText("unsaved changes").waitFor();
+    await page.getByRole("button", { name: "←" }).click();
+    const leave = page.getByRole("dialog", { name: "Leave without saving?" });
+    await leave.waitFor();
+    await leave.getByRole("button", { name: "Stay" }).click();
+    assert.match(page.url(), new RegExp(`/manager/workflows/${workflowId}$`));
+    await page.keyboard.press(`${MOD}+z`);
+    await page.locator('.react-flow__node[data-id="upper_1"]').waitFor();
+    assert.equal(await page.locator(".react-flow__node").count(), 3);
     await page.context().close();
   });
 

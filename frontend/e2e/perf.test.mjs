@@ -72,6 +72,12 @@ before(async () => {
     graph: { nodes, edges },
   });
   workflowId = w.id;
+  // A three-node workflow as the baseline for the same machine and load.
+  await api.call("POST", "/api/workflows", managerToken, {
+    clientId: client.id,
+    name: "Small",
+    graph: { nodes: nodes.slice(0, 3), edges: edges.filter((e) => ["a0", "a1"].includes(e.id)) },
+  });
 });
 
 after(async () => {
@@ -110,6 +116,15 @@ test("a 500-node, 600-edge workflow opens, pans, zooms and drags (numbers in per
   await page.getByLabel("Username or email").fill("perfmanager");
   await page.getByLabel("Password").fill("password-1234");
   await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(/\/manager$/);
+
+  // Baseline: a three-node workflow opened from the clients list.
+  await page.getByRole("link", { name: /Small/ }).waitFor();
+  const tSmall = Date.now();
+  await page.getByRole("link", { name: /Small/ }).click();
+  await page.getByText("3 nodes · 2 connections").waitFor();
+  results.smallOpenFromListToInteractiveMs = Date.now() - tSmall;
+  await page.getByRole("button", { name: "←" }).click();
   await page.waitForURL(/\/manager$/);
 
   // Opening from the clients list (in-app navigation, as a user does it).
