@@ -187,7 +187,8 @@ export const TEMPLATES = {
     name: "math.double",
     title: "Double",
     category: "math",
-    code: 'def run(inputs, params, ctx):\n    return {"y": inputs["x"] * params["factor"]}\n',
+    // Slow enough for a screenshot of the editor mid-run.
+    code: 'import time\n\ndef run(inputs, params, ctx):\n    ctx.progress(0.5, "half way")\n    time.sleep(1.5)\n    return {"y": inputs["x"] * params["factor"]}\n',
     inputs: [{ name: "x", type: "number", required: true }],
     outputs: [{ name: "y", type: "number" }],
     parameters: [{ name: "factor", label: "Factor", kind: "number", default: 2, min: 1, max: 10 }],

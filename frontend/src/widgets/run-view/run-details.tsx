@@ -61,7 +61,7 @@ export function RunDetails({
                   <span className="text-slate-500">{status}</span>
                 </span>
                 <span className="pl-4 text-[10px] text-slate-400">
-                  {started ? formatDuration((finished ?? now) - started) : "waiting"}
+                  {started ? formatDuration(Math.max(0, (finished ?? now) - started)) : "waiting"}
                   {(l?.attempt ?? n.attempt) > 1 && ` · attempt ${l?.attempt ?? n.attempt}`}
                   {(l?.reason ?? n.reason) && ` · ${l?.reason ?? n.reason}`}
                 </span>
