@@ -54,12 +54,17 @@ export function cancelRun(id: number) {
   return unwrap(api.POST("/api/runs/{id}/cancel", { params: { path: { id } } }));
 }
 
-export function fetchLogs(runId: number, node: string, after?: number) {
+export function fetchLogs(
+  runId: number,
+  node: string,
+  after?: number,
+): Promise<Schemas["LogPage"]> {
+  // Without `follow` the answer is always a JSON page (the schema also lists the SSE form).
   return unwrap(
     api.GET("/api/runs/{id}/nodes/{node}/logs", {
       params: { path: { id: runId, node }, query: { after, limit: 1000 } },
     }),
-  );
+  ) as Promise<Schemas["LogPage"]>;
 }
 
 /** An output's raw response (JSON, file or binary), with the server's error if any. */

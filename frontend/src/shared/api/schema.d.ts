@@ -1094,6 +1094,11 @@ export interface paths {
           after?: number;
           /** @description Only lines of this attempt (default: all attempts). */
           attempt?: number;
+          /**
+           * @description Answer with a Server-Sent Events stream of this node's log lines
+           *     (replayed from the start, or after `Last-Event-ID`) that ends with the run.
+           */
+          follow?: boolean;
           limit?: number;
         };
         header?: never;
@@ -1105,12 +1110,13 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
+        /** @description with follow=true */
         200: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["LogPage"];
+            "text/event-stream": string;
           };
         };
         404: {
