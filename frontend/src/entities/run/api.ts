@@ -64,7 +64,7 @@ export function fetchLogs(
     api.GET("/api/runs/{id}/nodes/{node}/logs", {
       params: { path: { id: runId, node }, query: { after, limit: 1000 } },
     }),
-  ) as Promise<Schemas["LogPage"]>;
+  ) as unknown as Promise<Schemas["LogPage"]>;
 }
 
 /** An output's raw response (JSON, file or binary), with the server's error if any. */
