@@ -332,7 +332,9 @@ describe("admin → manager → client", () => {
     await page.goto(`${server.base}/manager/workflows/${workflowId}`);
     await page.locator('.react-flow__node[data-id="upper_1"]').waitFor();
     await page.getByRole("button", { name: "▶ Run" }).click();
-    await page.locator('[data-testid="node-double_1"][data-run-status="running"]').waitFor({ timeout: 30_000 });
+    await page
+      .locator('[data-testid="node-double_1"][data-run-status="running"]')
+      .waitFor({ timeout: 30_000 });
     await screenshot(page, "manager-editor-mid-run");
     await page.getByTestId("active-run-status").getByText("succeeded").waitFor({ timeout: 60_000 });
     runId = Number(
