@@ -367,10 +367,33 @@ describe("admin → manager → client", () => {
     await page.context().close();
   });
 
-  test("client lands on their results page and is sent away from /manager and /admin", async () => {
+  test("client sees only their own published runs, reads the result, and is sent away from /manager and /admin", async () => {
     const page = await newPage();
     await signIn(page, server.base, "acme", "password-1234");
     await page.waitForURL(/\/client$/);
+    // Another client's published run exists but is nowhere to be seen.
+    const mariaToken = (await api.login("maria", "password-1234")).accessToken;
+    const other = await api.createUser(adminToken, "globex", "client");
+    const maria = (await api.call("GET", "/api/admin/users?q=maria", adminToken)).items[0];
+    await api.call("PUT", `/api/admin/managers/${maria.id}/clients/${other.id}`, adminToken);
+    const otherWf = await api.call("POST", "/api/workflows", mariaToken, {
+      clientId: other.id,
+      name: "Globex secret",
+      graph: {
+        nodes: [
+          {
+            id: "a",
+            template: { name: "text.upper", version: 2 },
+            inputs: { text: "x" },
+            params: {},
+          },
+        ],
+        edges: [],
+      },
+    });
+    const otherRun = await api.call("POST", `/api/workflows/${otherWf.id}/runs`, mariaToken, {
+      mode: "sync",
+    });
     await page.getByRole("heading", { name: "My results" }).waitFor();
     await page.getByTestId(`client-run-${runId}`).getByText("succeeded").waitFor();
     await page.getByRole("link", { name: `#${runId}` }).click();
@@ -381,6 +404,13 @@ describe("admin → manager → client", () => {
     assert.equal(await page.getByRole("button", { name: /Run|Save|Cancel/ }).count(), 0);
     await screenshot(page, "client-run");
     await page.getByRole("link", { name: "← My results" }).click();
+    await page.getByTestId(`client-run-${runId}`).waitFor();
+    assert.equal(await page.getByTestId(`client-run-${otherRun.id}`).count(), 0);
+    await page.goto(`${server.base}/client/runs/${otherRun.id}`);
+    await page
+      .getByRole("alert")
+      .getByText(/not found/i)
+      .waitFor();
     await page.goto(`${server.base}/manager`);
     await page.waitForURL(/\/client$/);
     await page.goto(`${server.base}/admin/users`);
