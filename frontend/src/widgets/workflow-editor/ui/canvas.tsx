@@ -67,6 +67,7 @@ export function Canvas({
   const measured = useRef(new Map<string, { width: number; height: number }>());
   const [measuredTick, setMeasuredTick] = useState(0);
   const cache = useRef(new Map<string, CacheEntry>());
+  const lastNodes = useRef<EditorNode[] | null>(null);
 
   const problemsByNode = useMemo(() => {
     const m = new Map<string, Problem[]>();
@@ -76,9 +77,15 @@ export function Canvas({
     }
     return m;
   }, [problems]);
+  // Keyed by content so a re-validation with the same result does not rebuild every edge.
+  const badEdgesKey = problems
+    .filter((p) => p.edgeId && p.severity === "error")
+    .map((p) => p.edgeId!)
+    .sort()
+    .join("\u0000");
   const badEdges = useMemo(
-    () => new Set(problems.filter((p) => p.edgeId && p.severity === "error").map((p) => p.edgeId!)),
-    [problems],
+    () => new Set(badEdgesKey ? badEdgesKey.split("\u0000") : []),
+    [badEdgesKey],
   );
 
   // Reuse node objects whose inputs did not change, so dragging one node re-renders only that node.
@@ -119,7 +126,14 @@ export function Canvas({
       next.set(n.id, { src: n, selected, template, problems: nodeProblems, measured: m, run, rf });
       return rf;
     });
+    // Nothing changed (e.g. a re-validation with the same result): keep the array so React Flow skips its work.
+    const prev = lastNodes.current;
+    if (prev && prev.length === out.length && out.every((n, i) => n === prev[i])) {
+      cache.current = next;
+      return prev;
+    }
     cache.current = next;
+    lastNodes.current = out;
     return out;
   }, [nodes, selectedNodes, lookup, problemsByNode, measuredTick, runNodes]);
 
