@@ -27,6 +27,7 @@ import { DRAG_MIME } from "./palette";
 import { nodeTypes, type EditorNode } from "./node-card";
 
 const NO_PROBLEMS: Problem[] = [];
+const FIT_OPTIONS = { maxZoom: 1, padding: 0.2 };
 
 function portOf(handle: string | null | undefined): string {
   return (handle ?? "").replace(/^(in|out):/, "");
@@ -269,12 +270,15 @@ export function Canvas({
     [store, screenToFlowPosition],
   );
 
-  // Large graphs open at a readable zoom (the minimap shows the rest); "Fit" shows everything.
-  const [fitOptions] = useState(() => ({
-    maxZoom: 1,
-    padding: 0.2,
-    minZoom: nodes.length > 100 ? 0.5 : 0.05,
-  }));
+  // Large graphs open at their top-left corner at a readable zoom (one render
+  // pass, no fit); the minimap shows the rest and "Fit" shows everything.
+  const [initialView] = useState(() => {
+    if (nodes.length <= 100) return null;
+    const minX = Math.min(...nodes.map((n) => n.position.x));
+    const minY = Math.min(...nodes.map((n) => n.position.y));
+    const zoom = 0.75;
+    return { x: 40 - minX * zoom, y: 40 - minY * zoom, zoom };
+  });
 
   return (
     <div
@@ -298,8 +302,9 @@ export function Canvas({
         selectionKeyCode="Shift"
         multiSelectionKeyCode={["Meta", "Control"]}
         selectionOnDrag={false}
-        fitView
-        fitViewOptions={fitOptions}
+        fitView={!initialView}
+        fitViewOptions={FIT_OPTIONS}
+        defaultViewport={initialView ?? undefined}
         minZoom={0.05}
         maxZoom={2}
         onlyRenderVisibleElements
