@@ -450,3 +450,71 @@ async fn only_one_of_two_replicas_holds_the_lease_until_it_expires() {
     assert_eq!(lease.holder_identity.as_deref(), Some("two"));
     assert_eq!(lease.lease_transitions, Some(1));
 }
+
+#[tokio::test]
+async fn a_large_snapshot_is_read_from_its_config_map() {
+    with_operator(|fake| async move {
+        let snapshot = snapshot_chain(&["a"]);
+        let cm = k8s_openapi::api::core::v1::ConfigMap {
+            metadata: kube::api::ObjectMeta {
+                name: Some("demo-snapshot".into()),
+                ..Default::default()
+            },
+            data: Some(
+                [(
+                    "snapshot.json".to_owned(),
+                    serde_json::to_string(&snapshot).unwrap(),
+                )]
+                .into(),
+            ),
+            immutable: Some(true),
+            ..Default::default()
+        };
+        Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(fake.client(), "default")
+            .create(&PostParams::default(), &cm)
+            .await
+            .unwrap();
+        let mut run = run_with(snapshot);
+        run.metadata.uid = None;
+        run.spec.snapshot = None;
+        run.spec.snapshot_config_map = Some("demo-snapshot".into());
+        Api::<Run>::namespaced(fake.client(), "default")
+            .create(&PostParams::default(), &run)
+            .await
+            .unwrap();
+        let a = pod_name("demo", "a", 1);
+        eventually("Pod a", || pod_names(&fake).contains(&a).then_some(())).await;
+        kubelet(&fake, &a, succeeded()).await;
+        eventually("Run Succeeded", || run_phase_is(&fake, RunPhase::Succeeded)).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_run_without_a_snapshot_is_retried_as_an_error_and_gets_no_pods() {
+    let fake = FakeApi::new();
+    let operator = start(&fake);
+    let mut run = run_with(snapshot_chain(&["a"]));
+    run.metadata.uid = None;
+    run.spec.snapshot = None;
+    Api::<Run>::namespaced(fake.client(), "default")
+        .create(&PostParams::default(), &run)
+        .await
+        .unwrap();
+    eventually("two failed reconciles", || {
+        operator
+            .metrics
+            .render()
+            .lines()
+            .any(|l| {
+                l.strip_prefix("katalusis_operator_reconcile_errors_total ")
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .is_some_and(|n| n >= 2)
+            })
+            .then_some(())
+    })
+    .await;
+    assert!(pod_names(&fake).is_empty());
+    assert!(the_run(&fake).status.is_none());
+    operator.shutdown().await;
+}
