@@ -17,7 +17,7 @@ export DATABASE_URL
 help:
 	@echo "make run    - apply migrations and start the API server on 127.0.0.1:8080"
 	@echo "make test   - formatting, clippy -D warnings, runner tests, Rust tests"
-	@echo "make bench  - criterion benchmarks"
+	@echo "make bench  - criterion benchmarks and the end-to-end engine benchmark"
 	@echo "make test-k8s - CRD, operator and controller tests, then validate CRDs, chart, Pods, compose"
 	@echo "make crdgen - regenerate the CRD YAML from the Rust types"
 
@@ -76,3 +76,4 @@ test: deps fmt-check clippy test-runner test-rust validate-k8s
 
 bench:
 	$(CARGO) bench -p katalusis-crds
+	$(PYTHON) bench/run_bench.py

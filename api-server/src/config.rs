@@ -64,6 +64,37 @@ pub struct Settings {
     /// argon2id memory cost in KiB (OWASP minimum 19 MiB).
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
+    /// The node runner script; `None` means look for `runner/katalusis_runner.py`
+    /// in the working directory and its parents.
+    pub runner_path: Option<std::path::PathBuf>,
+    pub python: String,
+    pub sandbox: SandboxMode,
+    /// The bubblewrap binary the runner uses (passed to it as `KATALUSIS_RUNNER_BWRAP`).
+    pub bwrap_path: std::path::PathBuf,
+    /// Most nodes running at once across all runs of this server.
+    pub max_parallel_nodes: u32,
+    /// Most nodes running at once within one run; `None` means no per-run cap.
+    pub max_parallel_nodes_per_run: Option<u32>,
+    pub max_output_bytes: u64,
+    pub max_log_bytes: u64,
+    pub max_file_bytes: u64,
+    /// How long `mode: "sync"` run requests wait before answering 202.
+    pub sync_run_wait_seconds: u64,
+    /// Delete logs and files of runs finished more than this many days ago; `None` keeps them.
+    pub run_retention_days: Option<u32>,
+}
+
+/// How node processes are isolated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxMode {
+    /// bubblewrap around every runner pool (the default).
+    Bwrap,
+    /// No OS sandbox: only trusted nodes may run; restricted nodes fail.
+    None,
+}
+
+fn cpu_cores() -> u32 {
+    std::thread::available_parallelism().map_or(2, |n| n.get() as u32)
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -97,6 +128,17 @@ impl Default for Settings {
             trust_proxy_headers: false,
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            runner_path: None,
+            python: "python3".into(),
+            sandbox: SandboxMode::Bwrap,
+            bwrap_path: "/usr/bin/bwrap".into(),
+            max_parallel_nodes: cpu_cores(),
+            max_parallel_nodes_per_run: None,
+            max_output_bytes: 16 * 1024 * 1024,
+            max_log_bytes: 1024 * 1024,
+            max_file_bytes: 64 * 1024 * 1024,
+            sync_run_wait_seconds: 30,
+            run_retention_days: None,
         }
     }
 }
@@ -251,6 +293,49 @@ impl Settings {
         if let Some(v) = get("KATALUSIS_ARGON2_ITERATIONS") {
             s.argon2_iterations = parse_range("KATALUSIS_ARGON2_ITERATIONS", &v, 1, 100)?;
         }
+        if let Some(v) = get("KATALUSIS_RUNNER_PATH") {
+            s.runner_path = Some(v.into());
+        }
+        if let Some(v) = get("KATALUSIS_PYTHON") {
+            s.python = v;
+        }
+        if let Some(v) = get("KATALUSIS_SANDBOX") {
+            s.sandbox = match v.as_str() {
+                "bwrap" => SandboxMode::Bwrap,
+                "none" => SandboxMode::None,
+                _ => return Err(err("KATALUSIS_SANDBOX", "must be 'bwrap' or 'none'")),
+            };
+        }
+        if let Some(v) = get("KATALUSIS_BWRAP") {
+            s.bwrap_path = v.into();
+        }
+        if let Some(v) = get("KATALUSIS_MAX_PARALLEL_NODES") {
+            s.max_parallel_nodes = parse_range("KATALUSIS_MAX_PARALLEL_NODES", &v, 1, 10_000)?;
+        }
+        if let Some(v) = get("KATALUSIS_MAX_PARALLEL_NODES_PER_RUN") {
+            s.max_parallel_nodes_per_run = Some(parse_range(
+                "KATALUSIS_MAX_PARALLEL_NODES_PER_RUN",
+                &v,
+                1,
+                10_000,
+            )?);
+        }
+        if let Some(v) = get("KATALUSIS_MAX_OUTPUT_BYTES") {
+            s.max_output_bytes = parse_range("KATALUSIS_MAX_OUTPUT_BYTES", &v, 1024, 1 << 30)?;
+        }
+        if let Some(v) = get("KATALUSIS_MAX_LOG_BYTES") {
+            s.max_log_bytes = parse_range("KATALUSIS_MAX_LOG_BYTES", &v, 1024, 1 << 30)?;
+        }
+        if let Some(v) = get("KATALUSIS_MAX_FILE_BYTES") {
+            s.max_file_bytes = parse_range("KATALUSIS_MAX_FILE_BYTES", &v, 1024, 1 << 30)?;
+        }
+        if let Some(v) = get("KATALUSIS_SYNC_RUN_WAIT_SECONDS") {
+            s.sync_run_wait_seconds = parse_range("KATALUSIS_SYNC_RUN_WAIT_SECONDS", &v, 0, 3600)?;
+        }
+        if let Some(v) = get("KATALUSIS_RUN_RETENTION_DAYS") {
+            s.run_retention_days =
+                Some(parse_range("KATALUSIS_RUN_RETENTION_DAYS", &v, 1, 36_500)?);
+        }
         Ok(s)
     }
 }
@@ -279,6 +364,17 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_TRUST_PROXY_HEADERS",
     "KATALUSIS_ARGON2_MEMORY_KIB",
     "KATALUSIS_ARGON2_ITERATIONS",
+    "KATALUSIS_RUNNER_PATH",
+    "KATALUSIS_PYTHON",
+    "KATALUSIS_SANDBOX",
+    "KATALUSIS_BWRAP",
+    "KATALUSIS_MAX_PARALLEL_NODES",
+    "KATALUSIS_MAX_PARALLEL_NODES_PER_RUN",
+    "KATALUSIS_MAX_OUTPUT_BYTES",
+    "KATALUSIS_MAX_LOG_BYTES",
+    "KATALUSIS_MAX_FILE_BYTES",
+    "KATALUSIS_SYNC_RUN_WAIT_SECONDS",
+    "KATALUSIS_RUN_RETENTION_DAYS",
 ];
 
 fn err(var: &str, message: &str) -> ConfigError {
@@ -357,6 +453,48 @@ mod tests {
         ] {
             let e = Settings::from_vars(&vars(&[(k, v)])).unwrap_err();
             assert_eq!(e.var, k, "{k}={v}");
+        }
+    }
+
+    #[test]
+    fn executor_settings_are_read_and_checked() {
+        let s = Settings::from_vars(&vars(&[
+            ("KATALUSIS_RUNNER_PATH", "/opt/runner.py"),
+            ("KATALUSIS_PYTHON", "python3.11"),
+            ("KATALUSIS_SANDBOX", "none"),
+            ("KATALUSIS_BWRAP", "/opt/bwrap"),
+            ("KATALUSIS_MAX_PARALLEL_NODES", "7"),
+            ("KATALUSIS_MAX_PARALLEL_NODES_PER_RUN", "3"),
+            ("KATALUSIS_MAX_OUTPUT_BYTES", "2048"),
+            ("KATALUSIS_MAX_LOG_BYTES", "4096"),
+            ("KATALUSIS_MAX_FILE_BYTES", "8192"),
+            ("KATALUSIS_SYNC_RUN_WAIT_SECONDS", "5"),
+            ("KATALUSIS_RUN_RETENTION_DAYS", "30"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.runner_path.as_deref(),
+            Some(std::path::Path::new("/opt/runner.py"))
+        );
+        assert_eq!(s.python, "python3.11");
+        assert_eq!(s.sandbox, SandboxMode::None);
+        assert_eq!(s.bwrap_path, std::path::PathBuf::from("/opt/bwrap"));
+        assert_eq!(s.max_parallel_nodes, 7);
+        assert_eq!(s.max_parallel_nodes_per_run, Some(3));
+        assert_eq!(
+            (s.max_output_bytes, s.max_log_bytes, s.max_file_bytes),
+            (2048, 4096, 8192)
+        );
+        assert_eq!(s.sync_run_wait_seconds, 5);
+        assert_eq!(s.run_retention_days, Some(30));
+        assert_eq!(Settings::default().run_retention_days, None);
+        assert!(Settings::default().max_parallel_nodes >= 1);
+        for (k, v) in [
+            ("KATALUSIS_SANDBOX", "docker"),
+            ("KATALUSIS_MAX_PARALLEL_NODES", "0"),
+            ("KATALUSIS_MAX_OUTPUT_BYTES", "1"),
+        ] {
+            assert_eq!(Settings::from_vars(&vars(&[(k, v)])).unwrap_err().var, k);
         }
     }
 

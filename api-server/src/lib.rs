@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod executor;
 pub mod http;
 pub mod state;
 
@@ -80,11 +81,14 @@ pub fn state(db: MySqlPool, settings: Settings) -> anyhow::Result<AppState> {
     };
     let keys = JwtKeys::new(&secret, settings.access_token_ttl_seconds);
     let hasher = Hasher::new(settings.argon2_memory_kib, settings.argon2_iterations)?;
+    let settings = Arc::new(settings);
+    let executor = executor::Executor::new(db.clone(), settings.clone());
     Ok(AppState {
         db,
         keys,
         hasher,
-        settings: Arc::new(settings),
+        settings,
+        executor,
     })
 }
 
@@ -105,16 +109,32 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     MIGRATOR.run(&db).await.context("applying migrations")?;
     let state = state(db, settings)?;
     bootstrap::ensure_admin(&state.db, &state.settings, &state.hasher).await?;
+    let resumed = state
+        .executor
+        .resume_all()
+        .await
+        .context("resuming unfinished runs")?;
+    if resumed > 0 {
+        tracing::info!(runs = resumed, "resumed unfinished runs");
+    }
+    if let Some(days) = state.settings.run_retention_days {
+        executor::retention::spawn(state.db.clone(), days);
+    }
     let listener = tokio::net::TcpListener::bind(state.settings.bind)
         .await
         .with_context(|| format!("binding {}", state.settings.bind))?;
     tracing::info!(addr = %state.settings.bind, "listening");
+    let executor = state.executor.clone();
     let app = http::router(state);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Open SSE streams would otherwise hold the graceful shutdown forever.
+        executor.shutdown();
+    })
     .await?;
     Ok(())
 }

@@ -5,6 +5,7 @@ use sqlx::MySqlPool;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Hasher;
 use crate::config::Settings;
+use crate::executor::Executor;
 
 /// Cloned into every handler; cheap (pool and `Arc`s).
 #[derive(Clone)]
@@ -13,4 +14,5 @@ pub struct AppState {
     pub keys: JwtKeys,
     pub hasher: Hasher,
     pub settings: Arc<Settings>,
+    pub executor: Executor,
 }

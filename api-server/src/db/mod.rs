@@ -3,7 +3,9 @@
 
 pub mod assignments;
 pub mod audit;
+pub mod runs;
 pub mod sessions;
+pub mod settings;
 pub mod templates;
 pub mod throttle;
 pub mod users;

@@ -6,6 +6,8 @@ pub mod audit;
 pub mod auth;
 pub mod extract;
 pub mod health;
+pub mod runs;
+pub mod settings;
 pub mod templates;
 pub mod users;
 pub mod workflows;
@@ -35,7 +37,7 @@ use crate::state::AppState;
     modifiers(&BearerAuth),
     tags(
         (name = "auth"), (name = "users"), (name = "assignments"), (name = "templates"),
-        (name = "workflows"), (name = "audit"), (name = "health")
+        (name = "workflows"), (name = "runs"), (name = "audit"), (name = "settings"), (name = "health")
     )
 )]
 struct ApiDoc;
@@ -84,7 +86,17 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(workflows::revisions))
         .routes(routes!(workflows::revision))
+        .routes(routes!(runs::start))
+        .routes(routes!(runs::list))
+        .routes(routes!(runs::get, runs::update))
+        .routes(routes!(runs::cancel))
+        .routes(routes!(runs::logs))
+        .routes(routes!(runs::output))
+        .routes(routes!(runs::events))
+        .routes(routes!(runs::dashboard))
         .routes(routes!(audit::list))
+        .routes(routes!(settings::get_modules, settings::put_modules))
+        .routes(routes!(settings::get_limits))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .split_for_parts()

@@ -7,4 +7,5 @@ mod auth;
 mod bad_input;
 mod rbac;
 mod resources;
+mod runs;
 mod walkthrough;

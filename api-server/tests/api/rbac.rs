@@ -140,7 +140,34 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         STAFF_SCOPED_GET,
     ),
     ("GET", "/api/admin/audit", ADMIN_ONLY_GET),
+    (
+        "POST",
+        "/api/workflows/{id}/runs",
+        [401, 200, 200, 404, 404, 403, 403],
+    ),
+    ("GET", "/api/runs", [401, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/api/runs/{id}", RUN_READ),
+    ("PATCH", "/api/runs/{id}", STAFF_SCOPED_GET),
+    (
+        "POST",
+        "/api/runs/{id}/cancel",
+        [401, 202, 202, 404, 404, 403, 403],
+    ),
+    ("GET", "/api/runs/{id}/nodes/{node}/logs", RUN_READ),
+    (
+        "GET",
+        "/api/runs/{id}/nodes/{node}/outputs/{port}",
+        RUN_READ,
+    ),
+    ("GET", "/api/runs/{id}/events", RUN_READ),
+    ("GET", "/api/events", STAFF_GET),
+    ("GET", "/api/admin/settings/modules", ADMIN_ONLY_GET),
+    ("PUT", "/api/admin/settings/modules", ADMIN_ONLY_GET),
+    ("GET", "/api/admin/settings/limits", ADMIN_ONLY_GET),
 ];
+
+/// Runs are read by staff in scope and by their own client (published runs only).
+const RUN_READ: [u16; 7] = [401, 200, 200, 404, 404, 200, 404];
 
 struct Fixture {
     admin: Session,
@@ -214,6 +241,53 @@ async fn fresh_workflow(app: &TestApp, fx: &Fixture, client: u64) -> u64 {
         .await["id"]
         .as_u64()
         .unwrap()
+}
+
+/// A run row of `client` in `status`, written directly (no executor drives
+/// it), with one succeeded node `a`, an output, a log line and its events.
+async fn fresh_run(app: &TestApp, fx: &Fixture, client: u64, status: &str) -> u64 {
+    let workflow = fresh_workflow(app, fx, client).await;
+    let snapshot = json!({"graph": {"nodes": [{"id": "a", "template": {"name": "x", "version": 1}}], "edges": []}, "templates": []});
+    let id = sqlx::query(
+        "INSERT INTO run (workflow_id, workflow_revision, client_id, started_by, status, failure_policy, snapshot, \
+         node_states, logs_visible_to_client, created_at) VALUES (?, 1, ?, ?, ?, 'continue', ?, ?, TRUE, NOW(6))",
+    )
+    .bind(workflow)
+    .bind(client)
+    .bind(fx.admin.user_id)
+    .bind(status)
+    .bind(snapshot.to_string())
+    .bind(json!({"a": {"phase": "Succeeded", "attempt": 1}}).to_string())
+    .execute(&app.db)
+    .await
+    .unwrap()
+    .last_insert_id();
+    sqlx::query(
+        "INSERT INTO node_execution (run_id, node_id, attempt, status, started_at, outputs) \
+         VALUES (?, 'a', 1, 'succeeded', NOW(6), '{\"text\": \"HI\"}')",
+    )
+    .bind(id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO node_log (run_id, seq, node_id, attempt, ts, level, stream, message) \
+         VALUES (?, 1, 'a', 1, NOW(6), 'info', 'ctx', 'hello')",
+    )
+    .bind(id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO run_event (run_id, seq, kind, data, created_at) VALUES \
+         (?, 1, 'log', '{}', NOW(6)), (?, 2, 'run', '{\"status\": \"succeeded\"}', NOW(6))",
+    )
+    .bind(id)
+    .bind(id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    id
 }
 
 /// Builds the concrete request for one matrix cell, creating fresh objects so
@@ -325,9 +399,50 @@ async fn instantiate(
                 None,
             )
         }
+        ("POST", "/api/workflows/{id}/runs") => {
+            let name = fresh_template(app, fx).await;
+            let graph = json!({"nodes": [{"id": "a", "template": {"name": name, "version": 1}, "inputs": {"text": "hi"}}], "edges": []});
+            let id = app.create_workflow(&fx.admin, client, graph).await["id"]
+                .as_u64()
+                .unwrap();
+            (
+                format!("/api/workflows/{id}/runs"),
+                Some(json!({"mode": "sync"})),
+                None,
+            )
+        }
+        ("POST", "/api/runs/{id}/cancel") => {
+            let id = fresh_run(app, fx, client, "running").await;
+            (format!("/api/runs/{id}/cancel"), None, None)
+        }
+        ("PATCH", "/api/runs/{id}") => {
+            let id = fresh_run(app, fx, client, "succeeded").await;
+            (
+                format!("/api/runs/{id}"),
+                Some(json!({"published": true})),
+                None,
+            )
+        }
+        (_, p) if p.starts_with("/api/runs/{id}") => {
+            let id = fresh_run(app, fx, client, "succeeded").await;
+            (
+                p.replace("{id}", &id.to_string())
+                    .replace("{node}", "a")
+                    .replace("{port}", "text"),
+                None,
+                None,
+            )
+        }
+        // The dashboard feed never ends on its own; bound it for the test.
+        (_, "/api/events") => ("/api/events?closeAfterSeconds=0".into(), None, None),
         ("POST", "/api/workflows") => (
             path.into(),
             Some(json!({"clientId": client, "name": format!("w{n}")})),
+            None,
+        ),
+        ("PUT", "/api/admin/settings/modules") => (
+            path.into(),
+            Some(json!({"allow": ["json", "math"], "block": ["os"]})),
             None,
         ),
         ("POST", "/api/workflows/validate") => (

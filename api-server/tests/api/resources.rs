@@ -483,3 +483,49 @@ async fn responses_carry_a_request_id(pool: MySqlPool) {
     let r = app.call(Method::GET, "/healthz", None, None).await;
     assert!(r.headers.get("x-request-id").is_some());
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn admins_edit_the_module_lists_and_bad_lists_change_nothing(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let admin = app.admin().await;
+    let initial = app.get("/api/admin/settings/modules", &admin).await;
+    assert_eq!(initial.body["isDefault"], true);
+    assert!(initial.body["allow"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("json")));
+    let bad = app
+        .put(
+            "/api/admin/settings/modules",
+            &admin,
+            json!({"allow": ["json", "os; rm -rf /"], "block": ["json"]}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = bad.body["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["allow[1]", "block[0]"]);
+    assert_eq!(
+        app.get("/api/admin/settings/modules", &admin).await.body["isDefault"],
+        true
+    );
+    let ok = app
+        .put(
+            "/api/admin/settings/modules",
+            &admin,
+            json!({"allow": ["json", " math "], "block": ["pickle"]}),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(ok.body["allow"], json!(["json", "math"]));
+    assert_eq!(ok.body["isDefault"], false);
+    assert_eq!(ok.body["updatedBy"], admin.user_id);
+    let stored = katalusis_api::db::settings::modules(&app.db).await.unwrap();
+    assert_eq!(stored.block, vec!["pickle"]);
+    let limits = app.get("/api/admin/settings/limits", &admin).await;
+    assert_eq!(limits.body["timeoutSeconds"], 3600);
+}

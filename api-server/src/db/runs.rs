@@ -1,0 +1,405 @@
+//! Queries over `run`, `node_execution`, `node_log`, `run_file` and `run_event`.
+
+use chrono::{DateTime, Utc};
+use sqlx::{MySql, MySqlPool, QueryBuilder};
+
+use crate::auth::ClientScope;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Row {
+    pub run_id: u64,
+    pub workflow_id: u64,
+    pub workflow_revision: u32,
+    pub client_id: u64,
+    pub started_by: u64,
+    pub status: String,
+    pub failure_policy: String,
+    pub cancel_requested: bool,
+    pub snapshot: String,
+    pub node_states: String,
+    pub queued: Option<String>,
+    pub published: bool,
+    pub logs_visible_to_client: bool,
+    pub message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+const COLS: &str =
+    "r.run_id, r.workflow_id, r.workflow_revision, r.client_id, r.started_by, r.status, \
+                    r.failure_policy, r.cancel_requested, r.snapshot, r.node_states, r.queued, r.published, \
+                    r.logs_visible_to_client, r.message, r.created_at, r.started_at, r.finished_at";
+
+/// Clients only ever see runs that were published to them.
+fn push_scope(qb: &mut QueryBuilder<'_, MySql>, scope: ClientScope) {
+    scope.push_filter(qb, "r.client_id");
+    if matches!(scope, ClientScope::Only(_)) {
+        qb.push(" AND r.published = TRUE");
+    }
+}
+
+/// A run inside the caller's scope.
+pub async fn get(db: &MySqlPool, scope: ClientScope, id: u64) -> Result<Option<Row>, sqlx::Error> {
+    let mut qb = QueryBuilder::<MySql>::new(format!("SELECT {COLS} FROM run r WHERE r.run_id = "));
+    qb.push_bind(id);
+    push_scope(&mut qb, scope);
+    qb.build_query_as().fetch_optional(db).await
+}
+
+pub struct NewRun<'a> {
+    pub workflow_id: u64,
+    pub workflow_revision: u32,
+    pub client_id: u64,
+    pub started_by: u64,
+    pub failure_policy: &'a str,
+    pub snapshot: &'a str,
+    pub node_states: &'a str,
+}
+
+pub async fn insert(db: &MySqlPool, r: &NewRun<'_>) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "INSERT INTO run (workflow_id, workflow_revision, client_id, started_by, status, failure_policy, \
+         snapshot, node_states, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+    )
+    .bind(r.workflow_id)
+    .bind(r.workflow_revision)
+    .bind(r.client_id)
+    .bind(r.started_by)
+    .bind(r.failure_policy)
+    .bind(r.snapshot)
+    .bind(r.node_states)
+    .bind(Utc::now())
+    .execute(db)
+    .await?
+    .last_insert_id())
+}
+
+/// Runs an executor must drive: not finished yet.
+pub async fn unfinished(db: &MySqlPool) -> Result<Vec<Row>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM run r WHERE r.status IN ('pending', 'running') ORDER BY r.run_id"
+    ))
+    .fetch_all(db)
+    .await
+}
+
+pub async fn save_states<'c, E: sqlx::Executor<'c, Database = MySql>>(
+    db: E,
+    id: u64,
+    status: &str,
+    node_states: &str,
+    queued: &str,
+    started: bool,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE run SET status = ?, node_states = ?, queued = ?, \
+         started_at = CASE WHEN ? AND started_at IS NULL THEN ? ELSE started_at END WHERE run_id = ?",
+    )
+    .bind(status)
+    .bind(node_states)
+    .bind(queued)
+    .bind(started)
+    .bind(at)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn finish<'c, E: sqlx::Executor<'c, Database = MySql>>(
+    db: E,
+    id: u64,
+    status: &str,
+    message: &str,
+    node_states: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE run SET status = ?, message = ?, node_states = ?, queued = NULL, finished_at = ?, \
+         started_at = COALESCE(started_at, ?) WHERE run_id = ?",
+    )
+    .bind(status)
+    .bind(message)
+    .bind(node_states)
+    .bind(now)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Marks a run for cancellation; false when it already finished.
+pub async fn request_cancel(db: &MySqlPool, id: u64) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE run SET cancel_requested = TRUE WHERE run_id = ? AND status IN ('pending', 'running')",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+pub async fn set_visibility(
+    db: &MySqlPool,
+    id: u64,
+    published: Option<bool>,
+    logs_visible: Option<bool>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE run SET published = COALESCE(?, published), \
+         logs_visible_to_client = COALESCE(?, logs_visible_to_client) WHERE run_id = ?",
+    )
+    .bind(published)
+    .bind(logs_visible)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub struct Filter {
+    pub workflow_id: Option<u64>,
+    pub client_id: Option<u64>,
+    pub status: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+pub async fn list(
+    db: &MySqlPool,
+    scope: ClientScope,
+    f: &Filter,
+    limit: u32,
+    offset: u64,
+) -> Result<(Vec<Row>, u64), sqlx::Error> {
+    let build = |select: &str| {
+        let mut qb = QueryBuilder::<MySql>::new(select);
+        qb.push(" FROM run r WHERE 1 = 1");
+        push_scope(&mut qb, scope);
+        if let Some(w) = f.workflow_id {
+            qb.push(" AND r.workflow_id = ").push_bind(w);
+        }
+        if let Some(c) = f.client_id {
+            qb.push(" AND r.client_id = ").push_bind(c);
+        }
+        if let Some(s) = &f.status {
+            qb.push(" AND r.status = ").push_bind(s.clone());
+        }
+        if let Some(t) = f.created_after {
+            qb.push(" AND r.created_at >= ").push_bind(t);
+        }
+        if let Some(t) = f.created_before {
+            qb.push(" AND r.created_at < ").push_bind(t);
+        }
+        qb
+    };
+    let mut q = build(&format!("SELECT {COLS}"));
+    q.push(" ORDER BY r.run_id DESC LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
+    let items = q.build_query_as().fetch_all(db).await?;
+    let total: i64 = build("SELECT COUNT(*)")
+        .build_query_scalar()
+        .fetch_one(db)
+        .await?;
+    Ok((items, total as u64))
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExecutionRow {
+    pub node_id: String,
+    pub attempt: u32,
+    pub status: String,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub outputs: Option<String>,
+    pub output_bytes: Option<i64>,
+}
+
+pub async fn executions(db: &MySqlPool, run_id: u64) -> Result<Vec<ExecutionRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT node_id, attempt, status, reason, message, started_at, finished_at, duration_ms, outputs, \
+         output_bytes FROM node_execution WHERE run_id = ? ORDER BY node_id, attempt",
+    )
+    .bind(run_id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn start_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
+    db: E,
+    run_id: u64,
+    node: &str,
+    attempt: u32,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    // REPLACE: an attempt restarted after a crash that happened before its row was written.
+    sqlx::query(
+        "REPLACE INTO node_execution (run_id, node_id, attempt, status, started_at) VALUES (?, ?, ?, 'running', ?)",
+    )
+    .bind(run_id)
+    .bind(node)
+    .bind(attempt)
+    .bind(at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub struct Outcome<'a> {
+    pub status: &'a str,
+    pub reason: Option<&'a str>,
+    pub message: Option<&'a str>,
+    pub duration_ms: Option<i64>,
+    pub outputs: Option<&'a str>,
+}
+
+pub async fn finish_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
+    db: E,
+    run_id: u64,
+    node: &str,
+    attempt: u32,
+    o: &Outcome<'_>,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE node_execution SET status = ?, reason = ?, message = ?, finished_at = ?, duration_ms = ?, \
+         outputs = ?, output_bytes = ? WHERE run_id = ? AND node_id = ? AND attempt = ?",
+    )
+    .bind(o.status)
+    .bind(o.reason)
+    .bind(o.message)
+    .bind(at)
+    .bind(o.duration_ms)
+    .bind(o.outputs)
+    .bind(o.outputs.map(|s| s.len() as i64))
+    .bind(run_id)
+    .bind(node)
+    .bind(attempt)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub struct NewFile<'a> {
+    pub run_id: u64,
+    pub node_id: &'a str,
+    pub attempt: u32,
+    pub port: &'a str,
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub sha256: &'a str,
+    pub content: &'a [u8],
+}
+
+pub async fn insert_file(db: &MySqlPool, f: &NewFile<'_>) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "INSERT INTO run_file (run_id, node_id, attempt, port, name, content_type, size, sha256, content, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(f.run_id)
+    .bind(f.node_id)
+    .bind(f.attempt)
+    .bind(f.port)
+    .bind(f.name)
+    .bind(f.content_type)
+    .bind(f.content.len() as u64)
+    .bind(f.sha256)
+    .bind(f.content)
+    .bind(Utc::now())
+    .execute(db)
+    .await?
+    .last_insert_id())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FileRow {
+    pub name: String,
+    pub content_type: String,
+    pub sha256: String,
+    pub content: Vec<u8>,
+}
+
+pub async fn file(
+    db: &MySqlPool,
+    run_id: u64,
+    file_id: u64,
+) -> Result<Option<FileRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT name, content_type, sha256, content FROM run_file WHERE run_id = ? AND file_id = ?",
+    )
+    .bind(run_id)
+    .bind(file_id)
+    .fetch_optional(db)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LogRow {
+    pub seq: u64,
+    pub attempt: u32,
+    pub ts: DateTime<Utc>,
+    pub level: String,
+    pub stream: String,
+    pub message: String,
+}
+
+pub async fn logs(
+    db: &MySqlPool,
+    run_id: u64,
+    node: &str,
+    attempt: Option<u32>,
+    after_seq: u64,
+    limit: u32,
+) -> Result<Vec<LogRow>, sqlx::Error> {
+    let mut qb = QueryBuilder::<MySql>::new(
+        "SELECT seq, attempt, ts, level, stream, message FROM node_log WHERE run_id = ",
+    );
+    qb.push_bind(run_id)
+        .push(" AND node_id = ")
+        .push_bind(node.to_string());
+    if let Some(a) = attempt {
+        qb.push(" AND attempt = ").push_bind(a);
+    }
+    qb.push(" AND seq > ").push_bind(after_seq);
+    qb.push(" ORDER BY seq LIMIT ").push_bind(limit);
+    qb.build_query_as().fetch_all(db).await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub seq: u64,
+    pub kind: String,
+    pub data: String,
+}
+
+pub async fn events_after(
+    db: &MySqlPool,
+    run_id: u64,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<EventRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, kind, data FROM run_event WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    )
+    .bind(run_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn last_event_seq(db: &MySqlPool, run_id: u64) -> Result<u64, sqlx::Error> {
+    let v: Option<u64> = sqlx::query_scalar("SELECT MAX(seq) FROM run_event WHERE run_id = ?")
+        .bind(run_id)
+        .fetch_one(db)
+        .await?;
+    Ok(v.unwrap_or(0))
+}

@@ -1,0 +1,303 @@
+//! The per-run store: one task per run writes the run's state changes and its
+//! event log in order. Every status change, log line and progress report gets
+//! the run's next sequence number, is written to `run_event` (log lines also
+//! to `node_log`) and only then published to live listeners, so a listener
+//! that replays from the database and then follows the live feed misses
+//! nothing. State writes (`node_execution`, `run.node_states`) queue in the
+//! same order and whatever is waiting is committed in one transaction, so a
+//! node costs the driver no database round trip on its critical path.
+//!
+//! After a crash the database may lag the driver by the last batch; resuming
+//! then treats a node that had already finished as interrupted and retries it
+//! if its policy allows, which is the documented at-least-once behaviour.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::{MySql, MySqlPool, QueryBuilder};
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+
+/// One published event.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunEvent {
+    pub run_id: u64,
+    pub client_id: u64,
+    pub seq: u64,
+    /// `run`, `node`, `log` or `progress`.
+    pub kind: &'static str,
+    pub data: Value,
+}
+
+/// A log line as stored in `node_log`.
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    pub node: String,
+    pub attempt: u32,
+    pub ts: DateTime<Utc>,
+    pub level: String,
+    pub stream: String,
+    pub message: String,
+}
+
+/// A state write, applied in the order it was queued.
+#[derive(Debug)]
+pub enum Op {
+    StartExecution {
+        node: String,
+        attempt: u32,
+        at: DateTime<Utc>,
+    },
+    FinishExecution {
+        node: String,
+        attempt: u32,
+        status: &'static str,
+        reason: Option<&'static str>,
+        message: Option<String>,
+        duration_ms: Option<i64>,
+        outputs: Option<String>,
+        at: DateTime<Utc>,
+    },
+    SaveStates {
+        status: &'static str,
+        states: String,
+        queued: String,
+        started: bool,
+        at: DateTime<Utc>,
+    },
+    FinishRun {
+        status: &'static str,
+        message: String,
+        states: String,
+        at: DateTime<Utc>,
+    },
+}
+
+struct Pending {
+    kind: &'static str,
+    data: Value,
+    log: Option<LogLine>,
+    op: Option<Op>,
+}
+
+impl Pending {
+    fn is_log(&self) -> bool {
+        self.log.is_some()
+    }
+}
+
+/// Most events written in one INSERT.
+const MAX_BATCH: usize = 500;
+/// How long a batch of only log lines waits for more lines.
+const LOG_LINGER: Duration = Duration::from_millis(50);
+
+pub struct EventSink {
+    tx: mpsc::UnboundedSender<Pending>,
+    task: JoinHandle<()>,
+}
+
+impl EventSink {
+    pub fn start(
+        db: MySqlPool,
+        run_id: u64,
+        client_id: u64,
+        last_seq: u64,
+        live: broadcast::Sender<RunEvent>,
+    ) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(writer(db, run_id, client_id, last_seq, rx, live));
+        Self { tx, task }
+    }
+
+    pub fn emit(&self, kind: &'static str, data: Value) {
+        let _ = self.tx.send(Pending {
+            kind,
+            data,
+            log: None,
+            op: None,
+        });
+    }
+
+    pub fn log(&self, line: LogLine, data: Value) {
+        let _ = self.tx.send(Pending {
+            kind: "log",
+            data,
+            log: Some(line),
+            op: None,
+        });
+    }
+
+    /// Queues a state write; it is committed before any event emitted after it.
+    pub fn write(&self, op: Op) {
+        let _ = self.tx.send(Pending {
+            kind: "",
+            data: Value::Null,
+            log: None,
+            op: Some(op),
+        });
+    }
+
+    /// Writes everything emitted so far and stops the writer.
+    pub async fn close(self) {
+        drop(self.tx);
+        let _ = self.task.await;
+    }
+}
+
+async fn writer(
+    db: MySqlPool,
+    run_id: u64,
+    client_id: u64,
+    mut seq: u64,
+    mut rx: mpsc::UnboundedReceiver<Pending>,
+    live: broadcast::Sender<RunEvent>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        // Log lines come in bursts: wait a little for the rest of the burst,
+        // unless a status change is waiting to be shown.
+        if batch.iter().all(Pending::is_log) && batch.len() < MAX_BATCH {
+            let deadline = tokio::time::Instant::now() + LOG_LINGER;
+            while batch.len() < MAX_BATCH {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(p)) => {
+                        let is_log = p.is_log();
+                        batch.push(p);
+                        if !is_log {
+                            break;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+        }
+        let first_seq = seq + 1;
+        let events = batch.iter().filter(|p| p.op.is_none()).count();
+        seq += events as u64;
+        if let Err(e) = write(&db, run_id, first_seq, &batch).await {
+            tracing::error!(run_id, error = %e, "could not store run state and events");
+        }
+        let published = batch.drain(..).filter(|p| p.op.is_none());
+        for (i, p) in published.enumerate() {
+            let _ = live.send(RunEvent {
+                run_id,
+                client_id,
+                seq: first_seq + i as u64,
+                kind: p.kind,
+                data: p.data,
+            });
+        }
+    }
+}
+
+async fn apply(
+    tx: &mut sqlx::Transaction<'_, MySql>,
+    run_id: u64,
+    op: &Op,
+) -> Result<(), sqlx::Error> {
+    use crate::db::runs;
+    match op {
+        Op::StartExecution { node, attempt, at } => {
+            runs::start_execution(&mut **tx, run_id, node, *attempt, *at).await
+        }
+        Op::FinishExecution {
+            node,
+            attempt,
+            status,
+            reason,
+            message,
+            duration_ms,
+            outputs,
+            at,
+        } => {
+            let outcome = runs::Outcome {
+                status,
+                reason: *reason,
+                message: message.as_deref(),
+                duration_ms: *duration_ms,
+                outputs: outputs.as_deref(),
+            };
+            runs::finish_execution(&mut **tx, run_id, node, *attempt, &outcome, *at).await
+        }
+        Op::SaveStates {
+            status,
+            states,
+            queued,
+            started,
+            at,
+        } => runs::save_states(&mut **tx, run_id, status, states, queued, *started, *at).await,
+        Op::FinishRun {
+            status,
+            message,
+            states,
+            at,
+        } => runs::finish(&mut **tx, run_id, status, message, states, *at).await,
+    }
+}
+
+async fn write(
+    db: &MySqlPool,
+    run_id: u64,
+    first_seq: u64,
+    batch: &[Pending],
+) -> Result<(), sqlx::Error> {
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    // Only the last snapshot of the node state map in a batch matters.
+    let last_save = batch
+        .iter()
+        .rposition(|p| matches!(p.op, Some(Op::SaveStates { .. })));
+    for (i, p) in batch.iter().enumerate() {
+        match &p.op {
+            Some(Op::SaveStates { .. }) if Some(i) != last_save => {}
+            Some(op) => apply(&mut tx, run_id, op).await?,
+            None => {}
+        }
+    }
+    let events: Vec<&Pending> = batch.iter().filter(|p| p.op.is_none()).collect();
+    if events.is_empty() {
+        return tx.commit().await;
+    }
+    let mut qb =
+        QueryBuilder::<MySql>::new("INSERT INTO run_event (run_id, seq, kind, data, created_at) ");
+    qb.push_values(events.iter().enumerate(), |mut b, (i, p)| {
+        b.push_bind(run_id)
+            .push_bind(first_seq + i as u64)
+            .push_bind(p.kind)
+            .push_bind(p.data.to_string())
+            .push_bind(now);
+    });
+    qb.build().execute(&mut *tx).await?;
+    let logs: Vec<(u64, &LogLine)> = events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.log.as_ref().map(|l| (first_seq + i as u64, l)))
+        .collect();
+    if !logs.is_empty() {
+        let mut qb = QueryBuilder::<MySql>::new(
+            "INSERT INTO node_log (run_id, seq, node_id, attempt, ts, level, stream, message) ",
+        );
+        qb.push_values(logs, |mut b, (seq, l)| {
+            b.push_bind(run_id)
+                .push_bind(seq)
+                .push_bind(l.node.clone())
+                .push_bind(l.attempt)
+                .push_bind(l.ts)
+                .push_bind(l.level.clone())
+                .push_bind(l.stream.clone())
+                .push_bind(l.message.clone());
+        });
+        qb.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await
+}

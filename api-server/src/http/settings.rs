@@ -1,0 +1,168 @@
+use std::collections::HashSet;
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use katalusis_crds::{FieldError, LimitMaxima};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::extract::Json;
+use crate::audit::Audit;
+use crate::auth::{Admin, RequireRole};
+use crate::db::settings::{self, ModuleSettings};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const MAX_MODULES: usize = 1000;
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModulesView {
+    pub allow: Vec<String>,
+    pub block: Vec<String>,
+    /// True while no administrator has changed the lists.
+    pub is_default: bool,
+    pub defaults: ModuleSettings,
+    pub updated_by: Option<u64>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+fn is_module_name(s: &str) -> bool {
+    s.len() <= 200
+        && s.split('.').all(|part| {
+            let mut c = part.chars();
+            matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
+                && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+        })
+}
+
+fn check(m: &ModuleSettings) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    for (field, list) in [("allow", &m.allow), ("block", &m.block)] {
+        if list.len() > MAX_MODULES {
+            errs.push(FieldError::new(
+                field,
+                format!("at most {MAX_MODULES} modules"),
+            ));
+        }
+        let mut seen = HashSet::new();
+        for (i, name) in list.iter().enumerate() {
+            if !is_module_name(name) {
+                errs.push(FieldError::new(
+                    format!("{field}[{i}]"),
+                    "must be a dotted Python module name",
+                ));
+            } else if !seen.insert(name) {
+                errs.push(FieldError::new(
+                    format!("{field}[{i}]"),
+                    format!("'{name}' is listed twice"),
+                ));
+            }
+        }
+    }
+    let allow: HashSet<&String> = m.allow.iter().collect();
+    for (i, name) in m.block.iter().enumerate() {
+        if allow.contains(name) {
+            errs.push(FieldError::new(
+                format!("block[{i}]"),
+                format!("'{name}' is also in the allow-list"),
+            ));
+        }
+    }
+    errs
+}
+
+async fn view(state: &AppState) -> Result<ModulesView, ApiError> {
+    let stored = settings::get(&state.db, settings::MODULES_KEY).await?;
+    let defaults = ModuleSettings::defaults();
+    Ok(match stored {
+        Some(s) => {
+            let m: ModuleSettings = serde_json::from_str(&s.value).map_err(anyhow::Error::from)?;
+            ModulesView {
+                allow: m.allow,
+                block: m.block,
+                is_default: false,
+                defaults,
+                updated_by: s.updated_by,
+                updated_at: Some(s.updated_at),
+            }
+        }
+        None => ModulesView {
+            allow: defaults.allow.clone(),
+            block: defaults.block.clone(),
+            is_default: true,
+            defaults,
+            updated_by: None,
+            updated_at: None,
+        },
+    })
+}
+
+/// The import allow-list and block-list applied to `restricted` nodes.
+#[utoipa::path(get, path = "/api/admin/settings/modules", tag = "settings", security(("bearer" = [])),
+    responses((status = 200, body = ModulesView)))]
+pub async fn get_modules(
+    State(state): State<AppState>,
+    RequireRole(_admin, ..): RequireRole<Admin>,
+) -> Result<axum::Json<ModulesView>, ApiError> {
+    Ok(axum::Json(view(&state).await?))
+}
+
+/// Replace the module lists; new runs use them, running ones keep their snapshot.
+#[utoipa::path(put, path = "/api/admin/settings/modules", tag = "settings", security(("bearer" = [])),
+    request_body = ModuleSettings, responses((status = 200, body = ModulesView), (status = 422)))]
+pub async fn put_modules(
+    State(state): State<AppState>,
+    RequireRole(admin, ..): RequireRole<Admin>,
+    audit: Audit,
+    Json(mut req): Json<ModuleSettings>,
+) -> Result<axum::Json<ModulesView>, ApiError> {
+    audit
+        .action("settings.modules")
+        .object("setting", settings::MODULES_KEY);
+    for list in [&mut req.allow, &mut req.block] {
+        for name in list.iter_mut() {
+            *name = name.trim().to_string();
+        }
+    }
+    let errs = check(&req);
+    if !errs.is_empty() {
+        return Err(ApiError::Validation(errs));
+    }
+    let json = serde_json::to_string(&req).map_err(anyhow::Error::from)?;
+    settings::put(&state.db, settings::MODULES_KEY, &json, admin.id).await?;
+    Ok(axum::Json(view(&state).await?))
+}
+
+/// The configured upper bounds for node limits (set by environment variables).
+#[utoipa::path(get, path = "/api/admin/settings/limits", tag = "settings", security(("bearer" = [])),
+    responses((status = 200, body = LimitMaxima)))]
+pub async fn get_limits(
+    State(state): State<AppState>,
+    RequireRole(_admin, ..): RequireRole<Admin>,
+) -> axum::Json<LimitMaxima> {
+    axum::Json(state.settings.limit_maxima)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_lists_load_and_pass_validation() {
+        let d = ModuleSettings::defaults();
+        assert!(d.allow.contains(&"json".to_string()));
+        assert!(!d.allow.contains(&"os".to_string()));
+        assert_eq!(check(&d), vec![]);
+    }
+
+    #[test]
+    fn bad_names_duplicates_and_overlaps_are_reported() {
+        let m = ModuleSettings {
+            allow: vec!["json".into(), "json".into(), "os;rm".into()],
+            block: vec!["json".into(), "a..b".into()],
+        };
+        let fields: Vec<String> = check(&m).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["allow[1]", "allow[2]", "block[1]", "block[0]"]);
+    }
+}
