@@ -69,6 +69,7 @@ EOF
 kubectl -n "$NS" rollout status deploy/mysql --timeout=300s
 helm upgrade --install katalusis charts/katalusis --namespace "$NS" \
   --set images.pullPolicy=Never \
+  --set api.executor=kubernetes \
   --set secrets.databaseUrl="mysql://root:katalusis@mysql:3306/katalusis" \
   --set secrets.jwtSecret="$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=' | head -c 48)" \
   --set api.env.KATALUSIS_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
@@ -112,7 +113,7 @@ for _ in $(seq 1 120); do
 done
 kubectl -n "$NS" get runs
 [[ $PHASE == succeeded ]] || { echo "e2e: run ended $PHASE" >&2; kubectl -n "$NS" describe runs; exit 1; }
-OUT=$(api GET "/api/runs/$RUN" "$TOKEN" | jq -r '.nodes[] | select(.nodeId == "c") | .outputs.text')
+OUT=$(api GET "/api/runs/$RUN" "$TOKEN" | jq -r '.nodes[] | select(.id == "c") | .executions[-1].outputs.text')
 [[ $OUT == 'HI!!!' ]] || { echo "e2e: node c returned '$OUT', expected 'HI!!!'" >&2; exit 1; }
 
 echo "== pods"
