@@ -121,15 +121,64 @@ def validate_chart(version: str) -> None:
         failures.append(f"values.schema.json accepted bad values: {label}")
 
 
+def openapi_to_jsonschema(s: dict) -> dict:
+    """The CRD's OpenAPI v3 schema as JSON Schema, stricter than the API
+    server: unknown fields are errors here (the API server would prune them)."""
+    if s.get("x-kubernetes-preserve-unknown-fields") and "type" not in s:
+        return {}
+    out: dict = {}
+    for key in ("required", "minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems"):
+        if key in s:
+            out[key] = s[key]
+    if "type" in s:
+        out["type"] = [s["type"], "null"] if s.get("nullable") else s["type"]
+    if "enum" in s:
+        out["enum"] = list(s["enum"]) + ([None] if s.get("nullable") else [])
+    if "properties" in s:
+        out["properties"] = {k: openapi_to_jsonschema(v) for k, v in s["properties"].items()}
+        if not s.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+    if isinstance(s.get("additionalProperties"), dict):
+        out["additionalProperties"] = openapi_to_jsonschema(s["additionalProperties"])
+    if "items" in s:
+        out["items"] = openapi_to_jsonschema(s["items"])
+    if s.get("format") == "date-time":
+        out["pattern"] = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
+    return out
+
+
+def crd_schema(kind: str) -> dict:
+    with open(os.path.join(ROOT, f"crds/yaml/katalusis.io_{kind.lower()}s.yaml"), encoding="utf-8") as f:
+        crd = yaml.safe_load(f)
+    return openapi_to_jsonschema(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
+
+
+def validate_custom_resource(obj: dict, where: str) -> None:
+    global checked
+    import jsonschema
+    schema = crd_schema(obj["kind"])
+    body = {k: v for k, v in obj.items() if k in ("spec", "status")}
+    errors = list(jsonschema.Draft7Validator(schema).iter_errors(body))
+    for e in errors:
+        failures.append(f"{where}: {'.'.join(map(str, e.absolute_path))}: {e.message}")
+    if not errors:
+        checked += 1
+
+
 def validate_pods(pods_dir: str, version: str) -> None:
     files = sorted(glob.glob(os.path.join(pods_dir, "*.json")))
-    if not files:
-        failures.append(f"no operator Pod specs in {pods_dir}")
+    kinds: dict[str, int] = {}
     for path in files:
         with open(path, encoding="utf-8") as f:
-            pod = json.load(f)
-        check(pod, f"operator Pod {os.path.basename(path)}", version)
-    print(f"operator Pods: {len(files)} specs")
+            obj = json.load(f)
+        kinds[obj["kind"]] = kinds.get(obj["kind"], 0) + 1
+        if obj["kind"] == "Run":
+            validate_custom_resource(obj, f"operator-written Run {os.path.basename(path)}")
+        else:
+            check(obj, f"operator Pod {os.path.basename(path)}", version)
+    if not kinds.get("Pod") or not kinds.get("Run"):
+        failures.append(f"expected operator Pods and Runs in {pods_dir}, found {kinds}")
+    print(f"operator output: {kinds.get('Pod', 0)} Pod specs, {kinds.get('Run', 0)} Runs with status")
 
 
 def validate_compose() -> None:

@@ -168,6 +168,18 @@ fn dump_pods(fake: &FakeApi, test: &str) {
     }
 }
 
+/// Writes the Run as the operator left it next to the dumped Pods; the
+/// validation script checks spec and status against the generated CRD schema.
+fn dump_run(fake: &FakeApi, test: &str) {
+    let Ok(dir) = std::env::var("KATALUSIS_POD_DUMP_DIR") else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = fake.objects(RUNS).pop().expect("a Run");
+    let path = std::path::Path::new(&dir).join(format!("{test}-run.json"));
+    std::fs::write(path, serde_json::to_string_pretty(&run).unwrap()).unwrap();
+}
+
 async fn with_operator<F, Fut>(test: F)
 where
     F: FnOnce(FakeApi) -> Fut,
@@ -244,6 +256,7 @@ async fn a_run_gets_one_pod_per_node_in_order_and_its_status_follows_the_pods() 
         .filter(|s| s.method == http::Method::PATCH && s.path.contains("/runs/"))
         .all(|s| s.path.ends_with("/status")));
     dump_pods(&fake, "chain");
+    dump_run(&fake, "chain");
     operator.shutdown().await;
 }
 
@@ -282,6 +295,7 @@ async fn oom_killed_and_deadline_exceeded_pods_fail_their_nodes_with_memory_and_
                 .count(),
             2
         );
+        dump_run(&fake, "oom-deadline");
     })
     .await;
 }
@@ -350,6 +364,7 @@ async fn an_externally_deleted_pod_is_retried_with_the_next_attempt() {
         let node = the_run(&fake).status.unwrap().nodes["a"].clone();
         assert_eq!((node.phase, node.attempt), (NodePhase::Running, 2));
         assert!(event_reasons(&fake).contains(&"NodeInterrupted".to_owned()));
+        dump_pods(&fake, "retry");
         kubelet(&fake, &second, succeeded()).await;
         eventually("Run Succeeded", || run_phase_is(&fake, RunPhase::Succeeded)).await;
     })
@@ -382,6 +397,7 @@ async fn cancel_deletes_the_running_pods_and_ends_the_run_cancelled() {
             "the cancel bumped the generation"
         );
         assert!(event_reasons(&fake).contains(&"RunCancelled".to_owned()));
+        dump_run(&fake, "cancel");
     })
     .await;
 }
