@@ -534,3 +534,52 @@ async fn a_run_without_a_snapshot_is_retried_as_an_error_and_gets_no_pods() {
     assert!(the_run(&fake).status.is_none());
     operator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_standby_replica_takes_over_only_after_the_leader_stops_renewing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let fake = FakeApi::new();
+    let settings = |identity: &str| LeaseSettings {
+        name: "katalusis-operator".into(),
+        namespace: "default".into(),
+        identity: identity.into(),
+        lease_duration: Duration::from_secs(1),
+        renew_every: Duration::from_millis(100),
+    };
+    let working = |flag: Arc<AtomicBool>| async move {
+        flag.store(true, Ordering::SeqCst);
+        std::future::pending::<()>().await;
+        Ok(())
+    };
+    let (one_works, two_works) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let one = tokio::spawn(crate::leader::run_as_leader(
+        fake.client(),
+        settings("one"),
+        Metrics::new(),
+        working(one_works.clone()),
+    ));
+    eventually("replica one leads", || {
+        one_works.load(Ordering::SeqCst).then_some(())
+    })
+    .await;
+    let two = tokio::spawn(crate::leader::run_as_leader(
+        fake.client(),
+        settings("two"),
+        Metrics::new(),
+        working(two_works.clone()),
+    ));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !two_works.load(Ordering::SeqCst),
+        "one keeps renewing, so two waits"
+    );
+    one.abort();
+    eventually("replica two takes over", || {
+        two_works.load(Ordering::SeqCst).then_some(())
+    })
+    .await;
+    two.abort();
+}
