@@ -543,7 +543,7 @@ async fn a_standby_replica_takes_over_only_after_the_leader_stops_renewing() {
         name: "katalusis-operator".into(),
         namespace: "default".into(),
         identity: identity.into(),
-        lease_duration: Duration::from_secs(1),
+        lease_duration: Duration::from_secs(2),
         renew_every: Duration::from_millis(100),
     };
     let working = |flag: Arc<AtomicBool>| async move {
@@ -571,7 +571,7 @@ async fn a_standby_replica_takes_over_only_after_the_leader_stops_renewing() {
         Metrics::new(),
         working(two_works.clone()),
     ));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(
         !two_works.load(Ordering::SeqCst),
         "one keeps renewing, so two waits"
