@@ -167,6 +167,9 @@ pub struct LogQuery {
     /// Only lines after this sequence number (the `next` of the previous page).
     pub after: Option<u64>,
     pub limit: Option<u32>,
+    /// Answer with a Server-Sent Events stream of this node's log lines
+    /// (replayed from the start, or after `Last-Event-ID`) that ends with the run.
+    pub follow: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -487,16 +490,27 @@ pub async fn cancel(
 /// manager made the run's logs visible.
 #[utoipa::path(get, path = "/api/runs/{id}/nodes/{node}/logs", tag = "runs", security(("bearer" = [])),
     params(("id" = u64, Path), ("node" = String, Path), LogQuery),
-    responses((status = 200, body = LogPage), (status = 404)))]
+    responses((status = 200, body = LogPage),
+        (status = 200, content_type = "text/event-stream", body = String, description = "with follow=true"),
+        (status = 404)))]
 pub async fn logs(
     State(state): State<AppState>,
     user: CurrentUser,
     Path((id, node)): Path<(u64, String)>,
     Query(q): Query<LogQuery>,
-) -> Result<axum::Json<LogPage>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let row = scoped(&state, &user, id).await?;
     if user.role == Role::Client && !row.logs_visible_to_client {
         return Err(ApiError::NotFound);
+    }
+    if q.follow == Some(true) {
+        let filter = StreamFilter {
+            show_logs: true,
+            only_node_logs: Some(node),
+        };
+        let last = last_event_id(&headers, None);
+        return Ok(run_stream(&state, &row, last, filter).into_response());
     }
     let limit = q.limit.unwrap_or(500);
     if limit == 0 || limit > 5000 {
@@ -519,7 +533,8 @@ pub async fn logs(
             })
             .collect(),
         next,
-    }))
+    })
+    .into_response())
 }
 
 /// One output of a node: files with their content type, binary values as
@@ -603,13 +618,49 @@ pub async fn events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let row = scoped(&state, &user, id).await?;
-    let show_logs = user.role != Role::Client || row.logs_visible_to_client;
-    let last = headers
+    let filter = StreamFilter {
+        show_logs: user.role != Role::Client || row.logs_visible_to_client,
+        only_node_logs: None,
+    };
+    let last = last_event_id(&headers, q.last_event_id);
+    Ok(run_stream(&state, &row, last, filter))
+}
+
+fn last_event_id(headers: &HeaderMap, fallback: Option<u64>) -> u64 {
+    headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .or(q.last_event_id)
-        .unwrap_or(0);
+        .or(fallback)
+        .unwrap_or(0)
+}
+
+/// Which stored run events a stream forwards.
+#[derive(Clone)]
+struct StreamFilter {
+    show_logs: bool,
+    /// Only log lines of this node (and the final run event).
+    only_node_logs: Option<String>,
+}
+
+impl StreamFilter {
+    fn passes(&self, kind: &str, data: &Value) -> bool {
+        match &self.only_node_logs {
+            Some(node) => (kind == "log" && data["node"].as_str() == Some(node)) || kind == "run",
+            None => kind != "log" || self.show_logs,
+        }
+    }
+}
+
+/// Replays a run's events after `last`, then follows the live feed until the
+/// run ends or the server stops.
+fn run_stream(
+    state: &AppState,
+    row: &db::runs::Row,
+    last: u64,
+    filter: StreamFilter,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let id = row.run_id;
     // Subscribe before replaying, so nothing falls between the replay and the live feed.
     let live = state.executor.subscribe();
     let (tx, rx) = mpsc::channel::<Event>(256);
@@ -618,7 +669,7 @@ pub async fn events(
     let stopped = state.executor.stopped();
     tokio::spawn(async move {
         tokio::select! {
-            r = stream_run(db, id, last, show_logs, finished, live, tx) => {
+            r = stream_run(db, id, last, filter, finished, live, tx) => {
                 if let Err(e) = r {
                     tracing::warn!(run_id = id, error = %e, "event stream stopped");
                 }
@@ -631,14 +682,14 @@ pub async fn events(
             rx,
             |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
         );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
 async fn stream_run(
     db: sqlx::MySqlPool,
     run_id: u64,
     mut last: u64,
-    show_logs: bool,
+    filter: StreamFilter,
     finished: bool,
     mut live: broadcast::Receiver<crate::executor::RunEvent>,
     tx: mpsc::Sender<Event>,
@@ -652,10 +703,10 @@ async fn stream_run(
             }
             for r in rows {
                 last = r.seq;
-                if r.kind == "log" && !show_logs {
+                let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
+                if !filter.passes(&r.kind, &data) {
                     continue;
                 }
-                let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
                 if tx.send(sse_event(r.seq, &r.kind, &r.data)).await.is_err() {
                     return Ok(());
                 }
@@ -672,7 +723,7 @@ async fn stream_run(
             match live.recv().await {
                 Ok(ev) if ev.run_id == run_id && ev.seq > last => {
                     last = ev.seq;
-                    if ev.kind == "log" && !show_logs {
+                    if !filter.passes(ev.kind, &ev.data) {
                         continue;
                     }
                     if tx

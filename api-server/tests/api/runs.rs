@@ -585,10 +585,16 @@ async fn read_sse(
     run: u64,
     last_event_id: Option<u64>,
 ) -> Vec<(u64, String, Value)> {
-    let mut req = app
-        .http
-        .get(app.url(&format!("/api/runs/{run}/events")))
-        .bearer_auth(&s.token);
+    read_sse_at(app, s, &format!("/api/runs/{run}/events"), last_event_id).await
+}
+
+async fn read_sse_at(
+    app: &TestApp,
+    s: &Session,
+    path: &str,
+    last_event_id: Option<u64>,
+) -> Vec<(u64, String, Value)> {
+    let mut req = app.http.get(app.url(path)).bearer_auth(&s.token);
     if let Some(id) = last_event_id {
         req = req.header("Last-Event-ID", id.to_string());
     }
@@ -661,6 +667,53 @@ async fn sse_shows_every_transition_in_order_and_resumes_after_last_event_id(poo
             .filter(|e| e.0 > cut)
             .cloned()
             .collect::<Vec<_>>()
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn following_a_nodes_logs_streams_only_its_lines_and_ends_with_the_run(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    let wf = text_pipeline(&app, &c).await;
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    let path = format!("/api/runs/{run}/nodes/count/logs?follow=true");
+    let events = read_sse_at(&app, &c.manager, &path, None).await;
+    let logs: Vec<&Value> = events
+        .iter()
+        .filter(|e| e.1 == "log")
+        .map(|e| &e.2)
+        .collect();
+    assert!(!logs.is_empty());
+    assert!(logs.iter().all(|l| l["node"] == "count"), "{logs:?}");
+    assert!(logs
+        .iter()
+        .any(|l| l["message"].as_str().unwrap().contains("length 11")));
+    assert!(events.iter().all(|e| e.1 == "log" || e.1 == "run"));
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.1.as_str(), last.2["status"].as_str()),
+        ("run", Some("succeeded"))
+    );
+    // The paginated variant holds the same lines.
+    let page = app
+        .get(&format!("/api/runs/{run}/nodes/count/logs"), &c.manager)
+        .await;
+    let seqs: Vec<u64> = page.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["seq"].as_u64().unwrap())
+        .collect();
+    let streamed: Vec<u64> = events
+        .iter()
+        .filter(|e| e.1 == "log")
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(seqs.len(), streamed.len());
+    // A client without shared logs cannot follow them either.
+    assert_eq!(
+        app.get(&path, &c.client).await.status,
+        StatusCode::NOT_FOUND
     );
 }
 
