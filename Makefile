@@ -31,7 +31,6 @@ deps:
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	@$(MAKE) --no-print-directory deps-k8s
 
 # Pinned manifest validators; offline once installed (schemas ship in the packages).
 deps-k8s:
@@ -72,7 +71,7 @@ test-k8s: deps-k8s
 crdgen:
 	$(CARGO) run -q -p katalusis-operator --bin crdgen
 
-test: deps fmt-check clippy test-runner test-rust validate-k8s
+test: deps deps-k8s fmt-check clippy test-runner test-rust validate-k8s
 
 bench:
 	$(CARGO) bench -p katalusis-crds
