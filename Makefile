@@ -5,10 +5,14 @@ DATABASE_URL      ?= mysql://root@127.0.0.1:3306/katalusis
 TEST_DATABASE_URL ?= mysql://root@127.0.0.1:3306/mysql
 CARGO             ?= cargo
 PYTHON            ?= python3
+# Manifest validators (kubernetes-validate, the Helm engine, check-jsonschema) live in a venv.
+KATALUSIS_VENV    ?= /opt/katalusis-venv
+# The operator tests write the Pod specs they produce here for schema validation.
+POD_DUMP_DIR      ?= /tmp/katalusis-operator-pods
 
 export DATABASE_URL
 
-.PHONY: run test check fmt fmt-check clippy test-runner test-rust bench deps help \
+.PHONY: run test check fmt fmt-check clippy test-runner test-rust test-k8s validate-k8s crdgen bench deps deps-k8s help \
 	web-deps web-check web-build web-e2e web-dev
 
 # Where cargo puts binaries (CI keeps it outside the clone).
@@ -20,6 +24,8 @@ help:
 	@echo "make run    - apply migrations and start the API server on 127.0.0.1:8080"
 	@echo "make test   - formatting, clippy -D warnings, runner tests, Rust tests"
 	@echo "make bench  - criterion benchmarks and the end-to-end engine benchmark"
+	@echo "make test-k8s - CRD, operator and controller tests, then validate CRDs, chart, Pods, compose"
+	@echo "make crdgen - regenerate the CRD YAML from the Rust types"
 	@echo "make web-check / web-build / web-e2e - SPA lint+types+unit, production build, browser tests"
 	@echo "make web-dev - Vite dev server on :5173 proxying /api to 127.0.0.1:8080"
 
@@ -33,6 +39,14 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# Pinned manifest validators; offline once installed (schemas ship in the packages).
+deps-k8s:
+	@if ! $(KATALUSIS_VENV)/bin/python -c "import kubernetes_validate, helm_python, check_jsonschema" 2>/dev/null; then \
+	  echo "installing the manifest validators into $(KATALUSIS_VENV)"; \
+	  $(PYTHON) -m venv $(KATALUSIS_VENV) && \
+	  $(KATALUSIS_VENV)/bin/pip install -q kubernetes-validate==1.37.0 helm-python-sdk==0.2.2 check-jsonschema==0.39.0; \
 	fi
 
 run: deps $(WEB)/dist/index.html
@@ -51,9 +65,22 @@ test-runner:
 	$(PYTHON) -m unittest discover -s runner/tests
 
 test-rust:
-	DATABASE_URL=$(TEST_DATABASE_URL) $(CARGO) test --workspace
+	rm -rf $(POD_DUMP_DIR)
+	DATABASE_URL=$(TEST_DATABASE_URL) KATALUSIS_POD_DUMP_DIR=$(POD_DUMP_DIR) $(CARGO) test --workspace
 
-test: deps fmt-check clippy test-runner test-rust web-check web-e2e
+# CRDs (generated vs committed), chart, operator Pods and compose file against their schemas.
+validate-k8s: deps-k8s
+	$(KATALUSIS_VENV)/bin/python scripts/validate-manifests.py --pods-dir $(POD_DUMP_DIR)
+
+test-k8s: deps-k8s
+	rm -rf $(POD_DUMP_DIR)
+	KATALUSIS_POD_DUMP_DIR=$(POD_DUMP_DIR) $(CARGO) test -p katalusis-crds -p katalusis-operator
+	$(MAKE) --no-print-directory validate-k8s
+
+crdgen:
+	$(CARGO) run -q -p katalusis-operator --bin crdgen
+
+test: deps deps-k8s fmt-check clippy test-runner test-rust validate-k8s web-check web-e2e
 
 bench:
 	$(CARGO) bench -p katalusis-crds

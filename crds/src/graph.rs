@@ -9,7 +9,17 @@ use crate::template::RetrySpec;
 
 /// A pinned version of a node template.
 #[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TemplateRef {
@@ -18,7 +28,17 @@ pub struct TemplateRef {
 }
 
 /// Canvas position of a node; meaningless to execution.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Default,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Position {
     pub x: f64,
@@ -26,7 +46,18 @@ pub struct Position {
 }
 
 /// Per-node limit overrides; each may only tighten the template's limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeLimits {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,7 +75,9 @@ impl NodeLimits {
 }
 
 /// One node of a workflow: an instance of a template with its configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Node {
     pub id: String,
@@ -55,9 +88,11 @@ pub struct Node {
     pub label: Option<String>,
     /// Parameter values by parameter name.
     #[serde(default)]
+    #[schemars(schema_with = "crate::resources::json_map_schema")]
     pub params: BTreeMap<String, Value>,
     /// Literal values for input ports that are not connected.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "crate::resources::json_map_schema")]
     pub inputs: BTreeMap<String, Value>,
     #[serde(default, skip_serializing_if = "NodeLimits::is_empty")]
     pub limits: NodeLimits,
@@ -69,7 +104,9 @@ pub struct Node {
 }
 
 /// A data connection from an output port to an input port.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Edge {
     pub id: String,
@@ -80,7 +117,9 @@ pub struct Edge {
 }
 
 /// A directed graph of nodes; validated by [`crate::validate_graph`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Graph {
     #[serde(default)]

@@ -4,6 +4,7 @@
 
 pub mod graph;
 pub mod plan;
+pub mod resources;
 pub mod template;
 pub mod types;
 pub mod validate;

@@ -9,7 +9,18 @@ use crate::types::PortType;
 use crate::validate::FieldError;
 
 /// Whether `run` is a plain function or a coroutine run under asyncio.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionMode {
     #[default]
@@ -19,7 +30,18 @@ pub enum ExecutionMode {
 
 /// How much a node's code is trusted. `restricted` nodes get no network, an
 /// import allow-list and a filesystem limited to their temp dir.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TrustLevel {
     #[default]
@@ -28,7 +50,9 @@ pub enum TrustLevel {
 }
 
 /// An input or output port of a node template.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PortSpec {
     pub name: String,
@@ -40,11 +64,22 @@ pub struct PortSpec {
     pub description: String,
     /// Value used when an input is neither connected nor set on the node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::resources::json_value_schema")]
     pub default: Option<Value>,
 }
 
 /// The widget and value shape of a template parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ParamKind {
     Text,
@@ -58,7 +93,9 @@ pub enum ParamKind {
 }
 
 /// A parameter a node template takes (configured per node in the editor).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ParamSpec {
     pub name: String,
@@ -66,6 +103,7 @@ pub struct ParamSpec {
     pub label: String,
     pub kind: ParamKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::resources::json_value_schema")]
     pub default: Option<Value>,
     #[serde(default)]
     pub required: bool,
@@ -81,7 +119,17 @@ pub struct ParamSpec {
 }
 
 /// Resource limits of one node execution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Limits {
     pub timeout_seconds: u32,
@@ -100,7 +148,17 @@ impl Default for Limits {
 }
 
 /// Upper bounds for every limit, set by the operator of the installation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct LimitMaxima {
     pub timeout_seconds: u32,
@@ -119,7 +177,9 @@ impl Default for LimitMaxima {
 }
 
 /// How often a failed node is tried again and how long to wait in between.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetrySpec {
     pub max_attempts: u32,
@@ -144,7 +204,9 @@ impl Default for RetrySpec {
 }
 
 /// The validated, versioned content of a node template.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TemplateSpec {
     pub name: String,

@@ -9,7 +9,18 @@ use serde::{Deserialize, Serialize};
 /// node that will be retried goes back to `Pending` through
 /// [`Action::ScheduleRetry`](super::Action::ScheduleRetry).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 pub enum NodePhase {
     /// Waiting for its upstream nodes, for a free slot or for a retry time.
@@ -37,7 +48,19 @@ impl NodePhase {
 /// Why a node attempt failed or why a node did not run.
 ///
 /// Kept apart from [`NodePhase`] so the phase set stays small.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureReason {
     /// The node's code raised an error or exited with a non-zero status.
@@ -101,7 +124,18 @@ impl FailureReason {
 /// Lifecycle phase of a whole run, derived from its node phases by
 /// [`run_phase`](super::run_phase).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 pub enum RunPhase {
     /// No node has started yet.
@@ -125,7 +159,9 @@ impl RunPhase {
 }
 
 /// What the rest of a run does once a node has failed for good.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum FailurePolicy {
     /// Skip the failed node's downstream nodes; independent branches keep running.
     #[default]

@@ -1,0 +1,267 @@
+//! The I/O half of a reconcile: read the Run's Pods, call
+//! [`reconcile_run`], create and delete Pods, write the status with a
+//! server-side-apply status patch, publish Events.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference, Pod};
+use k8s_openapi::jiff::Timestamp;
+use katalusis_crds::resources::{Run, RunSnapshot};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::watcher;
+use kube::{Api, Client, Resource, ResourceExt};
+
+use crate::metrics::Metrics;
+use crate::pods::{is_managed_selector, PodSettings, LABEL_RUN};
+use crate::reconcile::{is_active, reconcile_run, EventKind, Observed, ReconcileError};
+
+/// Field manager of the operator's status patches.
+pub const FIELD_MANAGER: &str = "katalusis-operator";
+
+/// Controller settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Shapes every Pod.
+    pub pods: PodSettings,
+    /// Most active node Pods per namespace, across Runs.
+    pub max_pods_per_namespace: u32,
+    /// Watch only this namespace; `None` watches all.
+    pub namespace: Option<String>,
+    /// Delay before retrying a reconcile that failed.
+    pub error_requeue: Duration,
+    /// Name reported on Events (`reportingController`).
+    pub reporter: String,
+    /// This replica's name (`reportingInstance`).
+    pub instance: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            pods: PodSettings::default(),
+            max_pods_per_namespace: 50,
+            namespace: None,
+            error_requeue: Duration::from_secs(5),
+            reporter: FIELD_MANAGER.into(),
+            instance: None,
+        }
+    }
+}
+
+/// Shared state of all reconciles.
+pub struct Context {
+    /// Kubernetes client.
+    pub client: Client,
+    /// Settings.
+    pub settings: Settings,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    recorder: Recorder,
+}
+
+impl Context {
+    /// A context for `client`.
+    pub fn new(client: Client, settings: Settings, metrics: Arc<Metrics>) -> Arc<Self> {
+        let reporter = Reporter {
+            controller: settings.reporter.clone(),
+            instance: settings.instance.clone(),
+        };
+        Arc::new(Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            settings,
+            metrics,
+        })
+    }
+}
+
+/// A reconcile that failed; retried after `Settings::error_requeue`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A Kubernetes API call failed.
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// The Run cannot be planned.
+    #[error(transparent)]
+    Reconcile(#[from] ReconcileError),
+    /// The Run has no usable snapshot.
+    #[error("snapshot: {0}")]
+    Snapshot(String),
+}
+
+fn now_ms() -> i64 {
+    Timestamp::now().as_millisecond()
+}
+
+async fn load_snapshot(run: &Run, ctx: &Context, ns: &str) -> Result<RunSnapshot, Error> {
+    if let Some(snapshot) = &run.spec.snapshot {
+        return Ok(snapshot.clone());
+    }
+    let Some(name) = &run.spec.snapshot_config_map else {
+        return Err(Error::Snapshot(
+            "neither spec.snapshot nor spec.snapshotConfigMap is set".into(),
+        ));
+    };
+    let config_maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), ns);
+    let cm = config_maps.get(name).await?;
+    let json = cm
+        .data
+        .as_ref()
+        .and_then(|d| d.get("snapshot.json"))
+        .ok_or_else(|| Error::Snapshot(format!("ConfigMap {name} has no key snapshot.json")))?;
+    serde_json::from_str(json).map_err(|e| Error::Snapshot(format!("ConfigMap {name}: {e}")))
+}
+
+fn is_status(err: &kube::Error, code: u16) -> bool {
+    matches!(err, kube::Error::Api(s) if s.code == code)
+}
+
+/// One reconcile of one Run.
+pub async fn reconcile(run: Arc<Run>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let result = reconcile_inner(&run, &ctx).await;
+    ctx.metrics.observe_reconcile(started.elapsed());
+    result
+}
+
+async fn reconcile_inner(run: &Run, ctx: &Context) -> Result<Action, Error> {
+    let ns = run.namespace().unwrap_or_else(|| "default".into());
+    let name = run.name_any();
+    let snapshot = load_snapshot(run, ctx, &ns).await?;
+    let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+    // Read live rather than from the watch cache, so a Pod created by the
+    // previous reconcile is never mistaken for a deleted one.
+    let managed = pods_api
+        .list(&ListParams::default().labels(&is_managed_selector()))
+        .await?;
+    let active_in_namespace = managed.items.iter().filter(|p| is_active(p)).count();
+    let pods: Vec<Pod> = managed
+        .items
+        .into_iter()
+        .filter(|p| p.labels().get(LABEL_RUN) == Some(&name))
+        .collect();
+    let cap = ctx.settings.max_pods_per_namespace as usize;
+    let free = u32::try_from(cap.saturating_sub(active_in_namespace)).unwrap_or(u32::MAX);
+    let now = now_ms();
+    let plan = reconcile_run(
+        Observed {
+            run,
+            snapshot: &snapshot,
+            pods: &pods,
+            free_namespace_slots: free,
+            now_ms: now,
+        },
+        &ctx.settings.pods,
+    )?;
+
+    for pod in &plan.create {
+        match pods_api.create(&PostParams::default(), pod).await {
+            Ok(_) => {}
+            Err(e) if is_status(&e, 409) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for pod_name in &plan.delete {
+        match pods_api.delete(pod_name, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(e) if is_status(&e, 404) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if plan.status_changed {
+        let runs: Api<Run> = Api::namespaced(ctx.client.clone(), &ns);
+        let patch = serde_json::json!({
+            "apiVersion": Run::api_version(&()),
+            "kind": Run::kind(&()),
+            "status": plan.status,
+        });
+        runs.patch_status(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await?;
+    }
+    let reference = run.object_ref(&());
+    for event in &plan.events {
+        let published = ctx
+            .recorder
+            .publish(
+                &Event {
+                    type_: match event.kind {
+                        EventKind::Normal => EventType::Normal,
+                        EventKind::Warning => EventType::Warning,
+                    },
+                    reason: event.reason.clone(),
+                    note: Some(event.note.clone()),
+                    action: "Reconcile".into(),
+                    secondary: event.pod.as_ref().map(|pod| ObjectReference {
+                        api_version: Some("v1".into()),
+                        kind: Some("Pod".into()),
+                        name: Some(pod.clone()),
+                        namespace: Some(ns.clone()),
+                        ..ObjectReference::default()
+                    }),
+                },
+                &reference,
+            )
+            .await;
+        if let Err(e) = published {
+            tracing::warn!(run = %name, error = %e, "could not publish an event");
+        }
+    }
+    ctx.metrics
+        .set_running_pods(&format!("{ns}/{name}"), plan.active_pods);
+
+    if plan.status.phase.is_terminal() {
+        return Ok(Action::await_change());
+    }
+    Ok(match plan.wake_at_ms {
+        Some(at) => Action::requeue(Duration::from_millis(
+            u64::try_from(at.saturating_sub(now)).unwrap_or(0).max(100),
+        )),
+        // Pod and Run watches trigger the next reconcile; the periodic
+        // requeue also frees namespace slots held by other Runs.
+        None => Action::requeue(Duration::from_secs(60)),
+    })
+}
+
+/// Requeues a failed reconcile after a fixed delay.
+pub fn error_policy(run: Arc<Run>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.observe_error();
+    tracing::warn!(run = %run.name_any(), error = %error, "reconcile failed");
+    Action::requeue(ctx.settings.error_requeue)
+}
+
+/// Runs the controller until `shutdown` completes.
+pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
+    let client = ctx.client.clone();
+    let (runs, pods): (Api<Run>, Api<Pod>) = match &ctx.settings.namespace {
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client, ns),
+        ),
+        None => (Api::all(client.clone()), Api::all(client)),
+    };
+    Controller::new(runs, watcher::Config::default())
+        .owns(
+            pods,
+            watcher::Config::default().labels(&is_managed_selector()),
+        )
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "controller event");
+            }
+        })
+        .await;
+}
+
+#[cfg(test)]
+mod tests;

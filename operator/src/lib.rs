@@ -1,0 +1,20 @@
+//! The Katalusis operator: reconciles `Run` resources into one resource-limited
+//! Pod per workflow node, using the shared run planner from `katalusis-crds`.
+//!
+//! - [`pods`]: deterministic Pod names and the Pod spec builder (pure);
+//! - [`reconcile`]: observed Run and Pods → Pods to create/delete, next status (pure);
+//! - [`controller`]: the kube-runtime `Controller` that applies those plans;
+//! - [`leader`]: leader election on a `Lease`;
+//! - [`metrics`]: `/metrics` and `/healthz`.
+
+pub mod controller;
+pub mod crdgen;
+pub mod leader;
+pub mod metrics;
+pub mod pods;
+pub mod reconcile;
+
+#[cfg(test)]
+mod fake_api;
+#[cfg(test)]
+mod testdata;

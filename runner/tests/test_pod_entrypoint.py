@@ -1,0 +1,106 @@
+"""The Pod entrypoint around `exec`: batching, the finished event and the
+termination message the operator reads. Runs the real runner; the ingest
+HTTP calls are exercised by the API server's tests and the kind e2e script."""
+
+import json
+import os
+import sys
+import tempfile
+import textwrap
+import unittest
+
+from runner_harness import make_job
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import pod_entrypoint  # noqa: E402
+
+
+def code(src: str) -> str:
+    return textwrap.dedent(src).lstrip("\n")
+
+
+def run(job):
+    batches = []
+    finished = pod_entrypoint.execute(job, lambda lines, last: batches.append((list(lines), last)))
+    return finished, batches
+
+
+class Execute(unittest.TestCase):
+    def test_a_succeeding_node_delivers_every_event_and_ends_with_finished(self):
+        job = make_job(code("""
+            def run(inputs, params, ctx):
+                ctx.log("hello")
+                return {"text": inputs["text"].upper()}
+        """), inputs={"text": "hi"}, outputs=[{"name": "text", "type": "string"}])
+        finished, batches = run(job)
+        self.assertEqual(finished["status"], "succeeded")
+        self.assertEqual(finished["outputs"], {"text": "HI"})
+        self.assertTrue(batches[-1][1], "the last batch is flagged")
+        events = [json.loads(line) for lines, _ in batches for line in lines]
+        self.assertEqual([e["type"] for e in events][-1], "finished")
+        self.assertIn("hello", [e.get("msg") for e in events])
+        self.assertEqual(pod_entrypoint.termination_message(finished), {"reason": None, "message": ""})
+
+    def test_a_failing_node_reports_the_runner_reason_and_traceback(self):
+        job = make_job(code("""
+            def run(inputs, params, ctx):
+                raise ValueError("bad input")
+        """))
+        finished, _ = run(job)
+        message = pod_entrypoint.termination_message(finished)
+        self.assertEqual(message["reason"], "error")
+        self.assertIn("bad input", message["message"])
+        self.assertIn("ValueError", message["message"])
+
+    def test_a_wrong_output_type_is_reported_as_output_type(self):
+        job = make_job(code("""
+            def run(inputs, params, ctx):
+                return {"n": "not a number"}
+        """), outputs=[{"name": "n", "type": "integer"}])
+        finished, _ = run(job)
+        self.assertEqual(pod_entrypoint.termination_message(finished)["reason"], "output_type")
+
+    def test_long_runs_are_delivered_in_several_batches(self):
+        job = make_job(code("""
+            def run(inputs, params, ctx):
+                for i in range(200):
+                    ctx.log(f"line {i}")
+                return {}
+        """))
+        finished, batches = run(job)
+        self.assertEqual(finished["status"], "succeeded")
+        self.assertGreater(len(batches), 2)
+        self.assertTrue(all(len(lines) <= pod_entrypoint.BATCH_EVENTS for lines, _ in batches))
+        msgs = [json.loads(line).get("msg") for lines, _ in batches for line in lines]
+        self.assertEqual([m for m in msgs if m and m.startswith("line ")], [f"line {i}" for i in range(200)])
+
+    def test_a_runner_that_dies_without_finished_is_an_error(self):
+        finished = pod_entrypoint.execute(
+            make_job("x"), lambda lines, last: None, runner_cmd=[sys.executable, "-c", "pass"])
+        self.assertIsNone(finished)
+        self.assertEqual(pod_entrypoint.termination_message(None)["reason"], "error")
+
+
+class Configuration(unittest.TestCase):
+    def test_missing_environment_is_named(self):
+        with self.assertRaises(ValueError) as ctx:
+            pod_entrypoint.Config({"KATALUSIS_INGEST_URL": "http://api/internal"})
+        self.assertIn("KATALUSIS_RUN_TOKEN", str(ctx.exception))
+
+    def test_urls_escape_the_node_id_and_carry_the_attempt(self):
+        cfg = pod_entrypoint.Config({
+            "KATALUSIS_INGEST_URL": "http://api:8080/internal/", "KATALUSIS_RUN_ID": "11",
+            "KATALUSIS_NODE_ID": "a/b c", "KATALUSIS_ATTEMPT": "2", "KATALUSIS_RUN_TOKEN": "t\n"})
+        self.assertEqual(cfg.url("job"), "http://api:8080/internal/runs/11/nodes/a%2Fb%20c/job?attempt=2")
+        self.assertEqual(cfg.token, "t")
+
+    def test_the_termination_log_holds_json(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "termination-log")
+            pod_entrypoint.write_termination_log({"reason": "memory", "message": "m"}, path)
+            with open(path, encoding="utf-8") as f:
+                self.assertEqual(json.load(f), {"reason": "memory", "message": "m"})
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Validates every Kubernetes manifest the repository ships or produces against
+the official Kubernetes OpenAPI schemas (kubernetes-validate, strict, offline),
+renders and lints the Helm chart with the Helm engine (helm-python-sdk, no
+helm binary), and checks docker-compose.yml against the compose spec.
+
+    scripts/validate-manifests.py [--pods-dir DIR] [--kube-version 1.33.0]
+
+--pods-dir holds the Pod specs the operator tests dumped
+(KATALUSIS_POD_DUMP_DIR). Needs the packages `make deps-k8s` installs into
+$KATALUSIS_VENV (default /opt/katalusis-venv). Exits non-zero on any problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import kubernetes_validate
+import yaml
+from helm_python.chart import Chart, lint
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHART = os.path.join(ROOT, "charts", "katalusis")
+SECRETS = {"secrets": {"databaseUrl": "mysql://katalusis:pw@mysql:3306/katalusis", "jwtSecret": "j" * 40}}
+VALUE_SETS = {
+    "defaults": SECRETS,
+    "ingress-tls-existing-secret": {
+        "secrets": {"existingSecret": "katalusis-secrets"},
+        "api": {"ingress": {"enabled": True, "tls": True, "className": "nginx"},
+                "env": {"KATALUSIS_LOG": "debug"}},
+        "images": {"allowList": ["registry.example/nodes/pandas:1"]},
+    },
+    "compose-kind": {"api": {"enabled": False}, "networkPolicies": {"enabled": False}},
+    "kubernetes-executor": {**SECRETS, "api": {"executor": "kubernetes"}, "operator": {"replicas": 2}},
+}
+# Values the chart's values.schema.json must refuse.
+BAD_VALUES = {
+    "unknown executor": {**SECRETS, "api": {"executor": "docker"}},
+    "short JWT secret": {"secrets": {"databaseUrl": "mysql://x", "jwtSecret": "short"}},
+    "unknown key": {**SECRETS, "operatr": {}},
+    "bad pull policy": {**SECRETS, "images": {"pullPolicy": "Sometimes"}},
+}
+
+failures: list[str] = []
+checked = 0
+
+
+def check(doc: dict, where: str, version: str) -> None:
+    global checked
+    try:
+        kubernetes_validate.validate(doc, version, strict=True)
+        checked += 1
+    except (kubernetes_validate.ValidationError, kubernetes_validate.SchemaNotFoundError) as e:
+        failures.append(f"{where}: {doc.get('kind')}/{doc.get('metadata', {}).get('name')}: {e}")
+
+
+def docs_of(text: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def validate_crds(version: str) -> None:
+    files = sorted(glob.glob(os.path.join(ROOT, "crds/yaml/*.yaml")) +
+                   glob.glob(os.path.join(CHART, "crds/*.yaml")))
+    if len(files) < 4:
+        failures.append(f"expected 4 CRD files, found {files}")
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            for doc in docs_of(f.read()):
+                check(doc, os.path.relpath(path, ROOT), version)
+
+
+def merged(values: dict) -> dict:
+    with open(os.path.join(CHART, "values.yaml"), encoding="utf-8") as f:
+        base = yaml.safe_load(f)
+
+    def merge(a: dict, b: dict) -> dict:
+        out = copy.deepcopy(a)
+        for k, v in b.items():
+            out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        return out
+    return merge(base, values)
+
+
+def validate_chart(version: str) -> None:
+    chart = Chart.load(CHART)
+    for label, values in VALUE_SETS.items():
+        report = lint(CHART, values, strict=True, namespace="katalusis", kube_version=f"v{version}")
+        problems = [m for m in report.get("messages", []) if m.get("severity", 0) >= 2]
+        problems += report.get("errors", [])
+        if problems:
+            failures.append(f"helm lint ({label}): {problems}")
+        rendered = chart.render(values, name="katalusis", namespace="katalusis", is_install=True)
+        kinds = []
+        for template, text in sorted(rendered.items()):
+            if template.endswith("NOTES.txt"):
+                if "first administrator" not in text:
+                    failures.append(f"{label}: NOTES.txt lacks the first-login steps")
+                continue
+            for doc in docs_of(text):
+                kinds.append(doc["kind"])
+                check(doc, f"chart[{label}] {template}", version)
+        expect = {"Deployment", "Role", "RoleBinding", "ServiceAccount"}
+        if values.get("api", {}).get("enabled", True):
+            expect |= {"Service", "ConfigMap"}
+        if values.get("networkPolicies", {}).get("enabled", True):
+            expect.add("NetworkPolicy")
+        if not expect <= set(kinds):
+            failures.append(f"chart[{label}] renders {sorted(set(kinds))}, missing {sorted(expect - set(kinds))}")
+        print(f"chart[{label}]: {len(kinds)} manifests ({', '.join(sorted(set(kinds)))})")
+    for label, values in BAD_VALUES.items():
+        try:
+            chart.validate_schema(merged(values))
+        except Exception:  # helm_python.errors.HelmValuesError
+            continue
+        failures.append(f"values.schema.json accepted bad values: {label}")
+
+
+def openapi_to_jsonschema(s: dict) -> dict:
+    """The CRD's OpenAPI v3 schema as JSON Schema, stricter than the API
+    server: unknown fields are errors here (the API server would prune them)."""
+    if s.get("x-kubernetes-preserve-unknown-fields") and "type" not in s:
+        return {}
+    out: dict = {}
+    for key in ("required", "minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems"):
+        if key in s:
+            out[key] = s[key]
+    if "type" in s:
+        out["type"] = [s["type"], "null"] if s.get("nullable") else s["type"]
+    if "enum" in s:
+        out["enum"] = list(s["enum"]) + ([None] if s.get("nullable") else [])
+    if "properties" in s:
+        out["properties"] = {k: openapi_to_jsonschema(v) for k, v in s["properties"].items()}
+        if not s.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+    if isinstance(s.get("additionalProperties"), dict):
+        out["additionalProperties"] = openapi_to_jsonschema(s["additionalProperties"])
+    if "items" in s:
+        out["items"] = openapi_to_jsonschema(s["items"])
+    if s.get("format") == "date-time":
+        out["pattern"] = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
+    return out
+
+
+def crd_schema(kind: str) -> dict:
+    with open(os.path.join(ROOT, f"crds/yaml/katalusis.io_{kind.lower()}s.yaml"), encoding="utf-8") as f:
+        crd = yaml.safe_load(f)
+    return openapi_to_jsonschema(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
+
+
+def validate_custom_resource(obj: dict, where: str) -> None:
+    global checked
+    import jsonschema
+    schema = crd_schema(obj["kind"])
+    body = {k: v for k, v in obj.items() if k in ("spec", "status")}
+    errors = list(jsonschema.Draft7Validator(schema).iter_errors(body))
+    for e in errors:
+        failures.append(f"{where}: {'.'.join(map(str, e.absolute_path))}: {e.message}")
+    if not errors:
+        checked += 1
+
+
+def validate_pods(pods_dir: str, version: str) -> None:
+    files = sorted(glob.glob(os.path.join(pods_dir, "*.json")))
+    kinds: dict[str, int] = {}
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            obj = json.load(f)
+        kinds[obj["kind"]] = kinds.get(obj["kind"], 0) + 1
+        if obj["kind"] == "Run":
+            validate_custom_resource(obj, f"operator-written Run {os.path.basename(path)}")
+        else:
+            check(obj, f"operator Pod {os.path.basename(path)}", version)
+    if not kinds.get("Pod") or not kinds.get("Run"):
+        failures.append(f"expected operator Pods and Runs in {pods_dir}, found {kinds}")
+    print(f"operator output: {kinds.get('Pod', 0)} Pod specs, {kinds.get('Run', 0)} Runs with status")
+
+
+def validate_compose() -> None:
+    result = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "check-jsonschema"),
+         "--builtin-schema", "vendor.compose-spec", os.path.join(ROOT, "docker-compose.yml")],
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        failures.append(f"docker-compose.yml: {result.stdout}{result.stderr}")
+    else:
+        print("docker-compose.yml: valid against the compose spec")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pods-dir")
+    parser.add_argument("--kube-version", default="1.33.0")
+    args = parser.parse_args()
+    validate_crds(args.kube_version)
+    validate_chart(args.kube_version)
+    if args.pods_dir:
+        validate_pods(args.pods_dir, args.kube_version)
+    validate_compose()
+    for f in failures:
+        print("FAIL", f)
+    print(f"{checked} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
