@@ -57,6 +57,17 @@ async function connect(page, from, fromPort, to, toPort, { release = true } = {}
   if (release) await page.mouse.up();
 }
 
+/** Clicks a node's header; retried because the view may still be animating towards another node. */
+async function selectNode(page, id) {
+  const node = page.locator(`.react-flow__node[data-id="${id}"]`);
+  for (let i = 0; i < 5; i++) {
+    await node.click({ position: { x: 40, y: 10 } });
+    if ((await node.getAttribute("class")).includes("selected")) return;
+    await page.waitForTimeout(200);
+  }
+  assert.fail(`could not select ${id}`);
+}
+
 async function dropFromPalette(page, templateName, x, y) {
   const canvas = await page.getByTestId("canvas").boundingBox();
   await page.getByTestId(`palette-${templateName}`).dragTo(page.getByTestId("canvas"), {
@@ -219,9 +230,8 @@ describe("admin → manager → client", () => {
     const inspector = page.getByRole("complementary", { name: "Inspector" });
     await inspector.getByText("upper_1 · text.upper v2").waitFor();
     await inspector.getByLabel(/^text/).fill("hello");
-    await page
-      .locator(".react-flow__node", { hasText: "double_1" })
-      .click({ position: { x: 40, y: 10 } });
+    await selectNode(page, "double_1");
+    await inspector.getByText("double_1 · math.double v1").waitFor();
     await inspector.getByLabel(/^x/).fill("21");
     await inspector.getByLabel(/Factor/).fill("3");
     await page.waitForFunction(() =>
@@ -316,6 +326,7 @@ describe("admin → manager → client", () => {
     const leave = page.getByRole("dialog", { name: "Leave without saving?" });
     await leave.waitFor();
     await leave.getByRole("button", { name: "Stay" }).click();
+    await leave.waitFor({ state: "detached" });
     assert.match(page.url(), new RegExp(`/manager/workflows/${workflowId}$`));
     await page.keyboard.press(`${MOD}+z`);
     await page.locator('.react-flow__node[data-id="upper_1"]').waitFor();
@@ -364,6 +375,10 @@ describe("admin → manager → client", () => {
       .getByRole("region", { name: "Runs of this workflow" })
       .getByText(`#${runId}`, { exact: true })
       .waitFor();
+    // The clients page shows each workflow's latest run.
+    await page.goto(`${server.base}/manager`);
+    await page.getByTestId(`latest-run-${workflowId}`).getByText("succeeded").waitFor();
+    await screenshot(page, "manager-clients");
     await page.context().close();
   });
 

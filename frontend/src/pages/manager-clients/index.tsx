@@ -15,6 +15,7 @@ import {
 } from "@/shared/ui";
 import { useMyClients, type User } from "@/entities/user";
 import { useCreateWorkflow, useWorkflows } from "@/entities/workflow";
+import { RunStatusBadge, useRuns, type RunSummary } from "@/entities/run";
 
 export default function ManagerClientsPage() {
   const clients = useMyClients();
@@ -46,6 +47,11 @@ export default function ManagerClientsPage() {
 
 function ClientCard({ client, onNew }: { client: User; onNew: () => void }) {
   const workflows = useWorkflows(client.id);
+  // Newest first: the first run seen per workflow is its latest.
+  const runs = useRuns({ clientId: client.id, perPage: 100 }, { refetchInterval: 10_000 });
+  const latest = new Map<number, RunSummary>();
+  for (const r of runs.data?.items ?? [])
+    if (!latest.has(r.workflowId)) latest.set(r.workflowId, r);
   return (
     <section
       className="rounded-lg border border-slate-200 bg-white shadow-sm"
@@ -82,6 +88,16 @@ function ClientCard({ client, onNew }: { client: User; onNew: () => void }) {
                 <span className="font-medium text-slate-900">{w.name}</span>
                 <Badge>{pluralize(w.nodes, "node")}</Badge>
                 <span className="text-xs text-slate-500">revision {w.revision}</span>
+                {latest.get(w.id) ? (
+                  <span
+                    className="flex items-center gap-1 text-xs text-slate-500"
+                    data-testid={`latest-run-${w.id}`}
+                  >
+                    last run <RunStatusBadge status={latest.get(w.id)!.status} />
+                  </span>
+                ) : (
+                  <span className="text-xs text-slate-400">never run</span>
+                )}
                 <span className="ml-auto text-xs text-slate-500">
                   updated {formatDateTime(w.updatedAt)}
                 </span>
