@@ -252,9 +252,7 @@ describe("admin → manager → client", () => {
     );
 
     // Copy/paste: select upper_2, copy, paste → a fourth node; undo removes it.
-    await page
-      .locator('.react-flow__node[data-id="upper_2"]')
-      .click({ position: { x: 40, y: 10 } });
+    await selectNode(page, "upper_2");
     await page.keyboard.press(`${MOD}+c`);
     await page.keyboard.press(`${MOD}+v`);
     await page.locator('.react-flow__node[data-id="upper_3"]').waitFor();
@@ -301,9 +299,7 @@ describe("admin → manager → client", () => {
       graph: current.graph,
     });
 
-    await page
-      .locator('.react-flow__node[data-id="upper_2"]')
-      .click({ position: { x: 40, y: 10 } });
+    await selectNode(page, "upper_2");
     await page.keyboard.press("Delete");
     await page.getByRole("button", { name: "Save", exact: true }).click();
     const dialog = page.getByRole("dialog", { name: "This workflow changed elsewhere" });
