@@ -66,7 +66,7 @@ test-runner:
 
 test-rust:
 	rm -rf $(POD_DUMP_DIR)
-	DATABASE_URL=$(TEST_DATABASE_URL) KATALUSIS_POD_DUMP_DIR=$(POD_DUMP_DIR) $(CARGO) test --workspace
+	DATABASE_URL=$(TEST_DATABASE_URL) OPERATOR_TEST_POD_DUMP_DIR=$(POD_DUMP_DIR) $(CARGO) test --workspace
 
 # CRDs (generated vs committed), chart, operator Pods and compose file against their schemas.
 validate-k8s: deps-k8s
@@ -74,7 +74,7 @@ validate-k8s: deps-k8s
 
 test-k8s: deps-k8s
 	rm -rf $(POD_DUMP_DIR)
-	KATALUSIS_POD_DUMP_DIR=$(POD_DUMP_DIR) $(CARGO) test -p katalusis-crds -p katalusis-operator
+	OPERATOR_TEST_POD_DUMP_DIR=$(POD_DUMP_DIR) $(CARGO) test -p katalusis-crds -p katalusis-operator
 	$(MAKE) --no-print-directory validate-k8s
 
 crdgen:

@@ -7,7 +7,7 @@ helm binary), and checks docker-compose.yml against the compose spec.
     scripts/validate-manifests.py [--pods-dir DIR] [--kube-version 1.33.0]
 
 --pods-dir holds the Pod specs the operator tests dumped
-(KATALUSIS_POD_DUMP_DIR). Needs the packages `make deps-k8s` installs into
+(OPERATOR_TEST_POD_DUMP_DIR). Needs the packages `make deps-k8s` installs into
 $KATALUSIS_VENV (default /opt/katalusis-venv). Exits non-zero on any problem.
 """
 

@@ -150,10 +150,10 @@ fn created_pods(fake: &FakeApi) -> usize {
         .count()
 }
 
-/// Writes the Pods the operator created to `$KATALUSIS_POD_DUMP_DIR`, where
+/// Writes the Pods the operator created to `$OPERATOR_TEST_POD_DUMP_DIR`, where
 /// `scripts/validate-manifests.sh` validates them against the Kubernetes schema.
 fn dump_pods(fake: &FakeApi, test: &str) {
-    let Ok(dir) = std::env::var("KATALUSIS_POD_DUMP_DIR") else {
+    let Ok(dir) = std::env::var("OPERATOR_TEST_POD_DUMP_DIR") else {
         return;
     };
     std::fs::create_dir_all(&dir).unwrap();
@@ -171,7 +171,7 @@ fn dump_pods(fake: &FakeApi, test: &str) {
 /// Writes the Run as the operator left it next to the dumped Pods; the
 /// validation script checks spec and status against the generated CRD schema.
 fn dump_run(fake: &FakeApi, test: &str) {
-    let Ok(dir) = std::env::var("KATALUSIS_POD_DUMP_DIR") else {
+    let Ok(dir) = std::env::var("OPERATOR_TEST_POD_DUMP_DIR") else {
         return;
     };
     std::fs::create_dir_all(&dir).unwrap();
