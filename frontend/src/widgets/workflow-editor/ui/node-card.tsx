@@ -1,5 +1,5 @@
 import { memo } from "react";
-import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
+import { Handle, Position, useStore, type Node, type NodeProps } from "@xyflow/react";
 import { cn } from "@/shared/lib";
 import { PORT_COLORS } from "@/entities/template";
 import type { GraphNode, Problem, TemplateInfo } from "@/entities/workflow";
@@ -18,10 +18,14 @@ export interface TaskNodeData extends Record<string, unknown> {
 export type EditorNode = Node<TaskNodeData, "task">;
 
 const ROW = 22;
+/** Below this zoom, text is unreadable anyway: nodes drop labels and footer (cheaper to draw). */
+const COMPACT_ZOOM = 0.4;
+const isCompact = (s: { transform: [number, number, number] }) => s.transform[2] < COMPACT_ZOOM;
 
 /** A workflow node: title, typed input handles on the left, outputs on the right, status badge. */
 export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<EditorNode>) {
   const { node, template, problems, run } = data;
+  const compact = useStore(isCompact);
   const errors = problems.filter((p) => p.severity === "error");
   const badPorts = new Set(errors.map((p) => p.port).filter(Boolean));
   const inputs = template?.inputs ?? [];
@@ -100,10 +104,12 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
               title={`${p.name}: ${p.type}${p.required ? " (required)" : ""}`}
               data-port-type={p.type}
             />
-            <span className={cn(badPorts.has(p.name) && "font-medium text-rose-600")}>
-              {p.name}
-              {p.required && <span className="text-rose-500">*</span>}
-            </span>
+            {!compact && (
+              <span className={cn(badPorts.has(p.name) && "font-medium text-rose-600")}>
+                {p.name}
+                {p.required && <span className="text-rose-500">*</span>}
+              </span>
+            )}
           </div>
         ))}
         {outputs.map((p, i) => (
@@ -112,7 +118,7 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
             className="absolute right-2.5 flex items-center"
             style={{ top: 4 + i * ROW, height: ROW }}
           >
-            <span>{p.name}</span>
+            {!compact && <span>{p.name}</span>}
             <Handle
               type="source"
               id={`out:${p.name}`}
@@ -133,7 +139,12 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
           />
         </div>
       )}
-      <div className="flex items-center justify-between rounded-b-lg px-2.5 pb-1.5 text-[10px] text-slate-400">
+      <div
+        className={cn(
+          "flex items-center justify-between rounded-b-lg px-2.5 pb-1.5 text-[10px] text-slate-400",
+          compact && "invisible",
+        )}
+      >
         <span className="truncate font-mono">{node.id}</span>
         <span>
           {node.template.name} v{node.template.version}
