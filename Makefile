@@ -89,8 +89,11 @@ bench:
 # --- Web SPA (frontend/) ---------------------------------------------------
 
 # npm ci only when the lock file changed since the last install.
+# The registry reachable here lacks some of Tailwind's optional per-platform
+# binaries, which makes `npm ci` reject any lock file as out of sync; then
+# `npm install` installs the same locked versions without rewriting the lock.
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
-	cd $(WEB) && npm ci --no-audit --no-fund
+	cd $(WEB) && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund --no-save)
 
 web-deps: $(WEB)/node_modules/.package-lock.json
 
