@@ -84,6 +84,22 @@ pub struct Settings {
     pub run_retention_days: Option<u32>,
     /// Directory of the built web SPA served at `/` (None: API only).
     pub web_dir: Option<std::path::PathBuf>,
+    /// Where runs execute: on this machine, or as `Run` resources on Kubernetes.
+    pub executor: ExecutorMode,
+    /// Namespace of the `Workflow`/`Run` resources in `kubernetes` mode; `None`
+    /// uses the client's default (the Pod's own namespace in a cluster).
+    pub k8s_namespace: Option<String>,
+    /// How often the Run mirror re-lists every Run, on top of its watch.
+    pub k8s_resync_seconds: u64,
+}
+
+/// Which executor drives runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutorMode {
+    /// The embedded local executor (sandboxed processes on this machine).
+    Local,
+    /// `Run` resources reconciled by the operator into one Pod per node.
+    Kubernetes,
 }
 
 /// How node processes are isolated.
@@ -142,6 +158,9 @@ impl Default for Settings {
             sync_run_wait_seconds: 30,
             run_retention_days: None,
             web_dir: None,
+            executor: ExecutorMode::Local,
+            k8s_namespace: None,
+            k8s_resync_seconds: 60,
         }
     }
 }
@@ -339,6 +358,31 @@ impl Settings {
             s.run_retention_days =
                 Some(parse_range("KATALUSIS_RUN_RETENTION_DAYS", &v, 1, 36_500)?);
         }
+        if let Some(v) = get("KATALUSIS_EXECUTOR") {
+            s.executor = match v.as_str() {
+                "local" => ExecutorMode::Local,
+                "kubernetes" => ExecutorMode::Kubernetes,
+                _ => return Err(err("KATALUSIS_EXECUTOR", "must be 'local' or 'kubernetes'")),
+            };
+        }
+        if let Some(v) = get("KATALUSIS_K8S_NAMESPACE") {
+            let valid = !v.is_empty()
+                && v.len() <= 63
+                && v.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !v.starts_with('-')
+                && !v.ends_with('-');
+            if !valid {
+                return Err(err(
+                    "KATALUSIS_K8S_NAMESPACE",
+                    "must be a Kubernetes namespace name (lowercase letters, digits and '-')",
+                ));
+            }
+            s.k8s_namespace = Some(v);
+        }
+        if let Some(v) = get("KATALUSIS_K8S_RESYNC_SECONDS") {
+            s.k8s_resync_seconds = parse_range("KATALUSIS_K8S_RESYNC_SECONDS", &v, 1, 3600)?;
+        }
         // The SPA is optional: an explicit directory must hold a build, the
         // default is used only when a build is present (e.g. after `make web-build`).
         s.web_dir = match get("KATALUSIS_WEB_DIR") {
@@ -395,6 +439,9 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_SYNC_RUN_WAIT_SECONDS",
     "KATALUSIS_RUN_RETENTION_DAYS",
     "KATALUSIS_WEB_DIR",
+    "KATALUSIS_EXECUTOR",
+    "KATALUSIS_K8S_NAMESPACE",
+    "KATALUSIS_K8S_RESYNC_SECONDS",
 ];
 
 fn err(var: &str, message: &str) -> ConfigError {

@@ -69,6 +69,15 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<MySqlPool> {
 
 /// Builds the shared state; generates a per-start JWT secret in dev mode.
 pub fn state(db: MySqlPool, settings: Settings) -> anyhow::Result<AppState> {
+    state_with(db, settings, None)
+}
+
+/// Builds the shared state; `kubernetes` executor mode needs `client`.
+pub fn state_with(
+    db: MySqlPool,
+    settings: Settings,
+    client: Option<kube::Client>,
+) -> anyhow::Result<AppState> {
     let secret = match &settings.jwt_secret {
         Some(s) => s.expose().as_bytes().to_vec(),
         None => {
@@ -82,7 +91,15 @@ pub fn state(db: MySqlPool, settings: Settings) -> anyhow::Result<AppState> {
     let keys = JwtKeys::new(&secret, settings.access_token_ttl_seconds);
     let hasher = Hasher::new(settings.argon2_memory_kib, settings.argon2_iterations)?;
     let settings = Arc::new(settings);
-    let executor = executor::Executor::new(db.clone(), settings.clone());
+    let executor = match (settings.executor, client) {
+        (config::ExecutorMode::Local, _) => executor::Executor::new(db.clone(), settings.clone()),
+        (config::ExecutorMode::Kubernetes, Some(client)) => {
+            executor::Executor::with_cluster(db.clone(), settings.clone(), client)
+        }
+        (config::ExecutorMode::Kubernetes, None) => {
+            anyhow::bail!("KATALUSIS_EXECUTOR=kubernetes needs a Kubernetes client")
+        }
+    };
     Ok(AppState {
         db,
         keys,
@@ -107,7 +124,16 @@ pub fn init_tracing(settings: &Settings) {
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let db = connect(&settings).await?;
     MIGRATOR.run(&db).await.context("applying migrations")?;
-    let state = state(db, settings)?;
+    let client = match settings.executor {
+        config::ExecutorMode::Local => None,
+        // In a Pod: the ServiceAccount; elsewhere: KUBECONFIG or ~/.kube/config.
+        config::ExecutorMode::Kubernetes => Some(
+            kube::Client::try_default()
+                .await
+                .context("KATALUSIS_EXECUTOR=kubernetes: no Kubernetes configuration found")?,
+        ),
+    };
+    let state = state_with(db, settings, client)?;
     bootstrap::ensure_admin(&state.db, &state.settings, &state.hasher).await?;
     let resumed = state
         .executor

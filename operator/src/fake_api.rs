@@ -18,7 +18,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{json, Value};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
 
@@ -54,6 +54,9 @@ struct State {
 pub struct FakeApi {
     state: Arc<Mutex<State>>,
     changes: broadcast::Sender<Change>,
+    /// While true every request answers 503 and open watches end, as when
+    /// the API server is unreachable.
+    offline: Arc<watch::Sender<bool>>,
 }
 
 /// A parsed resource path.
@@ -170,7 +173,14 @@ impl FakeApi {
         Self {
             state: Arc::new(Mutex::new(State::default())),
             changes,
+            offline: Arc::new(watch::channel(false).0),
         }
+    }
+
+    /// Makes the fake unreachable (every request answers 503, watches end)
+    /// or reachable again.
+    pub fn set_offline(&self, offline: bool) {
+        self.offline.send_replace(offline);
     }
 
     /// A `kube::Client` talking to this fake.
@@ -218,6 +228,10 @@ impl FakeApi {
             .unwrap_or_default()
             .to_owned();
         let response = match parse_path(&path) {
+            _ if *self.offline.borrow() => json_response(
+                503,
+                &status_body(503, "ServiceUnavailable", "the API server is unreachable"),
+            ),
             None => json_response(404, &status_body(404, "NotFound", "unknown path")),
             Some(target) => {
                 if parts.method == Method::GET
@@ -383,15 +397,40 @@ impl FakeApi {
             }
             ("PATCH", Some(name)) => {
                 let key = (target.collection.clone(), ns.clone(), name.clone());
+                let on_status = target.subresource.as_deref() == Some("status");
+                let is_apply = content_type.contains("apply-patch");
+                let manager = query.get("fieldManager").cloned();
                 let Some(current) = state.objects.get(&key).cloned() else {
+                    if is_apply && !on_status {
+                        // Server-side apply creates what does not exist yet.
+                        drop(state);
+                        let mut body = body;
+                        body["metadata"]["name"] = json!(name);
+                        if let Some(m) = manager {
+                            body["metadata"]["managedFields"] =
+                                json!([{"manager": m, "operation": "Apply"}]);
+                        }
+                        return self.handle_sync(
+                            &Method::POST,
+                            &Target {
+                                name: None,
+                                ..target.clone()
+                            },
+                            query,
+                            "application/json",
+                            body,
+                        );
+                    }
                     return json_response(
                         404,
                         &status_body(404, "NotFound", &format!("{name} not found")),
                     );
                 };
                 let mut object = current.clone();
-                let on_status = target.subresource.as_deref() == Some("status");
-                let is_apply = content_type.contains("apply-patch");
+                if let (true, Some(m)) = (is_apply, manager) {
+                    object["metadata"]["managedFields"] =
+                        json!([{"manager": m, "operation": "Apply"}]);
+                }
                 if !(is_apply || content_type.contains("merge-patch")) {
                     return json_response(
                         415,
@@ -537,6 +576,10 @@ impl FakeApi {
         .filter(move |c| {
             let keep = c.rv > last_backlog && matches_live(c);
             async move { keep }
+        });
+        let mut offline = self.offline.subscribe();
+        let live = live.take_until(async move {
+            let _ = offline.wait_for(|o| *o).await;
         });
         let frames = backlog.chain(live).map(|c| {
             let line = format!("{}\n", json!({"type": c.kind, "object": c.object}));

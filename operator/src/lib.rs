@@ -14,7 +14,7 @@ pub mod metrics;
 pub mod pods;
 pub mod reconcile;
 
-#[cfg(test)]
-mod fake_api;
+#[cfg(any(test, feature = "fake-api"))]
+pub mod fake_api;
 #[cfg(test)]
 mod testdata;

@@ -24,12 +24,15 @@ pub struct Row {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Set for runs started in `kubernetes` mode (see `set_ingest_token`).
+    pub ingest_token_sha256: Option<String>,
 }
 
 const COLS: &str =
     "r.run_id, r.workflow_id, r.workflow_revision, r.client_id, r.started_by, r.status, \
                     r.failure_policy, r.cancel_requested, r.snapshot, r.node_states, r.queued, r.published, \
-                    r.logs_visible_to_client, r.message, r.created_at, r.started_at, r.finished_at";
+                    r.logs_visible_to_client, r.message, r.created_at, r.started_at, r.finished_at, \
+                    r.ingest_token_sha256";
 
 /// Clients only ever see runs that were published to them.
 fn push_scope(qb: &mut QueryBuilder<'_, MySql>, scope: ClientScope) {
@@ -75,13 +78,43 @@ pub async fn insert(db: &MySqlPool, r: &NewRun<'_>) -> Result<u64, sqlx::Error> 
     .last_insert_id())
 }
 
-/// Runs an executor must drive: not finished yet.
+/// Runs the local executor must drive: not finished and not started on Kubernetes.
 pub async fn unfinished(db: &MySqlPool) -> Result<Vec<Row>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLS} FROM run r WHERE r.status IN ('pending', 'running') ORDER BY r.run_id"
+        "SELECT {COLS} FROM run r WHERE r.status IN ('pending', 'running') \
+         AND r.ingest_token_sha256 IS NULL ORDER BY r.run_id"
     ))
     .fetch_all(db)
     .await
+}
+
+/// Unfinished runs that were started on Kubernetes.
+pub async fn unfinished_on_cluster(db: &MySqlPool) -> Result<Vec<Row>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM run r WHERE r.status IN ('pending', 'running') \
+         AND r.ingest_token_sha256 IS NOT NULL ORDER BY r.run_id"
+    ))
+    .fetch_all(db)
+    .await
+}
+
+/// Marks a run as executed on Kubernetes, authenticated by a token with this hash.
+pub async fn set_ingest_token(db: &MySqlPool, id: u64, sha256: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE run SET ingest_token_sha256 = ? WHERE run_id = ?")
+        .bind(sha256)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Removes a run that could not be started, with everything that belongs to it.
+pub async fn delete(db: &MySqlPool, id: u64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM run WHERE run_id = ?")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn save_states<'c, E: sqlx::Executor<'c, Database = MySql>>(
@@ -253,6 +286,28 @@ pub async fn start_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
     Ok(())
 }
 
+/// Records that an attempt started unless its row exists already (the
+/// Kubernetes mirror and the ingest endpoint may both get there first).
+pub async fn ensure_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
+    db: E,
+    run_id: u64,
+    node: &str,
+    attempt: u32,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO node_execution (run_id, node_id, attempt, status, started_at) \
+         VALUES (?, ?, ?, 'running', ?) ON DUPLICATE KEY UPDATE attempt = attempt",
+    )
+    .bind(run_id)
+    .bind(node)
+    .bind(attempt)
+    .bind(at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 pub struct Outcome<'a> {
     pub status: &'a str,
     pub reason: Option<&'a str>,
@@ -269,10 +324,36 @@ pub async fn finish_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
     o: &Outcome<'_>,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    finish_execution_where(db, run_id, node, attempt, o, at, "").await?;
+    Ok(())
+}
+
+/// Like `finish_execution`, but leaves an attempt that was already finished
+/// alone: the first report of an outcome wins.
+pub async fn finish_open_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
+    db: E,
+    run_id: u64,
+    node: &str,
+    attempt: u32,
+    o: &Outcome<'_>,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    finish_execution_where(db, run_id, node, attempt, o, at, " AND finished_at IS NULL").await
+}
+
+async fn finish_execution_where<'c, E: sqlx::Executor<'c, Database = MySql>>(
+    db: E,
+    run_id: u64,
+    node: &str,
+    attempt: u32,
+    o: &Outcome<'_>,
+    at: DateTime<Utc>,
+    extra: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(&format!(
         "UPDATE node_execution SET status = ?, reason = ?, message = ?, finished_at = ?, duration_ms = ?, \
-         outputs = ?, output_bytes = ? WHERE run_id = ? AND node_id = ? AND attempt = ?",
-    )
+         outputs = ?, output_bytes = ? WHERE run_id = ? AND node_id = ? AND attempt = ?{extra}",
+    ))
     .bind(o.status)
     .bind(o.reason)
     .bind(o.message)
@@ -285,7 +366,7 @@ pub async fn finish_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
     .bind(attempt)
     .execute(db)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 pub struct NewFile<'a> {

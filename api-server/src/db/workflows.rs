@@ -201,3 +201,10 @@ pub async fn revision(
     .fetch_optional(db)
     .await
 }
+
+/// Id and current revision of every workflow that is not deleted.
+pub async fn current_revisions(db: &MySqlPool) -> Result<Vec<(u64, u32)>, sqlx::Error> {
+    sqlx::query_as("SELECT workflow_id, revision FROM workflow WHERE deleted_at IS NULL")
+        .fetch_all(db)
+        .await
+}

@@ -5,17 +5,17 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use base64::Engine;
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use katalusis_crds::plan::{
     apply_action, plan, Action, FailurePolicy, FailureReason, NodePhase, NodeState, PlanGraph,
     PlanInput, RunPhase,
 };
-use katalusis_crds::{PortType, TrustLevel};
-use serde_json::{json, Map, Value};
+use katalusis_crds::TrustLevel;
+use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::events::{EventSink, LogLine, Op};
+use super::events::{EventSink, Op};
+use super::outcome::{self, node_event, Ended};
 use super::pool::{Pool, PoolEvent};
 use super::snapshot::{trust_str, NodeOutputs, Snapshot};
 use super::{Inner, RunControl, Slot};
@@ -32,27 +32,6 @@ struct RunningJob {
     attempt: u32,
     trust: TrustLevel,
     _slot: Slot,
-}
-
-/// What an attempt ended with, before it is recorded.
-struct Ended {
-    phase: NodePhase,
-    reason: Option<FailureReason>,
-    message: Option<String>,
-    duration_ms: Option<i64>,
-    outputs: Option<Map<String, Value>>,
-}
-
-impl Ended {
-    fn failed(reason: FailureReason, message: impl Into<String>) -> Self {
-        Self {
-            phase: NodePhase::Failed,
-            reason: Some(reason),
-            message: Some(message.into()),
-            duration_ms: None,
-            outputs: None,
-        }
-    }
 }
 
 pub(super) struct Driver {
@@ -164,21 +143,12 @@ impl Driver {
                 sink.emit("node", node_event(node, st));
             }
             // Downstream nodes still need the outputs of nodes that succeeded before the restart.
-            for e in db::runs::executions(&inner.db, row.run_id).await? {
-                let succeeded = states
-                    .get(&e.node_id)
-                    .is_some_and(|s| s.phase == NodePhase::Succeeded);
-                if e.status == "succeeded" && succeeded {
-                    if let Some(o) = e
-                        .outputs
-                        .as_deref()
-                        .and_then(|o| serde_json::from_str::<Map<String, Value>>(o).ok())
-                    {
-                        let wire = to_wire(&inner.db, row.run_id, o).await?;
-                        outputs.insert(e.node_id, wire);
-                    }
-                }
-            }
+            outputs = outcome::succeeded_outputs(&inner.db, row.run_id, |n| {
+                states
+                    .get(n)
+                    .is_some_and(|s| s.phase == NodePhase::Succeeded)
+            })
+            .await?;
         }
         let recorded = match row.status.as_str() {
             "running" => RunPhase::Running,
@@ -470,19 +440,13 @@ impl Driver {
                 };
                 let (node, attempt) = (job.node.clone(), job.attempt);
                 match v["type"].as_str() {
-                    Some("log") => self.log(&node, attempt, &v),
-                    Some("progress") => self.sink.emit(
-                        "progress",
-                        json!({"node": node, "attempt": attempt, "fraction": v["fraction"], "message": v["message"]}),
-                    ),
+                    Some("log") => outcome::log(&self.sink, &node, attempt, &v),
+                    Some("progress") => outcome::progress(&self.sink, &node, attempt, &v),
                     Some("finished") => {
                         let id = id.to_string();
                         let job = self.running.remove(&id);
-                        if let Some(tb) = v["traceback"].as_str().filter(|t| !t.is_empty()) {
-                            let line = json!({"level": "error", "stream": "ctx", "msg": tb});
-                            self.log(&node, attempt, &line);
-                        }
-                        let ended = Self::ended(&v);
+                        outcome::log_traceback(&self.sink, &node, attempt, &v);
+                        let ended = Ended::from_finished(&v);
                         drop(job);
                         self.record(&node, attempt, ended).await?;
                     }
@@ -493,76 +457,23 @@ impl Driver {
         Ok(())
     }
 
-    fn log(&self, node: &str, attempt: u32, v: &Value) {
-        let ts = v["ts"]
-            .as_f64()
-            .and_then(|t| Utc.timestamp_millis_opt((t * 1000.0) as i64).single())
-            .unwrap_or_else(Utc::now);
-        let level = v["level"].as_str().unwrap_or("info").to_string();
-        let stream = v["stream"].as_str().unwrap_or("ctx").to_string();
-        let message = v["msg"].as_str().unwrap_or("").to_string();
-        let data = json!({"node": node, "attempt": attempt, "ts": ts, "level": level, "stream": stream, "message": message});
-        self.sink.log(
-            LogLine {
-                node: node.to_string(),
-                attempt,
-                ts,
-                level,
-                stream,
-                message,
-            },
-            data,
-        );
-    }
-
-    /// Turns a runner `finished` event into an outcome (files are stored by `record`).
-    fn ended(v: &Value) -> Ended {
-        let duration_ms = v["duration_ms"].as_i64();
-        if v["status"] == "succeeded" {
-            let outputs = v["outputs"].as_object().cloned().unwrap_or_default();
-            return Ended {
-                phase: NodePhase::Succeeded,
-                reason: None,
-                message: None,
-                duration_ms,
-                outputs: Some(outputs),
-            };
-        }
-        let reason: FailureReason =
-            serde_json::from_value(v["reason"].clone()).unwrap_or(FailureReason::Error);
-        let cancelled = reason == FailureReason::Cancelled;
-        Ended {
-            phase: if cancelled {
-                NodePhase::Cancelled
-            } else {
-                NodePhase::Failed
-            },
-            reason: Some(reason),
-            message: v["message"].as_str().map(str::to_string),
-            duration_ms,
-            outputs: None,
-        }
-    }
-
     /// Records the end of an attempt: node_execution row, node state, event.
     async fn record(&mut self, node: &str, attempt: u32, ended: Ended) -> anyhow::Result<()> {
         let stored = match &ended.outputs {
-            Some(o) => Some(self.store_outputs(node, attempt, o).await?),
+            Some(o) => Some(
+                outcome::store_outputs(
+                    &self.inner.db,
+                    &self.snapshot,
+                    self.run_id,
+                    node,
+                    attempt,
+                    o,
+                )
+                .await?,
+            ),
             None => None,
         };
-        let stored_json = stored
-            .as_ref()
-            .map(|o| Value::Object(o.clone()).to_string());
-        self.sink.write(Op::FinishExecution {
-            node: node.to_string(),
-            attempt,
-            status: phase_str(ended.phase),
-            reason: ended.reason.map(FailureReason::as_str),
-            message: ended.message.clone(),
-            duration_ms: ended.duration_ms,
-            outputs: stored_json,
-            at: Utc::now(),
-        });
+        self.sink.write(ended.op(node, attempt, stored.as_ref()));
         self.dirty = true;
         if let Some(o) = ended.outputs {
             self.outputs.insert(node.to_string(), o);
@@ -579,55 +490,6 @@ impl Driver {
         }
         self.sink.emit("node", ev);
         Ok(())
-    }
-
-    /// Moves file outputs into `run_file`, leaving a reference in the outputs.
-    async fn store_outputs(
-        &self,
-        node: &str,
-        attempt: u32,
-        o: &Map<String, Value>,
-    ) -> anyhow::Result<Map<String, Value>> {
-        let spec = self.snapshot.spec(node);
-        let mut out = Map::new();
-        for (port, value) in o {
-            let is_file = spec
-                .and_then(|s| s.output(port))
-                .is_some_and(|p| p.port_type == PortType::File);
-            let file = value.get("$file").filter(|_| is_file);
-            let Some(f) = file else {
-                out.insert(port.clone(), value.clone());
-                continue;
-            };
-            let name = f["name"].as_str().unwrap_or("file");
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(f["b64"].as_str().unwrap_or(""))
-                .map_err(|e| anyhow::anyhow!("runner sent an undecodable file: {e}"))?;
-            let sha = f["sha256"].as_str().map(str::to_string).unwrap_or_else(|| {
-                use sha2::Digest;
-                hex::encode(sha2::Sha256::digest(&bytes))
-            });
-            let content_type = content_type_for(name);
-            let id = db::runs::insert_file(
-                &self.inner.db,
-                &db::runs::NewFile {
-                    run_id: self.run_id,
-                    node_id: node,
-                    attempt,
-                    port,
-                    name,
-                    content_type,
-                    sha256: &sha,
-                    content: &bytes,
-                },
-            )
-            .await?;
-            out.insert(
-                port.clone(),
-                json!({"$file": {"id": id, "name": name, "size": bytes.len(), "sha256": sha, "contentType": content_type}}),
-            );
-        }
-        Ok(out)
     }
 }
 
@@ -655,56 +517,4 @@ async fn start_pool(
         tracing::warn!(trust = trust_str(trust), error = %e, "runner pool unavailable");
     }
     state
-}
-
-/// Turns stored outputs back into runner wire form (file contents inline).
-async fn to_wire(
-    db: &sqlx::MySqlPool,
-    run_id: u64,
-    o: Map<String, Value>,
-) -> anyhow::Result<Map<String, Value>> {
-    let mut out = Map::new();
-    for (k, v) in o {
-        if let Some(id) = v.get("$file").and_then(|f| f["id"].as_u64()) {
-            if let Some(f) = db::runs::file(db, run_id, id).await? {
-                let b64 = base64::engine::general_purpose::STANDARD.encode(&f.content);
-                out.insert(k, json!({"$file": {"name": f.name, "b64": b64}}));
-                continue;
-            }
-        }
-        out.insert(k, v);
-    }
-    Ok(out)
-}
-
-pub fn content_type_for(name: &str) -> &'static str {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "txt" | "log" => "text/plain; charset=utf-8",
-        "csv" => "text/csv; charset=utf-8",
-        "json" => "application/json",
-        "html" | "htm" => "text/html; charset=utf-8",
-        "xml" => "application/xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "svg" => "image/svg+xml",
-        "pdf" => "application/pdf",
-        "zip" => "application/zip",
-        "gz" => "application/gzip",
-        _ => "application/octet-stream",
-    }
-}
-
-fn node_event(node: &str, st: &NodeState) -> Value {
-    json!({
-        "node": node,
-        "status": phase_str(st.phase),
-        "attempt": st.attempt,
-        "reason": st.reason.map(FailureReason::as_str),
-        "message": st.message,
-    })
 }

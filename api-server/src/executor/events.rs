@@ -51,9 +51,18 @@ pub enum Op {
         attempt: u32,
         at: DateTime<Utc>,
     },
+    /// Inserts the attempt's row unless it exists (Kubernetes mirror).
+    EnsureExecution {
+        node: String,
+        attempt: u32,
+        at: DateTime<Utc>,
+    },
     FinishExecution {
         node: String,
         attempt: u32,
+        /// Leave an attempt that already has an outcome alone (the Kubernetes
+        /// mirror: the outcome posted by the node's Pod wins).
+        keep_first: bool,
         status: &'static str,
         reason: Option<&'static str>,
         message: Option<String>,
@@ -74,6 +83,8 @@ pub enum Op {
         states: String,
         at: DateTime<Utc>,
     },
+    /// Signalled once everything queued before it is committed.
+    Flush(Option<tokio::sync::oneshot::Sender<()>>),
 }
 
 struct Pending {
@@ -140,6 +151,13 @@ impl EventSink {
         });
     }
 
+    /// Waits until everything queued so far is committed (and published).
+    pub async fn flush(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.write(Op::Flush(Some(tx)));
+        let _ = rx.await;
+    }
+
     /// Writes everything emitted so far and stops the writer.
     pub async fn close(self) {
         drop(self.tx);
@@ -187,6 +205,13 @@ async fn writer(
         if let Err(e) = write(&db, run_id, first_seq, &batch).await {
             tracing::error!(run_id, error = %e, "could not store run state and events");
         }
+        let flushed: Vec<_> = batch
+            .iter_mut()
+            .filter_map(|p| match &mut p.op {
+                Some(Op::Flush(tx)) => tx.take(),
+                _ => None,
+            })
+            .collect();
         let published = batch.drain(..).filter(|p| p.op.is_none());
         for (i, p) in published.enumerate() {
             let _ = live.send(RunEvent {
@@ -196,6 +221,9 @@ async fn writer(
                 kind: p.kind,
                 data: p.data,
             });
+        }
+        for tx in flushed {
+            let _ = tx.send(());
         }
     }
 }
@@ -210,9 +238,14 @@ async fn apply(
         Op::StartExecution { node, attempt, at } => {
             runs::start_execution(&mut **tx, run_id, node, *attempt, *at).await
         }
+        Op::EnsureExecution { node, attempt, at } => {
+            runs::ensure_execution(&mut **tx, run_id, node, *attempt, *at).await
+        }
+        Op::Flush(_) => Ok(()),
         Op::FinishExecution {
             node,
             attempt,
+            keep_first,
             status,
             reason,
             message,
@@ -227,7 +260,13 @@ async fn apply(
                 duration_ms: *duration_ms,
                 outputs: outputs.as_deref(),
             };
-            runs::finish_execution(&mut **tx, run_id, node, *attempt, &outcome, *at).await
+            if *keep_first {
+                runs::finish_open_execution(&mut **tx, run_id, node, *attempt, &outcome, *at)
+                    .await
+                    .map(drop)
+            } else {
+                runs::finish_execution(&mut **tx, run_id, node, *attempt, &outcome, *at).await
+            }
         }
         Op::SaveStates {
             status,

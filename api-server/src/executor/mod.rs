@@ -4,6 +4,8 @@
 
 mod driver;
 pub mod events;
+pub mod kubernetes;
+pub(crate) mod outcome;
 mod pool;
 pub mod retention;
 pub mod snapshot;
@@ -47,6 +49,20 @@ pub(crate) struct Inner {
     /// starting waits for it, which is never slower than starting its own.
     /// Filled after the first run of each trust level.
     spares: tokio::sync::Mutex<HashMap<&'static str, SpareStart>>,
+    /// Set in `kubernetes` mode: runs go to the cluster instead of the local driver.
+    cluster: Option<Arc<kubernetes::Cluster>>,
+}
+
+/// Why a run could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// The cluster is unreachable or refused the Run; nothing was created
+    /// there, and the caller removes the run row.
+    #[error("the Kubernetes cluster is unavailable: {0}")]
+    Cluster(#[from] kubernetes::ClusterError),
+    /// The run could not be driven; it was recorded as failed with the reason.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
 }
 
 type SpareStart = tokio::task::JoinHandle<Result<pool::Pool, String>>;
@@ -137,7 +153,18 @@ fn find_runner(configured: Option<&PathBuf>) -> Result<PathBuf, String> {
 }
 
 impl Executor {
+    /// The executor `settings.executor` asks for; `kubernetes` mode needs a client.
     pub fn new(db: MySqlPool, settings: Arc<Settings>) -> Self {
+        Self::build(db, settings, None)
+    }
+
+    /// `kubernetes` mode: runs become `Run` resources; a task mirrors their
+    /// status until `shutdown`.
+    pub fn with_cluster(db: MySqlPool, settings: Arc<Settings>, client: kube::Client) -> Self {
+        Self::build(db, settings, Some(client))
+    }
+
+    fn build(db: MySqlPool, settings: Arc<Settings>, client: Option<kube::Client>) -> Self {
         let runner = find_runner(settings.runner_path.as_ref());
         if let Err(e) = &runner {
             tracing::warn!(error = %e, "runs cannot execute nodes");
@@ -145,6 +172,11 @@ impl Executor {
         let (live, _) = broadcast::channel(4096);
         let (freed, _) = watch::channel(0);
         let (stopping, _) = watch::channel(false);
+        let cluster = client.map(|c| {
+            let cluster = kubernetes::Cluster::new(c, db.clone(), settings.clone(), live.clone());
+            tokio::spawn(cluster.clone().watch(stopping.subscribe()));
+            cluster
+        });
         Self(Arc::new(Inner {
             slots: Arc::new(Semaphore::new(settings.max_parallel_nodes as usize)),
             db,
@@ -155,21 +187,59 @@ impl Executor {
             live,
             stopping,
             spares: tokio::sync::Mutex::new(HashMap::new()),
+            cluster,
         }))
     }
 
+    /// The cluster in `kubernetes` mode.
+    pub(crate) fn cluster(&self) -> Option<&Arc<kubernetes::Cluster>> {
+        self.0.cluster.as_ref()
+    }
+
+    /// A workflow revision was saved: in `kubernetes` mode its `Workflow`
+    /// resource is applied in the background (the mirror's re-list retries
+    /// what fails; MySQL stays the system of record).
+    pub fn workflow_saved(&self, row: db::workflows::Row) {
+        if let Some(cluster) = self.0.cluster.clone() {
+            tokio::spawn(async move {
+                if let Err(e) = cluster.apply_workflow(&row).await {
+                    tracing::warn!(workflow_id = row.workflow_id, error = %e, "could not apply the Workflow yet");
+                }
+            });
+        }
+    }
+
+    /// A workflow was deleted: in `kubernetes` mode its `Workflow` resource goes too.
+    pub fn workflow_deleted(&self, workflow_id: u64) {
+        if let Some(cluster) = self.0.cluster.clone() {
+            tokio::spawn(async move {
+                if let Err(e) = cluster.delete_workflow(workflow_id).await {
+                    tracing::warn!(workflow_id, error = %e, "could not delete the Workflow yet");
+                }
+            });
+        }
+    }
+
     /// Starts driving a run whose row was just inserted.
-    pub async fn launch(&self, run_id: u64) -> anyhow::Result<()> {
+    pub async fn launch(&self, run_id: u64) -> Result<(), LaunchError> {
         let row = db::runs::get(&self.0.db, crate::auth::ClientScope::All, run_id)
-            .await?
+            .await
+            .map_err(anyhow::Error::from)?
             .ok_or_else(|| anyhow::anyhow!("run {run_id} vanished"))?;
-        self.spawn(row, false).await
+        match &self.0.cluster {
+            Some(cluster) => Ok(cluster.start(&row).await?),
+            None => Ok(self.spawn(row, false).await?),
+        }
     }
 
     /// Resumes every run left unfinished by a previous process: nodes that
     /// were running are failed as `interrupted` and retried if their policy
     /// allows. Returns how many runs were resumed.
     pub async fn resume_all(&self) -> anyhow::Result<usize> {
+        if self.0.cluster.is_some() {
+            // The operator drives cluster runs; the mirror's first re-list catches up.
+            return Ok(0);
+        }
         let rows = db::runs::unfinished(&self.0.db).await?;
         let n = rows.len();
         for row in rows {
@@ -252,6 +322,16 @@ impl Executor {
 
     /// Wakes the run's driver after `cancel_requested` was set in the database.
     pub fn cancel(&self, run_id: u64) {
+        if let Some(cluster) = &self.0.cluster {
+            // If the cluster is unreachable now, the mirror's re-list sends it again.
+            let cluster = cluster.clone();
+            tokio::spawn(async move {
+                if let Err(e) = cluster.cancel(run_id).await {
+                    tracing::warn!(run_id, error = %e, "could not cancel the Run yet");
+                }
+            });
+            return;
+        }
         if let Some(c) = self.control(run_id) {
             c.cancel.notify_one();
         }
@@ -260,6 +340,40 @@ impl Executor {
     /// Waits until the run is no longer driven by this executor, at most
     /// `timeout`; true when it finished.
     pub async fn wait(&self, run_id: u64, timeout: Duration) -> bool {
+        if self.0.cluster.is_some() {
+            let mut events = self.subscribe();
+            let deadline = tokio::time::Instant::now() + timeout;
+            loop {
+                let row = db::runs::get(&self.0.db, crate::auth::ClientScope::All, run_id).await;
+                match row {
+                    Ok(Some(r)) if !matches!(r.status.as_str(), "pending" | "running") => {
+                        return true
+                    }
+                    Ok(Some(_)) => {}
+                    _ => return true,
+                }
+                // Woken by this run's events, or at the latest every second.
+                let next = tokio::time::timeout_at(deadline, async {
+                    let tick = tokio::time::sleep(Duration::from_secs(1));
+                    tokio::pin!(tick);
+                    loop {
+                        tokio::select! {
+                            ev = events.recv() => match ev {
+                                Ok(e) if e.run_id == run_id && e.kind == "run" => return,
+                                Ok(_) => {}
+                                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                                Err(broadcast::error::RecvError::Closed) => return,
+                            },
+                            _ = &mut tick => return,
+                        }
+                    }
+                })
+                .await;
+                if next.is_err() {
+                    return false;
+                }
+            }
+        }
         let Some(c) = self.control(run_id) else {
             return true;
         };

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod extract;
 pub mod health;
+pub mod internal;
 pub mod runs;
 pub mod settings;
 pub mod templates;
@@ -112,7 +113,11 @@ async fn not_found() -> ApiError {
 
 /// Paths that belong to the API: never answered with the SPA's index.html.
 fn is_api_path(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/") || path == "/healthz" || path == "/readyz"
+    path == "/api"
+        || path.starts_with("/api/")
+        || path.starts_with("/internal/")
+        || path == "/healthz"
+        || path == "/readyz"
 }
 
 /// Fallback when a web directory is configured: static files from the build,
@@ -157,7 +162,7 @@ pub fn router(state: AppState) -> Router {
         Some(dir) => api.fallback(spa_fallback(dir)),
         None => api.fallback(not_found),
     };
-    let mut app = api
+    let mut api = api
         .route(
             "/api/openapi.json",
             axum::routing::get(move || {
@@ -166,8 +171,15 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::audit::middleware))
-        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::audit::middleware,
+        ))
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes));
+    if state.executor.cluster().is_some() {
+        api = api.merge(internal::routes(&state));
+    }
+    let mut app = api
         .with_state(state.clone())
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(

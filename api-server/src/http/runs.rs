@@ -26,6 +26,7 @@ use crate::auth::{ClientScope, CurrentUser, RequireRole, Role, Staff};
 use crate::db;
 use crate::error::ApiError;
 use crate::executor::snapshot::{apply_overrides, PinnedTemplate, Snapshot};
+use crate::executor::LaunchError;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
@@ -286,7 +287,7 @@ async fn view(state: &AppState, row: db::runs::Row) -> Result<Run, ApiError> {
 /// Invalid graphs or inputs answer 422 and create nothing.
 #[utoipa::path(post, path = "/api/workflows/{id}/runs", tag = "runs", security(("bearer" = [])),
     params(("id" = u64, Path)), request_body = StartRun,
-    responses((status = 202, body = RunStarted), (status = 200, body = Run), (status = 404), (status = 422)))]
+    responses((status = 202, body = RunStarted), (status = 200, body = Run), (status = 404), (status = 422), (status = 503)))]
 pub async fn start(
     State(state): State<AppState>,
     RequireRole(user, ..): RequireRole<Staff>,
@@ -353,9 +354,20 @@ pub async fn start(
     )
     .await?;
     audit.object("run", run_id);
-    if let Err(e) = state.executor.launch(run_id).await {
-        // The run is recorded as failed with the reason; the caller reads it there.
-        tracing::error!(run_id, error = format!("{e:#}"), "could not launch run");
+    match state.executor.launch(run_id).await {
+        Ok(()) => {}
+        Err(LaunchError::Cluster(e)) => {
+            // Nothing was left on the cluster; the run row goes too.
+            db::runs::delete(&state.db, run_id).await?;
+            tracing::warn!(run_id, error = %e, "could not create the Run");
+            return Err(ApiError::Unavailable(format!(
+                "the Kubernetes cluster is unavailable, nothing was started; try again later ({e})"
+            )));
+        }
+        Err(LaunchError::Failed(e)) => {
+            // The run is recorded as failed with the reason; the caller reads it there.
+            tracing::error!(run_id, error = format!("{e:#}"), "could not launch run");
+        }
     }
     if matches!(req.mode, RunMode::Sync) {
         let bound = Duration::from_secs(state.settings.sync_run_wait_seconds);

@@ -259,6 +259,7 @@ pub async fn create(
     tx.commit().await?;
     audit.object("workflow", id);
     let row = scoped(&state, &user, id).await?;
+    state.executor.workflow_saved(row.clone());
     Ok((StatusCode::CREATED, axum::Json(view(&state, row).await?)))
 }
 
@@ -310,6 +311,7 @@ pub async fn update(
     }
     tx.commit().await?;
     let row = scoped(&state, &user, id).await?;
+    state.executor.workflow_saved(row.clone());
     Ok(axum::Json(view(&state, row).await?))
 }
 
@@ -325,6 +327,7 @@ pub async fn delete(
     audit.action("workflow.delete").object("workflow", id);
     scoped(&state, &user, id).await?;
     db::workflows::soft_delete(&state.db, id).await?;
+    state.executor.workflow_deleted(id);
     Ok(StatusCode::NO_CONTENT)
 }
 
