@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -39,7 +41,8 @@ from typing import Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNNER = os.path.join(HERE, "katalusis_runner.py")
-TERMINATION_LOG = "/dev/termination-log"
+# The container's terminationMessagePath; overridable for runtimes that put it elsewhere.
+TERMINATION_LOG = os.environ.get("KATALUSIS_TERMINATION_LOG", "/dev/termination-log")
 BATCH_EVENTS = 64
 BATCH_SECONDS = 0.5
 DELIVERY_ATTEMPTS = 8
@@ -105,28 +108,52 @@ def termination_message(finished: dict | None) -> dict:
 def execute(job: dict, on_events: Callable[[list[bytes], bool], None],
             runner_cmd: list[str] | None = None) -> dict | None:
     """Runs one job with the real runner, hands event lines to ``on_events``
-    in batches (the flag marks the last batch), returns the finished event."""
+    in batches (the flag marks the last batch), returns the finished event.
+
+    A batch goes out when it is full or ``BATCH_SECONDS`` after its first
+    line, even while the node is silent, so logs stream live."""
     cmd = runner_cmd or [sys.executable, RUNNER, "exec", "--sandbox", "none"]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(json.dumps(job).encode() + b"\n")
     proc.stdin.close()
+    lines: queue.Queue[bytes | None] = queue.Queue()
+
+    def read(stdout) -> None:
+        for line in stdout:
+            lines.put(line)
+        lines.put(None)
+
+    reader = threading.Thread(target=read, args=(proc.stdout,), daemon=True)
+    reader.start()
     batch: list[bytes] = []
-    last_flush = time.monotonic()
+    deadline = None
     finished = None
-    for line in proc.stdout:
+    while True:
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            on_events(batch, False)
+            batch, deadline = [], None
+            continue
+        if line is None:
+            break
         if not line.strip():
             continue
         batch.append(line if line.endswith(b"\n") else line + b"\n")
+        if deadline is None:
+            deadline = time.monotonic() + BATCH_SECONDS
         try:
             event = json.loads(line)
         except ValueError:
             event = {}
         if event.get("type") == "finished":
             finished = event
-        elif len(batch) >= BATCH_EVENTS or time.monotonic() - last_flush >= BATCH_SECONDS:
+        elif len(batch) >= BATCH_EVENTS:
             on_events(batch, False)
-            batch, last_flush = [], time.monotonic()
+            batch, deadline = [], None
+    reader.join()
     proc.stdout.close()
     proc.wait()
     on_events(batch, True)

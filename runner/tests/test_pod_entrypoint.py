@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 from runner_harness import make_job
@@ -73,6 +74,27 @@ class Execute(unittest.TestCase):
         self.assertTrue(all(len(lines) <= pod_entrypoint.BATCH_EVENTS for lines, _ in batches))
         msgs = [json.loads(line).get("msg") for lines, _ in batches for line in lines]
         self.assertEqual([m for m in msgs if m and m.startswith("line ")], [f"line {i}" for i in range(200)])
+
+    def test_a_line_before_a_silent_stretch_is_delivered_while_the_node_still_runs(self):
+        job = make_job(code("""
+            import time
+            def run(inputs, params, ctx):
+                ctx.log("before the pause")
+                time.sleep(4)
+                return {}
+        """))
+        seen = []
+
+        def deliver(lines, last):
+            seen.append((time.monotonic(), [json.loads(line).get("msg") for line in lines], last))
+
+        started = time.monotonic()
+        finished = pod_entrypoint.execute(job, deliver)
+        self.assertEqual(finished["status"], "succeeded")
+        first = next(t for t, msgs, _ in seen if "before the pause" in msgs)
+        # Delivered after about BATCH_SECONDS, not when the node finished 4 s later.
+        self.assertLess(first - started, 3.0)
+        self.assertTrue(seen[-1][2], "the last batch is marked last")
 
     def test_a_runner_that_dies_without_finished_is_an_error(self):
         finished = pod_entrypoint.execute(

@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod bad_input;
+mod kubernetes;
 mod rbac;
 mod resources;
 mod runs;

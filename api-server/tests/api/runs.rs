@@ -9,13 +9,13 @@ use sqlx::MySqlPool;
 
 use crate::support::{spawn_app, spawn_app_with, test_settings, upper_template, Session, TestApp};
 
-struct Cast {
-    admin: Session,
-    manager: Session,
-    client: Session,
+pub(crate) struct Cast {
+    pub admin: Session,
+    pub manager: Session,
+    pub client: Session,
 }
 
-async fn cast(app: &TestApp) -> Cast {
+pub(crate) async fn cast(app: &TestApp) -> Cast {
     let admin = app.admin().await;
     let manager = app.user(&admin, "mia", "manager").await;
     let client = app.user(&admin, "acme", "client").await;
@@ -28,7 +28,13 @@ async fn cast(app: &TestApp) -> Cast {
 }
 
 /// A template from its code and port declarations; `extra` is merged in.
-fn template(name: &str, code: &str, inputs: Value, outputs: Value, extra: Value) -> Value {
+pub(crate) fn template(
+    name: &str,
+    code: &str,
+    inputs: Value,
+    outputs: Value,
+    extra: Value,
+) -> Value {
     let mut t = json!({
         "name": name, "title": name, "code": code, "inputs": inputs, "outputs": outputs,
         "limits": {"timeoutSeconds": 20, "memoryMib": 256, "cpuMillicores": 1000}
@@ -41,23 +47,23 @@ fn template(name: &str, code: &str, inputs: Value, outputs: Value, extra: Value)
     t
 }
 
-fn text_in() -> Value {
+pub(crate) fn text_in() -> Value {
     json!([{"name": "text", "type": "string", "required": true}])
 }
 
-fn text_out() -> Value {
+pub(crate) fn text_out() -> Value {
     json!([{"name": "text", "type": "string"}])
 }
 
-fn node(id: &str, template: &str) -> Value {
+pub(crate) fn node(id: &str, template: &str) -> Value {
     json!({"id": id, "template": {"name": template, "version": 1}})
 }
 
-fn edge(from: &str, from_port: &str, to: &str, to_port: &str) -> Value {
+pub(crate) fn edge(from: &str, from_port: &str, to: &str, to_port: &str) -> Value {
     json!({"id": format!("{from}-{from_port}-{to}-{to_port}"), "source": from, "sourcePort": from_port, "target": to, "targetPort": to_port})
 }
 
-async fn start(app: &TestApp, s: &Session, workflow: u64, body: Value) -> u64 {
+pub(crate) async fn start(app: &TestApp, s: &Session, workflow: u64, body: Value) -> u64 {
     let r = app
         .post(&format!("/api/workflows/{workflow}/runs"), s, body)
         .await;
@@ -66,7 +72,7 @@ async fn start(app: &TestApp, s: &Session, workflow: u64, body: Value) -> u64 {
 }
 
 /// Polls the run until it is final (the test's view; the server is event driven).
-async fn wait_final(app: &TestApp, s: &Session, run: u64) -> Value {
+pub(crate) async fn wait_final(app: &TestApp, s: &Session, run: u64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let r = app.get(&format!("/api/runs/{run}"), s).await;
@@ -79,14 +85,14 @@ async fn wait_final(app: &TestApp, s: &Session, run: u64) -> Value {
     }
 }
 
-fn node_of<'a>(run: &'a Value, id: &str) -> &'a Value {
+pub(crate) fn node_of<'a>(run: &'a Value, id: &str) -> &'a Value {
     run["nodes"]
         .as_array()
         .and_then(|n| n.iter().find(|n| n["id"] == id))
         .unwrap_or_else(|| panic!("node {id} missing in {run}"))
 }
 
-async fn workflow(
+pub(crate) async fn workflow(
     app: &TestApp,
     s: &Session,
     client: u64,
@@ -99,7 +105,7 @@ async fn workflow(
     wf["id"].as_u64().expect("workflow id")
 }
 
-async fn text_pipeline(app: &TestApp, c: &Cast) -> u64 {
+pub(crate) async fn text_pipeline(app: &TestApp, c: &Cast) -> u64 {
     app.create_template(&c.admin, upper_template("text.upper"))
         .await;
     app.create_template(
@@ -561,7 +567,7 @@ async fn an_invalid_workflow_or_input_answers_422_and_creates_no_run(pool: MySql
 }
 
 /// Parses a finished SSE body into (id, event, data) triples.
-fn parse_sse(text: &str) -> Vec<(u64, String, Value)> {
+pub(crate) fn parse_sse(text: &str) -> Vec<(u64, String, Value)> {
     text.split("\n\n")
         .filter_map(|block| {
             let (mut id, mut event, mut data) = (None, None, String::new());
@@ -579,7 +585,7 @@ fn parse_sse(text: &str) -> Vec<(u64, String, Value)> {
         .collect()
 }
 
-async fn read_sse(
+pub(crate) async fn read_sse(
     app: &TestApp,
     s: &Session,
     run: u64,
@@ -588,7 +594,7 @@ async fn read_sse(
     read_sse_at(app, s, &format!("/api/runs/{run}/events"), last_event_id).await
 }
 
-async fn read_sse_at(
+pub(crate) async fn read_sse_at(
     app: &TestApp,
     s: &Session,
     path: &str,

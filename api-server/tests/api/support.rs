@@ -39,7 +39,16 @@ pub async fn spawn_app(db: MySqlPool) -> TestApp {
 }
 
 pub async fn spawn_app_with(db: MySqlPool, settings: Settings) -> TestApp {
-    let state = katalusis_api::state(db.clone(), settings).expect("state");
+    spawn_app_on(db, settings, None).await
+}
+
+/// An app in `kubernetes` executor mode talking to `client`.
+pub async fn spawn_app_on(
+    db: MySqlPool,
+    settings: Settings,
+    client: Option<kube::Client>,
+) -> TestApp {
+    let state = katalusis_api::state_with(db.clone(), settings, client).expect("state");
     katalusis_api::bootstrap::ensure_admin(&state.db, &state.settings, &state.hasher)
         .await
         .expect("bootstrap");

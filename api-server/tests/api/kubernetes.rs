@@ -1,0 +1,728 @@
+//! The API server in `kubernetes` executor mode against the in-memory
+//! Kubernetes API (`katalusis_operator::fake_api`) with the real operator
+//! controller running in-process and a fake kubelet that executes every Pod
+//! the operator creates by running its container command — the real
+//! `runner/pod_entrypoint.py` and runner — against this server's ingest
+//! endpoint. Everything but the Kubernetes API server and the kubelet is real.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use k8s_openapi::api::core::v1::Pod;
+use katalusis_api::config::{ExecutorMode, Settings};
+use katalusis_operator::controller::{self, Context};
+use katalusis_operator::fake_api::FakeApi;
+use katalusis_operator::metrics::Metrics;
+use katalusis_operator::pods::{pod_name, PodSettings};
+use kube::api::{Patch, PatchParams};
+use kube::Api;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::runs::{
+    cast, node, node_of, read_sse, start, template, text_out, text_pipeline, wait_final, workflow,
+    Cast,
+};
+use crate::support::{spawn_app, spawn_app_on, test_settings, TestApp};
+
+const PODS: &str = "/v1/pods";
+const RUNS: &str = "katalusis.io/v1alpha1/runs";
+const SECRETS: &str = "/v1/secrets";
+const WORKFLOWS: &str = "katalusis.io/v1alpha1/workflows";
+
+fn k8s_settings() -> Settings {
+    Settings {
+        executor: ExecutorMode::Kubernetes,
+        k8s_namespace: Some("default".into()),
+        k8s_resync_seconds: 1,
+        ..test_settings()
+    }
+}
+
+/// What the fake kubelet does with a Pod.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// Run the container command (the real Pod entrypoint and runner).
+    Execute,
+    /// The container is killed for exceeding its memory limit.
+    OomKill,
+}
+
+struct Cluster {
+    operator_stop: Option<oneshot::Sender<()>>,
+    operator: Option<JoinHandle<()>>,
+    kubelet: JoinHandle<()>,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.kubelet.abort();
+        if let Some(stop) = self.operator_stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(op) = self.operator.take() {
+            op.abort();
+        }
+    }
+}
+
+fn repo_runner() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("runner")
+}
+
+/// Starts the operator (in-process) and the fake kubelet against `fake`;
+/// node Pods post to `app`'s ingest endpoint.
+fn start_cluster(fake: &FakeApi, app: &TestApp, fate: fn(&Pod) -> Fate) -> Cluster {
+    let settings = controller::Settings {
+        pods: PodSettings {
+            ingest_url: format!("http://{}/internal", app.addr),
+            ..PodSettings::default()
+        },
+        namespace: Some("default".into()),
+        error_requeue: Duration::from_millis(100),
+        ..controller::Settings::default()
+    };
+    let ctx = Context::new(fake.client(), settings, Metrics::new());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let operator = tokio::spawn(controller::run(ctx, async move {
+        let _ = stopped.await;
+    }));
+    let kubelet = tokio::spawn(kubelet(fake.clone(), fate));
+    Cluster {
+        operator_stop: Some(stop),
+        operator: Some(operator),
+        kubelet,
+    }
+}
+
+fn pods(fake: &FakeApi) -> Vec<Pod> {
+    fake.objects(PODS)
+        .into_iter()
+        .map(|v| serde_json::from_value(v).expect("a Pod"))
+        .collect()
+}
+
+/// Plays the kubelet: every new Pod is started and its fate decided.
+async fn kubelet(fake: FakeApi, fate: fn(&Pod) -> Fate) {
+    let mut seen = HashSet::new();
+    loop {
+        for pod in pods(&fake) {
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            if seen.insert(name) {
+                tokio::spawn(run_pod(fake.clone(), pod, fate));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Reports a Pod's status, retrying while the API is unreachable, as a kubelet does.
+async fn set_status(fake: &FakeApi, pod: &str, status: Value) {
+    let pods = Api::<Pod>::namespaced(fake.client(), "default");
+    let patch = Patch::Merge(json!({ "status": status }));
+    for _ in 0..600 {
+        match pods
+            .patch_status(pod, &PatchParams::default(), &patch)
+            .await
+        {
+            Ok(_) => return,
+            Err(kube::Error::Api(e)) if e.code == 404 => return,
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+fn terminated(phase: &str, reason: &str, exit_code: i32, message: &str) -> Value {
+    json!({"phase": phase, "containerStatuses": [{
+        "name": "node", "image": "katalusis-runner", "imageID": "", "ready": false, "restartCount": 0,
+        "state": {"terminated": {"exitCode": exit_code, "reason": reason, "message": message}}}]})
+}
+
+fn exists(fake: &FakeApi, pod: &str) -> bool {
+    fake.objects(PODS)
+        .iter()
+        .any(|p| p["metadata"]["name"] == pod)
+}
+
+async fn run_pod(fake: FakeApi, pod: Pod, fate: fn(&Pod) -> Fate) {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    set_status(
+        &fake,
+        &name,
+        json!({"phase": "Running", "startTime": now, "containerStatuses": [{
+            "name": "node", "image": "katalusis-runner", "imageID": "", "ready": true, "restartCount": 0,
+            "state": {"running": {"startedAt": now}}}]}),
+    )
+    .await;
+    if fate(&pod) == Fate::OomKill {
+        set_status(&fake, &name, terminated("Failed", "OOMKilled", 137, "")).await;
+        return;
+    }
+    let spec = pod.spec.expect("spec");
+    let container = &spec.containers[0];
+    let command = container.command.clone().expect("a command");
+    assert_eq!(command[0], "python3");
+    // The image holds the runner under /opt/katalusis; here it is the repository's runner/.
+    let script = repo_runner().join(
+        std::path::Path::new(&command[1])
+            .file_name()
+            .expect("script name"),
+    );
+    let termination = std::env::temp_dir().join(format!("katalusis-termination-{name}"));
+    let _ = std::fs::remove_file(&termination);
+    let mut cmd = tokio::process::Command::new("python3");
+    cmd.arg(script)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("KATALUSIS_TERMINATION_LOG", &termination)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    for e in container.env.clone().unwrap_or_default() {
+        let value = match (e.value, e.value_from) {
+            (Some(v), _) => v,
+            (None, Some(from)) => {
+                let key = from.secret_key_ref.expect("only Secret references");
+                let secret = fake
+                    .objects(SECRETS)
+                    .into_iter()
+                    .find(|s| s["metadata"]["name"] == key.name.as_str())
+                    .expect("the token Secret exists before the Pod runs");
+                let b64 = secret["data"][&key.key].as_str().expect("key in Secret");
+                String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64)
+                        .expect("base64"),
+                )
+                .expect("utf-8")
+            }
+            (None, None) => String::new(),
+        };
+        cmd.env(e.name, value);
+    }
+    // /tmp of the Pod is an emptyDir; TMPDIR/HOME point there.
+    let tmp = tempdir(&name);
+    cmd.env("TMPDIR", &tmp).env("HOME", &tmp);
+    let mut child = cmd.spawn().expect("spawn the Pod's command");
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break Some(status.expect("wait")),
+            () = tokio::time::sleep(Duration::from_millis(50)) => {
+                if !exists(&fake, &name) {
+                    // Deleted (cancel): the kubelet kills the container.
+                    let _ = child.kill().await;
+                    break None;
+                }
+            }
+        }
+    };
+    let _ = std::fs::remove_dir_all(&tmp);
+    let Some(status) = status else {
+        return;
+    };
+    let message = std::fs::read_to_string(&termination).unwrap_or_default();
+    let _ = std::fs::remove_file(&termination);
+    let code = status.code().unwrap_or(137);
+    let (phase, reason) = if code == 0 {
+        ("Succeeded", "Completed")
+    } else {
+        ("Failed", "Error")
+    };
+    set_status(&fake, &name, terminated(phase, reason, code, &message)).await;
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("katalusis-pod-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("pod tmp");
+    dir
+}
+
+/// Writes the Pods to `$OPERATOR_TEST_POD_DUMP_DIR`, where `make validate-k8s`
+/// checks them against the Kubernetes schema.
+fn dump_pods(fake: &FakeApi, test: &str) {
+    let Ok(dir) = std::env::var("OPERATOR_TEST_POD_DUMP_DIR") else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    for mut pod in fake.objects(PODS) {
+        if let Some(o) = pod.as_object_mut() {
+            o.remove("status");
+        }
+        let name = pod["metadata"]["name"].as_str().unwrap().to_owned();
+        let path = std::path::Path::new(&dir).join(format!("{test}-{name}.json"));
+        std::fs::write(path, serde_json::to_string_pretty(&pod).unwrap()).unwrap();
+    }
+}
+
+fn always_execute(_: &Pod) -> Fate {
+    Fate::Execute
+}
+
+async fn eventually<T>(what: &str, secs: u64, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The stored outcome of every node: status, reason, outputs and log messages.
+async fn results(app: &TestApp, c: &Cast, run: &Value) -> BTreeMap<String, Value> {
+    let id = run["id"].as_u64().unwrap();
+    let mut out = BTreeMap::new();
+    for n in run["nodes"].as_array().unwrap() {
+        let node = n["id"].as_str().unwrap();
+        let logs = app
+            .get(&format!("/api/runs/{id}/nodes/{node}/logs"), &c.manager)
+            .await;
+        let lines: Vec<Value> = logs.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| json!([l["level"], l["stream"], l["message"]]))
+            .collect();
+        let execs: Vec<Value> = n["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| json!([e["attempt"], e["status"], e["reason"], e["outputs"]]))
+            .collect();
+        out.insert(
+            node.to_owned(),
+            json!({"status": n["status"], "executions": execs, "logs": lines}),
+        );
+    }
+    out
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_workflow_played_in_kubernetes_mode_runs_one_locked_down_pod_per_node_and_stores_what_the_local_executor_stores(
+    pool: MySqlPool,
+) {
+    let fake = FakeApi::new();
+    let app = spawn_app_on(pool.clone(), k8s_settings(), Some(fake.client())).await;
+    let _cluster = start_cluster(&fake, &app, always_execute);
+    let c = cast(&app).await;
+    let wf = text_pipeline(&app, &c).await;
+
+    // Saving applied the Workflow mirror with our field manager.
+    let applied = eventually("the Workflow resource", 10, || {
+        fake.objects(WORKFLOWS)
+            .into_iter()
+            .find(|w| w["metadata"]["name"] == format!("wf-{wf}"))
+    })
+    .await;
+    assert_eq!(applied["spec"]["workflowId"], wf);
+    assert_eq!(applied["spec"]["nodeCount"], 3);
+    assert_eq!(
+        applied["metadata"]["managedFields"][0]["manager"],
+        "katalusis-api"
+    );
+
+    let id = start(&app, &c.manager, wf, json!({})).await;
+    let run = wait_final(&app, &c.manager, id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+
+    // One Pod per node, named <run>-<node>-<attempt>, with the node's limits
+    // and the locked-down security context.
+    let mut names: Vec<String> = pods(&fake)
+        .iter()
+        .map(|p| p.metadata.name.clone().unwrap())
+        .collect();
+    names.sort();
+    let run_name = format!("run-{id}");
+    let mut expected: Vec<String> = ["src", "upper", "count"]
+        .iter()
+        .map(|n| pod_name(&run_name, n, 1))
+        .collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    for pod in pods(&fake) {
+        let spec = pod.spec.unwrap();
+        assert_eq!(spec.restart_policy.as_deref(), Some("Never"));
+        assert_eq!(spec.automount_service_account_token, Some(false));
+        assert!(spec.active_deadline_seconds.unwrap() > 0);
+        let c0 = &spec.containers[0];
+        let limits = c0.resources.as_ref().unwrap().limits.as_ref().unwrap();
+        let node = &pod.metadata.annotations.as_ref().unwrap()["katalusis.io/node-id"];
+        let name = node_of(&run, node)["template"]["name"].as_str().unwrap();
+        let stored = app.get(&format!("/api/templates/{name}"), &c.admin).await;
+        let template = &stored.body["limits"];
+        assert_eq!(limits["memory"].0, format!("{}Mi", template["memoryMib"]));
+        assert_eq!(limits["cpu"].0, format!("{}m", template["cpuMillicores"]));
+        let sc = c0.security_context.as_ref().unwrap();
+        assert_eq!(sc.run_as_non_root, Some(true));
+        assert_eq!(sc.read_only_root_filesystem, Some(true));
+        assert_eq!(sc.allow_privilege_escalation, Some(false));
+        assert_eq!(
+            sc.capabilities.as_ref().unwrap().drop.as_deref(),
+            Some(&["ALL".to_owned()][..])
+        );
+        let token = c0
+            .env
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|e| e.name == "KATALUSIS_RUN_TOKEN")
+            .unwrap();
+        assert!(token.value.is_none(), "the token comes from the Secret");
+    }
+    dump_pods(&fake, "api-kubernetes-mode");
+    // The token Secret is owned by the Run, so deleting the Run removes it.
+    let the_run = fake.objects(RUNS).pop().unwrap();
+    let secret = fake.objects(SECRETS).pop().unwrap();
+    assert_eq!(secret["metadata"]["name"], format!("run-{id}-token"));
+    assert_eq!(
+        secret["metadata"]["ownerReferences"][0]["uid"],
+        the_run["metadata"]["uid"]
+    );
+    assert_eq!(the_run["status"]["phase"], "Succeeded");
+    assert_eq!(the_run["status"]["progress"], "3/3");
+
+    // Outputs flowed through MySQL from Pod to Pod.
+    let count = node_of(&run, "count");
+    assert_eq!(count["executions"][0]["outputs"]["count"], 11);
+    assert_eq!(
+        node_of(&run, "upper")["executions"][0]["outputs"]["text"],
+        "HELLO WORLD"
+    );
+
+    // The SSE stream of the run shows every node turning succeeded, with logs.
+    let events = read_sse(&app, &c.manager, id, None).await;
+    for n in ["src", "upper", "count"] {
+        assert!(
+            events
+                .iter()
+                .any(|(_, k, d)| k == "node" && d["node"] == n && d["status"] == "succeeded"),
+            "node {n} succeeded event missing: {events:?}"
+        );
+    }
+    assert!(events.iter().any(|(_, k, d)| k == "log"
+        && d["node"] == "src"
+        && d["message"] == "emitting hello world"));
+    let seqs: Vec<u64> = events.iter().map(|(s, _, _)| *s).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "gap-free sequence numbers"
+    );
+    assert_eq!(events.last().unwrap().2["status"], "succeeded");
+
+    // The local executor stores the same results for the same workflow.
+    let local = spawn_app(pool.clone()).await;
+    let local_id = start(&local, &c.manager, wf, json!({})).await;
+    let local_run = wait_final(&local, &c.manager, local_id).await;
+    assert_eq!(
+        results(&app, &c, &run).await,
+        results(&local, &c, &local_run).await
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_unreachable_cluster_answers_503_and_leaves_nothing_half_created(pool: MySqlPool) {
+    let fake = FakeApi::new();
+    let app = spawn_app_on(pool, k8s_settings(), Some(fake.client())).await;
+    let c = cast(&app).await;
+    let wf = text_pipeline(&app, &c).await;
+
+    fake.set_offline(true);
+    let r = app
+        .post(&format!("/api/workflows/{wf}/runs"), &c.manager, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "unavailable");
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("nothing was started"));
+    assert_eq!(app.count("run").await, 0);
+    fake.set_offline(false);
+    assert!(fake.objects(RUNS).is_empty());
+
+    // The Run is created but its Secret cannot be: the Run is deleted again.
+    let blocker = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "run-2-token", "namespace": "default"}, "data": {}});
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(fake.client(), "default");
+    secrets
+        .create(
+            &Default::default(),
+            &serde_json::from_value(blocker).unwrap(),
+        )
+        .await
+        .unwrap();
+    let r = app
+        .post(&format!("/api/workflows/{wf}/runs"), &c.manager, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(app.count("run").await, 0);
+    assert!(
+        fake.objects(RUNS).is_empty(),
+        "the half-created Run is gone"
+    );
+    assert_eq!(fake.objects(SECRETS).len(), 1, "only the unrelated Secret");
+}
+
+fn oom_kill_upper(pod: &Pod) -> Fate {
+    let node = pod
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("katalusis.io/node-id"))
+        .cloned()
+        .unwrap_or_default();
+    if node == "upper" {
+        Fate::OomKill
+    } else {
+        Fate::Execute
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_oom_killed_pod_fails_its_node_with_reason_memory_in_mysql_and_sse(pool: MySqlPool) {
+    let fake = FakeApi::new();
+    let app = spawn_app_on(pool, k8s_settings(), Some(fake.client())).await;
+    let _cluster = start_cluster(&fake, &app, oom_kill_upper);
+    let c = cast(&app).await;
+    let wf = text_pipeline(&app, &c).await;
+    let id = start(&app, &c.manager, wf, json!({})).await;
+    let run = wait_final(&app, &c.manager, id).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    let upper = node_of(&run, "upper");
+    assert_eq!(upper["status"], "failed");
+    assert_eq!(upper["reason"], "memory");
+    let attempts = upper["executions"].as_array().unwrap();
+    assert!(!attempts.is_empty());
+    assert!(attempts
+        .iter()
+        .all(|e| e["status"] == "failed" && e["reason"] == "memory"));
+    assert_eq!(node_of(&run, "count")["status"], "skipped");
+    assert_eq!(node_of(&run, "src")["status"], "succeeded");
+    let events = read_sse(&app, &c.manager, id, None).await;
+    assert!(events.iter().any(|(_, k, d)| k == "node"
+        && d["node"] == "upper"
+        && d["status"] == "failed"
+        && d["reason"] == "memory"));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn cancel_sets_spec_cancel_and_the_run_ends_cancelled_with_its_pod_deleted(pool: MySqlPool) {
+    let fake = FakeApi::new();
+    let app = spawn_app_on(pool, k8s_settings(), Some(fake.client())).await;
+    let _cluster = start_cluster(&fake, &app, always_execute);
+    let c = cast(&app).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "slow",
+            "import time\ndef run(inputs, params, ctx):\n    ctx.log('sleeping')\n    time.sleep(30)\n    return {'text': 'late'}\n",
+            json!([]),
+            text_out(),
+            json!({}),
+        ),
+    )
+    .await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("slow", "slow")],
+        vec![],
+    )
+    .await;
+    let id = start(&app, &c.manager, wf, json!({})).await;
+    // Wait until the node's Pod is running and has posted its first log line.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let logs = app
+            .get(&format!("/api/runs/{id}/nodes/slow/logs"), &c.manager)
+            .await;
+        if logs.body["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the node never logged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = app
+        .post(&format!("/api/runs/{id}/cancel"), &c.manager, json!({}))
+        .await;
+    assert!(
+        r.status.is_success(),
+        "{}: {} {}",
+        r.body,
+        app.get(&format!("/api/runs/{id}"), &c.manager).await.body,
+        fake.objects(RUNS).pop().unwrap()
+    );
+    let run = wait_final(&app, &c.manager, id).await;
+    assert_eq!(
+        run["status"],
+        "cancelled",
+        "{run}\n{}",
+        fake.objects(RUNS).pop().unwrap()
+    );
+    assert_eq!(node_of(&run, "slow")["status"], "cancelled");
+    let the_run = fake.objects(RUNS).pop().unwrap();
+    assert_eq!(the_run["spec"]["cancel"], true);
+    eventually("the Pod deleted", 10, || {
+        (!exists(&fake, &pod_name(&format!("run-{id}"), "slow", 1))).then_some(())
+    })
+    .await;
+}
+
+async fn token_of(fake: &FakeApi, run: u64) -> String {
+    let secret = fake
+        .objects(SECRETS)
+        .into_iter()
+        .find(|s| s["metadata"]["name"] == format!("run-{run}-token"))
+        .expect("token Secret");
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(secret["data"]["token"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_ingest_endpoint_accepts_only_the_runs_own_token(pool: MySqlPool) {
+    let fake = FakeApi::new();
+    let app = spawn_app_on(pool, k8s_settings(), Some(fake.client())).await;
+    // No operator: the runs stay pending, which is what this test needs.
+    let c = cast(&app).await;
+    let wf = text_pipeline(&app, &c).await;
+    let a = start(&app, &c.manager, wf, json!({})).await;
+    let b = start(&app, &c.manager, wf, json!({})).await;
+    let (token_a, token_b) = (token_of(&fake, a).await, token_of(&fake, b).await);
+    let job =
+        |run: u64, node: &str| app.url(&format!("/internal/runs/{run}/nodes/{node}/job?attempt=1"));
+
+    let ok = app
+        .http
+        .get(job(a, "src"))
+        .bearer_auth(&token_a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let body: Value = ok.json().await.unwrap();
+    assert_eq!(body["type"], "job");
+    assert_eq!(body["job"], "src#1");
+    assert_eq!(body["inputs"]["text"], "hello world");
+    assert_eq!(body["limits"]["memory_mib"], 256);
+
+    for (run, token) in [
+        (a, "wrong"),
+        (a, token_b.as_str()),
+        (999_999, token_a.as_str()),
+    ] {
+        let r = app
+            .http
+            .get(job(run, "src"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "run {run}");
+    }
+    let r = app.http.get(job(a, "src")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "no token");
+    // A user's JWT is no run token.
+    let r = app
+        .http
+        .get(job(a, "src"))
+        .bearer_auth(&c.manager.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = app
+        .http
+        .get(job(a, "nope"))
+        .bearer_auth(&token_a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Malformed events are refused and change nothing.
+    let r = app
+        .http
+        .post(app.url(&format!("/internal/runs/{a}/nodes/src/events?attempt=1")))
+        .bearer_auth(&token_a)
+        .body("{not json\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.count("node_log").await, 0);
+    // A well-formed log line is stored and attributed to the node.
+    let line = json!({"v": 1, "type": "log", "job": "src#1", "ts": 1.0, "level": "info", "stream": "stdout", "msg": "hi"});
+    let r = app
+        .http
+        .post(app.url(&format!("/internal/runs/{a}/nodes/src/events?attempt=1")))
+        .bearer_auth(&token_a)
+        .body(format!("{line}\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.count("node_log").await, 1);
+    // The ingest routes exist only in kubernetes mode.
+    let local = spawn_app(app.db.clone()).await;
+    let r = local
+        .http
+        .get(local.url(&format!("/internal/runs/{a}/nodes/src/job?attempt=1")))
+        .bearer_auth(&token_a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_mirror_catches_up_after_an_api_server_restart_and_a_cluster_outage(pool: MySqlPool) {
+    let fake = FakeApi::new();
+    let first = spawn_app_on(pool.clone(), k8s_settings(), Some(fake.client())).await;
+    let c = cast(&first).await;
+    let wf = text_pipeline(&first, &c).await;
+    let id = start(&first, &c.manager, wf, json!({})).await;
+    // The first server stops mirroring (as if it went down) before anything ran.
+    first.state.executor.shutdown();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A second server takes over; the cluster then drops out for a moment.
+    let second = spawn_app_on(pool.clone(), k8s_settings(), Some(fake.client())).await;
+    let _cluster = start_cluster(&fake, &second, always_execute);
+    eventually("the first Pod", 20, || {
+        (!fake.objects(PODS).is_empty()).then_some(())
+    })
+    .await;
+    fake.set_offline(true);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    fake.set_offline(false);
+    let run = wait_final(&second, &c.manager, id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(
+        node_of(&run, "count")["executions"][0]["outputs"]["count"],
+        11
+    );
+    // Every node's transitions made it into the stored event log once.
+    let events = read_sse(&second, &c.manager, id, None).await;
+    for n in ["src", "upper", "count"] {
+        let succeeded = events
+            .iter()
+            .filter(|(_, k, d)| k == "node" && d["node"] == n && d["status"] == "succeeded")
+            .count();
+        assert_eq!(succeeded, 1, "node {n}: {events:?}");
+    }
+    // The Run the first server created is the one that ran.
+    assert_eq!(fake.objects(RUNS).len(), 1);
+}
