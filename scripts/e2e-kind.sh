@@ -102,6 +102,8 @@ GRAPH='{"nodes": [
  "edges": [{"id": "e1", "source": "a", "sourcePort": "text", "target": "b", "targetPort": "text"},
            {"id": "e2", "source": "b", "sourcePort": "text", "target": "c", "targetPort": "text"}]}'
 WF=$(api POST /api/workflows "$TOKEN" "{\"clientId\": $CLIENT, \"name\": \"E2E\", \"graph\": $GRAPH}" | jq -r .id)
+# The Workflow mirror is applied right after the save, in the background.
+for _ in $(seq 1 15); do kubectl -n "$NS" get workflows.katalusis.io -o name | grep -q . && break; sleep 1; done
 kubectl -n "$NS" get workflows.katalusis.io -o name | grep -q . || { echo "e2e: no Workflow resource" >&2; exit 1; }
 RUN=$(api POST "/api/workflows/$WF/runs" "$TOKEN" '{}' | jq -r .id)
 

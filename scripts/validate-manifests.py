@@ -37,7 +37,7 @@ VALUE_SETS = {
         "images": {"allowList": ["registry.example/nodes/pandas:1"]},
     },
     "compose-kind": {"api": {"enabled": False}, "networkPolicies": {"enabled": False}},
-    "kubernetes-executor": {**SECRETS, "api": {"executor": "kubernetes"}, "operator": {"replicas": 2}},
+    "local-executor": {**SECRETS, "api": {"executor": "local"}, "operator": {"replicas": 2}},
 }
 # Values the chart's values.schema.json must refuse.
 BAD_VALUES = {

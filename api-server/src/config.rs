@@ -524,6 +524,30 @@ mod tests {
     }
 
     #[test]
+    fn kubernetes_mode_settings_are_read_and_checked() {
+        let s = Settings::from_vars(&vars(&[])).unwrap();
+        assert_eq!(s.executor, ExecutorMode::Local);
+        let s = Settings::from_vars(&vars(&[
+            ("KATALUSIS_EXECUTOR", "kubernetes"),
+            ("KATALUSIS_K8S_NAMESPACE", "katalusis-prod"),
+            ("KATALUSIS_K8S_RESYNC_SECONDS", "30"),
+        ]))
+        .unwrap();
+        assert_eq!(s.executor, ExecutorMode::Kubernetes);
+        assert_eq!(s.k8s_namespace.as_deref(), Some("katalusis-prod"));
+        assert_eq!(s.k8s_resync_seconds, 30);
+        for (k, v) in [
+            ("KATALUSIS_EXECUTOR", "docker"),
+            ("KATALUSIS_K8S_NAMESPACE", "Bad_Name"),
+            ("KATALUSIS_K8S_NAMESPACE", "-edge"),
+            ("KATALUSIS_K8S_RESYNC_SECONDS", "0"),
+        ] {
+            let e = Settings::from_vars(&vars(&[(k, v)])).unwrap_err();
+            assert_eq!(e.var, k, "{k}={v}");
+        }
+    }
+
+    #[test]
     fn executor_settings_are_read_and_checked() {
         let s = Settings::from_vars(&vars(&[
             ("KATALUSIS_RUNNER_PATH", "/opt/runner.py"),
