@@ -167,6 +167,12 @@ fn has_status_subresource(collection: &str) -> bool {
     collection.ends_with("/runs") || collection.ends_with("/workflows") || collection == "/v1/pods"
 }
 
+impl Default for FakeApi {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl FakeApi {
     pub fn new() -> Self {
         let (changes, _) = broadcast::channel(4096);
