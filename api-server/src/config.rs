@@ -91,6 +91,9 @@ pub struct Settings {
     pub k8s_namespace: Option<String>,
     /// How often the Run mirror re-lists every Run, on top of its watch.
     pub k8s_resync_seconds: u64,
+    /// Finished Runs (with their Pods and Secret) are deleted from the
+    /// cluster this long after they finished; MySQL keeps everything.
+    pub k8s_run_ttl_seconds: u64,
 }
 
 /// Which executor drives runs.
@@ -161,6 +164,7 @@ impl Default for Settings {
             executor: ExecutorMode::Local,
             k8s_namespace: None,
             k8s_resync_seconds: 60,
+            k8s_run_ttl_seconds: 24 * 3600,
         }
     }
 }
@@ -383,6 +387,10 @@ impl Settings {
         if let Some(v) = get("KATALUSIS_K8S_RESYNC_SECONDS") {
             s.k8s_resync_seconds = parse_range("KATALUSIS_K8S_RESYNC_SECONDS", &v, 1, 3600)?;
         }
+        if let Some(v) = get("KATALUSIS_K8S_RUN_TTL_SECONDS") {
+            s.k8s_run_ttl_seconds =
+                parse_range("KATALUSIS_K8S_RUN_TTL_SECONDS", &v, 0, 365 * 24 * 3600)?;
+        }
         // The SPA is optional: an explicit directory must hold a build, the
         // default is used only when a build is present (e.g. after `make web-build`).
         s.web_dir = match get("KATALUSIS_WEB_DIR") {
@@ -442,6 +450,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_EXECUTOR",
     "KATALUSIS_K8S_NAMESPACE",
     "KATALUSIS_K8S_RESYNC_SECONDS",
+    "KATALUSIS_K8S_RUN_TTL_SECONDS",
 ];
 
 fn err(var: &str, message: &str) -> ConfigError {
@@ -531,8 +540,10 @@ mod tests {
             ("KATALUSIS_EXECUTOR", "kubernetes"),
             ("KATALUSIS_K8S_NAMESPACE", "katalusis-prod"),
             ("KATALUSIS_K8S_RESYNC_SECONDS", "30"),
+            ("KATALUSIS_K8S_RUN_TTL_SECONDS", "0"),
         ]))
         .unwrap();
+        assert_eq!(s.k8s_run_ttl_seconds, 0);
         assert_eq!(s.executor, ExecutorMode::Kubernetes);
         assert_eq!(s.k8s_namespace.as_deref(), Some("katalusis-prod"));
         assert_eq!(s.k8s_resync_seconds, 30);
@@ -541,6 +552,7 @@ mod tests {
             ("KATALUSIS_K8S_NAMESPACE", "Bad_Name"),
             ("KATALUSIS_K8S_NAMESPACE", "-edge"),
             ("KATALUSIS_K8S_RESYNC_SECONDS", "0"),
+            ("KATALUSIS_K8S_RUN_TTL_SECONDS", "-1"),
         ] {
             let e = Settings::from_vars(&vars(&[(k, v)])).unwrap_err();
             assert_eq!(e.var, k, "{k}={v}");

@@ -491,7 +491,11 @@ fn oom_kill_upper(pod: &Pod) -> Fate {
 #[sqlx::test(migrations = "../migrations")]
 async fn an_oom_killed_pod_fails_its_node_with_reason_memory_in_mysql_and_sse(pool: MySqlPool) {
     let fake = FakeApi::new();
-    let app = spawn_app_on(pool, k8s_settings(), Some(fake.client())).await;
+    let settings = Settings {
+        k8s_run_ttl_seconds: 0,
+        ..k8s_settings()
+    };
+    let app = spawn_app_on(pool, settings, Some(fake.client())).await;
     let _cluster = start_cluster(&fake, &app, oom_kill_upper);
     let c = cast(&app).await;
     let wf = text_pipeline(&app, &c).await;
@@ -513,6 +517,17 @@ async fn an_oom_killed_pod_fails_its_node_with_reason_memory_in_mysql_and_sse(po
         && d["node"] == "upper"
         && d["status"] == "failed"
         && d["reason"] == "memory"));
+    // With a TTL of 0 the finished Run leaves the cluster with its Pods and
+    // Secret at the next re-list; MySQL keeps the run.
+    eventually("the finished Run deleted", 10, || {
+        (fake.objects(RUNS).is_empty()
+            && fake.objects(PODS).is_empty()
+            && fake.objects(SECRETS).is_empty())
+        .then_some(())
+    })
+    .await;
+    let kept = app.get(&format!("/api/runs/{id}"), &c.manager).await;
+    assert_eq!(kept.body["status"], "failed");
 }
 
 #[sqlx::test(migrations = "../migrations")]

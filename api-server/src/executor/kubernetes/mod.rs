@@ -343,6 +343,31 @@ impl Cluster {
         }
     }
 
+    /// True while the mirror still has unfinished business with a run.
+    async fn is_mirrored(&self, run_id: u64) -> bool {
+        self.runs.lock().await.contains_key(&run_id)
+    }
+
+    /// Deletes a finished Run (its Pods, Secret and ConfigMap go with it
+    /// through owner references) once MySQL holds its final state.
+    async fn expire(&self, run_id: u64) {
+        let stored = db::runs::get(&self.db, ClientScope::All, run_id).await;
+        let finished =
+            matches!(&stored, Ok(Some(r)) if !matches!(r.status.as_str(), "pending" | "running"));
+        if !finished {
+            return;
+        }
+        match self
+            .runs_api()
+            .delete(&run_name(run_id), &DeleteParams::background())
+            .await
+        {
+            Ok(_) => tracing::info!(run_id, "deleted the finished Run from the cluster"),
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => tracing::warn!(run_id, error = %e, "could not delete a finished Run"),
+        }
+    }
+
     /// A Run of an unfinished run disappeared: the run fails with the reason.
     async fn vanished(&self, run_id: u64, message: &str) {
         let Ok(Some(m)) = self.mirrored(run_id).await else {
@@ -379,11 +404,24 @@ impl Cluster {
             .await
             .map_err(|e| cluster_error("listing Runs", &e))?;
         let mut present = HashMap::new();
+        let ttl_ms = i64::try_from(self.settings.k8s_run_ttl_seconds.saturating_mul(1000))
+            .unwrap_or(i64::MAX);
+        let now_ms = Utc::now().timestamp_millis();
         for run in &listed.items {
             if let Some(id) = run_id_of(run) {
                 present.insert(id, run.spec.cancel);
             }
             self.observe(run).await;
+            let finished_ms = run
+                .status
+                .as_ref()
+                .and_then(|s| s.finished_at.as_deref())
+                .and_then(katalusis_crds::resources::parse_time_ms);
+            if let (Some(id), Some(f)) = (run_id_of(run), finished_ms) {
+                if now_ms.saturating_sub(f) >= ttl_ms && !self.is_mirrored(id).await {
+                    self.expire(id).await;
+                }
+            }
         }
         let db_err = |e: sqlx::Error| ClusterError(format!("database: {e}"));
         let creating = self.creating.lock().map(|c| c.clone()).unwrap_or_default();
