@@ -78,6 +78,9 @@ pub(crate) struct Cluster {
     /// Runs being created by Play right now: the resync must not take a
     /// missing Run for a deleted one.
     creating: Mutex<HashSet<u64>>,
+    /// Runs whose final state MySQL already holds, so re-lists of finished
+    /// Runs cost no database query.
+    done: Mutex<HashSet<u64>>,
 }
 
 /// The outcome of an ingest call.
@@ -133,6 +136,7 @@ impl Cluster {
             live,
             runs: tokio::sync::Mutex::new(HashMap::new()),
             creating: Mutex::new(HashSet::new()),
+            done: Mutex::new(HashSet::new()),
         })
     }
 
@@ -267,6 +271,7 @@ impl Cluster {
             return Ok(None);
         };
         if !matches!(row.status.as_str(), "pending" | "running") {
+            self.mark_done(run_id);
             return Ok(None);
         }
         let (Ok(snapshot), Ok(states)) = (
@@ -298,11 +303,24 @@ impl Cluster {
         Ok(Some(m))
     }
 
+    fn mark_done(&self, run_id: u64) {
+        if let Ok(mut d) = self.done.lock() {
+            d.insert(run_id);
+        }
+    }
+
+    fn is_done(&self, run_id: u64) -> bool {
+        self.done.lock().is_ok_and(|d| d.contains(&run_id))
+    }
+
     /// Brings MySQL and the SSE streams up to date with one observed Run.
     pub async fn observe(&self, run: &Run) {
         let Some(run_id) = run_id_of(run) else {
             return;
         };
+        if self.is_done(run_id) {
+            return;
+        }
         let Some(status) = &run.status else {
             return;
         };
@@ -335,17 +353,13 @@ impl Cluster {
             drop(st);
             m.sink.flush().await;
             self.runs.lock().await.remove(&run_id);
+            self.mark_done(run_id);
             tracing::info!(
                 run_id,
                 phase = super::run_phase_str(status.phase),
                 "run finished on the cluster"
             );
         }
-    }
-
-    /// True while the mirror still has unfinished business with a run.
-    async fn is_mirrored(&self, run_id: u64) -> bool {
-        self.runs.lock().await.contains_key(&run_id)
     }
 
     /// Deletes a finished Run (its Pods, Secret and ConfigMap go with it
@@ -390,6 +404,7 @@ impl Cluster {
         drop(st);
         m.sink.flush().await;
         self.runs.lock().await.remove(&run_id);
+        self.mark_done(run_id);
         tracing::warn!(run_id, message, "run failed: its Run resource is gone");
     }
 
@@ -418,7 +433,7 @@ impl Cluster {
                 .and_then(|s| s.finished_at.as_deref())
                 .and_then(katalusis_crds::resources::parse_time_ms);
             if let (Some(id), Some(f)) = (run_id_of(run), finished_ms) {
-                if now_ms.saturating_sub(f) >= ttl_ms && !self.is_mirrored(id).await {
+                if now_ms.saturating_sub(f) >= ttl_ms && self.is_done(id) {
                     self.expire(id).await;
                 }
             }
@@ -497,7 +512,12 @@ impl Cluster {
                     }
                     Some(Ok(watcher::Event::Delete(run))) => {
                         if let Some(id) = run_id_of(&run) {
-                            self.vanished(id, "the run's Run resource was deleted from the cluster").await;
+                            if !self.is_done(id) {
+                                self.vanished(id, "the run's Run resource was deleted from the cluster").await;
+                            }
+                            if let Ok(mut d) = self.done.lock() {
+                                d.remove(&id);
+                            }
                         }
                     }
                     Some(Ok(_)) => {}
