@@ -50,12 +50,43 @@ enum Fate {
     Execute,
     /// The container is killed for exceeding its memory limit.
     OomKill,
+    /// The Pod runs past its `activeDeadlineSeconds`.
+    Deadline,
 }
 
 struct Cluster {
     operator_stop: Option<oneshot::Sender<()>>,
     operator: Option<JoinHandle<()>>,
     kubelet: JoinHandle<()>,
+    settings: controller::Settings,
+    fake: FakeApi,
+}
+
+fn start_operator(
+    fake: &FakeApi,
+    settings: controller::Settings,
+) -> (oneshot::Sender<()>, JoinHandle<()>) {
+    let ctx = Context::new(fake.client(), settings, Metrics::new());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let operator = tokio::spawn(controller::run(ctx, async move {
+        let _ = stopped.await;
+    }));
+    (stop, operator)
+}
+
+impl Cluster {
+    /// Stops the operator and starts a fresh one (new caches, no memory).
+    async fn restart_operator(&mut self) {
+        if let Some(stop) = self.operator_stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(op) = self.operator.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), op).await;
+        }
+        let (stop, op) = start_operator(&self.fake, self.settings.clone());
+        self.operator_stop = Some(stop);
+        self.operator = Some(op);
+    }
 }
 
 impl Drop for Cluster {
@@ -88,16 +119,14 @@ fn start_cluster(fake: &FakeApi, app: &TestApp, fate: fn(&Pod) -> Fate) -> Clust
         error_requeue: Duration::from_millis(100),
         ..controller::Settings::default()
     };
-    let ctx = Context::new(fake.client(), settings, Metrics::new());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let operator = tokio::spawn(controller::run(ctx, async move {
-        let _ = stopped.await;
-    }));
+    let (stop, operator) = start_operator(fake, settings.clone());
     let kubelet = tokio::spawn(kubelet(fake.clone(), fate));
     Cluster {
         operator_stop: Some(stop),
         operator: Some(operator),
         kubelet,
+        settings,
+        fake: fake.clone(),
     }
 }
 
@@ -161,9 +190,20 @@ async fn run_pod(fake: FakeApi, pod: Pod, fate: fn(&Pod) -> Fate) {
             "state": {"running": {"startedAt": now}}}]}),
     )
     .await;
-    if fate(&pod) == Fate::OomKill {
-        set_status(&fake, &name, terminated("Failed", "OOMKilled", 137, "")).await;
-        return;
+    match fate(&pod) {
+        Fate::OomKill => {
+            set_status(&fake, &name, terminated("Failed", "OOMKilled", 137, "")).await;
+            return;
+        }
+        Fate::Deadline => {
+            let mut status = terminated("Failed", "Error", 137, "");
+            status["reason"] = json!("DeadlineExceeded");
+            status["message"] =
+                json!("Pod was active on the node longer than the specified deadline");
+            set_status(&fake, &name, status).await;
+            return;
+        }
+        Fate::Execute => {}
     }
     let spec = pod.spec.expect("spec");
     let container = &spec.containers[0];
@@ -175,8 +215,13 @@ async fn run_pod(fake: FakeApi, pod: Pod, fate: fn(&Pod) -> Fate) {
             .file_name()
             .expect("script name"),
     );
-    let termination = std::env::temp_dir().join(format!("katalusis-termination-{name}"));
-    let _ = std::fs::remove_file(&termination);
+    // Tests run in parallel and every test's first run is run 1: each Pod
+    // gets its own files, as each container has its own filesystem.
+    let unique = NEXT_POD.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let termination = std::env::temp_dir().join(format!(
+        "katalusis-termination-{}-{unique}",
+        std::process::id()
+    ));
     let mut cmd = tokio::process::Command::new("python3");
     cmd.arg(script)
         .env_clear()
@@ -208,7 +253,7 @@ async fn run_pod(fake: FakeApi, pod: Pod, fate: fn(&Pod) -> Fate) {
         cmd.env(e.name, value);
     }
     // /tmp of the Pod is an emptyDir; TMPDIR/HOME point there.
-    let tmp = tempdir(&name);
+    let tmp = tempdir(unique);
     cmd.env("TMPDIR", &tmp).env("HOME", &tmp);
     let mut child = cmd.spawn().expect("spawn the Pod's command");
     let status = loop {
@@ -238,8 +283,10 @@ async fn run_pod(fake: FakeApi, pod: Pod, fate: fn(&Pod) -> Fate) {
     set_status(&fake, &name, terminated(phase, reason, code, &message)).await;
 }
 
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("katalusis-pod-{name}-{}", std::process::id()));
+static NEXT_POD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn tempdir(unique: u64) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("katalusis-pod-{}-{unique}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("pod tmp");
     dir
 }
@@ -473,19 +520,51 @@ async fn an_unreachable_cluster_answers_503_and_leaves_nothing_half_created(pool
     assert_eq!(fake.objects(SECRETS).len(), 1, "only the unrelated Secret");
 }
 
-fn oom_kill_upper(pod: &Pod) -> Fate {
-    let node = pod
-        .metadata
+fn node_id(pod: &Pod) -> String {
+    pod.metadata
         .annotations
         .as_ref()
         .and_then(|a| a.get("katalusis.io/node-id"))
         .cloned()
-        .unwrap_or_default();
-    if node == "upper" {
+        .unwrap_or_default()
+}
+
+fn oom_kill_upper(pod: &Pod) -> Fate {
+    if node_id(pod) == "upper" {
         Fate::OomKill
     } else {
         Fate::Execute
     }
+}
+
+fn deadline_for_count(pod: &Pod) -> Fate {
+    if node_id(pod) == "count" {
+        Fate::Deadline
+    } else {
+        Fate::Execute
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_pod_past_its_deadline_fails_its_node_with_reason_timeout(pool: MySqlPool) {
+    let fake = FakeApi::new();
+    let app = spawn_app_on(pool, k8s_settings(), Some(fake.client())).await;
+    let _cluster = start_cluster(&fake, &app, deadline_for_count);
+    let c = cast(&app).await;
+    let wf = text_pipeline(&app, &c).await;
+    let id = start(&app, &c.manager, wf, json!({})).await;
+    let run = wait_final(&app, &c.manager, id).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(node_of(&run, "upper")["status"], "succeeded", "{run}");
+    let count = node_of(&run, "count");
+    assert_eq!(count["reason"], "timeout", "{count}");
+    assert_eq!(count["executions"][0]["reason"], "timeout");
+    assert_eq!(node_of(&run, "upper")["status"], "succeeded");
+    let the_run = fake.objects(RUNS).pop().unwrap();
+    assert_eq!(
+        the_run["status"]["nodes"]["count"]["podReason"],
+        "DeadlineExceeded"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -704,7 +783,9 @@ async fn the_ingest_endpoint_accepts_only_the_runs_own_token(pool: MySqlPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn the_mirror_catches_up_after_an_api_server_restart_and_a_cluster_outage(pool: MySqlPool) {
+async fn the_mirror_catches_up_after_an_api_server_restart_an_operator_restart_and_a_cluster_outage(
+    pool: MySqlPool,
+) {
     let fake = FakeApi::new();
     let first = spawn_app_on(pool.clone(), k8s_settings(), Some(fake.client())).await;
     let c = cast(&first).await;
@@ -715,11 +796,12 @@ async fn the_mirror_catches_up_after_an_api_server_restart_and_a_cluster_outage(
     tokio::time::sleep(Duration::from_millis(100)).await;
     // A second server takes over; the cluster then drops out for a moment.
     let second = spawn_app_on(pool.clone(), k8s_settings(), Some(fake.client())).await;
-    let _cluster = start_cluster(&fake, &second, always_execute);
+    let mut cluster = start_cluster(&fake, &second, always_execute);
     eventually("the first Pod", 20, || {
         (!fake.objects(PODS).is_empty()).then_some(())
     })
     .await;
+    cluster.restart_operator().await;
     fake.set_offline(true);
     tokio::time::sleep(Duration::from_millis(700)).await;
     fake.set_offline(false);
@@ -738,6 +820,15 @@ async fn the_mirror_catches_up_after_an_api_server_restart_and_a_cluster_outage(
             .count();
         assert_eq!(succeeded, 1, "node {n}: {events:?}");
     }
-    // The Run the first server created is the one that ran.
+    // The Run the first server created is the one that ran, with one Pod per
+    // node despite the operator restart.
     assert_eq!(fake.objects(RUNS).len(), 1);
+    let created = fake
+        .seen()
+        .iter()
+        .filter(|r| {
+            r.method == reqwest::Method::POST && r.path.ends_with("/pods") && r.status == 201
+        })
+        .count();
+    assert_eq!(created, 3, "no duplicate Pods");
 }
