@@ -7,6 +7,7 @@ pub mod events;
 mod pool;
 pub mod retention;
 pub mod snapshot;
+mod test_node;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ use tokio::sync::{broadcast, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 pub use driver::{phase_str, run_phase_str};
 pub use events::RunEvent;
+pub use test_node::{TestLogLine, TestOutcome};
 
 use crate::config::Settings;
 use crate::db;

@@ -8,5 +8,6 @@ mod bad_input;
 mod rbac;
 mod resources;
 mod runs;
+mod template_test;
 mod walkthrough;
 mod web;
