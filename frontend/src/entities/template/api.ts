@@ -103,3 +103,33 @@ export const PORT_COLORS: Record<PortType, string> = {
   file: "#ec4899",
   binary: "#be123c",
 };
+
+export type TemplateTestResult = Schemas["TemplateTestResult"];
+
+/**
+ * Runs one saved template version once with sample values (admins). The
+ * answer carries outputs and logs; nothing is stored. 422 field errors are
+ * shown next to the fields, so the global toast stays quiet for them.
+ */
+export function useTestTemplate() {
+  return useMutation({
+    meta: { silent: true },
+    mutationFn: ({
+      name,
+      version,
+      inputs,
+      params,
+    }: {
+      name: string;
+      version: number;
+      inputs: Record<string, unknown>;
+      params: Record<string, unknown>;
+    }) =>
+      unwrap(
+        api.POST("/api/templates/{name}/versions/{version}/test", {
+          params: { path: { name, version } },
+          body: { inputs, params },
+        }),
+      ),
+  });
+}

@@ -28,6 +28,7 @@ import {
   type PortSpec,
   type TemplateSpec,
 } from "@/entities/template";
+import { TestNodePanel } from "./test-panel";
 
 const NEW_CODE = `def run(inputs, params, ctx):
     ctx.log("processing")
@@ -231,6 +232,7 @@ function TemplateEditor({
                 ["params", `Parameters (${spec.parameters?.length ?? 0})`],
                 ["runtime", "Runtime & limits"],
                 ...(isNew ? [] : [["history", "Version history"]]),
+                ...(isNew || version == null || deleted ? [] : [["test", "Test node"]]),
               ].map(([v, l]) => (
                 <Tabs.Trigger
                   key={v}
@@ -356,6 +358,11 @@ function TemplateEditor({
             {!isNew && (
               <Tabs.Content value="history" className="pt-4">
                 <VersionHistory name={spec.name} current={initial.code} />
+              </Tabs.Content>
+            )}
+            {!isNew && version != null && !deleted && (
+              <Tabs.Content value="test" className="pt-4">
+                <TestNodePanel name={initial.name} version={version} spec={initial} dirty={dirty} />
               </Tabs.Content>
             )}
           </Tabs.Root>
