@@ -62,7 +62,7 @@ export function BarChart({ labels, values, colors, height = 160, label }: BarCha
           rotate: labels.length > 8 ? -45 : 0,
           size: labels.length > 8 ? 60 : 30,
         },
-        { ...AXIS, values: (_u, splits) => splits.map(seconds), size: 56 },
+        { ...AXIS, values: (_u, splits) => splits.map(seconds), size: 64 },
       ],
       series: [
         {},
@@ -114,7 +114,7 @@ export function TimeChart({ x, series, height = 140, label }: TimeChartProps) {
       legend: { show: series.length > 1 },
       axes: [
         { ...AXIS, size: 36 },
-        { ...AXIS, values: (_u, splits) => splits.map(seconds), size: 56 },
+        { ...AXIS, values: (_u, splits) => splits.map(seconds), size: 64 },
       ],
       scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       series: [
