@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { queryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "@/shared/api";
 
 export type Template = Schemas["Template"];
@@ -38,12 +38,17 @@ export const templateKeys = {
   version: (name: string, v: number) => ["templates", "version", name, v] as const,
 };
 
-export function useTemplates(q?: string) {
-  return useQuery({
+/** The library's latest versions; also used to start loading them ahead of the editor. */
+export function templatesQuery(q?: string) {
+  return queryOptions({
     queryKey: templateKeys.list(q),
     queryFn: () => unwrap(api.GET("/api/templates", { params: { query: { q: q || undefined } } })),
     staleTime: 30_000,
   });
+}
+
+export function useTemplates(q?: string) {
+  return useQuery(templatesQuery(q));
 }
 
 export function useTemplate(name: string | null) {

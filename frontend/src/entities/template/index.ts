@@ -4,6 +4,7 @@ export {
   PORT_TYPES,
   fetchTemplateVersion,
   templateKeys,
+  templatesQuery,
   useDeleteTemplate,
   useSaveTemplate,
   useTemplate,
