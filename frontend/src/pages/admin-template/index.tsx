@@ -361,7 +361,8 @@ function TemplateEditor({
               </Tabs.Content>
             )}
             {!isNew && version != null && !deleted && (
-              <Tabs.Content value="test" className="pt-4">
+              // Kept mounted, so sample values and the last result survive a look at the code.
+              <Tabs.Content value="test" forceMount className="pt-4 data-[state=inactive]:hidden">
                 <TestNodePanel name={initial.name} version={version} spec={initial} dirty={dirty} />
               </Tabs.Content>
             )}
