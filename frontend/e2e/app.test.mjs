@@ -461,6 +461,7 @@ describe("admin → manager → client", () => {
     await page.goto(`${server.base}/admin/users`);
     await page.waitForURL(/\/client$/);
     assert.equal(await page.getByRole("link", { name: "Node library" }).count(), 0);
+    await page.getByTestId(`client-run-${runId}`).waitFor();
     await screenshot(page, "client-results");
     await page.context().close();
   });

@@ -159,7 +159,7 @@ function RunDurations({ runs }: { runs: RunSummary[] }) {
       <TimeChart
         label="Run durations"
         x={d.x}
-        height={140}
+        height={170}
         series={[
           { label: "succeeded", color: STATUS_COLORS.succeeded!, values: d.succeeded },
           { label: "failed or cancelled", color: STATUS_COLORS.failed!, values: d.other },

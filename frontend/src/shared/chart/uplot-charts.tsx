@@ -111,9 +111,10 @@ export function TimeChart({ x, series, height = 140, label }: TimeChartProps) {
     (width) => ({
       width,
       height,
-      legend: { show: series.length > 1 },
+      legend: { show: false },
       axes: [
-        { ...AXIS, size: 36 },
+        // Two lines of labels (time, then the date where it changes).
+        { ...AXIS, size: 48 },
         { ...AXIS, values: (_u, splits) => splits.map(seconds), size: 64 },
       ],
       scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
@@ -133,5 +134,20 @@ export function TimeChart({ x, series, height = 140, label }: TimeChartProps) {
     data,
     [series.map((s) => s.label + s.color).join(","), height, label],
   );
-  return <div ref={ref} role="img" aria-label={label} />;
+  const shown = series.filter((s) => s.values.some((v) => v != null));
+  return (
+    <div>
+      <div ref={ref} role="img" aria-label={label} />
+      {shown.length > 0 && (
+        <p className="flex gap-3 text-[11px] text-slate-500">
+          {shown.map((s) => (
+            <span key={s.label} className="flex items-center gap-1">
+              <span className="h-2 w-2 rounded-full" style={{ background: s.color }} />
+              {s.label}
+            </span>
+          ))}
+        </p>
+      )}
+    </div>
+  );
 }

@@ -639,7 +639,7 @@ function RunHistory({
             <TimeChart
               label="Run durations"
               x={durations.x}
-              height={200}
+              height={170}
               series={[
                 {
                   label: "succeeded",
