@@ -68,6 +68,18 @@ async function selectNode(page, id) {
   assert.fail(`could not select ${id}`);
 }
 
+/** Presses the mouse on `from`, moves in steps onto `to` and releases (HTML drag and drop). */
+async function dragWithMouse(page, from, to) {
+  const a = await from.boundingBox();
+  const b = await to.boundingBox();
+  assert.ok(a && b, "drag source and target visible");
+  await page.mouse.move(a.x + 20, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(a.x + 40, a.y + a.height / 2, { steps: 3 });
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 8 });
+  await page.mouse.up();
+}
+
 async function dropFromPalette(page, templateName, x, y) {
   const canvas = await page.getByTestId("canvas").boundingBox();
   await page.getByTestId(`palette-${templateName}`).dragTo(page.getByTestId("canvas"), {
@@ -178,6 +190,21 @@ describe("admin → manager → client", () => {
     const diff = await page.getByTestId("code-diff").innerText();
     assert.match(diff, /\+ # v2/);
     await screenshot(page, "admin-template");
+
+    // Test node: the saved version runs once in its sandbox; outputs and logs come back.
+    await page.getByRole("tab", { name: "Test node" }).click();
+    const testPanel = page.getByTestId("test-node");
+    await testPanel.getByLabel(/^text/).fill("hello from the test");
+    await testPanel.getByRole("button", { name: "▶ Run test" }).click();
+    const result = page.getByTestId("test-result");
+    await result.getByText("succeeded").waitFor({ timeout: 30_000 });
+    await result.getByTestId("output-test-text").getByText("HELLO FROM THE TEST").waitFor();
+    await result.getByTestId("test-logs").getByText("shouting hello from the test").waitFor();
+    await screenshot(page, "admin-template-test");
+    // A failing sample shows the error and the node's traceback.
+    await testPanel.getByLabel(/^text/).fill("");
+    await testPanel.getByRole("button", { name: "▶ Run test" }).click();
+    await testPanel.getByText("is required", { exact: true }).waitFor();
     await page.context().close();
 
     // The second template (number in, number out) is seeded through the API.
@@ -365,6 +392,13 @@ describe("admin → manager → client", () => {
     await page.getByTestId("run-logs").getByText("shouting hello").waitFor();
     await page.getByRole("tab", { name: "timeline" }).click();
     await page.getByTestId("run-timeline").waitFor();
+    // The time-per-node chart (uPlot, loaded on demand) draws one bar per node.
+    await page.getByTestId("node-durations-chart").locator("canvas").waitFor();
+    const bars = await page
+      .getByRole("list", { name: "Time per node" })
+      .locator("li")
+      .allInnerTexts();
+    assert.deepEqual(bars.map((b) => b.split(":")[0]).sort(), ["double_1", "upper_1", "upper_2"]);
     await screenshot(page, "manager-editor-run");
     await page.getByRole("tab", { name: "Runs" }).click();
     await page
@@ -427,8 +461,45 @@ describe("admin → manager → client", () => {
     await page.goto(`${server.base}/admin/users`);
     await page.waitForURL(/\/client$/);
     assert.equal(await page.getByRole("link", { name: "Node library" }).count(), 0);
+    await page.getByTestId(`client-run-${runId}`).waitFor();
     await screenshot(page, "client-results");
     await page.context().close();
+  });
+
+  test("admin drags a client between the assignment lists with the mouse and it persists", async () => {
+    const initech = await api.createUser(adminToken, "initech", "client");
+    const maria = (await api.call("GET", "/api/admin/users?q=maria", adminToken)).items[0];
+    const clientsOfMaria = async () =>
+      (await api.call("GET", `/api/admin/managers/${maria.id}/clients`, adminToken)).map(
+        (c) => c.username,
+      );
+    const page = await newPage();
+    await signIn(page, server.base, "admin", ADMIN_PASSWORD);
+    await page.waitForURL(/\/admin\/users$/);
+    await page.goto(`${server.base}/admin/assignments`);
+    await page.getByRole("option", { name: /Maria/ }).click();
+    const assignedList = page.getByTestId("assigned-clients");
+    const otherList = page.getByTestId("other-clients");
+
+    await dragWithMouse(page, otherList.getByTestId("client-initech"), assignedList);
+    await page.getByText("Initech assigned to Maria.").waitFor();
+    await page.reload();
+    await page.getByRole("option", { name: /Maria/ }).click();
+    await assignedList.getByTestId("client-initech").waitFor();
+    assert.equal(await assignedList.getByLabel(/Initech/).isChecked(), true);
+    assert.ok((await clientsOfMaria()).includes("initech"));
+
+    // And back: dropped on the other list, the assignment is removed.
+    await dragWithMouse(page, assignedList.getByTestId("client-initech"), otherList);
+    await page.getByText("Initech unassigned from Maria.").waitFor();
+    await page.reload();
+    await page.getByRole("option", { name: /Maria/ }).click();
+    await otherList.getByTestId("client-initech").waitFor();
+    assert.ok(!(await clientsOfMaria()).includes("initech"));
+    assert.ok((await clientsOfMaria()).includes("acme"));
+    await screenshot(page, "admin-assignments");
+    await page.context().close();
+    assert.ok(initech.id);
   });
 
   test("an expired access token is refreshed silently, once, for concurrent requests", async () => {

@@ -9,6 +9,7 @@ pub(crate) mod outcome;
 mod pool;
 pub mod retention;
 pub mod snapshot;
+mod test_node;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use tokio::sync::{broadcast, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 pub use driver::{phase_str, run_phase_str};
 pub use events::RunEvent;
+pub use test_node::{TestLogLine, TestOutcome};
 
 use crate::config::Settings;
 use crate::db;

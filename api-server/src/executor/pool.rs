@@ -32,6 +32,51 @@ pub struct Pool {
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The runner invocation (`serve` for a warm pool, `exec` for one job) with
+/// piped stdio and a clean environment. The runner builds the sandbox itself.
+pub(super) fn runner_command(
+    settings: &Settings,
+    runner: &Path,
+    subcommand: &str,
+    trust: TrustLevel,
+) -> Command {
+    let sandbox = match settings.sandbox {
+        SandboxMode::Bwrap => "bwrap",
+        SandboxMode::None => "none",
+    };
+    // The runner gets a clean environment: server secrets (database URL,
+    // JWT key) must never reach node code, not even in trusted pools.
+    let mut cmd = Command::new(&settings.python);
+    cmd.env_clear();
+    for var in [
+        "PATH",
+        "LANG",
+        "LC_ALL",
+        "TZ",
+        "HOME",
+        "PYENV_ROOT",
+        "PYENV_VERSION",
+    ] {
+        if let Some(v) = std::env::var_os(var) {
+            cmd.env(var, v);
+        }
+    }
+    cmd.env("KATALUSIS_RUNNER_BWRAP", &settings.bwrap_path)
+        .arg(runner)
+        .args([
+            subcommand,
+            "--sandbox",
+            sandbox,
+            "--trust",
+            trust_str(trust),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
 impl Pool {
     /// Starts the runner and waits for its `ready` line. The error is a
     /// sentence for the node's failure message (for example why the sandbox
@@ -42,35 +87,7 @@ impl Pool {
         trust: TrustLevel,
     ) -> Result<Self, String> {
         let (events, events_rx) = mpsc::unbounded_channel();
-        let sandbox = match settings.sandbox {
-            SandboxMode::Bwrap => "bwrap",
-            SandboxMode::None => "none",
-        };
-        // The runner gets a clean environment: server secrets (database URL,
-        // JWT key) must never reach node code, not even in trusted pools.
-        let mut cmd = Command::new(&settings.python);
-        cmd.env_clear();
-        for var in [
-            "PATH",
-            "LANG",
-            "LC_ALL",
-            "TZ",
-            "HOME",
-            "PYENV_ROOT",
-            "PYENV_VERSION",
-        ] {
-            if let Some(v) = std::env::var_os(var) {
-                cmd.env(var, v);
-            }
-        }
-        let mut child = cmd
-            .env("KATALUSIS_RUNNER_BWRAP", &settings.bwrap_path)
-            .arg(runner)
-            .args(["serve", "--sandbox", sandbox, "--trust", trust_str(trust)])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
+        let mut child = runner_command(settings, runner, "serve", trust)
             .spawn()
             .map_err(|e| format!("could not start the node runner ({}): {e}", settings.python))?;
         let stdout = child.stdout.take().ok_or("runner stdout missing")?;

@@ -78,6 +78,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(templates::get, templates::save, templates::delete))
         .routes(routes!(templates::versions))
         .routes(routes!(templates::version))
+        .routes(routes!(templates::test))
         .routes(routes!(workflows::list, workflows::create))
         .routes(routes!(workflows::validate))
         .routes(routes!(

@@ -1,8 +1,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use katalusis_crds::TemplateSpec;
+use std::collections::BTreeMap;
+
+use katalusis_crds::template::check_param_value;
+use katalusis_crds::{FieldError, PortType, TemplateRef, TemplateSpec};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{Json, Path, Query};
@@ -218,4 +222,157 @@ pub async fn version(
 ) -> Result<axum::Json<Template>, ApiError> {
     let row = db::templates::get(&state.db, &name, version).await?;
     Ok(axum::Json(visible(&state, user.is_admin(), row).await?))
+}
+
+/// Sample values for one test execution of a template version.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TestTemplate {
+    /// Input values by port name; a `file` port takes
+    /// `{"$file": {"name", "b64"}}`, a `binary` port `{"$bytes": "<base64>"}`.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, Value>,
+    /// Parameter values by parameter name (defaults fill the rest).
+    #[serde(default)]
+    pub params: BTreeMap<String, Value>,
+}
+
+/// One line the tested node logged.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestLogLineView {
+    pub ts: DateTime<Utc>,
+    pub level: String,
+    pub stream: String,
+    pub message: String,
+}
+
+/// How a test execution ended. Nothing of it is stored.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateTestResult {
+    /// `succeeded` or `failed`.
+    pub status: String,
+    /// Why it failed: `error`, `timeout`, `memory`, `cpu`, `output_size`,
+    /// `output_type`, `sandbox`.
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    /// The node's traceback when it raised.
+    pub traceback: Option<String>,
+    pub duration_ms: Option<i64>,
+    /// Output values by port; files as `{"$file": {"name", "b64", "size", "sha256"}}`,
+    /// binaries as `{"$bytes": "<base64>"}`.
+    pub outputs: BTreeMap<String, Value>,
+    pub logs: Vec<TestLogLineView>,
+}
+
+/// Whether `v` is a test value for an input of type `t`: literals as in a
+/// graph, plus inline files and bytes in runner wire form.
+fn accepts_test_input(t: PortType, v: &Value) -> bool {
+    let is_str = |v: &Value| v.is_string();
+    match t {
+        PortType::File => v
+            .get("$file")
+            .is_some_and(|f| f.get("name").is_some_and(is_str) && f.get("b64").is_some_and(is_str)),
+        PortType::Binary => v.get("$bytes").is_some_and(is_str),
+        _ => t.accepts(v),
+    }
+}
+
+/// The 422 field list for test values that do not fit the template.
+fn check_test_values(spec: &TemplateSpec, req: &TestTemplate) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    for (port, value) in &req.inputs {
+        match spec.input(port) {
+            None => errs.push(FieldError::new(
+                format!("inputs.{port}"),
+                "no such input port",
+            )),
+            Some(p) if !accepts_test_input(p.port_type, value) => errs.push(FieldError::new(
+                format!("inputs.{port}"),
+                format!("is not a valid {}", p.port_type.as_str()),
+            )),
+            Some(_) => {}
+        }
+    }
+    for p in &spec.inputs {
+        if p.required && p.default.is_none() && !req.inputs.contains_key(&p.name) {
+            errs.push(FieldError::new(format!("inputs.{}", p.name), "is required"));
+        }
+    }
+    for (name, value) in &req.params {
+        match spec.parameter(name) {
+            None => errs.push(FieldError::new(
+                format!("params.{name}"),
+                "no such parameter",
+            )),
+            Some(p) => {
+                if let Err(m) = check_param_value(p, value) {
+                    errs.push(FieldError::new(format!("params.{name}"), m));
+                }
+            }
+        }
+    }
+    for p in &spec.parameters {
+        if p.required && p.default.is_none() && !req.params.contains_key(&p.name) {
+            errs.push(FieldError::new(format!("params.{}", p.name), "is required"));
+        }
+    }
+    errs
+}
+
+/// Run one template version once with sample values, synchronously, in the
+/// same sandbox and with the same limits as in a run; answers its outputs and
+/// logs. Nothing is stored (the audit log records the call).
+#[utoipa::path(post, path = "/api/templates/{name}/versions/{version}/test", tag = "templates",
+    security(("bearer" = [])), params(("name" = String, Path), ("version" = u32, Path)),
+    request_body = TestTemplate,
+    responses((status = 200, body = TemplateTestResult), (status = 404), (status = 422)))]
+pub async fn test(
+    State(state): State<AppState>,
+    RequireRole(_admin, ..): RequireRole<Admin>,
+    audit: Audit,
+    Path((name, version)): Path<(String, u32)>,
+    Json(req): Json<TestTemplate>,
+) -> Result<axum::Json<TemplateTestResult>, ApiError> {
+    audit
+        .action("template.test")
+        .object("template", format!("{name}@{version}"));
+    let row = db::templates::get(&state.db, &name, version)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let spec = row.spec()?;
+    let errs = check_test_values(&spec, &req);
+    if !errs.is_empty() {
+        return Err(ApiError::Validation(errs));
+    }
+    let modules = db::settings::modules(&state.db).await?;
+    let outcome = state
+        .executor
+        .test_node(
+            TemplateRef { name, version },
+            spec,
+            req.inputs,
+            req.params,
+            modules,
+        )
+        .await?;
+    Ok(axum::Json(TemplateTestResult {
+        status: outcome.status,
+        reason: outcome.reason,
+        message: outcome.message,
+        traceback: outcome.traceback,
+        duration_ms: outcome.duration_ms,
+        outputs: outcome.outputs.into_iter().collect(),
+        logs: outcome
+            .logs
+            .into_iter()
+            .map(|l| TestLogLineView {
+                ts: l.ts,
+                level: l.level,
+                stream: l.stream,
+                message: l.message,
+            })
+            .collect(),
+    }))
 }

@@ -9,5 +9,6 @@ mod kubernetes;
 mod rbac;
 mod resources;
 mod runs;
+mod template_test;
 mod walkthrough;
 mod web;

@@ -119,6 +119,12 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ),
     ("GET", "/api/templates/{name}/versions", STAFF_GET),
     ("GET", "/api/templates/{name}/versions/{version}", STAFF_GET),
+    // Runs the node for real for the admin; nobody else may.
+    (
+        "POST",
+        "/api/templates/{name}/versions/{version}/test",
+        [401, 200, 403, 403, 403, 403, 403],
+    ),
     ("GET", "/api/workflows", STAFF_GET),
     (
         "POST",
@@ -390,6 +396,14 @@ async fn instantiate(
             let mut spec = upper_template(&name);
             spec["description"] = json!("changed");
             (format!("/api/templates/{name}"), Some(spec), None)
+        }
+        ("POST", "/api/templates/{name}/versions/{version}/test") => {
+            let name = fresh_template(app, fx).await;
+            (
+                format!("/api/templates/{name}/versions/1/test"),
+                Some(json!({"inputs": {"text": "hi"}})),
+                None,
+            )
         }
         (_, p) if p.starts_with("/api/templates/{name}") => {
             let name = fresh_template(app, fx).await;

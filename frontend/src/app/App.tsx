@@ -1,30 +1,9 @@
-import { MutationCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { QueryClientProvider } from "@tanstack/react-query";
 import { RouterProvider } from "react-router";
-import { ApiError, useSession } from "@/shared/api";
-import { toast, Toaster } from "@/shared/ui";
+import { Toaster } from "@/shared/ui";
 import * as Tooltip from "@radix-ui/react-tooltip";
+import { queryClient } from "./query-client";
 import { router } from "./router";
-
-const queryClient = new QueryClient({
-  defaultOptions: {
-    queries: {
-      retry: (count, error) => !(error instanceof ApiError && error.status < 500) && count < 2,
-      staleTime: 5_000,
-    },
-  },
-  mutationCache: new MutationCache({
-    // Every failed mutation shows the server's message unless the caller handles it.
-    onError: (error, _v, _c, mutation) => {
-      if (mutation.meta?.silent) return;
-      toast.error(error);
-    },
-  }),
-});
-
-// A session that ended elsewhere (revoked, expired) drops cached data of the old user.
-useSession.subscribe((s, prev) => {
-  if (prev.user && !s.user) queryClient.clear();
-});
 
 export function App() {
   return (

@@ -1,10 +1,12 @@
 import { lazy, Suspense, type ComponentType } from "react";
 import { createBrowserRouter, Navigate } from "react-router";
+import { useSession } from "@/shared/api";
 import { LoadingState } from "@/shared/ui";
 import { AppShell } from "@/widgets/app-shell";
 import { LoginPage } from "@/pages/login";
 import { NotFoundPage } from "@/pages/not-found";
 import { RequireRole, RoleLanding } from "./guards";
+import { queryClient } from "./query-client";
 import { RouteError } from "./route-error";
 
 function page(load: () => Promise<{ default: ComponentType }>) {
@@ -14,6 +16,45 @@ function page(load: () => Promise<{ default: ComponentType }>) {
       <Page />
     </Suspense>
   );
+}
+
+/** The editor page's module once loaded; rendered directly, without a Suspense fallback. */
+let EditorPage: ComponentType | null = null;
+const loadEditorPage = () =>
+  import("@/pages/manager-workflow").then((m) => {
+    EditorPage = m.default;
+    return m;
+  });
+
+/**
+ * Entering the editor starts its data requests and its code at once, and
+ * the route renders when the code is there (the data is picked up in flight
+ * by the page's queries). With a lazy component instead, the data would be
+ * requested only after the page first rendered, and React holds a freshly
+ * resolved Suspense boundary back for up to 300 ms.
+ */
+async function prefetchEditor({ params }: { params: { id?: string } }) {
+  const id = Number(params.id);
+  const page = loadEditorPage();
+  if (useSession.getState().user?.role === "manager" && Number.isInteger(id)) {
+    // Small chunks, imported here so they stay out of the login page's JavaScript.
+    const [{ workflowQuery }, { templatesQuery }, { myClientsQuery }] = await Promise.all([
+      import("@/entities/workflow"),
+      import("@/entities/template"),
+      import("@/entities/user"),
+    ]);
+    void queryClient.prefetchQuery(workflowQuery(id));
+    void queryClient.prefetchQuery(templatesQuery());
+    void queryClient.prefetchQuery(myClientsQuery());
+  }
+  await page;
+  return null;
+}
+
+const editorFallback = page(loadEditorPage);
+
+function EditorRoute() {
+  return EditorPage ? <EditorPage /> : editorFallback;
 }
 
 export const router = createBrowserRouter([
@@ -63,7 +104,9 @@ export const router = createBrowserRouter([
             <AppShell fullBleed />
           </RequireRole>
         ),
-        children: [{ index: true, element: page(() => import("@/pages/manager-workflow")) }],
+        loader: prefetchEditor,
+        hydrateFallbackElement: <LoadingState />,
+        children: [{ index: true, element: <EditorRoute /> }],
       },
       {
         path: "/client",

@@ -15,3 +15,9 @@ export {
 } from "./api";
 export { applyRunEvent, useRunEvents, type LiveLog, type LiveNode, type LiveRun } from "./events";
 export { RunStatusBadge, STATUS_COLORS } from "./ui";
+export {
+  nodeDurationBars,
+  runDurationSeries,
+  type NodeDurationBars,
+  type RunDurationSeries,
+} from "./chart-data";

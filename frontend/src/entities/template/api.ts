@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { queryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "@/shared/api";
 
 export type Template = Schemas["Template"];
@@ -38,12 +38,17 @@ export const templateKeys = {
   version: (name: string, v: number) => ["templates", "version", name, v] as const,
 };
 
-export function useTemplates(q?: string) {
-  return useQuery({
+/** The library's latest versions; also used to start loading them ahead of the editor. */
+export function templatesQuery(q?: string) {
+  return queryOptions({
     queryKey: templateKeys.list(q),
     queryFn: () => unwrap(api.GET("/api/templates", { params: { query: { q: q || undefined } } })),
     staleTime: 30_000,
   });
+}
+
+export function useTemplates(q?: string) {
+  return useQuery(templatesQuery(q));
 }
 
 export function useTemplate(name: string | null) {
@@ -103,3 +108,33 @@ export const PORT_COLORS: Record<PortType, string> = {
   file: "#ec4899",
   binary: "#be123c",
 };
+
+export type TemplateTestResult = Schemas["TemplateTestResult"];
+
+/**
+ * Runs one saved template version once with sample values (admins). The
+ * answer carries outputs and logs; nothing is stored. 422 field errors are
+ * shown next to the fields, so the global toast stays quiet for them.
+ */
+export function useTestTemplate() {
+  return useMutation({
+    meta: { silent: true },
+    mutationFn: ({
+      name,
+      version,
+      inputs,
+      params,
+    }: {
+      name: string;
+      version: number;
+      inputs: Record<string, unknown>;
+      params: Record<string, unknown>;
+    }) =>
+      unwrap(
+        api.POST("/api/templates/{name}/versions/{version}/test", {
+          params: { path: { name, version } },
+          body: { inputs, params },
+        }),
+      ),
+  });
+}

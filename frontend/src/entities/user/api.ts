@@ -1,4 +1,10 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import {
+  keepPreviousData,
+  useMutation,
+  useQuery,
+  useQueryClient,
+  queryOptions,
+} from "@tanstack/react-query";
 import { api, unwrap, type Role, type Schemas } from "@/shared/api";
 
 export type User = Schemas["User"];
@@ -108,9 +114,13 @@ export function useSetAssignment() {
   });
 }
 
-export function useMyClients() {
-  return useQuery({
+export function myClientsQuery() {
+  return queryOptions({
     queryKey: userKeys.myClients,
     queryFn: () => unwrap(api.GET("/api/manager/clients")),
   });
+}
+
+export function useMyClients() {
+  return useQuery(myClientsQuery());
 }

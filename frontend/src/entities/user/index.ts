@@ -3,6 +3,7 @@ export {
   useClientsOfManager,
   useCreateUser,
   useManagersOfClient,
+  myClientsQuery,
   useMyClients,
   useResetPassword,
   useSetAssignment,

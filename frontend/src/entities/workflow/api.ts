@@ -1,4 +1,10 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import {
+  keepPreviousData,
+  queryOptions,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "@/shared/api";
 import type { Graph } from "./model";
 
@@ -25,12 +31,17 @@ export function useWorkflows(clientId?: number, q?: string) {
   });
 }
 
-export function useWorkflow(id: number) {
-  return useQuery({
+/** One workflow; also used to start loading it before the editor's code has arrived. */
+export function workflowQuery(id: number) {
+  return queryOptions({
     queryKey: workflowKeys.one(id),
     queryFn: () => unwrap(api.GET("/api/workflows/{id}", { params: { path: { id } } })),
     refetchOnWindowFocus: false,
   });
+}
+
+export function useWorkflow(id: number) {
+  return useQuery(workflowQuery(id));
 }
 
 export function fetchWorkflow(id: number) {

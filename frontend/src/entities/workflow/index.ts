@@ -8,6 +8,7 @@ export {
   useRevisions,
   useWorkflow,
   useWorkflows,
+  workflowQuery,
   validateOnServer,
   workflowKeys,
   type Workflow,

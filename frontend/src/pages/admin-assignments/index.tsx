@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { useMemo, useState, type ReactNode } from "react";
 import { cn, useDebounced } from "@/shared/lib";
 import {
   Checkbox,
@@ -34,6 +34,25 @@ export default function AdminAssignmentsPage() {
     [assigned.data],
   );
 
+  /** Links or unlinks a client of the picked manager (tick, untick or drop). */
+  function toggle(c: User, linked: boolean) {
+    const m = managers.data?.items.find((x) => x.id === managerId);
+    if (!m) return;
+    setPending((p) => ({ ...p, [c.id]: linked }));
+    setAssignment.mutate(
+      { managerId: m.id, clientId: c.id, linked },
+      {
+        onSettled: () => setPending(({ [c.id]: _, ...rest }) => rest),
+        onSuccess: () =>
+          toast.success(
+            linked
+              ? `${c.displayName} assigned to ${m.displayName}.`
+              : `${c.displayName} unassigned from ${m.displayName}.`,
+          ),
+      },
+    );
+  }
+
   if (managers.isPending || clients.isPending) return <LoadingState />;
   if (managers.isError)
     return <ErrorState error={managers.error} onRetry={() => managers.refetch()} />;
@@ -45,7 +64,8 @@ export default function AdminAssignmentsPage() {
   return (
     <>
       <PageHeader title="Assignments">
-        A manager sees and builds workflows only for the clients ticked here.
+        A manager sees and builds workflows only for the clients assigned here: tick a client, or
+        drag it between the two lists.
       </PageHeader>
       <div className="grid gap-4 md:grid-cols-[18rem_1fr]">
         <section
@@ -102,46 +122,75 @@ export default function AdminAssignmentsPage() {
             </div>
           ) : assigned.isPending ? (
             <LoadingState />
-          ) : visibleClients.length === 0 ? (
-            <p className="p-4 text-sm text-slate-500">No clients{q ? " match" : " yet"}.</p>
           ) : (
-            <ul className="divide-y divide-slate-100">
-              {visibleClients.map((c) => (
-                <li key={c.id} className="flex items-center justify-between px-3 py-2">
-                  <Checkbox
-                    label={
-                      <span>
-                        {c.displayName}{" "}
-                        <span className="text-xs text-slate-400">@{c.username}</span>
-                      </span>
-                    }
-                    checked={pending[c.id] ?? assignedIds.has(c.id)}
-                    onChange={(e) => {
-                      const linked = e.target.checked;
-                      setPending((p) => ({ ...p, [c.id]: linked }));
-                      setAssignment.mutate(
-                        { managerId: manager.id, clientId: c.id, linked },
-                        {
-                          onSettled: () => setPending(({ [c.id]: _, ...rest }) => rest),
-                          onSuccess: () =>
-                            toast.success(
-                              linked
-                                ? `${c.displayName} assigned to ${manager.displayName}.`
-                                : `${c.displayName} unassigned from ${manager.displayName}.`,
-                            ),
-                        },
-                      );
+            <div className="grid gap-px bg-slate-200 sm:grid-cols-2">
+              {[true, false].map((linkedList) => {
+                const items = visibleClients.filter(
+                  (c) => (pending[c.id] ?? assignedIds.has(c.id)) === linkedList,
+                );
+                const title = linkedList
+                  ? `Assigned to ${manager.displayName}`
+                  : `Not assigned to ${manager.displayName}`;
+                return (
+                  <ClientList
+                    key={String(linkedList)}
+                    title={title}
+                    testId={linkedList ? "assigned-clients" : "other-clients"}
+                    onDropClient={(id) => {
+                      const c = clients.data.items.find((x) => x.id === id);
+                      if (c && (pending[c.id] ?? assignedIds.has(c.id)) !== linkedList) {
+                        toggle(c, linkedList);
+                      }
                     }}
-                  />
-                  <button
-                    className="text-xs text-indigo-600 hover:underline"
-                    onClick={() => setClientId(c.id)}
                   >
-                    Managers of this client
-                  </button>
-                </li>
-              ))}
-            </ul>
+                    {items.length === 0 ? (
+                      <li className="px-3 py-4 text-center text-xs text-slate-400">
+                        {q
+                          ? "No clients match."
+                          : linkedList
+                            ? "None yet. Tick a client or drag one here."
+                            : clients.data.items.length
+                              ? "Every client is assigned. Drag one here to unassign it."
+                              : "No clients yet."}
+                      </li>
+                    ) : (
+                      items.map((c) => (
+                        <li
+                          key={c.id}
+                          draggable
+                          onDragStart={(e) => {
+                            e.dataTransfer.setData(CLIENT_MIME, String(c.id));
+                            e.dataTransfer.effectAllowed = "move";
+                          }}
+                          className="flex cursor-grab items-center gap-2 px-3 py-2 active:cursor-grabbing"
+                          data-testid={`client-${c.username}`}
+                        >
+                          <span aria-hidden className="select-none text-slate-300">
+                            ⠿
+                          </span>
+                          <Checkbox
+                            label={
+                              <span>
+                                {c.displayName}{" "}
+                                <span className="text-xs text-slate-400">@{c.username}</span>
+                              </span>
+                            }
+                            checked={linkedList}
+                            onChange={(e) => toggle(c, e.target.checked)}
+                          />
+                          <button
+                            className="ml-auto text-xs text-indigo-600 hover:underline"
+                            onClick={() => setClientId(c.id)}
+                          >
+                            Managers of this client
+                          </button>
+                        </li>
+                      ))
+                    )}
+                  </ClientList>
+                );
+              })}
+            </div>
           )}
           {clientId != null && (
             <div
@@ -162,6 +211,52 @@ export default function AdminAssignmentsPage() {
         </section>
       </div>
     </>
+  );
+}
+
+/** Drag payload: a client's user id. */
+const CLIENT_MIME = "application/x-katalusis-client";
+
+/** One of the two client lists of the picked manager; a client dropped on it moves to it. */
+function ClientList({
+  title,
+  testId,
+  onDropClient,
+  children,
+}: {
+  title: string;
+  testId: string;
+  onDropClient: (clientId: number) => void;
+  children: ReactNode;
+}) {
+  const [over, setOver] = useState(false);
+  return (
+    <div
+      className={cn("min-h-40 bg-white", over && "bg-indigo-50 ring-2 ring-inset ring-indigo-400")}
+      onDragOver={(e) => {
+        if (!e.dataTransfer.types.includes(CLIENT_MIME)) return;
+        e.preventDefault();
+        e.dataTransfer.dropEffect = "move";
+        setOver(true);
+      }}
+      onDragLeave={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setOver(false);
+      }}
+      onDrop={(e) => {
+        e.preventDefault();
+        setOver(false);
+        const id = Number(e.dataTransfer.getData(CLIENT_MIME));
+        if (id) onDropClient(id);
+      }}
+      data-testid={testId}
+    >
+      <h3 className="border-b border-slate-100 px-3 py-1.5 text-xs font-medium text-slate-600">
+        {title}
+      </h3>
+      <ul className="divide-y divide-slate-100" aria-label={title}>
+        {children}
+      </ul>
+    </div>
   );
 }
 

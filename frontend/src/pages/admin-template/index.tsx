@@ -28,6 +28,7 @@ import {
   type PortSpec,
   type TemplateSpec,
 } from "@/entities/template";
+import { TestNodePanel } from "./test-panel";
 
 const NEW_CODE = `def run(inputs, params, ctx):
     ctx.log("processing")
@@ -231,6 +232,7 @@ function TemplateEditor({
                 ["params", `Parameters (${spec.parameters?.length ?? 0})`],
                 ["runtime", "Runtime & limits"],
                 ...(isNew ? [] : [["history", "Version history"]]),
+                ...(isNew || version == null || deleted ? [] : [["test", "Test node"]]),
               ].map(([v, l]) => (
                 <Tabs.Trigger
                   key={v}
@@ -356,6 +358,12 @@ function TemplateEditor({
             {!isNew && (
               <Tabs.Content value="history" className="pt-4">
                 <VersionHistory name={spec.name} current={initial.code} />
+              </Tabs.Content>
+            )}
+            {!isNew && version != null && !deleted && (
+              // Kept mounted, so sample values and the last result survive a look at the code.
+              <Tabs.Content value="test" forceMount className="pt-4 data-[state=inactive]:hidden">
+                <TestNodePanel name={initial.name} version={version} spec={initial} dirty={dirty} />
               </Tabs.Content>
             )}
           </Tabs.Root>

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { Link } from "react-router";
 import { useSession } from "@/shared/api";
 import { formatDateTime, formatDuration } from "@/shared/lib";
@@ -14,7 +14,14 @@ import {
   Td,
   Th,
 } from "@/shared/ui";
-import { RunStatusBadge, useRuns } from "@/entities/run";
+import { TimeChart } from "@/shared/chart";
+import {
+  RunStatusBadge,
+  STATUS_COLORS,
+  runDurationSeries,
+  useRuns,
+  type RunSummary,
+} from "@/entities/run";
 
 const PER_PAGE = 25;
 
@@ -92,6 +99,7 @@ export default function ClientRunsPage() {
         </EmptyState>
       ) : (
         <>
+          <RunDurations runs={runs.data.items} />
           <Table>
             <thead>
               <tr>
@@ -133,5 +141,30 @@ export default function ClientRunsPage() {
         </>
       )}
     </>
+  );
+}
+
+/** Durations of the listed runs over time (shown from two finished runs on). */
+function RunDurations({ runs }: { runs: RunSummary[] }) {
+  const d = useMemo(() => runDurationSeries(runs), [runs]);
+  if (d.x.length < 2) return null;
+  return (
+    <figure
+      className="mb-3 rounded-lg border border-slate-200 bg-white p-3"
+      data-testid="run-durations-chart"
+    >
+      <figcaption className="text-xs font-medium text-slate-600">
+        Run durations (this page)
+      </figcaption>
+      <TimeChart
+        label="Run durations"
+        x={d.x}
+        height={170}
+        series={[
+          { label: "succeeded", color: STATUS_COLORS.succeeded!, values: d.succeeded },
+          { label: "failed or cancelled", color: STATUS_COLORS.failed!, values: d.other },
+        ]}
+      />
+    </figure>
   );
 }

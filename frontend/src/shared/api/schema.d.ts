@@ -1464,6 +1464,64 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/templates/{name}/versions/{version}/test": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run one template version once with sample values, synchronously, in the
+     *     same sandbox and with the same limits as in a run; answers its outputs and
+     *     logs. Nothing is stored (the audit log records the call).
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          name: string;
+          version: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["TestTemplate"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["TemplateTestResult"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/workflows": {
     parameters: {
       query?: never;
@@ -2384,6 +2442,51 @@ export interface components {
       retry?: components["schemas"]["RetrySpec"];
       title: string;
       trustLevel?: components["schemas"]["TrustLevel"];
+    };
+    /** @description How a test execution ended. Nothing of it is stored. */
+    TemplateTestResult: {
+      /** Format: int64 */
+      durationMs?: number | null;
+      logs: components["schemas"]["TestLogLineView"][];
+      message?: string | null;
+      /**
+       * @description Output values by port; files as `{"$file": {"name", "b64", "size", "sha256"}}`,
+       *     binaries as `{"$bytes": "<base64>"}`.
+       */
+      outputs: {
+        [key: string]: unknown;
+      };
+      /**
+       * @description Why it failed: `error`, `timeout`, `memory`, `cpu`, `output_size`,
+       *     `output_type`, `sandbox`.
+       */
+      reason?: string | null;
+      /** @description `succeeded` or `failed`. */
+      status: string;
+      /** @description The node's traceback when it raised. */
+      traceback?: string | null;
+    };
+    /** @description One line the tested node logged. */
+    TestLogLineView: {
+      level: string;
+      message: string;
+      stream: string;
+      /** Format: date-time */
+      ts: string;
+    };
+    /** @description Sample values for one test execution of a template version. */
+    TestTemplate: {
+      /**
+       * @description Input values by port name; a `file` port takes
+       *     `{"$file": {"name", "b64"}}`, a `binary` port `{"$bytes": "<base64>"}`.
+       */
+      inputs?: {
+        [key: string]: unknown;
+      };
+      /** @description Parameter values by parameter name (defaults fill the rest). */
+      params?: {
+        [key: string]: unknown;
+      };
     };
     TokenResponse: {
       accessToken: string;

@@ -1,2 +1,2 @@
-export { RunDetails } from "./run-details";
-export { JsonTree, OutputViewer, TableView } from "./output-viewer";
+export { LogLines, RunDetails } from "./run-details";
+export { JsonTree, OutputViewer, TableView, isInlineFile } from "./output-viewer";

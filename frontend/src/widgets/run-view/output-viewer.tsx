@@ -89,7 +89,22 @@ export function TableView({ rows }: { rows: Record<string, unknown>[] }) {
   );
 }
 
-/** One output port's value: table, text, JSON tree, or for files an image preview and a download. */
+/** A file or binary value carried inline (runner wire form), as in a template test's answer. */
+type InlineFile = { $file: { name: string; b64: string; size?: number } } | { $bytes: string };
+
+export function isInlineFile(v: unknown): v is InlineFile {
+  if (!v || typeof v !== "object") return false;
+  const o = v as Record<string, unknown>;
+  if (typeof o.$bytes === "string") return true;
+  const f = o.$file as Record<string, unknown> | undefined;
+  return !!f && typeof f === "object" && typeof f.b64 === "string";
+}
+
+/**
+ * One output port's value: table, text, JSON tree, or for files an image
+ * preview and a download. Files of a run are fetched by `runId`; inline ones
+ * (`{"$file": …}`, `{"$bytes": …}`) are decoded in the browser.
+ */
 export function OutputViewer({
   runId,
   node,
@@ -97,13 +112,14 @@ export function OutputViewer({
   type,
   value,
 }: {
-  runId: number;
+  runId?: number;
   node: string;
   port: string;
   type?: string;
   value: unknown;
 }) {
-  const isFile = type === "file" || type === "binary";
+  const inline = isInlineFile(value);
+  const isFile = type === "file" || type === "binary" || inline;
   const [view, setView] = useState<"auto" | "json">("auto");
   return (
     <div className="space-y-1" data-testid={`output-${node}-${port}`}>
@@ -119,7 +135,9 @@ export function OutputViewer({
           </button>
         )}
       </div>
-      {isFile ? (
+      {inline ? (
+        <InlineFileOutput value={value} fallbackName={`${node}-${port}`} />
+      ) : isFile && runId != null ? (
         <FileOutput runId={runId} node={node} port={port} />
       ) : view === "json" ? (
         <pre className="max-h-80 overflow-auto rounded bg-slate-50 p-2 text-xs">
@@ -139,6 +157,64 @@ export function OutputViewer({
           <JsonTree value={value} />
         </div>
       )}
+    </div>
+  );
+}
+
+function InlineFileOutput({ value, fallbackName }: { value: InlineFile; fallbackName: string }) {
+  const { b64, name } =
+    "$bytes" in value
+      ? { b64: value.$bytes, name: fallbackName }
+      : { b64: value.$file.b64, name: value.$file.name };
+  const [file, setFile] = useState<{ url: string; type: string; size: number } | null>(null);
+  useEffect(() => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const blob = new Blob([bytes], { type: mimeOf(name) });
+    const url = URL.createObjectURL(blob);
+    setFile({ url, type: blob.type, size: blob.size });
+    return () => URL.revokeObjectURL(url);
+  }, [b64, name]);
+  if (!file) return <Spinner className="h-4 w-4" />;
+  return <FileLinks url={file.url} type={file.type} name={name} size={file.size} />;
+}
+
+const MIME: Record<string, string> = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  gif: "image/gif",
+  webp: "image/webp",
+  svg: "image/svg+xml",
+  txt: "text/plain",
+  csv: "text/csv",
+  json: "application/json",
+};
+
+function mimeOf(name: string) {
+  return MIME[name.split(".").pop()?.toLowerCase() ?? ""] ?? "application/octet-stream";
+}
+
+function FileLinks({
+  url,
+  type,
+  name,
+  size,
+}: {
+  url: string;
+  type: string;
+  name: string;
+  size: number;
+}) {
+  return (
+    <div className="space-y-2">
+      {type.startsWith("image/") && (
+        <img src={url} alt={name} className="max-h-64 rounded border border-slate-200" />
+      )}
+      <a href={url} download={name}>
+        <Button size="sm">
+          Download {name} ({Math.ceil(size / 1024)} KiB)
+        </Button>
+      </a>
     </div>
   );
 }
@@ -170,16 +246,5 @@ function FileOutput({ runId, node, port }: { runId: number; node: string; port: 
   }, [runId, node, port]);
   if (error) return <p className="text-xs text-rose-600">{error}</p>;
   if (!file) return <Spinner className="h-4 w-4" />;
-  return (
-    <div className="space-y-2">
-      {file.type.startsWith("image/") && (
-        <img src={file.url} alt={file.name} className="max-h-64 rounded border border-slate-200" />
-      )}
-      <a href={file.url} download={file.name}>
-        <Button size="sm">
-          Download {file.name} ({Math.ceil(file.size / 1024)} KiB)
-        </Button>
-      </a>
-    </div>
-  );
+  return <FileLinks {...file} />;
 }

@@ -2,9 +2,11 @@ import { useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { cn, formatDateTime, formatDuration } from "@/shared/lib";
 import { EmptyState, LoadingState } from "@/shared/ui";
+import { BarChart } from "@/shared/chart";
 import {
   fetchLogs,
   isFinal,
+  nodeDurationBars,
   RunStatusBadge,
   STATUS_COLORS,
   type LiveRun,
@@ -172,14 +174,25 @@ function Logs({ run, node, live }: { run: Run; node: string; live: LiveRun | nul
   }, [fetched.data, live?.logs, node]);
   if (fetched.isPending && !lines.length) return <LoadingState />;
   if (!lines.length) return <p className="text-xs text-slate-500">No log lines from {node}.</p>;
+  return <LogLines lines={lines} testId="run-logs" />;
+}
+
+/** Log lines on a dark background, warnings and errors coloured. */
+export function LogLines({
+  lines,
+  testId,
+}: {
+  lines: { ts: string; level: string; stream: string; message: string }[];
+  testId?: string;
+}) {
   return (
     <pre
-      className="rounded bg-slate-950 p-2 font-mono text-[11px] leading-4 text-slate-200"
-      data-testid="run-logs"
+      className="rounded bg-slate-950 p-2 font-mono text-[11px] leading-4 whitespace-pre-wrap text-slate-200"
+      data-testid={testId}
     >
-      {lines.map((l) => (
+      {lines.map((l, i) => (
         <div
-          key={`${l.seq}`}
+          key={i}
           className={cn(
             l.stream === "stderr" || l.level === "error"
               ? "text-rose-300"
@@ -200,12 +213,25 @@ function Timeline({ run, live, now }: { run: Run; live: LiveRun | null; now: num
   const start = run.startedAt ? Date.parse(run.startedAt) : Date.parse(run.createdAt);
   const end = run.finishedAt ? Date.parse(run.finishedAt) : now;
   const span = Math.max(end - start, 1);
+  const bars = nodeDurationBars(run, now);
   return (
     <div className="space-y-1 text-xs" data-testid="run-timeline">
       <p className="mb-2 text-slate-500">
         Started {formatDateTime(run.startedAt ?? run.createdAt)} · {formatDuration(end - start)} ·{" "}
         <RunStatusBadge status={live?.status ?? run.status} />
       </p>
+      {bars.labels.length > 0 && (
+        <figure className="mb-3" data-testid="node-durations-chart">
+          <figcaption className="mb-1 font-medium text-slate-600">Time per node</figcaption>
+          <BarChart
+            label="Time per node"
+            labels={bars.labels}
+            values={bars.seconds}
+            colors={bars.statuses.map((s) => STATUS_COLORS[s] ?? "#94a3b8")}
+            height={bars.labels.length > 8 ? 190 : 150}
+          />
+        </figure>
+      )}
       {run.nodes.map((n) => (
         <div key={n.id} className="flex items-center gap-2">
           <span className="w-32 shrink-0 truncate font-mono">{n.id}</span>

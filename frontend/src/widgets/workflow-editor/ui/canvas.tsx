@@ -8,10 +8,12 @@ import {
   useReactFlow,
   useViewport,
   type Connection,
+  type ConnectionInProgress,
   type Edge,
   type EdgeChange,
   type IsValidConnection,
   type NodeChange,
+  type NodeHandle,
   type OnConnectEnd,
 } from "@xyflow/react";
 import { PORT_COLORS, type PortType } from "@/entities/template";
@@ -24,7 +26,7 @@ import {
 import type { LiveNode } from "@/entities/run";
 import { useEditor, useEditorContext } from "../model/context";
 import { DRAG_MIME } from "./palette";
-import { nodeTypes, type EditorNode } from "./node-card";
+import { CARD_WIDTH, cardHandles, cardHeight, nodeTypes, type EditorNode } from "./node-card";
 
 const NO_PROBLEMS: Problem[] = [];
 const FIT_OPTIONS = { maxZoom: 1, padding: 0.2 };
@@ -33,10 +35,21 @@ function portOf(handle: string | null | undefined): string {
   return (handle ?? "").replace(/^(in|out):/, "");
 }
 
-/** The card's height before it is measured (header, one row per port, footer). */
-function estimateHeight(t: TemplateInfo | undefined): number {
-  const rows = Math.max(t?.inputs.length ?? 0, t?.outputs.length ?? 0, 1);
-  return 32 + rows * 22 + 8 + 22;
+/** Computed card sizes and handles per template (the same for every node of it). */
+const sizes = new WeakMap<TemplateInfo, { width: number; height: number }>();
+function sizeOf(t: TemplateInfo | undefined) {
+  if (!t) return { width: CARD_WIDTH, height: cardHeight(t) };
+  let s = sizes.get(t);
+  if (!s) sizes.set(t, (s = { width: CARD_WIDTH, height: cardHeight(t) }));
+  return s;
+}
+
+const handlesOf = new WeakMap<TemplateInfo, NodeHandle[]>();
+function handlesFor(t: TemplateInfo | undefined): NodeHandle[] {
+  if (!t) return [];
+  let h = handlesOf.get(t);
+  if (!h) handlesOf.set(t, (h = cardHandles(t)));
+  return h;
 }
 
 interface CacheEntry {
@@ -120,9 +133,13 @@ export function Canvas({
         position: n.position,
         selected,
         data: { node: n, template, problems: nodeProblems, run },
-        initialWidth: 224,
-        initialHeight: estimateHeight(template),
-        ...(m ? { measured: m } : {}),
+        initialWidth: CARD_WIDTH,
+        initialHeight: cardHeight(template),
+        // A node React Flow measured keeps its measured size and handle bounds.
+        // The others get the card's computed size and handles, so nodes off
+        // screen are never rendered just to be measured and "Fit" still sees
+        // every node; a rendered card whose size differs is re-measured.
+        ...(m ? { measured: m } : { measured: sizeOf(template), handles: handlesFor(template) }),
       };
       next.set(n.id, { src: n, selected, template, problems: nodeProblems, measured: m, run, rf });
       return rf;
@@ -311,14 +328,7 @@ export function Canvas({
         proOptions={{ hideAttribution: true }}
       >
         <Background gap={16} size={1} color="#e2e8f0" />
-        <MiniMap
-          pannable
-          zoomable
-          className="!bg-white"
-          nodeColor={(n) =>
-            (n.data as { problems?: Problem[] }).problems?.length ? "#fda4af" : "#c7d2fe"
-          }
-        />
+        <MiniMap pannable zoomable className="!bg-white" nodeColor={minimapColor} />
         <Controls showInteractive={false} />
         <ConnectionHint />
       </ReactFlow>
@@ -326,12 +336,23 @@ export function Canvas({
   );
 }
 
+/** Module scope, so the minimap's 500 node rects are not re-rendered by a new function. */
+function minimapColor(n: { data: unknown }) {
+  return (n.data as { problems?: Problem[] }).problems?.length ? "#fda4af" : "#c7d2fe";
+}
+
 /** While a connection is dragged over an input it may not use, says why next to the pointer. */
 function ConnectionHint() {
-  const { store, lookup } = useEditorContext();
   const connection = useConnection();
-  const viewport = useViewport();
   if (!connection.inProgress || !connection.toHandle || connection.isValid !== false) return null;
+  return <Refusal connection={connection} />;
+}
+
+/** The refusal tooltip; the only part that follows the viewport, so panning re-renders nothing else. */
+function Refusal({ connection }: { connection: ConnectionInProgress }) {
+  const { store, lookup } = useEditorContext();
+  const viewport = useViewport();
+  if (!connection.toHandle) return null;
   const from =
     connection.fromHandle.type === "source" ? connection.fromHandle : connection.toHandle;
   const to = connection.fromHandle.type === "source" ? connection.toHandle : connection.fromHandle;

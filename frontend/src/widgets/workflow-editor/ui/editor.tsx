@@ -7,6 +7,7 @@ import { useStore } from "zustand";
 import { ApiError, type Schemas } from "@/shared/api";
 import { cn, formatDateTime, isMac, isTypingTarget, modKeyLabel, useDebounced } from "@/shared/lib";
 import { Badge, Button, Dialog, Kbd, LoadingState, toast } from "@/shared/ui";
+import { TimeChart } from "@/shared/chart";
 import type { Template } from "@/entities/template";
 import {
   createEditorStore,
@@ -30,7 +31,9 @@ import {
   useRun,
   useRunEvents,
   useRuns,
+  runDurationSeries,
   RunStatusBadge,
+  STATUS_COLORS,
   type LiveRun,
   type Run,
 } from "@/entities/run";
@@ -593,6 +596,7 @@ function RunHistory({
   onRerun: () => void;
 }) {
   const runs = useRuns({ workflowId, perPage: 50 }, { refetchInterval: 5000 });
+  const durations = useMemo(() => runDurationSeries(runs.data?.items ?? []), [runs.data]);
   return (
     <section className="flex h-72 shrink-0 flex-col bg-white" aria-label="Runs of this workflow">
       <div className="flex items-center justify-between border-b border-slate-100 px-3 py-1.5 text-xs">
@@ -601,30 +605,57 @@ function RunHistory({
           Re-run latest revision
         </Button>
       </div>
-      <ul className="min-h-0 flex-1 divide-y divide-slate-100 overflow-auto text-xs">
-        {runs.isPending && <LoadingState />}
-        {runs.data?.items.length === 0 && (
-          <li className="px-3 py-2 text-slate-500">No runs yet.</li>
+      <div className="flex min-h-0 flex-1">
+        <ul className="min-h-0 flex-1 divide-y divide-slate-100 overflow-auto text-xs">
+          {runs.isPending && <LoadingState />}
+          {runs.data?.items.length === 0 && (
+            <li className="px-3 py-2 text-slate-500">No runs yet.</li>
+          )}
+          {runs.data?.items.map((r) => (
+            <li key={r.id}>
+              <button
+                onClick={() => onOpen(r.id)}
+                className={cn(
+                  "flex w-full items-center gap-3 px-3 py-1.5 text-left hover:bg-slate-50",
+                  r.id === activeRunId && "bg-indigo-50",
+                )}
+              >
+                <span className="font-mono">#{r.id}</span>
+                <RunStatusBadge status={r.status} />
+                <span className="text-slate-500">revision {r.workflowRevision}</span>
+                <span className="text-slate-400">{formatDateTime(r.createdAt)}</span>
+                {r.published && <span className="text-emerald-600">published</span>}
+                <span className="ml-auto text-slate-400">{r.message}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+        {durations.x.length > 1 && (
+          <figure
+            className="hidden w-96 shrink-0 border-l border-slate-100 p-2 lg:block"
+            data-testid="run-durations-chart"
+          >
+            <figcaption className="text-xs font-medium text-slate-600">Run durations</figcaption>
+            <TimeChart
+              label="Run durations"
+              x={durations.x}
+              height={170}
+              series={[
+                {
+                  label: "succeeded",
+                  color: STATUS_COLORS.succeeded!,
+                  values: durations.succeeded,
+                },
+                {
+                  label: "failed or cancelled",
+                  color: STATUS_COLORS.failed!,
+                  values: durations.other,
+                },
+              ]}
+            />
+          </figure>
         )}
-        {runs.data?.items.map((r) => (
-          <li key={r.id}>
-            <button
-              onClick={() => onOpen(r.id)}
-              className={cn(
-                "flex w-full items-center gap-3 px-3 py-1.5 text-left hover:bg-slate-50",
-                r.id === activeRunId && "bg-indigo-50",
-              )}
-            >
-              <span className="font-mono">#{r.id}</span>
-              <RunStatusBadge status={r.status} />
-              <span className="text-slate-500">revision {r.workflowRevision}</span>
-              <span className="text-slate-400">{formatDateTime(r.createdAt)}</span>
-              {r.published && <span className="text-emerald-600">published</span>}
-              <span className="ml-auto text-slate-400">{r.message}</span>
-            </button>
-          </li>
-        ))}
-      </ul>
+      </div>
     </section>
   );
 }

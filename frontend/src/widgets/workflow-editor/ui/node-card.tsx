@@ -1,5 +1,12 @@
 import { memo } from "react";
-import { Handle, Position, useStore, type Node, type NodeProps } from "@xyflow/react";
+import {
+  Handle,
+  Position,
+  useStore,
+  type Node,
+  type NodeHandle,
+  type NodeProps,
+} from "@xyflow/react";
 import { cn } from "@/shared/lib";
 import { PORT_COLORS } from "@/entities/template";
 import type { GraphNode, Problem, TemplateInfo } from "@/entities/workflow";
@@ -18,6 +25,47 @@ export interface TaskNodeData extends Record<string, unknown> {
 export type EditorNode = Node<TaskNodeData, "task">;
 
 const ROW = 22;
+/** Card geometry (CSS pixels at zoom 1); `cardHandles` and the markup below must agree. */
+export const CARD_WIDTH = 224;
+/** Outer border (1) + header (29): where the port rows start. */
+const BODY_TOP = 30;
+const HANDLE = 12;
+
+/** The card's height: borders, header, one row per port (plus padding), footer. */
+export function cardHeight(t: TemplateInfo | undefined): number {
+  const rows = Math.max(t?.inputs.length ?? 0, t?.outputs.length ?? 0, 1);
+  return BODY_TOP + rows * ROW + 8 + 21 + 1;
+}
+
+/**
+ * Where the card's handles are, relative to the node, as React Flow would
+ * measure them. Given to nodes that were never rendered, so React Flow does
+ * not have to render every node of a large graph once just to measure it;
+ * a rendered node is measured from the DOM as usual.
+ */
+export function cardHandles(t: TemplateInfo | undefined): NodeHandle[] {
+  const at = (i: number) => BODY_TOP + 4 + i * ROW + ROW / 2 - HANDLE / 2;
+  return [
+    ...(t?.inputs ?? []).map((p, i) => ({
+      id: `in:${p.name}`,
+      type: "target" as const,
+      position: Position.Left,
+      x: -1,
+      y: at(i),
+      width: HANDLE,
+      height: HANDLE,
+    })),
+    ...(t?.outputs ?? []).map((p, i) => ({
+      id: `out:${p.name}`,
+      type: "source" as const,
+      position: Position.Right,
+      x: CARD_WIDTH - 11,
+      y: at(i),
+      width: HANDLE,
+      height: HANDLE,
+    })),
+  ];
+}
 /** Below this zoom, text is unreadable anyway: nodes drop labels and footer (cheaper to draw). */
 const COMPACT_ZOOM = 0.4;
 const isCompact = (s: { transform: [number, number, number] }) => s.transform[2] < COMPACT_ZOOM;
@@ -100,7 +148,7 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
                 "!h-3 !w-3 !border-2 !border-white",
                 badPorts.has(p.name) && "!ring-2 !ring-rose-400",
               )}
-              style={{ background: PORT_COLORS[p.type], top: 4 + i * ROW + ROW / 2, left: -6 }}
+              style={{ background: PORT_COLORS[p.type], top: ROW / 2, left: -6 }}
               title={`${p.name}: ${p.type}${p.required ? " (required)" : ""}`}
               data-port-type={p.type}
             />
@@ -124,7 +172,7 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
               id={`out:${p.name}`}
               position={Position.Right}
               className="!h-3 !w-3 !border-2 !border-white"
-              style={{ background: PORT_COLORS[p.type], top: 4 + i * ROW + ROW / 2, right: -6 }}
+              style={{ background: PORT_COLORS[p.type], top: ROW / 2, right: -6 }}
               title={`${p.name}: ${p.type}`}
               data-port-type={p.type}
             />

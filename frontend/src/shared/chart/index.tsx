@@ -1,0 +1,32 @@
+import { Suspense, lazy } from "react";
+import type { BarChartProps, TimeChartProps } from "./types";
+
+// uPlot loads on first use only, so it never weighs on the login page or a
+// page that shows no chart.
+const charts = () => import("./uplot-charts");
+const LazyBar = lazy(() => charts().then((m) => ({ default: m.BarChart })));
+const LazyTime = lazy(() => charts().then((m) => ({ default: m.TimeChart })));
+
+function Placeholder({ height }: { height: number }) {
+  return <div style={{ height }} className="animate-pulse rounded bg-slate-50" />;
+}
+
+/** Small bar chart of durations (seconds). */
+export function BarChart(props: BarChartProps) {
+  return (
+    <Suspense fallback={<Placeholder height={props.height ?? 160} />}>
+      <LazyBar {...props} />
+    </Suspense>
+  );
+}
+
+/** Small scatter chart of durations (seconds) over time. */
+export function TimeChart(props: TimeChartProps) {
+  return (
+    <Suspense fallback={<Placeholder height={props.height ?? 140} />}>
+      <LazyTime {...props} />
+    </Suspense>
+  );
+}
+
+export type { BarChartProps, TimeChartProps };
