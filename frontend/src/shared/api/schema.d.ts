@@ -1852,6 +1852,12 @@ export interface paths {
           };
           content?: never;
         };
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
       };
     };
     delete?: never;
