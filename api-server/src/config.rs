@@ -94,6 +94,9 @@ pub struct Settings {
     /// Finished Runs (with their Pods and Secret) are deleted from the
     /// cluster this long after they finished; MySQL keeps everything.
     pub k8s_run_ttl_seconds: u64,
+    /// Images a template may name for its node Pods (the same list the
+    /// operator enforces); empty means templates cannot name one.
+    pub image_allow_list: Vec<String>,
 }
 
 /// Which executor drives runs.
@@ -165,6 +168,7 @@ impl Default for Settings {
             k8s_namespace: None,
             k8s_resync_seconds: 60,
             k8s_run_ttl_seconds: 24 * 3600,
+            image_allow_list: Vec::new(),
         }
     }
 }
@@ -387,6 +391,23 @@ impl Settings {
         if let Some(v) = get("KATALUSIS_K8S_RESYNC_SECONDS") {
             s.k8s_resync_seconds = parse_range("KATALUSIS_K8S_RESYNC_SECONDS", &v, 1, 3600)?;
         }
+        if let Some(v) = get("KATALUSIS_IMAGE_ALLOW_LIST") {
+            s.image_allow_list = v
+                .split(',')
+                .map(|i| i.trim().to_string())
+                .filter(|i| !i.is_empty())
+                .collect();
+            if let Some(bad) = s
+                .image_allow_list
+                .iter()
+                .find(|i| !katalusis_crds::template::is_image_reference(i))
+            {
+                return Err(err(
+                    "KATALUSIS_IMAGE_ALLOW_LIST",
+                    &format!("'{bad}' is not a container image reference"),
+                ));
+            }
+        }
         if let Some(v) = get("KATALUSIS_K8S_RUN_TTL_SECONDS") {
             s.k8s_run_ttl_seconds =
                 parse_range("KATALUSIS_K8S_RUN_TTL_SECONDS", &v, 0, 365 * 24 * 3600)?;
@@ -451,6 +472,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_K8S_NAMESPACE",
     "KATALUSIS_K8S_RESYNC_SECONDS",
     "KATALUSIS_K8S_RUN_TTL_SECONDS",
+    "KATALUSIS_IMAGE_ALLOW_LIST",
 ];
 
 fn err(var: &str, message: &str) -> ConfigError {
@@ -541,9 +563,20 @@ mod tests {
             ("KATALUSIS_K8S_NAMESPACE", "katalusis-prod"),
             ("KATALUSIS_K8S_RESYNC_SECONDS", "30"),
             ("KATALUSIS_K8S_RUN_TTL_SECONDS", "0"),
+            (
+                "KATALUSIS_IMAGE_ALLOW_LIST",
+                "registry.example/nodes/pandas:1, ghcr.io/acme/geo@sha256:abc",
+            ),
         ]))
         .unwrap();
         assert_eq!(s.k8s_run_ttl_seconds, 0);
+        assert_eq!(
+            s.image_allow_list,
+            [
+                "registry.example/nodes/pandas:1",
+                "ghcr.io/acme/geo@sha256:abc"
+            ]
+        );
         assert_eq!(s.executor, ExecutorMode::Kubernetes);
         assert_eq!(s.k8s_namespace.as_deref(), Some("katalusis-prod"));
         assert_eq!(s.k8s_resync_seconds, 30);
@@ -553,6 +586,7 @@ mod tests {
             ("KATALUSIS_K8S_NAMESPACE", "-edge"),
             ("KATALUSIS_K8S_RESYNC_SECONDS", "0"),
             ("KATALUSIS_K8S_RUN_TTL_SECONDS", "-1"),
+            ("KATALUSIS_IMAGE_ALLOW_LIST", "Not An Image"),
         ] {
             let e = Settings::from_vars(&vars(&[(k, v)])).unwrap_err();
             assert_eq!(e.var, k, "{k}={v}");

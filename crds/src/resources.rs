@@ -424,6 +424,7 @@ mod tests {
                     backoff_seconds: 5,
                     backoff_multiplier: 2.0,
                 },
+                image: None,
             },
         }
     }

@@ -230,9 +230,27 @@ pub struct TemplateSpec {
     pub limits: Limits,
     #[serde(default)]
     pub retry: RetrySpec,
+    /// Container image for this template's node Pods in `kubernetes` mode
+    /// (must be on the administrator's allow-list); unset means the node
+    /// runtime image. The local executor ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 pub const MAX_RETRY_ATTEMPTS: u32 = 10;
+
+/// A plausible container image reference (`registry/name:tag` or `@sha256:`):
+/// checked here so a typo is refused on save rather than when a Pod fails to pull.
+pub fn is_image_reference(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 255
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && s.bytes().all(|b| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || matches!(b, b'.' | b'/' | b':' | b'@' | b'_' | b'-')
+        })
+}
 
 /// Template and port names: identifiers that are safe in Python, URLs and labels.
 pub fn is_identifier(s: &str) -> bool {
@@ -283,6 +301,14 @@ impl TemplateSpec {
                 "code",
                 format!("must define `{want}` at top level for this execution mode"),
             ));
+        }
+        if let Some(image) = &self.image {
+            if !is_image_reference(image) {
+                errs.push(FieldError::new(
+                    "image",
+                    "must be a container image reference such as registry.example/nodes/pandas:1",
+                ));
+            }
         }
         validate_ports("inputs", &self.inputs, &mut errs);
         validate_ports("outputs", &self.outputs, &mut errs);

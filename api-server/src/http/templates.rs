@@ -57,7 +57,21 @@ pub struct ListTemplates {
 }
 
 fn checked(state: &AppState, spec: &TemplateSpec) -> Result<(String, String), ApiError> {
-    let errs = spec.validate(&state.settings.limit_maxima);
+    let mut errs = spec.validate(&state.settings.limit_maxima);
+    if let Some(image) = &spec.image {
+        let allowed = &state.settings.image_allow_list;
+        if katalusis_crds::template::is_image_reference(image) && !allowed.contains(image) {
+            errs.push(katalusis_crds::FieldError::new(
+                "image",
+                if allowed.is_empty() {
+                    "no node images are allowed on this server (KATALUSIS_IMAGE_ALLOW_LIST is empty)"
+                        .to_owned()
+                } else {
+                    format!("must be one of the allowed node images: {}", allowed.join(", "))
+                },
+            ));
+        }
+    }
     if !errs.is_empty() {
         return Err(ApiError::Validation(errs));
     }

@@ -34,8 +34,11 @@ const RUNS: &str = "katalusis.io/v1alpha1/runs";
 const SECRETS: &str = "/v1/secrets";
 const WORKFLOWS: &str = "katalusis.io/v1alpha1/workflows";
 
+const CUSTOM_IMAGE: &str = "registry.example/nodes/pandas:1";
+
 fn k8s_settings() -> Settings {
     Settings {
+        image_allow_list: vec![CUSTOM_IMAGE.into()],
         executor: ExecutorMode::Kubernetes,
         k8s_namespace: Some("default".into()),
         k8s_resync_seconds: 1,
@@ -113,6 +116,7 @@ fn start_cluster(fake: &FakeApi, app: &TestApp, fate: fn(&Pod) -> Fate) -> Clust
     let settings = controller::Settings {
         pods: PodSettings {
             ingest_url: format!("http://{}/internal", app.addr),
+            image_allow_list: vec![CUSTOM_IMAGE.into()],
             ..PodSettings::default()
         },
         namespace: Some("default".into()),
@@ -831,4 +835,59 @@ async fn the_mirror_catches_up_after_an_api_server_restart_an_operator_restart_a
         })
         .count();
     assert_eq!(created, 3, "no duplicate Pods");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_template_may_name_an_allow_listed_image_and_its_pods_run_it(pool: MySqlPool) {
+    let fake = FakeApi::new();
+    let app = spawn_app_on(pool, k8s_settings(), Some(fake.client())).await;
+    let _cluster = start_cluster(&fake, &app, always_execute);
+    let c = cast(&app).await;
+    let code = "def run(inputs, params, ctx):\n    return {'text': 'from the custom image'}\n";
+    for (image, field_error) in [
+        ("registry.example/other:2", true),
+        ("Not An Image", true),
+        (CUSTOM_IMAGE, false),
+    ] {
+        let spec = template(
+            "custom",
+            code,
+            json!([]),
+            text_out(),
+            json!({"image": image}),
+        );
+        let r = app.post("/api/templates", &c.admin, spec).await;
+        if field_error {
+            assert_eq!(
+                r.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{image}: {}",
+                r.body
+            );
+            assert_eq!(
+                r.body["error"]["details"][0]["field"], "image",
+                "{}",
+                r.body
+            );
+        } else {
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            assert_eq!(r.body["image"], CUSTOM_IMAGE);
+        }
+    }
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("n", "custom")],
+        vec![],
+    )
+    .await;
+    let id = start(&app, &c.manager, wf, json!({})).await;
+    let run = wait_final(&app, &c.manager, id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let pod = pods(&fake).pop().expect("a Pod");
+    assert_eq!(
+        pod.spec.unwrap().containers[0].image.as_deref(),
+        Some(CUSTOM_IMAGE)
+    );
 }

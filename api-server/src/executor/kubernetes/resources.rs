@@ -76,7 +76,7 @@ pub fn run_snapshot(s: &Snapshot) -> RunSnapshot {
             .iter()
             .map(|t| RunTemplate {
                 version: t.template.version,
-                image: None,
+                image: t.spec.image.clone(),
                 template: t.spec.clone(),
             })
             .collect(),
