@@ -178,6 +178,17 @@ describe("admin → manager → client", () => {
     await page.getByText("Saved text.upper v1.").waitFor();
     await page.waitForURL(/\/admin\/library\/text\.upper$/);
 
+    // A node image that is not on the allow-list is refused, the reason next to the field.
+    await page.getByRole("tab", { name: "Runtime & limits" }).click();
+    await page.getByLabel("Container image").fill("registry.example/nodes/x:1");
+    await page.getByRole("button", { name: "Save new version" }).click();
+    await page
+      .getByText(/no node images are allowed/)
+      .first()
+      .waitFor();
+    await page.getByLabel("Container image").fill("");
+    await page.getByRole("tab", { name: "Code" }).click();
+
     // A second version, then the history shows the code diff.
     await page.locator(".cm-content").click();
     await page.keyboard.press(`${MOD}+End`);

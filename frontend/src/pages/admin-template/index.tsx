@@ -306,7 +306,20 @@ function TemplateEditor({
                   </Select>
                 )}
               </Field>
-              <div />
+              <Field
+                label="Container image"
+                hint="Kubernetes only; empty = the node runtime image. Must be on the allow-list."
+                error={errors["image"]}
+              >
+                {(id) => (
+                  <Input
+                    id={id}
+                    placeholder="registry.example/nodes/pandas:1"
+                    value={spec.image ?? ""}
+                    onChange={(e) => set("image", e.target.value.trim() || undefined)}
+                  />
+                )}
+              </Field>
               {(
                 [
                   ["timeoutSeconds", "Timeout (s)"],

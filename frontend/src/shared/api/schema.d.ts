@@ -2440,6 +2440,12 @@ export interface components {
       code: string;
       description?: string;
       executionMode?: components["schemas"]["ExecutionMode"];
+      /**
+       * @description Container image for this template's node Pods in `kubernetes` mode
+       *     (must be on the administrator's allow-list); unset means the node
+       *     runtime image. The local executor ignores it.
+       */
+      image?: string | null;
       inputs?: components["schemas"]["PortSpec"][];
       limits?: components["schemas"]["Limits"];
       name: string;
