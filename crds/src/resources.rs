@@ -295,6 +295,10 @@ pub struct RunStatus {
     /// Per-node status keyed by node id.
     #[serde(default)]
     pub nodes: BTreeMap<String, RunNodeStatus>,
+    /// Ready nodes held back by the run's or the namespace's cap on running
+    /// Pods, in the order they will start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queued: Vec<String>,
     /// Standard Kubernetes conditions: `Started` and `Completed`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,

@@ -549,6 +549,11 @@ pub fn reconcile_run(
             entry.pod_reason = None;
         }
     }
+    status.queued = if planned.run_phase.is_terminal() {
+        Vec::new()
+    } else {
+        planned.queued.clone()
+    };
     finish_status(&mut status, run, planned.run_phase, now_ms);
     out.active_pods = u32::try_from(
         pods.iter()

@@ -891,3 +891,58 @@ async fn a_template_may_name_an_allow_listed_image_and_its_pods_run_it(pool: MyS
         Some(CUSTOM_IMAGE)
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn nodes_held_back_by_the_run_cap_show_their_queue_positions(pool: MySqlPool) {
+    let fake = FakeApi::new();
+    let settings = Settings {
+        max_parallel_nodes_per_run: Some(1),
+        ..k8s_settings()
+    };
+    let app = spawn_app_on(pool, settings, Some(fake.client())).await;
+    let _cluster = start_cluster(&fake, &app, always_execute);
+    let c = cast(&app).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "nap",
+            "import time\ndef run(inputs, params, ctx):\n    time.sleep(1)\n    return {}\n",
+            json!([]),
+            json!([]),
+            json!({}),
+        ),
+    )
+    .await;
+    let nodes = vec![node("a", "nap"), node("b", "nap"), node("c", "nap")];
+    let wf = workflow(&app, &c.manager, c.client.user_id, nodes, vec![]).await;
+    let id = start(&app, &c.manager, wf, json!({})).await;
+    assert_eq!(
+        fake.objects(RUNS).pop().unwrap()["spec"]["maxParallel"],
+        1,
+        "the cap travels in the Run"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let positions = loop {
+        let run = app.get(&format!("/api/runs/{id}"), &c.manager).await.body;
+        let mut positions: Vec<u64> = run["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n["queuePosition"].as_u64())
+            .collect();
+        positions.sort_unstable();
+        if positions.len() == 2 {
+            break positions;
+        }
+        assert!(Instant::now() < deadline, "no queue positions: {run}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(positions, [1, 2]);
+    let run = wait_final(&app, &c.manager, id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert!(run["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|n| n["queuePosition"].is_null()));
+}

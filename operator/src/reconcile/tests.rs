@@ -370,6 +370,11 @@ fn the_namespace_cap_keeps_excess_nodes_pending() {
     assert_eq!(plan.create.len(), 1);
     assert_eq!(plan.status.nodes["b"].phase, NodePhase::Pending);
     assert_eq!(plan.active_pods, 1);
+    assert_eq!(
+        plan.status.queued,
+        ["b", "c"],
+        "waiting nodes in start order"
+    );
 }
 
 #[test]
@@ -381,6 +386,7 @@ fn the_per_run_cap_limits_parallel_pods() {
     let mut pods = Vec::new();
     let plan = step(&mut run, &mut pods, NOW);
     assert_eq!(plan.create.len(), 2);
+    assert_eq!(plan.status.queued, ["c"]);
 }
 
 #[test]

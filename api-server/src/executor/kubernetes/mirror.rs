@@ -65,11 +65,12 @@ fn is_terminal(phase: RunPhase) -> bool {
     )
 }
 
-/// Mirrors `status` over `prev` (the node states last stored) and
-/// `prev_phase` (the run's stored status).
+/// Mirrors `status` over `prev` (the node states last stored),
+/// `prev_phase` (the run's stored status) and `prev_queued` (the stored queue).
 pub fn mirror(
     prev: &BTreeMap<String, NodeState>,
     prev_phase: &str,
+    prev_queued: &[String],
     status: &RunStatus,
     now: DateTime<Utc>,
 ) -> Update {
@@ -164,11 +165,11 @@ pub fn mirror(
             "run",
             json!({"status": phase_str, "message": message}),
         ));
-    } else if changed || phase_str != prev_phase {
+    } else if changed || phase_str != prev_phase || status.queued != prev_queued {
         steps.push(Step::Write(Op::SaveStates {
             status: phase_str,
             states: states_json,
-            queued: "[]".into(),
+            queued: serde_json::to_string(&status.queued).unwrap_or_else(|_| "[]".into()),
             started: phase != RunPhase::Pending,
             at: now,
         }));
@@ -242,7 +243,7 @@ mod tests {
                 ("b", node(NodePhase::Pending, 0)),
             ],
         );
-        let u = mirror(&BTreeMap::new(), "pending", &s, Utc::now());
+        let u = mirror(&BTreeMap::new(), "pending", &[], &s, Utc::now());
         assert_eq!(
             kinds(&u),
             ["ensure a#1", "node running", "save running", "run running"]
@@ -250,8 +251,32 @@ mod tests {
         assert_eq!(u.states["a"].phase, NodePhase::Running);
         assert!(!u.finished);
         // The same status again changes nothing.
-        let again = mirror(&u.states, "running", &s, Utc::now());
+        let again = mirror(&u.states, "running", &[], &s, Utc::now());
         assert!(again.steps.is_empty(), "{:?}", kinds(&again));
+    }
+
+    #[test]
+    fn a_changed_queue_alone_is_saved_so_queue_positions_show() {
+        let mut prev = BTreeMap::new();
+        for n in ["a", "b"] {
+            prev.insert(n.to_owned(), node(NodePhase::Pending, 0).to_node_state());
+        }
+        let mut s = status(
+            RunPhase::Pending,
+            &[
+                ("a", node(NodePhase::Pending, 0)),
+                ("b", node(NodePhase::Pending, 0)),
+            ],
+        );
+        s.queued = vec!["a".into(), "b".into()];
+        let u = mirror(&prev, "pending", &[], &s, Utc::now());
+        assert_eq!(kinds(&u), ["save pending"]);
+        let Step::Write(Op::SaveStates { queued, .. }) = &u.steps[0] else {
+            panic!("a save")
+        };
+        assert_eq!(queued, r#"["a","b"]"#);
+        let same = mirror(&prev, "pending", &s.queued, &s, Utc::now());
+        assert!(same.steps.is_empty());
     }
 
     #[test]
@@ -263,7 +288,7 @@ mod tests {
         done.pod_reason = Some("OOMKilled".into());
         done.finished_at = Some(format_time_ms(3_500));
         let s = status(RunPhase::Failed, &[("a", done)]);
-        let u = mirror(&prev, "running", &s, Utc::now());
+        let u = mirror(&prev, "running", &[], &s, Utc::now());
         assert_eq!(
             kinds(&u),
             [
@@ -300,6 +325,7 @@ mod tests {
         let u = mirror(
             &prev,
             "running",
+            &[],
             &status(RunPhase::Running, &[("a", waiting)]),
             Utc::now(),
         );
@@ -314,6 +340,7 @@ mod tests {
         let u = mirror(
             &BTreeMap::new(),
             "running",
+            &[],
             &status(RunPhase::Running, &[("a", node(NodePhase::Running, 3))]),
             Utc::now(),
         );
@@ -341,7 +368,7 @@ mod tests {
         skipped.reason = Some(FailureReason::Cancelled);
         let mut s = status(RunPhase::Cancelled, &[("a", cancelled), ("b", skipped)]);
         s.message = Some("cancelled by a user".into());
-        let u = mirror(&prev, "running", &s, Utc::now());
+        let u = mirror(&prev, "running", &[], &s, Utc::now());
         assert_eq!(
             kinds(&u),
             [

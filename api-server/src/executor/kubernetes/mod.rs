@@ -65,6 +65,7 @@ pub(crate) struct Mirrored {
 struct MirrorState {
     states: std::collections::BTreeMap<String, NodeState>,
     phase: String,
+    queued: Vec<String>,
     finished: bool,
 }
 
@@ -296,6 +297,11 @@ impl Cluster {
             state: tokio::sync::Mutex::new(MirrorState {
                 states,
                 phase: row.status.clone(),
+                queued: row
+                    .queued
+                    .as_deref()
+                    .and_then(|q| serde_json::from_str(q).ok())
+                    .unwrap_or_default(),
                 finished: false,
             }),
         });
@@ -336,7 +342,7 @@ impl Cluster {
         if st.finished {
             return;
         }
-        let update = mirror::mirror(&st.states, &st.phase, status, Utc::now());
+        let update = mirror::mirror(&st.states, &st.phase, &st.queued, status, Utc::now());
         if update.steps.is_empty() {
             return;
         }
@@ -347,6 +353,7 @@ impl Cluster {
             }
         }
         st.states = update.states;
+        st.queued.clone_from(&status.queued);
         super::run_phase_str(status.phase).clone_into(&mut st.phase);
         if update.finished {
             st.finished = true;
