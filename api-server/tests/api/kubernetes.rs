@@ -946,3 +946,63 @@ async fn nodes_held_back_by_the_run_cap_show_their_queue_positions(pool: MySqlPo
         .iter()
         .all(|n| n["queuePosition"].is_null()));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn file_and_binary_outputs_travel_between_pods_and_download_as_in_local_mode(
+    pool: MySqlPool,
+) {
+    let fake = FakeApi::new();
+    let app = spawn_app_on(pool, k8s_settings(), Some(fake.client())).await;
+    let _cluster = start_cluster(&fake, &app, always_execute);
+    let c = cast(&app).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "report",
+            "def run(inputs, params, ctx):\n    ref = ctx.write_file('report.csv', b'a,b\\n1,2\\n')\n    return {'report': ref, 'raw': b'\\x00\\x01\\x02'}\n",
+            json!([]),
+            json!([{"name": "report", "type": "file"}, {"name": "raw", "type": "binary"}]),
+            json!({}),
+        ),
+    )
+    .await;
+    app.create_template(
+        &c.admin,
+        template(
+            "lines",
+            "def run(inputs, params, ctx):\n    with open(inputs['f']) as fh:\n        return {'n': len(fh.read().splitlines()) + len(inputs['b'])}\n",
+            json!([{"name": "f", "type": "file", "required": true}, {"name": "b", "type": "binary", "required": true}]),
+            json!([{"name": "n", "type": "integer"}]),
+            json!({}),
+        ),
+    )
+    .await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("r", "report"), node("l", "lines")],
+        vec![
+            crate::runs::edge("r", "report", "l", "f"),
+            crate::runs::edge("r", "raw", "l", "b"),
+        ],
+    )
+    .await;
+    let id = start(&app, &c.manager, wf, json!({})).await;
+    let run = wait_final(&app, &c.manager, id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(node_of(&run, "l")["executions"][0]["outputs"]["n"], 5);
+    let file = &node_of(&run, "r")["executions"][0]["outputs"]["report"]["$file"];
+    assert_eq!(file["name"], "report.csv");
+    assert_eq!(file["size"], 8);
+    let resp = app
+        .http
+        .get(app.url(&format!("/api/runs/{id}/nodes/r/outputs/report")))
+        .bearer_auth(&c.manager.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), b"a,b\n1,2\n");
+}
