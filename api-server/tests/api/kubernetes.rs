@@ -24,8 +24,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::runs::{
-    cast, node, node_of, read_sse, start, template, text_out, text_pipeline, wait_final, workflow,
-    Cast,
+    cast, file_pipeline, node, node_of, read_sse, start, template, text_out, text_pipeline,
+    wait_final, workflow, Cast,
 };
 use crate::support::{spawn_app, spawn_app_on, test_settings, TestApp};
 
@@ -955,39 +955,7 @@ async fn file_and_binary_outputs_travel_between_pods_and_download_as_in_local_mo
     let app = spawn_app_on(pool, k8s_settings(), Some(fake.client())).await;
     let _cluster = start_cluster(&fake, &app, always_execute);
     let c = cast(&app).await;
-    app.create_template(
-        &c.admin,
-        template(
-            "report",
-            "def run(inputs, params, ctx):\n    ref = ctx.write_file('report.csv', b'a,b\\n1,2\\n')\n    return {'report': ref, 'raw': b'\\x00\\x01\\x02'}\n",
-            json!([]),
-            json!([{"name": "report", "type": "file"}, {"name": "raw", "type": "binary"}]),
-            json!({}),
-        ),
-    )
-    .await;
-    app.create_template(
-        &c.admin,
-        template(
-            "lines",
-            "def run(inputs, params, ctx):\n    with open(inputs['f']) as fh:\n        return {'n': len(fh.read().splitlines()) + len(inputs['b'])}\n",
-            json!([{"name": "f", "type": "file", "required": true}, {"name": "b", "type": "binary", "required": true}]),
-            json!([{"name": "n", "type": "integer"}]),
-            json!({}),
-        ),
-    )
-    .await;
-    let wf = workflow(
-        &app,
-        &c.manager,
-        c.client.user_id,
-        vec![node("r", "report"), node("l", "lines")],
-        vec![
-            crate::runs::edge("r", "report", "l", "f"),
-            crate::runs::edge("r", "raw", "l", "b"),
-        ],
-    )
-    .await;
+    let wf = file_pipeline(&app, &c).await;
     let id = start(&app, &c.manager, wf, json!({})).await;
     let run = wait_final(&app, &c.manager, id).await;
     assert_eq!(run["status"], "succeeded", "{run}");

@@ -1083,12 +1083,9 @@ async fn retention_deletes_old_logs_but_keeps_the_run_and_its_outputs(pool: MySq
     );
 }
 
-#[sqlx::test(migrations = "../migrations")]
-async fn file_and_binary_outputs_download_with_their_content_types_and_feed_downstream_nodes(
-    pool: MySqlPool,
-) {
-    let app = spawn_app(pool).await;
-    let c = cast(&app).await;
+/// Two nodes: `r` writes a CSV file and raw bytes, `l` counts the file's
+/// lines plus the bytes (5).
+pub(crate) async fn file_pipeline(app: &TestApp, c: &Cast) -> u64 {
     app.create_template(
         &c.admin,
         template(
@@ -1111,14 +1108,23 @@ async fn file_and_binary_outputs_download_with_their_content_types_and_feed_down
         ),
     )
     .await;
-    let wf = workflow(
-        &app,
+    workflow(
+        app,
         &c.manager,
         c.client.user_id,
         vec![node("r", "report"), node("l", "lines")],
         vec![edge("r", "report", "l", "f"), edge("r", "raw", "l", "b")],
     )
-    .await;
+    .await
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn file_and_binary_outputs_download_with_their_content_types_and_feed_downstream_nodes(
+    pool: MySqlPool,
+) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    let wf = file_pipeline(&app, &c).await;
 
     let run = start(&app, &c.manager, wf, json!({})).await;
     let body = wait_final(&app, &c.manager, run).await;
