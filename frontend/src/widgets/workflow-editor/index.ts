@@ -1,2 +1,3 @@
 export { WorkflowEditor, type WorkflowEditorProps } from "./ui/editor";
+export type { RunPanel } from "./ui/bottom-panel";
 export { commandFor } from "./model/shortcuts";

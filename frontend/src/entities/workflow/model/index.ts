@@ -7,11 +7,4 @@ export {
   wouldCreateCycle,
 } from "./rules";
 export type { Compatibility, ConnectionAttempt, ConnectionVerdict } from "./rules";
-export {
-  createEditorStore,
-  isClipboard,
-  remapPaste,
-  type Clipboard,
-  type EditorState,
-  type EditorStore,
-} from "./editor-store";
+export { cloneSubgraph, extractSubgraph, nodeIdFor, uniqueId } from "./subgraph";

@@ -1,6 +1,7 @@
 import { createContext, useContext } from "react";
 import { useStore } from "zustand";
-import type { EditorState, EditorStore, TemplateLookup } from "@/entities/workflow";
+import type { TemplateLookup } from "@/entities/workflow";
+import type { EditorState, EditorStore } from "./editor-store";
 
 export const EditorContext = createContext<{ store: EditorStore; lookup: TemplateLookup } | null>(
   null,

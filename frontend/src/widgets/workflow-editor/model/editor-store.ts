@@ -1,15 +1,18 @@
 import { createStore } from "zustand/vanilla";
-import type { Graph, GraphEdge, GraphNode, TemplateRef } from "./types";
+import {
+  cloneSubgraph,
+  extractSubgraph,
+  nodeIdFor,
+  uniqueId,
+  type Graph,
+  type GraphEdge,
+  type GraphNode,
+  type TemplateRef,
+} from "@/entities/workflow";
 
 const HISTORY_LIMIT = 200;
 /** Edits with the same key within this window form one undo step (typing in a field). */
 const COALESCE_MS = 800;
-
-export interface Clipboard {
-  kind: "katalusis/nodes";
-  nodes: GraphNode[];
-  edges: GraphEdge[];
-}
 
 interface Snapshot {
   nodes: GraphNode[];
@@ -47,76 +50,13 @@ export interface EditorState {
   removeEdges: (ids: string[]) => void;
   select: (nodes: string[], edges?: string[]) => void;
   selectAll: () => void;
-  copy: () => Clipboard | null;
-  paste: (clip: Clipboard, offset?: { x: number; y: number }) => string[];
+  /** The selected nodes and the edges between them, or null when nothing is selected. */
+  copy: () => Graph | null;
+  /** Inserts a copy of `fragment` under fresh ids as one undoable edit and selects it. */
+  paste: (fragment: Graph, offset?: { x: number; y: number }) => string[];
   duplicate: () => string[];
   undo: () => void;
   redo: () => void;
-}
-
-export function isClipboard(v: unknown): v is Clipboard {
-  return (
-    !!v &&
-    typeof v === "object" &&
-    (v as Clipboard).kind === "katalusis/nodes" &&
-    Array.isArray((v as Clipboard).nodes)
-  );
-}
-
-function uniqueId(prefix: string, taken: Set<string>): string {
-  let i = taken.size + 1;
-  while (taken.has(`${prefix}${i}`)) i++;
-  const id = `${prefix}${i}`;
-  taken.add(id);
-  return id;
-}
-
-/** A node id derived from the template name: `upper_1`, `upper_2`, … */
-function nodeIdFor(template: TemplateRef, taken: Set<string>): string {
-  const base =
-    template.name
-      .split(".")
-      .pop()!
-      .replace(/[^a-zA-Z0-9_-]/g, "_")
-      .slice(0, 40) || "node";
-  let i = 1;
-  while (taken.has(`${base}_${i}`)) i++;
-  const id = `${base}_${i}`;
-  taken.add(id);
-  return id;
-}
-
-/**
- * Remaps pasted nodes to fresh ids and keeps only edges between pasted nodes;
- * pure so the rule is unit-tested on its own.
- */
-export function remapPaste(
-  clip: Clipboard,
-  existingNodeIds: Iterable<string>,
-  existingEdgeIds: Iterable<string>,
-  offset: { x: number; y: number },
-): { nodes: GraphNode[]; edges: GraphEdge[] } {
-  const takenNodes = new Set(existingNodeIds);
-  const takenEdges = new Set(existingEdgeIds);
-  const map = new Map<string, string>();
-  const nodes = clip.nodes.map((n) => {
-    const id = nodeIdFor(n.template, takenNodes);
-    map.set(n.id, id);
-    return {
-      ...structuredClone(n),
-      id,
-      position: { x: n.position.x + offset.x, y: n.position.y + offset.y },
-    };
-  });
-  const edges = clip.edges
-    .filter((e) => map.has(e.source) && map.has(e.target))
-    .map((e) => ({
-      ...e,
-      id: uniqueId("e", takenEdges),
-      source: map.get(e.source)!,
-      target: map.get(e.target)!,
-    }));
-  return { nodes, edges };
 }
 
 export function createEditorStore(initial?: Graph) {
@@ -249,19 +189,15 @@ export function createEditorStore(initial?: Graph) {
       copy: () => {
         const { nodes, edges, selectedNodes } = get();
         if (selectedNodes.size === 0) return null;
-        return {
-          kind: "katalusis/nodes",
-          nodes: nodes.filter((n) => selectedNodes.has(n.id)),
-          edges: edges.filter((e) => selectedNodes.has(e.source) && selectedNodes.has(e.target)),
-        };
+        return extractSubgraph({ nodes, edges }, selectedNodes);
       },
 
-      paste: (clip, offset = { x: 40, y: 40 }) => {
-        if (!clip.nodes.length) return [];
+      paste: (fragment, offset = { x: 40, y: 40 }) => {
+        if (!fragment.nodes.length) return [];
         record();
         const s = get();
-        const { nodes, edges } = remapPaste(
-          clip,
+        const { nodes, edges } = cloneSubgraph(
+          fragment,
           s.nodes.map((n) => n.id),
           s.edges.map((e) => e.id),
           offset,

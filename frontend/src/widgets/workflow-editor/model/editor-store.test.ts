@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createEditorStore, remapPaste } from "./editor-store";
-import { graphOf } from "./fixtures";
+import { graphOf } from "@/entities/workflow/testing";
+import { createEditorStore } from "./editor-store";
 
 const upper = { name: "text.upper", version: 1 };
 
@@ -72,21 +72,30 @@ describe("editor store undo/redo", () => {
 });
 
 describe("copy / paste", () => {
-  it("paste remaps ids, offsets positions and keeps only inner edges", () => {
-    const clip = {
-      kind: "katalusis/nodes" as const,
-      nodes: graphOf(["upper_1", "text.upper"], ["upper_2", "text.upper"]).nodes,
-      edges: [
-        { id: "e1", source: "upper_1", sourcePort: "text", target: "upper_2", targetPort: "text" },
-        { id: "e2", source: "outside", sourcePort: "text", target: "upper_1", targetPort: "text" },
-      ],
-    };
-    const out = remapPaste(clip, ["upper_1", "upper_2"], ["e1"], { x: 10, y: 20 });
-    expect(out.nodes.map((n) => n.id)).toEqual(["upper_3", "upper_4"]);
-    expect(out.nodes[0]!.position).toEqual({ x: 10, y: 20 });
-    expect(out.edges).toEqual([
-      { id: "e2", source: "upper_3", sourcePort: "text", target: "upper_4", targetPort: "text" },
-    ]);
+  it("copy takes the selection with its inner edges", () => {
+    const get = store();
+    get().load(graphOf(["a", "text.upper"], ["b", "text.upper"], ["c", "text.upper"]));
+    get().connect({ source: "a", sourcePort: "text", target: "b", targetPort: "text" });
+    get().connect({ source: "b", sourcePort: "text", target: "c", targetPort: "text" });
+    expect(get().copy()).toBeNull();
+    get().select(["a", "b"]);
+    const clip = get().copy()!;
+    expect(clip.nodes.map((n) => n.id)).toEqual(["a", "b"]);
+    expect(clip.edges.map((e) => [e.source, e.target])).toEqual([["a", "b"]]);
+  });
+
+  it("paste offsets by 40/40, selects the copies and is one undo step", () => {
+    const get = store();
+    get().load(graphOf(["upper_1", "text.upper"]));
+    get().select(["upper_1"]);
+    const clip = get().copy()!;
+    const ids = get().paste(clip);
+    expect(ids).toEqual(["upper_2"]);
+    expect(get().nodes[1]!.position).toEqual({ x: 40, y: 40 });
+    expect([...get().selectedNodes]).toEqual(ids);
+    expect(get().paste({ nodes: [], edges: [] })).toEqual([]);
+    get().undo();
+    expect(get().nodes.map((n) => n.id)).toEqual(["upper_1"]);
   });
 
   it("duplicate selects the copies and is one undo step", () => {

@@ -1,0 +1,2 @@
+export { requestCancel } from "./model/request-cancel";
+export { CancelRunButton } from "./ui/cancel-run-button";

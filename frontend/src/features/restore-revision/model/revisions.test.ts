@@ -1,0 +1,14 @@
+import { describe, expect, it } from "vitest";
+import { newestFirst, restoredMessage } from "./revisions";
+
+describe("revisions", () => {
+  it("lists the newest revision first without touching the input", () => {
+    const given = [{ revision: 1 }, { revision: 3 }, { revision: 2 }];
+    expect(newestFirst(given).map((r) => r.revision)).toEqual([3, 2, 1]);
+    expect(given.map((r) => r.revision)).toEqual([1, 3, 2]);
+  });
+
+  it("reminds that a restore is not saved yet", () => {
+    expect(restoredMessage(4)).toBe("Restored revision 4 into the editor. Save to keep it.");
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { ApiError } from "@/shared/api";
+import { conflictFrom, savedMessage } from "./outcome";
+
+describe("conflictFrom", () => {
+  it("takes the winning revision from a 409", () => {
+    const e = new ApiError(409, "conflict", "changed", { currentRevision: 7 });
+    expect(conflictFrom(e, 4)).toEqual({ currentRevision: 7 });
+  });
+
+  it("guesses the next revision when the server does not name one", () => {
+    expect(conflictFrom(new ApiError(409, "conflict", "changed"), 4)).toEqual({
+      currentRevision: 5,
+    });
+  });
+
+  it("is no conflict for other failures", () => {
+    expect(conflictFrom(new ApiError(422, "invalid", "bad"), 4)).toBeNull();
+    expect(conflictFrom(new ApiError(500, "oops", "down"), 4)).toBeNull();
+    expect(conflictFrom(new Error("offline"), 4)).toBeNull();
+  });
+});
+
+describe("savedMessage", () => {
+  it("counts only errors among the saved problems", () => {
+    expect(savedMessage({ revision: 3 })).toBe("Saved revision 3.");
+    expect(savedMessage({ revision: 3, problems: [{ severity: "warning" }] })).toBe(
+      "Saved revision 3.",
+    );
+    expect(savedMessage({ revision: 3, problems: [{ severity: "error" }] })).toBe(
+      "Saved revision 3 with 1 problem.",
+    );
+    expect(
+      savedMessage({ revision: 4, problems: [{ severity: "error" }, { severity: "error" }] }),
+    ).toBe("Saved revision 4 with 2 problems.");
+  });
+});

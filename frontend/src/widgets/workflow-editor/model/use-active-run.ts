@@ -1,0 +1,23 @@
+import { useEffect, useState } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { isFinal, runKeys, useRun, useRunEvents } from "@/entities/run";
+
+/** The run shown in the editor's Run tab, followed live. */
+export function useActiveRun() {
+  const [id, setId] = useState<number | null>(null);
+  const qc = useQueryClient();
+  const query = useRun(id);
+  const live = useRunEvents(query.data);
+  const liveStatus = live?.status;
+  // When the run ends, reload it for the outputs and refresh the history.
+  useEffect(() => {
+    if (id != null && isFinal(liveStatus)) {
+      qc.invalidateQueries({ queryKey: runKeys.one(id) });
+      qc.invalidateQueries({ queryKey: ["runs", "list"] });
+    }
+  }, [liveStatus, id, qc]);
+  const run = query.data;
+  return { id, run, live, status: run ? (liveStatus ?? run.status) : undefined, open: setId };
+}
+
+export type ActiveRun = ReturnType<typeof useActiveRun>;
