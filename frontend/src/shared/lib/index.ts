@@ -3,3 +3,4 @@ export { hasModKey, isMac, isTypingTarget, modKeyLabel } from "./platform";
 export { formatDateTime, formatDuration, pluralize } from "./format";
 export { useDebounced } from "./use-debounced";
 export { createSseParser, type SseMessage } from "./sse";
+export { useWarnBeforeUnload } from "./use-warn-before-unload";
