@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod executor;
 pub mod http;
+pub mod runs;
 pub mod state;
 
 use std::sync::Arc;

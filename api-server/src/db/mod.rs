@@ -3,6 +3,7 @@
 
 pub mod assignments;
 pub mod audit;
+pub mod paging;
 pub mod runs;
 pub mod sessions;
 pub mod settings;

@@ -1,9 +1,18 @@
 //! Queries over `run`, `node_execution`, `node_log`, `run_file` and `run_event`.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
+use katalusis_crds::plan::{FailurePolicy, FailureReason, NodePhase, NodeState, RunPhase};
+use katalusis_crds::resources::RunSnapshot;
+use serde_json::{Map, Value};
+use sqlx::types::Json;
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 
 use crate::auth::ClientScope;
+
+/// Node states of a run by node id, as stored in `run.node_states`.
+pub type NodeStates = BTreeMap<String, NodeState>;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Row {
@@ -12,12 +21,16 @@ pub struct Row {
     pub workflow_revision: u32,
     pub client_id: u64,
     pub started_by: u64,
-    pub status: String,
-    pub failure_policy: String,
+    pub status: RunPhase,
+    pub failure_policy: FailurePolicy,
     pub cancel_requested: bool,
-    pub snapshot: String,
-    pub node_states: String,
-    pub queued: Option<String>,
+    #[sqlx(json)]
+    pub snapshot: RunSnapshot,
+    #[sqlx(json)]
+    pub node_states: NodeStates,
+    /// Ready nodes held back by the parallelism caps, in start order.
+    #[sqlx(json(nullable))]
+    pub queued: Option<Vec<String>>,
     pub published: bool,
     pub logs_visible_to_client: bool,
     pub message: Option<String>,
@@ -55,23 +68,23 @@ pub struct NewRun<'a> {
     pub workflow_revision: u32,
     pub client_id: u64,
     pub started_by: u64,
-    pub failure_policy: &'a str,
-    pub snapshot: &'a str,
-    pub node_states: &'a str,
+    pub failure_policy: FailurePolicy,
+    pub snapshot: &'a RunSnapshot,
 }
 
 pub async fn insert(db: &MySqlPool, r: &NewRun<'_>) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
         "INSERT INTO run (workflow_id, workflow_revision, client_id, started_by, status, failure_policy, \
-         snapshot, node_states, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+         snapshot, node_states, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(r.workflow_id)
     .bind(r.workflow_revision)
     .bind(r.client_id)
     .bind(r.started_by)
+    .bind(RunPhase::Pending)
     .bind(r.failure_policy)
-    .bind(r.snapshot)
-    .bind(r.node_states)
+    .bind(Json(r.snapshot))
+    .bind(Json(NodeStates::new()))
     .bind(Utc::now())
     .execute(db)
     .await?
@@ -80,22 +93,29 @@ pub async fn insert(db: &MySqlPool, r: &NewRun<'_>) -> Result<u64, sqlx::Error> 
 
 /// Runs the local executor must drive: not finished and not started on Kubernetes.
 pub async fn unfinished(db: &MySqlPool) -> Result<Vec<Row>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLS} FROM run r WHERE r.status IN ('pending', 'running') \
-         AND r.ingest_token_sha256 IS NULL ORDER BY r.run_id"
-    ))
-    .fetch_all(db)
-    .await
+    unfinished_where(db, "r.ingest_token_sha256 IS NULL").await
 }
 
 /// Unfinished runs that were started on Kubernetes.
 pub async fn unfinished_on_cluster(db: &MySqlPool) -> Result<Vec<Row>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLS} FROM run r WHERE r.status IN ('pending', 'running') \
-         AND r.ingest_token_sha256 IS NOT NULL ORDER BY r.run_id"
-    ))
-    .fetch_all(db)
-    .await
+    unfinished_where(db, "r.ingest_token_sha256 IS NOT NULL").await
+}
+
+async fn unfinished_where(db: &MySqlPool, condition: &str) -> Result<Vec<Row>, sqlx::Error> {
+    let mut qb = QueryBuilder::<MySql>::new(format!("SELECT {COLS} FROM run r WHERE "));
+    push_unfinished(&mut qb);
+    qb.push(format!(" AND {condition} ORDER BY r.run_id"));
+    qb.build_query_as().fetch_all(db).await
+}
+
+/// `r.status IN (…)` for the phases of a run that has not finished.
+fn push_unfinished(qb: &mut QueryBuilder<'_, MySql>) {
+    qb.push("r.status IN (");
+    let mut list = qb.separated(", ");
+    for phase in RunPhase::UNFINISHED {
+        list.push_bind(phase);
+    }
+    list.push_unseparated(")");
 }
 
 /// Marks a run as executed on Kubernetes, authenticated by a token with this hash.
@@ -120,9 +140,9 @@ pub async fn delete(db: &MySqlPool, id: u64) -> Result<(), sqlx::Error> {
 pub async fn save_states<'c, E: sqlx::Executor<'c, Database = MySql>>(
     db: E,
     id: u64,
-    status: &str,
-    node_states: &str,
-    queued: &str,
+    status: RunPhase,
+    node_states: &NodeStates,
+    queued: &[String],
     started: bool,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
@@ -131,8 +151,8 @@ pub async fn save_states<'c, E: sqlx::Executor<'c, Database = MySql>>(
          started_at = CASE WHEN ? AND started_at IS NULL THEN ? ELSE started_at END WHERE run_id = ?",
     )
     .bind(status)
-    .bind(node_states)
-    .bind(queued)
+    .bind(Json(node_states))
+    .bind(Json(queued))
     .bind(started)
     .bind(at)
     .bind(id)
@@ -144,9 +164,9 @@ pub async fn save_states<'c, E: sqlx::Executor<'c, Database = MySql>>(
 pub async fn finish<'c, E: sqlx::Executor<'c, Database = MySql>>(
     db: E,
     id: u64,
-    status: &str,
+    status: RunPhase,
     message: &str,
-    node_states: &str,
+    node_states: &NodeStates,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -155,7 +175,7 @@ pub async fn finish<'c, E: sqlx::Executor<'c, Database = MySql>>(
     )
     .bind(status)
     .bind(message)
-    .bind(node_states)
+    .bind(Json(node_states))
     .bind(now)
     .bind(now)
     .bind(id)
@@ -166,12 +186,11 @@ pub async fn finish<'c, E: sqlx::Executor<'c, Database = MySql>>(
 
 /// Marks a run for cancellation; false when it already finished.
 pub async fn request_cancel(db: &MySqlPool, id: u64) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query(
-        "UPDATE run SET cancel_requested = TRUE WHERE run_id = ? AND status IN ('pending', 'running')",
-    )
-    .bind(id)
-    .execute(db)
-    .await?;
+    let mut qb =
+        QueryBuilder::<MySql>::new("UPDATE run r SET r.cancel_requested = TRUE WHERE r.run_id = ");
+    qb.push_bind(id).push(" AND ");
+    push_unfinished(&mut qb);
+    let r = qb.build().execute(db).await?;
     Ok(r.rows_affected() > 0)
 }
 
@@ -196,7 +215,7 @@ pub async fn set_visibility(
 pub struct Filter {
     pub workflow_id: Option<u64>,
     pub client_id: Option<u64>,
-    pub status: Option<String>,
+    pub status: Option<RunPhase>,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
 }
@@ -208,18 +227,17 @@ pub async fn list(
     limit: u32,
     offset: u64,
 ) -> Result<(Vec<Row>, u64), sqlx::Error> {
-    let build = |select: &str| {
-        let mut qb = QueryBuilder::<MySql>::new(select);
+    let from_where = |qb: &mut QueryBuilder<'_, MySql>| {
         qb.push(" FROM run r WHERE 1 = 1");
-        push_scope(&mut qb, scope);
+        push_scope(qb, scope);
         if let Some(w) = f.workflow_id {
             qb.push(" AND r.workflow_id = ").push_bind(w);
         }
         if let Some(c) = f.client_id {
             qb.push(" AND r.client_id = ").push_bind(c);
         }
-        if let Some(s) = &f.status {
-            qb.push(" AND r.status = ").push_bind(s.clone());
+        if let Some(s) = f.status {
+            qb.push(" AND r.status = ").push_bind(s);
         }
         if let Some(t) = f.created_after {
             qb.push(" AND r.created_at >= ").push_bind(t);
@@ -227,32 +245,23 @@ pub async fn list(
         if let Some(t) = f.created_before {
             qb.push(" AND r.created_at < ").push_bind(t);
         }
-        qb
     };
-    let mut q = build(&format!("SELECT {COLS}"));
-    q.push(" ORDER BY r.run_id DESC LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
-    let items = q.build_query_as().fetch_all(db).await?;
-    let total: i64 = build("SELECT COUNT(*)")
-        .build_query_scalar()
-        .fetch_one(db)
-        .await?;
-    Ok((items, total as u64))
+    super::paging::fetch_page(db, COLS, from_where, "r.run_id DESC", limit, offset).await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ExecutionRow {
     pub node_id: String,
     pub attempt: u32,
-    pub status: String,
-    pub reason: Option<String>,
+    pub status: NodePhase,
+    pub reason: Option<FailureReason>,
     pub message: Option<String>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<i64>,
-    pub outputs: Option<String>,
+    /// Output values by port, with files as references into `run_file`.
+    #[sqlx(json(nullable))]
+    pub outputs: Option<Map<String, Value>>,
     pub output_bytes: Option<i64>,
 }
 
@@ -275,11 +284,12 @@ pub async fn start_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
 ) -> Result<(), sqlx::Error> {
     // REPLACE: an attempt restarted after a crash that happened before its row was written.
     sqlx::query(
-        "REPLACE INTO node_execution (run_id, node_id, attempt, status, started_at) VALUES (?, ?, ?, 'running', ?)",
+        "REPLACE INTO node_execution (run_id, node_id, attempt, status, started_at) VALUES (?, ?, ?, ?, ?)",
     )
     .bind(run_id)
     .bind(node)
     .bind(attempt)
+    .bind(NodePhase::Running)
     .bind(at)
     .execute(db)
     .await?;
@@ -297,11 +307,12 @@ pub async fn ensure_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO node_execution (run_id, node_id, attempt, status, started_at) \
-         VALUES (?, ?, ?, 'running', ?) ON DUPLICATE KEY UPDATE attempt = attempt",
+         VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE attempt = attempt",
     )
     .bind(run_id)
     .bind(node)
     .bind(attempt)
+    .bind(NodePhase::Running)
     .bind(at)
     .execute(db)
     .await?;
@@ -309,8 +320,8 @@ pub async fn ensure_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
 }
 
 pub struct Outcome<'a> {
-    pub status: &'a str,
-    pub reason: Option<&'a str>,
+    pub status: NodePhase,
+    pub reason: Option<FailureReason>,
     pub message: Option<&'a str>,
     pub duration_ms: Option<i64>,
     pub outputs: Option<&'a str>,

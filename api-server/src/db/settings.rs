@@ -1,29 +1,21 @@
 //! Admin-editable settings stored as JSON documents by key.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use sqlx::MySqlPool;
-use utoipa::ToSchema;
 
 pub const MODULES_KEY: &str = "modules";
 
-/// The import policy for `restricted` nodes. Block wins over allow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ModuleSettings {
-    pub allow: Vec<String>,
-    pub block: Vec<String>,
-}
+pub use katalusis_crds::ModuleSettings;
 
-impl ModuleSettings {
-    /// The runner's own defaults; `runner/default_modules.json` is the one list,
-    /// and a runner test checks the runner embeds the same one.
-    pub fn defaults() -> Self {
-        serde_json::from_str(include_str!("../../../runner/default_modules.json")).unwrap_or(Self {
+/// The runner's own defaults; `runner/default_modules.json` is the one list,
+/// and a runner test checks the runner embeds the same one.
+pub fn default_modules() -> ModuleSettings {
+    serde_json::from_str(include_str!("../../../runner/default_modules.json")).unwrap_or(
+        ModuleSettings {
             allow: vec![],
             block: vec![],
-        })
-    }
+        },
+    )
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -58,6 +50,6 @@ pub async fn put(db: &MySqlPool, key: &str, value: &str, by: u64) -> Result<(), 
 pub async fn modules(db: &MySqlPool) -> anyhow::Result<ModuleSettings> {
     match get(db, MODULES_KEY).await? {
         Some(s) => Ok(serde_json::from_str(&s.value)?),
-        None => Ok(ModuleSettings::defaults()),
+        None => Ok(default_modules()),
     }
 }

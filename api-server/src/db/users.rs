@@ -183,8 +183,7 @@ pub async fn list(
     limit: u32,
     offset: u64,
 ) -> Result<(Vec<User>, u64), sqlx::Error> {
-    let build = |select: &str| {
-        let mut qb = QueryBuilder::<MySql>::new(select);
+    let from_where = |qb: &mut QueryBuilder<'_, MySql>| {
         qb.push(" FROM app_user WHERE 1=1");
         if let Some(r) = f.role {
             qb.push(" AND role = ").push_bind(r.as_str());
@@ -202,17 +201,6 @@ pub async fn list(
                 .push_bind(p)
                 .push(")");
         }
-        qb
     };
-    let mut q = build(&format!("SELECT {COLUMNS}"));
-    q.push(" ORDER BY username LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
-    let items = q.build_query_as().fetch_all(db).await?;
-    let total: i64 = build("SELECT COUNT(*)")
-        .build_query_scalar()
-        .fetch_one(db)
-        .await?;
-    Ok((items, total as u64))
+    super::paging::fetch_page(db, COLUMNS, from_where, "username", limit, offset).await
 }

@@ -141,10 +141,9 @@ pub async fn list(
     limit: u32,
     offset: u64,
 ) -> Result<(Vec<Row>, u64), sqlx::Error> {
-    let build = |select: &str| {
-        let mut qb = QueryBuilder::<MySql>::new(select);
+    let from_where = |qb: &mut QueryBuilder<'_, MySql>| {
         qb.push(" FROM workflow w WHERE w.deleted_at IS NULL");
-        scope.push_filter(&mut qb, "w.client_id");
+        scope.push_filter(qb, "w.client_id");
         if let Some(c) = f.client_id {
             qb.push(" AND w.client_id = ").push_bind(c);
         }
@@ -152,19 +151,16 @@ pub async fn list(
             qb.push(" AND w.name LIKE ")
                 .push_bind(super::like_pattern(q));
         }
-        qb
     };
-    let mut q = build(&format!("SELECT {COLS}"));
-    q.push(" ORDER BY w.updated_at DESC, w.workflow_id DESC LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
-    let items = q.build_query_as().fetch_all(db).await?;
-    let total: i64 = build("SELECT COUNT(*)")
-        .build_query_scalar()
-        .fetch_one(db)
-        .await?;
-    Ok((items, total as u64))
+    super::paging::fetch_page(
+        db,
+        COLS,
+        from_where,
+        "w.updated_at DESC, w.workflow_id DESC",
+        limit,
+        offset,
+    )
+    .await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -14,11 +14,52 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use katalusis_crds::plan::{FailureReason, NodePhase, NodeState, RunPhase};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
+
+/// The kinds of run events, as stored in `run_event.kind` and sent as SSE event names.
+pub mod kind {
+    /// The run's phase changed (`{status, message?}`); a final phase ends streams.
+    pub const RUN: &str = "run";
+    /// A node's state changed (`{node, status, attempt, reason, message}`).
+    pub const NODE: &str = "node";
+    /// A log line of a node attempt.
+    pub const LOG: &str = "log";
+    /// A progress report of a node attempt.
+    pub const PROGRESS: &str = "progress";
+}
+
+/// The `run` event published when a run's phase changes.
+pub fn run_event(phase: RunPhase, message: Option<&str>) -> Value {
+    match message {
+        Some(m) => json!({"status": phase.as_str(), "message": m}),
+        None => json!({"status": phase.as_str()}),
+    }
+}
+
+/// The `node` event published when a node's state changes.
+pub fn node_event(node: &str, st: &NodeState) -> Value {
+    json!({
+        "node": node,
+        "status": st.phase.as_str(),
+        "attempt": st.attempt,
+        "reason": st.reason.map(FailureReason::as_str),
+        "message": st.message,
+    })
+}
+
+/// Whether an event reports that its run reached a final phase.
+pub fn is_final_run_event(kind: &str, data: &Value) -> bool {
+    kind == kind::RUN
+        && data["status"]
+            .as_str()
+            .and_then(|s| s.parse::<RunPhase>().ok())
+            .is_some_and(RunPhase::is_terminal)
+}
 
 /// One published event.
 #[derive(Debug, Clone, Serialize)]
@@ -63,24 +104,24 @@ pub enum Op {
         /// Leave an attempt that already has an outcome alone (the Kubernetes
         /// mirror: the outcome posted by the node's Pod wins).
         keep_first: bool,
-        status: &'static str,
-        reason: Option<&'static str>,
+        status: NodePhase,
+        reason: Option<FailureReason>,
         message: Option<String>,
         duration_ms: Option<i64>,
         outputs: Option<String>,
         at: DateTime<Utc>,
     },
     SaveStates {
-        status: &'static str,
-        states: String,
-        queued: String,
+        status: RunPhase,
+        states: crate::db::runs::NodeStates,
+        queued: Vec<String>,
         started: bool,
         at: DateTime<Utc>,
     },
     FinishRun {
-        status: &'static str,
+        status: RunPhase,
         message: String,
-        states: String,
+        states: crate::db::runs::NodeStates,
         at: DateTime<Utc>,
     },
     /// Signalled once everything queued before it is committed.
@@ -134,7 +175,7 @@ impl EventSink {
 
     pub fn log(&self, line: LogLine, data: Value) {
         let _ = self.tx.send(Pending {
-            kind: "log",
+            kind: kind::LOG,
             data,
             log: Some(line),
             op: None,
@@ -254,7 +295,7 @@ async fn apply(
             at,
         } => {
             let outcome = runs::Outcome {
-                status,
+                status: *status,
                 reason: *reason,
                 message: message.as_deref(),
                 duration_ms: *duration_ms,
@@ -274,13 +315,13 @@ async fn apply(
             queued,
             started,
             at,
-        } => runs::save_states(&mut **tx, run_id, status, states, queued, *started, *at).await,
+        } => runs::save_states(&mut **tx, run_id, *status, states, queued, *started, *at).await,
         Op::FinishRun {
             status,
             message,
             states,
             at,
-        } => runs::finish(&mut **tx, run_id, status, message, states, *at).await,
+        } => runs::finish(&mut **tx, run_id, *status, message, states, *at).await,
     }
 }
 

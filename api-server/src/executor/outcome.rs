@@ -6,13 +6,14 @@
 use base64::Engine;
 use chrono::{TimeZone, Utc};
 use katalusis_crds::plan::{FailureReason, NodePhase, NodeState};
+use katalusis_crds::resources::RunSnapshot;
 use katalusis_crds::PortType;
 use serde_json::{json, Map, Value};
 use sqlx::MySqlPool;
 
-use super::driver::phase_str;
-use super::events::{EventSink, LogLine, Op};
-use super::snapshot::Snapshot;
+use super::events::{kind, EventSink, LogLine, Op};
+use super::job::NodeOutputs;
+use super::protocol::{Finished, RunnerEvent};
 use crate::db;
 
 /// What an attempt ended with, before it is recorded.
@@ -36,31 +37,16 @@ impl Ended {
     }
 
     /// Turns a runner `finished` event into an outcome (files are stored by `store_outputs`).
-    pub fn from_finished(v: &Value) -> Self {
-        let duration_ms = v["duration_ms"].as_i64();
-        if v["status"] == "succeeded" {
-            let outputs = v["outputs"].as_object().cloned().unwrap_or_default();
-            return Self {
-                phase: NodePhase::Succeeded,
-                reason: None,
-                message: None,
-                duration_ms,
-                outputs: Some(outputs),
-            };
-        }
-        let reason: FailureReason =
-            serde_json::from_value(v["reason"].clone()).unwrap_or(FailureReason::Error);
-        let cancelled = reason == FailureReason::Cancelled;
+    pub fn from_finished(f: Finished) -> Self {
+        let phase = f.phase();
         Self {
-            phase: if cancelled {
-                NodePhase::Cancelled
-            } else {
-                NodePhase::Failed
-            },
-            reason: Some(reason),
-            message: v["message"].as_str().map(str::to_string),
-            duration_ms,
-            outputs: None,
+            phase,
+            reason: f.failure_reason(),
+            message: (phase != NodePhase::Succeeded)
+                .then_some(f.message)
+                .flatten(),
+            duration_ms: f.duration_ms,
+            outputs: (phase == NodePhase::Succeeded).then(|| f.outputs.unwrap_or_default()),
         }
     }
 
@@ -70,25 +56,72 @@ impl Ended {
             node: node.to_string(),
             attempt,
             keep_first: false,
-            status: phase_str(self.phase),
-            reason: self.reason.map(FailureReason::as_str),
+            status: self.phase,
+            reason: self.reason,
             message: self.message.clone(),
             duration_ms: self.duration_ms,
             outputs: stored.map(|o| Value::Object(o.clone()).to_string()),
             at: Utc::now(),
         }
     }
+
+    /// Records this outcome in the node's state.
+    pub fn apply_to(&self, state: &mut NodeState, at_ms: i64) {
+        state.finish(self.phase, self.reason, self.message.clone(), at_ms);
+    }
 }
 
-/// Stores a runner `log` event (and publishes it) through the run's sink.
-pub(crate) fn log(sink: &EventSink, node: &str, attempt: u32, v: &Value) {
-    let ts = v["ts"]
-        .as_f64()
+/// Stores and publishes what a runner reported about one attempt: log lines
+/// and progress at once; a `finished` event is returned for the caller to
+/// record (it owns the node state), after its traceback was logged.
+pub(crate) fn report(sink: &EventSink, node: &str, attempt: u32, ev: RunnerEvent) -> Option<Ended> {
+    match ev {
+        RunnerEvent::Log {
+            level,
+            stream,
+            msg,
+            ts,
+            ..
+        } => {
+            log(sink, node, attempt, level, stream, msg, Some(ts));
+            None
+        }
+        RunnerEvent::Progress {
+            fraction, message, ..
+        } => {
+            sink.emit(
+                kind::PROGRESS,
+                json!({"node": node, "attempt": attempt, "fraction": fraction, "message": message}),
+            );
+            None
+        }
+        RunnerEvent::Finished { result, .. } => {
+            // A failed node's traceback is kept as an error line of its log.
+            if let Some(tb) = result.traceback.clone().filter(|t| !t.is_empty()) {
+                log(sink, node, attempt, "error".into(), "ctx".into(), tb, None);
+            }
+            Some(Ended::from_finished(result))
+        }
+        RunnerEvent::Ready { .. }
+        | RunnerEvent::Started { .. }
+        | RunnerEvent::Error { .. }
+        | RunnerEvent::Unknown => None,
+    }
+}
+
+/// Stores a log line (and publishes it) through the run's sink.
+fn log(
+    sink: &EventSink,
+    node: &str,
+    attempt: u32,
+    level: String,
+    stream: String,
+    message: String,
+    ts: Option<f64>,
+) {
+    let ts = ts
         .and_then(|t| Utc.timestamp_millis_opt((t * 1000.0) as i64).single())
         .unwrap_or_else(Utc::now);
-    let level = v["level"].as_str().unwrap_or("info").to_string();
-    let stream = v["stream"].as_str().unwrap_or("ctx").to_string();
-    let message = v["msg"].as_str().unwrap_or("").to_string();
     let data = json!({"node": node, "attempt": attempt, "ts": ts, "level": level, "stream": stream, "message": message});
     sink.log(
         LogLine {
@@ -103,26 +136,10 @@ pub(crate) fn log(sink: &EventSink, node: &str, attempt: u32, v: &Value) {
     );
 }
 
-/// Publishes a runner `progress` event.
-pub(crate) fn progress(sink: &EventSink, node: &str, attempt: u32, v: &Value) {
-    sink.emit(
-        "progress",
-        json!({"node": node, "attempt": attempt, "fraction": v["fraction"], "message": v["message"]}),
-    );
-}
-
-/// A failed node's traceback is kept as an error line of its log.
-pub(crate) fn log_traceback(sink: &EventSink, node: &str, attempt: u32, finished: &Value) {
-    if let Some(tb) = finished["traceback"].as_str().filter(|t| !t.is_empty()) {
-        let line = json!({"level": "error", "stream": "ctx", "msg": tb});
-        log(sink, node, attempt, &line);
-    }
-}
-
 /// Moves file outputs into `run_file`, leaving a reference in the outputs.
 pub(crate) async fn store_outputs(
     db: &MySqlPool,
-    snapshot: &Snapshot,
+    snapshot: &RunSnapshot,
     run_id: u64,
     node: &str,
     attempt: u32,
@@ -195,17 +212,13 @@ pub(crate) async fn succeeded_outputs(
     db: &MySqlPool,
     run_id: u64,
     wanted: impl Fn(&str) -> bool,
-) -> anyhow::Result<super::snapshot::NodeOutputs> {
-    let mut outputs = super::snapshot::NodeOutputs::new();
+) -> anyhow::Result<NodeOutputs> {
+    let mut outputs = NodeOutputs::new();
     for e in db::runs::executions(db, run_id).await? {
-        if e.status != "succeeded" || !wanted(&e.node_id) {
+        if e.status != NodePhase::Succeeded || !wanted(&e.node_id) {
             continue;
         }
-        if let Some(o) = e
-            .outputs
-            .as_deref()
-            .and_then(|o| serde_json::from_str::<Map<String, Value>>(o).ok())
-        {
+        if let Some(o) = e.outputs {
             let wire = to_wire(db, run_id, o).await?;
             outputs.insert(e.node_id, wire);
         }
@@ -233,15 +246,4 @@ pub fn content_type_for(name: &str) -> &'static str {
         "gz" => "application/gzip",
         _ => "application/octet-stream",
     }
-}
-
-/// The `node` event published when a node's state changes.
-pub(crate) fn node_event(node: &str, st: &NodeState) -> Value {
-    json!({
-        "node": node,
-        "status": phase_str(st.phase),
-        "attempt": st.attempt,
-        "reason": st.reason.map(FailureReason::as_str),
-        "message": st.message,
-    })
 }

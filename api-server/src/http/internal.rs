@@ -1,5 +1,5 @@
 //! The ingest endpoint of node Pods in `kubernetes` mode (see
-//! `runner/pod_entrypoint.py` and `executor::kubernetes`). Authenticated by
+//! `runner/pod_entrypoint.py` and `executor::cluster`). Authenticated by
 //! the run's token from its Secret, never by a user's JWT; not part of the
 //! public API document and not audited (one call per batch of log lines).
 //!
@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::extract::{Path, Query};
 use crate::error::ApiError;
-use crate::executor::kubernetes::IngestError;
+use crate::executor::cluster::IngestError;
 use crate::state::AppState;
 
 /// The bearer token of a run (checked against the run by the handler).
@@ -58,7 +58,7 @@ impl From<IngestError> for ApiError {
 
 fn cluster(
     state: &AppState,
-) -> Result<&std::sync::Arc<crate::executor::kubernetes::Cluster>, ApiError> {
+) -> Result<&std::sync::Arc<crate::executor::cluster::Cluster>, ApiError> {
     state.executor.cluster().ok_or(ApiError::NotFound)
 }
 

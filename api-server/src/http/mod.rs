@@ -1,5 +1,6 @@
-//! The router: one module per resource. Protection is per handler through the
-//! `CurrentUser`/`RequireRole` extractors; public routes are few and listed here.
+//! The router: one module per resource. Every route is authenticated by a
+//! layer unless it is in the short public list in [`api`]; handlers add role
+//! checks with the `RequireRole` extractor and scope with `ClientScope`.
 
 pub mod assignments;
 pub mod audit;
@@ -59,11 +60,51 @@ impl Modify for BearerAuth {
     }
 }
 
-/// All API routes with their OpenAPI description.
-pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The API routes, unprotected (the caller adds the authentication layer),
+/// with their OpenAPI description.
+struct Routes {
+    public: Router<AppState>,
+    protected: Router<AppState>,
+    doc: utoipa::openapi::OpenApi,
+}
+
+/// Every API route plus `extra`, which is protected like every other
+/// non-public route (tests use it to prove that a new route without an
+/// extractor is still refused to anonymous callers).
+fn routes(extra: OpenApiRouter<AppState>) -> Routes {
+    let (protected, protected_doc) = protected_routes().merge(extra).split_for_parts();
+    // The public list: everything else is behind the authentication layer.
+    let (public, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
+        .split_for_parts();
+    let (health, health_doc) = OpenApiRouter::new()
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .split_for_parts();
+    doc.merge(protected_doc);
+    doc.merge(health_doc);
+    Routes {
+        public: public.merge(health),
+        protected,
+        doc,
+    }
+}
+
+/// Runs the `CurrentUser` extractor for every protected route, whether or not
+/// its handler asks for the user; the user is cached in the request, so
+/// handlers that do ask pay nothing more.
+async fn require_user(
+    _user: crate::auth::CurrentUser,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    next.run(req).await
+}
+
+/// Every route that needs an authenticated caller.
+fn protected_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
@@ -88,24 +129,21 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(workflows::revisions))
         .routes(routes!(workflows::revision))
-        .routes(routes!(runs::start))
-        .routes(routes!(runs::list))
-        .routes(routes!(runs::get, runs::update))
-        .routes(routes!(runs::cancel))
-        .routes(routes!(runs::logs))
-        .routes(routes!(runs::output))
-        .routes(routes!(runs::events))
-        .routes(routes!(runs::dashboard))
+        .routes(routes!(runs::play::start))
+        .routes(routes!(runs::read::list))
+        .routes(routes!(runs::read::get, runs::read::update))
+        .routes(routes!(runs::read::cancel))
+        .routes(routes!(runs::downloads::logs))
+        .routes(routes!(runs::downloads::output))
+        .routes(routes!(runs::live::events))
+        .routes(routes!(runs::live::dashboard))
         .routes(routes!(audit::list))
         .routes(routes!(settings::get_modules, settings::put_modules))
         .routes(routes!(settings::get_limits))
-        .routes(routes!(health::healthz))
-        .routes(routes!(health::readyz))
-        .split_for_parts()
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().1
+    routes(OpenApiRouter::new()).doc
 }
 
 async fn not_found() -> ApiError {
@@ -156,7 +194,21 @@ fn spa_fallback(
 }
 
 pub fn router(state: AppState) -> Router {
-    let (api, doc) = api();
+    router_with(state, OpenApiRouter::new())
+}
+
+/// [`router`] with extra protected routes (see [`routes`]).
+pub fn router_with(state: AppState, extra: OpenApiRouter<AppState>) -> Router {
+    let Routes {
+        public,
+        protected,
+        doc,
+    } = routes(extra);
+    let protected = protected.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        require_user,
+    ));
+    let api = public.merge(protected);
     let doc_json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());
     let x_request_id = HeaderName::from_static("x-request-id");
     let api = match &state.settings.web_dir {

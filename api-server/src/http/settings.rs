@@ -74,7 +74,7 @@ fn check(m: &ModuleSettings) -> Vec<FieldError> {
 
 async fn view(state: &AppState) -> Result<ModulesView, ApiError> {
     let stored = settings::get(&state.db, settings::MODULES_KEY).await?;
-    let defaults = ModuleSettings::defaults();
+    let defaults = settings::default_modules();
     Ok(match stored {
         Some(s) => {
             let m: ModuleSettings = serde_json::from_str(&s.value).map_err(anyhow::Error::from)?;
@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn the_default_lists_load_and_pass_validation() {
-        let d = ModuleSettings::defaults();
+        let d = settings::default_modules();
         assert!(d.allow.contains(&"json".to_string()));
         assert!(!d.allow.contains(&"os".to_string()));
         assert_eq!(check(&d), vec![]);

@@ -372,8 +372,8 @@ pub async fn test(
         )
         .await?;
     Ok(axum::Json(TemplateTestResult {
-        status: outcome.status,
-        reason: outcome.reason,
+        status: outcome.status.as_str().to_owned(),
+        reason: outcome.reason.map(|r| r.as_str().to_owned()),
         message: outcome.message,
         traceback: outcome.traceback,
         duration_ms: outcome.duration_ms,

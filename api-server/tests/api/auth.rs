@@ -323,3 +323,43 @@ async fn bootstrap_creates_the_admin_once_and_generates_a_password_when_unset(po
         .unwrap();
     assert_eq!(app.count("app_user").await, 1);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_new_route_whose_handler_takes_no_extractor_is_still_refused_without_a_token(
+    pool: MySqlPool,
+) {
+    // A handler that forgot to ask for the caller: the router's layer must
+    // still authenticate it, because only the explicit public list is open.
+    let extra = utoipa_axum::router::OpenApiRouter::new().route(
+        "/api/unguarded-example",
+        axum::routing::get(|| async { "secret" }),
+    );
+    let app = spawn_app_routes(pool, test_settings(), None, extra).await;
+
+    let anonymous = app
+        .call(Method::GET, "/api/unguarded-example", None, None)
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.body["error"]["code"], "unauthenticated");
+    let garbage = app
+        .call(
+            Method::GET,
+            "/api/unguarded-example",
+            Some("not-a-jwt"),
+            None,
+        )
+        .await;
+    assert_eq!(garbage.status, StatusCode::UNAUTHORIZED);
+
+    let s = app.admin().await;
+    let allowed = app
+        .call(Method::GET, "/api/unguarded-example", Some(&s.token), None)
+        .await;
+    assert_eq!(allowed.status, StatusCode::OK);
+
+    // The public list stays public.
+    for path in ["/healthz", "/api/openapi.json"] {
+        let r = app.call(Method::GET, path, None, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+    }
+}

@@ -48,6 +48,16 @@ pub async fn spawn_app_on(
     settings: Settings,
     client: Option<kube::Client>,
 ) -> TestApp {
+    spawn_app_routes(db, settings, client, Default::default()).await
+}
+
+/// An app with extra protected routes merged into the API.
+pub async fn spawn_app_routes(
+    db: MySqlPool,
+    settings: Settings,
+    client: Option<kube::Client>,
+    extra: utoipa_axum::router::OpenApiRouter<katalusis_api::state::AppState>,
+) -> TestApp {
     let state = katalusis_api::state_with(db.clone(), settings, client).expect("state");
     katalusis_api::bootstrap::ensure_admin(&state.db, &state.settings, &state.hasher)
         .await
@@ -56,7 +66,7 @@ pub async fn spawn_app_on(
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let app = katalusis_api::http::router(state.clone());
+    let app = katalusis_api::http::router_with(state.clone(), extra);
     tokio::spawn(async move {
         axum::serve(
             listener,

@@ -9,24 +9,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use k8s_openapi::ByteString;
 use katalusis_crds::plan::FailurePolicy;
 use katalusis_crds::resources::{
-    Run, RunSnapshot, RunSpec, RunTemplate, RunWorkflowRef, Workflow, WorkflowSpec,
+    Run, RunSnapshot, RunSpec, RunWorkflowRef, Workflow, WorkflowSpec,
 };
 use katalusis_crds::Graph;
 use kube::{Resource, ResourceExt};
 
-use crate::executor::snapshot::Snapshot;
-
-/// Field manager of everything the API server applies.
-pub const FIELD_MANAGER: &str = "katalusis-api";
-/// Label selecting the objects the API server created.
-pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "katalusis-api");
-pub const LABEL_RUN_ID: &str = "katalusis.io/run-id";
-pub const LABEL_WORKFLOW_ID: &str = "katalusis.io/workflow-id";
-pub const LABEL_CLIENT_ID: &str = "katalusis.io/client-id";
-/// Key of the token in the run's Secret (the Pod reads it through `secretKeyRef`).
-pub const TOKEN_KEY: &str = "token";
-/// Key of the snapshot in a snapshot ConfigMap (read by the operator).
-pub const SNAPSHOT_KEY: &str = "snapshot.json";
+pub use katalusis_crds::contract::api::{
+    FIELD_MANAGER, LABEL_CLIENT_ID, LABEL_RUN_ID, LABEL_WORKFLOW_ID, MANAGED_BY,
+};
+use katalusis_crds::contract::{SNAPSHOT_CONFIG_MAP_KEY, TOKEN_SECRET_KEY};
 /// Snapshots larger than this go into a ConfigMap: objects in etcd are
 /// limited to about 1.5 MiB, and a Run is rewritten with every status patch.
 pub const INLINE_SNAPSHOT_BYTES: usize = 256 * 1024;
@@ -67,22 +58,6 @@ pub fn managed_selector() -> String {
     format!("{}={}", MANAGED_BY.0, MANAGED_BY.1)
 }
 
-/// The operator's view of a run's frozen content.
-pub fn run_snapshot(s: &Snapshot) -> RunSnapshot {
-    RunSnapshot {
-        graph: s.graph.clone(),
-        templates: s
-            .templates
-            .iter()
-            .map(|t| RunTemplate {
-                version: t.template.version,
-                image: t.spec.image.clone(),
-                template: t.spec.clone(),
-            })
-            .collect(),
-    }
-}
-
 /// What a Run is created from.
 pub struct NewRun<'a> {
     pub run_id: u64,
@@ -91,12 +66,12 @@ pub struct NewRun<'a> {
     pub client_id: u64,
     pub failure_policy: FailurePolicy,
     pub max_parallel: Option<u32>,
-    pub snapshot: &'a Snapshot,
+    pub snapshot: &'a RunSnapshot,
 }
 
 /// The Run, and the ConfigMap holding its snapshot when it is too large to inline.
 pub fn run_object(r: &NewRun<'_>, namespace: &str) -> (Run, Option<ConfigMap>) {
-    let snapshot = run_snapshot(r.snapshot);
+    let snapshot = r.snapshot.clone();
     let json = serde_json::to_string(&snapshot).unwrap_or_default();
     let (inline, config_map) = if json.len() > INLINE_SNAPSHOT_BYTES {
         let cm = ConfigMap {
@@ -107,7 +82,7 @@ pub fn run_object(r: &NewRun<'_>, namespace: &str) -> (Run, Option<ConfigMap>) {
                 ..ObjectMeta::default()
             },
             immutable: Some(true),
-            data: Some(BTreeMap::from([(SNAPSHOT_KEY.to_owned(), json)])),
+            data: Some(BTreeMap::from([(SNAPSHOT_CONFIG_MAP_KEY.to_owned(), json)])),
             ..ConfigMap::default()
         };
         (None, Some(cm))
@@ -159,7 +134,7 @@ pub fn token_secret(run: &Run, token: &str) -> Secret {
         immutable: Some(true),
         type_: Some("Opaque".into()),
         data: Some(BTreeMap::from([(
-            TOKEN_KEY.to_owned(),
+            TOKEN_SECRET_KEY.to_owned(),
             ByteString(token.as_bytes().to_vec()),
         )])),
         ..Secret::default()
@@ -189,10 +164,10 @@ pub fn workflow_object(row: &crate::db::workflows::Row, graph: Graph, namespace:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::executor::snapshot::PinnedTemplate;
+    use katalusis_crds::resources::RunTemplate;
     use katalusis_crds::TemplateSpec;
 
-    fn snapshot(code_len: usize) -> Snapshot {
+    fn snapshot(code_len: usize) -> RunSnapshot {
         let spec: TemplateSpec = serde_json::from_value(serde_json::json!({
             "name": "echo", "title": "Echo",
             "code": format!("def run(inputs, params, ctx):\n    return {{}}\n#{}", "x".repeat(code_len)),
@@ -203,20 +178,14 @@ mod tests {
             "nodes": [{"id": "a", "template": {"name": "echo", "version": 2}}], "edges": []
         }))
         .unwrap();
-        Snapshot {
+        RunSnapshot {
             graph,
-            templates: vec![PinnedTemplate {
-                template: katalusis_crds::TemplateRef {
-                    name: "echo".into(),
-                    version: 2,
-                },
-                spec,
-            }],
+            templates: vec![RunTemplate::new(2, spec)],
             modules: None,
         }
     }
 
-    fn new_run(s: &Snapshot) -> NewRun<'_> {
+    fn new_run(s: &RunSnapshot) -> NewRun<'_> {
         NewRun {
             run_id: 7,
             workflow_id: 3,
@@ -260,8 +229,9 @@ mod tests {
             cm.metadata.name.as_deref()
         );
         assert_eq!(cm.immutable, Some(true));
-        let stored: RunSnapshot = serde_json::from_str(&cm.data.unwrap()[SNAPSHOT_KEY]).unwrap();
-        assert_eq!(stored, run_snapshot(&s));
+        let stored: RunSnapshot =
+            serde_json::from_str(&cm.data.unwrap()[SNAPSHOT_CONFIG_MAP_KEY]).unwrap();
+        assert_eq!(stored, s);
     }
 
     #[test]
@@ -274,7 +244,7 @@ mod tests {
         assert_eq!((owner.kind.as_str(), owner.name.as_str()), ("Run", "run-7"));
         assert_eq!(owner.uid, "u-1");
         assert_eq!(owner.controller, Some(true));
-        assert_eq!(secret.data.unwrap()[TOKEN_KEY].0, b"tok");
+        assert_eq!(secret.data.unwrap()[TOKEN_SECRET_KEY].0, b"tok");
         assert_eq!(secret.metadata.name.as_deref(), Some("run-7-token"));
     }
 }

@@ -15,9 +15,7 @@ use katalusis_crds::plan::{FailureReason, NodePhase, NodeState, RunPhase};
 use katalusis_crds::resources::RunStatus;
 use serde_json::{json, Value};
 
-use crate::executor::events::Op;
-use crate::executor::outcome::node_event;
-use crate::executor::{phase_str, run_phase_str};
+use crate::executor::events::{kind, node_event, run_event, Op};
 
 /// One step, applied in order through the run's event sink.
 #[derive(Debug)]
@@ -58,18 +56,11 @@ fn same(a: &NodeState, b: &NodeState) -> bool {
         && a.cancelling == b.cancelling
 }
 
-fn is_terminal(phase: RunPhase) -> bool {
-    matches!(
-        phase,
-        RunPhase::Succeeded | RunPhase::Failed | RunPhase::Cancelled
-    )
-}
-
 /// Mirrors `status` over `prev` (the node states last stored),
 /// `prev_phase` (the run's stored status) and `prev_queued` (the stored queue).
 pub fn mirror(
     prev: &BTreeMap<String, NodeState>,
-    prev_phase: &str,
+    prev_phase: RunPhase,
     prev_queued: &[String],
     status: &RunStatus,
     now: DateTime<Utc>,
@@ -103,8 +94,8 @@ pub fn mirror(
                     node: node.clone(),
                     attempt,
                     keep_first: true,
-                    status: phase_str(NodePhase::Failed),
-                    reason: Some(FailureReason::Interrupted.as_str()),
+                    status: NodePhase::Failed,
+                    reason: Some(FailureReason::Interrupted),
                     message: Some(format!("superseded by attempt {}", new.attempt)),
                     duration_ms: None,
                     outputs: None,
@@ -129,8 +120,8 @@ pub fn mirror(
                 node: node.clone(),
                 attempt: new.attempt,
                 keep_first: true,
-                status: phase_str(status),
-                reason: new.reason.map(FailureReason::as_str),
+                status,
+                reason: new.reason,
                 message: new.message.clone(),
                 duration_ms,
                 outputs: None,
@@ -140,19 +131,17 @@ pub fn mirror(
                 event["durationMs"] = json!(d);
             }
         }
-        steps.push(Step::Emit("node", event));
+        steps.push(Step::Emit(kind::NODE, event));
         states.insert(node.clone(), new);
     }
     let phase = status.phase;
-    let phase_str = run_phase_str(phase);
-    let states_json = serde_json::to_string(&states).unwrap_or_else(|_| "{}".into());
-    let finished = is_terminal(phase);
+    let finished = phase.is_terminal();
     if finished {
         let message = status.message.clone().unwrap_or_default();
         steps.push(Step::Write(Op::FinishRun {
-            status: phase_str,
+            status: phase,
             message: message.clone(),
-            states: states_json,
+            states: states.clone(),
             at: at(
                 status
                     .finished_at
@@ -161,20 +150,17 @@ pub fn mirror(
                 now,
             ),
         }));
-        steps.push(Step::Emit(
-            "run",
-            json!({"status": phase_str, "message": message}),
-        ));
-    } else if changed || phase_str != prev_phase || status.queued != prev_queued {
+        steps.push(Step::Emit(kind::RUN, run_event(phase, Some(&message))));
+    } else if changed || phase != prev_phase || status.queued != prev_queued {
         steps.push(Step::Write(Op::SaveStates {
-            status: phase_str,
-            states: states_json,
-            queued: serde_json::to_string(&status.queued).unwrap_or_else(|_| "[]".into()),
+            status: phase,
+            states: states.clone(),
+            queued: status.queued.clone(),
             started: phase != RunPhase::Pending,
             at: now,
         }));
-        if phase_str != prev_phase {
-            steps.push(Step::Emit("run", json!({ "status": phase_str })));
+        if phase != prev_phase {
+            steps.push(Step::Emit(kind::RUN, run_event(phase, None)));
         }
     }
     Update {
@@ -243,7 +229,7 @@ mod tests {
                 ("b", node(NodePhase::Pending, 0)),
             ],
         );
-        let u = mirror(&BTreeMap::new(), "pending", &[], &s, Utc::now());
+        let u = mirror(&BTreeMap::new(), RunPhase::Pending, &[], &s, Utc::now());
         assert_eq!(
             kinds(&u),
             ["ensure a#1", "node running", "save running", "run running"]
@@ -251,7 +237,7 @@ mod tests {
         assert_eq!(u.states["a"].phase, NodePhase::Running);
         assert!(!u.finished);
         // The same status again changes nothing.
-        let again = mirror(&u.states, "running", &[], &s, Utc::now());
+        let again = mirror(&u.states, RunPhase::Running, &[], &s, Utc::now());
         assert!(again.steps.is_empty(), "{:?}", kinds(&again));
     }
 
@@ -269,13 +255,13 @@ mod tests {
             ],
         );
         s.queued = vec!["a".into(), "b".into()];
-        let u = mirror(&prev, "pending", &[], &s, Utc::now());
+        let u = mirror(&prev, RunPhase::Pending, &[], &s, Utc::now());
         assert_eq!(kinds(&u), ["save pending"]);
         let Step::Write(Op::SaveStates { queued, .. }) = &u.steps[0] else {
             panic!("a save")
         };
-        assert_eq!(queued, r#"["a","b"]"#);
-        let same = mirror(&prev, "pending", &s.queued, &s, Utc::now());
+        assert_eq!(queued, &["a", "b"]);
+        let same = mirror(&prev, RunPhase::Pending, &s.queued, &s, Utc::now());
         assert!(same.steps.is_empty());
     }
 
@@ -288,7 +274,7 @@ mod tests {
         done.pod_reason = Some("OOMKilled".into());
         done.finished_at = Some(format_time_ms(3_500));
         let s = status(RunPhase::Failed, &[("a", done)]);
-        let u = mirror(&prev, "running", &[], &s, Utc::now());
+        let u = mirror(&prev, RunPhase::Running, &[], &s, Utc::now());
         assert_eq!(
             kinds(&u),
             [
@@ -306,7 +292,7 @@ mod tests {
         else {
             panic!("a finish first")
         };
-        assert_eq!(*reason, Some("memory"));
+        assert_eq!(*reason, Some(FailureReason::Memory));
         assert_eq!(*duration_ms, Some(2_500));
         let Step::Emit(_, ev) = &u.steps[1] else {
             panic!("then the node event")
@@ -324,7 +310,7 @@ mod tests {
         waiting.reason = Some(FailureReason::Interrupted);
         let u = mirror(
             &prev,
-            "running",
+            RunPhase::Running,
             &[],
             &status(RunPhase::Running, &[("a", waiting)]),
             Utc::now(),
@@ -339,7 +325,7 @@ mod tests {
     fn attempts_the_mirror_missed_are_filled_in() {
         let u = mirror(
             &BTreeMap::new(),
-            "running",
+            RunPhase::Running,
             &[],
             &status(RunPhase::Running, &[("a", node(NodePhase::Running, 3))]),
             Utc::now(),
@@ -368,7 +354,7 @@ mod tests {
         skipped.reason = Some(FailureReason::Cancelled);
         let mut s = status(RunPhase::Cancelled, &[("a", cancelled), ("b", skipped)]);
         s.message = Some("cancelled by a user".into());
-        let u = mirror(&prev, "running", &[], &s, Utc::now());
+        let u = mirror(&prev, RunPhase::Running, &[], &s, Utc::now());
         assert_eq!(
             kinds(&u),
             [

@@ -2,30 +2,28 @@
 //! thing that can change the plan (a node finished, a cancel request, a free
 //! global slot, a retry time), plan again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
 use katalusis_crds::plan::{
-    apply_action, plan, Action, FailurePolicy, FailureReason, NodePhase, NodeState, PlanGraph,
-    PlanInput, RunPhase,
+    apply_action, plan, Action, FailurePolicy, FailureReason, NodePhase, PlanGraph, PlanInput,
+    RunPhase,
 };
+use katalusis_crds::resources::RunSnapshot;
 use katalusis_crds::TrustLevel;
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::OwnedSemaphorePermit;
 
-use super::events::{EventSink, Op};
-use super::outcome::{self, node_event, Ended};
-use super::pool::{Pool, PoolEvent};
-use super::snapshot::{trust_str, NodeOutputs, Snapshot};
-use super::{Inner, RunControl, Slot};
-use crate::config::SandboxMode;
+use super::pools::RunPools;
+use super::runner::PoolEvent;
+use super::{Local, RunControl, Slot};
 use crate::db;
-
-enum PoolState {
-    Ready(Box<Pool>),
-    Failed(String),
-}
+use crate::db::runs::NodeStates;
+use crate::executor::events::{kind, node_event, run_event, EventSink, Op};
+use crate::executor::job::{self, job_id, NodeOutputs};
+use crate::executor::outcome::{self, Ended};
+use crate::executor::protocol::RunnerEvent;
 
 struct RunningJob {
     node: String,
@@ -35,12 +33,12 @@ struct RunningJob {
 }
 
 pub(super) struct Driver {
-    inner: Arc<Inner>,
+    local: Arc<Local>,
     control: Arc<RunControl>,
     run_id: u64,
-    snapshot: Snapshot,
+    snapshot: RunSnapshot,
     graph: PlanGraph,
-    states: BTreeMap<String, NodeState>,
+    states: NodeStates,
     failure_policy: FailurePolicy,
     cancel_requested: bool,
     recorded: RunPhase,
@@ -50,68 +48,32 @@ pub(super) struct Driver {
     queued: Vec<String>,
     outputs: NodeOutputs,
     running: HashMap<String, RunningJob>,
-    pools: HashMap<&'static str, PoolState>,
+    pools: RunPools,
     sink: EventSink,
-    pool_tx: mpsc::UnboundedSender<(TrustLevel, PoolEvent)>,
-    pool_rx: mpsc::UnboundedReceiver<(TrustLevel, PoolEvent)>,
 }
 
 fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
-pub fn phase_str(p: NodePhase) -> &'static str {
-    match p {
-        NodePhase::Pending => "pending",
-        NodePhase::Running => "running",
-        NodePhase::Succeeded => "succeeded",
-        NodePhase::Failed => "failed",
-        NodePhase::Skipped => "skipped",
-        NodePhase::Cancelled => "cancelled",
-    }
-}
-
-pub fn run_phase_str(p: RunPhase) -> &'static str {
-    match p {
-        RunPhase::Pending => "pending",
-        RunPhase::Running => "running",
-        RunPhase::Succeeded => "succeeded",
-        RunPhase::Failed => "failed",
-        RunPhase::Cancelled => "cancelled",
-    }
-}
-
-pub fn parse_failure_policy(s: &str) -> FailurePolicy {
-    if s == "fail_fast" {
-        FailurePolicy::FailFast
-    } else {
-        FailurePolicy::Continue
-    }
-}
-
-fn job_id(node: &str, attempt: u32) -> String {
-    format!("{node}#{attempt}")
-}
-
 impl Driver {
     pub async fn load(
-        inner: Arc<Inner>,
+        local: Arc<Local>,
         row: db::runs::Row,
         control: Arc<RunControl>,
         resumed: bool,
     ) -> anyhow::Result<Self> {
-        let snapshot: Snapshot = serde_json::from_str(&row.snapshot)?;
+        let snapshot = row.snapshot;
         let graph = snapshot.plan_graph()?;
-        let mut states: BTreeMap<String, NodeState> = serde_json::from_str(&row.node_states)?;
-        let last_seq = db::runs::last_event_seq(&inner.db, row.run_id).await?;
+        let mut states = row.node_states;
+        let last_seq = db::runs::last_event_seq(&local.db, row.run_id).await?;
         let sink = EventSink::start(
-            inner.db.clone(),
+            local.db.clone(),
             row.run_id,
             row.client_id,
             last_seq,
-            inner.live.clone(),
+            local.live.clone(),
         );
-        let (pool_tx, pool_rx) = mpsc::unbounded_channel();
         let mut outputs = NodeOutputs::new();
         if resumed {
             let now = now_ms();
@@ -121,13 +83,13 @@ impl Driver {
                 }
                 let message = "the server stopped while this node was running";
                 db::runs::finish_execution(
-                    &inner.db,
+                    &local.db,
                     row.run_id,
                     node,
                     st.attempt,
                     &db::runs::Outcome {
-                        status: "failed",
-                        reason: Some(FailureReason::Interrupted.as_str()),
+                        status: NodePhase::Failed,
+                        reason: Some(FailureReason::Interrupted),
                         message: Some(message),
                         duration_ms: None,
                         outputs: None,
@@ -135,140 +97,157 @@ impl Driver {
                     Utc::now(),
                 )
                 .await?;
-                st.phase = NodePhase::Failed;
-                st.reason = Some(FailureReason::Interrupted);
-                st.message = Some(message.into());
-                st.finished_at_ms = Some(now);
-                st.cancelling = false;
-                sink.emit("node", node_event(node, st));
+                st.fail(FailureReason::Interrupted, message, now);
+                sink.emit(kind::NODE, node_event(node, st));
             }
             // Downstream nodes still need the outputs of nodes that succeeded before the restart.
-            outputs = outcome::succeeded_outputs(&inner.db, row.run_id, |n| {
+            outputs = outcome::succeeded_outputs(&local.db, row.run_id, |n| {
                 states
                     .get(n)
                     .is_some_and(|s| s.phase == NodePhase::Succeeded)
             })
             .await?;
         }
-        let recorded = match row.status.as_str() {
-            "running" => RunPhase::Running,
-            _ => RunPhase::Pending,
-        };
+        // Only an unfinished run is driven, so the recorded phase is pending or running.
+        let recorded = row.status;
         Ok(Self {
-            inner,
+            local,
             control,
             run_id: row.run_id,
             graph,
             snapshot,
             states,
-            failure_policy: parse_failure_policy(&row.failure_policy),
+            failure_policy: row.failure_policy,
             cancel_requested: row.cancel_requested,
             recorded,
             dirty: resumed,
             queued: Vec::new(),
             outputs,
             running: HashMap::new(),
-            pools: HashMap::new(),
+            pools: RunPools::new(),
             sink,
-            pool_tx,
-            pool_rx,
         })
     }
 
     pub async fn run(mut self) -> anyhow::Result<()> {
         let result = self.drive().await;
-        for (_, pool) in self.pools.drain() {
-            if let PoolState::Ready(p) = pool {
-                p.stop().await;
-            }
-        }
+        self.pools.stop_all().await;
         self.sink.close().await;
         result
     }
 
+    /// Takes the global slots this run could use right now, so the planner
+    /// plans with slots that are really held and every `Start` it returns
+    /// can be applied (which makes `Plan::run_phase` trustworthy).
+    fn reserve_slots(&self) -> Vec<OwnedSemaphorePermit> {
+        let waiting = self.graph.len().saturating_sub(
+            self.states
+                .values()
+                .filter(|s| s.phase != NodePhase::Pending)
+                .count(),
+        );
+        let run_cap = self
+            .local
+            .settings
+            .max_parallel_nodes_per_run
+            .map_or(usize::MAX, |cap| {
+                (cap as usize).saturating_sub(self.running.len())
+            });
+        let wanted = waiting.min(run_cap);
+        let mut held = Vec::with_capacity(wanted.min(64));
+        while held.len() < wanted {
+            match self.local.slots.clone().try_acquire_owned() {
+                Ok(p) => held.push(p),
+                Err(_) => break,
+            }
+        }
+        held
+    }
+
     async fn drive(&mut self) -> anyhow::Result<()> {
-        let mut freed = self.inner.freed.subscribe();
+        let mut freed = self.local.freed.subscribe();
         if self.states.is_empty() {
             // A new run: show every node as pending before anything starts.
             for n in &self.snapshot.graph.nodes {
                 self.sink
-                    .emit("node", node_event(&n.id, &NodeState::default()));
+                    .emit(kind::NODE, node_event(&n.id, &Default::default()));
             }
         }
         self.start_pools().await;
         loop {
-            // Mark releases seen *before* reading the free slots, so a release
+            // Mark releases seen *before* reserving slots, so a release
             // between planning and sleeping still wakes this run.
             freed.borrow_and_update();
+            let mut reserved = self.reserve_slots();
             let now = now_ms();
             let input = PlanInput {
                 graph: &self.graph,
                 states: &self.states,
                 failure_policy: self.failure_policy,
-                max_parallel_in_run: self.inner.settings.max_parallel_nodes_per_run,
-                free_global_slots: self.inner.slots.available_permits() as u32,
+                max_parallel_in_run: self.local.settings.max_parallel_nodes_per_run,
+                free_global_slots: u32::try_from(reserved.len()).unwrap_or(u32::MAX),
                 cancel_requested: self.cancel_requested,
                 now_ms: now,
                 recorded_phase: self.recorded,
             };
             let p = plan(&input);
-            let mut blocked = !p.queued.is_empty();
+            let blocked = !p.queued.is_empty();
             let mut finished = None;
+            // A node whose runner could not take it failed on the spot: the
+            // plan's phase is stale, so plan again before recording it.
+            let mut replan = false;
             for action in &p.actions {
+                apply_action(&mut self.states, action, now);
                 match action {
                     Action::Start { node, attempt } => {
-                        let Ok(permit) = self.inner.slots.clone().try_acquire_owned() else {
-                            // Another run took the slot between planning and now.
-                            blocked = true;
-                            continue;
+                        let Some(permit) = reserved.pop() else {
+                            anyhow::bail!(
+                                "the planner started more nodes than slots were reserved"
+                            );
                         };
                         let slot = Slot {
                             permit: Some(permit),
-                            inner: self.inner.clone(),
+                            local: self.local.clone(),
                         };
-                        apply_action(&mut self.states, action, now);
-                        self.start_node(node, *attempt, slot).await?;
+                        replan |= !self.start_node(node, *attempt, slot).await?;
                     }
                     Action::Cancel { node } => {
-                        apply_action(&mut self.states, action, now);
                         let st = &self.states[node];
                         if st.phase == NodePhase::Running {
                             self.cancel_job(node, st.attempt).await;
                         } else {
-                            self.sink.emit("node", node_event(node, st));
+                            self.sink.emit(kind::NODE, node_event(node, st));
                         }
                     }
                     Action::Finish { phase, message } => finished = Some((*phase, message.clone())),
                     _ => {
-                        apply_action(&mut self.states, action, now);
                         if let Some(node) = action.node() {
-                            self.sink.emit("node", node_event(node, &self.states[node]));
+                            self.sink
+                                .emit(kind::NODE, node_event(node, &self.states[node]));
                         }
                     }
                 }
             }
+            if !reserved.is_empty() {
+                // Slots this plan did not use go back; queued runs may take them.
+                drop(reserved);
+                self.local.slot_released();
+            }
             if let Some((phase, message)) = finished {
-                let states = serde_json::to_string(&self.states)?;
                 self.sink.write(Op::FinishRun {
-                    status: run_phase_str(phase),
+                    status: phase,
                     message: message.clone(),
-                    states,
+                    states: self.states.clone(),
                     at: Utc::now(),
                 });
                 self.recorded = phase;
-                self.sink.emit(
-                    "run",
-                    json!({"status": run_phase_str(phase), "message": message}),
-                );
+                self.sink.emit(kind::RUN, run_event(phase, Some(&message)));
                 return Ok(());
             }
-            let phase =
-                katalusis_crds::plan::run_phase(self.states.values(), self.cancel_requested);
-            let phase = if self.states.len() < self.graph.len() && phase != RunPhase::Pending {
-                RunPhase::Running
-            } else {
-                phase
-            };
+            if replan {
+                continue;
+            }
+            let phase = p.run_phase;
             if phase != self.recorded
                 || !p.actions.is_empty()
                 || self.dirty
@@ -276,24 +255,21 @@ impl Driver {
             {
                 self.dirty = false;
                 self.queued.clone_from(&p.queued);
-                let states = serde_json::to_string(&self.states)?;
                 self.sink.write(Op::SaveStates {
-                    status: run_phase_str(phase),
-                    states,
-                    queued: serde_json::to_string(&p.queued)?,
+                    status: phase,
+                    states: self.states.clone(),
+                    queued: p.queued.clone(),
                     started: phase != RunPhase::Pending,
                     at: Utc::now(),
                 });
                 if phase != self.recorded {
-                    self.sink
-                        .emit("run", json!({"status": run_phase_str(phase)}));
+                    self.sink.emit(kind::RUN, run_event(phase, None));
                     self.recorded = phase;
                 }
             }
-            if !p.actions.is_empty()
-                && p.actions
-                    .iter()
-                    .any(|a| !matches!(a, Action::Start { .. } | Action::Cancel { .. }))
+            if p.actions
+                .iter()
+                .any(|a| !matches!(a, Action::Start { .. } | Action::Cancel { .. }))
             {
                 // Skips and retries can make more work ready at once: plan again before sleeping.
                 continue;
@@ -303,13 +279,13 @@ impl Driver {
                 tokio::time::Instant::now() + std::time::Duration::from_millis(delay)
             });
             tokio::select! {
-                Some((trust, ev)) = self.pool_rx.recv() => self.on_pool_event(trust, ev).await?,
+                Some((trust, ev)) = self.pools.recv() => self.on_pool_event(trust, ev).await?,
                 _ = self.control.cancel.notified() => self.cancel_requested = true,
                 _ = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() => {}
                 _ = freed.changed(), if blocked => {}
             }
             // Handle everything else that is already waiting before planning again.
-            while let Ok((trust, ev)) = self.pool_rx.try_recv() {
+            while let Some((trust, ev)) = self.pools.try_recv() {
                 self.on_pool_event(trust, ev).await?;
             }
         }
@@ -330,49 +306,32 @@ impl Driver {
                 needed.push(t);
             }
         }
-        let starts = needed.into_iter().map(|trust| {
-            let inner = self.inner.clone();
-            let tx = self.pool_tx.clone();
-            async move { (trust, start_pool(&inner, trust, tx).await) }
-        });
-        for (trust, state) in futures::future::join_all(starts).await {
-            self.pools.insert(trust_str(trust), state);
-        }
+        self.pools.start(&self.local, needed).await;
     }
 
-    async fn start_node(&mut self, node: &str, attempt: u32, slot: Slot) -> anyhow::Result<()> {
+    /// Hands an attempt to its runner; false when the runner could not take
+    /// it and the attempt was recorded as failed.
+    async fn start_node(&mut self, node: &str, attempt: u32, slot: Slot) -> anyhow::Result<bool> {
         self.sink.write(Op::StartExecution {
             node: node.to_string(),
             attempt,
             at: Utc::now(),
         });
-        self.sink.emit("node", node_event(node, &self.states[node]));
+        self.sink
+            .emit(kind::NODE, node_event(node, &self.states[node]));
         let trust = self.snapshot.trust_of(node);
-        let id = job_id(node, attempt);
-        let job = self.snapshot.job(
-            &id,
+        let job = job::build(
+            &self.snapshot,
             self.run_id,
             node,
             attempt,
             &self.outputs,
-            &self.inner.settings,
+            &self.local.settings,
         )?;
-        if !self.pools.contains_key(trust_str(trust)) {
-            let state = start_pool(&self.inner, trust, self.pool_tx.clone()).await;
-            self.pools.insert(trust_str(trust), state);
-        }
-        let sent = match self.pools.get_mut(trust_str(trust)) {
-            Some(PoolState::Ready(pool)) => pool
-                .send(&job)
-                .await
-                .map_err(|e| format!("could not hand the node to its runner: {e}")),
-            Some(PoolState::Failed(e)) => Err(e.clone()),
-            None => Err("no runner for this trust level".into()),
-        };
-        match sent {
+        match self.pools.send_job(&self.local, trust, &job).await {
             Ok(()) => {
                 self.running.insert(
-                    id,
+                    job_id(node, attempt),
                     RunningJob {
                         node: node.to_string(),
                         attempt,
@@ -389,19 +348,19 @@ impl Driver {
                     Ended::failed(FailureReason::Sandbox, message),
                 )
                 .await?;
+                return Ok(false);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     async fn cancel_job(&mut self, node: &str, attempt: u32) {
         let id = job_id(node, attempt);
         if let Some(job) = self.running.get(&id) {
-            if let Some(PoolState::Ready(pool)) = self.pools.get_mut(trust_str(job.trust)) {
-                let _ = pool
-                    .send(&json!({"v": 1, "type": "cancel", "job": id}))
-                    .await;
-            }
+            let trust = job.trust;
+            self.pools
+                .send_control(trust, &json!({"v": 1, "type": "cancel", "job": id}))
+                .await;
         }
     }
 
@@ -411,9 +370,7 @@ impl Driver {
                 tracing::warn!(run_id = self.run_id, %message, "runner pool died");
                 // The next node of this trust level starts a fresh runner; the
                 // attempts that were running fail (retryable) with the cause.
-                if let Some(PoolState::Ready(dead)) = self.pools.remove(trust_str(trust)) {
-                    dead.stop().await;
-                }
+                self.pools.remove(trust).await;
                 let lost: Vec<String> = self
                     .running
                     .iter()
@@ -431,26 +388,21 @@ impl Driver {
                     }
                 }
             }
-            PoolEvent::Job(v) => {
-                let Some(id) = v["job"].as_str() else {
+            PoolEvent::Job(ev) => {
+                let Some(id) = ev.job().map(str::to_owned) else {
                     return Ok(());
                 };
-                let Some(job) = self.running.get(id) else {
+                let Some(job) = self.running.get(&id) else {
                     return Ok(());
                 };
                 let (node, attempt) = (job.node.clone(), job.attempt);
-                match v["type"].as_str() {
-                    Some("log") => outcome::log(&self.sink, &node, attempt, &v),
-                    Some("progress") => outcome::progress(&self.sink, &node, attempt, &v),
-                    Some("finished") => {
-                        let id = id.to_string();
-                        let job = self.running.remove(&id);
-                        outcome::log_traceback(&self.sink, &node, attempt, &v);
-                        let ended = Ended::from_finished(&v);
-                        drop(job);
-                        self.record(&node, attempt, ended).await?;
-                    }
-                    _ => {}
+                let is_last = matches!(ev, RunnerEvent::Finished { .. });
+                if is_last {
+                    // The slot is released before the outcome is recorded.
+                    self.running.remove(&id);
+                }
+                if let Some(ended) = outcome::report(&self.sink, &node, attempt, ev) {
+                    self.record(&node, attempt, ended).await?;
                 }
             }
         }
@@ -462,7 +414,7 @@ impl Driver {
         let stored = match &ended.outputs {
             Some(o) => Some(
                 outcome::store_outputs(
-                    &self.inner.db,
+                    &self.local.db,
                     &self.snapshot,
                     self.run_id,
                     node,
@@ -475,46 +427,16 @@ impl Driver {
         };
         self.sink.write(ended.op(node, attempt, stored.as_ref()));
         self.dirty = true;
-        if let Some(o) = ended.outputs {
-            self.outputs.insert(node.to_string(), o);
-        }
         let st = self.states.entry(node.to_string()).or_default();
-        st.phase = ended.phase;
-        st.reason = ended.reason;
-        st.message = ended.message;
-        st.finished_at_ms = Some(now_ms());
-        st.cancelling = false;
+        ended.apply_to(st, now_ms());
         let mut ev = node_event(node, st);
         if let Some(d) = ended.duration_ms {
             ev["durationMs"] = json!(d);
         }
-        self.sink.emit("node", ev);
+        self.sink.emit(kind::NODE, ev);
+        if let Some(o) = ended.outputs {
+            self.outputs.insert(node.to_string(), o);
+        }
         Ok(())
     }
-}
-
-async fn start_pool(
-    inner: &Arc<Inner>,
-    trust: TrustLevel,
-    tx: mpsc::UnboundedSender<(TrustLevel, PoolEvent)>,
-) -> PoolState {
-    let state = match (&inner.runner, trust, inner.settings.sandbox) {
-        (_, TrustLevel::Restricted, SandboxMode::None) => PoolState::Failed(
-            "restricted nodes only run inside the bubblewrap sandbox, and this server runs with \
-             KATALUSIS_SANDBOX=none"
-                .into(),
-        ),
-        (Err(e), _, _) => PoolState::Failed(e.clone()),
-        (Ok(_), _, _) => match super::take_pool(inner, trust).await {
-            Ok(mut p) => {
-                p.attach(trust, tx);
-                PoolState::Ready(Box::new(p))
-            }
-            Err(e) => PoolState::Failed(e),
-        },
-    };
-    if let PoolState::Failed(e) = &state {
-        tracing::warn!(trust = trust_str(trust), error = %e, "runner pool unavailable");
-    }
-    state
 }

@@ -1,0 +1,174 @@
+//! The ingest endpoint's side: a node Pod fetches its job (built from the
+//! stored snapshot and the stored upstream outputs, exactly as the local
+//! executor builds it) and posts its runner events, which are stored by the
+//! same code as the local executor's (`executor::outcome`).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::Value;
+
+use super::{Cluster, Mirrored};
+use crate::auth::ClientScope;
+use crate::db;
+use crate::executor::events::Op;
+use crate::executor::job::{self, job_id};
+use crate::executor::outcome;
+use crate::executor::protocol::RunnerEvent;
+
+/// The outcome of an ingest call.
+#[derive(Debug, PartialEq, Eq)]
+pub enum IngestError {
+    /// No such node in the run.
+    NotFound,
+    /// No token, a token of another run, or no such run.
+    Unauthenticated,
+    /// The run has finished; nothing more is accepted.
+    Finished,
+    BadEvent(String),
+    Internal(String),
+}
+
+impl From<sqlx::Error> for IngestError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<anyhow::Error> for IngestError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Internal(format!("{e:#}"))
+    }
+}
+
+/// Compares two hex digests without an early exit.
+fn digest_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl Cluster {
+    /// The job a node Pod fetches: the runner job line the local executor
+    /// would write for this attempt.
+    pub async fn job(
+        &self,
+        run_id: u64,
+        token: &str,
+        node: &str,
+        attempt: u32,
+    ) -> Result<Value, IngestError> {
+        let m = self.authenticated(run_id, token).await?;
+        if m.snapshot.graph.node(node).is_none() || attempt == 0 {
+            return Err(IngestError::NotFound);
+        }
+        let upstream: HashSet<&str> = m
+            .snapshot
+            .graph
+            .edges
+            .iter()
+            .filter(|e| e.target == node)
+            .map(|e| e.source.as_str())
+            .collect();
+        let outputs =
+            outcome::succeeded_outputs(&self.db, run_id, |n| upstream.contains(n)).await?;
+        Ok(job::build(
+            &m.snapshot,
+            run_id,
+            node,
+            attempt,
+            &outputs,
+            &self.settings,
+        )?)
+    }
+
+    /// Stores the runner events a node Pod posts (JSON lines), then answers
+    /// once they are committed.
+    pub async fn ingest(
+        &self,
+        run_id: u64,
+        token: &str,
+        node: &str,
+        attempt: u32,
+        body: &str,
+    ) -> Result<usize, IngestError> {
+        let m = self.authenticated(run_id, token).await?;
+        if m.snapshot.graph.node(node).is_none() || attempt == 0 {
+            return Err(IngestError::NotFound);
+        }
+        let mut events = Vec::new();
+        for (i, line) in body.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let ev = RunnerEvent::parse(line)
+                .map_err(|e| IngestError::BadEvent(format!("line {}: {e}", i + 1)))?;
+            events.push(ev);
+        }
+        let expected_job = job_id(node, attempt);
+        let mut accepted = 0;
+        for ev in events {
+            if ev.job().is_some_and(|j| j != expected_job) {
+                continue;
+            }
+            if !matches!(
+                ev,
+                RunnerEvent::Log { .. }
+                    | RunnerEvent::Progress { .. }
+                    | RunnerEvent::Finished { .. }
+            ) {
+                continue;
+            }
+            accepted += 1;
+            let Some(ended) = outcome::report(&m.sink, node, attempt, ev) else {
+                continue;
+            };
+            let stored = match &ended.outputs {
+                Some(o) => Some(
+                    outcome::store_outputs(&self.db, &m.snapshot, run_id, node, attempt, o).await?,
+                ),
+                None => None,
+            };
+            m.sink.write(Op::EnsureExecution {
+                node: node.to_owned(),
+                attempt,
+                at: Utc::now(),
+            });
+            let mut op = ended.op(node, attempt, stored.as_ref());
+            if let Op::FinishExecution { keep_first, .. } = &mut op {
+                *keep_first = true;
+            }
+            m.sink.write(op);
+        }
+        // The Pod exits only after this answer, and the operator starts
+        // downstream nodes only after it exits: their job reads these outputs.
+        m.sink.flush().await;
+        Ok(accepted)
+    }
+
+    async fn authenticated(&self, run_id: u64, token: &str) -> Result<Arc<Mirrored>, IngestError> {
+        let sha = crate::auth::tokens::sha256_hex(token);
+        match self.mirrored(run_id).await? {
+            Some(m) if digest_eq(&m.token_sha256, &sha) => {
+                if m.state.lock().await.finished {
+                    return Err(IngestError::Finished);
+                }
+                Ok(m)
+            }
+            Some(_) => Err(IngestError::Unauthenticated),
+            None => {
+                // A finished run still answers who may ask, so a late Pod
+                // learns that the run is over rather than that it is unknown.
+                let row = db::runs::get(&self.db, ClientScope::All, run_id).await?;
+                match row.and_then(|r| r.ingest_token_sha256) {
+                    Some(stored) if digest_eq(&stored, &sha) => Err(IngestError::Finished),
+                    // Unknown runs look like wrong tokens: run ids are not disclosed.
+                    _ => Err(IngestError::Unauthenticated),
+                }
+            }
+        }
+    }
+}

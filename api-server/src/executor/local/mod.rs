@@ -1,0 +1,223 @@
+//! The local executor: drives runs on this machine with one warm, sandboxed
+//! runner process per run and trust level. Scheduling decisions come from the
+//! pure planner in `katalusis_crds::plan`; this module only applies them.
+
+mod driver;
+mod pools;
+mod runner;
+mod test_node;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::MySqlPool;
+use tokio::sync::{broadcast, watch, Notify, OwnedSemaphorePermit, Semaphore};
+
+pub use test_node::{TestLogLine, TestOutcome};
+
+use super::events::RunEvent;
+use crate::config::Settings;
+use crate::db;
+
+/// Signals into and out of one active run.
+pub(crate) struct RunControl {
+    cancel: Notify,
+    done: watch::Sender<bool>,
+}
+
+pub(crate) struct Local {
+    db: MySqlPool,
+    settings: Arc<Settings>,
+    /// The runner script, or why it could not be found.
+    runner: Result<PathBuf, String>,
+    /// Global cap on running nodes across all runs.
+    slots: Arc<Semaphore>,
+    /// Bumped whenever a slot is released, so runs with queued nodes wake up.
+    freed: watch::Sender<u64>,
+    runs: Mutex<HashMap<u64, Arc<RunControl>>>,
+    live: broadcast::Sender<RunEvent>,
+    spares: pools::Spares,
+}
+
+/// A global slot held by a running node; releasing it wakes queued runs.
+pub(crate) struct Slot {
+    permit: Option<OwnedSemaphorePermit>,
+    local: Arc<Local>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        self.local.slot_released();
+    }
+}
+
+/// Finds `runner/katalusis_runner.py` in the working directory or a parent,
+/// then next to the source tree this binary was built from.
+fn find_runner(configured: Option<&PathBuf>) -> Result<PathBuf, String> {
+    if let Some(p) = configured {
+        return if p.is_file() {
+            Ok(p.clone())
+        } else {
+            Err(format!(
+                "KATALUSIS_RUNNER_PATH {} does not exist",
+                p.display()
+            ))
+        };
+    }
+    let rel = std::path::Path::new("runner").join("katalusis_runner.py");
+    if let Ok(cwd) = std::env::current_dir() {
+        for dir in cwd.ancestors() {
+            let candidate = dir.join(&rel);
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(&rel);
+    if built.is_file() {
+        return Ok(built);
+    }
+    Err("runner/katalusis_runner.py was not found; set KATALUSIS_RUNNER_PATH".into())
+}
+
+impl Local {
+    pub fn new(
+        db: MySqlPool,
+        settings: Arc<Settings>,
+        live: broadcast::Sender<RunEvent>,
+    ) -> Arc<Self> {
+        let runner = find_runner(settings.runner_path.as_ref());
+        if let Err(e) = &runner {
+            tracing::warn!(error = %e, "runs cannot execute nodes");
+        }
+        let (freed, _) = watch::channel(0);
+        Arc::new(Self {
+            slots: Arc::new(Semaphore::new(settings.max_parallel_nodes as usize)),
+            db,
+            settings,
+            runner,
+            freed,
+            runs: Mutex::new(HashMap::new()),
+            live,
+            spares: pools::Spares::default(),
+        })
+    }
+
+    /// Wakes the runs that wait for a global slot.
+    fn slot_released(&self) {
+        self.freed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Starts driving a run whose row was just inserted.
+    pub async fn launch(self: &Arc<Self>, run_id: u64) -> anyhow::Result<()> {
+        let row = db::runs::get(&self.db, crate::auth::ClientScope::All, run_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("run {run_id} vanished"))?;
+        self.spawn(row, false).await
+    }
+
+    /// Resumes every run left unfinished by a previous process: nodes that
+    /// were running are failed as `interrupted` and retried if their policy
+    /// allows. Returns how many runs were resumed.
+    pub async fn resume_all(self: &Arc<Self>) -> anyhow::Result<usize> {
+        let rows = db::runs::unfinished(&self.db).await?;
+        let n = rows.len();
+        for row in rows {
+            let id = row.run_id;
+            if let Err(e) = self.spawn(row, true).await {
+                tracing::error!(
+                    run_id = id,
+                    error = format!("{e:#}"),
+                    "could not resume run"
+                );
+            }
+        }
+        Ok(n)
+    }
+
+    async fn spawn(self: &Arc<Self>, row: db::runs::Row, resumed: bool) -> anyhow::Result<()> {
+        let (done, _) = watch::channel(false);
+        let control = Arc::new(RunControl {
+            cancel: Notify::new(),
+            done,
+        });
+        {
+            let mut runs = self
+                .runs
+                .lock()
+                .map_err(|_| anyhow::anyhow!("run registry poisoned"))?;
+            if runs.contains_key(&row.run_id) {
+                return Ok(());
+            }
+            runs.insert(row.run_id, control.clone());
+        }
+        let run_id = row.run_id;
+        let states = row.node_states.clone();
+        let driver = match driver::Driver::load(self.clone(), row, control.clone(), resumed).await {
+            Ok(d) => d,
+            Err(e) => {
+                // No run may stay pending or running forever: one that cannot
+                // be driven is failed with the reason.
+                let message = format!("the executor could not drive this run: {e:#}");
+                let _ = db::runs::finish(
+                    &self.db,
+                    run_id,
+                    katalusis_crds::plan::RunPhase::Failed,
+                    &message,
+                    &states,
+                    chrono::Utc::now(),
+                )
+                .await;
+                self.forget(run_id);
+                control.done.send_replace(true);
+                return Err(e);
+            }
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = driver.run().await {
+                tracing::error!(run_id, error = format!("{e:#}"), "run driver stopped");
+            }
+            this.forget(run_id);
+            control.done.send_replace(true);
+        });
+        Ok(())
+    }
+
+    fn forget(&self, run_id: u64) {
+        if let Ok(mut runs) = self.runs.lock() {
+            runs.remove(&run_id);
+        }
+    }
+
+    fn control(&self, run_id: u64) -> Option<Arc<RunControl>> {
+        self.runs.lock().ok().and_then(|r| r.get(&run_id).cloned())
+    }
+
+    /// Wakes the run's driver after `cancel_requested` was set in the database.
+    pub fn cancel(&self, run_id: u64) {
+        if let Some(c) = self.control(run_id) {
+            c.cancel.notify_one();
+        }
+    }
+
+    /// Waits until the run is no longer driven here, at most `timeout`; true when it finished.
+    pub async fn wait(&self, run_id: u64, timeout: Duration) -> bool {
+        let Some(c) = self.control(run_id) else {
+            return true;
+        };
+        let mut rx = c.done.subscribe();
+        let finished = tokio::time::timeout(timeout, rx.wait_for(|d| *d)).await;
+        finished.is_ok()
+    }
+
+    /// Runs this process is driving now.
+    pub fn active_runs(&self) -> usize {
+        self.runs.lock().map_or(0, |r| r.len())
+    }
+}

@@ -1,0 +1,268 @@
+//! Runner processes (`katalusis_runner.py`). The runner builds the sandbox;
+//! this side only launches it with a clean environment, writes protocol
+//! lines and reads its events. [`Launched`] is the one launcher, used by the
+//! warm per-run [`Pool`] (`serve`) and by "Test node" (`exec`).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use katalusis_crds::TrustLevel;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::mpsc;
+
+use crate::config::{SandboxMode, Settings};
+use crate::executor::protocol::{fatal_message, RunnerEvent};
+
+/// How the runner is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunnerMode {
+    /// A warm process that reads jobs until stdin closes.
+    Serve,
+    /// One job, then the process exits.
+    Exec,
+}
+
+impl RunnerMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Serve => "serve",
+            Self::Exec => "exec",
+        }
+    }
+}
+
+/// A started runner process with its pipes.
+pub struct Launched {
+    pub child: Child,
+    pub stdin: Option<ChildStdin>,
+    pub stdout: Lines<BufReader<ChildStdout>>,
+    /// The sandbox launcher's `fatal` message, if it could not build the sandbox.
+    fatal: mpsc::UnboundedReceiver<String>,
+    trust: TrustLevel,
+}
+
+impl Launched {
+    /// Starts the runner with a clean environment: server secrets (database
+    /// URL, JWT key) must never reach node code, not even in trusted pools.
+    /// The error is a sentence for a node's failure message.
+    pub fn spawn(
+        settings: &Settings,
+        runner: &Path,
+        mode: RunnerMode,
+        trust: TrustLevel,
+    ) -> Result<Self, String> {
+        let sandbox = match settings.sandbox {
+            SandboxMode::Bwrap => "bwrap",
+            SandboxMode::None => "none",
+        };
+        let mut cmd = Command::new(&settings.python);
+        cmd.env_clear();
+        for var in [
+            "PATH",
+            "LANG",
+            "LC_ALL",
+            "TZ",
+            "HOME",
+            "PYENV_ROOT",
+            "PYENV_VERSION",
+        ] {
+            if let Some(v) = std::env::var_os(var) {
+                cmd.env(var, v);
+            }
+        }
+        let mut child = cmd
+            .env("KATALUSIS_RUNNER_BWRAP", &settings.bwrap_path)
+            .arg(runner)
+            .args([
+                mode.as_str(),
+                "--sandbox",
+                sandbox,
+                "--trust",
+                trust.as_str(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("could not start the node runner ({}): {e}", settings.python))?;
+        let stdout = child.stdout.take().ok_or("runner stdout missing")?;
+        let stderr = child.stderr.take().ok_or("runner stderr missing")?;
+        let stdin = child.stdin.take();
+        // stderr is diagnostics only; keep the launcher's `fatal` message for the error.
+        let (fatal_tx, fatal) = mpsc::unbounded_channel::<String>();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                match fatal_message(&line) {
+                    Some(m) => {
+                        let _ = fatal_tx.send(m);
+                    }
+                    None => tracing::warn!(runner = %line, "node runner stderr"),
+                }
+            }
+        });
+        Ok(Self {
+            child,
+            stdin,
+            stdout: BufReader::new(stdout).lines(),
+            fatal,
+            trust,
+        })
+    }
+
+    /// Why the runner ended without doing its work: the sandbox launcher's
+    /// message if it gave one (waiting briefly for its stderr line).
+    pub async fn sandbox_failure(&mut self) -> Option<String> {
+        let fatal = tokio::time::timeout(Duration::from_millis(500), self.fatal.recv())
+            .await
+            .ok()
+            .flatten()?;
+        Some(format!(
+            "the {} sandbox could not be started: {fatal}",
+            self.trust.as_str()
+        ))
+    }
+
+    /// Kills the process if it does not exit within `grace`.
+    pub async fn reap(child: &mut Child, grace: Duration) {
+        if tokio::time::timeout(grace, child.wait()).await.is_err() {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+    }
+}
+
+/// Writes one protocol message to a runner's stdin.
+pub async fn send_line(stdin: Option<&mut ChildStdin>, msg: &Value) -> std::io::Result<()> {
+    let stdin = stdin.ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::BrokenPipe, "runner stdin closed")
+    })?;
+    let mut line = serde_json::to_vec(msg)?;
+    line.push(b'\n');
+    stdin.write_all(&line).await?;
+    stdin.flush().await
+}
+
+/// What a pool reports to the run that owns it.
+#[derive(Debug)]
+pub enum PoolEvent {
+    /// An event of one of the pool's jobs.
+    Job(RunnerEvent),
+    /// The runner process ended or its output became unreadable.
+    Died(String),
+}
+
+/// One warm runner process (`serve`) for one run and one trust level.
+pub struct Pool {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    events: Option<mpsc::UnboundedReceiver<PoolEvent>>,
+}
+
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Pool {
+    /// Starts the runner and waits for its `ready` line. The error is a
+    /// sentence for the node's failure message (for example why the sandbox
+    /// could not be built).
+    pub async fn start(
+        settings: &Settings,
+        runner: &Path,
+        trust: TrustLevel,
+    ) -> Result<Self, String> {
+        let mut launched = Launched::spawn(settings, runner, RunnerMode::Serve, trust)?;
+        let lines = &mut launched.stdout;
+        let ready = tokio::time::timeout(READY_TIMEOUT, async {
+            loop {
+                match lines.next_line().await {
+                    Ok(Some(line)) => {
+                        if matches!(RunnerEvent::parse(&line), Ok(RunnerEvent::Ready { .. })) {
+                            return true;
+                        }
+                    }
+                    _ => return false,
+                }
+            }
+        })
+        .await;
+        if ready != Ok(true) {
+            let _ = launched.child.start_kill();
+            let _ = tokio::time::timeout(Duration::from_secs(2), launched.child.wait()).await;
+            return Err(match launched.sandbox_failure().await {
+                Some(m) => m,
+                None if ready.is_err() => "the node runner did not become ready in time".into(),
+                None => "the node runner exited before it was ready".into(),
+            });
+        }
+
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let mut lines = launched.stdout;
+        tokio::spawn(async move {
+            loop {
+                match lines.next_line().await {
+                    Ok(Some(line)) => match RunnerEvent::parse(&line) {
+                        Ok(ev) => {
+                            if events.send(PoolEvent::Job(ev)).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "unreadable runner line"),
+                    },
+                    Ok(None) => {
+                        let _ = events.send(PoolEvent::Died("the node runner exited".into()));
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = events.send(PoolEvent::Died(format!(
+                            "reading the node runner failed: {e}"
+                        )));
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Self {
+            child: launched.child,
+            stdin: launched.stdin,
+            events: Some(events_rx),
+        })
+    }
+
+    /// Hands the pool's events to the run that adopted it, tagged with its trust level.
+    pub fn attach(
+        &mut self,
+        trust: TrustLevel,
+        to: mpsc::UnboundedSender<(TrustLevel, PoolEvent)>,
+    ) {
+        if let Some(mut rx) = self.events.take() {
+            tokio::spawn(async move {
+                while let Some(ev) = rx.recv().await {
+                    if to.send((trust, ev)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+
+    /// Whether the runner process is still alive (a spare may have died while waiting).
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Writes one protocol message.
+    pub async fn send(&mut self, msg: &Value) -> std::io::Result<()> {
+        send_line(self.stdin.as_mut(), msg).await
+    }
+
+    /// Closes stdin (the runner kills leftover jobs and exits), then waits
+    /// briefly and kills it if it lingers.
+    pub async fn stop(mut self) {
+        drop(self.stdin.take());
+        Launched::reap(&mut self.child, Duration::from_secs(5)).await;
+    }
+}

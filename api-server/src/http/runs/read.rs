@@ -1,0 +1,127 @@
+//! Listing, reading, publishing and cancelling runs.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use katalusis_crds::plan::RunPhase;
+
+use super::dto::{view, ListRuns, Run, RunStarted, RunSummary, UpdateRun};
+use super::scoped;
+use crate::audit::Audit;
+use crate::auth::{ClientScope, CurrentUser, RequireRole, Staff};
+use crate::db;
+use crate::error::ApiError;
+use crate::http::extract::{paging, Json, Paged, Path, Query};
+use crate::state::AppState;
+
+/// Runs the caller may see, newest first. Clients see only their own published runs.
+#[utoipa::path(get, path = "/api/runs", tag = "runs", security(("bearer" = [])),
+    params(ListRuns), responses((status = 200, body = Paged<RunSummary>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ListRuns>,
+) -> Result<axum::Json<Paged<RunSummary>>, ApiError> {
+    let (page, per_page, offset) = paging(q.page, q.per_page)?;
+    let status = match q.status.as_deref().map(str::parse::<RunPhase>) {
+        None => None,
+        Some(Ok(phase)) => Some(phase),
+        Some(Err(_)) => {
+            let names: Vec<&str> = RunPhase::ALL.iter().map(|p| p.as_str()).collect();
+            let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+            return Err(ApiError::field(
+                "status",
+                &format!("must be {} or {last}", rest.join(", ")),
+            ));
+        }
+    };
+    let f = db::runs::Filter {
+        workflow_id: q.workflow_id,
+        client_id: q.client_id,
+        status,
+        created_after: q.created_after,
+        created_before: q.created_before,
+    };
+    let (rows, total) =
+        db::runs::list(&state.db, ClientScope::of(&user), &f, per_page, offset).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| RunSummary {
+            id: r.run_id,
+            workflow_id: r.workflow_id,
+            workflow_revision: r.workflow_revision,
+            client_id: r.client_id,
+            started_by: r.started_by,
+            status: r.status.as_str().to_owned(),
+            published: r.published,
+            message: r.message,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        })
+        .collect();
+    Ok(axum::Json(Paged {
+        items,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+/// A run with every node's status and every attempt (timestamps, duration,
+/// exit reason, outputs).
+#[utoipa::path(get, path = "/api/runs/{id}", tag = "runs", security(("bearer" = [])),
+    params(("id" = u64, Path)), responses((status = 200, body = Run), (status = 404)))]
+pub async fn get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<u64>,
+) -> Result<axum::Json<Run>, ApiError> {
+    let row = scoped(&state, &user, id).await?;
+    Ok(axum::Json(view(&state, row).await?))
+}
+
+/// Publish a run to its client (or not) and choose whether the client sees its logs.
+#[utoipa::path(patch, path = "/api/runs/{id}", tag = "runs", security(("bearer" = [])),
+    params(("id" = u64, Path)), request_body = UpdateRun,
+    responses((status = 200, body = Run), (status = 404)))]
+pub async fn update(
+    State(state): State<AppState>,
+    RequireRole(user, ..): RequireRole<Staff>,
+    audit: Audit,
+    Path(id): Path<u64>,
+    Json(req): Json<UpdateRun>,
+) -> Result<axum::Json<Run>, ApiError> {
+    audit.action("run.update").object("run", id);
+    scoped(&state, &user, id).await?;
+    db::runs::set_visibility(&state.db, id, req.published, req.logs_visible_to_client).await?;
+    let row = scoped(&state, &user, id).await?;
+    Ok(axum::Json(view(&state, row).await?))
+}
+
+/// Cancel a run: pending nodes are cancelled, running ones are killed.
+#[utoipa::path(post, path = "/api/runs/{id}/cancel", tag = "runs", security(("bearer" = [])),
+    params(("id" = u64, Path)),
+    responses((status = 202, body = RunStarted), (status = 404), (status = 409)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    RequireRole(user, ..): RequireRole<Staff>,
+    audit: Audit,
+    Path(id): Path<u64>,
+) -> Result<(StatusCode, axum::Json<RunStarted>), ApiError> {
+    audit.action("run.cancel").object("run", id);
+    let row = scoped(&state, &user, id).await?;
+    if !db::runs::request_cancel(&state.db, id).await? {
+        return Err(ApiError::conflict(format!(
+            "the run has already finished ({})",
+            row.status.as_str()
+        )));
+    }
+    state.executor.cancel(id);
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(RunStarted {
+            id,
+            status: row.status.as_str().to_owned(),
+        }),
+    ))
+}

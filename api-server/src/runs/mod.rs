@@ -1,0 +1,3 @@
+//! Run use cases that are not HTTP: starting a run (Play).
+
+pub mod play;
