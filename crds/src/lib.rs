@@ -1,7 +1,9 @@
 //! Katalusis domain model shared by the API server, the local executor and the
-//! operator: node templates, workflow graphs, their validation and (later) the
-//! run planner and the Kubernetes custom resource types. Nothing here does I/O.
+//! operator: node templates, workflow graphs and their validation, the status
+//! vocabulary, the pure run planner, the run snapshot and the Kubernetes
+//! custom resource types. Nothing here does I/O.
 
+pub mod contract;
 pub mod graph;
 pub mod plan;
 pub mod resources;
@@ -11,7 +13,7 @@ pub mod validate;
 
 pub use graph::{Edge, Graph, Node, NodeLimits, Position, TemplateRef};
 pub use template::{
-    ExecutionMode, LimitMaxima, Limits, ParamKind, ParamSpec, PortSpec, RetrySpec, TemplateSpec,
+    ExecutionMode, LimitMaxima, Limits, ModuleSettings, ParamKind, ParamSpec, PortSpec, RetrySpec, TemplateSpec,
     TrustLevel,
 };
 pub use types::PortType;

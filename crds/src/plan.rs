@@ -8,6 +8,8 @@
 //! same input always yields the same [`Plan`], and calling it again after the
 //! actions were applied never repeats a `Start`.
 
+#[cfg(feature = "sqlx")]
+mod codec;
 mod graph;
 mod planner;
 mod state;
@@ -21,4 +23,4 @@ mod tests;
 
 pub use graph::{PlanGraph, PlanGraphError, PlanNode, RetryPolicy};
 pub use planner::{apply_action, plan, run_phase, Action, Plan, PlanInput};
-pub use state::{FailurePolicy, FailureReason, NodePhase, NodeState, RunPhase};
+pub use state::{FailurePolicy, FailureReason, NodePhase, NodeState, RunPhase, UnknownName};

@@ -14,12 +14,12 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::graph::{Graph, Node};
+use crate::graph::{Graph, Node, TemplateRef};
 use crate::plan::{
     FailurePolicy, FailureReason, NodePhase, NodeState, PlanGraph, PlanGraphError, PlanNode,
     RetryPolicy, RunPhase,
 };
-use crate::template::{Limits, TemplateSpec};
+use crate::template::{Limits, ModuleSettings, TemplateSpec, TrustLevel};
 
 /// API group of the Katalusis custom resources.
 pub const GROUP: &str = "katalusis.io";
@@ -170,7 +170,10 @@ pub struct RunWorkflowRef {
     pub revision: u32,
 }
 
-/// The frozen graph of a run with everything needed to execute it.
+/// The frozen content of a run: the graph (with the run's input overrides
+/// merged into the nodes' literal inputs), every template version it pins and
+/// the import policy for restricted nodes. The same value is stored in MySQL
+/// and carried by the `Run` resource, so both executors run the same thing.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunSnapshot {
@@ -178,10 +181,14 @@ pub struct RunSnapshot {
     pub graph: Graph,
     /// Every template version the graph uses.
     pub templates: Vec<RunTemplate>,
+    /// The admin's module allow/block lists for restricted nodes when the run
+    /// started; unset leaves the runner's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modules: Option<ModuleSettings>,
 }
 
 /// One template version frozen into a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunTemplate {
     /// Template version (the name is `template.name`).
@@ -192,6 +199,59 @@ pub struct RunTemplate {
     pub image: Option<String>,
     /// The template content.
     pub template: TemplateSpec,
+}
+
+/// The forms a pinned template has been stored in. Runs started before the
+/// snapshot was shared with the `Run` resource stored `{ref, spec}` in MySQL;
+/// they still resume and display.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredRunTemplate {
+    #[serde(rename_all = "camelCase")]
+    Current {
+        version: u32,
+        #[serde(default)]
+        image: Option<String>,
+        template: TemplateSpec,
+    },
+    Pinned {
+        #[serde(rename = "ref")]
+        reference: TemplateRef,
+        spec: TemplateSpec,
+    },
+}
+
+impl<'de> Deserialize<'de> for RunTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match StoredRunTemplate::deserialize(deserializer)? {
+            StoredRunTemplate::Current {
+                version,
+                image,
+                template,
+            } => Self {
+                version,
+                image,
+                template,
+            },
+            StoredRunTemplate::Pinned { reference, spec } => Self::new(reference.version, spec),
+        })
+    }
+}
+
+impl RunTemplate {
+    /// Pins version `version` of a template.
+    pub fn new(version: u32, template: TemplateSpec) -> Self {
+        Self {
+            version,
+            image: template.image.clone(),
+            template,
+        }
+    }
+
+    /// Whether this is the template version a node refers to.
+    pub fn is(&self, r: &TemplateRef) -> bool {
+        self.template.name == r.name && self.version == r.version
+    }
 }
 
 /// A snapshot the operator cannot execute.
@@ -213,11 +273,30 @@ pub enum SnapshotError {
 }
 
 impl RunSnapshot {
+    /// The pinned template a node refers to, if the snapshot carries it.
+    pub fn pinned(&self, r: &TemplateRef) -> Option<&TemplateSpec> {
+        self.templates
+            .iter()
+            .find(|t| t.is(r))
+            .map(|t| &t.template)
+    }
+
+    /// The template of the node with this id, if both exist.
+    pub fn spec(&self, node_id: &str) -> Option<&TemplateSpec> {
+        self.pinned(&self.graph.node(node_id)?.template)
+    }
+
+    /// The trust level a node runs with (restricted when unknown).
+    pub fn trust_of(&self, node_id: &str) -> TrustLevel {
+        self.spec(node_id)
+            .map_or(TrustLevel::Restricted, |s| s.trust_level)
+    }
+
     /// The template a node runs.
     pub fn template_of(&self, node: &Node) -> Result<&RunTemplate, SnapshotError> {
         self.templates
             .iter()
-            .find(|t| t.template.name == node.template.name && t.version == node.template.version)
+            .find(|t| t.is(&node.template))
             .ok_or_else(|| SnapshotError::MissingTemplate {
                 node: node.id.clone(),
                 name: node.template.name.clone(),
@@ -399,7 +478,7 @@ impl RunNodeStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::{Edge, NodeLimits, TemplateRef};
+    use crate::graph::{Edge, NodeLimits};
     use crate::template::RetrySpec;
     use kube::CustomResourceExt;
 
@@ -445,6 +524,7 @@ mod tests {
         let snapshot = RunSnapshot {
             graph: Graph::default(),
             templates: vec![template("t")],
+            modules: None,
         };
         let mut n = node("a");
         n.limits = NodeLimits {
@@ -478,6 +558,7 @@ mod tests {
                 }],
             },
             templates: vec![template("t")],
+            modules: None,
         };
         let graph = snapshot.plan_graph().unwrap();
         assert_eq!(graph.nodes()[0].retry.max_attempts, 3);
@@ -498,9 +579,63 @@ mod tests {
                 edges: vec![],
             },
             templates: vec![template("t")],
+            modules: None,
         };
         let err = snapshot.plan_graph().unwrap_err();
         assert!(err.to_string().contains("missing v2"), "{err}");
+    }
+
+    #[test]
+    fn a_retry_policy_with_no_attempts_is_refused_rather_than_clamped() {
+        // The local executor used to clamp 0 to 1 while the operator refused
+        // the run; with one plan graph both refuse it.
+        let mut t = template("t");
+        t.template.retry.max_attempts = 0;
+        let snapshot = RunSnapshot {
+            graph: Graph {
+                nodes: vec![node("a")],
+                edges: vec![],
+            },
+            templates: vec![t],
+            modules: None,
+        };
+        let err = snapshot.plan_graph().unwrap_err();
+        assert!(err.to_string().contains("maxAttempts must be at least 1"), "{err}");
+    }
+
+    #[test]
+    fn snapshots_stored_with_pinned_refs_still_read() {
+        let spec = serde_json::to_value(template("t").template).unwrap();
+        let stored = serde_json::json!({
+            "graph": {"nodes": [], "edges": []},
+            "templates": [{"ref": {"name": "t", "version": 4}, "spec": spec}],
+            "modules": {"allow": ["json"], "block": []}
+        });
+        let snapshot: RunSnapshot = serde_json::from_value(stored).unwrap();
+        assert_eq!(snapshot.templates[0].version, 4);
+        assert_eq!(snapshot.templates[0].template.name, "t");
+        assert_eq!(snapshot.modules.unwrap().allow, ["json"]);
+        let current = serde_json::to_value(RunTemplate::new(4, template("t").template)).unwrap();
+        assert_eq!(current["version"], 4);
+        let back: RunTemplate = serde_json::from_value(current).unwrap();
+        assert_eq!(back.version, 4);
+    }
+
+    #[test]
+    fn a_node_finds_its_pinned_template_and_trust_level() {
+        let mut t = template("t");
+        t.template.trust_level = TrustLevel::Trusted;
+        let snapshot = RunSnapshot {
+            graph: Graph {
+                nodes: vec![node("a")],
+                edges: vec![],
+            },
+            templates: vec![template("other"), t],
+            modules: None,
+        };
+        assert_eq!(snapshot.spec("a").map(|s| s.name.as_str()), Some("t"));
+        assert_eq!(snapshot.trust_of("a"), TrustLevel::Trusted);
+        assert_eq!(snapshot.trust_of("missing"), TrustLevel::Restricted);
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub enum ExecutionMode {
     Copy,
     PartialEq,
     Eq,
+    Hash,
     Default,
     Serialize,
     Deserialize,
@@ -47,6 +48,32 @@ pub enum TrustLevel {
     #[default]
     Restricted,
     Trusted,
+}
+
+impl TrustLevel {
+    /// Every trust level.
+    pub const ALL: [Self; 2] = [Self::Restricted, Self::Trusted];
+
+    /// The serialized name, also the runner's `--trust` value and the Pod label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Restricted => "restricted",
+            Self::Trusted => "trusted",
+        }
+    }
+}
+
+/// The import policy for `restricted` nodes, frozen into each run: modules a
+/// node may import (allow) and may never import (block). Block wins over allow.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ModuleSettings {
+    /// Modules restricted nodes may import.
+    pub allow: Vec<String>,
+    /// Modules restricted nodes may never import.
+    pub block: Vec<String>,
 }
 
 /// An input or output port of a node template.

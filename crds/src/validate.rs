@@ -57,7 +57,8 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn error(code: &str, message: impl Into<String>) -> Self {
+    /// An error-level problem with a machine-readable code.
+    pub fn error(code: &str, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Error,
             code: code.into(),

@@ -112,7 +112,7 @@ async fn load_snapshot(run: &Run, ctx: &Context, ns: &str) -> Result<RunSnapshot
     let json = cm
         .data
         .as_ref()
-        .and_then(|d| d.get("snapshot.json"))
+        .and_then(|d| d.get(katalusis_crds::contract::SNAPSHOT_CONFIG_MAP_KEY))
         .ok_or_else(|| Error::Snapshot(format!("ConfigMap {name} has no key snapshot.json")))?;
     serde_json::from_str(json).map_err(|e| Error::Snapshot(format!("ConfigMap {name}: {e}")))
 }

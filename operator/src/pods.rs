@@ -15,22 +15,10 @@ use katalusis_crds::TrustLevel;
 use kube::Resource;
 use sha2::{Digest, Sha256};
 
-/// Label on every Pod the operator creates; the operator lists Pods by it.
-pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "katalusis-operator");
-/// Label holding the Run's name.
-pub const LABEL_RUN: &str = "katalusis.io/run";
-/// Label holding a label-safe form of the node id (see [`ANNOTATION_NODE_ID`] for the exact id).
-pub const LABEL_NODE: &str = "katalusis.io/node";
-/// Label holding the workflow id.
-pub const LABEL_WORKFLOW: &str = "katalusis.io/workflow";
-/// Label holding the client id.
-pub const LABEL_CLIENT: &str = "katalusis.io/client";
-/// Label holding the node's trust level; the chart's NetworkPolicies select on it.
-pub const LABEL_TRUST: &str = "katalusis.io/trust";
-/// Label holding the attempt number.
-pub const LABEL_ATTEMPT: &str = "katalusis.io/attempt";
-/// Annotation holding the exact node id.
-pub const ANNOTATION_NODE_ID: &str = "katalusis.io/node-id";
+pub use katalusis_crds::contract::pod::{
+    ANNOTATION_NODE_ID, LABEL_ATTEMPT, LABEL_CLIENT, LABEL_NODE, LABEL_RUN, LABEL_TRUST,
+    LABEL_WORKFLOW, MANAGED_BY,
+};
 /// Name of the node container.
 pub const CONTAINER: &str = "node";
 /// Where the runner lives in the node runtime image.
@@ -225,7 +213,7 @@ pub fn build_pod(
                 value_from: Some(EnvVarSource {
                     secret_key_ref: Some(SecretKeySelector {
                         name: run.spec.token_secret.clone(),
-                        key: "token".into(),
+                        key: katalusis_crds::contract::TOKEN_SECRET_KEY.into(),
                         optional: Some(false),
                     }),
                     ..EnvVarSource::default()

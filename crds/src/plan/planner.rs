@@ -172,14 +172,7 @@ pub fn apply_action(states: &mut BTreeMap<String, NodeState>, action: &Action, n
 
 fn apply_to_state(state: &mut NodeState, action: &Action, now_ms: i64) {
     match action {
-        Action::Start { attempt, .. } => {
-            *state = NodeState {
-                phase: NodePhase::Running,
-                attempt: *attempt,
-                started_at_ms: Some(now_ms),
-                ..NodeState::default()
-            };
-        }
+        Action::Start { attempt, .. } => state.start(*attempt, now_ms),
         Action::Skip { because_of, .. } => {
             state.phase = NodePhase::Skipped;
             state.reason = Some(FailureReason::UpstreamFailed);
@@ -189,13 +182,7 @@ fn apply_to_state(state: &mut NodeState, action: &Action, now_ms: i64) {
         }
         Action::Cancel { .. } => match state.phase {
             NodePhase::Running => state.cancelling = true,
-            NodePhase::Pending => {
-                state.phase = NodePhase::Cancelled;
-                state.reason = Some(FailureReason::Cancelled);
-                state.message = None;
-                state.retry_not_before_ms = None;
-                state.finished_at_ms = Some(now_ms);
-            }
+            NodePhase::Pending => state.cancel(None, now_ms),
             _ => {}
         },
         Action::ScheduleRetry { not_before_ms, .. } => {
@@ -206,14 +193,7 @@ fn apply_to_state(state: &mut NodeState, action: &Action, now_ms: i64) {
         }
         Action::FailNode {
             reason, message, ..
-        } => {
-            state.phase = NodePhase::Failed;
-            state.reason = Some(*reason);
-            state.message = Some(message.clone());
-            state.retry_not_before_ms = None;
-            state.finished_at_ms = Some(now_ms);
-            state.cancelling = false;
-        }
+        } => state.fail(*reason, message.clone(), now_ms),
         Action::Finish { .. } => {}
     }
 }

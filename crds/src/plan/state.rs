@@ -1,6 +1,49 @@
 //! Node and run status vocabulary shared by the planner and the executors.
+//!
+//! Each vocabulary has two spellings: its serde form, used in the `Run`
+//! resource and in stored node-state JSON (`Succeeded`), and its `as_str`
+//! form, used in MySQL columns, the API and events (`succeeded`). Nothing
+//! outside this module spells either by hand.
+
+use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+/// A name that is not part of a vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}` is not a valid {vocabulary}")]
+pub struct UnknownName {
+    /// Which vocabulary was asked, e.g. `run phase`.
+    pub vocabulary: &'static str,
+    /// The name that was given.
+    pub value: String,
+}
+
+/// `Display` and `FromStr` through `as_str` and `ALL`, so the two can never disagree.
+macro_rules! vocabulary {
+    ($ty:ty, $what:literal) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = UnknownName;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| UnknownName {
+                        vocabulary: $what,
+                        value: s.to_owned(),
+                    })
+            }
+        }
+    };
+}
 
 /// Lifecycle phase of one node of a run.
 ///
@@ -39,11 +82,35 @@ pub enum NodePhase {
 }
 
 impl NodePhase {
+    /// Every phase, in lifecycle order.
+    pub const ALL: [Self; 6] = [
+        Self::Pending,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Skipped,
+        Self::Cancelled,
+    ];
+
     /// Whether the phase is final (everything except `Pending` and `Running`).
     pub fn is_terminal(self) -> bool {
         !matches!(self, Self::Pending | Self::Running)
     }
+
+    /// The lower-case name stored in MySQL and shown by the API, e.g. `succeeded`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+            Self::Cancelled => "cancelled",
+        }
+    }
 }
+
+vocabulary!(NodePhase, "node phase");
 
 /// Why a node attempt failed or why a node did not run.
 ///
@@ -103,6 +170,21 @@ impl FailureReason {
         )
     }
 
+    /// Every reason.
+    pub const ALL: [Self; 11] = [
+        Self::Error,
+        Self::Timeout,
+        Self::Memory,
+        Self::Cpu,
+        Self::OutputSize,
+        Self::OutputType,
+        Self::Sandbox,
+        Self::Interrupted,
+        Self::Image,
+        Self::Cancelled,
+        Self::UpstreamFailed,
+    ];
+
     /// The serialized name, e.g. `output_size`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -120,6 +202,8 @@ impl FailureReason {
         }
     }
 }
+
+vocabulary!(FailureReason, "failure reason");
 
 /// Lifecycle phase of a whole run, derived from its node phases by
 /// [`run_phase`](super::run_phase).
@@ -152,11 +236,36 @@ pub enum RunPhase {
 }
 
 impl RunPhase {
+    /// Every phase, in lifecycle order.
+    pub const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
+    /// The phases of a run that has not finished.
+    pub const UNFINISHED: [Self; 2] = [Self::Pending, Self::Running];
+
     /// Whether the phase is final (`Succeeded`, `Failed` or `Cancelled`).
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
     }
+
+    /// The lower-case name stored in MySQL and shown by the API, e.g. `running`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
 }
+
+vocabulary!(RunPhase, "run phase");
 
 /// What the rest of a run does once a node has failed for good.
 #[derive(
@@ -170,6 +279,21 @@ pub enum FailurePolicy {
     /// not finished and start nothing new.
     FailFast,
 }
+
+impl FailurePolicy {
+    /// Every policy.
+    pub const ALL: [Self; 2] = [Self::Continue, Self::FailFast];
+
+    /// The snake-case name stored in MySQL and accepted by the API, e.g. `fail_fast`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Continue => "continue",
+            Self::FailFast => "fail_fast",
+        }
+    }
+}
+
+vocabulary!(FailurePolicy, "failure policy");
 
 /// Observed state of one node, kept by the executor in a map keyed by node id.
 ///
@@ -219,5 +343,147 @@ impl NodeState {
             phase,
             ..Self::default()
         }
+    }
+
+    /// Attempt `attempt` started now: everything about the previous attempt is forgotten.
+    pub fn start(&mut self, attempt: u32, now_ms: i64) {
+        *self = Self {
+            phase: NodePhase::Running,
+            attempt,
+            started_at_ms: Some(now_ms),
+            ..Self::default()
+        };
+    }
+
+    /// The running attempt succeeded.
+    pub fn succeed(&mut self, at_ms: i64) {
+        self.end(NodePhase::Succeeded, None, None, at_ms);
+    }
+
+    /// The running attempt failed; the planner decides whether it is retried.
+    pub fn fail(&mut self, reason: FailureReason, message: impl Into<String>, at_ms: i64) {
+        self.end(
+            NodePhase::Failed,
+            Some(reason),
+            Some(message.into()),
+            at_ms,
+        );
+    }
+
+    /// The node stopped (or never started) because the run was cancelled.
+    pub fn cancel(&mut self, message: Option<String>, at_ms: i64) {
+        self.end(
+            NodePhase::Cancelled,
+            Some(FailureReason::Cancelled),
+            message,
+            at_ms,
+        );
+    }
+
+    /// Records how an attempt ended: `Succeeded`, `Failed` with a reason, or
+    /// `Cancelled`. A failure reported with reason `cancelled` is a cancel.
+    pub fn finish(
+        &mut self,
+        phase: NodePhase,
+        reason: Option<FailureReason>,
+        message: Option<String>,
+        at_ms: i64,
+    ) {
+        match (phase, reason) {
+            (NodePhase::Succeeded, _) => self.succeed(at_ms),
+            (_, Some(FailureReason::Cancelled)) | (NodePhase::Cancelled, _) => {
+                self.cancel(message, at_ms)
+            }
+            (_, reason) => self.end(
+                NodePhase::Failed,
+                Some(reason.unwrap_or(FailureReason::Error)),
+                message,
+                at_ms,
+            ),
+        }
+    }
+
+    fn end(
+        &mut self,
+        phase: NodePhase,
+        reason: Option<FailureReason>,
+        message: Option<String>,
+        at_ms: i64,
+    ) {
+        self.phase = phase;
+        self.reason = reason;
+        self.message = message;
+        self.retry_not_before_ms = None;
+        self.finished_at_ms = Some(at_ms);
+        self.cancelling = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_vocabulary_round_trips_through_its_stored_name() {
+        for p in NodePhase::ALL {
+            assert_eq!(p.as_str().parse::<NodePhase>(), Ok(p));
+        }
+        for p in RunPhase::ALL {
+            assert_eq!(p.as_str().parse::<RunPhase>(), Ok(p));
+        }
+        for p in FailurePolicy::ALL {
+            assert_eq!(p.as_str().parse::<FailurePolicy>(), Ok(p));
+        }
+        for r in FailureReason::ALL {
+            assert_eq!(r.as_str().parse::<FailureReason>(), Ok(r));
+            // The stored name and the serde name are the same for reasons.
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+        let err = "Running".parse::<RunPhase>().unwrap_err();
+        assert_eq!(err.to_string(), "`Running` is not a valid run phase");
+    }
+
+    #[test]
+    fn terminal_phases_are_decided_in_one_place() {
+        let terminal: Vec<_> = NodePhase::ALL.into_iter().filter(|p| p.is_terminal()).collect();
+        assert_eq!(
+            terminal,
+            [
+                NodePhase::Succeeded,
+                NodePhase::Failed,
+                NodePhase::Skipped,
+                NodePhase::Cancelled
+            ]
+        );
+        let unfinished: Vec<_> = RunPhase::ALL.into_iter().filter(|p| !p.is_terminal()).collect();
+        assert_eq!(unfinished, RunPhase::UNFINISHED);
+    }
+
+    #[test]
+    fn an_attempt_is_started_then_finished_by_the_state_methods() {
+        let mut st = NodeState::default();
+        st.fail(FailureReason::Timeout, "slow", 5);
+        st.retry_not_before_ms = Some(9);
+        st.start(2, 10);
+        assert_eq!(st.phase, NodePhase::Running);
+        assert_eq!((st.attempt, st.started_at_ms), (2, Some(10)));
+        assert_eq!((st.reason, st.retry_not_before_ms), (None, None));
+
+        st.cancelling = true;
+        st.finish(NodePhase::Failed, Some(FailureReason::Cancelled), None, 20);
+        assert_eq!(st.phase, NodePhase::Cancelled);
+        assert!(!st.cancelling);
+        assert_eq!(st.finished_at_ms, Some(20));
+
+        st.start(3, 30);
+        st.finish(NodePhase::Failed, None, Some("boom".into()), 40);
+        assert_eq!(st.phase, NodePhase::Failed);
+        assert_eq!(st.reason, Some(FailureReason::Error));
+        assert_eq!(st.message.as_deref(), Some("boom"));
+
+        st.start(4, 50);
+        st.succeed(60);
+        assert_eq!((st.phase, st.reason, st.message.clone()), (NodePhase::Succeeded, None, None));
+        assert_eq!(st.started_at_ms, Some(50), "the start time stays");
     }
 }
