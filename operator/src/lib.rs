@@ -4,9 +4,11 @@
 //! - [`pods`]: deterministic Pod names and the Pod spec builder (pure);
 //! - [`reconcile`]: observed Run and Pods → Pods to create/delete, next status (pure);
 //! - [`controller`]: the kube-runtime `Controller` that applies those plans;
+//! - [`backoff`]: exponential backoff of failed reconciles, per Run;
 //! - [`leader`]: leader election on a `Lease`;
 //! - [`metrics`]: `/metrics` and `/healthz`.
 
+pub mod backoff;
 pub mod controller;
 pub mod crdgen;
 pub mod leader;
