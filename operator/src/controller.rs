@@ -3,7 +3,7 @@
 //! server-side-apply status patch, publish Events.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -16,6 +16,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 
+use crate::backoff::ErrorBackoff;
 use crate::metrics::Metrics;
 use crate::pods::{is_managed_selector, PodSettings, LABEL_RUN};
 use crate::reconcile::{is_active, reconcile_run, EventKind, Observed, ReconcileError};
@@ -32,8 +33,11 @@ pub struct Settings {
     pub max_pods_per_namespace: u32,
     /// Watch only this namespace; `None` watches all.
     pub namespace: Option<String>,
-    /// Delay before retrying a reconcile that failed.
+    /// Delay before retrying a reconcile that failed once; it doubles with
+    /// each further consecutive failure of the same Run.
     pub error_requeue: Duration,
+    /// Longest delay before retrying a failed reconcile.
+    pub error_requeue_max: Duration,
     /// Name reported on Events (`reportingController`).
     pub reporter: String,
     /// This replica's name (`reportingInstance`).
@@ -46,7 +50,8 @@ impl Default for Settings {
             pods: PodSettings::default(),
             max_pods_per_namespace: 50,
             namespace: None,
-            error_requeue: Duration::from_secs(5),
+            error_requeue: Duration::from_secs(1),
+            error_requeue_max: Duration::from_secs(5 * 60),
             reporter: FIELD_MANAGER.into(),
             instance: None,
         }
@@ -62,6 +67,8 @@ pub struct Context {
     /// Metrics.
     pub metrics: Arc<Metrics>,
     recorder: Recorder,
+    /// Consecutive failed reconciles per Run (see [`error_policy`]).
+    backoff: Mutex<ErrorBackoff>,
 }
 
 impl Context {
@@ -73,14 +80,24 @@ impl Context {
         };
         Arc::new(Self {
             recorder: Recorder::new(client.clone(), reporter),
+            backoff: Mutex::new(ErrorBackoff::new(
+                settings.error_requeue,
+                settings.error_requeue_max,
+            )),
             client,
             settings,
             metrics,
         })
     }
+
+    /// The backoff bookkeeping. A panic while it was held cannot leave it
+    /// inconsistent (each update is one map operation), so poisoning is ignored.
+    fn backoff(&self) -> std::sync::MutexGuard<'_, ErrorBackoff> {
+        self.backoff.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
-/// A reconcile that failed; retried after `Settings::error_requeue`.
+/// A reconcile that failed; retried with backoff (see [`error_policy`]).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A Kubernetes API call failed.
@@ -92,6 +109,12 @@ pub enum Error {
     /// The Run has no usable snapshot.
     #[error("snapshot: {0}")]
     Snapshot(String),
+}
+
+/// The key of a Run's backoff and metrics: `namespace/name`.
+fn run_key(run: &Run) -> String {
+    let ns = run.namespace().unwrap_or_else(|| "default".into());
+    format!("{ns}/{}", run.name_any())
 }
 
 fn now_ms() -> i64 {
@@ -126,6 +149,9 @@ pub async fn reconcile(run: Arc<Run>, ctx: Arc<Context>) -> Result<Action, Error
     let started = Instant::now();
     let result = reconcile_inner(&run, &ctx).await;
     ctx.metrics.observe_reconcile(started.elapsed());
+    if result.is_ok() {
+        ctx.backoff().succeeded(&run_key(&run));
+    }
     result
 }
 
@@ -216,7 +242,7 @@ async fn reconcile_inner(run: &Run, ctx: &Context) -> Result<Action, Error> {
         }
     }
     ctx.metrics
-        .set_running_pods(&format!("{ns}/{name}"), plan.active_pods);
+        .set_running_pods(&run_key(run), plan.active_pods);
 
     if plan.status.phase.is_terminal() {
         return Ok(Action::await_change());
@@ -231,11 +257,26 @@ async fn reconcile_inner(run: &Run, ctx: &Context) -> Result<Action, Error> {
     })
 }
 
-/// Requeues a failed reconcile after a fixed delay.
+/// Requeues a failed reconcile with exponential backoff per Run:
+/// `Settings::error_requeue` after the first failure, doubling with each
+/// consecutive one up to `Settings::error_requeue_max`. A successful
+/// reconcile of the Run resets it.
 pub fn error_policy(run: Arc<Run>, error: &Error, ctx: Arc<Context>) -> Action {
     ctx.metrics.observe_error();
-    tracing::warn!(run = %run.name_any(), error = %error, "reconcile failed");
-    Action::requeue(ctx.settings.error_requeue)
+    let key = run_key(&run);
+    let (delay, failures) = {
+        let mut backoff = ctx.backoff();
+        let delay = backoff.failed(&key, Instant::now());
+        (delay, backoff.failures(&key))
+    };
+    tracing::warn!(
+        run = %run.name_any(),
+        error = %error,
+        failures,
+        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+        "reconcile failed"
+    );
+    Action::requeue(delay)
 }
 
 /// Runs the controller until `shutdown` completes.

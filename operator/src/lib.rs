@@ -1,12 +1,16 @@
 //! The Katalusis operator: reconciles `Run` resources into one resource-limited
 //! Pod per workflow node, using the shared run planner from `katalusis-crds`.
 //!
+//! - [`config`]: the process settings, read once from the environment;
 //! - [`pods`]: deterministic Pod names and the Pod spec builder (pure);
 //! - [`reconcile`]: observed Run and Pods → Pods to create/delete, next status (pure);
 //! - [`controller`]: the kube-runtime `Controller` that applies those plans;
+//! - [`backoff`]: exponential backoff of failed reconciles, per Run;
 //! - [`leader`]: leader election on a `Lease`;
 //! - [`metrics`]: `/metrics` and `/healthz`.
 
+pub mod backoff;
+pub mod config;
 pub mod controller;
 pub mod crdgen;
 pub mod leader;

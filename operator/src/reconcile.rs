@@ -145,6 +145,66 @@ pub enum PodOutcome {
     },
 }
 
+/// A Pod's `status.phase`, parsed once; [`PodPhase::as_str`] is the only place
+/// that spells Kubernetes phase names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodPhase {
+    /// Accepted, not all containers running yet (also: no status written yet).
+    Pending,
+    /// Bound to a node, at least one container running or starting.
+    Running,
+    /// Every container exited with status 0.
+    Succeeded,
+    /// Every container exited and at least one failed (or the Pod was evicted
+    /// or ran past its deadline).
+    Failed,
+    /// Kubernetes' own `Unknown`, or a name this operator does not know.
+    Unknown,
+}
+
+impl PodPhase {
+    /// Every phase.
+    pub const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Unknown,
+    ];
+
+    /// The Kubernetes name, e.g. `Succeeded`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Running => "Running",
+            Self::Succeeded => "Succeeded",
+            Self::Failed => "Failed",
+            Self::Unknown => "Unknown",
+        }
+    }
+
+    /// Parses a Kubernetes phase name; a name this operator does not know is `Unknown`.
+    pub fn parse(name: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == name)
+            .unwrap_or(Self::Unknown)
+    }
+
+    /// The phase of `pod`; a Pod without one has just been created, so it is `Pending`.
+    pub fn of(pod: &Pod) -> Self {
+        pod.status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            .map_or(Self::Pending, Self::parse)
+    }
+
+    /// Whether every container has exited (`Succeeded` or `Failed`).
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed)
+    }
+}
+
 fn time_ms(t: &Time) -> i64 {
     t.0.as_millisecond()
 }
@@ -205,7 +265,7 @@ fn failure_from_message(text: &str) -> (FailureReason, String) {
 /// reason the runner reported, else `error` with the log tail.
 pub fn classify_pod(pod: &Pod) -> PodOutcome {
     let status = pod.status.as_ref();
-    let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
+    let phase = PodPhase::of(pod);
     let pod_reason = status.and_then(|s| s.reason.clone());
     let container = node_container(pod);
     let terminated = container
@@ -213,8 +273,8 @@ pub fn classify_pod(pod: &Pod) -> PodOutcome {
         .and_then(|s| s.terminated.as_ref());
     let finished_ms = terminated.and_then(|t| t.finished_at.as_ref()).map(time_ms);
     match phase {
-        "Succeeded" => PodOutcome::Succeeded { finished_ms },
-        "Failed" => {
+        PodPhase::Succeeded => PodOutcome::Succeeded { finished_ms },
+        PodPhase::Failed => {
             let pod_message = status.and_then(|s| s.message.clone()).unwrap_or_default();
             if pod_reason.as_deref() == Some("DeadlineExceeded") {
                 return PodOutcome::Failed {
@@ -255,13 +315,13 @@ pub fn classify_pod(pod: &Pod) -> PodOutcome {
                 }
                 None => PodOutcome::Failed {
                     reason: FailureReason::Interrupted,
-                    pod_reason: pod_reason.unwrap_or_else(|| "Failed".into()),
+                    pod_reason: pod_reason.unwrap_or_else(|| PodPhase::Failed.as_str().into()),
                     message: tail(&pod_message, MAX_MESSAGE_BYTES),
                     finished_ms,
                 },
             }
         }
-        _ => {
+        PodPhase::Pending | PodPhase::Running | PodPhase::Unknown => {
             let waiting = container
                 .and_then(|c| c.state.as_ref())
                 .and_then(|s| s.waiting.as_ref());
@@ -280,7 +340,7 @@ pub fn classify_pod(pod: &Pod) -> PodOutcome {
                 .and_then(|c| c.state.as_ref())
                 .and_then(|s| s.running.as_ref());
             match (phase, running) {
-                ("Running", r) => PodOutcome::Running {
+                (PodPhase::Running, r) => PodOutcome::Running {
                     started_ms: r.and_then(|r| r.started_at.as_ref()).map(time_ms),
                 },
                 _ => PodOutcome::Waiting,
@@ -291,8 +351,7 @@ pub fn classify_pod(pod: &Pod) -> PodOutcome {
 
 /// Whether a Pod still occupies a slot (not finished, not being deleted).
 pub fn is_active(pod: &Pod) -> bool {
-    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-    pod.metadata.deletion_timestamp.is_none() && !matches!(phase, Some("Succeeded" | "Failed"))
+    pod.metadata.deletion_timestamp.is_none() && !PodPhase::of(pod).is_finished()
 }
 
 /// Plans one reconcile of a Run. See the module documentation.
@@ -344,10 +403,8 @@ pub fn reconcile_run(
                     }
                 }
                 _ => {
-                    state.phase = NodePhase::Cancelled;
-                    state.reason = Some(FailureReason::Cancelled);
-                    state.cancelling = false;
-                    state.finished_at_ms = Some(now_ms);
+                    let message = state.message.take();
+                    state.cancel(message, now_ms);
                     out.events.push(
                         RunEvent::normal("NodeCancelled", format!("node {id} was cancelled"))
                             .about(&pod_name),
@@ -358,12 +415,11 @@ pub fn reconcile_run(
         }
         match outcome {
             None => {
-                state.phase = NodePhase::Failed;
-                state.reason = Some(FailureReason::Interrupted);
-                state.message = Some(format!(
-                    "Pod {pod_name} was deleted before the node finished"
-                ));
-                state.finished_at_ms = Some(now_ms);
+                state.fail(
+                    FailureReason::Interrupted,
+                    format!("Pod {pod_name} was deleted before the node finished"),
+                    now_ms,
+                );
                 node_status.pod_reason = Some("PodDeleted".into());
                 out.events.push(
                     RunEvent::warning(
@@ -375,15 +431,14 @@ pub fn reconcile_run(
             }
             Some(PodOutcome::Waiting) => {}
             Some(PodOutcome::Running { started_ms }) => {
+                // Not a transition: the container's real start time replaces
+                // the time the operator created the Pod.
                 if let Some(started) = started_ms {
                     state.started_at_ms = Some(started);
                 }
             }
             Some(PodOutcome::Succeeded { finished_ms }) => {
-                state.phase = NodePhase::Succeeded;
-                state.reason = None;
-                state.message = None;
-                state.finished_at_ms = Some(finished_ms.unwrap_or(now_ms));
+                state.succeed(finished_ms.unwrap_or(now_ms));
                 node_status.pod_reason = None;
                 out.events.push(
                     RunEvent::normal(
@@ -399,10 +454,7 @@ pub fn reconcile_run(
                 message,
                 finished_ms,
             }) => {
-                state.phase = NodePhase::Failed;
-                state.reason = Some(reason);
-                state.message = Some(message.clone());
-                state.finished_at_ms = Some(finished_ms.unwrap_or(now_ms));
+                state.fail(reason, message.clone(), finished_ms.unwrap_or(now_ms));
                 out.events.push(
                     RunEvent::warning(
                         "NodeFailed",

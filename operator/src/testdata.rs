@@ -53,6 +53,7 @@ pub fn snapshot_chain(ids: &[&str]) -> RunSnapshot {
     RunSnapshot {
         graph: Graph { nodes, edges },
         templates: vec![template()],
+        modules: None,
     }
 }
 

@@ -30,6 +30,7 @@ struct Operator {
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
     metrics: Arc<Metrics>,
+    ctx: Arc<Context>,
 }
 
 fn start(fake: &FakeApi) -> Operator {
@@ -40,13 +41,14 @@ fn start(fake: &FakeApi) -> Operator {
     };
     let ctx = Context::new(fake.client(), settings, metrics.clone());
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(run(ctx, async move {
+    let task = tokio::spawn(run(ctx.clone(), async move {
         let _ = stopped.await;
     }));
     Operator {
         stop,
         task,
         metrics,
+        ctx,
     }
 }
 
@@ -532,6 +534,57 @@ async fn a_run_without_a_snapshot_is_retried_as_an_error_and_gets_no_pods() {
     .await;
     assert!(pod_names(&fake).is_empty());
     assert!(the_run(&fake).status.is_none());
+    operator.shutdown().await;
+}
+
+#[tokio::test]
+async fn failed_reconciles_back_off_per_run_and_a_success_resets_the_backoff() {
+    let fake = FakeApi::new();
+    let operator = start(&fake);
+    let snapshot = snapshot_chain(&["a"]);
+    let mut run = run_with(snapshot.clone());
+    run.metadata.uid = None;
+    run.spec.snapshot = None;
+    run.spec.snapshot_config_map = Some("late-snapshot".into());
+    Api::<Run>::namespaced(fake.client(), "default")
+        .create(&PostParams::default(), &run)
+        .await
+        .unwrap();
+    let failures = || operator.ctx.backoff().failures("default/demo");
+    eventually("three failed reconciles", || {
+        (failures() >= 3).then_some(())
+    })
+    .await;
+    assert_eq!(
+        operator.ctx.backoff().failures("other/demo"),
+        0,
+        "the backoff is kept per namespace/name"
+    );
+
+    let cm = k8s_openapi::api::core::v1::ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some("late-snapshot".into()),
+            ..Default::default()
+        },
+        data: Some(
+            [(
+                "snapshot.json".to_owned(),
+                serde_json::to_string(&snapshot).unwrap(),
+            )]
+            .into(),
+        ),
+        ..Default::default()
+    };
+    Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(fake.client(), "default")
+        .create(&PostParams::default(), &cm)
+        .await
+        .unwrap();
+    let a = pod_name("demo", "a", 1);
+    eventually("Pod a after the backoff", || {
+        pod_names(&fake).contains(&a).then_some(())
+    })
+    .await;
+    eventually("the backoff is reset", || (failures() == 0).then_some(())).await;
     operator.shutdown().await;
 }
 

@@ -430,3 +430,40 @@ fn tail_keeps_the_end_and_respects_character_boundaries() {
     let t = tail("ääää", 3);
     assert_eq!(t, "…ä");
 }
+
+#[test]
+fn pod_phases_are_parsed_once_and_unknown_names_are_unknown() {
+    for phase in PodPhase::ALL {
+        assert_eq!(PodPhase::parse(phase.as_str()), phase);
+    }
+    assert_eq!(PodPhase::parse("Terminating"), PodPhase::Unknown);
+    assert_eq!(PodPhase::parse("running"), PodPhase::Unknown);
+    let mut pod = Pod::default();
+    assert_eq!(PodPhase::of(&pod), PodPhase::Pending, "no status yet");
+    pod.status = Some(terminated("Failed", "Error", 1, None));
+    assert_eq!(PodPhase::of(&pod), PodPhase::Failed);
+    let finished: Vec<_> = PodPhase::ALL
+        .into_iter()
+        .filter(|p| p.is_finished())
+        .collect();
+    assert_eq!(finished, [PodPhase::Succeeded, PodPhase::Failed]);
+}
+
+#[test]
+fn a_pod_in_an_unknown_phase_keeps_its_slot_and_its_node_running() {
+    let (mut run, mut pods) = chain(&["a"]);
+    step(&mut run, &mut pods, NOW);
+    let name = pod_name("demo", "a", 1);
+    set_pod_status(
+        &mut pods,
+        &name,
+        PodStatus {
+            phase: Some("Unknown".into()),
+            ..PodStatus::default()
+        },
+    );
+    let plan = step(&mut run, &mut pods, NOW + 1000);
+    assert!(plan.delete.is_empty() && plan.create.is_empty());
+    assert_eq!(plan.active_pods, 1);
+    assert_eq!(node(&run, "a").phase, NodePhase::Running);
+}
