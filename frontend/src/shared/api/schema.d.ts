@@ -2084,9 +2084,14 @@ export interface components {
        */
       next?: number | null;
     };
-    /** @description The import policy for `restricted` nodes. Block wins over allow. */
+    /**
+     * @description The import policy for `restricted` nodes, frozen into each run: modules a
+     *     node may import (allow) and may never import (block). Block wins over allow.
+     */
     ModuleSettings: {
+      /** @description Modules restricted nodes may import. */
       allow: string[];
+      /** @description Modules restricted nodes may never import. */
       block: string[];
     };
     ModulesView: {
