@@ -216,3 +216,12 @@ pub async fn list(
         .await?;
     Ok((items, total as u64))
 }
+
+/// The longest-standing active administrator (the one bootstrap created, usually).
+pub async fn first_admin(db: &MySqlPool) -> Result<Option<u64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT user_id FROM app_user WHERE role = 'admin' AND active = TRUE ORDER BY user_id LIMIT 1",
+    )
+    .fetch_optional(db)
+    .await
+}

@@ -101,6 +101,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(settings::get_limits))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .merge(crate::library::router())
         .split_for_parts()
 }
 
