@@ -131,11 +131,6 @@ async fn install_one(
     report: &mut InstallReport,
 ) -> Result<(), LibraryError> {
     let name = spec.name.clone();
-    let skip = |reason, message: String| Skipped {
-        name: name.clone(),
-        reason,
-        message,
-    };
     let errs = spec.validate(maxima);
     if !errs.is_empty() {
         let message = errs
@@ -143,7 +138,11 @@ async fn install_one(
             .map(|e| format!("{}: {}", e.field, e.message))
             .collect::<Vec<_>>()
             .join("; ");
-        report.skipped.push(skip(SkipReason::Invalid, message));
+        report.skipped.push(Skipped {
+            name,
+            reason: SkipReason::Invalid,
+            message,
+        });
         return Ok(());
     }
     let (json, sha) = canonical(spec).map_err(|e| LibraryError::Malformed {
@@ -151,29 +150,36 @@ async fn install_one(
         message: e.to_string(),
     })?;
     let mut attempt = 0;
-    loop {
+    let outcome = loop {
         attempt += 1;
         match try_install(db, spec, &json, &sha, by).await {
-            Ok(Outcome::Created) => report.created.push(name),
-            Ok(Outcome::Updated) => report.updated.push(name),
-            Ok(Outcome::Unchanged) => report.unchanged.push(name),
-            Ok(Outcome::EditedLocally) => report.skipped.push(skip(
-                SkipReason::EditedLocally,
-                "the library holds a version that was not installed from the starter library"
-                    .into(),
-            )),
-            Ok(Outcome::DeletedLocally) => report.skipped.push(skip(
-                SkipReason::DeletedLocally,
-                "the template was deleted; installing does not restore it".into(),
-            )),
+            Ok(Some(outcome)) => break outcome,
             // Another replica inserted the same version first: look again.
-            Ok(Outcome::Raced) if attempt < ATTEMPTS => continue,
+            Ok(None) if attempt < ATTEMPTS => continue,
+            Ok(None) => return Err(LibraryError::Contended(name)),
             Err(e) if is_retryable(&e) && attempt < ATTEMPTS => continue,
-            Ok(Outcome::Raced) => return Err(LibraryError::Contended(name)),
             Err(e) => return Err(e.into()),
         }
-        return Ok(());
+    };
+    let skipped = |reason, message: &str| Skipped {
+        name: name.clone(),
+        reason,
+        message: message.to_owned(),
+    };
+    match outcome {
+        Outcome::Created => report.created.push(name),
+        Outcome::Updated => report.updated.push(name),
+        Outcome::Unchanged => report.unchanged.push(name),
+        Outcome::EditedLocally => report.skipped.push(skipped(
+            SkipReason::EditedLocally,
+            "the library holds a version that was not installed from the starter library",
+        )),
+        Outcome::DeletedLocally => report.skipped.push(skipped(
+            SkipReason::DeletedLocally,
+            "the template was deleted; installing does not restore it",
+        )),
     }
+    Ok(())
 }
 
 enum Outcome {
@@ -182,7 +188,6 @@ enum Outcome {
     Unchanged,
     EditedLocally,
     DeletedLocally,
-    Raced,
 }
 
 async fn try_install(
@@ -191,28 +196,28 @@ async fn try_install(
     json: &str,
     sha: &str,
     by: u64,
-) -> Result<Outcome, sqlx::Error> {
+) -> Result<Option<Outcome>, sqlx::Error> {
     let mut tx = db.begin().await?;
     let latest = db::templates::latest_for_update(&mut tx, &spec.name).await?;
     let (version, outcome) = match latest {
         None => (1, Outcome::Created),
-        Some(row) if row.deleted_at.is_some() => return Ok(Outcome::DeletedLocally),
-        Some(row) if row.spec_sha256 == sha => return Ok(Outcome::Unchanged),
+        Some(row) if row.deleted_at.is_some() => return Ok(Some(Outcome::DeletedLocally)),
+        Some(row) if row.spec_sha256 == sha => return Ok(Some(Outcome::Unchanged)),
         Some(row) => {
             if !starter_db::is_installed_version(&mut tx, &row.name, row.version, &row.spec_sha256)
                 .await?
             {
-                return Ok(Outcome::EditedLocally);
+                return Ok(Some(Outcome::EditedLocally));
             }
             (row.version + 1, Outcome::Updated)
         }
     };
     if !db::templates::insert(&mut tx, spec, version, json, sha, by).await? {
-        return Ok(Outcome::Raced);
+        return Ok(None);
     }
     starter_db::record_install(&mut tx, &spec.name, version, sha).await?;
     tx.commit().await?;
-    Ok(outcome)
+    Ok(Some(outcome))
 }
 
 /// Deadlocks (two replicas locking the same missing row's gap) and lock wait
