@@ -67,8 +67,8 @@ export default function AdminLibraryPage() {
       ) : byCategory.length === 0 ? (
         <EmptyState title="No node types yet — install the starter library or create one">
           <p>
-            The starter library has ready-made nodes for CSV files, tables, text, dates,
-            numbers, charts and HTTP requests.
+            The starter library has ready-made nodes for CSV files, tables, text, dates, numbers,
+            charts and HTTP requests.
           </p>
           <p>Or write your own with “New node”.</p>
           <div className="mt-4 flex justify-center">
