@@ -260,3 +260,69 @@ async fn an_installed_template_runs_in_the_sandbox(pool: MySqlPool) {
         json!({"table": {"columns": ["n"], "rows": [[5]]}, "row_count": 1})
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn starter_nodes_chain_through_the_engine_with_one_table_format(pool: MySqlPool) {
+    use crate::runs::{edge, node_of, start, wait_final, workflow};
+    let app = spawn_app(pool).await;
+    let admin = app.admin().await;
+    let client = app.user(&admin, "carl", "client").await;
+    install_as_admin(&app, &admin).await;
+    let node = |id: &str, template: &str, inputs: Value, params: Value| json!({"id": id, "template": {"name": template, "version": 1}, "inputs": inputs, "params": params});
+    let csv = "Region;Betrag\nNord;10,5\nSüd;4\nNord;2\n";
+    let wf = workflow(
+        &app,
+        &admin,
+        client.user_id,
+        vec![
+            node(
+                "read",
+                "csv.read",
+                json!({"text": csv}),
+                json!({"decimal": ","}),
+            ),
+            node(
+                "sum",
+                "table.aggregate",
+                json!({}),
+                json!({"group_by": "Region", "aggregations": "total = sum(Betrag)"}),
+            ),
+            node("sort", "table.sort", json!({}), json!({"by": "-total"})),
+            node("chart", "chart.svg", json!({}), json!({"x": "Region"})),
+        ],
+        vec![
+            edge("read", "table", "sum", "table"),
+            edge("sum", "table", "sort", "table"),
+            edge("sort", "table", "chart", "table"),
+        ],
+    )
+    .await;
+
+    let run = start(&app, &admin, wf, json!({})).await;
+    let body = wait_final(&app, &admin, run).await;
+
+    assert_eq!(body["status"], "succeeded", "{body}");
+    assert_eq!(
+        node_of(&body, "sort")["executions"][0]["outputs"]["table"],
+        json!({"columns": ["Region", "total"], "rows": [["Nord", 12.5], ["Süd", 4]]})
+    );
+    let chart = &node_of(&body, "chart")["executions"][0]["outputs"]["chart"]["$file"];
+    assert_eq!(chart["name"], "chart.svg");
+    let resp = app
+        .http
+        .get(app.url(&format!("/api/runs/{run}/nodes/chart/outputs/chart")))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("image/svg+xml"));
+    let svg = resp.text().await.unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains(">Süd</text>"),
+        "{svg}"
+    );
+}
