@@ -39,3 +39,17 @@ pub async fn is_installed_version(
     .await?;
     Ok(n > 0)
 }
+
+/// `(name, spec_sha256)` of every template whose newest version is still the
+/// one the installer wrote (not deleted, not edited since).
+pub async fn unedited(db: &sqlx::MySqlPool) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.name, t.spec_sha256 FROM node_template t \
+         JOIN starter_template s ON s.name = t.name AND s.version = t.version \
+         WHERE t.deleted_at IS NULL \
+         AND t.version = (SELECT MAX(t2.version) FROM node_template t2 WHERE t2.name = t.name) \
+         ORDER BY t.name",
+    )
+    .fetch_all(db)
+    .await
+}

@@ -230,6 +230,27 @@ fn is_retryable(e: &sqlx::Error) -> bool {
         })
 }
 
+/// Shipped templates an install would create or update: missing ones and
+/// unedited starter templates whose content differs from the shipped one.
+pub async fn pending(db: &MySqlPool) -> Result<Vec<String>, LibraryError> {
+    let names = names();
+    let existing = db::templates::existing_names(db, &names).await?;
+    let unedited = starter_db::unedited(db).await?;
+    let mut out = Vec::new();
+    for spec in templates()? {
+        let (_, sha) = canonical(&spec).map_err(|e| LibraryError::Malformed {
+            file: spec.name.clone(),
+            message: e.to_string(),
+        })?;
+        let missing = !existing.contains(&spec.name);
+        let outdated = unedited.iter().any(|(n, s)| *n == spec.name && *s != sha);
+        if missing || outdated {
+            out.push(spec.name);
+        }
+    }
+    Ok(out)
+}
+
 /// Startup: installs the starter library when `KATALUSIS_STARTER_LIBRARY`
 /// allows it and none of its templates exist yet (a first start). Later
 /// starts leave the library alone; admins re-install from `/admin`.
@@ -243,6 +264,13 @@ pub async fn install_on_first_start(
     }
     let names = names();
     if !db::templates::existing_names(db, &names).await?.is_empty() {
+        let pending = pending(db).await?;
+        if !pending.is_empty() {
+            tracing::info!(
+                templates = %pending.join(", "),
+                "the starter library has new or updated templates; install them from the node library page"
+            );
+        }
         return Ok(None);
     }
     let Some(admin) = db::users::first_admin(db).await? else {

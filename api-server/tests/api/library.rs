@@ -41,6 +41,7 @@ async fn first_start_installs_every_starter_template_once(pool: MySqlPool) {
         .expect("a first start installs");
 
     assert_eq!(report.created, all_names());
+    assert!(service::pending(&app.db).await.unwrap().is_empty());
     assert!(report.updated.is_empty() && report.unchanged.is_empty() && report.skipped.is_empty());
     let admin = app.admin().await;
     let listed = app.get("/api/templates", &admin).await.body;
@@ -131,6 +132,8 @@ async fn edited_and_deleted_templates_are_skipped_and_unedited_ones_updated(pool
         .unwrap();
     }
 
+    assert_eq!(service::pending(&app.db).await.unwrap(), vec!["table.sort"]);
+
     let report = install_as_admin(&app, &admin).await;
 
     assert_eq!(names_in(&report, "updated"), vec!["table.sort"]);
@@ -156,6 +159,7 @@ async fn edited_and_deleted_templates_are_skipped_and_unedited_ones_updated(pool
     let again = install_as_admin(&app, &admin).await;
     assert!(names_in(&again, "unchanged").contains(&"table.sort".to_owned()));
     assert_eq!(again["updated"], json!([]));
+    assert!(service::pending(&app.db).await.unwrap().is_empty());
 }
 
 #[sqlx::test(migrations = "../migrations")]
