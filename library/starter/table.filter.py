@@ -106,6 +106,8 @@ def evaluate(node, row):
         a, b = evaluate(node.left, row), evaluate(node.right, row)
         if a is None or b is None:
             return None
+        if isinstance(node.op, ast.Mult) and (isinstance(a, str) or isinstance(b, str)):
+            raise TypeError("text cannot be multiplied")
         return BINOPS[type(node.op)](a, b)
     if isinstance(node, ast.Compare):
         left = evaluate(node.left, row)

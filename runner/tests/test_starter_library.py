@@ -223,6 +223,8 @@ class TableFilter(StarterCase):
         self.fails("table.filter", "is not valid", {"table": SALES}, {"expression": "amount >"})
         self.fails("table.filter", "Row 1: the expression cannot be evaluated", {"table": SALES},
                    {"expression": "region > 1"})
+        self.fails("table.filter", "text cannot be multiplied", {"table": SALES},
+                   {"expression": "len(region * 999999999) > 1"})
 
 
 class TableSort(StarterCase):
