@@ -45,7 +45,10 @@ RUNNER = os.path.join(HERE, "katalusis_runner.py")
 TERMINATION_LOG = os.environ.get("KATALUSIS_TERMINATION_LOG", "/dev/termination-log")
 BATCH_EVENTS = 64
 BATCH_SECONDS = 0.5
-DELIVERY_ATTEMPTS = 8
+# While the API server cannot store events (it answers 503 during a database
+# outage) the entrypoint keeps them and retries for this long before giving up.
+DELIVERY_SECONDS = float(os.environ.get("KATALUSIS_DELIVERY_SECONDS", "600"))
+MAX_RETRY_DELAY = 8.0
 MAX_MESSAGE = 3000
 
 # Exit codes: 0 node succeeded, 1 node failed, 3 ingest unreachable or bad configuration.
@@ -70,26 +73,33 @@ class Config:
 
 
 def request(cfg: Config, method: str, url: str, body: bytes | None = None,
-            content_type: str | None = None) -> bytes:
-    """One HTTP call with retries on connection errors and 5xx answers."""
+            content_type: str | None = None, budget: float | None = None) -> bytes:
+    """One HTTP call, retried on connection errors and 5xx answers with
+    backoff (honouring ``Retry-After``) until ``budget`` seconds have passed."""
+    deadline = time.monotonic() + (DELIVERY_SECONDS if budget is None else budget)
     delay = 0.25
-    for attempt in range(DELIVERY_ATTEMPTS):
+    while True:
         req = urllib.request.Request(url, data=body, method=method)
         req.add_header("Authorization", f"Bearer {cfg.token}")
         if content_type:
             req.add_header("Content-Type", content_type)
+        wait = delay
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
                 return resp.read()
         except urllib.error.HTTPError as e:
-            if e.code < 500 or attempt == DELIVERY_ATTEMPTS - 1:
+            if e.code < 500:
+                raise
+            retry_after = e.headers.get("Retry-After", "") if e.headers else ""
+            if retry_after.isdigit():
+                wait = min(float(retry_after), MAX_RETRY_DELAY)
+            if time.monotonic() + wait > deadline:
                 raise
         except (urllib.error.URLError, OSError):
-            if attempt == DELIVERY_ATTEMPTS - 1:
+            if time.monotonic() + wait > deadline:
                 raise
-        time.sleep(delay)
-        delay = min(delay * 2, 8.0)
-    raise RuntimeError("unreachable")
+        time.sleep(wait)
+        delay = min(delay * 2, MAX_RETRY_DELAY)
 
 
 def termination_message(finished: dict | None) -> dict:

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -158,6 +158,23 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         request_id,
         client_ip: ip,
     };
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // The database is unreachable (that is what 503 means here): waiting
+        // for it again would only delay the answer, so the entry goes to the
+        // log, where it is kept.
+        tracing::warn!(
+            action = %entry.action,
+            user_id = ?entry.user_id,
+            object_type = ?entry.object_type,
+            object_id = ?entry.object_id,
+            request_id = %entry.request_id,
+            client_ip = ?entry.client_ip,
+            outcome,
+            status = status.as_u16(),
+            "audit entry not stored: database unavailable"
+        );
+        return resp;
+    }
     if let Err(e) = crate::db::audit::insert(&state.db, &entry).await {
         tracing::error!(error = %e, action = %entry.action, "could not write audit entry");
     }

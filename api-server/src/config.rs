@@ -45,6 +45,16 @@ pub struct Settings {
     pub bind: SocketAddr,
     pub database_url: Secret,
     pub db_max_connections: u32,
+    /// How long a request waits for a database connection before it answers
+    /// 503; short, so an outage is reported at once rather than after 30 s.
+    pub db_acquire_timeout_ms: u64,
+    /// How long start-up waits for the database (`None`: until it answers).
+    pub db_startup_wait_seconds: Option<u64>,
+    /// A run whose state could not be stored for this long is stopped and
+    /// failed with reason `storage` (its writes are still kept and retried).
+    pub storage_outage_seconds: u64,
+    /// Most events a run may hold unstored before it is stopped the same way.
+    pub storage_backlog_max: usize,
     /// `None` in dev mode means "generate one per start".
     pub jwt_secret: Option<Secret>,
     pub access_token_ttl_seconds: u64,
@@ -138,6 +148,10 @@ impl Default for Settings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: Secret::new("mysql://root@127.0.0.1:3306/katalusis"),
             db_max_connections: 10,
+            db_acquire_timeout_ms: 1500,
+            db_startup_wait_seconds: None,
+            storage_outage_seconds: 600,
+            storage_backlog_max: 200_000,
             jwt_secret: None,
             access_token_ttl_seconds: 15 * 60,
             refresh_token_ttl_seconds: 30 * 24 * 3600,
@@ -218,6 +232,26 @@ impl Settings {
         }
         if let Some(v) = get("KATALUSIS_DB_MAX_CONNECTIONS") {
             s.db_max_connections = parse_range("KATALUSIS_DB_MAX_CONNECTIONS", &v, 1, 1000)?;
+        }
+        if let Some(v) = get("KATALUSIS_DB_ACQUIRE_TIMEOUT_MS") {
+            s.db_acquire_timeout_ms =
+                parse_range("KATALUSIS_DB_ACQUIRE_TIMEOUT_MS", &v, 100, 60_000)?;
+        }
+        if let Some(v) = get("KATALUSIS_DB_STARTUP_WAIT_SECONDS") {
+            s.db_startup_wait_seconds = Some(parse_range(
+                "KATALUSIS_DB_STARTUP_WAIT_SECONDS",
+                &v,
+                0,
+                86_400,
+            )?);
+        }
+        if let Some(v) = get("KATALUSIS_STORAGE_OUTAGE_SECONDS") {
+            s.storage_outage_seconds =
+                parse_range("KATALUSIS_STORAGE_OUTAGE_SECONDS", &v, 1, 604_800)?;
+        }
+        if let Some(v) = get("KATALUSIS_STORAGE_BACKLOG_MAX") {
+            s.storage_backlog_max =
+                parse_range("KATALUSIS_STORAGE_BACKLOG_MAX", &v, 1_000, 100_000_000)?;
         }
         if let Some(v) = get("KATALUSIS_JWT_SECRET") {
             if v.len() < 32 {
@@ -444,6 +478,10 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_ENV",
     "KATALUSIS_BIND",
     "KATALUSIS_DB_MAX_CONNECTIONS",
+    "KATALUSIS_DB_ACQUIRE_TIMEOUT_MS",
+    "KATALUSIS_DB_STARTUP_WAIT_SECONDS",
+    "KATALUSIS_STORAGE_OUTAGE_SECONDS",
+    "KATALUSIS_STORAGE_BACKLOG_MAX",
     "KATALUSIS_JWT_SECRET",
     "KATALUSIS_ACCESS_TOKEN_TTL_SECONDS",
     "KATALUSIS_REFRESH_TOKEN_TTL_SECONDS",
@@ -532,6 +570,32 @@ mod tests {
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(s.access_token_ttl_seconds, 900);
         assert!(s.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn database_outage_settings_are_read_and_checked() {
+        let d = Settings::from_vars(&vars(&[])).unwrap();
+        assert_eq!(d.db_acquire_timeout_ms, 1500);
+        assert_eq!(d.db_startup_wait_seconds, None);
+        assert_eq!(d.storage_outage_seconds, 600);
+        let s = Settings::from_vars(&vars(&[
+            ("KATALUSIS_DB_ACQUIRE_TIMEOUT_MS", "500"),
+            ("KATALUSIS_DB_STARTUP_WAIT_SECONDS", "0"),
+            ("KATALUSIS_STORAGE_OUTAGE_SECONDS", "30"),
+            ("KATALUSIS_STORAGE_BACKLOG_MAX", "5000"),
+        ]))
+        .unwrap();
+        assert_eq!(s.db_acquire_timeout_ms, 500);
+        assert_eq!(s.db_startup_wait_seconds, Some(0));
+        assert_eq!(s.storage_outage_seconds, 30);
+        assert_eq!(s.storage_backlog_max, 5000);
+        for (k, v) in [
+            ("KATALUSIS_DB_ACQUIRE_TIMEOUT_MS", "10"),
+            ("KATALUSIS_STORAGE_OUTAGE_SECONDS", "0"),
+            ("KATALUSIS_STORAGE_BACKLOG_MAX", "many"),
+        ] {
+            assert_eq!(Settings::from_vars(&vars(&[(k, v)])).unwrap_err().var, k);
+        }
     }
 
     #[test]

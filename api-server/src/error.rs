@@ -40,6 +40,9 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+/// What a 503 asks clients to wait before trying again.
+const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 5;
+
 impl ApiError {
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::Conflict {
@@ -94,6 +97,23 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let this = match self {
+            // An unreachable database is an outage, not a bug: 503 with
+            // `Retry-After`, wherever in the chain the error arose.
+            Self::Internal(e) if crate::db::is_outage(&e) => {
+                tracing::warn!(error = format!("{e:#}"), "database unavailable");
+                Self::Unavailable(
+                    "the database is unavailable; nothing was changed, try again shortly".into(),
+                )
+            }
+            other => other,
+        };
+        this.respond()
+    }
+}
+
+impl ApiError {
+    fn respond(self) -> Response {
         let status = self.status();
         let (message, details) = match &self {
             Self::Internal(e) => {
@@ -111,14 +131,16 @@ impl IntoResponse for ApiError {
             body["error"]["details"] = details;
         }
         let mut resp = (status, axum::Json(body)).into_response();
-        if let Self::TooManyRequests {
-            retry_after_seconds,
-        } = self
-        {
-            resp.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after_seconds.max(1)),
-            );
+        let retry_after = match self {
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => Some(retry_after_seconds.max(1)),
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECONDS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         resp
     }

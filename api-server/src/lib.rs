@@ -19,6 +19,7 @@ use anyhow::Context;
 use sqlx::migrate::Migrator;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::{ConnectOptions, MySqlPool};
+use std::time::Duration;
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Hasher;
@@ -36,8 +37,37 @@ pub async fn migrations_applied(db: &MySqlPool) -> Result<bool, sqlx::Error> {
     Ok(MIGRATOR.iter().all(|m| applied.contains(&m.version)))
 }
 
-/// Connects, creating the database first if it does not exist yet.
+/// Connects, creating the database first if it does not exist yet. While the
+/// database server cannot be reached, waits and retries with backoff (at most
+/// `KATALUSIS_DB_STARTUP_WAIT_SECONDS`, by default until it answers), so the
+/// platform can start before its database does.
 pub async fn connect(settings: &Settings) -> anyhow::Result<MySqlPool> {
+    let started = tokio::time::Instant::now();
+    let limit = settings.db_startup_wait_seconds.map(Duration::from_secs);
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match connect_once(settings).await {
+            Ok(pool) => return Ok(pool),
+            Err(e) => {
+                let unreachable = db::is_outage(&e);
+                let waited = started.elapsed();
+                if !unreachable || limit.is_some_and(|l| waited + delay > l) {
+                    return Err(e);
+                }
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    retry_in_ms = delay.as_millis() as u64,
+                    waited_s = waited.as_secs(),
+                    "the database is not reachable yet; waiting for it"
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+async fn connect_once(settings: &Settings) -> anyhow::Result<MySqlPool> {
     let opts: MySqlConnectOptions = settings
         .database_url
         .expose()
@@ -64,6 +94,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<MySqlPool> {
     }
     MySqlPoolOptions::new()
         .max_connections(settings.db_max_connections)
+        .acquire_timeout(Duration::from_millis(settings.db_acquire_timeout_ms))
         .connect_with(opts)
         .await
         .context("connecting to the database")

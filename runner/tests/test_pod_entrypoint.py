@@ -103,6 +103,60 @@ class Execute(unittest.TestCase):
         self.assertEqual(pod_entrypoint.termination_message(None)["reason"], "error")
 
 
+class Delivery(unittest.TestCase):
+    """Events survive an API server that answers 503 for a while (a database outage)."""
+
+    def serve(self, answers):
+        import http.server
+        import threading
+
+        received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received.append(body)
+                status = answers.pop(0) if answers else 204
+                self.send_response(status)
+                if status == 503:
+                    self.send_header("Retry-After", "1")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.shutdown)
+        return f"http://127.0.0.1:{server.server_address[1]}/events", received
+
+    def config(self):
+        return pod_entrypoint.Config({
+            "KATALUSIS_INGEST_URL": "http://unused", "KATALUSIS_RUN_ID": "1",
+            "KATALUSIS_NODE_ID": "n", "KATALUSIS_ATTEMPT": "1", "KATALUSIS_RUN_TOKEN": "t"})
+
+    def test_503_answers_are_retried_until_the_events_are_taken(self):
+        url, received = self.serve([503, 503, 503])
+        started = time.monotonic()
+        pod_entrypoint.request(self.config(), "POST", url, b"line\n", budget=30)
+        self.assertEqual(received, [b"line\n"] * 4)
+        # Retry-After (1 s) is honoured between the attempts.
+        self.assertGreaterEqual(time.monotonic() - started, 2.5)
+
+    def test_a_client_error_is_not_retried_and_the_budget_ends_retries(self):
+        import urllib.error
+
+        url, received = self.serve([400])
+        with self.assertRaises(urllib.error.HTTPError):
+            pod_entrypoint.request(self.config(), "POST", url, b"x", budget=30)
+        self.assertEqual(len(received), 1)
+        url, received = self.serve([503] * 50)
+        with self.assertRaises(urllib.error.HTTPError):
+            pod_entrypoint.request(self.config(), "POST", url, b"x", budget=2)
+        self.assertLess(len(received), 5)
+
+
 class Configuration(unittest.TestCase):
     def test_missing_environment_is_named(self):
         with self.assertRaises(ValueError) as ctx:

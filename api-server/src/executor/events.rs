@@ -7,10 +7,18 @@
 //! same order and whatever is waiting is committed in one transaction, so a
 //! node costs the driver no database round trip on its critical path.
 //!
+//! A batch that cannot be committed (the database went away) is retried, in
+//! order and with backoff, until it is durable; nothing behind it is written
+//! or published before it, so sequence numbers stay gap-free and listeners
+//! never see an event that is not stored. While a run's store is failing its
+//! driver starts no new node (see [`StoreStatus`]).
+//!
 //! After a crash the database may lag the driver by the last batch; resuming
 //! then treats a node that had already finished as interrupted and retries it
 //! if its policy allows, which is the documented at-least-once behaviour.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,7 +26,7 @@ use katalusis_crds::plan::{FailureReason, NodePhase, NodeState, RunPhase};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::{MySql, MySqlPool, QueryBuilder};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
 /// The kinds of run events, as stored in `run_event.kind` and sent as SSE event names.
@@ -146,9 +154,50 @@ const MAX_BATCH: usize = 500;
 /// How long a batch of only log lines waits for more lines.
 const LOG_LINGER: Duration = Duration::from_millis(50);
 
+/// First and longest pause between two attempts to store a failed batch.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// Counters over every run's store in this process, for readiness.
+#[derive(Debug, Default)]
+pub struct StoreHealth {
+    unstored: AtomicUsize,
+    failing: AtomicUsize,
+}
+
+/// What is waiting to be stored, over all runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// Events and state writes queued but not committed yet.
+    pub unstored: usize,
+    /// Runs whose store is retrying a failed write right now.
+    pub failing_runs: usize,
+}
+
+impl StoreHealth {
+    pub fn backlog(&self) -> Backlog {
+        Backlog {
+            unstored: self.unstored.load(Ordering::Relaxed),
+            failing_runs: self.failing.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The state of one run's store, as its driver sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStatus {
+    /// Since when the oldest unstored batch has been failing, if it is.
+    pub failing_since: Option<tokio::time::Instant>,
+    /// Entries queued but not committed yet.
+    pub unstored: usize,
+}
+
 pub struct EventSink {
     tx: mpsc::UnboundedSender<Pending>,
     task: JoinHandle<()>,
+    unstored: Arc<AtomicUsize>,
+    health: Arc<StoreHealth>,
+    status: watch::Receiver<StoreStatus>,
 }
 
 impl EventSink {
@@ -158,14 +207,42 @@ impl EventSink {
         client_id: u64,
         last_seq: u64,
         live: broadcast::Sender<RunEvent>,
+        health: Arc<StoreHealth>,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(writer(db, run_id, client_id, last_seq, rx, live));
-        Self { tx, task }
+        let unstored = Arc::new(AtomicUsize::new(0));
+        let (status_tx, status) = watch::channel(StoreStatus::default());
+        let writer = Writer {
+            db,
+            run_id,
+            client_id,
+            seq: last_seq,
+            live,
+            unstored: unstored.clone(),
+            health: health.clone(),
+            status: status_tx,
+        };
+        let task = tokio::spawn(writer.run(rx));
+        Self {
+            tx,
+            task,
+            unstored,
+            health,
+            status,
+        }
+    }
+
+    fn send(&self, p: Pending) {
+        self.unstored.fetch_add(1, Ordering::Relaxed);
+        self.health.unstored.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(p).is_err() {
+            self.unstored.fetch_sub(1, Ordering::Relaxed);
+            self.health.unstored.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     pub fn emit(&self, kind: &'static str, data: Value) {
-        let _ = self.tx.send(Pending {
+        self.send(Pending {
             kind,
             data,
             log: None,
@@ -174,7 +251,7 @@ impl EventSink {
     }
 
     pub fn log(&self, line: LogLine, data: Value) {
-        let _ = self.tx.send(Pending {
+        self.send(Pending {
             kind: kind::LOG,
             data,
             log: Some(line),
@@ -184,7 +261,7 @@ impl EventSink {
 
     /// Queues a state write; it is committed before any event emitted after it.
     pub fn write(&self, op: Op) {
-        let _ = self.tx.send(Pending {
+        self.send(Pending {
             kind: "",
             data: Value::Null,
             log: None,
@@ -199,6 +276,19 @@ impl EventSink {
         let _ = rx.await;
     }
 
+    /// Whether the store is failing, and how much waits to be stored.
+    pub fn status(&self) -> StoreStatus {
+        StoreStatus {
+            unstored: self.unstored.load(Ordering::Relaxed),
+            ..*self.status.borrow()
+        }
+    }
+
+    /// Changes whenever the store starts or stops failing.
+    pub fn status_changes(&self) -> watch::Receiver<StoreStatus> {
+        self.status.clone()
+    }
+
     /// Writes everything emitted so far and stops the writer.
     pub async fn close(self) {
         drop(self.tx);
@@ -206,46 +296,95 @@ impl EventSink {
     }
 }
 
-async fn writer(
+/// The task that commits one run's queue in order.
+struct Writer {
     db: MySqlPool,
     run_id: u64,
     client_id: u64,
-    mut seq: u64,
-    mut rx: mpsc::UnboundedReceiver<Pending>,
+    /// The last sequence number committed.
+    seq: u64,
     live: broadcast::Sender<RunEvent>,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
-        }
-        // Log lines come in bursts: wait a little for the rest of the burst,
-        // unless a status change is waiting to be shown.
-        if batch.iter().all(Pending::is_log) && batch.len() < MAX_BATCH {
-            let deadline = tokio::time::Instant::now() + LOG_LINGER;
+    unstored: Arc<AtomicUsize>,
+    health: Arc<StoreHealth>,
+    status: watch::Sender<StoreStatus>,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Pending>) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = rx.recv().await {
+            batch.push(first);
             while batch.len() < MAX_BATCH {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(p)) => {
-                        let is_log = p.is_log();
-                        batch.push(p);
-                        if !is_log {
-                            break;
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+            // Log lines come in bursts: wait a little for the rest of the burst,
+            // unless a status change is waiting to be shown.
+            if batch.iter().all(Pending::is_log) && batch.len() < MAX_BATCH {
+                let deadline = tokio::time::Instant::now() + LOG_LINGER;
+                while batch.len() < MAX_BATCH {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(p)) => {
+                            let is_log = p.is_log();
+                            batch.push(p);
+                            if !is_log {
+                                break;
+                            }
                         }
+                        _ => break,
                     }
-                    _ => break,
+                }
+            }
+            self.store(&batch).await;
+            self.publish(&mut batch);
+        }
+    }
+
+    /// Commits the batch, retrying with backoff until it is durable.
+    async fn store(&mut self, batch: &[Pending]) {
+        let first_seq = self.seq + 1;
+        let mut delay = RETRY_FIRST;
+        let mut failures = 0u32;
+        loop {
+            match write(&self.db, self.run_id, first_seq, batch, failures > 0).await {
+                Ok(()) => break,
+                Err(e) => {
+                    if failures == 0 {
+                        tracing::warn!(run_id = self.run_id, error = %e,
+                            "could not store run state and events; retrying until the database answers");
+                        self.health.failing.fetch_add(1, Ordering::Relaxed);
+                        self.status.send_modify(|s| {
+                            s.failing_since = Some(tokio::time::Instant::now());
+                        });
+                    }
+                    failures += 1;
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(RETRY_MAX);
                 }
             }
         }
-        let first_seq = seq + 1;
-        let events = batch.iter().filter(|p| p.op.is_none()).count();
-        seq += events as u64;
-        if let Err(e) = write(&db, run_id, first_seq, &batch).await {
-            tracing::error!(run_id, error = %e, "could not store run state and events");
+        if failures > 0 {
+            tracing::info!(
+                run_id = self.run_id,
+                attempts = failures + 1,
+                "stored the run's state and events again"
+            );
+            self.health.failing.fetch_sub(1, Ordering::Relaxed);
+            self.status.send_modify(|s| s.failing_since = None);
         }
+        self.seq += batch.iter().filter(|p| p.op.is_none()).count() as u64;
+        self.unstored.fetch_sub(batch.len(), Ordering::Relaxed);
+        self.health
+            .unstored
+            .fetch_sub(batch.len(), Ordering::Relaxed);
+    }
+
+    /// Publishes a committed batch's events and answers its flushes.
+    fn publish(&self, batch: &mut Vec<Pending>) {
+        let events = batch.iter().filter(|p| p.op.is_none()).count() as u64;
+        let first_seq = self.seq + 1 - events;
         let flushed: Vec<_> = batch
             .iter_mut()
             .filter_map(|p| match &mut p.op {
@@ -255,9 +394,9 @@ async fn writer(
             .collect();
         let published = batch.drain(..).filter(|p| p.op.is_none());
         for (i, p) in published.enumerate() {
-            let _ = live.send(RunEvent {
-                run_id,
-                client_id,
+            let _ = self.live.send(RunEvent {
+                run_id: self.run_id,
+                client_id: self.client_id,
                 seq: first_seq + i as u64,
                 kind: p.kind,
                 data: p.data,
@@ -325,13 +464,21 @@ async fn apply(
     }
 }
 
+/// Writes one batch in one transaction. On a retry, a batch whose events are
+/// already stored was committed by an attempt whose answer was lost: it is
+/// not written twice. (Its state writes are idempotent anyway.)
 async fn write(
     db: &MySqlPool,
     run_id: u64,
     first_seq: u64,
     batch: &[Pending],
+    retry: bool,
 ) -> Result<(), sqlx::Error> {
     let now = Utc::now();
+    let has_events = batch.iter().any(|p| p.op.is_none());
+    if retry && has_events && crate::db::runs::last_event_seq(db, run_id).await? >= first_seq {
+        return Ok(());
+    }
     let mut tx = db.begin().await?;
     // Only the last snapshot of the node state map in a batch matters.
     let last_save = batch

@@ -57,6 +57,7 @@ struct Inner {
     /// Test node always runs locally, in both modes.
     local: Arc<local::Local>,
     live: broadcast::Sender<RunEvent>,
+    store_health: Arc<events::StoreHealth>,
     /// Set when the server shuts down, so long-lived event streams end.
     stopping: watch::Sender<bool>,
 }
@@ -76,10 +77,17 @@ impl Executor {
     fn build(db: MySqlPool, settings: Arc<Settings>, client: Option<kube::Client>) -> Self {
         let (live, _) = broadcast::channel(4096);
         let (stopping, _) = watch::channel(false);
-        let local = local::Local::new(db.clone(), settings.clone(), live.clone());
+        let store_health = Arc::new(events::StoreHealth::default());
+        let local = local::Local::new(
+            db.clone(),
+            settings.clone(),
+            live.clone(),
+            store_health.clone(),
+        );
         let backend = match client {
             Some(c) => {
-                let cluster = cluster::Cluster::new(c, db, settings, live.clone());
+                let cluster =
+                    cluster::Cluster::new(c, db, settings, live.clone(), store_health.clone());
                 tokio::spawn(cluster.clone().watch(stopping.subscribe()));
                 Backend::Cluster(cluster)
             }
@@ -89,6 +97,7 @@ impl Executor {
             backend,
             local,
             live,
+            store_health,
             stopping,
         }))
     }
@@ -200,6 +209,11 @@ impl Executor {
         async move {
             let _ = rx.wait_for(|s| *s).await;
         }
+    }
+
+    /// What waits to be stored over all runs (readiness reports it).
+    pub fn storage_backlog(&self) -> events::Backlog {
+        self.0.store_health.backlog()
     }
 
     /// Runs this process is driving now.

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -11,12 +13,34 @@ pub async fn healthz() -> impl IntoResponse {
     axum::Json(json!({"status": "ok"}))
 }
 
-/// The database answers and every migration this build knows is applied.
+/// Longest a readiness probe waits for the database (probes time out after 1 s).
+const READY_CHECK_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// The database answers, every migration this build knows is applied, and no
+/// run's state is waiting to be stored. Answers within a second.
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match crate::migrations_applied(&state.db).await {
-        Ok(true) => (StatusCode::OK, axum::Json(json!({"status": "ready"}))),
+    let backlog = state.executor.storage_backlog();
+    let check = tokio::time::timeout(READY_CHECK_TIMEOUT, crate::migrations_applied(&state.db));
+    let Ok(applied) = check.await else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "not_ready", "reason": "database unreachable"})),
+        );
+    };
+    if applied.as_ref().is_ok_and(|a| *a) && backlog.failing_runs > 0 {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "not_ready", "reason": "storage backlog",
+                "failingRuns": backlog.failing_runs, "unstoredEvents": backlog.unstored})),
+        );
+    }
+    match applied {
+        Ok(true) => (
+            StatusCode::OK,
+            axum::Json(json!({"status": "ready", "unstoredEvents": backlog.unstored})),
+        ),
         Ok(false) => (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(json!({"status": "not_ready", "reason": "migrations pending"})),

@@ -51,6 +51,9 @@ impl From<IngestError> for ApiError {
             IngestError::Unauthenticated => ApiError::Unauthenticated,
             IngestError::Finished => ApiError::conflict("the run has finished"),
             IngestError::BadEvent(m) => ApiError::BadRequest(format!("invalid event: {m}")),
+            IngestError::Unavailable => ApiError::Unavailable(
+                "the run's state cannot be stored right now; send the events again later".into(),
+            ),
             IngestError::Internal(m) => ApiError::Internal(anyhow::anyhow!(m)),
         }
     }

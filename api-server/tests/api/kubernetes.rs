@@ -36,7 +36,7 @@ const WORKFLOWS: &str = "katalusis.io/v1alpha1/workflows";
 
 const CUSTOM_IMAGE: &str = "registry.example/nodes/pandas:1";
 
-fn k8s_settings() -> Settings {
+pub(crate) fn k8s_settings() -> Settings {
     Settings {
         image_allow_list: vec![CUSTOM_IMAGE.into()],
         executor: ExecutorMode::Kubernetes,
@@ -677,7 +677,7 @@ async fn cancel_sets_spec_cancel_and_the_run_ends_cancelled_with_its_pod_deleted
     .await;
 }
 
-async fn token_of(fake: &FakeApi, run: u64) -> String {
+pub(crate) async fn token_of(fake: &FakeApi, run: u64) -> String {
     let secret = fake
         .objects(SECRETS)
         .into_iter()

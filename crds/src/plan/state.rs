@@ -152,6 +152,9 @@ pub enum FailureReason {
     Cancelled,
     /// An upstream node did not succeed, so this node never ran.
     UpstreamFailed,
+    /// The run's state could not be stored for longer than the platform
+    /// allows (the database was unreachable), so the run was stopped.
+    Storage,
 }
 
 impl FailureReason {
@@ -159,19 +162,24 @@ impl FailureReason {
     ///
     /// Not retryable: `OutputType` and `Sandbox` (the code does the same thing
     /// again, so a retry only delays the failure), `Cancelled` (someone chose to
-    /// stop the node) and `UpstreamFailed` (the node never ran). Everything
+    /// stop the node), `UpstreamFailed` (the node never ran) and `Storage` (the
+    /// whole run was stopped). Everything
     /// else, including `Interrupted`, `Timeout`, resource limits and `Image`
     /// (registries have outages), may be transient and is retried while
     /// attempts remain.
     pub fn is_retryable(self) -> bool {
         !matches!(
             self,
-            Self::OutputType | Self::Sandbox | Self::Cancelled | Self::UpstreamFailed
+            Self::OutputType
+                | Self::Sandbox
+                | Self::Cancelled
+                | Self::UpstreamFailed
+                | Self::Storage
         )
     }
 
     /// Every reason.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Error,
         Self::Timeout,
         Self::Memory,
@@ -183,6 +191,7 @@ impl FailureReason {
         Self::Image,
         Self::Cancelled,
         Self::UpstreamFailed,
+        Self::Storage,
     ];
 
     /// The serialized name, e.g. `output_size`.
@@ -199,6 +208,7 @@ impl FailureReason {
             Self::Image => "image",
             Self::Cancelled => "cancelled",
             Self::UpstreamFailed => "upstream_failed",
+            Self::Storage => "storage",
         }
     }
 }

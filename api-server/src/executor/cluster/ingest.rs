@@ -27,20 +27,32 @@ pub enum IngestError {
     /// The run has finished; nothing more is accepted.
     Finished,
     BadEvent(String),
+    /// The run's state cannot be stored right now; the Pod retries later.
+    Unavailable,
     Internal(String),
 }
 
 impl From<sqlx::Error> for IngestError {
     fn from(e: sqlx::Error) -> Self {
+        if crate::db::is_unavailable(&e) {
+            return Self::Unavailable;
+        }
         Self::Internal(e.to_string())
     }
 }
 
 impl From<anyhow::Error> for IngestError {
     fn from(e: anyhow::Error) -> Self {
+        if crate::db::is_outage(&e) {
+            return Self::Unavailable;
+        }
         Self::Internal(format!("{e:#}"))
     }
 }
+
+/// Longest an ingest call waits for its events to be committed before it
+/// answers 503 (the Pod retries with backoff; outcomes keep the first report).
+const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Compares two hex digests without an early exit.
 fn digest_eq(a: &str, b: &str) -> bool {
@@ -99,6 +111,14 @@ impl Cluster {
         if m.snapshot.graph.node(node).is_none() || attempt == 0 {
             return Err(IngestError::NotFound);
         }
+        // Nothing is queued while the run's store is failing: the Pod posts
+        // the same lines again later, so they are stored exactly once.
+        if m.sink.status().failing_since.is_some() {
+            return Err(IngestError::Unavailable);
+        }
+        // A database that went away since the last write is found out here,
+        // before anything is queued, rather than after the lines were taken.
+        sqlx::query("SELECT 1").execute(&self.db).await?;
         let mut events = Vec::new();
         for (i, line) in body.lines().enumerate() {
             if line.trim().is_empty() {
@@ -145,7 +165,12 @@ impl Cluster {
         }
         // The Pod exits only after this answer, and the operator starts
         // downstream nodes only after it exits: their job reads these outputs.
-        m.sink.flush().await;
+        if tokio::time::timeout(COMMIT_WAIT, m.sink.flush())
+            .await
+            .is_err()
+        {
+            return Err(IngestError::Unavailable);
+        }
         Ok(accepted)
     }
 

@@ -36,7 +36,7 @@ use tokio::sync::broadcast;
 
 pub use self::ingest::IngestError;
 use self::resources::{run_name, workflow_name, FIELD_MANAGER};
-use super::events::{kind, EventSink, RunEvent};
+use super::events::{kind, EventSink, RunEvent, StoreHealth};
 use crate::auth::ClientScope;
 use crate::config::Settings;
 use crate::db;
@@ -72,6 +72,7 @@ pub(crate) struct Cluster {
     db: MySqlPool,
     settings: Arc<Settings>,
     live: broadcast::Sender<RunEvent>,
+    store_health: Arc<StoreHealth>,
     runs: tokio::sync::Mutex<HashMap<u64, Arc<Mirrored>>>,
     /// Runs being created by Play right now: the resync must not take a
     /// missing Run for a deleted one.
@@ -87,6 +88,7 @@ impl Cluster {
         db: MySqlPool,
         settings: Arc<Settings>,
         live: broadcast::Sender<RunEvent>,
+        store_health: Arc<StoreHealth>,
     ) -> Arc<Self> {
         let namespace = settings
             .k8s_namespace
@@ -98,6 +100,7 @@ impl Cluster {
             db,
             settings,
             live,
+            store_health,
             runs: tokio::sync::Mutex::new(HashMap::new()),
             creating: Mutex::new(HashSet::new()),
             done: Mutex::new(HashSet::new()),
@@ -243,6 +246,7 @@ impl Cluster {
             row.client_id,
             last_seq,
             self.live.clone(),
+            self.store_health.clone(),
         );
         let m = Arc::new(Mirrored {
             snapshot: row.snapshot,

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use katalusis_crds::plan::{
@@ -20,7 +21,7 @@ use super::runner::PoolEvent;
 use super::{Local, RunControl, Slot};
 use crate::db;
 use crate::db::runs::NodeStates;
-use crate::executor::events::{kind, node_event, run_event, EventSink, Op};
+use crate::executor::events::{kind, node_event, run_event, EventSink, Op, StoreStatus};
 use crate::executor::job::{self, job_id, NodeOutputs};
 use crate::executor::outcome::{self, Ended};
 use crate::executor::protocol::RunnerEvent;
@@ -50,7 +51,12 @@ pub(super) struct Driver {
     running: HashMap<String, RunningJob>,
     pools: RunPools,
     sink: EventSink,
+    /// Set when storing failed for longer than allowed: the run is stopped.
+    storage_failure: Option<String>,
 }
+
+/// How often a run whose store is failing checks the outage bound.
+const STORAGE_CHECK: Duration = Duration::from_secs(1);
 
 fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
@@ -73,6 +79,7 @@ impl Driver {
             row.client_id,
             last_seq,
             local.live.clone(),
+            local.store_health.clone(),
         );
         let mut outputs = NodeOutputs::new();
         if resumed {
@@ -126,6 +133,7 @@ impl Driver {
             running: HashMap::new(),
             pools: RunPools::new(),
             sink,
+            storage_failure: None,
         })
     }
 
@@ -164,8 +172,65 @@ impl Driver {
         held
     }
 
+    /// Why the run must stop because its state cannot be stored, if it must:
+    /// the store has been failing for longer than the allowed outage, or
+    /// more is waiting to be stored than the buffer may hold.
+    fn storage_exceeded(&self, store: StoreStatus) -> Option<String> {
+        if let Some(why) = &self.storage_failure {
+            return Some(why.clone());
+        }
+        let settings = &self.local.settings;
+        let outage = Duration::from_secs(settings.storage_outage_seconds);
+        if store.failing_since.is_some_and(|t| t.elapsed() >= outage) {
+            return Some(format!(
+                "the run's state could not be stored for {} s (the database was unreachable)",
+                settings.storage_outage_seconds
+            ));
+        }
+        (store.unstored > settings.storage_backlog_max).then(|| {
+            format!(
+                "more than {} events of this run were waiting to be stored (the database was unreachable)",
+                settings.storage_backlog_max
+            )
+        })
+    }
+
+    /// Stops the run because its state cannot be stored: running attempts
+    /// are killed, every unfinished node fails with reason `storage` and the
+    /// run fails. These writes wait in the store's ordered queue like all
+    /// others and are committed once the database answers again.
+    async fn stop_for_storage(&mut self, why: String) {
+        tracing::error!(run_id = self.run_id, reason = %why, "stopping the run: storage unavailable");
+        let now = now_ms();
+        let running: Vec<(String, RunningJob)> = self.running.drain().collect();
+        for (id, job) in &running {
+            self.pools
+                .send_control(job.trust, &json!({"v": 1, "type": "cancel", "job": id}))
+                .await;
+            let ended = Ended::failed(FailureReason::Storage, why.clone());
+            self.sink.write(ended.op(&job.node, job.attempt, None));
+        }
+        drop(running);
+        for n in &self.snapshot.graph.nodes {
+            let st = self.states.entry(n.id.clone()).or_default();
+            if !st.phase.is_terminal() {
+                st.fail(FailureReason::Storage, why.clone(), now);
+                self.sink.emit(kind::NODE, node_event(&n.id, st));
+            }
+        }
+        self.sink.write(Op::FinishRun {
+            status: RunPhase::Failed,
+            message: why.clone(),
+            states: self.states.clone(),
+            at: Utc::now(),
+        });
+        self.sink
+            .emit(kind::RUN, run_event(RunPhase::Failed, Some(&why)));
+    }
+
     async fn drive(&mut self) -> anyhow::Result<()> {
         let mut freed = self.local.freed.subscribe();
+        let mut store_changes = self.sink.status_changes();
         if self.states.is_empty() {
             // A new run: show every node as pending before anything starts.
             for n in &self.snapshot.graph.nodes {
@@ -178,7 +243,20 @@ impl Driver {
             // Mark releases seen *before* reserving slots, so a release
             // between planning and sleeping still wakes this run.
             freed.borrow_and_update();
-            let mut reserved = self.reserve_slots();
+            store_changes.borrow_and_update();
+            let store = self.sink.status();
+            if let Some(why) = self.storage_exceeded(store) {
+                self.stop_for_storage(why).await;
+                return Ok(());
+            }
+            // While the run's state cannot be stored, no new node starts;
+            // running ones finish and their outcomes wait in the queue.
+            let storing = store.failing_since.is_none();
+            let mut reserved = if storing {
+                self.reserve_slots()
+            } else {
+                Vec::new()
+            };
             let now = now_ms();
             let input = PlanInput {
                 graph: &self.graph,
@@ -283,6 +361,9 @@ impl Driver {
                 _ = self.control.cancel.notified() => self.cancel_requested = true,
                 _ = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() => {}
                 _ = freed.changed(), if blocked => {}
+                _ = store_changes.changed() => {}
+                // While storing fails, look at the outage bound now and then.
+                _ = tokio::time::sleep(STORAGE_CHECK), if !storing => {}
             }
             // Handle everything else that is already waiting before planning again.
             while let Some((trust, ev)) = self.pools.try_recv() {
@@ -409,20 +490,57 @@ impl Driver {
         Ok(())
     }
 
+    /// Stores an attempt's file outputs, retrying while the database is
+    /// unreachable; `None` once the outage outlasted its bound (the run is
+    /// then stopped).
+    async fn store_outputs(
+        &mut self,
+        node: &str,
+        attempt: u32,
+        outputs: &serde_json::Map<String, serde_json::Value>,
+    ) -> anyhow::Result<Option<serde_json::Map<String, serde_json::Value>>> {
+        let bound = Duration::from_secs(self.local.settings.storage_outage_seconds);
+        let started = tokio::time::Instant::now();
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let db = &self.local.db;
+            match outcome::store_outputs(db, &self.snapshot, self.run_id, node, attempt, outputs)
+                .await
+            {
+                Ok(stored) => return Ok(Some(stored)),
+                Err(e) if db::is_outage(&e) && started.elapsed() < bound => {
+                    tracing::warn!(
+                        run_id = self.run_id,
+                        node,
+                        error = format!("{e:#}"),
+                        "could not store a node's files yet; retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) if db::is_outage(&e) => {
+                    self.storage_failure = Some(format!(
+                        "the files of node `{node}` could not be stored for {} s (the database was unreachable)",
+                        bound.as_secs()
+                    ));
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Records the end of an attempt: node_execution row, node state, event.
-    async fn record(&mut self, node: &str, attempt: u32, ended: Ended) -> anyhow::Result<()> {
+    async fn record(&mut self, node: &str, attempt: u32, mut ended: Ended) -> anyhow::Result<()> {
         let stored = match &ended.outputs {
-            Some(o) => Some(
-                outcome::store_outputs(
-                    &self.local.db,
-                    &self.snapshot,
-                    self.run_id,
-                    node,
-                    attempt,
-                    o,
-                )
-                .await?,
-            ),
+            Some(o) => match self.store_outputs(node, attempt, o).await? {
+                Some(stored) => Some(stored),
+                None => {
+                    let why = self.storage_failure.clone().unwrap_or_default();
+                    ended = Ended::failed(FailureReason::Storage, why);
+                    None
+                }
+            },
             None => None,
         };
         self.sink.write(ended.op(node, attempt, stored.as_ref()));

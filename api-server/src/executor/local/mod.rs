@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 pub use test_node::{TestLogLine, TestOutcome};
 
-use super::events::RunEvent;
+use super::events::{RunEvent, StoreHealth};
 use crate::config::Settings;
 use crate::db;
 
@@ -38,6 +38,7 @@ pub(crate) struct Local {
     freed: watch::Sender<u64>,
     runs: Mutex<HashMap<u64, Arc<RunControl>>>,
     live: broadcast::Sender<RunEvent>,
+    store_health: Arc<StoreHealth>,
     spares: pools::Spares,
 }
 
@@ -90,6 +91,7 @@ impl Local {
         db: MySqlPool,
         settings: Arc<Settings>,
         live: broadcast::Sender<RunEvent>,
+        store_health: Arc<StoreHealth>,
     ) -> Arc<Self> {
         let runner = find_runner(settings.runner_path.as_ref());
         if let Err(e) = &runner {
@@ -104,6 +106,7 @@ impl Local {
             freed,
             runs: Mutex::new(HashMap::new()),
             live,
+            store_health,
             spares: pools::Spares::default(),
         })
     }
