@@ -9,6 +9,7 @@ mod kubernetes;
 mod rbac;
 mod resources;
 mod runs;
+mod tasks;
 mod template_test;
 mod walkthrough;
 mod web;
