@@ -23,7 +23,7 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $
 help:
 	@echo "make run    - apply migrations and start the API server on 127.0.0.1:8080"
 	@echo "make test   - formatting, clippy -D warnings, runner tests, Rust tests"
-	@echo "make bench  - criterion benchmarks and the end-to-end engine benchmark"
+	@echo "make bench  - criterion benchmarks, the end-to-end engine benchmark and the task list benchmark"
 	@echo "make test-k8s - CRD, operator and controller tests, then validate CRDs, chart, Pods, compose"
 	@echo "make crdgen - regenerate the CRD YAML from the Rust types"
 	@echo "make web-check / web-build / web-e2e - SPA lint+types+unit, production build, browser tests"
@@ -85,6 +85,7 @@ test: deps deps-k8s fmt-check clippy test-runner test-rust validate-k8s web-chec
 bench:
 	$(CARGO) bench -p katalusis-crds
 	$(PYTHON) bench/run_bench.py
+	$(PYTHON) bench/tasks_bench.py
 
 # --- Web SPA (frontend/) ---------------------------------------------------
 

@@ -110,6 +110,13 @@ pub struct Settings {
     /// Install the starter node library on the first start (when none of its
     /// templates exist yet).
     pub starter_library: bool,
+    /// SMTP server for notification email (`smtp://`, `smtps://`, with
+    /// optional credentials); `None` keeps notifications in-app only.
+    pub smtp_url: Option<Secret>,
+    /// The sender of notification email.
+    pub smtp_from: String,
+    /// How often this replica looks for tasks whose SLA turned at risk or breached.
+    pub sla_sweep_seconds: u64,
 }
 
 /// Which executor drives runs.
@@ -187,6 +194,9 @@ impl Default for Settings {
             k8s_run_ttl_seconds: 24 * 3600,
             image_allow_list: Vec::new(),
             starter_library: true,
+            smtp_url: None,
+            smtp_from: "Katalusis <katalusis@localhost>".into(),
+            sla_sweep_seconds: 60,
         }
     }
 }
@@ -453,6 +463,30 @@ impl Settings {
             s.k8s_run_ttl_seconds =
                 parse_range("KATALUSIS_K8S_RUN_TTL_SECONDS", &v, 0, 365 * 24 * 3600)?;
         }
+        if let Some(v) = get("KATALUSIS_SMTP_URL") {
+            let scheme_ok = v.starts_with("smtp://") || v.starts_with("smtps://");
+            if !scheme_ok
+                || lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&v).is_err()
+            {
+                return Err(err(
+                    "KATALUSIS_SMTP_URL",
+                    "must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example:587?tls=required",
+                ));
+            }
+            s.smtp_url = Some(Secret::new(v));
+        }
+        if let Some(v) = get("KATALUSIS_SMTP_FROM") {
+            if v.parse::<lettre::message::Mailbox>().is_err() {
+                return Err(err(
+                    "KATALUSIS_SMTP_FROM",
+                    "must be an address such as 'Katalusis <noreply@example.com>'",
+                ));
+            }
+            s.smtp_from = v;
+        }
+        if let Some(v) = get("KATALUSIS_SLA_SWEEP_SECONDS") {
+            s.sla_sweep_seconds = parse_range("KATALUSIS_SLA_SWEEP_SECONDS", &v, 1, 3600)?;
+        }
         // The SPA is optional: an explicit directory must hold a build, the
         // default is used only when a build is present (e.g. after `make web-build`).
         s.web_dir = match get("KATALUSIS_WEB_DIR") {
@@ -519,6 +553,9 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_K8S_RUN_TTL_SECONDS",
     "KATALUSIS_IMAGE_ALLOW_LIST",
     "KATALUSIS_STARTER_LIBRARY",
+    "KATALUSIS_SMTP_URL",
+    "KATALUSIS_SMTP_FROM",
+    "KATALUSIS_SLA_SWEEP_SECONDS",
 ];
 
 fn err(var: &str, message: &str) -> ConfigError {
@@ -714,6 +751,41 @@ mod tests {
         assert!(!off.starter_library);
         let e = Settings::from_vars(&vars(&[("KATALUSIS_STARTER_LIBRARY", "maybe")])).unwrap_err();
         assert_eq!(e.var, "KATALUSIS_STARTER_LIBRARY");
+    }
+
+    #[test]
+    fn smtp_settings_are_read_and_checked() {
+        let s = Settings::from_vars(&vars(&[])).unwrap();
+        assert!(s.smtp_url.is_none());
+        assert_eq!(s.sla_sweep_seconds, 60);
+        let s = Settings::from_vars(&vars(&[
+            (
+                "KATALUSIS_SMTP_URL",
+                "smtp://bot:hunter22@mail.example:587?tls=required",
+            ),
+            ("KATALUSIS_SMTP_FROM", "Ops <ops@example.com>"),
+            ("KATALUSIS_SLA_SWEEP_SECONDS", "5"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.smtp_url.as_ref().map(Secret::expose),
+            Some("smtp://bot:hunter22@mail.example:587?tls=required")
+        );
+        assert!(!format!("{s:?}").contains("hunter22"));
+        assert_eq!(s.smtp_from, "Ops <ops@example.com>");
+        assert_eq!(s.sla_sweep_seconds, 5);
+        for (k, v) in [
+            ("KATALUSIS_SMTP_URL", "http://mail.example"),
+            ("KATALUSIS_SMTP_URL", "mail.example:25"),
+            ("KATALUSIS_SMTP_FROM", "not an address"),
+            ("KATALUSIS_SLA_SWEEP_SECONDS", "0"),
+        ] {
+            assert_eq!(
+                Settings::from_vars(&vars(&[(k, v)])).unwrap_err().var,
+                k,
+                "{k}={v}"
+            );
+        }
     }
 
     #[test]

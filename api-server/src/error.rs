@@ -28,6 +28,13 @@ pub enum ApiError {
     InvalidBody(String),
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// A well-formed request that a business rule refuses (422), with its own code.
+    #[error("{message}")]
+    Rule {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
     #[error("the workflow graph is not valid")]
     InvalidGraph(Vec<Problem>),
     #[error("too many attempts; try again later")]
@@ -64,9 +71,10 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::InvalidBody(_) | Self::Validation(_) | Self::InvalidGraph(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::InvalidBody(_)
+            | Self::Validation(_)
+            | Self::InvalidGraph(_)
+            | Self::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -86,6 +94,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::InvalidBody(_) => "invalid_body",
             Self::Validation(_) => "validation_failed",
+            Self::Rule { code, .. } => code,
             Self::InvalidGraph(_) => "invalid_graph",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -123,7 +132,9 @@ impl ApiError {
             }
             Self::Validation(errs) => (self.to_string(), json!(errs)),
             Self::InvalidGraph(problems) => (self.to_string(), json!({ "problems": problems })),
-            Self::Conflict { details, .. } => (self.to_string(), details.clone()),
+            Self::Conflict { details, .. } | Self::Rule { details, .. } => {
+                (self.to_string(), details.clone())
+            }
             _ => (self.to_string(), Value::Null),
         };
         let mut body = json!({"error": {"code": self.code(), "message": message}});

@@ -10,8 +10,11 @@ pub mod error;
 pub mod executor;
 pub mod http;
 pub mod library;
+pub mod live;
+pub mod notifications;
 pub mod runs;
 pub mod state;
+pub mod tasks;
 
 use std::sync::Arc;
 
@@ -133,12 +136,21 @@ pub fn state_with(
             anyhow::bail!("KATALUSIS_EXECUTOR=kubernetes needs a Kubernetes client")
         }
     };
+    let mailer = match &settings.smtp_url {
+        Some(url) => Some(notifications::service::Mailer::new(
+            url.expose(),
+            &settings.smtp_from,
+        )?),
+        None => None,
+    };
     Ok(AppState {
         db,
         keys,
         hasher,
         settings,
         executor,
+        live: live::LiveBus::default(),
+        mailer,
     })
 }
 
@@ -179,6 +191,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if resumed > 0 {
         tracing::info!(runs = resumed, "resumed unfinished runs");
     }
+    tasks::service::spawn_sla_sweeper(
+        state.clone(),
+        std::time::Duration::from_secs(state.settings.sla_sweep_seconds),
+    );
     if let Some(days) = state.settings.run_retention_days {
         executor::retention::spawn(state.db.clone(), days);
     }

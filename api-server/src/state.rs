@@ -15,4 +15,8 @@ pub struct AppState {
     pub hasher: Hasher,
     pub settings: Arc<Settings>,
     pub executor: Executor,
+    /// Task and notification events for the SPA's live views.
+    pub live: crate::live::LiveBus,
+    /// `None` without `KATALUSIS_SMTP_URL`: notifications stay in-app.
+    pub mailer: Option<crate::notifications::service::Mailer>,
 }

@@ -39,7 +39,8 @@ use crate::state::AppState;
     modifiers(&BearerAuth),
     tags(
         (name = "auth"), (name = "users"), (name = "assignments"), (name = "templates"),
-        (name = "workflows"), (name = "runs"), (name = "audit"), (name = "settings"), (name = "health")
+        (name = "workflows"), (name = "runs"), (name = "audit"), (name = "settings"), (name = "tasks"),
+        (name = "notifications"), (name = "health")
     )
 )]
 struct ApiDoc;
@@ -141,6 +142,8 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settings::get_modules, settings::put_modules))
         .routes(routes!(settings::get_limits))
         .merge(crate::library::router())
+        .merge(crate::tasks::routes())
+        .merge(crate::notifications::routes())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -11,6 +11,7 @@ mod library;
 mod rbac;
 mod resources;
 mod runs;
+mod tasks;
 mod template_test;
 mod walkthrough;
 mod web;

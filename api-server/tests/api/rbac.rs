@@ -171,7 +171,54 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("PUT", "/api/admin/settings/modules", ADMIN_ONLY_GET),
     ("GET", "/api/admin/settings/limits", ADMIN_ONLY_GET),
     ("POST", "/api/admin/library/starter", ADMIN_ONLY_GET),
+    ("GET", "/api/tasks", EVERYONE),
+    ("POST", "/api/tasks", [401, 201, 201, 404, 404, 403, 403]),
+    ("GET", "/api/tasks/events", EVERYONE),
+    // An out-of-scope task is a per-task failure: nothing changes (422).
+    (
+        "POST",
+        "/api/tasks/bulk",
+        [401, 200, 200, 422, 422, 403, 403],
+    ),
+    ("GET", "/api/tasks/{id}", TASK_READ),
+    // Clients may only move their tasks; a title edit is refused.
+    (
+        "PATCH",
+        "/api/tasks/{id}",
+        [401, 200, 200, 404, 404, 403, 404],
+    ),
+    (
+        "DELETE",
+        "/api/tasks/{id}",
+        [401, 204, 204, 404, 404, 403, 403],
+    ),
+    ("POST", "/api/tasks/{id}/move", TASK_READ),
+    ("GET", "/api/tasks/{id}/comments", TASK_READ),
+    ("POST", "/api/tasks/{id}/comments", TASK_WRITE),
+    ("PATCH", "/api/comments/{id}", TASK_READ),
+    (
+        "DELETE",
+        "/api/comments/{id}",
+        [401, 204, 204, 404, 404, 204, 404],
+    ),
+    ("GET", "/api/tasks/{id}/attachments", TASK_READ),
+    ("POST", "/api/tasks/{id}/attachments", TASK_WRITE),
+    ("GET", "/api/attachments/{id}", TASK_READ),
+    ("GET", "/api/tasks/{id}/activity", TASK_READ),
+    ("GET", "/api/task-statuses", EVERYONE),
+    ("GET", "/api/admin/task-settings", ADMIN_ONLY_GET),
+    ("PUT", "/api/admin/task-settings", ADMIN_ONLY_GET),
+    ("GET", "/api/notifications", EVERYONE),
+    ("POST", "/api/notifications/read", EVERYONE),
+    ("GET", "/api/notifications/preferences", EVERYONE),
+    ("PUT", "/api/notifications/preferences", EVERYONE),
 ];
+
+const EVERYONE: [u16; 7] = [401, 200, 200, 200, 200, 200, 200];
+/// Tasks are seen by admins, managers of the task's client and the client
+/// user it is assigned to.
+const TASK_READ: [u16; 7] = [401, 200, 200, 404, 404, 200, 404];
+const TASK_WRITE: [u16; 7] = [401, 201, 201, 404, 404, 201, 404];
 
 /// Runs are read by staff in scope and by their own client (published runs only).
 const RUN_READ: [u16; 7] = [401, 200, 200, 404, 404, 200, 404];
@@ -248,6 +295,38 @@ async fn fresh_workflow(app: &TestApp, fx: &Fixture, client: u64) -> u64 {
         .await["id"]
         .as_u64()
         .unwrap()
+}
+
+/// A task of `client`, created by the admin and assigned to the client user.
+async fn fresh_task(app: &TestApp, fx: &Fixture, client: u64) -> u64 {
+    let r = app
+        .post(
+            "/api/tasks",
+            &fx.admin,
+            json!({"clientId": client, "title": format!("task {}", fx.next()), "assigneeIds": [client]}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    r.body["id"].as_u64().unwrap()
+}
+
+/// A comment on a fresh task of the case's client, written by the caller
+/// when they can see the task (by the admin otherwise).
+async fn fresh_comment(app: &TestApp, fx: &Fixture, case: Case) -> u64 {
+    let task = fresh_task(app, fx, fx.target_client(case)).await;
+    let author = match case {
+        Case::Admin | Case::ManagerOwn | Case::ClientOwn => fx.actor(case).unwrap(),
+        _ => &fx.admin,
+    };
+    let r = app
+        .post(
+            &format!("/api/tasks/{task}/comments"),
+            author,
+            json!({"body": "first"}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    r.body["id"].as_u64().unwrap()
 }
 
 /// A run row of `client` in `status`, written directly (no executor drives
@@ -448,6 +527,92 @@ async fn instantiate(
                 None,
             )
         }
+        ("POST", "/api/tasks") => (
+            path.into(),
+            Some(json!({"clientId": client, "title": format!("new task {n}")})),
+            None,
+        ),
+        (_, "/api/tasks/events") => ("/api/tasks/events?closeAfterSeconds=0".into(), None, None),
+        ("POST", "/api/tasks/bulk") => {
+            let id = fresh_task(app, fx, client).await;
+            (
+                path.into(),
+                Some(json!({"taskIds": [id], "set": {"priority": "high"}})),
+                None,
+            )
+        }
+        ("PATCH", "/api/tasks/{id}") => {
+            let id = fresh_task(app, fx, client).await;
+            (
+                format!("/api/tasks/{id}"),
+                Some(json!({"version": 1, "title": "renamed"})),
+                None,
+            )
+        }
+        ("POST", "/api/tasks/{id}/move") => {
+            let id = fresh_task(app, fx, client).await;
+            (
+                format!("/api/tasks/{id}/move"),
+                Some(json!({"version": 1, "statusId": 2})),
+                None,
+            )
+        }
+        ("POST", "/api/tasks/{id}/comments") => {
+            let id = fresh_task(app, fx, client).await;
+            (
+                format!("/api/tasks/{id}/comments"),
+                Some(json!({"body": "hello"})),
+                None,
+            )
+        }
+        ("POST", "/api/tasks/{id}/attachments") => {
+            let id = fresh_task(app, fx, client).await;
+            (
+                format!("/api/tasks/{id}/attachments?name=note.txt"),
+                Some(json!({"note": "plain text"})),
+                None,
+            )
+        }
+        (_, p) if p.starts_with("/api/tasks/{id}") => {
+            let id = fresh_task(app, fx, client).await;
+            (p.replace("{id}", &id.to_string()), None, None)
+        }
+        ("PATCH", "/api/comments/{id}") => {
+            let id = fresh_comment(app, fx, case).await;
+            (
+                format!("/api/comments/{id}"),
+                Some(json!({"body": "edited"})),
+                None,
+            )
+        }
+        (_, "/api/comments/{id}") => {
+            let id = fresh_comment(app, fx, case).await;
+            (format!("/api/comments/{id}"), None, None)
+        }
+        (_, "/api/attachments/{id}") => {
+            let task = fresh_task(app, fx, client).await;
+            let r = app
+                .http
+                .post(app.url(&format!("/api/tasks/{task}/attachments?name=a.txt")))
+                .bearer_auth(&fx.admin.token)
+                .body("hello")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 201);
+            let id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+            (format!("/api/attachments/{id}"), None, None)
+        }
+        ("PUT", "/api/admin/task-settings") => {
+            let current = app.get(path, &fx.admin).await.body;
+            (path.into(), Some(current), None)
+        }
+        ("POST", "/api/notifications/read") => (path.into(), Some(json!({"all": true})), None),
+        ("PUT", "/api/notifications/preferences") => (
+            path.into(),
+            Some(json!({"items": [{"kind": "mentioned", "inApp": true, "email": false}]})),
+            None,
+        ),
         // The dashboard feed never ends on its own; bound it for the test.
         (_, "/api/events") => ("/api/events?closeAfterSeconds=0".into(), None, None),
         ("POST", "/api/workflows") => (

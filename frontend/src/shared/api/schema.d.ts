@@ -348,6 +348,91 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/admin/task-settings": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Task settings: statuses, transitions, SLA targets, attachment limit. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["TaskSettings"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    /**
+     * Replaces the task settings. Statuses with an id are renamed, reordered or
+     *     re-flagged; without one they are added; missing ones are deleted.
+     */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["TaskSettings"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["TaskSettings"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/admin/users": {
     parameters: {
       query?: never;
@@ -596,6 +681,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/attachments/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Downloads an attachment; always as a download, never rendered inline. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description the file */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/octet-stream": unknown;
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/auth/login": {
     parameters: {
       query?: never;
@@ -818,6 +947,96 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/comments/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Deletes the caller's own comment (admins: any). */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /** Edits the caller's own comment; the previous text is kept in its history. */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["CommentBody"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Comment"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    trace?: never;
+  };
   "/api/events": {
     parameters: {
       query?: never;
@@ -888,6 +1107,156 @@ export interface paths {
     };
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/notifications": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's notifications, newest first, with the unread count. */
+    get: {
+      parameters: {
+        query?: {
+          /** @description A notification id: return older ones only. */
+          before?: number;
+          /** @description 1-200, default 50. */
+          limit?: number;
+          unreadOnly?: boolean;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Inbox"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/notifications/preferences": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's notification preferences, one per kind (default: in-app and email). */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Preferences"];
+          };
+        };
+      };
+    };
+    /** Changes the caller's notification preferences. */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["Preferences"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Preferences"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/notifications/read": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Marks notifications read (some or all); answers the new unread count. */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["MarkRead"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Unread"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
     delete?: never;
     options?: never;
     head?: never;
@@ -1213,6 +1582,669 @@ export interface paths {
             [name: string]: unknown;
           };
           content?: never;
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/task-statuses": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Statuses (board order), allowed transitions and SLA targets, for every role. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Workflow"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Tasks the caller may see, filtered, sorted and paged. `sort=board` gives
+     *     Kanban order (status position, then position in the column).
+     */
+    get: {
+      parameters: {
+        query?: {
+          assigneeId?: number;
+          clientId?: number;
+          /** @description Due at or after. */
+          dueFrom?: string;
+          /** @description Due before. */
+          dueTo?: string;
+          /** @description Only tasks assigned to the caller. */
+          mine?: boolean;
+          page?: number;
+          perPage?: number;
+          /** @description Priorities, comma-separated (`high,critical`). */
+          priority?: string;
+          /** @description Matches the title (substring) or the exact key. */
+          q?: string;
+          reporterId?: number;
+          sla?: components["schemas"]["SlaState"];
+          sort?:
+            | "created_desc"
+            | "created_asc"
+            | "updated_desc"
+            | "due_asc"
+            | "due_desc"
+            | "priority_desc"
+            | "board"
+            | "key";
+          source?: components["schemas"]["SourceKind"];
+          sourceRefId?: number;
+          /** @description Status ids, comma-separated. */
+          status?: string;
+          tag?: string;
+          /** @description Also count the matching tasks per status (Kanban column counts). */
+          withCounts?: boolean;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["TaskPage"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    put?: never;
+    /** Creates a task (admins; managers for their clients). */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["CreateTask"];
+        };
+      };
+      responses: {
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Task"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One task, with watchers and shares. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Task"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    /** Deletes a task with its comments, attachments and activity. */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /**
+     * Changes a task (compare-and-set on `version`). Clients may change only
+     *     the status.
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["PatchTask"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Task"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    trace?: never;
+  };
+  "/api/tasks/{id}/activity": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The task's history, oldest first. */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Return entries after this id. */
+          after?: number;
+          /** @description 1-1000, default 200. */
+          limit?: number;
+        };
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Activity"][];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/{id}/attachments": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The task's attachments (metadata). */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Attachment"][];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    put?: never;
+    /**
+     * Uploads an attachment: the request body is the file's bytes. Its type is
+     *     judged from the content against an allow-list (documents, images,
+     *     CSV/XLSX, PDF, text, zip); larger than the limit answers 413.
+     */
+    post: {
+      parameters: {
+        query: {
+          /** @description Attach to this comment of the task. */
+          commentId?: number;
+          /** @description The file's name (shown and used on download; not used to judge its type). */
+          name: string;
+        };
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/octet-stream": number[];
+        };
+      };
+      responses: {
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Attachment"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/{id}/comments": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The task's comments, oldest first, with their edit history. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Comment"][];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    put?: never;
+    /** Comments on a task. */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["CommentBody"];
+        };
+      };
+      responses: {
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Comment"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/{id}/move": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Moves a Kanban card: to another column and/or within one. */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["MoveTask"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Task"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/bulk": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Changes status, priority, assignees or tags of many tasks: all or none. */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["BulkRequest"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["BulkResult"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description nothing changed; per-task failures */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["BulkRefusal"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/events": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Live `task` events (`{action, taskId, key, statusId, position, version,
+     *     by}`) for tasks the caller may see, and `notification` events for the
+     *     caller's inbox. Events are hints: refetch on receipt.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description End the stream after this many seconds (tests, polling proxies). */
+          closeAfterSeconds?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "text/event-stream": string;
+          };
         };
       };
     };
@@ -1988,7 +3020,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The database answers and every migration this build knows is applied. */
+    /**
+     * The database answers, every migration this build knows is applied, and no
+     *     run's state is waiting to be stored. Answers within a second.
+     */
     get: {
       parameters: {
         query?: never;
@@ -2026,9 +3061,122 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    Activity: {
+      /** Format: int64 */
+      actorId?: number | null;
+      /** Format: date-time */
+      at: string;
+      /**
+       * @description `created`, `status`, `title`, `description`, `priority`, `dueAt`,
+       *     `assignees`, `watchers`, `sharedWith`, `tags`, `comment`,
+       *     `comment_deleted` or `attachment`.
+       */
+      field: string;
+      /** Format: int64 */
+      id: number;
+      newValue?: string | null;
+      oldValue?: string | null;
+    };
+    Attachment: {
+      /** Format: int64 */
+      commentId?: number | null;
+      /** @description Judged from the content, not the name. */
+      contentType: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: int64 */
+      id: number;
+      name: string;
+      sha256: string;
+      /** Format: int64 */
+      size: number;
+      /** Format: int64 */
+      taskId: number;
+      /** Format: int64 */
+      uploadedBy: number;
+    };
+    /** @description Why one task of a bulk change could not be changed. */
+    BulkFailure: {
+      code: string;
+      message: string;
+      /** Format: int64 */
+      taskId: number;
+    };
+    /**
+     * @description The per-task reasons a bulk change was refused (422 `bulk_refused`,
+     *     `error.details.failures`).
+     */
+    BulkRefusal: {
+      failures: components["schemas"]["BulkFailure"][];
+    };
+    BulkRequest: {
+      set: components["schemas"]["BulkSet"];
+      /** @description 1-500 tasks. */
+      taskIds: number[];
+    };
+    BulkResult: {
+      items: components["schemas"]["Task"][];
+    };
+    BulkSet: {
+      assigneeIds?: number[] | null;
+      priority?: null | components["schemas"]["Priority"];
+      /** Format: int64 */
+      statusId?: number | null;
+      tags?: string[] | null;
+    };
     ChangePasswordRequest: {
       currentPassword: string;
       newPassword: string;
+    };
+    Comment: {
+      /** Format: int64 */
+      authorId: number;
+      /** @description Markdown source; render it sanitised, never as raw HTML. */
+      body: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** @description Earlier versions, oldest first. */
+      history: components["schemas"]["CommentEdit"][];
+      /** Format: int64 */
+      id: number;
+      /** Format: int64 */
+      taskId: number;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    CommentBody: {
+      /** @description Markdown; `@username` mentions notify users who can see the task. */
+      body: string;
+    };
+    CommentEdit: {
+      /** @description The text before this edit. */
+      body: string;
+      /** Format: date-time */
+      editedAt: string;
+    };
+    CreateTask: {
+      assigneeIds?: number[];
+      /** Format: int64 */
+      clientId: number;
+      /** @description Markdown. */
+      description?: string;
+      /** Format: date-time */
+      dueAt?: string | null;
+      priority?: components["schemas"]["Priority"];
+      /** @description Client users who may see the task besides its assignees. */
+      sharedWith?: number[];
+      sourceKind?: null | components["schemas"]["SourceKind"];
+      sourceNode?: string | null;
+      /** Format: int64 */
+      sourceRefId?: number | null;
+      /**
+       * Format: int64
+       * @description Defaults to the first status.
+       */
+      statusId?: number | null;
+      tags?: string[];
+      title: string;
+      watcherIds?: number[];
     };
     CreateUser: {
       displayName: string;
@@ -2080,6 +3228,20 @@ export interface components {
     Graph: {
       edges?: components["schemas"]["Edge"][];
       nodes?: components["schemas"]["Node"][];
+    };
+    Inbox: {
+      /** @description Newest first. */
+      items: components["schemas"]["Notification"][];
+      /**
+       * Format: int64
+       * @description Pass as `before` for the next page; absent on the last page.
+       */
+      next?: number | null;
+      /**
+       * Format: int64
+       * @description Unread notifications in all, for the bell.
+       */
+      unread: number;
     };
     /** @description What one install did, by template name. */
     InstallReport: {
@@ -2133,6 +3295,12 @@ export interface components {
        */
       next?: number | null;
     };
+    MarkRead: {
+      /** @description Every unread notification of the caller. */
+      all?: boolean;
+      /** @description These notifications; ignored when `all` is true. */
+      ids?: number[];
+    };
     /**
      * @description The import policy for `restricted` nodes, frozen into each run: modules a
      *     node may import (allow) and may never import (block). Block wins over allow.
@@ -2153,6 +3321,24 @@ export interface components {
       updatedAt?: string | null;
       /** Format: int64 */
       updatedBy?: number | null;
+    };
+    MoveTask: {
+      /**
+       * Format: double
+       * @description The new position in the column: any number between the neighbours'
+       *     positions. Absent: the end of the column.
+       */
+      position?: number | null;
+      /**
+       * Format: int64
+       * @description The target column; must be an allowed transition when it changes.
+       */
+      statusId: number;
+      /**
+       * Format: int32
+       * @description The card's version as the board last saw it; a stale one answers 409.
+       */
+      version: number;
     };
     /** @description One node of a workflow: an instance of a template with its configuration. */
     Node: {
@@ -2198,6 +3384,26 @@ export interface components {
       /** Format: int32 */
       timeoutSeconds?: number | null;
     };
+    Notification: {
+      /** Format: int64 */
+      actorId?: number | null;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: int64 */
+      id: number;
+      kind: components["schemas"]["NotificationKind"];
+      /** Format: date-time */
+      readAt?: string | null;
+      /** Format: int64 */
+      taskId?: number | null;
+      title: string;
+    };
+    /**
+     * @description What a notification is about; users choose per kind whether it reaches
+     *     their inbox and their email.
+     * @enum {string}
+     */
+    NotificationKind: "assigned" | "mentioned" | "status_changed" | "sla_at_risk" | "sla_breached";
     /** @description One page of a list. */
     Paged_Entry: {
       items: {
@@ -2321,6 +3527,30 @@ export interface components {
       options?: string[];
       required?: boolean;
     };
+    PatchTask: {
+      assigneeIds?: number[] | null;
+      description?: string | null;
+      /**
+       * Format: date-time
+       * @description `null` clears the due date.
+       */
+      dueAt?: string | null;
+      priority?: null | components["schemas"]["Priority"];
+      sharedWith?: number[] | null;
+      /**
+       * Format: int64
+       * @description Must be an allowed transition from the current status (422 otherwise).
+       */
+      statusId?: number | null;
+      tags?: string[] | null;
+      title?: string | null;
+      /**
+       * Format: int32
+       * @description The version this edit is based on; a stale one answers 409.
+       */
+      version: number;
+      watcherIds?: number[] | null;
+    };
     /** @description An input or output port of a node template. */
     PortSpec: {
       /** @description Value used when an input is neither connected nor set on the node. */
@@ -2343,6 +3573,22 @@ export interface components {
       /** Format: double */
       y: number;
     };
+    Preference: {
+      /** @description Send by email (when the server has SMTP configured). */
+      email: boolean;
+      /** @description Show in the in-app inbox. */
+      inApp: boolean;
+      kind: components["schemas"]["NotificationKind"];
+    };
+    Preferences: {
+      /** @description One entry per notification kind; kinds left out keep their setting. */
+      items: components["schemas"]["Preference"][];
+    };
+    /**
+     * @description How urgent a task is; each priority may carry an SLA resolution target.
+     * @enum {string}
+     */
+    Priority: "low" | "medium" | "high" | "critical";
     /** @description One graph problem. `code` is stable for programs; `message` is for people. */
     Problem: {
       code: string;
@@ -2474,11 +3720,121 @@ export interface components {
      * @enum {string}
      */
     SkipReason: "edited_locally" | "deleted_locally" | "invalid";
+    /**
+     * @description Where a task stands against its resolution target.
+     * @enum {string}
+     */
+    SlaState: "on_track" | "at_risk" | "breached";
+    SlaTarget: {
+      priority: components["schemas"]["Priority"];
+      /**
+       * Format: int32
+       * @description Minutes to resolve; `null`: no SLA for this priority.
+       */
+      targetMinutes?: number | null;
+    };
+    Source: {
+      kind: components["schemas"]["SourceKind"];
+      /** @description The workflow node, for `workflow` tasks. */
+      node?: string | null;
+      /**
+       * Format: int64
+       * @description Import batch, workflow run or approval id, by `kind`.
+       */
+      refId?: number | null;
+    };
+    /**
+     * @description Where a task came from.
+     * @enum {string}
+     */
+    SourceKind: "manual" | "import" | "workflow" | "approval";
     StartRun: {
       failurePolicy?: components["schemas"]["FailurePolicyBody"];
       /** @description Input values by node id and input port, replacing the nodes' literal inputs. */
       inputs?: Record<string, never>;
       mode?: components["schemas"]["RunMode"];
+    };
+    Status: {
+      /**
+       * Format: int64
+       * @description Absent when an admin adds a status.
+       */
+      id?: number | null;
+      /** @description Whether tasks in this status count as completed. */
+      isDone: boolean;
+      name: string;
+    };
+    StatusCount: {
+      /** Format: int64 */
+      count: number;
+      /** Format: int64 */
+      statusId: number;
+    };
+    /** @description A task as the board, the list and the drawer show it. */
+    Task: {
+      assigneeIds: number[];
+      /** Format: int64 */
+      clientId: number;
+      /** Format: date-time */
+      completedAt?: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      /** @description Markdown source; render it sanitised, never as raw HTML. */
+      description: string;
+      /** Format: date-time */
+      dueAt?: string | null;
+      /** Format: int64 */
+      id: number;
+      /** @description Human-readable, unique, per client: `ACME-42`. */
+      key: string;
+      /**
+       * Format: double
+       * @description Order within the Kanban column.
+       */
+      position: number;
+      priority: components["schemas"]["Priority"];
+      /** Format: int64 */
+      reporterId: number;
+      /** @description Only on single-task answers. */
+      sharedWith?: number[] | null;
+      /** Format: date-time */
+      slaDueAt?: string | null;
+      /** Format: date-time */
+      slaRiskAt?: string | null;
+      slaState?: null | components["schemas"]["SlaState"];
+      source: components["schemas"]["Source"];
+      /** Format: int64 */
+      statusId: number;
+      tags: string[];
+      title: string;
+      /** Format: date-time */
+      updatedAt: string;
+      /**
+       * Format: int32
+       * @description Send back with changes; a stale one answers 409.
+       */
+      version: number;
+      /** @description Only on single-task answers. */
+      watcherIds?: number[] | null;
+    };
+    TaskPage: {
+      items: components["schemas"]["Task"][];
+      /** Format: int32 */
+      page: number;
+      /** Format: int32 */
+      perPage: number;
+      /** @description With `withCounts=true`: matching tasks per status. */
+      statusCounts?: components["schemas"]["StatusCount"][] | null;
+      /** Format: int64 */
+      total: number;
+    };
+    TaskSettings: {
+      /** Format: int64 */
+      attachmentMaxBytes: number;
+      slaTargets: components["schemas"]["SlaTarget"][];
+      /** @description In board order; statuses left out are deleted (409 while tasks use them). */
+      statuses: components["schemas"]["Status"][];
+      transitions: components["schemas"]["Transition"][];
     };
     /** @description One version of a node template. */
     Template: components["schemas"]["TemplateSpec"] & {
@@ -2575,12 +3931,22 @@ export interface components {
       tokenType: string;
       user: components["schemas"]["User"];
     };
+    Transition: {
+      /** @description Status name. */
+      from: string;
+      /** @description Status name. */
+      to: string;
+    };
     /**
      * @description How much a node's code is trusted. `restricted` nodes get no network, an
      *     import allow-list and a filesystem limited to their temp dir.
      * @enum {string}
      */
     TrustLevel: "restricted" | "trusted";
+    Unread: {
+      /** Format: int64 */
+      unread: number;
+    };
     UpdateRun: {
       logsVisibleToClient?: boolean | null;
       published?: boolean | null;

@@ -1,0 +1,959 @@
+//! Task queries. Visibility lives in the SQL (`push_visible`), so a query
+//! cannot return a task its caller may not see. Functions take an executor or
+//! a transaction; the service decides transaction scope.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, MySql, MySqlConnection, MySqlPool, QueryBuilder};
+
+use super::model::{Priority, SlaState, SourceKind, TaskSort};
+use crate::auth::Role;
+
+/// Who is looking: the visibility rules depend on the role and the id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub user_id: u64,
+    pub role: Role,
+}
+
+/// Appends ` AND <task t is visible to viewer>` to an open WHERE clause.
+/// Admins see every task; managers the tasks of their clients and the tasks
+/// assigned to or reported by them; clients the tasks assigned or shared to them.
+pub fn push_visible(qb: &mut QueryBuilder<'_, MySql>, v: Viewer) {
+    match v.role {
+        Role::Admin => {}
+        Role::Manager => {
+            qb.push(" AND (t.client_id IN (SELECT mc.client_id FROM manager_client mc WHERE mc.manager_id = ")
+                .push_bind(v.user_id)
+                .push(") OR t.reporter_id = ")
+                .push_bind(v.user_id)
+                .push(" OR EXISTS (SELECT 1 FROM task_assignee va WHERE va.task_id = t.task_id AND va.user_id = ")
+                .push_bind(v.user_id)
+                .push("))");
+        }
+        Role::Client => {
+            qb.push(" AND (EXISTS (SELECT 1 FROM task_assignee va WHERE va.task_id = t.task_id AND va.user_id = ")
+                .push_bind(v.user_id)
+                .push(") OR EXISTS (SELECT 1 FROM task_share vs WHERE vs.task_id = t.task_id AND vs.user_id = ")
+                .push_bind(v.user_id)
+                .push("))");
+        }
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct StatusRow {
+    pub status_id: u64,
+    pub name: String,
+    pub position: i32,
+    pub is_done: bool,
+}
+
+pub async fn statuses(db: impl sqlx::MySqlExecutor<'_>) -> Result<Vec<StatusRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT status_id, name, position, is_done FROM task_status ORDER BY position, status_id",
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn status(
+    db: impl sqlx::MySqlExecutor<'_>,
+    id: u64,
+) -> Result<Option<StatusRow>, sqlx::Error> {
+    sqlx::query_as("SELECT status_id, name, position, is_done FROM task_status WHERE status_id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn transitions(db: impl sqlx::MySqlExecutor<'_>) -> Result<Vec<(u64, u64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT from_status_id, to_status_id FROM task_transition ORDER BY from_status_id, to_status_id",
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn transition_allowed(
+    db: impl sqlx::MySqlExecutor<'_>,
+    from: u64,
+    to: u64,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM task_transition WHERE from_status_id = ? AND to_status_id = ?",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(db)
+    .await?;
+    Ok(n > 0)
+}
+
+pub const TASK_COLUMNS: &str = "t.task_id, t.client_id, t.task_key, t.title, t.description, \
+    t.status_id, t.priority, t.reporter_id, t.due_at, t.position, t.source_kind, t.source_ref_id, \
+    t.source_node, t.sla_risk_at, t.sla_due_at, t.version, t.created_at, t.updated_at, t.completed_at";
+
+#[derive(Debug, Clone, FromRow)]
+pub struct TaskRow {
+    pub task_id: u64,
+    pub client_id: u64,
+    pub task_key: String,
+    pub title: String,
+    pub description: String,
+    pub status_id: u64,
+    pub priority: Priority,
+    pub reporter_id: u64,
+    pub due_at: Option<DateTime<Utc>>,
+    pub position: f64,
+    pub source_kind: SourceKind,
+    pub source_ref_id: Option<u64>,
+    pub source_node: Option<String>,
+    pub sla_risk_at: Option<DateTime<Utc>>,
+    pub sla_due_at: Option<DateTime<Utc>>,
+    pub version: u32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// The task if `v` may see it.
+pub async fn get_visible(
+    db: &MySqlPool,
+    v: Viewer,
+    task_id: u64,
+) -> Result<Option<TaskRow>, sqlx::Error> {
+    let mut q = QueryBuilder::<MySql>::new(format!(
+        "SELECT {TASK_COLUMNS} FROM task t WHERE t.task_id = "
+    ));
+    q.push_bind(task_id);
+    push_visible(&mut q, v);
+    q.build_query_as().fetch_optional(db).await
+}
+
+/// The task if `v` may see it, locked for the rest of the transaction so
+/// compare-and-set and transition checks see the row they change.
+pub async fn lock_visible(
+    conn: &mut MySqlConnection,
+    v: Viewer,
+    task_id: u64,
+) -> Result<Option<TaskRow>, sqlx::Error> {
+    let mut q = QueryBuilder::<MySql>::new(format!(
+        "SELECT {TASK_COLUMNS} FROM task t WHERE t.task_id = "
+    ));
+    q.push_bind(task_id);
+    push_visible(&mut q, v);
+    q.push(" FOR UPDATE");
+    q.build_query_as().fetch_optional(conn).await
+}
+
+/// Whether `v` may see `task_id`.
+pub async fn is_visible(
+    db: impl sqlx::MySqlExecutor<'_>,
+    v: Viewer,
+    task_id: u64,
+) -> Result<bool, sqlx::Error> {
+    let mut q = QueryBuilder::<MySql>::new("SELECT COUNT(*) FROM task t WHERE t.task_id = ");
+    q.push_bind(task_id);
+    push_visible(&mut q, v);
+    let n: i64 = q.build_query_scalar().fetch_one(db).await?;
+    Ok(n > 0)
+}
+
+/// Allocates the next key of a client's tasks. The counter row stays locked
+/// until the caller's transaction ends, so concurrent creates serialise per
+/// client and numbers are never reused.
+pub async fn next_key(
+    conn: &mut MySqlConnection,
+    client_id: u64,
+    wanted_prefix: &str,
+) -> Result<(u64, String), sqlx::Error> {
+    let existing: Option<(String, u64)> = sqlx::query_as(
+        "SELECT prefix, last_number FROM task_counter WHERE client_id = ? FOR UPDATE",
+    )
+    .bind(client_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (prefix, number) = match existing {
+        Some((prefix, last)) => {
+            sqlx::query(
+                "UPDATE task_counter SET last_number = last_number + 1 WHERE client_id = ?",
+            )
+            .bind(client_id)
+            .execute(&mut *conn)
+            .await?;
+            (prefix, last + 1)
+        }
+        None => {
+            // Two clients whose names give the same prefix: the later one
+            // gets its id appended, so keys stay globally unique.
+            let taken: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM task_counter WHERE prefix = ?")
+                    .bind(wanted_prefix)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            let prefix = if taken > 0 {
+                format!("{wanted_prefix}{client_id}")
+            } else {
+                wanted_prefix.to_string()
+            };
+            sqlx::query(
+                "INSERT INTO task_counter (client_id, prefix, last_number) VALUES (?, ?, 1)",
+            )
+            .bind(client_id)
+            .bind(&prefix)
+            .execute(&mut *conn)
+            .await?;
+            (prefix, 1)
+        }
+    };
+    Ok((number, format!("{prefix}-{number}")))
+}
+
+pub struct NewTask<'a> {
+    pub client_id: u64,
+    pub number: u64,
+    pub key: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub status_id: u64,
+    pub priority: Priority,
+    pub reporter_id: u64,
+    pub due_at: Option<DateTime<Utc>>,
+    pub position: f64,
+    pub source_kind: SourceKind,
+    pub source_ref_id: Option<u64>,
+    pub source_node: Option<&'a str>,
+    pub sla_risk_at: Option<DateTime<Utc>>,
+    pub sla_due_at: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut MySqlConnection, t: &NewTask<'_>) -> Result<u64, sqlx::Error> {
+    let r = sqlx::query(
+        "INSERT INTO task (client_id, task_number, task_key, title, description, status_id, priority, \
+         reporter_id, due_at, position, source_kind, source_ref_id, source_node, sla_risk_at, sla_due_at, \
+         version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+    )
+    .bind(t.client_id)
+    .bind(t.number)
+    .bind(t.key)
+    .bind(t.title)
+    .bind(t.description)
+    .bind(t.status_id)
+    .bind(t.priority)
+    .bind(t.reporter_id)
+    .bind(t.due_at)
+    .bind(t.position)
+    .bind(t.source_kind)
+    .bind(t.source_ref_id)
+    .bind(t.source_node)
+    .bind(t.sla_risk_at)
+    .bind(t.sla_due_at)
+    .bind(t.now)
+    .bind(t.now)
+    .execute(conn)
+    .await?;
+    Ok(r.last_insert_id())
+}
+
+/// The position after the last card of a column.
+pub async fn end_of_column(conn: &mut MySqlConnection, status_id: u64) -> Result<f64, sqlx::Error> {
+    let max: Option<f64> = sqlx::query_scalar("SELECT MAX(position) FROM task WHERE status_id = ?")
+        .bind(status_id)
+        .fetch_one(conn)
+        .await?;
+    Ok(max.map_or(1024.0, |m| m.floor() + 1024.0))
+}
+
+/// Writes the mutable columns of `t` if its version is still `expected`, and
+/// bumps the version; `false` when another writer got there first.
+pub async fn update_if_version(
+    conn: &mut MySqlConnection,
+    t: &TaskRow,
+    expected: u32,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE task SET title = ?, description = ?, status_id = ?, priority = ?, due_at = ?, \
+         position = ?, sla_risk_at = ?, sla_due_at = ?, completed_at = ?, updated_at = ?, version = version + 1 WHERE task_id = ? AND version = ?",
+    )
+    .bind(&t.title)
+    .bind(&t.description)
+    .bind(t.status_id)
+    .bind(t.priority)
+    .bind(t.due_at)
+    .bind(t.position)
+    .bind(t.sla_risk_at)
+    .bind(t.sla_due_at)
+    .bind(t.completed_at)
+    .bind(t.updated_at)
+    .bind(t.task_id)
+    .bind(expected)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A new SLA clock (the priority changed): the once-only notifications may fire again.
+pub async fn reset_sla_notifications(
+    conn: &mut MySqlConnection,
+    task_id: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE task SET sla_risk_notified_at = NULL, sla_breach_notified_at = NULL WHERE task_id = ?",
+    )
+    .bind(task_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete(conn: &mut MySqlConnection, task_id: u64) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query("DELETE FROM task WHERE task_id = ?")
+        .bind(task_id)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// One of the task's user sets (assignees, watchers, shares).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSet {
+    Assignees,
+    Watchers,
+    Shares,
+}
+
+impl UserSet {
+    fn table(self) -> &'static str {
+        match self {
+            Self::Assignees => "task_assignee",
+            Self::Watchers => "task_watcher",
+            Self::Shares => "task_share",
+        }
+    }
+}
+
+pub async fn users_of(
+    db: impl sqlx::MySqlExecutor<'_>,
+    set: UserSet,
+    task_id: u64,
+) -> Result<Vec<u64>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT user_id FROM {} WHERE task_id = ? ORDER BY user_id",
+        set.table()
+    ))
+    .bind(task_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Replaces a user set with `users`.
+pub async fn set_users(
+    conn: &mut MySqlConnection,
+    set: UserSet,
+    task_id: u64,
+    users: &[u64],
+    by: u64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("DELETE FROM {} WHERE task_id = ?", set.table()))
+        .bind(task_id)
+        .execute(&mut *conn)
+        .await?;
+    add_users(conn, set, task_id, users, by, now).await
+}
+
+/// Adds users to a set, keeping those already in it.
+pub async fn add_users(
+    conn: &mut MySqlConnection,
+    set: UserSet,
+    task_id: u64,
+    users: &[u64],
+    by: u64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let mut q = match set {
+        UserSet::Shares => QueryBuilder::<MySql>::new(
+            "INSERT IGNORE INTO task_share (task_id, user_id, created_by, created_at) ",
+        ),
+        other => QueryBuilder::<MySql>::new(format!(
+            "INSERT IGNORE INTO {} (task_id, user_id) ",
+            other.table()
+        )),
+    };
+    q.push_values(users, |mut b, u| {
+        b.push_bind(task_id).push_bind(*u);
+        if set == UserSet::Shares {
+            b.push_bind(by).push_bind(now);
+        }
+    });
+    q.build().execute(conn).await?;
+    Ok(())
+}
+
+pub async fn tags_of(
+    db: impl sqlx::MySqlExecutor<'_>,
+    task_id: u64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT tag FROM task_tag WHERE task_id = ? ORDER BY tag")
+        .bind(task_id)
+        .fetch_all(db)
+        .await
+}
+
+pub async fn set_tags(
+    conn: &mut MySqlConnection,
+    task_id: u64,
+    tags: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM task_tag WHERE task_id = ?")
+        .bind(task_id)
+        .execute(&mut *conn)
+        .await?;
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let mut q = QueryBuilder::<MySql>::new("INSERT INTO task_tag (task_id, tag) ");
+    q.push_values(tags, |mut b, t| {
+        b.push_bind(task_id).push_bind(t);
+    });
+    q.build().execute(conn).await?;
+    Ok(())
+}
+
+/// `(task_id, value)` pairs for a page of tasks, so a list costs two extra
+/// queries rather than two per task.
+pub async fn assignees_of_many(
+    db: &MySqlPool,
+    ids: &[u64],
+) -> Result<Vec<(u64, u64)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut q =
+        QueryBuilder::<MySql>::new("SELECT task_id, user_id FROM task_assignee WHERE task_id IN (");
+    let mut sep = q.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+    q.push(") ORDER BY task_id, user_id");
+    q.build_query_as().fetch_all(db).await
+}
+
+pub async fn tags_of_many(db: &MySqlPool, ids: &[u64]) -> Result<Vec<(u64, String)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut q = QueryBuilder::<MySql>::new("SELECT task_id, tag FROM task_tag WHERE task_id IN (");
+    let mut sep = q.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+    q.push(") ORDER BY task_id, tag");
+    q.build_query_as().fetch_all(db).await
+}
+
+/// List filters; every value is bound, never spliced.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub status_ids: Vec<u64>,
+    pub priorities: Vec<Priority>,
+    pub assignee_id: Option<u64>,
+    pub tag: Option<String>,
+    pub client_id: Option<u64>,
+    pub due_from: Option<DateTime<Utc>>,
+    pub due_to: Option<DateTime<Utc>>,
+    pub sla: Option<SlaState>,
+    pub q: Option<String>,
+    pub source_kind: Option<SourceKind>,
+    pub source_ref_id: Option<u64>,
+    pub reporter_id: Option<u64>,
+}
+
+fn push_from_where(
+    qb: &mut QueryBuilder<'_, MySql>,
+    v: Viewer,
+    f: &Filter,
+    now: DateTime<Utc>,
+    join_status: bool,
+) {
+    qb.push(" FROM task t");
+    if join_status {
+        qb.push(" JOIN task_status s ON s.status_id = t.status_id");
+    }
+    qb.push(" WHERE 1 = 1");
+    push_visible(qb, v);
+    if !f.status_ids.is_empty() {
+        qb.push(" AND t.status_id IN (");
+        let mut sep = qb.separated(", ");
+        for s in &f.status_ids {
+            sep.push_bind(*s);
+        }
+        qb.push(")");
+    }
+    if !f.priorities.is_empty() {
+        qb.push(" AND t.priority IN (");
+        let mut sep = qb.separated(", ");
+        for p in &f.priorities {
+            sep.push_bind(*p);
+        }
+        qb.push(")");
+    }
+    if let Some(a) = f.assignee_id {
+        qb.push(" AND EXISTS (SELECT 1 FROM task_assignee fa WHERE fa.task_id = t.task_id AND fa.user_id = ")
+            .push_bind(a)
+            .push(")");
+    }
+    if let Some(tag) = &f.tag {
+        qb.push(
+            " AND EXISTS (SELECT 1 FROM task_tag ft WHERE ft.task_id = t.task_id AND ft.tag = ",
+        )
+        .push_bind(tag.clone())
+        .push(")");
+    }
+    if let Some(c) = f.client_id {
+        qb.push(" AND t.client_id = ").push_bind(c);
+    }
+    if let Some(r) = f.reporter_id {
+        qb.push(" AND t.reporter_id = ").push_bind(r);
+    }
+    if let Some(d) = f.due_from {
+        qb.push(" AND t.due_at >= ").push_bind(d);
+    }
+    if let Some(d) = f.due_to {
+        qb.push(" AND t.due_at < ").push_bind(d);
+    }
+    if let Some(k) = f.source_kind {
+        qb.push(" AND t.source_kind = ").push_bind(k);
+    }
+    if let Some(r) = f.source_ref_id {
+        qb.push(" AND t.source_ref_id = ").push_bind(r);
+    }
+    // The same inclusive boundaries as `model::sla_state`, judged at
+    // completion for completed tasks.
+    if let Some(sla) = f.sla {
+        match sla {
+            SlaState::Breached => {
+                qb.push(" AND t.sla_due_at <= COALESCE(t.completed_at, ")
+                    .push_bind(now)
+                    .push(")");
+            }
+            SlaState::AtRisk => {
+                qb.push(" AND t.sla_risk_at <= COALESCE(t.completed_at, ")
+                    .push_bind(now)
+                    .push(") AND t.sla_due_at > COALESCE(t.completed_at, ")
+                    .push_bind(now)
+                    .push(")");
+            }
+            SlaState::OnTrack => {
+                qb.push(" AND t.sla_risk_at > COALESCE(t.completed_at, ")
+                    .push_bind(now)
+                    .push(")");
+            }
+        }
+    }
+    if let Some(text) = &f.q {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        qb.push(" AND (t.title LIKE ")
+            .push_bind(format!("%{escaped}%"))
+            .push(" OR t.task_key = ")
+            .push_bind(text.clone())
+            .push(")");
+    }
+}
+
+/// One page of visible tasks matching `f`, and the total the filter matches.
+pub async fn list(
+    db: &MySqlPool,
+    v: Viewer,
+    f: &Filter,
+    sort: TaskSort,
+    limit: u32,
+    offset: u64,
+    now: DateTime<Utc>,
+) -> Result<(Vec<TaskRow>, u64), sqlx::Error> {
+    let board = sort == TaskSort::Board;
+    let mut q = QueryBuilder::<MySql>::new(format!("SELECT {TASK_COLUMNS}"));
+    push_from_where(&mut q, v, f, now, board);
+    q.push(format!(" ORDER BY {} LIMIT ", sort.order_by()))
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
+    let items: Vec<TaskRow> = q.build_query_as().fetch_all(db).await?;
+    let mut count = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
+    push_from_where(&mut count, v, f, now, false);
+    let total: i64 = count.build_query_scalar().fetch_one(db).await?;
+    Ok((items, u64::try_from(total).unwrap_or(0)))
+}
+
+/// How many visible tasks matching `f` each status holds (Kanban column counts).
+pub async fn count_by_status(
+    db: &MySqlPool,
+    v: Viewer,
+    f: &Filter,
+    now: DateTime<Utc>,
+) -> Result<Vec<(u64, i64)>, sqlx::Error> {
+    let mut q = QueryBuilder::<MySql>::new("SELECT t.status_id, COUNT(*)");
+    push_from_where(&mut q, v, f, now, false);
+    q.push(" GROUP BY t.status_id");
+    q.build_query_as().fetch_all(db).await
+}
+
+pub async fn add_activity(
+    conn: &mut MySqlConnection,
+    task_id: u64,
+    actor: Option<u64>,
+    field: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO task_activity (task_id, actor_id, field, old_value, new_value, at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(task_id)
+    .bind(actor)
+    .bind(field)
+    .bind(old)
+    .bind(new)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ActivityRow {
+    pub activity_id: u64,
+    pub actor_id: Option<u64>,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn activity(
+    db: &MySqlPool,
+    task_id: u64,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<ActivityRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT activity_id, actor_id, field, old_value, new_value, at FROM task_activity \
+         WHERE task_id = ? AND activity_id > ? ORDER BY activity_id LIMIT ?",
+    )
+    .bind(task_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    pub user_id: u64,
+    pub username: String,
+    pub email: String,
+    pub role: String,
+    pub active: bool,
+}
+
+pub async fn users_by_ids(
+    db: impl sqlx::MySqlExecutor<'_>,
+    ids: &[u64],
+) -> Result<Vec<UserRow>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut q = QueryBuilder::<MySql>::new(
+        "SELECT user_id, username, email, role, active FROM app_user WHERE user_id IN (",
+    );
+    let mut sep = q.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+    q.push(")");
+    q.build_query_as().fetch_all(db).await
+}
+
+pub async fn users_by_names(
+    db: impl sqlx::MySqlExecutor<'_>,
+    names: &[String],
+) -> Result<Vec<UserRow>, sqlx::Error> {
+    if names.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut q = QueryBuilder::<MySql>::new(
+        "SELECT user_id, username, email, role, active FROM app_user WHERE active = TRUE AND username IN (",
+    );
+    let mut sep = q.separated(", ");
+    for n in names {
+        sep.push_bind(n.clone());
+    }
+    q.push(")");
+    q.build_query_as().fetch_all(db).await
+}
+
+/// Managers linked to `client_id`.
+pub async fn managers_of(
+    db: impl sqlx::MySqlExecutor<'_>,
+    client_id: u64,
+) -> Result<Vec<u64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT manager_id FROM manager_client WHERE client_id = ?")
+        .bind(client_id)
+        .fetch_all(db)
+        .await
+}
+
+// ---- comments ----
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CommentRow {
+    pub comment_id: u64,
+    pub task_id: u64,
+    pub author_id: u64,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn comments(db: &MySqlPool, task_id: u64) -> Result<Vec<CommentRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT comment_id, task_id, author_id, body, created_at, updated_at FROM task_comment \
+         WHERE task_id = ? ORDER BY comment_id",
+    )
+    .bind(task_id)
+    .fetch_all(db)
+    .await
+}
+
+/// A comment on a task `v` may see, locked for the caller's transaction.
+pub async fn lock_comment_visible(
+    conn: &mut MySqlConnection,
+    v: Viewer,
+    comment_id: u64,
+) -> Result<Option<CommentRow>, sqlx::Error> {
+    let mut q = QueryBuilder::<MySql>::new(
+        "SELECT c.comment_id, c.task_id, c.author_id, c.body, c.created_at, c.updated_at \
+         FROM task_comment c JOIN task t ON t.task_id = c.task_id WHERE c.comment_id = ",
+    );
+    q.push_bind(comment_id);
+    push_visible(&mut q, v);
+    q.push(" FOR UPDATE");
+    q.build_query_as().fetch_optional(conn).await
+}
+
+pub async fn insert_comment(
+    conn: &mut MySqlConnection,
+    task_id: u64,
+    author: u64,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let r = sqlx::query(
+        "INSERT INTO task_comment (task_id, author_id, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(task_id)
+    .bind(author)
+    .bind(body)
+    .bind(now)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(r.last_insert_id())
+}
+
+/// Replaces a comment's body, keeping the previous one in its history.
+pub async fn edit_comment(
+    conn: &mut MySqlConnection,
+    c: &CommentRow,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO task_comment_edit (comment_id, body, edited_at) VALUES (?, ?, ?)")
+        .bind(c.comment_id)
+        .bind(&c.body)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE task_comment SET body = ?, updated_at = ? WHERE comment_id = ?")
+        .bind(body)
+        .bind(now)
+        .bind(c.comment_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_comment(conn: &mut MySqlConnection, id: u64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM task_comment WHERE comment_id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CommentEditRow {
+    pub comment_id: u64,
+    pub body: String,
+    pub edited_at: DateTime<Utc>,
+}
+
+pub async fn comment_edits(
+    db: &MySqlPool,
+    task_id: u64,
+) -> Result<Vec<CommentEditRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT e.comment_id, e.body, e.edited_at FROM task_comment_edit e \
+         JOIN task_comment c ON c.comment_id = e.comment_id WHERE c.task_id = ? ORDER BY e.edit_id",
+    )
+    .bind(task_id)
+    .fetch_all(db)
+    .await
+}
+
+// ---- attachments ----
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AttachmentRow {
+    pub attachment_id: u64,
+    pub task_id: u64,
+    pub comment_id: Option<u64>,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub uploaded_by: u64,
+    pub created_at: DateTime<Utc>,
+}
+
+const ATTACHMENT_COLUMNS: &str =
+    "a.attachment_id, a.task_id, a.comment_id, a.name, a.content_type, \
+    a.size, a.sha256, a.uploaded_by, a.created_at";
+
+pub struct NewAttachment<'a> {
+    pub task_id: u64,
+    pub comment_id: Option<u64>,
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub sha256: &'a str,
+    pub content: &'a [u8],
+    pub uploaded_by: u64,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn insert_attachment(
+    conn: &mut MySqlConnection,
+    a: &NewAttachment<'_>,
+) -> Result<u64, sqlx::Error> {
+    let r = sqlx::query(
+        "INSERT INTO task_attachment (task_id, comment_id, name, content_type, size, sha256, content, \
+         uploaded_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(a.task_id)
+    .bind(a.comment_id)
+    .bind(a.name)
+    .bind(a.content_type)
+    .bind(a.content.len() as u64)
+    .bind(a.sha256)
+    .bind(a.content)
+    .bind(a.uploaded_by)
+    .bind(a.now)
+    .execute(conn)
+    .await?;
+    Ok(r.last_insert_id())
+}
+
+pub async fn attachments(db: &MySqlPool, task_id: u64) -> Result<Vec<AttachmentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {ATTACHMENT_COLUMNS} FROM task_attachment a WHERE a.task_id = ? ORDER BY a.attachment_id"
+    ))
+    .bind(task_id)
+    .fetch_all(db)
+    .await
+}
+
+/// An attachment of a task `v` may see, with its content.
+pub async fn attachment_visible(
+    db: &MySqlPool,
+    v: Viewer,
+    id: u64,
+) -> Result<Option<(AttachmentRow, Vec<u8>)>, sqlx::Error> {
+    let mut q = QueryBuilder::<MySql>::new(format!(
+        "SELECT {ATTACHMENT_COLUMNS}, a.content FROM task_attachment a JOIN task t ON t.task_id = a.task_id \
+         WHERE a.attachment_id = "
+    ));
+    q.push_bind(id);
+    push_visible(&mut q, v);
+    let row: Option<sqlx::mysql::MySqlRow> = q.build().fetch_optional(db).await?;
+    match row {
+        None => Ok(None),
+        Some(r) => {
+            use sqlx::Row;
+            let content: Vec<u8> = r.try_get("content")?;
+            Ok(Some((AttachmentRow::from_row(&r)?, content)))
+        }
+    }
+}
+
+pub async fn comment_of_task(
+    db: impl sqlx::MySqlExecutor<'_>,
+    comment_id: u64,
+    task_id: u64,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM task_comment WHERE comment_id = ? AND task_id = ?",
+    )
+    .bind(comment_id)
+    .bind(task_id)
+    .fetch_one(db)
+    .await?;
+    Ok(n > 0)
+}
+
+// ---- settings ----
+
+pub async fn sla_targets(
+    db: impl sqlx::MySqlExecutor<'_>,
+) -> Result<Vec<(Priority, Option<u32>)>, sqlx::Error> {
+    sqlx::query_as("SELECT priority, target_minutes FROM task_sla_target")
+        .fetch_all(db)
+        .await
+}
+
+pub async fn sla_target(
+    db: impl sqlx::MySqlExecutor<'_>,
+    p: Priority,
+) -> Result<Option<u32>, sqlx::Error> {
+    let v: Option<Option<u32>> =
+        sqlx::query_scalar("SELECT target_minutes FROM task_sla_target WHERE priority = ?")
+            .bind(p)
+            .fetch_optional(db)
+            .await?;
+    Ok(v.flatten())
+}
+
+pub async fn attachment_max_bytes(db: impl sqlx::MySqlExecutor<'_>) -> Result<u64, sqlx::Error> {
+    let v: Option<u64> =
+        sqlx::query_scalar("SELECT attachment_max_bytes FROM task_setting WHERE setting_id = 1")
+            .fetch_optional(db)
+            .await?;
+    Ok(v.unwrap_or(10 * 1024 * 1024))
+}
+
+pub async fn task_count_in_status(
+    db: impl sqlx::MySqlExecutor<'_>,
+    status_id: u64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM task WHERE status_id = ?")
+        .bind(status_id)
+        .fetch_one(db)
+        .await
+}
