@@ -88,12 +88,11 @@ bench:
 
 # --- Web SPA (frontend/) ---------------------------------------------------
 
-# npm ci only when the lock file changed since the last install.
-# The registry reachable here lacks some of Tailwind's optional per-platform
-# binaries, which makes `npm ci` reject any lock file as out of sync; then
-# `npm install` installs the same locked versions without rewriting the lock.
+# npm ci only when the lock file changed since the last install. The lock file
+# lists every platform's optional packages (Tailwind's oxide binaries), so
+# `npm ci` installs exactly the locked tree on any machine and never rewrites it.
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
-	cd $(WEB) && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund --no-save)
+	cd $(WEB) && npm ci --no-audit --no-fund
 
 web-deps: $(WEB)/node_modules/.package-lock.json
 
