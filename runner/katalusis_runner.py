@@ -90,7 +90,7 @@ DEFAULT_ALLOWED_MODULES = (
     "hashlib", "hmac", "base64", "binascii", "typing", "dataclasses", "enum",
     "copy", "heapq", "bisect", "io", "asyncio", "array", "struct", "zlib",
     "gzip", "difflib", "unicodedata", "html", "pprint", "contextlib",
-    "abc", "calendar", "secrets",
+    "abc", "calendar", "secrets", "ast", "zoneinfo",
 )
 
 # Imported lazily from C code on behalf of allowed modules (for example
@@ -313,6 +313,10 @@ def _check_and_encode_outputs(result, ports: list, ctx: Context, max_output_byte
 # Computed once, in the warm pool, so each forked job pays nothing for them.
 _RUNNER_FILE = os.path.realpath(__file__)
 _PYTHON_ROOTS = tuple({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.base_exec_prefix, sys.exec_prefix)})
+# The time zone database (public, read-only data) so `zoneinfo` works in
+# restricted nodes; bound read-only into the restricted sandbox as well.
+TZ_DIRS = tuple(d for d in ("/usr/share/zoneinfo",) if os.path.isdir(d))
+_TZ_ROOTS = tuple(os.path.realpath(d) for d in TZ_DIRS)
 
 
 def _is_under(path: str, roots) -> bool:
@@ -337,7 +341,7 @@ class _Guards:
         self.node_globals = node_globals
         self.violation: str | None = None
         self.tmp_dir = os.path.realpath(tmp_dir)
-        self.read_roots = _PYTHON_ROOTS + (self.tmp_dir,)
+        self.read_roots = _PYTHON_ROOTS + _TZ_ROOTS + (self.tmp_dir,)
         self.read_files = {_RUNNER_FILE, "/dev/null", "/dev/urandom", "/dev/random"}
 
     # -- imports ---------------------------------------------------------
@@ -1213,6 +1217,8 @@ def bwrap_argv(trust: str) -> list[str]:
             elif os.path.isdir(d):
                 argv += ["--ro-bind", d, d]
         argv += ["--ro-bind", prefix, prefix]
+        for d in TZ_DIRS:
+            argv += ["--ro-bind", os.path.realpath(d), d]
         exe = os.path.realpath(sys.executable)
         if not exe.startswith(prefix + os.sep):
             argv += ["--ro-bind", exe, exe]

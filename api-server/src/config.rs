@@ -97,6 +97,9 @@ pub struct Settings {
     /// Images a template may name for its node Pods (the same list the
     /// operator enforces); empty means templates cannot name one.
     pub image_allow_list: Vec<String>,
+    /// Install the starter node library on the first start (when none of its
+    /// templates exist yet).
+    pub starter_library: bool,
 }
 
 /// Which executor drives runs.
@@ -169,6 +172,7 @@ impl Default for Settings {
             k8s_resync_seconds: 60,
             k8s_run_ttl_seconds: 24 * 3600,
             image_allow_list: Vec::new(),
+            starter_library: true,
         }
     }
 }
@@ -313,6 +317,9 @@ impl Settings {
                     &format!("'{bad}' is not an http(s) origin"),
                 ));
             }
+        }
+        if let Some(v) = get("KATALUSIS_STARTER_LIBRARY") {
+            s.starter_library = parse_bool("KATALUSIS_STARTER_LIBRARY", &v)?;
         }
         if let Some(v) = get("KATALUSIS_TRUST_PROXY_HEADERS") {
             s.trust_proxy_headers = parse_bool("KATALUSIS_TRUST_PROXY_HEADERS", &v)?;
@@ -473,6 +480,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_K8S_RESYNC_SECONDS",
     "KATALUSIS_K8S_RUN_TTL_SECONDS",
     "KATALUSIS_IMAGE_ALLOW_LIST",
+    "KATALUSIS_STARTER_LIBRARY",
 ];
 
 fn err(var: &str, message: &str) -> ConfigError {
@@ -633,6 +641,15 @@ mod tests {
         ] {
             assert_eq!(Settings::from_vars(&vars(&[(k, v)])).unwrap_err().var, k);
         }
+    }
+
+    #[test]
+    fn the_starter_library_is_on_unless_opted_out() {
+        assert!(Settings::from_vars(&vars(&[])).unwrap().starter_library);
+        let off = Settings::from_vars(&vars(&[("KATALUSIS_STARTER_LIBRARY", "false")])).unwrap();
+        assert!(!off.starter_library);
+        let e = Settings::from_vars(&vars(&[("KATALUSIS_STARTER_LIBRARY", "maybe")])).unwrap_err();
+        assert_eq!(e.var, "KATALUSIS_STARTER_LIBRARY");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod executor;
 pub mod http;
+pub mod library;
 pub mod runs;
 pub mod state;
 
@@ -136,6 +137,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     };
     let state = state_with(db, settings, client)?;
     bootstrap::ensure_admin(&state.db, &state.settings, &state.hasher).await?;
+    library::install_on_first_start(&state.db, &state.settings)
+        .await
+        .context("installing the starter node library")?;
     let resumed = state
         .executor
         .resume_all()

@@ -157,7 +157,7 @@ describe("admin → manager → client", () => {
     await page.getByTestId("managers-of-client").getByText("Maria").waitFor();
 
     await page.getByRole("link", { name: "Node library" }).click();
-    await page.getByText("The library is empty.").waitFor();
+    await page.getByText("No node types yet — install the starter library or create one").waitFor();
     await page.getByRole("button", { name: "New node" }).click();
     await page.getByLabel("Name", { exact: true }).fill("text.upper");
     await page.getByLabel("Title").fill("Uppercase");

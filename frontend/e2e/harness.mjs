@@ -79,6 +79,8 @@ export async function startServer(extraEnv = {}) {
       KATALUSIS_ARGON2_MEMORY_KIB: "1024",
       KATALUSIS_ARGON2_ITERATIONS: "1",
       KATALUSIS_LOG: "warn",
+      // Tests build their own library; the starter library has its own tests.
+      KATALUSIS_STARTER_LIBRARY: "false",
       ...extraEnv,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -168,3 +168,18 @@ pub async fn catalog_for(
     }
     Ok(out)
 }
+
+/// Which of `names` exist as templates (in any version, deleted or not).
+pub async fn existing_names(db: &MySqlPool, names: &[&str]) -> Result<Vec<String>, sqlx::Error> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb =
+        QueryBuilder::<MySql>::new("SELECT DISTINCT name FROM node_template WHERE name IN (");
+    let mut sep = qb.separated(", ");
+    for n in names {
+        sep.push_bind(n.to_string());
+    }
+    qb.push(") ORDER BY name");
+    qb.build_query_scalar().fetch_all(db).await
+}

@@ -204,3 +204,12 @@ pub async fn list(
     };
     super::paging::fetch_page(db, COLUMNS, from_where, "username", limit, offset).await
 }
+
+/// The longest-standing active administrator (the one bootstrap created, usually).
+pub async fn first_admin(db: &MySqlPool) -> Result<Option<u64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT user_id FROM app_user WHERE role = 'admin' AND active = TRUE ORDER BY user_id LIMIT 1",
+    )
+    .fetch_optional(db)
+    .await
+}

@@ -140,6 +140,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list))
         .routes(routes!(settings::get_modules, settings::put_modules))
         .routes(routes!(settings::get_limits))
+        .merge(crate::library::router())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

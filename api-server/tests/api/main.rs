@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod bad_input;
 mod kubernetes;
+mod library;
 mod rbac;
 mod resources;
 mod runs;

@@ -170,6 +170,7 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/admin/settings/modules", ADMIN_ONLY_GET),
     ("PUT", "/api/admin/settings/modules", ADMIN_ONLY_GET),
     ("GET", "/api/admin/settings/limits", ADMIN_ONLY_GET),
+    ("POST", "/api/admin/library/starter", ADMIN_ONLY_GET),
 ];
 
 /// Runs are read by staff in scope and by their own client (published runs only).

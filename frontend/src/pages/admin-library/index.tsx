@@ -11,12 +11,20 @@ import {
   PageHeader,
 } from "@/shared/ui";
 import { PORT_COLORS, useTemplates, type Template } from "@/entities/template";
+import {
+  InstallReportPanel,
+  InstallStarterLibraryButton,
+  type InstallReport,
+} from "@/features/install-starter-library";
 
 export default function AdminLibraryPage() {
   const [q, setQ] = useState("");
   const query = useDebounced(q);
   const templates = useTemplates(query);
   const navigate = useNavigate();
+  const [report, setReport] = useState<InstallReport | null>(null);
+  // The empty state offers the install itself; the header offers re-installs.
+  const isEmpty = !query && templates.data?.length === 0;
   const byCategory = useMemo(() => {
     const groups = new Map<string, Template[]>();
     for (const t of templates.data ?? []) {
@@ -31,14 +39,18 @@ export default function AdminLibraryPage() {
       <PageHeader
         title="Node library"
         actions={
-          <Button variant="primary" onClick={() => navigate("/admin/library/new")}>
-            New node
-          </Button>
+          <div className="flex gap-2">
+            {isEmpty ? null : <InstallStarterLibraryButton onInstalled={setReport} />}
+            <Button variant="primary" onClick={() => navigate("/admin/library/new")}>
+              New node
+            </Button>
+          </div>
         }
       >
         Python nodes managers can place in workflows. Saving a change creates a new version;
         workflows keep the version they pin.
       </PageHeader>
+      {report && <InstallReportPanel report={report} onDismiss={() => setReport(null)} />}
       <Input
         aria-label="Search nodes"
         placeholder="Search nodes…"
@@ -50,9 +62,18 @@ export default function AdminLibraryPage() {
         <LoadingState />
       ) : templates.isError ? (
         <ErrorState error={templates.error} onRetry={() => templates.refetch()} />
+      ) : byCategory.length === 0 && query ? (
+        <EmptyState title="No node matches this search." />
       ) : byCategory.length === 0 ? (
-        <EmptyState title={query ? "No node matches this search." : "The library is empty."}>
-          {!query && "Create the first node with “New node”."}
+        <EmptyState title="No node types yet — install the starter library or create one">
+          <p>
+            The starter library has ready-made nodes for CSV files, tables, text, dates, numbers,
+            charts and HTTP requests.
+          </p>
+          <p>Or write your own with “New node”.</p>
+          <div className="mt-4 flex justify-center">
+            <InstallStarterLibraryButton variant="primary" onInstalled={setReport} />
+          </div>
         </EmptyState>
       ) : (
         <div className="space-y-6">

@@ -93,6 +93,45 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/admin/library/starter": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Install the starter node library: missing templates are created, unedited
+     *     starter templates are updated to the shipped version, templates an admin
+     *     edited or deleted are left alone and reported as skipped.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["InstallReport"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/admin/managers/{managerId}/clients": {
     parameters: {
       query?: never;
@@ -2042,6 +2081,16 @@ export interface components {
       edges?: components["schemas"]["Edge"][];
       nodes?: components["schemas"]["Node"][];
     };
+    /** @description What one install did, by template name. */
+    InstallReport: {
+      /** @description New templates (version 1). */
+      created: string[];
+      skipped: components["schemas"]["Skipped"][];
+      /** @description Already identical to the shipped content. */
+      unchanged: string[];
+      /** @description Starter templates nobody edited, moved to the shipped content as a new version. */
+      updated: string[];
+    };
     /** @description Upper bounds for every limit, set by the operator of the installation. */
     LimitMaxima: {
       /** Format: int32 */
@@ -2415,6 +2464,16 @@ export interface components {
     };
     /** @enum {string} */
     Severity: "error" | "warning";
+    Skipped: {
+      message: string;
+      name: string;
+      reason: components["schemas"]["SkipReason"];
+    };
+    /**
+     * @description Why a shipped template was not installed.
+     * @enum {string}
+     */
+    SkipReason: "edited_locally" | "deleted_locally" | "invalid";
     StartRun: {
       failurePolicy?: components["schemas"]["FailurePolicyBody"];
       /** @description Input values by node id and input port, replacing the nodes' literal inputs. */

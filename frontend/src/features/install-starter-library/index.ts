@@ -1,0 +1,2 @@
+export { InstallReportPanel, InstallStarterLibraryButton, summary } from "./ui";
+export { useInstallStarterLibrary, type InstallReport } from "./api";
