@@ -100,6 +100,8 @@ pub struct Settings {
     /// Install the starter node library on the first start (when none of its
     /// templates exist yet).
     pub starter_library: bool,
+    /// Seed the demo manager, client, workflows and runs on start (`make demo`).
+    pub demo: bool,
 }
 
 /// Which executor drives runs.
@@ -173,6 +175,7 @@ impl Default for Settings {
             k8s_run_ttl_seconds: 24 * 3600,
             image_allow_list: Vec::new(),
             starter_library: true,
+            demo: false,
         }
     }
 }
@@ -320,6 +323,9 @@ impl Settings {
         }
         if let Some(v) = get("KATALUSIS_STARTER_LIBRARY") {
             s.starter_library = parse_bool("KATALUSIS_STARTER_LIBRARY", &v)?;
+        }
+        if let Some(v) = get("KATALUSIS_DEMO") {
+            s.demo = parse_bool("KATALUSIS_DEMO", &v)?;
         }
         if let Some(v) = get("KATALUSIS_TRUST_PROXY_HEADERS") {
             s.trust_proxy_headers = parse_bool("KATALUSIS_TRUST_PROXY_HEADERS", &v)?;
@@ -481,6 +487,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_K8S_RUN_TTL_SECONDS",
     "KATALUSIS_IMAGE_ALLOW_LIST",
     "KATALUSIS_STARTER_LIBRARY",
+    "KATALUSIS_DEMO",
 ];
 
 fn err(var: &str, message: &str) -> ConfigError {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod executor;
@@ -147,6 +148,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .context("resuming unfinished runs")?;
     if resumed > 0 {
         tracing::info!(runs = resumed, "resumed unfinished runs");
+    }
+    // After resuming, so the demo's new runs are driven once.
+    if state.settings.demo {
+        demo::seed(&state).await.context("seeding the demo")?;
     }
     if let Some(days) = state.settings.run_retention_days {
         executor::retention::spawn(state.db.clone(), days);

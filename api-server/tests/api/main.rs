@@ -5,8 +5,10 @@ mod support;
 
 mod auth;
 mod bad_input;
+mod demo;
 mod kubernetes;
 mod library;
+mod oversight;
 mod rbac;
 mod resources;
 mod runs;
