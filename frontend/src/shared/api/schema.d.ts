@@ -256,7 +256,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The configured upper bounds for node limits (set by environment variables). */
+    /**
+     * The configured upper bounds for node limits (set by environment variables)
+     *     and the defaults of a new template.
+     */
     get: {
       parameters: {
         query?: never;
@@ -271,7 +274,7 @@ export interface paths {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["LimitMaxima"];
+            "application/json": components["schemas"]["LimitSettings"];
           };
         };
       };
@@ -910,6 +913,8 @@ export interface paths {
           createdBefore?: string;
           page?: number;
           perPage?: number;
+          /** @description Only runs started by this user (a manager or an admin). */
+          startedBy?: number;
           /** @description pending, running, succeeded, failed or cancelled. */
           status?: string;
           workflowId?: number;
@@ -1573,6 +1578,8 @@ export interface paths {
       parameters: {
         query?: {
           clientId?: number;
+          /** @description Only workflows created by this user (a manager or an admin). */
+          createdBy?: number;
           page?: number;
           perPage?: number;
           /** @description Matches the name. */
@@ -2091,15 +2098,6 @@ export interface components {
       /** @description Starter templates nobody edited, moved to the shipped content as a new version. */
       updated: string[];
     };
-    /** @description Upper bounds for every limit, set by the operator of the installation. */
-    LimitMaxima: {
-      /** Format: int32 */
-      cpuMillicores: number;
-      /** Format: int32 */
-      memoryMib: number;
-      /** Format: int32 */
-      timeoutSeconds: number;
-    };
     /** @description Resource limits of one node execution. */
     Limits: {
       /** Format: int32 */
@@ -2107,6 +2105,31 @@ export interface components {
       /** Format: int32 */
       memoryMib: number;
       /** Format: int32 */
+      timeoutSeconds: number;
+    };
+    /** @description Upper bounds of node limits and what a new template starts from. */
+    LimitSettings: {
+      /**
+       * Format: int32
+       * @description Largest CPU limit (`KATALUSIS_MAX_CPU_MILLICORES`).
+       */
+      cpuMillicores: number;
+      /**
+       * @description The limits a template gets when it names none; the template editor
+       *     starts new templates from them, so the UI and the API agree.
+       */
+      defaultLimits: components["schemas"]["Limits"];
+      /** @description The retry policy a template gets when it names none. */
+      defaultRetry: components["schemas"]["RetrySpec"];
+      /**
+       * Format: int32
+       * @description Largest memory limit (`KATALUSIS_MAX_MEMORY_MIB`).
+       */
+      memoryMib: number;
+      /**
+       * Format: int32
+       * @description Largest timeout a template may set (`KATALUSIS_MAX_TIMEOUT_SECONDS`).
+       */
       timeoutSeconds: number;
     };
     LoginRequest: {
@@ -2242,8 +2265,10 @@ export interface components {
         /** Format: int64 */
         startedBy: number;
         status: string;
+        workflowDescription: string;
         /** Format: int64 */
         workflowId: number;
+        workflowName: string;
         /** Format: int32 */
         workflowRevision: number;
       }[];
@@ -2281,6 +2306,8 @@ export interface components {
       items: {
         /** Format: int64 */
         clientId: number;
+        /** Format: int64 */
+        createdBy: number;
         description: string;
         /** Format: int64 */
         id: number;
@@ -2412,8 +2439,14 @@ export interface components {
       /** Format: int64 */
       startedBy: number;
       status: string;
+      workflowDescription: string;
       /** Format: int64 */
       workflowId: number;
+      /**
+       * @description The workflow's current name and description (what the client reads as
+       *     "what is this result").
+       */
+      workflowName: string;
       /** Format: int32 */
       workflowRevision: number;
     };
@@ -2457,8 +2490,10 @@ export interface components {
       /** Format: int64 */
       startedBy: number;
       status: string;
+      workflowDescription: string;
       /** Format: int64 */
       workflowId: number;
+      workflowName: string;
       /** Format: int32 */
       workflowRevision: number;
     };
@@ -2479,6 +2514,11 @@ export interface components {
       /** @description Input values by node id and input port, replacing the nodes' literal inputs. */
       inputs?: Record<string, never>;
       mode?: components["schemas"]["RunMode"];
+      /**
+       * @description Whether the client sees the run (default true). The editor's "Test run"
+       *     sends false; a manager can publish it later (`PATCH /api/runs/{id}`).
+       */
+      published?: boolean | null;
     };
     /** @description One version of a node template. */
     Template: components["schemas"]["TemplateSpec"] & {
@@ -2650,6 +2690,8 @@ export interface components {
     WorkflowSummary: {
       /** Format: int64 */
       clientId: number;
+      /** Format: int64 */
+      createdBy: number;
       description: string;
       /** Format: int64 */
       id: number;
