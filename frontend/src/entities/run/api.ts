@@ -11,6 +11,7 @@ export const isFinal = (status: string | undefined) => !!status && FINAL_STATUSE
 export interface RunFilter {
   workflowId?: number;
   clientId?: number;
+  startedBy?: number;
   status?: string;
   createdAfter?: string;
   createdBefore?: string;

@@ -11,6 +11,8 @@ const nav: Record<Role, { to: string; label: string }[]> = {
     { to: "/admin/users", label: "Users" },
     { to: "/admin/assignments", label: "Assignments" },
     { to: "/admin/library", label: "Node library" },
+    { to: "/admin/workflows", label: "Workflows" },
+    { to: "/admin/runs", label: "Runs" },
     { to: "/admin/audit", label: "Audit log" },
     { to: "/admin/settings", label: "Settings" },
   ],
