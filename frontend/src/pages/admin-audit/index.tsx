@@ -87,7 +87,9 @@ export default function AdminAuditPage() {
       ) : audit.isError ? (
         <ErrorState error={audit.error} onRetry={() => audit.refetch()} />
       ) : audit.data.items.length === 0 ? (
-        <EmptyState title="No audit entries match these filters." />
+        <EmptyState title="No audit entries match these filters.">
+          Every change anyone makes is recorded here. Clear the filters, or widen the dates.
+        </EmptyState>
       ) : (
         <>
           <Table>

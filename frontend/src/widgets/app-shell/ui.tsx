@@ -5,6 +5,7 @@ import { useSession, type Role } from "@/shared/api";
 import { cn } from "@/shared/lib";
 import { ChangePasswordDialog } from "@/features/change-password";
 import { logout } from "@/features/logout";
+import { ShortcutsDialog } from "./shortcuts-dialog";
 
 const nav: Record<Role, { to: string; label: string }[]> = {
   admin: [
@@ -83,6 +84,11 @@ export function AppShell({ fullBleed }: { fullBleed?: boolean }) {
               >
                 <MenuItem onSelect={() => setPwOpen(true)}>Change password</MenuItem>
                 <MenuItem
+                  onSelect={() => window.dispatchEvent(new KeyboardEvent("keydown", { key: "?" }))}
+                >
+                  Keyboard shortcuts <span className="ml-auto text-xs text-slate-500">?</span>
+                </MenuItem>
+                <MenuItem
                   onSelect={async () => {
                     await logout();
                     navigate("/login", { replace: true });
@@ -105,6 +111,7 @@ export function AppShell({ fullBleed }: { fullBleed?: boolean }) {
         )}
       </main>
       <ChangePasswordDialog open={pwOpen} onOpenChange={setPwOpen} />
+      <ShortcutsDialog />
     </div>
   );
 }
@@ -113,7 +120,7 @@ function MenuItem({ children, onSelect }: { children: ReactNode; onSelect: () =>
   return (
     <Menu.Item
       onSelect={onSelect}
-      className="cursor-pointer rounded px-2.5 py-1.5 outline-none data-[highlighted]:bg-slate-100"
+      className="flex cursor-pointer items-center gap-2 rounded px-2.5 py-1.5 outline-none data-[highlighted]:bg-slate-100"
     >
       {children}
     </Menu.Item>
