@@ -12,7 +12,7 @@ POD_DUMP_DIR      ?= /tmp/katalusis-operator-pods
 
 export DATABASE_URL
 
-.PHONY: run test check fmt fmt-check clippy test-runner test-rust test-k8s validate-k8s crdgen bench deps deps-k8s help \
+.PHONY: run demo test check fmt fmt-check clippy test-runner test-rust test-k8s validate-k8s crdgen bench deps deps-k8s help \
 	web-deps web-check web-build web-e2e web-dev
 
 # Where cargo puts binaries (CI keeps it outside the clone).
@@ -22,6 +22,7 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $
 
 help:
 	@echo "make run    - apply migrations and start the API server on 127.0.0.1:8080"
+	@echo "make demo   - make run with a demo manager, client, workflows and runs (passwords in the log)"
 	@echo "make test   - formatting, clippy -D warnings, runner tests, Rust tests"
 	@echo "make bench  - criterion benchmarks and the end-to-end engine benchmark"
 	@echo "make test-k8s - CRD, operator and controller tests, then validate CRDs, chart, Pods, compose"
@@ -51,6 +52,10 @@ deps-k8s:
 
 run: deps $(WEB)/dist/index.html
 	$(CARGO) run --release -p katalusis-api-server --bin katalusis-api
+
+# The same server, seeding the demo (idempotent: later starts create nothing new).
+demo: deps $(WEB)/dist/index.html
+	KATALUSIS_DEMO=true $(CARGO) run --release -p katalusis-api-server --bin katalusis-api
 
 fmt:
 	$(CARGO) fmt --all

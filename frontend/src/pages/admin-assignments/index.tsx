@@ -93,7 +93,7 @@ export default function AdminAssignmentsPage() {
                       m.id === managerId && "bg-indigo-50 font-medium text-indigo-800",
                     )}
                   >
-                    {m.displayName} <span className="text-xs text-slate-400">@{m.username}</span>
+                    {m.displayName} <span className="text-xs text-slate-500">@{m.username}</span>
                   </button>
                 </li>
               ))}
@@ -144,7 +144,7 @@ export default function AdminAssignmentsPage() {
                     }}
                   >
                     {items.length === 0 ? (
-                      <li className="px-3 py-4 text-center text-xs text-slate-400">
+                      <li className="px-3 py-4 text-center text-xs text-slate-500">
                         {q
                           ? "No clients match."
                           : linkedList
@@ -172,7 +172,7 @@ export default function AdminAssignmentsPage() {
                             label={
                               <span>
                                 {c.displayName}{" "}
-                                <span className="text-xs text-slate-400">@{c.username}</span>
+                                <span className="text-xs text-slate-500">@{c.username}</span>
                               </span>
                             }
                             checked={linkedList}

@@ -129,7 +129,7 @@ export default function AdminAuditPage() {
                   </Td>
                   <Td>{e.status}</Td>
                   <Td className="font-mono text-xs">{e.clientIp ?? "—"}</Td>
-                  <Td className="max-w-32 truncate font-mono text-xs text-slate-400">
+                  <Td className="max-w-32 truncate font-mono text-xs text-slate-500">
                     {e.requestId}
                   </Td>
                 </tr>

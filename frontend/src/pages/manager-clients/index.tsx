@@ -100,7 +100,7 @@ function ClientCard({ client, onNew }: { client: User; onNew: () => void }) {
                     last run <RunStatusBadge status={latest.get(w.id)!.status} />
                   </span>
                 ) : (
-                  <span className="text-xs text-slate-400">never run</span>
+                  <span className="text-xs text-slate-500">never run</span>
                 )}
                 <span className="ml-auto text-xs text-slate-500">
                   updated {formatDateTime(w.updatedAt)}

@@ -67,14 +67,14 @@ export function AppShell({ fullBleed }: { fullBleed?: boolean }) {
           <Menu.Root>
             <Menu.Trigger
               className="flex items-center gap-2 rounded-md px-2 py-1 text-sm hover:bg-slate-100"
-              aria-label="Account menu"
+              title="Account menu"
               data-testid="account-menu"
             >
               <span className="grid h-7 w-7 place-items-center rounded-full bg-indigo-100 text-xs font-semibold text-indigo-700">
                 {(user.displayName || user.username).slice(0, 1).toUpperCase()}
               </span>
               <span className="text-slate-700">{user.displayName || user.username}</span>
-              <span className="text-xs text-slate-400">{user.role}</span>
+              <span className="text-xs text-slate-600">{user.role}</span>
             </Menu.Trigger>
             <Menu.Portal>
               <Menu.Content

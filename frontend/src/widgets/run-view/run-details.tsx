@@ -60,9 +60,9 @@ export function RunDetails({
                     style={{ background: STATUS_COLORS[status] ?? "#94a3b8" }}
                   />
                   <span className="flex-1 truncate font-mono">{n.id}</span>
-                  <span className="text-slate-500">{status}</span>
+                  <span className="text-slate-600">{status}</span>
                 </span>
-                <span className="pl-4 text-[10px] text-slate-400">
+                <span className="pl-4 text-[10px] text-slate-600">
                   {started ? formatDuration(Math.max(0, (finished ?? now) - started)) : "waiting"}
                   {(l?.attempt ?? n.attempt) > 1 && ` · attempt ${l?.attempt ?? n.attempt}`}
                   {(l?.reason ?? n.reason) && ` · ${l?.reason ?? n.reason}`}

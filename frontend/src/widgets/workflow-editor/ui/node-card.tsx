@@ -189,7 +189,7 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
       )}
       <div
         className={cn(
-          "flex items-center justify-between rounded-b-lg px-2.5 pb-1.5 text-[10px] text-slate-400",
+          "flex items-center justify-between rounded-b-lg px-2.5 pb-1.5 text-[10px] text-slate-500",
           compact && "invisible",
         )}
       >
