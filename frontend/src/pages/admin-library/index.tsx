@@ -111,7 +111,7 @@ export default function AdminLibraryPage() {
                         <PortChip key={`o-${p.name}`} name={p.name} type={p.type} />
                       ))}
                     </div>
-                    <p className="mt-2 text-xs text-slate-500">
+                    <p className="mt-2 text-xs text-slate-400">
                       {t.trustLevel} · {t.executionMode} · updated {formatDateTime(t.createdAt)}
                     </p>
                   </Link>
