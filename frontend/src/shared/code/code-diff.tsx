@@ -10,7 +10,7 @@ export function CodeDiff({ before, after }: { before: string; after: string }) {
       className="max-h-[28rem] overflow-auto rounded-md bg-slate-950 p-3 font-mono text-xs leading-5 text-slate-200"
       data-testid="code-diff"
     >
-      {unchanged && <span className="text-slate-500"># code unchanged{"\n"}</span>}
+      {unchanged && <span className="text-slate-400"># code unchanged{"\n"}</span>}
       {parts.flatMap((p, i) =>
         p.value
           .replace(/\n$/, "")

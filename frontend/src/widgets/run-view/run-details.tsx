@@ -201,7 +201,7 @@ export function LogLines({
                 : "",
           )}
         >
-          <span className="text-slate-500">{new Date(l.ts).toLocaleTimeString()} </span>
+          <span className="text-slate-400">{new Date(l.ts).toLocaleTimeString()} </span>
           {l.message}
         </div>
       ))}
