@@ -9,6 +9,7 @@ import {
   nodeDurationBars,
   RunStatusBadge,
   STATUS_COLORS,
+  UNKNOWN_STATUS_COLOR,
   type LiveRun,
   type Run,
 } from "@/entities/run";
@@ -57,7 +58,7 @@ export function RunDetails({
                 <span className="flex items-center gap-2">
                   <span
                     className="h-2 w-2 rounded-full"
-                    style={{ background: STATUS_COLORS[status] ?? "#94a3b8" }}
+                    style={{ background: STATUS_COLORS[status] ?? UNKNOWN_STATUS_COLOR }}
                   />
                   <span className="flex-1 truncate font-mono">{n.id}</span>
                   <span className="text-slate-600">{status}</span>
@@ -227,7 +228,7 @@ function Timeline({ run, live, now }: { run: Run; live: LiveRun | null; now: num
             label="Time per node"
             labels={bars.labels}
             values={bars.seconds}
-            colors={bars.statuses.map((s) => STATUS_COLORS[s] ?? "#94a3b8")}
+            colors={bars.statuses.map((s) => STATUS_COLORS[s] ?? UNKNOWN_STATUS_COLOR)}
             height={bars.labels.length > 8 ? 190 : 150}
           />
         </figure>
@@ -247,7 +248,7 @@ function Timeline({ run, live, now }: { run: Run; live: LiveRun | null; now: num
                   style={{
                     left: `${((s - start) / span) * 100}%`,
                     width: `${Math.max(((f - s) / span) * 100, 0.8)}%`,
-                    background: STATUS_COLORS[e.status] ?? "#94a3b8",
+                    background: STATUS_COLORS[e.status] ?? UNKNOWN_STATUS_COLOR,
                   }}
                 />
               );
