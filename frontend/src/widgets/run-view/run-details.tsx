@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useId, useMemo, useState } from "react";
 import { cn, formatDateTime, formatDuration } from "@/shared/lib";
 import { EmptyState, LoadingState } from "@/shared/ui";
 import { BarChart } from "@/shared/chart";
@@ -34,6 +34,7 @@ export function RunDetails({
   logsVisible?: boolean;
 }) {
   const [tab, setTab] = useState<"logs" | "outputs" | "timeline">("outputs");
+  const tabsId = useId();
   const now = useNow(live != null && !isFinal(live.status));
   const node = selected ?? run.nodes[0]?.id ?? null;
   return (
@@ -86,8 +87,10 @@ export function RunDetails({
           {(["outputs", ...(logsVisible ? ["logs"] : []), "timeline"] as const).map((t) => (
             <button
               key={t}
+              id={`${tabsId}-${t}`}
               role="tab"
               aria-selected={tab === t}
+              aria-controls={`${tabsId}-panel`}
               onClick={() => setTab(t as typeof tab)}
               className={cn(
                 "border-b-2 px-2 py-1.5 capitalize",
@@ -100,7 +103,14 @@ export function RunDetails({
             </button>
           ))}
         </div>
-        <div className="min-h-0 flex-1 overflow-auto p-3">
+        {/* A focusable panel, so its scrolled content can be reached from the keyboard. */}
+        <div
+          id={`${tabsId}-panel`}
+          role="tabpanel"
+          aria-labelledby={`${tabsId}-${tab}`}
+          tabIndex={0}
+          className="min-h-0 flex-1 overflow-auto p-3 focus-visible:-outline-offset-2"
+        >
           {tab === "timeline" ? (
             <Timeline run={run} live={live} now={now} />
           ) : !node ? (
