@@ -12,7 +12,7 @@ POD_DUMP_DIR      ?= /tmp/katalusis-operator-pods
 
 export DATABASE_URL
 
-.PHONY: run test check fmt fmt-check clippy test-runner test-rust test-k8s validate-k8s crdgen bench deps deps-k8s help \
+.PHONY: run demo test check fmt fmt-check clippy test-runner test-rust test-k8s validate-k8s crdgen bench deps deps-k8s help \
 	web-deps web-check web-build web-e2e web-dev
 
 # Where cargo puts binaries (CI keeps it outside the clone).
@@ -22,6 +22,7 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $
 
 help:
 	@echo "make run    - apply migrations and start the API server on 127.0.0.1:8080"
+	@echo "make demo   - make run with a demo manager, client, workflows and runs (passwords in the log)"
 	@echo "make test   - formatting, clippy -D warnings, runner tests, Rust tests"
 	@echo "make bench  - criterion benchmarks, the end-to-end engine benchmark and the task list benchmark"
 	@echo "make test-k8s - CRD, operator and controller tests, then validate CRDs, chart, Pods, compose"
@@ -51,6 +52,10 @@ deps-k8s:
 
 run: deps $(WEB)/dist/index.html
 	$(CARGO) run --release -p katalusis-api-server --bin katalusis-api
+
+# The same server, seeding the demo (idempotent: later starts create nothing new).
+demo: deps $(WEB)/dist/index.html
+	KATALUSIS_DEMO=true $(CARGO) run --release -p katalusis-api-server --bin katalusis-api
 
 fmt:
 	$(CARGO) fmt --all
@@ -89,12 +94,11 @@ bench:
 
 # --- Web SPA (frontend/) ---------------------------------------------------
 
-# npm ci only when the lock file changed since the last install.
-# The registry reachable here lacks some of Tailwind's optional per-platform
-# binaries, which makes `npm ci` reject any lock file as out of sync; then
-# `npm install` installs the same locked versions without rewriting the lock.
+# npm ci only when the lock file changed since the last install. The lock file
+# lists every platform's optional packages (Tailwind's oxide binaries), so
+# `npm ci` installs exactly the locked tree on any machine and never rewrites it.
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
-	cd $(WEB) && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund --no-save)
+	cd $(WEB) && npm ci --no-audit --no-fund
 
 web-deps: $(WEB)/node_modules/.package-lock.json
 

@@ -117,6 +117,8 @@ pub struct Settings {
     pub smtp_from: String,
     /// How often this replica looks for tasks whose SLA turned at risk or breached.
     pub sla_sweep_seconds: u64,
+    /// Seed the demo manager, client, workflows and runs on start (`make demo`).
+    pub demo: bool,
 }
 
 /// Which executor drives runs.
@@ -197,6 +199,7 @@ impl Default for Settings {
             smtp_url: None,
             smtp_from: "Katalusis <katalusis@localhost>".into(),
             sla_sweep_seconds: 60,
+            demo: false,
         }
     }
 }
@@ -364,6 +367,9 @@ impl Settings {
         }
         if let Some(v) = get("KATALUSIS_STARTER_LIBRARY") {
             s.starter_library = parse_bool("KATALUSIS_STARTER_LIBRARY", &v)?;
+        }
+        if let Some(v) = get("KATALUSIS_DEMO") {
+            s.demo = parse_bool("KATALUSIS_DEMO", &v)?;
         }
         if let Some(v) = get("KATALUSIS_TRUST_PROXY_HEADERS") {
             s.trust_proxy_headers = parse_bool("KATALUSIS_TRUST_PROXY_HEADERS", &v)?;
@@ -556,6 +562,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_SMTP_URL",
     "KATALUSIS_SMTP_FROM",
     "KATALUSIS_SLA_SWEEP_SECONDS",
+    "KATALUSIS_DEMO",
 ];
 
 fn err(var: &str, message: &str) -> ConfigError {

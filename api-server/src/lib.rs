@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod executor;
@@ -195,6 +196,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         state.clone(),
         std::time::Duration::from_secs(state.settings.sla_sweep_seconds),
     );
+    // After resuming, so the demo's new runs are driven once.
+    if state.settings.demo {
+        demo::seed(&state).await.context("seeding the demo")?;
+    }
     if let Some(days) = state.settings.run_retention_days {
         executor::retention::spawn(state.db.clone(), days);
     }

@@ -2,7 +2,7 @@
 // database (dropped afterwards), serving the built SPA, and headless Debian
 // Chromium driven by playwright-core. Nothing is mocked.
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -163,9 +163,56 @@ export function apiClient(base) {
   };
 }
 
+const AXE_SOURCE = readFileSync(path.join(frontendDir, "node_modules/axe-core/axe.min.js"), "utf8");
+
+/**
+ * Runs axe-core (WCAG 2 A/AA rules) on the page as it is now and fails on any
+ * serious or critical violation, naming the rule and the offending elements.
+ * The full result is written next to the screenshots.
+ */
+export async function checkA11y(page, name) {
+  if (!(await page.evaluate(() => typeof window.axe !== "undefined")))
+    await page.addScriptTag({ content: AXE_SOURCE });
+  const result = await page.evaluate(() =>
+    window.axe.run(document, {
+      runOnly: {
+        type: "tag",
+        values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
+      },
+      resultTypes: ["violations"],
+    }),
+  );
+  mkdirSync(screenshotDir, { recursive: true });
+  writeFileSync(
+    path.join(screenshotDir, `axe-${name}.json`),
+    JSON.stringify(result.violations, null, 2),
+  );
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  if (bad.length)
+    throw new Error(
+      `axe on ${name} (${page.url()}): ${bad.length} serious/critical violation(s):\n` +
+        bad
+          .map(
+            (v) =>
+              `- ${v.id} (${v.impact}): ${v.help}\n` +
+              v.nodes
+                .slice(0, 5)
+                .map(
+                  (n) =>
+                    `    ${n.target.join(" ")}: ${n.failureSummary?.split("\n").slice(1).join(" ")}`,
+                )
+                .join("\n"),
+          )
+          .join("\n"),
+    );
+  return result.violations;
+}
+
+/** A screenshot of the page as a user sees it, and an axe check of the same state. */
 export async function screenshot(page, name) {
   mkdirSync(screenshotDir, { recursive: true });
   await page.screenshot({ path: path.join(screenshotDir, `${name}.png`) });
+  await checkA11y(page, name);
 }
 
 /** Signs in through the login form. */

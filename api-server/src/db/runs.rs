@@ -69,13 +69,14 @@ pub struct NewRun<'a> {
     pub client_id: u64,
     pub started_by: u64,
     pub failure_policy: FailurePolicy,
+    pub published: bool,
     pub snapshot: &'a RunSnapshot,
 }
 
 pub async fn insert(db: &MySqlPool, r: &NewRun<'_>) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
         "INSERT INTO run (workflow_id, workflow_revision, client_id, started_by, status, failure_policy, \
-         snapshot, node_states, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         snapshot, node_states, published, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(r.workflow_id)
     .bind(r.workflow_revision)
@@ -85,6 +86,7 @@ pub async fn insert(db: &MySqlPool, r: &NewRun<'_>) -> Result<u64, sqlx::Error> 
     .bind(r.failure_policy)
     .bind(Json(r.snapshot))
     .bind(Json(NodeStates::new()))
+    .bind(r.published)
     .bind(Utc::now())
     .execute(db)
     .await?
@@ -215,6 +217,7 @@ pub async fn set_visibility(
 pub struct Filter {
     pub workflow_id: Option<u64>,
     pub client_id: Option<u64>,
+    pub started_by: Option<u64>,
     pub status: Option<RunPhase>,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
@@ -235,6 +238,9 @@ pub async fn list(
         }
         if let Some(c) = f.client_id {
             qb.push(" AND r.client_id = ").push_bind(c);
+        }
+        if let Some(u) = f.started_by {
+            qb.push(" AND r.started_by = ").push_bind(u);
         }
         if let Some(s) = f.status {
             qb.push(" AND r.status = ").push_bind(s);

@@ -20,6 +20,27 @@ pub struct Row {
 const COLS: &str = "w.workflow_id, w.client_id, w.name, w.description, w.graph, w.revision, \
                     w.created_by, w.created_at, w.updated_by, w.updated_at";
 
+/// The current name and description of workflows, deleted ones included
+/// (their runs stay readable), by id.
+pub async fn names(
+    db: &MySqlPool,
+    ids: &[u64],
+) -> Result<std::collections::HashMap<u64, (String, String)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut qb = QueryBuilder::<MySql>::new(
+        "SELECT workflow_id, name, description FROM workflow WHERE workflow_id IN (",
+    );
+    let mut list = qb.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    list.push_unseparated(")");
+    let rows: Vec<(u64, String, String)> = qb.build_query_as().fetch_all(db).await?;
+    Ok(rows.into_iter().map(|(id, n, d)| (id, (n, d))).collect())
+}
+
 /// A workflow if it exists, is not deleted and is inside the caller's scope.
 pub async fn get(db: &MySqlPool, scope: ClientScope, id: u64) -> Result<Option<Row>, sqlx::Error> {
     let mut qb = QueryBuilder::<MySql>::new(format!(
@@ -131,6 +152,7 @@ pub async fn soft_delete(db: &MySqlPool, id: u64) -> Result<(), sqlx::Error> {
 
 pub struct Filter {
     pub client_id: Option<u64>,
+    pub created_by: Option<u64>,
     pub q: Option<String>,
 }
 
@@ -146,6 +168,9 @@ pub async fn list(
         scope.push_filter(qb, "w.client_id");
         if let Some(c) = f.client_id {
             qb.push(" AND w.client_id = ").push_bind(c);
+        }
+        if let Some(u) = f.created_by {
+            qb.push(" AND w.created_by = ").push_bind(u);
         }
         if let Some(q) = &f.q {
             qb.push(" AND w.name LIKE ")

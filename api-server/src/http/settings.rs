@@ -2,7 +2,7 @@ use std::collections::HashSet;
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use katalusis_crds::{FieldError, LimitMaxima};
+use katalusis_crds::{FieldError, Limits, RetrySpec};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -134,14 +134,39 @@ pub async fn put_modules(
     Ok(axum::Json(view(&state).await?))
 }
 
-/// The configured upper bounds for node limits (set by environment variables).
+/// Upper bounds of node limits and what a new template starts from.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitSettings {
+    /// Largest timeout a template may set (`KATALUSIS_MAX_TIMEOUT_SECONDS`).
+    pub timeout_seconds: u32,
+    /// Largest memory limit (`KATALUSIS_MAX_MEMORY_MIB`).
+    pub memory_mib: u32,
+    /// Largest CPU limit (`KATALUSIS_MAX_CPU_MILLICORES`).
+    pub cpu_millicores: u32,
+    /// The limits a template gets when it names none; the template editor
+    /// starts new templates from them, so the UI and the API agree.
+    pub default_limits: Limits,
+    /// The retry policy a template gets when it names none.
+    pub default_retry: RetrySpec,
+}
+
+/// The configured upper bounds for node limits (set by environment variables)
+/// and the defaults of a new template.
 #[utoipa::path(get, path = "/api/admin/settings/limits", tag = "settings", security(("bearer" = [])),
-    responses((status = 200, body = LimitMaxima)))]
+    responses((status = 200, body = LimitSettings)))]
 pub async fn get_limits(
     State(state): State<AppState>,
     RequireRole(_admin, ..): RequireRole<Admin>,
-) -> axum::Json<LimitMaxima> {
-    axum::Json(state.settings.limit_maxima)
+) -> axum::Json<LimitSettings> {
+    let m = state.settings.limit_maxima;
+    axum::Json(LimitSettings {
+        timeout_seconds: m.timeout_seconds,
+        memory_mib: m.memory_mib,
+        cpu_millicores: m.cpu_millicores,
+        default_limits: Limits::default(),
+        default_retry: RetrySpec::default(),
+    })
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@ pub struct WorkflowSummary {
     pub description: String,
     pub revision: u32,
     pub nodes: usize,
+    pub created_by: u64,
     pub updated_by: u64,
     pub updated_at: DateTime<Utc>,
 }
@@ -107,6 +108,8 @@ pub struct Revision {
 #[into_params(parameter_in = Query)]
 pub struct ListWorkflows {
     pub client_id: Option<u64>,
+    /// Only workflows created by this user (a manager or an admin).
+    pub created_by: Option<u64>,
     /// Matches the name.
     pub q: Option<String>,
     pub page: Option<u32>,
@@ -190,6 +193,7 @@ pub async fn list(
     let (page, per_page, offset) = paging(q.page, q.per_page)?;
     let f = db::workflows::Filter {
         client_id: q.client_id,
+        created_by: q.created_by,
         q: q.q.filter(|s| !s.trim().is_empty()),
     };
     let (rows, total) =
@@ -204,6 +208,7 @@ pub async fn list(
             description: r.description,
             revision: r.revision,
             nodes,
+            created_by: r.created_by,
             updated_by: r.updated_by,
             updated_at: r.updated_at,
         });

@@ -21,6 +21,8 @@ pub struct PlayRequest {
     /// Input values by node id and input port, replacing the nodes' literal inputs.
     pub inputs: BTreeMap<String, BTreeMap<String, Value>>,
     pub failure_policy: FailurePolicy,
+    /// Whether the client sees the run from the start.
+    pub published: bool,
 }
 
 /// Why a run was not started.
@@ -123,6 +125,7 @@ pub async fn play(
             client_id: wf.client_id,
             started_by: user.id,
             failure_policy: req.failure_policy,
+            published: req.published,
             snapshot: &snapshot,
         },
     )

@@ -5,9 +5,11 @@ mod support;
 
 mod auth;
 mod bad_input;
+mod demo;
 mod durability;
 mod kubernetes;
 mod library;
+mod oversight;
 mod rbac;
 mod resources;
 mod runs;

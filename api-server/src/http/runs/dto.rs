@@ -54,6 +54,9 @@ pub struct StartRun {
     pub inputs: BTreeMap<String, BTreeMap<String, Value>>,
     #[serde(default)]
     pub failure_policy: FailurePolicyBody,
+    /// Whether the client sees the run (default true). The editor's "Test run"
+    /// sends false; a manager can publish it later (`PATCH /api/runs/{id}`).
+    pub published: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -108,6 +111,10 @@ pub struct RunNode {
 pub struct Run {
     pub id: u64,
     pub workflow_id: u64,
+    /// The workflow's current name and description (what the client reads as
+    /// "what is this result").
+    pub workflow_name: String,
+    pub workflow_description: String,
     pub workflow_revision: u32,
     pub client_id: u64,
     pub started_by: u64,
@@ -128,6 +135,8 @@ pub struct Run {
 pub struct RunSummary {
     pub id: u64,
     pub workflow_id: u64,
+    pub workflow_name: String,
+    pub workflow_description: String,
     pub workflow_revision: u32,
     pub client_id: u64,
     pub started_by: u64,
@@ -145,6 +154,8 @@ pub struct RunSummary {
 pub struct ListRuns {
     pub workflow_id: Option<u64>,
     pub client_id: Option<u64>,
+    /// Only runs started by this user (a manager or an admin).
+    pub started_by: Option<u64>,
     /// pending, running, succeeded, failed or cancelled.
     pub status: Option<String>,
     pub created_after: Option<DateTime<Utc>>,
@@ -244,9 +255,15 @@ pub(super) async fn view(state: &AppState, row: db::runs::Row) -> Result<Run, Ap
             }
         })
         .collect();
+    let (workflow_name, workflow_description) = db::workflows::names(&state.db, &[row.workflow_id])
+        .await?
+        .remove(&row.workflow_id)
+        .unwrap_or_default();
     Ok(Run {
         id: row.run_id,
         workflow_id: row.workflow_id,
+        workflow_name,
+        workflow_description,
         workflow_revision: row.workflow_revision,
         client_id: row.client_id,
         started_by: row.started_by,

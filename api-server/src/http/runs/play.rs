@@ -31,6 +31,7 @@ pub async fn start(
     let request = PlayRequest {
         inputs: req.inputs,
         failure_policy: req.failure_policy.into(),
+        published: req.published.unwrap_or(true),
     };
     let run_id = play(&state.db, &state.executor, &user, id, request).await?;
     audit.object("run", run_id);

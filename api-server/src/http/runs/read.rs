@@ -37,26 +37,37 @@ pub async fn list(
     let f = db::runs::Filter {
         workflow_id: q.workflow_id,
         client_id: q.client_id,
+        started_by: q.started_by,
         status,
         created_after: q.created_after,
         created_before: q.created_before,
     };
     let (rows, total) =
         db::runs::list(&state.db, ClientScope::of(&user), &f, per_page, offset).await?;
+    let mut ids: Vec<u64> = rows.iter().map(|r| r.workflow_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = db::workflows::names(&state.db, &ids).await?;
     let items = rows
         .into_iter()
-        .map(|r| RunSummary {
-            id: r.run_id,
-            workflow_id: r.workflow_id,
-            workflow_revision: r.workflow_revision,
-            client_id: r.client_id,
-            started_by: r.started_by,
-            status: r.status.as_str().to_owned(),
-            published: r.published,
-            message: r.message,
-            created_at: r.created_at,
-            started_at: r.started_at,
-            finished_at: r.finished_at,
+        .map(|r| {
+            let (workflow_name, workflow_description) =
+                names.get(&r.workflow_id).cloned().unwrap_or_default();
+            RunSummary {
+                id: r.run_id,
+                workflow_id: r.workflow_id,
+                workflow_name,
+                workflow_description,
+                workflow_revision: r.workflow_revision,
+                client_id: r.client_id,
+                started_by: r.started_by,
+                status: r.status.as_str().to_owned(),
+                published: r.published,
+                message: r.message,
+                created_at: r.created_at,
+                started_at: r.started_at,
+                finished_at: r.finished_at,
+            }
         })
         .collect();
     Ok(axum::Json(Paged {

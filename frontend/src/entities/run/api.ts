@@ -11,6 +11,7 @@ export const isFinal = (status: string | undefined) => !!status && FINAL_STATUSE
 export interface RunFilter {
   workflowId?: number;
   clientId?: number;
+  startedBy?: number;
   status?: string;
   createdAfter?: string;
   createdBefore?: string;
@@ -41,11 +42,15 @@ export function useRun(id: number | null) {
   });
 }
 
+/**
+ * Starts a run. A test run (`sync`) is not published to the client: it is
+ * the manager's check, and they publish it from the run view if it should count.
+ */
 export function startRun(workflowId: number, mode: "async" | "sync") {
   return unwrap(
     api.POST("/api/workflows/{id}/runs", {
       params: { path: { id: workflowId } },
-      body: { mode } as Schemas["StartRun"],
+      body: { mode, published: mode === "async" } as Schemas["StartRun"],
     }),
   ) as Promise<{ id: number; status: string }>;
 }

@@ -14,7 +14,7 @@ export {
   type RunSummary,
 } from "./api";
 export { applyRunEvent, useRunEvents, type LiveLog, type LiveNode, type LiveRun } from "./events";
-export { RunStatusBadge, STATUS_COLORS } from "./ui";
+export { RunStatusBadge, STATUS_COLORS, UNKNOWN_STATUS_COLOR } from "./ui";
 export {
   nodeDurationBars,
   runDurationSeries,

@@ -30,6 +30,17 @@ export const PARAM_KINDS: ParamKind[] = [
   "secret",
 ];
 
+/** The server's limit maxima and the defaults a new template starts from. */
+export type LimitSettings = Schemas["LimitSettings"];
+
+export function useLimitSettings() {
+  return useQuery({
+    queryKey: ["settings", "limits"],
+    queryFn: () => unwrap(api.GET("/api/admin/settings/limits")),
+    staleTime: Infinity,
+  });
+}
+
 export const templateKeys = {
   all: ["templates"] as const,
   list: (q?: string) => ["templates", "list", q ?? ""] as const,

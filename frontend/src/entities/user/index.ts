@@ -14,3 +14,4 @@ export {
   type UserFilter,
 } from "./api";
 export { RoleBadge } from "./ui";
+export { useUserNames } from "./names";

@@ -31,6 +31,23 @@ export function useWorkflows(clientId?: number, q?: string) {
   });
 }
 
+export interface WorkflowFilter {
+  clientId?: number;
+  createdBy?: number;
+  q?: string;
+  page?: number;
+  perPage?: number;
+}
+
+/** Workflows across every client the caller may see (admins: all), paged. */
+export function useWorkflowList(filter: WorkflowFilter) {
+  return useQuery({
+    queryKey: ["workflows", "page", filter],
+    queryFn: () => unwrap(api.GET("/api/workflows", { params: { query: filter } })),
+    placeholderData: keepPreviousData,
+  });
+}
+
 /** One workflow; also used to start loading it before the editor's code has arrived. */
 export function workflowQuery(id: number) {
   return queryOptions({

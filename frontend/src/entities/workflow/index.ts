@@ -7,10 +7,12 @@ export {
   useDeleteWorkflow,
   useRevisions,
   useWorkflow,
+  useWorkflowList,
   useWorkflows,
   workflowQuery,
   validateOnServer,
   workflowKeys,
   type Workflow,
+  type WorkflowFilter,
   type WorkflowSummary,
 } from "./api";

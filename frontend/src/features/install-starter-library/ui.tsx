@@ -72,13 +72,13 @@ export function InstallReportPanel({
           .filter(([, names]) => names.length > 0)
           .map(([label, names]) => (
             <div key={label} className="flex gap-2">
-              <dt className="w-24 shrink-0 text-slate-500">{label}</dt>
+              <dt className="w-24 shrink-0 text-slate-600">{label}</dt>
               <dd className="font-mono text-xs leading-5">{names.join(", ")}</dd>
             </div>
           ))}
         {report.skipped.length > 0 && (
           <div className="flex gap-2">
-            <dt className="w-24 shrink-0 text-slate-500">Skipped</dt>
+            <dt className="w-24 shrink-0 text-slate-600">Skipped</dt>
             <dd>
               <ul className="space-y-0.5">
                 {report.skipped.map((s) => (

@@ -1,4 +1,4 @@
-import { useMemo, useState, type ReactNode } from "react";
+import { useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import { cn, useDebounced } from "@/shared/lib";
 import {
   Checkbox,
@@ -81,23 +81,11 @@ export default function AdminAssignmentsPage() {
           {managers.data.items.length === 0 ? (
             <p className="p-4 text-sm text-slate-500">No managers yet. Create one under Users.</p>
           ) : (
-            <ul role="listbox" aria-label="Managers">
-              {managers.data.items.map((m) => (
-                <li key={m.id}>
-                  <button
-                    role="option"
-                    aria-selected={m.id === managerId}
-                    onClick={() => setManagerId(m.id)}
-                    className={cn(
-                      "w-full px-3 py-2 text-left text-sm hover:bg-slate-50",
-                      m.id === managerId && "bg-indigo-50 font-medium text-indigo-800",
-                    )}
-                  >
-                    {m.displayName} <span className="text-xs text-slate-400">@{m.username}</span>
-                  </button>
-                </li>
-              ))}
-            </ul>
+            <ManagerListbox
+              managers={managers.data.items}
+              selectedId={managerId}
+              onSelect={setManagerId}
+            />
           )}
         </section>
         <section
@@ -144,7 +132,7 @@ export default function AdminAssignmentsPage() {
                     }}
                   >
                     {items.length === 0 ? (
-                      <li className="px-3 py-4 text-center text-xs text-slate-400">
+                      <li className="px-3 py-4 text-center text-xs text-slate-500">
                         {q
                           ? "No clients match."
                           : linkedList
@@ -172,7 +160,7 @@ export default function AdminAssignmentsPage() {
                             label={
                               <span>
                                 {c.displayName}{" "}
-                                <span className="text-xs text-slate-400">@{c.username}</span>
+                                <span className="text-xs text-slate-500">@{c.username}</span>
                               </span>
                             }
                             checked={linkedList}
@@ -211,6 +199,70 @@ export default function AdminAssignmentsPage() {
         </section>
       </div>
     </>
+  );
+}
+
+/**
+ * The managers as a single-select listbox: the options themselves take focus
+ * (one tab stop, on the picked manager or the first), arrow keys, Home and End
+ * move between them, and Enter, Space or a click picks one.
+ */
+function ManagerListbox({
+  managers,
+  selectedId,
+  onSelect,
+}: {
+  managers: User[];
+  selectedId: number | null;
+  onSelect: (id: number) => void;
+}) {
+  const refs = useRef<(HTMLLIElement | null)[]>([]);
+  const selectedIndex = managers.findIndex((m) => m.id === selectedId);
+  const tabStop = selectedIndex >= 0 ? selectedIndex : 0;
+
+  function onKeyDown(e: KeyboardEvent<HTMLLIElement>, index: number) {
+    const last = managers.length - 1;
+    const target =
+      e.key === "ArrowDown"
+        ? Math.min(index + 1, last)
+        : e.key === "ArrowUp"
+          ? Math.max(index - 1, 0)
+          : e.key === "Home"
+            ? 0
+            : e.key === "End"
+              ? last
+              : null;
+    if (target != null) {
+      e.preventDefault();
+      refs.current[target]?.focus();
+    } else if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      onSelect(managers[index]!.id);
+    }
+  }
+
+  return (
+    <ul role="listbox" aria-label="Managers">
+      {managers.map((m, i) => (
+        <li
+          key={m.id}
+          ref={(el) => {
+            refs.current[i] = el;
+          }}
+          role="option"
+          aria-selected={m.id === selectedId}
+          tabIndex={i === tabStop ? 0 : -1}
+          onClick={() => onSelect(m.id)}
+          onKeyDown={(e) => onKeyDown(e, i)}
+          className={cn(
+            "w-full cursor-pointer px-3 py-2 text-left text-sm hover:bg-slate-50 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-600",
+            m.id === selectedId && "bg-indigo-50 font-medium text-indigo-800",
+          )}
+        >
+          {m.displayName} <span className="text-xs text-slate-600">@{m.username}</span>
+        </li>
+      ))}
+    </ul>
   );
 }
 

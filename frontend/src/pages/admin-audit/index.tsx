@@ -87,7 +87,9 @@ export default function AdminAuditPage() {
       ) : audit.isError ? (
         <ErrorState error={audit.error} onRetry={() => audit.refetch()} />
       ) : audit.data.items.length === 0 ? (
-        <EmptyState title="No audit entries match these filters." />
+        <EmptyState title="No audit entries match these filters.">
+          Every change anyone makes is recorded here. Clear the filters, or widen the dates.
+        </EmptyState>
       ) : (
         <>
           <Table>
@@ -127,7 +129,7 @@ export default function AdminAuditPage() {
                   </Td>
                   <Td>{e.status}</Td>
                   <Td className="font-mono text-xs">{e.clientIp ?? "—"}</Td>
-                  <Td className="max-w-32 truncate font-mono text-xs text-slate-400">
+                  <Td className="max-w-32 truncate font-mono text-xs text-slate-500">
                     {e.requestId}
                   </Td>
                 </tr>

@@ -111,7 +111,7 @@ export default function AdminLibraryPage() {
                         <PortChip key={`o-${p.name}`} name={p.name} type={p.type} />
                       ))}
                     </div>
-                    <p className="mt-2 text-xs text-slate-400">
+                    <p className="mt-2 text-xs text-slate-500">
                       {t.trustLevel} · {t.executionMode} · updated {formatDateTime(t.createdAt)}
                     </p>
                   </Link>
@@ -127,7 +127,7 @@ export default function AdminLibraryPage() {
 
 function PortChip({ name, type }: { name: string; type: keyof typeof PORT_COLORS }) {
   return (
-    <span className="inline-flex items-center gap-1 rounded bg-slate-100 px-1.5 py-0.5">
+    <span className="inline-flex items-center gap-1 rounded bg-slate-100 px-1.5 py-0.5 text-slate-700">
       <span className="h-2 w-2 rounded-full" style={{ background: PORT_COLORS[type] }} />
       {name}
     </span>

@@ -1,6 +1,6 @@
 import { useParams } from "react-router";
 import { ErrorState, LoadingState } from "@/shared/ui";
-import { useTemplate } from "@/entities/template";
+import { useLimitSettings, useTemplate } from "@/entities/template";
 import { TemplateEditor, blankSpec, specOf } from "@/widgets/template-editor";
 import { TestNodePanel } from "./test-panel";
 
@@ -8,11 +8,14 @@ export default function AdminTemplatePage() {
   const { name = "new" } = useParams();
   const isNew = name === "new";
   const template = useTemplate(isNew ? null : name);
-  if (!isNew && template.isPending) return <LoadingState />;
-  if (!isNew && template.isError) {
+  // A new template starts from the server's defaults (one source for both).
+  const limits = useLimitSettings();
+  const pending = isNew ? limits : template;
+  if (pending.isPending) return <LoadingState />;
+  if (pending.isError) {
     return (
       <div className="p-6">
-        <ErrorState error={template.error} onRetry={() => template.refetch()} />
+        <ErrorState error={pending.error} onRetry={() => pending.refetch()} />
       </div>
     );
   }
@@ -20,7 +23,7 @@ export default function AdminTemplatePage() {
   return (
     <TemplateEditor
       key={`${name}@${String(stored?.version ?? 0)}`}
-      initial={stored ? specOf(stored) : blankSpec()}
+      initial={stored ? specOf(stored) : blankSpec(limits.data!)}
       isNew={isNew}
       version={stored?.version}
       deleted={!!stored?.deleted}

@@ -178,7 +178,7 @@ function SampleField({
 }) {
   const label = (
     <>
-      {port.name} <span className="font-normal text-slate-400">{port.type}</span>
+      {port.name} <span className="font-normal text-slate-500">{port.type}</span>
       {port.required && <span className="text-rose-600"> *</span>}
     </>
   );

@@ -101,7 +101,9 @@ export default function AdminUsersPage() {
       ) : users.isError ? (
         <ErrorState error={users.error} onRetry={() => users.refetch()} />
       ) : users.data.items.length === 0 ? (
-        <EmptyState title="No users match these filters." />
+        <EmptyState title="No users match these filters.">
+          Clear the search and filters, or press <b>New user</b> to add a manager or a client.
+        </EmptyState>
       ) : (
         <>
           <Table>

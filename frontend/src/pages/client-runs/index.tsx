@@ -44,7 +44,9 @@ export default function ClientRunsPage() {
   return (
     <>
       <PageHeader title="My results">
-        Runs your manager published to you, {user?.displayName}.
+        Runs your manager published to you, {user?.displayName}. Each is one run of a workflow your
+        manager built for you; open it for its results (tables, text, charts and files you can
+        download).
       </PageHeader>
       <div className="mb-3 flex flex-wrap gap-2">
         <Select
@@ -104,7 +106,7 @@ export default function ClientRunsPage() {
             <thead>
               <tr>
                 <Th>Run</Th>
-                <Th>Workflow</Th>
+                <Th>What it is</Th>
                 <Th>Date</Th>
                 <Th>Status</Th>
                 <Th>Duration</Th>
@@ -122,7 +124,12 @@ export default function ClientRunsPage() {
                     </Link>
                   </Td>
                   <Td>
-                    Workflow #{r.workflowId} (revision {r.workflowRevision})
+                    <span className="font-medium text-slate-800">
+                      {r.workflowName || `Workflow #${r.workflowId}`}
+                    </span>
+                    {r.workflowDescription && (
+                      <p className="max-w-md text-xs text-slate-600">{r.workflowDescription}</p>
+                    )}
                   </Td>
                   <Td>{formatDateTime(r.createdAt)}</Td>
                   <Td>

@@ -31,7 +31,8 @@ export default function ManagerClientsPage() {
         <ErrorState error={clients.error} onRetry={() => clients.refetch()} />
       ) : clients.data.length === 0 ? (
         <EmptyState title="No clients are assigned to you yet.">
-          An administrator assigns clients to managers.
+          An administrator assigns clients to managers under Admin → Assignments. Ask yours to
+          assign you a client; then you can build and run workflows for them here.
         </EmptyState>
       ) : (
         <div className="space-y-4">
@@ -76,7 +77,10 @@ function ClientCard({ client, onNew }: { client: User; onNew: () => void }) {
           <ErrorState error={workflows.error} onRetry={() => workflows.refetch()} />
         </div>
       ) : workflows.data.items.length === 0 ? (
-        <p className="px-4 py-3 text-sm text-slate-500">No workflows yet.</p>
+        <p className="px-4 py-3 text-sm text-slate-600">
+          No workflows yet. Press <b>New workflow</b> to build one from the node library; its runs
+          and results show up here and, once published, in {client.displayName}’s portal.
+        </p>
       ) : (
         <ul className="divide-y divide-slate-100">
           {workflows.data.items.map((w) => (
@@ -96,7 +100,7 @@ function ClientCard({ client, onNew }: { client: User; onNew: () => void }) {
                     last run <RunStatusBadge status={latest.get(w.id)!.status} />
                   </span>
                 ) : (
-                  <span className="text-xs text-slate-400">never run</span>
+                  <span className="text-xs text-slate-500">never run</span>
                 )}
                 <span className="ml-auto text-xs text-slate-500">
                   updated {formatDateTime(w.updatedAt)}

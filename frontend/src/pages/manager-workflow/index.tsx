@@ -19,6 +19,7 @@ import {
 } from "@/entities/workflow";
 import { WorkflowEditor } from "@/widgets/workflow-editor";
 import { RunDetails } from "@/widgets/run-view";
+import { PublishControls } from "@/features/publish-run";
 
 export default function ManagerWorkflowPage() {
   const id = Number(useParams().id);
@@ -87,16 +88,19 @@ export default function ManagerWorkflowPage() {
       clientName={client?.displayName}
       onBack={() => navigate("/manager")}
       runPanel={({ run, live, selected, onSelect }) => (
-        <RunDetails
-          run={run}
-          live={live}
-          selected={selected}
-          onSelect={onSelect}
-          portType={(nodeId, port) => {
-            const n = run.nodes.find((x) => x.id === nodeId);
-            return n ? lookup(n.template)?.outputs.find((p) => p.name === port)?.type : undefined;
-          }}
-        />
+        <>
+          <PublishControls run={run} />
+          <RunDetails
+            run={run}
+            live={live}
+            selected={selected}
+            onSelect={onSelect}
+            portType={(nodeId, port) => {
+              const n = run.nodes.find((x) => x.id === nodeId);
+              return n ? lookup(n.template)?.outputs.find((p) => p.name === port)?.type : undefined;
+            }}
+          />
+        </>
       )}
     />
   );

@@ -256,7 +256,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The configured upper bounds for node limits (set by environment variables). */
+    /**
+     * The configured upper bounds for node limits (set by environment variables)
+     *     and the defaults of a new template.
+     */
     get: {
       parameters: {
         query?: never;
@@ -271,7 +274,7 @@ export interface paths {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["LimitMaxima"];
+            "application/json": components["schemas"]["LimitSettings"];
           };
         };
       };
@@ -1279,6 +1282,8 @@ export interface paths {
           createdBefore?: string;
           page?: number;
           perPage?: number;
+          /** @description Only runs started by this user (a manager or an admin). */
+          startedBy?: number;
           /** @description pending, running, succeeded, failed or cancelled. */
           status?: string;
           workflowId?: number;
@@ -2605,6 +2610,8 @@ export interface paths {
       parameters: {
         query?: {
           clientId?: number;
+          /** @description Only workflows created by this user (a manager or an admin). */
+          createdBy?: number;
           page?: number;
           perPage?: number;
           /** @description Matches the name. */
@@ -3253,15 +3260,6 @@ export interface components {
       /** @description Starter templates nobody edited, moved to the shipped content as a new version. */
       updated: string[];
     };
-    /** @description Upper bounds for every limit, set by the operator of the installation. */
-    LimitMaxima: {
-      /** Format: int32 */
-      cpuMillicores: number;
-      /** Format: int32 */
-      memoryMib: number;
-      /** Format: int32 */
-      timeoutSeconds: number;
-    };
     /** @description Resource limits of one node execution. */
     Limits: {
       /** Format: int32 */
@@ -3269,6 +3267,31 @@ export interface components {
       /** Format: int32 */
       memoryMib: number;
       /** Format: int32 */
+      timeoutSeconds: number;
+    };
+    /** @description Upper bounds of node limits and what a new template starts from. */
+    LimitSettings: {
+      /**
+       * Format: int32
+       * @description Largest CPU limit (`KATALUSIS_MAX_CPU_MILLICORES`).
+       */
+      cpuMillicores: number;
+      /**
+       * @description The limits a template gets when it names none; the template editor
+       *     starts new templates from them, so the UI and the API agree.
+       */
+      defaultLimits: components["schemas"]["Limits"];
+      /** @description The retry policy a template gets when it names none. */
+      defaultRetry: components["schemas"]["RetrySpec"];
+      /**
+       * Format: int32
+       * @description Largest memory limit (`KATALUSIS_MAX_MEMORY_MIB`).
+       */
+      memoryMib: number;
+      /**
+       * Format: int32
+       * @description Largest timeout a template may set (`KATALUSIS_MAX_TIMEOUT_SECONDS`).
+       */
       timeoutSeconds: number;
     };
     LoginRequest: {
@@ -3448,8 +3471,10 @@ export interface components {
         /** Format: int64 */
         startedBy: number;
         status: string;
+        workflowDescription: string;
         /** Format: int64 */
         workflowId: number;
+        workflowName: string;
         /** Format: int32 */
         workflowRevision: number;
       }[];
@@ -3487,6 +3512,8 @@ export interface components {
       items: {
         /** Format: int64 */
         clientId: number;
+        /** Format: int64 */
+        createdBy: number;
         description: string;
         /** Format: int64 */
         id: number;
@@ -3658,8 +3685,14 @@ export interface components {
       /** Format: int64 */
       startedBy: number;
       status: string;
+      workflowDescription: string;
       /** Format: int64 */
       workflowId: number;
+      /**
+       * @description The workflow's current name and description (what the client reads as
+       *     "what is this result").
+       */
+      workflowName: string;
       /** Format: int32 */
       workflowRevision: number;
     };
@@ -3703,8 +3736,10 @@ export interface components {
       /** Format: int64 */
       startedBy: number;
       status: string;
+      workflowDescription: string;
       /** Format: int64 */
       workflowId: number;
+      workflowName: string;
       /** Format: int32 */
       workflowRevision: number;
     };
@@ -3753,6 +3788,11 @@ export interface components {
       /** @description Input values by node id and input port, replacing the nodes' literal inputs. */
       inputs?: Record<string, never>;
       mode?: components["schemas"]["RunMode"];
+      /**
+       * @description Whether the client sees the run (default true). The editor's "Test run"
+       *     sends false; a manager can publish it later (`PATCH /api/runs/{id}`).
+       */
+      published?: boolean | null;
     };
     Status: {
       /**
@@ -4016,6 +4056,8 @@ export interface components {
     WorkflowSummary: {
       /** Format: int64 */
       clientId: number;
+      /** Format: int64 */
+      createdBy: number;
       description: string;
       /** Format: int64 */
       id: number;

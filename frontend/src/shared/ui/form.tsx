@@ -12,7 +12,7 @@ import { cn } from "../lib";
 const width = (className?: string) => !/(^|\s)w-/.test(className ?? "") && "w-full";
 
 const control =
-  "block rounded-md border-0 bg-white px-2.5 py-1.5 text-sm text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 placeholder:text-slate-400 focus:ring-2 focus:ring-inset focus:ring-indigo-600 disabled:bg-slate-50 disabled:text-slate-500";
+  "block rounded-md border-0 bg-white px-2.5 py-1.5 text-sm text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 placeholder:text-slate-500 focus:ring-2 focus:ring-inset focus:ring-indigo-600 disabled:bg-slate-50 disabled:text-slate-500";
 
 export const Input = forwardRef<
   HTMLInputElement,

@@ -5,12 +5,15 @@ import { useSession, type Role } from "@/shared/api";
 import { cn } from "@/shared/lib";
 import { ChangePasswordDialog } from "@/features/change-password";
 import { logout } from "@/features/logout";
+import { ShortcutsDialog } from "./shortcuts-dialog";
 
 const nav: Record<Role, { to: string; label: string }[]> = {
   admin: [
     { to: "/admin/users", label: "Users" },
     { to: "/admin/assignments", label: "Assignments" },
     { to: "/admin/library", label: "Node library" },
+    { to: "/admin/workflows", label: "Workflows" },
+    { to: "/admin/runs", label: "Runs" },
     { to: "/admin/audit", label: "Audit log" },
     { to: "/admin/settings", label: "Settings" },
   ],
@@ -64,14 +67,14 @@ export function AppShell({ fullBleed }: { fullBleed?: boolean }) {
           <Menu.Root>
             <Menu.Trigger
               className="flex items-center gap-2 rounded-md px-2 py-1 text-sm hover:bg-slate-100"
-              aria-label="Account menu"
+              title="Account menu"
               data-testid="account-menu"
             >
               <span className="grid h-7 w-7 place-items-center rounded-full bg-indigo-100 text-xs font-semibold text-indigo-700">
                 {(user.displayName || user.username).slice(0, 1).toUpperCase()}
               </span>
               <span className="text-slate-700">{user.displayName || user.username}</span>
-              <span className="text-xs text-slate-400">{user.role}</span>
+              <span className="text-xs text-slate-600">{user.role}</span>
             </Menu.Trigger>
             <Menu.Portal>
               <Menu.Content
@@ -80,6 +83,11 @@ export function AppShell({ fullBleed }: { fullBleed?: boolean }) {
                 className="z-50 min-w-44 rounded-lg border border-slate-200 bg-white p-1 text-sm shadow-lg"
               >
                 <MenuItem onSelect={() => setPwOpen(true)}>Change password</MenuItem>
+                <MenuItem
+                  onSelect={() => window.dispatchEvent(new KeyboardEvent("keydown", { key: "?" }))}
+                >
+                  Keyboard shortcuts <span className="ml-auto text-xs text-slate-500">?</span>
+                </MenuItem>
                 <MenuItem
                   onSelect={async () => {
                     await logout();
@@ -103,6 +111,7 @@ export function AppShell({ fullBleed }: { fullBleed?: boolean }) {
         )}
       </main>
       <ChangePasswordDialog open={pwOpen} onOpenChange={setPwOpen} />
+      <ShortcutsDialog />
     </div>
   );
 }
@@ -111,7 +120,7 @@ function MenuItem({ children, onSelect }: { children: ReactNode; onSelect: () =>
   return (
     <Menu.Item
       onSelect={onSelect}
-      className="cursor-pointer rounded px-2.5 py-1.5 outline-none data-[highlighted]:bg-slate-100"
+      className="flex cursor-pointer items-center gap-2 rounded px-2.5 py-1.5 outline-none data-[highlighted]:bg-slate-100"
     >
       {children}
     </Menu.Item>

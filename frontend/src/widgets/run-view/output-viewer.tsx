@@ -35,7 +35,7 @@ export function JsonTree({
     <details open={depth < 2} className="font-mono text-xs">
       <summary className="cursor-pointer select-none">
         {label}
-        <span className="text-slate-400">
+        <span className="text-slate-500">
           {Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`}
         </span>
       </summary>
@@ -44,7 +44,7 @@ export function JsonTree({
           <JsonTree key={k} name={k} value={v} depth={depth + 1} />
         ))}
         {entries.length > 500 && (
-          <div className="text-slate-400">… {entries.length - 500} more</div>
+          <div className="text-slate-500">… {entries.length - 500} more</div>
         )}
       </div>
     </details>
@@ -125,7 +125,7 @@ export function OutputViewer({
     <div className="space-y-1" data-testid={`output-${node}-${port}`}>
       <div className="flex items-center gap-2 text-xs">
         <span className="font-semibold text-slate-700">{port}</span>
-        {type && <span className="text-slate-400">{type}</span>}
+        {type && <span className="text-slate-500">{type}</span>}
         {!isFile && typeof value === "object" && value !== null && (
           <button
             className="ml-auto text-indigo-600 hover:underline"

@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useId, useMemo, useState } from "react";
 import { cn, formatDateTime, formatDuration } from "@/shared/lib";
 import { EmptyState, LoadingState } from "@/shared/ui";
 import { BarChart } from "@/shared/chart";
@@ -9,6 +9,7 @@ import {
   nodeDurationBars,
   RunStatusBadge,
   STATUS_COLORS,
+  UNKNOWN_STATUS_COLOR,
   type LiveRun,
   type Run,
 } from "@/entities/run";
@@ -33,6 +34,7 @@ export function RunDetails({
   logsVisible?: boolean;
 }) {
   const [tab, setTab] = useState<"logs" | "outputs" | "timeline">("outputs");
+  const tabsId = useId();
   const now = useNow(live != null && !isFinal(live.status));
   const node = selected ?? run.nodes[0]?.id ?? null;
   return (
@@ -57,12 +59,12 @@ export function RunDetails({
                 <span className="flex items-center gap-2">
                   <span
                     className="h-2 w-2 rounded-full"
-                    style={{ background: STATUS_COLORS[status] ?? "#94a3b8" }}
+                    style={{ background: STATUS_COLORS[status] ?? UNKNOWN_STATUS_COLOR }}
                   />
                   <span className="flex-1 truncate font-mono">{n.id}</span>
-                  <span className="text-slate-500">{status}</span>
+                  <span className="text-slate-600">{status}</span>
                 </span>
-                <span className="pl-4 text-[10px] text-slate-400">
+                <span className="pl-4 text-[10px] text-slate-600">
                   {started ? formatDuration(Math.max(0, (finished ?? now) - started)) : "waiting"}
                   {(l?.attempt ?? n.attempt) > 1 && ` · attempt ${l?.attempt ?? n.attempt}`}
                   {(l?.reason ?? n.reason) && ` · ${l?.reason ?? n.reason}`}
@@ -85,8 +87,10 @@ export function RunDetails({
           {(["outputs", ...(logsVisible ? ["logs"] : []), "timeline"] as const).map((t) => (
             <button
               key={t}
+              id={`${tabsId}-${t}`}
               role="tab"
               aria-selected={tab === t}
+              aria-controls={`${tabsId}-panel`}
               onClick={() => setTab(t as typeof tab)}
               className={cn(
                 "border-b-2 px-2 py-1.5 capitalize",
@@ -99,7 +103,14 @@ export function RunDetails({
             </button>
           ))}
         </div>
-        <div className="min-h-0 flex-1 overflow-auto p-3">
+        {/* A focusable panel, so its scrolled content can be reached from the keyboard. */}
+        <div
+          id={`${tabsId}-panel`}
+          role="tabpanel"
+          aria-labelledby={`${tabsId}-${tab}`}
+          tabIndex={0}
+          className="min-h-0 flex-1 overflow-auto p-3 focus-visible:-outline-offset-2"
+        >
           {tab === "timeline" ? (
             <Timeline run={run} live={live} now={now} />
           ) : !node ? (
@@ -201,7 +212,7 @@ export function LogLines({
                 : "",
           )}
         >
-          <span className="text-slate-500">{new Date(l.ts).toLocaleTimeString()} </span>
+          <span className="text-slate-400">{new Date(l.ts).toLocaleTimeString()} </span>
           {l.message}
         </div>
       ))}
@@ -227,7 +238,7 @@ function Timeline({ run, live, now }: { run: Run; live: LiveRun | null; now: num
             label="Time per node"
             labels={bars.labels}
             values={bars.seconds}
-            colors={bars.statuses.map((s) => STATUS_COLORS[s] ?? "#94a3b8")}
+            colors={bars.statuses.map((s) => STATUS_COLORS[s] ?? UNKNOWN_STATUS_COLOR)}
             height={bars.labels.length > 8 ? 190 : 150}
           />
         </figure>
@@ -247,7 +258,7 @@ function Timeline({ run, live, now }: { run: Run; live: LiveRun | null; now: num
                   style={{
                     left: `${((s - start) / span) * 100}%`,
                     width: `${Math.max(((f - s) / span) * 100, 0.8)}%`,
-                    background: STATUS_COLORS[e.status] ?? "#94a3b8",
+                    background: STATUS_COLORS[e.status] ?? UNKNOWN_STATUS_COLOR,
                   }}
                 />
               );

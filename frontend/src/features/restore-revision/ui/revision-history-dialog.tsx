@@ -34,7 +34,7 @@ export function RevisionHistoryDialog({
             <li key={r.revision} className="flex items-center gap-3 py-2 text-sm">
               <span className="font-medium">r{r.revision}</span>
               <span className="text-slate-500">{r.nodes} nodes</span>
-              <span className="text-xs text-slate-400">{formatDateTime(r.createdAt)}</span>
+              <span className="text-xs text-slate-500">{formatDateTime(r.createdAt)}</span>
               {r.revision === current ? (
                 <Badge tone="indigo">current</Badge>
               ) : (

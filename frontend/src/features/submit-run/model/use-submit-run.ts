@@ -43,7 +43,10 @@ export function useSubmitRun({
         const started = await startRun(workflowId, mode);
         onStarted(started);
         qc.invalidateQueries({ queryKey: ["runs", "list"] });
-        if (mode === "sync") toast.info(`Test run #${started.id} ${started.status}.`);
+        if (mode === "sync")
+          toast.info(
+            `Test run #${started.id} ${started.status}. It is not published to the client; publish it from the run view.`,
+          );
       } catch (e) {
         toast.error(e);
       } finally {

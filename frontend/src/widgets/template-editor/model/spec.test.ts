@@ -12,9 +12,23 @@ import {
   templateSavedMessage,
 } from "./spec";
 
+const SERVER_DEFAULTS = {
+  defaultLimits: { timeoutSeconds: 300, memoryMib: 512, cpuMillicores: 1000 },
+  defaultRetry: { maxAttempts: 1, backoffSeconds: 0, backoffMultiplier: 2 },
+};
+
 describe("template spec helpers", () => {
+  it("starts a new template from the server's defaults", () => {
+    const spec = blankSpec(SERVER_DEFAULTS);
+    expect(spec.limits).toEqual(SERVER_DEFAULTS.defaultLimits);
+    expect(spec.retry).toEqual(SERVER_DEFAULTS.defaultRetry);
+    // A copy: editing the spec does not change the cached server answer.
+    spec.limits!.timeoutSeconds = 5;
+    expect(SERVER_DEFAULTS.defaultLimits.timeoutSeconds).toBe(300);
+  });
+
   it("strips server fields from a stored version", () => {
-    const spec = blankSpec();
+    const spec = blankSpec(SERVER_DEFAULTS);
     const stored = {
       ...spec,
       version: 3,

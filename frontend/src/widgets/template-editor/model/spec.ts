@@ -1,12 +1,24 @@
-import type { ParamSpec, PortSpec, Template, TemplateSpec } from "@/entities/template";
+import type {
+  LimitSettings,
+  ParamSpec,
+  PortSpec,
+  Template,
+  TemplateSpec,
+} from "@/entities/template";
 
 const NEW_CODE = `def run(inputs, params, ctx):
     ctx.log("processing")
     return {"result": inputs["value"]}
 `;
 
-/** What "New node" starts from: one input passed through to one output. */
-export function blankSpec(): TemplateSpec {
+/**
+ * What "New node" starts from: one input passed through to one output, with
+ * the server's default limits and retry policy (`GET /api/admin/settings/limits`),
+ * so a template saved from the editor matches one created through the API.
+ */
+export function blankSpec(
+  defaults: Pick<LimitSettings, "defaultLimits" | "defaultRetry">,
+): TemplateSpec {
   return {
     name: "",
     title: "",
@@ -18,8 +30,8 @@ export function blankSpec(): TemplateSpec {
     inputs: [{ name: "value", type: "string", required: true, description: "" }],
     outputs: [{ name: "result", type: "string", required: false, description: "" }],
     parameters: [],
-    limits: { timeoutSeconds: 60, memoryMib: 256, cpuMillicores: 1000 },
-    retry: { maxAttempts: 1, backoffSeconds: 0, backoffMultiplier: 2 },
+    limits: { ...defaults.defaultLimits },
+    retry: { ...defaults.defaultRetry },
   } as TemplateSpec;
 }
 

@@ -30,6 +30,56 @@ export function ContractHelp({ spec }: { spec: TemplateSpec }) {
       <p>
         Use <code>async def run</code> with execution mode “async”.
       </p>
+      <p>
+        <b>errors</b>: raise an exception (e.g. <code>ValueError(&quot;no rows&quot;)</code>) to
+        fail the node; its message is shown in the run view and the traceback in the logs. Exceeding
+        the time or memory limit fails it with reason <code>timeout</code> or <code>memory</code>.
+      </p>
+      <p>
+        <b>restricted</b> nodes run without network and may import only the allowed modules (Admin →
+        Settings); <b>trusted</b> nodes may use the network.
+      </p>
+      <details
+        className="rounded bg-white p-2 ring-1 ring-slate-200"
+        data-testid="contract-examples"
+      >
+        <summary className="cursor-pointer font-semibold text-slate-900">Examples</summary>
+        {EXAMPLES.map((e) => (
+          <div key={e.title} className="mt-2">
+            <p className="font-medium text-slate-800">{e.title}</p>
+            <pre className="mt-1 overflow-x-auto rounded bg-slate-50 p-2 font-mono text-[11px]">
+              {e.code}
+            </pre>
+          </div>
+        ))}
+      </details>
     </aside>
   );
 }
+
+const EXAMPLES = [
+  {
+    title: "Text in, text out (input text: string, output text: string)",
+    code: `def run(inputs, params, ctx):
+    text = inputs["text"]
+    ctx.log(f"{len(text)} characters")
+    return {"text": text.upper() if params.get("upper") else text}`,
+  },
+  {
+    title: "A table: {columns, rows} (input table: object, output total: number)",
+    code: `def run(inputs, params, ctx):
+    table = inputs["table"]
+    col = table["columns"].index(params["column"])
+    values = [r[col] for r in table["rows"] if r[col] is not None]
+    if not values:
+        raise ValueError("the column is empty")
+    return {"total": sum(values)}`,
+  },
+  {
+    title: "Writing a file (output report: file)",
+    code: `def run(inputs, params, ctx):
+    ctx.progress(0.5, "writing")
+    ref = ctx.write_file("report.csv", b"region,total\\nNorth,162.75\\n")
+    return {"report": ref}`,
+  },
+];

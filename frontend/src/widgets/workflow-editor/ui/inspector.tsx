@@ -55,7 +55,7 @@ export function Inspector({
               {nodes.length} nodes · {edges.length} connections
               {selectedNodes.size > 1 && ` · ${selectedNodes.size} selected`}
             </p>
-            <p className="text-xs text-slate-400">
+            <p className="text-xs text-slate-500">
               Select a node to edit its parameters, inputs, limits and notes.
             </p>
           </div>
@@ -96,7 +96,7 @@ function NodeInspector({
       aria-label="Inspector"
     >
       <div className="border-b border-slate-100 p-4">
-        <p className="text-[10px] font-semibold uppercase tracking-wide text-slate-400">Node</p>
+        <p className="text-[10px] font-semibold uppercase tracking-wide text-slate-500">Node</p>
         <h2 className="font-semibold">{template?.title ?? node.template.name}</h2>
         <p className="font-mono text-xs text-slate-500">
           {node.id} · {node.template.name} v{node.template.version}
@@ -149,7 +149,7 @@ function NodeInspector({
                     className="h-2 w-2 rounded-full"
                     style={{ background: PORT_COLORS[p.type] }}
                   />
-                  {p.name} <span className="font-normal text-slate-400">{p.type}</span>
+                  {p.name} <span className="font-normal text-slate-500">{p.type}</span>
                   {p.required && <span className="text-rose-600">*</span>}
                 </label>
                 {connected.has(p.name) ? (
@@ -183,7 +183,7 @@ function NodeInspector({
 
         <section className="space-y-2" aria-label="Limit overrides">
           <h3 className="text-xs font-semibold uppercase tracking-wide text-slate-500">Limits</h3>
-          <p className="text-xs text-slate-400">
+          <p className="text-xs text-slate-500">
             Overrides may only tighten the node's own limits.
           </p>
           {(

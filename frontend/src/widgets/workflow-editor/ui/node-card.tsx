@@ -10,7 +10,7 @@ import {
 import { cn } from "@/shared/lib";
 import { PORT_COLORS } from "@/entities/template";
 import type { GraphNode, Problem, TemplateInfo } from "@/entities/workflow";
-import { STATUS_COLORS, type LiveNode } from "@/entities/run";
+import { STATUS_COLORS, UNKNOWN_STATUS_COLOR, type LiveNode } from "@/entities/run";
 import { formatDuration } from "@/shared/lib";
 
 export interface TaskNodeData extends Record<string, unknown> {
@@ -108,7 +108,7 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
         {run ? (
           <span
             className="rounded-full px-1.5 text-[10px] font-semibold text-white"
-            style={{ background: STATUS_COLORS[run.status] ?? "#94a3b8" }}
+            style={{ background: STATUS_COLORS[run.status] ?? UNKNOWN_STATUS_COLOR }}
             data-testid="node-run-status"
           >
             {run.status}
@@ -189,7 +189,7 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
       )}
       <div
         className={cn(
-          "flex items-center justify-between rounded-b-lg px-2.5 pb-1.5 text-[10px] text-slate-400",
+          "flex items-center justify-between rounded-b-lg px-2.5 pb-1.5 text-[10px] text-slate-500",
           compact && "invisible",
         )}
       >

@@ -46,51 +46,54 @@ export const Palette = memo(function Palette({
         {groups.length === 0 && <p className="p-2 text-xs text-slate-500">No node matches.</p>}
         {groups.map(([cat, list]) => (
           <div key={cat} className="mb-3">
-            <p className="px-1 pb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-400">
+            <p className="px-1 pb-1 text-[10px] font-semibold uppercase tracking-wide text-slate-500">
               {cat}
             </p>
             <ul className="space-y-1">
               {list.map((t) => (
-                <li
-                  key={t.name}
-                  draggable
-                  tabIndex={0}
-                  role="button"
-                  aria-label={`Add ${t.title}`}
-                  data-testid={`palette-${t.name}`}
-                  onDragStart={(e) => {
-                    e.dataTransfer.setData(
-                      DRAG_MIME,
-                      JSON.stringify({ name: t.name, version: t.version }),
-                    );
-                    e.dataTransfer.effectAllowed = "move";
-                  }}
-                  onKeyDown={(e) => e.key === "Enter" && onAdd(t)}
-                  onDoubleClick={() => onAdd(t)}
-                  className="cursor-grab rounded-md border border-slate-200 bg-white px-2 py-1.5 text-xs shadow-sm hover:border-indigo-300 focus:outline-2 focus:outline-indigo-500 active:cursor-grabbing"
-                >
-                  <div className="flex items-center justify-between gap-1">
-                    <span className="truncate font-medium text-slate-800">{t.title}</span>
-                    <span className="text-[10px] text-slate-400">v{t.version}</span>
-                  </div>
-                  <div className="mt-1 flex items-center gap-0.5">
-                    {(t.inputs ?? []).map((p) => (
-                      <span
-                        key={`i${p.name}`}
-                        className="h-1.5 w-1.5 rounded-full"
-                        style={{ background: PORT_COLORS[p.type] }}
-                        title={`in ${p.name}: ${p.type}`}
-                      />
-                    ))}
-                    <span className="mx-0.5 text-[9px] text-slate-300">→</span>
-                    {(t.outputs ?? []).map((p) => (
-                      <span
-                        key={`o${p.name}`}
-                        className="h-1.5 w-1.5 rounded-full"
-                        style={{ background: PORT_COLORS[p.type] }}
-                        title={`out ${p.name}: ${p.type}`}
-                      />
-                    ))}
+                <li key={t.name}>
+                  <div
+                    draggable
+                    tabIndex={0}
+                    role="button"
+                    aria-description="Drag onto the canvas, or press Enter to add"
+                    data-testid={`palette-${t.name}`}
+                    onDragStart={(e) => {
+                      e.dataTransfer.setData(
+                        DRAG_MIME,
+                        JSON.stringify({ name: t.name, version: t.version }),
+                      );
+                      e.dataTransfer.effectAllowed = "move";
+                    }}
+                    onKeyDown={(e) => e.key === "Enter" && onAdd(t)}
+                    onDoubleClick={() => onAdd(t)}
+                    className="cursor-grab rounded-md border border-slate-200 bg-white px-2 py-1.5 text-xs shadow-sm hover:border-indigo-300 focus:outline-2 focus:outline-indigo-500 active:cursor-grabbing"
+                  >
+                    <div className="flex items-center justify-between gap-1">
+                      <span className="truncate font-medium text-slate-800">{t.title}</span>
+                      <span className="text-[10px] text-slate-500">v{t.version}</span>
+                    </div>
+                    <div className="mt-1 flex items-center gap-0.5">
+                      {(t.inputs ?? []).map((p) => (
+                        <span
+                          key={`i${p.name}`}
+                          className="h-1.5 w-1.5 rounded-full"
+                          style={{ background: PORT_COLORS[p.type] }}
+                          title={`in ${p.name}: ${p.type}`}
+                        />
+                      ))}
+                      <span className="mx-0.5 text-[9px] text-slate-300" aria-hidden="true">
+                        →
+                      </span>
+                      {(t.outputs ?? []).map((p) => (
+                        <span
+                          key={`o${p.name}`}
+                          className="h-1.5 w-1.5 rounded-full"
+                          style={{ background: PORT_COLORS[p.type] }}
+                          title={`out ${p.name}: ${p.type}`}
+                        />
+                      ))}
+                    </div>
                   </div>
                 </li>
               ))}
@@ -98,7 +101,7 @@ export const Palette = memo(function Palette({
           </div>
         ))}
       </div>
-      <p className="border-t border-slate-100 p-2 text-[10px] text-slate-400">
+      <p className="border-t border-slate-100 p-2 text-[10px] text-slate-500">
         Drag a node onto the canvas, or focus it and press Enter.
       </p>
     </aside>

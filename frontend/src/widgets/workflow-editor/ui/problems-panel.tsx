@@ -21,15 +21,15 @@ export function ProblemsPanel({
       <div className="flex items-center gap-3 border-b border-slate-100 px-3 py-1.5 text-xs">
         <span className="font-semibold text-slate-700">Problems</span>
         <span
-          className={cn(errors ? "text-rose-600" : "text-slate-400")}
+          className={cn(errors ? "text-rose-600" : "text-slate-500")}
           data-testid="problem-count"
         >
           {errors} {errors === 1 ? "error" : "errors"}
         </span>
-        <span className={cn(warnings ? "text-amber-600" : "text-slate-400")}>
+        <span className={cn(warnings ? "text-amber-600" : "text-slate-500")}>
           {warnings} {warnings === 1 ? "warning" : "warnings"}
         </span>
-        <span className="ml-auto text-slate-400">
+        <span className="ml-auto text-slate-500">
           {source === "server" ? "checked by the server" : "checked as you edit"}
         </span>
       </div>
@@ -51,7 +51,7 @@ export function ProblemsPanel({
                 )}
               />
               <span className="flex-1 text-slate-700">{p.message}</span>
-              <span className="font-mono text-slate-400">{p.nodeId ?? p.edgeId ?? ""}</span>
+              <span className="font-mono text-slate-500">{p.nodeId ?? p.edgeId ?? ""}</span>
             </button>
           </li>
         ))}

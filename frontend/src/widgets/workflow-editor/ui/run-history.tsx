@@ -44,9 +44,9 @@ export function RunHistory({
                 <span className="font-mono">#{r.id}</span>
                 <RunStatusBadge status={r.status} />
                 <span className="text-slate-500">revision {r.workflowRevision}</span>
-                <span className="text-slate-400">{formatDateTime(r.createdAt)}</span>
+                <span className="text-slate-500">{formatDateTime(r.createdAt)}</span>
                 {r.published && <span className="text-emerald-600">published</span>}
-                <span className="ml-auto text-slate-400">{r.message}</span>
+                <span className="ml-auto text-slate-500">{r.message}</span>
               </button>
             </li>
           ))}
