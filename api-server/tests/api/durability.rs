@@ -24,6 +24,23 @@ fn mariadbd() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("mariadbd"))
 }
 
+/// A loopback port no other test of this process was given: tests run in
+/// parallel, and a port released by one probe can be handed out again.
+fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut given = GIVEN.lock().expect("port list");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+}
+
 /// A MariaDB server owned by one test.
 struct OwnDb {
     dir: PathBuf,
@@ -34,10 +51,7 @@ struct OwnDb {
 impl OwnDb {
     /// A fresh data directory; the server is not started yet.
     fn install() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let dir = std::env::temp_dir().join(format!("katalusis-db-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("data dir");
@@ -45,11 +59,13 @@ impl OwnDb {
             .args(["--no-defaults", "--user=root", "--skip-test-db"])
             .arg("--auth-root-authentication-method=normal")
             .arg(format!("--datadir={}", dir.join("data").display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
+            .output()
             .expect("mariadb-install-db runs");
-        assert!(status.success(), "mariadb-install-db failed");
+        assert!(
+            status.status.success(),
+            "mariadb-install-db failed: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
         Self {
             dir,
             port,

@@ -2,6 +2,9 @@
 //! thing that can change the plan (a node finished, a cancel request, a free
 //! global slot, a retry time), plan again.
 
+mod load;
+mod storage;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,9 +22,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::pools::RunPools;
 use super::runner::PoolEvent;
 use super::{Local, RunControl, Slot};
-use crate::db;
 use crate::db::runs::NodeStates;
-use crate::executor::events::{kind, node_event, run_event, EventSink, Op, StoreStatus};
+use crate::executor::events::{kind, node_event, run_event, EventSink, Op};
 use crate::executor::job::{self, job_id, NodeOutputs};
 use crate::executor::outcome::{self, Ended};
 use crate::executor::protocol::RunnerEvent;
@@ -63,80 +65,6 @@ fn now_ms() -> i64 {
 }
 
 impl Driver {
-    pub async fn load(
-        local: Arc<Local>,
-        row: db::runs::Row,
-        control: Arc<RunControl>,
-        resumed: bool,
-    ) -> anyhow::Result<Self> {
-        let snapshot = row.snapshot;
-        let graph = snapshot.plan_graph()?;
-        let mut states = row.node_states;
-        let last_seq = db::runs::last_event_seq(&local.db, row.run_id).await?;
-        let sink = EventSink::start(
-            local.db.clone(),
-            row.run_id,
-            row.client_id,
-            last_seq,
-            local.live.clone(),
-            local.store_health.clone(),
-        );
-        let mut outputs = NodeOutputs::new();
-        if resumed {
-            let now = now_ms();
-            for (node, st) in states.iter_mut() {
-                if st.phase != NodePhase::Running {
-                    continue;
-                }
-                let message = "the server stopped while this node was running";
-                db::runs::finish_execution(
-                    &local.db,
-                    row.run_id,
-                    node,
-                    st.attempt,
-                    &db::runs::Outcome {
-                        status: NodePhase::Failed,
-                        reason: Some(FailureReason::Interrupted),
-                        message: Some(message),
-                        duration_ms: None,
-                        outputs: None,
-                    },
-                    Utc::now(),
-                )
-                .await?;
-                st.fail(FailureReason::Interrupted, message, now);
-                sink.emit(kind::NODE, node_event(node, st));
-            }
-            // Downstream nodes still need the outputs of nodes that succeeded before the restart.
-            outputs = outcome::succeeded_outputs(&local.db, row.run_id, |n| {
-                states
-                    .get(n)
-                    .is_some_and(|s| s.phase == NodePhase::Succeeded)
-            })
-            .await?;
-        }
-        // Only an unfinished run is driven, so the recorded phase is pending or running.
-        let recorded = row.status;
-        Ok(Self {
-            local,
-            control,
-            run_id: row.run_id,
-            graph,
-            snapshot,
-            states,
-            failure_policy: row.failure_policy,
-            cancel_requested: row.cancel_requested,
-            recorded,
-            dirty: resumed,
-            queued: Vec::new(),
-            outputs,
-            running: HashMap::new(),
-            pools: RunPools::new(),
-            sink,
-            storage_failure: None,
-        })
-    }
-
     pub async fn run(mut self) -> anyhow::Result<()> {
         let result = self.drive().await;
         self.pools.stop_all().await;
@@ -170,62 +98,6 @@ impl Driver {
             }
         }
         held
-    }
-
-    /// Why the run must stop because its state cannot be stored, if it must:
-    /// the store has been failing for longer than the allowed outage, or
-    /// more is waiting to be stored than the buffer may hold.
-    fn storage_exceeded(&self, store: StoreStatus) -> Option<String> {
-        if let Some(why) = &self.storage_failure {
-            return Some(why.clone());
-        }
-        let settings = &self.local.settings;
-        let outage = Duration::from_secs(settings.storage_outage_seconds);
-        if store.failing_since.is_some_and(|t| t.elapsed() >= outage) {
-            return Some(format!(
-                "the run's state could not be stored for {} s (the database was unreachable)",
-                settings.storage_outage_seconds
-            ));
-        }
-        (store.unstored > settings.storage_backlog_max).then(|| {
-            format!(
-                "more than {} events of this run were waiting to be stored (the database was unreachable)",
-                settings.storage_backlog_max
-            )
-        })
-    }
-
-    /// Stops the run because its state cannot be stored: running attempts
-    /// are killed, every unfinished node fails with reason `storage` and the
-    /// run fails. These writes wait in the store's ordered queue like all
-    /// others and are committed once the database answers again.
-    async fn stop_for_storage(&mut self, why: String) {
-        tracing::error!(run_id = self.run_id, reason = %why, "stopping the run: storage unavailable");
-        let now = now_ms();
-        let running: Vec<(String, RunningJob)> = self.running.drain().collect();
-        for (id, job) in &running {
-            self.pools
-                .send_control(job.trust, &json!({"v": 1, "type": "cancel", "job": id}))
-                .await;
-            let ended = Ended::failed(FailureReason::Storage, why.clone());
-            self.sink.write(ended.op(&job.node, job.attempt, None));
-        }
-        drop(running);
-        for n in &self.snapshot.graph.nodes {
-            let st = self.states.entry(n.id.clone()).or_default();
-            if !st.phase.is_terminal() {
-                st.fail(FailureReason::Storage, why.clone(), now);
-                self.sink.emit(kind::NODE, node_event(&n.id, st));
-            }
-        }
-        self.sink.write(Op::FinishRun {
-            status: RunPhase::Failed,
-            message: why.clone(),
-            states: self.states.clone(),
-            at: Utc::now(),
-        });
-        self.sink
-            .emit(kind::RUN, run_event(RunPhase::Failed, Some(&why)));
     }
 
     async fn drive(&mut self) -> anyhow::Result<()> {
@@ -488,46 +360,6 @@ impl Driver {
             }
         }
         Ok(())
-    }
-
-    /// Stores an attempt's file outputs, retrying while the database is
-    /// unreachable; `None` once the outage outlasted its bound (the run is
-    /// then stopped).
-    async fn store_outputs(
-        &mut self,
-        node: &str,
-        attempt: u32,
-        outputs: &serde_json::Map<String, serde_json::Value>,
-    ) -> anyhow::Result<Option<serde_json::Map<String, serde_json::Value>>> {
-        let bound = Duration::from_secs(self.local.settings.storage_outage_seconds);
-        let started = tokio::time::Instant::now();
-        let mut delay = Duration::from_millis(100);
-        loop {
-            let db = &self.local.db;
-            match outcome::store_outputs(db, &self.snapshot, self.run_id, node, attempt, outputs)
-                .await
-            {
-                Ok(stored) => return Ok(Some(stored)),
-                Err(e) if db::is_outage(&e) && started.elapsed() < bound => {
-                    tracing::warn!(
-                        run_id = self.run_id,
-                        node,
-                        error = format!("{e:#}"),
-                        "could not store a node's files yet; retrying"
-                    );
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
-                Err(e) if db::is_outage(&e) => {
-                    self.storage_failure = Some(format!(
-                        "the files of node `{node}` could not be stored for {} s (the database was unreachable)",
-                        bound.as_secs()
-                    ));
-                    return Ok(None);
-                }
-                Err(e) => return Err(e),
-            }
-        }
     }
 
     /// Records the end of an attempt: node_execution row, node state, event.

@@ -1,0 +1,93 @@
+//! Loading a run for its driver: a new run as stored by Play, or a run left
+//! unfinished by a previous process, whose running attempts are recorded as
+//! interrupted and whose succeeded nodes' outputs are reloaded.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use katalusis_crds::plan::{FailureReason, NodePhase};
+
+use super::super::pools::RunPools;
+use super::super::{Local, RunControl};
+use super::{now_ms, Driver};
+use crate::db;
+use crate::executor::events::{kind, node_event, EventSink};
+use crate::executor::job::NodeOutputs;
+use crate::executor::outcome;
+
+impl Driver {
+    pub async fn load(
+        local: Arc<Local>,
+        row: db::runs::Row,
+        control: Arc<RunControl>,
+        resumed: bool,
+    ) -> anyhow::Result<Self> {
+        let snapshot = row.snapshot;
+        let graph = snapshot.plan_graph()?;
+        let mut states = row.node_states;
+        let last_seq = db::runs::last_event_seq(&local.db, row.run_id).await?;
+        let sink = EventSink::start(
+            local.db.clone(),
+            row.run_id,
+            row.client_id,
+            last_seq,
+            local.live.clone(),
+            local.store_health.clone(),
+        );
+        let mut outputs = NodeOutputs::new();
+        if resumed {
+            let now = now_ms();
+            for (node, st) in states.iter_mut() {
+                if st.phase != NodePhase::Running {
+                    continue;
+                }
+                let message = "the server stopped while this node was running";
+                db::runs::finish_execution(
+                    &local.db,
+                    row.run_id,
+                    node,
+                    st.attempt,
+                    &db::runs::Outcome {
+                        status: NodePhase::Failed,
+                        reason: Some(FailureReason::Interrupted),
+                        message: Some(message),
+                        duration_ms: None,
+                        outputs: None,
+                    },
+                    Utc::now(),
+                )
+                .await?;
+                st.fail(FailureReason::Interrupted, message, now);
+                sink.emit(kind::NODE, node_event(node, st));
+            }
+            // Downstream nodes still need the outputs of nodes that succeeded before the restart.
+            outputs = outcome::succeeded_outputs(&local.db, row.run_id, |n| {
+                states
+                    .get(n)
+                    .is_some_and(|s| s.phase == NodePhase::Succeeded)
+            })
+            .await?;
+        }
+        // Only an unfinished run is driven, so the recorded phase is pending or running.
+        let recorded = row.status;
+        Ok(Self {
+            local,
+            control,
+            run_id: row.run_id,
+            graph,
+            snapshot,
+            states,
+            failure_policy: row.failure_policy,
+            cancel_requested: row.cancel_requested,
+            recorded,
+            dirty: resumed,
+            queued: Vec::new(),
+            outputs,
+            running: HashMap::new(),
+            pools: RunPools::new(),
+            sink,
+            storage_failure: None,
+        })
+    }
+}
