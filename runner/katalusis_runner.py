@@ -1288,7 +1288,66 @@ def _host_unix_sockets() -> list[str]:
     return out
 
 
-def bwrap_argv(trust: str, resolv_conf: str | None = None) -> list[str]:
+def _stdlib_dir() -> str:
+    import sysconfig
+    return os.path.realpath(sysconfig.get_paths()["stdlib"])
+
+
+def build_stdlib_view(dest: str, allow=DEFAULT_ALLOWED_MODULES) -> list[str]:
+    """Fill dest with the part of the standard library restricted nodes may see.
+
+    That is the allowed modules (whole packages) and what the warm pool has
+    loaded anyway (the runner's own imports and the allowed modules'
+    dependencies, reachable in memory whatever the files say). Nothing else:
+    no site-packages, no ctypes, urllib, http, multiprocessing, sqlite3, ...
+    so importing them fails even with the Python guards switched off.
+    Returns the module names whose files were included.
+    """
+    import importlib.util
+    _preimport()
+    std = _stdlib_dir()
+    allowed_tops = set(allow) | set(IMPLICIT_MODULES)
+    files: set[str] = set()
+    trees: set[str] = set()
+    names = []
+    for name, mod in list(sys.modules.items()):
+        path = getattr(mod, "__file__", None)
+        if not path:
+            continue
+        path = os.path.realpath(path)
+        if not path.startswith(std + os.sep) or "site-packages" in path.split(os.sep):
+            continue
+        names.append(name)
+        top = name.split(".")[0]
+        if top in allowed_tops and getattr(mod, "__path__", None) and name == top:
+            trees.add(os.path.dirname(path))
+        files.add(path)
+        if path.endswith(".py"):
+            files.add(importlib.util.cache_from_source(path))
+    for name in allowed_tops:
+        spec = importlib.util.find_spec(name) if name not in sys.modules else None
+        if spec is not None and spec.origin and os.path.realpath(spec.origin).startswith(std + os.sep):
+            if spec.submodule_search_locations:
+                trees.add(os.path.dirname(os.path.realpath(spec.origin)))
+            else:
+                files.add(os.path.realpath(spec.origin))
+            names.append(name)
+    for tree in trees:
+        shutil.copytree(tree, os.path.join(dest, os.path.relpath(tree, std)), dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("tests", "test"))
+    for path in files:
+        if os.path.isfile(path):
+            target = os.path.join(dest, os.path.relpath(path, std))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copy2(path, target)
+    # The interpreter looks for os.py (or its pyc) to find the prefix.
+    for landmark in ("os.py",):
+        if not os.path.exists(os.path.join(dest, landmark)):
+            shutil.copy2(os.path.join(std, landmark), os.path.join(dest, landmark))
+    return sorted(set(names))
+
+
+def bwrap_argv(trust: str, resolv_conf: str | None = None, stdlib_view: str | None = None) -> list[str]:
     """The bubblewrap command line for a pool of the given trust level."""
     prefix = os.path.realpath(sys.base_prefix)
     runner = os.path.realpath(__file__)
@@ -1302,6 +1361,8 @@ def bwrap_argv(trust: str, resolv_conf: str | None = None) -> list[str]:
             elif os.path.isdir(d):
                 argv += ["--ro-bind", d, d]
         argv += ["--ro-bind", prefix, prefix]
+        if stdlib_view:
+            argv += ["--ro-bind", stdlib_view, _stdlib_dir()]
         for d in TZ_DIRS:
             argv += ["--ro-bind", os.path.realpath(d), d]
         exe = os.path.realpath(sys.executable)
@@ -1470,11 +1531,24 @@ def launch_sandboxed(mode: str, trust: str, max_pids: int, egress_allow=(), egre
         os.write(fd, f"nameserver {SLIRP_DNS}\n".encode())
         os.fchmod(fd, 0o644)
         os.close(fd)
+    view = None
+    if trust == "restricted":
+        # The module allow-list enforced below Python: the sandbox's standard
+        # library holds only the allowed modules and what the pool loads.
+        view = tempfile.mkdtemp(prefix="katalusis-stdlib-")
+        try:
+            build_stdlib_view(view)
+        except OSError as e:
+            shutil.rmtree(view, ignore_errors=True)
+            return _fatal(f"The restricted sandbox's standard library could not be prepared ({e}); refusing to run "
+                          "without it.")
     try:
-        return _launch(mode, trust, max_pids, bwrap_argv(trust, resolv), egress_allow, egress_deny)
+        return _launch(mode, trust, max_pids, bwrap_argv(trust, resolv, view), egress_allow, egress_deny)
     finally:
         if resolv:
             os.unlink(resolv)
+        if view:
+            shutil.rmtree(view, ignore_errors=True)
 
 
 def _launch(mode: str, trust: str, max_pids: int, base: list[str], egress_allow, egress_deny) -> int:
@@ -1570,7 +1644,10 @@ def _preimport() -> None:
     import asyncio  # noqa: F401
     import inspect  # noqa: F401
     import linecache  # noqa: F401
+    import encodings.idna  # noqa: F401  (str.encode("idna"), socket name lookups; needs stringprep)
     import importlib
+    for name in IMPLICIT_MODULES:
+        importlib.import_module(name)
     for name in DEFAULT_ALLOWED_MODULES:
         try:
             importlib.import_module(name)
@@ -1620,6 +1697,8 @@ def main(argv: list[str]) -> int:
         return 2
     if sandbox == "bwrap":
         return launch_sandboxed(mode, trust or "restricted", max_pids, egress_allow, egress_deny)
+    if inside:
+        sys.dont_write_bytecode = True   # the Python installation is read-only in the sandbox
     if mode == "serve":
         _preimport()
         import gc
