@@ -36,7 +36,8 @@ VALUE_SETS = {
                 "env": {"KATALUSIS_LOG": "debug"}},
         "images": {"allowList": ["registry.example/nodes/pandas:1"]},
     },
-    "compose-kind": {"api": {"enabled": False}, "networkPolicies": {"enabled": False}},
+    "compose-kind": {"api": {"enabled": False},
+                     "networkPolicies": {"externalIngest": {"cidrs": ["172.18.0.5/32"], "port": 8080}}},
     "local-executor": {**SECRETS, "api": {"executor": "local"}, "operator": {"replicas": 2}},
 }
 # Values the chart's values.schema.json must refuse.
@@ -45,6 +46,7 @@ BAD_VALUES = {
     "short JWT secret": {"secrets": {"databaseUrl": "mysql://x", "jwtSecret": "short"}},
     "unknown key": {**SECRETS, "operatr": {}},
     "bad pull policy": {**SECRETS, "images": {"pullPolicy": "Sometimes"}},
+    "ingest range wider than one address": {**SECRETS, "networkPolicies": {"externalIngest": {"cidrs": ["10.0.0.0/8"]}}},
 }
 
 failures: list[str] = []
@@ -109,6 +111,8 @@ def egress_problems(policy: dict) -> list[str]:
             if not block:
                 continue
             net = ipaddress.ip_network(block["cidr"])
+            if rule.get("ports") and net.num_addresses == 1:
+                continue    # one address on given ports: the external ingest endpoint
             excepted = [ipaddress.ip_network(c) for c in block.get("except") or []]
             for bad in map(ipaddress.ip_network, FORBIDDEN_EGRESS):
                 if bad.version != net.version or not bad.overlaps(net):
