@@ -30,10 +30,14 @@ help:
 	@echo "make web-check / web-build / web-e2e - SPA lint+types+unit, production build, browser tests"
 	@echo "make web-dev - Vite dev server on :5173 proxying /api to 127.0.0.1:8080"
 
-# Host packages the platform needs (bubblewrap sandboxes nodes; jq/curl for the walkthrough).
+# Host packages the platform needs (bubblewrap sandboxes nodes; slirp4netns, nsenter and ip
+# give trusted nodes their own network namespace; jq/curl for the walkthrough).
 deps:
 	@missing=""; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	command -v slirp4netns >/dev/null || missing="$$missing slirp4netns"; \
+	command -v nsenter >/dev/null || missing="$$missing util-linux"; \
+	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	command -v jq >/dev/null || missing="$$missing jq"; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \

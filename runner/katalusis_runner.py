@@ -1202,8 +1202,152 @@ class Supervisor:
 # Where the runner file appears inside the sandbox (read-only).
 SANDBOX_RUNNER = "/tmp/.katalusis/katalusis_runner.py"
 
+# Trusted pools get their own network namespace; slirp4netns (a user-mode
+# TCP/IP stack) gives it outbound access with host-loopback forwarding off.
+SLIRP4NETNS = os.environ.get("KATALUSIS_RUNNER_SLIRP4NETNS", "/usr/bin/slirp4netns")
+NSENTER = os.environ.get("KATALUSIS_RUNNER_NSENTER", "/usr/bin/nsenter")
+IP = os.environ.get("KATALUSIS_RUNNER_IP", "/usr/sbin/ip")
+SLIRP_GATEWAY = "10.0.2.2"
+SLIRP_DNS = "10.0.2.3"
+# Egress denied to trusted nodes unless a more specific --egress-allow entry
+# says otherwise: private (RFC 1918), carrier-grade NAT, link-local (cloud
+# metadata), "this network", benchmarking, IETF, multicast and reserved.
+# 127.0.0.0/8 is the sandbox's own loopback: the host's is in another
+# network namespace and slirp4netns runs with --disable-host-loopback.
+DEFAULT_EGRESS_DENY = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4",
+)
+# Directories that hold host Unix sockets; trusted sandboxes see empty tmpfs
+# instead. Sockets elsewhere are masked one by one (see _host_unix_sockets).
+SOCKET_DIRS = ("/run", "/var/run", "/var/tmp", "/var/lib/mysql", "/var/spool/postfix")
 
-def bwrap_argv(trust: str) -> list[str]:
+
+def egress_routes(allow, deny) -> list[tuple[str, str]]:
+    """The routes that implement an egress policy inside the sandbox.
+
+    ("prohibit", cidr) makes connect() fail at once with EACCES;
+    ("allow", cidr) routes through the user-mode stack. The kernel picks the
+    most specific route, so an allow entry inside a denied range opens that
+    part only; an entry listed in both lists is allowed.
+    """
+    import ipaddress
+    allowed = {ipaddress.ip_network(c, strict=False) for c in allow}
+    denied = {ipaddress.ip_network(c, strict=False) for c in deny} - allowed
+    routes = [("prohibit", str(n)) for n in sorted(denied, key=lambda n: (n.version, n))]
+    routes += [("allow", str(n)) for n in sorted(allowed, key=lambda n: (n.version, n))]
+    return [r for r in routes if ":" not in r[1]]    # the sandbox has no IPv6 route at all
+
+
+def is_egress_allowed(address: str, allow, deny) -> bool:
+    """What the routes of egress_routes decide for one IPv4 address (longest prefix wins)."""
+    import ipaddress
+    ip = ipaddress.ip_address(address)
+    best = None
+    for kind, cidr in egress_routes(allow, deny):
+        net = ipaddress.ip_network(cidr)
+        if ip in net and (best is None or net.prefixlen > best[1].prefixlen):
+            best = (kind, net)
+    return best is None or best[0] == "allow"
+
+
+def _host_addresses() -> list[str]:
+    """The host's own IPv4 addresses: services bound to 0.0.0.0 listen on them."""
+    try:
+        out = subprocess.run([IP, "-o", "-4", "addr", "show"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    addrs = []
+    for line in out.splitlines():
+        parts = line.split()
+        if "inet" in parts:
+            addr = parts[parts.index("inet") + 1].split("/")[0]
+            if not addr.startswith("127."):
+                addrs.append(addr + "/32")
+    return addrs
+
+
+def _host_unix_sockets() -> list[str]:
+    """Paths of the host's listening Unix sockets outside SOCKET_DIRS (masked with /dev/null)."""
+    paths = set()
+    try:
+        with open("/proc/net/unix") as f:
+            next(f, None)
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 8 and parts[7].startswith("/"):
+                    paths.add(parts[7])
+    except OSError:
+        return []
+    dirs = [os.path.realpath(d) for d in SOCKET_DIRS + ("/tmp", "/dev", "/proc", "/sys")]
+    out = []
+    for p in sorted(paths):
+        real = os.path.realpath(p)
+        if not _is_under(real, dirs) and os.path.exists(real) and not os.path.isdir(real):
+            out.append(real)
+    return out
+
+
+def _stdlib_dir() -> str:
+    import sysconfig
+    return os.path.realpath(sysconfig.get_paths()["stdlib"])
+
+
+def build_stdlib_view(dest: str, allow=DEFAULT_ALLOWED_MODULES) -> list[str]:
+    """Fill dest with the part of the standard library restricted nodes may see.
+
+    That is the allowed modules (whole packages) and what the warm pool has
+    loaded anyway (the runner's own imports and the allowed modules'
+    dependencies, reachable in memory whatever the files say). Nothing else:
+    no site-packages, no ctypes, urllib, http, multiprocessing, sqlite3, ...
+    so importing them fails even with the Python guards switched off.
+    Returns the module names whose files were included.
+    """
+    import importlib.util
+    _preimport()
+    std = _stdlib_dir()
+    allowed_tops = set(allow) | set(IMPLICIT_MODULES)
+    files: set[str] = set()
+    trees: set[str] = set()
+    names = []
+    for name, mod in list(sys.modules.items()):
+        path = getattr(mod, "__file__", None)
+        if not path:
+            continue
+        path = os.path.realpath(path)
+        if not path.startswith(std + os.sep) or "site-packages" in path.split(os.sep):
+            continue
+        names.append(name)
+        top = name.split(".")[0]
+        if top in allowed_tops and getattr(mod, "__path__", None) and name == top:
+            trees.add(os.path.dirname(path))
+        files.add(path)
+        if path.endswith(".py"):
+            files.add(importlib.util.cache_from_source(path))
+    for name in allowed_tops:
+        spec = importlib.util.find_spec(name) if name not in sys.modules else None
+        if spec is not None and spec.origin and os.path.realpath(spec.origin).startswith(std + os.sep):
+            if spec.submodule_search_locations:
+                trees.add(os.path.dirname(os.path.realpath(spec.origin)))
+            else:
+                files.add(os.path.realpath(spec.origin))
+            names.append(name)
+    for tree in trees:
+        shutil.copytree(tree, os.path.join(dest, os.path.relpath(tree, std)), dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("tests", "test"))
+    for path in files:
+        if os.path.isfile(path):
+            target = os.path.join(dest, os.path.relpath(path, std))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copy2(path, target)
+    # The interpreter looks for os.py (or its pyc) to find the prefix.
+    for landmark in ("os.py",):
+        if not os.path.exists(os.path.join(dest, landmark)):
+            shutil.copy2(os.path.join(std, landmark), os.path.join(dest, landmark))
+    return sorted(set(names))
+
+
+def bwrap_argv(trust: str, resolv_conf: str | None = None, stdlib_view: str | None = None) -> list[str]:
     """The bubblewrap command line for a pool of the given trust level."""
     prefix = os.path.realpath(sys.base_prefix)
     runner = os.path.realpath(__file__)
@@ -1217,6 +1361,8 @@ def bwrap_argv(trust: str) -> list[str]:
             elif os.path.isdir(d):
                 argv += ["--ro-bind", d, d]
         argv += ["--ro-bind", prefix, prefix]
+        if stdlib_view:
+            argv += ["--ro-bind", stdlib_view, _stdlib_dir()]
         for d in TZ_DIRS:
             argv += ["--ro-bind", os.path.realpath(d), d]
         exe = os.path.realpath(sys.executable)
@@ -1224,7 +1370,18 @@ def bwrap_argv(trust: str) -> list[str]:
             argv += ["--ro-bind", exe, exe]
         path = os.path.join(prefix, "bin")
     else:
-        argv += ["--ro-bind", "/", "/"]
+        # Own network namespace (wired to slirp4netns by the launcher): no
+        # host loopback, no abstract Unix sockets of the host. Socket
+        # directories are replaced by empty tmpfs, other socket files by
+        # /dev/null, and DNS goes to the user-mode stack's forwarder.
+        argv += ["--unshare-net", "--ro-bind", "/", "/"]
+        for d in SOCKET_DIRS:
+            if os.path.isdir(d) and not os.path.islink(d):
+                argv += ["--tmpfs", d]
+        for sock in _host_unix_sockets():
+            argv += ["--ro-bind", "/dev/null", sock]
+        if resolv_conf:
+            argv += ["--ro-bind", resolv_conf, "/etc/resolv.conf"]
         path = "/usr/local/bin:/usr/bin:/bin"
     # The runner is mounted at a fixed path after the private /tmp exists, so a
     # checkout that itself lives under /tmp is not hidden by that tmpfs.
@@ -1277,10 +1434,124 @@ def _fatal(message: str) -> int:
     return 2
 
 
-def launch_sandboxed(mode: str, trust: str, max_pids: int) -> int:
+def _missing_network_tools() -> list[str]:
+    return [t for t in (SLIRP4NETNS, NSENTER, IP) if not (os.path.isfile(t) and os.access(t, os.X_OK))]
+
+
+def _read_bwrap_info(fd: int, timeout: float = 30) -> dict:
+    """bwrap's --info-fd JSON (it holds the sandbox's pid)."""
+    import select
+    data = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return json.loads(data)
+        except ValueError:
+            pass
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise OSError("bwrap did not report its sandbox pid")
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            raise OSError("bwrap exited before the sandbox was set up")
+        data += chunk
+
+
+def _wire_network(pid: int, allow, deny) -> subprocess.Popen:
+    """Attach slirp4netns to the sandbox's network namespace and install the egress routes.
+
+    Returns the slirp4netns process; it exits when the returned process's
+    exit pipe (held by this launcher) closes.
+    """
+    import select
+    enter = [NSENTER, "-t", str(pid), "-n"] if os.geteuid() == 0 else \
+        [NSENTER, "-t", str(pid), "-U", "-n", "--preserve-credentials"]
+    # bwrap reports the pid before it has brought up the sandbox's loopback;
+    # netlink changes made meanwhile race with that setup, so wait for it.
+    deadline = time.monotonic() + 10
+    while True:
+        r = subprocess.run(enter + [IP, "-o", "-4", "addr", "show", "dev", "lo"], capture_output=True, text=True,
+                           timeout=10)
+        if "127.0.0.1" in r.stdout:
+            break
+        if time.monotonic() > deadline:
+            raise OSError(f"the sandbox's loopback did not come up ({r.stderr.strip() or 'no address'})")
+        time.sleep(0.005)
+    ready_r, ready_w = os.pipe()
+    exit_r, exit_w = os.pipe()
+    os.set_inheritable(exit_w, False)
+    slirp = subprocess.Popen(
+        [SLIRP4NETNS, "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox",
+         "--enable-seccomp", "--ready-fd", str(ready_w), "--exit-fd", str(exit_r), "--netns-type=path"]
+        + ([] if os.geteuid() == 0 else [f"--userns-path=/proc/{pid}/ns/user"]) + [f"/proc/{pid}/ns/net", "tap0"],
+        pass_fds=(ready_w, exit_r), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    os.close(ready_w)
+    os.close(exit_r)
+    slirp.exit_w = exit_w
+    try:
+        if not select.select([ready_r], [], [], 30)[0] or os.read(ready_r, 1) != b"1":
+            err = slirp.stderr.read1(4096).decode(errors="replace").strip() if slirp.poll() is not None else "timed out"
+            raise OSError(f"slirp4netns did not come up ({err or 'no detail'})")
+    finally:
+        os.close(ready_r)
+    for kind, cidr in egress_routes(allow, list(deny) + _host_addresses()):
+        cmd = ["route", "add", "prohibit", cidr] if kind == "prohibit" else \
+            ["route", "add", cidr, "via", SLIRP_GATEWAY, "dev", "tap0"]
+        r = subprocess.run(enter + [IP] + cmd, capture_output=True, text=True, timeout=10)
+        if r.returncode != 0:
+            raise OSError(f"could not install the egress route {kind} {cidr} ({r.stderr.strip()})")
+    return slirp
+
+
+def _stop_slirp(slirp) -> None:
+    if slirp is None:
+        return
+    try:
+        os.close(slirp.exit_w)
+    except OSError:
+        pass
+    try:
+        slirp.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        slirp.kill()
+        slirp.wait()
+
+
+def launch_sandboxed(mode: str, trust: str, max_pids: int, egress_allow=(), egress_deny=DEFAULT_EGRESS_DENY) -> int:
     if not (os.path.isfile(BWRAP) and os.access(BWRAP, os.X_OK)):
         return _fatal(f"Sandbox 'bwrap' was requested but {BWRAP} is not installed; refusing to run unsandboxed.")
-    base = bwrap_argv(trust)
+    resolv = None
+    if trust == "trusted":
+        missing = _missing_network_tools()
+        if missing:
+            return _fatal(f"Trusted nodes run in their own network namespace, which needs {', '.join(missing)} "
+                          "(Debian packages slirp4netns, util-linux, iproute2); refusing to give them the host's "
+                          "network.")
+        fd, resolv = tempfile.mkstemp(prefix="katalusis-resolv-")
+        os.write(fd, f"nameserver {SLIRP_DNS}\n".encode())
+        os.fchmod(fd, 0o644)
+        os.close(fd)
+    view = None
+    if trust == "restricted":
+        # The module allow-list enforced below Python: the sandbox's standard
+        # library holds only the allowed modules and what the pool loads.
+        view = tempfile.mkdtemp(prefix="katalusis-stdlib-")
+        try:
+            build_stdlib_view(view)
+        except OSError as e:
+            shutil.rmtree(view, ignore_errors=True)
+            return _fatal(f"The restricted sandbox's standard library could not be prepared ({e}); refusing to run "
+                          "without it.")
+    try:
+        return _launch(mode, trust, max_pids, bwrap_argv(trust, resolv, view), egress_allow, egress_deny)
+    finally:
+        if resolv:
+            os.unlink(resolv)
+        if view:
+            shutil.rmtree(view, ignore_errors=True)
+
+
+def _launch(mode: str, trust: str, max_pids: int, base: list[str], egress_allow, egress_deny) -> int:
     exe = os.path.realpath(sys.executable)
     # Preflight: prove the sandbox can be built before taking jobs.
     try:
@@ -1303,15 +1574,57 @@ def launch_sandboxed(mode: str, trust: str, max_pids: int) -> int:
             with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
                 f.write(str(os.getpid()))
 
+    pass_fds: tuple = ()
+    info_r = block_w = -1
+    if trust == "trusted":
+        # bwrap reports the sandbox pid on --info-fd and waits on --block-fd
+        # before running the runner, so no node code runs before the network
+        # namespace has its egress routes.
+        info_r, info_w = os.pipe()
+        block_r, block_w = os.pipe()
+        for fd in (info_r, block_w):
+            os.set_inheritable(fd, False)
+        base = base + ["--info-fd", str(info_w), "--block-fd", str(block_r)]
+        pass_fds = (info_w, block_r)
     argv = base + ["--", exe, "-I", SANDBOX_RUNNER, mode, "--sandbox", "none", "--trust", trust,
                    "--inside-sandbox"]
     try:
-        child = subprocess.Popen(argv, preexec_fn=join_cgroup, close_fds=True)
+        child = subprocess.Popen(argv, preexec_fn=join_cgroup, close_fds=True, pass_fds=pass_fds)
     except OSError as e:
         return _fatal(f"Sandbox 'bwrap' could not be started ({e}); refusing to run unsandboxed.")
+    finally:
+        for fd in pass_fds:
+            os.close(fd)
+    slirp = None
+    if trust == "trusted":
+        sandbox_pid = None
+        try:
+            info = _read_bwrap_info(info_r)
+            sandbox_pid = int(info["child-pid"])
+            slirp = _wire_network(sandbox_pid, egress_allow, egress_deny)
+        except (OSError, KeyError, ValueError, subprocess.TimeoutExpired) as e:
+            # Kill the sandbox (its pid 1 takes the whole pid namespace with
+            # it) while it still waits on the block pipe: closing that pipe
+            # would let it start.
+            for pid in (sandbox_pid, child.pid):
+                if pid:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            child.wait()
+            os.close(block_w)
+            _stop_slirp(slirp)
+            return _fatal(f"The trusted sandbox's network could not be set up ({e}); refusing to give trusted "
+                          "nodes the host's network.")
+        finally:
+            os.close(info_r)
+        os.write(block_w, b"1")
+        os.close(block_w)
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, lambda sig, _f: child.send_signal(sig))
     code = child.wait()
+    _stop_slirp(slirp)
     if cgroup:
         for _ in range(50):
             try:
@@ -1331,7 +1644,10 @@ def _preimport() -> None:
     import asyncio  # noqa: F401
     import inspect  # noqa: F401
     import linecache  # noqa: F401
+    import encodings.idna  # noqa: F401  (str.encode("idna"), socket name lookups; needs stringprep)
     import importlib
+    for name in IMPLICIT_MODULES:
+        importlib.import_module(name)
     for name in DEFAULT_ALLOWED_MODULES:
         try:
             importlib.import_module(name)
@@ -1341,22 +1657,32 @@ def _preimport() -> None:
 
 def main(argv: list[str]) -> int:
     usage = ("usage: katalusis_runner.py exec|serve [--sandbox none|bwrap] [--trust restricted|trusted] "
-             "[--max-pids N]")
+             "[--max-pids N] [--egress-allow CIDR,..] [--egress-deny CIDR,..]")
     if not argv or argv[0] not in ("exec", "serve"):
         sys.stderr.write(usage + "\n")
         return 2
     mode = argv[0]
     sandbox, trust, inside, max_pids = "none", None, False, 512
+    egress_allow: list[str] = []
+    egress_deny: list[str] = list(DEFAULT_EGRESS_DENY)
     args = argv[1:]
     i = 0
     while i < len(args):
         a = args[i]
-        if a in ("--sandbox", "--trust", "--max-pids") and i + 1 < len(args):
+        if a in ("--sandbox", "--trust", "--max-pids", "--egress-allow", "--egress-deny") and i + 1 < len(args):
             v = args[i + 1]
             if a == "--sandbox":
                 sandbox = v
             elif a == "--trust":
                 trust = v
+            elif a in ("--egress-allow", "--egress-deny"):
+                import ipaddress
+                try:
+                    cidrs = [str(ipaddress.ip_network(c.strip(), strict=False)) for c in v.split(",") if c.strip()]
+                except ValueError as e:
+                    sys.stderr.write(f"{a}: {e}\n")
+                    return 2
+                (egress_allow if a == "--egress-allow" else egress_deny).extend(cidrs)
             else:
                 max_pids = int(v)
             i += 2
@@ -1370,7 +1696,9 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(usage + "\n")
         return 2
     if sandbox == "bwrap":
-        return launch_sandboxed(mode, trust or "restricted", max_pids)
+        return launch_sandboxed(mode, trust or "restricted", max_pids, egress_allow, egress_deny)
+    if inside:
+        sys.dont_write_bytecode = True   # the Python installation is read-only in the sandbox
     if mode == "serve":
         _preimport()
         import gc

@@ -127,4 +127,32 @@ jq -e '.items | all(.spec.automountServiceAccountToken == false
   and .spec.activeDeadlineSeconds == 90)' <<<"$PODS" >/dev/null \
   || { echo "e2e: node Pod spec lacks its limits or security settings" >&2; exit 1; }
 kubectl -n "$NS" get runs -o jsonpath='{.items[0].status.progress}' | grep -qx '3/3'
+
+echo "== network policies"
+# Pods labelled like node Pods, running the runner image: a restricted one must
+# not open a connection to anything but DNS and the ingest endpoint (here the
+# in-cluster MySQL, the Kubernetes API and a public address), and a trusted one
+# must not reach the MySQL Service or the Kubernetes API (private ranges).
+PROBE='import socket, sys
+ok = []
+for host, port in [(h.split(":")[0], int(h.split(":")[1])) for h in sys.argv[1:]]:
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+        ok.append(f"{host}:{port}")
+    except OSError:
+        pass
+print("connected:", ok)
+sys.exit(1 if ok else 0)'
+probe_pod() { # NAME TRUST TARGET...
+  local name=$1 trust=$2; shift 2
+  kubectl -n "$NS" delete pod "$name" --ignore-not-found >/dev/null
+  kubectl -n "$NS" run "$name" --image=katalusis/runner:dev --image-pull-policy=Never --restart=Never \
+    --labels="app.kubernetes.io/managed-by=katalusis-operator,katalusis.io/trust=$trust" \
+    --command -- python3 -c "$PROBE" "$@" >/dev/null
+  kubectl -n "$NS" wait pod "$name" --for=jsonpath='{.status.phase}'=Succeeded --timeout=90s \
+    || { echo "e2e: a $trust Pod opened a connection it must not:" >&2; kubectl -n "$NS" logs "$name" >&2; exit 1; }
+  kubectl -n "$NS" delete pod "$name" >/dev/null
+}
+probe_pod e2e-restricted-probe restricted mysql:3306 kubernetes.default:443 1.1.1.1:443
+probe_pod e2e-trusted-probe trusted mysql:3306 kubernetes.default:443
 echo "e2e: OK"

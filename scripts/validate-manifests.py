@@ -36,7 +36,8 @@ VALUE_SETS = {
                 "env": {"KATALUSIS_LOG": "debug"}},
         "images": {"allowList": ["registry.example/nodes/pandas:1"]},
     },
-    "compose-kind": {"api": {"enabled": False}, "networkPolicies": {"enabled": False}},
+    "compose-kind": {"api": {"enabled": False},
+                     "networkPolicies": {"externalIngest": {"cidrs": ["172.18.0.5/32"], "port": 8080}}},
     "local-executor": {**SECRETS, "api": {"executor": "local"}, "operator": {"replicas": 2}},
 }
 # Values the chart's values.schema.json must refuse.
@@ -45,6 +46,7 @@ BAD_VALUES = {
     "short JWT secret": {"secrets": {"databaseUrl": "mysql://x", "jwtSecret": "short"}},
     "unknown key": {**SECRETS, "operatr": {}},
     "bad pull policy": {**SECRETS, "images": {"pullPolicy": "Sometimes"}},
+    "ingest range wider than one address": {**SECRETS, "networkPolicies": {"externalIngest": {"cidrs": ["10.0.0.0/8"]}}},
 }
 
 failures: list[str] = []
@@ -87,6 +89,59 @@ def merged(values: dict) -> dict:
     return merge(base, values)
 
 
+# Ranges no node Pod may reach through an ipBlock (cluster, private, link-local).
+FORBIDDEN_EGRESS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
+                    "127.0.0.0/8")
+
+
+def egress_problems(policy: dict) -> list[str]:
+    """Why a node Pod's egress policy is too open (empty when it is fine).
+
+    No allow-all rule (`{}` or a rule without `to`), and every ipBlock
+    leaves out the private, link-local and loopback ranges.
+    """
+    import ipaddress
+    problems = []
+    for rule in policy.get("spec", {}).get("egress") or []:
+        if not rule.get("to"):
+            problems.append(f"allow-all egress rule {rule}")
+            continue
+        for peer in rule["to"]:
+            block = peer.get("ipBlock")
+            if not block:
+                continue
+            net = ipaddress.ip_network(block["cidr"])
+            if rule.get("ports") and net.num_addresses == 1:
+                continue    # one address on given ports: the external ingest endpoint
+            excepted = [ipaddress.ip_network(c) for c in block.get("except") or []]
+            for bad in map(ipaddress.ip_network, FORBIDDEN_EGRESS):
+                if bad.version != net.version or not bad.overlaps(net):
+                    continue
+                if not any(e.version == bad.version and bad.subnet_of(e) for e in excepted):
+                    problems.append(f"ipBlock {block['cidr']} does not except {bad}")
+    return problems
+
+
+def check_node_egress(policy: dict, where: str) -> None:
+    global checked
+    selector = policy.get("spec", {}).get("podSelector", {}).get("matchLabels", {})
+    if selector.get("app.kubernetes.io/managed-by") != "katalusis-operator":
+        return
+    if "Egress" not in policy["spec"].get("policyTypes", []):
+        return
+    checked += 1
+    for problem in egress_problems(policy):
+        failures.append(f"{where} ({policy['metadata']['name']}): {problem}")
+
+
+def self_check_egress() -> None:
+    """The egress check itself must catch the policies it exists for."""
+    allow_all = {"spec": {"egress": [{}]}}
+    no_except = {"spec": {"egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}}]}]}}
+    if not egress_problems(allow_all) or not egress_problems(no_except):
+        failures.append("the node egress check accepts an allow-all or private-range policy")
+
+
 def validate_chart(version: str) -> None:
     chart = Chart.load(CHART)
     for label, values in VALUE_SETS.items():
@@ -105,11 +160,19 @@ def validate_chart(version: str) -> None:
             for doc in docs_of(text):
                 kinds.append(doc["kind"])
                 check(doc, f"chart[{label}] {template}", version)
+                if doc["kind"] == "NetworkPolicy":
+                    check_node_egress(doc, f"chart[{label}] {template}")
         expect = {"Deployment", "Role", "RoleBinding", "ServiceAccount"}
         if values.get("api", {}).get("enabled", True):
             expect |= {"Service", "ConfigMap"}
         if values.get("networkPolicies", {}).get("enabled", True):
             expect.add("NetworkPolicy")
+        if values.get("networkPolicies", {}).get("enabled", True):
+            trusted = [d for t, x in rendered.items() if not t.endswith("NOTES.txt") for d in docs_of(x)
+                       if d["kind"] == "NetworkPolicy" and d["spec"]["podSelector"].get("matchLabels", {})
+                       .get("katalusis.io/trust") == "trusted"]
+            if not trusted or any(egress_problems(d) for d in trusted):
+                failures.append(f"chart[{label}]: trusted node Pods lack an egress policy without private ranges")
         if not expect <= set(kinds):
             failures.append(f"chart[{label}] renders {sorted(set(kinds))}, missing {sorted(expect - set(kinds))}")
         print(f"chart[{label}]: {len(kinds)} manifests ({', '.join(sorted(set(kinds)))})")
@@ -197,6 +260,7 @@ def main() -> int:
     parser.add_argument("--pods-dir")
     parser.add_argument("--kube-version", default="1.33.0")
     args = parser.parse_args()
+    self_check_egress()
     validate_crds(args.kube_version)
     validate_chart(args.kube_version)
     if args.pods_dir:

@@ -20,10 +20,16 @@ export KUBECONFIG=/kube/config
 kubectl get namespace "$NS" >/dev/null 2>&1 || kubectl create namespace "$NS"
 # The API server runs in compose, outside the cluster: install only the CRDs
 # and the operator, pointing node Pods at the compose API server for ingest.
+# NetworkPolicies stay on (kind's default CNI enforces them since v0.24); the
+# compose API server's address on the kind network is their ingest exception.
+INGEST_IP=$(getent hosts katalusis-api | awk '{print $1; exit}')
+[[ -n $INGEST_IP ]] || { echo "bootstrap: cannot resolve katalusis-api on the kind network" >&2; exit 1; }
 helm upgrade --install katalusis /src/charts/katalusis --namespace "$NS" \
   --set api.enabled=false \
   --set images.pullPolicy=Never \
-  --set networkPolicies.enabled=false \
+  --set networkPolicies.enabled=true \
+  --set "networkPolicies.externalIngest.cidrs={$INGEST_IP/32}" \
+  --set networkPolicies.externalIngest.port=8080 \
   --wait --timeout 180s
 kubectl -n "$NS" set env deploy/katalusis-katalusis-operator \
   KATALUSIS_INGEST_URL=http://katalusis-api:8080/internal

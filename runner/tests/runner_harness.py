@@ -143,3 +143,17 @@ def pids_cgroup_writable() -> bool:
         return True
     except OSError:
         return False
+
+
+def host_address() -> str | None:
+    """The machine's first non-loopback IPv4 address (trusted nodes reach it only when allow-listed)."""
+    try:
+        out = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True).stdout
+    except OSError:
+        return None
+    for line in out.splitlines():
+        parts = line.split()
+        addr = parts[parts.index("inet") + 1].split("/")[0]
+        if not addr.startswith("127."):
+            return addr
+    return None

@@ -208,7 +208,7 @@ class OperatingSystemSandboxWithoutPythonGuards(unittest.TestCase):
                 os.remove(path)
 
     def test_guards_are_really_off(self):
-        fin = UNGUARDED.run(unguarded("import os, socket, ctypes\ndef run(i, p, c):\n    return {}\n"))
+        fin = UNGUARDED.run(unguarded("import os, socket, signal\ndef run(i, p, c):\n    return {}\n"))
         self.assertEqual(fin["status"], "succeeded", fin)
 
     def test_no_network_even_to_a_listening_local_port(self):
@@ -283,6 +283,120 @@ class OperatingSystemSandboxWithoutPythonGuards(unittest.TestCase):
         """, limits={"timeout_seconds": 2}), timeout=20)
         self.assertEqual((fin["status"], fin["reason"]), ("failed", "timeout"), fin)
         fin = UNGUARDED.run(make_job("def run(i, p, c):\n    return {}\n"))
+        self.assertEqual(fin["status"], "succeeded", fin)
+
+
+# Node code that walks from its own builtins to the guards' state (the
+# closure of the guarded __import__) and switches every Python-level check
+# off. Only the OS sandbox and the standard-library view remain.
+DISABLE_GUARDS = code("""
+    def _switch_off_guards():
+        imp = __builtins__["__import__"] if isinstance(__builtins__, dict) else __builtins__.__import__
+        cells = [c.cell_contents for c in imp.__closure__]
+        guards = next(c for c in cells if type(c).__name__ == "_Guards")
+        real_import = next(c for c in cells if getattr(c, "__name__", "") == "__import__")
+        guards.is_module_allowed = lambda name: True
+        guards._deny = lambda message: None
+        guards._deny_import = lambda name: None
+        real_import("builtins").__import__ = real_import
+        sys = real_import("sys")
+        sys.meta_path[:] = [f for f in sys.meta_path if getattr(f, "__name__", "") != "NodeImportFinder"]
+        return real_import
+    _switch_off_guards()
+""")
+
+
+class GuardsSwitchedOffFromNodeCode(unittest.TestCase):
+    """A restricted node disables its own Python guards; what still holds."""
+
+    def run_unguarded(self, body: str, **fields) -> dict:
+        fin = GUARDED.run(make_job(DISABLE_GUARDS + code(body), outputs=[{"name": "r", "type": "object"}], **fields),
+                          timeout=30)
+        return fin
+
+    def test_the_guards_really_are_switched_off(self):
+        fin = self.run_unguarded("""
+            import os
+            def run(inputs, params, ctx):
+                return {"r": {"os": os.name}}
+        """)
+        self.assertEqual(fin.get("outputs"), {"r": {"os": "posix"}}, fin)
+
+    def test_modules_outside_the_allow_list_are_not_in_the_sandbox(self):
+        import sysconfig
+        site = sysconfig.get_paths()["purelib"]
+        fin = self.run_unguarded(f"""
+            import sys
+            def run(inputs, params, ctx):
+                sys.path.append({site!r})
+                out = {{}}
+                for name in ("ctypes", "_ctypes", "urllib.request", "http.client", "multiprocessing", "sqlite3",
+                             "pickle", "yaml", "IPython"):
+                    try:
+                        __import__(name)
+                        out[name] = "imported"
+                    except ImportError as e:
+                        out[name] = type(e).__name__
+                return {{"r": out}}
+        """)
+        self.assertEqual(fin["status"], "succeeded", fin)
+        for name, result in fin["outputs"]["r"].items():
+            self.assertEqual(result, "ModuleNotFoundError", (name, fin["outputs"]))
+
+    def test_network_host_files_other_processes_and_binaries_stay_out_of_reach(self):
+        fin = self.run_unguarded("""
+            import os, socket, subprocess
+            def attempt(fn):
+                try:
+                    return "ok " + str(fn())
+                except OSError as e:
+                    return type(e).__name__
+            def cmdlines():
+                out = []
+                for pid in os.listdir("/proc"):
+                    if pid.isdigit():
+                        try:
+                            out.append(open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace"))
+                        except OSError:
+                            pass
+                return out
+            def run(inputs, params, ctx):
+                return {"r": {
+                    "db": attempt(lambda: socket.create_connection(("127.0.0.1", 3306), timeout=2)),
+                    "unix": attempt(lambda: socket.socket(socket.AF_UNIX).connect("/run/mysqld/mysqld.sock")),
+                    "passwd": attempt(lambda: open("/etc/passwd").read()),
+                    "shell": attempt(lambda: subprocess.run(["/bin/sh", "-c", "true"])),
+                    "procs": cmdlines(),
+                    "uid": os.getuid(),
+                }}
+        """)
+        self.assertEqual(fin["status"], "succeeded", fin)
+        r = fin["outputs"]["r"]
+        self.assertEqual(r["db"], "ConnectionRefusedError", r)
+        self.assertEqual(r["unix"], "FileNotFoundError", r)
+        self.assertEqual(r["passwd"], "FileNotFoundError", r)
+        self.assertEqual(r["shell"], "FileNotFoundError", r)
+        self.assertEqual(r["uid"], 65534)
+        # Only the sandbox's own processes: no host process (this test runner included).
+        self.assertTrue(r["procs"], r)
+        for cmdline in r["procs"]:
+            self.assertNotIn("unittest", cmdline, r["procs"])
+            if cmdline:     # exited children of earlier jobs have none
+                self.assertIn("katalusis_runner.py", cmdline, r["procs"])
+
+    @unittest.skipUnless(pids_cgroup_writable(), "no writable pids cgroup to bound a real fork bomb")
+    def test_a_fork_bomb_is_bounded(self):
+        fin = GUARDED.run(make_job(DISABLE_GUARDS + code("""
+            import os
+            def run(inputs, params, ctx):
+                while True:
+                    try:
+                        os.fork()
+                    except OSError:
+                        pass
+        """), limits={"timeout_seconds": 2}), timeout=30)
+        self.assertEqual((fin["status"], fin["reason"]), ("failed", "timeout"), fin)
+        fin = GUARDED.run(make_job("def run(i, p, c):\n    return {}\n"))
         self.assertEqual(fin["status"], "succeeded", fin)
 
 

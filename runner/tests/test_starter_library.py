@@ -15,7 +15,7 @@ import os
 import threading
 import unittest
 
-from runner_harness import REPO_DIR, Pool, make_job
+from runner_harness import REPO_DIR, Pool, host_address, make_job
 
 LIBRARY_DIR = os.path.join(REPO_DIR, "library", "starter")
 BWRAP = "/usr/bin/bwrap"
@@ -41,7 +41,11 @@ def setUpModule():
     if not os.access(BWRAP, os.X_OK):
         raise unittest.SkipTest("bubblewrap is not installed")
     POOLS["restricted"] = Pool("--sandbox", "bwrap", "--trust", "restricted")
-    POOLS["trusted"] = Pool("--sandbox", "bwrap", "--trust", "trusted")
+    # Trusted nodes may not reach the host's loopback or private addresses;
+    # the HTTP test server listens on this machine's address, allow-listed.
+    me = host_address()
+    POOLS["trusted"] = Pool("--sandbox", "bwrap", "--trust", "trusted",
+                            *(["--egress-allow", f"{me}/32"] if me else []))
 
 
 def tearDownModule():
@@ -485,8 +489,11 @@ class HttpRequest(StarterCase):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 self.answer(201, json.dumps({"got": json.loads(body), "type": self.headers["Content-Type"]}))
 
-        cls.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        cls.base = f"http://127.0.0.1:{cls.server.server_address[1]}"
+        me = host_address()
+        if me is None:
+            raise unittest.SkipTest("no non-loopback address for the test server")
+        cls.server = http.server.ThreadingHTTPServer((me, 0), Handler)
+        cls.base = f"http://{me}:{cls.server.server_address[1]}"
         threading.Thread(target=cls.server.serve_forever, daemon=True).start()
 
     @classmethod
