@@ -1517,7 +1517,8 @@ def _stop_slirp(slirp) -> None:
         slirp.wait()
 
 
-def launch_sandboxed(mode: str, trust: str, max_pids: int, egress_allow=(), egress_deny=DEFAULT_EGRESS_DENY) -> int:
+def launch_sandboxed(mode: str, trust: str, max_pids: int, egress_allow=(), egress_deny=DEFAULT_EGRESS_DENY,
+                     modules_allow=None) -> int:
     if not (os.path.isfile(BWRAP) and os.access(BWRAP, os.X_OK)):
         return _fatal(f"Sandbox 'bwrap' was requested but {BWRAP} is not installed; refusing to run unsandboxed.")
     resolv = None
@@ -1537,7 +1538,7 @@ def launch_sandboxed(mode: str, trust: str, max_pids: int, egress_allow=(), egre
         # library holds only the allowed modules and what the pool loads.
         view = tempfile.mkdtemp(prefix="katalusis-stdlib-")
         try:
-            build_stdlib_view(view)
+            build_stdlib_view(view, DEFAULT_ALLOWED_MODULES if modules_allow is None else modules_allow)
         except OSError as e:
             shutil.rmtree(view, ignore_errors=True)
             return _fatal(f"The restricted sandbox's standard library could not be prepared ({e}); refusing to run "
@@ -1657,7 +1658,7 @@ def _preimport() -> None:
 
 def main(argv: list[str]) -> int:
     usage = ("usage: katalusis_runner.py exec|serve [--sandbox none|bwrap] [--trust restricted|trusted] "
-             "[--max-pids N] [--egress-allow CIDR,..] [--egress-deny CIDR,..]")
+             "[--max-pids N] [--egress-allow CIDR,..] [--egress-deny CIDR,..] [--modules-allow MODULE,..]")
     if not argv or argv[0] not in ("exec", "serve"):
         sys.stderr.write(usage + "\n")
         return 2
@@ -1665,13 +1666,22 @@ def main(argv: list[str]) -> int:
     sandbox, trust, inside, max_pids = "none", None, False, 512
     egress_allow: list[str] = []
     egress_deny: list[str] = list(DEFAULT_EGRESS_DENY)
+    # The admin's module allow-list for restricted pools: their standard
+    # library view holds these modules (the default list when not given).
+    modules_allow: list[str] | None = None
     args = argv[1:]
     i = 0
     while i < len(args):
         a = args[i]
-        if a in ("--sandbox", "--trust", "--max-pids", "--egress-allow", "--egress-deny") and i + 1 < len(args):
+        if a in ("--sandbox", "--trust", "--max-pids", "--egress-allow", "--egress-deny",
+                 "--modules-allow") and i + 1 < len(args):
             v = args[i + 1]
-            if a == "--sandbox":
+            if a == "--modules-allow":
+                modules_allow = [m.strip() for m in v.split(",") if m.strip()]
+                if not all(m.replace("_", "a").replace(".", "a").isalnum() for m in modules_allow):
+                    sys.stderr.write(f"{a}: module names are letters, digits, '_' and '.'\n")
+                    return 2
+            elif a == "--sandbox":
                 sandbox = v
             elif a == "--trust":
                 trust = v
@@ -1696,7 +1706,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(usage + "\n")
         return 2
     if sandbox == "bwrap":
-        return launch_sandboxed(mode, trust or "restricted", max_pids, egress_allow, egress_deny)
+        return launch_sandboxed(mode, trust or "restricted", max_pids, egress_allow, egress_deny, modules_allow)
     if inside:
         sys.dont_write_bytecode = True   # the Python installation is read-only in the sandbox
     if mode == "serve":

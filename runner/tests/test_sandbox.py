@@ -343,6 +343,30 @@ class GuardsSwitchedOffFromNodeCode(unittest.TestCase):
         for name, result in fin["outputs"]["r"].items():
             self.assertEqual(result, "ModuleNotFoundError", (name, fin["outputs"]))
 
+    def test_the_admins_allow_list_shapes_the_sandboxs_standard_library(self):
+        # An admin allows `wave`, which is not a default: the pool started
+        # with that list has it, and still nothing outside the list.
+        from runner_harness import Pool
+        pool = Pool("--sandbox", "bwrap", "--trust", "restricted", "--max-pids", "64",
+                    "--modules-allow", "json,math,wave")
+        self.addCleanup(pool.close)
+        job = make_job(DISABLE_GUARDS + code("""
+            def run(inputs, params, ctx):
+                out = {}
+                for name in ("wave", "sqlite3"):
+                    try:
+                        __import__(name)
+                        out[name] = "imported"
+                    except ImportError as e:
+                        out[name] = type(e).__name__
+                return {"r": out}
+        """), outputs=[{"name": "r", "type": "object"}],
+            modules={"allow": ["json", "math", "wave"], "block": []})
+        fin = pool.run(job, timeout=30)
+        self.assertEqual(fin["status"], "succeeded", fin)
+        self.assertEqual(fin["outputs"]["r"]["wave"], "imported", fin)
+        self.assertEqual(fin["outputs"]["r"]["sqlite3"], "ModuleNotFoundError", fin)
+
     def test_network_host_files_other_processes_and_binaries_stay_out_of_reach(self):
         fin = self.run_unguarded("""
             import os, socket, subprocess

@@ -1324,6 +1324,51 @@ async fn the_admins_module_allow_list_applies_to_restricted_nodes_of_new_runs(po
     assert_eq!(node_of(&body, "m")["status"], "succeeded");
 }
 
+#[sqlx::test(migrations = "../migrations")]
+async fn a_module_the_admin_allows_beyond_the_defaults_is_importable_in_restricted_nodes(
+    pool: MySqlPool,
+) {
+    // Restricted sandboxes see only the allowed part of the standard library,
+    // so the pool must be built from the run's allow-list, not the defaults.
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    let current = app.get("/api/admin/settings/modules", &c.admin).await.body;
+    let mut allow: Vec<Value> = current["allow"].as_array().unwrap().clone();
+    assert!(!allow.contains(&json!("wave")), "wave is not a default");
+    allow.push(json!("wave"));
+    let r = app
+        .put(
+            "/api/admin/settings/modules",
+            &c.admin,
+            json!({"allow": allow, "block": []}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let code = "import wave\ndef run(inputs, params, ctx):\n    return {'text': wave.__name__}\n";
+    app.create_template(
+        &c.admin,
+        template("useswave", code, json!([]), text_out(), json!({})),
+    )
+    .await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("w", "useswave")],
+        vec![],
+    )
+    .await;
+
+    for _ in 0..2 {
+        // The second run takes the spare pool started for the first one.
+        let run = start(&app, &c.manager, wf, json!({})).await;
+        let body = wait_final(&app, &c.manager, run).await;
+        let w = node_of(&body, "w");
+        assert_eq!(w["status"], "succeeded", "{w}");
+        assert_eq!(w["executions"][0]["outputs"]["text"], "wave");
+    }
+}
+
 const ENGINE_WALKTHROUGH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../scripts/engine_walkthrough.sh"

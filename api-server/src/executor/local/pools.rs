@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use katalusis_crds::TrustLevel;
+use katalusis_crds::{ModuleSettings, TrustLevel};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -16,42 +16,64 @@ use crate::config::SandboxMode;
 
 type SpareStart = JoinHandle<Result<Pool, String>>;
 
+/// What a spare must match to serve a run: its trust level and the module
+/// allow-list its restricted standard library was built from.
+type SpareKey = (TrustLevel, Option<Vec<String>>);
+
+fn spare_key(trust: TrustLevel, modules: Option<&ModuleSettings>) -> SpareKey {
+    let allow = match trust {
+        TrustLevel::Restricted => modules.map(|m| m.allow.clone()),
+        TrustLevel::Trusted => None,
+    };
+    (trust, allow)
+}
+
 /// One never used runner per trust level, started ahead and handed whole to
 /// the next run that needs it, so a run does not wait for a sandbox to
 /// start. A run that finds the spare still starting waits for it, which is
 /// never slower than starting its own. Filled after the first run of each
 /// trust level.
 #[derive(Default)]
-pub(super) struct Spares(tokio::sync::Mutex<HashMap<TrustLevel, SpareStart>>);
+pub(super) struct Spares(tokio::sync::Mutex<HashMap<SpareKey, SpareStart>>);
 
 /// A runner for one run: the spare if there is one, else a fresh one; either
 /// way the next spare starts in the background.
-async fn take(local: &Arc<Local>, trust: TrustLevel) -> Result<Pool, String> {
-    let spare = local.spares.0.lock().await.remove(&trust);
+async fn take(
+    local: &Arc<Local>,
+    trust: TrustLevel,
+    modules: Option<&ModuleSettings>,
+) -> Result<Pool, String> {
+    let key = spare_key(trust, modules);
+    let spare = local.spares.0.lock().await.remove(&key);
     let spare = match spare {
         Some(handle) => handle.await.ok().and_then(Result::ok),
         None => None,
     };
     let pool = match spare.and_then(|mut p| p.is_alive().then_some(p)) {
         Some(p) => Ok(p),
-        None => start_process(local, trust).await,
+        None => start_process(local, trust, modules).await,
     };
     if pool.is_ok() {
         let next = {
             let local = local.clone();
-            tokio::spawn(async move { start_process(&local, trust).await })
+            let modules = modules.cloned();
+            tokio::spawn(async move { start_process(&local, trust, modules.as_ref()).await })
         };
         // A spare started concurrently by another run is replaced (and killed when it finishes).
-        if let Some(old) = local.spares.0.lock().await.insert(trust, next) {
+        if let Some(old) = local.spares.0.lock().await.insert(key, next) {
             old.abort();
         }
     }
     pool
 }
 
-async fn start_process(local: &Local, trust: TrustLevel) -> Result<Pool, String> {
+async fn start_process(
+    local: &Local,
+    trust: TrustLevel,
+    modules: Option<&ModuleSettings>,
+) -> Result<Pool, String> {
     let runner = local.runner.as_ref().map_err(Clone::clone)?;
-    Pool::start(&local.settings, runner, trust).await
+    Pool::start(&local.settings, runner, trust, modules).await
 }
 
 /// A run's pool of one trust level, or why it has none.
@@ -64,15 +86,18 @@ enum PoolState {
 /// they send it.
 pub(super) struct RunPools {
     pools: HashMap<TrustLevel, PoolState>,
+    /// The run's module allow-list, which shapes its restricted pool.
+    modules: Option<ModuleSettings>,
     tx: mpsc::UnboundedSender<(TrustLevel, PoolEvent)>,
     rx: mpsc::UnboundedReceiver<(TrustLevel, PoolEvent)>,
 }
 
 impl RunPools {
-    pub fn new() -> Self {
+    pub fn new(modules: Option<ModuleSettings>) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         Self {
             pools: HashMap::new(),
+            modules,
             tx,
             rx,
         }
@@ -80,9 +105,10 @@ impl RunPools {
 
     /// Starts the pools of these trust levels concurrently.
     pub async fn start(&mut self, local: &Arc<Local>, needed: Vec<TrustLevel>) {
+        let modules = self.modules.as_ref();
         let starts = needed.into_iter().map(|trust| {
             let tx = self.tx.clone();
-            async move { (trust, acquire(local, trust, tx).await) }
+            async move { (trust, acquire(local, trust, modules, tx).await) }
         });
         for (trust, state) in futures::future::join_all(starts).await {
             self.pools.insert(trust, state);
@@ -99,7 +125,7 @@ impl RunPools {
         job: &Value,
     ) -> Result<(), String> {
         if !self.pools.contains_key(&trust) {
-            let state = acquire(local, trust, self.tx.clone()).await;
+            let state = acquire(local, trust, self.modules.as_ref(), self.tx.clone()).await;
             self.pools.insert(trust, state);
         }
         match self.pools.get_mut(&trust) {
@@ -151,6 +177,7 @@ impl RunPools {
 async fn acquire(
     local: &Arc<Local>,
     trust: TrustLevel,
+    modules: Option<&ModuleSettings>,
     tx: mpsc::UnboundedSender<(TrustLevel, PoolEvent)>,
 ) -> PoolState {
     let state = match (&local.runner, trust, local.settings.sandbox) {
@@ -160,7 +187,7 @@ async fn acquire(
                 .into(),
         ),
         (Err(e), _, _) => PoolState::Failed(e.clone()),
-        (Ok(_), _, _) => match take(local, trust).await {
+        (Ok(_), _, _) => match take(local, trust, modules).await {
             Ok(mut p) => {
                 p.attach(trust, tx);
                 PoolState::Ready(Box::new(p))

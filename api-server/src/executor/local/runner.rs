@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use katalusis_crds::TrustLevel;
+use katalusis_crds::{ModuleSettings, TrustLevel};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -53,6 +53,7 @@ impl Launched {
         runner: &Path,
         mode: RunnerMode,
         trust: TrustLevel,
+        modules: Option<&ModuleSettings>,
     ) -> Result<Self, String> {
         let sandbox = match settings.sandbox {
             SandboxMode::Bwrap => "bwrap",
@@ -73,8 +74,7 @@ impl Launched {
                 cmd.env(var, v);
             }
         }
-        let mut child = cmd
-            .env("KATALUSIS_RUNNER_BWRAP", &settings.bwrap_path)
+        cmd.env("KATALUSIS_RUNNER_BWRAP", &settings.bwrap_path)
             .arg(runner)
             .args([
                 mode.as_str(),
@@ -82,7 +82,13 @@ impl Launched {
                 sandbox,
                 "--trust",
                 trust.as_str(),
-            ])
+            ]);
+        // A restricted sandbox's standard library holds only the modules the
+        // run's allow-list names (see runner/README.md).
+        if let (TrustLevel::Restricted, Some(m)) = (trust, modules) {
+            cmd.args(["--modules-allow", &m.allow.join(",")]);
+        }
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -173,8 +179,9 @@ impl Pool {
         settings: &Settings,
         runner: &Path,
         trust: TrustLevel,
+        modules: Option<&ModuleSettings>,
     ) -> Result<Self, String> {
-        let mut launched = Launched::spawn(settings, runner, RunnerMode::Serve, trust)?;
+        let mut launched = Launched::spawn(settings, runner, RunnerMode::Serve, trust, modules)?;
         let lines = &mut launched.stdout;
         let ready = tokio::time::timeout(READY_TIMEOUT, async {
             loop {

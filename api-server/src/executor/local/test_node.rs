@@ -144,7 +144,13 @@ impl Local {
             local: Arc::clone(self),
         };
 
-        let mut launched = match Launched::spawn(&self.settings, &runner, RunnerMode::Exec, trust) {
+        let mut launched = match Launched::spawn(
+            &self.settings,
+            &runner,
+            RunnerMode::Exec,
+            trust,
+            snapshot.modules.as_ref(),
+        ) {
             Ok(l) => l,
             Err(e) => return Ok(TestOutcome::failed(FailureReason::Sandbox, e, Vec::new())),
         };

@@ -24,6 +24,7 @@ impl Driver {
         resumed: bool,
     ) -> anyhow::Result<Self> {
         let snapshot = row.snapshot;
+        let modules = snapshot.modules.clone();
         let graph = snapshot.plan_graph()?;
         let mut states = row.node_states;
         let last_seq = db::runs::last_event_seq(&local.db, row.run_id).await?;
@@ -85,7 +86,7 @@ impl Driver {
             queued: Vec::new(),
             outputs,
             running: HashMap::new(),
-            pools: RunPools::new(),
+            pools: RunPools::new(modules),
             sink,
             storage_failure: None,
         })
