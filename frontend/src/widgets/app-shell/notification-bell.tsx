@@ -17,7 +17,8 @@ export function NotificationBell() {
   const navigate = useNavigate();
   const unread = inbox.data?.unread ?? 0;
   return (
-    <Popover.Root>
+    // Not modal: the rest of the page stays readable (and not aria-hidden) while it is open.
+    <Popover.Root modal={false}>
       <Popover.Trigger
         className="relative grid h-8 w-8 place-items-center rounded-md text-slate-700 hover:bg-slate-100"
         aria-label={unread ? `Notifications, ${unread} unread` : "Notifications"}
@@ -52,14 +53,16 @@ export function NotificationBell() {
         >
           <div className="flex items-center justify-between border-b border-slate-100 px-3 py-2">
             <span className="font-semibold text-slate-900">Notifications</span>
-            <button
-              type="button"
-              className="text-xs font-medium text-indigo-700 disabled:text-slate-500"
+            <Popover.Item
+              className="cursor-pointer rounded px-1.5 py-0.5 text-xs font-medium text-indigo-700 outline-none data-[disabled]:cursor-default data-[disabled]:text-slate-500 data-[highlighted]:bg-slate-100"
               disabled={!unread}
-              onClick={() => mark.mutate({ all: true })}
+              onSelect={(e) => {
+                e.preventDefault();
+                mark.mutate({ all: true });
+              }}
             >
               Mark all read
-            </button>
+            </Popover.Item>
           </div>
           <div className="max-h-96 overflow-y-auto py-1">
             {!inbox.data?.items.length && (

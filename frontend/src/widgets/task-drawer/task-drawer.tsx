@@ -367,7 +367,7 @@ function DescriptionEditor({
       ) : (
         <textarea
           className="min-h-32 w-full rounded-md border border-slate-300 p-2 font-mono text-sm"
-          aria-label="Description"
+          aria-label="Description (Markdown)"
           value={text}
           onChange={(e) => setText(e.target.value)}
         />
