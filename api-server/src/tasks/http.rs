@@ -944,7 +944,7 @@ pub struct Transition {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Workflow {
+pub struct TaskWorkflow {
     /// In board order.
     pub statuses: Vec<Status>,
     pub transitions: Vec<Transition>,
@@ -969,7 +969,7 @@ pub struct TaskSettings {
     pub attachment_max_bytes: u64,
 }
 
-async fn workflow(state: &AppState) -> Result<Workflow, ApiError> {
+async fn workflow(state: &AppState) -> Result<TaskWorkflow, ApiError> {
     let statuses = db::statuses(&state.db).await?;
     let name = |id: u64| {
         statuses
@@ -987,7 +987,7 @@ async fn workflow(state: &AppState) -> Result<Workflow, ApiError> {
         })
         .collect();
     let targets = db::sla_targets(&state.db).await?;
-    Ok(Workflow {
+    Ok(TaskWorkflow {
         transitions,
         statuses: statuses
             .iter()
@@ -1009,11 +1009,11 @@ async fn workflow(state: &AppState) -> Result<Workflow, ApiError> {
 
 /// Statuses (board order), allowed transitions and SLA targets, for every role.
 #[utoipa::path(get, path = "/api/task-statuses", tag = "tasks", security(("bearer" = [])),
-    responses((status = 200, body = Workflow)))]
+    responses((status = 200, body = TaskWorkflow)))]
 pub async fn statuses(
     State(state): State<AppState>,
     _user: CurrentUser,
-) -> Result<axum::Json<Workflow>, ApiError> {
+) -> Result<axum::Json<TaskWorkflow>, ApiError> {
     Ok(axum::Json(workflow(&state).await?))
 }
 

@@ -956,3 +956,20 @@ async fn without_smtp_notifications_stay_in_app(pool: MySqlPool) {
         Vec::<String>::new()
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_openapi_document_describes_the_task_statuses_response(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let doc = app
+        .call(reqwest::Method::GET, "/api/openapi.json", None, None)
+        .await
+        .body;
+    // The tasks' statuses view once shared its schema name with the workflow
+    // graph document, so the typed client described the wrong shape.
+    let body = &doc["paths"]["/api/task-statuses"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["schema"]["$ref"];
+    assert_eq!(body, "#/components/schemas/TaskWorkflow");
+    let schema = &doc["components"]["schemas"]["TaskWorkflow"]["properties"];
+    assert!(schema["statuses"].is_object() && schema["slaTargets"].is_object());
+    assert!(doc["components"]["schemas"]["Workflow"]["properties"]["graph"].is_object());
+}

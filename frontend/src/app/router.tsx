@@ -80,6 +80,7 @@ export const router = createBrowserRouter([
           { path: "runs/:id", element: page(() => import("@/pages/admin-run")) },
           { path: "audit", element: page(() => import("@/pages/admin-audit")) },
           { path: "settings", element: page(() => import("@/pages/admin-settings")) },
+          { path: "tasks", element: page(() => import("@/pages/tasks")) },
         ],
       },
       {
@@ -98,7 +99,10 @@ export const router = createBrowserRouter([
             <AppShell />
           </RequireRole>
         ),
-        children: [{ index: true, element: page(() => import("@/pages/manager-clients")) }],
+        children: [
+          { index: true, element: page(() => import("@/pages/manager-clients")) },
+          { path: "tasks", element: page(() => import("@/pages/tasks")) },
+        ],
       },
       {
         path: "/manager/workflows/:id",
@@ -121,6 +125,7 @@ export const router = createBrowserRouter([
         children: [
           { index: true, element: page(() => import("@/pages/client-runs")) },
           { path: "runs/:id", element: page(() => import("@/pages/client-run")) },
+          { path: "tasks", element: page(() => import("@/pages/tasks")) },
         ],
       },
       { path: "*", element: <NotFoundPage /> },

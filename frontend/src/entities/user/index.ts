@@ -15,3 +15,4 @@ export {
 } from "./api";
 export { RoleBadge } from "./ui";
 export { useUserNames } from "./names";
+export { usePeople, type Person } from "./people";

@@ -60,7 +60,8 @@ export function refreshAccessToken(): Promise<string | null> {
   return inflight;
 }
 
-async function validAccessToken(): Promise<string | null> {
+/** The access token to send now, refreshed first when it is about to expire. */
+export async function validAccessToken(): Promise<string | null> {
   const tokens = useSession.getState().tokens;
   if (!tokens) return null;
   if (tokens.expiresAt - Date.now() < REFRESH_MARGIN_MS) return refreshAccessToken();

@@ -1620,7 +1620,7 @@ export interface paths {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Workflow"];
+            "application/json": components["schemas"]["TaskWorkflow"];
           };
         };
       };
@@ -3873,6 +3873,12 @@ export interface components {
       attachmentMaxBytes: number;
       slaTargets: components["schemas"]["SlaTarget"][];
       /** @description In board order; statuses left out are deleted (409 while tasks use them). */
+      statuses: components["schemas"]["Status"][];
+      transitions: components["schemas"]["Transition"][];
+    };
+    TaskWorkflow: {
+      slaTargets: components["schemas"]["SlaTarget"][];
+      /** @description In board order. */
       statuses: components["schemas"]["Status"][];
       transitions: components["schemas"]["Transition"][];
     };

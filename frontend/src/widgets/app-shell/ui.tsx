@@ -5,6 +5,7 @@ import { useSession, type Role } from "@/shared/api";
 import { cn } from "@/shared/lib";
 import { ChangePasswordDialog } from "@/features/change-password";
 import { logout } from "@/features/logout";
+import { NotificationBell } from "./notification-bell";
 import { ShortcutsDialog } from "./shortcuts-dialog";
 
 const nav: Record<Role, { to: string; label: string }[]> = {
@@ -13,12 +14,20 @@ const nav: Record<Role, { to: string; label: string }[]> = {
     { to: "/admin/assignments", label: "Assignments" },
     { to: "/admin/library", label: "Node library" },
     { to: "/admin/workflows", label: "Workflows" },
+    { to: "/admin/tasks", label: "Tasks" },
     { to: "/admin/runs", label: "Runs" },
     { to: "/admin/audit", label: "Audit log" },
     { to: "/admin/settings", label: "Settings" },
+    { to: "/admin/task-settings", label: "Task settings" },
   ],
-  manager: [{ to: "/manager", label: "Clients & workflows" }],
-  client: [{ to: "/client", label: "My results" }],
+  manager: [
+    { to: "/manager", label: "Clients & workflows" },
+    { to: "/manager/tasks", label: "Tasks" },
+  ],
+  client: [
+    { to: "/client", label: "My results" },
+    { to: "/client/tasks", label: "My tasks" },
+  ],
 };
 
 export function Logo() {
@@ -63,7 +72,8 @@ export function AppShell({ fullBleed }: { fullBleed?: boolean }) {
             </NavLink>
           ))}
         </nav>
-        <div className="ml-auto">
+        <div className="ml-auto flex items-center gap-2">
+          <NotificationBell />
           <Menu.Root>
             <Menu.Trigger
               className="flex items-center gap-2 rounded-md px-2 py-1 text-sm hover:bg-slate-100"

@@ -1,0 +1,155 @@
+import {
+  keepPreviousData,
+  queryOptions,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from "@tanstack/react-query";
+import { api, unwrap, type Schemas } from "@/shared/api";
+import { filtersToQuery, type TaskFilters } from "./model/filters";
+import type { Task, TaskPage } from "./model/types";
+
+export const taskKeys = {
+  all: ["tasks"] as const,
+  lists: ["tasks", "list"] as const,
+  board: (f: TaskFilters) => ["tasks", "list", "board", f] as const,
+  table: (f: TaskFilters) => ["tasks", "list", "table", f] as const,
+  detail: (id: number) => ["tasks", "detail", id] as const,
+  comments: (id: number) => ["tasks", "detail", id, "comments"] as const,
+  attachments: (id: number) => ["tasks", "detail", id, "attachments"] as const,
+  activity: (id: number) => ["tasks", "detail", id, "activity"] as const,
+  workflow: ["task-workflow"] as const,
+  settings: ["task-settings"] as const,
+  notifications: ["notifications"] as const,
+};
+
+/** Statuses in board order, transitions and SLA targets (every role). */
+export function useTaskWorkflow() {
+  return useQuery({
+    queryKey: taskKeys.workflow,
+    queryFn: () => unwrap(api.GET("/api/task-statuses")),
+    staleTime: 60_000,
+  });
+}
+
+/** The largest page the API serves; the board shows up to this many cards. */
+export const BOARD_LIMIT = 500;
+
+export function boardQuery(f: TaskFilters) {
+  return queryOptions({
+    queryKey: taskKeys.board(f),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/tasks", {
+          params: {
+            query: { ...filtersToQuery(f), sort: "board", perPage: BOARD_LIMIT, withCounts: true },
+          },
+        }),
+      ),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useBoardTasks(f: TaskFilters) {
+  return useQuery(boardQuery(f));
+}
+
+/**
+ * Every matching task (the list and timeline views), fetched page by page:
+ * the first page says how many there are, the rest are requested together.
+ */
+export type TaskSort =
+  | "created_desc"
+  | "created_asc"
+  | "updated_desc"
+  | "due_asc"
+  | "due_desc"
+  | "priority_desc"
+  | "board"
+  | "key";
+
+export function useAllTasks(f: TaskFilters, sort: TaskSort) {
+  return useQuery({
+    queryKey: [...taskKeys.table(f), sort],
+    placeholderData: keepPreviousData,
+    queryFn: async (): Promise<{ items: Task[]; total: number }> => {
+      const query = { ...filtersToQuery(f), sort, perPage: BOARD_LIMIT };
+      const first: TaskPage = await unwrap(
+        api.GET("/api/tasks", { params: { query: { ...query, page: 1 } } }),
+      );
+      const pages = Math.ceil(first.total / BOARD_LIMIT);
+      const rest = await Promise.all(
+        Array.from({ length: Math.max(0, pages - 1) }, (_, i) =>
+          unwrap(api.GET("/api/tasks", { params: { query: { ...query, page: i + 2 } } })),
+        ),
+      );
+      return { items: [first, ...rest].flatMap((p) => p.items), total: first.total };
+    },
+  });
+}
+
+export function taskQuery(id: number) {
+  return queryOptions({
+    queryKey: taskKeys.detail(id),
+    queryFn: () => unwrap(api.GET("/api/tasks/{id}", { params: { path: { id } } })),
+  });
+}
+
+export function useTask(id: number | null) {
+  return useQuery({ ...taskQuery(id ?? 0), enabled: id != null });
+}
+
+export function useTaskComments(id: number) {
+  return useQuery({
+    queryKey: taskKeys.comments(id),
+    queryFn: () => unwrap(api.GET("/api/tasks/{id}/comments", { params: { path: { id } } })),
+  });
+}
+
+export function useTaskAttachments(id: number) {
+  return useQuery({
+    queryKey: taskKeys.attachments(id),
+    queryFn: () => unwrap(api.GET("/api/tasks/{id}/attachments", { params: { path: { id } } })),
+  });
+}
+
+export function useTaskActivity(id: number) {
+  return useQuery({
+    queryKey: taskKeys.activity(id),
+    queryFn: () => unwrap(api.GET("/api/tasks/{id}/activity", { params: { path: { id } } })),
+  });
+}
+
+export function useNotifications() {
+  return useQuery({
+    queryKey: taskKeys.notifications,
+    queryFn: () => unwrap(api.GET("/api/notifications", { params: { query: { limit: 30 } } })),
+  });
+}
+
+export function useTaskSettings() {
+  return useQuery({
+    queryKey: taskKeys.settings,
+    queryFn: () => unwrap(api.GET("/api/admin/task-settings")),
+  });
+}
+
+export function useSaveTaskSettings() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: Schemas["TaskSettings"]) =>
+      unwrap(api.PUT("/api/admin/task-settings", { body })),
+    onSuccess: (data) => {
+      qc.setQueryData(taskKeys.settings, data);
+      void qc.invalidateQueries({ queryKey: taskKeys.workflow });
+    },
+  });
+}
+
+/** Puts a changed task into every cached list and its detail entry. */
+export function patchTaskInCache(qc: ReturnType<typeof useQueryClient>, task: Task) {
+  qc.setQueryData(taskKeys.detail(task.id), task);
+  qc.setQueriesData<{ items: Task[] }>({ queryKey: taskKeys.lists }, (page) =>
+    page ? { ...page, items: page.items.map((t) => (t.id === task.id ? task : t)) } : page,
+  );
+}

@@ -1,0 +1,4 @@
+export * from "./sla";
+export * from "./position";
+export * from "./filters";
+export * from "./types";

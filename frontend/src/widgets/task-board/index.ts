@@ -1,0 +1,2 @@
+export { TaskBoard } from "./task-board";
+export { boardKey, type BoardKeyAction, type Cell } from "./board-keys";
