@@ -12,6 +12,7 @@ use crate::auth::{CurrentUser, Role};
 use crate::db;
 use crate::runs::play::{play, PlayRequest};
 use crate::state::AppState;
+use crate::tasks::model::Priority;
 
 pub const MANAGER_USERNAME: &str = "demo-manager";
 pub const CLIENT_USERNAME: &str = "demo-client";
@@ -39,6 +40,97 @@ pub struct DemoReport {
     pub created_users: usize,
     pub created_workflows: usize,
     pub started_runs: usize,
+    pub created_tasks: usize,
+}
+
+/// The demo's task board: title, status name, priority, days until due, assigned to the client.
+const TASKS: &[(&str, &str, Priority, i64, bool)] = &[
+    (
+        "Review the monthly sales report",
+        "New",
+        Priority::High,
+        2,
+        true,
+    ),
+    (
+        "Fix the CSV export encoding",
+        "In Progress",
+        Priority::Critical,
+        1,
+        false,
+    ),
+    (
+        "Onboard the new data source",
+        "On Hold",
+        Priority::Medium,
+        10,
+        false,
+    ),
+    (
+        "Archive last quarter's invoices",
+        "Completed",
+        Priority::Low,
+        -3,
+        true,
+    ),
+];
+
+/// Seeds the demo board once: nothing happens when the client has tasks already.
+async fn seed_tasks(
+    state: &AppState,
+    manager: u64,
+    client: u64,
+    report: &mut DemoReport,
+) -> anyhow::Result<()> {
+    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM task WHERE client_id = ?")
+        .bind(client)
+        .fetch_one(&state.db)
+        .await?;
+    if existing > 0 {
+        return Ok(());
+    }
+    let statuses = crate::tasks::db::statuses(&state.db).await?;
+    let now = chrono::Utc::now();
+    let ctx = || crate::tasks::service::Ctx {
+        db: &state.db,
+        viewer: crate::tasks::db::Viewer {
+            user_id: manager,
+            role: Role::Manager,
+        },
+        now,
+    };
+    for (title, status, priority, due_days, for_client) in TASKS {
+        let status_id = statuses
+            .iter()
+            .find(|s| s.name == *status)
+            .map(|s| s.status_id);
+        let task = crate::tasks::service::NewTask {
+            client_id: client,
+            title: (*title).into(),
+            description: format!("Demo task: *{title}*."),
+            status_id,
+            priority: *priority,
+            due_at: Some(now + chrono::Duration::days(*due_days)),
+            assignee_ids: if *for_client {
+                vec![client]
+            } else {
+                vec![manager]
+            },
+            watcher_ids: vec![manager],
+            shared_with: vec![],
+            tags: vec!["demo".into()],
+            source_kind: crate::tasks::model::SourceKind::Manual,
+            source_ref_id: None,
+            source_node: None,
+        };
+        let (_, out) = crate::tasks::service::create(ctx(), task)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo task {title}: {e}"))?;
+        // The assignment notifications land in the demo users' inboxes.
+        out.deliver(&state.live, state.mailer.as_ref());
+        report.created_tasks += 1;
+    }
+    Ok(())
 }
 
 /// The latest version of a template the demo uses, by name.
@@ -263,8 +355,10 @@ pub async fn seed(state: &AppState) -> anyhow::Result<DemoReport> {
             Err(e) => tracing::warn!(workflow = wf.name, error = %e, "demo: the run did not start"),
         }
     }
+    seed_tasks(state, manager, client, &mut report).await?;
     tracing::info!(
         users = report.created_users,
+        tasks = report.created_tasks,
         workflows = report.created_workflows,
         runs = report.started_runs,
         manager = MANAGER_USERNAME,

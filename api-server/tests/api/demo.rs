@@ -17,12 +17,14 @@ async fn the_demo_seeds_users_workflows_and_finished_runs_once(pool: MySqlPool) 
     assert_eq!(first.created_users, 2);
     assert_eq!(first.created_workflows, 2);
     assert_eq!(first.started_runs, 2);
+    assert_eq!(first.created_tasks, 4);
     let again = katalusis_api::demo::seed(&app.state)
         .await
         .expect("seed again");
     assert_eq!(again, katalusis_api::demo::DemoReport::default());
     assert_eq!(app.count("workflow").await, 2);
     assert_eq!(app.count("run").await, 2);
+    assert_eq!(app.count("task").await, 4, "the board is seeded once");
 
     // Both runs finish successfully; the admin sees them with their workflow names.
     let deadline = Instant::now() + Duration::from_secs(90);
