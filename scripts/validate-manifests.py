@@ -39,6 +39,9 @@ VALUE_SETS = {
     "compose-kind": {"api": {"enabled": False},
                      "networkPolicies": {"externalIngest": {"cidrs": ["172.18.0.5/32"], "port": 8080}}},
     "local-executor": {**SECRETS, "api": {"executor": "local"}, "operator": {"replicas": 2}},
+    "metrics-servicemonitor": {**SECRETS, "metrics": {"scrapeAnnotations": False,
+                               "serviceMonitor": {"enabled": True, "interval": "15s",
+                                                  "labels": {"release": "prometheus"}}}},
 }
 # Values the chart's values.schema.json must refuse.
 BAD_VALUES = {
@@ -47,10 +50,59 @@ BAD_VALUES = {
     "unknown key": {**SECRETS, "operatr": {}},
     "bad pull policy": {**SECRETS, "images": {"pullPolicy": "Sometimes"}},
     "ingest range wider than one address": {**SECRETS, "networkPolicies": {"externalIngest": {"cidrs": ["10.0.0.0/8"]}}},
+    "bad scrape interval": {**SECRETS, "metrics": {"serviceMonitor": {"enabled": True, "interval": "often"}}},
 }
 
 failures: list[str] = []
 checked = 0
+
+
+def check_service_monitor(doc: dict, where: str, services: list[dict]) -> None:
+    """The Prometheus Operator's CRD is not in the Kubernetes schemas: check
+    the fields it needs, and that each one selects a Service with a `metrics` port."""
+    global checked
+    spec = doc.get("spec", {})
+    labels = spec.get("selector", {}).get("matchLabels", {})
+    endpoints = spec.get("endpoints", [])
+    problems = []
+    if doc.get("apiVersion") != "monitoring.coreos.com/v1":
+        problems.append("apiVersion must be monitoring.coreos.com/v1")
+    if not labels or not endpoints:
+        problems.append("needs spec.selector.matchLabels and spec.endpoints")
+    selected = [s for s in services
+                if labels.items() <= s.get("metadata", {}).get("labels", {}).items()]
+    if len(selected) != 1:
+        problems.append(f"selects {len(selected)} Services, expected exactly 1")
+    for e in endpoints:
+        ports = [p.get("name") for s in selected for p in s["spec"]["ports"]]
+        if e.get("port") not in ports:
+            problems.append(f"endpoint port {e.get('port')!r} is not a port of the selected Service")
+    if problems:
+        failures.append(f"{where}: ServiceMonitor/{doc['metadata']['name']}: {problems}")
+    checked += 1
+
+
+def check_metrics(docs: list[dict], values: dict, where: str) -> None:
+    """Metrics are served on their own port, annotated for scraping when asked,
+    and never routed by the Ingress."""
+    annotate = values.get("metrics", {}).get("scrapeAnnotations", True)
+    for d in docs:
+        if d["kind"] == "Deployment":
+            ann = d["spec"]["template"]["metadata"].get("annotations", {})
+            if (ann.get("prometheus.io/scrape") == "true") != annotate:
+                failures.append(f"{where}: {d['metadata']['name']} scrape annotations do not follow metrics.scrapeAnnotations")
+            ports = {p["name"]: p["containerPort"] for c in d["spec"]["template"]["spec"]["containers"]
+                     for p in c.get("ports", [])}
+            if annotate and str(ports.get("metrics")) != ann.get("prometheus.io/port"):
+                failures.append(f"{where}: {d['metadata']['name']} annotates a port it does not serve metrics on")
+        if d["kind"] == "ConfigMap" and "KATALUSIS_BIND" in d.get("data", {}):
+            if d["data"].get("KATALUSIS_METRICS_ADDR", "").split(":")[-1] == d["data"]["KATALUSIS_BIND"].split(":")[-1]:
+                failures.append(f"{where}: the API serves metrics on its public port")
+        if d["kind"] == "Ingress":
+            for rule in d["spec"]["rules"]:
+                for path in rule["http"]["paths"]:
+                    if path["backend"]["service"]["port"].get("name") != "http":
+                        failures.append(f"{where}: the Ingress routes a port other than http")
 
 
 def check(doc: dict, where: str, version: str) -> None:
@@ -152,6 +204,9 @@ def validate_chart(version: str) -> None:
             failures.append(f"helm lint ({label}): {problems}")
         rendered = chart.render(values, name="katalusis", namespace="katalusis", is_install=True)
         kinds = []
+        all_docs = [d for t, x in rendered.items() if not t.endswith("NOTES.txt") for d in docs_of(x)]
+        services = [d for d in all_docs if d["kind"] == "Service"]
+        check_metrics(all_docs, values, f"chart[{label}]")
         for template, text in sorted(rendered.items()):
             if template.endswith("NOTES.txt"):
                 if "first administrator" not in text:
@@ -159,6 +214,9 @@ def validate_chart(version: str) -> None:
                 continue
             for doc in docs_of(text):
                 kinds.append(doc["kind"])
+                if doc["kind"] == "ServiceMonitor":
+                    check_service_monitor(doc, f"chart[{label}] {template}", services)
+                    continue
                 check(doc, f"chart[{label}] {template}", version)
                 if doc["kind"] == "NetworkPolicy":
                     check_node_egress(doc, f"chart[{label}] {template}")
@@ -167,6 +225,11 @@ def validate_chart(version: str) -> None:
             expect |= {"Service", "ConfigMap"}
         if values.get("networkPolicies", {}).get("enabled", True):
             expect.add("NetworkPolicy")
+        if values.get("metrics", {}).get("serviceMonitor", {}).get("enabled"):
+            expect.add("ServiceMonitor")
+            wanted = 2 if values.get("api", {}).get("enabled", True) else 1
+            if kinds.count("ServiceMonitor") != wanted:
+                failures.append(f"chart[{label}]: {kinds.count('ServiceMonitor')} ServiceMonitors, expected {wanted}")
         if values.get("networkPolicies", {}).get("enabled", True):
             trusted = [d for t, x in rendered.items() if not t.endswith("NOTES.txt") for d in docs_of(x)
                        if d["kind"] == "NetworkPolicy" and d["spec"]["podSelector"].get("matchLabels", {})

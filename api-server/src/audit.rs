@@ -1,6 +1,10 @@
 //! Audit trail: a middleware records every state-changing request after it is
 //! answered, so no handler can forget it. Extractors and handlers fill in the
 //! actor, the action and the object through the request's `AuditSlot`.
+//!
+//! Reads are recorded when the handler calls [`Audit::read`] and the kind of
+//! read is within `KATALUSIS_AUDIT_READS` (downloads and exports by default;
+//! log and audit-log views too with `all`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -22,6 +26,27 @@ pub struct AuditRecord {
     pub object_id: Option<String>,
     /// Set by read-only POST endpoints (validation) that change nothing.
     pub skip: bool,
+    /// Set by GET handlers that serve sensitive data.
+    pub read: Option<SensitiveRead>,
+}
+
+/// A read worth recording, by how much of it `KATALUSIS_AUDIT_READS` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SensitiveRead {
+    /// Data leaves the platform: outputs, files, attachments, exports.
+    Download,
+    /// Data is looked at: node logs, the audit log.
+    View,
+}
+
+impl SensitiveRead {
+    /// The least `KATALUSIS_AUDIT_READS` level that records this read.
+    fn recorded_from(self) -> crate::config::AuditReads {
+        match self {
+            Self::Download => crate::config::AuditReads::Downloads,
+            Self::View => crate::config::AuditReads::All,
+        }
+    }
 }
 
 /// Shared between the middleware and the request's extractors and handler.
@@ -74,6 +99,13 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Audit {
 }
 
 impl Audit {
+    /// Marks a GET as a sensitive read of `object_type`/`object_id` under
+    /// `action` (recorded according to `KATALUSIS_AUDIT_READS`).
+    pub fn read(&self, kind: SensitiveRead, action: &str, object_type: &str, object_id: impl ToString) {
+        self.0.with(|r| r.read = Some(kind));
+        self.0.set_action(action);
+        self.0.set_object(object_type, object_id);
+    }
     pub fn skip(&self) {
         self.0.with(|r| r.skip = true);
     }
@@ -112,8 +144,10 @@ pub struct ClientIp(pub Option<String>);
 pub async fn middleware(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let ip = client_ip(&req, state.settings.trust_proxy_headers);
     req.extensions_mut().insert(ClientIp(ip.clone()));
-    let is_mutation = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !is_mutation {
+    let is_read = matches!(*req.method(), Method::GET | Method::HEAD);
+    let is_mutation = !is_read && *req.method() != Method::OPTIONS;
+    let audit_reads = state.settings.audit_reads;
+    if !is_mutation && !(is_read && audit_reads != crate::config::AuditReads::Off) {
         return next.run(req).await;
     }
     let slot = AuditSlot::default();
@@ -135,6 +169,9 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
     let resp = next.run(req).await;
     let rec = slot.take();
     if rec.skip {
+        return resp;
+    }
+    if is_read && rec.read.is_none_or(|k| k.recorded_from() > audit_reads) {
         return resp;
     }
     let status = resp.status();

@@ -119,6 +119,42 @@ pub struct Settings {
     pub sla_sweep_seconds: u64,
     /// Seed the demo manager, client, workflows and runs on start (`make demo`).
     pub demo: bool,
+    /// The previous `KATALUSIS_JWT_SECRET` during a rotation: access tokens it
+    /// signed still verify (new ones use the current secret) until it is
+    /// removed, at the latest one access-token lifetime after the change.
+    pub jwt_previous_secret: Option<Secret>,
+    /// Where `/metrics` is served; `None` serves no metrics. Never the API port.
+    pub metrics_addr: Option<SocketAddr>,
+    /// HTTPS on the API port: a certificate chain and key (PEM files), or a
+    /// generated development certificate.
+    pub tls: Option<TlsSource>,
+    /// Which reads of stored data the audit log records.
+    pub audit_reads: AuditReads,
+}
+
+/// Where the HTTPS certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    /// PEM files: the chain (leaf first) and its private key.
+    Files {
+        cert: std::path::PathBuf,
+        key: std::path::PathBuf,
+    },
+    /// A certificate generated at start for `localhost` (development only).
+    SelfSigned,
+}
+
+/// Which reads the audit log records (`KATALUSIS_AUDIT_READS`). Changes are
+/// always recorded; reads are recorded by the read endpoints that name
+/// themselves sensitive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AuditReads {
+    /// No reads.
+    Off,
+    /// Downloads of outputs, files and attachments, and exports.
+    Downloads,
+    /// Downloads plus log views and every other sensitive read.
+    All,
 }
 
 /// Which executor drives runs.
@@ -200,6 +236,10 @@ impl Default for Settings {
             smtp_from: "Katalusis <katalusis@localhost>".into(),
             sla_sweep_seconds: 60,
             demo: false,
+            jwt_previous_secret: None,
+            metrics_addr: None,
+            tls: None,
+            audit_reads: AuditReads::Downloads,
         }
     }
 }
@@ -461,6 +501,12 @@ impl Settings {
             {
                 return Err(err(
                     "KATALUSIS_IMAGE_ALLOW_LIST",
+    "KATALUSIS_JWT_PREVIOUS_SECRET",
+    "KATALUSIS_METRICS_ADDR",
+    "KATALUSIS_TLS_CERT",
+    "KATALUSIS_TLS_KEY",
+    "KATALUSIS_TLS_SELF_SIGNED",
+    "KATALUSIS_AUDIT_READS",
                     &format!("'{bad}' is not a container image reference"),
                 ));
             }
@@ -492,6 +538,83 @@ impl Settings {
         }
         if let Some(v) = get("KATALUSIS_SLA_SWEEP_SECONDS") {
             s.sla_sweep_seconds = parse_range("KATALUSIS_SLA_SWEEP_SECONDS", &v, 1, 3600)?;
+        }
+        if let Some(v) = get("KATALUSIS_JWT_PREVIOUS_SECRET") {
+            if v.len() < 32 {
+                return Err(err(
+                    "KATALUSIS_JWT_PREVIOUS_SECRET",
+                    "must be at least 32 characters",
+                ));
+            }
+            if s.jwt_secret.as_ref().is_none_or(|c| c.expose() == v) {
+                return Err(err(
+                    "KATALUSIS_JWT_PREVIOUS_SECRET",
+                    "needs a different KATALUSIS_JWT_SECRET (it is the secret being rotated out)",
+                ));
+            }
+            s.jwt_previous_secret = Some(Secret::new(v));
+        }
+        if let Some(v) = get("KATALUSIS_METRICS_ADDR") {
+            let addr: SocketAddr = parse("KATALUSIS_METRICS_ADDR", &v)?;
+            if addr.port() != 0 && addr.port() == s.bind.port() {
+                return Err(err(
+                    "KATALUSIS_METRICS_ADDR",
+                    "must be another port than KATALUSIS_BIND (metrics are never on the API port)",
+                ));
+            }
+            s.metrics_addr = Some(addr);
+        }
+        let self_signed = match get("KATALUSIS_TLS_SELF_SIGNED") {
+            Some(v) => parse_bool("KATALUSIS_TLS_SELF_SIGNED", &v)?,
+            None => false,
+        };
+        s.tls = match (get("KATALUSIS_TLS_CERT"), get("KATALUSIS_TLS_KEY")) {
+            (Some(_), Some(_)) if self_signed => {
+                return Err(err(
+                    "KATALUSIS_TLS_SELF_SIGNED",
+                    "cannot be combined with KATALUSIS_TLS_CERT/KATALUSIS_TLS_KEY",
+                ))
+            }
+            (Some(cert), Some(key)) => {
+                for (var, path) in [("KATALUSIS_TLS_CERT", &cert), ("KATALUSIS_TLS_KEY", &key)] {
+                    if !std::path::Path::new(path).is_file() {
+                        return Err(err(var, "must name a readable PEM file"));
+                    }
+                }
+                Some(TlsSource::Files {
+                    cert: cert.into(),
+                    key: key.into(),
+                })
+            }
+            (Some(_), None) => {
+                return Err(err("KATALUSIS_TLS_KEY", "is required with KATALUSIS_TLS_CERT"))
+            }
+            (None, Some(_)) => {
+                return Err(err("KATALUSIS_TLS_CERT", "is required with KATALUSIS_TLS_KEY"))
+            }
+            (None, None) if self_signed => {
+                if s.env == Environment::Production {
+                    return Err(err(
+                        "KATALUSIS_TLS_SELF_SIGNED",
+                        "is for development; production needs KATALUSIS_TLS_CERT/KATALUSIS_TLS_KEY or TLS at the Ingress",
+                    ));
+                }
+                Some(TlsSource::SelfSigned)
+            }
+            (None, None) => None,
+        };
+        if let Some(v) = get("KATALUSIS_AUDIT_READS") {
+            s.audit_reads = match v.as_str() {
+                "off" => AuditReads::Off,
+                "downloads" => AuditReads::Downloads,
+                "all" => AuditReads::All,
+                _ => {
+                    return Err(err(
+                        "KATALUSIS_AUDIT_READS",
+                        "must be 'off', 'downloads' or 'all'",
+                    ))
+                }
+            };
         }
         // The SPA is optional: an explicit directory must hold a build, the
         // default is used only when a build is present (e.g. after `make web-build`).
@@ -792,6 +915,50 @@ mod tests {
                 k,
                 "{k}={v}"
             );
+        }
+    }
+
+    #[test]
+    fn tls_metrics_rotation_and_audit_settings_are_read_and_checked() {
+        let d = Settings::from_vars(&vars(&[])).unwrap();
+        assert_eq!((d.tls.clone(), d.metrics_addr), (None, None));
+        assert_eq!(d.audit_reads, AuditReads::Downloads);
+        let s = Settings::from_vars(&vars(&[
+            ("KATALUSIS_TLS_SELF_SIGNED", "true"),
+            ("KATALUSIS_METRICS_ADDR", "127.0.0.1:9090"),
+            ("KATALUSIS_AUDIT_READS", "all"),
+            ("KATALUSIS_JWT_SECRET", &"a".repeat(32)),
+            ("KATALUSIS_JWT_PREVIOUS_SECRET", &"b".repeat(32)),
+        ]))
+        .unwrap();
+        assert_eq!(s.tls, Some(TlsSource::SelfSigned));
+        assert_eq!(s.metrics_addr, Some("127.0.0.1:9090".parse().unwrap()));
+        assert_eq!(s.audit_reads, AuditReads::All);
+        assert!(!format!("{s:?}").contains("bbbb"));
+        let prod = [
+            ("KATALUSIS_ENV", "production"),
+            ("KATALUSIS_JWT_SECRET", &"x".repeat(40)),
+            ("KATALUSIS_TLS_SELF_SIGNED", "true"),
+        ];
+        let e = Settings::from_vars(&vars(&prod)).unwrap_err();
+        assert_eq!(e.var, "KATALUSIS_TLS_SELF_SIGNED");
+        // Half a certificate names the missing half; a missing file names itself.
+        let e = Settings::from_vars(&vars(&[("KATALUSIS_TLS_CERT", "/x.pem")])).unwrap_err();
+        assert_eq!(e.var, "KATALUSIS_TLS_KEY");
+        let e = Settings::from_vars(&vars(&[
+            ("KATALUSIS_TLS_CERT", "/nonexistent/cert.pem"),
+            ("KATALUSIS_TLS_KEY", "/nonexistent/key.pem"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.var, "KATALUSIS_TLS_CERT");
+        for (k, v) in [
+            ("KATALUSIS_METRICS_ADDR", "127.0.0.1:8080"),
+            ("KATALUSIS_METRICS_ADDR", "everywhere"),
+            ("KATALUSIS_AUDIT_READS", "some"),
+            ("KATALUSIS_JWT_PREVIOUS_SECRET", &"b".repeat(32)),
+        ] {
+            let e = Settings::from_vars(&vars(&[(k, v)])).unwrap_err();
+            assert_eq!(e.var, k, "{k}={v}");
         }
     }
 

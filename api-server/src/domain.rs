@@ -32,8 +32,14 @@ fn has_control_chars(s: &str) -> bool {
     s.chars().any(|c| c.is_control())
 }
 
+pub const USERNAME_MIN_CHARS: usize = 3;
+pub const USERNAME_MAX_CHARS: usize = 64;
+/// What the OpenAPI schema states (`\w` with Unicode semantics is a subset of
+/// what [`username`] accepts, so a client checking it is never refused).
+pub const USERNAME_PATTERN: &str = r"^[\w.-]{3,64}$";
+
 pub fn username(field: &str, s: &str) -> Result<String, FieldError> {
-    let ok = (3..=64).contains(&s.chars().count())
+    let ok = (USERNAME_MIN_CHARS..=USERNAME_MAX_CHARS).contains(&s.chars().count())
         && s.chars().all(|c| c.is_alphanumeric() || "._-".contains(c));
     if ok {
         Ok(s.to_string())

@@ -12,10 +12,12 @@ pub mod executor;
 pub mod http;
 pub mod library;
 pub mod live;
+pub mod metrics;
 pub mod notifications;
 pub mod runs;
 pub mod state;
 pub mod tasks;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -119,13 +121,22 @@ pub fn state_with(
         Some(s) => s.expose().as_bytes().to_vec(),
         None => {
             debug_assert!(settings.env == Environment::Dev);
+            // `run` stores a development secret; this is for tests and tools.
             tracing::warn!("KATALUSIS_JWT_SECRET is not set: using a random secret; tokens end with this process");
             let mut b = [0u8; 32];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
             b.to_vec()
         }
     };
-    let keys = JwtKeys::new(&secret, settings.access_token_ttl_seconds);
+    let previous = settings
+        .jwt_previous_secret
+        .as_ref()
+        .map(|s| s.expose().as_bytes().to_vec());
+    let keys = JwtKeys::rotating(
+        &secret,
+        previous.as_deref(),
+        settings.access_token_ttl_seconds,
+    );
     let hasher = Hasher::new(settings.argon2_memory_kib, settings.argon2_iterations)?;
     let settings = Arc::new(settings);
     let executor = match (settings.executor, client) {
@@ -152,6 +163,7 @@ pub fn state_with(
         executor,
         live: live::LiveBus::default(),
         mailer,
+        metrics: metrics::Metrics::new(),
     })
 }
 
@@ -167,9 +179,20 @@ pub fn init_tracing(settings: &Settings) {
 }
 
 /// Runs migrations, bootstraps the admin and serves until Ctrl-C / SIGTERM.
-pub async fn run(settings: Settings) -> anyhow::Result<()> {
+pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     let db = connect(&settings).await?;
     MIGRATOR.run(&db).await.context("applying migrations")?;
+    if settings.jwt_secret.is_none() {
+        // Only in dev mode (production refuses to start without one).
+        let secret = auth::jwt::dev_secret(&db)
+            .await
+            .context("loading the development JWT secret")?;
+        tracing::warn!(
+            kid = %auth::jwt::kid_of(secret.as_bytes()),
+            "KATALUSIS_JWT_SECRET is not set: using the development secret stored in the database"
+        );
+        settings.jwt_secret = Some(config::Secret::new(secret));
+    }
     let client = match settings.executor {
         config::ExecutorMode::Local => None,
         // In a Pod: the ServiceAccount; elsewhere: KUBECONFIG or ~/.kube/config.
@@ -203,22 +226,76 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if let Some(days) = state.settings.run_retention_days {
         executor::retention::spawn(state.db.clone(), days);
     }
+    metrics::spawn_node_observer(&state);
+    if let Some(addr) = state.settings.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding KATALUSIS_METRICS_ADDR {addr}"))?;
+        tracing::info!(%addr, "serving /metrics");
+        let router = metrics::router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
+    let tls = match &state.settings.tls {
+        Some(source) => {
+            let tls = tls::load(source)?;
+            if *source == config::TlsSource::SelfSigned {
+                tracing::warn!(
+                    sha256 = %tls.fingerprint,
+                    names = ?tls::SELF_SIGNED_NAMES,
+                    "serving HTTPS with a generated development certificate; compare this fingerprint with the one your browser shows"
+                );
+            }
+            Some(tls)
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(state.settings.bind)
         .await
         .with_context(|| format!("binding {}", state.settings.bind))?;
-    tracing::info!(addr = %state.settings.bind, "listening");
+    tracing::info!(addr = %state.settings.bind, https = tls.is_some(), "listening");
     let executor = state.executor.clone();
     let app = http::router(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    serve(listener, app, tls, async move {
         shutdown_signal().await;
         // Open SSE streams would otherwise hold the graceful shutdown forever.
         executor.shutdown();
     })
-    .await?;
+    .await
+}
+
+/// Serves `app` on `listener`, over HTTPS (HTTP/2 or HTTP/1.1 by ALPN) when
+/// `tls` is given, until `shutdown` resolves and open requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    tls: Option<tls::Tls>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let make = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    match tls {
+        None => {
+            axum::serve(listener, make)
+                .with_graceful_shutdown(shutdown)
+                .await?
+        }
+        Some(tls) => {
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                stopper.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+            let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.config);
+            axum_server::from_tcp_rustls(listener.into_std()?, config)
+                .handle(handle)
+                .serve(make)
+                .await?
+        }
+    }
     Ok(())
 }
 

@@ -19,4 +19,6 @@ pub struct AppState {
     pub live: crate::live::LiveBus,
     /// `None` without `KATALUSIS_SMTP_URL`: notifications stay in-app.
     pub mailer: Option<crate::notifications::service::Mailer>,
+    /// Prometheus metrics, served on `KATALUSIS_METRICS_ADDR`.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }

@@ -1,9 +1,7 @@
-//! Prometheus metrics in the text exposition format, and the `/metrics` and
-//! `/healthz` HTTP endpoints.
+//! Prometheus metrics (`prometheus-client`, the same library as the API
+//! server) and the `/metrics` and `/healthz` HTTP endpoints.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,22 +10,74 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+pub mod exposition;
 
 /// Upper bounds of the reconcile duration histogram, in seconds.
 const BUCKETS: [f64; 8] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
 
+/// The exposition format's content type (OpenMetrics text).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
 /// Operator metrics. Cheap to update from any task.
-#[derive(Debug, Default)]
 pub struct Metrics {
-    reconciles: AtomicU64,
-    errors: AtomicU64,
-    /// Histogram counts per bucket (cumulative when rendered), then +Inf.
-    buckets: [AtomicU64; BUCKETS.len() + 1],
-    /// Sum of durations in microseconds.
-    duration_sum_us: AtomicU64,
-    /// Active node Pods per Run (`namespace/name`).
+    registry: Registry,
+    reconciles: Counter,
+    errors: Counter,
+    duration: Histogram,
+    running: Gauge,
+    /// Active node Pods per Run (`namespace/name`), summed into `running`.
     running_pods: Mutex<HashMap<String, u32>>,
-    leader: AtomicBool,
+    leader: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("reconciles", &self.reconciles.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("katalusis_operator");
+        let reconciles = Counter::default();
+        registry.register("reconciles", "Run reconciles", reconciles.clone());
+        let errors = Counter::default();
+        registry.register(
+            "reconcile_errors",
+            "Run reconciles that failed",
+            errors.clone(),
+        );
+        let duration = Histogram::new(BUCKETS);
+        registry.register(
+            "reconcile_duration_seconds",
+            "Time per reconcile",
+            duration.clone(),
+        );
+        let running = Gauge::default();
+        registry.register("running_pods", "Active node Pods", running.clone());
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this replica holds the Lease",
+            leader.clone(),
+        );
+        Self {
+            registry,
+            reconciles,
+            errors,
+            duration,
+            running,
+            running_pods: Mutex::default(),
+            leader,
+        }
+    }
 }
 
 impl Metrics {
@@ -38,20 +88,13 @@ impl Metrics {
 
     /// Records one reconcile and how long it took.
     pub fn observe_reconcile(&self, took: Duration) {
-        self.reconciles.fetch_add(1, Ordering::Relaxed);
-        let secs = took.as_secs_f64();
-        let index = BUCKETS
-            .iter()
-            .position(|&b| secs <= b)
-            .unwrap_or(BUCKETS.len());
-        self.buckets[index].fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        self.duration_sum_us.fetch_add(micros, Ordering::Relaxed);
+        self.reconciles.inc();
+        self.duration.observe(took.as_secs_f64());
     }
 
     /// Records a failed reconcile.
     pub fn observe_error(&self) {
-        self.errors.fetch_add(1, Ordering::Relaxed);
+        self.errors.inc();
     }
 
     /// Sets the number of active node Pods of one Run (0 removes it).
@@ -65,102 +108,31 @@ impl Metrics {
         } else {
             map.insert(run_key.to_owned(), pods);
         }
+        self.running
+            .set(map.values().map(|&n| i64::from(n)).sum::<i64>());
     }
 
     /// Records whether this replica holds the leader Lease.
     pub fn set_leader(&self, leader: bool) {
-        self.leader.store(leader, Ordering::Relaxed);
+        self.leader.set(i64::from(leader));
     }
 
     /// Total reconciles so far.
     pub fn reconciles(&self) -> u64 {
-        self.reconciles.load(Ordering::Relaxed)
+        self.reconciles.get()
     }
 
-    /// The metrics in the Prometheus text format.
+    /// The metrics in the OpenMetrics text format.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let reconciles = self.reconciles.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "# HELP katalusis_operator_reconciles_total Run reconciles."
-        );
-        let _ = writeln!(out, "# TYPE katalusis_operator_reconciles_total counter");
-        let _ = writeln!(out, "katalusis_operator_reconciles_total {reconciles}");
-        let _ = writeln!(
-            out,
-            "# HELP katalusis_operator_reconcile_errors_total Run reconciles that failed."
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE katalusis_operator_reconcile_errors_total counter"
-        );
-        let _ = writeln!(
-            out,
-            "katalusis_operator_reconcile_errors_total {}",
-            self.errors.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP katalusis_operator_reconcile_duration_seconds Time per reconcile."
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE katalusis_operator_reconcile_duration_seconds histogram"
-        );
-        let mut cumulative = 0;
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            cumulative += self.buckets[i].load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "katalusis_operator_reconcile_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
-            );
-        }
-        cumulative += self.buckets[BUCKETS.len()].load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "katalusis_operator_reconcile_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}"
-        );
-        let sum = self.duration_sum_us.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(
-            out,
-            "katalusis_operator_reconcile_duration_seconds_sum {sum}"
-        );
-        let _ = writeln!(
-            out,
-            "katalusis_operator_reconcile_duration_seconds_count {cumulative}"
-        );
-        let running: u32 = self
-            .running_pods
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .values()
-            .sum();
-        let _ = writeln!(
-            out,
-            "# HELP katalusis_operator_running_pods Active node Pods."
-        );
-        let _ = writeln!(out, "# TYPE katalusis_operator_running_pods gauge");
-        let _ = writeln!(out, "katalusis_operator_running_pods {running}");
-        let _ = writeln!(
-            out,
-            "# HELP katalusis_operator_leader 1 while this replica holds the Lease."
-        );
-        let _ = writeln!(out, "# TYPE katalusis_operator_leader gauge");
-        let _ = writeln!(
-            out,
-            "katalusis_operator_leader {}",
-            u8::from(self.leader.load(Ordering::Relaxed))
-        );
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
 }
 
 async fn metrics(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics.render(),
-    )
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.render())
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -177,6 +149,7 @@ pub fn router(metrics: Arc<Metrics>) -> Router {
 
 #[cfg(test)]
 mod tests {
+    use super::exposition::{parse, MetricType};
     use super::*;
 
     #[test]
@@ -189,16 +162,25 @@ mod tests {
         m.set_running_pods("default/b", 1);
         m.set_running_pods("default/b", 0);
         let text = m.render();
-        assert!(
-            text.contains("katalusis_operator_reconciles_total 2\n"),
-            "{text}"
+        let parsed = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(
+            parsed.family("katalusis_operator_reconciles").unwrap().kind,
+            MetricType::Counter
         );
-        assert!(text.contains("katalusis_operator_reconcile_errors_total 1\n"));
-        assert!(text.contains("_bucket{le=\"0.005\"} 1\n"));
-        assert!(text.contains("_bucket{le=\"0.05\"} 2\n"));
-        assert!(text.contains("_bucket{le=\"+Inf\"} 2\n"));
-        assert!(text.contains("katalusis_operator_running_pods 2\n"));
-        assert!(text.contains("katalusis_operator_leader 0\n"));
+        assert_eq!(parsed.value("katalusis_operator_reconciles_total", &[]), Some(2.0));
+        assert_eq!(
+            parsed.value("katalusis_operator_reconcile_errors_total", &[]),
+            Some(1.0)
+        );
+        let bucket = "katalusis_operator_reconcile_duration_seconds_bucket";
+        assert_eq!(parsed.value(bucket, &[("le", "0.005")]), Some(1.0));
+        assert_eq!(parsed.value(bucket, &[("le", "0.05")]), Some(2.0));
+        assert_eq!(parsed.value(bucket, &[("le", "+Inf")]), Some(2.0));
+        assert_eq!(parsed.value("katalusis_operator_running_pods", &[]), Some(2.0));
+        assert_eq!(parsed.value("katalusis_operator_leader", &[]), Some(0.0));
+        m.set_leader(true);
+        let parsed = parse(&m.render()).unwrap();
+        assert_eq!(parsed.value("katalusis_operator_leader", &[]), Some(1.0));
     }
 
     #[tokio::test]
@@ -222,11 +204,11 @@ mod tests {
         };
         let health = get("/healthz").await;
         assert!(health.starts_with("HTTP/1.1 200"), "{health}");
-        let metrics = get("/metrics").await;
-        assert!(
-            metrics.contains("katalusis_operator_reconciles_total 1"),
-            "{metrics}"
-        );
+        let resp = get("/metrics").await;
+        assert!(resp.contains("application/openmetrics-text"), "{resp}");
+        let (_, body) = resp.split_once("\r\n\r\n").unwrap();
+        let parsed = parse(body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+        assert_eq!(parsed.value("katalusis_operator_reconciles_total", &[]), Some(1.0));
         server.abort();
     }
 }

@@ -45,6 +45,17 @@ impl FromRequestParts<AppState> for CurrentUser {
         let row = crate::db::sessions::active_user(&state.db, user_id, &claims.sid)
             .await?
             .ok_or(ApiError::Unauthenticated)?;
+        let stale = row.last_seen_at.is_none_or(|t| {
+            chrono::Utc::now() - t
+                > chrono::Duration::seconds(crate::db::sessions::LAST_SEEN_GRANULARITY_SECONDS)
+        });
+        if stale {
+            let ip = parts
+                .extensions
+                .get::<crate::audit::ClientIp>()
+                .and_then(|c| c.0.clone());
+            crate::db::sessions::touch(&state.db, &claims.sid, ip.as_deref()).await?;
+        }
         let user = CurrentUser {
             id: row.user_id,
             username: row.username,

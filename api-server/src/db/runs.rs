@@ -501,3 +501,10 @@ pub async fn last_event_seq(db: &MySqlPool, run_id: u64) -> Result<u64, sqlx::Er
         .await?;
     Ok(v.unwrap_or(0))
 }
+
+/// How many runs are stored in each phase (for the metrics scrape).
+pub async fn count_by_phase(db: &MySqlPool) -> Result<Vec<(RunPhase, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT status, COUNT(*) FROM run GROUP BY status")
+        .fetch_all(db)
+        .await
+}

@@ -46,6 +46,19 @@ pub async fn put(db: &MySqlPool, key: &str, value: &str, by: u64) -> Result<(), 
     Ok(())
 }
 
+/// Stores `value` unless the key exists (the first writer wins).
+pub async fn insert_if_absent(db: &MySqlPool, key: &str, value: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT IGNORE INTO app_setting (setting_key, value, updated_by, updated_at) VALUES (?, ?, NULL, ?)",
+    )
+    .bind(key)
+    .bind(value)
+    .bind(Utc::now())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// The module policy in force: the stored one, else the defaults.
 pub async fn modules(db: &MySqlPool) -> anyhow::Result<ModuleSettings> {
     match get(db, MODULES_KEY).await? {

@@ -220,4 +220,9 @@ impl Executor {
     pub fn active_runs(&self) -> usize {
         self.0.local.active_runs()
     }
+
+    /// Sandboxed runner pools started ahead and waiting for the next run.
+    pub fn warm_sandboxes(&self) -> usize {
+        self.0.local.warm_spares()
+    }
 }

@@ -43,6 +43,7 @@ pub struct RefreshRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    #[schema(min_length = 10, max_length = 1024)]
     pub new_password: String,
 }
 
@@ -84,6 +85,7 @@ async fn token_response(
 pub async fn login(
     State(state): State<AppState>,
     Extension(ClientIp(ip)): Extension<ClientIp>,
+    headers: axum::http::HeaderMap,
     audit: Audit,
     Json(req): Json<LoginRequest>,
 ) -> Result<axum::Json<TokenResponse>, ApiError> {
@@ -128,7 +130,18 @@ pub async fn login(
     let session_id = uuid::Uuid::new_v4().to_string();
     let expires = Utc::now() + Duration::seconds(s.refresh_token_ttl_seconds as i64);
     let mut tx = state.db.begin().await?;
-    db::sessions::create(&mut tx, &session_id, creds.user_id, expires, ip.as_deref()).await?;
+    let agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    db::sessions::create(
+        &mut tx,
+        &session_id,
+        creds.user_id,
+        expires,
+        ip.as_deref(),
+        agent,
+    )
+    .await?;
     let (access, refresh) = issue_tokens(&state, &mut tx, creds.user_id, &session_id).await?;
     tx.commit().await?;
     let resp = token_response(&state, creds.user_id, access, refresh).await?;

@@ -21,12 +21,15 @@ pub struct Query<T>(pub T);
 
 pub const DEFAULT_PER_PAGE: u32 = 50;
 pub const MAX_PER_PAGE: u32 = 500;
+pub const MAX_PAGE: u32 = 1_000_000;
 
 /// Turns `page`/`perPage` query values into LIMIT/OFFSET, refusing nonsense.
 pub fn paging(page: Option<u32>, per_page: Option<u32>) -> Result<(u32, u32, u64), ApiError> {
     let page = page.unwrap_or(1);
     let per = per_page.unwrap_or(DEFAULT_PER_PAGE);
-    if page == 0 || page > 1_000_000 {
+    // The OpenAPI document states these bounds from the same constants
+    // (`contract::SharedResponses`).
+    if page == 0 || page > MAX_PAGE {
         return Err(ApiError::field("page", "must be between 1 and 1000000"));
     }
     if per == 0 || per > MAX_PER_PAGE {

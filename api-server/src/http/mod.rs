@@ -5,10 +5,13 @@
 pub mod assignments;
 pub mod audit;
 pub mod auth;
+pub mod contract;
 pub mod extract;
+pub mod headers;
 pub mod health;
 pub mod internal;
 pub mod runs;
+pub mod sessions;
 pub mod settings;
 pub mod templates;
 pub mod users;
@@ -73,16 +76,19 @@ struct Routes {
 /// non-public route (tests use it to prove that a new route without an
 /// extractor is still refused to anonymous callers).
 fn routes(extra: OpenApiRouter<AppState>) -> Routes {
-    let (protected, protected_doc) = protected_routes().merge(extra).split_for_parts();
+    let (protected, mut protected_doc) = protected_routes().merge(extra).split_for_parts();
+    contract::SharedResponses { protected: true }.modify(&mut protected_doc);
     // The public list: everything else is behind the authentication layer.
     let (public, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
         .split_for_parts();
-    let (health, health_doc) = OpenApiRouter::new()
+    let (health, mut health_doc) = OpenApiRouter::new()
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .split_for_parts();
+    contract::SharedResponses { protected: false }.modify(&mut doc);
+    contract::SharedResponses { protected: false }.modify(&mut health_doc);
     doc.merge(protected_doc);
     doc.merge(health_doc);
     Routes {
@@ -109,6 +115,9 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
+        .routes(routes!(sessions::list_own))
+        .routes(routes!(sessions::revoke_own))
+        .routes(routes!(sessions::list_for_user, sessions::revoke_for_user))
         .routes(routes!(users::create, users::list))
         .routes(routes!(users::get, users::update, users::deactivate))
         .routes(routes!(users::reset_password))
@@ -232,17 +241,21 @@ pub fn router_with(state: AppState, extra: OpenApiRouter<AppState>) -> Router {
             state.clone(),
             crate::audit::middleware,
         ))
-        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes));
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        // A `Router::layer`, so it runs per route and sees `MatchedPath`.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track_http,
+        ));
     if state.executor.cluster().is_some() {
         api = api.merge(internal::routes(&state));
     }
+    let api = headers::apply(
+        api.with_state(state.clone()),
+        state.settings.tls.is_some(),
+    );
     let mut app = api
-        .with_state(state.clone())
         .layer(CompressionLayer::new())
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

@@ -15,10 +15,14 @@ use crate::state::AppState;
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUser {
+    /// `domain::USERNAME_*`; a test checks the schema says the same.
+    #[schema(min_length = 3, max_length = 64, pattern = r"^[\w.-]{3,64}$")]
     pub username: String,
     pub email: String,
     pub display_name: String,
     pub role: Role,
+    /// `password::MIN_PASSWORD_LEN`..`MAX_PASSWORD_LEN` characters.
+    #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
 }
 
@@ -34,6 +38,7 @@ pub struct UpdateUser {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResetPassword {
+    #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
 }
 

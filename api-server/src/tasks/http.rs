@@ -835,8 +835,15 @@ fn content_disposition(name: &str) -> String {
 pub async fn download(
     State(state): State<AppState>,
     user: CurrentUser,
+    audit: crate::audit::Audit,
     Path(id): Path<u64>,
 ) -> Result<Response, ApiError> {
+    audit.read(
+        crate::audit::SensitiveRead::Download,
+        "attachment.download",
+        "attachment",
+        id,
+    );
     let (a, content) = db::attachment_visible(&state.db, viewer(&user), id)
         .await?
         .ok_or(ApiError::NotFound)?;

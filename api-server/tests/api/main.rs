@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod bad_input;
+mod contract;
 mod demo;
 mod durability;
 mod kubernetes;
@@ -13,7 +14,9 @@ mod oversight;
 mod rbac;
 mod resources;
 mod runs;
+mod sessions;
 mod tasks;
 mod template_test;
+mod tls;
 mod walkthrough;
 mod web;

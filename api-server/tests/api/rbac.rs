@@ -55,6 +55,23 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         [401, 204, 204, 204, 204, 204, 204],
     ),
     ("GET", "/api/auth/me", [401, 200, 200, 200, 200, 200, 200]),
+    (
+        "GET",
+        "/api/auth/sessions",
+        [401, 200, 200, 200, 200, 200, 200],
+    ),
+    // Each caller ends a session of their own (a fresh one per cell).
+    (
+        "DELETE",
+        "/api/auth/sessions/{sessionId}",
+        [401, 204, 204, 204, 204, 204, 204],
+    ),
+    ("GET", "/api/admin/users/{id}/sessions", ADMIN_ONLY_GET),
+    (
+        "DELETE",
+        "/api/admin/users/{id}/sessions",
+        [401, 204, 403, 403, 403, 403, 403],
+    ),
     // A wrong current password: authorized callers reach validation (422).
     (
         "POST",
@@ -408,6 +425,36 @@ async fn instantiate(
                 Case::ClientOwn | Case::ClientOther => Some(app.login("carl", PASSWORD).await),
             };
             (path.into(), None, fresh)
+        }
+        ("DELETE", "/api/auth/sessions/{sessionId}") => {
+            let fresh = match case {
+                Case::Anonymous => None,
+                Case::Admin => Some(app.admin().await),
+                Case::ManagerOwn | Case::ManagerOther | Case::ManagerUnassigned => {
+                    Some(app.login("mia", PASSWORD).await)
+                }
+                Case::ClientOwn | Case::ClientOther => Some(app.login("carl", PASSWORD).await),
+            };
+            let sid = match &fresh {
+                Some(s) => {
+                    let claims = s.token.split('.').nth(1).unwrap();
+                    let claims = base64::Engine::decode(
+                        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                        claims,
+                    )
+                    .unwrap();
+                    serde_json::from_slice::<Value>(&claims).unwrap()["sid"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                }
+                None => "00000000-0000-0000-0000-000000000000".into(),
+            };
+            (format!("/api/auth/sessions/{sid}"), None, fresh)
+        }
+        (_, "/api/admin/users/{id}/sessions") => {
+            let id = fresh_user(app, fx, "client").await;
+            (format!("/api/admin/users/{id}/sessions"), None, None)
         }
         ("POST", "/api/auth/password") => (
             path.into(),

@@ -58,6 +58,8 @@ pub fn node_event(node: &str, st: &NodeState) -> Value {
         "attempt": st.attempt,
         "reason": st.reason.map(FailureReason::as_str),
         "message": st.message,
+        // Only once the attempt has ended (the metrics read it).
+        "durationMs": st.finished_at_ms.zip(st.started_at_ms).map(|(f, s)| (f - s).max(0)),
     })
 }
 

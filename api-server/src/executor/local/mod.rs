@@ -223,4 +223,8 @@ impl Local {
     pub fn active_runs(&self) -> usize {
         self.runs.lock().map_or(0, |r| r.len())
     }
+
+    pub fn warm_spares(&self) -> usize {
+        self.spares.count()
+    }
 }

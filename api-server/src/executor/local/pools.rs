@@ -36,6 +36,14 @@ fn spare_key(trust: TrustLevel, modules: Option<&ModuleSettings>) -> SpareKey {
 #[derive(Default)]
 pub(super) struct Spares(tokio::sync::Mutex<HashMap<SpareKey, SpareStart>>);
 
+impl Spares {
+    /// Spares kept now (started or starting); 0 while a run is taking one,
+    /// which a scrape can miss without harm.
+    pub(super) fn count(&self) -> usize {
+        self.0.try_lock().map_or(0, |m| m.len())
+    }
+}
+
 /// A runner for one run: the spare if there is one, else a fresh one; either
 /// way the next spare starts in the background.
 async fn take(

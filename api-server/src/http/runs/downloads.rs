@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::dto::{LogLineView, LogPage, LogQuery, OutputQuery};
 use super::live::{last_event_id, sse};
 use super::scoped;
+use crate::audit::{Audit, SensitiveRead};
 use crate::auth::{CurrentUser, Role};
 use crate::db;
 use crate::error::ApiError;
@@ -27,10 +28,12 @@ use crate::state::AppState;
 pub async fn logs(
     State(state): State<AppState>,
     user: CurrentUser,
+    audit: Audit,
     Path((id, node)): Path<(u64, String)>,
     Query(q): Query<LogQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    audit.read(SensitiveRead::View, "run.logs.view", "run", format!("{id}/{node}"));
     let row = scoped(&state, &user, id).await?;
     if user.role == Role::Client && !row.logs_visible_to_client {
         return Err(ApiError::NotFound);
@@ -77,9 +80,16 @@ pub async fn logs(
 pub async fn output(
     State(state): State<AppState>,
     user: CurrentUser,
+    audit: Audit,
     Path((id, node, port)): Path<(u64, String, String)>,
     Query(q): Query<OutputQuery>,
 ) -> Result<Response, ApiError> {
+    audit.read(
+        SensitiveRead::Download,
+        "run.output.download",
+        "run",
+        format!("{id}/{node}/{port}"),
+    );
     scoped(&state, &user, id).await?;
     let exec = db::runs::executions(&state.db, id)
         .await?
