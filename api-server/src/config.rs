@@ -501,12 +501,6 @@ impl Settings {
             {
                 return Err(err(
                     "KATALUSIS_IMAGE_ALLOW_LIST",
-    "KATALUSIS_JWT_PREVIOUS_SECRET",
-    "KATALUSIS_METRICS_ADDR",
-    "KATALUSIS_TLS_CERT",
-    "KATALUSIS_TLS_KEY",
-    "KATALUSIS_TLS_SELF_SIGNED",
-    "KATALUSIS_AUDIT_READS",
                     &format!("'{bad}' is not a container image reference"),
                 ));
             }
@@ -638,6 +632,12 @@ impl Settings {
 
 /// Every variable `from_vars` understands; the README documents each.
 pub const KNOWN_VARS: &[&str] = &[
+    "KATALUSIS_JWT_PREVIOUS_SECRET",
+    "KATALUSIS_METRICS_ADDR",
+    "KATALUSIS_TLS_CERT",
+    "KATALUSIS_TLS_KEY",
+    "KATALUSIS_TLS_SELF_SIGNED",
+    "KATALUSIS_AUDIT_READS",
     "KATALUSIS_ENV",
     "KATALUSIS_BIND",
     "KATALUSIS_DB_MAX_CONNECTIONS",

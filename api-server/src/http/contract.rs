@@ -23,7 +23,7 @@ use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
-use utoipa::{Modify, ToSchema};
+use utoipa::{Modify, PartialSchema, ToSchema};
 
 /// The body of every 4xx and 5xx answer.
 #[derive(ToSchema)]

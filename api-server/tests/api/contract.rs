@@ -54,9 +54,14 @@ fn every_operation_documents_the_shared_error_responses() {
         if params.iter().any(|p| p["in"] == "query") {
             assert!(has("400") && has("422"), "{name} lacks 400/422");
         }
-        // Every error answer has the one error schema.
+        // Every error answer has a JSON body schema: the shared `ErrorBody`
+        // unless the handler documents a more specific one.
         for (status, r) in responses {
             if status.starts_with('4') || status.starts_with('5') {
+                let schema = &r["content"]["application/json"]["schema"];
+                assert!(schema.is_object(), "{name} {status}: {r}");
+            }
+            if ["401", "403", "413", "415", "503"].contains(&status.as_str()) {
                 assert_eq!(
                     r["content"]["application/json"]["schema"]["$ref"],
                     "#/components/schemas/ErrorBody",
@@ -253,9 +258,6 @@ async fn metrics_name_route_templates_and_parse_strictly(pool: MySqlPool) {
     assert!(m
         .value("katalusis_db_connections", &[("state", "idle")])
         .is_some());
-    for family in ["katalusis_node_duration_seconds", "katalusis_node_failures", "katalusis_runs"] {
-        assert!(m.family(family).is_some(), "{family}");
-    }
     drop(sse);
     // The stream ends when the client goes away.
     let mut gone = false;

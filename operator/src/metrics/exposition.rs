@@ -186,6 +186,8 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
         .ok_or("the exposition must end with '# EOF'")?;
     let mut out = Exposition::default();
     let mut names = HashSet::new();
+    // The metadata keywords the current family has had.
+    let mut typed: HashSet<&str> = HashSet::new();
     for (n, line) in body.lines().enumerate() {
         let at = |e: String| format!("line {}: {e}: {line:?}", n + 1);
         if line.is_empty() {
@@ -195,32 +197,40 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
             let mut parts = meta.splitn(3, ' ');
             let (kw, name, rest) = (parts.next(), parts.next(), parts.next());
             let name = name.filter(|n| is_name(n)).ok_or_else(|| at("no metric name".into()))?;
+            if !matches!(kw, Some("TYPE" | "HELP" | "UNIT")) {
+                return Err(at("unknown comment".into()));
+            }
+            // Metadata lines of a family come together, in any order, before
+            // its samples; a new name starts a new family.
+            let starts_family = out.families.last().is_none_or(|f| f.name != name);
+            if starts_family {
+                if !names.insert(name.to_owned()) {
+                    return Err(at(format!("family '{name}' appears twice")));
+                }
+                out.families.push(Family {
+                    name: name.to_owned(),
+                    kind: MetricType::Unknown,
+                    help: None,
+                    samples: vec![],
+                });
+                typed.clear();
+            }
+            let fam = out.families.last_mut().ok_or_else(|| at("no family".into()))?;
+            if !fam.samples.is_empty() {
+                return Err(at("metadata after the family's samples".into()));
+            }
+            let kw = kw.unwrap_or_default();
+            if !typed.insert(kw) {
+                return Err(at(format!("a second '# {kw}' for '{name}'")));
+            }
             match kw {
-                Some("TYPE") => {
-                    let kind = rest
+                "TYPE" => {
+                    fam.kind = rest
                         .and_then(MetricType::parse)
                         .ok_or_else(|| at("unknown type".into()))?;
-                    if !names.insert(name.to_owned()) {
-                        return Err(at(format!("family '{name}' appears twice")));
-                    }
-                    out.families.push(Family {
-                        name: name.to_owned(),
-                        kind,
-                        help: None,
-                        samples: vec![],
-                    });
                 }
-                Some("HELP") | Some("UNIT") => {
-                    let fam = out
-                        .families
-                        .last_mut()
-                        .filter(|f| f.name == name)
-                        .ok_or_else(|| at("metadata for a family without '# TYPE' first".into()))?;
-                    if kw == Some("HELP") {
-                        fam.help = Some(rest.unwrap_or_default().to_owned());
-                    }
-                }
-                _ => return Err(at("unknown comment".into())),
+                "HELP" => fam.help = Some(rest.unwrap_or_default().to_owned()),
+                _ => {}
             }
             continue;
         }
@@ -345,7 +355,8 @@ x_latency_bucket{le=\"0.1\"} 1\nx_latency_bucket{le=\"+Inf\"} 2\n# EOF\n";
             "# TYPE a gauge\na{x=\"1\",x=\"2\"} 1\n# EOF\n",                   // duplicate label
             "# TYPE a gauge\na{x=1} 1\n# EOF\n",                               // unquoted
             "# TYPE a gauge\na one\n# EOF\n",                                  // not a number
-            "# TYPE a gauge\n# TYPE a gauge\n# EOF\n",                         // family twice
+            "# TYPE a gauge\n# TYPE a gauge\n# EOF\n",                         // type twice
+            "# TYPE a gauge\n# TYPE b gauge\n# HELP a x\n# EOF\n",          // family twice
             "# TYPE h histogram\nh_count 2\nh_bucket{le=\"1\"} 2\n# EOF\n",    // no +Inf
             "# TYPE h histogram\nh_count 2\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\n# EOF\n",
         ] {

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { useEndUserSessions } from "@/features/manage-sessions";
 import { fieldErrors, type Role } from "@/shared/api";
 import { formatDateTime, useDebounced } from "@/shared/lib";
 import {
@@ -44,6 +45,7 @@ export default function AdminUsersPage() {
     perPage: PER_PAGE,
   });
   const update = useUpdateUser();
+  const endSessions = useEndUserSessions();
 
   return (
     <>
@@ -153,6 +155,19 @@ export default function AdminUsersPage() {
                   <Td className="space-x-1 text-right">
                     <Button size="sm" variant="ghost" onClick={() => setResetting(u)}>
                       Reset password
+                    </Button>
+                    <Button
+                      size="sm"
+                      variant="ghost"
+                      onClick={() =>
+                        endSessions.mutate(u.id, {
+                          onSuccess: () =>
+                            toast.success(`${u.username} was signed out everywhere.`),
+                          onError: (e) => toast.error(e.message),
+                        })
+                      }
+                    >
+                      End sessions
                     </Button>
                     <Button
                       size="sm"

@@ -4,6 +4,7 @@ import * as Menu from "@radix-ui/react-dropdown-menu";
 import { useSession, type Role } from "@/shared/api";
 import { cn } from "@/shared/lib";
 import { ChangePasswordDialog } from "@/features/change-password";
+import { SessionsDialog } from "@/features/manage-sessions";
 import { logout } from "@/features/logout";
 import { NotificationBell } from "./notification-bell";
 import { ShortcutsDialog } from "./shortcuts-dialog";
@@ -49,6 +50,7 @@ export function AppShell({ fullBleed }: { fullBleed?: boolean }) {
   const user = useSession((s) => s.user);
   const navigate = useNavigate();
   const [pwOpen, setPwOpen] = useState(false);
+  const [sessionsOpen, setSessionsOpen] = useState(false);
   if (!user) return null;
   return (
     <div className="flex h-screen flex-col">
@@ -92,6 +94,7 @@ export function AppShell({ fullBleed }: { fullBleed?: boolean }) {
                 className="z-50 min-w-44 rounded-lg border border-slate-200 bg-white p-1 text-sm shadow-lg"
               >
                 <MenuItem onSelect={() => setPwOpen(true)}>Change password</MenuItem>
+                <MenuItem onSelect={() => setSessionsOpen(true)}>Active sessions</MenuItem>
                 <MenuItem
                   onSelect={() => window.dispatchEvent(new KeyboardEvent("keydown", { key: "?" }))}
                 >
@@ -120,6 +123,14 @@ export function AppShell({ fullBleed }: { fullBleed?: boolean }) {
         )}
       </main>
       <ChangePasswordDialog open={pwOpen} onOpenChange={setPwOpen} />
+      <SessionsDialog
+        open={sessionsOpen}
+        onOpenChange={setSessionsOpen}
+        onSignedOut={async () => {
+          await logout();
+          navigate("/login", { replace: true });
+        }}
+      />
       <ShortcutsDialog />
     </div>
   );

@@ -1,0 +1,2 @@
+export { SessionsDialog, describeAgent } from "./ui";
+export { useEndUserSessions } from "./api";
