@@ -2,19 +2,24 @@
 //!
 //! The Content-Security-Policy allows scripts only from this origin, so a
 //! script injected into the page (stored XSS in a task title, a template
-//! description, …) does not run. The Vite build has no inline script or
-//! style (`index.html` loads one module and one stylesheet), React and
-//! uPlot set styles through the CSSOM, which CSP does not govern, and
-//! CodeMirror uses constructed stylesheets (`adoptedStyleSheets`), which it
-//! does not govern either, so `style-src 'self'` needs no `'unsafe-inline'`.
-//! `img-src data:` is for the inline SVG favicon and CSS-embedded icons.
+//! description, …) does not run: no inline script, no inline event handler,
+//! no `eval`, no other origin. The Vite build has no inline script (its
+//! `index.html` loads one module), so the SPA needs no exception.
+//!
+//! Styles are looser on purpose: CodeMirror (through `style-mod`) and the
+//! dialogs' scroll lock insert `<style>` elements into the document at run
+//! time, which `style-src 'self'` would block (a browser test showed the
+//! editor losing its layout). `'unsafe-inline'` for styles lets CSS in, not
+//! code; a per-response nonce handed to CodeMirror (`EditorView.cspNonce`)
+//! would close that too. React and uPlot set styles through the CSSOM,
+//! which CSP does not govern. `img-src data:` is for the inline SVG favicon.
 
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-style-src 'self'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; \
+style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; \
 worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; \
 frame-ancestors 'none'";
 

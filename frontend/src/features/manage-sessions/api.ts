@@ -19,9 +19,7 @@ export function useRevokeSession() {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (sessionId: string) =>
-      unwrap(
-        api.DELETE("/api/auth/sessions/{sessionId}", { params: { path: { sessionId } } }),
-      ),
+      unwrap(api.DELETE("/api/auth/sessions/{sessionId}", { params: { path: { sessionId } } })),
     onSettled: () => qc.invalidateQueries({ queryKey: sessionKeys.mine }),
   });
 }

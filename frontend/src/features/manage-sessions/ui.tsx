@@ -2,33 +2,43 @@ import { formatDateTime } from "@/shared/lib";
 import { Badge, Button, Dialog, ErrorState, LoadingState, toast } from "@/shared/ui";
 import { useMySessions, useRevokeSession, type SessionInfo } from "./api";
 
+// (token in the User-Agent, name); order matters: Edge and Opera also say Chrome.
+const BROWSERS: [string, string][] = [
+  ["Edg/", "Edge"],
+  ["OPR/", "Opera"],
+  ["Firefox/", "Firefox"],
+  ["Chrome/", "Chrome"],
+  ["Safari/", "Safari"],
+  ["curl/", "curl"],
+];
+const SYSTEMS: [string, string][] = [
+  ["Android", "Android"],
+  ["iPhone", "iOS"],
+  ["iPad", "iPadOS"],
+  ["Windows", "Windows"],
+  ["Mac OS X", "macOS"],
+  ["CrOS", "ChromeOS"],
+  ["Linux", "Linux"],
+];
+
 /** "Firefox on Linux" from a User-Agent string, or the string itself. */
 export function describeAgent(agent: string | null | undefined): string {
   if (!agent) return "Unknown device";
-  const browser =
-    [
-      ["Edg/", "Edge"],
-      ["OPR/", "Opera"],
-      ["Firefox/", "Firefox"],
-      ["Chrome/", "Chrome"],
-      ["Safari/", "Safari"],
-      ["curl/", "curl"],
-    ].find(([token]) => agent.includes(token))?.[1] ?? null;
-  const os =
-    [
-      ["Android", "Android"],
-      ["iPhone", "iOS"],
-      ["iPad", "iPadOS"],
-      ["Windows", "Windows"],
-      ["Mac OS X", "macOS"],
-      ["CrOS", "ChromeOS"],
-      ["Linux", "Linux"],
-    ].find(([token]) => agent.includes(token))?.[1] ?? null;
+  const browser = BROWSERS.find(([token]) => agent.includes(token))?.[1] ?? null;
+  const os = SYSTEMS.find(([token]) => agent.includes(token))?.[1] ?? null;
   if (browser && os) return `${browser} on ${os}`;
   return browser ?? agent.slice(0, 60);
 }
 
-function SessionRow({ s, onRevoke, busy }: { s: SessionInfo; onRevoke: () => void; busy: boolean }) {
+function SessionRow({
+  s,
+  onRevoke,
+  busy,
+}: {
+  s: SessionInfo;
+  onRevoke: () => void;
+  busy: boolean;
+}) {
   return (
     <li className="flex items-center gap-3 py-2" data-testid="session-row">
       <div className="min-w-0 flex-1">
@@ -87,12 +97,7 @@ export function SessionsDialog({
       ) : (
         <ul className="divide-y divide-slate-100" data-testid="sessions">
           {sessions.data.map((s) => (
-            <SessionRow
-              key={s.sessionId}
-              s={s}
-              busy={revoke.isPending}
-              onRevoke={() => end(s)}
-            />
+            <SessionRow key={s.sessionId} s={s} busy={revoke.isPending} onRevoke={() => end(s)} />
           ))}
         </ul>
       )}
