@@ -12,7 +12,7 @@ POD_DUMP_DIR      ?= /tmp/katalusis-operator-pods
 
 export DATABASE_URL
 
-.PHONY: run demo test check fmt fmt-check clippy test-runner test-rust test-k8s validate-k8s crdgen bench deps deps-k8s help \
+.PHONY: run demo test check fmt fmt-check clippy test-runner test-rust test-k8s validate-k8s crdgen bench deps deps-k8s deps-schemathesis help \
 	web-deps web-check web-build web-e2e web-dev
 
 # Where cargo puts binaries (CI keeps it outside the clone).
@@ -53,6 +53,11 @@ deps-k8s:
 	  $(PYTHON) -m venv $(KATALUSIS_VENV) && \
 	  $(KATALUSIS_VENV)/bin/pip install -q kubernetes-validate==1.37.0 helm-python-sdk==0.2.2 check-jsonschema==0.39.0; \
 	fi
+
+# schemathesis for scripts/schemathesis.sh (not part of `make test` yet).
+deps-schemathesis: deps-k8s
+	@$(KATALUSIS_VENV)/bin/python -c "import schemathesis" 2>/dev/null || \
+	  $(KATALUSIS_VENV)/bin/pip install -q schemathesis==4.32.5
 
 run: deps $(WEB)/dist/index.html
 	$(CARGO) run --release -p katalusis-api-server --bin katalusis-api

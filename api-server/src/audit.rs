@@ -101,7 +101,13 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Audit {
 impl Audit {
     /// Marks a GET as a sensitive read of `object_type`/`object_id` under
     /// `action` (recorded according to `KATALUSIS_AUDIT_READS`).
-    pub fn read(&self, kind: SensitiveRead, action: &str, object_type: &str, object_id: impl ToString) {
+    pub fn read(
+        &self,
+        kind: SensitiveRead,
+        action: &str,
+        object_type: &str,
+        object_id: impl ToString,
+    ) {
         self.0.with(|r| r.read = Some(kind));
         self.0.set_action(action);
         self.0.set_object(object_type, object_id);

@@ -581,10 +581,16 @@ impl Settings {
                 })
             }
             (Some(_), None) => {
-                return Err(err("KATALUSIS_TLS_KEY", "is required with KATALUSIS_TLS_CERT"))
+                return Err(err(
+                    "KATALUSIS_TLS_KEY",
+                    "is required with KATALUSIS_TLS_CERT",
+                ))
             }
             (None, Some(_)) => {
-                return Err(err("KATALUSIS_TLS_CERT", "is required with KATALUSIS_TLS_KEY"))
+                return Err(err(
+                    "KATALUSIS_TLS_CERT",
+                    "is required with KATALUSIS_TLS_KEY",
+                ))
             }
             (None, None) if self_signed => {
                 if s.env == Environment::Production {

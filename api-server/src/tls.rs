@@ -64,9 +64,7 @@ pub fn self_signed() -> anyhow::Result<Tls> {
     let generated =
         rcgen::generate_simple_self_signed(names).context("generating a certificate")?;
     let leaf = generated.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        generated.key_pair.serialize_der(),
-    ));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(generated.key_pair.serialize_der()));
     Ok(Tls {
         fingerprint: fingerprint(&leaf),
         cert_pem: generated.cert.pem(),

@@ -167,7 +167,10 @@ mod tests {
             parsed.family("katalusis_operator_reconciles").unwrap().kind,
             MetricType::Counter
         );
-        assert_eq!(parsed.value("katalusis_operator_reconciles_total", &[]), Some(2.0));
+        assert_eq!(
+            parsed.value("katalusis_operator_reconciles_total", &[]),
+            Some(2.0)
+        );
         assert_eq!(
             parsed.value("katalusis_operator_reconcile_errors_total", &[]),
             Some(1.0)
@@ -176,7 +179,10 @@ mod tests {
         assert_eq!(parsed.value(bucket, &[("le", "0.005")]), Some(1.0));
         assert_eq!(parsed.value(bucket, &[("le", "0.05")]), Some(2.0));
         assert_eq!(parsed.value(bucket, &[("le", "+Inf")]), Some(2.0));
-        assert_eq!(parsed.value("katalusis_operator_running_pods", &[]), Some(2.0));
+        assert_eq!(
+            parsed.value("katalusis_operator_running_pods", &[]),
+            Some(2.0)
+        );
         assert_eq!(parsed.value("katalusis_operator_leader", &[]), Some(0.0));
         m.set_leader(true);
         let parsed = parse(&m.render()).unwrap();
@@ -208,7 +214,10 @@ mod tests {
         assert!(resp.contains("application/openmetrics-text"), "{resp}");
         let (_, body) = resp.split_once("\r\n\r\n").unwrap();
         let parsed = parse(body).unwrap_or_else(|e| panic!("{e}\n{body}"));
-        assert_eq!(parsed.value("katalusis_operator_reconciles_total", &[]), Some(1.0));
+        assert_eq!(
+            parsed.value("katalusis_operator_reconciles_total", &[]),
+            Some(1.0)
+        );
         server.abort();
     }
 }

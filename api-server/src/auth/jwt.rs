@@ -109,7 +109,10 @@ struct StoredSecret {
 /// The secret is the Base64 text itself, as a configured one would be.
 pub async fn dev_secret(db: &sqlx::MySqlPool) -> anyhow::Result<String> {
     use base64::Engine;
-    if crate::db::settings::get(db, DEV_SECRET_KEY).await?.is_none() {
+    if crate::db::settings::get(db, DEV_SECRET_KEY)
+        .await?
+        .is_none()
+    {
         let mut bytes = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
         let secret = base64::engine::general_purpose::STANDARD.encode(bytes);

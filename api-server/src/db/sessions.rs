@@ -98,7 +98,11 @@ pub async fn list_active(db: &MySqlPool, user_id: u64) -> Result<Vec<SessionRow>
 }
 
 /// Revokes one session of `user_id`; false if it is not theirs or not active.
-pub async fn revoke_own(db: &MySqlPool, user_id: u64, session_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn revoke_own(
+    db: &MySqlPool,
+    user_id: u64,
+    session_id: &str,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE user_session SET revoked_at = ? \
          WHERE session_id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?",

@@ -37,7 +37,12 @@ pub async fn list(
     audit: crate::audit::Audit,
     Query(q): Query<ListAudit>,
 ) -> Result<axum::Json<Paged<Entry>>, ApiError> {
-    audit.read(crate::audit::SensitiveRead::View, "audit.view", "audit_log", "");
+    audit.read(
+        crate::audit::SensitiveRead::View,
+        "audit.view",
+        "audit_log",
+        "",
+    );
     let (page, per_page, offset) = paging(q.page, q.per_page)?;
     let f = db::audit::Filter {
         user_id: q.user_id,

@@ -250,10 +250,7 @@ pub fn router_with(state: AppState, extra: OpenApiRouter<AppState>) -> Router {
     if state.executor.cluster().is_some() {
         api = api.merge(internal::routes(&state));
     }
-    let api = headers::apply(
-        api.with_state(state.clone()),
-        state.settings.tls.is_some(),
-    );
+    let api = headers::apply(api.with_state(state.clone()), state.settings.tls.is_some());
     let mut app = api
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -70,7 +70,9 @@ pub async fn revoke_own(
     audit: Audit,
     Path(session_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    audit.action("session.revoke").object("session", &session_id);
+    audit
+        .action("session.revoke")
+        .object("session", &session_id);
     // Another user's session answers 404 like a missing one.
     if !db::sessions::revoke_own(&state.db, user.id, &session_id).await? {
         return Err(ApiError::NotFound);

@@ -169,14 +169,19 @@ async fn api_and_spa_answers_carry_the_security_headers(pool: MySqlPool) {
     let app = spawn_app_with(pool, settings).await;
     let admin = app.admin().await;
     check_security_headers(&app.get("/api/auth/me", &admin).await, "api");
-    let anon = app.call(reqwest::Method::GET, "/api/auth/me", None, None).await;
+    let anon = app
+        .call(reqwest::Method::GET, "/api/auth/me", None, None)
+        .await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
     check_security_headers(&anon, "401");
-    let spa = app.call(reqwest::Method::GET, "/client/runs", None, None).await;
+    let spa = app
+        .call(reqwest::Method::GET, "/client/runs", None, None)
+        .await;
     assert_eq!(spa.status, StatusCode::OK);
     check_security_headers(&spa, "spa");
     check_security_headers(
-        &app.call(reqwest::Method::GET, "/assets/app.js", None, None).await,
+        &app.call(reqwest::Method::GET, "/assets/app.js", None, None)
+            .await,
         "asset",
     );
     // Plain HTTP: no HSTS (browsers ignore it there, and it must not
@@ -190,7 +195,9 @@ async fn scrape(app: &TestApp) -> (String, String) {
     let addr = listener.local_addr().unwrap();
     let router = katalusis_api::metrics::router(app.state.clone());
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let r = reqwest::get(format!("http://{addr}/metrics")).await.unwrap();
+    let r = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let ct = r.headers()["content-type"].to_str().unwrap().to_string();
     let body = r.text().await.unwrap();
@@ -235,7 +242,11 @@ async fn metrics_name_route_templates_and_parse_strictly(pool: MySqlPool) {
     assert_eq!(
         m.value(
             requests,
-            &[("method", "GET"), ("route", "/api/workflows/{id}"), ("status", "404")]
+            &[
+                ("method", "GET"),
+                ("route", "/api/workflows/{id}"),
+                ("status", "404")
+            ]
         ),
         Some(2.0),
         "{text}"
@@ -249,7 +260,10 @@ async fn metrics_name_route_templates_and_parse_strictly(pool: MySqlPool) {
         .next()
         .is_some());
     // Raw paths (ids) never become label values.
-    assert!(!text.contains("424242") && !text.contains("/no/such"), "{text}");
+    assert!(
+        !text.contains("424242") && !text.contains("/no/such"),
+        "{text}"
+    );
     assert_eq!(
         m.family("katalusis_http_request_duration_seconds")
             .unwrap()
@@ -295,11 +309,17 @@ fn node_events_feed_the_node_metrics() {
         Some(1.0)
     );
     assert_eq!(
-        p.value("katalusis_node_duration_seconds_count", &[("phase", "failed")]),
+        p.value(
+            "katalusis_node_duration_seconds_count",
+            &[("phase", "failed")]
+        ),
         Some(2.0)
     );
     assert_eq!(
-        p.value("katalusis_node_duration_seconds_count", &[("phase", "succeeded")]),
+        p.value(
+            "katalusis_node_duration_seconds_count",
+            &[("phase", "succeeded")]
+        ),
         Some(1.0)
     );
 }

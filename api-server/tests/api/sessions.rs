@@ -130,7 +130,10 @@ async fn admins_end_all_sessions_of_a_user(pool: MySqlPool) {
     // Other users are untouched; so is the admin who ended their own sessions.
     assert_eq!(app.get("/api/auth/me", &mia).await.status, StatusCode::OK);
     let own = format!("/api/admin/users/{}/sessions", admin.user_id);
-    assert_eq!(app.delete(&own, &admin).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.delete(&own, &admin).await.status,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(app.get("/api/auth/me", &admin).await.status, StatusCode::OK);
     assert_eq!(
         app.get("/api/admin/users/999999/sessions", &admin)
@@ -148,7 +151,9 @@ async fn the_development_jwt_secret_survives_a_restart(pool: MySqlPool) {
     assert!(first.len() >= 32);
     // A token issued before the "restart" verifies after it.
     let before = katalusis_api::auth::jwt::JwtKeys::new(first.as_bytes(), 60);
-    let token = before.issue(1, "s", chrono::Utc::now().timestamp()).unwrap();
+    let token = before
+        .issue(1, "s", chrono::Utc::now().timestamp())
+        .unwrap();
     let after = katalusis_api::auth::jwt::JwtKeys::new(again.as_bytes(), 60);
     assert_eq!(after.verify(&token).unwrap().sub, "1");
     let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
@@ -170,7 +175,10 @@ async fn a_rotated_secret_keeps_sessions_working(pool: MySqlPool) {
     settings.jwt_secret = Some(katalusis_api::config::Secret::new("n".repeat(40)));
     settings.jwt_previous_secret = Some(katalusis_api::config::Secret::new(JWT_SECRET));
     let rotated = spawn_app_with(pool.clone(), settings).await;
-    assert_eq!(rotated.get("/api/auth/me", &admin).await.status, StatusCode::OK);
+    assert_eq!(
+        rotated.get("/api/auth/me", &admin).await.status,
+        StatusCode::OK
+    );
     // Without the previous secret, the old access token is refused, but the
     // session goes on through its refresh token.
     let mut settings = test_settings();

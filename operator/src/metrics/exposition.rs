@@ -94,9 +94,7 @@ impl Exposition {
         self.families
             .iter()
             .flat_map(|f| &f.samples)
-            .filter(move |s| {
-                s.name == name && labels.iter().all(|(k, v)| s.label(k) == Some(*v))
-            })
+            .filter(move |s| s.name == name && labels.iter().all(|(k, v)| s.label(k) == Some(*v)))
     }
 
     /// The value of the one sample named `name` with exactly `labels`.
@@ -120,7 +118,11 @@ fn parse_value(s: &str) -> Option<f64> {
         "+Inf" => Some(f64::INFINITY),
         "-Inf" => Some(f64::NEG_INFINITY),
         "NaN" => Some(f64::NAN),
-        _ if s.is_empty() || s.contains(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E') => None,
+        _ if s.is_empty()
+            || s.contains(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E') =>
+        {
+            None
+        }
         _ => s.parse().ok(),
     }
 }
@@ -143,7 +145,9 @@ fn parse_series(s: &str) -> Result<(String, Vec<(String, String)>, &str), String
                 break;
             }
             if !labels.is_empty() {
-                rest = rest.strip_prefix(',').ok_or("labels are separated by ','")?;
+                rest = rest
+                    .strip_prefix(',')
+                    .ok_or("labels are separated by ','")?;
             }
             let eq = rest.find('=').ok_or("a label needs '='")?;
             let key = &rest[..eq];
@@ -196,7 +200,9 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
         if let Some(meta) = line.strip_prefix("# ") {
             let mut parts = meta.splitn(3, ' ');
             let (kw, name, rest) = (parts.next(), parts.next(), parts.next());
-            let name = name.filter(|n| is_name(n)).ok_or_else(|| at("no metric name".into()))?;
+            let name = name
+                .filter(|n| is_name(n))
+                .ok_or_else(|| at("no metric name".into()))?;
             if !matches!(kw, Some("TYPE" | "HELP" | "UNIT")) {
                 return Err(at("unknown comment".into()));
             }
@@ -215,7 +221,10 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
                 });
                 typed.clear();
             }
-            let fam = out.families.last_mut().ok_or_else(|| at("no family".into()))?;
+            let fam = out
+                .families
+                .last_mut()
+                .ok_or_else(|| at("no family".into()))?;
             if !fam.samples.is_empty() {
                 return Err(at("metadata after the family's samples".into()));
             }
@@ -235,10 +244,14 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
             continue;
         }
         if line.starts_with('#') {
-            return Err(at("comments are '# TYPE', '# HELP', '# UNIT' or '# EOF'".into()));
+            return Err(at(
+                "comments are '# TYPE', '# HELP', '# UNIT' or '# EOF'".into()
+            ));
         }
         let (name, labels, rest) = parse_series(line).map_err(at)?;
-        let rest = rest.strip_prefix(' ').ok_or_else(|| at("a space before the value".into()))?;
+        let rest = rest
+            .strip_prefix(' ')
+            .ok_or_else(|| at("a space before the value".into()))?;
         let rest = rest.split(" # ").next().unwrap_or_default();
         let mut fields = rest.split(' ');
         let value = fields
@@ -278,7 +291,11 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
             value,
         });
     }
-    for fam in out.families.iter().filter(|f| f.kind == MetricType::Histogram) {
+    for fam in out
+        .families
+        .iter()
+        .filter(|f| f.kind == MetricType::Histogram)
+    {
         check_histogram(fam)?;
     }
     Ok(out)
@@ -287,7 +304,11 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
 /// Per series: buckets cumulative, ending at `+Inf`, which equals `_count`.
 fn check_histogram(fam: &Family) -> Result<(), String> {
     let series_of = |s: &Sample| -> Vec<(String, String)> {
-        s.labels.iter().filter(|(k, _)| k != "le").cloned().collect()
+        s.labels
+            .iter()
+            .filter(|(k, _)| k != "le")
+            .cloned()
+            .collect()
     };
     let bucket_name = format!("{}_bucket", fam.name);
     let count_name = format!("{}_count", fam.name);
@@ -340,24 +361,30 @@ x_latency_sum 0.5\nx_latency_count 2\n\
 x_latency_bucket{le=\"0.1\"} 1\nx_latency_bucket{le=\"+Inf\"} 2\n# EOF\n";
         let p = parse(text).unwrap();
         assert_eq!(
-            p.value("x_requests_total", &[("route", "/a/{id}"), ("status", "200")]),
+            p.value(
+                "x_requests_total",
+                &[("route", "/a/{id}"), ("status", "200")]
+            ),
             Some(3.0)
         );
-        assert_eq!(p.family("x_requests").unwrap().help.as_deref(), Some("Requests."));
+        assert_eq!(
+            p.family("x_requests").unwrap().help.as_deref(),
+            Some("Requests.")
+        );
     }
 
     #[test]
     fn malformed_expositions_are_refused() {
         for bad in [
-            "# TYPE a counter\na_total 1\n",                                   // no EOF
-            "# TYPE a counter\na 1\n# EOF\n",                                  // counter without _total
-            "# TYPE a gauge\nb 1\n# EOF\n",                                    // foreign sample
-            "# TYPE a gauge\na{x=\"1\",x=\"2\"} 1\n# EOF\n",                   // duplicate label
-            "# TYPE a gauge\na{x=1} 1\n# EOF\n",                               // unquoted
-            "# TYPE a gauge\na one\n# EOF\n",                                  // not a number
-            "# TYPE a gauge\n# TYPE a gauge\n# EOF\n",                         // type twice
-            "# TYPE a gauge\n# TYPE b gauge\n# HELP a x\n# EOF\n",          // family twice
-            "# TYPE h histogram\nh_count 2\nh_bucket{le=\"1\"} 2\n# EOF\n",    // no +Inf
+            "# TYPE a counter\na_total 1\n",                       // no EOF
+            "# TYPE a counter\na 1\n# EOF\n",                      // counter without _total
+            "# TYPE a gauge\nb 1\n# EOF\n",                        // foreign sample
+            "# TYPE a gauge\na{x=\"1\",x=\"2\"} 1\n# EOF\n",       // duplicate label
+            "# TYPE a gauge\na{x=1} 1\n# EOF\n",                   // unquoted
+            "# TYPE a gauge\na one\n# EOF\n",                      // not a number
+            "# TYPE a gauge\n# TYPE a gauge\n# EOF\n",             // type twice
+            "# TYPE a gauge\n# TYPE b gauge\n# HELP a x\n# EOF\n", // family twice
+            "# TYPE h histogram\nh_count 2\nh_bucket{le=\"1\"} 2\n# EOF\n", // no +Inf
             "# TYPE h histogram\nh_count 2\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\n# EOF\n",
         ] {
             assert!(parse(bad).is_err(), "accepted: {bad:?}");

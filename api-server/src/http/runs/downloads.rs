@@ -33,7 +33,12 @@ pub async fn logs(
     Query(q): Query<LogQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    audit.read(SensitiveRead::View, "run.logs.view", "run", format!("{id}/{node}"));
+    audit.read(
+        SensitiveRead::View,
+        "run.logs.view",
+        "run",
+        format!("{id}/{node}"),
+    );
     let row = scoped(&state, &user, id).await?;
     if user.role == Role::Client && !row.logs_visible_to_client {
         return Err(ApiError::NotFound);
