@@ -153,7 +153,8 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
     let is_read = matches!(*req.method(), Method::GET | Method::HEAD);
     let is_mutation = !is_read && *req.method() != Method::OPTIONS;
     let audit_reads = state.settings.audit_reads;
-    if !is_mutation && !(is_read && audit_reads != crate::config::AuditReads::Off) {
+    let may_record_read = is_read && audit_reads != crate::config::AuditReads::Off;
+    if !(is_mutation || may_record_read) {
         return next.run(req).await;
     }
     let slot = AuditSlot::default();

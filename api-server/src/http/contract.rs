@@ -39,8 +39,8 @@ pub struct ErrorDetail {
     /// Stable, snake_case (`validation_failed`, `not_found`, …).
     pub code: String,
     pub message: String,
-    /// Per-field errors (`validation_failed`), graph problems, conflicts.
-    #[schema(value_type = Option<Object>)]
+    /// Per-field errors (`validation_failed`: a list of `{field, message}`),
+    /// graph problems, conflicts: any JSON value, absent when there are none.
     pub details: Option<serde_json::Value>,
 }
 

@@ -82,6 +82,14 @@ fn every_operation_documents_the_shared_error_responses() {
     }
     let error = &doc["components"]["schemas"]["ErrorBody"];
     assert_eq!(error["required"], json!(["error"]));
+    // `details` is a list of field errors for 422s and an object elsewhere.
+    let details = &doc["components"]["schemas"]["ErrorDetail"]["properties"]["details"];
+    let accepts_arrays = match &details["type"] {
+        Value::Null => true,
+        Value::Array(types) => types.contains(&json!("array")),
+        other => other == "array",
+    };
+    assert!(accepts_arrays, "{details}");
 }
 
 #[test]

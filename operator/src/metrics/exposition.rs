@@ -127,8 +127,11 @@ fn parse_value(s: &str) -> Option<f64> {
     }
 }
 
+/// A sample's name and labels, and the rest of its line.
+type Series<'a> = (String, Vec<(String, String)>, &'a str);
+
 /// Parses `name{a="b",c="d"}` from the start of `s`; returns the rest.
-fn parse_series(s: &str) -> Result<(String, Vec<(String, String)>, &str), String> {
+fn parse_series(s: &str) -> Result<Series<'_>, String> {
     let end = s.find(['{', ' ']).ok_or("a sample needs a value")?;
     let name = &s[..end];
     if !is_name(name) {
@@ -276,7 +279,10 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
         if !belongs {
             return Err(at(format!("not a sample of family '{}'", fam.name)));
         }
-        if fam.kind == MetricType::Counter && name.ends_with("_total") && !(value >= 0.0) {
+        if fam.kind == MetricType::Counter
+            && name.ends_with("_total")
+            && (value.is_nan() || value < 0.0)
+        {
             return Err(at("a counter cannot be negative".into()));
         }
         if fam.kind == MetricType::Histogram
