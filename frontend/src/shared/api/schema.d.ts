@@ -6326,8 +6326,11 @@ export interface components {
     ErrorDetail: {
       /** @description Stable, snake_case (`validation_failed`, `not_found`, …). */
       code: string;
-      /** @description Per-field errors (`validation_failed`), graph problems, conflicts. */
-      details?: Record<string, never> | null;
+      /**
+       * @description Per-field errors (`validation_failed`: a list of `{field, message}`),
+       *     graph problems, conflicts: any JSON value, absent when there are none.
+       */
+      details?: unknown;
       message: string;
     };
     /**
