@@ -83,3 +83,38 @@ test("the SPA, CodeMirror included, runs under the CSP without violations", asyn
   assert.deepEqual(await page.evaluate(() => window.__csp), []);
   await page.context().close();
 });
+
+test("a person sees their sessions and signs another device out", async () => {
+  const laptop = await watchedPage();
+  const phone = await watchedPage();
+  await signIn(phone, server.base, "admin", ADMIN_PASSWORD);
+  await phone.waitForURL(/\/admin\/users$/);
+  await signIn(laptop, server.base, "admin", ADMIN_PASSWORD);
+  await laptop.waitForURL(/\/admin\/users$/);
+
+  await laptop.getByTestId("account-menu").click();
+  await laptop.getByRole("menuitem", { name: "Active sessions" }).click();
+  const rows = laptop.getByTestId("session-row");
+  await rows.nth(1).waitFor();
+  const current = rows.filter({ hasText: "this device" });
+  assert.equal(await current.count(), 1);
+  const before = await rows.count();
+  // Revoke the most recently used other session: the phone's (the list is
+  // ordered by last use, and earlier tests' sessions were used before it).
+  await rows
+    .filter({ hasNotText: "this device" })
+    .first()
+    .getByRole("button", { name: "Revoke" })
+    .click();
+  await laptop.getByText(/was signed out\./).waitFor();
+  await laptop.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid="session-row"]').length === n - 1,
+    before,
+  );
+
+  // The other device is sent to the login page at its next request.
+  await phone.reload();
+  await phone.waitForURL(/\/login/);
+  await laptop.context().close();
+  await phone.context().close();
+});
