@@ -67,7 +67,8 @@ pub async fn unlink(
 /// The clients assigned to a manager.
 #[utoipa::path(get, path = "/api/admin/managers/{managerId}/clients", tag = "assignments",
     security(("bearer" = [])), params(("managerId" = u64, Path)),
-    responses((status = 200, body = Vec<User>), (status = 404)))]
+    responses((status = 200, body = Vec<User>), (status = 404),
+        (status = 422, description = "the user is not a manager")))]
 pub async fn clients_of_manager(
     State(state): State<AppState>,
     RequireRole(_admin, ..): RequireRole<Admin>,
@@ -82,7 +83,8 @@ pub async fn clients_of_manager(
 /// The managers a client is assigned to.
 #[utoipa::path(get, path = "/api/admin/clients/{clientId}/managers", tag = "assignments",
     security(("bearer" = [])), params(("clientId" = u64, Path)),
-    responses((status = 200, body = Vec<User>), (status = 404)))]
+    responses((status = 200, body = Vec<User>), (status = 404),
+        (status = 422, description = "the user is not a client")))]
 pub async fn managers_of_client(
     State(state): State<AppState>,
     RequireRole(_admin, ..): RequireRole<Admin>,
