@@ -148,6 +148,15 @@ export interface paths {
             "application/json": components["schemas"]["ErrorBody"];
           };
         };
+        /** @description the user is not a client */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
         /** @description The database is unreachable; retry later */
         503: {
           headers: {
@@ -279,6 +288,15 @@ export interface paths {
           };
         };
         404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description the user is not a manager */
+        422: {
           headers: {
             [name: string]: unknown;
           };
