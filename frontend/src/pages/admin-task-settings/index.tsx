@@ -2,12 +2,7 @@ import { Fragment, useEffect, useState } from "react";
 import { ApiError, fieldErrors } from "@/shared/api";
 import { Button, ErrorState, LoadingState, PageHeader, toast } from "@/shared/ui";
 import { cn } from "@/shared/lib";
-import {
-  priorities,
-  priorityLabels,
-  useSaveTaskSettings,
-  useTaskSettings,
-} from "@/entities/task";
+import { priorities, priorityLabels, useSaveTaskSettings, useTaskSettings } from "@/entities/task";
 import { edge, fromDraft, moveStatus, toDraft, type Draft } from "./model";
 
 const input = "rounded-md border border-slate-300 bg-white px-2 py-1 text-sm";
@@ -141,10 +136,7 @@ export default function AdminTaskSettingsPage() {
             setSeq((n) => n + 1);
             update((d) => ({
               ...d,
-              statuses: [
-                ...d.statuses,
-                { key: `new${seq}`, id: null, name: "", isDone: false },
-              ],
+              statuses: [...d.statuses, { key: `new${seq}`, id: null, name: "", isDone: false }],
             }));
           }}
         >

@@ -24,11 +24,7 @@ export interface Lane {
  * its first assignee (lowest id), unassigned last. Empty priority lanes
  * are kept so every priority has a place to be seen.
  */
-export function splitLanes(
-  tasks: Task[],
-  by: Swimlanes,
-  name: (id: number) => string,
-): Lane[] {
+export function splitLanes(tasks: Task[], by: Swimlanes, name: (id: number) => string): Lane[] {
   if (by === "none") return [{ key: "all", label: "", tasks }];
   if (by === "priority") {
     const m = new Map<Priority, Task[]>(priorities.map((p) => [p, []]));

@@ -143,7 +143,9 @@ export function TaskBoard({
 
   const lanes = splitLanes(board.data.items, swimlanes, name);
   const column = (s: (typeof statuses)[number], ci: number, lane: Lane, laned: boolean) => {
-    const cards = laned ? byPosition(lane.tasks.filter((t) => t.statusId === s.id)) : (columns[ci] ?? []);
+    const cards = laned
+      ? byPosition(lane.tasks.filter((t) => t.statusId === s.id))
+      : (columns[ci] ?? []);
     const isTarget = target?.statusId === s.id && target.lane === lane.key;
     return (
       <section

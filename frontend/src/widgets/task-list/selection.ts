@@ -39,7 +39,6 @@ export function bulkFailures(details: unknown): BulkFailure[] {
   const failures = (details as { failures?: unknown } | null)?.failures;
   if (!Array.isArray(failures)) return [];
   return failures.filter(
-    (f): f is BulkFailure =>
-      !!f && typeof f.taskId === "number" && typeof f.message === "string",
+    (f): f is BulkFailure => !!f && typeof f.taskId === "number" && typeof f.message === "string",
   );
 }

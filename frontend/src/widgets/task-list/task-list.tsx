@@ -22,7 +22,8 @@ import { useBulkEdit } from "@/features/edit-task";
 import { bulkFailures, toggleSelection, type BulkFailure } from "./selection";
 
 const ROW = 44;
-const GRID = "grid grid-cols-[2.5rem_7rem_minmax(12rem,1fr)_9rem_7rem_8rem_10rem_9rem] items-center";
+const GRID =
+  "grid grid-cols-[2.5rem_7rem_minmax(12rem,1fr)_9rem_7rem_8rem_10rem_9rem] items-center";
 
 /** Sortable columns and the server orders they toggle between. */
 const SORTS: Record<string, [TaskSort, TaskSort?]> = {
@@ -64,7 +65,9 @@ export function TaskList({
   const scroller = useRef<HTMLDivElement>(null);
 
   // A new filter or order is a new list: the selection does not carry over.
-  useEffect(() => setSelected(new Set()), [filters, sort]);
+  // (By value: the page rebuilds the filters object when any URL part changes.)
+  const listKey = JSON.stringify([filters, sort]);
+  useEffect(() => setSelected(new Set()), [listKey]);
 
   const virtual = useVirtualizer({
     count: items.length,
@@ -92,7 +95,9 @@ export function TaskList({
   );
 
   if (pages.error || workflow.error)
-    return <ErrorState error={pages.error ?? workflow.error} onRetry={() => void pages.refetch()} />;
+    return (
+      <ErrorState error={pages.error ?? workflow.error} onRetry={() => void pages.refetch()} />
+    );
   if (!pages.data || !workflow.data) return <LoadingState label="Loading tasks…" />;
 
   const allLoadedSelected = items.length > 0 && selected.size === items.length;
@@ -143,7 +148,10 @@ export function TaskList({
       >
         <div
           role="row"
-          className={cn(GRID, "border-b border-slate-200 bg-slate-50 px-2 py-2 text-xs text-slate-700")}
+          className={cn(
+            GRID,
+            "border-b border-slate-200 bg-slate-50 px-2 py-2 text-xs text-slate-700",
+          )}
         >
           <span role="columnheader">
             {canBulkEdit && (
@@ -297,8 +305,7 @@ function BulkBar({
         set: {
           statusId: statusId ? Number(statusId) : undefined,
           priority: (priority || undefined) as Priority | undefined,
-          assigneeIds:
-            assignee === "none" ? [] : assignee ? [Number(assignee)] : undefined,
+          assigneeIds: assignee === "none" ? [] : assignee ? [Number(assignee)] : undefined,
           tags: tags.trim()
             ? [
                 ...new Set(
@@ -392,7 +399,10 @@ function BulkBar({
         </Button>
       </div>
       {failures.length > 0 && (
-        <div role="alert" className="rounded-md bg-white p-2 text-sm text-rose-800 ring-1 ring-rose-200">
+        <div
+          role="alert"
+          className="rounded-md bg-white p-2 text-sm text-rose-800 ring-1 ring-rose-200"
+        >
           <p className="font-medium">Nothing was changed; these tasks cannot be:</p>
           <ul className="list-disc pl-5" data-testid="bulk-failures">
             {failures.map((f) => (

@@ -45,7 +45,12 @@ export function timelineLayout(tasks: Task[], now: number) {
       assigneeId,
       tasks: ts.sort((x, y) => Date.parse(x.dueAt!) - Date.parse(y.dueAt!)),
     }));
-  return { lanes: ordered, from, days: Math.round((to - from) / DAY_MS), undated: tasks.length - dated.length };
+  return {
+    lanes: ordered,
+    from,
+    days: Math.round((to - from) / DAY_MS),
+    undated: tasks.length - dated.length,
+  };
 }
 
 /** A bar starts when the task was created (tasks have no separate start date). */

@@ -90,7 +90,11 @@ export function TaskTimeline({
                 style={{ width: DAY }}
               >
                 {d.getUTCDate() === 1 || d.getUTCDay() === 1
-                  ? d.toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC" })
+                  ? d.toLocaleDateString(undefined, {
+                      month: "short",
+                      day: "numeric",
+                      timeZone: "UTC",
+                    })
                   : d.getUTCDate()}
               </span>
             ))}
