@@ -995,7 +995,7 @@ async fn people_are_named_only_within_the_callers_scope(pool: MySqlPool) {
     let app = spawn_app(pool).await;
     let w = world(&app).await;
     // A second manager of acme, whom mia may assign.
-    let mo = app.user(&w.admin, "mo", "manager").await;
+    let mo = app.user(&w.admin, "moe", "manager").await;
     app.assign(&w.admin, mo.user_id, w.acme.user_id).await;
     create(
         &app,
@@ -1044,33 +1044,49 @@ async fn watching_a_task_is_idempotent_kept_in_history_and_scoped(pool: MySqlPoo
     .await;
     let id = t["id"].as_u64().unwrap();
     let path = format!("/api/tasks/{id}/watch");
-
-    for _ in 0..2 {
-        let r = app.put(&path, &w.acme, json!({})).await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        assert!(r.body["watcherIds"]
+    let watches = |r: &Resp| {
+        r.body["watcherIds"]
             .as_array()
             .unwrap()
-            .contains(&json!(w.acme.user_id)));
+            .contains(&json!(w.acme.user_id))
+    };
+    // Assignees watch from the start; the client stops, twice.
+    assert!(watches(&app.get(&format!("/api/tasks/{id}"), &w.acme).await));
+    for _ in 0..2 {
+        let r = app.delete(&path, &w.acme).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(!watches(&r));
         // Watching is not an edit: the version stays.
         assert_eq!(r.body["version"], t["version"]);
     }
+    for _ in 0..2 {
+        let r = app.put(&path, &w.acme, json!({})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(watches(&r));
+        assert_eq!(r.body["version"], t["version"]);
+    }
+    // One history entry per change, none for the repeats.
     let history = app.get(&format!("/api/tasks/{id}/activity"), &w.mia).await;
-    let watches: Vec<&Value> = history
+    let changes: Vec<(&str, &str)> = history
         .body
         .as_array()
         .unwrap()
         .iter()
         .filter(|a| a["field"] == "watchers" && a["actorId"] == w.acme.user_id)
+        .map(|a| (a["oldValue"].as_str().unwrap(), a["newValue"].as_str().unwrap()))
         .collect();
-    assert_eq!(watches.len(), 1, "{}", history.body);
-
-    let r = app.delete(&path, &w.acme).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert!(!r.body["watcherIds"]
-        .as_array()
-        .unwrap()
-        .contains(&json!(w.acme.user_id)));
+    let both = sorted(vec![w.mia.user_id, w.acme.user_id])
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let mia_only = w.mia.user_id.to_string();
+    assert_eq!(
+        changes,
+        [(both.as_str(), mia_only.as_str()), (mia_only.as_str(), both.as_str())],
+        "{}",
+        history.body
+    );
 
     // Out of scope: 404, and nothing is written.
     let before = app.count("task_watcher").await;
