@@ -88,7 +88,9 @@ export function TaskList({
   );
   const onSelect = useCallback(
     (id: number, range: boolean) => {
-      setSelected((s) => toggleSelection(s, order, id, anchor.current, range));
+      // Read the anchor now: the updater runs later, after it has moved.
+      const from = anchor.current;
+      setSelected((s) => toggleSelection(s, order, id, from, range));
       anchor.current = id;
     },
     [order],

@@ -11,10 +11,10 @@ const LANE_LABEL = 160;
 const BAR = 26;
 
 const barColors: Record<Task["priority"], string> = {
-  critical: "bg-rose-600 text-white",
-  high: "bg-orange-500 text-white",
-  medium: "bg-sky-600 text-white",
-  low: "bg-slate-500 text-white",
+  critical: "bg-rose-700 text-white",
+  high: "bg-orange-700 text-white",
+  medium: "bg-sky-700 text-white",
+  low: "bg-slate-600 text-white",
 };
 
 /**
