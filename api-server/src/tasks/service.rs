@@ -1253,8 +1253,15 @@ pub async fn set_watching(ctx: Ctx<'_>, task_id: u64, watch: bool) -> Result<Tas
         if before.contains(&v.user_id) {
             false
         } else {
-            db::add_users(&mut tx, UserSet::Watchers, task_id, &[v.user_id], v.user_id, ctx.now)
-                .await?;
+            db::add_users(
+                &mut tx,
+                UserSet::Watchers,
+                task_id,
+                &[v.user_id],
+                v.user_id,
+                ctx.now,
+            )
+            .await?;
             true
         }
     } else {
@@ -1312,6 +1319,7 @@ pub async fn delete_attachment(
     let aud = audience(&mut tx, &task).await?;
     tx.commit().await?;
     let mut out = Outbox::default();
-    out.live.push(task_event(aud, "attachment_deleted", &task, v.user_id));
+    out.live
+        .push(task_event(aud, "attachment_deleted", &task, v.user_id));
     Ok((a, out))
 }

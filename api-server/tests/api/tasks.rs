@@ -1013,7 +1013,13 @@ async fn people_are_named_only_within_the_callers_scope(pool: MySqlPool) {
         ids_of(&acme.body),
         sorted(vec![w.admin.user_id, w.mia.user_id, w.acme.user_id])
     );
-    let me = acme.body.as_array().unwrap().iter().find(|p| p["id"] == w.mia.user_id).unwrap();
+    let me = acme
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == w.mia.user_id)
+        .unwrap();
     assert_eq!(me["username"], "mia");
     assert_eq!(me["role"], "manager");
     assert!(me["displayName"].is_string());
@@ -1021,7 +1027,12 @@ async fn people_are_named_only_within_the_callers_scope(pool: MySqlPool) {
     let mia = app.get("/api/task-people", &w.mia).await;
     assert_eq!(
         ids_of(&mia.body),
-        sorted(vec![w.admin.user_id, w.mia.user_id, mo.user_id, w.acme.user_id])
+        sorted(vec![
+            w.admin.user_id,
+            w.mia.user_id,
+            mo.user_id,
+            w.acme.user_id
+        ])
     );
     // Someone with no tasks knows only themselves.
     let globex = app.get("/api/task-people", &w.globex).await;
@@ -1051,7 +1062,9 @@ async fn watching_a_task_is_idempotent_kept_in_history_and_scoped(pool: MySqlPoo
             .contains(&json!(w.acme.user_id))
     };
     // Assignees watch from the start; the client stops, twice.
-    assert!(watches(&app.get(&format!("/api/tasks/{id}"), &w.acme).await));
+    assert!(watches(
+        &app.get(&format!("/api/tasks/{id}"), &w.acme).await
+    ));
     for _ in 0..2 {
         let r = app.delete(&path, &w.acme).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -1073,7 +1086,12 @@ async fn watching_a_task_is_idempotent_kept_in_history_and_scoped(pool: MySqlPoo
         .unwrap()
         .iter()
         .filter(|a| a["field"] == "watchers" && a["actorId"] == w.acme.user_id)
-        .map(|a| (a["oldValue"].as_str().unwrap(), a["newValue"].as_str().unwrap()))
+        .map(|a| {
+            (
+                a["oldValue"].as_str().unwrap(),
+                a["newValue"].as_str().unwrap(),
+            )
+        })
         .collect();
     let both = sorted(vec![w.mia.user_id, w.acme.user_id])
         .iter()
@@ -1083,17 +1101,28 @@ async fn watching_a_task_is_idempotent_kept_in_history_and_scoped(pool: MySqlPoo
     let mia_only = w.mia.user_id.to_string();
     assert_eq!(
         changes,
-        [(both.as_str(), mia_only.as_str()), (mia_only.as_str(), both.as_str())],
+        [
+            (both.as_str(), mia_only.as_str()),
+            (mia_only.as_str(), both.as_str())
+        ],
         "{}",
         history.body
     );
 
     // Out of scope: 404, and nothing is written.
     let before = app.count("task_watcher").await;
-    assert_eq!(app.put(&path, &w.globex, json!({})).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.put(&path, &w.max, json!({})).await.status, StatusCode::NOT_FOUND);
     assert_eq!(
-        app.put("/api/tasks/999999/watch", &w.admin, json!({})).await.status,
+        app.put(&path, &w.globex, json!({})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.put(&path, &w.max, json!({})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.put("/api/tasks/999999/watch", &w.admin, json!({}))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(app.count("task_watcher").await, before);
@@ -1117,28 +1146,42 @@ async fn attachments_are_deleted_by_their_uploader_or_staff_and_audited(pool: My
         [&by_mia, &by_acme, &by_acme2].map(|r| r.body["id"].as_u64().unwrap());
 
     // A client may not delete someone else's file; out of scope is 404.
-    let r = app.delete(&format!("/api/attachments/{mia_file}"), &w.acme).await;
+    let r = app
+        .delete(&format!("/api/attachments/{mia_file}"), &w.acme)
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(r.body["error"]["code"], "forbidden");
     for s in [&w.globex, &w.max] {
-        let r = app.delete(&format!("/api/attachments/{acme_file}"), s).await;
+        let r = app
+            .delete(&format!("/api/attachments/{acme_file}"), s)
+            .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
     }
     assert_eq!(app.count("task_attachment").await, 3);
 
     // The uploader may; so may the manager.
-    let r = app.delete(&format!("/api/attachments/{acme_file}"), &w.acme).await;
+    let r = app
+        .delete(&format!("/api/attachments/{acme_file}"), &w.acme)
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    let r = app.delete(&format!("/api/attachments/{acme_file2}"), &w.mia).await;
+    let r = app
+        .delete(&format!("/api/attachments/{acme_file2}"), &w.mia)
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     assert_eq!(
-        app.get(&format!("/api/attachments/{acme_file}"), &w.acme).await.status,
+        app.get(&format!("/api/attachments/{acme_file}"), &w.acme)
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
-    let left = app.get(&format!("/api/tasks/{id}/attachments"), &w.acme).await;
+    let left = app
+        .get(&format!("/api/tasks/{id}/attachments"), &w.acme)
+        .await;
     assert_eq!(ids_of(&left.body), vec![mia_file]);
     assert_eq!(
-        app.delete(&format!("/api/attachments/{acme_file}"), &w.mia).await.status,
+        app.delete(&format!("/api/attachments/{acme_file}"), &w.mia)
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
 
@@ -1160,8 +1203,19 @@ async fn attachments_are_deleted_by_their_uploader_or_staff_and_audited(pool: My
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["outcome"].as_str().unwrap(), e["objectId"].as_str().unwrap()))
+        .map(|e| {
+            (
+                e["outcome"].as_str().unwrap(),
+                e["objectId"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert!(outcomes.contains(&("success", acme_file.to_string().as_str())), "{outcomes:?}");
-    assert!(outcomes.contains(&("denied", mia_file.to_string().as_str())), "{outcomes:?}");
+    assert!(
+        outcomes.contains(&("success", acme_file.to_string().as_str())),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&("denied", mia_file.to_string().as_str())),
+        "{outcomes:?}"
+    );
 }
