@@ -957,3 +957,91 @@ pub async fn task_count_in_status(
         .fetch_one(db)
         .await
 }
+
+// ---- people, watching, attachment removal ----
+
+/// A user as the task screens name them.
+#[derive(Debug, Clone, FromRow)]
+pub struct PersonRow {
+    pub user_id: u64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub active: bool,
+}
+
+/// The people `v` may know by name: admins everyone; everybody else
+/// themselves and the reporters, assignees, watchers and shares of the tasks
+/// they can see; managers also their clients and those clients' other
+/// managers (whom they may assign). Nobody outside that learns a name.
+pub async fn people_visible(db: &MySqlPool, v: Viewer) -> Result<Vec<PersonRow>, sqlx::Error> {
+    let mut q = QueryBuilder::<MySql>::new(
+        "SELECT u.user_id, u.username, u.display_name, u.role, u.active FROM app_user u",
+    );
+    if v.role != Role::Admin {
+        q.push(" WHERE u.user_id = ").push_bind(v.user_id);
+        q.push(" OR u.user_id IN (SELECT t.reporter_id FROM task t WHERE 1 = 1");
+        push_visible(&mut q, v);
+        q.push(")");
+        for table in ["task_assignee", "task_watcher", "task_share"] {
+            q.push(format!(
+                " OR u.user_id IN (SELECT x.user_id FROM {table} x JOIN task t ON t.task_id = x.task_id WHERE 1 = 1"
+            ));
+            push_visible(&mut q, v);
+            q.push(")");
+        }
+        if v.role == Role::Manager {
+            q.push(" OR u.user_id IN (SELECT mc.client_id FROM manager_client mc WHERE mc.manager_id = ")
+                .push_bind(v.user_id)
+                .push(") OR u.user_id IN (SELECT m2.manager_id FROM manager_client m1 \
+                       JOIN manager_client m2 ON m2.client_id = m1.client_id WHERE m1.manager_id = ")
+                .push_bind(v.user_id)
+                .push(")");
+        }
+    }
+    q.push(" ORDER BY u.display_name, u.user_id");
+    q.build_query_as().fetch_all(db).await
+}
+
+/// Removes one user from a set; `false` when they were not in it.
+pub async fn remove_user(
+    conn: &mut MySqlConnection,
+    set: UserSet,
+    task_id: u64,
+    user_id: u64,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(&format!(
+        "DELETE FROM {} WHERE task_id = ? AND user_id = ?",
+        set.table()
+    ))
+    .bind(task_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// An attachment of a task `v` may see (without its content), locked for
+/// the caller's transaction.
+pub async fn lock_attachment_visible(
+    conn: &mut MySqlConnection,
+    v: Viewer,
+    id: u64,
+) -> Result<Option<AttachmentRow>, sqlx::Error> {
+    let mut q = QueryBuilder::<MySql>::new(format!(
+        "SELECT {ATTACHMENT_COLUMNS} FROM task_attachment a JOIN task t ON t.task_id = a.task_id \
+         WHERE a.attachment_id = "
+    ));
+    q.push_bind(id);
+    push_visible(&mut q, v);
+    q.push(" FOR UPDATE");
+    q.build_query_as().fetch_optional(conn).await
+}
+
+pub async fn delete_attachment(conn: &mut MySqlConnection, id: u64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM task_attachment WHERE attachment_id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -20,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::db::{self, TaskRow, UserSet, Viewer};
 use super::model::{self, Priority, SlaDeadlines, SlaState, SourceKind, TaskSort};
 use super::service::{self, BulkFailure, Changes, Ctx, NewTask, TaskError};
+use crate::audit::Audit;
 use crate::auth::{Admin, ClientScope, CurrentUser, RequireRole, Staff};
 use crate::error::ApiError;
 use crate::http::extract::{paging, Json, Path, Query};
@@ -867,6 +868,91 @@ pub async fn download(
         h.insert(header::ETAG, v);
     }
     Ok(resp)
+}
+
+/// Deletes an attachment (its uploader, a manager who sees the task, or an
+/// admin); recorded in the task's activity and the audit trail.
+#[utoipa::path(delete, path = "/api/attachments/{id}", tag = "tasks", security(("bearer" = [])),
+    params(("id" = u64, Path)), responses((status = 204), (status = 403), (status = 404)))]
+pub async fn delete_attachment(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    audit: Audit,
+    Path(id): Path<u64>,
+) -> Result<StatusCode, ApiError> {
+    // Named before the work, so a refused attempt is audited under it too.
+    audit
+        .action("task.attachment.delete")
+        .object("task_attachment", id);
+    let (_, out) = service::delete_attachment(ctx(&state, &user), id).await?;
+    deliver(&state, out);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- watching ----
+
+/// Starts watching a task (status changes notify watchers). Idempotent.
+#[utoipa::path(put, path = "/api/tasks/{id}/watch", tag = "tasks", security(("bearer" = [])),
+    params(("id" = u64, Path)), responses((status = 200, body = Task), (status = 404)))]
+pub async fn watch(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<u64>,
+) -> Result<axum::Json<Task>, ApiError> {
+    let row = service::set_watching(ctx(&state, &user), id, true).await?;
+    Ok(axum::Json(full_view(&state, row).await?))
+}
+
+/// Stops watching a task. Idempotent.
+#[utoipa::path(delete, path = "/api/tasks/{id}/watch", tag = "tasks", security(("bearer" = [])),
+    params(("id" = u64, Path)), responses((status = 200, body = Task), (status = 404)))]
+pub async fn unwatch(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<u64>,
+) -> Result<axum::Json<Task>, ApiError> {
+    let row = service::set_watching(ctx(&state, &user), id, false).await?;
+    Ok(axum::Json(full_view(&state, row).await?))
+}
+
+// ---- people ----
+
+/// A person as task screens show them.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Person {
+    pub id: u64,
+    pub username: String,
+    pub display_name: String,
+    pub role: crate::auth::Role,
+    pub active: bool,
+}
+
+/// The people the caller may know by name on task screens: admins everyone;
+/// others themselves and the reporters, assignees, watchers and shares of
+/// the tasks they can see; managers also their clients and those clients'
+/// managers. Anyone else stays an id.
+#[utoipa::path(get, path = "/api/task-people", tag = "tasks", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Person>)))]
+pub async fn people(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<axum::Json<Vec<Person>>, ApiError> {
+    Ok(axum::Json(
+        db::people_visible(&state.db, viewer(&user))
+            .await?
+            .into_iter()
+            .filter_map(|p| {
+                Some(Person {
+                    id: p.user_id,
+                    role: crate::auth::Role::parse(&p.role)?,
+                    username: p.username,
+                    display_name: p.display_name,
+                    active: p.active,
+                })
+            })
+            .collect(),
+    ))
 }
 
 // ---- activity ----

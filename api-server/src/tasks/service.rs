@@ -1236,3 +1236,90 @@ pub fn spawn_sla_sweeper(state: crate::state::AppState, every: std::time::Durati
         }
     });
 }
+
+// ---- watching ----
+
+/// Starts or stops the caller watching a task they can see. Idempotent, and
+/// not a compare-and-set edit: following a task never conflicts with
+/// someone changing it. A change is kept in the activity history.
+pub async fn set_watching(ctx: Ctx<'_>, task_id: u64, watch: bool) -> Result<TaskRow, TaskError> {
+    let v = ctx.viewer;
+    let mut tx = ctx.db.begin().await?;
+    let task = db::lock_visible(&mut tx, v, task_id)
+        .await?
+        .ok_or(TaskError::NotFound)?;
+    let before = db::users_of(&mut *tx, UserSet::Watchers, task_id).await?;
+    let changed = if watch {
+        if before.contains(&v.user_id) {
+            false
+        } else {
+            db::add_users(
+                &mut tx,
+                UserSet::Watchers,
+                task_id,
+                &[v.user_id],
+                v.user_id,
+                ctx.now,
+            )
+            .await?;
+            true
+        }
+    } else {
+        db::remove_user(&mut tx, UserSet::Watchers, task_id, v.user_id).await?
+    };
+    if changed {
+        let after = db::users_of(&mut *tx, UserSet::Watchers, task_id).await?;
+        db::add_activity(
+            &mut tx,
+            task_id,
+            Some(v.user_id),
+            "watchers",
+            Some(&join_ids(&before)),
+            Some(&join_ids(&after)),
+            ctx.now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(task)
+}
+
+// ---- attachment removal ----
+
+/// Deletes an attachment: its uploader, an admin, or a manager who sees the
+/// task may; anyone else who sees it gets 403, everyone else 404.
+pub async fn delete_attachment(
+    ctx: Ctx<'_>,
+    attachment_id: u64,
+) -> Result<(db::AttachmentRow, Outbox), TaskError> {
+    let v = ctx.viewer;
+    let mut tx = ctx.db.begin().await?;
+    let a = db::lock_attachment_visible(&mut tx, v, attachment_id)
+        .await?
+        .ok_or(TaskError::NotFound)?;
+    if a.uploaded_by != v.user_id && v.role == Role::Client {
+        return Err(TaskError::Forbidden(
+            "only the uploader or a manager may delete an attachment",
+        ));
+    }
+    let task = db::lock_visible(&mut tx, v, a.task_id)
+        .await?
+        .ok_or(TaskError::NotFound)?;
+    db::delete_attachment(&mut tx, attachment_id).await?;
+    db::add_activity(
+        &mut tx,
+        a.task_id,
+        Some(v.user_id),
+        "attachment_deleted",
+        Some(&a.name),
+        None,
+        ctx.now,
+    )
+    .await?;
+    let aud = audience(&mut tx, &task).await?;
+    tx.commit().await?;
+    let mut out = Outbox::default();
+    out.live
+        .push(task_event(aud, "attachment_deleted", &task, v.user_id));
+    Ok((a, out))
+}

@@ -221,6 +221,15 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/tasks/{id}/attachments", TASK_READ),
     ("POST", "/api/tasks/{id}/attachments", TASK_WRITE),
     ("GET", "/api/attachments/{id}", TASK_READ),
+    // The uploader (here the admin), managers in scope and admins may delete.
+    (
+        "DELETE",
+        "/api/attachments/{id}",
+        [401, 204, 204, 404, 404, 403, 404],
+    ),
+    ("PUT", "/api/tasks/{id}/watch", TASK_READ),
+    ("DELETE", "/api/tasks/{id}/watch", TASK_READ),
+    ("GET", "/api/task-people", EVERYONE),
     ("GET", "/api/tasks/{id}/activity", TASK_READ),
     ("GET", "/api/task-statuses", EVERYONE),
     ("GET", "/api/admin/task-settings", ADMIN_ONLY_GET),

@@ -973,3 +973,249 @@ async fn the_openapi_document_describes_the_task_statuses_response(pool: MySqlPo
     assert!(schema["statuses"].is_object() && schema["slaTargets"].is_object());
     assert!(doc["components"]["schemas"]["Workflow"]["properties"]["graph"].is_object());
 }
+
+fn ids_of(people: &Value) -> Vec<u64> {
+    let mut ids: Vec<u64> = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+fn sorted(mut ids: Vec<u64>) -> Vec<u64> {
+    ids.sort_unstable();
+    ids
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn people_are_named_only_within_the_callers_scope(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let w = world(&app).await;
+    // A second manager of acme, whom mia may assign.
+    let mo = app.user(&w.admin, "moe", "manager").await;
+    app.assign(&w.admin, mo.user_id, w.acme.user_id).await;
+    create(
+        &app,
+        &w.admin,
+        json!({"clientId": w.acme.user_id, "title": "audit prep",
+               "assigneeIds": [w.acme.user_id, w.mia.user_id]}),
+    )
+    .await;
+
+    let acme = app.get("/api/task-people", &w.acme).await;
+    assert_eq!(acme.status, StatusCode::OK, "{}", acme.body);
+    // The client learns who is on their task (the admin reported it), not
+    // the other managers or clients.
+    assert_eq!(
+        ids_of(&acme.body),
+        sorted(vec![w.admin.user_id, w.mia.user_id, w.acme.user_id])
+    );
+    let me = acme
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == w.mia.user_id)
+        .unwrap();
+    assert_eq!(me["username"], "mia");
+    assert_eq!(me["role"], "manager");
+    assert!(me["displayName"].is_string());
+
+    let mia = app.get("/api/task-people", &w.mia).await;
+    assert_eq!(
+        ids_of(&mia.body),
+        sorted(vec![
+            w.admin.user_id,
+            w.mia.user_id,
+            mo.user_id,
+            w.acme.user_id
+        ])
+    );
+    // Someone with no tasks knows only themselves.
+    let globex = app.get("/api/task-people", &w.globex).await;
+    assert_eq!(ids_of(&globex.body), vec![w.globex.user_id]);
+    let admin = app.get("/api/task-people", &w.admin).await;
+    for u in [&w.max, &w.globex, &w.initech, &mo] {
+        assert!(ids_of(&admin.body).contains(&u.user_id));
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn watching_a_task_is_idempotent_kept_in_history_and_scoped(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let w = world(&app).await;
+    let t = create(
+        &app,
+        &w.mia,
+        json!({"clientId": w.acme.user_id, "title": "watch me", "assigneeIds": [w.acme.user_id]}),
+    )
+    .await;
+    let id = t["id"].as_u64().unwrap();
+    let path = format!("/api/tasks/{id}/watch");
+    let watches = |r: &Resp| {
+        r.body["watcherIds"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(w.acme.user_id))
+    };
+    // Assignees watch from the start; the client stops, twice.
+    assert!(watches(
+        &app.get(&format!("/api/tasks/{id}"), &w.acme).await
+    ));
+    for _ in 0..2 {
+        let r = app.delete(&path, &w.acme).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(!watches(&r));
+        // Watching is not an edit: the version stays.
+        assert_eq!(r.body["version"], t["version"]);
+    }
+    for _ in 0..2 {
+        let r = app.put(&path, &w.acme, json!({})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(watches(&r));
+        assert_eq!(r.body["version"], t["version"]);
+    }
+    // One history entry per change, none for the repeats.
+    let history = app.get(&format!("/api/tasks/{id}/activity"), &w.mia).await;
+    let changes: Vec<(&str, &str)> = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["field"] == "watchers" && a["actorId"] == w.acme.user_id)
+        .map(|a| {
+            (
+                a["oldValue"].as_str().unwrap(),
+                a["newValue"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let both = sorted(vec![w.mia.user_id, w.acme.user_id])
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let mia_only = w.mia.user_id.to_string();
+    assert_eq!(
+        changes,
+        [
+            (both.as_str(), mia_only.as_str()),
+            (mia_only.as_str(), both.as_str())
+        ],
+        "{}",
+        history.body
+    );
+
+    // Out of scope: 404, and nothing is written.
+    let before = app.count("task_watcher").await;
+    assert_eq!(
+        app.put(&path, &w.globex, json!({})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.put(&path, &w.max, json!({})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.put("/api/tasks/999999/watch", &w.admin, json!({}))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.count("task_watcher").await, before);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn attachments_are_deleted_by_their_uploader_or_staff_and_audited(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let w = world(&app).await;
+    let t = create(
+        &app,
+        &w.mia,
+        json!({"clientId": w.acme.user_id, "title": "files", "assigneeIds": [w.acme.user_id]}),
+    )
+    .await;
+    let id = t["id"].as_u64().unwrap();
+    let by_mia = upload(&app, &w.mia, id, "brief.txt", b"from mia".to_vec()).await;
+    let by_acme = upload(&app, &w.acme, id, "mine.txt", b"from acme".to_vec()).await;
+    let by_acme2 = upload(&app, &w.acme, id, "mine2.txt", b"again".to_vec()).await;
+    let [mia_file, acme_file, acme_file2] =
+        [&by_mia, &by_acme, &by_acme2].map(|r| r.body["id"].as_u64().unwrap());
+
+    // A client may not delete someone else's file; out of scope is 404.
+    let r = app
+        .delete(&format!("/api/attachments/{mia_file}"), &w.acme)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "forbidden");
+    for s in [&w.globex, &w.max] {
+        let r = app
+            .delete(&format!("/api/attachments/{acme_file}"), s)
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(app.count("task_attachment").await, 3);
+
+    // The uploader may; so may the manager.
+    let r = app
+        .delete(&format!("/api/attachments/{acme_file}"), &w.acme)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = app
+        .delete(&format!("/api/attachments/{acme_file2}"), &w.mia)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(
+        app.get(&format!("/api/attachments/{acme_file}"), &w.acme)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let left = app
+        .get(&format!("/api/tasks/{id}/attachments"), &w.acme)
+        .await;
+    assert_eq!(ids_of(&left.body), vec![mia_file]);
+    assert_eq!(
+        app.delete(&format!("/api/attachments/{acme_file}"), &w.mia)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    let history = app.get(&format!("/api/tasks/{id}/activity"), &w.mia).await;
+    let deleted: Vec<&str> = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["field"] == "attachment_deleted")
+        .map(|a| a["oldValue"].as_str().unwrap())
+        .collect();
+    assert_eq!(deleted, ["mine.txt", "mine2.txt"]);
+
+    let log = app
+        .get("/api/admin/audit?action=task.attachment.delete", &w.admin)
+        .await;
+    let outcomes: Vec<(&str, &str)> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["outcome"].as_str().unwrap(),
+                e["objectId"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        outcomes.contains(&("success", acme_file.to_string().as_str())),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&("denied", mia_file.to_string().as_str())),
+        "{outcomes:?}"
+    );
+}

@@ -81,6 +81,7 @@ export const router = createBrowserRouter([
           { path: "audit", element: page(() => import("@/pages/admin-audit")) },
           { path: "settings", element: page(() => import("@/pages/admin-settings")) },
           { path: "tasks", element: page(() => import("@/pages/tasks")) },
+          { path: "task-settings", element: page(() => import("@/pages/admin-task-settings")) },
         ],
       },
       {

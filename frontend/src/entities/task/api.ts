@@ -1,6 +1,7 @@
 import {
   keepPreviousData,
   queryOptions,
+  useInfiniteQuery,
   useMutation,
   useQuery,
   useQueryClient,
@@ -32,20 +33,28 @@ export function useTaskWorkflow() {
   });
 }
 
-/** The largest page the API serves; the board shows up to this many cards. */
+/** The largest page the API serves. */
 export const BOARD_LIMIT = 500;
+/** The most cards the board shows; beyond this the filters must narrow it. */
+export const BOARD_MAX = 2000;
 
 export function boardQuery(f: TaskFilters) {
   return queryOptions({
     queryKey: taskKeys.board(f),
-    queryFn: () =>
-      unwrap(
-        api.GET("/api/tasks", {
-          params: {
-            query: { ...filtersToQuery(f), sort: "board", perPage: BOARD_LIMIT, withCounts: true },
-          },
-        }),
-      ),
+    queryFn: async () => {
+      const query = { ...filtersToQuery(f), sort: "board" as const, perPage: BOARD_LIMIT };
+      const first = await unwrap(
+        api.GET("/api/tasks", { params: { query: { ...query, page: 1, withCounts: true } } }),
+      );
+      // Further pages in parallel: a 1,000-card board is three requests in two round trips.
+      const pages = Math.ceil(Math.min(first.total, BOARD_MAX) / BOARD_LIMIT);
+      const rest = await Promise.all(
+        Array.from({ length: Math.max(0, pages - 1) }, (_, i) =>
+          unwrap(api.GET("/api/tasks", { params: { query: { ...query, page: i + 2 } } })),
+        ),
+      );
+      return { ...first, items: [first, ...rest].flatMap((p) => p.items) };
+    },
     placeholderData: keepPreviousData,
   });
 }
@@ -85,6 +94,44 @@ export function useAllTasks(f: TaskFilters, sort: TaskSort) {
       );
       return { items: [first, ...rest].flatMap((p) => p.items), total: first.total };
     },
+  });
+}
+
+/** Rows per request of the list view (the API's largest page). */
+export const LIST_PAGE = BOARD_LIMIT;
+
+/**
+ * Where the next page of a list starts. Today the API pages by number; when
+ * `GET /api/tasks` answers `nextCursor`, this becomes `{ after: cursor }`
+ * and only `nextPageParam` changes.
+ */
+export type TaskPageParam = { page: number };
+
+/** The parameter of the page after `last`, or undefined at the end. */
+export function nextPageParam(last: TaskPage, loaded: number): TaskPageParam | undefined {
+  return loaded < last.total ? { page: last.page + 1 } : undefined;
+}
+
+/**
+ * The list view's loader: pages arrive as the table scrolls towards the end
+ * (`fetchNextPage`), so 10,000 matching tasks cost one request up front.
+ */
+export function useTaskPages(f: TaskFilters, sort: TaskSort) {
+  return useInfiniteQuery({
+    queryKey: [...taskKeys.table(f), sort, "pages"],
+    initialPageParam: { page: 1 } as TaskPageParam,
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET("/api/tasks", {
+          params: { query: { ...filtersToQuery(f), sort, perPage: LIST_PAGE, ...pageParam } },
+        }),
+      ),
+    getNextPageParam: (last, pages) =>
+      nextPageParam(
+        last,
+        pages.reduce((n, p) => n + p.items.length, 0),
+      ),
+    placeholderData: keepPreviousData,
   });
 }
 
@@ -146,10 +193,23 @@ export function useSaveTaskSettings() {
   });
 }
 
+type CachedList = { items: Task[] } | { pages: { items: Task[] }[] };
+
+/**
+ * Rewrites the tasks of every cached list: board and timeline entries hold
+ * one page, the list view's infinite entries hold pages.
+ */
+export function mapCachedTasks(qc: ReturnType<typeof useQueryClient>, fn: (t: Task) => Task) {
+  qc.setQueriesData<CachedList>({ queryKey: taskKeys.lists }, (data) => {
+    if (!data) return data;
+    if ("pages" in data)
+      return { ...data, pages: data.pages.map((p) => ({ ...p, items: p.items.map(fn) })) };
+    return { ...data, items: data.items.map(fn) };
+  });
+}
+
 /** Puts a changed task into every cached list and its detail entry. */
 export function patchTaskInCache(qc: ReturnType<typeof useQueryClient>, task: Task) {
   qc.setQueryData(taskKeys.detail(task.id), task);
-  qc.setQueriesData<{ items: Task[] }>({ queryKey: taskKeys.lists }, (page) =>
-    page ? { ...page, items: page.items.map((t) => (t.id === task.id ? task : t)) } : page,
-  );
+  mapCachedTasks(qc, (t) => (t.id === task.id ? task : t));
 }

@@ -2,8 +2,7 @@ import { useEffect, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { authFetch } from "@/shared/api";
 import { createSseParser } from "@/shared/lib";
-import { taskKeys } from "./api";
-import type { Task } from "./model/types";
+import { mapCachedTasks, taskKeys } from "./api";
 
 export interface TaskEvent {
   action: string;
@@ -76,17 +75,10 @@ export function useTaskEvents(enabled: boolean): boolean {
 
 function applyTaskEvent(qc: ReturnType<typeof useQueryClient>, ev: TaskEvent) {
   if (ev.statusId != null && ev.position != null && ev.version != null) {
-    qc.setQueriesData<{ items: Task[] }>({ queryKey: taskKeys.lists }, (page) =>
-      page
-        ? {
-            ...page,
-            items: page.items.map((t) =>
-              t.id === ev.taskId && t.version < ev.version!
-                ? { ...t, statusId: ev.statusId!, position: ev.position!, version: ev.version! }
-                : t,
-            ),
-          }
-        : page,
+    mapCachedTasks(qc, (t) =>
+      t.id === ev.taskId && t.version < ev.version!
+        ? { ...t, statusId: ev.statusId!, position: ev.position!, version: ev.version! }
+        : t,
     );
   }
   void qc.invalidateQueries({ queryKey: taskKeys.lists });

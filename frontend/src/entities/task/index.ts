@@ -1,6 +1,12 @@
 export * from "./model";
 export {
   BOARD_LIMIT,
+  BOARD_MAX,
+  LIST_PAGE,
+  mapCachedTasks,
+  nextPageParam,
+  useTaskPages,
+  type TaskPageParam,
   boardQuery,
   patchTaskInCache,
   taskKeys,

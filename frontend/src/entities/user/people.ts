@@ -10,44 +10,34 @@ export interface Person {
 }
 
 /**
- * The people the signed-in user may know by name: admins see every user,
- * managers themselves and their clients, clients themselves. Used for
- * assignee avatars, pickers and @mention suggestions; anyone else shows as
- * `#id`.
+ * The people the signed-in user may know by name (`GET /api/task-people`):
+ * admins everyone; others themselves and whoever reports, is assigned,
+ * watches or shares a task they see; managers also their clients and those
+ * clients' managers. Anyone else shows as `#id`. `clients` are the clients
+ * the caller may create tasks for (a manager's own clients; an admin's all).
  */
 export function usePeople() {
   const me = useSession((s) => s.user);
   const role = me?.role;
-  const all = useQuery({
-    queryKey: ["users", "people", "all"],
-    enabled: role === "admin",
+  const people = useQuery({
+    queryKey: ["users", "task-people", me?.id],
+    enabled: !!me,
     staleTime: 60_000,
-    queryFn: async () => {
-      const lists = await Promise.all(
-        (["admin", "manager", "client"] as const).map((r) =>
-          unwrap(
-            api.GET("/api/admin/users", {
-              params: { query: { role: r, active: true, perPage: 100 } },
-            }),
-          ),
-        ),
-      );
-      return lists.flatMap((l) => l.items);
-    },
+    queryFn: () => unwrap(api.GET("/api/task-people")),
   });
-  const clients = useQuery({
+  const myClients = useQuery({
     queryKey: ["users", "myClients"],
     enabled: role === "manager",
     queryFn: () => unwrap(api.GET("/api/manager/clients")),
   });
   return useMemo(() => {
     const byId = new Map<number, Person>();
-    for (const u of [...(all.data ?? []), ...(clients.data ?? [])])
+    for (const u of people.data ?? [])
       byId.set(u.id, {
         id: u.id,
         username: u.username,
         name: u.displayName || u.username,
-        role: u.role as Role,
+        role: u.role,
       });
     if (me)
       byId.set(me.id, {
@@ -57,11 +47,14 @@ export function usePeople() {
         role: me.role,
       });
     const list = [...byId.values()].sort((a, b) => a.name.localeCompare(b.name));
+    const mine = new Set((myClients.data ?? []).map((c) => c.id));
     return {
       list,
-      clients: list.filter((p) => p.role === "client"),
+      clients: list.filter(
+        (p) => p.role === "client" && (role === "admin" || (role === "manager" && mine.has(p.id))),
+      ),
       get: (id: number) => byId.get(id),
       name: (id: number) => byId.get(id)?.name ?? `#${id}`,
     };
-  }, [all.data, clients.data, me]);
+  }, [people.data, myClients.data, me, role]);
 }

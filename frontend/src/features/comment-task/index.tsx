@@ -28,6 +28,19 @@ export function useAddComment(taskId: number) {
   });
 }
 
+/** Edits the signed-in user's own comment; the server keeps the old text. */
+export function useEditComment(taskId: number) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, body }: { id: number; body: string }) =>
+      unwrap(api.PATCH("/api/comments/{id}", { params: { path: { id } }, body: { body } })),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: taskKeys.comments(taskId) });
+      void qc.invalidateQueries({ queryKey: taskKeys.activity(taskId) });
+    },
+  });
+}
+
 export function useDeleteComment(taskId: number) {
   const qc = useQueryClient();
   return useMutation({

@@ -29,6 +29,7 @@ export function useEditTask() {
       if (error instanceof ApiError && error.status === 409) {
         toast.info("This task was changed by someone else; it is reloaded, please redo your edit.");
         void qc.invalidateQueries({ queryKey: taskKeys.detail(task.id) });
+        void qc.invalidateQueries({ queryKey: taskKeys.lists });
       } else toast.error(error);
     },
   });
@@ -48,5 +49,24 @@ export function useBulkEdit() {
   return useMutation({
     mutationFn: (body: Schemas["BulkRequest"]) => unwrap(api.POST("/api/tasks/bulk", { body })),
     onSettled: () => qc.invalidateQueries({ queryKey: taskKeys.all }),
+  });
+}
+
+/** Starts or stops the signed-in user watching a task (idempotent on the server). */
+export function useSetWatching() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, watch }: { id: number; watch: boolean }) => {
+      const params = { params: { path: { id } } };
+      return unwrap(
+        watch
+          ? api.PUT("/api/tasks/{id}/watch", params)
+          : api.DELETE("/api/tasks/{id}/watch", params),
+      );
+    },
+    onSuccess: (task) => {
+      qc.setQueryData(taskKeys.detail(task.id), task);
+      void qc.invalidateQueries({ queryKey: taskKeys.activity(task.id) });
+    },
   });
 }

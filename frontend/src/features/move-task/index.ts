@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError, unwrap } from "@/shared/api";
 import { toast } from "@/shared/ui";
-import { patchTaskInCache, taskKeys, type Task } from "@/entities/task";
+import { mapCachedTasks, patchTaskInCache, taskKeys, type Task } from "@/entities/task";
 
 export interface MoveArgs {
   task: Task;
@@ -27,15 +27,8 @@ export function useMoveTask() {
     meta: { silent: true },
     onMutate: async ({ task, statusId, position }) => {
       await qc.cancelQueries({ queryKey: taskKeys.lists });
-      const before = qc.getQueriesData<{ items: Task[] }>({ queryKey: taskKeys.lists });
-      qc.setQueriesData<{ items: Task[] }>({ queryKey: taskKeys.lists }, (page) =>
-        page
-          ? {
-              ...page,
-              items: page.items.map((t) => (t.id === task.id ? { ...t, statusId, position } : t)),
-            }
-          : page,
-      );
+      const before = qc.getQueriesData({ queryKey: taskKeys.lists });
+      mapCachedTasks(qc, (t) => (t.id === task.id ? { ...t, statusId, position } : t));
       return { before };
     },
     onError: (error, _args, ctx) => {

@@ -1,6 +1,6 @@
 import { useRef, useState } from "react";
-import { useQueryClient } from "@tanstack/react-query";
-import { toApiError, validAccessToken } from "@/shared/api";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { api, toApiError, unwrap, validAccessToken } from "@/shared/api";
 import { toast } from "@/shared/ui";
 import { cn } from "@/shared/lib";
 import { taskKeys } from "@/entities/task";
@@ -134,4 +134,17 @@ export async function downloadAttachment(id: number, name: string) {
   a.download = name;
   a.click();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** Deletes an attachment (its uploader, staff in scope, admins). */
+export function useDeleteAttachment(taskId: number) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: number) =>
+      unwrap(api.DELETE("/api/attachments/{id}", { params: { path: { id } } })),
+    onSettled: () => {
+      void qc.invalidateQueries({ queryKey: taskKeys.attachments(taskId) });
+      void qc.invalidateQueries({ queryKey: taskKeys.activity(taskId) });
+    },
+  });
 }

@@ -8,25 +8,60 @@ import {
   filtersToSearch,
   useTaskWorkflow,
   type TaskFilters,
+  type TaskSort,
 } from "@/entities/task";
 import { usePeople } from "@/entities/user";
 import { QuickAddTask } from "@/features/create-task";
-import { TaskBoard } from "@/widgets/task-board";
+import { parseSwimlanes, swimlaneOptions, TaskBoard } from "@/widgets/task-board";
+import { TaskList } from "@/widgets/task-list";
+import { TaskTimeline } from "@/widgets/task-timeline";
 import { TaskDrawer } from "@/widgets/task-drawer";
 import { FilterBar } from "./filter-bar";
 
-const views = [{ id: "board", label: "Board" }] as const;
+const views = [
+  { id: "board", label: "Board" },
+  { id: "list", label: "List" },
+  { id: "timeline", label: "Timeline" },
+] as const;
+type View = (typeof views)[number]["id"];
+
+const SORTS: TaskSort[] = [
+  "created_desc",
+  "created_asc",
+  "updated_desc",
+  "due_asc",
+  "due_desc",
+  "priority_desc",
+  "key",
+];
 
 /**
  * Tasks for every role (`/admin/tasks`, `/manager/tasks`, `/client/tasks`):
- * the server decides which tasks the caller sees. Filters, the view and the
- * open task (`?task=`) live in the URL, so a link reproduces the screen.
+ * the server decides which tasks the caller sees. Board, list and timeline
+ * share the filters; filters, the view (`?view=`), swimlanes (`?lanes=`),
+ * the list order (`?sort=`) and the open task (`?task=`) live in the URL, so
+ * a link reproduces the screen.
  */
 export default function TasksPage() {
   const role = useSession((s) => s.user?.role);
   const [params, setParams] = useSearchParams();
   const filters = useMemo(() => filtersFromSearch(params), [params]);
-  const view = params.get("view") ?? "board";
+  const view: View = views.find((v) => v.id === params.get("view"))?.id ?? "board";
+  const swimlanes = parseSwimlanes(params.get("lanes"));
+  const sort = SORTS.find((x) => x === params.get("sort")) ?? "updated_desc";
+  const setParam = useCallback(
+    (key: string, value: string | null) =>
+      setParams(
+        (p) => {
+          const next = new URLSearchParams(p);
+          if (value) next.set(key, value);
+          else next.delete(key);
+          return next;
+        },
+        { replace: true },
+      ),
+    [setParams],
+  );
   const openId = Number(params.get("task")) || null;
   const people = usePeople();
   const workflow = useTaskWorkflow();
@@ -72,15 +107,34 @@ export default function TasksPage() {
                   return next;
                 })
               }
+              data-view={v.id}
             >
               {v.label}
             </button>
           ))}
         </nav>
-        <p className="ml-auto text-xs text-slate-600">
-          <Kbd>←↑↓→</Kbd> focus · <Kbd>m</Kbd> / <Kbd>Shift+→</Kbd> next column · <Kbd>Shift+←</Kbd>{" "}
-          back · <Kbd>Enter</Kbd> open
-        </p>
+        {view === "board" && (
+          <label className="flex items-center gap-1 text-sm text-slate-700">
+            Swimlanes
+            <select
+              className="rounded-md border border-slate-300 bg-white px-2 py-1 text-sm"
+              value={swimlanes}
+              onChange={(e) => setParam("lanes", e.target.value === "none" ? null : e.target.value)}
+            >
+              {swimlaneOptions.map((o) => (
+                <option key={o.id} value={o.id}>
+                  {o.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        {view === "board" && (
+          <p className="ml-auto text-xs text-slate-600">
+            <Kbd>←↑↓→</Kbd> focus · <Kbd>m</Kbd> / <Kbd>Shift+→</Kbd> next column ·{" "}
+            <Kbd>Shift+←</Kbd> back · <Kbd>Enter</Kbd> open
+          </p>
+        )}
       </div>
       <FilterBar
         filters={filters}
@@ -89,23 +143,39 @@ export default function TasksPage() {
         people={people.list}
         clients={role === "client" ? null : people.clients}
       />
-      <TaskBoard
-        filters={filters}
-        name={people.name}
-        onOpen={openTask}
-        quickAdd={
-          canCreate
-            ? (s) => (
-                <QuickAddTask
-                  statusId={s.id}
-                  statusName={s.name}
-                  clients={people.clients}
-                  clientId={filters.clientId}
-                />
-              )
-            : undefined
-        }
-      />
+      {view === "board" && (
+        <TaskBoard
+          filters={filters}
+          name={people.name}
+          onOpen={openTask}
+          swimlanes={swimlanes}
+          quickAdd={
+            canCreate
+              ? (s) => (
+                  <QuickAddTask
+                    statusId={s.id}
+                    statusName={s.name}
+                    clients={people.clients}
+                    clientId={filters.clientId}
+                  />
+                )
+              : undefined
+          }
+        />
+      )}
+      {view === "list" && (
+        <TaskList
+          filters={filters}
+          sort={sort}
+          onSort={(s) => setParam("sort", s)}
+          people={people}
+          onOpen={openTask}
+          canBulkEdit={canCreate}
+        />
+      )}
+      {view === "timeline" && (
+        <TaskTimeline filters={filters} name={people.name} onOpen={openTask} />
+      )}
       <TaskDrawer taskId={openId} onClose={() => openTask(null)} people={people} />
     </div>
   );

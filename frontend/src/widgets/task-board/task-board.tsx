@@ -2,7 +2,6 @@ import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type React
 import { ErrorState, LoadingState } from "@/shared/ui";
 import { cn } from "@/shared/lib";
 import {
-  BOARD_LIMIT,
   byPosition,
   dropPosition,
   useBoardTasks,
@@ -12,6 +11,7 @@ import {
 } from "@/entities/task";
 import { useMoveTask } from "@/features/move-task";
 import { boardKey } from "./board-keys";
+import { splitLanes, type Lane, type Swimlanes } from "./lanes";
 import { TaskCard } from "./task-card";
 
 const DRAG_TYPE = "application/x-katalusis-task";
@@ -19,6 +19,8 @@ const DRAG_TYPE = "application/x-katalusis-task";
 interface DropTarget {
   statusId: number;
   index: number;
+  /** The swimlane key (`all` without swimlanes). */
+  lane: string;
 }
 
 /**
@@ -33,8 +35,10 @@ export function TaskBoard({
   name,
   onOpen,
   quickAdd,
+  swimlanes = "none",
 }: {
   filters: TaskFilters;
+  swimlanes?: Swimlanes;
   name: (id: number) => string;
   onOpen: (id: number) => void;
   quickAdd?: (status: { id: number; name: string }) => ReactNode;
@@ -71,9 +75,11 @@ export function TaskBoard({
     root.current?.querySelector<HTMLElement>(`[data-task-id="${focusId}"]`)?.focus();
   }, [focusId, columns]);
 
+  // `shown` is the column as the drop target shows it (a swimlane's part of
+  // it); the index counts its slots.
   const moveTo = useCallback(
-    (task: Task, statusId: number, index: number) => {
-      const col = columns[statuses.findIndex((s) => s.id === statusId)] ?? [];
+    (task: Task, statusId: number, index: number, shown?: Task[]) => {
+      const col = shown ?? columns[statuses.findIndex((s) => s.id === statusId)] ?? [];
       const position = dropPosition(col, task.id, index);
       if (statusId === task.statusId && position === task.position) return;
       move.mutate({ task, statusId, position });
@@ -135,80 +141,106 @@ export function TaskBoard({
     return i < 0 ? cards.length : i;
   };
 
+  const lanes = splitLanes(board.data.items, swimlanes, name);
+  const column = (s: (typeof statuses)[number], ci: number, lane: Lane, laned: boolean) => {
+    const cards = laned
+      ? byPosition(lane.tasks.filter((t) => t.statusId === s.id))
+      : (columns[ci] ?? []);
+    const isTarget = target?.statusId === s.id && target.lane === lane.key;
+    return (
+      <section
+        key={s.id}
+        aria-label={laned ? `${s.name} column, ${lane.label}` : `${s.name} column`}
+        data-status={s.name}
+        data-lane={laned ? lane.key : undefined}
+        className={cn(
+          "flex w-72 shrink-0 flex-col rounded-lg bg-slate-100 p-2",
+          isTarget && "ring-2 ring-indigo-400",
+        )}
+        onDragOver={(e) => {
+          if (!e.dataTransfer.types.includes(DRAG_TYPE)) return;
+          e.preventDefault();
+          e.dataTransfer.dropEffect = "move";
+          const list = e.currentTarget.querySelector("ol")!;
+          const index = slotAt(list, e.clientY);
+          if (!isTarget || target.index !== index)
+            setTarget({ statusId: s.id, index, lane: lane.key });
+        }}
+        onDragLeave={(e) => {
+          if (!e.currentTarget.contains(e.relatedTarget as Node)) setTarget(null);
+        }}
+        onDrop={(e) => {
+          e.preventDefault();
+          const id = Number(e.dataTransfer.getData(DRAG_TYPE));
+          const task = board.data?.items.find((t) => t.id === id);
+          const list = e.currentTarget.querySelector("ol")!;
+          const index = slotAt(list, e.clientY);
+          setTarget(null);
+          setDragId(null);
+          if (task) moveTo(task, s.id, index, laned ? cards : undefined);
+        }}
+      >
+        <h2 className="flex items-center justify-between px-1 pb-2 text-sm font-semibold text-slate-800">
+          <span>{s.name}</span>
+          <span
+            className="rounded-full bg-white px-2 text-xs font-medium text-slate-700"
+            data-testid="column-count"
+          >
+            {laned ? cards.length : (counts.get(s.id) ?? cards.length)}
+          </span>
+        </h2>
+        <ol className="flex min-h-12 flex-1 flex-col gap-2 overflow-y-auto">
+          {cards.map((t, i) => (
+            <Fragment key={t.id}>
+              {isTarget && target.index === i && <DropLine />}
+              <TaskCard
+                task={t}
+                name={name}
+                dragging={dragId === t.id}
+                onOpen={onOpen}
+                onKeyDown={onKeyDown}
+                onDragStart={onDragStart}
+                onDragEnd={onDragEnd}
+              />
+            </Fragment>
+          ))}
+          {isTarget && target.index >= cards.length && <DropLine />}
+        </ol>
+        {quickAdd && !laned && <div className="pt-2">{quickAdd(s)}</div>}
+      </section>
+    );
+  };
+
   return (
     <div
       ref={root}
-      className="flex min-h-0 flex-1 gap-3 overflow-x-auto pb-2"
+      className={cn(
+        "flex min-h-0 flex-1 gap-3 overflow-auto pb-2",
+        swimlanes !== "none" && "flex-col",
+      )}
       data-testid="task-board"
+      data-swimlanes={swimlanes}
     >
-      {statuses.map((s, ci) => {
-        const cards = columns[ci] ?? [];
-        const isTarget = target?.statusId === s.id;
-        return (
-          <section
-            key={s.id}
-            aria-label={`${s.name} column`}
-            data-status={s.name}
-            className={cn(
-              "flex w-72 shrink-0 flex-col rounded-lg bg-slate-100 p-2",
-              isTarget && "ring-2 ring-indigo-400",
-            )}
-            onDragOver={(e) => {
-              if (!e.dataTransfer.types.includes(DRAG_TYPE)) return;
-              e.preventDefault();
-              e.dataTransfer.dropEffect = "move";
-              const list = e.currentTarget.querySelector("ol")!;
-              const index = slotAt(list, e.clientY);
-              if (target?.statusId !== s.id || target.index !== index)
-                setTarget({ statusId: s.id, index });
-            }}
-            onDragLeave={(e) => {
-              if (!e.currentTarget.contains(e.relatedTarget as Node)) setTarget(null);
-            }}
-            onDrop={(e) => {
-              e.preventDefault();
-              const id = Number(e.dataTransfer.getData(DRAG_TYPE));
-              const task = board.data?.items.find((t) => t.id === id);
-              const list = e.currentTarget.querySelector("ol")!;
-              const index = slotAt(list, e.clientY);
-              setTarget(null);
-              setDragId(null);
-              if (task) moveTo(task, s.id, index);
-            }}
-          >
-            <h2 className="flex items-center justify-between px-1 pb-2 text-sm font-semibold text-slate-800">
-              <span>{s.name}</span>
-              <span
-                className="rounded-full bg-white px-2 text-xs font-medium text-slate-700"
-                data-testid="column-count"
-              >
-                {counts.get(s.id) ?? cards.length}
-              </span>
-            </h2>
-            <ol className="flex min-h-12 flex-1 flex-col gap-2 overflow-y-auto">
-              {cards.map((t, i) => (
-                <Fragment key={t.id}>
-                  {isTarget && target.index === i && <DropLine />}
-                  <TaskCard
-                    task={t}
-                    name={name}
-                    dragging={dragId === t.id}
-                    onOpen={onOpen}
-                    onKeyDown={onKeyDown}
-                    onDragStart={onDragStart}
-                    onDragEnd={onDragEnd}
-                  />
-                </Fragment>
-              ))}
-              {isTarget && target.index >= cards.length && <DropLine />}
-            </ol>
-            {quickAdd && <div className="pt-2">{quickAdd(s)}</div>}
-          </section>
-        );
-      })}
-      {board.data.total > BOARD_LIMIT && (
+      {swimlanes === "none"
+        ? statuses.map((s, ci) => column(s, ci, lanes[0]!, false))
+        : lanes.map((lane) => (
+            <section
+              key={lane.key}
+              aria-label={`${lane.label} swimlane`}
+              data-testid="swimlane"
+              className="shrink-0"
+            >
+              <h2 className="sticky left-0 px-1 pb-1 text-sm font-semibold text-slate-900">
+                {lane.label}{" "}
+                <span className="text-xs font-normal text-slate-600">({lane.tasks.length})</span>
+              </h2>
+              <div className="flex gap-3">{statuses.map((s, ci) => column(s, ci, lane, true))}</div>
+            </section>
+          ))}
+      {board.data.total > board.data.items.length && (
         <p className="self-end text-xs text-slate-600">
-          Showing the first {BOARD_LIMIT} of {board.data.total} tasks; narrow the filters.
+          Showing the first {board.data.items.length} of {board.data.total} tasks; narrow the
+          filters.
         </p>
       )}
     </div>

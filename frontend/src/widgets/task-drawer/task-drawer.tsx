@@ -16,12 +16,17 @@ import {
   useTaskWorkflow,
   type Priority,
   type Task,
+  type TaskComment,
 } from "@/entities/task";
 import type { Person } from "@/entities/user";
-import { useEditTask, type TaskChanges } from "@/features/edit-task";
+import { useEditTask, useSetWatching, type TaskChanges } from "@/features/edit-task";
 import { useMoveTask } from "@/features/move-task";
-import { CommentForm } from "@/features/comment-task";
-import { AttachmentDropzone, downloadAttachment } from "@/features/upload-attachment";
+import { CommentForm, useDeleteComment, useEditComment } from "@/features/comment-task";
+import {
+  AttachmentDropzone,
+  downloadAttachment,
+  useDeleteAttachment,
+} from "@/features/upload-attachment";
 
 /**
  * The task detail drawer: fields (editable by admins and managers; a client
@@ -104,6 +109,7 @@ function TaskDetails({
             )}
           </D.Title>
         </div>
+        <WatchButton task={task} />
         <D.Close asChild>
           <Button size="sm" variant="ghost" aria-label="Close">
             ✕
@@ -169,6 +175,10 @@ function TaskDetails({
             canEdit={canEdit}
             onChange={(ids) => save({ assigneeIds: ids })}
           />
+        </dd>
+        <dt className="text-slate-600">Watchers</dt>
+        <dd className="text-slate-700" data-testid="watchers">
+          {task.watcherIds?.length ? task.watcherIds.map(people.name).join(", ") : "Nobody"}
         </dd>
         <dt className="text-slate-600">Tags</dt>
         <dd>
@@ -393,6 +403,8 @@ function DescriptionEditor({
 
 function Attachments({ taskId }: { taskId: number }) {
   const list = useTaskAttachments(taskId);
+  const me = useSession((s) => s.user);
+  const remove = useDeleteAttachment(taskId);
   return (
     <div className="space-y-2">
       <ul className="space-y-1 text-sm" data-testid="attachments">
@@ -408,6 +420,19 @@ function Attachments({ taskId }: { taskId: number }) {
             <span className="text-xs text-slate-600">
               {a.contentType} · {(a.size / 1024).toFixed(1)} KiB
             </span>
+            {(a.uploadedBy === me?.id || me?.role !== "client") && (
+              <button
+                type="button"
+                className="text-xs text-rose-700 underline"
+                aria-label={`Delete ${a.name}`}
+                onClick={() => {
+                  if (window.confirm(`Delete ${a.name}?`))
+                    remove.mutate(a.id, { onError: (e) => toast.error(e) });
+                }}
+              >
+                Delete
+              </button>
+            )}
           </li>
         ))}
       </ul>
@@ -428,17 +453,7 @@ function Comments({
     <div className="space-y-3">
       <ol className="space-y-3" data-testid="comments">
         {comments.data?.map((c) => (
-          <li key={c.id} className="flex gap-2">
-            <Avatar id={c.authorId} name={people.name(c.authorId)} size="md" />
-            <div className="min-w-0 flex-1 rounded-md bg-slate-50 p-2">
-              <p className="text-xs text-slate-600">
-                <span className="font-medium text-slate-800">{people.name(c.authorId)}</span> ·{" "}
-                {formatDateTime(c.createdAt)}
-                {c.history.length > 0 && " · edited"}
-              </p>
-              <Markdown source={c.body} />
-            </div>
-          </li>
+          <CommentItem key={c.id} comment={c} taskId={taskId} name={people.name} />
         ))}
       </ol>
       <CommentForm taskId={taskId} people={people.list} />
@@ -476,5 +491,112 @@ function Activity({
         </li>
       ))}
     </ol>
+  );
+}
+
+function WatchButton({ task }: { task: Task }) {
+  const me = useSession((s) => s.user?.id);
+  const set = useSetWatching();
+  const watching = !!me && !!task.watcherIds?.includes(me);
+  return (
+    <Button
+      size="sm"
+      variant="ghost"
+      aria-pressed={watching}
+      disabled={set.isPending}
+      onClick={() =>
+        set.mutate({ id: task.id, watch: !watching }, { onError: (e) => toast.error(e) })
+      }
+    >
+      {watching ? "Watching ✓" : "Watch"}
+    </Button>
+  );
+}
+
+function CommentItem({
+  comment: c,
+  taskId,
+  name,
+}: {
+  comment: TaskComment;
+  taskId: number;
+  name: (id: number) => string;
+}) {
+  const me = useSession((s) => s.user);
+  const edit = useEditComment(taskId);
+  const remove = useDeleteComment(taskId);
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState(c.body);
+  const own = me?.id === c.authorId;
+  return (
+    <li className="flex gap-2" data-testid="comment">
+      <Avatar id={c.authorId} name={name(c.authorId)} size="md" />
+      <div className="min-w-0 flex-1 rounded-md bg-slate-50 p-2">
+        <p className="flex flex-wrap items-center gap-1 text-xs text-slate-600">
+          <span className="font-medium text-slate-800">{name(c.authorId)}</span> ·{" "}
+          {formatDateTime(c.createdAt)}
+          {c.history.length > 0 && (
+            <span title={`Edited ${formatDateTime(c.updatedAt)}`} data-testid="comment-edited">
+              · edited
+            </span>
+          )}
+          {own && !editing && (
+            <span className="ml-auto flex gap-2">
+              <button
+                type="button"
+                className="text-indigo-700 underline"
+                onClick={() => {
+                  setText(c.body);
+                  setEditing(true);
+                }}
+              >
+                Edit
+              </button>
+              {/* Admins may delete any comment on the server; the UI offers only one's own. */}
+              <button
+                type="button"
+                className="text-rose-700 underline"
+                onClick={() => {
+                  if (window.confirm("Delete this comment?"))
+                    remove.mutate(c.id, { onError: (e) => toast.error(e) });
+                }}
+              >
+                Delete
+              </button>
+            </span>
+          )}
+        </p>
+        {editing ? (
+          <div className="mt-1 space-y-1">
+            <textarea
+              className="min-h-20 w-full rounded-md border border-slate-300 p-2 text-sm"
+              aria-label="Edit comment"
+              value={text}
+              onChange={(e) => setText(e.target.value)}
+            />
+            <div className="flex gap-2">
+              <Button
+                size="sm"
+                variant="primary"
+                disabled={!text.trim() || edit.isPending}
+                onClick={() =>
+                  edit.mutate(
+                    { id: c.id, body: text },
+                    { onSuccess: () => setEditing(false), onError: (e) => toast.error(e) },
+                  )
+                }
+              >
+                Save comment
+              </Button>
+              <Button size="sm" variant="ghost" onClick={() => setEditing(false)}>
+                Cancel
+              </Button>
+            </div>
+          </div>
+        ) : (
+          <Markdown source={c.body} />
+        )}
+      </div>
+    </li>
   );
 }

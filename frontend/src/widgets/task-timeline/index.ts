@@ -1,0 +1,1 @@
+export { TaskTimeline } from "./task-timeline";
