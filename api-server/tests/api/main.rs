@@ -5,15 +5,18 @@ mod support;
 
 mod auth;
 mod bad_input;
+mod connections;
 mod demo;
 mod durability;
 mod kubernetes;
 mod library;
 mod oversight;
+mod query;
 mod rbac;
 mod resources;
 mod runs;
 mod tasks;
 mod template_test;
+mod vault;
 mod walkthrough;
 mod web;

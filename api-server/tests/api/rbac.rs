@@ -649,8 +649,23 @@ async fn instantiate(
                 None,
             )
         }
+        ("POST", "/api/admin/connections") => (path.into(), Some(connection_body(n)), None),
+        (_, p) if p.starts_with("/api/admin/connections/{id}") => {
+            let r = app
+                .post("/api/admin/connections", &fx.admin, connection_body(n))
+                .await;
+            let id = r.body["id"].as_u64().expect("connection id");
+            let body = (method == "PUT").then(|| connection_body(n + 100_000));
+            (p.replace("{id}", &id.to_string()), body, None)
+        }
         (_, p) => (p.to_string(), None, None),
     }
+}
+
+/// A connection to a closed local port: its test answers at once (`refused`).
+fn connection_body(n: u32) -> Value {
+    json!({"name": format!("db{n}"), "kind": "postgres", "host": "127.0.0.1", "port": 1,
+        "database": "x", "user": "u", "password": "pw-secret"})
 }
 
 #[test]
