@@ -176,7 +176,9 @@ pub async fn rotate_secrets(
     mut settings: Settings,
     new_key_file: &std::path::Path,
 ) -> anyhow::Result<()> {
-    settings.load_vault().context("loading the current vault key")?;
+    settings
+        .load_vault()
+        .context("loading the current vault key")?;
     let (new_key, created) =
         katalusis_vault::keyfile::read_or_create(new_key_file).context("--new-key-file")?;
     if created {

@@ -5,9 +5,16 @@ const USAGE: &str = "usage: katalusis-api [admin rotate-secrets --new-key-file P
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let command = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         [] => None,
-        ["admin", "rotate-secrets", "--new-key-file", path] => Some(std::path::PathBuf::from(*path)),
+        ["admin", "rotate-secrets", "--new-key-file", path] => {
+            Some(std::path::PathBuf::from(*path))
+        }
         ["--help" | "-h" | "help"] => {
             println!("{USAGE}");
             return;

@@ -497,7 +497,9 @@ pub fn check_param_value(p: &ParamSpec, v: &Value) -> Result<(), String> {
     match p.kind {
         ParamKind::Secret => {
             if !v.is_string() && !is_secret_placeholder(v) {
-                return Err("must be a string (or {\"set\": true} to keep the stored value)".into());
+                return Err(
+                    "must be a string (or {\"set\": true} to keep the stored value)".into(),
+                );
             }
         }
         ParamKind::Text | ParamKind::Textarea | ParamKind::File => {

@@ -46,7 +46,10 @@ describe("connections", () => {
 
     // Editing shows that a password is set, never the password itself.
     await row.getByRole("button", { name: "Edit" }).click();
-    assert.equal(await page.getByRole("region", { name: "Connection" }).getByText("••••• (set)").count(), 1);
+    assert.equal(
+      await page.getByRole("region", { name: "Connection" }).getByText("••••• (set)").count(),
+      1,
+    );
     assert.ok(!(await page.content()).includes(PASSWORD), "password in the page");
     assert.ok(!server.logs.join("").includes(PASSWORD), "password in the server log");
   });

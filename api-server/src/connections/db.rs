@@ -67,7 +67,10 @@ pub struct Write<'a> {
 }
 
 /// `Ok(None)` when the name is taken.
-pub async fn insert(tx: &mut Transaction<'_, MySql>, w: &Write<'_>) -> Result<Option<u64>, sqlx::Error> {
+pub async fn insert(
+    tx: &mut Transaction<'_, MySql>,
+    w: &Write<'_>,
+) -> Result<Option<u64>, sqlx::Error> {
     let r = sqlx::query(
         "INSERT INTO db_connection (name, kind, host, port, database_name, username, password_sealed, \
          tls_mode, ca_cert, options, read_only, created_by, created_at, updated_by, updated_at) \
@@ -96,7 +99,11 @@ pub async fn insert(tx: &mut Transaction<'_, MySql>, w: &Write<'_>) -> Result<Op
 }
 
 /// `Ok(false)` when the name is taken.
-pub async fn update(tx: &mut Transaction<'_, MySql>, id: u64, w: &Write<'_>) -> Result<bool, sqlx::Error> {
+pub async fn update(
+    tx: &mut Transaction<'_, MySql>,
+    id: u64,
+    w: &Write<'_>,
+) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
         "UPDATE db_connection SET name = ?, kind = ?, host = ?, port = ?, database_name = ?, username = ?, \
          password_sealed = ?, tls_mode = ?, ca_cert = ?, options = ?, read_only = ?, updated_by = ?, \
@@ -124,7 +131,11 @@ pub async fn update(tx: &mut Transaction<'_, MySql>, id: u64, w: &Write<'_>) -> 
     }
 }
 
-pub async fn set_clients(tx: &mut Transaction<'_, MySql>, id: u64, clients: &[u64]) -> Result<(), sqlx::Error> {
+pub async fn set_clients(
+    tx: &mut Transaction<'_, MySql>,
+    id: u64,
+    clients: &[u64],
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM db_connection_client WHERE connection_id = ?")
         .bind(id)
         .execute(&mut **tx)
@@ -144,7 +155,9 @@ pub async fn existing_clients(db: &MySqlPool, ids: &[u64]) -> Result<Vec<u64>, s
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let mut qb = QueryBuilder::<MySql>::new("SELECT user_id FROM app_user WHERE role = 'client' AND user_id IN (");
+    let mut qb = QueryBuilder::<MySql>::new(
+        "SELECT user_id FROM app_user WHERE role = 'client' AND user_id IN (",
+    );
     let mut sep = qb.separated(", ");
     for id in ids {
         sep.push_bind(*id);
@@ -154,10 +167,12 @@ pub async fn existing_clients(db: &MySqlPool, ids: &[u64]) -> Result<Vec<u64>, s
 }
 
 pub async fn get(db: &MySqlPool, id: u64) -> Result<Option<Row>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLS} FROM db_connection WHERE connection_id = ?"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM db_connection WHERE connection_id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn list(db: &MySqlPool) -> Result<Vec<Row>, sqlx::Error> {
@@ -167,10 +182,12 @@ pub async fn list(db: &MySqlPool) -> Result<Vec<Row>, sqlx::Error> {
 }
 
 pub async fn clients_of(db: &MySqlPool, id: u64) -> Result<Vec<u64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT client_id FROM db_connection_client WHERE connection_id = ? ORDER BY client_id")
-        .bind(id)
-        .fetch_all(db)
-        .await
+    sqlx::query_scalar(
+        "SELECT client_id FROM db_connection_client WHERE connection_id = ? ORDER BY client_id",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await
 }
 
 pub async fn delete(db: &MySqlPool, id: u64) -> Result<bool, sqlx::Error> {

@@ -96,16 +96,16 @@ impl Target {
 /// Connects once and asks for the server version, within [`TEST_BUDGET`].
 pub async fn test(t: &Target) -> TestResult {
     let started = Instant::now();
-    let (outcome, message, server_version) =
-        match tokio::time::timeout(TEST_BUDGET, probe(t)).await {
-            Ok(Ok(version)) => (TestOutcome::Ok, "connected".to_string(), Some(version)),
-            Ok(Err((outcome, message))) => (outcome, message, None),
-            Err(_) => (
-                TestOutcome::Timeout,
-                format!("no answer within {} s", TEST_BUDGET.as_secs()),
-                None,
-            ),
-        };
+    let (outcome, message, server_version) = match tokio::time::timeout(TEST_BUDGET, probe(t)).await
+    {
+        Ok(Ok(version)) => (TestOutcome::Ok, "connected".to_string(), Some(version)),
+        Ok(Err((outcome, message))) => (outcome, message, None),
+        Err(_) => (
+            TestOutcome::Timeout,
+            format!("no answer within {} s", TEST_BUDGET.as_secs()),
+            None,
+        ),
+    };
     TestResult {
         outcome,
         message: scrub(message, t.password.as_deref()),
@@ -187,7 +187,10 @@ pub fn classify(e: sqlx::Error) -> (TestOutcome, String) {
                     TestOutcome::DatabaseMissing,
                     "the database does not exist on that server".into(),
                 ),
-                _ => (TestOutcome::Error, format!("the server answered: {}", db.message())),
+                _ => (
+                    TestOutcome::Error,
+                    format!("the server answered: {}", db.message()),
+                ),
             }
         }
         sqlx::Error::PoolTimedOut => (TestOutcome::Timeout, "the connection timed out".into()),
@@ -201,7 +204,10 @@ mod tests {
 
     #[test]
     fn messages_never_carry_the_password() {
-        assert_eq!(scrub("bad pw hunter2!".into(), Some("hunter2")), "bad pw ***!");
+        assert_eq!(
+            scrub("bad pw hunter2!".into(), Some("hunter2")),
+            "bad pw ***!"
+        );
     }
 
     #[test]

@@ -202,7 +202,10 @@ pub async fn delete(
 pub fn target(state: &AppState, row: &db::Row) -> Result<Target, ApiError> {
     let password = match &row.password_sealed {
         Some(s) => Some(state.settings.vault.open(s).map_err(|e| {
-            anyhow::anyhow!("connection {} password cannot be decrypted: {e}", row.connection_id)
+            anyhow::anyhow!(
+                "connection {} password cannot be decrypted: {e}",
+                row.connection_id
+            )
         })?),
         None => None,
     };

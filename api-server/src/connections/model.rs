@@ -214,10 +214,7 @@ impl ConnectionInput {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'_'));
         if !host_ok {
-            errs.push(FieldError::new(
-                "host",
-                "must be a host name or IP address",
-            ));
+            errs.push(FieldError::new("host", "must be a host name or IP address"));
         }
         let port = match self.port {
             None => kind.map(ConnectionKind::default_port).unwrap_or(0),
@@ -228,7 +225,10 @@ impl ConnectionInput {
             }
         };
         if self.database.len() > 255 || self.database.contains('\0') {
-            errs.push(FieldError::new("database", "must be at most 255 characters"));
+            errs.push(FieldError::new(
+                "database",
+                "must be at most 255 characters",
+            ));
         }
         if self.user.len() > 255 || self.user.contains('\0') {
             errs.push(FieldError::new("user", "must be at most 255 characters"));
@@ -332,15 +332,22 @@ mod tests {
         for k in ConnectionKind::ALL {
             assert_eq!(k.as_str().parse::<ConnectionKind>().unwrap(), *k);
         }
-        assert!("oracle".parse::<ConnectionKind>().unwrap_err().contains("mysql, postgres"));
-        assert_eq!("verify_full".parse::<TlsMode>().unwrap(), TlsMode::VerifyFull);
+        assert!("oracle"
+            .parse::<ConnectionKind>()
+            .unwrap_err()
+            .contains("mysql, postgres"));
+        assert_eq!(
+            "verify_full".parse::<TlsMode>().unwrap(),
+            TlsMode::VerifyFull
+        );
     }
 
     #[test]
     fn a_minimal_connection_gets_defaults() {
-        let v = input(json!({"name": "crm", "kind": "postgres", "host": "db.local", "password": "pw"}))
-            .validate()
-            .unwrap();
+        let v =
+            input(json!({"name": "crm", "kind": "postgres", "host": "db.local", "password": "pw"}))
+                .validate()
+                .unwrap();
         assert_eq!(v.port, 5432);
         assert_eq!(v.tls_mode, TlsMode::Prefer);
         assert!(v.read_only);
@@ -355,14 +362,17 @@ mod tests {
         .validate()
         .unwrap_err();
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
-        for f in ["name", "kind", "host", "port", "password", "tlsMode", "caCert"] {
+        for f in [
+            "name", "kind", "host", "port", "password", "tlsMode", "caCert",
+        ] {
             assert!(fields.contains(&f), "{f} missing in {fields:?}");
         }
     }
 
     #[test]
     fn password_placeholder_keeps_and_null_clears() {
-        let keep = input(json!({"name": "a", "kind": "mysql", "host": "h", "password": {"set": true}}));
+        let keep =
+            input(json!({"name": "a", "kind": "mysql", "host": "h", "password": {"set": true}}));
         assert_eq!(keep.validate().unwrap().password, PasswordChange::Keep);
         let absent = input(json!({"name": "a", "kind": "mysql", "host": "h"}));
         assert_eq!(absent.validate().unwrap().password, PasswordChange::Keep);

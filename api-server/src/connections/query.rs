@@ -179,10 +179,17 @@ pub async fn run(
         .map_err(|_| QueryError::TimeLimit(limits.timeout.as_secs()))?
 }
 
-fn values<'a>(names: &[String], params: &'a Map<String, Value>) -> Result<Vec<&'a Value>, QueryError> {
+fn values<'a>(
+    names: &[String],
+    params: &'a Map<String, Value>,
+) -> Result<Vec<&'a Value>, QueryError> {
     names
         .iter()
-        .map(|n| params.get(n).ok_or_else(|| QueryError::MissingParameter(n.clone())))
+        .map(|n| {
+            params
+                .get(n)
+                .ok_or_else(|| QueryError::MissingParameter(n.clone()))
+        })
         .collect()
 }
 
@@ -210,7 +217,11 @@ impl Collector {
         if self.result.rows.len() >= self.limits.max_rows {
             return Err(QueryError::RowLimit(self.limits.max_rows));
         }
-        self.bytes += row.iter().map(|(k, v)| k.len() + approx_len(v) + 4).sum::<usize>() + 2;
+        self.bytes += row
+            .iter()
+            .map(|(k, v)| k.len() + approx_len(v) + 4)
+            .sum::<usize>()
+            + 2;
         if self.bytes > self.limits.max_bytes {
             return Err(QueryError::ByteLimit(self.limits.max_bytes));
         }
@@ -294,20 +305,34 @@ fn pg_row(row: &PgRow) -> Result<Map<String, Value>, QueryError> {
                 "INT2" => Value::from(row.try_get::<i16, _>(i).map_err(get)?),
                 "INT4" => Value::from(row.try_get::<i32, _>(i).map_err(get)?),
                 "INT8" => Value::from(row.try_get::<i64, _>(i).map_err(get)?),
-                "OID" => Value::from(row.try_get::<sqlx::postgres::types::Oid, _>(i).map_err(get)?.0),
+                "OID" => Value::from(
+                    row.try_get::<sqlx::postgres::types::Oid, _>(i)
+                        .map_err(get)?
+                        .0,
+                ),
                 "FLOAT4" => Value::from(row.try_get::<f32, _>(i).map_err(get)? as f64),
                 "FLOAT8" => Value::from(row.try_get::<f64, _>(i).map_err(get)?),
                 // Decimals travel as exact strings; the field mapping may make numbers.
                 "NUMERIC" => Value::String(
-                    row.try_get::<rust_decimal::Decimal, _>(i).map_err(get)?.to_string(),
+                    row.try_get::<rust_decimal::Decimal, _>(i)
+                        .map_err(get)?
+                        .to_string(),
                 ),
                 "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "CITEXT" | "XML" => {
                     Value::String(row.try_get(i).map_err(get)?)
                 }
                 "UUID" => Value::String(row.try_get::<uuid::Uuid, _>(i).map_err(get)?.to_string()),
                 "JSON" | "JSONB" => row.try_get::<Value, _>(i).map_err(get)?,
-                "DATE" => Value::String(row.try_get::<chrono::NaiveDate, _>(i).map_err(get)?.to_string()),
-                "TIME" => Value::String(row.try_get::<chrono::NaiveTime, _>(i).map_err(get)?.to_string()),
+                "DATE" => Value::String(
+                    row.try_get::<chrono::NaiveDate, _>(i)
+                        .map_err(get)?
+                        .to_string(),
+                ),
+                "TIME" => Value::String(
+                    row.try_get::<chrono::NaiveTime, _>(i)
+                        .map_err(get)?
+                        .to_string(),
+                ),
                 "TIMESTAMP" => Value::String(
                     row.try_get::<chrono::NaiveDateTime, _>(i)
                         .map_err(get)?
@@ -351,7 +376,10 @@ async fn run_mysql(
     } else {
         "START TRANSACTION"
     };
-    sqlx::raw_sql(begin).execute(&mut *conn).await.map_err(db_error)?;
+    sqlx::raw_sql(begin)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
     let result = async {
         let mut q = sqlx::query(&compiled.sql);
         for v in vals {
@@ -376,8 +404,15 @@ async fn run_mysql(
         Ok::<_, QueryError>(out.finish())
     }
     .await;
-    let end = if read_only || result.is_err() { "ROLLBACK" } else { "COMMIT" };
-    sqlx::raw_sql(end).execute(&mut *conn).await.map_err(db_error)?;
+    let end = if read_only || result.is_err() {
+        "ROLLBACK"
+    } else {
+        "COMMIT"
+    };
+    sqlx::raw_sql(end)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
     result
 }
 
@@ -402,13 +437,23 @@ fn mysql_row(row: &MySqlRow) -> Result<Map<String, Value>, QueryError> {
                 "FLOAT" => Value::from(row.try_get::<f32, _>(i).map_err(get)? as f64),
                 "DOUBLE" => Value::from(row.try_get::<f64, _>(i).map_err(get)?),
                 "DECIMAL" => Value::String(
-                    row.try_get::<rust_decimal::Decimal, _>(i).map_err(get)?.to_string(),
+                    row.try_get::<rust_decimal::Decimal, _>(i)
+                        .map_err(get)?
+                        .to_string(),
                 ),
                 "VARCHAR" | "CHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM"
                 | "SET" => Value::String(row.try_get(i).map_err(get)?),
                 "JSON" => row.try_get::<Value, _>(i).map_err(get)?,
-                "DATE" => Value::String(row.try_get::<chrono::NaiveDate, _>(i).map_err(get)?.to_string()),
-                "TIME" => Value::String(row.try_get::<chrono::NaiveTime, _>(i).map_err(get)?.to_string()),
+                "DATE" => Value::String(
+                    row.try_get::<chrono::NaiveDate, _>(i)
+                        .map_err(get)?
+                        .to_string(),
+                ),
+                "TIME" => Value::String(
+                    row.try_get::<chrono::NaiveTime, _>(i)
+                        .map_err(get)?
+                        .to_string(),
+                ),
                 "DATETIME" => Value::String(
                     row.try_get::<chrono::NaiveDateTime, _>(i)
                         .map_err(get)?
@@ -420,12 +465,11 @@ fn mysql_row(row: &MySqlRow) -> Result<Map<String, Value>, QueryError> {
                         .map_err(get)?
                         .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
                 ),
-                "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BINARY" | "VARBINARY" | "BIT" => {
-                    Value::String(
-                        base64::engine::general_purpose::STANDARD
-                            .encode(row.try_get::<Vec<u8>, _>(i).map_err(get)?),
-                    )
-                }
+                "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BINARY" | "VARBINARY"
+                | "BIT" => Value::String(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(row.try_get::<Vec<u8>, _>(i).map_err(get)?),
+                ),
                 other => {
                     return Err(QueryError::UnsupportedType(
                         col.name().to_string(),

@@ -135,10 +135,18 @@ mod tests {
 
     #[test]
     fn names_become_positional_markers() {
-        let c = compile("SELECT * FROM t WHERE a = :a AND b = :b OR a2 = :a", Dialect::Dollar).unwrap();
+        let c = compile(
+            "SELECT * FROM t WHERE a = :a AND b = :b OR a2 = :a",
+            Dialect::Dollar,
+        )
+        .unwrap();
         assert_eq!(c.sql, "SELECT * FROM t WHERE a = $1 AND b = $2 OR a2 = $1");
         assert_eq!(c.params, ["a", "b"]);
-        let c = compile("SELECT * FROM t WHERE a = :a AND b = :b OR a2 = :a", Dialect::Question).unwrap();
+        let c = compile(
+            "SELECT * FROM t WHERE a = :a AND b = :b OR a2 = :a",
+            Dialect::Question,
+        )
+        .unwrap();
         assert_eq!(c.sql, "SELECT * FROM t WHERE a = ? AND b = ? OR a2 = ?");
         assert_eq!(c.params, ["a", "b", "a"]);
     }
@@ -149,7 +157,11 @@ mod tests {
         let c = compile(sql, Dialect::Dollar).unwrap();
         assert_eq!(c.params, ["id"]);
         assert!(c.sql.ends_with("id = $1"));
-        assert!(c.sql.contains("'it''s :no'") && c.sql.contains("v::text") && c.sql.contains("/* :no */"));
+        assert!(
+            c.sql.contains("'it''s :no'")
+                && c.sql.contains("v::text")
+                && c.sql.contains("/* :no */")
+        );
     }
 
     #[test]

@@ -139,7 +139,10 @@ mod tests {
         seal_incoming(&mut before, |_| Some(&spec), None, &ring).unwrap();
         let mut edit = graph(json!({"set": true}));
         seal_incoming(&mut edit, |_| Some(&spec), Some(&before), &ring).unwrap();
-        assert_eq!(edit.nodes[0].params["token"], before.nodes[0].params["token"]);
+        assert_eq!(
+            edit.nodes[0].params["token"],
+            before.nodes[0].params["token"]
+        );
 
         let mut fresh = graph(json!({"set": true}));
         let errs = seal_incoming(&mut fresh, |_| Some(&spec), None, &ring).unwrap_err();

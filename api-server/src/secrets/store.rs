@@ -104,7 +104,11 @@ fn visit_graph(
         return false;
     };
     for node in nodes {
-        let id = node.get("id").and_then(Value::as_str).unwrap_or("?").to_string();
+        let id = node
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
         let tpl = node.get("template").and_then(|t| {
             Some((
                 t.get("name")?.as_str()?.to_string(),
@@ -158,7 +162,14 @@ async fn walk(
         let mut graph: Value = serde_json::from_str(&text)
             .with_context(|| format!("workflow {id}: stored graph unreadable"))?;
         let place = format!("workflow {id}");
-        if visit_graph(&mut graph, &secrets, &place, &mut f, &mut report, &mut problems) {
+        if visit_graph(
+            &mut graph,
+            &secrets,
+            &place,
+            &mut f,
+            &mut report,
+            &mut problems,
+        ) {
             updates.push(Update::Workflow(id, graph.to_string()));
         }
     }
@@ -170,7 +181,14 @@ async fn walk(
         let mut graph: Value = serde_json::from_str(&text)
             .with_context(|| format!("workflow {id} revision {rev}: stored graph unreadable"))?;
         let place = format!("workflow {id} revision {rev}");
-        if visit_graph(&mut graph, &secrets, &place, &mut f, &mut report, &mut problems) {
+        if visit_graph(
+            &mut graph,
+            &secrets,
+            &place,
+            &mut f,
+            &mut report,
+            &mut problems,
+        ) {
             updates.push(Update::Revision(id, rev, graph.to_string()));
         }
     }
@@ -181,9 +199,9 @@ async fn walk(
         let mut snapshot: Value = serde_json::from_str(&text)
             .with_context(|| format!("run {id}: stored snapshot unreadable"))?;
         let place = format!("run {id}");
-        let changed = snapshot.get_mut("graph").is_some_and(|g| {
-            visit_graph(g, &secrets, &place, &mut f, &mut report, &mut problems)
-        });
+        let changed = snapshot
+            .get_mut("graph")
+            .is_some_and(|g| visit_graph(g, &secrets, &place, &mut f, &mut report, &mut problems));
         if changed {
             updates.push(Update::Run(id, snapshot.to_string()));
         }

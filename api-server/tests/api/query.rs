@@ -47,9 +47,15 @@ async fn exec(pool: &Pool, sql: &str) {
 }
 
 async fn count(pool: &Pool, table: &str) -> i64 {
-    let r = run(pool, &format!("SELECT COUNT(*) AS n FROM {table}"), &Map::new(), true, Limits::default())
-        .await
-        .unwrap();
+    let r = run(
+        pool,
+        &format!("SELECT COUNT(*) AS n FROM {table}"),
+        &Map::new(),
+        true,
+        Limits::default(),
+    )
+    .await
+    .unwrap();
     r.rows[0]["n"].as_i64().unwrap()
 }
 
@@ -81,15 +87,27 @@ async fn read_only_connections_refuse_writes_and_read_write_ones_commit() {
         exec(&pool, &format!("DROP TABLE IF EXISTS {table}")).await;
         exec(&pool, &format!("CREATE TABLE {table} (n INT)")).await;
         let insert = format!("INSERT INTO {table} (n) VALUES (:n)");
-        let err = run(&pool, &insert, &params(json!({"n": 1})), true, Limits::default())
-            .await
-            .unwrap_err();
+        let err = run(
+            &pool,
+            &insert,
+            &params(json!({"n": 1})),
+            true,
+            Limits::default(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, QueryError::ReadOnly(_)), "{table}: {err:?}");
         assert_eq!(err.code(), "read_only");
         assert_eq!(count(&pool, table).await, 0);
-        run(&pool, &insert, &params(json!({"n": 2})), false, Limits::default())
-            .await
-            .unwrap();
+        run(
+            &pool,
+            &insert,
+            &params(json!({"n": 2})),
+            false,
+            Limits::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(count(&pool, table).await, 1);
         exec(&pool, &format!("DROP TABLE {table}")).await;
     }
@@ -109,7 +127,10 @@ async fn postgres_column_types_become_json() {
     )
     .await
     .unwrap();
-    assert_eq!(r.columns, ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m"]);
+    assert_eq!(
+        r.columns,
+        ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m"]
+    );
     assert_eq!(
         Value::Object(r.rows[0].clone()),
         json!({"a": 1, "b": 2, "c": 3, "d": 1.5, "e": "12.30", "f": "x", "g": true,
@@ -145,29 +166,66 @@ async fn mariadb_column_types_become_json() {
 #[tokio::test]
 async fn each_limit_fails_with_its_own_reason() {
     let pool = pg();
-    let rows = Limits { max_rows: 1000, ..Limits::default() };
-    let err = run(&pool, "SELECT g FROM generate_series(1, 1001) g", &Map::new(), true, rows)
-        .await
-        .unwrap_err();
+    let rows = Limits {
+        max_rows: 1000,
+        ..Limits::default()
+    };
+    let err = run(
+        &pool,
+        "SELECT g FROM generate_series(1, 1001) g",
+        &Map::new(),
+        true,
+        rows,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err, QueryError::RowLimit(1000));
-    let ok = run(&pool, "SELECT g FROM generate_series(1, 1000) g", &Map::new(), true, rows)
-        .await
-        .unwrap();
+    let ok = run(
+        &pool,
+        "SELECT g FROM generate_series(1, 1000) g",
+        &Map::new(),
+        true,
+        rows,
+    )
+    .await
+    .unwrap();
     assert_eq!(ok.row_count, 1000);
 
-    let bytes = Limits { max_bytes: 500, ..Limits::default() };
-    let err = run(&pool, "SELECT repeat('x', 100) FROM generate_series(1, 10)", &Map::new(), true, bytes)
-        .await
-        .unwrap_err();
+    let bytes = Limits {
+        max_bytes: 500,
+        ..Limits::default()
+    };
+    let err = run(
+        &pool,
+        "SELECT repeat('x', 100) FROM generate_series(1, 10)",
+        &Map::new(),
+        true,
+        bytes,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), "byte_limit");
 
-    let time = Limits { timeout: Duration::from_millis(500), ..Limits::default() };
+    let time = Limits {
+        timeout: Duration::from_millis(500),
+        ..Limits::default()
+    };
     let started = Instant::now();
-    let err = run(&pool, "SELECT pg_sleep(3)", &Map::new(), true, time).await.unwrap_err();
+    let err = run(&pool, "SELECT pg_sleep(3)", &Map::new(), true, time)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "time_limit");
     assert!(started.elapsed() < Duration::from_secs(2));
 
-    let err = run(&pool, "SELECT :missing", &Map::new(), true, Limits::default()).await.unwrap_err();
+    let err = run(
+        &pool,
+        "SELECT :missing",
+        &Map::new(),
+        true,
+        Limits::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err, QueryError::MissingParameter("missing".into()));
 }
 
@@ -175,7 +233,9 @@ async fn each_limit_fails_with_its_own_reason() {
 #[tokio::test]
 async fn a_hundred_thousand_rows_of_five_columns_arrive_quickly() {
     let pool = pg();
-    run(&pool, "SELECT 1", &Map::new(), true, Limits::default()).await.unwrap();
+    run(&pool, "SELECT 1", &Map::new(), true, Limits::default())
+        .await
+        .unwrap();
     let started = Instant::now();
     let r = run(
         &pool,

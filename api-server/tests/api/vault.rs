@@ -39,7 +39,10 @@ async fn secret_workflow(app: &TestApp, c: &Cast) -> u64 {
                 "params": {"token": PLAIN, "note": "visible"}}], "edges": []}),
         )
         .await;
-    assert_eq!(wf["graph"]["nodes"][0]["params"]["token"], json!({"set": true}));
+    assert_eq!(
+        wf["graph"]["nodes"][0]["params"]["token"],
+        json!({"set": true})
+    );
     assert_eq!(wf["graph"]["nodes"][0]["params"]["note"], json!("visible"));
     wf["id"].as_u64().unwrap()
 }
@@ -78,25 +81,44 @@ async fn secret_parameters_are_sealed_at_rest_write_only_and_opened_at_dispatch(
     let raw = raw_graph(&app, wf).await;
     assert!(!raw.contains(PLAIN), "plaintext at rest: {raw}");
     let stored: Value = serde_json::from_str(&raw).unwrap();
-    assert!(is_sealed(stored["nodes"][0]["params"]["token"].as_str().unwrap()));
+    assert!(is_sealed(
+        stored["nodes"][0]["params"]["token"].as_str().unwrap()
+    ));
 
     let got = app.get(&format!("/api/workflows/{wf}"), &c.manager).await;
-    assert_eq!(got.body["graph"]["nodes"][0]["params"]["token"], json!({"set": true}));
-    assert!(!got.body.to_string().contains("katalusis:v1:"), "ciphertext in response");
-    let rev = app.get(&format!("/api/workflows/{wf}/revisions/1"), &c.manager).await;
-    assert_eq!(rev.body["graph"]["nodes"][0]["params"]["token"], json!({"set": true}));
+    assert_eq!(
+        got.body["graph"]["nodes"][0]["params"]["token"],
+        json!({"set": true})
+    );
+    assert!(
+        !got.body.to_string().contains("katalusis:v1:"),
+        "ciphertext in response"
+    );
+    let rev = app
+        .get(&format!("/api/workflows/{wf}/revisions/1"), &c.manager)
+        .await;
+    assert_eq!(
+        rev.body["graph"]["nodes"][0]["params"]["token"],
+        json!({"set": true})
+    );
 
     // Sending the placeholder back keeps the value; the graph stays valid.
     let mut graph = got.body["graph"].clone();
     graph["nodes"][0]["params"]["note"] = json!("edited");
     let put = app
-        .put(&format!("/api/workflows/{wf}"), &c.manager,
-            json!({"revision": 1, "name": "flow", "graph": graph}))
+        .put(
+            &format!("/api/workflows/{wf}"),
+            &c.manager,
+            json!({"revision": 1, "name": "flow", "graph": graph}),
+        )
         .await;
     assert_eq!(put.status, StatusCode::OK, "{}", put.body);
     assert_eq!(put.body["problems"], json!([]));
     let after: Value = serde_json::from_str(&raw_graph(&app, wf).await).unwrap();
-    assert_eq!(after["nodes"][0]["params"]["token"], stored["nodes"][0]["params"]["token"]);
+    assert_eq!(
+        after["nodes"][0]["params"]["token"],
+        stored["nodes"][0]["params"]["token"]
+    );
 
     let run = start(&app, &c.manager, wf, json!({})).await;
     let run = wait_final(&app, &c.manager, run).await;
@@ -105,7 +127,10 @@ async fn secret_parameters_are_sealed_at_rest_write_only_and_opened_at_dispatch(
     assert_eq!(outputs["ok"], json!(true), "{run}");
     assert_eq!(outputs["n"], json!(PLAIN.len()));
 
-    assert!(!dump_everything(&app).await.contains(PLAIN), "plaintext stored somewhere");
+    assert!(
+        !dump_everything(&app).await.contains(PLAIN),
+        "plaintext stored somewhere"
+    );
 }
 
 #[sqlx::test(migrator = "katalusis_api::MIGRATOR")]
@@ -117,11 +142,18 @@ async fn a_placeholder_without_a_stored_secret_is_refused_and_changes_nothing(po
     let graph = json!({"nodes": [{"id": "other", "template": {"name": "secret.check", "version": 1},
         "params": {"token": {"set": true}}}], "edges": []});
     let put = app
-        .put(&format!("/api/workflows/{wf}"), &c.manager,
-            json!({"revision": 1, "name": "flow", "graph": graph}))
+        .put(
+            &format!("/api/workflows/{wf}"),
+            &c.manager,
+            json!({"revision": 1, "name": "flow", "graph": graph}),
+        )
         .await;
     assert_eq!(put.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", put.body);
-    assert_eq!(put.body["error"]["code"], "validation_failed", "{}", put.body);
+    assert_eq!(
+        put.body["error"]["code"], "validation_failed",
+        "{}",
+        put.body
+    );
     assert_eq!(raw_graph(&app, wf).await, before);
 }
 
@@ -131,9 +163,17 @@ async fn plant_plaintext(app: &TestApp, wf: u64) {
         "params": {"token": PLAIN, "note": "visible"}}], "edges": []})
     .to_string();
     sqlx::query("UPDATE workflow SET graph = ? WHERE workflow_id = ?")
-        .bind(&graph).bind(wf).execute(&app.db).await.unwrap();
+        .bind(&graph)
+        .bind(wf)
+        .execute(&app.db)
+        .await
+        .unwrap();
     sqlx::query("UPDATE workflow_revision SET graph = ? WHERE workflow_id = ?")
-        .bind(&graph).bind(wf).execute(&app.db).await.unwrap();
+        .bind(&graph)
+        .bind(wf)
+        .execute(&app.db)
+        .await
+        .unwrap();
 }
 
 #[sqlx::test(migrator = "katalusis_api::MIGRATOR")]
@@ -149,7 +189,11 @@ async fn plaintext_secret_parameters_are_sealed_by_the_startup_migration_once(po
     let raw = raw_graph(&app, wf).await;
     assert!(!raw.contains(PLAIN));
     let stored: Value = serde_json::from_str(&raw).unwrap();
-    assert_eq!(ring.open(stored["nodes"][0]["params"]["token"].as_str().unwrap()).unwrap(), PLAIN);
+    assert_eq!(
+        ring.open(stored["nodes"][0]["params"]["token"].as_str().unwrap())
+            .unwrap(),
+        PLAIN
+    );
     assert_eq!(stored["nodes"][0]["params"]["note"], "visible");
 
     let second = store::check_and_migrate(&app.db, ring).await.unwrap();
@@ -168,10 +212,15 @@ async fn a_wrong_key_names_every_undecryptable_value_and_overwrites_nothing(pool
 
     let err = store::check_and_migrate(&app.db, &wrong).await.unwrap_err();
     let msg = format!("{err:#}");
-    assert!(msg.contains(&format!("workflow {wf}, node 'a', parameter 'token'")), "{msg}");
+    assert!(
+        msg.contains(&format!("workflow {wf}, node 'a', parameter 'token'")),
+        "{msg}"
+    );
     assert!(msg.contains(&format!("workflow {wf} revision 1")), "{msg}");
     assert!(msg.contains("nothing was changed"), "{msg}");
-    assert!(store::rotate(&app.db, &wrong.rotated_to(Key::generate().0)).await.is_err());
+    assert!(store::rotate(&app.db, &wrong.rotated_to(Key::generate().0))
+        .await
+        .is_err());
     assert_eq!(raw_graph(&app, wf).await, before);
 }
 
@@ -186,8 +235,13 @@ async fn rotation_reseals_everything_and_the_old_key_is_no_longer_needed(pool: M
     let new_key = Key::generate().0;
     let new_id = new_key.id();
 
-    let report = store::rotate(&app.db, &old.rotated_to(new_key.clone())).await.unwrap();
-    assert_eq!(report.changed, 3, "workflow, revision and run snapshot: {report:?}");
+    let report = store::rotate(&app.db, &old.rotated_to(new_key.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.changed, 3,
+        "workflow, revision and run snapshot: {report:?}"
+    );
 
     let only_new = Keyring::new(new_key, vec![]);
     let check = store::check_and_migrate(&app.db, &only_new).await.unwrap();
@@ -196,5 +250,8 @@ async fn rotation_reseals_everything_and_the_old_key_is_no_longer_needed(pool: M
     let token = stored["nodes"][0]["params"]["token"].as_str().unwrap();
     assert_eq!(katalusis_vault::key_id_of(token).unwrap(), new_id);
     assert_eq!(only_new.open(token).unwrap(), PLAIN);
-    assert!(store::check_and_migrate(&app.db, &old).await.is_err(), "old key alone no longer opens");
+    assert!(
+        store::check_and_migrate(&app.db, &old).await.is_err(),
+        "old key alone no longer opens"
+    );
 }

@@ -60,9 +60,10 @@ impl Key {
         let raw = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .map_err(|_| VaultError::InvalidKey("not base64".into()))?;
-        let bytes: [u8; 32] = raw.as_slice().try_into().map_err(|_| {
-            VaultError::InvalidKey(format!("must be 32 bytes, got {}", raw.len()))
-        })?;
+        let bytes: [u8; 32] = raw
+            .as_slice()
+            .try_into()
+            .map_err(|_| VaultError::InvalidKey(format!("must be 32 bytes, got {}", raw.len())))?;
         Ok(Self::from_bytes(&bytes))
     }
 

@@ -9,8 +9,7 @@ use crate::{Key, VaultError};
 pub fn read(path: &Path) -> Result<Key, VaultError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| VaultError::InvalidKey(format!("cannot read {}: {e}", path.display())))?;
-    Key::from_base64(&text)
-        .map_err(|e| VaultError::InvalidKey(format!("{}: {e}", path.display())))
+    Key::from_base64(&text).map_err(|e| VaultError::InvalidKey(format!("{}: {e}", path.display())))
 }
 
 /// Returns the key in `path`, creating the file with a new random key (mode

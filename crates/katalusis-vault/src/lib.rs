@@ -48,10 +48,7 @@ impl std::fmt::Debug for Keyring {
 impl Keyring {
     /// `old` keys only decrypt; duplicates of the primary are ignored.
     pub fn new(primary: Key, old: Vec<Key>) -> Self {
-        let old = old
-            .into_iter()
-            .filter(|k| k.id() != primary.id())
-            .collect();
+        let old = old.into_iter().filter(|k| k.id() != primary.id()).collect();
         Self { primary, old }
     }
 

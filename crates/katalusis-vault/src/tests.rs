@@ -57,14 +57,20 @@ fn relabelled_ciphertext_is_refused() {
     let ring = Keyring::new(a.clone(), vec![b.clone()]);
     let sealed = ring.seal("x");
     let relabelled = sealed.replace(&a.id().to_string(), &b.id().to_string());
-    assert_eq!(ring.open(&relabelled), Err(VaultError::Undecryptable(b.id())));
+    assert_eq!(
+        ring.open(&relabelled),
+        Err(VaultError::Undecryptable(b.id()))
+    );
 }
 
 #[test]
 fn wrong_key_names_the_missing_key() {
     let sealed = Keyring::new(key(1), vec![]).seal("x");
     let other = Keyring::new(key(2), vec![]);
-    assert_eq!(other.open(&sealed), Err(VaultError::UnknownKey(key(1).id())));
+    assert_eq!(
+        other.open(&sealed),
+        Err(VaultError::UnknownKey(key(1).id()))
+    );
 }
 
 #[test]
@@ -83,9 +89,18 @@ fn rotation_reseals_with_the_new_key_and_old_key_is_then_unneeded() {
 #[test]
 fn keys_parse_from_base64_of_32_bytes_only() {
     let (k, text) = Key::generate();
-    assert_eq!(Key::from_base64(&format!(" {text}\n")).unwrap().id(), k.id());
-    assert!(matches!(Key::from_base64("c2hvcnQ="), Err(VaultError::InvalidKey(_))));
-    assert!(matches!(Key::from_base64("not base64!"), Err(VaultError::InvalidKey(_))));
+    assert_eq!(
+        Key::from_base64(&format!(" {text}\n")).unwrap().id(),
+        k.id()
+    );
+    assert!(matches!(
+        Key::from_base64("c2hvcnQ="),
+        Err(VaultError::InvalidKey(_))
+    ));
+    assert!(matches!(
+        Key::from_base64("not base64!"),
+        Err(VaultError::InvalidKey(_))
+    ));
 }
 
 #[test]

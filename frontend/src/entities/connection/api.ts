@@ -24,8 +24,7 @@ export function useConnections() {
 export function useUsableConnections(clientId?: number) {
   return useQuery({
     queryKey: connectionKeys.usable(clientId),
-    queryFn: () =>
-      unwrap(api.GET("/api/connections", { params: { query: { clientId } } })),
+    queryFn: () => unwrap(api.GET("/api/connections", { params: { query: { clientId } } })),
   });
 }
 

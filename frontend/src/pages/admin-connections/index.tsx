@@ -127,7 +127,11 @@ export default function AdminConnectionsPage() {
                   </Td>
                   <Td>{c.password.set ? "••••• (set)" : "none"}</Td>
                   <Td>
-                    {c.readOnly ? <Badge>read-only</Badge> : <Badge tone="indigo">read-write</Badge>}
+                    {c.readOnly ? (
+                      <Badge>read-only</Badge>
+                    ) : (
+                      <Badge tone="indigo">read-write</Badge>
+                    )}
                   </Td>
                   <Td>
                     {r && (
@@ -157,7 +161,9 @@ export default function AdminConnectionsPage() {
                     <Button
                       size="sm"
                       onClick={() =>
-                        remove.mutate(c.id, { onSuccess: () => toast.success("Connection removed") })
+                        remove.mutate(c.id, {
+                          onSuccess: () => toast.success("Connection removed"),
+                        })
                       }
                     >
                       Delete
@@ -210,7 +216,9 @@ function ConnectionForm({ form, setForm }: { form: Form; setForm: (f: Form | nul
     >
       <div className="grid gap-4 md:grid-cols-3">
         <Field label="Name" error={errors.name}>
-          {(id) => <Input id={id} value={form.name} onChange={(e) => set({ name: e.target.value })} />}
+          {(id) => (
+            <Input id={id} value={form.name} onChange={(e) => set({ name: e.target.value })} />
+          )}
         </Field>
         <Field label="Kind" error={errors.kind}>
           {(id) => (
@@ -235,7 +243,9 @@ function ConnectionForm({ form, setForm }: { form: Form; setForm: (f: Form | nul
           )}
         </Field>
         <Field label="Host" error={errors.host}>
-          {(id) => <Input id={id} value={form.host} onChange={(e) => set({ host: e.target.value })} />}
+          {(id) => (
+            <Input id={id} value={form.host} onChange={(e) => set({ host: e.target.value })} />
+          )}
         </Field>
         <Field label="Port" error={errors.port} hint="Empty: the kind's default">
           {(id) => (
@@ -249,11 +259,17 @@ function ConnectionForm({ form, setForm }: { form: Form; setForm: (f: Form | nul
         </Field>
         <Field label="Database" error={errors.database}>
           {(id) => (
-            <Input id={id} value={form.database} onChange={(e) => set({ database: e.target.value })} />
+            <Input
+              id={id}
+              value={form.database}
+              onChange={(e) => set({ database: e.target.value })}
+            />
           )}
         </Field>
         <Field label="User" error={errors.user}>
-          {(id) => <Input id={id} value={form.user} onChange={(e) => set({ user: e.target.value })} />}
+          {(id) => (
+            <Input id={id} value={form.user} onChange={(e) => set({ user: e.target.value })} />
+          )}
         </Field>
         <Field label="Password" error={errors.password}>
           {(id) =>

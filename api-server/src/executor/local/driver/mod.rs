@@ -286,8 +286,12 @@ impl Driver {
             // with the reason, the run goes on by its failure policy.
             Err(e) => {
                 drop(slot);
-                self.record(node, attempt, Ended::failed(FailureReason::Error, format!("{e:#}")))
-                    .await?;
+                self.record(
+                    node,
+                    attempt,
+                    Ended::failed(FailureReason::Error, format!("{e:#}")),
+                )
+                .await?;
                 return Ok(false);
             }
         };
