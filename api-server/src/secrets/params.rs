@@ -93,7 +93,7 @@ mod tests {
 
     fn spec() -> TemplateSpec {
         serde_json::from_value(json!({
-            "name": "t", "code": "def run(inputs, params, ctx): pass\n",
+            "name": "t", "title": "t", "code": "def run(inputs, params, ctx): pass\n",
             "parameters": [
                 {"name": "token", "kind": "secret"},
                 {"name": "label", "kind": "text"}
