@@ -212,6 +212,22 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("POST", "/api/notifications/read", EVERYONE),
     ("GET", "/api/notifications/preferences", EVERYONE),
     ("PUT", "/api/notifications/preferences", EVERYONE),
+    // Connections: admins manage them; staff see only usable names.
+    ("GET", "/api/admin/connections", ADMIN_ONLY_GET),
+    (
+        "POST",
+        "/api/admin/connections",
+        [401, 201, 403, 403, 403, 403, 403],
+    ),
+    ("GET", "/api/admin/connections/{id}", ADMIN_ONLY_GET),
+    ("PUT", "/api/admin/connections/{id}", ADMIN_ONLY_GET),
+    (
+        "DELETE",
+        "/api/admin/connections/{id}",
+        [401, 204, 403, 403, 403, 403, 403],
+    ),
+    ("POST", "/api/admin/connections/{id}/test", ADMIN_ONLY_GET),
+    ("GET", "/api/connections", STAFF_GET),
 ];
 
 const EVERYONE: [u16; 7] = [401, 200, 200, 200, 200, 200, 200];
