@@ -13,8 +13,11 @@ use katalusis_crds::FieldError;
 macro_rules! vocabulary {
     ($(#[$doc:meta])* $ty:ident, $what:literal, { $($(#[$vdoc:meta])* $v:ident => $s:literal),+ $(,)? }) => {
         $(#[$doc])*
+        // Every name is the snake_case of its variant (utoipa does not see
+        // per-variant renames that come through a macro).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        pub enum $ty { $($(#[$vdoc])* #[serde(rename = $s)] $v),+ }
+        #[serde(rename_all = "snake_case")]
+        pub enum $ty { $($(#[$vdoc])* $v),+ }
         impl $ty {
             pub const ALL: &'static [Self] = &[$(Self::$v),+];
             pub fn as_str(self) -> &'static str { match self { $(Self::$v => $s),+ } }

@@ -93,6 +93,236 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/admin/connections": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every connection (admins only). */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Connection"][];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Add a connection; the password is sealed by the vault before it is stored. */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["ConnectionInput"];
+        };
+      };
+      responses: {
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Connection"];
+          };
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/connections/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One connection (admins only). */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Connection"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    /**
+     * Replace a connection. `password`: a string replaces it, `{"set": true}`
+     *     or leaving it out keeps it, `null` removes it.
+     */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["ConnectionInput"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Connection"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    post?: never;
+    /** Remove a connection. */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/connections/{id}/test": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Connect once and report a classified result within 5 s. A failed test is
+     *     a 200 with its outcome: the request itself was fine.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["TestResult"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/admin/library/starter": {
     parameters: {
       query?: never;
@@ -1038,6 +1268,47 @@ export interface paths {
         };
       };
     };
+    trace?: never;
+  };
+  "/api/connections": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Names of the connections the caller's clients may use (staff only; no
+     *     host, user or password).
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Only connections allowed for this client. */
+          clientId?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["UsableConnection"][];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
     trace?: never;
   };
   "/api/events": {
@@ -3161,6 +3432,59 @@ export interface components {
       /** Format: date-time */
       editedAt: string;
     };
+    /** @description A connection as the API shows it; the password only as `{"set": bool}`. */
+    Connection: {
+      /** @description PEM; public material, so it is shown. */
+      caCert?: string | null;
+      /** @description Clients whose workflows may use this connection. */
+      clientIds: number[];
+      /** Format: date-time */
+      createdAt: string;
+      database: string;
+      host: string;
+      /** Format: int64 */
+      id: number;
+      kind: components["schemas"]["ConnectionKind"];
+      name: string;
+      options: {
+        [key: string]: string;
+      };
+      password: components["schemas"]["SecretState"];
+      /** Format: int32 */
+      port: number;
+      readOnly: boolean;
+      tlsMode: components["schemas"]["TlsMode"];
+      /** Format: date-time */
+      updatedAt: string;
+      user: string;
+    };
+    /**
+     * @description Create or replace a connection. `password`: a string sets it, `{"set":
+     *     true}` (or leaving it out on a replace) keeps the stored one, `null` clears it.
+     */
+    ConnectionInput: {
+      caCert?: string | null;
+      clientIds?: number[];
+      database?: string;
+      host: string;
+      kind: string;
+      name: string;
+      options?: {
+        [key: string]: string;
+      };
+      /** @description A string, `{"set": true}` or `null`. */
+      password?: unknown;
+      /** Format: int32 */
+      port?: number | null;
+      readOnly?: boolean;
+      tlsMode?: string | null;
+      user?: string;
+    };
+    /**
+     * @description The database product behind a connection.
+     * @enum {string}
+     */
+    ConnectionKind: "mysql" | "postgres" | "sqlserver" | "mongodb";
     CreateTask: {
       assigneeIds?: number[];
       /** Format: int64 */
@@ -3743,6 +4067,10 @@ export interface components {
       /** Format: int32 */
       workflowRevision: number;
     };
+    /** @description A stored secret as the API shows it: whether one is set, never the value. */
+    SecretState: {
+      set: boolean;
+    };
     /** @enum {string} */
     Severity: "error" | "warning";
     Skipped: {
@@ -3952,6 +4280,29 @@ export interface components {
       /** Format: date-time */
       ts: string;
     };
+    /**
+     * @description The classified result of a connection test.
+     * @enum {string}
+     */
+    TestOutcome:
+      | "ok"
+      | "dns"
+      | "refused"
+      | "timeout"
+      | "tls"
+      | "authentication"
+      | "database_missing"
+      | "unsupported"
+      | "error";
+    /** @description The classified result of `POST /api/admin/connections/{id}/test`. */
+    TestResult: {
+      /** Format: int64 */
+      elapsedMs: number;
+      /** @description What happened, for a person; never contains the password. */
+      message: string;
+      outcome: components["schemas"]["TestOutcome"];
+      serverVersion?: string | null;
+    };
     /** @description Sample values for one test execution of a template version. */
     TestTemplate: {
       /**
@@ -3966,6 +4317,11 @@ export interface components {
         [key: string]: unknown;
       };
     };
+    /**
+     * @description Transport security towards the database server.
+     * @enum {string}
+     */
+    TlsMode: "disable" | "prefer" | "require" | "verify_ca" | "verify_full";
     TokenResponse: {
       accessToken: string;
       /**
@@ -4005,6 +4361,10 @@ export interface components {
     };
     UpdateWorkflow: {
       description?: string;
+      /**
+       * @description Secret parameters: a string sets a new value (encrypted before it is
+       *     stored); `{"set": true}` keeps the stored one.
+       */
       graph: components["schemas"]["Graph"];
       name: string;
       /**
@@ -4012,6 +4372,12 @@ export interface components {
        * @description The revision this edit is based on; a stale one answers 409.
        */
       revision: number;
+    };
+    /** @description A connection a manager may use: its name and kind only. */
+    UsableConnection: {
+      kind: components["schemas"]["ConnectionKind"];
+      name: string;
+      readOnly: boolean;
     };
     /** @description A user as the API shows it: never the password hash. */
     User: {
@@ -4043,6 +4409,7 @@ export interface components {
       /** Format: int64 */
       createdBy: number;
       description: string;
+      /** @description Secret parameter values are never returned: they read `{"set": true}`. */
       graph: components["schemas"]["Graph"];
       /** Format: int64 */
       id: number;
