@@ -96,7 +96,10 @@ pub enum Pool {
 
 /// Pools by connection id, rebuilt when the connection changes.
 #[derive(Clone, Default)]
-pub struct Pools(Arc<Mutex<HashMap<u64, (chrono::DateTime<chrono::Utc>, Pool)>>>);
+pub struct Pools(Arc<Mutex<HashMap<u64, Versioned>>>);
+
+/// A pool and the `updated_at` of the connection it was built from.
+type Versioned = (chrono::DateTime<chrono::Utc>, Pool);
 
 /// Connections one server keeps open to one database, at most.
 pub const POOL_MAX_CONNECTIONS: u32 = 4;
