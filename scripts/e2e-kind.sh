@@ -39,7 +39,7 @@ docker build -q -f api-server/Dockerfile -t katalusis/api:dev .
 kind load docker-image --name "$CLUSTER" katalusis/runner:dev katalusis/operator:dev katalusis/api:dev
 
 echo "== chart"
-helm lint charts/katalusis --set secrets.databaseUrl=x --set secrets.jwtSecret="$(printf 'j%.0s' {1..40})"
+helm lint charts/katalusis --set secrets.databaseUrl=x --set secrets.jwtSecret="$(printf 'j%.0s' {1..40})" --set secrets.secretKey="$(head -c 32 /dev/urandom | base64)"
 kubectl get namespace "$NS" >/dev/null 2>&1 || kubectl create namespace "$NS"
 kubectl -n "$NS" apply -f - <<'EOF'
 apiVersion: apps/v1
@@ -72,6 +72,7 @@ helm upgrade --install katalusis charts/katalusis --namespace "$NS" \
   --set api.executor=kubernetes \
   --set secrets.databaseUrl="mysql://root:katalusis@mysql:3306/katalusis" \
   --set secrets.jwtSecret="$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=' | head -c 48)" \
+  --set secrets.secretKey="$(head -c 32 /dev/urandom | base64)" \
   --set api.env.KATALUSIS_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
   --wait --timeout 300s
 kubectl get crd runs.katalusis.io workflows.katalusis.io >/dev/null

@@ -27,7 +27,8 @@ from helm_python.chart import Chart, lint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHART = os.path.join(ROOT, "charts", "katalusis")
-SECRETS = {"secrets": {"databaseUrl": "mysql://katalusis:pw@mysql:3306/katalusis", "jwtSecret": "j" * 40}}
+SECRETS = {"secrets": {"databaseUrl": "mysql://katalusis:pw@mysql:3306/katalusis", "jwtSecret": "j" * 40,
+                       "secretKey": "a2F0YWx1c2lzLXZhbGlkYXRlLW1hbmlmZXN0cy1rZXk="}}
 VALUE_SETS = {
     "defaults": SECRETS,
     "ingress-tls-existing-secret": {

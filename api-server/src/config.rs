@@ -155,6 +155,28 @@ pub enum AuditReads {
     Downloads,
     /// Downloads plus log views and every other sensitive read.
     All,
+    /// Where the vault key comes from (see [`VaultKeys`]).
+    pub vault_keys: VaultKeys,
+    /// The keys secrets are sealed and opened with. Resolved from
+    /// `vault_keys` by [`Settings::load_vault`] at startup (it may read or
+    /// create key files); the default is a random per-process key, which is
+    /// what tests want.
+    pub vault: std::sync::Arc<katalusis_vault::Keyring>,
+}
+
+/// The sources of the vault keys; key text is kept as [`Secret`].
+#[derive(Debug, Clone, Default)]
+pub struct VaultKeys {
+    /// `KATALUSIS_SECRET_KEY`: base64 of 32 bytes.
+    pub key: Option<Secret>,
+    /// `KATALUSIS_SECRET_KEY_FILE`: a file holding the same.
+    pub key_file: Option<std::path::PathBuf>,
+    /// `KATALUSIS_SECRET_OLD_KEYS` / `_OLD_KEY_FILES`: keys that only decrypt,
+    /// during a rotation.
+    pub old_keys: Vec<Secret>,
+    pub old_key_files: Vec<std::path::PathBuf>,
+    /// `KATALUSIS_SECRET_DEV_KEY_FILE`: where dev mode keeps its generated key.
+    pub dev_key_file: std::path::PathBuf,
 }
 
 /// Which executor drives runs.
@@ -240,11 +262,62 @@ impl Default for Settings {
             metrics_addr: None,
             tls: None,
             audit_reads: AuditReads::Downloads,
+            vault_keys: VaultKeys {
+                dev_key_file: ".katalusis/secret.key".into(),
+                ..VaultKeys::default()
+            },
+            vault: std::sync::Arc::new(katalusis_vault::Keyring::new(
+                katalusis_vault::Key::generate().0,
+                vec![],
+            )),
         }
     }
 }
 
 impl Settings {
+    /// Resolves [`VaultKeys`] into the keyring (reading key files; in dev mode
+    /// creating the dev key file once) and stores it in `vault`.
+    pub fn load_vault(&mut self) -> anyhow::Result<()> {
+        use anyhow::Context;
+        use katalusis_vault::{keyfile, Key};
+        let k = &self.vault_keys;
+        let primary = match (&k.key, &k.key_file) {
+            (Some(text), _) => Key::from_base64(text.expose()).context("KATALUSIS_SECRET_KEY")?,
+            (None, Some(path)) => keyfile::read(path).context("KATALUSIS_SECRET_KEY_FILE")?,
+            (None, None) => {
+                if self.env == Environment::Production {
+                    anyhow::bail!("KATALUSIS_SECRET_KEY or KATALUSIS_SECRET_KEY_FILE is required in production");
+                }
+                let (key, created) = keyfile::read_or_create(&k.dev_key_file)
+                    .context("KATALUSIS_SECRET_DEV_KEY_FILE")?;
+                if created {
+                    tracing::warn!(
+                        path = %k.dev_key_file.display(),
+                        key_id = %key.id(),
+                        "!!! DEV MODE: generated a new vault key; secrets are encrypted with it. \
+                         Keep this file; set KATALUSIS_SECRET_KEY(_FILE) in production !!!"
+                    );
+                } else {
+                    tracing::warn!(
+                        path = %k.dev_key_file.display(),
+                        key_id = %key.id(),
+                        "DEV MODE: vault key read from the dev key file"
+                    );
+                }
+                key
+            }
+        };
+        let mut old = Vec::new();
+        for text in &k.old_keys {
+            old.push(Key::from_base64(text.expose()).context("KATALUSIS_SECRET_OLD_KEYS")?);
+        }
+        for path in &k.old_key_files {
+            old.push(keyfile::read(path).context("KATALUSIS_SECRET_OLD_KEY_FILES")?);
+        }
+        self.vault = std::sync::Arc::new(katalusis_vault::Keyring::new(primary, old));
+        Ok(())
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(&std::env::vars().collect())
     }
@@ -616,6 +689,47 @@ impl Settings {
                 }
             };
         }
+        if let Some(v) = get("KATALUSIS_SECRET_KEY") {
+            katalusis_vault::Key::from_base64(&v)
+                .map_err(|e| err("KATALUSIS_SECRET_KEY", &e.to_string()))?;
+            s.vault_keys.key = Some(Secret::new(v));
+        }
+        if let Some(v) = get("KATALUSIS_SECRET_KEY_FILE") {
+            if s.vault_keys.key.is_some() {
+                return Err(err(
+                    "KATALUSIS_SECRET_KEY_FILE",
+                    "set either KATALUSIS_SECRET_KEY or KATALUSIS_SECRET_KEY_FILE, not both",
+                ));
+            }
+            s.vault_keys.key_file = Some(v.into());
+        }
+        if let Some(v) = get("KATALUSIS_SECRET_OLD_KEYS") {
+            for k in v.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+                katalusis_vault::Key::from_base64(k)
+                    .map_err(|e| err("KATALUSIS_SECRET_OLD_KEYS", &e.to_string()))?;
+                s.vault_keys.old_keys.push(Secret::new(k));
+            }
+        }
+        if let Some(v) = get("KATALUSIS_SECRET_OLD_KEY_FILES") {
+            s.vault_keys.old_key_files = v
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(Into::into)
+                .collect();
+        }
+        if let Some(v) = get("KATALUSIS_SECRET_DEV_KEY_FILE") {
+            s.vault_keys.dev_key_file = v.into();
+        }
+        if s.env == Environment::Production
+            && s.vault_keys.key.is_none()
+            && s.vault_keys.key_file.is_none()
+        {
+            return Err(err(
+                "KATALUSIS_SECRET_KEY",
+                "KATALUSIS_SECRET_KEY or KATALUSIS_SECRET_KEY_FILE is required when KATALUSIS_ENV=production",
+            ));
+        }
         // The SPA is optional: an explicit directory must hold a build, the
         // default is used only when a build is present (e.g. after `make web-build`).
         s.web_dir = match get("KATALUSIS_WEB_DIR") {
@@ -692,6 +806,11 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_SMTP_FROM",
     "KATALUSIS_SLA_SWEEP_SECONDS",
     "KATALUSIS_DEMO",
+    "KATALUSIS_SECRET_KEY",
+    "KATALUSIS_SECRET_KEY_FILE",
+    "KATALUSIS_SECRET_OLD_KEYS",
+    "KATALUSIS_SECRET_OLD_KEY_FILES",
+    "KATALUSIS_SECRET_DEV_KEY_FILE",
 ];
 
 fn err(var: &str, message: &str) -> ConfigError {
@@ -775,12 +894,61 @@ mod tests {
     fn production_requires_a_jwt_secret() {
         let e = Settings::from_vars(&vars(&[("KATALUSIS_ENV", "production")])).unwrap_err();
         assert_eq!(e.var, "KATALUSIS_JWT_SECRET");
-        let s = Settings::from_vars(&vars(&[
+        let e = Settings::from_vars(&vars(&[
             ("KATALUSIS_ENV", "production"),
             ("KATALUSIS_JWT_SECRET", &"x".repeat(40)),
         ]))
+        .unwrap_err();
+        assert_eq!(e.var, "KATALUSIS_SECRET_KEY");
+        let s = Settings::from_vars(&vars(&[
+            ("KATALUSIS_ENV", "production"),
+            ("KATALUSIS_JWT_SECRET", &"x".repeat(40)),
+            ("KATALUSIS_SECRET_KEY", KEY),
+        ]))
         .unwrap();
         assert_eq!(s.log_format, LogFormat::Json);
+    }
+
+    const KEY: &str = "a2F0YWx1c2lzLXZhbGlkYXRlLW1hbmlmZXN0cy1rZXk=";
+
+    #[test]
+    fn vault_keys_are_checked_and_never_printed() {
+        for (k, v) in [
+            ("KATALUSIS_SECRET_KEY", "c2hvcnQ="),
+            ("KATALUSIS_SECRET_KEY", "not base64!"),
+            ("KATALUSIS_SECRET_OLD_KEYS", "c2hvcnQ="),
+        ] {
+            let e = Settings::from_vars(&vars(&[(k, v)])).unwrap_err();
+            assert_eq!(e.var, k, "{k}={v}");
+        }
+        let both = Settings::from_vars(&vars(&[
+            ("KATALUSIS_SECRET_KEY", KEY),
+            ("KATALUSIS_SECRET_KEY_FILE", "/k"),
+        ]))
+        .unwrap_err();
+        assert_eq!(both.var, "KATALUSIS_SECRET_KEY_FILE");
+        let mut s = Settings::from_vars(&vars(&[
+            ("KATALUSIS_SECRET_KEY", KEY),
+            ("KATALUSIS_SECRET_OLD_KEYS", &format!("{KEY}, {KEY}")),
+        ]))
+        .unwrap();
+        s.load_vault().unwrap();
+        let key = katalusis_vault::Key::from_base64(KEY).unwrap();
+        assert_eq!(s.vault.primary_id(), key.id());
+        assert!(!format!("{s:?}").contains(KEY), "key in Debug output");
+    }
+
+    #[test]
+    fn dev_mode_creates_the_key_file_once() {
+        let dir = std::env::temp_dir().join(format!("kat-devkey-{}", std::process::id()));
+        let path = dir.join("secret.key");
+        let vars = vars(&[("KATALUSIS_SECRET_DEV_KEY_FILE", path.to_str().unwrap())]);
+        let mut a = Settings::from_vars(&vars).unwrap();
+        a.load_vault().unwrap();
+        let mut b = Settings::from_vars(&vars).unwrap();
+        b.load_vault().unwrap();
+        assert_eq!(a.vault.primary_id(), b.vault.primary_id());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

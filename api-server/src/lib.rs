@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod demo;
 pub mod domain;
@@ -15,6 +16,7 @@ pub mod live;
 pub mod metrics;
 pub mod notifications;
 pub mod runs;
+pub mod secrets;
 pub mod state;
 pub mod tasks;
 pub mod tls;
@@ -178,10 +180,53 @@ pub fn init_tracing(settings: &Settings) {
     };
 }
 
+/// `katalusis-api admin rotate-secrets --new-key-file PATH`: re-seals every
+/// stored secret with the key in PATH (created when missing); the current key
+/// and `KATALUSIS_SECRET_OLD_KEYS` still open old values. Writes nothing when
+/// any value cannot be opened.
+pub async fn rotate_secrets(
+    mut settings: Settings,
+    new_key_file: &std::path::Path,
+) -> anyhow::Result<()> {
+    settings
+        .load_vault()
+        .context("loading the current vault key")?;
+    let (new_key, created) =
+        katalusis_vault::keyfile::read_or_create(new_key_file).context("--new-key-file")?;
+    if created {
+        tracing::warn!(path = %new_key_file.display(), key_id = %new_key.id(), "generated a new vault key");
+    }
+    let ring = settings.vault.rotated_to(new_key);
+    let db = connect(&settings).await?;
+    if !migrations_applied(&db).await? {
+        anyhow::bail!("the database is not migrated to this version; start the server once first");
+    }
+    let report = secrets::store::rotate(&db, &ring).await?;
+    tracing::info!(
+        key_id = %ring.primary_id(),
+        sealed = report.sealed,
+        resealed = report.changed,
+        "rotation done: set KATALUSIS_SECRET_KEY_FILE to the new key file; the old key is no longer needed"
+    );
+    Ok(())
+}
+
 /// Runs migrations, bootstraps the admin and serves until Ctrl-C / SIGTERM.
 pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
+    settings.load_vault().context("loading the vault key")?;
     let db = connect(&settings).await?;
     MIGRATOR.run(&db).await.context("applying migrations")?;
+    // Before anything reads a secret: a wrong key stops startup here, naming
+    // what cannot be decrypted, and nothing is overwritten.
+    let report = secrets::store::check_and_migrate(&db, &settings.vault)
+        .await
+        .context("checking the stored secrets against the vault key")?;
+    tracing::info!(
+        key_id = %settings.vault.primary_id(),
+        sealed = report.sealed,
+        newly_sealed = report.changed,
+        "vault ready"
+    );
     if settings.jwt_secret.is_none() {
         // Only in dev mode (production refuses to start without one).
         let secret = auth::jwt::dev_secret(&db)

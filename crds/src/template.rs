@@ -481,9 +481,28 @@ fn validate_params(params: &[ParamSpec], errs: &mut Vec<FieldError>) {
 }
 
 /// Whether `v` is an acceptable value for parameter `p` (used for defaults and node values).
+/// What the API shows instead of a stored secret, and what a client sends
+/// back to keep it: `{"set": true}`.
+pub fn is_secret_placeholder(v: &Value) -> bool {
+    v.as_object()
+        .is_some_and(|o| o.len() == 1 && o.get("set") == Some(&Value::Bool(true)))
+}
+
+/// The placeholder for a stored secret value.
+pub fn secret_placeholder() -> Value {
+    serde_json::json!({"set": true})
+}
+
 pub fn check_param_value(p: &ParamSpec, v: &Value) -> Result<(), String> {
     match p.kind {
-        ParamKind::Text | ParamKind::Textarea | ParamKind::Secret | ParamKind::File => {
+        ParamKind::Secret => {
+            if !v.is_string() && !is_secret_placeholder(v) {
+                return Err(
+                    "must be a string (or {\"set\": true} to keep the stored value)".into(),
+                );
+            }
+        }
+        ParamKind::Text | ParamKind::Textarea | ParamKind::File => {
             if !v.is_string() {
                 return Err("must be a string".into());
             }

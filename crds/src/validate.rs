@@ -374,7 +374,11 @@ fn check_node_config(n: &Node, spec: &TemplateSpec, problems: &mut Vec<Problem>)
     }
     for p in spec.parameters.iter().filter(|p| p.required) {
         let set = n.params.get(&p.name).is_some_and(|v| match p.kind {
-            ParamKind::Text | ParamKind::Textarea | ParamKind::Secret | ParamKind::File => {
+            ParamKind::Secret => {
+                v.as_str().is_some_and(|s| !s.is_empty())
+                    || crate::template::is_secret_placeholder(v)
+            }
+            ParamKind::Text | ParamKind::Textarea | ParamKind::File => {
                 v.as_str().is_some_and(|s| !s.is_empty())
             }
             _ => !v.is_null(),

@@ -75,6 +75,8 @@ export async function startServer(extraEnv = {}) {
       KATALUSIS_BIND: `127.0.0.1:${port}`,
       KATALUSIS_ADMIN_PASSWORD: ADMIN_PASSWORD,
       KATALUSIS_JWT_SECRET: "e2e-secret-e2e-secret-e2e-secret-e2e",
+      // A fixed vault key, so no dev key file is written into the checkout.
+      KATALUSIS_SECRET_KEY: "ZTJlLXZhdWx0LWtleS1lMmUtdmF1bHQta2V5LWUyZSE=",
       KATALUSIS_WEB_DIR: dist,
       KATALUSIS_ARGON2_MEMORY_KIB: "1024",
       KATALUSIS_ARGON2_ITERATIONS: "1",

@@ -56,8 +56,14 @@ pub fn build(
             params.insert(p.name.clone(), d.clone());
         }
     }
+    // The one place secret parameters are opened: here, at dispatch, for
+    // both executors. The job goes to the runner's stdin or to the Pod that
+    // fetches it with its run token; it is never logged or stored.
     for (k, v) in &node.params {
-        params.insert(k.clone(), v.clone());
+        params.insert(
+            k.clone(),
+            crate::secrets::params::reveal(&settings.vault, node_id, k, v)?,
+        );
     }
     let secret_params: Vec<&str> = spec
         .parameters

@@ -43,7 +43,7 @@ use crate::state::AppState;
     tags(
         (name = "auth"), (name = "users"), (name = "assignments"), (name = "templates"),
         (name = "workflows"), (name = "runs"), (name = "audit"), (name = "settings"), (name = "tasks"),
-        (name = "notifications"), (name = "health")
+        (name = "notifications"), (name = "connections"), (name = "health")
     )
 )]
 struct ApiDoc;
@@ -153,6 +153,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .merge(crate::library::router())
         .merge(crate::tasks::routes())
         .merge(crate::notifications::routes())
+        .merge(crate::connections::routes())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -22,6 +22,7 @@ pub struct Workflow {
     pub name: String,
     pub description: String,
     pub revision: u32,
+    /// Secret parameter values are never returned: they read `{"set": true}`.
     pub graph: Graph,
     pub created_by: u64,
     pub created_at: DateTime<Utc>,
@@ -65,6 +66,8 @@ pub struct UpdateWorkflow {
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// Secret parameters: a string sets a new value (encrypted before it is
+    /// stored); `{"set": true}` keeps the stored one.
     pub graph: Graph,
 }
 
@@ -126,9 +129,36 @@ pub async fn problems_of(state: &AppState, graph: &Graph) -> Result<Vec<Problem>
     Ok(validate_graph(graph, &catalog))
 }
 
+/// The graph as responses show it: secrets as `{"set": true}`.
+async fn masked(state: &AppState, mut graph: Graph) -> Result<Graph, ApiError> {
+    let catalog = db::templates::catalog_for(&state.db, &graph.template_refs()).await?;
+    crate::secrets::params::mask(&mut graph, |r| catalog.get(r).map(|(s, _)| s));
+    Ok(graph)
+}
+
+/// Seals new secret values of an incoming graph; `{"set": true}` keeps the
+/// value `previous` stores. Returns the graph to store.
+async fn sealed(
+    state: &AppState,
+    mut graph: Graph,
+    previous: Option<&str>,
+) -> Result<Graph, ApiError> {
+    let previous = previous.map(parse_graph).transpose()?;
+    let catalog = db::templates::catalog_for(&state.db, &graph.template_refs()).await?;
+    crate::secrets::params::seal_incoming(
+        &mut graph,
+        |r| catalog.get(r).map(|(s, _)| s),
+        previous.as_ref(),
+        &state.settings.vault,
+    )
+    .map_err(ApiError::Validation)?;
+    Ok(graph)
+}
+
 async fn view(state: &AppState, row: db::workflows::Row) -> Result<Workflow, ApiError> {
     let graph = parse_graph(&row.graph)?;
     let problems = problems_of(state, &graph).await?;
+    let graph = masked(state, graph).await?;
     Ok(Workflow {
         id: row.workflow_id,
         client_id: row.client_id,
@@ -232,7 +262,9 @@ pub async fn create(
     Json(req): Json<CreateWorkflow>,
 ) -> Result<(StatusCode, axum::Json<Workflow>), ApiError> {
     audit.action("workflow.create");
-    let (name, description, graph_json) = check_fields(&req.name, &req.description, &req.graph)?;
+    check_fields(&req.name, &req.description, &req.graph)?;
+    let graph = sealed(&state, req.graph, None).await?;
+    let (name, description, graph_json) = check_fields(&req.name, &req.description, &graph)?;
     // Unassigned or unknown clients look the same: not found.
     if !ClientScope::of(&user)
         .allows(&state.db, req.client_id)
@@ -293,7 +325,9 @@ pub async fn update(
 ) -> Result<axum::Json<Workflow>, ApiError> {
     audit.action("workflow.update").object("workflow", id);
     let current = scoped(&state, &user, id).await?;
-    let (name, description, graph_json) = check_fields(&req.name, &req.description, &req.graph)?;
+    check_fields(&req.name, &req.description, &req.graph)?;
+    let graph = sealed(&state, req.graph, Some(&current.graph)).await?;
+    let (name, description, graph_json) = check_fields(&req.name, &req.description, &graph)?;
     let mut tx = state.db.begin().await?;
     let saved = db::workflows::update(
         &mut tx,
@@ -373,7 +407,7 @@ pub async fn revision(
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(axum::Json(Revision {
-        graph: parse_graph(&r.graph)?,
+        graph: masked(&state, parse_graph(&r.graph)?).await?,
         revision: r.revision,
         name: r.name,
         description: r.description,

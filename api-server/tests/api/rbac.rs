@@ -238,6 +238,22 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("POST", "/api/notifications/read", EVERYONE),
     ("GET", "/api/notifications/preferences", EVERYONE),
     ("PUT", "/api/notifications/preferences", EVERYONE),
+    // Connections: admins manage them; staff see only usable names.
+    ("GET", "/api/admin/connections", ADMIN_ONLY_GET),
+    (
+        "POST",
+        "/api/admin/connections",
+        [401, 201, 403, 403, 403, 403, 403],
+    ),
+    ("GET", "/api/admin/connections/{id}", ADMIN_ONLY_GET),
+    ("PUT", "/api/admin/connections/{id}", ADMIN_ONLY_GET),
+    (
+        "DELETE",
+        "/api/admin/connections/{id}",
+        [401, 204, 403, 403, 403, 403, 403],
+    ),
+    ("POST", "/api/admin/connections/{id}/test", ADMIN_ONLY_GET),
+    ("GET", "/api/connections", STAFF_GET),
 ];
 
 const EVERYONE: [u16; 7] = [401, 200, 200, 200, 200, 200, 200];
@@ -705,8 +721,23 @@ async fn instantiate(
                 None,
             )
         }
+        ("POST", "/api/admin/connections") => (path.into(), Some(connection_body(n)), None),
+        (_, p) if p.starts_with("/api/admin/connections/{id}") => {
+            let r = app
+                .post("/api/admin/connections", &fx.admin, connection_body(n))
+                .await;
+            let id = r.body["id"].as_u64().expect("connection id");
+            let body = (method == "PUT").then(|| connection_body(n + 100_000));
+            (p.replace("{id}", &id.to_string()), body, None)
+        }
         (_, p) => (p.to_string(), None, None),
     }
+}
+
+/// A connection to a closed local port: its test answers at once (`refused`).
+fn connection_body(n: u32) -> Value {
+    json!({"name": format!("db{n}"), "kind": "postgres", "host": "127.0.0.1", "port": 1,
+        "database": "x", "user": "u", "password": "pw-secret"})
 }
 
 #[test]

@@ -80,6 +80,7 @@ export const router = createBrowserRouter([
           { path: "runs/:id", element: page(() => import("@/pages/admin-run")) },
           { path: "audit", element: page(() => import("@/pages/admin-audit")) },
           { path: "settings", element: page(() => import("@/pages/admin-settings")) },
+          { path: "connections", element: page(() => import("@/pages/admin-connections")) },
           { path: "tasks", element: page(() => import("@/pages/tasks")) },
           { path: "task-settings", element: page(() => import("@/pages/admin-task-settings")) },
         ],

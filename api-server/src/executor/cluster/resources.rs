@@ -71,7 +71,10 @@ pub struct NewRun<'a> {
 
 /// The Run, and the ConfigMap holding its snapshot when it is too large to inline.
 pub fn run_object(r: &NewRun<'_>, namespace: &str) -> (Run, Option<ConfigMap>) {
-    let snapshot = r.snapshot.clone();
+    let mut snapshot = r.snapshot.clone();
+    // Not even ciphertexts go into the cluster: the Pod receives opened
+    // values only in the job it fetches with the run's token.
+    crate::secrets::params::mask_sealed(&mut snapshot.graph);
     let json = serde_json::to_string(&snapshot).unwrap_or_default();
     let (inline, config_map) = if json.len() > INLINE_SNAPSHOT_BYTES {
         let cm = ConfigMap {
@@ -142,7 +145,12 @@ pub fn token_secret(run: &Run, token: &str) -> Secret {
 }
 
 /// The Workflow mirror of a saved workflow revision.
-pub fn workflow_object(row: &crate::db::workflows::Row, graph: Graph, namespace: &str) -> Workflow {
+pub fn workflow_object(
+    row: &crate::db::workflows::Row,
+    mut graph: Graph,
+    namespace: &str,
+) -> Workflow {
+    crate::secrets::params::mask_sealed(&mut graph);
     let mut wf = Workflow::new(
         &workflow_name(row.workflow_id),
         WorkflowSpec::new(

@@ -82,6 +82,15 @@ describe("ParamField generates a control per kind", () => {
     expect((screen.getByLabelText("Param") as HTMLInputElement).type).toBe("file");
   });
 
+  it("a stored secret shows as set and 'replace' clears it for a new value", () => {
+    const onChange = vi.fn();
+    render(<ParamField spec={spec("secret")} value={{ set: true }} onChange={onChange} />);
+    expect(screen.getByTestId("secret-set").textContent).toBe("••••• (set)");
+    expect(screen.queryByLabelText("Param")).toBeNull();
+    fireEvent.click(screen.getByText("replace"));
+    expect(onChange).toHaveBeenLastCalledWith("");
+  });
+
   it("falls back to the default and marks required parameters", () => {
     render(
       <ParamField

@@ -32,7 +32,21 @@ export function ParamField({
       );
       break;
     case "secret":
-      control = (
+      // The server never returns a stored secret: it sends {"set": true},
+      // and that placeholder sent back keeps the value.
+      control = isSecretSet(effective) ? (
+        <div className="flex items-center gap-2 text-sm text-slate-600">
+          <span data-testid="secret-set">••••• (set)</span>
+          <span aria-hidden>—</span>
+          <button
+            type="button"
+            className="nodrag text-xs font-medium text-sky-700 underline"
+            onClick={() => onChange("")}
+          >
+            replace
+          </button>
+        </div>
+      ) : (
         <Input
           id={id}
           type="password"
@@ -157,6 +171,16 @@ function Help({ spec, error }: { spec: ParamSpec; error?: string }) {
       : "";
   const text = bounds + (spec.help ?? "");
   return text ? <p className="text-xs text-slate-500">{text}</p> : null;
+}
+
+/** Whether a secret parameter value is the server's `{"set": true}` placeholder. */
+export function isSecretSet(v: unknown): boolean {
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    !Array.isArray(v) &&
+    (v as Record<string, unknown>).set === true
+  );
 }
 
 function str(v: unknown): string {

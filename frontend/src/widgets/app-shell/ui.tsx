@@ -18,6 +18,7 @@ const nav: Record<Role, { to: string; label: string }[]> = {
     { to: "/admin/tasks", label: "Tasks" },
     { to: "/admin/runs", label: "Runs" },
     { to: "/admin/audit", label: "Audit log" },
+    { to: "/admin/connections", label: "Connections" },
     { to: "/admin/settings", label: "Settings" },
     { to: "/admin/task-settings", label: "Task settings" },
   ],

@@ -273,14 +273,28 @@ impl Driver {
         self.sink
             .emit(kind::NODE, node_event(node, &self.states[node]));
         let trust = self.snapshot.trust_of(node);
-        let job = job::build(
+        let job = match job::build(
             &self.snapshot,
             self.run_id,
             node,
             attempt,
             &self.outputs,
             &self.local.settings,
-        )?;
+        ) {
+            Ok(job) => job,
+            // E.g. a secret parameter that does not decrypt: this node fails
+            // with the reason, the run goes on by its failure policy.
+            Err(e) => {
+                drop(slot);
+                self.record(
+                    node,
+                    attempt,
+                    Ended::failed(FailureReason::Error, format!("{e:#}")),
+                )
+                .await?;
+                return Ok(false);
+            }
+        };
         match self.pools.send_job(&self.local, trust, &job).await {
             Ok(()) => {
                 self.running.insert(

@@ -1,0 +1,487 @@
+//! Running one query on a connection: named parameters bound (never
+//! spliced), a read-only transaction on read-only connections, rows decoded
+//! into JSON by column type, and limits on rows, bytes and time, each
+//! failing with its own reason. Shared by the Query node and `ctx.query`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use futures::TryStreamExt;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sqlx::mysql::{MySqlPool, MySqlPoolOptions, MySqlRow};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{Column, Row, TypeInfo, ValueRef};
+
+use super::driver::Target;
+use super::model::ConnectionKind;
+use super::sql::{compile, Dialect};
+
+/// Bounds of one query.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_rows: usize,
+    /// Approximate size of the rows as JSON.
+    pub max_bytes: usize,
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_rows: 100_000,
+            max_bytes: 64 * 1024 * 1024,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a query failed; each has its own code so a run shows what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("invalid query: {0}")]
+    InvalidSql(String),
+    #[error("parameter :{0} has no value")]
+    MissingParameter(String),
+    #[error("more than {0} rows (raise the row limit or narrow the query)")]
+    RowLimit(usize),
+    #[error("the rows exceed {0} bytes")]
+    ByteLimit(usize),
+    #[error("the query took longer than {0} s")]
+    TimeLimit(u64),
+    #[error("the connection is read-only: {0}")]
+    ReadOnly(String),
+    #[error("{0} connections are not supported by this build yet")]
+    Unsupported(ConnectionKind),
+    #[error("the database answered: {0}")]
+    Database(String),
+    #[error("column '{0}' has a type this build cannot read ({1})")]
+    UnsupportedType(String, String),
+}
+
+impl QueryError {
+    /// The failure reason code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidSql(_) => "invalid_sql",
+            Self::MissingParameter(_) => "missing_parameter",
+            Self::RowLimit(_) => "row_limit",
+            Self::ByteLimit(_) => "byte_limit",
+            Self::TimeLimit(_) => "time_limit",
+            Self::ReadOnly(_) => "read_only",
+            Self::Unsupported(_) => "unsupported",
+            Self::Database(_) => "database_error",
+            Self::UnsupportedType(..) => "unsupported_type",
+        }
+    }
+}
+
+/// Rows as objects keyed by column name, in column order.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Map<String, Value>>,
+    pub row_count: usize,
+}
+
+/// A pool for one connection.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Mysql(MySqlPool),
+    Postgres(PgPool),
+}
+
+/// Pools by connection id, rebuilt when the connection changes.
+#[derive(Clone, Default)]
+pub struct Pools(Arc<Mutex<HashMap<u64, Versioned>>>);
+
+/// A pool and the `updated_at` of the connection it was built from.
+type Versioned = (chrono::DateTime<chrono::Utc>, Pool);
+
+/// Connections one server keeps open to one database, at most.
+pub const POOL_MAX_CONNECTIONS: u32 = 4;
+
+impl Pools {
+    pub fn get(
+        &self,
+        id: u64,
+        version: chrono::DateTime<chrono::Utc>,
+        target: &Target,
+    ) -> Result<Pool, QueryError> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((v, pool)) = map.get(&id) {
+            if *v == version {
+                return Ok(pool.clone());
+            }
+        }
+        let pool = connect_lazy(target)?;
+        map.insert(id, (version, pool.clone()));
+        Ok(pool)
+    }
+}
+
+/// A pool that connects on first use, bounded in size and waiting time.
+pub fn connect_lazy(t: &Target) -> Result<Pool, QueryError> {
+    let acquire = Duration::from_secs(5);
+    match t.kind {
+        ConnectionKind::Mysql => Ok(Pool::Mysql(
+            MySqlPoolOptions::new()
+                .max_connections(POOL_MAX_CONNECTIONS)
+                .acquire_timeout(acquire)
+                .idle_timeout(Duration::from_secs(300))
+                .connect_lazy_with(t.mysql_options()),
+        )),
+        ConnectionKind::Postgres => Ok(Pool::Postgres(
+            PgPoolOptions::new()
+                .max_connections(POOL_MAX_CONNECTIONS)
+                .acquire_timeout(acquire)
+                .idle_timeout(Duration::from_secs(300))
+                .connect_lazy_with(t.pg_options()),
+        )),
+        k => Err(QueryError::Unsupported(k)),
+    }
+}
+
+fn db_error(e: sqlx::Error) -> QueryError {
+    match &e {
+        sqlx::Error::Database(d) => {
+            let code = d.code().map(|c| c.to_string()).unwrap_or_default();
+            let errno = d
+                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .map(|m| m.number());
+            // PostgreSQL 25006 read_only_sql_transaction; MySQL 1792.
+            if code == "25006" || errno == Some(1792) {
+                QueryError::ReadOnly(d.message().to_string())
+            } else {
+                QueryError::Database(d.message().to_string())
+            }
+        }
+        _ => QueryError::Database(super::driver::classify(e).1),
+    }
+}
+
+/// Runs `sql` with `params` (by name) on `pool`.
+pub async fn run(
+    pool: &Pool,
+    sql: &str,
+    params: &Map<String, Value>,
+    read_only: bool,
+    limits: Limits,
+) -> Result<QueryResult, QueryError> {
+    let work = async {
+        match pool {
+            Pool::Postgres(p) => run_pg(p, sql, params, read_only, limits).await,
+            Pool::Mysql(p) => run_mysql(p, sql, params, read_only, limits).await,
+        }
+    };
+    tokio::time::timeout(limits.timeout, work)
+        .await
+        .map_err(|_| QueryError::TimeLimit(limits.timeout.as_secs()))?
+}
+
+fn values<'a>(
+    names: &[String],
+    params: &'a Map<String, Value>,
+) -> Result<Vec<&'a Value>, QueryError> {
+    names
+        .iter()
+        .map(|n| {
+            params
+                .get(n)
+                .ok_or_else(|| QueryError::MissingParameter(n.clone()))
+        })
+        .collect()
+}
+
+/// Adds a row to the result, enforcing the row and byte limits.
+struct Collector {
+    limits: Limits,
+    bytes: usize,
+    result: QueryResult,
+}
+
+impl Collector {
+    fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            bytes: 0,
+            result: QueryResult {
+                columns: vec![],
+                rows: vec![],
+                row_count: 0,
+            },
+        }
+    }
+
+    fn push(&mut self, row: Map<String, Value>) -> Result<(), QueryError> {
+        if self.result.rows.len() >= self.limits.max_rows {
+            return Err(QueryError::RowLimit(self.limits.max_rows));
+        }
+        self.bytes += row
+            .iter()
+            .map(|(k, v)| k.len() + approx_len(v) + 4)
+            .sum::<usize>()
+            + 2;
+        if self.bytes > self.limits.max_bytes {
+            return Err(QueryError::ByteLimit(self.limits.max_bytes));
+        }
+        self.result.rows.push(row);
+        Ok(())
+    }
+
+    fn finish(mut self) -> QueryResult {
+        self.result.row_count = self.result.rows.len();
+        self.result
+    }
+}
+
+fn approx_len(v: &Value) -> usize {
+    match v {
+        Value::Null => 4,
+        Value::Bool(_) => 5,
+        Value::Number(_) => 12,
+        Value::String(s) => s.len() + 2,
+        other => other.to_string().len(),
+    }
+}
+
+async fn run_pg(
+    pool: &PgPool,
+    sql: &str,
+    params: &Map<String, Value>,
+    read_only: bool,
+    limits: Limits,
+) -> Result<QueryResult, QueryError> {
+    let compiled = compile(sql, Dialect::Dollar).map_err(QueryError::InvalidSql)?;
+    let vals = values(&compiled.params, params)?;
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    if read_only {
+        sqlx::query("SET TRANSACTION READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+    }
+    let mut q = sqlx::query(&compiled.sql);
+    for v in vals {
+        q = match v {
+            Value::Null => q.bind(None::<String>),
+            Value::Bool(b) => q.bind(*b),
+            Value::Number(n) if n.is_i64() => q.bind(n.as_i64()),
+            Value::Number(n) => q.bind(n.as_f64()),
+            Value::String(s) => q.bind(s.clone()),
+            other => q.bind(sqlx::types::Json(other.clone())),
+        };
+    }
+    let mut out = Collector::new(limits);
+    {
+        let mut rows = q.fetch(&mut *tx);
+        while let Some(row) = rows.try_next().await.map_err(db_error)? {
+            if out.result.columns.is_empty() {
+                out.result.columns = row.columns().iter().map(|c| c.name().to_string()).collect();
+            }
+            out.push(pg_row(&row)?)?;
+        }
+    }
+    // Read-only work is never committed; writes on read-write connections are.
+    if read_only {
+        tx.rollback().await.map_err(db_error)?;
+    } else {
+        tx.commit().await.map_err(db_error)?;
+    }
+    Ok(out.finish())
+}
+
+fn pg_row(row: &PgRow) -> Result<Map<String, Value>, QueryError> {
+    let mut m = Map::with_capacity(row.columns().len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let raw = row.try_get_raw(i).map_err(db_error)?;
+        let v = if raw.is_null() {
+            Value::Null
+        } else {
+            let ty = col.type_info().name().to_string();
+            let get = |e: sqlx::Error| QueryError::Database(e.to_string());
+            match ty.as_str() {
+                "BOOL" => Value::Bool(row.try_get(i).map_err(get)?),
+                "INT2" => Value::from(row.try_get::<i16, _>(i).map_err(get)?),
+                "INT4" => Value::from(row.try_get::<i32, _>(i).map_err(get)?),
+                "INT8" => Value::from(row.try_get::<i64, _>(i).map_err(get)?),
+                "OID" => Value::from(
+                    row.try_get::<sqlx::postgres::types::Oid, _>(i)
+                        .map_err(get)?
+                        .0,
+                ),
+                "FLOAT4" => Value::from(row.try_get::<f32, _>(i).map_err(get)? as f64),
+                "FLOAT8" => Value::from(row.try_get::<f64, _>(i).map_err(get)?),
+                // Decimals travel as exact strings; the field mapping may make numbers.
+                "NUMERIC" => Value::String(
+                    row.try_get::<rust_decimal::Decimal, _>(i)
+                        .map_err(get)?
+                        .to_string(),
+                ),
+                "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "CITEXT" | "XML" => {
+                    Value::String(row.try_get(i).map_err(get)?)
+                }
+                "UUID" => Value::String(row.try_get::<uuid::Uuid, _>(i).map_err(get)?.to_string()),
+                "JSON" | "JSONB" => row.try_get::<Value, _>(i).map_err(get)?,
+                "DATE" => Value::String(
+                    row.try_get::<chrono::NaiveDate, _>(i)
+                        .map_err(get)?
+                        .to_string(),
+                ),
+                "TIME" => Value::String(
+                    row.try_get::<chrono::NaiveTime, _>(i)
+                        .map_err(get)?
+                        .to_string(),
+                ),
+                "TIMESTAMP" => Value::String(
+                    row.try_get::<chrono::NaiveDateTime, _>(i)
+                        .map_err(get)?
+                        .format("%Y-%m-%dT%H:%M:%S%.f")
+                        .to_string(),
+                ),
+                "TIMESTAMPTZ" => Value::String(
+                    row.try_get::<chrono::DateTime<chrono::Utc>, _>(i)
+                        .map_err(get)?
+                        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                ),
+                "BYTEA" => Value::String(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(row.try_get::<Vec<u8>, _>(i).map_err(get)?),
+                ),
+                other => {
+                    return Err(QueryError::UnsupportedType(
+                        col.name().to_string(),
+                        other.to_string(),
+                    ))
+                }
+            }
+        };
+        m.insert(col.name().to_string(), v);
+    }
+    Ok(m)
+}
+
+async fn run_mysql(
+    pool: &MySqlPool,
+    sql: &str,
+    params: &Map<String, Value>,
+    read_only: bool,
+    limits: Limits,
+) -> Result<QueryResult, QueryError> {
+    let compiled = compile(sql, Dialect::Question).map_err(QueryError::InvalidSql)?;
+    let vals = values(&compiled.params, params)?;
+    let mut conn = pool.acquire().await.map_err(db_error)?;
+    let begin = if read_only {
+        "START TRANSACTION READ ONLY"
+    } else {
+        "START TRANSACTION"
+    };
+    sqlx::raw_sql(begin)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    let result = async {
+        let mut q = sqlx::query(&compiled.sql);
+        for v in vals {
+            q = match v {
+                Value::Null => q.bind(None::<String>),
+                Value::Bool(b) => q.bind(*b),
+                Value::Number(n) if n.is_i64() => q.bind(n.as_i64()),
+                Value::Number(n) if n.is_u64() => q.bind(n.as_u64()),
+                Value::Number(n) => q.bind(n.as_f64()),
+                Value::String(s) => q.bind(s.clone()),
+                other => q.bind(other.to_string()),
+            };
+        }
+        let mut out = Collector::new(limits);
+        let mut rows = q.fetch(&mut *conn);
+        while let Some(row) = rows.try_next().await.map_err(db_error)? {
+            if out.result.columns.is_empty() {
+                out.result.columns = row.columns().iter().map(|c| c.name().to_string()).collect();
+            }
+            out.push(mysql_row(&row)?)?;
+        }
+        Ok::<_, QueryError>(out.finish())
+    }
+    .await;
+    let end = if read_only || result.is_err() {
+        "ROLLBACK"
+    } else {
+        "COMMIT"
+    };
+    sqlx::raw_sql(end)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    result
+}
+
+fn mysql_row(row: &MySqlRow) -> Result<Map<String, Value>, QueryError> {
+    let mut m = Map::with_capacity(row.columns().len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let raw = row.try_get_raw(i).map_err(db_error)?;
+        let v = if raw.is_null() {
+            Value::Null
+        } else {
+            let ty = col.type_info().name().to_string();
+            let get = |e: sqlx::Error| QueryError::Database(e.to_string());
+            match ty.as_str() {
+                "BOOLEAN" => Value::Bool(row.try_get(i).map_err(get)?),
+                "TINYINT" | "SMALLINT" | "INT" | "MEDIUMINT" | "BIGINT" | "YEAR" => {
+                    Value::from(row.try_get::<i64, _>(i).map_err(get)?)
+                }
+                "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "INT UNSIGNED"
+                | "MEDIUMINT UNSIGNED" | "BIGINT UNSIGNED" => {
+                    Value::from(row.try_get::<u64, _>(i).map_err(get)?)
+                }
+                "FLOAT" => Value::from(row.try_get::<f32, _>(i).map_err(get)? as f64),
+                "DOUBLE" => Value::from(row.try_get::<f64, _>(i).map_err(get)?),
+                "DECIMAL" => Value::String(
+                    row.try_get::<rust_decimal::Decimal, _>(i)
+                        .map_err(get)?
+                        .to_string(),
+                ),
+                "VARCHAR" | "CHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM"
+                | "SET" => Value::String(row.try_get(i).map_err(get)?),
+                "JSON" => row.try_get::<Value, _>(i).map_err(get)?,
+                "DATE" => Value::String(
+                    row.try_get::<chrono::NaiveDate, _>(i)
+                        .map_err(get)?
+                        .to_string(),
+                ),
+                "TIME" => Value::String(
+                    row.try_get::<chrono::NaiveTime, _>(i)
+                        .map_err(get)?
+                        .to_string(),
+                ),
+                "DATETIME" => Value::String(
+                    row.try_get::<chrono::NaiveDateTime, _>(i)
+                        .map_err(get)?
+                        .format("%Y-%m-%dT%H:%M:%S%.f")
+                        .to_string(),
+                ),
+                "TIMESTAMP" => Value::String(
+                    row.try_get::<chrono::DateTime<chrono::Utc>, _>(i)
+                        .map_err(get)?
+                        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                ),
+                "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BINARY" | "VARBINARY"
+                | "BIT" => Value::String(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(row.try_get::<Vec<u8>, _>(i).map_err(get)?),
+                ),
+                other => {
+                    return Err(QueryError::UnsupportedType(
+                        col.name().to_string(),
+                        other.to_string(),
+                    ))
+                }
+            }
+        };
+        m.insert(col.name().to_string(), v);
+    }
+    Ok(m)
+}

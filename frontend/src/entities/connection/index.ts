@@ -1,0 +1,13 @@
+export {
+  CONNECTION_KINDS,
+  TLS_MODES,
+  connectionKeys,
+  useConnections,
+  useDeleteConnection,
+  useSaveConnection,
+  useTestConnection,
+  useUsableConnections,
+  type Connection,
+  type ConnectionInput,
+  type TestResult,
+} from "./api";
