@@ -130,6 +130,13 @@ pub struct Settings {
     pub tls: Option<TlsSource>,
     /// Which reads of stored data the audit log records.
     pub audit_reads: AuditReads,
+    /// Where the vault key comes from (see [`VaultKeys`]).
+    pub vault_keys: VaultKeys,
+    /// The keys secrets are sealed and opened with. Resolved from
+    /// `vault_keys` by [`Settings::load_vault`] at startup (it may read or
+    /// create key files); the default is a random per-process key, which is
+    /// what tests want.
+    pub vault: std::sync::Arc<katalusis_vault::Keyring>,
 }
 
 /// Where the HTTPS certificate comes from.
@@ -155,13 +162,6 @@ pub enum AuditReads {
     Downloads,
     /// Downloads plus log views and every other sensitive read.
     All,
-    /// Where the vault key comes from (see [`VaultKeys`]).
-    pub vault_keys: VaultKeys,
-    /// The keys secrets are sealed and opened with. Resolved from
-    /// `vault_keys` by [`Settings::load_vault`] at startup (it may read or
-    /// create key files); the default is a random per-process key, which is
-    /// what tests want.
-    pub vault: std::sync::Arc<katalusis_vault::Keyring>,
 }
 
 /// The sources of the vault keys; key text is kept as [`Secret`].
