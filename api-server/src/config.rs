@@ -460,16 +460,21 @@ impl Settings {
                 "KATALUSIS_RETENTION_LOG_LINES_DAYS",
                 &mut s.retention_log_lines_days,
             ),
-            ("KATALUSIS_RETENTION_FILES_DAYS", &mut s.retention_files_days),
-            ("KATALUSIS_RETENTION_AUDIT_DAYS", &mut s.retention_audit_days),
+            (
+                "KATALUSIS_RETENTION_FILES_DAYS",
+                &mut s.retention_files_days,
+            ),
+            (
+                "KATALUSIS_RETENTION_AUDIT_DAYS",
+                &mut s.retention_audit_days,
+            ),
         ] {
             if let Some(v) = get(var) {
                 *field = Some(parse_range(var, &v, 1, 36_500)?);
             }
         }
         if let Some(v) = get("KATALUSIS_RETENTION_BATCH_ROWS") {
-            s.retention_batch_rows =
-                parse_range("KATALUSIS_RETENTION_BATCH_ROWS", &v, 1, 100_000)?;
+            s.retention_batch_rows = parse_range("KATALUSIS_RETENTION_BATCH_ROWS", &v, 1, 100_000)?;
         }
         if let Some(v) = get("KATALUSIS_EXECUTOR") {
             s.executor = match v.as_str() {
@@ -798,7 +803,13 @@ mod tests {
         .unwrap()
         .retention();
         assert_eq!(
-            (r.run_events_days, r.log_lines_days, r.files_days, r.audit_days, r.batch_rows),
+            (
+                r.run_events_days,
+                r.log_lines_days,
+                r.files_days,
+                r.audit_days,
+                r.batch_rows
+            ),
             (Some(30), Some(7), Some(30), Some(400), 500)
         );
         assert!(Settings::default().retention().is_empty());

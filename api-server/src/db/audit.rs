@@ -94,7 +94,8 @@ fn push_where(qb: &mut QueryBuilder<'_, sqlx::MySql>, f: &Filter) {
     }
 }
 
-const COLUMNS: &str = "audit_id, at, user_id, role, action, object_type, object_id, outcome, status, \
+const COLUMNS: &str =
+    "audit_id, at, user_id, role, action, object_type, object_id, outcome, status, \
     request_id, client_ip";
 
 fn push_from_where(qb: &mut QueryBuilder<'_, sqlx::MySql>, f: &Filter) {

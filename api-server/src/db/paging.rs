@@ -151,7 +151,15 @@ pub async fn explain_window<K>(
     start: &Start<K>,
     limit: u32,
 ) -> Result<Vec<PlanStep>, sqlx::Error> {
-    let mut q = window_query("EXPLAIN ", columns, &from_where, &keyset, order_by, start, limit);
+    let mut q = window_query(
+        "EXPLAIN ",
+        columns,
+        &from_where,
+        &keyset,
+        order_by,
+        start,
+        limit,
+    );
     let rows = q.build().fetch_all(db).await?;
     rows.iter().map(PlanStep::from_row).collect()
 }

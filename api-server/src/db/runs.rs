@@ -267,8 +267,10 @@ const LIST_COLS: &str = "r.run_id, r.workflow_id, r.workflow_revision, r.client_
 fn push_list_from_where(qb: &mut QueryBuilder<'_, MySql>, scope: ClientScope, f: &Filter) {
     qb.push(" FROM run r");
     if let ClientScope::AssignedTo(manager) = scope {
-        qb.push(" STRAIGHT_JOIN manager_client mc ON mc.client_id = r.client_id AND mc.manager_id = ")
-            .push_bind(manager);
+        qb.push(
+            " STRAIGHT_JOIN manager_client mc ON mc.client_id = r.client_id AND mc.manager_id = ",
+        )
+        .push_bind(manager);
     }
     qb.push(" WHERE 1 = 1");
     if let ClientScope::Only(client) = scope {

@@ -30,7 +30,7 @@ pub struct ListAudit {
     /// The `nextCursor` of the previous page.
     pub after: Option<String>,
     /// `exact` to get `total` without page numbers.
-    #[param(value_type = Option<CountMode>)]
+    #[param(inline)]
     pub count: Option<CountMode>,
 }
 
@@ -62,5 +62,10 @@ pub async fn list(
         to: q.to,
     };
     let rows = db::audit::list(&state.db, &f, &w.start, w.per_page, w.count).await?;
-    Ok(axum::Json(w.page(AUDIT_CURSOR, rows, |e| e.audit_id, |e| e)))
+    Ok(axum::Json(w.page(
+        AUDIT_CURSOR,
+        rows,
+        |e| e.audit_id,
+        |e| e,
+    )))
 }

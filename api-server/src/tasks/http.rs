@@ -21,8 +21,8 @@ use super::db::{self, TaskRow, UserSet, Viewer};
 use super::model::{self, Priority, SlaDeadlines, SlaState, SourceKind, TaskSort};
 use super::service::{self, BulkFailure, Changes, Ctx, NewTask, TaskError};
 use crate::auth::{Admin, ClientScope, CurrentUser, RequireRole, Staff};
-use crate::error::ApiError;
 use crate::db::paging::KeyValue;
+use crate::error::ApiError;
 use crate::http::extract::{encode_cursor, list_window, CountMode, Json, Path, Query};
 use crate::live::LiveEvent;
 use crate::notifications::service::Outbox;
@@ -233,7 +233,7 @@ pub struct ListTasks {
     /// The `nextCursor` of the previous page (of the same sort).
     pub after: Option<String>,
     /// `exact` to get `total` without page numbers.
-    #[param(value_type = Option<CountMode>)]
+    #[param(inline)]
     pub count: Option<CountMode>,
     /// Also count the matching tasks per status (Kanban column counts).
     #[serde(default)]
@@ -326,17 +326,7 @@ pub async fn list(
     }
     let now = Utc::now();
     let v = viewer(&user);
-    let (rows, next) = db::list(
-        &state.db,
-        v,
-        &f,
-        sort,
-        &w.start,
-        w.per_page,
-        w.count,
-        now,
-    )
-    .await?;
+    let (rows, next) = db::list(&state.db, v, &f, sort, &w.start, w.per_page, w.count, now).await?;
     let status_counts = if q.with_counts {
         Some(
             db::count_by_status(&state.db, v, &f, now)

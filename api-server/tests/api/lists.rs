@@ -65,7 +65,13 @@ async fn world(app: &TestApp, runs: u32) -> World {
         workflows.push(w);
     }
     insert_runs(app, &clients, &workflows, admin.user_id, runs).await;
-    for t in ["run", "manager_client", "audit_log", "task", "task_assignee"] {
+    for t in [
+        "run",
+        "manager_client",
+        "audit_log",
+        "task",
+        "task_assignee",
+    ] {
         sqlx::query(&format!("ANALYZE TABLE {t}"))
             .execute(&app.db)
             .await
@@ -274,7 +280,10 @@ async fn task_list_plans_read_an_index_in_order_for_the_indexed_sorts(pool: MySq
         .await
         .unwrap();
     }
-    sqlx::query("ANALYZE TABLE task").execute(&app.db).await.unwrap();
+    sqlx::query("ANALYZE TABLE task")
+        .execute(&app.db)
+        .await
+        .unwrap();
     let admin = tasks_db::Viewer {
         user_id: w.admin.user_id,
         role: Role::Admin,
@@ -303,7 +312,10 @@ async fn task_list_plans_read_an_index_in_order_for_the_indexed_sorts(pool: MySq
             client_id: Some(w.clients[1]),
             ..Default::default()
         };
-        if matches!(sort, TaskSort::CreatedDesc | TaskSort::UpdatedDesc | TaskSort::Key) {
+        if matches!(
+            sort,
+            TaskSort::CreatedDesc | TaskSort::UpdatedDesc | TaskSort::Key
+        ) {
             let plan =
                 tasks_db::explain_list(&app.db, admin, &by_client, sort, &Start::First, 50, now)
                     .await
@@ -325,7 +337,11 @@ where
     for _ in 0..1000 {
         let r = app.get(&url, s).await;
         assert_eq!(r.status.as_u16(), 200, "{url}: {}", r.body);
-        assert!(r.body["total"].is_null(), "no count unless asked: {}", r.body);
+        assert!(
+            r.body["total"].is_null(),
+            "no count unless asked: {}",
+            r.body
+        );
         ids.extend(
             r.body["items"]
                 .as_array()
@@ -459,8 +475,15 @@ async fn task_cursors_return_every_task_once_in_every_sort_while_tasks_are_creat
             .map(|t| t["id"].as_u64().unwrap())
             .filter(|id| read.contains(id))
             .collect();
-        let read_known: Vec<u64> = read.iter().copied().filter(|id| whole.contains(id)).collect();
-        assert_eq!(read_known, whole, "{sort}: cursor order differs from the list order");
+        let read_known: Vec<u64> = read
+            .iter()
+            .copied()
+            .filter(|id| whole.contains(id))
+            .collect();
+        assert_eq!(
+            read_known, whole,
+            "{sort}: cursor order differs from the list order"
+        );
     }
 }
 
@@ -490,7 +513,10 @@ async fn count_and_cursor_parameters_are_checked_and_keep_the_scope(pool: MySqlP
         .collect();
     for s in [&w.manager, &w.client] {
         let r = app
-            .get(&format!("/api/runs?after={cursor}&count=exact&perPage=100"), s)
+            .get(
+                &format!("/api/runs?after={cursor}&count=exact&perPage=100"),
+                s,
+            )
             .await;
         assert_eq!(r.status.as_u16(), 200, "{}", r.body);
         let ids: Vec<u64> = r.body["items"]
@@ -553,7 +579,10 @@ async fn count_and_cursor_parameters_are_checked_and_keep_the_scope(pool: MySqlP
     let t = app.get("/api/tasks?sort=key&perPage=1", &w.admin).await;
     let tc = t.body["nextCursor"].as_str().unwrap();
     let r = app
-        .get(&format!("/api/tasks?sort=created_desc&after={tc}"), &w.admin)
+        .get(
+            &format!("/api/tasks?sort=created_desc&after={tc}"),
+            &w.admin,
+        )
         .await;
     assert_eq!(r.status.as_u16(), 422, "{}", r.body);
 }

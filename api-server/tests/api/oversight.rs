@@ -34,7 +34,10 @@ async fn admins_filter_runs_by_who_started_them_and_workflows_by_who_created_the
     let all = app.get("/api/runs?count=exact", &c.admin).await;
     assert_eq!(all.body["total"], 2, "{}", all.body);
     let by_other = app
-        .get(&format!("/api/runs?startedBy={}&count=exact", other.user_id), &c.admin)
+        .get(
+            &format!("/api/runs?startedBy={}&count=exact", other.user_id),
+            &c.admin,
+        )
         .await;
     assert_eq!(by_other.status, StatusCode::OK, "{}", by_other.body);
     assert_eq!(by_other.body["total"], 1);

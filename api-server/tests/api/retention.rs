@@ -123,7 +123,11 @@ async fn retention_deletes_exactly_the_older_rows_in_batches(pool: MySqlPool) {
             .unwrap();
     assert_eq!(lines, vec![6, 7, 8, 9]);
     assert_eq!(
-        count(&app, &format!("SELECT COUNT(*) FROM node_log WHERE run_id = {running}")).await,
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM node_log WHERE run_id = {running}")
+        )
+        .await,
         1
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM run_event").await, 10);

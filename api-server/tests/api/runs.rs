@@ -793,7 +793,10 @@ async fn a_client_reads_its_own_published_run_but_not_another_clients(pool: MySq
         app.get(&format!("/api/runs/{run}"), &c.client).await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(app.get("/api/runs?count=exact", &c.client).await.body["total"], 0);
+    assert_eq!(
+        app.get("/api/runs?count=exact", &c.client).await.body["total"],
+        0
+    );
 }
 
 /// The real server binary on the test's database, killed with SIGKILL on drop.
@@ -1083,7 +1086,10 @@ async fn retention_deletes_old_logs_but_keeps_the_run_and_its_outputs(pool: MySq
     .await
     .unwrap();
 
-    assert!(deleted.log_lines > 0 && deleted.run_events > 0, "{deleted:?}");
+    assert!(
+        deleted.log_lines > 0 && deleted.run_events > 0,
+        "{deleted:?}"
+    );
     let logs = |run: u64| {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM node_log WHERE run_id = ?")
             .bind(run)

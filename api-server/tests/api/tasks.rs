@@ -149,7 +149,10 @@ async fn tasks_get_per_client_keys_and_the_board_lists_them_in_column_order(pool
 
     // Filters combine; search matches the title or the exact key.
     let f = app
-        .get("/api/tasks?priority=high,critical&tag=q3&q=tw&count=exact", &w.mia)
+        .get(
+            "/api/tasks?priority=high,critical&tag=q3&q=tw&count=exact",
+            &w.mia,
+        )
         .await;
     assert_eq!(f.body["total"], 1, "{}", f.body);
     let f = app.get("/api/tasks?q=ACME-3", &w.admin).await;
@@ -287,8 +290,14 @@ async fn visibility_follows_roles_assignment_and_sharing(pool: MySqlPool) {
         app.get(&path(&globex_task), &w.mia).await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(app.get("/api/tasks?count=exact", &w.mia).await.body["total"], 2);
-    assert_eq!(app.get("/api/tasks?count=exact", &w.admin).await.body["total"], 4);
+    assert_eq!(
+        app.get("/api/tasks?count=exact", &w.mia).await.body["total"],
+        2
+    );
+    assert_eq!(
+        app.get("/api/tasks?count=exact", &w.admin).await.body["total"],
+        4
+    );
     let r = app
         .post(
             "/api/tasks",

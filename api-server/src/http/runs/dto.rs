@@ -175,7 +175,7 @@ pub struct ListRuns {
     /// The `nextCursor` of the previous page.
     pub after: Option<String>,
     /// `exact` to get `total` without page numbers.
-    #[param(value_type = Option<CountMode>)]
+    #[param(inline)]
     pub count: Option<CountMode>,
 }
 

@@ -25,13 +25,7 @@ pub async fn list(
     user: CurrentUser,
     Query(q): Query<ListRuns>,
 ) -> Result<axum::Json<Paged<RunSummary>>, ApiError> {
-    let w = list_window::<u64>(
-        RUNS_CURSOR,
-        q.page,
-        q.per_page,
-        q.after.as_deref(),
-        q.count,
-    )?;
+    let w = list_window::<u64>(RUNS_CURSOR, q.page, q.per_page, q.after.as_deref(), q.count)?;
     let status = match q.status.as_deref().map(str::parse::<RunPhase>) {
         None => None,
         Some(Ok(phase)) => Some(phase),

@@ -38,14 +38,24 @@ export const BOARD_LIMIT = 500;
 export function boardQuery(f: TaskFilters) {
   return queryOptions({
     queryKey: taskKeys.board(f),
-    queryFn: () =>
-      unwrap(
+    // The board shows "first N of total", so it asks for the count the list
+    // otherwise leaves out (`count: "exact"`).
+    queryFn: async () => {
+      const page = await unwrap(
         api.GET("/api/tasks", {
           params: {
-            query: { ...filtersToQuery(f), sort: "board", perPage: BOARD_LIMIT, withCounts: true },
+            query: {
+              ...filtersToQuery(f),
+              sort: "board",
+              perPage: BOARD_LIMIT,
+              withCounts: true,
+              count: "exact",
+            },
           },
         }),
-      ),
+      );
+      return { ...page, total: page.total ?? 0 };
+    },
     placeholderData: keepPreviousData,
   });
 }
@@ -77,13 +87,15 @@ export function useAllTasks(f: TaskFilters, sort: TaskSort) {
       const first: TaskPage = await unwrap(
         api.GET("/api/tasks", { params: { query: { ...query, page: 1 } } }),
       );
-      const pages = Math.ceil(first.total / BOARD_LIMIT);
+      // Page numbers answer with a total.
+      const total = first.total ?? 0;
+      const pages = Math.ceil(total / BOARD_LIMIT);
       const rest = await Promise.all(
         Array.from({ length: Math.max(0, pages - 1) }, (_, i) =>
           unwrap(api.GET("/api/tasks", { params: { query: { ...query, page: i + 2 } } })),
         ),
       );
-      return { items: [first, ...rest].flatMap((p) => p.items), total: first.total };
+      return { items: [first, ...rest].flatMap((p) => p.items), total };
     },
   });
 }

@@ -14,12 +14,17 @@ export interface paths {
         query?: {
           /** @description Substring of the action, e.g. `workflow.` or `user.create`. */
           action?: string;
+          /** @description The `nextCursor` of the previous page. */
+          after?: string;
+          /** @description `exact` to get `total` without page numbers. */
+          count?: "exact" | "none" | null;
           /** @description Inclusive lower bound (RFC 3339). */
           from?: string;
           objectId?: string;
           objectType?: string;
           /** @description success, denied, rejected or error. */
           outcome?: string;
+          /** @description Page number (OFFSET paging, answers with `total`); prefer `after`. */
           page?: number;
           perPage?: number;
           /** @description Exclusive upper bound (RFC 3339). */
@@ -344,6 +349,44 @@ export interface paths {
         };
       };
     };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/storage": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Table sizes of this database (estimates from `information_schema`, which
+     *     costs no table scan) and the retention settings.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Storage"];
+          };
+        };
+      };
+    };
+    put?: never;
     post?: never;
     delete?: never;
     options?: never;
@@ -1277,9 +1320,14 @@ export interface paths {
     get: {
       parameters: {
         query?: {
+          /** @description The `nextCursor` of the previous page. */
+          after?: string;
           clientId?: number;
+          /** @description `exact` to get `total` without page numbers. */
+          count?: "exact" | "none" | null;
           createdAfter?: string;
           createdBefore?: string;
+          /** @description Page number (OFFSET paging, answers with `total`); prefer `after`. */
           page?: number;
           perPage?: number;
           /** @description Only runs started by this user (a manager or an admin). */
@@ -1647,14 +1695,19 @@ export interface paths {
     get: {
       parameters: {
         query?: {
+          /** @description The `nextCursor` of the previous page (of the same sort). */
+          after?: string;
           assigneeId?: number;
           clientId?: number;
+          /** @description `exact` to get `total` without page numbers. */
+          count?: "exact" | "none" | null;
           /** @description Due at or after. */
           dueFrom?: string;
           /** @description Due before. */
           dueTo?: string;
           /** @description Only tasks assigned to the caller. */
           mine?: boolean;
+          /** @description Page number (OFFSET paging, answers with `total`); prefer `after`. */
           page?: number;
           perPage?: number;
           /** @description Priorities, comma-separated (`high,critical`). */
@@ -3429,6 +3482,8 @@ export interface components {
     NotificationKind: "assigned" | "mentioned" | "status_changed" | "sla_at_risk" | "sla_breached";
     /** @description One page of a list. */
     Paged_Entry: {
+      /** @description Whether rows follow this page. */
+      hasMore: boolean;
       items: {
         action: string;
         /** Format: date-time */
@@ -3446,25 +3501,53 @@ export interface components {
         /** Format: int64 */
         userId?: number | null;
       }[];
+      /** @description Pass as `after` to read the next page; absent on the last page. */
+      nextCursor?: string | null;
       /** Format: int32 */
       page: number;
       /** Format: int32 */
       perPage: number;
-      /** Format: int64 */
-      total: number;
+      /**
+       * Format: int64
+       * @description How many rows the filter matches: present with page numbers (`page`)
+       *     or `count=exact`, absent otherwise (counting a million rows per page
+       *     is what made big lists slow; `hasMore` says whether to offer "next").
+       */
+      total?: number | null;
     };
     /** @description One page of a list. */
     Paged_RunSummary: {
+      /** @description Whether rows follow this page. */
+      hasMore: boolean;
       items: {
         /** Format: int64 */
         clientId: number;
         /** Format: date-time */
         createdAt: string;
+        /**
+         * Format: int64
+         * @description From start to finish (or to now for a running run), in milliseconds.
+         */
+        durationMs?: number | null;
+        /**
+         * Format: int32
+         * @description Nodes that ended failed.
+         */
+        failedNodes?: number | null;
+        /** @description Failed nodes by failure reason (`timeout`, `memory`, `error`, …). */
+        failureReasons?: {
+          [key: string]: number;
+        } | null;
         /** Format: date-time */
         finishedAt?: string | null;
         /** Format: int64 */
         id: number;
         message?: string | null;
+        /**
+         * Format: int32
+         * @description Nodes in the run's graph (absent for runs recorded before this was stored).
+         */
+        nodeCount?: number | null;
         published: boolean;
         /** Format: date-time */
         startedAt?: string | null;
@@ -3478,15 +3561,24 @@ export interface components {
         /** Format: int32 */
         workflowRevision: number;
       }[];
+      /** @description Pass as `after` to read the next page; absent on the last page. */
+      nextCursor?: string | null;
       /** Format: int32 */
       page: number;
       /** Format: int32 */
       perPage: number;
-      /** Format: int64 */
-      total: number;
+      /**
+       * Format: int64
+       * @description How many rows the filter matches: present with page numbers (`page`)
+       *     or `count=exact`, absent otherwise (counting a million rows per page
+       *     is what made big lists slow; `hasMore` says whether to offer "next").
+       */
+      total?: number | null;
     };
     /** @description One page of a list. */
     Paged_User: {
+      /** @description Whether rows follow this page. */
+      hasMore: boolean;
       items: {
         active: boolean;
         /** Format: date-time */
@@ -3500,15 +3592,24 @@ export interface components {
         updatedAt: string;
         username: string;
       }[];
+      /** @description Pass as `after` to read the next page; absent on the last page. */
+      nextCursor?: string | null;
       /** Format: int32 */
       page: number;
       /** Format: int32 */
       perPage: number;
-      /** Format: int64 */
-      total: number;
+      /**
+       * Format: int64
+       * @description How many rows the filter matches: present with page numbers (`page`)
+       *     or `count=exact`, absent otherwise (counting a million rows per page
+       *     is what made big lists slow; `hasMore` says whether to offer "next").
+       */
+      total?: number | null;
     };
     /** @description One page of a list. */
     Paged_WorkflowSummary: {
+      /** @description Whether rows follow this page. */
+      hasMore: boolean;
       items: {
         /** Format: int64 */
         clientId: number;
@@ -3526,12 +3627,19 @@ export interface components {
         /** Format: int64 */
         updatedBy: number;
       }[];
+      /** @description Pass as `after` to read the next page; absent on the last page. */
+      nextCursor?: string | null;
       /** Format: int32 */
       page: number;
       /** Format: int32 */
       perPage: number;
-      /** Format: int64 */
-      total: number;
+      /**
+       * Format: int64
+       * @description How many rows the filter matches: present with page numbers (`page`)
+       *     or `count=exact`, absent otherwise (counting a million rows per page
+       *     is what made big lists slow; `hasMore` says whether to offer "next").
+       */
+      total?: number | null;
     };
     /**
      * @description The widget and value shape of a template parameter.
@@ -3633,6 +3741,19 @@ export interface components {
     ResetPassword: {
       password: string;
     };
+    /** @description The retention in force, in days; absent keeps rows forever. */
+    RetentionView: {
+      /** Format: int32 */
+      auditDays?: number | null;
+      /** Format: int32 */
+      batchRows: number;
+      /** Format: int32 */
+      filesDays?: number | null;
+      /** Format: int32 */
+      logLinesDays?: number | null;
+      /** Format: int32 */
+      runEventsDays?: number | null;
+    };
     /** @description How often a failed node is tried again and how long to wait in between. */
     RetrySpec: {
       /** Format: double */
@@ -3725,11 +3846,30 @@ export interface components {
       clientId: number;
       /** Format: date-time */
       createdAt: string;
+      /**
+       * Format: int64
+       * @description From start to finish (or to now for a running run), in milliseconds.
+       */
+      durationMs?: number | null;
+      /**
+       * Format: int32
+       * @description Nodes that ended failed.
+       */
+      failedNodes?: number | null;
+      /** @description Failed nodes by failure reason (`timeout`, `memory`, `error`, …). */
+      failureReasons?: {
+        [key: string]: number;
+      } | null;
       /** Format: date-time */
       finishedAt?: string | null;
       /** Format: int64 */
       id: number;
       message?: string | null;
+      /**
+       * Format: int32
+       * @description Nodes in the run's graph (absent for runs recorded before this was stored).
+       */
+      nodeCount?: number | null;
       published: boolean;
       /** Format: date-time */
       startedAt?: string | null;
@@ -3810,6 +3950,25 @@ export interface components {
       /** Format: int64 */
       statusId: number;
     };
+    Storage: {
+      retention: components["schemas"]["RetentionView"];
+      /** @description Largest first. */
+      tables: components["schemas"]["TableSize"][];
+      /** Format: int64 */
+      totalBytes: number;
+    };
+    TableSize: {
+      /**
+       * Format: int64
+       * @description InnoDB's estimate (information_schema), not an exact count.
+       */
+      approxRows: number;
+      /** Format: int64 */
+      dataBytes: number;
+      /** Format: int64 */
+      indexBytes: number;
+      table: string;
+    };
     /** @description A task as the board, the list and the drawer show it. */
     Task: {
       assigneeIds: number[];
@@ -3858,15 +4017,21 @@ export interface components {
       watcherIds?: number[] | null;
     };
     TaskPage: {
+      hasMore: boolean;
       items: components["schemas"]["Task"][];
+      /** @description Pass as `after` (with the same sort) to read the next page. */
+      nextCursor?: string | null;
       /** Format: int32 */
       page: number;
       /** Format: int32 */
       perPage: number;
       /** @description With `withCounts=true`: matching tasks per status. */
       statusCounts?: components["schemas"]["StatusCount"][] | null;
-      /** Format: int64 */
-      total: number;
+      /**
+       * Format: int64
+       * @description How many tasks match: present with `page` or `count=exact`.
+       */
+      total?: number | null;
     };
     TaskSettings: {
       /** Format: int64 */

@@ -26,7 +26,11 @@ export function CursorPagination({
       className="flex items-center justify-between px-1 py-3 text-sm text-slate-600"
       aria-label="Pagination"
     >
-      <span>{shown === 0 ? "No results" : `${first}–${first + shown - 1}${nextCursor ? " of more" : ""}`}</span>
+      <span>
+        {shown === 0
+          ? "No results"
+          : `${first}–${first + shown - 1}${nextCursor ? " of more" : ""}`}
+      </span>
       <div className="flex gap-2">
         <Button size="sm" disabled={pageIndex === 0} onClick={onPrevious}>
           Previous
