@@ -265,7 +265,10 @@ const LIST_COLS: &str = "r.run_id, r.workflow_id, r.workflow_revision, r.client_
 /// after `limit` visible rows instead of materializing every run of the
 /// manager's clients and sorting them (the `IN (SELECT …)` plan MariaDB chose).
 fn push_list_from_where(qb: &mut QueryBuilder<'_, MySql>, scope: ClientScope, f: &Filter) {
-    qb.push(" FROM run r");
+    qb.push(format_args!(
+        " FROM run r FORCE INDEX ({})",
+        list_index(scope, f)
+    ));
     if let ClientScope::AssignedTo(manager) = scope {
         qb.push(
             " STRAIGHT_JOIN manager_client mc ON mc.client_id = r.client_id AND mc.manager_id = ",
@@ -295,6 +298,27 @@ fn push_list_from_where(qb: &mut QueryBuilder<'_, MySql>, scope: ClientScope, f:
     }
     if let Some(t) = f.created_before {
         qb.push(" AND r.created_at < ").push_bind(t);
+    }
+}
+
+/// The index a run list reads: the most selective filter's `(column, run_id)`
+/// index, else the primary key. Chosen here rather than by the optimizer
+/// because, for an equality filter plus the cursor (`status = ? AND run_id <
+/// ?`), MariaDB estimates `ref` on the status alone as cheaper and then skips
+/// every newer row of that status to reach the cursor, so page 100 read
+/// ~100× the rows of page 1 (measured: 305 ms against 50 ms); forced, the
+/// cursor becomes part of the range. `FORCE INDEX` means the same in MySQL 8.
+fn list_index(scope: ClientScope, f: &Filter) -> &'static str {
+    if f.workflow_id.is_some() {
+        "ix_run_workflow_id"
+    } else if f.client_id.is_some() || matches!(scope, ClientScope::Only(_)) {
+        "ix_run_client_id"
+    } else if f.started_by.is_some() {
+        "ix_run_starter_id"
+    } else if f.status.is_some() {
+        "ix_run_status_id"
+    } else {
+        "PRIMARY"
     }
 }
 
