@@ -47,6 +47,7 @@ pub struct Window<T> {
 /// per query, so the count filters exactly like the page minus the cursor.
 /// The extra row only tells whether another page exists, so no count is needed
 /// for "more available".
+#[allow(clippy::too_many_arguments)]
 pub async fn fetch_window<T, K>(
     db: &MySqlPool,
     columns: &str,

@@ -805,7 +805,7 @@ async fn cursor_and_count_parameters_keep_each_cases_status_and_scope(pool: MySq
                 continue;
             }
             let items = r.body["items"].as_array().unwrap();
-            assert_eq!(r.body["total"].as_u64().is_some(), true, "{}", r.body);
+            assert!(r.body["total"].as_u64().is_some(), "{}", r.body);
             if list == "/api/admin/audit" {
                 continue;
             }
