@@ -17,6 +17,7 @@ const nav: Record<Role, { to: string; label: string }[]> = {
     { to: "/admin/tasks", label: "Tasks" },
     { to: "/admin/runs", label: "Runs" },
     { to: "/admin/audit", label: "Audit log" },
+    { to: "/admin/storage", label: "Storage" },
     { to: "/admin/settings", label: "Settings" },
   ],
   manager: [
