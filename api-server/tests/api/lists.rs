@@ -260,7 +260,7 @@ async fn task_list_plans_read_an_index_in_order_for_the_indexed_sorts(pool: MySq
     .await
     .unwrap();
     let mut values = vec![];
-    for i in 1..=3000u32 {
+    for i in 1..=20000u32 {
         let c = w.clients[(i % 4) as usize];
         let prio = ["low", "medium", "high", "critical"][(i % 4) as usize];
         values.push(format!(
@@ -291,7 +291,7 @@ async fn task_list_plans_read_an_index_in_order_for_the_indexed_sorts(pool: MySq
     let now = Utc::now();
     let t = KeyValue::Time(now);
     let cases = [
-        (TaskSort::CreatedDesc, vec![t.clone(), KeyValue::Int(1500)]),
+        (TaskSort::CreatedDesc, vec![t.clone(), KeyValue::Int(10000)]),
         (TaskSort::CreatedAsc, vec![t.clone(), KeyValue::Int(1500)]),
         (TaskSort::UpdatedDesc, vec![t.clone(), KeyValue::Int(1500)]),
         (
