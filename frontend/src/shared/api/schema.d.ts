@@ -17,7 +17,7 @@ export interface paths {
           /** @description The `nextCursor` of the previous page. */
           after?: string;
           /** @description `exact` to get `total` without page numbers. */
-          count?: "exact" | "none" | null;
+          count?: "exact" | "none";
           /** @description Inclusive lower bound (RFC 3339). */
           from?: string;
           objectId?: string;
@@ -1324,7 +1324,7 @@ export interface paths {
           after?: string;
           clientId?: number;
           /** @description `exact` to get `total` without page numbers. */
-          count?: "exact" | "none" | null;
+          count?: "exact" | "none";
           createdAfter?: string;
           createdBefore?: string;
           /** @description Page number (OFFSET paging, answers with `total`); prefer `after`. */
@@ -1700,7 +1700,7 @@ export interface paths {
           assigneeId?: number;
           clientId?: number;
           /** @description `exact` to get `total` without page numbers. */
-          count?: "exact" | "none" | null;
+          count?: "exact" | "none";
           /** @description Due at or after. */
           dueFrom?: string;
           /** @description Due before. */
