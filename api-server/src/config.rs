@@ -91,7 +91,18 @@ pub struct Settings {
     /// How long `mode: "sync"` run requests wait before answering 202.
     pub sync_run_wait_seconds: u64,
     /// Delete logs and files of runs finished more than this many days ago; `None` keeps them.
+    /// The default of the three run retention settings below.
     pub run_retention_days: Option<u32>,
+    /// Days to keep run events (of finished runs); `None` uses `run_retention_days`.
+    pub retention_run_events_days: Option<u32>,
+    /// Days to keep log lines (of finished runs); `None` uses `run_retention_days`.
+    pub retention_log_lines_days: Option<u32>,
+    /// Days to keep run files; `None` uses `run_retention_days`.
+    pub retention_files_days: Option<u32>,
+    /// Days to keep audit rows; `None` keeps them.
+    pub retention_audit_days: Option<u32>,
+    /// Rows one retention DELETE removes at most.
+    pub retention_batch_rows: u32,
     /// Directory of the built web SPA served at `/` (None: API only).
     pub web_dir: Option<std::path::PathBuf>,
     /// Where runs execute: on this machine, or as `Run` resources on Kubernetes.
@@ -247,6 +258,11 @@ impl Default for Settings {
             max_file_bytes: 64 * 1024 * 1024,
             sync_run_wait_seconds: 30,
             run_retention_days: None,
+            retention_run_events_days: None,
+            retention_log_lines_days: None,
+            retention_files_days: None,
+            retention_audit_days: None,
+            retention_batch_rows: 1000,
             web_dir: None,
             executor: ExecutorMode::Local,
             k8s_namespace: None,
@@ -316,6 +332,18 @@ impl Settings {
         }
         self.vault = std::sync::Arc::new(katalusis_vault::Keyring::new(primary, old));
         Ok(())
+    }
+
+    /// What retention deletes: each run table on its own setting or, unset,
+    /// on `run_retention_days`; audit rows only on their own setting.
+    pub fn retention(&self) -> crate::executor::retention::Policy {
+        crate::executor::retention::Policy {
+            run_events_days: self.retention_run_events_days.or(self.run_retention_days),
+            log_lines_days: self.retention_log_lines_days.or(self.run_retention_days),
+            files_days: self.retention_files_days.or(self.run_retention_days),
+            audit_days: self.retention_audit_days,
+            batch_rows: self.retention_batch_rows,
+        }
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -535,6 +563,31 @@ impl Settings {
         if let Some(v) = get("KATALUSIS_RUN_RETENTION_DAYS") {
             s.run_retention_days =
                 Some(parse_range("KATALUSIS_RUN_RETENTION_DAYS", &v, 1, 36_500)?);
+        }
+        for (var, field) in [
+            (
+                "KATALUSIS_RETENTION_RUN_EVENTS_DAYS",
+                &mut s.retention_run_events_days,
+            ),
+            (
+                "KATALUSIS_RETENTION_LOG_LINES_DAYS",
+                &mut s.retention_log_lines_days,
+            ),
+            (
+                "KATALUSIS_RETENTION_FILES_DAYS",
+                &mut s.retention_files_days,
+            ),
+            (
+                "KATALUSIS_RETENTION_AUDIT_DAYS",
+                &mut s.retention_audit_days,
+            ),
+        ] {
+            if let Some(v) = get(var) {
+                *field = Some(parse_range(var, &v, 1, 36_500)?);
+            }
+        }
+        if let Some(v) = get("KATALUSIS_RETENTION_BATCH_ROWS") {
+            s.retention_batch_rows = parse_range("KATALUSIS_RETENTION_BATCH_ROWS", &v, 1, 100_000)?;
         }
         if let Some(v) = get("KATALUSIS_EXECUTOR") {
             s.executor = match v.as_str() {
@@ -1038,6 +1091,31 @@ mod tests {
         assert_eq!(s.sync_run_wait_seconds, 5);
         assert_eq!(s.run_retention_days, Some(30));
         assert_eq!(Settings::default().run_retention_days, None);
+        let r = Settings::from_vars(&vars(&[
+            ("KATALUSIS_RUN_RETENTION_DAYS", "30"),
+            ("KATALUSIS_RETENTION_LOG_LINES_DAYS", "7"),
+            ("KATALUSIS_RETENTION_AUDIT_DAYS", "400"),
+            ("KATALUSIS_RETENTION_BATCH_ROWS", "500"),
+        ]))
+        .unwrap()
+        .retention();
+        assert_eq!(
+            (
+                r.run_events_days,
+                r.log_lines_days,
+                r.files_days,
+                r.audit_days,
+                r.batch_rows
+            ),
+            (Some(30), Some(7), Some(30), Some(400), 500)
+        );
+        assert!(Settings::default().retention().is_empty());
+        assert_eq!(
+            Settings::from_vars(&vars(&[("KATALUSIS_RETENTION_AUDIT_DAYS", "0")]))
+                .unwrap_err()
+                .var,
+            "KATALUSIS_RETENTION_AUDIT_DAYS"
+        );
         assert!(Settings::default().max_parallel_nodes >= 1);
         for (k, v) in [
             ("KATALUSIS_SANDBOX", "docker"),

@@ -268,8 +268,9 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     if state.settings.demo {
         demo::seed(&state).await.context("seeding the demo")?;
     }
-    if let Some(days) = state.settings.run_retention_days {
-        executor::retention::spawn(state.db.clone(), days);
+    let retention = state.settings.retention();
+    if !retention.is_empty() {
+        executor::retention::spawn(state.db.clone(), retention);
     }
     metrics::spawn_node_observer(&state);
     if let Some(addr) = state.settings.metrics_addr {

@@ -1,6 +1,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{MySqlPool, QueryBuilder};
+
+use super::paging::{explain_window, fetch_window, PlanStep, Start, Window};
 use utoipa::ToSchema;
 
 pub struct NewEntry {
@@ -92,23 +94,55 @@ fn push_where(qb: &mut QueryBuilder<'_, sqlx::MySql>, f: &Filter) {
     }
 }
 
+const COLUMNS: &str =
+    "audit_id, at, user_id, role, action, object_type, object_id, outcome, status, \
+    request_id, client_ip";
+
+fn push_from_where(qb: &mut QueryBuilder<'_, sqlx::MySql>, f: &Filter) {
+    qb.push(" FROM audit_log");
+    push_where(qb, f);
+}
+
+fn push_keyset(qb: &mut QueryBuilder<'_, sqlx::MySql>, after: &u64) {
+    qb.push(" AND audit_id < ").push_bind(*after);
+}
+
+/// One window of the audit log, newest first.
 pub async fn list(
     db: &MySqlPool,
     f: &Filter,
+    start: &Start<u64>,
     limit: u32,
-    offset: u64,
-) -> Result<(Vec<Entry>, u64), sqlx::Error> {
-    let mut qb = QueryBuilder::new(
-        "SELECT audit_id, at, user_id, role, action, object_type, object_id, outcome, status, request_id, client_ip FROM audit_log",
-    );
-    push_where(&mut qb, f);
-    qb.push(" ORDER BY audit_id DESC LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
-    let items = qb.build_query_as().fetch_all(db).await?;
-    let mut qc = QueryBuilder::new("SELECT COUNT(*) FROM audit_log");
-    push_where(&mut qc, f);
-    let total: i64 = qc.build_query_scalar().fetch_one(db).await?;
-    Ok((items, total as u64))
+    count: bool,
+) -> Result<Window<Entry>, sqlx::Error> {
+    fetch_window(
+        db,
+        COLUMNS,
+        |qb| push_from_where(qb, f),
+        push_keyset,
+        "audit_id DESC",
+        start,
+        limit,
+        count,
+    )
+    .await
+}
+
+/// The plan of `list`'s page query, for plan tests.
+pub async fn explain_list(
+    db: &MySqlPool,
+    f: &Filter,
+    start: &Start<u64>,
+    limit: u32,
+) -> Result<Vec<PlanStep>, sqlx::Error> {
+    explain_window(
+        db,
+        COLUMNS,
+        |qb| push_from_where(qb, f),
+        push_keyset,
+        "audit_id DESC",
+        start,
+        limit,
+    )
+    .await
 }

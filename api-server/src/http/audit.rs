@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::extract::{paging, Paged, Query};
+use super::extract::{list_window, CountMode, Paged, Query};
 use crate::auth::{Admin, RequireRole};
 use crate::db::{self, audit::Entry};
 use crate::error::ApiError;
@@ -24,9 +24,18 @@ pub struct ListAudit {
     pub from: Option<DateTime<Utc>>,
     /// Exclusive upper bound (RFC 3339).
     pub to: Option<DateTime<Utc>>,
+    /// Page number (OFFSET paging, answers with `total`); prefer `after`.
     pub page: Option<u32>,
     pub per_page: Option<u32>,
+    /// The `nextCursor` of the previous page.
+    pub after: Option<String>,
+    /// `exact` to get `total` without page numbers.
+    #[param(inline)]
+    pub count: Option<CountMode>,
 }
+
+/// The name cursors of the audit list carry.
+const AUDIT_CURSOR: &str = "audit";
 
 /// The audit log, newest first.
 #[utoipa::path(get, path = "/api/admin/audit", tag = "audit", security(("bearer" = [])),
@@ -43,7 +52,13 @@ pub async fn list(
         "audit_log",
         "",
     );
-    let (page, per_page, offset) = paging(q.page, q.per_page)?;
+    let w = list_window::<u64>(
+        AUDIT_CURSOR,
+        q.page,
+        q.per_page,
+        q.after.as_deref(),
+        q.count,
+    )?;
     let f = db::audit::Filter {
         user_id: q.user_id,
         action: q.action.filter(|s| !s.is_empty()),
@@ -53,11 +68,11 @@ pub async fn list(
         from: q.from,
         to: q.to,
     };
-    let (items, total) = db::audit::list(&state.db, &f, per_page, offset).await?;
-    Ok(axum::Json(Paged {
-        items,
-        total,
-        page,
-        per_page,
-    }))
+    let rows = db::audit::list(&state.db, &f, &w.start, w.per_page, w.count).await?;
+    Ok(axum::Json(w.page(
+        AUDIT_CURSOR,
+        rows,
+        |e| e.audit_id,
+        |e| e,
+    )))
 }

@@ -2,9 +2,13 @@
 //! always gets the one JSON error shape.
 
 use axum::extract::{FromRequest, FromRequestParts};
-use serde::Serialize;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::db::paging::{Start, Window};
 use crate::error::ApiError;
 
 #[derive(FromRequest)]
@@ -43,7 +47,124 @@ pub fn paging(page: Option<u32>, per_page: Option<u32>) -> Result<(u32, u32, u64
 #[serde(rename_all = "camelCase")]
 pub struct Paged<T> {
     pub items: Vec<T>,
-    pub total: u64,
+    /// How many rows the filter matches: present with page numbers (`page`)
+    /// or `count=exact`, absent otherwise (counting a million rows per page
+    /// is what made big lists slow; `hasMore` says whether to offer "next").
+    pub total: Option<u64>,
     pub page: u32,
     pub per_page: u32,
+    /// Pass as `after` to read the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    /// Whether rows follow this page.
+    pub has_more: bool,
+}
+
+impl<T> Paged<T> {
+    /// A page-number page of a small list that always counts.
+    pub fn numbered(items: Vec<T>, total: u64, page: u32, per_page: u32) -> Self {
+        let has_more = u64::from(page) * u64::from(per_page) < total;
+        Self {
+            items,
+            total: Some(total),
+            page,
+            per_page,
+            next_cursor: None,
+            has_more,
+        }
+    }
+}
+
+/// `count=exact` asks a cursor list for the total number of matching rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CountMode {
+    /// Count every matching row (costs a scan of the filter's rows).
+    Exact,
+    /// No total; `hasMore` only (the default).
+    None,
+}
+
+/// Where a list page starts and what it answers, from `page`, `perPage`,
+/// `after` and `count`.
+#[derive(Debug)]
+pub struct ListWindow<K> {
+    pub start: Start<K>,
+    pub page: u32,
+    pub per_page: u32,
+    pub count: bool,
+}
+
+/// Validates the paging parameters of a cursor list named `list`. `page`
+/// keeps OFFSET paging (with a total, since page numbers need one) for small
+/// sets; `after` continues from a cursor this list handed out; neither reads
+/// the first page. A cursor of another list or a forged one is a 400.
+pub fn list_window<K: DeserializeOwned>(
+    list: &str,
+    page: Option<u32>,
+    per_page: Option<u32>,
+    after: Option<&str>,
+    count: Option<CountMode>,
+) -> Result<ListWindow<K>, ApiError> {
+    let (page_no, per_page, offset) = paging(page, per_page)?;
+    let exact = count == Some(CountMode::Exact);
+    let (start, count) = match (page, after) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field("after", "cannot be combined with page"));
+        }
+        (Some(_), None) => (Start::Offset(offset), true),
+        (None, Some(c)) => (Start::After(decode_cursor(list, c)?), exact),
+        (None, None) => (Start::First, exact),
+    };
+    Ok(ListWindow {
+        start,
+        page: page_no,
+        per_page,
+        count,
+    })
+}
+
+/// An opaque cursor: the list's name and the sort key of the last row shown,
+/// as base64url JSON. Opaque to clients, not secret: it only ever narrows a
+/// query that is scoped to the caller anyway.
+pub fn encode_cursor<K: Serialize>(list: &str, key: &K) -> String {
+    let json = serde_json::to_vec(&(list, key)).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_cursor<K: DeserializeOwned>(list: &str, cursor: &str) -> Result<K, ApiError> {
+    let bad = || ApiError::field("after", "is not a cursor of this list");
+    if cursor.len() > 1024 {
+        return Err(bad());
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let (name, key): (String, K) = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if name != list {
+        return Err(bad());
+    }
+    Ok(key)
+}
+
+impl<K> ListWindow<K> {
+    /// The response page for a window of rows; `key` gives a row's cursor key.
+    pub fn page<R, T, KS: Serialize>(
+        &self,
+        list: &str,
+        w: Window<R>,
+        key: impl Fn(&R) -> KS,
+        view: impl FnMut(R) -> T,
+    ) -> Paged<T> {
+        let next_cursor = if w.has_more {
+            w.items.last().map(|r| encode_cursor(list, &key(r)))
+        } else {
+            None
+        };
+        Paged {
+            items: w.items.into_iter().map(view).collect(),
+            total: w.total,
+            page: self.page,
+            per_page: self.per_page,
+            next_cursor,
+            has_more: w.has_more,
+        }
+    }
 }

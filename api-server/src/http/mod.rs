@@ -13,6 +13,7 @@ pub mod internal;
 pub mod runs;
 pub mod sessions;
 pub mod settings;
+pub mod storage;
 pub mod templates;
 pub mod users;
 pub mod workflows;
@@ -150,6 +151,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list))
         .routes(routes!(settings::get_modules, settings::put_modules))
         .routes(routes!(settings::get_limits))
+        .routes(routes!(storage::get))
         .merge(crate::library::router())
         .merge(crate::tasks::routes())
         .merge(crate::notifications::routes())

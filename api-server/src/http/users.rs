@@ -111,12 +111,7 @@ pub async fn list(
         q: q.q.filter(|s| !s.trim().is_empty()),
     };
     let (items, total) = db::users::list(&state.db, &filter, per_page, offset).await?;
-    Ok(axum::Json(Paged {
-        items,
-        total,
-        page,
-        per_page,
-    }))
+    Ok(axum::Json(Paged::numbered(items, total, page, per_page)))
 }
 
 /// Get a user.

@@ -243,12 +243,7 @@ pub async fn list(
             updated_at: r.updated_at,
         });
     }
-    Ok(axum::Json(Paged {
-        items,
-        total,
-        page,
-        per_page,
-    }))
+    Ok(axum::Json(Paged::numbered(items, total, page, per_page)))
 }
 
 /// Create a workflow for a client the caller may work for.

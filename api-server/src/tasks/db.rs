@@ -7,6 +7,9 @@ use sqlx::{FromRow, MySql, MySqlConnection, MySqlPool, QueryBuilder};
 
 use super::model::{Priority, SlaState, SourceKind, TaskSort};
 use crate::auth::Role;
+use crate::db::paging::{
+    explain_window, push_keyset, window_query, KeyColumn, KeyValue, PlanStep, Start, Window,
+};
 
 /// Who is looking: the visibility rules depend on the role and the id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +92,7 @@ pub async fn transition_allowed(
     Ok(n > 0)
 }
 
-pub const TASK_COLUMNS: &str = "t.task_id, t.client_id, t.task_key, t.title, t.description, \
+pub const TASK_COLUMNS: &str = "t.task_id, t.client_id, t.task_number, t.task_key, t.title, t.description, \
     t.status_id, t.priority, t.reporter_id, t.due_at, t.position, t.source_kind, t.source_ref_id, \
     t.source_node, t.sla_risk_at, t.sla_due_at, t.version, t.created_at, t.updated_at, t.completed_at";
 
@@ -97,6 +100,7 @@ pub const TASK_COLUMNS: &str = "t.task_id, t.client_id, t.task_key, t.title, t.d
 pub struct TaskRow {
     pub task_id: u64,
     pub client_id: u64,
+    pub task_number: u64,
     pub task_key: String,
     pub title: String,
     pub description: String,
@@ -481,11 +485,25 @@ fn push_from_where(
     join_status: bool,
 ) {
     qb.push(" FROM task t");
+    if v.role == Role::Client {
+        // A client sees the few tasks assigned or shared to them: start from
+        // those ids (a small derived table over the `(user_id, task_id)`
+        // indexes) instead of walking all tasks in list order and probing
+        // both tables per task, which took seconds at 100,000 tasks. Same
+        // rows as `push_visible` for a client.
+        qb.push(" JOIN (SELECT va.task_id FROM task_assignee va WHERE va.user_id = ")
+            .push_bind(v.user_id)
+            .push(" UNION SELECT vs.task_id FROM task_share vs WHERE vs.user_id = ")
+            .push_bind(v.user_id)
+            .push(") mine ON mine.task_id = t.task_id");
+    }
     if join_status {
         qb.push(" JOIN task_status s ON s.status_id = t.status_id");
     }
     qb.push(" WHERE 1 = 1");
-    push_visible(qb, v);
+    if v.role != Role::Client {
+        push_visible(qb, v);
+    }
     if !f.status_ids.is_empty() {
         qb.push(" AND t.status_id IN (");
         let mut sep = qb.separated(", ");
@@ -568,28 +586,162 @@ fn push_from_where(
     }
 }
 
-/// One page of visible tasks matching `f`, and the total the filter matches.
+/// The sort key of each task order, matching `TaskSort::order_by` column for
+/// column, so a cursor can continue any order.
+fn key_columns(sort: TaskSort) -> &'static [KeyColumn] {
+    const fn asc(expr: &'static str) -> KeyColumn {
+        KeyColumn {
+            expr,
+            descending: false,
+        }
+    }
+    const fn desc(expr: &'static str) -> KeyColumn {
+        KeyColumn {
+            expr,
+            descending: true,
+        }
+    }
+    const CREATED_DESC: &[KeyColumn] = &[desc("t.created_at"), desc("t.task_id")];
+    const CREATED_ASC: &[KeyColumn] = &[asc("t.created_at"), asc("t.task_id")];
+    const UPDATED_DESC: &[KeyColumn] = &[desc("t.updated_at"), desc("t.task_id")];
+    const DUE_ASC: &[KeyColumn] = &[asc("(t.due_at IS NULL)"), asc("t.due_at"), asc("t.task_id")];
+    const DUE_DESC: &[KeyColumn] = &[
+        asc("(t.due_at IS NULL)"),
+        desc("t.due_at"),
+        desc("t.task_id"),
+    ];
+    const PRIORITY_DESC: &[KeyColumn] = &[
+        desc("t.priority_rank"),
+        desc("t.created_at"),
+        desc("t.task_id"),
+    ];
+    const BOARD: &[KeyColumn] = &[asc("s.position"), asc("t.position"), asc("t.task_id")];
+    const KEY: &[KeyColumn] = &[asc("t.client_id"), asc("t.task_number")];
+    match sort {
+        TaskSort::CreatedDesc => CREATED_DESC,
+        TaskSort::CreatedAsc => CREATED_ASC,
+        TaskSort::UpdatedDesc => UPDATED_DESC,
+        TaskSort::DueAsc => DUE_ASC,
+        TaskSort::DueDesc => DUE_DESC,
+        TaskSort::PriorityDesc => PRIORITY_DESC,
+        TaskSort::Board => BOARD,
+        TaskSort::Key => KEY,
+    }
+}
+
+/// Whether a cursor's key fits the sort (right length); a mismatched one is refused.
+pub fn key_fits(sort: TaskSort, key: &[KeyValue]) -> bool {
+    key.len() == key_columns(sort).len()
+}
+
+/// The sort key of `row` under `sort`; `status_position` is the position of
+/// the row's status (board order only).
+fn row_key(sort: TaskSort, row: &TaskRow, status_position: i32) -> Vec<KeyValue> {
+    let id = KeyValue::Int(i64::try_from(row.task_id).unwrap_or(i64::MAX));
+    let time = |t: Option<DateTime<Utc>>| t.map_or(KeyValue::Null, KeyValue::Time);
+    match sort {
+        TaskSort::CreatedDesc | TaskSort::CreatedAsc => vec![time(Some(row.created_at)), id],
+        TaskSort::UpdatedDesc => vec![time(Some(row.updated_at)), id],
+        TaskSort::DueAsc | TaskSort::DueDesc => vec![
+            KeyValue::Int(i64::from(row.due_at.is_none())),
+            time(row.due_at),
+            id,
+        ],
+        TaskSort::PriorityDesc => vec![
+            KeyValue::Int(i64::from(row.priority.rank())),
+            time(Some(row.created_at)),
+            id,
+        ],
+        TaskSort::Board => vec![
+            KeyValue::Int(i64::from(status_position)),
+            KeyValue::Float(row.position),
+            id,
+        ],
+        TaskSort::Key => vec![
+            KeyValue::Int(i64::try_from(row.client_id).unwrap_or(i64::MAX)),
+            KeyValue::Int(i64::try_from(row.task_number).unwrap_or(i64::MAX)),
+        ],
+    }
+}
+
+/// One window of visible tasks matching `f` in `sort` order, the total when
+/// `count` is set, and the sort key of the last row when more rows follow
+/// (the next cursor).
+#[allow(clippy::too_many_arguments)]
 pub async fn list(
     db: &MySqlPool,
     v: Viewer,
     f: &Filter,
     sort: TaskSort,
+    start: &Start<Vec<KeyValue>>,
     limit: u32,
-    offset: u64,
+    count: bool,
     now: DateTime<Utc>,
-) -> Result<(Vec<TaskRow>, u64), sqlx::Error> {
+) -> Result<(Window<TaskRow>, Option<Vec<KeyValue>>), sqlx::Error> {
     let board = sort == TaskSort::Board;
-    let mut q = QueryBuilder::<MySql>::new(format!("SELECT {TASK_COLUMNS}"));
-    push_from_where(&mut q, v, f, now, board);
-    q.push(format!(" ORDER BY {} LIMIT ", sort.order_by()))
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
-    let items: Vec<TaskRow> = q.build_query_as().fetch_all(db).await?;
-    let mut count = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
-    push_from_where(&mut count, v, f, now, false);
-    let total: i64 = count.build_query_scalar().fetch_one(db).await?;
-    Ok((items, u64::try_from(total).unwrap_or(0)))
+    let mut q = window_query(
+        "",
+        TASK_COLUMNS,
+        &|qb: &mut QueryBuilder<'_, MySql>| push_from_where(qb, v, f, now, board),
+        &|qb: &mut QueryBuilder<'_, MySql>, k: &Vec<KeyValue>| {
+            push_keyset(qb, key_columns(sort), k)
+        },
+        sort.order_by(),
+        start,
+        limit,
+    );
+    let mut items: Vec<TaskRow> = q.build_query_as().fetch_all(db).await?;
+    let has_more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let total = if count {
+        let mut c = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
+        push_from_where(&mut c, v, f, now, false);
+        let n: i64 = c.build_query_scalar().fetch_one(db).await?;
+        Some(u64::try_from(n).unwrap_or(0))
+    } else {
+        None
+    };
+    let next = match items.last() {
+        Some(last) if has_more => {
+            let position = if board {
+                status(db, last.status_id).await?.map_or(0, |s| s.position)
+            } else {
+                0
+            };
+            Some(row_key(sort, last, position))
+        }
+        _ => None,
+    };
+    Ok((
+        Window {
+            items,
+            has_more,
+            total,
+        },
+        next,
+    ))
+}
+
+/// The plan of `list`'s page query, for plan tests.
+pub async fn explain_list(
+    db: &MySqlPool,
+    v: Viewer,
+    f: &Filter,
+    sort: TaskSort,
+    start: &Start<Vec<KeyValue>>,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<PlanStep>, sqlx::Error> {
+    explain_window(
+        db,
+        TASK_COLUMNS,
+        |qb| push_from_where(qb, v, f, now, sort == TaskSort::Board),
+        |qb, k: &Vec<KeyValue>| push_keyset(qb, key_columns(sort), k),
+        sort.order_by(),
+        start,
+        limit,
+    )
+    .await
 }
 
 /// How many visible tasks matching `f` each status holds (Kanban column counts).

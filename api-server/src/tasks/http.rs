@@ -22,8 +22,9 @@ use super::model::{self, Priority, SlaDeadlines, SlaState, SourceKind, TaskSort}
 use super::service::{self, BulkFailure, Changes, Ctx, NewTask, TaskError};
 use crate::audit::Audit;
 use crate::auth::{Admin, ClientScope, CurrentUser, RequireRole, Staff};
+use crate::db::paging::KeyValue;
 use crate::error::ApiError;
-use crate::http::extract::{paging, Json, Path, Query};
+use crate::http::extract::{encode_cursor, list_window, CountMode, Json, Path, Query};
 use crate::live::LiveEvent;
 use crate::notifications::service::Outbox;
 use crate::state::AppState;
@@ -227,8 +228,14 @@ pub struct ListTasks {
     pub source_ref_id: Option<u64>,
     #[param(inline)]
     pub sort: Option<TaskSort>,
+    /// Page number (OFFSET paging, answers with `total`); prefer `after`.
     pub page: Option<u32>,
     pub per_page: Option<u32>,
+    /// The `nextCursor` of the previous page (of the same sort).
+    pub after: Option<String>,
+    /// `exact` to get `total` without page numbers.
+    #[param(inline)]
+    pub count: Option<CountMode>,
     /// Also count the matching tasks per status (Kanban column counts).
     #[serde(default)]
     pub with_counts: bool,
@@ -245,9 +252,13 @@ pub struct StatusCount {
 #[serde(rename_all = "camelCase")]
 pub struct TaskPage {
     pub items: Vec<Task>,
-    pub total: u64,
+    /// How many tasks match: present with `page` or `count=exact`.
+    pub total: Option<u64>,
     pub page: u32,
     pub per_page: u32,
+    /// Pass as `after` (with the same sort) to read the next page.
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
     /// With `withCounts=true`: matching tasks per status.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_counts: Option<Vec<StatusCount>>,
@@ -273,7 +284,20 @@ pub async fn list(
     user: CurrentUser,
     Query(q): Query<ListTasks>,
 ) -> Result<axum::Json<TaskPage>, ApiError> {
-    let (page, per_page, offset) = paging(q.page, q.per_page)?;
+    let sort = q.sort.unwrap_or_default();
+    // The sort is part of the cursor's list name: a cursor continues only the
+    // order it came from.
+    let cursor_list = format!("tasks:{sort:?}");
+    let w = list_window::<Vec<KeyValue>>(
+        &cursor_list,
+        q.page,
+        q.per_page,
+        q.after.as_deref(),
+        q.count,
+    )?;
+    if w.start.after().is_some_and(|k| !db::key_fits(sort, k)) {
+        return Err(ApiError::field("after", "is not a cursor of this list"));
+    }
     let f = db::Filter {
         status_ids: q
             .status
@@ -303,16 +327,7 @@ pub async fn list(
     }
     let now = Utc::now();
     let v = viewer(&user);
-    let (rows, total) = db::list(
-        &state.db,
-        v,
-        &f,
-        q.sort.unwrap_or_default(),
-        per_page,
-        offset,
-        now,
-    )
-    .await?;
+    let (rows, next) = db::list(&state.db, v, &f, sort, &w.start, w.per_page, w.count, now).await?;
     let status_counts = if q.with_counts {
         Some(
             db::count_by_status(&state.db, v, &f, now)
@@ -328,10 +343,12 @@ pub async fn list(
         None
     };
     Ok(axum::Json(TaskPage {
-        items: views(&state, rows).await?,
-        total,
-        page,
-        per_page,
+        items: views(&state, rows.items).await?,
+        total: rows.total,
+        page: w.page,
+        per_page: w.per_page,
+        next_cursor: next.map(|k| encode_cursor(&cursor_list, &k)),
+        has_more: rows.has_more,
         status_counts,
     }))
 }

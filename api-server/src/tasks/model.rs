@@ -262,7 +262,9 @@ impl TaskSort {
             Self::DueAsc => "t.due_at IS NULL, t.due_at ASC, t.task_id ASC",
             Self::DueDesc => "t.due_at IS NULL, t.due_at DESC, t.task_id DESC",
             Self::PriorityDesc => {
-                "CASE t.priority WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END DESC, t.created_at DESC, t.task_id DESC"
+                // priority_rank is a stored generated column (migration 0008)
+                // with the same mapping as `Priority::rank`, indexed with created_at.
+                "t.priority_rank DESC, t.created_at DESC, t.task_id DESC"
             }
             Self::Board => "s.position ASC, t.position ASC, t.task_id ASC",
             Self::Key => "t.client_id ASC, t.task_number ASC",

@@ -31,10 +31,13 @@ async fn admins_filter_runs_by_who_started_them_and_workflows_by_who_created_the
     wait_final(&app, &c.admin, r1).await;
     wait_final(&app, &c.admin, r2).await;
 
-    let all = app.get("/api/runs", &c.admin).await;
+    let all = app.get("/api/runs?count=exact", &c.admin).await;
     assert_eq!(all.body["total"], 2, "{}", all.body);
     let by_other = app
-        .get(&format!("/api/runs?startedBy={}", other.user_id), &c.admin)
+        .get(
+            &format!("/api/runs?startedBy={}&count=exact", other.user_id),
+            &c.admin,
+        )
         .await;
     assert_eq!(by_other.status, StatusCode::OK, "{}", by_other.body);
     assert_eq!(by_other.body["total"], 1);
@@ -83,7 +86,7 @@ async fn a_test_run_started_unpublished_stays_hidden_from_the_client_until_publi
     assert_eq!(done["workflowName"], "Weekly report");
     assert_eq!(done["workflowDescription"], "Totals per week.");
 
-    let seen = app.get("/api/runs", &c.client).await;
+    let seen = app.get("/api/runs?count=exact", &c.client).await;
     assert_eq!(seen.body["total"], 1, "{}", seen.body);
     assert_eq!(seen.body["items"][0]["id"], real_run);
     assert_eq!(seen.body["items"][0]["workflowName"], "Weekly report");

@@ -163,6 +163,7 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         STAFF_SCOPED_GET,
     ),
     ("GET", "/api/admin/audit", ADMIN_ONLY_GET),
+    ("GET", "/api/admin/storage", ADMIN_ONLY_GET),
     (
         "POST",
         "/api/workflows/{id}/runs",
@@ -857,4 +858,59 @@ async fn a_denied_mutation_changes_nothing(pool: MySqlPool) {
     let still = app.get(&path, &fx.admin).await;
     assert_eq!(still.body["name"], "flow");
     assert_eq!(still.body["revision"], 1);
+}
+
+/// The paging parameters of the cursor lists (`after`, `count`) answer each
+/// case with the matrix's status and never widen the scope: a cursor minted
+/// by the admin, replayed by anyone, pages through the caller's rows only,
+/// and `count=exact` counts only those.
+#[sqlx::test(migrations = "../migrations")]
+async fn cursor_and_count_parameters_keep_each_cases_status_and_scope(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let fx = Fixture::new(&app).await;
+    for c in [fx.client.user_id, fx.other_client, fx.unassigned_client] {
+        for _ in 0..2 {
+            fresh_run(&app, &fx, c, "succeeded").await;
+            fresh_task(&app, &fx, c).await;
+        }
+    }
+    for list in ["/api/runs", "/api/tasks", "/api/admin/audit"] {
+        let expected = MATRIX
+            .iter()
+            .find(|(m, p, _)| *m == "GET" && *p == list)
+            .map(|(_, _, e)| e)
+            .unwrap();
+        let first = app.get(&format!("{list}?perPage=1"), &fx.admin).await;
+        let cursor = first.body["nextCursor"].as_str().unwrap().to_string();
+        for (case, want) in CASES.iter().zip(expected) {
+            let url = format!("{list}?after={cursor}&count=exact&perPage=100");
+            let token = fx.actor(*case).map(|s| s.token.clone());
+            let r = app.call(Method::GET, &url, token.as_deref(), None).await;
+            assert_eq!(r.status.as_u16(), *want, "{url} as {case:?}: {}", r.body);
+            if r.status.as_u16() != 200 {
+                assert!(r.body["error"]["code"].is_string());
+                continue;
+            }
+            let items = r.body["items"].as_array().unwrap();
+            assert!(r.body["total"].as_u64().is_some(), "{}", r.body);
+            if list == "/api/admin/audit" {
+                continue;
+            }
+            let allowed: Vec<u64> = match case {
+                Case::Admin => vec![fx.client.user_id, fx.other_client, fx.unassigned_client],
+                _ => vec![fx.client.user_id],
+            };
+            for item in items {
+                let client = item["clientId"].as_u64().unwrap();
+                assert!(
+                    allowed.contains(&client),
+                    "{url} as {case:?} shows client {client}: {item}"
+                );
+            }
+            if *case != Case::Admin {
+                // Own rows only: the total is the caller's, not the table's.
+                assert!(r.body["total"].as_u64().unwrap() <= 2, "{}", r.body);
+            }
+        }
+    }
 }

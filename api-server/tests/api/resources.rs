@@ -422,7 +422,10 @@ async fn state_changes_are_audited_with_actor_object_and_outcome(pool: MySqlPool
     app.try_login("admin", "wrong-password!").await;
 
     let log = app
-        .get("/api/admin/audit?action=workflow.create", &admin)
+        .get(
+            "/api/admin/audit?action=workflow.create&count=exact",
+            &admin,
+        )
         .await;
     assert_eq!(log.body["total"], 2);
     let items = log.body["items"].as_array().unwrap();
@@ -435,7 +438,10 @@ async fn state_changes_are_audited_with_actor_object_and_outcome(pool: MySqlPool
     assert_eq!(items[1]["clientIp"], "127.0.0.1");
     assert!(!items[1]["requestId"].as_str().unwrap().is_empty());
     let by_user = app
-        .get(&format!("/api/admin/audit?userId={}", m.user_id), &admin)
+        .get(
+            &format!("/api/admin/audit?userId={}&count=exact", m.user_id),
+            &admin,
+        )
         .await;
     assert!(by_user.body["items"]
         .as_array()
@@ -443,15 +449,23 @@ async fn state_changes_are_audited_with_actor_object_and_outcome(pool: MySqlPool
         .iter()
         .all(|e| e["userId"] == m.user_id));
     let failed_logins = app
-        .get("/api/admin/audit?action=auth.login&outcome=denied", &admin)
+        .get(
+            "/api/admin/audit?action=auth.login&outcome=denied&count=exact",
+            &admin,
+        )
         .await;
     assert_eq!(failed_logins.body["total"], 1);
     let future = app
-        .get("/api/admin/audit?from=2999-01-01T00:00:00Z", &admin)
+        .get(
+            "/api/admin/audit?from=2999-01-01T00:00:00Z&count=exact",
+            &admin,
+        )
         .await;
     assert_eq!(future.body["total"], 0);
     // Reads are not audited.
-    let reads = app.get("/api/admin/audit?action=GET", &admin).await;
+    let reads = app
+        .get("/api/admin/audit?action=GET&count=exact", &admin)
+        .await;
     assert_eq!(reads.body["total"], 0);
 }
 

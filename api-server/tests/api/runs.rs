@@ -748,7 +748,7 @@ async fn a_client_reads_its_own_published_run_but_not_another_clients(pool: MySq
             .status,
         StatusCode::NOT_FOUND
     );
-    let list = app.get("/api/runs", &other).await;
+    let list = app.get("/api/runs?count=exact", &other).await;
     assert_eq!(list.body["total"], 0);
     // Logs are hidden from the client until the manager shares them.
     let logs = format!("/api/runs/{run}/nodes/src/logs");
@@ -793,7 +793,10 @@ async fn a_client_reads_its_own_published_run_but_not_another_clients(pool: MySq
         app.get(&format!("/api/runs/{run}"), &c.client).await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(app.get("/api/runs", &c.client).await.body["total"], 0);
+    assert_eq!(
+        app.get("/api/runs?count=exact", &c.client).await.body["total"],
+        0
+    );
 }
 
 /// The real server binary on the test's database, killed with SIGKILL on drop.
@@ -1058,17 +1061,35 @@ async fn retention_deletes_old_logs_but_keeps_the_run_and_its_outputs(pool: MySq
     wait_final(&app, &c.manager, old).await;
     let recent = start(&app, &c.manager, wf, json!({})).await;
     wait_final(&app, &c.manager, recent).await;
-    sqlx::query("UPDATE run SET finished_at = NOW(6) - INTERVAL 10 DAY WHERE run_id = ?")
-        .bind(old)
-        .execute(&pool)
-        .await
-        .unwrap();
+    // Retention judges each row by its own age.
+    for sql in [
+        "UPDATE run SET finished_at = NOW(6) - INTERVAL 10 DAY WHERE run_id = ?",
+        "UPDATE node_log SET ts = NOW(6) - INTERVAL 10 DAY WHERE run_id = ?",
+        "UPDATE run_event SET created_at = NOW(6) - INTERVAL 10 DAY WHERE run_id = ?",
+    ] {
+        sqlx::query(sql).bind(old).execute(&pool).await.unwrap();
+    }
 
-    let deleted = katalusis_api::executor::retention::purge(&pool, 7)
-        .await
-        .unwrap();
+    let policy = katalusis_api::executor::retention::Policy {
+        run_events_days: Some(7),
+        log_lines_days: Some(7),
+        files_days: Some(7),
+        audit_days: None,
+        batch_rows: 1000,
+    };
+    let deleted = katalusis_api::executor::retention::purge(
+        &pool,
+        &policy,
+        chrono::Utc::now(),
+        Duration::ZERO,
+    )
+    .await
+    .unwrap();
 
-    assert!(deleted > 0);
+    assert!(
+        deleted.log_lines > 0 && deleted.run_events > 0,
+        "{deleted:?}"
+    );
     let logs = |run: u64| {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM node_log WHERE run_id = ?")
             .bind(run)

@@ -131,7 +131,7 @@ async fn tasks_get_per_client_keys_and_the_board_lists_them_in_column_order(pool
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let board = app
-        .get("/api/tasks?sort=board&withCounts=true", &w.mia)
+        .get("/api/tasks?sort=board&withCounts=true&count=exact", &w.mia)
         .await;
     assert_eq!(board.status, StatusCode::OK, "{}", board.body);
     let keys: Vec<&str> = board.body["items"]
@@ -149,7 +149,10 @@ async fn tasks_get_per_client_keys_and_the_board_lists_them_in_column_order(pool
 
     // Filters combine; search matches the title or the exact key.
     let f = app
-        .get("/api/tasks?priority=high,critical&tag=q3&q=tw", &w.mia)
+        .get(
+            "/api/tasks?priority=high,critical&tag=q3&q=tw&count=exact",
+            &w.mia,
+        )
         .await;
     assert_eq!(f.body["total"], 1, "{}", f.body);
     let f = app.get("/api/tasks?q=ACME-3", &w.admin).await;
@@ -275,7 +278,7 @@ async fn visibility_follows_roles_assignment_and_sharing(pool: MySqlPool) {
         app.get(&path(&acme_task), &w.acme).await.status,
         StatusCode::OK
     );
-    let mine = app.get("/api/tasks", &w.acme).await;
+    let mine = app.get("/api/tasks?count=exact", &w.acme).await;
     assert_eq!(mine.body["total"], 1);
 
     // A manager cannot see an unassigned client's task.
@@ -287,8 +290,14 @@ async fn visibility_follows_roles_assignment_and_sharing(pool: MySqlPool) {
         app.get(&path(&globex_task), &w.mia).await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(app.get("/api/tasks", &w.mia).await.body["total"], 2);
-    assert_eq!(app.get("/api/tasks", &w.admin).await.body["total"], 4);
+    assert_eq!(
+        app.get("/api/tasks?count=exact", &w.mia).await.body["total"],
+        2
+    );
+    assert_eq!(
+        app.get("/api/tasks?count=exact", &w.admin).await.body["total"],
+        4
+    );
     let r = app
         .post(
             "/api/tasks",

@@ -79,6 +79,7 @@ export const router = createBrowserRouter([
           { path: "runs", element: page(() => import("@/pages/admin-runs")) },
           { path: "runs/:id", element: page(() => import("@/pages/admin-run")) },
           { path: "audit", element: page(() => import("@/pages/admin-audit")) },
+          { path: "storage", element: page(() => import("@/pages/admin-storage")) },
           { path: "settings", element: page(() => import("@/pages/admin-settings")) },
           { path: "connections", element: page(() => import("@/pages/admin-connections")) },
           { path: "tasks", element: page(() => import("@/pages/tasks")) },

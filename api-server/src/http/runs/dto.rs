@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::db;
 use crate::error::ApiError;
+use crate::http::extract::CountMode;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
@@ -146,6 +147,14 @@ pub struct RunSummary {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Nodes in the run's graph (absent for runs recorded before this was stored).
+    pub node_count: Option<u32>,
+    /// Nodes that ended failed.
+    pub failed_nodes: Option<u32>,
+    /// Failed nodes by failure reason (`timeout`, `memory`, `error`, …).
+    pub failure_reasons: Option<BTreeMap<String, u32>>,
+    /// From start to finish (or to now for a running run), in milliseconds.
+    pub duration_ms: Option<i64>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -160,8 +169,14 @@ pub struct ListRuns {
     pub status: Option<String>,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
+    /// Page number (OFFSET paging, answers with `total`); prefer `after`.
     pub page: Option<u32>,
     pub per_page: Option<u32>,
+    /// The `nextCursor` of the previous page.
+    pub after: Option<String>,
+    /// `exact` to get `total` without page numbers.
+    #[param(inline)]
+    pub count: Option<CountMode>,
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -2,7 +2,11 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use chrono::Utc;
 use katalusis_crds::plan::RunPhase;
+
+/// The name cursors of the run list carry, so a cursor of another list is refused.
+const RUNS_CURSOR: &str = "runs";
 
 use super::dto::{view, ListRuns, Run, RunStarted, RunSummary, UpdateRun};
 use super::scoped;
@@ -10,7 +14,7 @@ use crate::audit::Audit;
 use crate::auth::{ClientScope, CurrentUser, RequireRole, Staff};
 use crate::db;
 use crate::error::ApiError;
-use crate::http::extract::{paging, Json, Paged, Path, Query};
+use crate::http::extract::{list_window, Json, Paged, Path, Query};
 use crate::state::AppState;
 
 /// Runs the caller may see, newest first. Clients see only their own published runs.
@@ -21,7 +25,7 @@ pub async fn list(
     user: CurrentUser,
     Query(q): Query<ListRuns>,
 ) -> Result<axum::Json<Paged<RunSummary>>, ApiError> {
-    let (page, per_page, offset) = paging(q.page, q.per_page)?;
+    let w = list_window::<u64>(RUNS_CURSOR, q.page, q.per_page, q.after.as_deref(), q.count)?;
     let status = match q.status.as_deref().map(str::parse::<RunPhase>) {
         None => None,
         Some(Ok(phase)) => Some(phase),
@@ -42,17 +46,32 @@ pub async fn list(
         created_after: q.created_after,
         created_before: q.created_before,
     };
-    let (rows, total) =
-        db::runs::list(&state.db, ClientScope::of(&user), &f, per_page, offset).await?;
-    let mut ids: Vec<u64> = rows.iter().map(|r| r.workflow_id).collect();
+    let rows = db::runs::list(
+        &state.db,
+        ClientScope::of(&user),
+        &f,
+        &w.start,
+        w.per_page,
+        w.count,
+    )
+    .await?;
+    // Names of the page's workflows by primary key: at most one lookup per
+    // page, and a rename shows in the history at once.
+    let mut ids: Vec<u64> = rows.items.iter().map(|r| r.workflow_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let names = db::workflows::names(&state.db, &ids).await?;
-    let items = rows
-        .into_iter()
-        .map(|r| {
+    let now = Utc::now();
+    Ok(axum::Json(w.page(
+        RUNS_CURSOR,
+        rows,
+        |r| r.run_id,
+        |r| {
             let (workflow_name, workflow_description) =
                 names.get(&r.workflow_id).cloned().unwrap_or_default();
+            let duration_ms = r
+                .started_at
+                .map(|s| (r.finished_at.unwrap_or(now) - s).num_milliseconds());
             RunSummary {
                 id: r.run_id,
                 workflow_id: r.workflow_id,
@@ -67,15 +86,13 @@ pub async fn list(
                 created_at: r.created_at,
                 started_at: r.started_at,
                 finished_at: r.finished_at,
+                node_count: r.node_count,
+                failed_nodes: r.failed_nodes,
+                failure_reasons: r.failure_reasons,
+                duration_ms,
             }
-        })
-        .collect();
-    Ok(axum::Json(Paged {
-        items,
-        total,
-        page,
-        per_page,
-    }))
+        },
+    )))
 }
 
 /// A run with every node's status and every attempt (timestamps, duration,

@@ -17,6 +17,8 @@ export interface RunFilter {
   createdBefore?: string;
   page?: number;
   perPage?: number;
+  /** The `nextCursor` of the previous page. */
+  after?: string;
 }
 
 export const runKeys = {

@@ -41,19 +41,24 @@ export const BOARD_MAX = 2000;
 export function boardQuery(f: TaskFilters) {
   return queryOptions({
     queryKey: taskKeys.board(f),
+    // The board shows "first N of total", so it asks for the count the list
+    // otherwise leaves out (`count: "exact"`).
     queryFn: async () => {
       const query = { ...filtersToQuery(f), sort: "board" as const, perPage: BOARD_LIMIT };
       const first = await unwrap(
-        api.GET("/api/tasks", { params: { query: { ...query, page: 1, withCounts: true } } }),
+        api.GET("/api/tasks", {
+          params: { query: { ...query, page: 1, withCounts: true, count: "exact" } },
+        }),
       );
+      const total = first.total ?? 0;
       // Further pages in parallel: a 1,000-card board is three requests in two round trips.
-      const pages = Math.ceil(Math.min(first.total, BOARD_MAX) / BOARD_LIMIT);
+      const pages = Math.ceil(Math.min(total, BOARD_MAX) / BOARD_LIMIT);
       const rest = await Promise.all(
         Array.from({ length: Math.max(0, pages - 1) }, (_, i) =>
           unwrap(api.GET("/api/tasks", { params: { query: { ...query, page: i + 2 } } })),
         ),
       );
-      return { ...first, items: [first, ...rest].flatMap((p) => p.items) };
+      return { ...first, total, items: [first, ...rest].flatMap((p) => p.items) };
     },
     placeholderData: keepPreviousData,
   });
@@ -86,13 +91,15 @@ export function useAllTasks(f: TaskFilters, sort: TaskSort) {
       const first: TaskPage = await unwrap(
         api.GET("/api/tasks", { params: { query: { ...query, page: 1 } } }),
       );
-      const pages = Math.ceil(first.total / BOARD_LIMIT);
+      // Page numbers answer with a total.
+      const total = first.total ?? 0;
+      const pages = Math.ceil(total / BOARD_LIMIT);
       const rest = await Promise.all(
         Array.from({ length: Math.max(0, pages - 1) }, (_, i) =>
           unwrap(api.GET("/api/tasks", { params: { query: { ...query, page: i + 2 } } })),
         ),
       );
-      return { items: [first, ...rest].flatMap((p) => p.items), total: first.total };
+      return { items: [first, ...rest].flatMap((p) => p.items), total };
     },
   });
 }
@@ -105,11 +112,12 @@ export const LIST_PAGE = BOARD_LIMIT;
  * `GET /api/tasks` answers `nextCursor`, this becomes `{ after: cursor }`
  * and only `nextPageParam` changes.
  */
-export type TaskPageParam = { page: number };
+/** The first page asks for the total the list shows; later pages follow the cursor. */
+export type TaskPageParam = { count: "exact" } | { after: string };
 
 /** The parameter of the page after `last`, or undefined at the end. */
-export function nextPageParam(last: TaskPage, loaded: number): TaskPageParam | undefined {
-  return loaded < last.total ? { page: last.page + 1 } : undefined;
+export function nextPageParam(last: TaskPage): TaskPageParam | undefined {
+  return last.hasMore && last.nextCursor ? { after: last.nextCursor } : undefined;
 }
 
 /**
@@ -119,18 +127,14 @@ export function nextPageParam(last: TaskPage, loaded: number): TaskPageParam | u
 export function useTaskPages(f: TaskFilters, sort: TaskSort) {
   return useInfiniteQuery({
     queryKey: [...taskKeys.table(f), sort, "pages"],
-    initialPageParam: { page: 1 } as TaskPageParam,
+    initialPageParam: { count: "exact" } as TaskPageParam,
     queryFn: ({ pageParam }) =>
       unwrap(
         api.GET("/api/tasks", {
           params: { query: { ...filtersToQuery(f), sort, perPage: LIST_PAGE, ...pageParam } },
         }),
       ),
-    getNextPageParam: (last, pages) =>
-      nextPageParam(
-        last,
-        pages.reduce((n, p) => n + p.items.length, 0),
-      ),
+    getNextPageParam: (last) => nextPageParam(last),
     placeholderData: keepPreviousData,
   });
 }

@@ -1,15 +1,15 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, unwrap } from "@/shared/api";
-import { formatDateTime, useDebounced } from "@/shared/lib";
+import { formatDateTime, useCursorPages, useDebounced } from "@/shared/lib";
 import {
   Badge,
+  CursorPagination,
   EmptyState,
   ErrorState,
   Input,
   LoadingState,
   PageHeader,
-  Pagination,
   Select,
   Table,
   Td,
@@ -25,7 +25,7 @@ export default function AdminAuditPage() {
   const [userId, setUserId] = useState("");
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
-  const [page, setPage] = useState(1);
+  const pages = useCursorPages();
   const filters = useDebounced({ action, objectType, outcome, userId, from, to });
   const query = {
     action: filters.action || undefined,
@@ -34,7 +34,7 @@ export default function AdminAuditPage() {
     userId: /^\d+$/.test(filters.userId) ? Number(filters.userId) : undefined,
     from: filters.from ? new Date(filters.from).toISOString() : undefined,
     to: filters.to ? new Date(filters.to).toISOString() : undefined,
-    page,
+    after: pages.after,
     perPage: PER_PAGE,
   };
   const audit = useQuery({
@@ -44,7 +44,7 @@ export default function AdminAuditPage() {
   });
   const reset = (f: (v: string) => void) => (e: { target: { value: string } }) => {
     f(e.target.value);
-    setPage(1);
+    pages.reset();
   };
 
   return (
@@ -136,7 +136,14 @@ export default function AdminAuditPage() {
               ))}
             </tbody>
           </Table>
-          <Pagination page={page} perPage={PER_PAGE} total={audit.data.total} onPage={setPage} />
+          <CursorPagination
+            pageIndex={pages.pageIndex}
+            perPage={PER_PAGE}
+            shown={audit.data.items.length}
+            nextCursor={audit.data.nextCursor}
+            onNext={pages.next}
+            onPrevious={pages.previous}
+          />
         </>
       )}
     </>

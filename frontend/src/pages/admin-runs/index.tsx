@@ -1,14 +1,14 @@
 import { Link, useSearchParams } from "react-router";
-import { formatDateTime, formatDuration } from "@/shared/lib";
+import { formatDateTime, formatDuration, useCursorPages } from "@/shared/lib";
 import {
   Badge,
   Button,
+  CursorPagination,
   EmptyState,
   ErrorState,
   Input,
   LoadingState,
   PageHeader,
-  Pagination,
   Select,
   Table,
   Td,
@@ -26,17 +26,18 @@ const num = (v: string | null) => (v ? Number(v) : undefined);
 export default function AdminRunsPage() {
   const [params, setParams] = useSearchParams();
   const get = (k: string) => params.get(k) ?? "";
-  const page = Number(params.get("page") ?? 1);
-  const set = (k: string, v: string) =>
+  const pages = useCursorPages();
+  const set = (k: string, v: string) => {
+    pages.reset();
     setParams(
       (p) => {
         if (v) p.set(k, v);
         else p.delete(k);
-        if (k !== "page") p.delete("page");
         return p;
       },
       { replace: true },
     );
+  };
   const users = useUserNames();
   const runs = useRuns(
     {
@@ -46,7 +47,7 @@ export default function AdminRunsPage() {
       status: get("status") || undefined,
       createdAfter: get("from") ? new Date(get("from")).toISOString() : undefined,
       createdBefore: get("to") ? new Date(get("to")).toISOString() : undefined,
-      page,
+      after: pages.after,
       perPage: PER_PAGE,
     },
     { refetchInterval: 10_000 },
@@ -188,11 +189,13 @@ export default function AdminRunsPage() {
               ))}
             </tbody>
           </Table>
-          <Pagination
-            page={page}
+          <CursorPagination
+            pageIndex={pages.pageIndex}
             perPage={PER_PAGE}
-            total={runs.data.total}
-            onPage={(p) => set("page", String(p))}
+            shown={runs.data.items.length}
+            nextCursor={runs.data.nextCursor}
+            onNext={pages.next}
+            onPrevious={pages.previous}
           />
         </>
       )}

@@ -191,7 +191,12 @@ export default function AdminUsersPage() {
               ))}
             </tbody>
           </Table>
-          <Pagination page={page} perPage={PER_PAGE} total={users.data.total} onPage={setPage} />
+          <Pagination
+            page={page}
+            perPage={PER_PAGE}
+            total={users.data.total ?? 0}
+            onPage={setPage}
+          />
         </>
       )}
       <CreateUserDialog open={creating} onOpenChange={setCreating} />

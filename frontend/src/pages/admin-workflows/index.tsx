@@ -131,7 +131,7 @@ export default function AdminWorkflowsPage() {
           <Pagination
             page={page}
             perPage={PER_PAGE}
-            total={workflows.data.total}
+            total={workflows.data.total ?? 0}
             onPage={setPage}
           />
         </>

@@ -1,14 +1,14 @@
 import { useMemo, useState } from "react";
 import { Link } from "react-router";
 import { useSession } from "@/shared/api";
-import { formatDateTime, formatDuration } from "@/shared/lib";
+import { formatDateTime, formatDuration, useCursorPages } from "@/shared/lib";
 import {
+  CursorPagination,
   EmptyState,
   ErrorState,
   Input,
   LoadingState,
   PageHeader,
-  Pagination,
   Select,
   Table,
   Td,
@@ -30,13 +30,13 @@ export default function ClientRunsPage() {
   const [status, setStatus] = useState("");
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
-  const [page, setPage] = useState(1);
+  const pages = useCursorPages();
   const runs = useRuns(
     {
       status: status || undefined,
       createdAfter: from ? new Date(from).toISOString() : undefined,
       createdBefore: to ? new Date(to).toISOString() : undefined,
-      page,
+      after: pages.after,
       perPage: PER_PAGE,
     },
     { refetchInterval: 10_000 },
@@ -55,7 +55,7 @@ export default function ClientRunsPage() {
           value={status}
           onChange={(e) => {
             setStatus(e.target.value);
-            setPage(1);
+            pages.reset();
           }}
         >
           <option value="">Any status</option>
@@ -71,7 +71,7 @@ export default function ClientRunsPage() {
           value={from}
           onChange={(e) => {
             setFrom(e.target.value);
-            setPage(1);
+            pages.reset();
           }}
         />
         <Input
@@ -81,7 +81,7 @@ export default function ClientRunsPage() {
           value={to}
           onChange={(e) => {
             setTo(e.target.value);
-            setPage(1);
+            pages.reset();
           }}
         />
       </div>
@@ -144,7 +144,14 @@ export default function ClientRunsPage() {
               ))}
             </tbody>
           </Table>
-          <Pagination page={page} perPage={PER_PAGE} total={runs.data.total} onPage={setPage} />
+          <CursorPagination
+            pageIndex={pages.pageIndex}
+            perPage={PER_PAGE}
+            shown={runs.data.items.length}
+            nextCursor={runs.data.nextCursor}
+            onNext={pages.next}
+            onPrevious={pages.previous}
+          />
         </>
       )}
     </>

@@ -14,12 +14,17 @@ export interface paths {
         query?: {
           /** @description Substring of the action, e.g. `workflow.` or `user.create`. */
           action?: string;
+          /** @description The `nextCursor` of the previous page. */
+          after?: string;
+          /** @description `exact` to get `total` without page numbers. */
+          count?: "exact" | "none";
           /** @description Inclusive lower bound (RFC 3339). */
           from?: string;
           objectId?: string;
           objectType?: string;
           /** @description success, denied, rejected or error. */
           outcome?: string;
+          /** @description Page number (OFFSET paging, answers with `total`); prefer `after`. */
           page?: number;
           perPage?: number;
           /** @description Exclusive upper bound (RFC 3339). */
@@ -170,6 +175,468 @@ export interface paths {
     };
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/connections": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every connection (admins only). */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Connection"][];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Add a connection; the password is sealed by the vault before it is stored. */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["ConnectionInput"];
+        };
+      };
+      responses: {
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Connection"];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/connections/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One connection (admins only). */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Connection"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    /**
+     * Replace a connection. `password`: a string replaces it, `{"set": true}`
+     *     or leaving it out keeps it, `null` removes it.
+     */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["ConnectionInput"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Connection"];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    post?: never;
+    /** Remove a connection. */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/connections/{id}/test": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Connect once and report a classified result within 5 s. A failed test is
+     *     a 200 with its outcome: the request itself was fine.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["TestResult"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
     delete?: never;
     options?: never;
     head?: never;
@@ -662,6 +1129,71 @@ export interface paths {
         };
       };
     };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/storage": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Table sizes of this database (estimates from `information_schema`, which
+     *     costs no table scan) and the retention settings.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Storage"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
     post?: never;
     delete?: never;
     options?: never;
@@ -1571,17 +2103,39 @@ export interface paths {
           };
           content?: never;
         };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
         403: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
         };
         404: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
         };
       };
     };
@@ -2299,6 +2853,92 @@ export interface paths {
     };
     trace?: never;
   };
+  "/api/connections": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Names of the connections the caller's clients may use (staff only; no
+     *     host, user or password).
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Only connections allowed for this client. */
+          clientId?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["UsableConnection"][];
+          };
+        };
+        /** @description A query parameter could not be parsed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description A query parameter is out of range */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/events": {
     parameters: {
       query?: never;
@@ -2792,9 +3432,14 @@ export interface paths {
     get: {
       parameters: {
         query?: {
+          /** @description The `nextCursor` of the previous page. */
+          after?: string;
           clientId?: number;
+          /** @description `exact` to get `total` without page numbers. */
+          count?: "exact" | "none";
           createdAfter?: string;
           createdBefore?: string;
+          /** @description Page number (OFFSET paging, answers with `total`); prefer `after`. */
           page?: number;
           perPage?: number;
           /** @description Only runs started by this user (a manager or an admin). */
@@ -3454,6 +4099,33 @@ export interface paths {
             "application/json": components["schemas"]["Person"][];
           };
         };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
       };
     };
     put?: never;
@@ -3540,14 +4212,19 @@ export interface paths {
     get: {
       parameters: {
         query?: {
+          /** @description The `nextCursor` of the previous page (of the same sort). */
+          after?: string;
           assigneeId?: number;
           clientId?: number;
+          /** @description `exact` to get `total` without page numbers. */
+          count?: "exact" | "none";
           /** @description Due at or after. */
           dueFrom?: string;
           /** @description Due before. */
           dueTo?: string;
           /** @description Only tasks assigned to the caller. */
           mine?: boolean;
+          /** @description Page number (OFFSET paging, answers with `total`); prefer `after`. */
           page?: number;
           perPage?: number;
           /** @description Priorities, comma-separated (`high,critical`). */
@@ -4546,11 +5223,40 @@ export interface paths {
             "application/json": components["schemas"]["Task"];
           };
         };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
         404: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
         };
       };
     };
@@ -4575,11 +5281,40 @@ export interface paths {
             "application/json": components["schemas"]["Task"];
           };
         };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
         404: {
           headers: {
             [name: string]: unknown;
           };
-          content?: never;
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
         };
       };
     };
@@ -6415,6 +7150,59 @@ export interface components {
       /** Format: date-time */
       editedAt: string;
     };
+    /** @description A connection as the API shows it; the password only as `{"set": bool}`. */
+    Connection: {
+      /** @description PEM; public material, so it is shown. */
+      caCert?: string | null;
+      /** @description Clients whose workflows may use this connection. */
+      clientIds: number[];
+      /** Format: date-time */
+      createdAt: string;
+      database: string;
+      host: string;
+      /** Format: int64 */
+      id: number;
+      kind: components["schemas"]["ConnectionKind"];
+      name: string;
+      options: {
+        [key: string]: string;
+      };
+      password: components["schemas"]["SecretState"];
+      /** Format: int32 */
+      port: number;
+      readOnly: boolean;
+      tlsMode: components["schemas"]["TlsMode"];
+      /** Format: date-time */
+      updatedAt: string;
+      user: string;
+    };
+    /**
+     * @description Create or replace a connection. `password`: a string sets it, `{"set":
+     *     true}` (or leaving it out on a replace) keeps the stored one, `null` clears it.
+     */
+    ConnectionInput: {
+      caCert?: string | null;
+      clientIds?: number[];
+      database?: string;
+      host: string;
+      kind: string;
+      name: string;
+      options?: {
+        [key: string]: string;
+      };
+      /** @description A string, `{"set": true}` or `null`. */
+      password?: unknown;
+      /** Format: int32 */
+      port?: number | null;
+      readOnly?: boolean;
+      tlsMode?: string | null;
+      user?: string;
+    };
+    /**
+     * @description The database product behind a connection.
+     * @enum {string}
+     */
+    ConnectionKind: "mysql" | "postgres" | "sqlserver" | "mongodb";
     CreateTask: {
       assigneeIds?: number[];
       /** Format: int64 */
@@ -6700,6 +7488,8 @@ export interface components {
     NotificationKind: "assigned" | "mentioned" | "status_changed" | "sla_at_risk" | "sla_breached";
     /** @description One page of a list. */
     Paged_Entry: {
+      /** @description Whether rows follow this page. */
+      hasMore: boolean;
       items: {
         action: string;
         /** Format: date-time */
@@ -6717,25 +7507,53 @@ export interface components {
         /** Format: int64 */
         userId?: number | null;
       }[];
+      /** @description Pass as `after` to read the next page; absent on the last page. */
+      nextCursor?: string | null;
       /** Format: int32 */
       page: number;
       /** Format: int32 */
       perPage: number;
-      /** Format: int64 */
-      total: number;
+      /**
+       * Format: int64
+       * @description How many rows the filter matches: present with page numbers (`page`)
+       *     or `count=exact`, absent otherwise (counting a million rows per page
+       *     is what made big lists slow; `hasMore` says whether to offer "next").
+       */
+      total?: number | null;
     };
     /** @description One page of a list. */
     Paged_RunSummary: {
+      /** @description Whether rows follow this page. */
+      hasMore: boolean;
       items: {
         /** Format: int64 */
         clientId: number;
         /** Format: date-time */
         createdAt: string;
+        /**
+         * Format: int64
+         * @description From start to finish (or to now for a running run), in milliseconds.
+         */
+        durationMs?: number | null;
+        /**
+         * Format: int32
+         * @description Nodes that ended failed.
+         */
+        failedNodes?: number | null;
+        /** @description Failed nodes by failure reason (`timeout`, `memory`, `error`, …). */
+        failureReasons?: {
+          [key: string]: number;
+        } | null;
         /** Format: date-time */
         finishedAt?: string | null;
         /** Format: int64 */
         id: number;
         message?: string | null;
+        /**
+         * Format: int32
+         * @description Nodes in the run's graph (absent for runs recorded before this was stored).
+         */
+        nodeCount?: number | null;
         published: boolean;
         /** Format: date-time */
         startedAt?: string | null;
@@ -6749,15 +7567,24 @@ export interface components {
         /** Format: int32 */
         workflowRevision: number;
       }[];
+      /** @description Pass as `after` to read the next page; absent on the last page. */
+      nextCursor?: string | null;
       /** Format: int32 */
       page: number;
       /** Format: int32 */
       perPage: number;
-      /** Format: int64 */
-      total: number;
+      /**
+       * Format: int64
+       * @description How many rows the filter matches: present with page numbers (`page`)
+       *     or `count=exact`, absent otherwise (counting a million rows per page
+       *     is what made big lists slow; `hasMore` says whether to offer "next").
+       */
+      total?: number | null;
     };
     /** @description One page of a list. */
     Paged_User: {
+      /** @description Whether rows follow this page. */
+      hasMore: boolean;
       items: {
         active: boolean;
         /** Format: date-time */
@@ -6771,15 +7598,24 @@ export interface components {
         updatedAt: string;
         username: string;
       }[];
+      /** @description Pass as `after` to read the next page; absent on the last page. */
+      nextCursor?: string | null;
       /** Format: int32 */
       page: number;
       /** Format: int32 */
       perPage: number;
-      /** Format: int64 */
-      total: number;
+      /**
+       * Format: int64
+       * @description How many rows the filter matches: present with page numbers (`page`)
+       *     or `count=exact`, absent otherwise (counting a million rows per page
+       *     is what made big lists slow; `hasMore` says whether to offer "next").
+       */
+      total?: number | null;
     };
     /** @description One page of a list. */
     Paged_WorkflowSummary: {
+      /** @description Whether rows follow this page. */
+      hasMore: boolean;
       items: {
         /** Format: int64 */
         clientId: number;
@@ -6797,12 +7633,19 @@ export interface components {
         /** Format: int64 */
         updatedBy: number;
       }[];
+      /** @description Pass as `after` to read the next page; absent on the last page. */
+      nextCursor?: string | null;
       /** Format: int32 */
       page: number;
       /** Format: int32 */
       perPage: number;
-      /** Format: int64 */
-      total: number;
+      /**
+       * Format: int64
+       * @description How many rows the filter matches: present with page numbers (`page`)
+       *     or `count=exact`, absent otherwise (counting a million rows per page
+       *     is what made big lists slow; `hasMore` says whether to offer "next").
+       */
+      total?: number | null;
     };
     /**
      * @description The widget and value shape of a template parameter.
@@ -6913,6 +7756,19 @@ export interface components {
     ResetPassword: {
       password: string;
     };
+    /** @description The retention in force, in days; absent keeps rows forever. */
+    RetentionView: {
+      /** Format: int32 */
+      auditDays?: number | null;
+      /** Format: int32 */
+      batchRows: number;
+      /** Format: int32 */
+      filesDays?: number | null;
+      /** Format: int32 */
+      logLinesDays?: number | null;
+      /** Format: int32 */
+      runEventsDays?: number | null;
+    };
     /** @description How often a failed node is tried again and how long to wait in between. */
     RetrySpec: {
       /** Format: double */
@@ -7005,11 +7861,30 @@ export interface components {
       clientId: number;
       /** Format: date-time */
       createdAt: string;
+      /**
+       * Format: int64
+       * @description From start to finish (or to now for a running run), in milliseconds.
+       */
+      durationMs?: number | null;
+      /**
+       * Format: int32
+       * @description Nodes that ended failed.
+       */
+      failedNodes?: number | null;
+      /** @description Failed nodes by failure reason (`timeout`, `memory`, `error`, …). */
+      failureReasons?: {
+        [key: string]: number;
+      } | null;
       /** Format: date-time */
       finishedAt?: string | null;
       /** Format: int64 */
       id: number;
       message?: string | null;
+      /**
+       * Format: int32
+       * @description Nodes in the run's graph (absent for runs recorded before this was stored).
+       */
+      nodeCount?: number | null;
       published: boolean;
       /** Format: date-time */
       startedAt?: string | null;
@@ -7022,6 +7897,10 @@ export interface components {
       workflowName: string;
       /** Format: int32 */
       workflowRevision: number;
+    };
+    /** @description A stored secret as the API shows it: whether one is set, never the value. */
+    SecretState: {
+      set: boolean;
     };
     SessionInfo: {
       /** Format: date-time */
@@ -7111,6 +7990,25 @@ export interface components {
       /** Format: int64 */
       statusId: number;
     };
+    Storage: {
+      retention: components["schemas"]["RetentionView"];
+      /** @description Largest first. */
+      tables: components["schemas"]["TableSize"][];
+      /** Format: int64 */
+      totalBytes: number;
+    };
+    TableSize: {
+      /**
+       * Format: int64
+       * @description InnoDB's estimate (information_schema), not an exact count.
+       */
+      approxRows: number;
+      /** Format: int64 */
+      dataBytes: number;
+      /** Format: int64 */
+      indexBytes: number;
+      table: string;
+    };
     /** @description A task as the board, the list and the drawer show it. */
     Task: {
       assigneeIds: number[];
@@ -7159,15 +8057,21 @@ export interface components {
       watcherIds?: number[] | null;
     };
     TaskPage: {
+      hasMore: boolean;
       items: components["schemas"]["Task"][];
+      /** @description Pass as `after` (with the same sort) to read the next page. */
+      nextCursor?: string | null;
       /** Format: int32 */
       page: number;
       /** Format: int32 */
       perPage: number;
       /** @description With `withCounts=true`: matching tasks per status. */
       statusCounts?: components["schemas"]["StatusCount"][] | null;
-      /** Format: int64 */
-      total: number;
+      /**
+       * Format: int64
+       * @description How many tasks match: present with `page` or `count=exact`.
+       */
+      total?: number | null;
     };
     TaskSettings: {
       /** Format: int64 */
@@ -7272,6 +8176,29 @@ export interface components {
       /** Format: date-time */
       ts: string;
     };
+    /**
+     * @description The classified result of a connection test.
+     * @enum {string}
+     */
+    TestOutcome:
+      | "ok"
+      | "dns"
+      | "refused"
+      | "timeout"
+      | "tls"
+      | "authentication"
+      | "database_missing"
+      | "unsupported"
+      | "error";
+    /** @description The classified result of `POST /api/admin/connections/{id}/test`. */
+    TestResult: {
+      /** Format: int64 */
+      elapsedMs: number;
+      /** @description What happened, for a person; never contains the password. */
+      message: string;
+      outcome: components["schemas"]["TestOutcome"];
+      serverVersion?: string | null;
+    };
     /** @description Sample values for one test execution of a template version. */
     TestTemplate: {
       /**
@@ -7286,6 +8213,11 @@ export interface components {
         [key: string]: unknown;
       };
     };
+    /**
+     * @description Transport security towards the database server.
+     * @enum {string}
+     */
+    TlsMode: "disable" | "prefer" | "require" | "verify_ca" | "verify_full";
     TokenResponse: {
       accessToken: string;
       /**
@@ -7325,6 +8257,10 @@ export interface components {
     };
     UpdateWorkflow: {
       description?: string;
+      /**
+       * @description Secret parameters: a string sets a new value (encrypted before it is
+       *     stored); `{"set": true}` keeps the stored one.
+       */
       graph: components["schemas"]["Graph"];
       name: string;
       /**
@@ -7332,6 +8268,12 @@ export interface components {
        * @description The revision this edit is based on; a stale one answers 409.
        */
       revision: number;
+    };
+    /** @description A connection a manager may use: its name and kind only. */
+    UsableConnection: {
+      kind: components["schemas"]["ConnectionKind"];
+      name: string;
+      readOnly: boolean;
     };
     /** @description A user as the API shows it: never the password hash. */
     User: {
@@ -7363,6 +8305,7 @@ export interface components {
       /** Format: int64 */
       createdBy: number;
       description: string;
+      /** @description Secret parameter values are never returned: they read `{"set": true}`. */
       graph: components["schemas"]["Graph"];
       /** Format: int64 */
       id: number;

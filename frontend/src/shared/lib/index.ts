@@ -4,3 +4,4 @@ export { formatDateTime, formatDuration, pluralize } from "./format";
 export { useDebounced } from "./use-debounced";
 export { createSseParser, type SseMessage } from "./sse";
 export { useWarnBeforeUnload } from "./use-warn-before-unload";
+export { useCursorPages } from "./use-cursor-pages";

@@ -6,3 +6,4 @@ export { Dialog } from "./dialog";
 export { toast, Toaster } from "./toast";
 export { Pagination } from "./pagination";
 export { Table, Td, Th } from "./table";
+export { CursorPagination } from "./cursor-pagination";

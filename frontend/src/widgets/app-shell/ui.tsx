@@ -19,6 +19,7 @@ const nav: Record<Role, { to: string; label: string }[]> = {
     { to: "/admin/runs", label: "Runs" },
     { to: "/admin/audit", label: "Audit log" },
     { to: "/admin/connections", label: "Connections" },
+    { to: "/admin/storage", label: "Storage" },
     { to: "/admin/settings", label: "Settings" },
     { to: "/admin/task-settings", label: "Task settings" },
   ],
