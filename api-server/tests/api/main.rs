@@ -5,8 +5,8 @@ mod support;
 
 mod auth;
 mod bad_input;
-mod contract;
 mod connections;
+mod contract;
 mod demo;
 mod durability;
 mod kubernetes;
