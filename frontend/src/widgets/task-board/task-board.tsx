@@ -1,4 +1,4 @@
-import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { ErrorState, LoadingState } from "@/shared/ui";
 import { cn } from "@/shared/lib";
 import {
@@ -191,20 +191,26 @@ export function TaskBoard({
         </h2>
         <ol className="flex min-h-12 flex-1 flex-col gap-2 overflow-y-auto">
           {cards.map((t, i) => (
-            <Fragment key={t.id}>
-              {isTarget && target.index === i && <DropLine />}
-              <TaskCard
-                task={t}
-                name={name}
-                dragging={dragId === t.id}
-                onOpen={onOpen}
-                onKeyDown={onKeyDown}
-                onDragStart={onDragStart}
-                onDragEnd={onDragEnd}
-              />
-            </Fragment>
+            <TaskCard
+              key={t.id}
+              task={t}
+              name={name}
+              dragging={dragId === t.id}
+              dropMark={
+                !isTarget
+                  ? undefined
+                  : target.index === i
+                    ? "before"
+                    : target.index >= cards.length && i === cards.length - 1
+                      ? "after"
+                      : undefined
+              }
+              onOpen={onOpen}
+              onKeyDown={onKeyDown}
+              onDragStart={onDragStart}
+              onDragEnd={onDragEnd}
+            />
           ))}
-          {isTarget && target.index >= cards.length && <DropLine />}
         </ol>
         {quickAdd && !laned && <div className="pt-2">{quickAdd(s)}</div>}
       </section>
@@ -245,8 +251,4 @@ export function TaskBoard({
       )}
     </div>
   );
-}
-
-function DropLine() {
-  return <li aria-hidden="true" className="h-0.5 list-none rounded bg-indigo-500" />;
 }
