@@ -143,6 +143,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settings::get_limits))
         .merge(crate::library::router())
         .merge(crate::tasks::routes())
+        .merge(crate::imports::routes())
         .merge(crate::notifications::routes())
 }
 

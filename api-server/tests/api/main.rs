@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod demo;
 mod durability;
+mod imports;
 mod kubernetes;
 mod library;
 mod oversight;

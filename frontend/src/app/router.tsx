@@ -81,6 +81,7 @@ export const router = createBrowserRouter([
           { path: "audit", element: page(() => import("@/pages/admin-audit")) },
           { path: "settings", element: page(() => import("@/pages/admin-settings")) },
           { path: "tasks", element: page(() => import("@/pages/tasks")) },
+          { path: "tasks/import", element: page(() => import("@/pages/task-import")) },
         ],
       },
       {
@@ -102,6 +103,7 @@ export const router = createBrowserRouter([
         children: [
           { index: true, element: page(() => import("@/pages/manager-clients")) },
           { path: "tasks", element: page(() => import("@/pages/tasks")) },
+          { path: "tasks/import", element: page(() => import("@/pages/task-import")) },
         ],
       },
       {
