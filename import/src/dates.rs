@@ -87,9 +87,11 @@ pub fn parse(s: &str, format: DateFormat) -> Option<NaiveDateTime> {
     Some(date.and_time(time.unwrap_or(NaiveTime::MIN)))
 }
 
-/// The formats in which every non-empty value of `values` parses.
+/// The formats in which the most non-empty values of `values` parse; a few
+/// mistyped dates do not hide the format of the rest (they become row
+/// errors instead).
 pub fn detect<'a>(values: impl IntoIterator<Item = &'a str>) -> DateDetection {
-    let mut candidates = DateFormat::ALL.to_vec();
+    let mut hits = [0usize; 3];
     let mut dotted = false;
     let mut any = false;
     for v in values {
@@ -98,9 +100,10 @@ pub fn detect<'a>(values: impl IntoIterator<Item = &'a str>) -> DateDetection {
         }
         any = true;
         dotted |= v.contains('.');
-        candidates.retain(|f| parse(v, *f).is_some());
-        if candidates.is_empty() {
-            break;
+        for (i, f) in DateFormat::ALL.iter().enumerate() {
+            if parse(v, *f).is_some() {
+                hits[i] += 1;
+            }
         }
     }
     if !any {
@@ -110,6 +113,13 @@ pub fn detect<'a>(values: impl IntoIterator<Item = &'a str>) -> DateDetection {
             candidates: DateFormat::ALL.to_vec(),
         };
     }
+    let best = hits.iter().copied().max().unwrap_or(0);
+    let candidates: Vec<DateFormat> = DateFormat::ALL
+        .into_iter()
+        .zip(hits)
+        .filter(|(_, n)| best > 0 && *n == best)
+        .map(|(f, _)| f)
+        .collect();
     let ambiguous = candidates.contains(&DateFormat::Dmy) && candidates.contains(&DateFormat::Mdy);
     // Dots are a European habit: day first is the proposal, still flagged.
     let format = match candidates.as_slice() {
@@ -160,6 +170,8 @@ mod tests {
         let dotted = detect(["03.04.2026"]);
         assert!(dotted.ambiguous);
         assert_eq!(dotted.format, Some(DateFormat::Dmy));
+        let typo = detect(["2026-04-03", "2026-02-31", "2026-05-01"]);
+        assert_eq!(typo.format, Some(DateFormat::Ymd));
         let none = detect(["soon"]);
         assert!(none.candidates.is_empty() && none.format.is_none());
     }
