@@ -10,7 +10,7 @@ pub mod model;
 pub mod service;
 
 use axum::extract::DefaultBodyLimit;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::state::AppState;

@@ -468,7 +468,7 @@ pub async fn create_in(
         now,
     )
     .await?;
-    let mut out = notify(
+    let out = notify(
         &mut *conn,
         &t.assignee_ids,
         &Notice {
