@@ -28,8 +28,16 @@ fn scope() -> Scope {
         },
         priorities: mapping::priority_vocab(),
         people: vec![
-            Person { id: 2, username: "mia".into(), email: Some("mia@example.com".into()) },
-            Person { id: 3, username: "acme".into(), email: Some("acme@example.com".into()) },
+            Person {
+                id: 2,
+                username: "mia".into(),
+                email: Some("mia@example.com".into()),
+            },
+            Person {
+                id: 3,
+                username: "acme".into(),
+                email: Some("acme@example.com".into()),
+            },
         ],
         existing_ids: Default::default(),
     }
@@ -51,7 +59,9 @@ fn bench(c: &mut Criterion) {
     eprintln!("CSV {} bytes, XLSX {} bytes", csv.len(), xlsx.len());
     let mut g = c.benchmark_group("import_100k_x10");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
-    g.bench_function("csv_parse_and_dry_run", |b| b.iter(|| dry_run(csv.as_bytes())));
+    g.bench_function("csv_parse_and_dry_run", |b| {
+        b.iter(|| dry_run(csv.as_bytes()))
+    });
     g.bench_function("xlsx_parse_and_dry_run", |b| b.iter(|| dry_run(&xlsx)));
     g.finish();
 }

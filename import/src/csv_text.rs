@@ -158,10 +158,7 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<(Grid, CsvInfo), ImportErro
             }
             cells.push(c.trim().to_string());
         }
-        rows.push(RawRow {
-            number,
-            cells,
-        });
+        rows.push(RawRow { number, cells });
         if rows.len() > cap {
             return Err(ImportError::LimitExceeded {
                 limit: Limit::Rows,
@@ -199,7 +196,8 @@ mod tests {
             .collect();
         let (t, e) = decode(&utf16);
         assert_eq!((t.as_ref(), e.name()), ("Tïtle;x", "UTF-16LE"));
-        let latin = b"Titel;Beschreibung\nCaf\xE9 cr\xE8me br\xFBl\xE9e;\xC0 la carte, d\xE9j\xE0 vu\n";
+        let latin =
+            b"Titel;Beschreibung\nCaf\xE9 cr\xE8me br\xFBl\xE9e;\xC0 la carte, d\xE9j\xE0 vu\n";
         let (t, e) = decode(latin);
         assert_eq!(e.name(), "windows-1252");
         assert!(t.contains("Café crème brûlée"), "{t}");
@@ -253,6 +251,12 @@ mod tests {
         assert!(read(b"a,b,,,\n", &limits).is_ok());
         let many = "x\n".repeat(100);
         let e = read(many.as_bytes(), &limits).unwrap_err();
-        assert!(matches!(e, ImportError::LimitExceeded { limit: Limit::Rows, .. }));
+        assert!(matches!(
+            e,
+            ImportError::LimitExceeded {
+                limit: Limit::Rows,
+                ..
+            }
+        ));
     }
 }

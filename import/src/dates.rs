@@ -139,7 +139,9 @@ mod tests {
     use super::*;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, m, day).unwrap().and_time(NaiveTime::MIN)
+        NaiveDate::from_ymd_opt(y, m, day)
+            .unwrap()
+            .and_time(NaiveTime::MIN)
     }
 
     #[test]

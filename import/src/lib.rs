@@ -139,7 +139,11 @@ pub use table::{Grid, Table};
 
 /// Reads any accepted file into a grid: `sheet` chooses a workbook's sheet
 /// (the first when `None`).
-pub fn read_grid(bytes: &[u8], sheet: Option<&str>, limits: &Limits) -> Result<Parsed, ImportError> {
+pub fn read_grid(
+    bytes: &[u8],
+    sheet: Option<&str>,
+    limits: &Limits,
+) -> Result<Parsed, ImportError> {
     match sniff::detect(bytes)? {
         Format::Csv => {
             let (grid, info) = csv_text::read(bytes, limits)?;

@@ -62,25 +62,71 @@ impl Field {
                 "item", "titel", "aufgabe",
             ],
             Self::Description => &[
-                "description", "details", "notes", "body", "desc", "text", "content",
+                "description",
+                "details",
+                "notes",
+                "body",
+                "desc",
+                "text",
+                "content",
                 "beschreibung",
             ],
             Self::Status => &["status", "state", "stage", "progress", "column", "section"],
             Self::Priority => &[
-                "priority", "prio", "urgency", "importance", "severity", "priorität", "prioritat",
+                "priority",
+                "prio",
+                "urgency",
+                "importance",
+                "severity",
+                "priorität",
+                "prioritat",
             ],
             Self::Assignees => &[
-                "assignee", "assignees", "assignedto", "assigned", "owner", "owners",
-                "responsible", "people", "verantwortlich", "zugewiesen",
+                "assignee",
+                "assignees",
+                "assignedto",
+                "assigned",
+                "owner",
+                "owners",
+                "responsible",
+                "people",
+                "verantwortlich",
+                "zugewiesen",
             ],
             Self::DueDate => &[
-                "duedate", "due", "deadline", "dueon", "duedatetime", "enddate", "targetdate",
-                "dueby", "fällig", "fälligkeit", "termin",
+                "duedate",
+                "due",
+                "deadline",
+                "dueon",
+                "duedatetime",
+                "enddate",
+                "targetdate",
+                "dueby",
+                "fällig",
+                "fälligkeit",
+                "termin",
             ],
-            Self::Tags => &["tags", "tag", "labels", "label", "categories", "category", "schlagworte"],
+            Self::Tags => &[
+                "tags",
+                "tag",
+                "labels",
+                "label",
+                "categories",
+                "category",
+                "schlagworte",
+            ],
             Self::ExternalId => &[
-                "externalid", "id", "key", "issuekey", "issueid", "ref", "reference", "ticket",
-                "ticketid", "number", "taskid",
+                "externalid",
+                "id",
+                "key",
+                "issuekey",
+                "issueid",
+                "ref",
+                "reference",
+                "ticket",
+                "ticketid",
+                "number",
+                "taskid",
             ],
         }
     }
@@ -219,11 +265,33 @@ pub fn priority_vocab() -> Vocab {
 
 /// Source words for a status by its role on the board.
 pub const DONE_WORDS: &[&str] = &[
-    "done", "closed", "complete", "completed", "resolved", "finished", "fixed", "erledigt",
+    "done",
+    "closed",
+    "complete",
+    "completed",
+    "resolved",
+    "finished",
+    "fixed",
+    "erledigt",
 ];
-pub const OPEN_WORDS: &[&str] = &["todo", "open", "backlog", "new", "notstarted", "offen", "neu"];
+pub const OPEN_WORDS: &[&str] = &[
+    "todo",
+    "open",
+    "backlog",
+    "new",
+    "notstarted",
+    "offen",
+    "neu",
+];
 pub const ACTIVE_WORDS: &[&str] = &[
-    "inprogress", "doing", "started", "wip", "active", "inbearbeitung", "inreview", "review",
+    "inprogress",
+    "doing",
+    "started",
+    "wip",
+    "active",
+    "inbearbeitung",
+    "inreview",
+    "review",
 ];
 pub const PAUSED_WORDS: &[&str] = &["blocked", "waiting", "paused", "onhold", "wartend"];
 
@@ -244,7 +312,11 @@ impl Vocab {
 
     /// The key `raw` maps to: the user's table (keys compared normalized)
     /// first, then [`Vocab::lookup`].
-    pub fn resolve<'a>(&'a self, table: &'a BTreeMap<String, String>, raw: &str) -> Option<&'a str> {
+    pub fn resolve<'a>(
+        &'a self,
+        table: &'a BTreeMap<String, String>,
+        raw: &str,
+    ) -> Option<&'a str> {
         let n = normalize(raw);
         table
             .iter()
@@ -266,7 +338,14 @@ mod tests {
     #[test]
     fn fields_are_suggested_from_synonyms() {
         let m = suggest(&h(&[
-            "Summary", "Assigned to", "Prio", "Deadline", "Labels", "Issue key", "Notes", "State",
+            "Summary",
+            "Assigned to",
+            "Prio",
+            "Deadline",
+            "Labels",
+            "Issue key",
+            "Notes",
+            "State",
         ]));
         let col = |f: Field| match m.fields.get(&f) {
             Some(Source::Column(c)) => c.as_str(),
@@ -281,8 +360,14 @@ mod tests {
         assert_eq!(col(Field::Description), "Notes");
         assert_eq!(col(Field::Status), "State");
         let m = suggest(&h(&["Owner", "Due date (UTC)", "Title"]));
-        assert_eq!(m.fields.get(&Field::DueDate), Some(&Source::Column("Due date (UTC)".into())));
-        assert_eq!(m.fields.get(&Field::Assignees), Some(&Source::Column("Owner".into())));
+        assert_eq!(
+            m.fields.get(&Field::DueDate),
+            Some(&Source::Column("Due date (UTC)".into()))
+        );
+        assert_eq!(
+            m.fields.get(&Field::Assignees),
+            Some(&Source::Column("Owner".into()))
+        );
         assert!(suggest(&h(&["Foo", "Bar"])).fields.is_empty());
     }
 
@@ -303,8 +388,10 @@ mod tests {
     #[test]
     fn mappings_serialize_compactly() {
         let mut m = Mapping::default();
-        m.fields.insert(Field::Title, Source::Column("Summary".into()));
-        m.fields.insert(Field::Priority, Source::Constant("high".into()));
+        m.fields
+            .insert(Field::Title, Source::Column("Summary".into()));
+        m.fields
+            .insert(Field::Priority, Source::Constant("high".into()));
         let j = serde_json::to_value(&m).unwrap();
         assert_eq!(j["fields"]["title"]["column"], "Summary");
         assert_eq!(j["fields"]["priority"]["constant"], "high");

@@ -64,7 +64,9 @@ pub fn detect(bytes: &[u8]) -> Result<Format, ImportError> {
     if is_text(bytes) {
         Ok(Format::Csv)
     } else {
-        Err(unsupported("binary data that is neither text nor a workbook"))
+        Err(unsupported(
+            "binary data that is neither text nor a workbook",
+        ))
     }
 }
 
@@ -146,7 +148,9 @@ mod tests {
         assert_eq!(e.code(), "unsupported_type");
         let plain = zip_with(&["readme.txt"]);
         let e = detect(&plain).unwrap_err();
-        assert!(e.to_string().contains("ZIP archive that is not an Excel workbook"));
+        assert!(e
+            .to_string()
+            .contains("ZIP archive that is not an Excel workbook"));
         let mut xls = OLE2.to_vec();
         xls.extend([0u8; 64]);
         assert!(detect(&xls).unwrap_err().to_string().contains(".xls"));

@@ -62,8 +62,7 @@ pub fn column_letter(mut i: usize) -> String {
 /// column label.
 fn is_data_like(c: &str) -> bool {
     !c.is_empty()
-        && c
-            .chars()
+        && c.chars()
             .all(|ch| ch.is_ascii_digit() || " .,/-:+%€$£()".contains(ch))
 }
 
@@ -75,7 +74,11 @@ impl RawRow {
 }
 
 impl Table {
-    pub fn from_grid(grid: Grid, header: HeaderChoice, limits: &Limits) -> Result<Self, ImportError> {
+    pub fn from_grid(
+        grid: Grid,
+        header: HeaderChoice,
+        limits: &Limits,
+    ) -> Result<Self, ImportError> {
         if grid.rows.is_empty() {
             return Err(ImportError::NoRows);
         }
@@ -209,8 +212,12 @@ mod tests {
 
     #[test]
     fn header_only_has_no_data_rows() {
-        let t = Table::from_grid(grid(&[&["Title", "Due"]]), HeaderChoice::Auto, &Limits::default())
-            .unwrap();
+        let t = Table::from_grid(
+            grid(&[&["Title", "Due"]]),
+            HeaderChoice::Auto,
+            &Limits::default(),
+        )
+        .unwrap();
         assert!(t.rows.is_empty());
         assert_eq!(column_letter(27), "AB");
     }

@@ -221,11 +221,29 @@ pub fn validate(table: &Table, m: &Mapping, scope: &Scope) -> Result<Outcome, Ma
         let raw_title = value(&title, row);
         let t: String = raw_title.split_whitespace().collect::<Vec<_>>().join(" ");
         if t.is_empty() {
-            problem(&title, Field::Title, raw_title, "a title is required".into(), err);
+            problem(
+                &title,
+                Field::Title,
+                raw_title,
+                "a title is required".into(),
+                err,
+            );
         } else if t.chars().count() > MAX_TITLE {
-            problem(&title, Field::Title, raw_title, format!("longer than {MAX_TITLE} characters"), err);
+            problem(
+                &title,
+                Field::Title,
+                raw_title,
+                format!("longer than {MAX_TITLE} characters"),
+                err,
+            );
         } else if t.chars().any(char::is_control) {
-            problem(&title, Field::Title, raw_title, "contains control characters".into(), err);
+            problem(
+                &title,
+                Field::Title,
+                raw_title,
+                "contains control characters".into(),
+                err,
+            );
         }
 
         let mut desc = value(&description, row).to_string();
@@ -239,24 +257,49 @@ pub fn validate(table: &Table, m: &Mapping, scope: &Scope) -> Result<Outcome, Ma
             }
         }
         if desc.chars().count() > MAX_DESCRIPTION {
-            problem(&description, Field::Description, "", format!("longer than {MAX_DESCRIPTION} characters"), err);
+            problem(
+                &description,
+                Field::Description,
+                "",
+                format!("longer than {MAX_DESCRIPTION} characters"),
+                err,
+            );
         }
 
-        let mut keyed = |g: &Get, f: Field, vocab: &Vocab, tbl: &BTreeMap<String, String>, what: &str| {
-            let v = value(g, row);
-            if v.is_empty() {
-                return None;
-            }
-            match vocab.resolve(tbl, v) {
-                Some(k) => Some(k.to_string()),
-                None => {
-                    problem(g, f, v, format!("`{v}` is not a {what}; map it to one"), err);
-                    None
+        let mut keyed =
+            |g: &Get, f: Field, vocab: &Vocab, tbl: &BTreeMap<String, String>, what: &str| {
+                let v = value(g, row);
+                if v.is_empty() {
+                    return None;
                 }
-            }
-        };
-        let st = keyed(&status, Field::Status, &scope.statuses, &m.status_values, "status");
-        let pr = keyed(&priority, Field::Priority, &scope.priorities, &m.priority_values, "priority");
+                match vocab.resolve(tbl, v) {
+                    Some(k) => Some(k.to_string()),
+                    None => {
+                        problem(
+                            g,
+                            f,
+                            v,
+                            format!("`{v}` is not a {what}; map it to one"),
+                            err,
+                        );
+                        None
+                    }
+                }
+            };
+        let st = keyed(
+            &status,
+            Field::Status,
+            &scope.statuses,
+            &m.status_values,
+            "status",
+        );
+        let pr = keyed(
+            &priority,
+            Field::Priority,
+            &scope.priorities,
+            &m.priority_values,
+            "priority",
+        );
 
         let mut who = Vec::new();
         let raw_who = value(&assignees, row);
@@ -277,7 +320,13 @@ pub fn validate(table: &Table, m: &Mapping, scope: &Scope) -> Result<Outcome, Ma
             }
         }
         if who.len() > MAX_ASSIGNEES {
-            problem(&assignees, Field::Assignees, raw_who, format!("more than {MAX_ASSIGNEES} assignees"), err);
+            problem(
+                &assignees,
+                Field::Assignees,
+                raw_who,
+                format!("more than {MAX_ASSIGNEES} assignees"),
+                err,
+            );
         }
 
         let raw_due = value(&due, row);
@@ -288,16 +337,34 @@ pub fn validate(table: &Table, m: &Mapping, scope: &Scope) -> Result<Outcome, Ma
                 Some(f) => match dates::parse(raw_due, f) {
                     Some(d) => Some(d),
                     None => {
-                        problem(&due, Field::DueDate, raw_due, format!("`{raw_due}` is not a date in the format {}", f.as_str()), err);
+                        problem(
+                            &due,
+                            Field::DueDate,
+                            raw_due,
+                            format!("`{raw_due}` is not a date in the format {}", f.as_str()),
+                            err,
+                        );
                         None
                     }
                 },
                 None if detection.ambiguous => {
-                    problem(&due, Field::DueDate, raw_due, "the date format is ambiguous (day/month or month/day): choose one".into(), err);
+                    problem(
+                        &due,
+                        Field::DueDate,
+                        raw_due,
+                        "the date format is ambiguous (day/month or month/day): choose one".into(),
+                        err,
+                    );
                     None
                 }
                 None => {
-                    problem(&due, Field::DueDate, raw_due, format!("`{raw_due}` is not a date"), err);
+                    problem(
+                        &due,
+                        Field::DueDate,
+                        raw_due,
+                        format!("`{raw_due}` is not a date"),
+                        err,
+                    );
                     None
                 }
             }
@@ -307,13 +374,25 @@ pub fn validate(table: &Table, m: &Mapping, scope: &Scope) -> Result<Outcome, Ma
         let mut tag_list: Vec<String> = Vec::new();
         for t in split_list(raw_tags) {
             if t.chars().count() > MAX_TAG || t.chars().any(char::is_control) {
-                problem(&tags, Field::Tags, t, format!("a tag must be 1-{MAX_TAG} characters"), err);
+                problem(
+                    &tags,
+                    Field::Tags,
+                    t,
+                    format!("a tag must be 1-{MAX_TAG} characters"),
+                    err,
+                );
             } else if !tag_list.iter().any(|x| x == t) {
                 tag_list.push(t.to_string());
             }
         }
         if tag_list.len() > MAX_TAGS {
-            problem(&tags, Field::Tags, raw_tags, format!("more than {MAX_TAGS} tags"), err);
+            problem(
+                &tags,
+                Field::Tags,
+                raw_tags,
+                format!("more than {MAX_TAGS} tags"),
+                err,
+            );
         }
 
         let raw_ext = value(&external, row);
@@ -321,10 +400,22 @@ pub fn validate(table: &Table, m: &Mapping, scope: &Scope) -> Result<Outcome, Ma
         let ext = if raw_ext.is_empty() {
             None
         } else if raw_ext.chars().count() > MAX_EXTERNAL_ID {
-            problem(&external, Field::ExternalId, raw_ext, format!("longer than {MAX_EXTERNAL_ID} characters"), err);
+            problem(
+                &external,
+                Field::ExternalId,
+                raw_ext,
+                format!("longer than {MAX_EXTERNAL_ID} characters"),
+                err,
+            );
             None
         } else if let Some(first) = seen_ids.get(raw_ext) {
-            problem(&external, Field::ExternalId, raw_ext, format!("duplicate: row {first} has the same external id"), err);
+            problem(
+                &external,
+                Field::ExternalId,
+                raw_ext,
+                format!("duplicate: row {first} has the same external id"),
+                err,
+            );
             None
         } else {
             seen_ids.insert(raw_ext.to_string(), row.number);
@@ -401,13 +492,23 @@ mod tests {
         Scope {
             statuses: Vocab {
                 choices: vec![
-                    Choice { key: "1".into(), label: "New".into() },
-                    Choice { key: "4".into(), label: "Completed".into() },
+                    Choice {
+                        key: "1".into(),
+                        label: "New".into(),
+                    },
+                    Choice {
+                        key: "4".into(),
+                        label: "Completed".into(),
+                    },
                 ],
                 synonyms: [("done".to_string(), "4".to_string())].into(),
             },
             priorities: priority_vocab(),
-            people: vec![Person { id: 7, username: "mia".into(), email: Some("mia@example.com".into()) }],
+            people: vec![Person {
+                id: 7,
+                username: "mia".into(),
+                email: Some("mia@example.com".into()),
+            }],
             existing_ids: ["OLD-1".to_string()].into(),
         }
     }
@@ -416,7 +517,15 @@ mod tests {
     fn rows_validate_with_their_problems_located() {
         let t = table(&[
             &["Title", "Status", "Prio", "Owner", "Due", "Tags", "ID"],
-            &["Write spec", "Done", "P1", "MIA@example.com", "2026-04-03", "a, b; a", "X-1"],
+            &[
+                "Write spec",
+                "Done",
+                "P1",
+                "MIA@example.com",
+                "2026-04-03",
+                "a, b; a",
+                "X-1",
+            ],
             &["", "Someday", "", "bob", "2026-02-31", "", "X-1"],
             &["Again", "", "", "", "", "", "OLD-1"],
         ]);
@@ -438,7 +547,13 @@ mod tests {
             .collect();
         assert_eq!(
             reasons,
-            [("Title", ""), ("Status", "Someday"), ("Owner", "bob"), ("Due", "2026-02-31"), ("ID", "X-1")]
+            [
+                ("Title", ""),
+                ("Status", "Someday"),
+                ("Owner", "bob"),
+                ("Due", "2026-02-31"),
+                ("ID", "X-1")
+            ]
         );
         assert!(o.rows[2].updates_existing);
         assert_eq!(o.rows[2].problems[0].severity, Severity::Warning);
@@ -446,7 +561,11 @@ mod tests {
 
     #[test]
     fn ambiguous_dates_need_a_choice() {
-        let t = table(&[&["Title", "Due"], &["A", "03/04/2026"], &["B", "01/02/2026"]]);
+        let t = table(&[
+            &["Title", "Due"],
+            &["A", "03/04/2026"],
+            &["B", "01/02/2026"],
+        ]);
         let mut m = suggest(&t.headers);
         let o = validate(&t, &m, &scope()).unwrap();
         assert!(o.dates.ambiguous);
@@ -454,23 +573,35 @@ mod tests {
         m.date_format = Some(DateFormat::Mdy);
         let o = validate(&t, &m, &scope()).unwrap();
         assert_eq!(o.valid, 2);
-        assert_eq!(o.rows[0].draft.as_ref().unwrap().due.unwrap().to_string(), "2026-03-04 00:00:00");
+        assert_eq!(
+            o.rows[0].draft.as_ref().unwrap().due.unwrap().to_string(),
+            "2026-03-04 00:00:00"
+        );
     }
 
     #[test]
     fn mapping_mistakes_are_reported_before_rows() {
         let t = table(&[&["Name"], &["A"]]);
-        assert_eq!(validate(&t, &Mapping::default(), &scope()).unwrap_err(), MappingError::NoTitle);
+        assert_eq!(
+            validate(&t, &Mapping::default(), &scope()).unwrap_err(),
+            MappingError::NoTitle
+        );
         let mut m = Mapping::default();
-        m.fields.insert(Field::Title, Source::Column("Summary".into()));
+        m.fields
+            .insert(Field::Title, Source::Column("Summary".into()));
         assert_eq!(
             validate(&t, &m, &scope()).unwrap_err(),
             MappingError::NoSuchColumn("Summary".into())
         );
         m.fields.insert(Field::Title, Source::Column("Name".into()));
-        m.fields.insert(Field::Priority, Source::Constant("extreme".into()));
-        assert!(matches!(validate(&t, &m, &scope()), Err(MappingError::BadConstant { .. })));
-        m.fields.insert(Field::Priority, Source::Constant("High".into()));
+        m.fields
+            .insert(Field::Priority, Source::Constant("extreme".into()));
+        assert!(matches!(
+            validate(&t, &m, &scope()),
+            Err(MappingError::BadConstant { .. })
+        ));
+        m.fields
+            .insert(Field::Priority, Source::Constant("High".into()));
         m.custom = vec!["Name".into()];
         let o = validate(&t, &m, &scope()).unwrap();
         assert_eq!(o.rows[0].draft.as_ref().unwrap().description, "**Name:** A");

@@ -125,7 +125,11 @@ pub async fn list(
     Ok((rows, 0))
 }
 
-pub async fn count(db: impl MySqlExecutor<'_>, owner: u64, any_owner: bool) -> Result<u64, sqlx::Error> {
+pub async fn count(
+    db: impl MySqlExecutor<'_>,
+    owner: u64,
+    any_owner: bool,
+) -> Result<u64, sqlx::Error> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM import_session WHERE owner_id = ? OR ?")
         .bind(owner)
         .bind(any_owner)
@@ -220,7 +224,10 @@ pub async fn claim(
 }
 
 /// Sessions waiting for a worker: queued, or applying under an expired lease.
-pub async fn claimable(db: impl MySqlExecutor<'_>, now: DateTime<Utc>) -> Result<Vec<u64>, sqlx::Error> {
+pub async fn claimable(
+    db: impl MySqlExecutor<'_>,
+    now: DateTime<Utc>,
+) -> Result<Vec<u64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT import_id FROM import_session WHERE state = 'queued' \
          OR (state = 'applying' AND lease_expires_at < ?) ORDER BY import_id LIMIT 20",
@@ -303,7 +310,11 @@ pub async fn fail(
     Ok(())
 }
 
-pub async fn mark_undone(conn: &mut MySqlConnection, id: u64, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn mark_undone(
+    conn: &mut MySqlConnection,
+    id: u64,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
         "UPDATE import_session SET state = 'undone', undone_at = ?, updated_at = ? WHERE import_id = ? AND state = 'applied'",
     )
@@ -408,7 +419,10 @@ pub async fn client_in_scope(
 }
 
 /// Drops uploaded files older than `before` from settled sessions.
-pub async fn expire_files(db: impl MySqlExecutor<'_>, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+pub async fn expire_files(
+    db: impl MySqlExecutor<'_>,
+    before: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
     let r = sqlx::query(
         "UPDATE import_session SET content = NULL WHERE content IS NOT NULL AND created_at < ? \
          AND state NOT IN ('queued', 'applying')",
@@ -427,7 +441,10 @@ pub struct MappingRow {
     pub updated_at: DateTime<Utc>,
 }
 
-pub async fn mappings(db: impl MySqlExecutor<'_>, owner: u64) -> Result<Vec<MappingRow>, sqlx::Error> {
+pub async fn mappings(
+    db: impl MySqlExecutor<'_>,
+    owner: u64,
+) -> Result<Vec<MappingRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT mapping_id, name, mapping, updated_at FROM import_mapping WHERE owner_id = ? ORDER BY name",
     )

@@ -30,7 +30,9 @@ impl From<ImportError> for ApiError {
         use katalusis_import::ImportError as F;
         match e {
             ImportError::NotFound => ApiError::NotFound,
-            ImportError::File(F::Unsupported { .. }) => ApiError::UnsupportedMediaType(e.to_string()),
+            ImportError::File(F::Unsupported { .. }) => {
+                ApiError::UnsupportedMediaType(e.to_string())
+            }
             ImportError::File(F::LimitExceeded { limit, max }) => ApiError::Rule {
                 code: "limit_exceeded",
                 message: e.to_string(),
@@ -110,7 +112,10 @@ pub fn view(r: ImportRow) -> ImportView {
         id: r.import_id,
         state: r.state(),
         mode: r.mode(),
-        options: r.mapping.as_deref().and_then(|m| serde_json::from_str(m).ok()),
+        options: r
+            .mapping
+            .as_deref()
+            .and_then(|m| serde_json::from_str(m).ok()),
         report_url: format!("/api/tasks/imports/{}/report", r.import_id),
         tasks_url: format!("/api/tasks?source=import&sourceRefId={}", r.import_id),
         owner_id: r.owner_id,
@@ -163,7 +168,9 @@ pub async fn upload(
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, axum::Json<Uploaded>), ApiError> {
     let mut form = form.map_err(|_| {
-        ApiError::UnsupportedMediaType("send the file as multipart/form-data in a field named `file`".into())
+        ApiError::UnsupportedMediaType(
+            "send the file as multipart/form-data in a field named `file`".into(),
+        )
     })?;
     let limit = state.settings.import_max_bytes;
     let declared = headers
@@ -173,7 +180,12 @@ pub async fn upload(
     if declared.is_some_and(|n| n > limit + MULTIPART_OVERHEAD) {
         return Err(ApiError::PayloadTooLarge);
     }
-    let interrupted = |_| ApiError::field("file", "the upload was interrupted or is not valid multipart");
+    let interrupted = |_| {
+        ApiError::field(
+            "file",
+            "the upload was interrupted or is not valid multipart",
+        )
+    };
     let mut file: Option<(String, Vec<u8>)> = None;
     while let Some(mut field) = form.next_field().await.map_err(interrupted)? {
         if field.name() != Some("file") {
@@ -190,10 +202,20 @@ pub async fn upload(
         file = Some((name, buf));
         break;
     }
-    let (name, bytes) = file.ok_or_else(|| ApiError::field("file", "a multipart field `file` is required"))?;
-    let (row, preview) =
-        service::upload(&state.db, &state.settings, viewer(&user), &name, bytes, Utc::now()).await?;
-    audit.action("import.upload").object("import", row.import_id);
+    let (name, bytes) =
+        file.ok_or_else(|| ApiError::field("file", "a multipart field `file` is required"))?;
+    let (row, preview) = service::upload(
+        &state.db,
+        &state.settings,
+        viewer(&user),
+        &name,
+        bytes,
+        Utc::now(),
+    )
+    .await?;
+    audit
+        .action("import.upload")
+        .object("import", row.import_id);
     Ok((
         StatusCode::CREATED,
         axum::Json(Uploaded {
@@ -247,7 +269,9 @@ pub async fn get(
     RequireRole(user, ..): RequireRole<Staff>,
     Path(id): Path<u64>,
 ) -> Result<axum::Json<ImportView>, ApiError> {
-    Ok(axum::Json(view(service::get(&state.db, viewer(&user), id).await?)))
+    Ok(axum::Json(view(
+        service::get(&state.db, viewer(&user), id).await?,
+    )))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -272,7 +296,15 @@ pub async fn preview(
     Query(q): Query<PreviewQuery>,
 ) -> Result<axum::Json<Preview>, ApiError> {
     Ok(axum::Json(
-        service::preview(&state.db, &state.settings, viewer(&user), id, q.sheet, q.header_row).await?,
+        service::preview(
+            &state.db,
+            &state.settings,
+            viewer(&user),
+            id,
+            q.sheet,
+            q.header_row,
+        )
+        .await?,
     ))
 }
 
@@ -310,15 +342,27 @@ pub async fn report(
         .map_or(row.file_name.as_str(), |(s, _)| s);
     let name: String = format!("{stem}-errors.csv")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut resp = csv.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     Ok(resp)
 }
 
@@ -428,7 +472,8 @@ pub async fn events(
                         });
                         let ev = Event::default().event("progress").data(data.to_string());
                         // A settled import ends the stream after its event.
-                        let done = settled || (row.state().is_settled() && row.state() != ImportState::Uploaded);
+                        let done = settled
+                            || (row.state().is_settled() && row.state() != ImportState::Uploaded);
                         return Some((Ok(ev), (Some(now), done, stopped)));
                     }
                     tokio::select! {
@@ -449,7 +494,9 @@ pub async fn mappings(
     State(state): State<AppState>,
     RequireRole(user, ..): RequireRole<Staff>,
 ) -> Result<axum::Json<Vec<SavedMapping>>, ApiError> {
-    Ok(axum::Json(service::mappings(&state.db, viewer(&user)).await?))
+    Ok(axum::Json(
+        service::mappings(&state.db, viewer(&user)).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -41,7 +41,10 @@ pub enum ImportError {
     #[error(transparent)]
     Mapping(#[from] MappingError),
     #[error("{message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Conflict(String),
     #[error("the uploaded file was deleted when the session expired; upload it again")]
@@ -175,7 +178,9 @@ fn preview_of(parsed: &Parsed, table: &Table, statuses: &Vocab) -> Preview {
             .take(PREVIEW_ROWS)
             .map(|r| PreviewRow {
                 row: r.number,
-                cells: (0..table.headers.len()).map(|i| r.cell(i).to_string()).collect(),
+                cells: (0..table.headers.len())
+                    .map(|i| r.cell(i).to_string())
+                    .collect(),
             })
             .collect(),
         row_count: table.rows.len() as u32,
@@ -206,7 +211,10 @@ async fn status_vocab(db: &MySqlPool) -> Result<Vocab, ImportError> {
             .map(|s| s.status_id)
     };
     let roles = [
-        (mapping::DONE_WORDS, statuses.iter().find(|s| s.is_done).map(|s| s.status_id)),
+        (
+            mapping::DONE_WORDS,
+            statuses.iter().find(|s| s.is_done).map(|s| s.status_id),
+        ),
         (mapping::OPEN_WORDS, statuses.first().map(|s| s.status_id)),
         (mapping::ACTIVE_WORDS, named(mapping::ACTIVE_WORDS)),
         (mapping::PAUSED_WORDS, named(mapping::PAUSED_WORDS)),
@@ -248,7 +256,8 @@ pub async fn upload(
     bytes: Vec<u8>,
     now: DateTime<Utc>,
 ) -> Result<(ImportRow, Preview), ImportError> {
-    let name = tasks::clean_name(file_name).map_err(|_| invalid("file", "needs a file name of 1-255 characters"))?;
+    let name = tasks::clean_name(file_name)
+        .map_err(|_| invalid("file", "needs a file name of 1-255 characters"))?;
     let format = katalusis_import::sniff::detect(&bytes)?;
     let sha = hex::encode(Sha256::digest(&bytes));
     let (parsed, table, bytes) = {
@@ -370,7 +379,10 @@ async fn check(
             email: Some(email),
         })
         .collect();
-    let existing: HashMap<String, u64> = db::external_ids(db, o.client_id).await?.into_iter().collect();
+    let existing: HashMap<String, u64> = db::external_ids(db, o.client_id)
+        .await?
+        .into_iter()
+        .collect();
     let scope = Scope {
         statuses: statuses.clone(),
         priorities: mapping::priority_vocab(),
@@ -482,7 +494,11 @@ pub async fn dry_run(
         valid: out.valid as u32,
         invalid: out.invalid as u32,
         warnings: out.warnings as u32,
-        updates: out.rows.iter().filter(|r| r.updates_existing && r.is_valid()).count() as u32,
+        updates: out
+            .rows
+            .iter()
+            .filter(|r| r.updates_existing && r.is_valid())
+            .count() as u32,
         problems_truncated: total_problems > problems.len(),
         problems,
         dates: out.dates.clone(),
@@ -538,7 +554,10 @@ pub async fn request_apply(
 ) -> Result<ImportRow, ImportError> {
     let row = session(db, v, id).await?;
     if !row.state().is_open() {
-        return Err(ImportError::Conflict(format!("the import is {}", row.state())));
+        return Err(ImportError::Conflict(format!(
+            "the import is {}",
+            row.state()
+        )));
     }
     let o = stored_options(&row)?;
     check_client(db, v, o.client_id).await?;
@@ -552,14 +571,21 @@ pub async fn request_apply(
         ));
     }
     if !db::queue(db, id, mode, now).await? {
-        return Err(ImportError::Conflict("the import is already being applied".into()));
+        return Err(ImportError::Conflict(
+            "the import is already being applied".into(),
+        ));
     }
     session(db, v, id).await
 }
 
 /// Deletes the tasks the import created (tasks it updated keep the update),
 /// by the importer or an admin.
-pub async fn undo(db: &MySqlPool, v: Viewer, id: u64, now: DateTime<Utc>) -> Result<(ImportRow, u64), ImportError> {
+pub async fn undo(
+    db: &MySqlPool,
+    v: Viewer,
+    id: u64,
+    now: DateTime<Utc>,
+) -> Result<(ImportRow, u64), ImportError> {
     let row = db::get(db, id, v.user_id, is_admin(v))
         .await?
         .ok_or(ImportError::NotFound)?;
@@ -574,10 +600,14 @@ pub async fn undo(db: &MySqlPool, v: Viewer, id: u64, now: DateTime<Utc>) -> Res
         .await
         .map_err(task_error)?;
     if !db::mark_undone(&mut tx, id, now).await? {
-        return Err(ImportError::Conflict("the import was undone already".into()));
+        return Err(ImportError::Conflict(
+            "the import was undone already".into(),
+        ));
     }
     tx.commit().await?;
-    let row = db::get(db, id, v.user_id, true).await?.ok_or(ImportError::NotFound)?;
+    let row = db::get(db, id, v.user_id, true)
+        .await?
+        .ok_or(ImportError::NotFound)?;
     Ok((row, deleted))
 }
 
@@ -663,7 +693,11 @@ pub async fn drain(state: &crate::state::AppState) {
         for id in ids {
             match run(&state.db, &state.settings, id).await {
                 Ok(r) => ran |= r,
-                Err(e) => tracing::warn!(import_id = id, error = format!("{e:#}"), "import apply failed"),
+                Err(e) => tracing::warn!(
+                    import_id = id,
+                    error = format!("{e:#}"),
+                    "import apply failed"
+                ),
             }
         }
         if !ran {
@@ -694,7 +728,10 @@ pub fn spawn_worker(state: crate::state::AppState) {
 /// written in one transaction: a killed process leaves nothing behind, and
 /// the next worker reruns the whole apply once the lease expires.
 pub async fn run(db: &MySqlPool, settings: &Settings, id: u64) -> anyhow::Result<bool> {
-    let me = holder();
+    // One holder per claim, so a takeover inside the same process is told
+    // apart from the apply it replaces.
+    let me = format!("{}-{}", holder(), uuid::Uuid::new_v4().simple());
+    let me = me.as_str();
     let lease = || Utc::now() + Duration::seconds(LEASE_SECONDS);
     if !db::claim(db, id, me, Utc::now(), lease()).await? {
         return Ok(false);
@@ -702,8 +739,19 @@ pub async fn run(db: &MySqlPool, settings: &Settings, id: u64) -> anyhow::Result
     match apply(db, settings, id, me, lease).await {
         Ok(()) => {}
         Err(ImportError::Internal(e)) => {
-            tracing::error!(import_id = id, error = format!("{e:#}"), "import apply failed");
-            db::fail(db, id, me, "the import failed because of an internal error; nothing was written", Utc::now()).await?;
+            tracing::error!(
+                import_id = id,
+                error = format!("{e:#}"),
+                "import apply failed"
+            );
+            db::fail(
+                db,
+                id,
+                me,
+                "the import failed because of an internal error; nothing was written",
+                Utc::now(),
+            )
+            .await?;
         }
         Err(e) => db::fail(db, id, me, &format!("{e}; nothing was written"), Utc::now()).await?,
     }
@@ -717,23 +765,30 @@ async fn apply(
     me: &str,
     lease: impl Fn() -> DateTime<Utc>,
 ) -> Result<(), ImportError> {
-    let row = db::get(db, id, 0, true).await?.ok_or(ImportError::NotFound)?;
+    let row = db::get(db, id, 0, true)
+        .await?
+        .ok_or(ImportError::NotFound)?;
     let mode = row.mode().unwrap_or(ApplyMode::AllOrNothing);
     let o = stored_options(&row)?;
-    let owner: Option<(String, bool)> = sqlx::query_as("SELECT role, active FROM app_user WHERE user_id = ?")
-        .bind(row.owner_id)
-        .fetch_optional(db)
-        .await?;
+    let owner: Option<(String, bool)> =
+        sqlx::query_as("SELECT role, active FROM app_user WHERE user_id = ?")
+            .bind(row.owner_id)
+            .fetch_optional(db)
+            .await?;
     let viewer = match owner {
         Some((role, true)) => Viewer {
             user_id: row.owner_id,
             role: Role::parse(&role).ok_or(ImportError::NotFound)?,
         },
-        _ => return Err(ImportError::Conflict("the importer's account is deactivated".into())),
+        _ => {
+            return Err(ImportError::Conflict(
+                "the importer's account is deactivated".into(),
+            ))
+        }
     };
-    check_client(db, viewer, o.client_id)
-        .await
-        .map_err(|_| ImportError::Conflict("the importer may no longer import into this client".into()))?;
+    check_client(db, viewer, o.client_id).await.map_err(|_| {
+        ImportError::Conflict("the importer may no longer import into this client".into())
+    })?;
     let c = check(db, settings, &row, &o).await?;
     if mode == ApplyMode::AllOrNothing && c.outcome.invalid > 0 {
         return Err(ImportError::Conflict(format!(
@@ -745,10 +800,17 @@ async fn apply(
     let (mut created, mut updated, mut skipped) = (0u32, 0u32, c.outcome.invalid as u32);
     let mut first_skip: Option<String> = None;
     let mut tx = db.begin().await?;
+    let mut reported = std::time::Instant::now();
     for (done, r) in c.outcome.rows.iter().enumerate() {
-        if done % PROGRESS_EVERY == 0 && done > 0 && !db::progress(db, id, me, done as u32, lease()).await? {
-            // Another worker took over; our transaction rolls back.
-            return Ok(());
+        // Progress (and the lease) every PROGRESS_EVERY rows or every
+        // second, whichever comes first, so a slow apply keeps its lease.
+        let due = done > 0 && (done % PROGRESS_EVERY == 0 || reported.elapsed().as_secs() >= 1);
+        if due {
+            reported = std::time::Instant::now();
+            if !db::progress(db, id, me, done as u32, lease()).await? {
+                // Another worker took over; our transaction rolls back.
+                return Ok(());
+            }
         }
         let Some(d) = &r.draft else { continue };
         let status_id = d.status.as_deref().and_then(|s| s.parse::<u64>().ok());
@@ -757,7 +819,11 @@ async fn apply(
             .as_deref()
             .and_then(|p| p.parse::<Priority>().ok());
         let due_at = d.due.map(|n| n.and_utc());
-        let existing = d.external_id.as_ref().and_then(|e| c.existing.get(e)).copied();
+        let existing = d
+            .external_id
+            .as_ref()
+            .and_then(|e| c.existing.get(e))
+            .copied();
         // Valid-only imports skip a row the task rules refuse; a savepoint
         // undoes that row's partial writes.
         let mut sp = (*tx).begin().await?;
@@ -833,7 +899,18 @@ async fn apply(
         }
     }
     let message = first_skip.map(|m| format!("rows skipped by the task rules, first: {m}"));
-    if !db::finish(&mut tx, id, me, created, updated, skipped, message.as_deref(), Utc::now()).await? {
+    if !db::finish(
+        &mut tx,
+        id,
+        me,
+        created,
+        updated,
+        skipped,
+        message.as_deref(),
+        Utc::now(),
+    )
+    .await?
+    {
         return Ok(());
     }
     tx.commit().await?;

@@ -439,15 +439,7 @@ pub async fn create_in(
     watchers.push(v.user_id);
     watchers.sort_unstable();
     watchers.dedup();
-    db::set_users(
-        &mut *conn,
-        UserSet::Watchers,
-        id,
-        &watchers,
-        v.user_id,
-        now,
-    )
-    .await?;
+    db::set_users(&mut *conn, UserSet::Watchers, id, &watchers, v.user_id, now).await?;
     db::set_users(
         &mut *conn,
         UserSet::Shares,

@@ -209,7 +209,11 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/admin/task-settings", ADMIN_ONLY_GET),
     ("PUT", "/api/admin/task-settings", ADMIN_ONLY_GET),
     // Multipart is required: authorized callers reach the content check (415).
-    ("POST", "/api/tasks/import", [401, 415, 415, 415, 415, 403, 403]),
+    (
+        "POST",
+        "/api/tasks/import",
+        [401, 415, 415, 415, 415, 403, 403],
+    ),
     ("GET", "/api/tasks/imports", STAFF_GET),
     // Sessions belong to their creator: another manager's answers 404.
     ("GET", "/api/tasks/imports/{id}", STAFF_SCOPED_GET),
@@ -330,7 +334,9 @@ async fn fresh_task(app: &TestApp, fx: &Fixture, client: u64) -> u64 {
 /// An import session of `owner` into `client`: uploaded (stage 0), dry-run
 /// (1) or applied (2).
 async fn fresh_import(app: &TestApp, owner: &Session, client: u64, stage: u8) -> u64 {
-    let r = app.upload_import(owner, "t.csv", b"Title\nOne\nTwo\n").await;
+    let r = app
+        .upload_import(owner, "t.csv", b"Title\nOne\nTwo\n")
+        .await;
     assert_eq!(r.status.as_u16(), 201, "{}", r.body);
     let id = r.body["import"]["id"].as_u64().unwrap();
     if stage >= 1 {
@@ -345,7 +351,11 @@ async fn fresh_import(app: &TestApp, owner: &Session, client: u64, stage: u8) ->
     }
     if stage >= 2 {
         let r = app
-            .post(&format!("/api/tasks/imports/{id}/apply"), owner, json!({"mode": "valid_only"}))
+            .post(
+                &format!("/api/tasks/imports/{id}/apply"),
+                owner,
+                json!({"mode": "valid_only"}),
+            )
             .await;
         assert_eq!(r.status.as_u16(), 202, "{}", r.body);
         assert_eq!(app.wait_import(owner, id).await["state"], "applied");
@@ -642,7 +652,9 @@ async fn instantiate(
             let (url, body) = match p {
                 _ if p.ends_with("/dry-run") => (
                     url,
-                    Some(json!({"clientId": target, "mapping": {"fields": {"title": {"column": "Title"}}}})),
+                    Some(
+                        json!({"clientId": target, "mapping": {"fields": {"title": {"column": "Title"}}}}),
+                    ),
                 ),
                 _ if p.ends_with("/apply") => (url, Some(json!({"mode": "valid_only"}))),
                 _ if p.ends_with("/events") => (format!("{url}?closeAfterSeconds=0"), None),

@@ -298,7 +298,11 @@ impl TestApp {
             if !matches!(st.as_str(), "queued" | "applying") {
                 return r.body;
             }
-            assert!(std::time::Instant::now() < deadline, "import {id} did not settle: {}", r.body);
+            assert!(
+                std::time::Instant::now() < deadline,
+                "import {id} did not settle: {}",
+                r.body
+            );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }

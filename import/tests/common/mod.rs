@@ -30,7 +30,15 @@ pub fn xlsx_rows(rows: usize) -> Vec<u8> {
     let ws = wb.add_worksheet();
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let headers = [
-        "ID", "Title", "Description", "Status", "Priority", "Assignee", "Due date", "Tags", "Estimate",
+        "ID",
+        "Title",
+        "Description",
+        "Status",
+        "Priority",
+        "Assignee",
+        "Due date",
+        "Tags",
+        "Estimate",
         "Component",
     ];
     for (c, h) in headers.iter().enumerate() {
@@ -39,14 +47,20 @@ pub fn xlsx_rows(rows: usize) -> Vec<u8> {
     for i in 0..rows {
         let r = i as u32 + 1;
         ws.write_string(r, 0, format!("T-{i}")).unwrap();
-        ws.write_string(r, 1, format!("Task number {i} of the migration")).unwrap();
-        ws.write_string(r, 2, format!("Details for {i}, with a comma")).unwrap();
-        ws.write_string(r, 3, ["New", "In Progress", "Done", "On Hold"][i % 4]).unwrap();
-        ws.write_string(r, 4, ["Low", "Medium", "High", "P1"][i % 4]).unwrap();
-        ws.write_string(r, 5, ["mia@example.com", "acme", ""][i % 3]).unwrap();
+        ws.write_string(r, 1, format!("Task number {i} of the migration"))
+            .unwrap();
+        ws.write_string(r, 2, format!("Details for {i}, with a comma"))
+            .unwrap();
+        ws.write_string(r, 3, ["New", "In Progress", "Done", "On Hold"][i % 4])
+            .unwrap();
+        ws.write_string(r, 4, ["Low", "Medium", "High", "P1"][i % 4])
+            .unwrap();
+        ws.write_string(r, 5, ["mia@example.com", "acme", ""][i % 3])
+            .unwrap();
         let d = ExcelDateTime::from_ymd(2026, (i % 12 + 1) as u8, (i % 28 + 1) as u8).unwrap();
         ws.write_datetime_with_format(r, 6, &d, &date).unwrap();
-        ws.write_string(r, 7, format!("ops, q{}", i % 4 + 1)).unwrap();
+        ws.write_string(r, 7, format!("ops, q{}", i % 4 + 1))
+            .unwrap();
         ws.write_number(r, 8, (i % 8) as f64 + 0.5).unwrap();
         ws.write_string(r, 9, "api").unwrap();
     }
