@@ -73,6 +73,8 @@ CREATE TABLE import_external_id (
     PRIMARY KEY (client_id, external_id),
     UNIQUE KEY uq_import_external_task (task_id),
     KEY ix_import_external_import (import_id),
-    CONSTRAINT fk_import_external_task FOREIGN KEY (task_id) REFERENCES task (task_id) ON DELETE CASCADE,
-    CONSTRAINT fk_import_external_import FOREIGN KEY (import_id) REFERENCES import_session (import_id)
+    -- No foreign key to import_session: its check would share-lock the
+    -- session row inside the apply's transaction and block the progress
+    -- updates written beside it.
+    CONSTRAINT fk_import_external_task FOREIGN KEY (task_id) REFERENCES task (task_id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
