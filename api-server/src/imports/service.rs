@@ -3,7 +3,6 @@
 //! of an import's tasks in one transaction together with its final state.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
 
 use chrono::{DateTime, Duration, Utc};
 use katalusis_import::mapping::{self, Choice, Vocab};
@@ -113,9 +112,11 @@ async fn parse(
     .map_err(|e| ImportError::Internal(e.into()))?
 }
 
-fn holder() -> &'static str {
-    static HOLDER: OnceLock<String> = OnceLock::new();
-    HOLDER.get_or_init(|| format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()))
+/// A lease holder for one claim: the process id (for the logs) and a fresh
+/// uuid, so a takeover inside the same process is told apart from the apply
+/// it replaces. At most 43 characters, within `lease_owner VARCHAR(64)`.
+fn holder() -> String {
+    format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())
 }
 
 /// A preview of the file as parsed, with suggestions for the mapping.
@@ -728,9 +729,7 @@ pub fn spawn_worker(state: crate::state::AppState) {
 /// written in one transaction: a killed process leaves nothing behind, and
 /// the next worker reruns the whole apply once the lease expires.
 pub async fn run(db: &MySqlPool, settings: &Settings, id: u64) -> anyhow::Result<bool> {
-    // One holder per claim, so a takeover inside the same process is told
-    // apart from the apply it replaces.
-    let me = format!("{}-{}", holder(), uuid::Uuid::new_v4().simple());
+    let me = holder();
     let me = me.as_str();
     let lease = || Utc::now() + Duration::seconds(LEASE_SECONDS);
     if !db::claim(db, id, me, Utc::now(), lease()).await? {
@@ -921,4 +920,15 @@ async fn apply(
 /// The file format of a stored session.
 pub fn format_of(row: &ImportRow) -> Option<Format> {
     Format::parse(&row.format)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_lease_holder_fits_its_column() {
+        // lease_owner is VARCHAR(64); a longer holder fails every claim.
+        let h = super::holder();
+        assert!(h.len() <= 64, "{h} is {} characters", h.len());
+        assert_ne!(h, super::holder());
+    }
 }
