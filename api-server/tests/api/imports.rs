@@ -531,7 +531,6 @@ impl Drop for Server {
 }
 
 #[sqlx::test(migrations = "../migrations")]
-#[ignore = "open: the spawned server binary reports no progress within 60 s on the shared machine; under investigation"]
 async fn a_server_killed_mid_apply_leaves_no_partial_batch_and_the_apply_is_resumed(
     pool: MySqlPool,
 ) {
