@@ -433,7 +433,7 @@ pub fn validate(table: &Table, m: &Mapping, scope: &Scope) -> Result<Outcome, Ma
         };
 
         let ok = !problems.iter().any(|p| p.severity == Severity::Error);
-        let draft = ok.then(|| Draft {
+        let draft = ok.then_some(Draft {
             title: t,
             description: desc,
             status: st,

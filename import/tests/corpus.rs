@@ -155,7 +155,7 @@ fn formula_cells_are_text_and_neutralized_in_reports() {
     let csv = String::from_utf8(report::error_report(&t, &o)).unwrap();
     let mut r =
         csv::ReaderBuilder::new().from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
-    assert_eq!(r.headers().unwrap().iter().last(), Some("errors"));
+    assert_eq!(r.headers().unwrap().iter().next_back(), Some("errors"));
     let cells: Vec<Vec<String>> = r
         .records()
         .map(|x| x.unwrap().iter().map(str::to_string).collect())

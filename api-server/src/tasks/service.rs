@@ -414,7 +414,7 @@ pub async fn create_in(
             source_node: t.source_node.as_deref(),
             sla_risk_at: sla.map(|s| s.risk_at),
             sla_due_at: sla.map(|s| s.due_at),
-            now: now,
+            now,
         },
     )
     .await?;

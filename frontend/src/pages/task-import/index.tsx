@@ -566,7 +566,7 @@ function ReviewStep(props: {
     <div className="flex flex-col gap-6">
       <div className="flex flex-wrap gap-3" data-testid="dry-run-counts">
         <Badge tone="green">{dry.valid} valid</Badge>
-        <Badge tone={dry.invalid ? "red" : "slate"}>{dry.invalid} with errors</Badge>
+        <Badge tone={dry.invalid ? "rose" : "slate"}>{dry.invalid} with errors</Badge>
         <Badge tone={dry.warnings ? "amber" : "slate"}>{dry.warnings} with warnings</Badge>
         {dry.updates > 0 && <Badge tone="amber">{dry.updates} update earlier imports</Badge>}
       </div>
