@@ -135,6 +135,7 @@ impl Field {
 /// Where a field's value comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ImportSource)]
 pub enum Source {
     /// The column with this header name (names, not positions, so a saved
     /// mapping fits the next export of the same sheet).

@@ -50,6 +50,7 @@ pub enum MappingError {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ImportSeverity)]
 pub enum Severity {
     /// The row cannot be imported.
     Error,
@@ -60,6 +61,7 @@ pub enum Severity {
 /// One problem of one row, located as in the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ImportProblem)]
 pub struct Problem {
     /// The row number as the spreadsheet shows it.
     pub row: u32,

@@ -5,11 +5,10 @@ export type Preview = Schemas["Preview"];
 export type DryRun = Schemas["DryRun"];
 export type Mapping = Schemas["Mapping"];
 export type ImportOptions = Schemas["ImportOptions"];
-export type Source = Schemas["Source"];
-export type ImportField = Schemas["Field"];
+export type Source = Schemas["ImportSource"];
 
 /** The task fields in the order the mapping table shows them. */
-export const FIELDS: ImportField[] = [
+export const FIELDS = [
   "title",
   "description",
   "status",
@@ -18,7 +17,8 @@ export const FIELDS: ImportField[] = [
   "dueDate",
   "tags",
   "externalId",
-];
+] as const;
+export type ImportField = (typeof FIELDS)[number];
 
 const LABELS: Record<ImportField, string> = {
   title: "Title",

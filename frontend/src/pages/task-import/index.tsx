@@ -15,6 +15,7 @@ import {
   useImport,
   useImportPreview,
   useImportProgress,
+  useImports,
   useSavedMappings,
   type DryRun,
   type ImportField,
@@ -47,7 +48,13 @@ export default function TaskImportPage() {
   const [sheet, setSheet] = useState<string | null>(null);
   const [headerRow, setHeaderRow] = useState<number | null>(null);
   const [clientId, setClientId] = useState<number | null>(null);
-  const [mapping, setMapping] = useState<Mapping>({});
+  const [mapping, setMapping] = useState<Mapping>({
+    fields: {},
+    custom: [],
+    dateFormat: null,
+    statusValues: {},
+    priorityValues: {},
+  });
   const [dry, setDry] = useState<DryRun | null>(null);
   const preview = useImportPreview(session?.id ?? null, sheet, headerRow, initial);
   const people = usePeople();
@@ -64,7 +71,7 @@ export default function TaskImportPage() {
     }
   }, [p]);
   useEffect(() => {
-    if (clientId == null && people.clients.length === 1) setClientId(people.clients[0].id);
+    if (clientId == null && people.clients.length === 1) setClientId(people.clients[0]!.id);
   }, [people.clients, clientId]);
 
   return (
@@ -753,8 +760,8 @@ function RecentImports() {
               <Td>{new Date(i.createdAt).toLocaleString()}</Td>
               <Td>{i.ownerName}</Td>
               <Td>{i.fileName}</Td>
-              <Td className="font-mono text-xs" title={i.sha256}>
-                {i.sha256.slice(0, 12)}…
+              <Td className="font-mono text-xs">
+                <span title={i.sha256}>{i.sha256.slice(0, 12)}…</span>
               </Td>
               <Td>{i.state}</Td>
               <Td>
