@@ -33,7 +33,7 @@ after(async () => {
 
 // Row 4 names an unknown owner, row 6 a date that does not exist.
 const CSV = [
-  "Key,Summary,State,Prio,Owner,Deadline,Notes,Details",
+  "Key,Summary,State,Prio,Owner,Deadline,Notes,Steps",
   "K-1,Migrate invoices,New,P1,mia,2026-05-04,old notes,Run the migration script",
   "K-2,Check totals,In Progress,High,acme@example.com,2026-05-06,,Compare with the ledger",
   "K-3,Call the bank,New,Low,nobody,2026-05-07,,Ask about fees",
@@ -70,8 +70,8 @@ describe("task import", () => {
     // The suggestions: Summary → title, Notes → description.
     assert.equal(await page.getByLabel("Title source").inputValue(), "column:Summary");
     assert.equal(await page.getByLabel("Description source").inputValue(), "column:Notes");
-    // Adjust one: the description comes from Details instead.
-    await page.getByLabel("Description source").selectOption("column:Details");
+    // Adjust one: the description comes from Steps (no synonym) instead.
+    await page.getByLabel("Description source").selectOption("column:Steps");
     await page.getByLabel("Client").selectOption({ label: "Acme" });
     await screenshot(page, "import-2-mapping");
 
@@ -92,7 +92,7 @@ describe("task import", () => {
     assert.equal(download.suggestedFilename(), "year-end-errors.csv");
     const report = readFileSync(await download.path(), "utf8").replace(/^\uFEFF/, "");
     const lines = report.trim().split(/\r?\n/);
-    assert.equal(lines[0], "Key,Summary,State,Prio,Owner,Deadline,Notes,Details,errors");
+    assert.equal(lines[0], "Key,Summary,State,Prio,Owner,Deadline,Notes,Steps,errors");
     assert.equal(lines.length, 3);
     assert.match(lines[1], /^K-3,/);
 

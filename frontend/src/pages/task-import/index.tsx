@@ -322,7 +322,11 @@ function MapStep(props: {
         {p.sheets.length > 0 && (
           <Field label="Sheet">
             {(id) => (
-              <Select id={id} value={props.sheet ?? ""} onChange={(e) => props.onSheet(e.target.value)}>
+              <Select
+                id={id}
+                value={props.sheet ?? ""}
+                onChange={(e) => props.onSheet(e.target.value)}
+              >
                 {p.sheets.map((s) => (
                   <option key={s}>{s}</option>
                 ))}
