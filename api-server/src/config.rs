@@ -128,6 +128,14 @@ pub struct Settings {
     pub smtp_from: String,
     /// How often this replica looks for tasks whose SLA turned at risk or breached.
     pub sla_sweep_seconds: u64,
+    /// The largest file a task import accepts (413 above it, checked while
+    /// the upload streams).
+    pub import_max_bytes: u64,
+    /// The most data rows one import may have (422 above it).
+    pub import_max_rows: usize,
+    /// How long an import session keeps its uploaded file; after that the
+    /// file is deleted and the session can no longer be previewed or applied.
+    pub import_retention_hours: u64,
     /// Seed the demo manager, client, workflows and runs on start (`make demo`).
     pub demo: bool,
     /// The previous `KATALUSIS_JWT_SECRET` during a rotation: access tokens it
@@ -273,6 +281,9 @@ impl Default for Settings {
             smtp_url: None,
             smtp_from: "Katalusis <katalusis@localhost>".into(),
             sla_sweep_seconds: 60,
+            import_max_bytes: 10 * 1024 * 1024,
+            import_max_rows: 100_000,
+            import_retention_hours: 24,
             demo: false,
             jwt_previous_secret: None,
             metrics_addr: None,
@@ -658,6 +669,17 @@ impl Settings {
         }
         if let Some(v) = get("KATALUSIS_SLA_SWEEP_SECONDS") {
             s.sla_sweep_seconds = parse_range("KATALUSIS_SLA_SWEEP_SECONDS", &v, 1, 3600)?;
+        }
+        if let Some(v) = get("KATALUSIS_IMPORT_MAX_BYTES") {
+            s.import_max_bytes =
+                parse_range("KATALUSIS_IMPORT_MAX_BYTES", &v, 1024, 1024 * 1024 * 1024)?;
+        }
+        if let Some(v) = get("KATALUSIS_IMPORT_MAX_ROWS") {
+            s.import_max_rows = parse_range("KATALUSIS_IMPORT_MAX_ROWS", &v, 1, 10_000_000)?;
+        }
+        if let Some(v) = get("KATALUSIS_IMPORT_RETENTION_HOURS") {
+            s.import_retention_hours =
+                parse_range("KATALUSIS_IMPORT_RETENTION_HOURS", &v, 1, 24 * 365)?;
         }
         if let Some(v) = get("KATALUSIS_JWT_PREVIOUS_SECRET") {
             if v.len() < 32 {

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod executor;
 pub mod http;
+pub mod imports;
 pub mod library;
 pub mod live;
 pub mod metrics;
@@ -264,6 +265,9 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         state.clone(),
         std::time::Duration::from_secs(state.settings.sla_sweep_seconds),
     );
+    // Takes over applies a stopped replica left behind (their transaction
+    // rolled back with it) and runs newly requested ones.
+    imports::service::spawn_worker(state.clone());
     // After resuming, so the demo's new runs are driven once.
     if state.settings.demo {
         demo::seed(&state).await.context("seeding the demo")?;

@@ -154,6 +154,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(storage::get))
         .merge(crate::library::router())
         .merge(crate::tasks::routes())
+        .merge(crate::imports::routes())
         .merge(crate::notifications::routes())
         .merge(crate::connections::routes())
 }

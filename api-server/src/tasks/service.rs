@@ -309,8 +309,24 @@ fn join_ids(ids: &[u64]) -> String {
 }
 
 /// Creates a task; managers only for clients assigned to them (404 otherwise).
-pub async fn create(ctx: Ctx<'_>, mut t: NewTask) -> Result<(TaskRow, Outbox), TaskError> {
-    let v = ctx.viewer;
+pub async fn create(ctx: Ctx<'_>, t: NewTask) -> Result<(TaskRow, Outbox), TaskError> {
+    let mut tx = ctx.db.begin().await?;
+    let (row, mut out, aud) = create_in(&mut tx, ctx.viewer, ctx.now, t).await?;
+    tx.commit().await?;
+    out.live
+        .push(task_event(aud, "created", &row, ctx.viewer.user_id));
+    Ok((row, out))
+}
+
+/// [`create`] inside the caller's transaction, so a batch of tasks (an
+/// import) commits or rolls back together. Returns the task's audience for
+/// the caller's live event instead of publishing one per task.
+pub async fn create_in(
+    conn: &mut MySqlConnection,
+    v: Viewer,
+    now: DateTime<Utc>,
+    mut t: NewTask,
+) -> Result<(TaskRow, Outbox, TaskAudience), TaskError> {
     if v.role == Role::Client {
         return Err(TaskError::Forbidden("clients cannot create tasks"));
     }
@@ -335,11 +351,10 @@ pub async fn create(ctx: Ctx<'_>, mut t: NewTask) -> Result<(TaskRow, Outbox), T
         }
     }
 
-    let mut tx = ctx.db.begin().await?;
     let client: Option<(String, String, bool)> =
         sqlx::query_as("SELECT username, role, active FROM app_user WHERE user_id = ?")
             .bind(t.client_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
     let Some((client_name, role, active)) = client.filter(|c| c.1 == "client") else {
         return Err(match v.role {
@@ -354,7 +369,7 @@ pub async fn create(ctx: Ctx<'_>, mut t: NewTask) -> Result<(TaskRow, Outbox), T
         )
         .bind(v.user_id)
         .bind(t.client_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
         if linked == 0 {
             return Err(TaskError::NotFound);
@@ -364,25 +379,25 @@ pub async fn create(ctx: Ctx<'_>, mut t: NewTask) -> Result<(TaskRow, Outbox), T
         return Err(invalid("clientId", "the client is deactivated"));
     }
     let status = match t.status_id {
-        Some(id) => db::status(&mut *tx, id)
+        Some(id) => db::status(&mut *conn, id)
             .await?
             .ok_or_else(|| invalid("statusId", "no such status"))?,
-        None => db::statuses(&mut *tx)
+        None => db::statuses(&mut *conn)
             .await?
             .into_iter()
             .next()
             .ok_or_else(|| TaskError::Conflict("no task statuses are configured".into()))?,
     };
-    check_people(&mut tx, "assigneeIds", t.client_id, &t.assignee_ids).await?;
-    check_people(&mut tx, "watcherIds", t.client_id, &t.watcher_ids).await?;
-    check_shares(&mut tx, v, &t.shared_with).await?;
+    check_people(&mut *conn, "assigneeIds", t.client_id, &t.assignee_ids).await?;
+    check_people(&mut *conn, "watcherIds", t.client_id, &t.watcher_ids).await?;
+    check_shares(&mut *conn, v, &t.shared_with).await?;
 
     let (number, key) =
-        db::next_key(&mut tx, t.client_id, &model::key_prefix(&client_name)).await?;
-    let position = db::end_of_column(&mut tx, status.status_id).await?;
-    let sla = sla_deadlines(&mut tx, t.priority, ctx.now).await?;
+        db::next_key(&mut *conn, t.client_id, &model::key_prefix(&client_name)).await?;
+    let position = db::end_of_column(&mut *conn, status.status_id).await?;
+    let sla = sla_deadlines(&mut *conn, t.priority, now).await?;
     let id = db::insert(
-        &mut tx,
+        &mut *conn,
         &db::NewTask {
             client_id: t.client_id,
             number,
@@ -399,24 +414,24 @@ pub async fn create(ctx: Ctx<'_>, mut t: NewTask) -> Result<(TaskRow, Outbox), T
             source_node: t.source_node.as_deref(),
             sla_risk_at: sla.map(|s| s.risk_at),
             sla_due_at: sla.map(|s| s.due_at),
-            now: ctx.now,
+            now,
         },
     )
     .await?;
     if status.is_done {
         sqlx::query("UPDATE task SET completed_at = ? WHERE task_id = ?")
-            .bind(ctx.now)
+            .bind(now)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
     db::set_users(
-        &mut tx,
+        &mut *conn,
         UserSet::Assignees,
         id,
         &t.assignee_ids,
         v.user_id,
-        ctx.now,
+        now,
     )
     .await?;
     let mut watchers = t.watcher_ids.clone();
@@ -424,37 +439,29 @@ pub async fn create(ctx: Ctx<'_>, mut t: NewTask) -> Result<(TaskRow, Outbox), T
     watchers.push(v.user_id);
     watchers.sort_unstable();
     watchers.dedup();
+    db::set_users(&mut *conn, UserSet::Watchers, id, &watchers, v.user_id, now).await?;
     db::set_users(
-        &mut tx,
-        UserSet::Watchers,
-        id,
-        &watchers,
-        v.user_id,
-        ctx.now,
-    )
-    .await?;
-    db::set_users(
-        &mut tx,
+        &mut *conn,
         UserSet::Shares,
         id,
         &t.shared_with,
         v.user_id,
-        ctx.now,
+        now,
     )
     .await?;
-    db::set_tags(&mut tx, id, &t.tags).await?;
+    db::set_tags(&mut *conn, id, &t.tags).await?;
     db::add_activity(
-        &mut tx,
+        &mut *conn,
         id,
         Some(v.user_id),
         "created",
         None,
         Some(&key),
-        ctx.now,
+        now,
     )
     .await?;
-    let mut out = notify(
-        &mut tx,
+    let out = notify(
+        &mut *conn,
         &t.assignee_ids,
         &Notice {
             kind: NotificationKind::Assigned,
@@ -462,11 +469,11 @@ pub async fn create(ctx: Ctx<'_>, mut t: NewTask) -> Result<(TaskRow, Outbox), T
             actor_id: Some(v.user_id),
             title: &format!("You were assigned {key}: {}", t.title),
         },
-        ctx.now,
+        now,
     )
     .await?;
     let row = db::lock_visible(
-        &mut tx,
+        &mut *conn,
         Viewer {
             user_id: v.user_id,
             role: Role::Admin,
@@ -475,10 +482,8 @@ pub async fn create(ctx: Ctx<'_>, mut t: NewTask) -> Result<(TaskRow, Outbox), T
     )
     .await?
     .ok_or(TaskError::NotFound)?;
-    let aud = audience(&mut tx, &row).await?;
-    tx.commit().await?;
-    out.live.push(task_event(aud, "created", &row, v.user_id));
-    Ok((row, out))
+    let aud = audience(&mut *conn, &row).await?;
+    Ok((row, out, aud))
 }
 
 /// Applies `ch` to a locked, visible task inside the caller's transaction.
@@ -742,6 +747,41 @@ pub async fn update(
     out.live
         .push(task_event(aud, action, &row, ctx.viewer.user_id));
     Ok((row, out))
+}
+
+/// Changes one visible task inside the caller's transaction without a
+/// version check (an import re-applying its rows overwrites what it set).
+pub async fn update_in(
+    conn: &mut MySqlConnection,
+    v: Viewer,
+    id: u64,
+    ch: Changes,
+    now: DateTime<Utc>,
+) -> Result<(TaskRow, Outbox), TaskError> {
+    let row = db::lock_visible(&mut *conn, v, id)
+        .await?
+        .ok_or(TaskError::NotFound)?;
+    apply(conn, v, row, ch, now).await
+}
+
+/// Deletes the tasks a source (an import batch) created, inside the
+/// caller's transaction; returns how many.
+pub async fn delete_by_source(
+    conn: &mut MySqlConnection,
+    kind: SourceKind,
+    ref_id: u64,
+) -> Result<u64, TaskError> {
+    let ids: Vec<u64> = sqlx::query_scalar(
+        "SELECT task_id FROM task WHERE source_kind = ? AND source_ref_id = ? FOR UPDATE",
+    )
+    .bind(kind)
+    .bind(ref_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for id in &ids {
+        db::delete(&mut *conn, *id).await?;
+    }
+    Ok(ids.len() as u64)
 }
 
 /// Changes every task or none: the per-task failures are reported together.

@@ -235,6 +235,27 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/task-statuses", EVERYONE),
     ("GET", "/api/admin/task-settings", ADMIN_ONLY_GET),
     ("PUT", "/api/admin/task-settings", ADMIN_ONLY_GET),
+    // Multipart is required: authorized callers reach the content check (415).
+    (
+        "POST",
+        "/api/tasks/import",
+        [401, 415, 415, 415, 415, 403, 403],
+    ),
+    ("GET", "/api/tasks/imports", STAFF_GET),
+    // Sessions belong to their creator: another manager's answers 404.
+    ("GET", "/api/tasks/imports/{id}", STAFF_SCOPED_GET),
+    ("GET", "/api/tasks/imports/{id}/preview", STAFF_SCOPED_GET),
+    ("POST", "/api/tasks/imports/{id}/dry-run", STAFF_SCOPED_GET),
+    ("GET", "/api/tasks/imports/{id}/report", STAFF_SCOPED_GET),
+    (
+        "POST",
+        "/api/tasks/imports/{id}/apply",
+        [401, 202, 202, 404, 404, 403, 403],
+    ),
+    ("POST", "/api/tasks/imports/{id}/undo", STAFF_SCOPED_GET),
+    ("GET", "/api/tasks/imports/{id}/events", STAFF_SCOPED_GET),
+    ("GET", "/api/tasks/import-mappings", STAFF_GET),
+    ("PUT", "/api/tasks/import-mappings", STAFF_GET),
     ("GET", "/api/notifications", EVERYONE),
     ("POST", "/api/notifications/read", EVERYONE),
     ("GET", "/api/notifications/preferences", EVERYONE),
@@ -351,6 +372,38 @@ async fn fresh_task(app: &TestApp, fx: &Fixture, client: u64) -> u64 {
         .await;
     assert_eq!(r.status.as_u16(), 201, "{}", r.body);
     r.body["id"].as_u64().unwrap()
+}
+
+/// An import session of `owner` into `client`: uploaded (stage 0), dry-run
+/// (1) or applied (2).
+async fn fresh_import(app: &TestApp, owner: &Session, client: u64, stage: u8) -> u64 {
+    let r = app
+        .upload_import(owner, "t.csv", b"Title\nOne\nTwo\n")
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    let id = r.body["import"]["id"].as_u64().unwrap();
+    if stage >= 1 {
+        let r = app
+            .post(
+                &format!("/api/tasks/imports/{id}/dry-run"),
+                owner,
+                json!({"clientId": client, "mapping": {"fields": {"title": {"column": "Title"}}}}),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    }
+    if stage >= 2 {
+        let r = app
+            .post(
+                &format!("/api/tasks/imports/{id}/apply"),
+                owner,
+                json!({"mode": "valid_only"}),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 202, "{}", r.body);
+        assert_eq!(app.wait_import(owner, id).await["state"], "applied");
+    }
+    id
 }
 
 /// A comment on a fresh task of the case's client, written by the caller
@@ -645,6 +698,42 @@ async fn instantiate(
                 Some(json!({"note": "plain text"})),
                 None,
             )
+        }
+        ("PUT", "/api/tasks/import-mappings") => (
+            path.into(),
+            Some(json!({"name": format!("m{n}"), "mapping": {}})),
+            None,
+        ),
+        (_, p) if p.starts_with("/api/tasks/imports/{id}") => {
+            // The session's owner: the caller for their own cases, another
+            // manager (or the admin) otherwise.
+            let (owner, target) = match case {
+                Case::Admin => (&fx.admin, client),
+                Case::ManagerOwn => (&fx.manager, client),
+                Case::ManagerOther => (&fx.other_manager, fx.other_client),
+                _ => (&fx.admin, client),
+            };
+            let stage = if p.ends_with("/undo") {
+                2
+            } else if p.ends_with("/report") || p.ends_with("/apply") {
+                1
+            } else {
+                0
+            };
+            let id = fresh_import(app, owner, target, stage).await;
+            let url = p.replace("{id}", &id.to_string());
+            let (url, body) = match p {
+                _ if p.ends_with("/dry-run") => (
+                    url,
+                    Some(
+                        json!({"clientId": target, "mapping": {"fields": {"title": {"column": "Title"}}}}),
+                    ),
+                ),
+                _ if p.ends_with("/apply") => (url, Some(json!({"mode": "valid_only"}))),
+                _ if p.ends_with("/events") => (format!("{url}?closeAfterSeconds=0"), None),
+                _ => (url, None),
+            };
+            (url, body, None)
         }
         (_, p) if p.starts_with("/api/tasks/{id}") => {
             let id = fresh_task(app, fx, client).await;

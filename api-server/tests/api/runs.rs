@@ -825,8 +825,12 @@ impl Server {
             .spawn()
             .expect("server binary");
         let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while reqwest::get(format!("{base}/api/healthz")).await.is_err() {
+        // Generous: the whole API suite shares two cores with this start.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             assert!(Instant::now() < deadline, "server did not come up");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -252,3 +252,58 @@ pub fn two_node_graph(name: &str) -> Value {
         "edges": [{"id": "e1", "source": "a", "sourcePort": "text", "target": "b", "targetPort": "text"}]
     })
 }
+
+/// A `multipart/form-data` body with one `file` field.
+pub fn multipart_file(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "katalusis-test-boundary-7d3f";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl TestApp {
+    /// Uploads a file for a task import (`POST /api/tasks/import`).
+    pub async fn upload_import(&self, s: &Session, name: &str, bytes: &[u8]) -> Resp {
+        let (ct, body) = multipart_file(name, bytes);
+        let resp = self
+            .http
+            .post(self.url("/api/tasks/import"))
+            .bearer_auth(&s.token)
+            .header(reqwest::header::CONTENT_TYPE, ct)
+            .body(body)
+            .send()
+            .await
+            .expect("upload");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        Resp {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            headers,
+        }
+    }
+
+    /// Polls an import until its apply settles; returns the session.
+    pub async fn wait_import(&self, s: &Session, id: u64) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let r = self.get(&format!("/api/tasks/imports/{id}"), s).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            let st = r.body["state"].as_str().unwrap_or_default().to_string();
+            if !matches!(st.as_str(), "queued" | "applying") {
+                return r.body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "import {id} did not settle: {}",
+                r.body
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}

@@ -84,6 +84,7 @@ export const router = createBrowserRouter([
           { path: "connections", element: page(() => import("@/pages/admin-connections")) },
           { path: "tasks", element: page(() => import("@/pages/tasks")) },
           { path: "task-settings", element: page(() => import("@/pages/admin-task-settings")) },
+          { path: "tasks/import", element: page(() => import("@/pages/task-import")) },
         ],
       },
       {
@@ -105,6 +106,7 @@ export const router = createBrowserRouter([
         children: [
           { index: true, element: page(() => import("@/pages/manager-clients")) },
           { path: "tasks", element: page(() => import("@/pages/tasks")) },
+          { path: "tasks/import", element: page(() => import("@/pages/task-import")) },
         ],
       },
       {

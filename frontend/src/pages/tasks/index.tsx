@@ -1,5 +1,5 @@
 import { useCallback, useMemo } from "react";
-import { useSearchParams } from "react-router";
+import { Link, useSearchParams } from "react-router";
 import { useSession } from "@/shared/api";
 import { Kbd } from "@/shared/ui";
 import { cn } from "@/shared/lib";
@@ -113,6 +113,24 @@ export default function TasksPage() {
             </button>
           ))}
         </nav>
+        {canCreate && (
+          <Link
+            to="import"
+            relative="path"
+            className="rounded-md bg-white px-2.5 py-1 text-sm font-medium text-indigo-700 ring-1 ring-inset ring-slate-300 hover:bg-slate-50"
+          >
+            Import CSV / Excel
+          </Link>
+        )}
+        {filters.importId && (
+          <button
+            type="button"
+            className="rounded-full bg-amber-50 px-2.5 py-1 text-xs font-medium text-amber-900 ring-1 ring-amber-300"
+            onClick={() => setFilters({ ...filters, importId: null })}
+          >
+            Import #{filters.importId} ✕
+          </button>
+        )}
         {view === "board" && (
           <label className="flex items-center gap-1 text-sm text-slate-700">
             Swimlanes

@@ -1,10 +1,20 @@
 import type { ReactNode } from "react";
 import { cn } from "../lib";
 
-export function Table({ children, className }: { children: ReactNode; className?: string }) {
+export function Table({
+  children,
+  className,
+  "aria-label": label,
+}: {
+  children: ReactNode;
+  className?: string;
+  "aria-label"?: string;
+}) {
   return (
     <div className={cn("overflow-x-auto rounded-lg border border-slate-200 bg-white", className)}>
-      <table className="min-w-full divide-y divide-slate-200 text-sm">{children}</table>
+      <table aria-label={label} className="min-w-full divide-y divide-slate-200 text-sm">
+        {children}
+      </table>
     </div>
   );
 }

@@ -16,6 +16,7 @@ describe("filters and the URL", () => {
       tag: "ops",
       clientId: 4,
       q: "invoice audit",
+      importId: 12,
     };
     const search = filtersToSearch(f, new URLSearchParams("view=list&task=9"));
     expect(search.get("view")).toBe("list");
@@ -44,6 +45,12 @@ describe("filters and the URL", () => {
       tag: undefined,
       clientId: undefined,
       q: undefined,
+      source: undefined,
+      sourceRefId: undefined,
+    });
+    expect(filtersToQuery({ ...emptyFilters, importId: 5 })).toMatchObject({
+      source: "import",
+      sourceRefId: 5,
     });
   });
 });

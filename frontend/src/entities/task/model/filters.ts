@@ -8,6 +8,8 @@ export interface TaskFilters {
   tag: string;
   clientId: number | null;
   q: string;
+  /** Only the tasks this import batch created (`?import=`). */
+  importId: number | null;
 }
 
 export const emptyFilters: TaskFilters = {
@@ -17,6 +19,7 @@ export const emptyFilters: TaskFilters = {
   tag: "",
   clientId: null,
   q: "",
+  importId: null,
 };
 
 const PRIORITIES: Priority[] = ["low", "medium", "high", "critical"];
@@ -44,6 +47,7 @@ export function filtersFromSearch(search: URLSearchParams): TaskFilters {
     tag: search.get("tag")?.trim() ?? "",
     clientId: id(search.get("client")),
     q: search.get("q") ?? "",
+    importId: id(search.get("import")),
   };
 }
 
@@ -60,6 +64,7 @@ export function filtersToSearch(f: TaskFilters, search = new URLSearchParams()):
   put("tag", f.tag.trim());
   put("client", f.clientId ? String(f.clientId) : "");
   put("q", f.q);
+  put("import", f.importId ? String(f.importId) : "");
   return next;
 }
 
@@ -72,6 +77,8 @@ export function filtersToQuery(f: TaskFilters) {
     tag: f.tag.trim() || undefined,
     clientId: f.clientId ?? undefined,
     q: f.q.trim() || undefined,
+    source: f.importId ? ("import" as const) : undefined,
+    sourceRefId: f.importId ?? undefined,
   };
 }
 
@@ -82,6 +89,7 @@ export function hasFilters(f: TaskFilters): boolean {
     !!f.assigneeId ||
     !!f.tag ||
     !!f.clientId ||
-    !!f.q
+    !!f.q ||
+    !!f.importId
   );
 }
