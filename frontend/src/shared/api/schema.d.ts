@@ -5511,6 +5511,998 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/tasks/import": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Uploads a CSV or XLSX file (multipart, field `file`) and creates an
+     *     import session. The type is judged from the content (415 otherwise);
+     *     larger than `KATALUSIS_IMPORT_MAX_BYTES` answers 413 as soon as the
+     *     stream passes the limit; unreadable or over a resource limit answers 422.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      /** @description field `file`: the CSV or XLSX file */
+      requestBody?: {
+        content: {
+          "multipart/form-data": unknown;
+        };
+      };
+      responses: {
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Uploaded"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/import-mappings": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's saved mappings. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["SavedMapping"][];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    /** Saves a mapping under a name (replacing one of the same name). */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["SaveMapping"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["SavedMapping"][];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/imports": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The caller's imports (an admin's list has everyone's), newest first:
+     *     who, when, file name, sha256, state and counts.
+     */
+    get: {
+      parameters: {
+        query?: {
+          page?: number;
+          perPage?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ImportPage"];
+          };
+        };
+        /** @description A query parameter could not be parsed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description A query parameter is out of range */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/imports/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One of the caller's import sessions (another user's answers 404). */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ImportView"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/imports/{id}/apply": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Starts the apply in the background (202); progress on
+     *     `/api/tasks/imports/{id}/events`. `all_or_nothing` is refused while the
+     *     last dry run found invalid rows.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["ApplyRequest"];
+        };
+      };
+      responses: {
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ImportView"];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/imports/{id}/dry-run": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Validates every row with the given client, sheet, header row and
+     *     mapping, and stores them with the session. Writes no task.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["ImportOptions"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["DryRun"];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/imports/{id}/events": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * `progress` events (`{state, rowsDone, rowsTotal, created, updated,
+     *     skipped, message}`) read from the job row until the import settles.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description End the stream after this many seconds (tests, polling proxies). */
+          closeAfterSeconds?: number;
+        };
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "text/event-stream": string;
+          };
+        };
+        /** @description A query parameter could not be parsed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description A query parameter is out of range */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/imports/{id}/preview": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The first 50 rows as parsed with a sheet and header choice, the column
+     *     names and the suggested mapping.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description The header row as in the file; `0` for none; detected when absent. */
+          headerRow?: number;
+          /** @description A workbook's sheet (the first when absent). */
+          sheet?: string;
+        };
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Preview"];
+          };
+        };
+        /** @description A query parameter could not be parsed */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/imports/{id}/report": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The error report of the last dry run's mapping: the rows with problems
+     *     as in the file plus an `errors` column; formula cells are neutralized.
+     *     Always a download.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "text/csv": string;
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/tasks/imports/{id}/undo": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Deletes the tasks the import created; the importer or an admin. */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Undone"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/templates": {
     parameters: {
       query?: never;
@@ -7073,6 +8065,14 @@ export interface components {
       newValue?: string | null;
       oldValue?: string | null;
     };
+    /**
+     * @description What happens to invalid rows.
+     * @enum {string}
+     */
+    ApplyMode: "all_or_nothing" | "valid_only";
+    ApplyRequest: {
+      mode: components["schemas"]["ApplyMode"];
+    };
     Attachment: {
       /** Format: int64 */
       commentId?: number | null;
@@ -7243,6 +8243,46 @@ export interface components {
       graph?: components["schemas"]["Graph"];
       name: string;
     };
+    /** @description What a column's values say about their format. */
+    DateDetection: {
+      /** @description Every value parses in more than one format: the user must choose. */
+      ambiguous: boolean;
+      /** @description The formats every value parses in. */
+      candidates: components["schemas"]["DateFormat"][];
+      format?: null | components["schemas"]["DateFormat"];
+    };
+    /**
+     * @description The order of a date's parts; separators `-`, `/` and `.` are accepted in
+     *     each, and a time (`HH:MM` or `HH:MM:SS`) may follow after a space or `T`.
+     * @enum {string}
+     */
+    DateFormat: "ymd" | "dmy" | "mdy";
+    DryRun: {
+      dates: components["schemas"]["DateDetection"];
+      /** Format: int32 */
+      invalid: number;
+      priorityValues: components["schemas"]["ValueUse"][];
+      /** @description The first problems; the report CSV lists them all. */
+      problems: components["schemas"]["ImportProblem"][];
+      problemsTruncated: boolean;
+      /** Format: int32 */
+      rowsTotal: number;
+      /** @description Earlier applied imports of the same file into the same client. */
+      sameFileImports: number[];
+      statusValues: components["schemas"]["ValueUse"][];
+      /**
+       * Format: int32
+       * @description Valid rows that update a task imported earlier (same external id).
+       */
+      updates: number;
+      /** Format: int32 */
+      valid: number;
+      /**
+       * Format: int32
+       * @description Valid rows with a warning.
+       */
+      warnings: number;
+    };
     /** @description A data connection from an output port to an input port. */
     Edge: {
       id: string;
@@ -7294,6 +8334,119 @@ export interface components {
     Graph: {
       edges?: components["schemas"]["Edge"][];
       nodes?: components["schemas"]["Node"][];
+    };
+    /**
+     * @description What a dry run and an apply use: the target client, the sheet, the
+     *     header row and the mapping. Stored with the session as JSON.
+     */
+    ImportOptions: {
+      /** Format: int64 */
+      clientId: number;
+      /**
+       * Format: int32
+       * @description The header row as in the file; detected when absent, `0` for none.
+       */
+      headerRow?: number | null;
+      mapping: components["schemas"]["Mapping"];
+      /** @description A workbook's sheet; the first when absent. */
+      sheet?: string | null;
+    };
+    ImportPage: {
+      items: components["schemas"]["ImportView"][];
+      /** Format: int32 */
+      page: number;
+      /** Format: int32 */
+      perPage: number;
+      /** Format: int64 */
+      total: number;
+    };
+    /** @description One problem of one row, located as in the file. */
+    ImportProblem: {
+      /** @description The header of the column (or the field, for constants). */
+      column: string;
+      reason: string;
+      /**
+       * Format: int32
+       * @description The row number as the spreadsheet shows it.
+       */
+      row: number;
+      severity: components["schemas"]["ImportSeverity"];
+      value: string;
+    };
+    /** @enum {string} */
+    ImportSeverity: "error" | "warning";
+    /** @description Where a field's value comes from. */
+    ImportSource:
+      | {
+          /**
+           * @description The column with this header name (names, not positions, so a saved
+           *     mapping fits the next export of the same sheet).
+           */
+          column: string;
+        }
+      | {
+          /** @description The same value on every row. */
+          constant: string;
+        };
+    /**
+     * @description Where an import session stands. `Applied`, `Failed` and `Undone` end a
+     *     job; a failed apply may be started again.
+     * @enum {string}
+     */
+    ImportState: "uploaded" | "queued" | "applying" | "applied" | "failed" | "undone";
+    /** @description An import session as the API shows it. */
+    ImportView: {
+      /** Format: date-time */
+      appliedAt?: string | null;
+      /** Format: int64 */
+      clientId?: number | null;
+      /** Format: int32 */
+      created: number;
+      /** Format: date-time */
+      createdAt: string;
+      fileName: string;
+      format: string;
+      /** @description False once the file was deleted (the session expired). */
+      hasFile: boolean;
+      /** Format: int64 */
+      id: number;
+      /** Format: int32 */
+      invalid?: number | null;
+      message?: string | null;
+      mode?: null | components["schemas"]["ApplyMode"];
+      options?: null | components["schemas"]["ImportOptions"];
+      /** Format: int64 */
+      ownerId: number;
+      ownerName: string;
+      /** @description The error report of the stored mapping. */
+      reportUrl: string;
+      /** Format: int32 */
+      rowsDone: number;
+      /** Format: int32 */
+      rowsTotal: number;
+      sha256: string;
+      sheet?: string | null;
+      /** Format: int64 */
+      size: number;
+      /** Format: int32 */
+      skipped: number;
+      state: components["schemas"]["ImportState"];
+      /**
+       * @description The task list filtered to the tasks this import created (the SPA's
+       *     board takes the same filter as `?import={id}`).
+       */
+      tasksUrl: string;
+      /** Format: date-time */
+      undoneAt?: string | null;
+      /** Format: int32 */
+      updated: number;
+      /** Format: date-time */
+      updatedAt: string;
+      /**
+       * Format: int32
+       * @description Counts of the last dry run.
+       */
+      valid?: number | null;
     };
     Inbox: {
       /** @description Newest first. */
@@ -7376,6 +8529,37 @@ export interface components {
        * @description Pass as `after` to read on; absent when this page was not full.
        */
       next?: number | null;
+    };
+    /** @description A complete mapping: fields, extra text columns, value tables, date format. */
+    Mapping: {
+      /**
+       * @description Columns appended to the description as `**Header:** value` lines.
+       * @default []
+       */
+      custom: string[];
+      /** @default null */
+      dateFormat: null | components["schemas"]["DateFormat"];
+      /**
+       * @description Unmapped fields are left empty (status and priority take defaults).
+       * @default {}
+       */
+      fields: {
+        [key: string]: components["schemas"]["ImportSource"];
+      };
+      /**
+       * @description Source priority value (as in the file) → priority key.
+       * @default {}
+       */
+      priorityValues: {
+        [key: string]: string;
+      };
+      /**
+       * @description Source status value (as in the file) → status key.
+       * @default {}
+       */
+      statusValues: {
+        [key: string]: string;
+      };
     };
     MarkRead: {
       /** @description Every unread notification of the caller. */
@@ -7734,6 +8918,32 @@ export interface components {
       /** @description One entry per notification kind; kinds left out keep their setting. */
       items: components["schemas"]["Preference"][];
     };
+    /** @description A preview of the file as parsed, with suggestions for the mapping. */
+    Preview: {
+      delimiter?: string | null;
+      encoding?: string | null;
+      format: string;
+      /**
+       * Format: int32
+       * @description The header row as in the file; `None` without a header.
+       */
+      headerRow?: number | null;
+      headers: string[];
+      priorities: components["schemas"]["ValueChoice"][];
+      /** Format: int32 */
+      rowCount: number;
+      /** @description The first rows, each with its row number as in the file. */
+      rows: components["schemas"]["PreviewRow"][];
+      sheet?: string | null;
+      sheets: string[];
+      statuses: components["schemas"]["ValueChoice"][];
+      suggested: components["schemas"]["Mapping"];
+    };
+    PreviewRow: {
+      cells: string[];
+      /** Format: int32 */
+      row: number;
+    };
     /**
      * @description How urgent a task is; each priority may carry an SLA resolution target.
      * @enum {string}
@@ -7897,6 +9107,18 @@ export interface components {
       workflowName: string;
       /** Format: int32 */
       workflowRevision: number;
+    };
+    SavedMapping: {
+      /** Format: int64 */
+      id: number;
+      mapping: components["schemas"]["Mapping"];
+      name: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    SaveMapping: {
+      mapping: components["schemas"]["Mapping"];
+      name: string;
     };
     /** @description A stored secret as the API shows it: whether one is set, never the value. */
     SecretState: {
@@ -8241,6 +9463,14 @@ export interface components {
      * @enum {string}
      */
     TrustLevel: "restricted" | "trusted";
+    Undone: {
+      /**
+       * Format: int64
+       * @description Tasks deleted.
+       */
+      deleted: number;
+      import: components["schemas"]["ImportView"];
+    };
     Unread: {
       /** Format: int64 */
       unread: number;
@@ -8269,6 +9499,11 @@ export interface components {
        */
       revision: number;
     };
+    /** @description A new session and the preview of its file. */
+    Uploaded: {
+      import: components["schemas"]["ImportView"];
+      preview: components["schemas"]["Preview"];
+    };
     /** @description A connection a manager may use: its name and kind only. */
     UsableConnection: {
       kind: components["schemas"]["ConnectionKind"];
@@ -8296,6 +9531,19 @@ export interface components {
       problems: components["schemas"]["Problem"][];
       /** @description True when there are no errors (warnings allowed). */
       valid: boolean;
+    };
+    /** @description A value a status or priority may be mapped to. */
+    ValueChoice: {
+      key: string;
+      label: string;
+    };
+    /** @description How often a status or priority value occurs and what it maps to. */
+    ValueUse: {
+      /** Format: int32 */
+      count: number;
+      /** @description The key it maps to; `None` when it matches nothing yet. */
+      key?: string | null;
+      value: string;
     };
     Workflow: {
       /** Format: int64 */
