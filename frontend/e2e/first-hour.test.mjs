@@ -22,7 +22,7 @@ before(async () => {
   // The demo's two runs are started on startup; wait until both have finished.
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const runs = await api.call("GET", "/api/runs", adminToken);
+    const runs = await api.call("GET", "/api/runs?count=exact", adminToken);
     if (runs.total === 2 && runs.items.every((r) => r.status === "succeeded")) break;
     assert.ok(Date.now() < deadline, `demo runs did not finish: ${JSON.stringify(runs.items)}`);
     await new Promise((r) => setTimeout(r, 250));
