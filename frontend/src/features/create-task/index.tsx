@@ -30,11 +30,11 @@ export function QuickAddTask({
 }) {
   const [open, setOpen] = useState(false);
   const [title, setTitle] = useState("");
-  const [client, setClient] = useState<number | null>(
-    clientId ?? (clients.length === 1 ? clients[0]!.id : null),
-  );
+  const [client, setClient] = useState<number | null>(null);
   const create = useCreateTask();
-  const chosen = clientId ?? client;
+  // Derived on every render: the client list may still be loading when the
+  // form mounts, and a lone client must be chosen once it arrives.
+  const chosen = clientId ?? client ?? (clients.length === 1 ? clients[0]!.id : null);
   if (!open)
     return (
       <button
