@@ -13,6 +13,7 @@ import { after, before, test } from "node:test";
 import {
   ADMIN_PASSWORD,
   apiClient,
+  checkA11y,
   launchBrowser,
   repoDir,
   screenshotDir,
@@ -130,24 +131,58 @@ async function signedIn() {
 test(`a board of ${BOARD} cards opens, and a card drags (numbers in task-perf.json)`, async () => {
   const page = await signedIn();
   const cards = page.getByTestId("task-card");
+  const column = (name) => page.locator(`section[data-status="${name}"]`);
   // A full page load of the board's URL (scripts, session, statuses, three task pages).
   const t0 = Date.now();
   await page.goto(`${server.base}/manager/tasks?client=${boardClient.id}`);
   await cards.first().waitFor();
   results.boardFirstCardMs = Date.now() - t0;
+  // Every column filled: its count says 250 and its first cards are shown.
   await page.waitForFunction(
-    (n) => document.querySelectorAll('[data-testid="task-card"]').length === n,
+    (n) =>
+      [...document.querySelectorAll('[data-testid="column-count"]')].reduce(
+        (sum, c) => sum + Number(c.textContent),
+        0,
+      ) === n &&
+      [...document.querySelectorAll("section[data-status]")].every((s) =>
+        s.querySelector('[data-testid="task-card"]'),
+      ),
     BOARD,
   );
-  results.boardAllCardsMs = Date.now() - t0;
-  results.boardCards = await cards.count();
-  assert.equal(results.boardCards, BOARD);
+  results.boardAllColumnsMs = Date.now() - t0;
+  // Columns are windowed: the cards in view (and a few more) are in the DOM.
+  results.boardCardsInDom = await cards.count();
+  assert.ok(results.boardCardsInDom < 120, `${results.boardCardsInDom} cards in the DOM`);
+  await checkA11y(page, "tasks-board-1000");
+
+  // Keyboard focus walks down a long column: cards below the window appear
+  // and take focus, and the column scrolls with it.
+  const first = column("New").getByTestId("task-card").first();
+  const firstKey = (await first.getAttribute("aria-label")).split(":")[0];
+  await first.focus();
+  for (let i = 0; i < 30; i++) await page.keyboard.press("ArrowDown");
+  const focused = await page.evaluate(() => document.activeElement?.getAttribute("aria-label"));
+  // New holds tasks 1, 5, 9, …: the 31st is task 121.
+  assert.equal(firstKey, "BOARD-1");
+  assert.match(focused ?? "", /^BOARD-121:/);
+  assert.ok(
+    (await column("New")
+      .getByTestId("column-scroller")
+      .evaluate((el) => el.scrollTop)) > 0,
+  );
+  for (let i = 0; i < 30; i++) await page.keyboard.press("ArrowUp");
+  assert.match(
+    (await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))) ?? "",
+    /^BOARD-1:/,
+  );
+  await page.evaluate(() => document.activeElement?.blur());
 
   // Drag the first New card across to In Progress, slowly, counting frames.
-  const from = page.locator('section[data-status="New"] [data-testid="task-card"]').first();
-  const to = page.locator('section[data-status="In Progress"] ol');
+  const from = column("New").getByTestId("task-card").first();
+  const to = column("In Progress").locator("ol");
   const a = await from.boundingBox();
   const b = await to.boundingBox();
+  let markerSeen = false;
   const drag = await countFrames(page, async () => {
     await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
     await page.mouse.down();
@@ -159,9 +194,16 @@ test(`a board of ${BOARD} cards opens, and a card drags (numbers in task-perf.js
       );
       await page.waitForTimeout(16);
     }
+    markerSeen = await column("In Progress").getByTestId("drop-marker").isVisible();
     await page.mouse.up();
   });
   results.boardDrag = drag;
+  // The marker showed where the card would land, and the card landed there.
+  assert.ok(markerSeen, "the drop marker is shown in the target column");
+  await column("In Progress")
+    .getByLabel(/^BOARD-1:/)
+    .waitFor();
+  await column("In Progress").getByTestId("column-count").filter({ hasText: "251" }).waitFor();
   await page.screenshot({ path: path.join(screenshotDir, "perf-board-1000.png") });
   await page.context().close();
 });

@@ -52,6 +52,18 @@ function useNow(task: SlaInput): number {
   return now;
 }
 
+// One formatter each, built once: `toLocaleString` with options builds a new
+// one per call, and a board formats a date or two per card.
+const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "numeric",
+  day: "numeric",
+  hour: "numeric",
+  minute: "numeric",
+  second: "numeric",
+});
+
 /** The SLA state (server rule) and the due date, if any. */
 export function SlaBadge({ task, dueAt }: { task: SlaInput; dueAt?: string | null }) {
   const now = useNow(task);
@@ -66,7 +78,9 @@ export function SlaBadge({ task, dueAt }: { task: SlaInput; dueAt?: string | nul
             "rounded px-1.5 py-0.5 text-[11px] font-medium ring-1 ring-inset",
             slaStyles[state],
           )}
-          title={task.slaDueAt ? `SLA due ${new Date(task.slaDueAt).toLocaleString()}` : undefined}
+          title={
+            task.slaDueAt ? `SLA due ${dateTimeFormat.format(new Date(task.slaDueAt))}` : undefined
+          }
           data-testid="sla"
           data-state={state}
         >
@@ -81,9 +95,9 @@ export function SlaBadge({ task, dueAt }: { task: SlaInput; dueAt?: string | nul
               ? "font-medium text-rose-700"
               : "text-slate-600",
           )}
-          title={`Due ${due.toLocaleString()}`}
+          title={`Due ${dateTimeFormat.format(due)}`}
         >
-          Due {due.toLocaleDateString(undefined, { month: "short", day: "numeric" })}
+          Due {dayFormat.format(due)}
         </span>
       )}
     </span>

@@ -12,16 +12,7 @@ import {
 import { useMoveTask } from "@/features/move-task";
 import { boardKey } from "./board-keys";
 import { splitLanes, type Lane, type Swimlanes } from "./lanes";
-import { TaskCard } from "./task-card";
-
-const DRAG_TYPE = "application/x-katalusis-task";
-
-interface DropTarget {
-  statusId: number;
-  index: number;
-  /** The swimlane key (`all` without swimlanes). */
-  lane: string;
-}
+import { BoardColumn, DRAG_TYPE } from "./board-column";
 
 /**
  * The Kanban board: a column per status with its count; cards drag between
@@ -45,11 +36,23 @@ export function TaskBoard({
 }) {
   const workflow = useTaskWorkflow();
   const board = useBoardTasks(filters);
-  const move = useMoveTask();
+  const { mutate: move } = useMoveTask();
   const [dragId, setDragId] = useState<number | null>(null);
-  const [target, setTarget] = useState<DropTarget | null>(null);
   const [focusId, setFocusId] = useState<number | null>(null);
   const root = useRef<HTMLDivElement>(null);
+  const geometry = useRef(0);
+
+  // Columns cache their position on screen during a drag; anything scrolling
+  // or resizing makes them read it again.
+  useEffect(() => {
+    const bump = () => geometry.current++;
+    document.addEventListener("scroll", bump, { capture: true, passive: true });
+    window.addEventListener("resize", bump);
+    return () => {
+      document.removeEventListener("scroll", bump, { capture: true });
+      window.removeEventListener("resize", bump);
+    };
+  }, []);
 
   const statuses = useMemo(
     () =>
@@ -63,17 +66,24 @@ export function TaskBoard({
     const items = board.data?.items ?? [];
     return statuses.map((s) => byPosition(items.filter((t) => t.statusId === s.id)));
   }, [statuses, board.data]);
+  const lanes = useMemo(
+    () => (board.data ? splitLanes(board.data.items, swimlanes, name) : null),
+    [board.data, swimlanes, name],
+  );
+  const laneColumns = useMemo(
+    () =>
+      swimlanes === "none" || !lanes
+        ? []
+        : lanes.map((lane) =>
+            statuses.map((s) => byPosition(lane.tasks.filter((t) => t.statusId === s.id))),
+          ),
+    [lanes, statuses, swimlanes],
+  );
   const counts = useMemo(() => {
     const m = new Map<number, number>();
     for (const c of board.data?.statusCounts ?? []) m.set(c.statusId, c.count);
     return m;
   }, [board.data]);
-
-  // Keyboard focus follows a moved card into its new column.
-  useEffect(() => {
-    if (focusId == null) return;
-    root.current?.querySelector<HTMLElement>(`[data-task-id="${focusId}"]`)?.focus();
-  }, [focusId, columns]);
 
   // `shown` is the column as the drop target shows it (a swimlane's part of
   // it); the index counts its slots.
@@ -82,37 +92,41 @@ export function TaskBoard({
       const col = shown ?? columns[statuses.findIndex((s) => s.id === statusId)] ?? [];
       const position = dropPosition(col, task.id, index);
       if (statusId === task.statusId && position === task.position) return;
-      move.mutate({ task, statusId, position });
+      move({ task, statusId, position });
     },
     [columns, statuses, move],
   );
 
-  const onKeyDown = useCallback(
-    (e: React.KeyboardEvent, task: Task) => {
-      const col = statuses.findIndex((s) => s.id === task.statusId);
-      const row = columns[col]?.findIndex((t) => t.id === task.id) ?? -1;
-      if (col < 0 || row < 0) return;
-      const action = boardKey(
-        e.key,
-        e.shiftKey,
-        { col, row },
-        columns.map((c) => c.length),
-      );
-      if (!action) return;
-      e.preventDefault();
-      if (action.kind === "open") onOpen(task.id);
-      else if (action.kind === "focus") {
-        const next = columns[action.cell.col]?.[action.cell.row];
-        if (next) setFocusId(next.id);
-        root.current?.querySelector<HTMLElement>(`[data-task-id="${next?.id}"]`)?.focus();
-      } else {
-        const to = statuses[action.toCol]!;
-        setFocusId(task.id);
-        moveTo(task, to.id, columns[action.toCol]?.length ?? 0);
-      }
-    },
-    [statuses, columns, onOpen, moveTo],
-  );
+  // Cards get one stable key handler that reads the latest layout, so a card
+  // moving does not re-render every other card.
+  const latest = useRef({ statuses, columns, moveTo, onOpen });
+  useEffect(() => {
+    latest.current = { statuses, columns, moveTo, onOpen };
+  });
+  const onKeyDown = useCallback((e: React.KeyboardEvent, task: Task) => {
+    const { statuses, columns, moveTo, onOpen } = latest.current;
+    const col = statuses.findIndex((s) => s.id === task.statusId);
+    const row = columns[col]?.findIndex((t) => t.id === task.id) ?? -1;
+    if (col < 0 || row < 0) return;
+    const action = boardKey(
+      e.key,
+      e.shiftKey,
+      { col, row },
+      columns.map((c) => c.length),
+    );
+    if (!action) return;
+    e.preventDefault();
+    if (action.kind === "open") onOpen(task.id);
+    else if (action.kind === "focus") {
+      const next = columns[action.cell.col]?.[action.cell.row];
+      if (next) setFocusId(next.id);
+      root.current?.querySelector<HTMLElement>(`[data-task-id="${next?.id}"]`)?.focus();
+    } else {
+      const to = statuses[action.toCol]!;
+      setFocusId(task.id);
+      moveTo(task, to.id, columns[action.toCol]?.length ?? 0);
+    }
+  }, []);
 
   const onDragStart = useCallback((e: React.DragEvent, task: Task) => {
     e.dataTransfer.setData(DRAG_TYPE, String(task.id));
@@ -120,100 +134,46 @@ export function TaskBoard({
     e.dataTransfer.effectAllowed = "move";
     setDragId(task.id);
   }, []);
-  const onDragEnd = useCallback(() => {
-    setDragId(null);
-    setTarget(null);
-  }, []);
+  const onDragEnd = useCallback(() => setDragId(null), []);
+  const items = board.data?.items;
+  const onDropCard = useCallback(
+    (taskId: number, statusId: number, index: number, shown?: Task[]) => {
+      // The source card may leave its column before `dragend` reaches it.
+      setDragId(null);
+      const task = items?.find((t) => t.id === taskId);
+      if (task) latest.current.moveTo(task, statusId, index, shown);
+    },
+    [items],
+  );
 
   if (workflow.error || board.error)
     return (
       <ErrorState error={workflow.error ?? board.error} onRetry={() => void board.refetch()} />
     );
-  if (!workflow.data || !board.data) return <LoadingState label="Loading the board…" />;
+  if (!workflow.data || !board.data || !lanes) return <LoadingState label="Loading the board…" />;
 
-  /** The slot under the pointer: before the first card whose middle is below it. */
-  const slotAt = (list: HTMLElement, y: number) => {
-    const cards = Array.from(list.querySelectorAll<HTMLElement>("[data-task-id]"));
-    const i = cards.findIndex((c) => {
-      const r = c.getBoundingClientRect();
-      return y < r.top + r.height / 2;
-    });
-    return i < 0 ? cards.length : i;
-  };
-
-  const lanes = splitLanes(board.data.items, swimlanes, name);
-  const column = (s: (typeof statuses)[number], ci: number, lane: Lane, laned: boolean) => {
-    const cards = laned
-      ? byPosition(lane.tasks.filter((t) => t.statusId === s.id))
-      : (columns[ci] ?? []);
-    const isTarget = target?.statusId === s.id && target.lane === lane.key;
+  const column = (s: (typeof statuses)[number], ci: number, lane: Lane, li: number) => {
+    const laned = swimlanes !== "none";
+    const cards = laned ? (laneColumns[li]?.[ci] ?? []) : (columns[ci] ?? []);
     return (
-      <section
+      <BoardColumn
         key={s.id}
-        aria-label={laned ? `${s.name} column, ${lane.label}` : `${s.name} column`}
-        data-status={s.name}
-        data-lane={laned ? lane.key : undefined}
-        className={cn(
-          "flex w-72 shrink-0 flex-col rounded-lg bg-slate-100 p-2",
-          isTarget && "ring-2 ring-indigo-400",
-        )}
-        onDragOver={(e) => {
-          if (!e.dataTransfer.types.includes(DRAG_TYPE)) return;
-          e.preventDefault();
-          e.dataTransfer.dropEffect = "move";
-          const list = e.currentTarget.querySelector("ol")!;
-          const index = slotAt(list, e.clientY);
-          if (!isTarget || target.index !== index)
-            setTarget({ statusId: s.id, index, lane: lane.key });
-        }}
-        onDragLeave={(e) => {
-          if (!e.currentTarget.contains(e.relatedTarget as Node)) setTarget(null);
-        }}
-        onDrop={(e) => {
-          e.preventDefault();
-          const id = Number(e.dataTransfer.getData(DRAG_TYPE));
-          const task = board.data?.items.find((t) => t.id === id);
-          const list = e.currentTarget.querySelector("ol")!;
-          const index = slotAt(list, e.clientY);
-          setTarget(null);
-          setDragId(null);
-          if (task) moveTo(task, s.id, index, laned ? cards : undefined);
-        }}
-      >
-        <h2 className="flex items-center justify-between px-1 pb-2 text-sm font-semibold text-slate-800">
-          <span>{s.name}</span>
-          <span
-            className="rounded-full bg-white px-2 text-xs font-medium text-slate-700"
-            data-testid="column-count"
-          >
-            {laned ? cards.length : (counts.get(s.id) ?? cards.length)}
-          </span>
-        </h2>
-        <ol className="flex min-h-12 flex-1 flex-col gap-2 overflow-y-auto">
-          {cards.map((t, i) => (
-            <TaskCard
-              key={t.id}
-              task={t}
-              name={name}
-              dragging={dragId === t.id}
-              dropMark={
-                !isTarget
-                  ? undefined
-                  : target.index === i
-                    ? "before"
-                    : target.index >= cards.length && i === cards.length - 1
-                      ? "after"
-                      : undefined
-              }
-              onOpen={onOpen}
-              onKeyDown={onKeyDown}
-              onDragStart={onDragStart}
-              onDragEnd={onDragEnd}
-            />
-          ))}
-        </ol>
-        {quickAdd && !laned && <div className="pt-2">{quickAdd(s)}</div>}
-      </section>
+        status={s}
+        laneKey={laned ? lane.key : null}
+        laneLabel={lane.label}
+        cards={cards}
+        count={laned ? cards.length : (counts.get(s.id) ?? cards.length)}
+        dragId={dragId}
+        focusId={focusId}
+        geometry={geometry}
+        name={name}
+        onOpen={onOpen}
+        onKeyDown={onKeyDown}
+        onDragStart={onDragStart}
+        onDragEnd={onDragEnd}
+        onDropCard={onDropCard}
+        quickAdd={quickAdd}
+      />
     );
   };
 
@@ -228,8 +188,8 @@ export function TaskBoard({
       data-swimlanes={swimlanes}
     >
       {swimlanes === "none"
-        ? statuses.map((s, ci) => column(s, ci, lanes[0]!, false))
-        : lanes.map((lane) => (
+        ? statuses.map((s, ci) => column(s, ci, lanes[0]!, 0))
+        : lanes.map((lane, li) => (
             <section
               key={lane.key}
               aria-label={`${lane.label} swimlane`}
@@ -240,7 +200,7 @@ export function TaskBoard({
                 {lane.label}{" "}
                 <span className="text-xs font-normal text-slate-600">({lane.tasks.length})</span>
               </h2>
-              <div className="flex gap-3">{statuses.map((s, ci) => column(s, ci, lane, true))}</div>
+              <div className="flex gap-3">{statuses.map((s, ci) => column(s, ci, lane, li))}</div>
             </section>
           ))}
       {board.data.total > board.data.items.length && (

@@ -2,26 +2,30 @@ import { memo } from "react";
 import { cn } from "@/shared/lib";
 import { AssigneeAvatars, PriorityBadge, SlaBadge, TagList, type Task } from "@/entities/task";
 
-/** One Kanban card: a focusable, draggable button-like element. */
+/**
+ * One Kanban card: a focusable, draggable button-like element, placed by its
+ * column's virtualizer (`start` px from the top of the list; `measure`
+ * reports its real height). Memoized: a board re-render (a drag starting, a
+ * card moving) only re-renders the cards whose props changed.
+ */
 export const TaskCard = memo(function TaskCard({
   task,
+  index,
+  start,
+  measure,
   name,
   dragging,
-  dropMark,
   onOpen,
   onKeyDown,
   onDragStart,
   onDragEnd,
 }: {
   task: Task;
+  index: number;
+  start: number;
+  measure: (el: HTMLElement | null) => void;
   name: (id: number) => string;
   dragging: boolean;
-  /**
-   * Where a dragged card would land, drawn on this card's edge by a
-   * pseudo-element: an inserted marker element would shift every card below
-   * it and re-lay out the column on each pointer move.
-   */
-  dropMark?: "before" | "after";
   onOpen: (id: number) => void;
   onKeyDown: (e: React.KeyboardEvent, task: Task) => void;
   onDragStart: (e: React.DragEvent, task: Task) => void;
@@ -29,22 +33,20 @@ export const TaskCard = memo(function TaskCard({
 }) {
   return (
     <li
+      ref={measure}
       tabIndex={0}
       draggable
+      data-index={index}
       data-task-id={task.id}
       data-testid="task-card"
       aria-label={`${task.key}: ${task.title}`}
       aria-roledescription="card"
       aria-keyshortcuts="Enter m Shift+ArrowRight Shift+ArrowLeft"
       className={cn(
-        "cursor-grab list-none space-y-1.5 rounded-md bg-white p-2.5 text-left shadow-sm ring-1 ring-slate-200 outline-none hover:ring-slate-300 focus-visible:ring-2 focus-visible:ring-indigo-500",
+        "absolute inset-x-0 top-0 cursor-grab list-none space-y-1.5 rounded-md bg-white p-2.5 text-left shadow-sm ring-1 ring-slate-200 outline-none hover:ring-slate-300 focus-visible:ring-2 focus-visible:ring-indigo-500",
         dragging && "opacity-40",
-        dropMark &&
-          "relative before:pointer-events-none before:absolute before:inset-x-0 before:h-0.5 before:rounded before:bg-indigo-500",
-        dropMark === "before" && "before:-top-[5px]",
-        dropMark === "after" && "before:-bottom-[5px]",
       )}
-      data-drop-mark={dropMark}
+      style={{ transform: `translateY(${start}px)` }}
       onClick={() => onOpen(task.id)}
       onKeyDown={(e) => onKeyDown(e, task)}
       onDragStart={(e) => onDragStart(e, task)}
