@@ -129,6 +129,7 @@ async function signedIn() {
 }
 
 test(`a board of ${BOARD} cards opens, and a card drags (numbers in task-perf.json)`, async () => {
+  results.boardLoad = os.loadavg().map((l) => Number(l.toFixed(2)));
   const page = await signedIn();
   const cards = page.getByTestId("task-card");
   const column = (name) => page.locator(`section[data-status="${name}"]`);
@@ -209,6 +210,7 @@ test(`a board of ${BOARD} cards opens, and a card drags (numbers in task-perf.js
 });
 
 test(`the list view scrolls ${LIST} tasks (numbers in task-perf.json)`, async () => {
+  results.listLoad = os.loadavg().map((l) => Number(l.toFixed(2)));
   const page = await signedIn();
   const t0 = Date.now();
   await page.goto(`${server.base}/manager/tasks?view=list&sort=key&client=${listClient.id}`);
