@@ -96,13 +96,15 @@ crdgen:
 
 test: deps deps-k8s fmt-check clippy test-runner test-rust validate-k8s web-check web-e2e
 
-bench:
+# openpyxl writes the import benchmark's workbook.
+bench: deps-k8s
+	@$(KATALUSIS_VENV)/bin/python -c "import openpyxl" 2>/dev/null || $(KATALUSIS_VENV)/bin/pip install -q openpyxl==3.1.5
 	$(CARGO) bench -p katalusis-crds
 	$(CARGO) bench -p katalusis-import
 	$(PYTHON) bench/run_bench.py
 	$(PYTHON) bench/tasks_bench.py
 	$(PYTHON) bench/lists_bench.py
-	$(PYTHON) bench/import_bench.py
+	$(KATALUSIS_VENV)/bin/python bench/import_bench.py
 
 # --- Web SPA (frontend/) ---------------------------------------------------
 
