@@ -67,13 +67,14 @@ describe("task import", () => {
     await page.dispatchEvent('[data-testid="import-dropzone"]', "dragover", { dataTransfer: dt });
     await page.dispatchEvent('[data-testid="import-dropzone"]', "drop", { dataTransfer: dt });
     await page.getByRole("table", { name: "Column mapping" }).waitFor();
+    await screenshot(page, "import-2-dropped");
     // The suggestions: Summary → title, Notes → description.
     assert.equal(await page.getByLabel("Title source").inputValue(), "column:Summary");
     assert.equal(await page.getByLabel("Description source").inputValue(), "column:Notes");
     // Adjust one: the description comes from Steps (no synonym) instead.
     await page.getByLabel("Description source").selectOption("column:Steps");
     await page.getByLabel("Client").selectOption({ label: "Acme" });
-    await screenshot(page, "import-2-mapping");
+    await screenshot(page, "import-3-mapping");
 
     await page.getByRole("button", { name: "Dry run", exact: true }).click();
     const counts = page.getByTestId("dry-run-counts");
@@ -83,7 +84,7 @@ describe("task import", () => {
     const problems = page.getByRole("table", { name: "Problems" });
     assert.match(await problems.innerText(), /nobody/);
     assert.match(await problems.innerText(), /2026-02-30/);
-    await screenshot(page, "import-3-dry-run");
+    await screenshot(page, "import-4-dry-run");
 
     const [download] = await Promise.all([
       page.waitForEvent("download"),
@@ -95,12 +96,22 @@ describe("task import", () => {
     assert.equal(lines[0], "Key,Summary,State,Prio,Owner,Deadline,Notes,Steps,errors");
     assert.equal(lines.length, 3);
     assert.match(lines[1], /^K-3,/);
+    // The downloaded report as a page of its own, for the screenshot.
+    const reportPage = await context.newPage();
+    await reportPage.setContent(
+      `<!doctype html><html lang="en"><head><title>year-end-errors.csv</title></head>` +
+        `<body><main><h1>year-end-errors.csv</h1><pre></pre></main></body></html>`,
+    );
+    await reportPage.locator("pre").evaluate((el, text) => (el.textContent = text), report);
+    await screenshot(reportPage, "import-5-error-report");
+    await reportPage.close();
 
     await page.getByRole("button", { name: "Import 4 valid rows" }).click();
     const progress = page.getByRole("progressbar", { name: "Import progress" });
     await progress.waitFor();
+    await screenshot(page, "import-6-applying");
     await page.getByText("Done: 4 created, 0 updated, 2 skipped.").waitFor();
-    await screenshot(page, "import-4-applied");
+    await screenshot(page, "import-7-applied");
 
     await page.getByRole("button", { name: "Open the imported tasks" }).click();
     await page.waitForURL(/\/manager\/tasks\?import=\d+/);
@@ -109,7 +120,7 @@ describe("task import", () => {
     for (const title of ["Migrate invoices", "Check totals", "Archive paper", "Send the summary"])
       await cards.filter({ hasText: title }).waitFor();
     assert.equal(await cards.count(), 4);
-    await screenshot(page, "import-5-board");
+    await screenshot(page, "import-8-board");
     await context.close();
   });
 });

@@ -337,22 +337,25 @@ pub async fn external_ids(
         .await
 }
 
-pub async fn add_external_id(
+/// Records the external ids of an import's new tasks, `(external_id, task_id)`.
+pub async fn add_external_ids(
     conn: &mut MySqlConnection,
     client_id: u64,
-    external_id: &str,
-    task_id: u64,
+    ids: &[(&str, u64)],
     import_id: u64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO import_external_id (client_id, external_id, task_id, import_id) VALUES (?, ?, ?, ?)",
-    )
-    .bind(client_id)
-    .bind(external_id)
-    .bind(task_id)
-    .bind(import_id)
-    .execute(conn)
-    .await?;
+    for chunk in ids.chunks(2000) {
+        let mut q = sqlx::QueryBuilder::<sqlx::MySql>::new(
+            "INSERT INTO import_external_id (client_id, external_id, task_id, import_id) ",
+        );
+        q.push_values(chunk, |mut b, (external_id, task_id)| {
+            b.push_bind(client_id)
+                .push_bind(*external_id)
+                .push_bind(*task_id)
+                .push_bind(import_id);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -18,6 +18,7 @@ use super::db::{self, ImportRow};
 use super::model::{ApplyMode, ImportState};
 use crate::auth::Role;
 use crate::config::Settings;
+use crate::tasks::batch;
 use crate::tasks::db::Viewer;
 use crate::tasks::model::{Priority, SourceKind};
 use crate::tasks::service::{self as tasks, Changes, NewTask, TaskError};
@@ -28,8 +29,9 @@ pub const PREVIEW_ROWS: usize = 50;
 pub const MAX_PROBLEMS: usize = 500;
 /// How long a worker's claim on an apply lasts without renewal.
 pub const LEASE_SECONDS: i64 = 15;
-/// Rows between progress updates (and lease renewals).
-const PROGRESS_EVERY: usize = 250;
+/// Rows per batch of an apply: one multi-row INSERT per table, and a
+/// progress update (with a lease renewal) between batches.
+pub const APPLY_BATCH: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -799,35 +801,57 @@ async fn apply(
     let (mut created, mut updated, mut skipped) = (0u32, 0u32, c.outcome.invalid as u32);
     let mut first_skip: Option<String> = None;
     let mut tx = db.begin().await?;
-    let mut reported = std::time::Instant::now();
-    for (done, r) in c.outcome.rows.iter().enumerate() {
-        // Progress (and the lease) every PROGRESS_EVERY rows or every
-        // second, whichever comes first, so a slow apply keeps its lease.
-        let due = done > 0 && (done % PROGRESS_EVERY == 0 || reported.elapsed().as_secs() >= 1);
-        if due {
-            reported = std::time::Instant::now();
+    let mut done = 0usize;
+    for chunk in c.outcome.rows.chunks(APPLY_BATCH) {
+        // Progress and the lease before every batch, outside the
+        // transaction so the page sees it.
+        if done > 0 {
             if !db::progress(db, id, me, done as u32, lease()).await? {
                 // Another worker took over; our transaction rolls back.
                 return Ok(());
             }
         }
-        let Some(d) = &r.draft else { continue };
-        let status_id = d.status.as_deref().and_then(|s| s.parse::<u64>().ok());
-        let priority = d
-            .priority
-            .as_deref()
-            .and_then(|p| p.parse::<Priority>().ok());
-        let due_at = d.due.map(|n| n.and_utc());
-        let existing = d
-            .external_id
-            .as_ref()
-            .and_then(|e| c.existing.get(e))
-            .copied();
-        // Valid-only imports skip a row the task rules refuse; a savepoint
-        // undoes that row's partial writes.
-        let mut sp = (*tx).begin().await?;
-        let res = match existing {
-            Some(task_id) => tasks::update_in(
+        // Rows refused by the task rules, by row number.
+        let mut refused: Vec<(u32, TaskError)> = Vec::new();
+        // New tasks, with their row numbers and external ids.
+        let (mut rows, mut externals, mut new) = (Vec::new(), Vec::new(), Vec::new());
+        for r in chunk {
+            let Some(d) = &r.draft else { continue };
+            let status_id = d.status.as_deref().and_then(|s| s.parse::<u64>().ok());
+            let priority = d
+                .priority
+                .as_deref()
+                .and_then(|p| p.parse::<Priority>().ok());
+            let due_at = d.due.map(|n| n.and_utc());
+            let existing = d
+                .external_id
+                .as_ref()
+                .and_then(|e| c.existing.get(e))
+                .copied();
+            let Some(task_id) = existing else {
+                rows.push(r.row);
+                externals.push(d.external_id.as_deref());
+                new.push(NewTask {
+                    client_id: o.client_id,
+                    title: d.title.clone(),
+                    description: d.description.clone(),
+                    status_id,
+                    priority: priority.unwrap_or(Priority::Medium),
+                    due_at,
+                    assignee_ids: d.assignees.clone(),
+                    watcher_ids: vec![],
+                    shared_with: vec![],
+                    tags: d.tags.clone(),
+                    source_kind: SourceKind::Import,
+                    source_ref_id: Some(id),
+                    source_node: None,
+                });
+                continue;
+            };
+            // An update goes through the task rules one by one; a savepoint
+            // undoes a refused row's partial writes.
+            let mut sp = (*tx).begin().await?;
+            let res = tasks::update_in(
                 &mut sp,
                 viewer,
                 task_id,
@@ -843,59 +867,45 @@ async fn apply(
                 },
                 now,
             )
-            .await
-            .map(|_| false),
-            None => match tasks::create_in(
-                &mut sp,
-                viewer,
-                now,
-                NewTask {
-                    client_id: o.client_id,
-                    title: d.title.clone(),
-                    description: d.description.clone(),
-                    status_id,
-                    priority: priority.unwrap_or(Priority::Medium),
-                    due_at,
-                    assignee_ids: d.assignees.clone(),
-                    watcher_ids: vec![],
-                    shared_with: vec![],
-                    tags: d.tags.clone(),
-                    source_kind: SourceKind::Import,
-                    source_ref_id: Some(id),
-                    source_node: None,
-                },
-            )
-            .await
-            {
-                Ok((task, _, _)) => match &d.external_id {
-                    Some(e) => db::add_external_id(&mut sp, o.client_id, e, task.task_id, id)
-                        .await
-                        .map(|_| true)
-                        .map_err(TaskError::from),
-                    None => Ok(true),
-                },
-                Err(e) => Err(e),
-            },
-        };
-        match res {
-            Ok(is_new) => {
-                sp.commit().await?;
-                if is_new {
-                    created += 1;
-                } else {
+            .await;
+            match res {
+                Ok(_) => {
+                    sp.commit().await?;
                     updated += 1;
                 }
-            }
-            Err(TaskError::Internal(e)) => return Err(ImportError::Internal(e)),
-            Err(e) if mode == ApplyMode::AllOrNothing => {
-                return Err(ImportError::Conflict(row_message(r.row, &e)));
-            }
-            Err(e) => {
-                sp.rollback().await?;
-                skipped += 1;
-                first_skip.get_or_insert_with(|| row_message(r.row, &e));
+                Err(TaskError::Internal(e)) => return Err(ImportError::Internal(e)),
+                Err(e) => {
+                    sp.rollback().await?;
+                    refused.push((r.row, e));
+                }
             }
         }
+        let answers = batch::create_many_in(&mut tx, viewer, now, o.client_id, new)
+            .await
+            .map_err(task_error)?;
+        let mut external_ids: Vec<(&str, u64)> = Vec::new();
+        for ((row, external), answer) in rows.into_iter().zip(externals).zip(answers) {
+            match answer {
+                Ok(task_id) => {
+                    created += 1;
+                    if let Some(e) = external {
+                        external_ids.push((e, task_id));
+                    }
+                }
+                Err(TaskError::Internal(e)) => return Err(ImportError::Internal(e)),
+                Err(e) => refused.push((row, e)),
+            }
+        }
+        db::add_external_ids(&mut tx, o.client_id, &external_ids, id).await?;
+        refused.sort_by_key(|(row, _)| *row);
+        if let Some((row, e)) = refused.first() {
+            if mode == ApplyMode::AllOrNothing {
+                return Err(ImportError::Conflict(row_message(*row, e)));
+            }
+            first_skip.get_or_insert_with(|| row_message(*row, e));
+        }
+        skipped += refused.len() as u32;
+        done += chunk.len();
     }
     let message = first_skip.map(|m| format!("rows skipped by the task rules, first: {m}"));
     if !db::finish(

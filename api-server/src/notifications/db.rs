@@ -43,6 +43,38 @@ pub async fn insert(
     Ok(r.last_insert_id())
 }
 
+/// One inbox row of [`insert_many`].
+pub struct NewNotification<'a> {
+    pub user_id: u64,
+    pub task_id: Option<u64>,
+    pub actor_id: Option<u64>,
+    pub title: &'a str,
+}
+
+/// [`insert`] for many rows of one kind with multi-row INSERTs.
+pub async fn insert_many(
+    conn: &mut MySqlConnection,
+    kind: NotificationKind,
+    rows: &[NewNotification<'_>],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(2000) {
+        let mut q = QueryBuilder::<MySql>::new(
+            "INSERT INTO notification (user_id, kind, task_id, actor_id, title, created_at) ",
+        );
+        q.push_values(chunk, |mut b, n| {
+            b.push_bind(n.user_id)
+                .push_bind(kind)
+                .push_bind(n.task_id)
+                .push_bind(n.actor_id)
+                .push_bind(n.title)
+                .push_bind(now);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Newest first, before `before` (a notification id) when given.
 pub async fn list(
     db: impl sqlx::MySqlExecutor<'_>,

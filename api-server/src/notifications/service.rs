@@ -161,3 +161,53 @@ pub async fn notify(
     }
     Ok(out)
 }
+
+/// [`notify`] for many notices of one kind, writing only the inbox rows with
+/// the same rules (never the actor, each recipient once per notice, active
+/// users who want it in-app). For bulk creation (an import), whose
+/// per-task live events and email are not sent.
+pub async fn notify_inbox_many(
+    conn: &mut MySqlConnection,
+    kind: NotificationKind,
+    notices: &[(Vec<u64>, Notice<'_>)],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let mut everyone: Vec<u64> = notices
+        .iter()
+        .flat_map(|(r, _)| r.iter().copied())
+        .collect();
+    everyone.sort_unstable();
+    everyone.dedup();
+    if everyone.is_empty() {
+        return Ok(());
+    }
+    let prefs = db::preferences_for(&mut *conn, kind, &everyone).await?;
+    let people = crate::tasks::db::users_by_ids(&mut *conn, &everyone).await?;
+    let wants = |user: u64| {
+        people.iter().any(|u| u.user_id == user && u.active)
+            && prefs
+                .iter()
+                .find(|p| p.user_id == user)
+                .is_none_or(|p| p.in_app)
+    };
+    let mut rows = Vec::new();
+    for (recipients, notice) in notices {
+        debug_assert_eq!(notice.kind, kind);
+        let mut users: Vec<u64> = recipients
+            .iter()
+            .copied()
+            .filter(|u| Some(*u) != notice.actor_id)
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        for u in users.into_iter().filter(|u| wants(*u)) {
+            rows.push(db::NewNotification {
+                user_id: u,
+                task_id: notice.task_id,
+                actor_id: notice.actor_id,
+                title: notice.title,
+            });
+        }
+    }
+    db::insert_many(conn, kind, &rows, now).await
+}

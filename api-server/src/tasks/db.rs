@@ -171,21 +171,41 @@ pub async fn next_key(
     client_id: u64,
     wanted_prefix: &str,
 ) -> Result<(u64, String), sqlx::Error> {
+    let (prefix, number) = reserve_numbers(conn, client_id, wanted_prefix, 1).await?;
+    Ok((number, task_key(&prefix, number)))
+}
+
+/// A task's key: the client's prefix and the task's number.
+pub fn task_key(prefix: &str, number: u64) -> String {
+    format!("{prefix}-{number}")
+}
+
+/// Reserves `n` consecutive numbers of a client's tasks and returns the
+/// prefix and the first of them, under the same row lock as [`next_key`]:
+/// a batch takes its numbers in one step and concurrent creates of the
+/// client wait for its transaction.
+pub async fn reserve_numbers(
+    conn: &mut MySqlConnection,
+    client_id: u64,
+    wanted_prefix: &str,
+    n: u64,
+) -> Result<(String, u64), sqlx::Error> {
     let existing: Option<(String, u64)> = sqlx::query_as(
         "SELECT prefix, last_number FROM task_counter WHERE client_id = ? FOR UPDATE",
     )
     .bind(client_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let (prefix, number) = match existing {
+    match existing {
         Some((prefix, last)) => {
             sqlx::query(
-                "UPDATE task_counter SET last_number = last_number + 1 WHERE client_id = ?",
+                "UPDATE task_counter SET last_number = last_number + ? WHERE client_id = ?",
             )
+            .bind(n)
             .bind(client_id)
             .execute(&mut *conn)
             .await?;
-            (prefix, last + 1)
+            Ok((prefix, last + 1))
         }
         None => {
             // Two clients whose names give the same prefix: the later one
@@ -201,16 +221,16 @@ pub async fn next_key(
                 wanted_prefix.to_string()
             };
             sqlx::query(
-                "INSERT INTO task_counter (client_id, prefix, last_number) VALUES (?, ?, 1)",
+                "INSERT INTO task_counter (client_id, prefix, last_number) VALUES (?, ?, ?)",
             )
             .bind(client_id)
             .bind(&prefix)
+            .bind(n)
             .execute(&mut *conn)
             .await?;
-            (prefix, 1)
+            Ok((prefix, 1))
         }
-    };
-    Ok((number, format!("{prefix}-{number}")))
+    }
 }
 
 pub struct NewTask<'a> {
@@ -229,35 +249,76 @@ pub struct NewTask<'a> {
     pub source_node: Option<&'a str>,
     pub sla_risk_at: Option<DateTime<Utc>>,
     pub sla_due_at: Option<DateTime<Utc>>,
+    /// Set when the task starts in a done column.
+    pub completed_at: Option<DateTime<Utc>>,
     pub now: DateTime<Utc>,
 }
 
+/// Rows per multi-row INSERT: 17 parameters a task keeps a statement far
+/// below MySQL's 65,535 placeholders and its packet limit.
+pub const INSERT_CHUNK: usize = 1000;
+
+/// Inserts one task; its id.
 pub async fn insert(conn: &mut MySqlConnection, t: &NewTask<'_>) -> Result<u64, sqlx::Error> {
-    let r = sqlx::query(
-        "INSERT INTO task (client_id, task_number, task_key, title, description, status_id, priority, \
-         reporter_id, due_at, position, source_kind, source_ref_id, source_node, sla_risk_at, sla_due_at, \
-         version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+    insert_many(conn, std::slice::from_ref(t)).await
+}
+
+/// Inserts tasks with multi-row INSERTs: the one place that says what a new
+/// task row holds. Callers find the ids by `(client_id, task_number)`, the
+/// task's unique key, rather than assuming consecutive auto-increment ids.
+/// Returns the id of the first row of the last statement (for one task, its id).
+pub async fn insert_many(
+    conn: &mut MySqlConnection,
+    tasks: &[NewTask<'_>],
+) -> Result<u64, sqlx::Error> {
+    let mut last_id = 0;
+    for chunk in tasks.chunks(INSERT_CHUNK) {
+        let mut q = QueryBuilder::<MySql>::new(
+            "INSERT INTO task (client_id, task_number, task_key, title, description, status_id, priority, \
+             reporter_id, due_at, position, source_kind, source_ref_id, source_node, sla_risk_at, sla_due_at, \
+             completed_at, version, created_at, updated_at) ",
+        );
+        q.push_values(chunk, |mut b, t| {
+            b.push_bind(t.client_id)
+                .push_bind(t.number)
+                .push_bind(t.key)
+                .push_bind(t.title)
+                .push_bind(t.description)
+                .push_bind(t.status_id)
+                .push_bind(t.priority)
+                .push_bind(t.reporter_id)
+                .push_bind(t.due_at)
+                .push_bind(t.position)
+                .push_bind(t.source_kind)
+                .push_bind(t.source_ref_id)
+                .push_bind(t.source_node)
+                .push_bind(t.sla_risk_at)
+                .push_bind(t.sla_due_at)
+                .push_bind(t.completed_at)
+                .push("1")
+                .push_bind(t.now)
+                .push_bind(t.now);
+        });
+        last_id = q.build().execute(&mut *conn).await?.last_insert_id();
+    }
+    Ok(last_id)
+}
+
+/// `(task_number, task_id)` of a client's tasks numbered `first..=last`.
+pub async fn ids_by_number(
+    conn: &mut MySqlConnection,
+    client_id: u64,
+    first: u64,
+    last: u64,
+) -> Result<Vec<(u64, u64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT task_number, task_id FROM task WHERE client_id = ? AND task_number BETWEEN ? AND ?",
     )
-    .bind(t.client_id)
-    .bind(t.number)
-    .bind(t.key)
-    .bind(t.title)
-    .bind(t.description)
-    .bind(t.status_id)
-    .bind(t.priority)
-    .bind(t.reporter_id)
-    .bind(t.due_at)
-    .bind(t.position)
-    .bind(t.source_kind)
-    .bind(t.source_ref_id)
-    .bind(t.source_node)
-    .bind(t.sla_risk_at)
-    .bind(t.sla_due_at)
-    .bind(t.now)
-    .bind(t.now)
-    .execute(conn)
-    .await?;
-    Ok(r.last_insert_id())
+    .bind(client_id)
+    .bind(first)
+    .bind(last)
+    .fetch_all(conn)
+    .await
 }
 
 /// The position after the last card of a column.
@@ -425,6 +486,53 @@ pub async fn set_tags(
         b.push_bind(task_id).push_bind(t);
     });
     q.build().execute(conn).await?;
+    Ok(())
+}
+
+/// Rows per multi-row INSERT of `(task, user)` or `(task, tag)` pairs.
+const PAIR_CHUNK: usize = 5000;
+
+/// Adds `(task_id, user_id)` pairs to a user set of several new tasks.
+pub async fn add_users_many(
+    conn: &mut MySqlConnection,
+    set: UserSet,
+    pairs: &[(u64, u64)],
+    by: u64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for chunk in pairs.chunks(PAIR_CHUNK) {
+        let mut q = match set {
+            UserSet::Shares => QueryBuilder::<MySql>::new(
+                "INSERT IGNORE INTO task_share (task_id, user_id, created_by, created_at) ",
+            ),
+            other => QueryBuilder::<MySql>::new(format!(
+                "INSERT IGNORE INTO {} (task_id, user_id) ",
+                other.table()
+            )),
+        };
+        q.push_values(chunk, |mut b, (task, user)| {
+            b.push_bind(*task).push_bind(*user);
+            if set == UserSet::Shares {
+                b.push_bind(by).push_bind(now);
+            }
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Adds `(task_id, tag)` pairs of several new tasks.
+pub async fn add_tags_many(
+    conn: &mut MySqlConnection,
+    pairs: &[(u64, &str)],
+) -> Result<(), sqlx::Error> {
+    for chunk in pairs.chunks(PAIR_CHUNK) {
+        let mut q = QueryBuilder::<MySql>::new("INSERT INTO task_tag (task_id, tag) ");
+        q.push_values(chunk, |mut b, (task, tag)| {
+            b.push_bind(*task).push_bind(*tag);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -777,6 +885,38 @@ pub async fn add_activity(
     .bind(at)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// One activity entry of [`add_activity_many`].
+pub struct NewActivity<'a> {
+    pub task_id: u64,
+    pub actor: Option<u64>,
+    pub field: &'a str,
+    pub old: Option<&'a str>,
+    pub new: Option<&'a str>,
+}
+
+/// [`add_activity`] for several entries at the same time.
+pub async fn add_activity_many(
+    conn: &mut MySqlConnection,
+    entries: &[NewActivity<'_>],
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for chunk in entries.chunks(PAIR_CHUNK) {
+        let mut q = QueryBuilder::<MySql>::new(
+            "INSERT INTO task_activity (task_id, actor_id, field, old_value, new_value, at) ",
+        );
+        q.push_values(chunk, |mut b, e| {
+            b.push_bind(e.task_id)
+                .push_bind(e.actor)
+                .push_bind(e.field)
+                .push_bind(e.old)
+                .push_bind(e.new)
+                .push_bind(at);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

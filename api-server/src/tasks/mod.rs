@@ -3,6 +3,7 @@
 //! and SLA tracking. `service` holds the rules, `db` the queries, `http` the
 //! handlers and DTOs, `model` the vocabularies and the pure SLA rule.
 
+pub mod batch;
 pub mod db;
 pub mod http;
 pub mod model;

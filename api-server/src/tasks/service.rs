@@ -248,6 +248,17 @@ async fn check_people(
     }
     let managers = db::managers_of(&mut *conn, client_id).await?;
     let users = db::users_by_ids(&mut *conn, ids).await?;
+    people_in_scope(field, client_id, ids, &users, &managers)
+}
+
+/// The rule of [`check_people`] over users and managers loaded already.
+pub(super) fn people_in_scope(
+    field: &str,
+    client_id: u64,
+    ids: &[u64],
+    users: &[db::UserRow],
+    managers: &[u64],
+) -> Result<(), TaskError> {
     for id in ids {
         let ok = users.iter().find(|u| u.user_id == *id).is_some_and(|u| {
             u.active && (u.user_id == client_id || u.role == "admin" || managers.contains(id))
@@ -272,14 +283,31 @@ async fn check_shares(
         return Ok(());
     }
     let users = db::users_by_ids(&mut *conn, ids).await?;
-    let mine: Vec<u64> = if viewer.role == Role::Manager {
-        sqlx::query_scalar("SELECT client_id FROM manager_client WHERE manager_id = ?")
-            .bind(viewer.user_id)
-            .fetch_all(&mut *conn)
-            .await?
-    } else {
-        vec![]
-    };
+    let mine = clients_managed(&mut *conn, viewer).await?;
+    shares_in_scope(viewer, ids, &users, &mine)
+}
+
+/// The clients a manager manages (none for other roles).
+pub(super) async fn clients_managed(
+    conn: &mut MySqlConnection,
+    viewer: Viewer,
+) -> Result<Vec<u64>, sqlx::Error> {
+    if viewer.role != Role::Manager {
+        return Ok(vec![]);
+    }
+    sqlx::query_scalar("SELECT client_id FROM manager_client WHERE manager_id = ?")
+        .bind(viewer.user_id)
+        .fetch_all(&mut *conn)
+        .await
+}
+
+/// The rule of [`check_shares`] over users and clients loaded already.
+pub(super) fn shares_in_scope(
+    viewer: Viewer,
+    ids: &[u64],
+    users: &[db::UserRow],
+    mine: &[u64],
+) -> Result<(), TaskError> {
     for id in ids {
         let ok = users.iter().find(|u| u.user_id == *id).is_some_and(|u| {
             u.active && u.role == "client" && (viewer.role == Role::Admin || mine.contains(id))
@@ -308,6 +336,86 @@ fn join_ids(ids: &[u64]) -> String {
     ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
 }
 
+/// Checks and normalises a new task's own fields (title, description,
+/// tags, user sets, source node), collecting the field errors.
+pub(super) fn normalise_new(t: &mut NewTask) -> Result<(), TaskError> {
+    let mut ch = Changes {
+        title: Some(std::mem::take(&mut t.title)),
+        description: Some(std::mem::take(&mut t.description)),
+        tags: Some(std::mem::take(&mut t.tags)),
+        assignee_ids: Some(std::mem::take(&mut t.assignee_ids)),
+        watcher_ids: Some(std::mem::take(&mut t.watcher_ids)),
+        shared_with: Some(std::mem::take(&mut t.shared_with)),
+        ..Changes::default()
+    };
+    ch.normalise()?;
+    t.title = ch.title.unwrap_or_default();
+    t.description = ch.description.unwrap_or_default();
+    t.tags = ch.tags.unwrap_or_default();
+    t.assignee_ids = ch.assignee_ids.unwrap_or_default();
+    t.watcher_ids = ch.watcher_ids.unwrap_or_default();
+    t.shared_with = ch.shared_with.unwrap_or_default();
+    if let Some(n) = &t.source_node {
+        if n.is_empty() || n.len() > 64 {
+            return Err(invalid("sourceNode", "must be 1-64 characters"));
+        }
+    }
+    Ok(())
+}
+
+/// The client's user name if `v` may create tasks for `client_id`: an
+/// active client user, and for a manager one assigned to them (404 otherwise).
+pub(super) async fn client_for_create(
+    conn: &mut MySqlConnection,
+    v: Viewer,
+    client_id: u64,
+) -> Result<String, TaskError> {
+    let client: Option<(String, String, bool)> =
+        sqlx::query_as("SELECT username, role, active FROM app_user WHERE user_id = ?")
+            .bind(client_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((client_name, role, active)) = client.filter(|c| c.1 == "client") else {
+        return Err(match v.role {
+            Role::Admin => invalid("clientId", "is not a client user"),
+            _ => TaskError::NotFound,
+        });
+    };
+    debug_assert_eq!(role, "client");
+    if v.role == Role::Manager {
+        let linked: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM manager_client WHERE manager_id = ? AND client_id = ?",
+        )
+        .bind(v.user_id)
+        .bind(client_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        if linked == 0 {
+            return Err(TaskError::NotFound);
+        }
+    }
+    if !active {
+        return Err(invalid("clientId", "the client is deactivated"));
+    }
+    Ok(client_name)
+}
+
+/// Who watches a new task: the requested watchers, the assignees and its
+/// creator.
+pub(super) fn initial_watchers(t: &NewTask, creator: u64) -> Vec<u64> {
+    let mut watchers = t.watcher_ids.clone();
+    watchers.extend(&t.assignee_ids);
+    watchers.push(creator);
+    watchers.sort_unstable();
+    watchers.dedup();
+    watchers
+}
+
+/// The title of the notice an assignee of a new task gets.
+pub(super) fn assigned_notice(key: &str, title: &str) -> String {
+    format!("You were assigned {key}: {title}")
+}
+
 /// Creates a task; managers only for clients assigned to them (404 otherwise).
 pub async fn create(ctx: Ctx<'_>, t: NewTask) -> Result<(TaskRow, Outbox), TaskError> {
     let mut tx = ctx.db.begin().await?;
@@ -330,54 +438,8 @@ pub async fn create_in(
     if v.role == Role::Client {
         return Err(TaskError::Forbidden("clients cannot create tasks"));
     }
-    let mut ch = Changes {
-        title: Some(t.title.clone()),
-        description: Some(t.description.clone()),
-        tags: Some(t.tags.clone()),
-        assignee_ids: Some(t.assignee_ids.clone()),
-        watcher_ids: Some(t.watcher_ids.clone()),
-        shared_with: Some(t.shared_with.clone()),
-        ..Changes::default()
-    };
-    ch.normalise()?;
-    t.title = ch.title.unwrap_or_default();
-    t.tags = ch.tags.unwrap_or_default();
-    t.assignee_ids = ch.assignee_ids.unwrap_or_default();
-    t.watcher_ids = ch.watcher_ids.unwrap_or_default();
-    t.shared_with = ch.shared_with.unwrap_or_default();
-    if let Some(n) = &t.source_node {
-        if n.is_empty() || n.len() > 64 {
-            return Err(invalid("sourceNode", "must be 1-64 characters"));
-        }
-    }
-
-    let client: Option<(String, String, bool)> =
-        sqlx::query_as("SELECT username, role, active FROM app_user WHERE user_id = ?")
-            .bind(t.client_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some((client_name, role, active)) = client.filter(|c| c.1 == "client") else {
-        return Err(match v.role {
-            Role::Admin => invalid("clientId", "is not a client user"),
-            _ => TaskError::NotFound,
-        });
-    };
-    debug_assert_eq!(role, "client");
-    if v.role == Role::Manager {
-        let linked: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM manager_client WHERE manager_id = ? AND client_id = ?",
-        )
-        .bind(v.user_id)
-        .bind(t.client_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        if linked == 0 {
-            return Err(TaskError::NotFound);
-        }
-    }
-    if !active {
-        return Err(invalid("clientId", "the client is deactivated"));
-    }
+    normalise_new(&mut t)?;
+    let client_name = client_for_create(&mut *conn, v, t.client_id).await?;
     let status = match t.status_id {
         Some(id) => db::status(&mut *conn, id)
             .await?
@@ -414,17 +476,11 @@ pub async fn create_in(
             source_node: t.source_node.as_deref(),
             sla_risk_at: sla.map(|s| s.risk_at),
             sla_due_at: sla.map(|s| s.due_at),
+            completed_at: status.is_done.then_some(now),
             now,
         },
     )
     .await?;
-    if status.is_done {
-        sqlx::query("UPDATE task SET completed_at = ? WHERE task_id = ?")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-    }
     db::set_users(
         &mut *conn,
         UserSet::Assignees,
@@ -434,11 +490,7 @@ pub async fn create_in(
         now,
     )
     .await?;
-    let mut watchers = t.watcher_ids.clone();
-    watchers.extend(&t.assignee_ids);
-    watchers.push(v.user_id);
-    watchers.sort_unstable();
-    watchers.dedup();
+    let watchers = initial_watchers(&t, v.user_id);
     db::set_users(&mut *conn, UserSet::Watchers, id, &watchers, v.user_id, now).await?;
     db::set_users(
         &mut *conn,
@@ -467,7 +519,7 @@ pub async fn create_in(
             kind: NotificationKind::Assigned,
             task_id: Some(id),
             actor_id: Some(v.user_id),
-            title: &format!("You were assigned {key}: {}", t.title),
+            title: &assigned_notice(&key, &t.title),
         },
         now,
     )

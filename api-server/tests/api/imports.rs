@@ -600,3 +600,241 @@ async fn a_server_killed_mid_apply_leaves_no_partial_batch_and_the_apply_is_resu
     assert_eq!(import_tasks(&app, id).await.len(), 4000);
     assert_eq!(app.count("import_external_id").await, 4000);
 }
+
+// ---- the batched creation writes what creating one by one writes ----
+
+type Snapshot = std::collections::BTreeMap<&'static str, Vec<Vec<(String, Option<String>)>>>;
+
+/// Every row of every table a task creation writes, as text, column by
+/// column (read from the schema, so a new column is compared too), with
+/// surrogate ids left out and task ids replaced by the task's number.
+async fn snapshot(conn: &mut sqlx::MySqlConnection) -> Snapshot {
+    use sqlx::Row;
+    let mut out = Snapshot::new();
+    for table in [
+        "task",
+        "task_counter",
+        "task_assignee",
+        "task_watcher",
+        "task_share",
+        "task_tag",
+        "task_activity",
+        "notification",
+    ] {
+        let cols: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+        )
+        .bind(table)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+        let has_task = cols.iter().any(|c| c == "task_id");
+        let cols: Vec<String> = cols
+            .into_iter()
+            .filter(|c| !["task_id", "activity_id", "notification_id"].contains(&c.as_str()))
+            .collect();
+        let mut select: Vec<String> = cols
+            .iter()
+            .map(|c| format!("CAST(x.`{c}` AS CHAR)"))
+            .collect();
+        let mut names = cols.clone();
+        let from = if has_task && table != "task" {
+            select.push("CAST(t.task_number AS CHAR)".into());
+            names.push("task_number of task_id".into());
+            format!("{table} x LEFT JOIN task t ON t.task_id = x.task_id")
+        } else {
+            format!("{table} x")
+        };
+        let rows = sqlx::query(&format!("SELECT {} FROM {from}", select.join(", ")))
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        let mut rows: Vec<Vec<(String, Option<String>)>> = rows
+            .iter()
+            .map(|r| {
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.clone(), r.get::<Option<String>, _>(i)))
+                    .collect()
+            })
+            .collect();
+        rows.sort();
+        out.insert(table, rows);
+    }
+    out
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_batched_creation_writes_the_same_rows_as_creating_task_by_task(pool: MySqlPool) {
+    use chrono::{TimeZone, Utc};
+    use katalusis_api::auth::Role;
+    use katalusis_api::tasks::batch;
+    use katalusis_api::tasks::db::Viewer;
+    use katalusis_api::tasks::model::{Priority, SourceKind};
+    use katalusis_api::tasks::service::{create_in, NewTask};
+    use sqlx::Connection;
+
+    let app = spawn_app(pool.clone()).await;
+    let w = world(&app).await;
+    let (mia, acme, max, admin) = (
+        w.mia.user_id,
+        w.acme.user_id,
+        w.max.user_id,
+        w.admin.user_id,
+    );
+    let gone = app.user(&w.admin, "gone", "manager").await.user_id;
+    app.assign(&w.admin, gone, acme).await;
+    sqlx::query("UPDATE app_user SET active = FALSE WHERE user_id = ?")
+        .bind(gone)
+        .execute(&pool)
+        .await
+        .unwrap();
+    // The admin wants assignments by email only: no inbox row for them.
+    sqlx::query(
+        "INSERT INTO notification_preference (user_id, kind, in_app, email) VALUES (?, 'assigned', FALSE, TRUE)",
+    )
+    .bind(admin)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let viewer = Viewer {
+        user_id: mia,
+        role: Role::Manager,
+    };
+    let now = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap();
+    let task = |title: &str| NewTask {
+        client_id: acme,
+        title: title.into(),
+        description: String::new(),
+        status_id: None,
+        priority: Priority::Medium,
+        due_at: None,
+        assignee_ids: vec![],
+        watcher_ids: vec![],
+        shared_with: vec![],
+        tags: vec![],
+        source_kind: SourceKind::Import,
+        source_ref_id: Some(77),
+        source_node: None,
+    };
+    // A task from before, at a fractional position, so both paths continue
+    // the same counter and the same column.
+    {
+        let mut tx = pool.begin().await.unwrap();
+        let (t, _, _) = create_in(&mut tx, viewer, now, task("Existing"))
+            .await
+            .unwrap();
+        sqlx::query("UPDATE task SET position = 5000.5 WHERE task_id = ?")
+            .bind(t.task_id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let done: u64 = sqlx::query_scalar("SELECT status_id FROM task_status WHERE is_done LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let tasks = || {
+        vec![
+            NewTask {
+                tags: vec![" ops".into(), "billing".into(), "ops".into()],
+                assignee_ids: vec![mia, acme, mia],
+                priority: Priority::Critical,
+                due_at: Some(Utc.with_ymd_and_hms(2026, 12, 24, 0, 0, 0).unwrap()),
+                description: "Markdown *body*".into(),
+                ..task("  Write the spec  ")
+            },
+            NewTask {
+                status_id: Some(done),
+                priority: Priority::Low,
+                assignee_ids: vec![admin],
+                watcher_ids: vec![acme],
+                ..task("Already done")
+            },
+            task("   "),
+            NewTask {
+                assignee_ids: vec![max],
+                ..task("Assigned outside the client")
+            },
+            NewTask {
+                status_id: Some(9999),
+                ..task("No such status")
+            },
+            NewTask {
+                shared_with: vec![acme],
+                priority: Priority::High,
+                ..task("Shared with the client")
+            },
+            NewTask {
+                assignee_ids: vec![gone],
+                ..task("Assigned to a deactivated manager")
+            },
+            NewTask {
+                tags: (0..21).map(|i| format!("t{i}")).collect(),
+                ..task("Too many tags")
+            },
+            NewTask {
+                assignee_ids: vec![mia],
+                status_id: Some(done),
+                ..task("Mine, and done")
+            },
+        ]
+    };
+
+    // One by one, as create_in with a savepoint per task.
+    let mut tx = pool.begin().await.unwrap();
+    let mut one_by_one = Vec::new();
+    for t in tasks() {
+        let mut sp = tx.begin().await.unwrap();
+        match create_in(&mut sp, viewer, now, t).await {
+            Ok(_) => {
+                sp.commit().await.unwrap();
+                one_by_one.push(Ok(()));
+            }
+            Err(e) => {
+                sp.rollback().await.unwrap();
+                one_by_one.push(Err(format!("{e:?}")));
+            }
+        }
+    }
+    let expected = snapshot(&mut tx).await;
+    tx.rollback().await.unwrap();
+
+    // The same tasks in one batch.
+    let mut tx = pool.begin().await.unwrap();
+    let answers = batch::create_many_in(&mut tx, viewer, now, acme, tasks())
+        .await
+        .unwrap();
+    let batched: Vec<Result<(), String>> = answers
+        .into_iter()
+        .map(|a| a.map(|_| ()).map_err(|e| format!("{e:?}")))
+        .collect();
+    let got = snapshot(&mut tx).await;
+    tx.rollback().await.unwrap();
+
+    assert_eq!(batched, one_by_one);
+    assert_eq!(
+        one_by_one.iter().filter(|r| r.is_ok()).count(),
+        4,
+        "{one_by_one:?}"
+    );
+    for (table, rows) in &expected {
+        assert!(!rows.is_empty(), "{table} has no rows to compare");
+        assert_eq!(rows.len(), got[table].len(), "{table}");
+        for (e, g) in rows.iter().zip(&got[table]) {
+            assert_eq!(e, g, "{table}");
+        }
+    }
+    // The rules applied: tags normalised, the actor not notified, the
+    // admin's preference kept, a done task completed, SLA deadlines set.
+    let tags: Vec<Vec<(String, Option<String>)>> = got["task_tag"].clone();
+    assert_eq!(tags.len(), 2, "{tags:?}");
+    let notified: Vec<&Option<String>> = got["notification"]
+        .iter()
+        .map(|r| &r.iter().find(|(c, _)| c == "user_id").unwrap().1)
+        .collect();
+    assert_eq!(notified, [&Some(acme.to_string())]);
+}
