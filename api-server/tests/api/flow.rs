@@ -55,7 +55,7 @@ async fn approval_routing(app: &TestApp, c: &Cast) -> u64 {
         &c.manager,
         c.client.user_id,
         vec![
-            node("src", "num.source"),
+            source(),
             cond,
             node("high", "num.tag"),
             node("low", "num.tag"),
@@ -70,6 +70,13 @@ async fn approval_routing(app: &TestApp, c: &Cast) -> u64 {
         ],
     )
     .await
+}
+
+/// The `num.source` node, with an amount each run overrides.
+fn source() -> Value {
+    let mut src = node("src", "num.source");
+    src["inputs"] = json!({"amount": 0});
+    src
 }
 
 fn amount(n: i64) -> Value {
@@ -167,7 +174,7 @@ async fn a_wait_node_parks_the_run_in_waiting_then_passes_its_input_on(pool: MyS
         &app,
         &c.manager,
         c.client.user_id,
-        vec![node("src", "num.source"), wait],
+        vec![source(), wait],
         vec![edge("src", "value", "wait", "value")],
     )
     .await;
