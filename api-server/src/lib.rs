@@ -250,6 +250,9 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     };
     let state = state_with(db, settings, client)?;
     bootstrap::ensure_admin(&state.db, &state.settings, &state.hasher).await?;
+    library::install_builtins(&state.db, &state.settings)
+        .await
+        .context("installing the flow templates")?;
     library::install_on_first_start(&state.db, &state.settings)
         .await
         .context("installing the starter node library")?;

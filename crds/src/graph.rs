@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::plan::TriggerRule;
 use crate::template::RetrySpec;
 
 /// A pinned version of a node template.
@@ -101,6 +102,9 @@ pub struct Node {
     pub retry: Option<RetrySpec>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub notes: String,
+    /// When the node may start, judged from its upstream nodes.
+    #[serde(default, skip_serializing_if = "TriggerRule::is_default")]
+    pub trigger: TriggerRule,
 }
 
 /// A data connection from an output port to an input port.

@@ -3,6 +3,7 @@
 //! vocabulary, the pure run planner, the run snapshot and the Kubernetes
 //! custom resource types. Nothing here does I/O.
 
+pub mod builtin;
 pub mod contract;
 pub mod graph;
 pub mod plan;
@@ -11,6 +12,7 @@ pub mod template;
 pub mod types;
 pub mod validate;
 
+pub use builtin::{builtin_templates, BuiltinKind, BUILTIN_PREFIX};
 pub use graph::{Edge, Graph, Node, NodeLimits, Position, TemplateRef};
 pub use template::{
     ExecutionMode, LimitMaxima, Limits, ModuleSettings, ParamKind, ParamSpec, PortSpec, RetrySpec,

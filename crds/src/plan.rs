@@ -17,10 +17,14 @@ mod state;
 #[cfg(test)]
 mod fixture;
 #[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
 mod properties;
 #[cfg(test)]
 mod tests;
 
-pub use graph::{PlanGraph, PlanGraphError, PlanNode, RetryPolicy};
+pub use graph::{BranchEdge, PlanGraph, PlanGraphError, PlanNode, RetryPolicy};
 pub use planner::{apply_action, plan, run_phase, Action, Plan, PlanInput};
-pub use state::{FailurePolicy, FailureReason, NodePhase, NodeState, RunPhase, UnknownName};
+pub use state::{
+    FailurePolicy, FailureReason, NodePhase, NodeState, RunPhase, TriggerRule, UnknownName,
+};

@@ -14,10 +14,11 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::builtin::BuiltinKind;
 use crate::graph::{Graph, Node, TemplateRef};
 use crate::plan::{
-    FailurePolicy, FailureReason, NodePhase, NodeState, PlanGraph, PlanGraphError, PlanNode,
-    RetryPolicy, RunPhase,
+    BranchEdge, FailurePolicy, FailureReason, NodePhase, NodeState, PlanGraph, PlanGraphError,
+    PlanNode, RetryPolicy, RunPhase,
 };
 use crate::template::{Limits, ModuleSettings, TemplateSpec, TrustLevel};
 
@@ -325,21 +326,43 @@ impl RunSnapshot {
         })
     }
 
-    /// The graph as the planner sees it (node ids, retry policies, edges).
+    /// The graph as the planner sees it: node ids, retry policies, trigger
+    /// rules, and edges, those leaving a branch port of a built-in node
+    /// (a Condition's `true`/`false`) active only on that branch.
     pub fn plan_graph(&self) -> Result<PlanGraph, SnapshotError> {
         let nodes = self
             .graph
             .nodes
             .iter()
-            .map(|n| Ok(PlanNode::new(n.id.clone()).with_retry(self.retry_policy(n)?)))
+            .map(|n| {
+                Ok(PlanNode::new(n.id.clone())
+                    .with_retry(self.retry_policy(n)?)
+                    .with_trigger(n.trigger))
+            })
             .collect::<Result<Vec<_>, SnapshotError>>()?;
-        let edges = self
-            .graph
-            .edges
-            .iter()
-            .map(|e| (e.source.clone(), e.target.clone()))
-            .collect();
-        Ok(PlanGraph::new(nodes, edges)?)
+        let mut edges = Vec::new();
+        let mut branch_edges = Vec::new();
+        for e in &self.graph.edges {
+            match self.builtin_of(&e.source)? {
+                Some(kind) if kind.is_branch_port(&e.source_port) => {
+                    branch_edges.push(BranchEdge {
+                        from: e.source.clone(),
+                        to: e.target.clone(),
+                        branch: e.source_port.clone(),
+                    })
+                }
+                _ => edges.push((e.source.clone(), e.target.clone())),
+            }
+        }
+        Ok(PlanGraph::with_branch_edges(nodes, edges, branch_edges)?)
+    }
+
+    /// The built-in kind of a node, if its template is one of the platform's.
+    pub fn builtin_of(&self, node_id: &str) -> Result<Option<BuiltinKind>, SnapshotError> {
+        match self.graph.node(node_id) {
+            Some(node) => Ok(self.template_of(node)?.template.builtin),
+            None => Ok(None),
+        }
     }
 }
 
@@ -416,6 +439,12 @@ pub struct RunNodeStatus {
     /// The node's Pod is being deleted because the run was cancelled or failed fast.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cancelling: bool,
+    /// The branch a Condition took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// When a waiting node's wait ends (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_until: Option<String>,
 }
 
 /// Formats milliseconds since the Unix epoch as RFC 3339.
@@ -455,6 +484,8 @@ impl RunNodeStatus {
             started_at_ms: self.started_at.as_deref().and_then(parse_time_ms),
             finished_at_ms: self.finished_at.as_deref().and_then(parse_time_ms),
             cancelling: self.cancelling,
+            branch: self.branch.clone(),
+            wait_until_ms: self.wait_until.as_deref().and_then(parse_time_ms),
         }
     }
 
@@ -469,6 +500,8 @@ impl RunNodeStatus {
         self.started_at = state.started_at_ms.map(format_time_ms);
         self.finished_at = state.finished_at_ms.map(format_time_ms);
         self.cancelling = state.cancelling;
+        self.branch.clone_from(&state.branch);
+        self.wait_until = state.wait_until_ms.map(format_time_ms);
     }
 }
 
@@ -505,6 +538,7 @@ mod tests {
                     backoff_multiplier: 2.0,
                 },
                 image: None,
+                builtin: None,
             },
         }
     }
@@ -649,6 +683,8 @@ mod tests {
             started_at_ms: Some(1_700_000_000_000),
             finished_at_ms: None,
             cancelling: false,
+            branch: Some("true".into()),
+            wait_until_ms: Some(1_700_000_000_500),
         };
         let mut status = RunNodeStatus {
             pod_name: Some("r-a-1".into()),
@@ -690,7 +726,14 @@ mod tests {
             ["phase"]["enum"];
         assert_eq!(
             phase,
-            &serde_json::json!(["Pending", "Running", "Succeeded", "Failed", "Cancelled"])
+            &serde_json::json!([
+                "Pending",
+                "Running",
+                "Waiting",
+                "Succeeded",
+                "Failed",
+                "Cancelled"
+            ])
         );
     }
 

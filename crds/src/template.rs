@@ -262,6 +262,10 @@ pub struct TemplateSpec {
     /// runtime image. The local executor ignores it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Set only on the platform's own `flow.` templates, which the executors
+    /// run in-process; refused in templates an administrator saves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<crate::builtin::BuiltinKind>,
 }
 
 pub const MAX_RETRY_ATTEMPTS: u32 = 10;
@@ -314,7 +318,9 @@ impl TemplateSpec {
                 "must be at most 100 characters",
             ));
         }
-        if self.code.trim().is_empty() {
+        if self.builtin.is_some() {
+            // Executed by the platform: there is no code to check.
+        } else if self.code.trim().is_empty() {
             errs.push(FieldError::new(
                 "code",
                 "must define run(inputs, params, ctx)",

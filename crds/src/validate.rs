@@ -337,6 +337,10 @@ pub fn validate_graph(graph: &Graph, catalog: &dyn TemplateCatalog) -> Vec<Probl
         }
     }
 
+    let spec_of: HashMap<&str, Option<&TemplateSpec>> =
+        nodes.iter().map(|(id, (_, spec))| (*id, *spec)).collect();
+    problems.extend(branches::unreachable_joins(graph, &spec_of));
+
     for scc in petgraph::algo::tarjan_scc(&pg) {
         let is_cycle = scc.len() > 1 || pg.contains_edge(scc[0], scc[0]);
         if is_cycle {
@@ -463,5 +467,6 @@ fn check_node_config(n: &Node, spec: &TemplateSpec, problems: &mut Vec<Problem>)
     }
 }
 
+mod branches;
 #[cfg(test)]
 mod tests;

@@ -19,22 +19,18 @@ pub fn job_id(node: &str, attempt: u32) -> String {
     format!("{node}#{attempt}")
 }
 
-/// The runner `job` message for attempt `attempt` of `node_id`.
-pub fn build(
+/// The inputs of a node: port defaults, then literal values, then the
+/// outputs of connected upstream nodes (an untaken branch carries nothing).
+pub fn node_inputs(
     snapshot: &RunSnapshot,
-    run_id: u64,
     node_id: &str,
-    attempt: u32,
     outputs: &NodeOutputs,
-    settings: &Settings,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<Map<String, Value>> {
     let node = snapshot
         .graph
         .node(node_id)
         .ok_or_else(|| anyhow::anyhow!("unknown node {node_id}"))?;
     let spec = &snapshot.template_of(node)?.template;
-
-    // Port defaults, then literal values, then connected upstream outputs.
     let mut inputs = Map::new();
     for p in &spec.inputs {
         if let Some(d) = &p.default {
@@ -49,6 +45,24 @@ pub fn build(
             inputs.insert(e.target_port.clone(), v.clone());
         }
     }
+    Ok(inputs)
+}
+
+/// The runner `job` message for attempt `attempt` of `node_id`.
+pub fn build(
+    snapshot: &RunSnapshot,
+    run_id: u64,
+    node_id: &str,
+    attempt: u32,
+    outputs: &NodeOutputs,
+    settings: &Settings,
+) -> anyhow::Result<Value> {
+    let node = snapshot
+        .graph
+        .node(node_id)
+        .ok_or_else(|| anyhow::anyhow!("unknown node {node_id}"))?;
+    let spec = &snapshot.template_of(node)?.template;
+    let inputs = node_inputs(snapshot, node_id, outputs)?;
 
     let mut params = Map::new();
     for p in &spec.parameters {

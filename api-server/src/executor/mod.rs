@@ -6,6 +6,7 @@
 //! with `outcome` and publish through the per-run event log in [`events`],
 //! which [`stream`] replays and follows for the SSE endpoints.
 
+pub(crate) mod builtin;
 pub mod cluster;
 pub mod events;
 pub mod job;

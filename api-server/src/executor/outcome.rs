@@ -23,6 +23,8 @@ pub(crate) struct Ended {
     pub message: Option<String>,
     pub duration_ms: Option<i64>,
     pub outputs: Option<Map<String, Value>>,
+    /// The branch a built-in Condition took.
+    pub branch: Option<String>,
 }
 
 impl Ended {
@@ -33,6 +35,7 @@ impl Ended {
             message: Some(message.into()),
             duration_ms: None,
             outputs: None,
+            branch: None,
         }
     }
 
@@ -47,6 +50,7 @@ impl Ended {
                 .flatten(),
             duration_ms: f.duration_ms,
             outputs: (phase == NodePhase::Succeeded).then(|| f.outputs.unwrap_or_default()),
+            branch: None,
         }
     }
 
@@ -67,7 +71,10 @@ impl Ended {
 
     /// Records this outcome in the node's state.
     pub fn apply_to(&self, state: &mut NodeState, at_ms: i64) {
-        state.finish(self.phase, self.reason, self.message.clone(), at_ms);
+        match (&self.branch, self.phase) {
+            (Some(branch), NodePhase::Succeeded) => state.succeed_on_branch(branch.clone(), at_ms),
+            _ => state.finish(self.phase, self.reason, self.message.clone(), at_ms),
+        }
     }
 }
 

@@ -58,6 +58,23 @@ pub struct ListTemplates {
 
 fn checked(state: &AppState, spec: &TemplateSpec) -> Result<(String, String), ApiError> {
     let mut errs = spec.validate(&state.settings.limit_maxima);
+    // The flow templates are the platform's; an edited copy would not match
+    // what the executors run for them.
+    if spec.builtin.is_some() {
+        errs.push(katalusis_crds::FieldError::new(
+            "builtin",
+            "is set only on the platform's own flow templates",
+        ));
+    }
+    if spec.name.starts_with(katalusis_crds::BUILTIN_PREFIX) {
+        errs.push(katalusis_crds::FieldError::new(
+            "name",
+            format!(
+                "names starting with '{}' are reserved for the platform's flow nodes",
+                katalusis_crds::BUILTIN_PREFIX
+            ),
+        ));
+    }
     if let Some(image) = &spec.image {
         let allowed = &state.settings.image_allow_list;
         if katalusis_crds::template::is_image_reference(image) && !allowed.contains(image) {

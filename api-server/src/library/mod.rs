@@ -13,7 +13,7 @@ use crate::auth::{Admin, RequireRole};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub use service::{install_on_first_start, InstallReport, SkipReason, Skipped};
+pub use service::{install_builtins, install_on_first_start, InstallReport, SkipReason, Skipped};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(install_starter))

@@ -254,6 +254,27 @@ pub async fn pending(db: &MySqlPool) -> Result<Vec<String>, LibraryError> {
 /// Startup: installs the starter library when `KATALUSIS_STARTER_LIBRARY`
 /// allows it and none of its templates exist yet (a first start). Later
 /// starts leave the library alone; admins re-install from `/admin`.
+/// Installs the platform's flow templates (`flow.*`) or brings them up to
+/// the running version, at every start: the executors run these kinds
+/// in-process, so the library must describe exactly what they do.
+pub async fn install_builtins(db: &MySqlPool, settings: &Settings) -> anyhow::Result<()> {
+    let Some(admin) = db::users::first_admin(db).await? else {
+        tracing::warn!("no active administrator: the flow templates were not installed");
+        return Ok(());
+    };
+    let mut report = InstallReport::default();
+    for spec in katalusis_crds::builtin_templates() {
+        install_one(db, &settings.limit_maxima, &spec, admin, &mut report).await?;
+    }
+    for s in &report.skipped {
+        tracing::warn!(template = %s.name, reason = ?s.reason, message = %s.message, "flow template not installed");
+    }
+    if !report.created.is_empty() || !report.updated.is_empty() {
+        tracing::info!(created = ?report.created, updated = ?report.updated, "installed the flow templates");
+    }
+    Ok(())
+}
+
 pub async fn install_on_first_start(
     db: &MySqlPool,
     settings: &Settings,

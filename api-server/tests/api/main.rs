@@ -9,6 +9,7 @@ mod connections;
 mod contract;
 mod demo;
 mod durability;
+mod flow;
 mod imports;
 mod kubernetes;
 mod library;

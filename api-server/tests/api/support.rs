@@ -62,6 +62,9 @@ pub async fn spawn_app_routes(
     katalusis_api::bootstrap::ensure_admin(&state.db, &state.settings, &state.hasher)
         .await
         .expect("bootstrap");
+    katalusis_api::library::install_builtins(&state.db, &state.settings)
+        .await
+        .expect("flow templates");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

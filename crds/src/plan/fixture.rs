@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    apply_action, plan, Action, FailurePolicy, FailureReason, NodePhase, NodeState, Plan,
-    PlanGraph, PlanInput, PlanNode, RetryPolicy, RunPhase,
+    apply_action, plan, Action, BranchEdge, FailurePolicy, FailureReason, NodePhase, NodeState,
+    Plan, PlanGraph, PlanInput, PlanNode, RetryPolicy, RunPhase, TriggerRule,
 };
 
 /// Start time of every fixture, far enough from zero to notice offsets.
@@ -15,6 +15,7 @@ pub const T0: i64 = 1_000_000;
 pub struct RunFixture {
     nodes: Vec<PlanNode>,
     edges: Vec<(String, String)>,
+    branch_edges: Vec<BranchEdge>,
     pub states: BTreeMap<String, NodeState>,
     pub failure_policy: FailurePolicy,
     pub max_parallel_in_run: Option<u32>,
@@ -29,6 +30,7 @@ impl RunFixture {
         Self {
             nodes: Vec::new(),
             edges: Vec::new(),
+            branch_edges: Vec::new(),
             states: BTreeMap::new(),
             failure_policy: FailurePolicy::Continue,
             max_parallel_in_run: None,
@@ -92,6 +94,42 @@ impl RunFixture {
         self
     }
 
+    /// `id` succeeded and took `branch`.
+    pub fn took(mut self, id: &str, branch: &str) -> Self {
+        let state = self.state(id);
+        state.attempt = state.attempt.max(1);
+        state.succeed_on_branch(branch, T0);
+        self
+    }
+
+    /// `id` was started and now waits, optionally until `until_ms`.
+    pub fn waiting(mut self, id: &str, until_ms: Option<i64>) -> Self {
+        let state = self.state(id);
+        state.attempt = state.attempt.max(1);
+        state.wait(until_ms, None);
+        self
+    }
+
+    /// Adds an edge from `from`'s branch `branch` to `to`.
+    pub fn branch_edge(mut self, from: &str, branch: &str, to: &str) -> Self {
+        self = self.node(from).node(to);
+        self.branch_edges.push(BranchEdge {
+            from: from.into(),
+            to: to.into(),
+            branch: branch.into(),
+        });
+        self
+    }
+
+    /// Gives `id` a trigger rule (adding the node if missing).
+    pub fn trigger(mut self, id: &str, rule: TriggerRule) -> Self {
+        self = self.node(id);
+        if let Some(node) = self.nodes.iter_mut().find(|n| n.id == id) {
+            node.trigger = rule;
+        }
+        self
+    }
+
     pub fn succeeded(mut self, id: &str) -> Self {
         let state = self.state(id);
         state.phase = NodePhase::Succeeded;
@@ -149,7 +187,12 @@ impl RunFixture {
     }
 
     pub fn graph(&self) -> PlanGraph {
-        PlanGraph::new(self.nodes.clone(), self.edges.clone()).expect("fixture graph is valid")
+        PlanGraph::with_branch_edges(
+            self.nodes.clone(),
+            self.edges.clone(),
+            self.branch_edges.clone(),
+        )
+        .expect("fixture graph is valid")
     }
 
     pub fn plan(&self) -> Plan {
@@ -190,6 +233,16 @@ pub fn start(node: &str, attempt: u32) -> Action {
 pub fn skip(node: &str, because_of: &str) -> Action {
     Action::Skip {
         node: node.into(),
+        reason: FailureReason::UpstreamFailed,
+        because_of: because_of.into(),
+    }
+}
+
+/// A skip because `node` lies on a branch `because_of` did not take.
+pub fn skip_branch(node: &str, because_of: &str) -> Action {
+    Action::Skip {
+        node: node.into(),
+        reason: FailureReason::Branch,
         because_of: because_of.into(),
     }
 }

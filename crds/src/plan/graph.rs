@@ -1,9 +1,11 @@
 //! The frozen graph of a run, with indices precomputed for the planner.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
 use serde::{Deserialize, Serialize};
+
+use super::state::TriggerRule;
 
 /// How often and how patiently a node is retried after a retryable failure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +65,9 @@ pub struct PlanNode {
     /// Retry policy for this node.
     #[serde(default)]
     pub retry: RetryPolicy,
+    /// When the node may start, judged from its upstream nodes.
+    #[serde(default, skip_serializing_if = "TriggerRule::is_default")]
+    pub trigger: TriggerRule,
 }
 
 impl PlanNode {
@@ -71,6 +76,7 @@ impl PlanNode {
         Self {
             id: id.into(),
             retry: RetryPolicy::default(),
+            trigger: TriggerRule::default(),
         }
     }
 
@@ -79,6 +85,26 @@ impl PlanNode {
         self.retry = retry;
         self
     }
+
+    /// The same node with the given trigger rule.
+    pub fn with_trigger(mut self, trigger: TriggerRule) -> Self {
+        self.trigger = trigger;
+        self
+    }
+}
+
+/// An edge that carries data only when its upstream node took `branch`
+/// (a Condition's `true`/`false` or case port, an Approval's `approved` or
+/// `rejected`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BranchEdge {
+    /// Upstream node id.
+    pub from: String,
+    /// Downstream node id.
+    pub to: String,
+    /// The branch of `from` that activates the edge.
+    pub branch: String,
 }
 
 /// A graph the planner cannot work with.
@@ -118,6 +144,8 @@ struct PlanGraphRepr {
     nodes: Vec<PlanNode>,
     #[serde(default)]
     edges: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    branch_edges: Vec<BranchEdge>,
 }
 
 /// The frozen, acyclic graph of a run: nodes with their retry policies and
@@ -132,9 +160,13 @@ struct PlanGraphRepr {
 pub struct PlanGraph {
     nodes: Vec<PlanNode>,
     edges: Vec<(String, String)>,
+    branch_edges: Vec<BranchEdge>,
     index: HashMap<String, usize>,
     /// `upstream[i]`: indices of the nodes with an edge into node `i`, deduplicated.
     upstream: Vec<Vec<usize>>,
+    /// `gates[i][k]`: the branches of `upstream[i][k]` that activate its edge
+    /// into `i`; `None` when some edge between them is unconditional.
+    gates: Vec<Vec<Option<BTreeSet<String>>>>,
     /// `downstream[i]`: indices of the nodes node `i` has an edge to, deduplicated.
     downstream: Vec<Vec<usize>>,
     /// Node indices in topological order, ties broken by position in `nodes`.
@@ -147,7 +179,7 @@ impl TryFrom<PlanGraphRepr> for PlanGraph {
     type Error = PlanGraphError;
 
     fn try_from(repr: PlanGraphRepr) -> Result<Self, Self::Error> {
-        Self::new(repr.nodes, repr.edges)
+        Self::with_branch_edges(repr.nodes, repr.edges, repr.branch_edges)
     }
 }
 
@@ -156,6 +188,7 @@ impl From<PlanGraph> for PlanGraphRepr {
         Self {
             nodes: graph.nodes,
             edges: graph.edges,
+            branch_edges: graph.branch_edges,
         }
     }
 }
@@ -168,6 +201,17 @@ impl PlanGraph {
     /// retry policies with `max_attempts == 0` or a negative or non-finite
     /// multiplier.
     pub fn new(nodes: Vec<PlanNode>, edges: Vec<(String, String)>) -> Result<Self, PlanGraphError> {
+        Self::with_branch_edges(nodes, edges, Vec::new())
+    }
+
+    /// Like [`PlanGraph::new`], with edges that are active only when their
+    /// upstream node takes a given branch. A branch edge and a plain edge
+    /// between the same nodes make the pair unconditional.
+    pub fn with_branch_edges(
+        nodes: Vec<PlanNode>,
+        edges: Vec<(String, String)>,
+        branch_edges: Vec<BranchEdge>,
+    ) -> Result<Self, PlanGraphError> {
         let mut index = HashMap::with_capacity(nodes.len());
         for (i, node) in nodes.iter().enumerate() {
             if index.insert(node.id.clone(), i).is_some() {
@@ -188,8 +232,13 @@ impl PlanGraph {
             }
         }
 
-        let mut pairs = BTreeSet::new();
-        for (from, to) in &edges {
+        // Pair -> gate: `None` once any unconditional edge joins the pair.
+        let mut pairs: BTreeMap<(usize, usize), Option<BTreeSet<String>>> = BTreeMap::new();
+        let plain = edges.iter().map(|(from, to)| (from, to, None));
+        let gated = branch_edges
+            .iter()
+            .map(|e| (&e.from, &e.to, Some(&e.branch)));
+        for (from, to, branch) in plain.chain(gated) {
             let lookup = |id: &String| {
                 index
                     .get(id)
@@ -200,13 +249,28 @@ impl PlanGraph {
                         unknown: id.clone(),
                     })
             };
-            pairs.insert((lookup(from)?, lookup(to)?));
+            let key = (lookup(from)?, lookup(to)?);
+            match (pairs.get_mut(&key), branch) {
+                (None, None) => {
+                    pairs.insert(key, None);
+                }
+                (None, Some(b)) => {
+                    pairs.insert(key, Some(BTreeSet::from([b.clone()])));
+                }
+                (Some(gate), None) => *gate = None,
+                (Some(Some(set)), Some(b)) => {
+                    set.insert(b.clone());
+                }
+                (Some(None), Some(_)) => {}
+            }
         }
         let mut upstream = vec![Vec::new(); nodes.len()];
+        let mut gates = vec![Vec::new(); nodes.len()];
         let mut downstream = vec![Vec::new(); nodes.len()];
-        for &(from, to) in &pairs {
+        for ((from, to), gate) in pairs {
             downstream[from].push(to);
             upstream[to].push(from);
+            gates[to].push(gate);
         }
 
         // Kahn's algorithm with a min-heap, so ready nodes come out in graph order.
@@ -238,8 +302,10 @@ impl PlanGraph {
         Ok(Self {
             nodes,
             edges,
+            branch_edges,
             index,
             upstream,
+            gates,
             downstream,
             topo_order,
             rank,
@@ -254,6 +320,11 @@ impl PlanGraph {
     /// The edges as given to [`PlanGraph::new`], upstream id first.
     pub fn edges(&self) -> &[(String, String)] {
         &self.edges
+    }
+
+    /// The branch edges as given to [`PlanGraph::with_branch_edges`].
+    pub fn branch_edges(&self) -> &[BranchEdge] {
+        &self.branch_edges
     }
 
     /// Number of nodes.
@@ -298,6 +369,17 @@ impl PlanGraph {
 
     pub(super) fn upstream_indices(&self, i: usize) -> &[usize] {
         &self.upstream[i]
+    }
+
+    /// Upstream indices of `i` with the branches that activate each edge.
+    pub(super) fn upstream_gates(
+        &self,
+        i: usize,
+    ) -> impl Iterator<Item = (usize, Option<&BTreeSet<String>>)> {
+        self.upstream[i]
+            .iter()
+            .zip(&self.gates[i])
+            .map(|(&u, gate)| (u, gate.as_ref()))
     }
 
     pub(super) fn topo_indices(&self) -> &[usize] {

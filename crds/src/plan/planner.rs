@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::graph::PlanGraph;
-use super::state::{FailurePolicy, FailureReason, NodePhase, NodeState, RunPhase};
+use super::state::{FailurePolicy, FailureReason, NodePhase, NodeState, RunPhase, TriggerRule};
 
 /// Everything the planner looks at for one run at one moment.
 ///
@@ -53,12 +53,24 @@ pub enum Action {
         /// The attempt being started.
         attempt: u32,
     },
-    /// Mark a pending node skipped: an upstream node did not succeed, so it can never run.
+    /// Mark a pending node skipped: its trigger rule can never be satisfied.
     Skip {
         /// Node id.
         node: String,
-        /// The earliest (in topological order) upstream node that failed or was cancelled.
+        /// `upstream_failed` when an upstream node did not succeed, `branch`
+        /// when the node lies on a branch that was not taken.
+        reason: FailureReason,
+        /// The earliest (in topological order) node that caused it: the one
+        /// that failed or was cancelled, or the Condition or Approval whose
+        /// other branch was taken.
         because_of: String,
+    },
+    /// A waiting node's deadline has passed: the executor resolves it by the
+    /// node's kind (a Wait node succeeds, an Approval applies its timeout
+    /// policy). The deadline is cleared so the action is not repeated.
+    Expire {
+        /// Node id.
+        node: String,
     },
     /// Stop a node. A running node keeps running until the executor reports
     /// that it stopped; a pending node becomes `Cancelled` at once.
@@ -103,6 +115,7 @@ impl Action {
             Self::Start { node, .. }
             | Self::Skip { node, .. }
             | Self::Cancel { node }
+            | Self::Expire { node }
             | Self::ScheduleRetry { node, .. }
             | Self::FailNode { node, .. } => Some(node),
             Self::Finish { .. } => None,
@@ -129,8 +142,9 @@ pub struct Plan {
 
 /// Derives the run phase from its node states.
 ///
-/// - some node not terminal: `Pending` if no node has started or finished
-///   yet, else `Running`;
+/// - some node not terminal: `Running` if a node is running, else `Waiting`
+///   if a node waits for a person or a time, else `Pending` if no node has
+///   started or finished yet, else `Running`;
 /// - every node terminal (or no nodes): `Succeeded` if all succeeded, else
 ///   `Cancelled` if cancellation was requested, else `Failed`.
 pub fn run_phase<'a>(
@@ -140,13 +154,22 @@ pub fn run_phase<'a>(
     let mut all_terminal = true;
     let mut all_succeeded = true;
     let mut any_progress = false;
+    let mut any_running = false;
+    let mut any_waiting = false;
     for state in states {
         all_terminal &= state.phase.is_terminal();
-        all_succeeded &= state.phase == NodePhase::Succeeded;
+        all_succeeded &= matches!(state.phase, NodePhase::Succeeded)
+            || (state.phase == NodePhase::Skipped && state.reason == Some(FailureReason::Branch));
         any_progress |= state.phase != NodePhase::Pending || state.attempt > 0;
+        any_running |= state.phase == NodePhase::Running;
+        any_waiting |= state.phase == NodePhase::Waiting;
     }
     if !all_terminal {
-        if any_progress {
+        if any_running {
+            RunPhase::Running
+        } else if any_waiting {
+            RunPhase::Waiting
+        } else if any_progress {
             RunPhase::Running
         } else {
             RunPhase::Pending
@@ -173,18 +196,25 @@ pub fn apply_action(states: &mut BTreeMap<String, NodeState>, action: &Action, n
 fn apply_to_state(state: &mut NodeState, action: &Action, now_ms: i64) {
     match action {
         Action::Start { attempt, .. } => state.start(*attempt, now_ms),
-        Action::Skip { because_of, .. } => {
+        Action::Skip {
+            reason, because_of, ..
+        } => {
             state.phase = NodePhase::Skipped;
-            state.reason = Some(FailureReason::UpstreamFailed);
-            state.message = Some(format!("upstream node `{because_of}` did not succeed"));
+            state.reason = Some(*reason);
+            state.message = Some(if *reason == FailureReason::Branch {
+                format!("on a branch `{because_of}` did not take")
+            } else {
+                format!("upstream node `{because_of}` did not succeed")
+            });
             state.retry_not_before_ms = None;
             state.finished_at_ms = Some(now_ms);
         }
         Action::Cancel { .. } => match state.phase {
             NodePhase::Running => state.cancelling = true,
-            NodePhase::Pending => state.cancel(None, now_ms),
+            NodePhase::Pending | NodePhase::Waiting => state.cancel(None, now_ms),
             _ => {}
         },
+        Action::Expire { .. } => state.wait_until_ms = None,
         Action::ScheduleRetry { not_before_ms, .. } => {
             state.phase = NodePhase::Pending;
             state.retry_not_before_ms = Some(*not_before_ms);
@@ -205,12 +235,15 @@ fn apply_to_state(state: &mut NodeState, action: &Action, now_ms: i64) {
 /// 2. The run halts if cancellation was requested, or if the policy is
 ///    `FailFast` and some node failed for good. Otherwise every failed node
 ///    with a retryable reason and attempts left gets `ScheduleRetry`.
-/// 3. Every pending node downstream of a node that failed for good or was
-///    cancelled is skipped (`Skip`).
-/// 4. A halted run cancels every running and pending node and starts nothing.
-///    Otherwise ready nodes (all upstream nodes succeeded, retry time reached)
+/// 3. Every pending node whose trigger rule can no longer be satisfied is
+///    skipped (`Skip`): for `upstream_failed` below a node that failed for
+///    good or was cancelled, for `branch` below a branch that was not taken.
+/// 4. A halted run cancels every running, waiting and pending node and
+///    starts nothing. Otherwise waiting nodes whose deadline passed get
+///    `Expire`, and ready nodes (trigger rule satisfied, retry time reached)
 ///    start in topological order, within the run's cap minus its running
-///    nodes and within `free_global_slots`; the rest are `queued`.
+///    nodes and within `free_global_slots`; the rest are `queued`. Waiting
+///    nodes hold no slot.
 /// 5. Once every node is terminal, `Finish` records the run's final phase.
 ///
 /// The effects of earlier steps are visible to later ones, so one call can
@@ -231,13 +264,65 @@ pub fn plan(input: &PlanInput) -> Plan {
     if !halted {
         planner.schedule_retries();
     }
-    planner.skip_downstream_of_failures();
+    planner.skip_unreachable();
     if halted {
         planner.cancel_unfinished();
     } else {
+        planner.expire_deadlines();
         planner.start_ready();
     }
     planner.finish()
+}
+
+/// How an upstream edge looks from the node below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Upstream {
+    /// The upstream node is not decided yet.
+    Undecided,
+    /// It succeeded and the edge's branch was taken.
+    Taken,
+    /// It skipped for a branch, or took another branch.
+    NotTaken,
+    /// It failed for good, was cancelled or skipped after a failure.
+    Failed,
+}
+
+/// What a pending node's trigger rule says about it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Ready,
+    Undecided,
+    Skip(FailureReason),
+}
+
+/// Applies a trigger rule to the upstream edges of one node.
+fn judge(rule: TriggerRule, ups: impl IntoIterator<Item = Upstream>) -> Verdict {
+    let (mut undecided, mut taken, mut not_taken, mut failed) = (false, false, false, false);
+    for up in ups {
+        match up {
+            Upstream::Undecided => undecided = true,
+            Upstream::Taken => taken = true,
+            Upstream::NotTaken => not_taken = true,
+            Upstream::Failed => failed = true,
+        }
+    }
+    let none = !(undecided || taken || not_taken || failed);
+    match rule {
+        TriggerRule::AllSucceeded if failed => Verdict::Skip(FailureReason::UpstreamFailed),
+        TriggerRule::AllSucceeded if not_taken => Verdict::Skip(FailureReason::Branch),
+        TriggerRule::NoneFailedMinOneSuccess if failed => {
+            Verdict::Skip(FailureReason::UpstreamFailed)
+        }
+        _ if undecided => Verdict::Undecided,
+        TriggerRule::AllSucceeded | TriggerRule::AllDone => Verdict::Ready,
+        TriggerRule::AnySucceeded | TriggerRule::NoneFailedMinOneSuccess if taken || none => {
+            Verdict::Ready
+        }
+        TriggerRule::AnySucceeded if failed => Verdict::Skip(FailureReason::UpstreamFailed),
+        TriggerRule::AnySucceeded | TriggerRule::NoneFailedMinOneSuccess => {
+            Verdict::Skip(FailureReason::Branch)
+        }
+    }
 }
 
 struct Planner<'a> {
@@ -325,37 +410,104 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Skips the pending part of the downstream closure of every node that
-    /// failed, was cancelled or was skipped. The cause is propagated in
-    /// topological order, so each skipped node names its earliest such
-    /// ancestor.
-    fn skip_downstream_of_failures(&mut self) {
-        let mut cause: Vec<Option<usize>> = vec![None; self.work.len()];
+    /// How the edge from upstream node `u` into its downstream node looks,
+    /// given the branches that activate it.
+    fn upstream_view(
+        &self,
+        u: usize,
+        gate: Option<&std::collections::BTreeSet<String>>,
+    ) -> Upstream {
+        let state = &self.work[u];
+        match state.phase {
+            NodePhase::Succeeded => match (gate, &state.branch) {
+                (None, _) => Upstream::Taken,
+                (Some(gate), Some(branch)) if gate.contains(branch) => Upstream::Taken,
+                (Some(_), _) => Upstream::NotTaken,
+            },
+            NodePhase::Skipped if state.reason == Some(FailureReason::Branch) => Upstream::NotTaken,
+            NodePhase::Failed | NodePhase::Cancelled | NodePhase::Skipped => Upstream::Failed,
+            NodePhase::Pending | NodePhase::Running | NodePhase::Waiting => Upstream::Undecided,
+        }
+    }
+
+    fn verdict(&self, i: usize) -> Verdict {
+        let ups = self
+            .graph
+            .upstream_gates(i)
+            .map(|(u, gate)| self.upstream_view(u, gate));
+        judge(self.graph.nodes()[i].trigger, ups)
+    }
+
+    /// Skips every pending node whose trigger rule can no longer be
+    /// satisfied, in topological order so a skip is seen by the nodes below
+    /// it in the same pass. Each skipped node names the earliest node that
+    /// caused it: for a failure the node that failed or was cancelled, for a
+    /// branch the Condition or Approval that took another branch.
+    fn skip_unreachable(&mut self) {
+        let n = self.work.len();
+        let mut failure_cause: Vec<Option<usize>> = vec![None; n];
+        let mut branch_cause: Vec<Option<usize>> = vec![None; n];
         for &i in self.graph.topo_indices() {
-            let inherited = self
-                .graph
-                .upstream_indices(i)
-                .iter()
-                .filter_map(|&u| cause[u])
-                .min_by_key(|&c| self.graph.rank(c));
-            cause[i] = match self.work[i].phase {
-                NodePhase::Failed | NodePhase::Cancelled | NodePhase::Skipped => {
-                    inherited.or(Some(i))
+            let earliest = |causes: &mut dyn Iterator<Item = usize>| {
+                causes.min_by_key(|&c| self.graph.rank(c))
+            };
+            let inherited_failure = earliest(
+                &mut self
+                    .graph
+                    .upstream_indices(i)
+                    .iter()
+                    .filter_map(|&u| failure_cause[u]),
+            );
+            let inherited_branch =
+                earliest(&mut self.graph.upstream_gates(i).filter_map(|(u, gate)| {
+                    match self.upstream_view(u, gate) {
+                        Upstream::NotTaken if self.work[u].phase == NodePhase::Succeeded => Some(u),
+                        Upstream::NotTaken => branch_cause[u],
+                        _ => None,
+                    }
+                }));
+            let state = &self.work[i];
+            match state.phase {
+                NodePhase::Failed | NodePhase::Cancelled => {
+                    failure_cause[i] = inherited_failure.or(Some(i));
                 }
+                NodePhase::Skipped if state.reason == Some(FailureReason::Branch) => {
+                    branch_cause[i] = inherited_branch.or(Some(i));
+                }
+                NodePhase::Skipped => failure_cause[i] = inherited_failure.or(Some(i)),
                 NodePhase::Pending => {
-                    if let Some(c) = inherited {
+                    if let Verdict::Skip(reason) = self.verdict(i) {
+                        let cause = if reason == FailureReason::Branch {
+                            branch_cause[i] = inherited_branch.or(Some(i));
+                            branch_cause[i]
+                        } else {
+                            failure_cause[i] = inherited_failure.or(Some(i));
+                            failure_cause[i]
+                        };
+                        let because_of = self.id(cause.unwrap_or(i)).to_owned();
                         let action = Action::Skip {
                             node: self.id(i).to_owned(),
-                            because_of: self.id(c).to_owned(),
+                            reason,
+                            because_of,
                         };
                         self.push(i, action);
                     }
-                    inherited
                 }
-                // Only reachable with inconsistent input; leave the node alone
-                // but keep propagating so the closure stays exact.
-                NodePhase::Running | NodePhase::Succeeded => inherited,
-            };
+                NodePhase::Running | NodePhase::Waiting | NodePhase::Succeeded => {}
+            }
+        }
+    }
+
+    /// Asks the executor to resolve every waiting node whose deadline passed.
+    fn expire_deadlines(&mut self) {
+        for &i in self.graph.topo_indices() {
+            let state = &self.work[i];
+            if state.phase == NodePhase::Waiting
+                && state.wait_until_ms.is_some_and(|t| t <= self.input.now_ms)
+            {
+                let node = self.id(i).to_owned();
+                self.push(i, Action::Expire { node });
+            }
         }
     }
 
@@ -364,7 +516,7 @@ impl<'a> Planner<'a> {
             let state = &self.work[i];
             let needs_cancel = match state.phase {
                 NodePhase::Running => !state.cancelling,
-                NodePhase::Pending => true,
+                NodePhase::Pending | NodePhase::Waiting => true,
                 _ => false,
             };
             if needs_cancel {
@@ -408,11 +560,7 @@ impl<'a> Planner<'a> {
             && state
                 .retry_not_before_ms
                 .is_none_or(|t| t <= self.input.now_ms)
-            && self
-                .graph
-                .upstream_indices(i)
-                .iter()
-                .all(|&u| self.work[u].phase == NodePhase::Succeeded)
+            && self.verdict(i) == Verdict::Ready
     }
 
     fn finish(mut self) -> Plan {
@@ -420,11 +568,18 @@ impl<'a> Planner<'a> {
         let wake_at_ms = self
             .work
             .iter()
-            .filter(|s| s.phase == NodePhase::Pending)
-            .filter_map(|s| s.retry_not_before_ms)
+            .filter_map(|s| match s.phase {
+                NodePhase::Pending => s.retry_not_before_ms,
+                NodePhase::Waiting => s.wait_until_ms,
+                _ => None,
+            })
             .filter(|&t| t > now)
             .min();
-        let phase = run_phase(&self.work, self.input.cancel_requested);
+        let mut phase = run_phase(&self.work, self.input.cancel_requested);
+        // Nodes held back only by slot caps are work in progress, not a wait.
+        if phase == RunPhase::Waiting && !self.queued.is_empty() {
+            phase = RunPhase::Running;
+        }
         if phase.is_terminal() {
             let message = self.finish_message(phase);
             self.actions.push(Action::Finish { phase, message });
@@ -450,6 +605,11 @@ impl<'a> Planner<'a> {
         };
         match phase {
             RunPhase::Succeeded if total == 0 => "the run has no nodes".to_owned(),
+            RunPhase::Succeeded if count(NodePhase::Skipped) > 0 => format!(
+                "{} of {total} nodes succeeded; {} skipped on branches not taken",
+                count(NodePhase::Succeeded),
+                count(NodePhase::Skipped)
+            ),
             RunPhase::Succeeded => format!("all {total} nodes succeeded"),
             RunPhase::Cancelled => format!(
                 "cancelled on request; {} of {total} nodes succeeded",

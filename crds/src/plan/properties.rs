@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 
 use super::{
-    apply_action, plan, run_phase, Action, FailurePolicy, FailureReason, NodePhase, NodeState,
-    Plan, PlanGraph, PlanInput, PlanNode, RetryPolicy, RunPhase,
+    apply_action, plan, run_phase, Action, BranchEdge, FailurePolicy, FailureReason, NodePhase,
+    NodeState, Plan, PlanGraph, PlanInput, PlanNode, RetryPolicy, RunPhase, TriggerRule,
 };
 
 /// What one attempt of a node does when it completes.
@@ -18,12 +18,30 @@ enum Outcome {
     Failure(FailureReason),
 }
 
+/// What a node is, for the simulator.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// Ordinary work: completes with its pre-drawn outcome.
+    Work,
+    /// A Condition: on success takes branch `yes` (true) or `no` (false).
+    Branch(bool),
+    /// An Approval or Wait: on success it waits, with a deadline this many
+    /// milliseconds after it started or for a person to decide.
+    Wait(Option<i64>),
+}
+
+const BRANCHES: [&str; 2] = ["no", "yes"];
+
 #[derive(Debug, Clone)]
 struct Scenario {
     /// Node ids in graph order; node `k` of the hidden topological labelling is `n{k}`.
     ids: Vec<String>,
     /// Edges between hidden labels, always from a lower to a higher label.
     edges: Vec<(usize, usize)>,
+    /// Per edge: the branch of its upstream node it needs, for edges leaving a `Branch` node.
+    edge_branch: Vec<Option<bool>>,
+    kinds: Vec<Kind>,
+    rules: Vec<TriggerRule>,
     retries: Vec<RetryPolicy>,
     /// `outcomes[k][a]`: the outcome of attempt `a + 1` of node `n{k}`.
     outcomes: Vec<Vec<Outcome>>,
@@ -59,11 +77,49 @@ fn retry_policy() -> impl Strategy<Value = RetryPolicy> {
         )
 }
 
+fn kind(flow: bool) -> BoxedStrategy<Kind> {
+    if flow {
+        prop_oneof![
+            4 => Just(Kind::Work),
+            2 => any::<bool>().prop_map(Kind::Branch),
+            1 => prop::option::of(0i64..5_000).prop_map(Kind::Wait),
+        ]
+        .boxed()
+    } else {
+        Just(Kind::Work).boxed()
+    }
+}
+
+fn rule(flow: bool) -> BoxedStrategy<TriggerRule> {
+    if flow {
+        prop_oneof![
+            3 => Just(TriggerRule::AllSucceeded),
+            1 => Just(TriggerRule::AnySucceeded),
+            1 => Just(TriggerRule::NoneFailedMinOneSuccess),
+            1 => Just(TriggerRule::AllDone),
+        ]
+        .boxed()
+    } else {
+        Just(TriggerRule::AllSucceeded).boxed()
+    }
+}
+
 fn scenario(
     cancel: impl Strategy<Value = Option<usize>>,
     policy: impl Strategy<Value = FailurePolicy>,
 ) -> impl Strategy<Value = Scenario> {
-    (0usize..=30, cancel, policy).prop_flat_map(|(n, cancel_at_step, failure_policy)| {
+    flow_scenario(cancel, policy, false, false)
+}
+
+/// Scenarios with Conditions, waiting nodes and trigger rules when `flow`;
+/// `all_succeed` draws only successful outcomes.
+fn flow_scenario(
+    cancel: impl Strategy<Value = Option<usize>>,
+    policy: impl Strategy<Value = FailurePolicy>,
+    flow: bool,
+    all_succeed: bool,
+) -> impl Strategy<Value = Scenario> {
+    (0usize..=30, cancel, policy).prop_flat_map(move |(n, cancel_at_step, failure_policy)| {
         let ids = (0..n).map(|k| format!("n{k}")).collect::<Vec<_>>();
         let edges = if n < 2 {
             Just(Vec::new()).boxed()
@@ -78,16 +134,24 @@ fn scenario(
                 })
                 .boxed()
         };
+        let outcomes = if all_succeed {
+            Just(vec![vec![Outcome::Success; 4]; n]).boxed()
+        } else {
+            prop::collection::vec(prop::collection::vec(outcome(), 4), n).boxed()
+        };
         (
             Just(ids).prop_shuffle(),
             edges,
             prop::collection::vec(retry_policy(), n),
-            prop::collection::vec(prop::collection::vec(outcome(), 4), n),
+            outcomes,
             Just(failure_policy),
             prop::option::of(1u32..=4),
             1u32..=6,
             Just(cancel_at_step),
             any::<u64>(),
+            prop::collection::vec(kind(flow), n),
+            prop::collection::vec(if all_succeed { rule(false) } else { rule(flow) }, n),
+            prop::collection::vec(any::<bool>(), 2 * n),
         )
             .prop_map(
                 |(
@@ -100,10 +164,34 @@ fn scenario(
                     global_cap,
                     cancel_at_step,
                     seed,
+                    kinds,
+                    rules,
+                    labels,
+                ): (
+                    _,
+                    Vec<(usize, usize)>,
+                    _,
+                    _,
+                    _,
+                    _,
+                    _,
+                    _,
+                    _,
+                    Vec<Kind>,
+                    _,
+                    Vec<bool>,
                 )| {
+                    let edge_branch = edges
+                        .iter()
+                        .zip(labels)
+                        .map(|(&(a, _), yes)| matches!(kinds[a], Kind::Branch(_)).then_some(yes))
+                        .collect();
                     Scenario {
                         ids,
                         edges,
+                        edge_branch,
+                        kinds,
+                        rules,
                         retries,
                         outcomes,
                         failure_policy,
@@ -150,14 +238,65 @@ impl Scenario {
         let nodes = self
             .ids
             .iter()
-            .map(|id| PlanNode::new(id.clone()).with_retry(self.retries[self.label(id)].clone()))
+            .map(|id| {
+                let label = self.label(id);
+                PlanNode::new(id.clone())
+                    .with_retry(self.retries[label].clone())
+                    .with_trigger(self.rules[label])
+            })
             .collect();
-        let edges = self
-            .edges
-            .iter()
-            .map(|&(a, b)| (format!("n{a}"), format!("n{b}")))
-            .collect();
-        PlanGraph::new(nodes, edges).expect("generated graphs are acyclic")
+        let mut edges = Vec::new();
+        let mut branch_edges = Vec::new();
+        for (&(a, b), branch) in self.edges.iter().zip(&self.edge_branch) {
+            let (from, to) = (format!("n{a}"), format!("n{b}"));
+            match branch {
+                None => edges.push((from, to)),
+                Some(yes) => branch_edges.push(BranchEdge {
+                    from,
+                    to,
+                    branch: BRANCHES[usize::from(*yes)].to_owned(),
+                }),
+            }
+        }
+        PlanGraph::with_branch_edges(nodes, edges, branch_edges)
+            .expect("generated graphs are acyclic")
+    }
+
+    /// Whether `label`'s trigger rule is satisfied by the given states,
+    /// judged independently of the planner: per upstream node, taken when it
+    /// succeeded and one of its edges into `label` is active.
+    fn rule_satisfied(&self, states: &BTreeMap<String, NodeState>, label: usize) -> bool {
+        let mut taken: BTreeMap<usize, bool> = BTreeMap::new();
+        for (i, &(a, b)) in self.edges.iter().enumerate() {
+            if b == label {
+                let up = states.get(&format!("n{a}")).cloned().unwrap_or_default();
+                let active = self.edge_branch[i]
+                    .is_none_or(|yes| up.branch.as_deref() == Some(BRANCHES[usize::from(yes)]));
+                *taken.entry(a).or_default() |= active && up.phase == NodePhase::Succeeded;
+            }
+        }
+        let phase = |a: usize| states.get(&format!("n{a}")).cloned().unwrap_or_default();
+        let decided = taken.keys().all(|&a| phase(a).phase.is_terminal());
+        let failed = taken.keys().any(|&a| {
+            let up = phase(a);
+            matches!(up.phase, NodePhase::Failed | NodePhase::Cancelled)
+                || (up.phase == NodePhase::Skipped && up.reason != Some(FailureReason::Branch))
+        });
+        let any_taken = taken.is_empty() || taken.values().any(|&t| t);
+        match self.rules[label] {
+            TriggerRule::AllSucceeded => taken.values().all(|&t| t),
+            TriggerRule::AnySucceeded => decided && any_taken,
+            TriggerRule::NoneFailedMinOneSuccess => decided && !failed && any_taken,
+            TriggerRule::AllDone => decided,
+        }
+    }
+
+    /// Labels downstream of a node that is waiting (excluding it).
+    fn downstream_of_waiting(&self, states: &BTreeMap<String, NodeState>) -> BTreeSet<usize> {
+        (0..self.ids.len())
+            .filter(|&k| states.get(&format!("n{k}")).map(|s| s.phase) == Some(NodePhase::Waiting))
+            .flat_map(|k| self.downstream_closure(k))
+            .collect()
     }
 
     fn upstream(&self, label: usize) -> impl Iterator<Item = usize> + '_ {
@@ -264,6 +403,20 @@ impl Scenario {
                 "repeated actions: {:?}",
                 again.actions
             );
+            if recorded == RunPhase::Waiting {
+                assert_eq!(
+                    count(&states, NodePhase::Running),
+                    0,
+                    "waiting while running"
+                );
+                assert!(count(&states, NodePhase::Waiting) > 0);
+            }
+            // A Wait node whose time has come succeeds.
+            for action in &planned.actions {
+                if let Action::Expire { node } = action {
+                    states.get_mut(node).expect("expired node").succeed(now);
+                }
+            }
 
             if recorded.is_terminal() {
                 assert_eq!(finishes, 1, "finish is emitted exactly once");
@@ -280,7 +433,34 @@ impl Scenario {
                 .filter(|(_, s)| s.phase == NodePhase::Running)
                 .map(|(id, _)| id.clone())
                 .collect();
-            if running.is_empty() {
+            let waiting: Vec<String> = states
+                .iter()
+                .filter(|(_, s)| s.phase == NodePhase::Waiting)
+                .map(|(id, _)| id.clone())
+                .collect();
+            let quiet = planned.actions.is_empty() && planned.wake_at_ms.is_none();
+            if running.is_empty() && quiet && !waiting.is_empty() {
+                // Only people can move the run now: whatever still waits must
+                // be below a waiting node.
+                let blocked = self.downstream_of_waiting(&states);
+                for (id, state) in &states {
+                    if state.phase == NodePhase::Pending {
+                        assert!(
+                            blocked.contains(&self.label(id)),
+                            "{id} stalled: {states:?}"
+                        );
+                    }
+                }
+                for k in 0..self.ids.len() {
+                    let pending = states
+                        .get(&format!("n{k}"))
+                        .is_none_or(|s| s.phase == NodePhase::Pending);
+                    assert!(!pending || blocked.contains(&k), "n{k} stalled: {states:?}");
+                }
+                let decided = &waiting[rng.below(waiting.len() as u64) as usize];
+                states.get_mut(decided).expect("waiting").succeed(now);
+                now += rng.below(3_000) as i64;
+            } else if running.is_empty() {
                 let started_or_changed = !planned.actions.is_empty();
                 match planned.wake_at_ms {
                     Some(wake) if !started_or_changed => now = now.max(wake),
@@ -328,13 +508,11 @@ impl Scenario {
                     assert_eq!(*attempt, current.attempt + 1);
                     let max = graph.node(node).expect("known node").retry.max_attempts;
                     assert!(*attempt <= max, "{node} attempt {attempt} exceeds {max}");
-                    for up in graph.upstream_of(node) {
-                        assert_eq!(
-                            states.get(up).map(|s| s.phase),
-                            Some(NodePhase::Succeeded),
-                            "{node} started before upstream {up} succeeded"
-                        );
-                    }
+                    assert!(
+                        self.rule_satisfied(states, self.label(node)),
+                        "{node} started before its trigger rule {:?} was satisfied",
+                        self.rules[self.label(node)]
+                    );
                     starts += 1;
                 }
                 Action::ScheduleRetry {
@@ -369,6 +547,11 @@ impl Scenario {
                 Action::FailNode { node, .. } => {
                     panic!("the simulator never loses track of {node}")
                 }
+                Action::Expire { node } => {
+                    let current = current.expect("expire names a node");
+                    assert_eq!(current.phase, NodePhase::Waiting, "expired {node}");
+                    assert!(current.wait_until_ms.is_some_and(|t| t <= input.now_ms));
+                }
                 Action::Finish { .. } => {
                     assert!(
                         graph
@@ -393,7 +576,14 @@ impl Scenario {
             state.reason = Some(FailureReason::Cancelled);
         } else {
             match self.outcomes[label][state.attempt as usize - 1] {
-                Outcome::Success => state.phase = NodePhase::Succeeded,
+                Outcome::Success => match self.kinds[label] {
+                    Kind::Work => state.phase = NodePhase::Succeeded,
+                    Kind::Branch(yes) => state.succeed_on_branch(BRANCHES[usize::from(yes)], now),
+                    Kind::Wait(deadline) => {
+                        state.wait(deadline.map(|d| now + d), None);
+                        return;
+                    }
+                },
                 Outcome::Failure(reason) => {
                     state.phase = NodePhase::Failed;
                     state.reason = Some(reason);
@@ -434,7 +624,20 @@ impl Finished {
         if self.labels_in(NodePhase::Succeeded).len() == n {
             assert_eq!(self.phase, RunPhase::Succeeded);
         }
-        // Every skipped node is downstream of a node that did not succeed.
+        // Every node skipped for a branch is below a Condition; every other
+        // skipped node is below a node that did not succeed.
+        let conditions: BTreeSet<usize> = (0..n)
+            .filter(|&k| matches!(self.scenario.kinds[k], Kind::Branch(_)))
+            .flat_map(|k| self.scenario.downstream_closure(k))
+            .collect();
+        for k in self.labels_in(NodePhase::Skipped) {
+            if self.states[&format!("n{k}")].reason == Some(FailureReason::Branch) {
+                assert!(
+                    conditions.contains(&k),
+                    "n{k} skipped for a branch below no Condition"
+                );
+            }
+        }
         let not_succeeded: BTreeSet<usize> = (0..n)
             .filter(|&k| matches!(self.phase_of(k), NodePhase::Failed | NodePhase::Cancelled))
             .collect();
@@ -443,6 +646,9 @@ impl Finished {
             .flat_map(|&k| self.scenario.downstream_closure(k))
             .collect();
         for k in self.labels_in(NodePhase::Skipped) {
+            if self.states[&format!("n{k}")].reason == Some(FailureReason::Branch) {
+                continue;
+            }
             assert!(
                 doomed.contains(&k),
                 "n{k} skipped without a failed ancestor"
@@ -519,5 +725,64 @@ proptest! {
         if finished.cancel_requested && finished.labels_in(NodePhase::Succeeded).len() < n {
             prop_assert_eq!(finished.phase, RunPhase::Cancelled);
         }
+    }
+
+    #[test]
+    fn with_conditions_waits_and_trigger_rules_every_run_terminates(
+        scenario in flow_scenario(prop::option::of(0usize..40), any_policy(), true, false)
+    ) {
+        // The simulator checks each start against the trigger rule and that
+        // waiting nodes block only their downstream nodes.
+        scenario.simulate().assert_common();
+    }
+
+    #[test]
+    fn exactly_the_closure_of_untaken_branches_is_skipped(
+        scenario in flow_scenario(Just(None), Just(FailurePolicy::Continue), true, true)
+    ) {
+        let finished = scenario.simulate();
+        finished.assert_common();
+        let scenario = &finished.scenario;
+        // Hidden labels are topological: a node is on an untaken branch when
+        // some upstream node is, or is a Condition none of whose edges into
+        // it is plain or on the branch it took.
+        let mut untaken: BTreeSet<usize> = BTreeSet::new();
+        for k in 0..scenario.ids.len() {
+            let ups: BTreeSet<usize> = scenario.upstream(k).collect();
+            let cut = ups.iter().any(|&a| {
+                untaken.contains(&a)
+                    || !scenario.edges.iter().zip(&scenario.edge_branch).any(|(&(from, to), branch)| {
+                        from == a
+                            && to == k
+                            && match (scenario.kinds[a], branch) {
+                                (Kind::Branch(taken), Some(yes)) => taken == *yes,
+                                _ => true,
+                            }
+                    })
+            });
+            if cut {
+                untaken.insert(k);
+            }
+        }
+        let skipped = finished.labels_in(NodePhase::Skipped);
+        prop_assert_eq!(&skipped, &untaken);
+        for k in &skipped {
+            prop_assert_eq!(finished.states[&format!("n{k}")].reason, Some(FailureReason::Branch));
+        }
+        for k in 0..scenario.ids.len() {
+            if !skipped.contains(&k) {
+                prop_assert_eq!(finished.phase_of(k), NodePhase::Succeeded, "n{}", k);
+            }
+        }
+        prop_assert_eq!(finished.phase, RunPhase::Succeeded);
+    }
+
+    #[test]
+    fn cancellation_ends_waiting_nodes(
+        scenario in flow_scenario((0usize..20).prop_map(Some), any_policy(), true, false)
+    ) {
+        let finished = scenario.simulate();
+        finished.assert_common();
+        prop_assert_eq!(finished.labels_in(NodePhase::Waiting).len(), 0);
     }
 }

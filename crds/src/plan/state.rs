@@ -47,7 +47,7 @@ macro_rules! vocabulary {
 
 /// Lifecycle phase of one node of a run.
 ///
-/// `Pending` and `Running` are the only non-terminal phases. A terminal phase
+/// `Pending`, `Running` and `Waiting` are the only non-terminal phases. A terminal phase
 /// never changes again, with one exception decided by the planner: a `Failed`
 /// node that will be retried goes back to `Pending` through
 /// [`Action::ScheduleRetry`](super::Action::ScheduleRetry).
@@ -71,6 +71,10 @@ pub enum NodePhase {
     Pending,
     /// An attempt has been started and has not reported an outcome yet.
     Running,
+    /// A started built-in node waits for a person (an approval, a task) or a
+    /// time. It holds no execution slot and no process or Pod; only its
+    /// downstream nodes wait for it.
+    Waiting,
     /// The last attempt succeeded.
     Succeeded,
     /// The last attempt failed; see the node's `reason`.
@@ -83,18 +87,19 @@ pub enum NodePhase {
 
 impl NodePhase {
     /// Every phase, in lifecycle order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Pending,
         Self::Running,
+        Self::Waiting,
         Self::Succeeded,
         Self::Failed,
         Self::Skipped,
         Self::Cancelled,
     ];
 
-    /// Whether the phase is final (everything except `Pending` and `Running`).
+    /// Whether the phase is final (everything except `Pending`, `Running` and `Waiting`).
     pub fn is_terminal(self) -> bool {
-        !matches!(self, Self::Pending | Self::Running)
+        !matches!(self, Self::Pending | Self::Running | Self::Waiting)
     }
 
     /// The lower-case name stored in MySQL and shown by the API, e.g. `succeeded`.
@@ -102,6 +107,7 @@ impl NodePhase {
         match self {
             Self::Pending => "pending",
             Self::Running => "running",
+            Self::Waiting => "waiting",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
             Self::Skipped => "skipped",
@@ -152,6 +158,9 @@ pub enum FailureReason {
     Cancelled,
     /// An upstream node did not succeed, so this node never ran.
     UpstreamFailed,
+    /// The node lies only on a branch a Condition or Approval did not take,
+    /// or its trigger rule found no upstream branch that ran.
+    Branch,
     /// The run's state could not be stored for longer than the platform
     /// allows (the database was unreachable), so the run was stopped.
     Storage,
@@ -162,8 +171,8 @@ impl FailureReason {
     ///
     /// Not retryable: `OutputType` and `Sandbox` (the code does the same thing
     /// again, so a retry only delays the failure), `Cancelled` (someone chose to
-    /// stop the node), `UpstreamFailed` (the node never ran) and `Storage` (the
-    /// whole run was stopped). Everything
+    /// stop the node), `UpstreamFailed` and `Branch` (the node never ran) and
+    /// `Storage` (the whole run was stopped). Everything
     /// else, including `Interrupted`, `Timeout`, resource limits and `Image`
     /// (registries have outages), may be transient and is retried while
     /// attempts remain.
@@ -174,12 +183,13 @@ impl FailureReason {
                 | Self::Sandbox
                 | Self::Cancelled
                 | Self::UpstreamFailed
+                | Self::Branch
                 | Self::Storage
         )
     }
 
     /// Every reason.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Error,
         Self::Timeout,
         Self::Memory,
@@ -191,6 +201,7 @@ impl FailureReason {
         Self::Image,
         Self::Cancelled,
         Self::UpstreamFailed,
+        Self::Branch,
         Self::Storage,
     ];
 
@@ -208,6 +219,7 @@ impl FailureReason {
             Self::Image => "image",
             Self::Cancelled => "cancelled",
             Self::UpstreamFailed => "upstream_failed",
+            Self::Branch => "branch",
             Self::Storage => "storage",
         }
     }
@@ -237,6 +249,8 @@ pub enum RunPhase {
     Pending,
     /// At least one node has started and some node is not terminal yet.
     Running,
+    /// Nothing is running and at least one node waits for a person or a time.
+    Waiting,
     /// Every node succeeded.
     Succeeded,
     /// Every node is terminal and at least one did not succeed.
@@ -247,16 +261,17 @@ pub enum RunPhase {
 
 impl RunPhase {
     /// Every phase, in lifecycle order.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Pending,
         Self::Running,
+        Self::Waiting,
         Self::Succeeded,
         Self::Failed,
         Self::Cancelled,
     ];
 
     /// The phases of a run that has not finished.
-    pub const UNFINISHED: [Self; 2] = [Self::Pending, Self::Running];
+    pub const UNFINISHED: [Self; 3] = [Self::Pending, Self::Running, Self::Waiting];
 
     /// Whether the phase is final (`Succeeded`, `Failed` or `Cancelled`).
     pub fn is_terminal(self) -> bool {
@@ -268,6 +283,7 @@ impl RunPhase {
         match self {
             Self::Pending => "pending",
             Self::Running => "running",
+            Self::Waiting => "waiting",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
@@ -305,6 +321,69 @@ impl FailurePolicy {
 
 vocabulary!(FailurePolicy, "failure policy");
 
+/// When a node may start, judged from its upstream nodes once they are
+/// decided (the vocabulary of Airflow's trigger rules).
+///
+/// An upstream edge is *taken* when its node succeeded and the edge is not a
+/// branch the node did not take; *not taken* when its node skipped for a
+/// branch or took another branch; *failed* when its node failed, was
+/// cancelled or was skipped because of a failure.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerRule {
+    /// Every upstream edge is taken. A failed upstream skips the node at once
+    /// (`upstream_failed`), an untaken one skips it for `branch`.
+    #[default]
+    AllSucceeded,
+    /// Every upstream is decided and at least one edge is taken; failures are
+    /// tolerated.
+    AnySucceeded,
+    /// Every upstream is decided, none failed and at least one edge is taken:
+    /// the join after a Condition's branches.
+    NoneFailedMinOneSuccess,
+    /// Every upstream is decided, whatever the outcome: clean-up and reports.
+    AllDone,
+}
+
+impl TriggerRule {
+    /// Every rule.
+    pub const ALL: [Self; 4] = [
+        Self::AllSucceeded,
+        Self::AnySucceeded,
+        Self::NoneFailedMinOneSuccess,
+        Self::AllDone,
+    ];
+
+    /// The snake-case name used in the graph and the API, e.g. `all_done`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AllSucceeded => "all_succeeded",
+            Self::AnySucceeded => "any_succeeded",
+            Self::NoneFailedMinOneSuccess => "none_failed_min_one_success",
+            Self::AllDone => "all_done",
+        }
+    }
+
+    /// Whether this is the default, so graphs can omit it.
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+vocabulary!(TriggerRule, "trigger rule");
+
 /// Observed state of one node, kept by the executor in a map keyed by node id.
 ///
 /// Executors record outcomes here (`Running` becomes `Succeeded`, or `Failed`
@@ -340,6 +419,15 @@ pub struct NodeState {
     /// not issue the `Cancel` again.
     #[serde(default, skip_serializing_if = "is_false")]
     pub cancelling: bool,
+    /// The output branch a succeeded Condition or Approval took; edges from
+    /// its other branch ports are inactive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// A waiting node's deadline (milliseconds since the Unix epoch): once it
+    /// passes, the planner asks the executor to act on it
+    /// ([`Action::Expire`](super::Action::Expire)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_until_ms: Option<i64>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -368,6 +456,21 @@ impl NodeState {
     /// The running attempt succeeded.
     pub fn succeed(&mut self, at_ms: i64) {
         self.end(NodePhase::Succeeded, None, None, at_ms);
+    }
+
+    /// A branching node succeeded and took `branch`.
+    pub fn succeed_on_branch(&mut self, branch: impl Into<String>, at_ms: i64) {
+        self.succeed(at_ms);
+        self.branch = Some(branch.into());
+    }
+
+    /// The started node now waits for a person or a time, optionally until a
+    /// deadline; it keeps its attempt and start time.
+    pub fn wait(&mut self, until_ms: Option<i64>, message: Option<String>) {
+        self.phase = NodePhase::Waiting;
+        self.wait_until_ms = until_ms;
+        self.message = message;
+        self.cancelling = false;
     }
 
     /// The running attempt failed; the planner decides whether it is retried.
@@ -421,6 +524,8 @@ impl NodeState {
         self.retry_not_before_ms = None;
         self.finished_at_ms = Some(at_ms);
         self.cancelling = false;
+        self.branch = None;
+        self.wait_until_ms = None;
     }
 }
 
@@ -438,6 +543,10 @@ mod tests {
         }
         for p in FailurePolicy::ALL {
             assert_eq!(p.as_str().parse::<FailurePolicy>(), Ok(p));
+        }
+        for r in TriggerRule::ALL {
+            assert_eq!(r.as_str().parse::<TriggerRule>(), Ok(r));
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
         }
         for r in FailureReason::ALL {
             assert_eq!(r.as_str().parse::<FailureReason>(), Ok(r));

@@ -632,7 +632,7 @@ fn actions_and_states_serialize_in_camel_case() {
     let skip_json = serde_json::to_value(skip("b", "a")).expect("serialize");
     assert_eq!(
         skip_json,
-        serde_json::json!({"type": "skip", "node": "b", "becauseOf": "a"})
+        serde_json::json!({"type": "skip", "node": "b", "reason": "upstream_failed", "becauseOf": "a"})
     );
 
     let state = NodeState {

@@ -307,3 +307,74 @@ pub fn chain_graph(n: usize) -> Graph {
 fn a_thousand_node_chain_is_valid() {
     assert_eq!(codes(&chain_graph(1000)), Vec::<String>::new());
 }
+
+mod branch_joins {
+    use super::*;
+    use crate::builtin::BuiltinKind;
+    use crate::plan::TriggerRule;
+
+    struct Catalog(Vec<TemplateSpec>);
+
+    impl TemplateCatalog for Catalog {
+        fn get(&self, r: &TemplateRef) -> Option<CatalogEntry<'_>> {
+            self.0
+                .iter()
+                .find(|t| t.name == r.name)
+                .map(|spec| CatalogEntry {
+                    spec,
+                    deleted: false,
+                })
+        }
+    }
+
+    fn diamond(join: TriggerRule) -> (Graph, Catalog) {
+        let pass = tpl(
+            "pass",
+            serde_json::json!([{"name": "a", "type": "json"}, {"name": "b", "type": "json"}]),
+            serde_json::json!([{"name": "out", "type": "json"}]),
+        );
+        let mut cond = node("c", "flow.condition");
+        cond.params
+            .insert("expression".into(), serde_json::json!("value > 1"));
+        let mut j = node("j", "pass");
+        j.trigger = join;
+        let graph = Graph {
+            nodes: vec![cond, node("t", "pass"), node("f", "pass"), j],
+            edges: vec![
+                edge("1", "c", "true", "t", "a"),
+                edge("2", "c", "false", "f", "a"),
+                edge("3", "t", "out", "j", "a"),
+                edge("4", "f", "out", "j", "b"),
+            ],
+        };
+        (
+            graph,
+            Catalog(vec![BuiltinKind::Condition.template(), pass]),
+        )
+    }
+
+    #[test]
+    fn a_default_join_of_both_branches_is_flagged_and_a_lenient_one_is_not() {
+        let (graph, catalog) = diamond(TriggerRule::AllSucceeded);
+        let problems = validate_graph(&graph, &catalog);
+        let joins: Vec<_> = problems
+            .iter()
+            .filter(|p| p.code == "join_never_runs")
+            .collect();
+        assert_eq!(joins.len(), 1, "{problems:?}");
+        assert_eq!(joins[0].node_id.as_deref(), Some("j"));
+        assert_eq!(joins[0].severity, Severity::Warning);
+        assert!(
+            joins[0].message.contains("true, false"),
+            "{}",
+            joins[0].message
+        );
+
+        let (graph, catalog) = diamond(TriggerRule::NoneFailedMinOneSuccess);
+        let problems = validate_graph(&graph, &catalog);
+        assert!(
+            problems.iter().all(|p| p.code != "join_never_runs"),
+            "{problems:?}"
+        );
+    }
+}

@@ -44,7 +44,7 @@ fn attempt_ended(s: &NodeState) -> bool {
         && match s.phase {
             NodePhase::Succeeded | NodePhase::Failed | NodePhase::Cancelled => true,
             NodePhase::Pending => s.reason.is_some(),
-            NodePhase::Running | NodePhase::Skipped => false,
+            NodePhase::Running | NodePhase::Waiting | NodePhase::Skipped => false,
         }
 }
 
@@ -54,6 +54,8 @@ fn same(a: &NodeState, b: &NodeState) -> bool {
         && a.reason == b.reason
         && a.message == b.message
         && a.cancelling == b.cancelling
+        && a.branch == b.branch
+        && a.wait_until_ms == b.wait_until_ms
 }
 
 /// Mirrors `status` over `prev` (the node states last stored),

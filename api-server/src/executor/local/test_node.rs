@@ -91,6 +91,13 @@ impl Local {
         params: BTreeMap<String, Value>,
         modules: ModuleSettings,
     ) -> anyhow::Result<TestOutcome> {
+        if spec.builtin.is_some() {
+            return Ok(TestOutcome::failed(
+                FailureReason::Error,
+                "flow nodes are run by the platform inside a workflow; use Test run on the workflow",
+                Vec::new(),
+            ));
+        }
         let trust = spec.trust_level;
         if trust == TrustLevel::Restricted && self.settings.sandbox == SandboxMode::None {
             return Ok(TestOutcome::failed(
@@ -123,6 +130,7 @@ impl Local {
                     limits: NodeLimits::default(),
                     retry: None,
                     notes: String::new(),
+                    trigger: Default::default(),
                 }],
                 edges: Vec::new(),
             },

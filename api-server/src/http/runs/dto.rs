@@ -103,6 +103,10 @@ pub struct RunNode {
     pub finished_at: Option<DateTime<Utc>>,
     /// 1-based place among the ready nodes waiting for a free slot.
     pub queue_position: Option<usize>,
+    /// The branch a Condition took (`true`/`false`).
+    pub branch: Option<String>,
+    /// When a waiting node's wait ends, if it waits for a time.
+    pub wait_until: Option<DateTime<Utc>>,
     /// Every attempt, oldest first.
     pub executions: Vec<NodeExecution>,
 }
@@ -266,6 +270,8 @@ pub(super) async fn view(state: &AppState, row: db::runs::Row) -> Result<Run, Ap
                 started_at: ms(st.started_at_ms),
                 finished_at: ms(st.finished_at_ms),
                 queue_position: queued.iter().position(|q| q == &n.id).map(|i| i + 1),
+                branch: st.branch,
+                wait_until: ms(st.wait_until_ms),
                 executions: execs.remove(&n.id).unwrap_or_default(),
             }
         })

@@ -4,6 +4,7 @@ const tones: Record<string, "slate" | "sky" | "green" | "rose" | "amber" | "indi
   pending: "slate",
   queued: "slate",
   running: "sky",
+  waiting: "indigo",
   succeeded: "green",
   failed: "rose",
   cancelled: "amber",
@@ -23,6 +24,7 @@ export const STATUS_COLORS: Record<string, string> = {
   pending: "#475569", // slate-600, 7.6:1
   queued: "#475569", // slate-600, 7.6:1
   running: "#0369a1", // sky-700, 5.9:1
+  waiting: "#4338ca", // indigo-700, 7.9:1
   succeeded: "#047857", // emerald-700, 5.5:1
   failed: "#be123c", // rose-700, 6.3:1
   cancelled: "#b45309", // amber-700, 5.0:1

@@ -23,16 +23,18 @@ export default function AdminLibraryPage() {
   const templates = useTemplates(query);
   const navigate = useNavigate();
   const [report, setReport] = useState<InstallReport | null>(null);
+  // Flow nodes belong to the platform: they are in every palette but not the admin's to edit.
+  const own = useMemo(() => (templates.data ?? []).filter((t) => !t.builtin), [templates.data]);
   // The empty state offers the install itself; the header offers re-installs.
-  const isEmpty = !query && templates.data?.length === 0;
+  const isEmpty = !query && templates.isSuccess && own.length === 0;
   const byCategory = useMemo(() => {
     const groups = new Map<string, Template[]>();
-    for (const t of templates.data ?? []) {
+    for (const t of own) {
       const c = t.category || "uncategorised";
       groups.set(c, [...(groups.get(c) ?? []), t]);
     }
     return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b));
-  }, [templates.data]);
+  }, [own]);
 
   return (
     <>

@@ -92,7 +92,7 @@ export default function AdminRunsPage() {
           onChange={(e) => set("status", e.target.value)}
         >
           <option value="">Any status</option>
-          {["pending", "running", "succeeded", "failed", "cancelled"].map((s) => (
+          {["pending", "running", "waiting", "succeeded", "failed", "cancelled"].map((s) => (
             <option key={s} value={s}>
               {s}
             </option>

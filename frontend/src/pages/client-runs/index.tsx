@@ -62,6 +62,7 @@ export default function ClientRunsPage() {
           <option value="succeeded">succeeded</option>
           <option value="failed">failed</option>
           <option value="running">running</option>
+          <option value="waiting">waiting</option>
           <option value="cancelled">cancelled</option>
         </Select>
         <Input

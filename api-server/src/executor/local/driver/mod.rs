@@ -15,7 +15,7 @@ use katalusis_crds::plan::{
     RunPhase,
 };
 use katalusis_crds::resources::RunSnapshot;
-use katalusis_crds::TrustLevel;
+use katalusis_crds::{BuiltinKind, TrustLevel};
 use serde_json::json;
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -23,6 +23,7 @@ use super::pools::RunPools;
 use super::runner::PoolEvent;
 use super::{Local, RunControl, Slot};
 use crate::db::runs::NodeStates;
+use crate::executor::builtin;
 use crate::executor::events::{kind, node_event, run_event, EventSink, Op};
 use crate::executor::job::{self, job_id, NodeOutputs};
 use crate::executor::outcome::{self, Ended};
@@ -147,6 +148,10 @@ impl Driver {
             // plan's phase is stale, so plan again before recording it.
             let mut replan = false;
             for action in &p.actions {
+                let was_waiting = action
+                    .node()
+                    .and_then(|n| self.states.get(n))
+                    .is_some_and(|s| s.phase == NodePhase::Waiting);
                 apply_action(&mut self.states, action, now);
                 match action {
                     Action::Start { node, attempt } => {
@@ -166,9 +171,18 @@ impl Driver {
                         if st.phase == NodePhase::Running {
                             self.cancel_job(node, st.attempt).await;
                         } else {
+                            if was_waiting {
+                                // Its attempt was recorded as started: close it.
+                                let ended = Ended::failed(
+                                    FailureReason::Cancelled,
+                                    "cancelled while waiting",
+                                );
+                                self.sink.write(ended.op(node, st.attempt, None));
+                            }
                             self.sink.emit(kind::NODE, node_event(node, st));
                         }
                     }
+                    Action::Expire { node } => self.expire(node).await?,
                     Action::Finish { phase, message } => finished = Some((*phase, message.clone())),
                     _ => {
                         if let Some(node) = action.node() {
@@ -254,8 +268,9 @@ impl Driver {
                     NodePhase::Succeeded | NodePhase::Skipped | NodePhase::Cancelled
                 )
             });
+            let builtin = matches!(self.snapshot.builtin_of(&n.id), Ok(Some(_)));
             let t = self.snapshot.trust_of(&n.id);
-            if !done && !needed.contains(&t) {
+            if !done && !builtin && !needed.contains(&t) {
                 needed.push(t);
             }
         }
@@ -272,6 +287,12 @@ impl Driver {
         });
         self.sink
             .emit(kind::NODE, node_event(node, &self.states[node]));
+        if let Some(kind) = self.snapshot.builtin_of(node)? {
+            // Run in-process: no runner job and no slot held afterwards.
+            drop(slot);
+            self.start_builtin(kind, node, attempt).await?;
+            return Ok(false);
+        }
         let trust = self.snapshot.trust_of(node);
         let job = match job::build(
             &self.snapshot,
@@ -319,6 +340,37 @@ impl Driver {
             }
         }
         Ok(true)
+    }
+
+    async fn start_builtin(
+        &mut self,
+        kind: BuiltinKind,
+        node: &str,
+        attempt: u32,
+    ) -> anyhow::Result<()> {
+        match builtin::start(kind, &self.snapshot, node, &self.outputs, now_ms()) {
+            builtin::Step::Ended(ended) => self.record(node, attempt, ended).await,
+            builtin::Step::Wait { until_ms, message } => {
+                let st = self.states.entry(node.to_string()).or_default();
+                st.wait(Some(until_ms), Some(message));
+                self.dirty = true;
+                self.sink.emit(kind::NODE, node_event(node, st));
+                Ok(())
+            }
+        }
+    }
+
+    /// A waiting node's deadline passed: end it by its kind.
+    async fn expire(&mut self, node: &str) -> anyhow::Result<()> {
+        let attempt = self.states.get(node).map_or(1, |s| s.attempt);
+        let ended = match self.snapshot.builtin_of(node)? {
+            Some(kind) => builtin::expire(kind, &self.snapshot, node, &self.outputs),
+            None => Ended::failed(
+                FailureReason::Interrupted,
+                "a node that is not built in was found waiting",
+            ),
+        };
+        self.record(node, attempt, ended).await
     }
 
     async fn cancel_job(&mut self, node: &str, attempt: u32) {

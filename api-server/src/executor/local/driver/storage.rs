@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use katalusis_crds::plan::{FailureReason, RunPhase};
+use katalusis_crds::plan::{FailureReason, NodePhase, RunPhase};
 use serde_json::{json, Map, Value};
 
 use super::{now_ms, Driver, RunningJob};
@@ -57,6 +57,10 @@ impl Driver {
         for n in &self.snapshot.graph.nodes {
             let st = self.states.entry(n.id.clone()).or_default();
             if !st.phase.is_terminal() {
+                if st.phase == NodePhase::Waiting {
+                    let ended = Ended::failed(FailureReason::Storage, why.clone());
+                    self.sink.write(ended.op(&n.id, st.attempt, None));
+                }
                 st.fail(FailureReason::Storage, why.clone(), now);
                 self.sink.emit(kind::NODE, node_event(&n.id, st));
             }

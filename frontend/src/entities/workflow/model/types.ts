@@ -21,7 +21,19 @@ export interface GraphNode {
   inputs?: Record<string, unknown>;
   limits?: NodeLimits;
   notes?: string;
+  /** When the node may start, judged from its upstream nodes (default `all_succeeded`). */
+  trigger?: TriggerRule;
 }
+
+/** The trigger rules a node may have; see the README's "Flow control" section. */
+export const TRIGGER_RULES = [
+  ["all_succeeded", "All upstream succeeded (default)"],
+  ["none_failed_min_one_success", "None failed, at least one ran (join after a condition)"],
+  ["any_succeeded", "Any upstream succeeded"],
+  ["all_done", "All upstream done, whatever the outcome"],
+] as const;
+
+export type TriggerRule = (typeof TRIGGER_RULES)[number][0];
 
 export interface GraphEdge {
   id: string;
@@ -47,6 +59,8 @@ export interface TemplateInfo {
   parameters: ParamSpec[];
   limits?: { timeoutSeconds: number; memoryMib: number; cpuMillicores: number };
   deleted?: boolean;
+  /** Set on the platform's flow nodes, which run without Python. */
+  builtin?: "condition" | "wait" | null;
 }
 
 export type TemplateLookup = (ref: TemplateRef) => TemplateInfo | undefined;

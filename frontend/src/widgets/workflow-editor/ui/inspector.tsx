@@ -1,6 +1,12 @@
-import { Button, Field, Input, Textarea } from "@/shared/ui";
+import { Button, Field, Input, Select, Textarea } from "@/shared/ui";
 import { PORT_COLORS, ParamField } from "@/entities/template";
-import type { GraphNode, NodeLimits, Problem } from "@/entities/workflow";
+import {
+  TRIGGER_RULES,
+  type GraphNode,
+  type NodeLimits,
+  type Problem,
+  type TriggerRule,
+} from "@/entities/workflow";
 import { useEditor, useEditorContext } from "../model/context";
 
 /** Right-hand panel: the selected node's parameters, literal inputs, limits and notes. */
@@ -113,6 +119,30 @@ function NodeInspector({
             />
           )}
         </Field>
+
+        {edges.some((e) => e.target === node.id) && (
+          <Field
+            label="Runs when"
+            hint="How this node treats upstream nodes that failed or lie on a branch not taken."
+          >
+            {(id) => (
+              <Select
+                id={id}
+                value={node.trigger ?? "all_succeeded"}
+                onChange={(e) => {
+                  const rule = e.target.value as TriggerRule;
+                  update({ trigger: rule === "all_succeeded" ? undefined : rule }, "trigger");
+                }}
+              >
+                {TRIGGER_RULES.map(([rule, label]) => (
+                  <option key={rule} value={rule}>
+                    {label}
+                  </option>
+                ))}
+              </Select>
+            )}
+          </Field>
+        )}
 
         {template && template.parameters.length > 0 && (
           <section className="space-y-3" aria-label="Parameters">

@@ -1,0 +1,130 @@
+//! Built-in (flow) nodes, run in-process by both executors: a Condition
+//! decides at once, a Wait parks its node until a deadline. The decisions
+//! come from the pure `katalusis_flow` crate, so both executors store the
+//! same results.
+
+use std::collections::BTreeSet;
+
+use chrono::{TimeZone, Utc};
+use katalusis_crds::plan::{FailureReason, NodePhase};
+use katalusis_crds::resources::RunSnapshot;
+use katalusis_crds::BuiltinKind;
+use katalusis_flow::{wait_until_ms, Condition};
+use serde_json::{Map, Value};
+
+use super::job::{node_inputs, NodeOutputs};
+use super::outcome::Ended;
+
+/// What starting a built-in node amounts to.
+pub(crate) enum Step {
+    /// The node ended at once (a Condition, or any node that could not start).
+    Ended(Ended),
+    /// The node waits until the deadline (milliseconds since the Unix epoch).
+    Wait { until_ms: i64, message: String },
+}
+
+/// Starts attempt `node` of kind `kind` at `started_ms`.
+pub(crate) fn start(
+    kind: BuiltinKind,
+    snapshot: &RunSnapshot,
+    node: &str,
+    outputs: &NodeOutputs,
+    started_ms: i64,
+) -> Step {
+    match try_start(kind, snapshot, node, outputs, started_ms) {
+        Ok(step) => step,
+        Err(message) => Step::Ended(Ended::failed(FailureReason::Error, message)),
+    }
+}
+
+fn try_start(
+    kind: BuiltinKind,
+    snapshot: &RunSnapshot,
+    node_id: &str,
+    outputs: &NodeOutputs,
+    started_ms: i64,
+) -> Result<Step, String> {
+    let inputs = node_inputs(snapshot, node_id, outputs).map_err(|e| format!("{e:#}"))?;
+    let node = snapshot
+        .graph
+        .node(node_id)
+        .ok_or_else(|| format!("unknown node {node_id}"))?;
+    let spec = &snapshot
+        .template_of(node)
+        .map_err(|e| e.to_string())?
+        .template;
+    let param = |name: &str| {
+        node.params
+            .get(name)
+            .or_else(|| spec.parameter(name).and_then(|p| p.default.as_ref()))
+    };
+    match kind {
+        BuiltinKind::Condition => {
+            let expression = param("expression").and_then(Value::as_str).unwrap_or("");
+            let names: BTreeSet<String> = spec.inputs.iter().map(|p| p.name.clone()).collect();
+            let decision = Condition::compile(expression, &names, &[])
+                .and_then(|c| c.evaluate(&inputs))
+                .map_err(|e| e.to_string())?;
+            let value = inputs.get("value").cloned().unwrap_or(Value::Null);
+            let mut outputs = Map::new();
+            outputs.insert(decision.branch.clone(), value);
+            Ok(Step::Ended(Ended {
+                phase: NodePhase::Succeeded,
+                reason: None,
+                message: Some(format!(
+                    "the expression returned {}: branch `{}`",
+                    decision.result, decision.branch
+                )),
+                duration_ms: Some(0),
+                outputs: Some(outputs),
+                branch: Some(decision.branch),
+            }))
+        }
+        BuiltinKind::Wait => {
+            let until_ms = wait_until_ms(started_ms, param("seconds"), inputs.get("until"))
+                .map_err(|e| e.to_string())?;
+            let until = Utc
+                .timestamp_millis_opt(until_ms)
+                .single()
+                .map_or_else(|| until_ms.to_string(), |t| t.to_rfc3339());
+            Ok(Step::Wait {
+                until_ms,
+                message: format!("waiting until {until}"),
+            })
+        }
+    }
+}
+
+/// How a waiting built-in node ends when its deadline passes.
+pub(crate) fn expire(
+    kind: BuiltinKind,
+    snapshot: &RunSnapshot,
+    node: &str,
+    outputs: &NodeOutputs,
+) -> Ended {
+    match kind {
+        BuiltinKind::Wait => match node_inputs(snapshot, node, outputs) {
+            Ok(inputs) => {
+                let mut out = Map::new();
+                out.insert(
+                    "value".into(),
+                    inputs.get("value").cloned().unwrap_or(Value::Null),
+                );
+                Ended {
+                    phase: NodePhase::Succeeded,
+                    reason: None,
+                    message: None,
+                    duration_ms: None,
+                    outputs: Some(out),
+                    branch: None,
+                }
+            }
+            Err(e) => Ended::failed(FailureReason::Error, format!("{e:#}")),
+        },
+        // A Condition never waits; an expiry can only come from stale state.
+        BuiltinKind::Condition => Ended::failed(
+            FailureReason::Interrupted,
+            "a condition was found waiting; it is decided again",
+        ),
+    }
+}

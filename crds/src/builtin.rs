@@ -1,0 +1,182 @@
+//! Node kinds the platform executes itself, without a sandboxed process.
+//!
+//! Each has a template in the library under the reserved `flow.` prefix,
+//! installed by the platform, so the editor, the validator and run snapshots
+//! treat them like any template; executors look at [`TemplateSpec::builtin`]
+//! to run them in-process and create no runner job or Pod for them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::template::{
+    Limits, ParamKind, ParamSpec, PortSpec, RetrySpec, TemplateSpec, TrustLevel,
+};
+use crate::types::PortType;
+
+/// The name prefix reserved for built-in templates.
+pub const BUILTIN_PREFIX: &str = "flow.";
+
+/// A node kind executed by the platform.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum BuiltinKind {
+    /// A CEL expression over the inputs picks the `true` or `false` branch.
+    Condition,
+    /// Waits for a duration or until a date-time, holding no slot.
+    Wait,
+}
+
+impl BuiltinKind {
+    /// Every kind.
+    pub const ALL: [Self; 2] = [Self::Condition, Self::Wait];
+
+    /// The serialized name, e.g. `condition`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Condition => "condition",
+            Self::Wait => "wait",
+        }
+    }
+
+    /// Whether the output port `port` of a node of this kind is a branch:
+    /// its edges carry on only when the node takes that branch.
+    pub fn is_branch_port(self, port: &str) -> bool {
+        match self {
+            Self::Condition => matches!(port, "true" | "false"),
+            Self::Wait => false,
+        }
+    }
+
+    /// The library template of this kind.
+    pub fn template(self) -> TemplateSpec {
+        let any = |name: &str, required: bool, description: &str| PortSpec {
+            name: name.into(),
+            port_type: PortType::Json,
+            required,
+            description: description.into(),
+            default: None,
+        };
+        let base = TemplateSpec {
+            name: format!("{BUILTIN_PREFIX}{}", self.as_str()),
+            title: String::new(),
+            description: String::new(),
+            category: "Flow".into(),
+            code: String::new(),
+            execution_mode: Default::default(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            parameters: Vec::new(),
+            trust_level: TrustLevel::Restricted,
+            limits: Limits::default(),
+            retry: RetrySpec {
+                max_attempts: 1,
+                backoff_seconds: 0,
+                backoff_multiplier: 1.0,
+            },
+            image: None,
+            builtin: Some(self),
+        };
+        match self {
+            Self::Condition => TemplateSpec {
+                title: "Condition".into(),
+                description: "Sends its input down the `true` or `false` branch, decided by a \
+                    CEL expression over the input, e.g. `value.amount > 1000`. Nodes only \
+                    reachable through the branch not taken end skipped."
+                    .into(),
+                inputs: vec![any(
+                    "value",
+                    false,
+                    "The value the expression looks at, as `value`.",
+                )],
+                outputs: vec![
+                    any("true", false, "The input, when the expression is true."),
+                    any("false", false, "The input, when the expression is false."),
+                ],
+                parameters: vec![ParamSpec {
+                    name: "expression".into(),
+                    label: "Expression (CEL)".into(),
+                    kind: ParamKind::Textarea,
+                    default: None,
+                    required: true,
+                    options: Vec::new(),
+                    min: None,
+                    max: None,
+                    help: "A Common Expression Language expression returning true or false, \
+                        e.g. `value.amount > 1000 && value.currency == \"EUR\"`."
+                        .into(),
+                }],
+                ..base
+            },
+            Self::Wait => TemplateSpec {
+                title: "Wait".into(),
+                description: "Pauses this branch for a number of seconds, or until the \
+                    date-time given on `until`, then passes its input on. Holds no slot and \
+                    survives restarts."
+                    .into(),
+                inputs: vec![
+                    any("value", false, "Passed on unchanged when the wait ends."),
+                    PortSpec {
+                        name: "until".into(),
+                        port_type: PortType::String,
+                        required: false,
+                        description: "An RFC 3339 date-time; wins over `seconds`.".into(),
+                        default: None,
+                    },
+                ],
+                outputs: vec![any("value", false, "The input, once the wait is over.")],
+                parameters: vec![ParamSpec {
+                    name: "seconds".into(),
+                    label: "Seconds".into(),
+                    kind: ParamKind::Number,
+                    default: Some(json!(60)),
+                    required: false,
+                    options: Vec::new(),
+                    min: Some(0.0),
+                    max: Some(366.0 * 24.0 * 3600.0),
+                    help: "How long to wait after the node starts.".into(),
+                }],
+                ..base
+            },
+        }
+    }
+}
+
+/// Every built-in template, as installed in the library.
+pub fn builtin_templates() -> Vec<TemplateSpec> {
+    BuiltinKind::ALL.iter().map(|k| k.template()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::LimitMaxima;
+
+    #[test]
+    fn every_builtin_template_is_valid_and_named_with_the_reserved_prefix() {
+        for spec in builtin_templates() {
+            assert!(spec.name.starts_with(BUILTIN_PREFIX), "{}", spec.name);
+            let errors = spec.validate(&LimitMaxima::default());
+            assert!(errors.is_empty(), "{}: {errors:?}", spec.name);
+        }
+    }
+
+    #[test]
+    fn only_condition_outputs_are_branches() {
+        let condition = BuiltinKind::Condition.template();
+        for port in &condition.outputs {
+            assert!(BuiltinKind::Condition.is_branch_port(&port.name));
+        }
+        assert!(!BuiltinKind::Wait.is_branch_port("value"));
+    }
+}
