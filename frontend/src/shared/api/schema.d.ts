@@ -8091,6 +8091,11 @@ export interface components {
       /** Format: int64 */
       uploadedBy: number;
     };
+    /**
+     * @description A node kind executed by the platform.
+     * @enum {string}
+     */
+    BuiltinKind: "condition" | "wait";
     /** @description Why one task of a bulk change could not be changed. */
     BulkFailure: {
       code: string;
@@ -8623,6 +8628,8 @@ export interface components {
       position?: components["schemas"]["Position"];
       retry?: null | components["schemas"]["RetrySpec"];
       template: components["schemas"]["TemplateRef"];
+      /** @description When the node may start, judged from its upstream nodes. */
+      trigger?: components["schemas"]["TriggerRule"];
     };
     NodeExecution: {
       /** Format: int32 */
@@ -9047,6 +9054,8 @@ export interface components {
     RunNode: {
       /** Format: int32 */
       attempt: number;
+      /** @description The branch a Condition took (`true`/`false`). */
+      branch?: string | null;
       /** @description Every attempt, oldest first. */
       executions: components["schemas"]["NodeExecution"][];
       /** Format: date-time */
@@ -9060,6 +9069,11 @@ export interface components {
       startedAt?: string | null;
       status: string;
       template: components["schemas"]["TemplateRef"];
+      /**
+       * Format: date-time
+       * @description When a waiting node's wait ends, if it waits for a time.
+       */
+      waitUntil?: string | null;
     };
     RunStarted: {
       /** Format: int64 */
@@ -9311,6 +9325,7 @@ export interface components {
     };
     /** @description One version of a node template. */
     Template: {
+      builtin?: null | components["schemas"]["BuiltinKind"];
       category?: string;
       code: string;
       description?: string;
@@ -9348,6 +9363,7 @@ export interface components {
     };
     /** @description The validated, versioned content of a node template. */
     TemplateSpec: {
+      builtin?: null | components["schemas"]["BuiltinKind"];
       category?: string;
       code: string;
       description?: string;
@@ -9457,6 +9473,17 @@ export interface components {
       /** @description Status name. */
       to: string;
     };
+    /**
+     * @description When a node may start, judged from its upstream nodes once they are
+     *     decided (the vocabulary of Airflow's trigger rules).
+     *
+     *     An upstream edge is *taken* when its node succeeded and the edge is not a
+     *     branch the node did not take; *not taken* when its node skipped for a
+     *     branch or took another branch; *failed* when its node failed, was
+     *     cancelled or was skipped because of a failure.
+     * @enum {string}
+     */
+    TriggerRule: "all_succeeded" | "any_succeeded" | "none_failed_min_one_success" | "all_done";
     /**
      * @description How much a node's code is trusted. `restricted` nodes get no network, an
      *     import allow-list and a filesystem limited to their temp dir.
