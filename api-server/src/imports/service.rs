@@ -805,11 +805,9 @@ async fn apply(
     for chunk in c.outcome.rows.chunks(APPLY_BATCH) {
         // Progress and the lease before every batch, outside the
         // transaction so the page sees it.
-        if done > 0 {
-            if !db::progress(db, id, me, done as u32, lease()).await? {
-                // Another worker took over; our transaction rolls back.
-                return Ok(());
-            }
+        // Another worker took over: our transaction rolls back.
+        if done > 0 && !db::progress(db, id, me, done as u32, lease()).await? {
+            return Ok(());
         }
         // Rows refused by the task rules, by row number.
         let mut refused: Vec<(u32, TaskError)> = Vec::new();
