@@ -1,5 +1,6 @@
 //! Katalusis API server: HTTP API over MySQL, authentication and authorization.
 
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
@@ -142,15 +143,6 @@ pub fn state_with(
     );
     let hasher = Hasher::new(settings.argon2_memory_kib, settings.argon2_iterations)?;
     let settings = Arc::new(settings);
-    let executor = match (settings.executor, client) {
-        (config::ExecutorMode::Local, _) => executor::Executor::new(db.clone(), settings.clone()),
-        (config::ExecutorMode::Kubernetes, Some(client)) => {
-            executor::Executor::with_cluster(db.clone(), settings.clone(), client)
-        }
-        (config::ExecutorMode::Kubernetes, None) => {
-            anyhow::bail!("KATALUSIS_EXECUTOR=kubernetes needs a Kubernetes client")
-        }
-    };
     let mailer = match &settings.smtp_url {
         Some(url) => Some(notifications::service::Mailer::new(
             url.expose(),
@@ -158,13 +150,29 @@ pub fn state_with(
         )?),
         None => None,
     };
+    let live = live::LiveBus::default();
+    let announcer = notifications::service::Announcer {
+        live: live.clone(),
+        mailer: mailer.clone(),
+    };
+    let executor = match (settings.executor, client) {
+        (config::ExecutorMode::Local, _) => {
+            executor::Executor::new(db.clone(), settings.clone(), announcer)
+        }
+        (config::ExecutorMode::Kubernetes, Some(client)) => {
+            executor::Executor::with_cluster(db.clone(), settings.clone(), announcer, client)
+        }
+        (config::ExecutorMode::Kubernetes, None) => {
+            anyhow::bail!("KATALUSIS_EXECUTOR=kubernetes needs a Kubernetes client")
+        }
+    };
     Ok(AppState {
         db,
         keys,
         hasher,
         settings,
         executor,
-        live: live::LiveBus::default(),
+        live,
         mailer,
         metrics: metrics::Metrics::new(),
     })

@@ -35,17 +35,21 @@ pub enum BuiltinKind {
     Condition,
     /// Waits for a duration or until a date-time, holding no slot.
     Wait,
+    /// Pauses until a designated person approves or rejects (or a timeout
+    /// policy decides), then takes the `approved` or `rejected` branch.
+    Approval,
 }
 
 impl BuiltinKind {
     /// Every kind.
-    pub const ALL: [Self; 2] = [Self::Condition, Self::Wait];
+    pub const ALL: [Self; 3] = [Self::Condition, Self::Wait, Self::Approval];
 
     /// The serialized name, e.g. `condition`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Condition => "condition",
             Self::Wait => "wait",
+            Self::Approval => "approval",
         }
     }
 
@@ -54,6 +58,7 @@ impl BuiltinKind {
     pub fn is_branch_port(self, port: &str) -> bool {
         match self {
             Self::Condition => matches!(port, "true" | "false"),
+            Self::Approval => matches!(port, "approved" | "rejected"),
             Self::Wait => false,
         }
     }
@@ -66,6 +71,17 @@ impl BuiltinKind {
             required,
             description: description.into(),
             default: None,
+        };
+        let param = |name: &str, label: &str, kind: ParamKind, help: &str| ParamSpec {
+            name: name.into(),
+            label: label.into(),
+            kind,
+            default: None,
+            required: false,
+            options: Vec::new(),
+            min: None,
+            max: None,
+            help: help.into(),
         };
         let base = TemplateSpec {
             name: format!("{BUILTIN_PREFIX}{}", self.as_str()),
@@ -148,6 +164,85 @@ impl BuiltinKind {
                 }],
                 ..base
             },
+            Self::Approval => TemplateSpec {
+                title: "Approval".into(),
+                description: "Pauses the run until one of the approvers approves or rejects \
+                    what arrives on `value`, from the approval task, the run view or the API. \
+                    The value goes on down `approved` or `rejected`; `decision` carries the \
+                    verdict, the comment and who decided. Holds no slot while it waits."
+                    .into(),
+                inputs: vec![any(
+                    "value",
+                    false,
+                    "What the approvers review; shown on the approval task.",
+                )],
+                outputs: vec![
+                    any("approved", false, "The input, when approved."),
+                    any("rejected", false, "The input, when rejected."),
+                    any(
+                        "decision",
+                        false,
+                        "The verdict, comment, decider and time of the decision.",
+                    ),
+                ],
+                parameters: vec![
+                    ParamSpec {
+                        default: Some(json!("Approval needed")),
+                        ..param(
+                            "title",
+                            "Task title",
+                            ParamKind::Text,
+                            "The title of the approval task.",
+                        )
+                    },
+                    param(
+                        "approvers",
+                        "Approvers",
+                        ParamKind::Text,
+                        "Usernames or emails, separated by commas; each must be a manager or \
+                         user of the run's client.",
+                    ),
+                    ParamSpec {
+                        default: Some(json!(false)),
+                        ..param(
+                            "clientManagers",
+                            "The client's managers may decide",
+                            ParamKind::Boolean,
+                            "Every manager assigned to the run's client may decide too.",
+                        )
+                    },
+                    ParamSpec {
+                        default: Some(json!(0)),
+                        min: Some(0.0),
+                        max: Some(366.0 * 24.0 * 3600.0),
+                        ..param(
+                            "timeoutSeconds",
+                            "Timeout (seconds)",
+                            ParamKind::Number,
+                            "After this long without a decision the timeout policy applies; \
+                             0 waits forever.",
+                        )
+                    },
+                    ParamSpec {
+                        default: Some(json!("reject")),
+                        options: vec!["reject".into(), "approve".into(), "escalate".into()],
+                        ..param(
+                            "onTimeout",
+                            "On timeout",
+                            ParamKind::Select,
+                            "Reject, approve, or hand the approval to the escalation \
+                             approvers for another timeout (then reject).",
+                        )
+                    },
+                    param(
+                        "escalateTo",
+                        "Escalate to",
+                        ParamKind::Text,
+                        "Usernames or emails who get the approval when it escalates.",
+                    ),
+                ],
+                ..base
+            },
         }
     }
 }
@@ -172,11 +267,19 @@ mod tests {
     }
 
     #[test]
-    fn only_condition_outputs_are_branches() {
+    fn branch_ports_are_the_condition_outcomes_and_the_verdicts() {
         let condition = BuiltinKind::Condition.template();
         for port in &condition.outputs {
             assert!(BuiltinKind::Condition.is_branch_port(&port.name));
         }
         assert!(!BuiltinKind::Wait.is_branch_port("value"));
+        let approval = BuiltinKind::Approval.template();
+        let branches: Vec<_> = approval
+            .outputs
+            .iter()
+            .filter(|p| BuiltinKind::Approval.is_branch_port(&p.name))
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(branches, ["approved", "rejected"]);
     }
 }

@@ -3,13 +3,13 @@
 //! come from the pure `katalusis_flow` crate, so both executors store the
 //! same results.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{TimeZone, Utc};
 use katalusis_crds::plan::{FailureReason, NodePhase};
 use katalusis_crds::resources::RunSnapshot;
 use katalusis_crds::BuiltinKind;
-use katalusis_flow::{wait_until_ms, Condition};
+use katalusis_flow::{wait_until_ms, ApprovalSpec, Condition};
 use serde_json::{Map, Value};
 
 use super::job::{node_inputs, NodeOutputs};
@@ -80,6 +80,8 @@ fn try_start(
                 branch: Some(decision.branch),
             }))
         }
+        // Opened by the driver, which keeps the approval in the database.
+        BuiltinKind::Approval => Err("an approval cannot be decided in-process".into()),
         BuiltinKind::Wait => {
             let until_ms = wait_until_ms(started_ms, param("seconds"), inputs.get("until"))
                 .map_err(|e| e.to_string())?;
@@ -121,10 +123,45 @@ pub(crate) fn expire(
             }
             Err(e) => Ended::failed(FailureReason::Error, format!("{e:#}")),
         },
-        // A Condition never waits; an expiry can only come from stale state.
-        BuiltinKind::Condition => Ended::failed(
+        // A Condition never waits, and an Approval's deadline is applied by
+        // the driver; an expiry here can only come from stale state.
+        BuiltinKind::Condition | BuiltinKind::Approval => Ended::failed(
             FailureReason::Interrupted,
             "a condition was found waiting; it is decided again",
         ),
     }
+}
+
+/// A node's parameters with the template's defaults filled in.
+fn merged_params(snapshot: &RunSnapshot, node_id: &str) -> Result<BTreeMap<String, Value>, String> {
+    let node = snapshot
+        .graph
+        .node(node_id)
+        .ok_or_else(|| format!("unknown node {node_id}"))?;
+    let spec = &snapshot
+        .template_of(node)
+        .map_err(|e| e.to_string())?
+        .template;
+    let mut params: BTreeMap<String, Value> = spec
+        .parameters
+        .iter()
+        .filter_map(|p| p.default.clone().map(|d| (p.name.clone(), d)))
+        .collect();
+    params.extend(node.params.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(params)
+}
+
+/// An Approval node's parameters, checked.
+pub(crate) fn approval_spec(snapshot: &RunSnapshot, node: &str) -> Result<ApprovalSpec, String> {
+    ApprovalSpec::from_params(&merged_params(snapshot, node)?).map_err(|e| e.to_string())
+}
+
+/// The value an Approval node's approvers review: its `value` input.
+pub(crate) fn approval_subject(
+    snapshot: &RunSnapshot,
+    node: &str,
+    outputs: &NodeOutputs,
+) -> Result<Value, String> {
+    let inputs = node_inputs(snapshot, node, outputs).map_err(|e| format!("{e:#}"))?;
+    Ok(inputs.get("value").cloned().unwrap_or(Value::Null))
 }

@@ -30,6 +30,7 @@ pub use local::{TestLogLine, TestOutcome};
 
 use crate::config::Settings;
 use crate::db;
+use crate::notifications::service::Announcer;
 
 /// Why a run could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -65,17 +66,27 @@ struct Inner {
 
 impl Executor {
     /// The local executor.
-    pub fn new(db: MySqlPool, settings: Arc<Settings>) -> Self {
-        Self::build(db, settings, None)
+    pub fn new(db: MySqlPool, settings: Arc<Settings>, announcer: Announcer) -> Self {
+        Self::build(db, settings, announcer, None)
     }
 
     /// `kubernetes` mode: runs become `Run` resources; a task mirrors their
     /// status until `shutdown`.
-    pub fn with_cluster(db: MySqlPool, settings: Arc<Settings>, client: kube::Client) -> Self {
-        Self::build(db, settings, Some(client))
+    pub fn with_cluster(
+        db: MySqlPool,
+        settings: Arc<Settings>,
+        announcer: Announcer,
+        client: kube::Client,
+    ) -> Self {
+        Self::build(db, settings, announcer, Some(client))
     }
 
-    fn build(db: MySqlPool, settings: Arc<Settings>, client: Option<kube::Client>) -> Self {
+    fn build(
+        db: MySqlPool,
+        settings: Arc<Settings>,
+        announcer: Announcer,
+        client: Option<kube::Client>,
+    ) -> Self {
         let (live, _) = broadcast::channel(4096);
         let (stopping, _) = watch::channel(false);
         let store_health = Arc::new(events::StoreHealth::default());
@@ -84,6 +95,7 @@ impl Executor {
             settings.clone(),
             live.clone(),
             store_health.clone(),
+            announcer,
         );
         let backend = match client {
             Some(c) => {
@@ -168,6 +180,12 @@ impl Executor {
             }
             Backend::Local => self.0.local.cancel(run_id),
         }
+    }
+
+    /// A decision on one of the run's approvals was committed: its driver
+    /// picks it up. (Flow nodes run on the local executor only for now.)
+    pub fn decided(&self, run_id: u64) {
+        self.0.local.decided(run_id);
     }
 
     /// Waits until the run finished, at most `timeout`; true when it did.

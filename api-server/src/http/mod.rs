@@ -157,6 +157,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .merge(crate::imports::routes())
         .merge(crate::notifications::routes())
         .merge(crate::connections::routes())
+        .merge(crate::approvals::routes())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -94,6 +94,21 @@ impl Outbox {
     }
 }
 
+/// Where committed outboxes go: the live bus and, when configured, the
+/// mailer. Handed to the executor so built-in nodes (approvals) announce
+/// what they change the way requests do.
+#[derive(Clone)]
+pub struct Announcer {
+    pub live: LiveBus,
+    pub mailer: Option<Mailer>,
+}
+
+impl Announcer {
+    pub fn deliver(&self, out: Outbox) {
+        out.deliver(&self.live, self.mailer.as_ref());
+    }
+}
+
 /// A notification to raise for several users.
 pub struct Notice<'a> {
     pub kind: NotificationKind,

@@ -220,7 +220,7 @@ pub async fn audience(
     })
 }
 
-fn task_event(audience: TaskAudience, action: &str, t: &TaskRow, by: u64) -> LiveEvent {
+pub(crate) fn task_event(audience: TaskAudience, action: &str, t: &TaskRow, by: u64) -> LiveEvent {
     LiveEvent::Task {
         audience,
         data: json!({

@@ -483,53 +483,6 @@ async fn mappings_are_saved_by_name_and_per_user(pool: MySqlPool) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-/// The real server binary on the test's database, killed with SIGKILL.
-struct Server {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Server {
-    async fn spawn(database: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_katalusis-api"))
-            .env(
-                "DATABASE_URL",
-                format!("mysql://root@127.0.0.1:3306/{database}"),
-            )
-            .env("KATALUSIS_BIND", format!("127.0.0.1:{port}"))
-            .env("KATALUSIS_JWT_SECRET", JWT_SECRET)
-            .env("KATALUSIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("KATALUSIS_STARTER_LIBRARY", "false")
-            .env("KATALUSIS_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("server binary");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while reqwest::get(format!("{base}/healthz")).await.is_err() {
-            assert!(Instant::now() < deadline, "server did not come up");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Self { child, base }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn a_server_killed_mid_apply_leaves_no_partial_batch_and_the_apply_is_resumed(
     pool: MySqlPool,
@@ -553,7 +506,8 @@ async fn a_server_killed_mid_apply_leaves_no_partial_batch_and_the_apply_is_resu
         .fetch_one(&pool)
         .await
         .unwrap();
-    let mut first = Server::spawn(&database).await;
+    let mut first =
+        ServerProcess::spawn(&database, &[("KATALUSIS_STARTER_LIBRARY", "false")]).await;
     let r = app
         .http
         .post(format!("{}/api/tasks/imports/{id}/apply", first.base))
@@ -593,7 +547,7 @@ async fn a_server_killed_mid_apply_leaves_no_partial_batch_and_the_apply_is_resu
 
     // A new server takes the apply over once the lease expires and applies
     // every row exactly once.
-    let _second = Server::spawn(&database).await;
+    let _second = ServerProcess::spawn(&database, &[("KATALUSIS_STARTER_LIBRARY", "false")]).await;
     let s = app.wait_import(&w.mia, id).await;
     assert_eq!(s["state"], "applied", "{s}");
     assert_eq!(s["created"], 4000);

@@ -7,7 +7,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 
-use crate::support::{spawn_app, spawn_app_with, test_settings, upper_template, Session, TestApp};
+use crate::support::{
+    spawn_app, spawn_app_with, test_settings, upper_template, ServerProcess, Session, TestApp,
+};
 
 pub(crate) struct Cast {
     pub admin: Session,
@@ -799,56 +801,6 @@ async fn a_client_reads_its_own_published_run_but_not_another_clients(pool: MySq
     );
 }
 
-/// The real server binary on the test's database, killed with SIGKILL on drop.
-struct Server {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Server {
-    async fn spawn(database: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_katalusis-api"))
-            .env(
-                "DATABASE_URL",
-                format!("mysql://root@127.0.0.1:3306/{database}"),
-            )
-            .env("KATALUSIS_BIND", format!("127.0.0.1:{port}"))
-            .env("KATALUSIS_JWT_SECRET", crate::support::JWT_SECRET)
-            .env("KATALUSIS_ADMIN_PASSWORD", crate::support::ADMIN_PASSWORD)
-            .env("KATALUSIS_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("server binary");
-        let base = format!("http://127.0.0.1:{port}");
-        // Generous: the whole API suite shares two cores with this start.
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while !reqwest::get(format!("{base}/healthz"))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            assert!(Instant::now() < deadline, "server did not come up");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Self { child, base }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn a_run_interrupted_by_a_server_crash_is_resumed_when_the_server_starts_again(
     pool: MySqlPool,
@@ -885,7 +837,7 @@ async fn a_run_interrupted_by_a_server_crash_is_resumed_when_the_server_starts_a
         .await
         .unwrap();
 
-    let mut first = Server::spawn(&database).await;
+    let mut first = ServerProcess::spawn(&database, &[]).await;
     let r = app
         .http
         .post(format!("{}/api/workflows/{wf}/runs", first.base))
@@ -916,7 +868,7 @@ async fn a_run_interrupted_by_a_server_crash_is_resumed_when_the_server_starts_a
         .unwrap();
     assert_eq!(status, "running");
 
-    let _second = Server::spawn(&database).await;
+    let _second = ServerProcess::spawn(&database, &[]).await;
     let body = wait_final(&app, &c.manager, run).await;
 
     let again = node_of(&body, "again");
@@ -1239,7 +1191,7 @@ async fn the_server_stops_on_sigterm_even_with_open_event_streams(pool: MySqlPoo
         .fetch_one(&pool)
         .await
         .unwrap();
-    let mut server = Server::spawn(&database).await;
+    let mut server = ServerProcess::spawn(&database, &[]).await;
     let stream = app
         .http
         .get(format!("{}/api/events", server.base))

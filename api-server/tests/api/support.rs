@@ -310,3 +310,59 @@ impl TestApp {
         }
     }
 }
+
+/// The real server binary as a child process on a free port, for tests that
+/// kill a server mid-operation and start another on the same database.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl ServerProcess {
+    pub async fn spawn(database: &str, env: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_katalusis-api"));
+        cmd.env(
+            "DATABASE_URL",
+            format!("mysql://root@127.0.0.1:3306/{database}"),
+        )
+        .env("KATALUSIS_BIND", format!("127.0.0.1:{port}"))
+        .env("KATALUSIS_JWT_SECRET", JWT_SECRET)
+        .env("KATALUSIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("KATALUSIS_LOG", "warn")
+        .stdout(std::process::Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("server binary");
+        let base = format!("http://127.0.0.1:{port}");
+        // Generous: the whole API suite shares two cores with this start.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server did not come up"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Self { child, base }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

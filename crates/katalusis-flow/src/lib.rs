@@ -1,11 +1,17 @@
 //! Flow-control nodes the platform executes itself, without a sandboxed
-//! process: the decision a Condition takes and the time a Wait ends.
+//! process: the decision a Condition takes, the time a Wait ends and the rules of
+//! an Approval.
 //!
 //! Pure functions of a node's parameters and inputs, so the local executor
 //! and the Kubernetes operator store identical results for them.
 
+mod approval;
 mod condition;
 mod wait;
 
+pub use approval::{
+    decision_outputs, ApprovalError, ApprovalSpec, ApprovalStatus, Decider, TimeoutPolicy,
+    TimeoutStep, Verdict, MAX_COMMENT_CHARS,
+};
 pub use condition::{Condition, ConditionError, Decision};
 pub use wait::{wait_until_ms, WaitError};

@@ -24,6 +24,8 @@ use crate::db;
 /// Signals into and out of one active run.
 pub(crate) struct RunControl {
     cancel: Notify,
+    /// An approval of the run was decided.
+    decided: Notify,
     done: watch::Sender<bool>,
 }
 
@@ -40,6 +42,8 @@ pub(crate) struct Local {
     live: broadcast::Sender<RunEvent>,
     store_health: Arc<StoreHealth>,
     spares: pools::Spares,
+    /// Delivers what built-in nodes change (approval tasks) to people.
+    announcer: crate::notifications::service::Announcer,
 }
 
 /// A global slot held by a running node; releasing it wakes queued runs.
@@ -92,6 +96,7 @@ impl Local {
         settings: Arc<Settings>,
         live: broadcast::Sender<RunEvent>,
         store_health: Arc<StoreHealth>,
+        announcer: crate::notifications::service::Announcer,
     ) -> Arc<Self> {
         let runner = find_runner(settings.runner_path.as_ref());
         if let Err(e) = &runner {
@@ -108,6 +113,7 @@ impl Local {
             live,
             store_health,
             spares: pools::Spares::default(),
+            announcer,
         })
     }
 
@@ -147,6 +153,7 @@ impl Local {
         let (done, _) = watch::channel(false);
         let control = Arc::new(RunControl {
             cancel: Notify::new(),
+            decided: Notify::new(),
             done,
         });
         {
@@ -206,6 +213,14 @@ impl Local {
     pub fn cancel(&self, run_id: u64) {
         if let Some(c) = self.control(run_id) {
             c.cancel.notify_one();
+        }
+    }
+
+    /// Wakes the run's driver to read its decided approvals. A run not
+    /// driven here reads them when it is resumed.
+    pub fn decided(&self, run_id: u64) {
+        if let Some(c) = self.control(run_id) {
+            c.decided.notify_one();
         }
     }
 

@@ -2015,6 +2015,200 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/approvals/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One approval: visible to its approvers, admins and whoever may see its run. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Approval"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/approvals/{id}/decision": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Approve or reject an approval (from its task). Only its approvers and
+     *     admins may; a second decision answers 409.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["DecisionRequest"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Approval"];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is well-formed but invalid */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/attachments/{id}": {
     parameters: {
       query?: never;
@@ -3688,6 +3882,78 @@ export interface paths {
     };
     trace?: never;
   };
+  "/api/runs/{id}/approvals": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The approvals of a run the caller may see, every attempt. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Approval"][];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/runs/{id}/cancel": {
     parameters: {
       query?: never;
@@ -3860,6 +4126,126 @@ export interface paths {
     };
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/runs/{id}/nodes/{node}/decision": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Approve or reject the approval a run waits for at a node (its newest attempt). */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+          node: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["DecisionRequest"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Approval"];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is well-formed but invalid */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
     delete?: never;
     options?: never;
     head?: never;
@@ -8073,6 +8459,47 @@ export interface components {
     ApplyRequest: {
       mode: components["schemas"]["ApplyMode"];
     };
+    /** @description An approval of one node attempt. */
+    Approval: {
+      approvers: components["schemas"]["Approver"][];
+      /** Format: int32 */
+      attempt: number;
+      /** @description Whether the caller may approve or reject it now. */
+      canDecide: boolean;
+      comment?: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      deadline?: string | null;
+      /** Format: date-time */
+      decidedAt?: string | null;
+      decidedBy?: string | null;
+      /** @description `person` or `timeout`. */
+      decidedVia?: string | null;
+      escalated: boolean;
+      /** Format: int64 */
+      id: number;
+      nodeId: string;
+      /** Format: int64 */
+      runId: number;
+      status: components["schemas"]["ApprovalStatus"];
+      /** @description The value under review (the node's `value` input). */
+      subject: unknown;
+      /** Format: int64 */
+      taskId?: number | null;
+    };
+    /**
+     * @description Where an approval stands.
+     * @enum {string}
+     */
+    ApprovalStatus: "pending" | "approved" | "rejected" | "cancelled";
+    Approver: {
+      /** @description Added when the approval escalated. */
+      escalation: boolean;
+      /** Format: int64 */
+      id: number;
+      username: string;
+    };
     Attachment: {
       /** Format: int64 */
       commentId?: number | null;
@@ -8095,7 +8522,7 @@ export interface components {
      * @description A node kind executed by the platform.
      * @enum {string}
      */
-    BuiltinKind: "condition" | "wait";
+    BuiltinKind: "condition" | "wait" | "approval";
     /** @description Why one task of a bulk change could not be changed. */
     BulkFailure: {
       code: string;
@@ -8262,6 +8689,12 @@ export interface components {
      * @enum {string}
      */
     DateFormat: "ymd" | "dmy" | "mdy";
+    /** @description A decision on an approval. */
+    DecisionRequest: {
+      /** @description Shown on the approval task and in the node's `decision` output. */
+      comment?: string | null;
+      verdict: components["schemas"]["Verdict"];
+    };
     DryRun: {
       dates: components["schemas"]["DateDetection"];
       /** Format: int32 */
@@ -9572,6 +10005,11 @@ export interface components {
       key?: string | null;
       value: string;
     };
+    /**
+     * @description What an approver decides.
+     * @enum {string}
+     */
+    Verdict: "approve" | "reject";
     Workflow: {
       /** Format: int64 */
       clientId: number;

@@ -37,10 +37,17 @@ impl Driver {
             local.store_health.clone(),
         );
         let mut outputs = NodeOutputs::new();
+        let mut restart = Vec::new();
         if resumed {
             let now = now_ms();
             for (node, st) in states.iter_mut() {
                 if st.phase != NodePhase::Running {
+                    continue;
+                }
+                // Built-in nodes start again with the same attempt: they run
+                // no code, and an approval finds the row it already opened.
+                if matches!(snapshot.builtin_of(node), Ok(Some(_))) {
+                    restart.push((node.clone(), st.attempt));
                     continue;
                 }
                 let message = "the server stopped while this node was running";
@@ -76,6 +83,11 @@ impl Driver {
             local,
             control,
             run_id: row.run_id,
+            run: crate::approvals::service::RunRef {
+                run_id: row.run_id,
+                client_id: row.client_id,
+                started_by: row.started_by,
+            },
             graph,
             snapshot,
             states,
@@ -89,6 +101,7 @@ impl Driver {
             pools: RunPools::new(modules),
             sink,
             storage_failure: None,
+            restart,
         })
     }
 }

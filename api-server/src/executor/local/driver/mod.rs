@@ -16,12 +16,15 @@ use katalusis_crds::plan::{
 };
 use katalusis_crds::resources::RunSnapshot;
 use katalusis_crds::{BuiltinKind, TrustLevel};
+use katalusis_flow::{decision_outputs, ApprovalStatus, Decider};
 use serde_json::json;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::pools::RunPools;
 use super::runner::PoolEvent;
 use super::{Local, RunControl, Slot};
+use crate::approvals::db::ApprovalRow;
+use crate::approvals::service::{self as approvals, AfterDeadline, RunRef};
 use crate::db::runs::NodeStates;
 use crate::executor::builtin;
 use crate::executor::events::{kind, node_event, run_event, EventSink, Op};
@@ -40,6 +43,8 @@ pub(super) struct Driver {
     local: Arc<Local>,
     control: Arc<RunControl>,
     run_id: u64,
+    /// The run's client and starter, for the approvals it opens.
+    run: RunRef,
     snapshot: RunSnapshot,
     graph: PlanGraph,
     states: NodeStates,
@@ -56,6 +61,8 @@ pub(super) struct Driver {
     sink: EventSink,
     /// Set when storing failed for longer than allowed: the run is stopped.
     storage_failure: Option<String>,
+    /// Built-in nodes found running after a restart, started again first.
+    restart: Vec<(String, u32)>,
 }
 
 /// How often a run whose store is failing checks the outage bound.
@@ -112,6 +119,13 @@ impl Driver {
             }
         }
         self.start_pools().await;
+        for (node, attempt) in std::mem::take(&mut self.restart) {
+            if let Some(kind) = self.snapshot.builtin_of(&node)? {
+                self.start_builtin(kind, &node, attempt).await?;
+            }
+        }
+        // Decisions taken while no process drove this run.
+        self.collect_decisions().await;
         loop {
             // Mark releases seen *before* reserving slots, so a release
             // between planning and sleeping still wakes this run.
@@ -172,6 +186,12 @@ impl Driver {
                             self.cancel_job(node, st.attempt).await;
                         } else {
                             if was_waiting {
+                                if let Err(e) =
+                                    approvals::cancel(&self.local.db, self.run_id, node, Utc::now())
+                                        .await
+                                {
+                                    tracing::warn!(run_id = self.run_id, node = %node, error = %e, "could not close the approval");
+                                }
                                 // Its attempt was recorded as started: close it.
                                 let ended = Ended::failed(
                                     FailureReason::Cancelled,
@@ -245,6 +265,7 @@ impl Driver {
             tokio::select! {
                 Some((trust, ev)) = self.pools.recv() => self.on_pool_event(trust, ev).await?,
                 _ = self.control.cancel.notified() => self.cancel_requested = true,
+                _ = self.control.decided.notified() => self.collect_decisions().await,
                 _ = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() => {}
                 _ = freed.changed(), if blocked => {}
                 _ = store_changes.changed() => {}
@@ -348,6 +369,9 @@ impl Driver {
         node: &str,
         attempt: u32,
     ) -> anyhow::Result<()> {
+        if kind == BuiltinKind::Approval {
+            return self.start_approval(node, attempt).await;
+        }
         match builtin::start(kind, &self.snapshot, node, &self.outputs, now_ms()) {
             builtin::Step::Ended(ended) => self.record(node, attempt, ended).await,
             builtin::Step::Wait { until_ms, message } => {
@@ -360,9 +384,169 @@ impl Driver {
         }
     }
 
+    /// Parks the node in `waiting` until `until_ms` (or a decision).
+    fn park(&mut self, node: &str, until_ms: Option<i64>, message: String) {
+        let st = self.states.entry(node.to_string()).or_default();
+        st.wait(until_ms, Some(message));
+        self.dirty = true;
+        self.sink.emit(kind::NODE, node_event(node, st));
+    }
+
+    /// Opens the node's approval (or finds it after a restart) and waits.
+    async fn start_approval(&mut self, node: &str, attempt: u32) -> anyhow::Result<()> {
+        let opened = match builtin::approval_spec(&self.snapshot, node).and_then(|spec| {
+            builtin::approval_subject(&self.snapshot, node, &self.outputs).map(|v| (spec, v))
+        }) {
+            Ok((spec, subject)) => approvals::open(
+                &self.local.db,
+                self.run,
+                node,
+                attempt,
+                &spec,
+                &subject,
+                Utc::now(),
+            )
+            .await
+            .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok((opened, out)) => {
+                self.local.announcer.deliver(out);
+                if opened.row.status != ApprovalStatus::Pending.as_str() {
+                    return self.record_decision(node, opened.row).await;
+                }
+                let until = opened.row.deadline_at.map(|t| t.timestamp_millis());
+                let message = format!("waiting for {}", opened.approvers.join(", "));
+                self.park(node, until, message);
+                Ok(())
+            }
+            Err(message) => {
+                self.record(node, attempt, Ended::failed(FailureReason::Error, message))
+                    .await
+            }
+        }
+    }
+
+    /// Ends waiting approval nodes whose approval was decided. A read that
+    /// fails is retried on the next decision or restart.
+    async fn collect_decisions(&mut self) {
+        let waiting = self.states.iter().any(|(n, s)| {
+            s.phase == NodePhase::Waiting
+                && matches!(self.snapshot.builtin_of(n), Ok(Some(BuiltinKind::Approval)))
+        });
+        if !waiting {
+            return;
+        }
+        let rows = match approvals::decided_of_run(&self.local.db, self.run_id).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(run_id = self.run_id, error = %e, "could not read approval decisions");
+                return;
+            }
+        };
+        for row in rows {
+            let node = row.node_id.clone();
+            if let Err(e) = self.record_decision(&node, row).await {
+                tracing::warn!(run_id = self.run_id, node = %node, error = format!("{e:#}"), "could not record a decision");
+            }
+        }
+    }
+
+    /// Ends a waiting approval node with its decision (once).
+    async fn record_decision(&mut self, node: &str, row: ApprovalRow) -> anyhow::Result<()> {
+        let waiting = self
+            .states
+            .get(node)
+            .is_some_and(|s| s.phase == NodePhase::Waiting && s.attempt == row.attempt);
+        let Some(verdict) = ApprovalStatus::parse(&row.status).and_then(ApprovalStatus::verdict)
+        else {
+            return Ok(());
+        };
+        if !waiting {
+            return Ok(());
+        }
+        let subject = row
+            .subject
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or(serde_json::Value::Null);
+        let decider = match row.decided_via.as_deref() {
+            Some("timeout") => Decider::Timeout,
+            _ => Decider::Person(row.decided_by_name.clone().unwrap_or_default()),
+        };
+        let decided_at = row.decided_at.unwrap_or_else(Utc::now);
+        let outputs = decision_outputs(
+            verdict,
+            subject,
+            row.comment.as_deref(),
+            &decider,
+            &decided_at.to_rfc3339(),
+        );
+        let message = match &decider {
+            Decider::Person(by) => format!("{} by {by}", row.status),
+            Decider::Timeout => format!("{} by the timeout policy", row.status),
+        };
+        let ended = Ended {
+            phase: NodePhase::Succeeded,
+            reason: None,
+            message: Some(message),
+            duration_ms: Some((decided_at - row.created_at).num_milliseconds().max(0)),
+            outputs: Some(outputs),
+            branch: Some(verdict.branch().to_owned()),
+        };
+        self.record(node, row.attempt, ended).await
+    }
+
+    /// An approval's deadline passed: decide by its policy or escalate.
+    async fn expire_approval(&mut self, node: &str, attempt: u32) -> anyhow::Result<()> {
+        let spec = match builtin::approval_spec(&self.snapshot, node) {
+            Ok(spec) => spec,
+            Err(m) => {
+                return self
+                    .record(node, attempt, Ended::failed(FailureReason::Error, m))
+                    .await
+            }
+        };
+        match approvals::on_deadline(&self.local.db, self.run, node, attempt, &spec, Utc::now())
+            .await
+        {
+            Ok((AfterDeadline::Decided(row), out)) => {
+                self.local.announcer.deliver(out);
+                self.record_decision(node, *row).await
+            }
+            Ok((
+                AfterDeadline::Escalated {
+                    until_ms,
+                    approvers,
+                },
+                out,
+            )) => {
+                self.local.announcer.deliver(out);
+                self.park(
+                    node,
+                    until_ms,
+                    format!("escalated; waiting for {}", approvers.join(", ")),
+                );
+                Ok(())
+            }
+            Err(e) => {
+                self.record(
+                    node,
+                    attempt,
+                    Ended::failed(FailureReason::Error, e.to_string()),
+                )
+                .await
+            }
+        }
+    }
+
     /// A waiting node's deadline passed: end it by its kind.
     async fn expire(&mut self, node: &str) -> anyhow::Result<()> {
         let attempt = self.states.get(node).map_or(1, |s| s.attempt);
+        if self.snapshot.builtin_of(node)? == Some(BuiltinKind::Approval) {
+            return self.expire_approval(node, attempt).await;
+        }
         let ended = match self.snapshot.builtin_of(node)? {
             Some(kind) => builtin::expire(kind, &self.snapshot, node, &self.outputs),
             None => Ended::failed(
