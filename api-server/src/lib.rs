@@ -11,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod executor;
+pub mod flow;
 pub mod http;
 pub mod imports;
 pub mod library;

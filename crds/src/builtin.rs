@@ -38,11 +38,19 @@ pub enum BuiltinKind {
     /// Pauses until a designated person approves or rejects (or a timeout
     /// policy decides), then takes the `approved` or `rejected` branch.
     Approval,
+    /// Tells people in-app and by email, or posts to an allow-listed
+    /// webhook, with a message rendered from the inputs.
+    Notification,
 }
 
 impl BuiltinKind {
     /// Every kind.
-    pub const ALL: [Self; 3] = [Self::Condition, Self::Wait, Self::Approval];
+    pub const ALL: [Self; 4] = [
+        Self::Condition,
+        Self::Wait,
+        Self::Approval,
+        Self::Notification,
+    ];
 
     /// The serialized name, e.g. `condition`.
     pub fn as_str(self) -> &'static str {
@@ -50,6 +58,7 @@ impl BuiltinKind {
             Self::Condition => "condition",
             Self::Wait => "wait",
             Self::Approval => "approval",
+            Self::Notification => "notification",
         }
     }
 
@@ -59,7 +68,7 @@ impl BuiltinKind {
         match self {
             Self::Condition => matches!(port, "true" | "false"),
             Self::Approval => matches!(port, "approved" | "rejected"),
-            Self::Wait => false,
+            Self::Wait | Self::Notification => false,
         }
     }
 
@@ -239,6 +248,79 @@ impl BuiltinKind {
                         "Escalate to",
                         ParamKind::Text,
                         "Usernames or emails who get the approval when it escalates.",
+                    ),
+                ],
+                ..base
+            },
+            Self::Notification => TemplateSpec {
+                title: "Notification".into(),
+                description: "Tells people about the run: an in-app notification (and email \
+                    when the server sends email) to the recipients, and a chat-compatible JSON \
+                    POST to a webhook on the admin's allow-list. Subject and message are \
+                    templates over the inputs, e.g. `Order {{ value.id }} needs a look`."
+                    .into(),
+                inputs: vec![any(
+                    "value",
+                    false,
+                    "Available to the templates as `value`; passed on unchanged.",
+                )],
+                outputs: vec![
+                    any("value", false, "The input, once the notification went out."),
+                    any(
+                        "delivered",
+                        false,
+                        "Who was notified in-app, how many emails were queued, the webhook's status.",
+                    ),
+                ],
+                parameters: vec![
+                    param(
+                        "recipients",
+                        "Recipients",
+                        ParamKind::Text,
+                        "Usernames or emails, separated by commas; each must be a manager or \
+                         user of the run's client.",
+                    ),
+                    ParamSpec {
+                        default: Some(json!(false)),
+                        ..param(
+                            "clientManagers",
+                            "Notify the client's managers",
+                            ParamKind::Boolean,
+                            "Every manager assigned to the run's client is a recipient too.",
+                        )
+                    },
+                    ParamSpec {
+                        default: Some(json!(true)),
+                        ..param(
+                            "email",
+                            "Also by email",
+                            ParamKind::Boolean,
+                            "Email the recipients too (when the server has SMTP configured and \
+                             they have not turned workflow email off).",
+                        )
+                    },
+                    param(
+                        "webhookUrl",
+                        "Webhook URL",
+                        ParamKind::Text,
+                        "POSTs `{\"text\": …}` (Slack and Teams incoming webhooks read it). \
+                         Must be on the allow-list in Admin → Settings.",
+                    ),
+                    ParamSpec {
+                        default: Some(json!("Workflow notification")),
+                        ..param(
+                            "subject",
+                            "Subject",
+                            ParamKind::Text,
+                            "A template over the inputs, e.g. `Order {{ value.id }}`.",
+                        )
+                    },
+                    param(
+                        "message",
+                        "Message",
+                        ParamKind::Textarea,
+                        "A template over the inputs (Jinja syntax: `{{ value.amount }}`, \
+                         `{% if … %}`); HTML-escaped in email.",
                     ),
                 ],
                 ..base

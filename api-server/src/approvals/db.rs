@@ -239,35 +239,3 @@ pub async fn cancel(
     .await?;
     Ok(r.rows_affected())
 }
-
-/// An active user matched by username or email.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct NamedUser {
-    pub user_id: u64,
-    pub username: String,
-    pub email: String,
-    pub role: String,
-}
-
-pub async fn users_named(
-    conn: &mut MySqlConnection,
-    names: &[String],
-) -> Result<Vec<NamedUser>, sqlx::Error> {
-    if names.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = sqlx::QueryBuilder::<sqlx::MySql>::new(
-        "SELECT user_id, username, email, role FROM app_user WHERE active = TRUE AND (username IN (",
-    );
-    let mut sep = q.separated(", ");
-    for n in names {
-        sep.push_bind(n.clone());
-    }
-    q.push(") OR email IN (");
-    let mut sep = q.separated(", ");
-    for n in names {
-        sep.push_bind(n.clone());
-    }
-    q.push("))");
-    q.build_query_as().fetch_all(conn).await
-}

@@ -10,6 +10,8 @@ use sqlx::{MySqlConnection, MySqlPool};
 
 use super::db::{self, ApprovalRow, NewApproval};
 use crate::auth::{ClientScope, Role};
+use crate::flow::people::{self, PeopleError};
+pub use crate::flow::RunRef;
 use crate::notifications::service::Outbox;
 use crate::tasks::db::Viewer;
 use crate::tasks::model::{Priority, SourceKind};
@@ -35,22 +37,11 @@ pub enum ApprovalError {
     Db(#[from] sqlx::Error),
 }
 
-/// The run an approval belongs to.
-#[derive(Debug, Clone, Copy)]
-pub struct RunRef {
-    pub run_id: u64,
-    pub client_id: u64,
-    pub started_by: u64,
-}
-
-impl RunRef {
-    /// Acts for the run: the run was authorised when it was started, so its
-    /// starter creates and changes the approval task without a second
-    /// scope check (the approvers are still checked against the client).
-    fn actor(self) -> Viewer {
-        Viewer {
-            user_id: self.started_by,
-            role: Role::Admin,
+impl From<PeopleError> for ApprovalError {
+    fn from(e: PeopleError) -> Self {
+        match e {
+            PeopleError::Unknown(m) => Self::Setup(m),
+            PeopleError::Db(e) => Self::Db(e),
         }
     }
 }
@@ -64,45 +55,6 @@ pub struct Opened {
 
 fn ms_to_time(ms: i64) -> Option<DateTime<Utc>> {
     Utc.timestamp_millis_opt(ms).single()
-}
-
-/// Users named by username or email, each in the client's scope.
-async fn resolve(
-    conn: &mut MySqlConnection,
-    client_id: u64,
-    names: &[String],
-) -> Result<Vec<u64>, ApprovalError> {
-    if names.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found = db::users_named(&mut *conn, names).await?;
-    let managers = crate::tasks::db::managers_of(&mut *conn, client_id).await?;
-    let mut ids = Vec::with_capacity(names.len());
-    for name in names {
-        let Some(u) = found
-            .iter()
-            .find(|u| u.username.eq_ignore_ascii_case(name) || u.email.eq_ignore_ascii_case(name))
-        else {
-            return Err(ApprovalError::Setup(format!(
-                "no active user is called `{name}`"
-            )));
-        };
-        let in_scope = match Role::parse(&u.role) {
-            Some(Role::Admin) => true,
-            Some(Role::Manager) => managers.contains(&u.user_id),
-            Some(Role::Client) => u.user_id == client_id,
-            None => false,
-        };
-        if !in_scope {
-            return Err(ApprovalError::Setup(format!(
-                "`{name}` is neither a manager of this run's client nor the client"
-            )));
-        }
-        ids.push(u.user_id);
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
 }
 
 /// The status an approval task starts in and the one a decision closes it
@@ -149,14 +101,15 @@ pub async fn open(
         let approvers = names(pool, row.approval_id).await?;
         return Ok((Opened { row, approvers }, Outbox::default()));
     }
-    let mut ids = resolve(&mut tx, run.client_id, &spec.approvers).await?;
+    let ids = people::with_managers(
+        &mut tx,
+        run.client_id,
+        &spec.approvers,
+        spec.client_managers,
+    )
+    .await?;
     // Checked now, so a typo fails the node at once rather than at the deadline.
-    resolve(&mut tx, run.client_id, &spec.escalate_to).await?;
-    if spec.client_managers {
-        ids.extend(crate::tasks::db::managers_of(&mut *tx, run.client_id).await?);
-        ids.sort_unstable();
-        ids.dedup();
-    }
+    people::named(&mut tx, run.client_id, &spec.escalate_to).await?;
     if ids.is_empty() {
         return Err(ApprovalError::Setup(
             "nobody can decide: the client has no managers and no approver is named".into(),
@@ -439,7 +392,7 @@ pub async fn on_deadline(
             return Ok((AfterDeadline::Decided(Box::new(row)), out));
         }
         TimeoutStep::Escalate => {
-            let ids = resolve(&mut tx, run.client_id, &spec.escalate_to).await?;
+            let ids = people::named(&mut tx, run.client_id, &spec.escalate_to).await?;
             db::add_approvers(&mut tx, row.approval_id, &ids, true).await?;
             let until_ms = spec.deadline_ms(now.timestamp_millis());
             db::escalate(&mut tx, row.approval_id, until_ms.and_then(ms_to_time)).await?;

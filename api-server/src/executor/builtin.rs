@@ -9,7 +9,7 @@ use chrono::{TimeZone, Utc};
 use katalusis_crds::plan::{FailureReason, NodePhase};
 use katalusis_crds::resources::RunSnapshot;
 use katalusis_crds::BuiltinKind;
-use katalusis_flow::{wait_until_ms, ApprovalSpec, Condition};
+use katalusis_flow::{wait_until_ms, ApprovalSpec, Condition, NotifySpec};
 use serde_json::{Map, Value};
 
 use super::job::{node_inputs, NodeOutputs};
@@ -80,8 +80,10 @@ fn try_start(
                 branch: Some(decision.branch),
             }))
         }
-        // Opened by the driver, which keeps the approval in the database.
-        BuiltinKind::Approval => Err("an approval cannot be decided in-process".into()),
+        // Run by the driver: they write to the database and reach people.
+        BuiltinKind::Approval | BuiltinKind::Notification => {
+            Err("this node kind is run by the driver".into())
+        }
         BuiltinKind::Wait => {
             let until_ms = wait_until_ms(started_ms, param("seconds"), inputs.get("until"))
                 .map_err(|e| e.to_string())?;
@@ -125,10 +127,12 @@ pub(crate) fn expire(
         },
         // A Condition never waits, and an Approval's deadline is applied by
         // the driver; an expiry here can only come from stale state.
-        BuiltinKind::Condition | BuiltinKind::Approval => Ended::failed(
-            FailureReason::Interrupted,
-            "a condition was found waiting; it is decided again",
-        ),
+        BuiltinKind::Condition | BuiltinKind::Approval | BuiltinKind::Notification => {
+            Ended::failed(
+                FailureReason::Interrupted,
+                "a condition was found waiting; it is decided again",
+            )
+        }
     }
 }
 
@@ -164,4 +168,16 @@ pub(crate) fn approval_subject(
 ) -> Result<Value, String> {
     let inputs = node_inputs(snapshot, node, outputs).map_err(|e| format!("{e:#}"))?;
     Ok(inputs.get("value").cloned().unwrap_or(Value::Null))
+}
+
+/// A Notification node's parameters, checked, and its inputs.
+pub(crate) fn notify_spec(
+    snapshot: &RunSnapshot,
+    node: &str,
+    outputs: &NodeOutputs,
+) -> Result<(NotifySpec, BTreeMap<String, Value>), String> {
+    let spec =
+        NotifySpec::from_params(&merged_params(snapshot, node)?).map_err(|e| e.to_string())?;
+    let inputs = node_inputs(snapshot, node, outputs).map_err(|e| format!("{e:#}"))?;
+    Ok((spec, inputs.into_iter().collect()))
 }

@@ -150,6 +150,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::live::dashboard))
         .routes(routes!(audit::list))
         .routes(routes!(settings::get_modules, settings::put_modules))
+        .routes(routes!(settings::get_webhooks, settings::put_webhooks))
         .routes(routes!(settings::get_limits))
         .routes(routes!(storage::get))
         .merge(crate::library::router())

@@ -11,6 +11,7 @@ use crate::audit::Audit;
 use crate::auth::{Admin, RequireRole};
 use crate::db::settings::{self, ModuleSettings};
 use crate::error::ApiError;
+use crate::flow::webhooks::{self, WebhookSettings};
 use crate::state::AppState;
 
 pub const MAX_MODULES: usize = 1000;
@@ -190,4 +191,44 @@ mod tests {
         let fields: Vec<String> = check(&m).into_iter().map(|e| e.field).collect();
         assert_eq!(fields, vec!["allow[1]", "allow[2]", "block[1]", "block[0]"]);
     }
+}
+
+/// The webhook allow-list for Notification nodes.
+#[utoipa::path(get, path = "/api/admin/settings/webhooks", tag = "settings", security(("bearer" = [])),
+    responses((status = 200, body = WebhookSettings)))]
+pub async fn get_webhooks(
+    State(state): State<AppState>,
+    RequireRole(_admin, ..): RequireRole<Admin>,
+) -> Result<axum::Json<WebhookSettings>, ApiError> {
+    Ok(axum::Json(webhooks::load(&state.db).await?))
+}
+
+/// Replace the webhook allow-list; it applies to the next Notification node that posts.
+#[utoipa::path(put, path = "/api/admin/settings/webhooks", tag = "settings", security(("bearer" = [])),
+    request_body = WebhookSettings, responses((status = 200, body = WebhookSettings), (status = 422)))]
+pub async fn put_webhooks(
+    State(state): State<AppState>,
+    RequireRole(admin, ..): RequireRole<Admin>,
+    audit: Audit,
+    Json(mut req): Json<WebhookSettings>,
+) -> Result<axum::Json<WebhookSettings>, ApiError> {
+    audit
+        .action("settings.webhooks")
+        .object("setting", webhooks::KEY);
+    for e in &mut req.allowed {
+        *e = e.trim().to_owned();
+    }
+    req.allowed.sort();
+    req.allowed.dedup();
+    let problems = req.problems();
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(
+            problems
+                .into_iter()
+                .map(|(i, m)| FieldError::new(format!("allowed[{i}]"), m))
+                .collect(),
+        ));
+    }
+    webhooks::save(&state.db, &req, admin.id).await?;
+    Ok(axum::Json(req))
 }

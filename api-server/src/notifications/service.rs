@@ -43,12 +43,19 @@ impl Mailer {
     }
 
     async fn send(&self, mail: &Email) -> anyhow::Result<()> {
-        let msg = Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(mail.to.parse()?)
-            .subject(mail.subject.clone())
-            .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            .body(mail.body.clone())?;
+            .subject(mail.subject.clone());
+        let msg = match &mail.html {
+            Some(html) => builder.multipart(lettre::message::MultiPart::alternative_plain_html(
+                mail.body.clone(),
+                html.clone(),
+            ))?,
+            None => builder
+                .header(lettre::message::header::ContentType::TEXT_PLAIN)
+                .body(mail.body.clone())?,
+        };
         self.transport.send(msg).await?;
         Ok(())
     }
@@ -59,6 +66,8 @@ pub struct Email {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// An HTML alternative of `body`, already escaped.
+    pub html: Option<String>,
 }
 
 /// What a committed transaction still has to announce.
@@ -171,6 +180,7 @@ pub async fn notify(
                     "{}\n\nOpen Katalusis to see the task.\n\nYou can choose which notifications reach your email in your notification preferences.\n",
                     notice.title
                 ),
+                html: None,
             });
         }
     }

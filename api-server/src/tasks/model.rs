@@ -209,15 +209,18 @@ pub enum NotificationKind {
     StatusChanged,
     SlaAtRisk,
     SlaBreached,
+    /// A workflow's Notification node.
+    Workflow,
 }
 
 impl NotificationKind {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Assigned,
         Self::Mentioned,
         Self::StatusChanged,
         Self::SlaAtRisk,
         Self::SlaBreached,
+        Self::Workflow,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -227,6 +230,7 @@ impl NotificationKind {
             Self::StatusChanged => "status_changed",
             Self::SlaAtRisk => "sla_at_risk",
             Self::SlaBreached => "sla_breached",
+            Self::Workflow => "workflow",
         }
     }
 }

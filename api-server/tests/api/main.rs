@@ -3,7 +3,6 @@
 
 mod support;
 
-mod approvals;
 mod auth;
 mod bad_input;
 mod connections;
@@ -11,6 +10,7 @@ mod contract;
 mod demo;
 mod durability;
 mod flow;
+mod flow_people;
 mod imports;
 mod kubernetes;
 mod library;

@@ -366,3 +366,47 @@ impl Drop for ServerProcess {
         self.kill();
     }
 }
+
+/// A minimal SMTP server that accepts every message and hands over its
+/// DATA section.
+pub async fn smtp_sink() -> (u16, tokio::sync::mpsc::Receiver<String>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+                let (r, mut wr) = sock.into_split();
+                let mut lines = tokio::io::BufReader::new(r).lines();
+                wr.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let cmd = line.to_ascii_uppercase();
+                    if cmd.starts_with("DATA") {
+                        wr.write_all(b"354 end with .\r\n").await.unwrap();
+                        let mut data = String::new();
+                        while let Ok(Some(l)) = lines.next_line().await {
+                            if l == "." {
+                                break;
+                            }
+                            data.push_str(&l);
+                            data.push('\n');
+                        }
+                        let _ = tx.send(data).await;
+                        wr.write_all(b"250 queued\r\n").await.unwrap();
+                    } else if cmd.starts_with("QUIT") {
+                        let _ = wr.write_all(b"221 bye\r\n").await;
+                        return;
+                    } else {
+                        wr.write_all(b"250 ok\r\n").await.unwrap();
+                    }
+                }
+            });
+        }
+    });
+    (port, rx)
+}

@@ -7,6 +7,7 @@
 
 mod approval;
 mod condition;
+mod notify;
 mod wait;
 
 pub use approval::{
@@ -14,4 +15,5 @@ pub use approval::{
     TimeoutStep, Verdict, MAX_COMMENT_CHARS,
 };
 pub use condition::{Condition, ConditionError, Decision};
+pub use notify::{render, webhook_allowed, webhook_payload, NotifyError, NotifySpec, Rendered};
 pub use wait::{wait_until_ms, WaitError};

@@ -44,6 +44,8 @@ pub(crate) struct Local {
     spares: pools::Spares,
     /// Delivers what built-in nodes change (approval tasks) to people.
     announcer: crate::notifications::service::Announcer,
+    /// Posts Notification nodes' webhooks.
+    webhooks: reqwest::Client,
 }
 
 /// A global slot held by a running node; releasing it wakes queued runs.
@@ -114,6 +116,7 @@ impl Local {
             store_health,
             spares: pools::Spares::default(),
             announcer,
+            webhooks: crate::flow::notify::webhook_client(),
         })
     }
 

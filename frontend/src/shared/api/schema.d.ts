@@ -1136,6 +1136,153 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/admin/settings/webhooks": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The webhook allow-list for Notification nodes. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["WebhookSettings"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    /** Replace the webhook allow-list; it applies to the next Notification node that posts. */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["WebhookSettings"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["WebhookSettings"];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/admin/storage": {
     parameters: {
       query?: never;
@@ -8522,7 +8669,7 @@ export interface components {
      * @description A node kind executed by the platform.
      * @enum {string}
      */
-    BuiltinKind: "condition" | "wait" | "approval";
+    BuiltinKind: "condition" | "wait" | "approval" | "notification";
     /** @description Why one task of a bulk change could not be changed. */
     BulkFailure: {
       code: string;
@@ -9109,7 +9256,8 @@ export interface components {
      *     their inbox and their email.
      * @enum {string}
      */
-    NotificationKind: "assigned" | "mentioned" | "status_changed" | "sla_at_risk" | "sla_breached";
+    NotificationKind:
+      "assigned" | "mentioned" | "status_changed" | "sla_at_risk" | "sla_breached" | "workflow";
     /** @description One page of a list. */
     Paged_Entry: {
       /** @description Whether rows follow this page. */
@@ -10010,6 +10158,14 @@ export interface components {
      * @enum {string}
      */
     Verdict: "approve" | "reject";
+    /** @description The webhook allow-list. */
+    WebhookSettings: {
+      /**
+       * @description URL prefixes: a webhook URL is allowed when it has the same scheme,
+       *     host and port as an entry and its path is the entry's path or below it.
+       */
+      allowed: string[];
+    };
     Workflow: {
       /** Format: int64 */
       clientId: number;

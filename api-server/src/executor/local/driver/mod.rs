@@ -369,8 +369,10 @@ impl Driver {
         node: &str,
         attempt: u32,
     ) -> anyhow::Result<()> {
-        if kind == BuiltinKind::Approval {
-            return self.start_approval(node, attempt).await;
+        match kind {
+            BuiltinKind::Approval => return self.start_approval(node, attempt).await,
+            BuiltinKind::Notification => return self.start_notification(node, attempt).await,
+            BuiltinKind::Condition | BuiltinKind::Wait => {}
         }
         match builtin::start(kind, &self.snapshot, node, &self.outputs, now_ms()) {
             builtin::Step::Ended(ended) => self.record(node, attempt, ended).await,
@@ -426,6 +428,43 @@ impl Driver {
                     .await
             }
         }
+    }
+
+    /// Sends a Notification node's message; it ends at once either way.
+    async fn start_notification(&mut self, node: &str, attempt: u32) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        let sent = match builtin::notify_spec(&self.snapshot, node, &self.outputs) {
+            Ok((spec, inputs)) => crate::flow::notify::send(
+                &self.local.db,
+                &self.local.webhooks,
+                self.run,
+                node,
+                &spec,
+                &inputs,
+                Utc::now(),
+            )
+            .await
+            .map(|(delivered, out)| (delivered, out, inputs.get("value").cloned())),
+            Err(e) => Err(e),
+        };
+        let ended = match sent {
+            Ok((delivered, out, value)) => {
+                self.local.announcer.deliver(out);
+                let mut outputs = serde_json::Map::new();
+                outputs.insert("value".into(), value.unwrap_or(serde_json::Value::Null));
+                outputs.insert("delivered".into(), delivered);
+                Ended {
+                    phase: NodePhase::Succeeded,
+                    reason: None,
+                    message: None,
+                    duration_ms: i64::try_from(started.elapsed().as_millis()).ok(),
+                    outputs: Some(outputs),
+                    branch: None,
+                }
+            }
+            Err(message) => Ended::failed(FailureReason::Error, message),
+        };
+        self.record(node, attempt, ended).await
     }
 
     /// Ends waiting approval nodes whose approval was decided. A read that

@@ -1,6 +1,7 @@
-//! Approval nodes: a run waits for a person, only the approvers decide, the
+//! Flow nodes that reach people. Approval: a run waits for a person, only the approvers decide, the
 //! decision picks the branch, timeouts escalate, and a decision survives a
-//! server that is killed while the run waits.
+//! server that is killed while the run waits. Notification: inbox, email and
+//! allow-listed webhooks.
 
 use std::time::{Duration, Instant};
 
@@ -405,4 +406,197 @@ async fn a_decision_taken_while_the_server_is_down_completes_the_run_after_resta
     );
     // Exactly one approval and one task: the restart opened nothing new.
     assert_eq!(app.count("approval").await, 1);
+}
+
+/// A webhook receiver: a real HTTP server that records each JSON body and
+/// answers `status`.
+async fn webhook_sink(status: u16) -> (String, tokio::sync::mpsc::Receiver<Value>) {
+    use axum::routing::post;
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let router = axum::Router::new().route(
+        "/hooks/flow",
+        post(move |axum::Json(body): axum::Json<Value>| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(body).await;
+                axum::http::StatusCode::from_u16(status).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{addr}/hooks/flow"), rx)
+}
+
+async fn notify_source(app: &TestApp, p: &People) {
+    let c = &p.c;
+    app.create_template(
+        &c.admin,
+        template(
+            "num.source",
+            "def run(inputs, params, ctx):\n    return {'value': {'amount': inputs['amount'], 'who': '<b>Bob</b>'}}\n",
+            json!([{"name": "amount", "type": "number", "required": true}]),
+            json!([{"name": "value", "type": "object"}]),
+            json!({}),
+        ),
+    )
+    .await;
+}
+
+async fn notify_workflow(app: &TestApp, p: &People, params: Value) -> u64 {
+    let c = &p.c;
+    let mut src = node("src", "num.source");
+    src["inputs"] = json!({"amount": 0});
+    let mut tell = node("tell", "flow.notification");
+    tell["params"] = params;
+    workflow(
+        app,
+        &c.manager,
+        c.client.user_id,
+        vec![src, tell],
+        vec![edge("src", "value", "tell", "value")],
+    )
+    .await
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_notification_reaches_the_inbox_the_mailbox_and_an_allowed_webhook(pool: MySqlPool) {
+    let (port, mut mailbox) = crate::support::smtp_sink().await;
+    let settings = katalusis_api::config::Settings {
+        smtp_url: Some(katalusis_api::config::Secret::new(format!(
+            "smtp://127.0.0.1:{port}"
+        ))),
+        smtp_from: "Katalusis <noreply@example.com>".into(),
+        ..crate::support::test_settings()
+    };
+    let app = crate::support::spawn_app_with(pool, settings).await;
+    let p = people(&app).await;
+    let (url, mut hooks) = webhook_sink(200).await;
+    let r = app
+        .put(
+            "/api/admin/settings/webhooks",
+            &p.c.admin,
+            json!({"allowed": [url.trim_end_matches("/flow")]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    notify_source(&app, &p).await;
+    let wf = notify_workflow(
+        &app,
+        &p,
+        json!({
+            "recipients": "noah",
+            "subject": "Payout {{ value.amount }}",
+            "message": "{{ value.who }} asks for {{ value.amount }}{% if value.amount > 1000 %} (large){% endif %}",
+            "webhookUrl": url,
+        }),
+    )
+    .await;
+    let run = start(&app, &p.c.manager, wf, amount(1500)).await;
+    let body = wait_final(&app, &p.c.manager, run).await;
+    assert_eq!(body["status"], "succeeded", "{body}");
+    let delivered = &node_of(&body, "tell")["executions"][0]["outputs"]["delivered"];
+    assert_eq!(delivered["recipients"], json!(["noah"]));
+    assert_eq!(delivered["inApp"], 1);
+    assert_eq!(delivered["email"], 1);
+    assert_eq!(delivered["webhook"], 200);
+    assert_eq!(
+        node_of(&body, "tell")["executions"][0]["outputs"]["value"]["amount"],
+        1500
+    );
+
+    // The inbox: rendered, one line.
+    let inbox = app.get("/api/notifications", &p.noah).await;
+    let text = inbox.body.to_string();
+    assert!(
+        text.contains("Payout 1500: <b>Bob</b> asks for 1500 (large)"),
+        "{text}"
+    );
+    // The mail: plain text as rendered, the HTML part escaped.
+    let mail = tokio::time::timeout(Duration::from_secs(10), mailbox.recv())
+        .await
+        .expect("no email within 10 s")
+        .unwrap();
+    assert!(mail.contains("To: noah@example.com"), "{mail}");
+    assert!(mail.contains("Subject: [Katalusis] Payout 1500"), "{mail}");
+    assert!(mail.contains("&lt;b&gt;Bob&lt;"), "{mail}");
+    // The webhook: chat-compatible JSON.
+    let hook = tokio::time::timeout(Duration::from_secs(10), hooks.recv())
+        .await
+        .expect("no webhook call")
+        .unwrap();
+    assert_eq!(
+        hook["text"],
+        "*Payout 1500*\n<b>Bob</b> asks for 1500 (large)"
+    );
+    assert_eq!(hook["runId"], run);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_webhook_off_the_allow_list_fails_the_node_and_nobody_is_called(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (url, mut hooks) = webhook_sink(200).await;
+    // Only non-admins are refused the settings, and bad entries are 422.
+    let r = app
+        .put(
+            "/api/admin/settings/webhooks",
+            &p.c.manager,
+            json!({"allowed": [url]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .put(
+            "/api/admin/settings/webhooks",
+            &p.c.admin,
+            json!({"allowed": ["ftp://example.com/", "https://u:p@example.com/"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = app.get("/api/admin/settings/webhooks", &p.c.admin).await;
+    assert_eq!(r.body["allowed"], json!([]));
+
+    notify_source(&app, &p).await;
+    let wf = notify_workflow(
+        &app,
+        &p,
+        json!({"recipients": "noah", "message": "hi", "webhookUrl": url}),
+    )
+    .await;
+    let run = start(&app, &p.c.manager, wf, amount(1)).await;
+    let body = wait_final(&app, &p.c.manager, run).await;
+    assert_eq!(body["status"], "failed");
+    let tell = node_of(&body, "tell");
+    assert!(
+        tell["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not on the webhook allow-list"),
+        "{tell}"
+    );
+    assert!(hooks.try_recv().is_err(), "the webhook was called");
+    // Nothing was sent in-app either.
+    let inbox = app.get("/api/notifications", &p.noah).await;
+    assert!(!inbox.body.to_string().contains("hi"), "{}", inbox.body);
+
+    // A webhook that answers an error fails the node with the status.
+    let (bad, _rx) = webhook_sink(500).await;
+    app.put(
+        "/api/admin/settings/webhooks",
+        &p.c.admin,
+        json!({"allowed": [bad.clone()]}),
+    )
+    .await;
+    let wf = notify_workflow(&app, &p, json!({"webhookUrl": bad})).await;
+    let run = start(&app, &p.c.manager, wf, amount(1)).await;
+    let body = wait_final(&app, &p.c.manager, run).await;
+    assert!(
+        node_of(&body, "tell")["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("500"),
+        "{body}"
+    );
 }
