@@ -41,15 +41,19 @@ pub enum BuiltinKind {
     /// Tells people in-app and by email, or posts to an allow-listed
     /// webhook, with a message rendered from the inputs.
     Notification,
+    /// Creates a task from the inputs and goes on at once, or waits until
+    /// the task is done.
+    Task,
 }
 
 impl BuiltinKind {
     /// Every kind.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::Condition,
         Self::Wait,
         Self::Approval,
         Self::Notification,
+        Self::Task,
     ];
 
     /// The serialized name, e.g. `condition`.
@@ -59,6 +63,7 @@ impl BuiltinKind {
             Self::Wait => "wait",
             Self::Approval => "approval",
             Self::Notification => "notification",
+            Self::Task => "task",
         }
     }
 
@@ -68,7 +73,7 @@ impl BuiltinKind {
         match self {
             Self::Condition => matches!(port, "true" | "false"),
             Self::Approval => matches!(port, "approved" | "rejected"),
-            Self::Wait | Self::Notification => false,
+            Self::Wait | Self::Notification | Self::Task => false,
         }
     }
 
@@ -322,6 +327,89 @@ impl BuiltinKind {
                         "A template over the inputs (Jinja syntax: `{{ value.amount }}`, \
                          `{% if … %}`); HTML-escaped in email.",
                     ),
+                ],
+                ..base
+            },
+            Self::Task => TemplateSpec {
+                title: "Task".into(),
+                description: "Creates a task for the run's client from its input: title and \
+                    description are templates over the inputs, e.g. `Call {{ value.customer }}`. \
+                    Goes on at once, or (with `wait`) waits until the task reaches a done \
+                    status, holding no slot."
+                    .into(),
+                inputs: vec![any(
+                    "value",
+                    false,
+                    "Available to the templates as `value`; passed on unchanged.",
+                )],
+                outputs: vec![
+                    any("value", false, "The input."),
+                    any(
+                        "task",
+                        false,
+                        "The task: id, key, title, status, priority, assignees, completedAt.",
+                    ),
+                ],
+                parameters: vec![
+                    ParamSpec {
+                        default: Some(json!("Follow up")),
+                        required: true,
+                        ..param(
+                            "title",
+                            "Title",
+                            ParamKind::Text,
+                            "A template over the inputs, e.g. `Call {{ value.customer }}`.",
+                        )
+                    },
+                    param(
+                        "description",
+                        "Description",
+                        ParamKind::Textarea,
+                        "Markdown; a template over the inputs.",
+                    ),
+                    param(
+                        "assignees",
+                        "Assignees",
+                        ParamKind::Text,
+                        "Usernames or emails, separated by commas; each must be a manager or \
+                         user of the run's client.",
+                    ),
+                    ParamSpec {
+                        default: Some(json!("medium")),
+                        options: vec![
+                            "low".into(),
+                            "medium".into(),
+                            "high".into(),
+                            "critical".into(),
+                        ],
+                        ..param("priority", "Priority", ParamKind::Select, "")
+                    },
+                    ParamSpec {
+                        default: Some(json!(0)),
+                        min: Some(0.0),
+                        max: Some(366.0 * 24.0),
+                        ..param(
+                            "dueInHours",
+                            "Due in (hours)",
+                            ParamKind::Number,
+                            "The due date, this many hours after the node starts; 0 for none.",
+                        )
+                    },
+                    param(
+                        "tags",
+                        "Tags",
+                        ParamKind::Text,
+                        "Separated by commas.",
+                    ),
+                    ParamSpec {
+                        default: Some(json!(false)),
+                        ..param(
+                            "wait",
+                            "Wait until done",
+                            ParamKind::Boolean,
+                            "The run waits at this node until the task reaches a done status.",
+                        )
+                    },
                 ],
                 ..base
             },

@@ -9,7 +9,7 @@ use chrono::{TimeZone, Utc};
 use katalusis_crds::plan::{FailureReason, NodePhase};
 use katalusis_crds::resources::RunSnapshot;
 use katalusis_crds::BuiltinKind;
-use katalusis_flow::{wait_until_ms, ApprovalSpec, Condition, NotifySpec};
+use katalusis_flow::{wait_until_ms, ApprovalSpec, Condition, NotifySpec, TaskNodeSpec};
 use serde_json::{Map, Value};
 
 use super::job::{node_inputs, NodeOutputs};
@@ -81,7 +81,7 @@ fn try_start(
             }))
         }
         // Run by the driver: they write to the database and reach people.
-        BuiltinKind::Approval | BuiltinKind::Notification => {
+        BuiltinKind::Approval | BuiltinKind::Notification | BuiltinKind::Task => {
             Err("this node kind is run by the driver".into())
         }
         BuiltinKind::Wait => {
@@ -125,14 +125,16 @@ pub(crate) fn expire(
             }
             Err(e) => Ended::failed(FailureReason::Error, format!("{e:#}")),
         },
-        // A Condition never waits, and an Approval's deadline is applied by
-        // the driver; an expiry here can only come from stale state.
-        BuiltinKind::Condition | BuiltinKind::Approval | BuiltinKind::Notification => {
-            Ended::failed(
-                FailureReason::Interrupted,
-                "a condition was found waiting; it is decided again",
-            )
-        }
+        // Conditions and Notifications never wait, Tasks wait without a
+        // deadline, and an Approval's deadline is applied by the driver: an
+        // expiry here can only come from stale state.
+        BuiltinKind::Condition
+        | BuiltinKind::Approval
+        | BuiltinKind::Notification
+        | BuiltinKind::Task => Ended::failed(
+            FailureReason::Interrupted,
+            "a node that does not wait for a deadline was found expiring",
+        ),
     }
 }
 
@@ -178,6 +180,18 @@ pub(crate) fn notify_spec(
 ) -> Result<(NotifySpec, BTreeMap<String, Value>), String> {
     let spec =
         NotifySpec::from_params(&merged_params(snapshot, node)?).map_err(|e| e.to_string())?;
+    let inputs = node_inputs(snapshot, node, outputs).map_err(|e| format!("{e:#}"))?;
+    Ok((spec, inputs.into_iter().collect()))
+}
+
+/// A Task node's parameters, checked, and its inputs.
+pub(crate) fn task_spec(
+    snapshot: &RunSnapshot,
+    node: &str,
+    outputs: &NodeOutputs,
+) -> Result<(TaskNodeSpec, BTreeMap<String, Value>), String> {
+    let spec =
+        TaskNodeSpec::from_params(&merged_params(snapshot, node)?).map_err(|e| e.to_string())?;
     let inputs = node_inputs(snapshot, node, outputs).map_err(|e| format!("{e:#}"))?;
     Ok((spec, inputs.into_iter().collect()))
 }

@@ -600,3 +600,111 @@ async fn a_webhook_off_the_allow_list_fails_the_node_and_nobody_is_called(pool: 
         "{body}"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_task_node_creates_its_task_and_the_run_waits_until_it_is_done(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    notify_source(&app, &p).await;
+    app.create_template(
+        &p.c.admin,
+        template(
+            "num.tag",
+            "def run(inputs, params, ctx):\n    return {'seen': inputs['value']['amount']}\n",
+            json!([{"name": "value", "type": "json", "required": true}]),
+            json!([{"name": "seen", "type": "number"}]),
+            json!({}),
+        ),
+    )
+    .await;
+    let mut src = node("src", "num.source");
+    src["inputs"] = json!({"amount": 0});
+    let mut note = node("note", "flow.task");
+    note["params"] = json!({"title": "Logged {{ value.amount }}"});
+    let mut gate = node("gate", "flow.task");
+    gate["params"] = json!({
+        "title": "Call {{ value.who }} about {{ value.amount }}",
+        "description": "Amount: **{{ value.amount }}**",
+        "assignees": "noah",
+        "priority": "high",
+        "dueInHours": 24,
+        "tags": "calls",
+        "wait": true,
+    });
+    let wf = workflow(
+        &app,
+        &p.c.manager,
+        p.c.client.user_id,
+        vec![src, note, gate, node("after", "num.tag")],
+        vec![
+            edge("src", "value", "note", "value"),
+            edge("src", "value", "gate", "value"),
+            edge("gate", "value", "after", "value"),
+        ],
+    )
+    .await;
+    let run = start(&app, &p.c.manager, wf, amount(7)).await;
+    let waiting = wait_waiting(&app, &p.c.manager, run).await;
+    // The task without `wait` went on at once.
+    let note = node_of(&waiting, "note");
+    assert_eq!(note["status"], "succeeded", "{waiting}");
+    assert_eq!(
+        note["executions"][0]["outputs"]["task"]["title"],
+        "Logged 7"
+    );
+    assert_eq!(node_of(&waiting, "after")["status"], "pending");
+
+    // The awaited task, assigned to noah, found by its source.
+    let list = app.get("/api/tasks?q=Call&perPage=10", &p.noah).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let task = list.body["items"]
+        .as_array()
+        .and_then(|a| a.first())
+        .cloned()
+        .expect("the task");
+    assert_eq!(task["title"], "Call <b>Bob</b> about 7");
+    assert_eq!(task["priority"], "high");
+    assert_eq!(task["assigneeIds"], json!([p.noah.user_id]));
+    assert_eq!(task["source"]["kind"], "workflow");
+    assert_eq!(task["source"]["refId"], run);
+    assert_eq!(task["source"]["node"], "gate");
+    assert!(task["dueAt"].is_string());
+    assert_eq!(task["tags"], json!(["calls"]));
+    let id = task["id"].as_u64().unwrap();
+
+    // Started is not done: the run still waits.
+    let r = app
+        .patch(
+            &format!("/api/tasks/{id}"),
+            &p.noah,
+            json!({"version": task["version"], "statusId": 2}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let body = app
+        .get(&format!("/api/runs/{run}"), &p.c.manager)
+        .await
+        .body;
+    assert_eq!(body["status"], "waiting", "{body}");
+    let r = app
+        .patch(
+            &format!("/api/tasks/{id}"),
+            &p.noah,
+            json!({"version": r.body["version"], "statusId": 4}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let body = wait_final(&app, &p.c.manager, run).await;
+    assert_eq!(body["status"], "succeeded", "{body}");
+    let out = &node_of(&body, "gate")["executions"][0]["outputs"];
+    assert_eq!(out["task"]["id"], id);
+    assert_eq!(out["task"]["done"], true);
+    assert_eq!(out["task"]["status"], "Completed");
+    assert!(out["task"]["completedAt"].is_string());
+    assert_eq!(
+        node_of(&body, "after")["executions"][0]["outputs"]["seen"],
+        7
+    );
+}

@@ -8,6 +8,7 @@
 mod approval;
 mod condition;
 mod notify;
+mod task;
 mod wait;
 
 pub use approval::{
@@ -15,5 +16,8 @@ pub use approval::{
     TimeoutStep, Verdict, MAX_COMMENT_CHARS,
 };
 pub use condition::{Condition, ConditionError, Decision};
-pub use notify::{render, webhook_allowed, webhook_payload, NotifyError, NotifySpec, Rendered};
+pub use notify::{
+    render, render_plain, webhook_allowed, webhook_payload, NotifyError, NotifySpec, Rendered,
+};
+pub use task::{TaskNodeError, TaskNodeSpec};
 pub use wait::{wait_until_ms, WaitError};

@@ -152,6 +152,17 @@ pub fn render(
     })
 }
 
+/// Renders one plain-text template over the inputs (no escaping), with the
+/// same sandbox and step budget as notifications.
+pub fn render_plain(
+    what: &'static str,
+    source: &str,
+    inputs: &BTreeMap<String, Value>,
+    max: usize,
+) -> Result<String, NotifyError> {
+    render_one(&environment(false), what, source, &json!(inputs), max)
+}
+
 /// Checks `url` against the allow-list: an entry allows URLs with the same
 /// scheme, host and port whose path starts with the entry's path.
 pub fn webhook_allowed(url: &str, allow_list: &[String]) -> Result<url::Url, NotifyError> {

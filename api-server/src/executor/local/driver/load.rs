@@ -79,6 +79,7 @@ impl Driver {
         }
         // Only an unfinished run is driven, so the recorded phase is pending or running.
         let recorded = row.status;
+        let task_feed = local.announcer.live.subscribe();
         Ok(Self {
             local,
             control,
@@ -102,6 +103,8 @@ impl Driver {
             sink,
             storage_failure: None,
             restart,
+            task_feed,
+            awaited_tasks: HashMap::new(),
         })
     }
 }

@@ -61,6 +61,10 @@ pub(super) struct Driver {
     sink: EventSink,
     /// Set when storing failed for longer than allowed: the run is stopped.
     storage_failure: Option<String>,
+    /// Task events, read while a Task node waits for its task to be done.
+    task_feed: tokio::sync::broadcast::Receiver<crate::live::LiveEvent>,
+    /// The tasks waiting Task nodes wait for, by task id.
+    awaited_tasks: HashMap<u64, String>,
     /// Built-in nodes found running after a restart, started again first.
     restart: Vec<(String, u32)>,
 }
@@ -124,8 +128,9 @@ impl Driver {
                 self.start_builtin(kind, &node, attempt).await?;
             }
         }
-        // Decisions taken while no process drove this run.
+        // Decisions taken, and tasks done, while no process drove this run.
         self.collect_decisions().await;
+        self.collect_tasks().await;
         loop {
             // Mark releases seen *before* reserving slots, so a release
             // between planning and sleeping still wakes this run.
@@ -186,6 +191,7 @@ impl Driver {
                             self.cancel_job(node, st.attempt).await;
                         } else {
                             if was_waiting {
+                                self.awaited_tasks.retain(|_, n| n != node);
                                 if let Err(e) =
                                     approvals::cancel(&self.local.db, self.run_id, node, Utc::now())
                                         .await
@@ -266,6 +272,20 @@ impl Driver {
                 Some((trust, ev)) = self.pools.recv() => self.on_pool_event(trust, ev).await?,
                 _ = self.control.cancel.notified() => self.cancel_requested = true,
                 _ = self.control.decided.notified() => self.collect_decisions().await,
+                ev = self.task_feed.recv(), if !self.awaited_tasks.is_empty() => {
+                    use tokio::sync::broadcast::error::RecvError;
+                    let relevant = match ev {
+                        Ok(crate::live::LiveEvent::Task { data, .. }) => data["taskId"]
+                            .as_u64()
+                            .is_some_and(|id| self.awaited_tasks.contains_key(&id)),
+                        Ok(_) | Err(RecvError::Closed) => false,
+                        // Events were dropped: look at every awaited task.
+                        Err(RecvError::Lagged(_)) => true,
+                    };
+                    if relevant {
+                        self.collect_tasks().await;
+                    }
+                }
                 _ = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() => {}
                 _ = freed.changed(), if blocked => {}
                 _ = store_changes.changed() => {}
@@ -372,6 +392,7 @@ impl Driver {
         match kind {
             BuiltinKind::Approval => return self.start_approval(node, attempt).await,
             BuiltinKind::Notification => return self.start_notification(node, attempt).await,
+            BuiltinKind::Task => return self.start_task(node, attempt).await,
             BuiltinKind::Condition | BuiltinKind::Wait => {}
         }
         match builtin::start(kind, &self.snapshot, node, &self.outputs, now_ms()) {
@@ -465,6 +486,107 @@ impl Driver {
             Err(message) => Ended::failed(FailureReason::Error, message),
         };
         self.record(node, attempt, ended).await
+    }
+
+    /// Creates a Task node's task; ends the node, or waits for the task.
+    async fn start_task(&mut self, node: &str, attempt: u32) -> anyhow::Result<()> {
+        let opened = match builtin::task_spec(&self.snapshot, node, &self.outputs) {
+            Ok((spec, inputs)) => {
+                crate::flow::tasks::open(&self.local.db, self.run, node, &spec, &inputs, Utc::now())
+                    .await
+                    .map(|(id, out)| (id, out, spec.wait))
+            }
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok((task_id, out, wait)) => {
+                self.local.announcer.deliver(out);
+                if wait {
+                    self.awaited_tasks.insert(task_id, node.to_owned());
+                    self.park(node, None, "waiting for its task to be done".into());
+                    // It may be done already (found again after a restart).
+                    self.collect_tasks().await;
+                    Ok(())
+                } else {
+                    self.end_task_node(node, attempt, task_id).await
+                }
+            }
+            Err(message) => {
+                self.record(node, attempt, Ended::failed(FailureReason::Error, message))
+                    .await
+            }
+        }
+    }
+
+    /// Ends a Task node with its task's fields.
+    async fn end_task_node(
+        &mut self,
+        node: &str,
+        attempt: u32,
+        task_id: u64,
+    ) -> anyhow::Result<()> {
+        let ended = match crate::flow::tasks::state(&self.local.db, task_id).await {
+            Ok(Some((task, _))) => {
+                let value = builtin::approval_subject(&self.snapshot, node, &self.outputs)
+                    .unwrap_or(serde_json::Value::Null);
+                let mut outputs = serde_json::Map::new();
+                outputs.insert("value".into(), value);
+                outputs.insert("task".into(), task);
+                Ended {
+                    phase: NodePhase::Succeeded,
+                    reason: None,
+                    message: None,
+                    duration_ms: None,
+                    outputs: Some(outputs),
+                    branch: None,
+                }
+            }
+            Ok(None) => Ended::failed(FailureReason::Error, "the task was deleted"),
+            Err(e) => Ended::failed(FailureReason::Error, e.to_string()),
+        };
+        self.record(node, attempt, ended).await
+    }
+
+    /// Ends waiting Task nodes whose task is done (or gone).
+    async fn collect_tasks(&mut self) {
+        let waiting: Vec<(String, u32)> = self
+            .states
+            .iter()
+            .filter(|(n, s)| {
+                s.phase == NodePhase::Waiting
+                    && matches!(self.snapshot.builtin_of(n), Ok(Some(BuiltinKind::Task)))
+            })
+            .map(|(n, s)| (n.clone(), s.attempt))
+            .collect();
+        for (node, attempt) in waiting {
+            let task_id = match crate::flow::tasks::find(&self.local.db, self.run_id, &node).await {
+                Ok(Some(id)) => id,
+                Ok(None) => {
+                    let ended = Ended::failed(FailureReason::Error, "the task was deleted");
+                    if let Err(e) = self.record(&node, attempt, ended).await {
+                        tracing::warn!(run_id = self.run_id, node = %node, error = format!("{e:#}"), "could not end a task node");
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(run_id = self.run_id, node = %node, error = %e, "could not read a task node's task");
+                    continue;
+                }
+            };
+            self.awaited_tasks.insert(task_id, node.clone());
+            match crate::flow::tasks::state(&self.local.db, task_id).await {
+                Ok(Some((_, true)) | None) => {
+                    self.awaited_tasks.remove(&task_id);
+                    if let Err(e) = self.end_task_node(&node, attempt, task_id).await {
+                        tracing::warn!(run_id = self.run_id, node = %node, error = format!("{e:#}"), "could not end a task node");
+                    }
+                }
+                Ok(Some((_, false))) => {}
+                Err(e) => {
+                    tracing::warn!(run_id = self.run_id, node = %node, error = %e, "could not read a task node's task");
+                }
+            }
+        }
     }
 
     /// Ends waiting approval nodes whose approval was decided. A read that
