@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod state;
 pub mod tasks;
 pub mod tls;
+pub mod triggers;
 
 use std::sync::Arc;
 
@@ -280,6 +281,10 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     // Takes over applies a stopped replica left behind (their transaction
     // rolled back with it) and runs newly requested ones.
     imports::service::spawn_worker(state.clone());
+    // Schedules fire at most once per instant (a firing is keyed by it), so
+    // every replica may check them.
+    triggers::service::spawn_scheduler(state.clone(), std::time::Duration::from_secs(1));
+    triggers::service::spawn_event_listener(state.clone());
     // After resuming, so the demo's new runs are driven once.
     if state.settings.demo {
         demo::seed(&state).await.context("seeding the demo")?;

@@ -44,7 +44,8 @@ use crate::state::AppState;
     tags(
         (name = "auth"), (name = "users"), (name = "assignments"), (name = "templates"),
         (name = "workflows"), (name = "runs"), (name = "audit"), (name = "settings"), (name = "tasks"),
-        (name = "notifications"), (name = "connections"), (name = "health")
+        (name = "notifications"), (name = "connections"), (name = "approvals"),
+        (name = "triggers"), (name = "health")
     )
 )]
 struct ApiDoc;
@@ -83,6 +84,7 @@ fn routes(extra: OpenApiRouter<AppState>) -> Routes {
     let (public, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
+        .merge(crate::triggers::public_routes())
         .split_for_parts();
     let (health, mut health_doc) = OpenApiRouter::new()
         .routes(routes!(health::healthz))
@@ -159,6 +161,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .merge(crate::notifications::routes())
         .merge(crate::connections::routes())
         .merge(crate::approvals::routes())
+        .merge(crate::triggers::routes())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -25,6 +25,7 @@ mod sessions;
 mod tasks;
 mod template_test;
 mod tls;
+mod triggers;
 mod vault;
 mod walkthrough;
 mod web;

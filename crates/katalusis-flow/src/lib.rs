@@ -8,6 +8,7 @@
 mod approval;
 mod condition;
 mod notify;
+mod schedule;
 mod task;
 mod wait;
 
@@ -19,5 +20,6 @@ pub use condition::{Condition, ConditionError, Decision};
 pub use notify::{
     render, render_plain, webhook_allowed, webhook_payload, NotifyError, NotifySpec, Rendered,
 };
+pub use schedule::{Due, MissedPolicy, Schedule, ScheduleError, GRACE_SECONDS};
 pub use task::{TaskNodeError, TaskNodeSpec};
 pub use wait::{wait_until_ms, WaitError};

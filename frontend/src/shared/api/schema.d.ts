@@ -3366,6 +3366,130 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/hooks/{token}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start a run from a webhook: the secret URL is the credential; a signed
+     *     webhook also checks the body's HMAC. 202 with the run id (200 when
+     *     `sync=true` and the run finished in time).
+     */
+    post: {
+      parameters: {
+        query?: {
+          /** @description Wait (bounded by KATALUSIS_SYNC_RUN_WAIT_SECONDS) for the run to finish. */
+          sync?: boolean;
+        };
+        header?: never;
+        path: {
+          token: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": Record<string, never>;
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["HookAccepted"];
+          };
+        };
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["HookAccepted"];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        429: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/manager/clients": {
     parameters: {
       query?: never;
@@ -7708,6 +7832,242 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/triggers/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /** Rename, enable or disable, or change a trigger's settings (same kind). */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["PatchTrigger"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Trigger"];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  "/api/triggers/{id}/firings": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The trigger's last 100 firings, newest first. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Firing"][];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/workflows": {
     parameters: {
       query?: never;
@@ -8384,6 +8744,173 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/workflows/{id}/triggers": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A workflow's triggers. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Trigger"][];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Add a trigger; runs it starts belong to the caller (its owner). */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["CreateTrigger"];
+        };
+      };
+      responses: {
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["CreatedTrigger"];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/workflows/validate": {
     parameters: {
       query?: never;
@@ -8669,7 +9196,7 @@ export interface components {
      * @description A node kind executed by the platform.
      * @enum {string}
      */
-    BuiltinKind: "condition" | "wait" | "approval" | "notification";
+    BuiltinKind: "condition" | "wait" | "approval" | "notification" | "task";
     /** @description Why one task of a bulk change could not be changed. */
     BulkFailure: {
       code: string;
@@ -8782,6 +9309,14 @@ export interface components {
      * @enum {string}
      */
     ConnectionKind: "mysql" | "postgres" | "sqlserver" | "mongodb";
+    /** @description A new trigger; a webhook's URL and signing key are shown only here. */
+    CreatedTrigger: {
+      /** @description The HMAC-SHA256 key of a signed webhook. */
+      signingKey?: string | null;
+      trigger: components["schemas"]["Trigger"];
+      /** @description `/api/hooks/{token}`: keep it secret, it is the credential. */
+      webhookPath?: string | null;
+    };
     CreateTask: {
       assigneeIds?: number[];
       /** Format: int64 */
@@ -8805,6 +9340,11 @@ export interface components {
       tags?: string[];
       title: string;
       watcherIds?: number[];
+    };
+    CreateTrigger: {
+      config: components["schemas"]["TriggerConfig"];
+      enabled?: boolean;
+      name: string;
     };
     CreateUser: {
       displayName: string;
@@ -8908,6 +9448,27 @@ export interface components {
       details?: unknown;
       message: string;
     };
+    /** @description An event: start a run when something happens in the workflow's client. */
+    EventConfig: {
+      /** @description `node.port` that receives the event as JSON. */
+      input?: string | null;
+      on: components["schemas"]["EventKind"];
+      /**
+       * Format: int64
+       * @description The workflow whose runs are watched (`run_finished`).
+       */
+      sourceWorkflowId?: number | null;
+      /**
+       * @description Task status name (required for `task_status_changed`) or run status
+       *     (`succeeded`, `failed`, `cancelled`) for `run_finished`.
+       */
+      status?: string | null;
+    };
+    /**
+     * @description The events an event trigger can start a run on.
+     * @enum {string}
+     */
+    EventKind: "task_created" | "task_status_changed" | "run_finished";
     /**
      * @description Whether `run` is a plain function or a coroutine run under asyncio.
      * @enum {string}
@@ -8915,10 +9476,35 @@ export interface components {
     ExecutionMode: "sync" | "async";
     /** @enum {string} */
     FailurePolicyBody: "continue" | "fail_fast";
+    Firing: {
+      /** Format: date-time */
+      firedAt: string;
+      /** Format: int64 */
+      id: number;
+      /** @description The schedule instant or event it answered. */
+      key: string;
+      message?: string | null;
+      outcome: components["schemas"]["FiringOutcome"];
+      /** Format: int64 */
+      runId?: number | null;
+    };
+    /**
+     * @description What a firing came to.
+     * @enum {string}
+     */
+    FiringOutcome: "started" | "failed" | "skipped" | "refused";
     /** @description A directed graph of nodes; validated by [`crate::validate_graph`]. */
     Graph: {
       edges?: components["schemas"]["Edge"][];
       nodes?: components["schemas"]["Node"][];
+    };
+    HookAccepted: {
+      /** Format: int64 */
+      firingId: number;
+      /** Format: int64 */
+      runId: number;
+      /** @description The run's status when answering (final with `sync=true` if it finished in time). */
+      status: string;
     };
     /**
      * @description What a dry run and an apply use: the target client, the sheet, the
@@ -9152,6 +9738,11 @@ export interface components {
       /** @description These notifications; ignored when `all` is true. */
       ids?: number[];
     };
+    /**
+     * @description What to do with instants that passed while the server was down.
+     * @enum {string}
+     */
+    MissedPolicy: "skip" | "run_once";
     /**
      * @description The import policy for `restricted` nodes, frozen into each run: modules a
      *     node may import (allow) and may never import (block). Block wins over allow.
@@ -9464,6 +10055,11 @@ export interface components {
       version: number;
       watcherIds?: number[] | null;
     };
+    PatchTrigger: {
+      config?: null | components["schemas"]["TriggerConfig"];
+      enabled?: boolean | null;
+      name?: string | null;
+    };
     /** @description A person as task screens show them. */
     Person: {
       active: boolean;
@@ -9714,6 +10310,19 @@ export interface components {
     SaveMapping: {
       mapping: components["schemas"]["Mapping"];
       name: string;
+    };
+    /** @description A schedule: a cron expression in a time zone. */
+    ScheduleConfig: {
+      /**
+       * @description Five fields (minute, hour, day of month, month, day of week) or six
+       *     with seconds first, e.g. `0 9 * * MON-FRI`.
+       */
+      cron: string;
+      /** @description Inputs of each run, by node id and port. */
+      inputs?: Record<string, never>;
+      missed?: components["schemas"]["MissedPolicy"];
+      /** @description An IANA zone name, e.g. `Europe/Berlin`. */
+      timezone: string;
     };
     /** @description A stored secret as the API shows it: whether one is set, never the value. */
     SecretState: {
@@ -10054,6 +10663,40 @@ export interface components {
       /** @description Status name. */
       to: string;
     };
+    Trigger: {
+      config: components["schemas"]["TriggerConfig"];
+      /** Format: date-time */
+      createdAt: string;
+      enabled: boolean;
+      /** Format: int64 */
+      id: number;
+      lastFiring?: null | components["schemas"]["Firing"];
+      name: string;
+      /** Format: date-time */
+      nextFireAt?: string | null;
+      /** Format: int64 */
+      ownerId: number;
+      /** @description The next schedule instants (schedules only). */
+      upcoming: string[];
+      /** Format: date-time */
+      updatedAt: string;
+      /** Format: int64 */
+      workflowId: number;
+    };
+    /** @description A trigger's kind and settings. */
+    TriggerConfig:
+      | (components["schemas"]["ScheduleConfig"] & {
+          /** @enum {string} */
+          kind: "schedule";
+        })
+      | (components["schemas"]["WebhookConfig"] & {
+          /** @enum {string} */
+          kind: "webhook";
+        })
+      | (components["schemas"]["EventConfig"] & {
+          /** @enum {string} */
+          kind: "event";
+        });
     /**
      * @description When a node may start, judged from its upstream nodes once they are
      *     decided (the vocabulary of Airflow's trigger rules).
@@ -10158,6 +10801,20 @@ export interface components {
      * @enum {string}
      */
     Verdict: "approve" | "reject";
+    /** @description A webhook: a secret URL whose JSON body becomes run inputs. */
+    WebhookConfig: {
+      /** @description `node.port` → a JSON pointer into the body (`""` is the whole body). */
+      inputs?: {
+        [key: string]: string;
+      };
+      /**
+       * Format: int32
+       * @description Calls accepted per minute; more answer 429.
+       */
+      ratePerMinute?: number;
+      /** @description Require `X-Katalusis-Signature: sha256=<hex HMAC-SHA256 of the body>`. */
+      signed?: boolean;
+    };
     /** @description The webhook allow-list. */
     WebhookSettings: {
       /**
