@@ -24,6 +24,7 @@ pub mod state;
 pub mod tasks;
 pub mod tls;
 pub mod triggers;
+pub mod workflow_templates;
 
 use std::sync::Arc;
 
@@ -263,6 +264,9 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     library::install_builtins(&state.db, &state.settings)
         .await
         .context("installing the flow templates")?;
+    workflow_templates::service::install_builtins(&state.db)
+        .await
+        .context("installing the workflow templates")?;
     library::install_on_first_start(&state.db, &state.settings)
         .await
         .context("installing the starter node library")?;

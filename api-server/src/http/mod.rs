@@ -162,6 +162,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .merge(crate::connections::routes())
         .merge(crate::approvals::routes())
         .merge(crate::triggers::routes())
+        .merge(crate::workflow_templates::routes())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

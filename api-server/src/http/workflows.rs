@@ -257,11 +257,25 @@ pub async fn create(
     Json(req): Json<CreateWorkflow>,
 ) -> Result<(StatusCode, axum::Json<Workflow>), ApiError> {
     audit.action("workflow.create");
+    let id = create_workflow(&state, &user, req).await?;
+    audit.object("workflow", id);
+    let row = scoped(&state, &user, id).await?;
+    state.executor.workflow_saved(row.clone());
+    Ok((StatusCode::CREATED, axum::Json(view(&state, row).await?)))
+}
+
+/// Creates a workflow for a client in the caller's scope; its id. The
+/// create endpoint and template instantiation share it.
+pub(crate) async fn create_workflow(
+    state: &AppState,
+    user: &CurrentUser,
+    req: CreateWorkflow,
+) -> Result<u64, ApiError> {
     check_fields(&req.name, &req.description, &req.graph)?;
-    let graph = sealed(&state, req.graph, None).await?;
+    let graph = sealed(state, req.graph, None).await?;
     let (name, description, graph_json) = check_fields(&req.name, &req.description, &graph)?;
     // Unassigned or unknown clients look the same: not found.
-    if !ClientScope::of(&user)
+    if !ClientScope::of(user)
         .allows(&state.db, req.client_id)
         .await?
     {
@@ -289,10 +303,7 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
-    audit.object("workflow", id);
-    let row = scoped(&state, &user, id).await?;
-    state.executor.workflow_saved(row.clone());
-    Ok((StatusCode::CREATED, axum::Json(view(&state, row).await?)))
+    Ok(id)
 }
 
 /// A workflow with its graph and current validation problems.

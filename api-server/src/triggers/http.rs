@@ -303,8 +303,21 @@ pub async fn create(
     Json(req): Json<CreateTrigger>,
 ) -> Result<(StatusCode, axum::Json<CreatedTrigger>), ApiError> {
     audit.action("trigger.create").object("workflow", id);
-    let wf = workflow_in_scope(&state, &user, id).await?;
-    let next = check(&state, &user, &wf, &req.name, &req.config).await?;
+    let created = create_trigger(&state, &user, id, req).await?;
+    audit.object("trigger", created.trigger.id);
+    Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+/// Adds a trigger to a workflow in the caller's scope, owned by the caller.
+/// The endpoint and template instantiation share it.
+pub(crate) async fn create_trigger(
+    state: &AppState,
+    user: &CurrentUser,
+    id: u64,
+    req: CreateTrigger,
+) -> Result<CreatedTrigger, ApiError> {
+    let wf = workflow_in_scope(state, user, id).await?;
+    let next = check(state, user, &wf, &req.name, &req.config).await?;
     let (token, key) = match &req.config {
         TriggerConfig::Webhook(w) => (Some(random_token(32)), w.signed.then(|| random_token(32))),
         _ => (None, None),
@@ -328,18 +341,14 @@ pub async fn create(
         },
     )
     .await?;
-    audit.object("trigger", trigger_id);
     let row = db::get(&state.db, trigger_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CreatedTrigger {
-            trigger: view(&state, row).await?,
-            webhook_path: token.map(|t| format!("/api/hooks/{t}")),
-            signing_key: key,
-        }),
-    ))
+    Ok(CreatedTrigger {
+        trigger: view(state, row).await?,
+        webhook_path: token.map(|t| format!("/api/hooks/{t}")),
+        signing_key: key,
+    })
 }
 
 /// Rename, enable or disable, or change a trigger's settings (same kind).

@@ -11,6 +11,7 @@ mod demo;
 mod durability;
 mod flow;
 mod flow_people;
+mod gallery;
 mod imports;
 mod kubernetes;
 mod library;

@@ -65,6 +65,9 @@ pub async fn spawn_app_routes(
     katalusis_api::library::install_builtins(&state.db, &state.settings)
         .await
         .expect("flow templates");
+    katalusis_api::workflow_templates::service::install_builtins(&state.db)
+        .await
+        .expect("workflow templates");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
