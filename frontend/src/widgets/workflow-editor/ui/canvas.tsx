@@ -1,4 +1,12 @@
-import { useCallback, useMemo, useRef, useState, type DragEvent } from "react";
+import {
+  useCallback,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  type DragEvent,
+  type RefObject,
+} from "react";
 import {
   Background,
   Controls,
@@ -6,6 +14,7 @@ import {
   ReactFlow,
   useConnection,
   useReactFlow,
+  useStoreApi,
   useViewport,
   type Connection,
   type ConnectionInProgress,
@@ -297,8 +306,12 @@ export function Canvas({
     return { x: 40 - minX * zoom, y: 40 - minY * zoom, zoom };
   });
 
+  const wrapper = useRef<HTMLDivElement>(null);
+  const userMoved = useKeepFitted(wrapper, !initialView);
+
   return (
     <div
+      ref={wrapper}
       className="relative min-h-0 flex-1"
       onDrop={onDrop}
       onDragOver={(e) => e.preventDefault()}
@@ -315,6 +328,10 @@ export function Canvas({
         isValidConnection={isValidConnection}
         onNodeDragStart={() => store.getState().beginMove()}
         onPaneClick={() => store.getState().select([])}
+        onMoveStart={(e) => {
+          // Programmatic moves (fit, focus) come without an event.
+          if (e) userMoved.current = true;
+        }}
         deleteKeyCode={null}
         selectionKeyCode="Shift"
         multiSelectionKeyCode={["Meta", "Control"]}
@@ -334,6 +351,31 @@ export function Canvas({
       </ReactFlow>
     </div>
   );
+}
+
+/**
+ * The graph opens fitted (React Flow's `fitView`); while the person has not
+ * panned or zoomed, it stays fitted when the canvas changes size (the run
+ * panel opening below it shrinks the canvas by a third). Returns the flag
+ * the canvas sets on the first move by hand.
+ */
+function useKeepFitted(wrapper: RefObject<HTMLDivElement | null>, enabled: boolean) {
+  const { fitView } = useReactFlow();
+  const userMoved = useRef(false);
+  useEffect(() => {
+    const el = wrapper.current;
+    if (!enabled || !el) return;
+    let last = { w: el.clientWidth, h: el.clientHeight };
+    const observer = new ResizeObserver(() => {
+      const now = { w: el.clientWidth, h: el.clientHeight };
+      if (now.w === last.w && now.h === last.h) return;
+      last = now;
+      if (!userMoved.current && now.w > 0 && now.h > 0) void fitView(FIT_OPTIONS);
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [wrapper, enabled, fitView]);
+  return userMoved;
 }
 
 /** Module scope, so the minimap's 500 node rects are not re-rendered by a new function. */
@@ -378,21 +420,31 @@ function Refusal({ connection }: { connection: ConnectionInProgress }) {
   );
 }
 
-/** Keeps React Flow's view in step with a selection made outside the canvas (problems panel). */
+/**
+ * Keeps React Flow's view in step with a selection made outside the canvas
+ * (problems panel, run node list): a node already wholly on screen stays
+ * where it is, so picking it does not throw the rest of the graph out of view.
+ */
 export function useFocusNode() {
-  const { getNode, setCenter, getZoom } = useReactFlow();
+  const { getNode, setCenter, getViewport } = useReactFlow();
+  const rf = useStoreApi();
   return useCallback(
     (id: string) => {
       const n = getNode(id);
       if (!n) return;
       const w = n.measured?.width ?? 224;
       const h = n.measured?.height ?? 80;
+      const { x, y, zoom } = getViewport();
+      const { width, height } = rf.getState();
+      const left = n.position.x * zoom + x;
+      const top = n.position.y * zoom + y;
+      if (left >= 0 && top >= 0 && left + w * zoom <= width && top + h * zoom <= height) return;
       setCenter(n.position.x + w / 2, n.position.y + h / 2, {
-        zoom: Math.max(getZoom(), 0.8),
+        zoom: Math.max(zoom, 0.8),
         duration: 250,
       });
     },
-    [getNode, setCenter, getZoom],
+    [getNode, setCenter, getViewport, rf],
   );
 }
 
