@@ -32,6 +32,8 @@ export function useDecide(target: DecisionTarget) {
   };
   return useMutation({
     mutationFn: (body: { verdict: Verdict; comment?: string }) => decide(target, body),
+    // The panel shows the refusal next to the buttons.
+    meta: { silent: true },
     onSuccess: (a) => {
       qc.setQueryData(approvalKeys.one(a.id), a);
       refresh(a.runId, a.taskId);

@@ -165,6 +165,8 @@ function WebhookAllowList() {
   const save = useMutation({
     mutationFn: (allowed: string[]) =>
       unwrap(api.PUT("/api/admin/settings/webhooks", { body: { allowed } })),
+    // Errors show under the list, line by line.
+    meta: { silent: true },
     onSuccess: (data) => {
       qc.setQueryData(["settings", "webhooks"], data);
       toast.success(
@@ -211,24 +213,21 @@ function WebhookAllowList() {
             onChange={(e) => setText(e.target.value)}
           />
           {problems.length > 0 && (
-            <ul
-              id={ids.errors}
-              role="alert"
-              className="mt-2 space-y-1 text-xs text-rose-700"
-              data-testid="webhook-errors"
-            >
-              {problems.map((p, i) => (
-                <li key={i}>
-                  {p.line ? (
-                    <>
-                      Line {p.line} (<code className="font-mono">{p.entry}</code>): {p.message}
-                    </>
-                  ) : (
-                    p.message
-                  )}
-                </li>
-              ))}
-            </ul>
+            <div id={ids.errors} role="alert" data-testid="webhook-errors">
+              <ul className="mt-2 space-y-1 text-xs text-rose-700">
+                {problems.map((p, i) => (
+                  <li key={i}>
+                    {p.line ? (
+                      <>
+                        Line {p.line} (<code className="font-mono">{p.entry}</code>): {p.message}
+                      </>
+                    ) : (
+                      p.message
+                    )}
+                  </li>
+                ))}
+              </ul>
+            </div>
           )}
           {otherError && (
             <p role="alert" className="mt-2 text-xs text-rose-700">

@@ -152,7 +152,12 @@ export function RunDetails({
           ) : (
             <>
               {isApproval(node) && <NodeApproval run={run} node={node} />}
-              <Outputs run={run} node={node} portType={portType} />
+              <Outputs
+                run={run}
+                node={node}
+                status={live?.nodes[node]?.status}
+                portType={portType}
+              />
             </>
           )}
         </div>
@@ -200,8 +205,27 @@ function NodeApproval({ run, node }: { run: Run; node: string }) {
   );
 }
 
-function Outputs({ run, node, portType }: { run: Run; node: string; portType?: PortTypeOf }) {
+function Outputs({
+  run,
+  node,
+  status: liveStatus,
+  portType,
+}: {
+  run: Run;
+  node: string;
+  /** The node's status from the live stream, newer than the stored run's. */
+  status?: string;
+  portType?: PortTypeOf;
+}) {
   const n = run.nodes.find((x) => x.id === node);
+  const status = liveStatus ?? n?.status;
+  // Outputs arrive with the node's end; the stored run is read again then.
+  if (n && status && !isFinal(status) && !n.executions.some((e) => e.status === "succeeded"))
+    return (
+      <p className="text-xs text-slate-600">
+        No outputs yet: {node} is {status}.
+      </p>
+    );
   const exec =
     [...(n?.executions ?? [])].reverse().find((e) => e.status === "succeeded") ??
     n?.executions.at(-1);

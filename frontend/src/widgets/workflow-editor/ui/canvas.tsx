@@ -24,6 +24,8 @@ import {
   type NodeChange,
   type NodeHandle,
   type OnConnectEnd,
+  type OnMove,
+  type Viewport,
 } from "@xyflow/react";
 import { PORT_COLORS, type PortType } from "@/entities/template";
 import {
@@ -34,6 +36,7 @@ import {
 } from "@/entities/workflow";
 import type { LiveNode } from "@/entities/run";
 import { useEditor, useEditorContext } from "../model/context";
+import { boxesInView, pinnedBottomRight } from "../model/viewport";
 import { DRAG_MIME } from "./palette";
 import { CARD_WIDTH, cardHandles, cardHeight, nodeTypes, type EditorNode } from "./node-card";
 
@@ -298,7 +301,10 @@ export function Canvas({
 
   // Large graphs open at their top-left corner at a readable zoom (one render
   // pass, no fit); the minimap shows the rest and "Fit" shows everything.
+  // An empty graph opens at zoom 1 without a fit: React Flow would otherwise
+  // fit the first dropped node, moving it away from where it was let go.
   const [initialView] = useState(() => {
+    if (nodes.length === 0) return { x: 0, y: 0, zoom: 1 };
     if (nodes.length <= 100) return null;
     const minX = Math.min(...nodes.map((n) => n.position.x));
     const minY = Math.min(...nodes.map((n) => n.position.y));
@@ -307,7 +313,24 @@ export function Canvas({
   });
 
   const wrapper = useRef<HTMLDivElement>(null);
-  const userMoved = useKeepFitted(wrapper, !initialView);
+  const [large] = useState(() => nodes.length > 100);
+  const userMoved = useKeepFitted(wrapper, !large);
+  // Programmatic moves (fit, focus) come without an event, and a click on
+  // the pane starts a "move" that goes nowhere: only a real pan or zoom by
+  // hand counts.
+  const moveStart = useRef<Viewport | null>(null);
+  const onMoveStart: OnMove = useCallback((e, vp) => {
+    moveStart.current = e ? vp : null;
+  }, []);
+  const onMoveEnd: OnMove = useCallback(
+    (e, vp) => {
+      const start = moveStart.current;
+      moveStart.current = null;
+      if (e && start && (start.x !== vp.x || start.y !== vp.y || start.zoom !== vp.zoom))
+        userMoved.current = true;
+    },
+    [userMoved],
+  );
 
   return (
     <div
@@ -328,10 +351,8 @@ export function Canvas({
         isValidConnection={isValidConnection}
         onNodeDragStart={() => store.getState().beginMove()}
         onPaneClick={() => store.getState().select([])}
-        onMoveStart={(e) => {
-          // Programmatic moves (fit, focus) come without an event.
-          if (e) userMoved.current = true;
-        }}
+        onMoveStart={onMoveStart}
+        onMoveEnd={onMoveEnd}
         deleteKeyCode={null}
         selectionKeyCode="Shift"
         multiSelectionKeyCode={["Meta", "Control"]}
@@ -354,13 +375,13 @@ export function Canvas({
 }
 
 /**
- * The graph opens fitted (React Flow's `fitView`); while the person has not
- * panned or zoomed, it stays fitted when the canvas changes size (the run
- * panel opening below it shrinks the canvas by a third). Returns the flag
- * the canvas sets on the first move by hand.
+ * The graph opens fitted (React Flow's `fitView`). When the canvas then
+ * shrinks (the run panel opening below it) so that a graph that was wholly
+ * in view no longer is, it is fitted again, unless the person has panned or
+ * zoomed by hand since. Returns the flag the canvas sets on such a move.
  */
 function useKeepFitted(wrapper: RefObject<HTMLDivElement | null>, enabled: boolean) {
-  const { fitView } = useReactFlow();
+  const { fitView, getNodes, getViewport } = useReactFlow<EditorNode>();
   const userMoved = useRef(false);
   useEffect(() => {
     const el = wrapper.current;
@@ -369,13 +390,38 @@ function useKeepFitted(wrapper: RefObject<HTMLDivElement | null>, enabled: boole
     const observer = new ResizeObserver(() => {
       const now = { w: el.clientWidth, h: el.clientHeight };
       if (now.w === last.w && now.h === last.h) return;
+      const before = last;
       last = now;
-      if (!userMoved.current && now.w > 0 && now.h > 0) void fitView(FIT_OPTIONS);
+      if (userMoved.current || now.w === 0 || now.h === 0) return;
+      const boxes = getNodes().map((n) => ({
+        ...n.position,
+        width: n.measured?.width ?? CARD_WIDTH,
+        height: n.measured?.height ?? 90,
+      }));
+      const view = getViewport();
+      const minimap = minimapCorner(el);
+      const inView = (w: number, h: number) =>
+        boxesInView(boxes, view, w, h, minimap ? [pinnedBottomRight(minimap, w, h)] : []);
+      if (boxes.length > 0 && inView(before.w, before.h) && !inView(now.w, now.h))
+        void fitView(FIT_OPTIONS);
     });
     observer.observe(el);
     return () => observer.disconnect();
-  }, [wrapper, enabled, fitView]);
+  }, [wrapper, enabled, fitView, getNodes, getViewport]);
   return userMoved;
+}
+
+/** The minimap's size and distance from the canvas's bottom-right corner. */
+function minimapCorner(canvas: Element | null) {
+  const mm = canvas?.querySelector(".react-flow__minimap")?.getBoundingClientRect();
+  if (!canvas || !mm) return null;
+  const box = canvas.getBoundingClientRect();
+  return {
+    right: box.right - mm.left,
+    bottom: box.bottom - mm.top,
+    width: mm.width,
+    height: mm.height,
+  };
 }
 
 /** Module scope, so the minimap's 500 node rects are not re-rendered by a new function. */
@@ -434,13 +480,14 @@ export function useFocusNode() {
       if (!n) return;
       const w = n.measured?.width ?? 224;
       const h = n.measured?.height ?? 80;
-      const { x, y, zoom } = getViewport();
-      const { width, height } = rf.getState();
-      const left = n.position.x * zoom + x;
-      const top = n.position.y * zoom + y;
-      if (left >= 0 && top >= 0 && left + w * zoom <= width && top + h * zoom <= height) return;
+      const viewport = getViewport();
+      const { width, height, domNode } = rf.getState();
+      const minimap = minimapCorner(domNode);
+      const covered = minimap ? [pinnedBottomRight(minimap, width, height)] : [];
+      if (boxesInView([{ ...n.position, width: w, height: h }], viewport, width, height, covered))
+        return;
       setCenter(n.position.x + w / 2, n.position.y + h / 2, {
-        zoom: Math.max(zoom, 0.8),
+        zoom: Math.max(viewport.zoom, 0.8),
         duration: 250,
       });
     },
