@@ -301,10 +301,7 @@ export function Canvas({
 
   // Large graphs open at their top-left corner at a readable zoom (one render
   // pass, no fit); the minimap shows the rest and "Fit" shows everything.
-  // An empty graph opens at zoom 1 without a fit: React Flow would otherwise
-  // fit the first dropped node, moving it away from where it was let go.
   const [initialView] = useState(() => {
-    if (nodes.length === 0) return { x: 0, y: 0, zoom: 1 };
     if (nodes.length <= 100) return null;
     const minX = Math.min(...nodes.map((n) => n.position.x));
     const minY = Math.min(...nodes.map((n) => n.position.y));
