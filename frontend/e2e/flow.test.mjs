@@ -149,8 +149,26 @@ test("a condition routes the run; the join is set to run after either branch", a
   assert.equal(await status("high"), "succeeded");
   assert.equal(await status("low"), "skipped");
   assert.equal(await status("report"), "succeeded");
+  // A node on the branch not taken says so; it never reads as waiting.
+  const detail = (id) =>
+    page.getByTestId(`run-node-${id}`).getByTestId("run-node-detail").innerText();
+  assert.equal(await detail("low"), "skipped · branch not taken");
+  assert.match(await detail("high"), /^\d+(\.\d+)? (ms|s)$/);
   await page.getByTestId("run-node-report").click();
   await page.getByTestId("output-report-which").getByText("high").waitFor();
+  // Picking a node in the run list keeps the whole graph in view (no zoom onto it),
+  // and the graph was fitted again when the run panel opened under the canvas.
+  const canvas = await page.getByTestId("canvas").boundingBox();
+  for (const id of ["src", "cond", "high", "low", "report"]) {
+    const b = await page.locator(`.react-flow__node[data-id="${id}"]`).boundingBox();
+    assert.ok(
+      b.x >= canvas.x &&
+        b.y >= canvas.y &&
+        b.x + b.width <= canvas.x + canvas.width &&
+        b.y + b.height <= canvas.y + canvas.height,
+      `${id} lies inside the canvas`,
+    );
+  }
   await screenshot(page, "flow-condition-run");
   await checkA11y(page, "flow-condition-run");
   await page.context().close();

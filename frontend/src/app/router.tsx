@@ -107,6 +107,7 @@ export const router = createBrowserRouter([
           { index: true, element: page(() => import("@/pages/manager-clients")) },
           { path: "tasks", element: page(() => import("@/pages/tasks")) },
           { path: "tasks/import", element: page(() => import("@/pages/task-import")) },
+          { path: "runs/:id", element: page(() => import("@/pages/manager-run")) },
         ],
       },
       {

@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from "react";
+import { useQueryClient } from "@tanstack/react-query";
 import { authFetch } from "@/shared/api";
 import { createSseParser } from "@/shared/lib";
-import { isFinal, type Run } from "./api";
+import { isFinal, runKeys, useRun, type Run } from "./api";
 
 export interface LiveNode {
   status: string;
@@ -177,4 +178,19 @@ export function useRunEvents(run: Run | undefined): LiveRun | null {
   }, [runId]);
 
   return state;
+}
+
+/**
+ * A run and its live view, for the read-only run pages: when the stream
+ * says the run ended, the stored run is read again for its outputs.
+ */
+export function useFollowedRun(id: number) {
+  const run = useRun(id);
+  const live = useRunEvents(run.data);
+  const qc = useQueryClient();
+  const ended = isFinal(live?.status) && !isFinal(run.data?.status);
+  useEffect(() => {
+    if (ended) void qc.invalidateQueries({ queryKey: runKeys.one(id) });
+  }, [ended, id, qc]);
+  return { run, live };
 }

@@ -13,7 +13,14 @@ export {
   type RunNode,
   type RunSummary,
 } from "./api";
-export { applyRunEvent, useRunEvents, type LiveLog, type LiveNode, type LiveRun } from "./events";
+export {
+  applyRunEvent,
+  useFollowedRun,
+  useRunEvents,
+  type LiveLog,
+  type LiveNode,
+  type LiveRun,
+} from "./events";
 export { RunStatusBadge, STATUS_COLORS, UNKNOWN_STATUS_COLOR } from "./ui";
 export {
   nodeDurationBars,
@@ -21,3 +28,4 @@ export {
   type NodeDurationBars,
   type RunDurationSeries,
 } from "./chart-data";
+export { nodeStatusLine, skipReasonLabel, type NodeStatusFacts } from "./node-status";

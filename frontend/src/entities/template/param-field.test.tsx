@@ -102,4 +102,23 @@ describe("ParamField generates a control per kind", () => {
     expect((screen.getByLabelText(/Param/) as HTMLInputElement).value).toBe("dflt");
     expect(screen.getByText("*")).toBeTruthy();
   });
+
+  it("shows the help of a template parameter, with its template as code, tied to the control", () => {
+    render(
+      <ParamField
+        spec={spec("textarea", {
+          help: "A template over the inputs (Jinja syntax: `{{ value.amount }}`); <b>escaped</b>.",
+        })}
+        value=""
+        onChange={() => {}}
+      />,
+    );
+    const control = screen.getByLabelText("Param");
+    const help = document.getElementById(control.getAttribute("aria-describedby")!)!;
+    expect(help.textContent).toBe(
+      "A template over the inputs (Jinja syntax: {{ value.amount }}); <b>escaped</b>.",
+    );
+    expect(help.querySelector("code")?.textContent).toBe("{{ value.amount }}");
+    expect(help.querySelector("b")).toBeNull();
+  });
 });

@@ -19,16 +19,30 @@ export function ParamField({
   error?: string;
 }) {
   const id = useId();
+  const helpId = `${id}-help`;
+  const described = error || helpText(spec) ? helpId : undefined;
   const label = spec.label || spec.name;
   const effective = value === undefined ? spec.default : value;
   let control;
   switch (spec.kind) {
     case "text":
-      control = <Input id={id} value={str(effective)} onChange={(e) => onChange(e.target.value)} />;
+      control = (
+        <Input
+          id={id}
+          aria-describedby={described}
+          value={str(effective)}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      );
       break;
     case "textarea":
       control = (
-        <Textarea id={id} value={str(effective)} onChange={(e) => onChange(e.target.value)} />
+        <Textarea
+          id={id}
+          aria-describedby={described}
+          value={str(effective)}
+          onChange={(e) => onChange(e.target.value)}
+        />
       );
       break;
     case "secret":
@@ -51,6 +65,7 @@ export function ParamField({
           id={id}
           type="password"
           autoComplete="off"
+          aria-describedby={described}
           value={str(effective)}
           onChange={(e) => onChange(e.target.value)}
         />
@@ -61,6 +76,7 @@ export function ParamField({
         <Input
           id={id}
           type="number"
+          aria-describedby={described}
           min={spec.min ?? undefined}
           max={spec.max ?? undefined}
           step="any"
@@ -75,17 +91,19 @@ export function ParamField({
         <div className="space-y-1">
           <Checkbox
             id={id}
+            aria-describedby={described}
             label={label}
             checked={effective === true}
             onChange={(e) => onChange(e.target.checked)}
           />
-          <Help spec={spec} error={error} />
+          <Help id={helpId} spec={spec} error={error} />
         </div>
       );
     case "select":
       control = (
         <Select
           id={id}
+          aria-describedby={described}
           value={str(effective)}
           onChange={(e) => onChange(e.target.value || undefined)}
         >
@@ -121,7 +139,7 @@ export function ParamField({
               />
             ))}
           </div>
-          <Help spec={spec} error={error} />
+          <Help id={helpId} spec={spec} error={error} />
         </fieldset>
       );
     }
@@ -158,19 +176,46 @@ export function ParamField({
         {spec.required && <span className="text-rose-600"> *</span>}
       </label>
       {control}
-      <Help spec={spec} error={error} />
+      <Help id={helpId} spec={spec} error={error} />
     </div>
   );
 }
 
-function Help({ spec, error }: { spec: ParamSpec; error?: string }) {
-  if (error) return <p className="text-xs text-rose-600">{error}</p>;
+function helpText(spec: ParamSpec): string {
   const bounds =
     spec.kind === "number" && (spec.min != null || spec.max != null)
       ? `Between ${spec.min ?? "−∞"} and ${spec.max ?? "∞"}. `
       : "";
-  const text = bounds + (spec.help ?? "");
-  return text ? <p className="text-xs text-slate-500">{text}</p> : null;
+  return bounds + (spec.help ?? "");
+}
+
+/**
+ * The parameter's help under its control. Text between backticks (a template
+ * such as `{{ value.amount }}`, an expression) shows as code; all of it is
+ * text, never markup.
+ */
+function Help({ id, spec, error }: { id: string; spec: ParamSpec; error?: string }) {
+  if (error)
+    return (
+      <p id={id} className="text-xs text-rose-600">
+        {error}
+      </p>
+    );
+  const text = helpText(spec);
+  if (!text) return null;
+  return (
+    <p id={id} className="text-xs text-slate-600" data-testid="param-help">
+      {text.split("`").map((part, i) =>
+        i % 2 ? (
+          <code key={i} className="rounded bg-slate-100 px-1 font-mono text-[11px] text-slate-800">
+            {part}
+          </code>
+        ) : (
+          part
+        ),
+      )}
+    </p>
+  );
 }
 
 /** Whether a secret parameter value is the server's `{"set": true}` placeholder. */

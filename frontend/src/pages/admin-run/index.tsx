@@ -2,15 +2,14 @@ import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { formatDateTime } from "@/shared/lib";
 import { ErrorState, LoadingState, PageHeader } from "@/shared/ui";
-import { RunStatusBadge, useRun, useRunEvents } from "@/entities/run";
+import { RunStatusBadge, useFollowedRun } from "@/entities/run";
 import { useUserNames } from "@/entities/user";
 import { RunDetails } from "@/widgets/run-view";
 
 /** One run, read-only, with everything (the same viewers as the client portal, logs included). */
 export default function AdminRunPage() {
   const id = Number(useParams().id);
-  const run = useRun(id);
-  const live = useRunEvents(run.data);
+  const { run, live } = useFollowedRun(id);
   const users = useUserNames();
   const [selected, setSelected] = useState<string | null>(null);
   if (run.isPending) return <LoadingState />;

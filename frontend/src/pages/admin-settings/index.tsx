@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
-import { api, fieldErrors, unwrap } from "@/shared/api";
+import { useEffect, useId, useState } from "react";
+import { api, errorMessage, fieldErrors, unwrap } from "@/shared/api";
 import { formatDateTime } from "@/shared/lib";
 import {
   Badge,
@@ -12,6 +12,7 @@ import {
   Textarea,
   toast,
 } from "@/shared/ui";
+import { lineErrors, parseAllowList } from "./webhooks";
 
 const lines = (text: string) =>
   text
@@ -51,7 +52,8 @@ export default function AdminSettingsPage() {
   return (
     <>
       <PageHeader title="Settings">
-        Python modules restricted nodes may import, and the limits every node is bounded by.
+        Python modules restricted nodes may import, the URLs Notification nodes may post to, and the
+        limits every node is bounded by.
       </PageHeader>
       {modules.isPending ? (
         <LoadingState />
@@ -116,6 +118,7 @@ export default function AdminSettingsPage() {
           </div>
         </section>
       )}
+      <WebhookAllowList />
       <section
         className="mt-6 rounded-lg border border-slate-200 bg-white p-5"
         aria-label="Limit maxima"
@@ -143,5 +146,109 @@ export default function AdminSettingsPage() {
         )}
       </section>
     </>
+  );
+}
+
+/** The URL prefixes Notification nodes may POST to; nothing else is called. */
+function WebhookAllowList() {
+  const qc = useQueryClient();
+  const ids = { field: useId(), help: useId(), errors: useId() };
+  const current = useQuery({
+    queryKey: ["settings", "webhooks"],
+    queryFn: () => unwrap(api.GET("/api/admin/settings/webhooks")),
+  });
+  const [text, setText] = useState("");
+  const [sent, setSent] = useState<{ text: string; allowed: string[] } | null>(null);
+  useEffect(() => {
+    if (current.data) setText(current.data.allowed.join("\n"));
+  }, [current.data]);
+  const save = useMutation({
+    mutationFn: (allowed: string[]) =>
+      unwrap(api.PUT("/api/admin/settings/webhooks", { body: { allowed } })),
+    // Errors show under the list, line by line.
+    meta: { silent: true },
+    onSuccess: (data) => {
+      qc.setQueryData(["settings", "webhooks"], data);
+      toast.success(
+        data.allowed.length
+          ? `Webhook allow-list saved (${data.allowed.length} ${data.allowed.length === 1 ? "entry" : "entries"}).`
+          : "Webhook allow-list saved: Notification nodes may post nowhere.",
+      );
+    },
+  });
+  const fields = fieldErrors(save.error);
+  const problems = sent ? lineErrors(sent.text, sent.allowed, fields) : [];
+  const otherError = save.error && !problems.length ? errorMessage(save.error) : null;
+  return (
+    <section
+      className="mt-6 rounded-lg border border-slate-200 bg-white p-5"
+      aria-labelledby={`${ids.field}-heading`}
+      data-testid="webhook-settings"
+    >
+      <h2 id={`${ids.field}-heading`} className="font-medium">
+        Notification webhooks
+      </h2>
+      <p id={ids.help} className="mt-1 text-sm text-slate-600">
+        One URL prefix per line. A Notification node's webhook is called only when its URL has the
+        same scheme, host and port as an entry and its path is the entry's path or below it (e.g.{" "}
+        <code className="font-mono text-xs">https://hooks.slack.com/services/</code>). An empty list
+        allows no webhook.
+      </p>
+      {current.isPending ? (
+        <LoadingState />
+      ) : current.isError ? (
+        <ErrorState error={current.error} onRetry={() => current.refetch()} />
+      ) : (
+        <>
+          <label htmlFor={ids.field} className="mt-3 block text-xs font-medium text-slate-700">
+            Allowed webhook URLs (one per line)
+          </label>
+          <Textarea
+            id={ids.field}
+            className="mt-1 h-40 font-mono text-xs"
+            spellCheck={false}
+            aria-invalid={problems.length > 0 || undefined}
+            aria-describedby={problems.length ? `${ids.help} ${ids.errors}` : ids.help}
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+          />
+          {problems.length > 0 && (
+            <div id={ids.errors} role="alert" data-testid="webhook-errors">
+              <ul className="mt-2 space-y-1 text-xs text-rose-700">
+                {problems.map((p, i) => (
+                  <li key={i}>
+                    {p.line ? (
+                      <>
+                        Line {p.line} (<code className="font-mono">{p.entry}</code>): {p.message}
+                      </>
+                    ) : (
+                      p.message
+                    )}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
+          {otherError && (
+            <p role="alert" className="mt-2 text-xs text-rose-700">
+              {otherError}
+            </p>
+          )}
+          <div className="mt-4 flex justify-end">
+            <Button
+              variant="primary"
+              loading={save.isPending}
+              onClick={() => {
+                const allowed = parseAllowList(text);
+                setSent({ text, allowed });
+                save.mutate(allowed);
+              }}
+            >
+              Save webhook list
+            </Button>
+          </div>
+        </>
+      )}
+    </section>
   );
 }

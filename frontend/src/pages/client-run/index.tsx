@@ -2,13 +2,12 @@ import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { formatDateTime } from "@/shared/lib";
 import { ErrorState, LoadingState, PageHeader } from "@/shared/ui";
-import { RunStatusBadge, useRun, useRunEvents } from "@/entities/run";
+import { RunStatusBadge, useFollowedRun } from "@/entities/run";
 import { RunDetails } from "@/widgets/run-view";
 
 export default function ClientRunPage() {
   const id = Number(useParams().id);
-  const run = useRun(id);
-  const live = useRunEvents(run.data);
+  const { run, live } = useFollowedRun(id);
   const [selected, setSelected] = useState<string | null>(null);
   if (run.isPending) return <LoadingState />;
   if (run.isError) return <ErrorState error={run.error} onRetry={() => run.refetch()} />;

@@ -2,7 +2,7 @@ import * as Popover from "@radix-ui/react-dropdown-menu";
 import { useNavigate } from "react-router";
 import { useSession } from "@/shared/api";
 import { cn, formatDateTime } from "@/shared/lib";
-import { useNotifications, useTaskEvents } from "@/entities/task";
+import { notificationKindLabel, useNotifications, useTaskEvents } from "@/entities/task";
 import { useMarkNotificationsRead } from "@/features/mark-notifications-read";
 
 /**
@@ -76,6 +76,7 @@ export function NotificationBell() {
                   !n.readAt && "bg-indigo-50/60",
                 )}
                 data-testid="notification"
+                data-kind={n.kind}
                 onSelect={() => {
                   if (!n.readAt) mark.mutate({ ids: [n.id] });
                   if (n.taskId && user) navigate(`/${user.role}/tasks?task=${n.taskId}`);
@@ -93,7 +94,7 @@ export function NotificationBell() {
                     {n.title}
                   </span>
                   <span className="text-xs text-slate-600">
-                    {n.kind.replace(/_/g, " ")} · {formatDateTime(n.createdAt)}
+                    {notificationKindLabel(n.kind)} · {formatDateTime(n.createdAt)}
                     {!n.readAt && <span className="sr-only"> (unread)</span>}
                   </span>
                 </span>

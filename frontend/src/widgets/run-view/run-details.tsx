@@ -1,18 +1,26 @@
-import { useQuery } from "@tanstack/react-query";
-import { useEffect, useId, useMemo, useState } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useId, useMemo, useRef, useState } from "react";
 import { cn, formatDateTime, formatDuration } from "@/shared/lib";
-import { EmptyState, LoadingState } from "@/shared/ui";
+import { EmptyState, ErrorState, LoadingState } from "@/shared/ui";
 import { BarChart } from "@/shared/chart";
 import {
   fetchLogs,
   isFinal,
   nodeDurationBars,
+  nodeStatusLine,
   RunStatusBadge,
   STATUS_COLORS,
   UNKNOWN_STATUS_COLOR,
   type LiveRun,
   type Run,
 } from "@/entities/run";
+import {
+  APPROVAL_TEMPLATE,
+  approvalKeys,
+  approvalOfNode,
+  useRunApprovals,
+} from "@/entities/approval";
+import { ApprovalPanel } from "@/features/approval-decision";
 import { OutputViewer } from "./output-viewer";
 
 type PortTypeOf = (nodeId: string, port: string) => string | undefined;
@@ -36,7 +44,22 @@ export function RunDetails({
   const [tab, setTab] = useState<"logs" | "outputs" | "timeline">("outputs");
   const tabsId = useId();
   const now = useNow(live != null && !isFinal(live.status));
-  const node = selected ?? run.nodes[0]?.id ?? null;
+  // Unless one is picked, show the node the run waits at (an approval asks for someone).
+  const node =
+    selected ??
+    run.nodes.find((n) => (live?.nodes[n.id]?.status ?? n.status) === "waiting")?.id ??
+    run.nodes[0]?.id ??
+    null;
+  const isApproval = (id: string | null) =>
+    run.nodes.find((n) => n.id === id)?.template.name === APPROVAL_TEMPLATE;
+  // The approvals change when an approval node does (opened, decided, escalated).
+  const approvalStates = run.nodes
+    .filter((n) => n.template.name === APPROVAL_TEMPLATE)
+    .map(
+      (n) => `${n.id}:${live?.nodes[n.id]?.status ?? n.status}:${live?.nodes[n.id]?.message ?? ""}`,
+    )
+    .join("|");
+  useRefetchOnChange(approvalKeys.ofRun(run.id), approvalStates);
   return (
     <div className="flex min-h-0 flex-1" data-testid="run-details">
       <ul className="w-64 shrink-0 overflow-auto border-r border-slate-200" aria-label="Run nodes">
@@ -64,10 +87,19 @@ export function RunDetails({
                   <span className="flex-1 truncate font-mono">{n.id}</span>
                   <span className="text-slate-600">{status}</span>
                 </span>
-                <span className="pl-4 text-[10px] text-slate-600">
-                  {started ? formatDuration(Math.max(0, (finished ?? now) - started)) : "waiting"}
-                  {(l?.attempt ?? n.attempt) > 1 && ` · attempt ${l?.attempt ?? n.attempt}`}
-                  {(l?.reason ?? n.reason) && ` · ${l?.reason ?? n.reason}`}
+                <span className="pl-4 text-[10px] text-slate-600" data-testid="run-node-detail">
+                  {nodeStatusLine(
+                    {
+                      status,
+                      attempt: l?.attempt ?? n.attempt,
+                      reason: l ? l.reason : n.reason,
+                      message: l ? l.message : n.message,
+                      startedAt: started,
+                      finishedAt: finished,
+                      queuePosition: status === n.status ? n.queuePosition : null,
+                    },
+                    now,
+                  )}
                 </span>
                 {status === "running" && l?.progress != null && (
                   <span className="ml-4 h-1 rounded bg-slate-200">
@@ -118,7 +150,15 @@ export function RunDetails({
           ) : tab === "logs" ? (
             <Logs run={run} node={node} live={live} />
           ) : (
-            <Outputs run={run} node={node} portType={portType} />
+            <>
+              {isApproval(node) && <NodeApproval run={run} node={node} />}
+              <Outputs
+                run={run}
+                node={node}
+                status={live?.nodes[node]?.status}
+                portType={portType}
+              />
+            </>
           )}
         </div>
       </div>
@@ -136,8 +176,56 @@ function useNow(ticking: boolean) {
   return ticking ? now : Date.now();
 }
 
-function Outputs({ run, node, portType }: { run: Run; node: string; portType?: PortTypeOf }) {
+/** Reads a query again when `key` changes after the first render. */
+function useRefetchOnChange(queryKey: readonly unknown[], key: string) {
+  const qc = useQueryClient();
+  const last = useRef(key);
+  useEffect(() => {
+    if (last.current === key) return;
+    last.current = key;
+    void qc.invalidateQueries({ queryKey });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key, qc]);
+}
+
+function NodeApproval({ run, node }: { run: Run; node: string }) {
+  const approvals = useRunApprovals(run.id);
+  if (approvals.isPending) return <LoadingState label="Loading the approval…" />;
+  if (approvals.isError)
+    return <ErrorState error={approvals.error} onRetry={() => approvals.refetch()} />;
+  const approval = approvalOfNode(approvals.data, node);
+  if (!approval)
+    return (
+      <p className="mb-3 text-xs text-slate-600">No approval yet: it opens when {node} starts.</p>
+    );
+  return (
+    <div className="mb-4">
+      <ApprovalPanel approval={approval} target={{ runId: run.id, nodeId: node }} />
+    </div>
+  );
+}
+
+function Outputs({
+  run,
+  node,
+  status: liveStatus,
+  portType,
+}: {
+  run: Run;
+  node: string;
+  /** The node's status from the live stream, newer than the stored run's. */
+  status?: string;
+  portType?: PortTypeOf;
+}) {
   const n = run.nodes.find((x) => x.id === node);
+  const status = liveStatus ?? n?.status;
+  // Outputs arrive with the node's end; the stored run is read again then.
+  if (n && status && !isFinal(status) && !n.executions.some((e) => e.status === "succeeded"))
+    return (
+      <p className="text-xs text-slate-600">
+        No outputs yet: {node} is {status}.
+      </p>
+    );
   const exec =
     [...(n?.executions ?? [])].reverse().find((e) => e.status === "succeeded") ??
     n?.executions.at(-1);

@@ -3,6 +3,8 @@ import * as D from "@radix-ui/react-dialog";
 import { useSession } from "@/shared/api";
 import { Markdown } from "@/shared/markdown";
 import { Button, ErrorState, LoadingState, toast } from "@/shared/ui";
+import { useApproval } from "@/entities/approval";
+import { ApprovalPanel } from "@/features/approval-decision";
 import { cn, formatDateTime } from "@/shared/lib";
 import {
   Avatar,
@@ -186,6 +188,10 @@ function TaskDetails({
         </dd>
       </dl>
 
+      {task.source.kind === "approval" && task.source.refId != null && (
+        <TaskApproval approvalId={task.source.refId} />
+      )}
+
       <Section title="Description">
         <DescriptionEditor
           value={task.description}
@@ -217,6 +223,23 @@ function TaskDetails({
         </button>
       </p>
     </div>
+  );
+}
+
+/** The decision an approval task stands for, with the run it holds up. */
+function TaskApproval({ approvalId }: { approvalId: number }) {
+  const role = useSession((s) => s.user?.role);
+  const approval = useApproval(approvalId);
+  if (approval.isPending) return <LoadingState label="Loading the approval…" />;
+  if (approval.isError)
+    return <ErrorState error={approval.error} onRetry={() => approval.refetch()} />;
+  const runId = approval.data.runId;
+  return (
+    <ApprovalPanel
+      approval={approval.data}
+      target={{ approvalId }}
+      runHref={role ? `/${role}/runs/${runId}` : undefined}
+    />
   );
 }
 

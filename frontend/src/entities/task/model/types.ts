@@ -11,6 +11,22 @@ export type TaskAttachment = Schemas["Attachment"];
 export type TaskActivity = Schemas["Activity"];
 export type Notification = Schemas["Notification"];
 export type Inbox = Schemas["Inbox"];
+export type NotificationKind = Schemas["NotificationKind"];
+
+/** What each kind of notification is called (the inbox, the preferences). */
+export const NOTIFICATION_KIND_LABELS: Record<NotificationKind, string> = {
+  assigned: "Assigned to you",
+  mentioned: "Mentions",
+  status_changed: "Status changes",
+  sla_at_risk: "SLA at risk",
+  sla_breached: "SLA breached",
+  workflow: "Workflow notifications",
+};
+
+/** A kind's label; a kind this build does not know yet reads as its words. */
+export function notificationKindLabel(kind: string): string {
+  return NOTIFICATION_KIND_LABELS[kind as NotificationKind] ?? kind.replace(/_/g, " ");
+}
 
 export const priorities: Priority[] = ["critical", "high", "medium", "low"];
 

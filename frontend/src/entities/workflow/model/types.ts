@@ -27,10 +27,26 @@ export interface GraphNode {
 
 /** The trigger rules a node may have; see the README's "Flow control" section. */
 export const TRIGGER_RULES = [
-  ["all_succeeded", "All upstream succeeded (default)"],
-  ["none_failed_min_one_success", "None failed, at least one ran (join after a condition)"],
-  ["any_succeeded", "Any upstream succeeded"],
-  ["all_done", "All upstream done, whatever the outcome"],
+  [
+    "all_succeeded",
+    "All upstream succeeded",
+    "The default. Skipped as soon as an upstream node fails or lies on a branch not taken.",
+  ],
+  [
+    "none_failed_min_one_success",
+    "None failed, one ran",
+    "For a join after a Condition or Approval: runs once every upstream node is done, none failed and at least one ran.",
+  ],
+  [
+    "any_succeeded",
+    "Any upstream succeeded",
+    "Runs once every upstream node is done and at least one succeeded.",
+  ],
+  [
+    "all_done",
+    "All upstream done",
+    "Runs once every upstream node is done, whatever the outcome (clean-up, reports).",
+  ],
 ] as const;
 
 export type TriggerRule = (typeof TRIGGER_RULES)[number][0];
@@ -48,6 +64,9 @@ export interface Graph {
   edges: GraphEdge[];
 }
 
+/** The flow node kinds the platform runs itself. */
+export type BuiltinKind = "condition" | "wait" | "approval" | "notification";
+
 /** What the graph rules need to know about a template version. */
 export interface TemplateInfo {
   name: string;
@@ -60,7 +79,7 @@ export interface TemplateInfo {
   limits?: { timeoutSeconds: number; memoryMib: number; cpuMillicores: number };
   deleted?: boolean;
   /** Set on the platform's flow nodes, which run without Python. */
-  builtin?: "condition" | "wait" | null;
+  builtin?: BuiltinKind | null;
 }
 
 export type TemplateLookup = (ref: TemplateRef) => TemplateInfo | undefined;

@@ -1,4 +1,12 @@
-import { useCallback, useMemo, useRef, useState, type DragEvent } from "react";
+import {
+  useCallback,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  type DragEvent,
+  type RefObject,
+} from "react";
 import {
   Background,
   Controls,
@@ -6,6 +14,7 @@ import {
   ReactFlow,
   useConnection,
   useReactFlow,
+  useStoreApi,
   useViewport,
   type Connection,
   type ConnectionInProgress,
@@ -15,6 +24,8 @@ import {
   type NodeChange,
   type NodeHandle,
   type OnConnectEnd,
+  type OnMove,
+  type Viewport,
 } from "@xyflow/react";
 import { PORT_COLORS, type PortType } from "@/entities/template";
 import {
@@ -25,6 +36,7 @@ import {
 } from "@/entities/workflow";
 import type { LiveNode } from "@/entities/run";
 import { useEditor, useEditorContext } from "../model/context";
+import { boxesInView, pinnedBottomRight } from "../model/viewport";
 import { DRAG_MIME } from "./palette";
 import { CARD_WIDTH, cardHandles, cardHeight, nodeTypes, type EditorNode } from "./node-card";
 
@@ -297,8 +309,29 @@ export function Canvas({
     return { x: 40 - minX * zoom, y: 40 - minY * zoom, zoom };
   });
 
+  const wrapper = useRef<HTMLDivElement>(null);
+  const [large] = useState(() => nodes.length > 100);
+  const userMoved = useKeepFitted(wrapper, !large);
+  // Programmatic moves (fit, focus) come without an event, and a click on
+  // the pane starts a "move" that goes nowhere: only a real pan or zoom by
+  // hand counts.
+  const moveStart = useRef<Viewport | null>(null);
+  const onMoveStart: OnMove = useCallback((e, vp) => {
+    moveStart.current = e ? vp : null;
+  }, []);
+  const onMoveEnd: OnMove = useCallback(
+    (e, vp) => {
+      const start = moveStart.current;
+      moveStart.current = null;
+      if (e && start && (start.x !== vp.x || start.y !== vp.y || start.zoom !== vp.zoom))
+        userMoved.current = true;
+    },
+    [userMoved],
+  );
+
   return (
     <div
+      ref={wrapper}
       className="relative min-h-0 flex-1"
       onDrop={onDrop}
       onDragOver={(e) => e.preventDefault()}
@@ -315,6 +348,8 @@ export function Canvas({
         isValidConnection={isValidConnection}
         onNodeDragStart={() => store.getState().beginMove()}
         onPaneClick={() => store.getState().select([])}
+        onMoveStart={onMoveStart}
+        onMoveEnd={onMoveEnd}
         deleteKeyCode={null}
         selectionKeyCode="Shift"
         multiSelectionKeyCode={["Meta", "Control"]}
@@ -334,6 +369,56 @@ export function Canvas({
       </ReactFlow>
     </div>
   );
+}
+
+/**
+ * The graph opens fitted (React Flow's `fitView`). When the canvas then
+ * shrinks (the run panel opening below it) so that a graph that was wholly
+ * in view no longer is, it is fitted again, unless the person has panned or
+ * zoomed by hand since. Returns the flag the canvas sets on such a move.
+ */
+function useKeepFitted(wrapper: RefObject<HTMLDivElement | null>, enabled: boolean) {
+  const { fitView, getNodes, getViewport } = useReactFlow<EditorNode>();
+  const userMoved = useRef(false);
+  useEffect(() => {
+    const el = wrapper.current;
+    if (!enabled || !el) return;
+    let last = { w: el.clientWidth, h: el.clientHeight };
+    const observer = new ResizeObserver(() => {
+      const now = { w: el.clientWidth, h: el.clientHeight };
+      if (now.w === last.w && now.h === last.h) return;
+      const before = last;
+      last = now;
+      if (userMoved.current || now.w === 0 || now.h === 0) return;
+      const boxes = getNodes().map((n) => ({
+        ...n.position,
+        width: n.measured?.width ?? CARD_WIDTH,
+        height: n.measured?.height ?? 90,
+      }));
+      const view = getViewport();
+      const minimap = minimapCorner(el);
+      const inView = (w: number, h: number) =>
+        boxesInView(boxes, view, w, h, minimap ? [pinnedBottomRight(minimap, w, h)] : []);
+      if (boxes.length > 0 && inView(before.w, before.h) && !inView(now.w, now.h))
+        void fitView(FIT_OPTIONS);
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [wrapper, enabled, fitView, getNodes, getViewport]);
+  return userMoved;
+}
+
+/** The minimap's size and distance from the canvas's bottom-right corner. */
+function minimapCorner(canvas: Element | null) {
+  const mm = canvas?.querySelector(".react-flow__minimap")?.getBoundingClientRect();
+  if (!canvas || !mm) return null;
+  const box = canvas.getBoundingClientRect();
+  return {
+    right: box.right - mm.left,
+    bottom: box.bottom - mm.top,
+    width: mm.width,
+    height: mm.height,
+  };
 }
 
 /** Module scope, so the minimap's 500 node rects are not re-rendered by a new function. */
@@ -378,21 +463,32 @@ function Refusal({ connection }: { connection: ConnectionInProgress }) {
   );
 }
 
-/** Keeps React Flow's view in step with a selection made outside the canvas (problems panel). */
+/**
+ * Keeps React Flow's view in step with a selection made outside the canvas
+ * (problems panel, run node list): a node already wholly on screen stays
+ * where it is, so picking it does not throw the rest of the graph out of view.
+ */
 export function useFocusNode() {
-  const { getNode, setCenter, getZoom } = useReactFlow();
+  const { getNode, setCenter, getViewport } = useReactFlow();
+  const rf = useStoreApi();
   return useCallback(
     (id: string) => {
       const n = getNode(id);
       if (!n) return;
       const w = n.measured?.width ?? 224;
       const h = n.measured?.height ?? 80;
+      const viewport = getViewport();
+      const { width, height, domNode } = rf.getState();
+      const minimap = minimapCorner(domNode);
+      const covered = minimap ? [pinnedBottomRight(minimap, width, height)] : [];
+      if (boxesInView([{ ...n.position, width: w, height: h }], viewport, width, height, covered))
+        return;
       setCenter(n.position.x + w / 2, n.position.y + h / 2, {
-        zoom: Math.max(getZoom(), 0.8),
+        zoom: Math.max(viewport.zoom, 0.8),
         duration: 250,
       });
     },
-    [getNode, setCenter, getZoom],
+    [getNode, setCenter, getViewport, rf],
   );
 }
 

@@ -123,7 +123,7 @@ function NodeInspector({
         {edges.some((e) => e.target === node.id) && (
           <Field
             label="Runs when"
-            hint="How this node treats upstream nodes that failed or lie on a branch not taken."
+            hint={TRIGGER_RULES.find(([rule]) => rule === (node.trigger ?? "all_succeeded"))?.[2]}
           >
             {(id) => (
               <Select

@@ -12,6 +12,7 @@ import { PORT_COLORS } from "@/entities/template";
 import type { GraphNode, Problem, TemplateInfo } from "@/entities/workflow";
 import { STATUS_COLORS, UNKNOWN_STATUS_COLOR, type LiveNode } from "@/entities/run";
 import { formatDuration } from "@/shared/lib";
+import { FlowGlyph } from "./flow-glyph";
 
 export interface TaskNodeData extends Record<string, unknown> {
   node: GraphNode;
@@ -205,26 +206,3 @@ export const TaskNode = memo(function TaskNode({ data, selected }: NodeProps<Edi
 
 /** Module-scope map so React Flow never sees a new object. */
 export const nodeTypes = { task: TaskNode };
-
-/** The mark of a flow node the platform runs itself: a diamond for a Condition, a clock for a Wait. */
-function FlowGlyph({ kind }: { kind: "condition" | "wait" }) {
-  return (
-    <span
-      className="flex h-4 w-4 shrink-0 items-center justify-center text-indigo-700"
-      role="img"
-      aria-label={kind === "condition" ? "Condition" : "Wait"}
-      data-testid={`flow-${kind}`}
-    >
-      {kind === "condition" ? (
-        <svg viewBox="0 0 16 16" className="h-3.5 w-3.5" aria-hidden="true">
-          <path d="M8 1 15 8 8 15 1 8Z" fill="currentColor" />
-        </svg>
-      ) : (
-        <svg viewBox="0 0 16 16" className="h-3.5 w-3.5" aria-hidden="true">
-          <circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" strokeWidth="1.6" />
-          <path d="M8 4v4l2.5 2" fill="none" stroke="currentColor" strokeWidth="1.6" />
-        </svg>
-      )}
-    </span>
-  );
-}

@@ -1,6 +1,7 @@
 import { memo, useMemo, useState } from "react";
 import { Input } from "@/shared/ui";
 import { PORT_COLORS, type Template } from "@/entities/template";
+import { FlowGlyph } from "./flow-glyph";
 
 export const DRAG_MIME = "application/x-katalusis-template";
 
@@ -70,7 +71,8 @@ export const Palette = memo(function Palette({
                     className="cursor-grab rounded-md border border-slate-200 bg-white px-2 py-1.5 text-xs shadow-sm hover:border-indigo-300 focus:outline-2 focus:outline-indigo-500 active:cursor-grabbing"
                   >
                     <div className="flex items-center justify-between gap-1">
-                      <span className="truncate font-medium text-slate-800">{t.title}</span>
+                      {t.builtin && <FlowGlyph kind={t.builtin} decorative />}
+                      <span className="flex-1 truncate font-medium text-slate-800">{t.title}</span>
                       <span className="text-[10px] text-slate-500">v{t.version}</span>
                     </div>
                     <div className="mt-1 flex items-center gap-0.5">

@@ -1,0 +1,2 @@
+export { ApprovalPanel } from "./approval-panel";
+export { decisionErrorMessage, useDecide } from "./use-decide";

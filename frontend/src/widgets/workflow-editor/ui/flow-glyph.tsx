@@ -1,0 +1,70 @@
+import type { BuiltinKind } from "@/entities/workflow";
+
+const NAMES: Record<BuiltinKind, string> = {
+  condition: "Condition",
+  wait: "Wait",
+  approval: "Approval",
+  notification: "Notification",
+};
+
+/**
+ * The mark of a flow node the platform runs itself: a diamond for a
+ * Condition, a clock for a Wait, a person with a tick for an Approval and
+ * a bell for a Notification. Shown on the card and in the palette.
+ */
+export function FlowGlyph({
+  kind,
+  decorative = false,
+}: {
+  kind: BuiltinKind;
+  /** Next to the kind's own name (the palette), where a label would only repeat it. */
+  decorative?: boolean;
+}) {
+  return (
+    <span
+      className="flex h-4 w-4 shrink-0 items-center justify-center text-indigo-700"
+      {...(decorative ? { "aria-hidden": true } : { role: "img", "aria-label": NAMES[kind] })}
+      data-testid={`flow-${kind}`}
+    >
+      <svg viewBox="0 0 16 16" className="h-3.5 w-3.5" aria-hidden="true">
+        {kind === "condition" ? (
+          <path d="M8 1 15 8 8 15 1 8Z" fill="currentColor" />
+        ) : kind === "wait" ? (
+          <>
+            <circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" strokeWidth="1.6" />
+            <path d="M8 4v4l2.5 2" fill="none" stroke="currentColor" strokeWidth="1.6" />
+          </>
+        ) : kind === "approval" ? (
+          <>
+            <circle cx="6" cy="4.5" r="2.6" fill="currentColor" />
+            <path d="M1 14.5c0-3 2.2-5 5-5 1.3 0 2.4.4 3.3 1.1" fill="currentColor" />
+            <path
+              d="m9.2 12.2 2 2 3.8-4.2"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="1.8"
+              strokeLinecap="round"
+              strokeLinejoin="round"
+            />
+          </>
+        ) : (
+          <>
+            <path
+              d="M4 11V7.5a4 4 0 0 1 8 0V11l1.2 1.5H2.8Z"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="1.5"
+              strokeLinejoin="round"
+            />
+            <path
+              d="M6.6 14a1.5 1.5 0 0 0 2.8 0"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="1.5"
+            />
+          </>
+        )}
+      </svg>
+    </span>
+  );
+}
