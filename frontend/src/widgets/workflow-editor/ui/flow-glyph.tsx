@@ -5,12 +5,14 @@ const NAMES: Record<BuiltinKind, string> = {
   wait: "Wait",
   approval: "Approval",
   notification: "Notification",
+  task: "Task",
 };
 
 /**
  * The mark of a flow node the platform runs itself: a diamond for a
  * Condition, a clock for a Wait, a person with a tick for an Approval and
- * a bell for a Notification. Shown on the card and in the palette.
+ * a bell for a Notification and a ticked box for a Task. Shown on the card
+ * and in the palette.
  */
 export function FlowGlyph({
   kind,
@@ -43,6 +45,27 @@ export function FlowGlyph({
               fill="none"
               stroke="currentColor"
               strokeWidth="1.8"
+              strokeLinecap="round"
+              strokeLinejoin="round"
+            />
+          </>
+        ) : kind === "task" ? (
+          <>
+            <rect
+              x="1.8"
+              y="1.8"
+              width="12.4"
+              height="12.4"
+              rx="2"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="1.5"
+            />
+            <path
+              d="m4.8 8.2 2.2 2.2 4.2-4.6"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="1.7"
               strokeLinecap="round"
               strokeLinejoin="round"
             />
