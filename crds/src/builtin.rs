@@ -44,12 +44,16 @@ pub enum BuiltinKind {
     /// Creates a task from the inputs and goes on at once, or waits until
     /// the task is done.
     Task,
+    /// A CEL expression's value picks one of up to four case branches, or
+    /// `default`.
+    Switch,
 }
 
 impl BuiltinKind {
     /// Every kind.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Condition,
+        Self::Switch,
         Self::Wait,
         Self::Approval,
         Self::Notification,
@@ -64,6 +68,7 @@ impl BuiltinKind {
             Self::Approval => "approval",
             Self::Notification => "notification",
             Self::Task => "task",
+            Self::Switch => "switch",
         }
     }
 
@@ -73,6 +78,7 @@ impl BuiltinKind {
         match self {
             Self::Condition => matches!(port, "true" | "false"),
             Self::Approval => matches!(port, "approved" | "rejected"),
+            Self::Switch => matches!(port, "case1" | "case2" | "case3" | "case4" | "default"),
             Self::Wait | Self::Notification | Self::Task => false,
         }
     }
@@ -330,6 +336,53 @@ impl BuiltinKind {
                 ],
                 ..base
             },
+            Self::Switch => {
+                let case = |i: u8| {
+                    param(
+                        &format!("case{i}"),
+                        &format!("Case {i}"),
+                        ParamKind::Text,
+                        &format!("The value that sends the input down `case{i}`; empty for unused."),
+                    )
+                };
+                let mut parameters = vec![ParamSpec {
+                    required: true,
+                    ..param(
+                        "expression",
+                        "Expression (CEL)",
+                        ParamKind::Textarea,
+                        "A Common Expression Language expression whose value picks the \
+                         branch, e.g. `value.region`; compared as text with the cases.",
+                    )
+                }];
+                parameters.extend((1..=4).map(case));
+                let mut outputs: Vec<PortSpec> = (1..=4)
+                    .map(|i| {
+                        any(
+                            &format!("case{i}"),
+                            false,
+                            &format!("The input, when the value is case {i}'s."),
+                        )
+                    })
+                    .collect();
+                outputs.push(any("default", false, "The input, when no case matches."));
+                TemplateSpec {
+                    title: "Switch".into(),
+                    description: "Sends its input down one of up to four case branches, picked \
+                        by the value of a CEL expression over the input (e.g. `value.region` \
+                        with cases `eu`, `us`), or down `default`. Nodes only reachable \
+                        through branches not taken end skipped."
+                        .into(),
+                    inputs: vec![any(
+                        "value",
+                        false,
+                        "The value the expression looks at, as `value`.",
+                    )],
+                    outputs,
+                    parameters,
+                    ..base
+                }
+            }
             Self::Task => TemplateSpec {
                 title: "Task".into(),
                 description: "Creates a task for the run's client from its input: title and \

@@ -9,7 +9,9 @@ use chrono::{TimeZone, Utc};
 use katalusis_crds::plan::{FailureReason, NodePhase};
 use katalusis_crds::resources::RunSnapshot;
 use katalusis_crds::BuiltinKind;
-use katalusis_flow::{wait_until_ms, ApprovalSpec, Condition, NotifySpec, TaskNodeSpec};
+use katalusis_flow::{
+    switch_port, wait_until_ms, ApprovalSpec, Condition, NotifySpec, TaskNodeSpec, SWITCH_PORTS,
+};
 use serde_json::{Map, Value};
 
 use super::job::{node_inputs, NodeOutputs};
@@ -80,6 +82,35 @@ fn try_start(
                 branch: Some(decision.branch),
             }))
         }
+        BuiltinKind::Switch => {
+            let expression = param("expression").and_then(Value::as_str).unwrap_or("");
+            let names: BTreeSet<String> = spec.inputs.iter().map(|p| p.name.clone()).collect();
+            let cases: Vec<(String, String)> = SWITCH_PORTS
+                .iter()
+                .filter_map(|port| {
+                    param(port)
+                        .map(|v| match v {
+                            Value::String(s) => s.trim().to_owned(),
+                            other => other.to_string(),
+                        })
+                        .filter(|v| !v.is_empty())
+                        .map(|v| ((*port).to_owned(), v))
+                })
+                .collect();
+            let (port, result) =
+                switch_port(expression, &names, &cases, &inputs).map_err(|e| e.to_string())?;
+            let value = inputs.get("value").cloned().unwrap_or(Value::Null);
+            let mut outputs = Map::new();
+            outputs.insert(port.clone(), value);
+            Ok(Step::Ended(Ended {
+                phase: NodePhase::Succeeded,
+                reason: None,
+                message: Some(format!("the expression returned {result}: branch `{port}`")),
+                duration_ms: Some(0),
+                outputs: Some(outputs),
+                branch: Some(port),
+            }))
+        }
         // Run by the driver: they write to the database and reach people.
         BuiltinKind::Approval | BuiltinKind::Notification | BuiltinKind::Task => {
             Err("this node kind is run by the driver".into())
@@ -129,6 +160,7 @@ pub(crate) fn expire(
         // deadline, and an Approval's deadline is applied by the driver: an
         // expiry here can only come from stale state.
         BuiltinKind::Condition
+        | BuiltinKind::Switch
         | BuiltinKind::Approval
         | BuiltinKind::Notification
         | BuiltinKind::Task => Ended::failed(

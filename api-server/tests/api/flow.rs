@@ -242,3 +242,77 @@ async fn the_flow_templates_are_installed_and_their_names_are_reserved(pool: MyS
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert_eq!(app.count("node_template").await, before);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_switch_sends_the_input_down_the_matching_case_or_default(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "region.source",
+            "def run(inputs, params, ctx):\n    return {'value': {'region': inputs['region']}}\n",
+            json!([{"name": "region", "type": "string", "required": true}]),
+            json!([{"name": "value", "type": "object"}]),
+            json!({}),
+        ),
+    )
+    .await;
+    app.create_template(
+        &c.admin,
+        template(
+            "region.tag",
+            "def run(inputs, params, ctx):\n    return {'seen': inputs['value']['region']}\n",
+            json!([{"name": "value", "type": "json", "required": true}]),
+            json!([{"name": "seen", "type": "string"}]),
+            json!({}),
+        ),
+    )
+    .await;
+    let mut src = node("src", "region.source");
+    src["inputs"] = json!({"region": "eu"});
+    let mut switch = node("route", "flow.switch");
+    switch["params"] = json!({"expression": "value.region", "case1": "eu", "case2": "us"});
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![
+            src,
+            switch,
+            node("eu", "region.tag"),
+            node("us", "region.tag"),
+            node("other", "region.tag"),
+        ],
+        vec![
+            edge("src", "value", "route", "value"),
+            edge("route", "case1", "eu", "value"),
+            edge("route", "case2", "us", "value"),
+            edge("route", "default", "other", "value"),
+        ],
+    )
+    .await;
+    for (region, taken, port) in [
+        ("us", "us", "case2"),
+        ("eu", "eu", "case1"),
+        ("apac", "other", "default"),
+    ] {
+        let run = start(
+            &app,
+            &c.manager,
+            wf,
+            json!({"inputs": {"src": {"region": region}}}),
+        )
+        .await;
+        let body = wait_final(&app, &c.manager, run).await;
+        assert_eq!(body["status"], "succeeded", "{body}");
+        assert_eq!(node_of(&body, "route")["branch"], port);
+        assert_eq!(
+            node_of(&body, taken)["executions"][0]["outputs"]["seen"],
+            region
+        );
+        for n in ["eu", "us", "other"].into_iter().filter(|n| *n != taken) {
+            assert_eq!(node_of(&body, n)["reason"], "branch", "{n}");
+        }
+    }
+}

@@ -63,6 +63,28 @@ pub struct Condition {
 /// The branch a switch takes when no case matches, if the node has it.
 pub const DEFAULT_CASE: &str = "default";
 
+/// A Switch node's case ports, in order; each matches the value of the
+/// parameter of the same name (empty ones are unused).
+pub const SWITCH_PORTS: [&str; 4] = ["case1", "case2", "case3", "case4"];
+
+/// Evaluates a Switch: the port whose case value the expression returned,
+/// else `default`. `cases` pairs each used port with its value.
+pub fn switch_port(
+    expression: &str,
+    inputs: &BTreeSet<String>,
+    cases: &[(String, String)],
+    values: &Map<String, Value>,
+) -> Result<(String, Value), ConditionError> {
+    let mut wanted: Vec<String> = cases.iter().map(|(_, v)| v.clone()).collect();
+    wanted.push(DEFAULT_CASE.to_owned());
+    let decision = Condition::compile(expression, inputs, &wanted)?.evaluate(values)?;
+    let port = cases
+        .iter()
+        .find(|(_, v)| *v == decision.branch)
+        .map_or_else(|| DEFAULT_CASE.to_owned(), |(p, _)| p.clone());
+    Ok((port, decision.result))
+}
+
 impl Condition {
     /// Compiles `expression`; `inputs` are the names it may use, `cases` the
     /// switch's output ports (empty for a yes/no condition).
@@ -191,6 +213,26 @@ mod tests {
         assert_eq!(high.result, json!(true));
         let low = c.evaluate(&inputs(json!({"row": {"amount": 20}}))).unwrap();
         assert_eq!(low.branch, "false");
+    }
+
+    #[test]
+    fn a_switch_node_maps_the_value_to_its_case_port() {
+        let cases = vec![
+            ("case1".to_owned(), "eu".to_owned()),
+            ("case2".to_owned(), "us".to_owned()),
+        ];
+        let inputs = names(&["value"]);
+        let run = |region: &str| {
+            let mut m = Map::new();
+            m.insert("value".into(), serde_json::json!({"region": region}));
+            switch_port("value.region", &inputs, &cases, &m).unwrap()
+        };
+        assert_eq!(run("us").0, "case2");
+        assert_eq!(run("eu").0, "case1");
+        assert_eq!(
+            run("apac"),
+            ("default".to_owned(), Value::String("apac".into()))
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub use approval::{
     decision_outputs, ApprovalError, ApprovalSpec, ApprovalStatus, Decider, TimeoutPolicy,
     TimeoutStep, Verdict, MAX_COMMENT_CHARS,
 };
-pub use condition::{Condition, ConditionError, Decision};
+pub use condition::{switch_port, Condition, ConditionError, Decision, SWITCH_PORTS};
 pub use notify::{
     render, render_plain, webhook_allowed, webhook_payload, NotifyError, NotifySpec, Rendered,
 };

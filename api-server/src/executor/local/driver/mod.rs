@@ -393,7 +393,7 @@ impl Driver {
             BuiltinKind::Approval => return self.start_approval(node, attempt).await,
             BuiltinKind::Notification => return self.start_notification(node, attempt).await,
             BuiltinKind::Task => return self.start_task(node, attempt).await,
-            BuiltinKind::Condition | BuiltinKind::Wait => {}
+            BuiltinKind::Condition | BuiltinKind::Switch | BuiltinKind::Wait => {}
         }
         match builtin::start(kind, &self.snapshot, node, &self.outputs, now_ms()) {
             builtin::Step::Ended(ended) => self.record(node, attempt, ended).await,

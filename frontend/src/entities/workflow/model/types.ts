@@ -65,7 +65,7 @@ export interface Graph {
 }
 
 /** The flow node kinds the platform runs itself. */
-export type BuiltinKind = "condition" | "wait" | "approval" | "notification" | "task";
+export type BuiltinKind = "condition" | "switch" | "wait" | "approval" | "notification" | "task";
 
 /** What the graph rules need to know about a template version. */
 export interface TemplateInfo {

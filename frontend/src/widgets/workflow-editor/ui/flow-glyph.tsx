@@ -2,6 +2,7 @@ import type { BuiltinKind } from "@/entities/workflow";
 
 const NAMES: Record<BuiltinKind, string> = {
   condition: "Condition",
+  switch: "Switch",
   wait: "Wait",
   approval: "Approval",
   notification: "Notification",
@@ -10,7 +11,7 @@ const NAMES: Record<BuiltinKind, string> = {
 
 /**
  * The mark of a flow node the platform runs itself: a diamond for a
- * Condition, a clock for a Wait, a person with a tick for an Approval and
+ * Condition (with three branch lines for a Switch), a clock for a Wait, a person with a tick for an Approval and
  * a bell for a Notification and a ticked box for a Task. Shown on the card
  * and in the palette.
  */
@@ -31,6 +32,17 @@ export function FlowGlyph({
       <svg viewBox="0 0 16 16" className="h-3.5 w-3.5" aria-hidden="true">
         {kind === "condition" ? (
           <path d="M8 1 15 8 8 15 1 8Z" fill="currentColor" />
+        ) : kind === "switch" ? (
+          <>
+            <path d="M6 1 11 6 6 11 1 6Z" fill="currentColor" />
+            <path
+              d="M9 9l5 5M11 6h4M6 11v4"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="1.4"
+              strokeLinecap="round"
+            />
+          </>
         ) : kind === "wait" ? (
           <>
             <circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" strokeWidth="1.6" />
