@@ -11,9 +11,9 @@ const NAMES: Record<BuiltinKind, string> = {
 
 /**
  * The mark of a flow node the platform runs itself: a diamond for a
- * Condition (with three branch lines for a Switch), a clock for a Wait, a person with a tick for an Approval and
- * a bell for a Notification and a ticked box for a Task. Shown on the card
- * and in the palette.
+ * Condition (with three branch lines for a Switch), a clock for a Wait, a
+ * person with a tick for an Approval, a bell for a Notification and a
+ * ticked box for a Task. Shown on the card and in the palette.
  */
 export function FlowGlyph({
   kind,
