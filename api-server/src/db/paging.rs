@@ -232,6 +232,9 @@ fn push_value(qb: &mut QueryBuilder<'_, MySql>, v: &KeyValue) {
         KeyValue::Null => qb.push("NULL"),
         KeyValue::Int(i) => qb.push_bind(*i),
         KeyValue::Float(f) => qb.push_bind(*f),
-        KeyValue::Time(t) => qb.push_bind(*t),
+        // As DATETIME (naive UTC; the connection's zone is UTC): bound as a
+        // TIMESTAMP, instants past 2038 — such as the end of time tasks
+        // without a due date sort at — would not compare.
+        KeyValue::Time(t) => qb.push_bind(t.naive_utc()),
     };
 }

@@ -585,6 +585,18 @@ pub struct Filter {
     pub reporter_id: Option<u64>,
 }
 
+/// How a manager's visible tasks are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ManagerScope {
+    /// Probe each task walked in index order (cheap when a short page in an
+    /// indexed order stops the walk early).
+    Probe,
+    /// Start from the visible ids (a union over the client, reporter and
+    /// assignee indexes): for queries that read every visible task anyway,
+    /// the board order and the column counts.
+    Ids,
+}
+
 fn push_from_where(
     qb: &mut QueryBuilder<'_, MySql>,
     v: Viewer,
@@ -592,7 +604,34 @@ fn push_from_where(
     now: DateTime<Utc>,
     join_status: bool,
 ) {
+    let scope = if join_status {
+        ManagerScope::Ids
+    } else {
+        ManagerScope::Probe
+    };
+    push_from_where_scoped(qb, v, f, now, join_status, scope);
+}
+
+fn push_from_where_scoped(
+    qb: &mut QueryBuilder<'_, MySql>,
+    v: Viewer,
+    f: &Filter,
+    now: DateTime<Utc>,
+    join_status: bool,
+    scope: ManagerScope,
+) {
     qb.push(" FROM task t");
+    let manager_ids = v.role == Role::Manager && scope == ManagerScope::Ids;
+    if manager_ids {
+        // Same rows as `push_visible` for a manager.
+        qb.push(" JOIN (SELECT tv.task_id FROM task tv WHERE tv.client_id IN (SELECT mc.client_id FROM manager_client mc WHERE mc.manager_id = ")
+            .push_bind(v.user_id)
+            .push(") UNION SELECT tr.task_id FROM task tr WHERE tr.reporter_id = ")
+            .push_bind(v.user_id)
+            .push(" UNION SELECT vm.task_id FROM task_assignee vm WHERE vm.user_id = ")
+            .push_bind(v.user_id)
+            .push(") mine ON mine.task_id = t.task_id");
+    }
     if v.role == Role::Client {
         // A client sees the few tasks assigned or shared to them: start from
         // those ids (a small derived table over the `(user_id, task_id)`
@@ -609,7 +648,7 @@ fn push_from_where(
         qb.push(" JOIN task_status s ON s.status_id = t.status_id");
     }
     qb.push(" WHERE 1 = 1");
-    if v.role != Role::Client {
+    if v.role != Role::Client && !manager_ids {
         push_visible(qb, v);
     }
     if !f.status_ids.is_empty() {
@@ -712,7 +751,7 @@ fn key_columns(sort: TaskSort) -> &'static [KeyColumn] {
     const CREATED_DESC: &[KeyColumn] = &[desc("t.created_at"), desc("t.task_id")];
     const CREATED_ASC: &[KeyColumn] = &[asc("t.created_at"), asc("t.task_id")];
     const UPDATED_DESC: &[KeyColumn] = &[desc("t.updated_at"), desc("t.task_id")];
-    const DUE_ASC: &[KeyColumn] = &[asc("(t.due_at IS NULL)"), asc("t.due_at"), asc("t.task_id")];
+    const DUE_ASC: &[KeyColumn] = &[asc("t.due_sort"), asc("t.task_id")];
     const DUE_DESC: &[KeyColumn] = &[
         asc("(t.due_at IS NULL)"),
         desc("t.due_at"),
@@ -737,6 +776,14 @@ fn key_columns(sort: TaskSort) -> &'static [KeyColumn] {
     }
 }
 
+/// Where tasks without a due date sort in `due_asc`, as migration 0016's
+/// `due_sort` column puts them.
+fn end_of_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("9999-12-31T00:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// Whether a cursor's key fits the sort (right length); a mismatched one is refused.
 pub fn key_fits(sort: TaskSort, key: &[KeyValue]) -> bool {
     key.len() == key_columns(sort).len()
@@ -750,7 +797,8 @@ fn row_key(sort: TaskSort, row: &TaskRow, status_position: i32) -> Vec<KeyValue>
     match sort {
         TaskSort::CreatedDesc | TaskSort::CreatedAsc => vec![time(Some(row.created_at)), id],
         TaskSort::UpdatedDesc => vec![time(Some(row.updated_at)), id],
-        TaskSort::DueAsc | TaskSort::DueDesc => vec![
+        TaskSort::DueAsc => vec![time(Some(row.due_at.unwrap_or_else(end_of_time))), id],
+        TaskSort::DueDesc => vec![
             KeyValue::Int(i64::from(row.due_at.is_none())),
             time(row.due_at),
             id,
@@ -860,7 +908,7 @@ pub async fn count_by_status(
     now: DateTime<Utc>,
 ) -> Result<Vec<(u64, i64)>, sqlx::Error> {
     let mut q = QueryBuilder::<MySql>::new("SELECT t.status_id, COUNT(*)");
-    push_from_where(&mut q, v, f, now, false);
+    push_from_where_scoped(&mut q, v, f, now, false, ManagerScope::Ids);
     q.push(" GROUP BY t.status_id");
     q.build_query_as().fetch_all(db).await
 }

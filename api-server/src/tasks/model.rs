@@ -263,7 +263,9 @@ impl TaskSort {
             Self::CreatedDesc => "t.created_at DESC, t.task_id DESC",
             Self::CreatedAsc => "t.created_at ASC, t.task_id ASC",
             Self::UpdatedDesc => "t.updated_at DESC, t.task_id DESC",
-            Self::DueAsc => "t.due_at IS NULL, t.due_at ASC, t.task_id ASC",
+            // due_sort is a stored generated column (migration 0016): the due
+            // date, or the end of time when there is none.
+            Self::DueAsc => "t.due_sort ASC, t.task_id ASC",
             Self::DueDesc => "t.due_at IS NULL, t.due_at DESC, t.task_id DESC",
             Self::PriorityDesc => {
                 // priority_rank is a stored generated column (migration 0008)

@@ -42,6 +42,9 @@ const ADMIN_ONLY_GET: [u16; 7] = [401, 200, 403, 403, 403, 403, 403];
 const STAFF_GET: [u16; 7] = [401, 200, 200, 200, 200, 403, 403];
 const STAFF_SCOPED_GET: [u16; 7] = [401, 200, 200, 404, 404, 403, 403];
 const PUBLIC: [u16; 7] = [200; 7];
+const STAFF_SCOPED_CREATE: [u16; 7] = [401, 201, 201, 404, 404, 403, 403];
+/// Deciding an approval nobody is named on: admins only; others who see the run get 403.
+const DECIDE: [u16; 7] = [401, 200, 403, 404, 404, 403, 404];
 
 /// (method, OpenAPI path, expected status per `CASES`).
 const MATRIX: &[(&str, &str, [u16; 7])] = &[
@@ -256,6 +259,37 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/tasks/imports/{id}/events", STAFF_SCOPED_GET),
     ("GET", "/api/tasks/import-mappings", STAFF_GET),
     ("PUT", "/api/tasks/import-mappings", STAFF_GET),
+    ("GET", "/api/admin/settings/webhooks", ADMIN_ONLY_GET),
+    ("PUT", "/api/admin/settings/webhooks", ADMIN_ONLY_GET),
+    // Approvals with no approvers named: admins decide, whoever sees the run reads.
+    ("GET", "/api/runs/{id}/approvals", RUN_READ),
+    ("GET", "/api/approvals/{id}", RUN_READ),
+    ("POST", "/api/approvals/{id}/decision", DECIDE),
+    ("POST", "/api/runs/{id}/nodes/{node}/decision", DECIDE),
+    ("GET", "/api/workflows/{id}/triggers", STAFF_SCOPED_GET),
+    ("POST", "/api/workflows/{id}/triggers", STAFF_SCOPED_CREATE),
+    ("PATCH", "/api/triggers/{id}", STAFF_SCOPED_GET),
+    (
+        "DELETE",
+        "/api/triggers/{id}",
+        [401, 204, 204, 404, 404, 403, 403],
+    ),
+    ("GET", "/api/triggers/{id}/firings", STAFF_SCOPED_GET),
+    // The secret URL is the credential.
+    ("POST", "/api/hooks/{token}", [202; 7]),
+    ("GET", "/api/workflow-templates", STAFF_GET),
+    ("GET", "/api/workflow-templates/{id}", STAFF_GET),
+    ("POST", "/api/workflow-templates", STAFF_SCOPED_CREATE),
+    (
+        "DELETE",
+        "/api/workflow-templates/{id}",
+        [401, 204, 204, 404, 404, 403, 403],
+    ),
+    (
+        "POST",
+        "/api/workflow-templates/{id}/instantiate",
+        STAFF_SCOPED_CREATE,
+    ),
     ("GET", "/api/notifications", EVERYONE),
     ("POST", "/api/notifications/read", EVERYONE),
     ("GET", "/api/notifications/preferences", EVERYONE),
@@ -619,6 +653,116 @@ async fn instantiate(
                 None,
             )
         }
+        ("PUT", "/api/admin/settings/webhooks") => (
+            path.into(),
+            Some(json!({"allowed": ["https://hooks.example.com/"]})),
+            None,
+        ),
+        ("POST", "/api/approvals/{id}/decision") | ("GET", "/api/approvals/{id}") => {
+            let run = fresh_run(app, fx, client, "waiting").await;
+            let id = fresh_approval(app, run, client).await;
+            let body = (method == "POST").then(|| json!({"verdict": "approve"}));
+            (p_id(path, id), body, None)
+        }
+        ("POST", "/api/runs/{id}/nodes/{node}/decision") => {
+            let run = fresh_run(app, fx, client, "waiting").await;
+            fresh_approval(app, run, client).await;
+            (
+                format!("/api/runs/{run}/nodes/a/decision"),
+                Some(json!({"verdict": "reject"})),
+                None,
+            )
+        }
+        ("POST", "/api/workflows/{id}/triggers") => {
+            let id = fresh_workflow(app, fx, client).await;
+            (
+                format!("/api/workflows/{id}/triggers"),
+                Some(json!({"name": format!("t{n}"), "config": {"kind": "webhook"}})),
+                None,
+            )
+        }
+        (_, p) if p.starts_with("/api/triggers/{id}") => {
+            let id = fresh_workflow(app, fx, client).await;
+            let r = app
+                .post(
+                    &format!("/api/workflows/{id}/triggers"),
+                    &fx.admin,
+                    json!({"name": format!("t{n}"), "config": {"kind": "webhook"}}),
+                )
+                .await;
+            let t = r.body["trigger"]["id"].as_u64().expect("trigger id");
+            let body = (method == "PATCH").then(|| json!({"enabled": false}));
+            (p_id(p, t), body, None)
+        }
+        ("POST", "/api/hooks/{token}") => {
+            let name = fresh_template(app, fx).await;
+            let graph = json!({"nodes": [{"id": "a", "template": {"name": name, "version": 1}, "inputs": {"text": "hi"}}], "edges": []});
+            let id = app.create_workflow(&fx.admin, client, graph).await["id"]
+                .as_u64()
+                .unwrap();
+            let r = app
+                .post(
+                    &format!("/api/workflows/{id}/triggers"),
+                    &fx.admin,
+                    json!({"name": format!("h{n}"), "config": {"kind": "webhook"}}),
+                )
+                .await;
+            let hook = r.body["webhookPath"]
+                .as_str()
+                .expect("webhook path")
+                .to_owned();
+            (hook, Some(json!({})), None)
+        }
+        ("GET", "/api/workflow-templates/{id}") => {
+            let all = app.get("/api/workflow-templates", &fx.admin).await;
+            let id = all.body[0]["id"].as_u64().expect("a shipped template");
+            (p_id(path, id), None, None)
+        }
+        ("POST", "/api/workflow-templates") => {
+            let id = fresh_workflow(app, fx, client).await;
+            (
+                path.into(),
+                Some(json!({"workflowId": id, "name": format!("saved {n}")})),
+                None,
+            )
+        }
+        ("DELETE", "/api/workflow-templates/{id}") => {
+            // The caller's own template, or (other cases) another manager's.
+            let (owner, wf_client) = match case {
+                Case::Admin => (&fx.admin, fx.client.user_id),
+                Case::ManagerOwn | Case::ClientOwn => (&fx.manager, fx.client.user_id),
+                _ => (&fx.other_manager, fx.other_client),
+            };
+            let wf = fresh_workflow(app, fx, wf_client).await;
+            let r = app
+                .post(
+                    "/api/workflow-templates",
+                    owner,
+                    json!({"workflowId": wf, "name": format!("mine {n}")}),
+                )
+                .await;
+            (
+                p_id(path, r.body["id"].as_u64().expect("template id")),
+                None,
+                None,
+            )
+        }
+        ("POST", "/api/workflow-templates/{id}/instantiate") => {
+            let wf = fresh_workflow(app, fx, fx.client.user_id).await;
+            let r = app
+                .post(
+                    "/api/workflow-templates",
+                    &fx.admin,
+                    json!({"workflowId": wf, "name": format!("shared {n}"), "shared": true}),
+                )
+                .await;
+            let id = r.body["id"].as_u64().expect("template id");
+            (
+                p_id(path, id),
+                Some(json!({"clientId": client, "name": format!("from template {n}")})),
+                None,
+            )
+        }
         ("POST", "/api/workflows/{id}/runs") => {
             let name = fresh_template(app, fx).await;
             let graph = json!({"nodes": [{"id": "a", "template": {"name": name, "version": 1}, "inputs": {"text": "hi"}}], "edges": []});
@@ -822,6 +966,24 @@ async fn instantiate(
         }
         (_, p) => (p.to_string(), None, None),
     }
+}
+
+fn p_id(path: &str, id: u64) -> String {
+    path.replace("{id}", &id.to_string())
+}
+
+/// A pending approval at node `a` of `run` with nobody named as approver.
+async fn fresh_approval(app: &TestApp, run: u64, client: u64) -> u64 {
+    sqlx::query(
+        "INSERT INTO approval (run_id, node_id, attempt, client_id, status, subject, created_at) \
+         VALUES (?, 'a', 1, ?, 'pending', '{}', NOW(6))",
+    )
+    .bind(run)
+    .bind(client)
+    .execute(&app.db)
+    .await
+    .unwrap()
+    .last_insert_id()
 }
 
 /// A connection to a closed local port: its test answers at once (`refused`).
