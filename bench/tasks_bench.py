@@ -11,6 +11,7 @@ and writes them as JSON to bench/results/. Stdlib only.
     BENCH_TASKS=100000         how many tasks to generate
     BENCH_BINARY=path          server binary (default: release build)
     BENCH_DATABASE_SERVER=mysql://root@127.0.0.1:3306
+    BENCH_KEEP_DB=1            keep the generated database (to look at plans)
 """
 
 import http.client
@@ -195,8 +196,11 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=30)
-        subprocess.run(["mysql", "-h", "127.0.0.1", "-u", "root", "-e", f"DROP DATABASE IF EXISTS {db}"],
-                       check=False)
+        if os.environ.get("BENCH_KEEP_DB"):
+            print(f"kept database {db}")
+        else:
+            subprocess.run(["mysql", "-h", "127.0.0.1", "-u", "root", "-e", f"DROP DATABASE IF EXISTS {db}"],
+                           check=False)
 
 
 if __name__ == "__main__":

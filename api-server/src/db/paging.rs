@@ -24,7 +24,7 @@ impl<K> Start<K> {
         }
     }
 
-    fn offset(&self) -> u64 {
+    pub fn offset(&self) -> u64 {
         match self {
             Self::Offset(o) => *o,
             _ => 0,

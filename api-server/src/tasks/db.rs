@@ -2,6 +2,8 @@
 //! cannot return a task its caller may not see. Functions take an executor or
 //! a transaction; the service decides transaction scope.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, MySql, MySqlConnection, MySqlPool, QueryBuilder};
 
@@ -585,17 +587,32 @@ pub struct Filter {
     pub reporter_id: Option<u64>,
 }
 
-/// How a manager's visible tasks are found.
+/// How a query finds the tasks its viewer sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ManagerScope {
-    /// Probe each task walked in index order (cheap when a short page in an
-    /// indexed order stops the walk early).
-    Probe,
-    /// Start from the visible ids (a union over the client, reporter and
-    /// assignee indexes): for queries that read every visible task anyway,
-    /// the board order and the column counts.
-    Ids,
+enum Scope {
+    /// `push_visible` (a manager's tasks probed per row walked; a client's
+    /// from their assignment and share ids).
+    Visible,
+    /// One of the three disjoint parts of what a manager sees, each found
+    /// through its own index; their union is `Visible`.
+    Manager(ManagerPart),
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ManagerPart {
+    /// Tasks of the manager's clients.
+    Clients,
+    /// Tasks of other clients the manager reported.
+    Reported,
+    /// Tasks of other clients assigned to the manager, not reported by them.
+    Assigned,
+}
+
+const MANAGER_PARTS: [ManagerPart; 3] = [
+    ManagerPart::Clients,
+    ManagerPart::Reported,
+    ManagerPart::Assigned,
+];
 
 fn push_from_where(
     qb: &mut QueryBuilder<'_, MySql>,
@@ -604,12 +621,13 @@ fn push_from_where(
     now: DateTime<Utc>,
     join_status: bool,
 ) {
-    let scope = if join_status {
-        ManagerScope::Ids
-    } else {
-        ManagerScope::Probe
-    };
-    push_from_where_scoped(qb, v, f, now, join_status, scope);
+    push_from_where_scoped(qb, v, f, now, join_status, Scope::Visible);
+}
+
+fn push_managed_clients(qb: &mut QueryBuilder<'_, MySql>, manager: u64) {
+    qb.push("(SELECT mc.client_id FROM manager_client mc WHERE mc.manager_id = ")
+        .push_bind(manager)
+        .push(")");
 }
 
 fn push_from_where_scoped(
@@ -618,19 +636,13 @@ fn push_from_where_scoped(
     f: &Filter,
     now: DateTime<Utc>,
     join_status: bool,
-    scope: ManagerScope,
+    scope: Scope,
 ) {
     qb.push(" FROM task t");
-    let manager_ids = v.role == Role::Manager && scope == ManagerScope::Ids;
-    if manager_ids {
-        // Same rows as `push_visible` for a manager.
-        qb.push(" JOIN (SELECT tv.task_id FROM task tv WHERE tv.client_id IN (SELECT mc.client_id FROM manager_client mc WHERE mc.manager_id = ")
-            .push_bind(v.user_id)
-            .push(") UNION SELECT tr.task_id FROM task tr WHERE tr.reporter_id = ")
-            .push_bind(v.user_id)
-            .push(" UNION SELECT vm.task_id FROM task_assignee vm WHERE vm.user_id = ")
-            .push_bind(v.user_id)
-            .push(") mine ON mine.task_id = t.task_id");
+    if scope == Scope::Manager(ManagerPart::Assigned) {
+        // Driven from the manager's assignments (the `(user_id, task_id)` index).
+        qb.push(" JOIN task_assignee vpa ON vpa.task_id = t.task_id AND vpa.user_id = ")
+            .push_bind(v.user_id);
     }
     if v.role == Role::Client {
         // A client sees the few tasks assigned or shared to them: start from
@@ -648,8 +660,23 @@ fn push_from_where_scoped(
         qb.push(" JOIN task_status s ON s.status_id = t.status_id");
     }
     qb.push(" WHERE 1 = 1");
-    if v.role != Role::Client && !manager_ids {
-        push_visible(qb, v);
+    match scope {
+        Scope::Visible if v.role != Role::Client => push_visible(qb, v),
+        Scope::Visible => {}
+        Scope::Manager(ManagerPart::Clients) => {
+            qb.push(" AND t.client_id IN ");
+            push_managed_clients(qb, v.user_id);
+        }
+        Scope::Manager(ManagerPart::Reported) => {
+            qb.push(" AND t.reporter_id = ").push_bind(v.user_id);
+            qb.push(" AND t.client_id NOT IN ");
+            push_managed_clients(qb, v.user_id);
+        }
+        Scope::Manager(ManagerPart::Assigned) => {
+            qb.push(" AND t.reporter_id <> ").push_bind(v.user_id);
+            qb.push(" AND t.client_id NOT IN ");
+            push_managed_clients(qb, v.user_id);
+        }
     }
     if !f.status_ids.is_empty() {
         qb.push(" AND t.status_id IN (");
@@ -835,37 +862,65 @@ pub async fn list(
     now: DateTime<Utc>,
 ) -> Result<(Window<TaskRow>, Option<Vec<KeyValue>>), sqlx::Error> {
     let board = sort == TaskSort::Board;
-    let mut q = window_query(
-        "",
-        TASK_COLUMNS,
-        &|qb: &mut QueryBuilder<'_, MySql>| push_from_where(qb, v, f, now, board),
-        &|qb: &mut QueryBuilder<'_, MySql>, k: &Vec<KeyValue>| {
-            push_keyset(qb, key_columns(sort), k)
-        },
-        sort.order_by(),
-        start,
-        limit,
-    );
-    let mut items: Vec<TaskRow> = q.build_query_as().fetch_all(db).await?;
+    // A manager's parts are merged here, each read in its own index order;
+    // page numbers (offsets) cannot be split that way and probe instead.
+    let scopes: Vec<Scope> = if v.role == Role::Manager && start.offset() == 0 {
+        MANAGER_PARTS.into_iter().map(Scope::Manager).collect()
+    } else {
+        vec![Scope::Visible]
+    };
+    // Narrow first: sort and limit ids only, then read the page's rows, so
+    // a sort over many matching tasks never carries their descriptions.
+    let mut ids: Vec<u64> = Vec::new();
+    for scope in &scopes {
+        let q = window_query(
+            "",
+            "t.task_id",
+            &|qb: &mut QueryBuilder<'_, MySql>| {
+                push_from_where_scoped(qb, v, f, now, board, *scope)
+            },
+            &|qb: &mut QueryBuilder<'_, MySql>, k: &Vec<KeyValue>| {
+                push_keyset(qb, key_columns(sort), k)
+            },
+            sort.order_by(),
+            start,
+            limit,
+        );
+        let mut q = q;
+        ids.extend(q.build_query_scalar::<u64>().fetch_all(db).await?);
+    }
+    let mut items = rows_by_ids(db, &ids).await?;
+    let positions: HashMap<u64, i32> = if board {
+        statuses(db)
+            .await?
+            .into_iter()
+            .map(|s| (s.status_id, s.position))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let key_of = |r: &TaskRow| row_key(sort, r, positions.get(&r.status_id).copied().unwrap_or(0));
+    if scopes.len() > 1 {
+        items.sort_by(|a, b| compare_keys(&key_of(a), &key_of(b), key_columns(sort)));
+    } else {
+        let order: HashMap<u64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        items.sort_by_key(|r| order.get(&r.task_id).copied().unwrap_or(usize::MAX));
+    }
     let has_more = items.len() > limit as usize;
     items.truncate(limit as usize);
     let total = if count {
-        let mut c = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
-        push_from_where(&mut c, v, f, now, false);
-        let n: i64 = c.build_query_scalar().fetch_one(db).await?;
+        let mut n = 0i64;
+        for scope in &scopes {
+            let mut c = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
+            push_from_where_scoped(&mut c, v, f, now, false, *scope);
+            n += c.build_query_scalar::<i64>().fetch_one(db).await?;
+        }
         Some(u64::try_from(n).unwrap_or(0))
     } else {
         None
     };
     let next = match items.last() {
-        Some(last) if has_more => {
-            let position = if board {
-                status(db, last.status_id).await?.map_or(0, |s| s.position)
-            } else {
-                0
-            };
-            Some(row_key(sort, last, position))
-        }
+        Some(last) if has_more => Some(key_of(last)),
         _ => None,
     };
     Ok((
@@ -876,6 +931,50 @@ pub async fn list(
         },
         next,
     ))
+}
+
+/// The rows of `ids` (in no particular order).
+async fn rows_by_ids(db: &MySqlPool, ids: &[u64]) -> Result<Vec<TaskRow>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<MySql>::new(format!(
+        "SELECT {TASK_COLUMNS} FROM task t WHERE t.task_id IN ("
+    ));
+    let mut sep = q.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+    q.push(")");
+    q.build_query_as().fetch_all(db).await
+}
+
+fn compare_value(a: &KeyValue, b: &KeyValue) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (KeyValue::Null, KeyValue::Null) => Ordering::Equal,
+        // As MySQL orders NULL: first ascending, last descending.
+        (KeyValue::Null, _) => Ordering::Less,
+        (_, KeyValue::Null) => Ordering::Greater,
+        (KeyValue::Int(x), KeyValue::Int(y)) => x.cmp(y),
+        (KeyValue::Float(x), KeyValue::Float(y)) => x.total_cmp(y),
+        (KeyValue::Int(x), KeyValue::Float(y)) => (*x as f64).total_cmp(y),
+        (KeyValue::Float(x), KeyValue::Int(y)) => x.total_cmp(&(*y as f64)),
+        (KeyValue::Time(x), KeyValue::Time(y)) => x.cmp(y),
+        _ => Ordering::Equal,
+    }
+}
+
+/// Orders two sort keys as `ORDER BY` over `columns` would.
+fn compare_keys(a: &[KeyValue], b: &[KeyValue], columns: &[KeyColumn]) -> std::cmp::Ordering {
+    for ((x, y), c) in a.iter().zip(b).zip(columns) {
+        let o = compare_value(x, y);
+        let o = if c.descending { o.reverse() } else { o };
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    std::cmp::Ordering::Equal
 }
 
 /// The plan of `list`'s page query, for plan tests.
@@ -907,10 +1006,21 @@ pub async fn count_by_status(
     f: &Filter,
     now: DateTime<Utc>,
 ) -> Result<Vec<(u64, i64)>, sqlx::Error> {
-    let mut q = QueryBuilder::<MySql>::new("SELECT t.status_id, COUNT(*)");
-    push_from_where_scoped(&mut q, v, f, now, false, ManagerScope::Ids);
-    q.push(" GROUP BY t.status_id");
-    q.build_query_as().fetch_all(db).await
+    let scopes: Vec<Scope> = if v.role == Role::Manager {
+        MANAGER_PARTS.into_iter().map(Scope::Manager).collect()
+    } else {
+        vec![Scope::Visible]
+    };
+    let mut counts: std::collections::BTreeMap<u64, i64> = std::collections::BTreeMap::new();
+    for scope in scopes {
+        let mut q = QueryBuilder::<MySql>::new("SELECT t.status_id, COUNT(*)");
+        push_from_where_scoped(&mut q, v, f, now, false, scope);
+        q.push(" GROUP BY t.status_id");
+        for (status, n) in q.build_query_as::<(u64, i64)>().fetch_all(db).await? {
+            *counts.entry(status).or_default() += n;
+        }
+    }
+    Ok(counts.into_iter().collect())
 }
 
 pub async fn add_activity(
