@@ -231,6 +231,7 @@ test("the Triggers panel schedules a workflow and shows a new webhook's URL and 
   await dialog.getByRole("button", { name: "+ Add an input" }).click();
   await dialog.getByLabel("Input 1", { exact: true }).selectOption("summary.values");
   await dialog.getByLabel("JSON pointer 1", { exact: true }).fill("/values");
+  await screenshot(page, "triggers-webhook-form");
   await dialog.getByRole("button", { name: "Add trigger" }).click();
 
   const once = page.getByRole("dialog", { name: "Your new webhook" });
@@ -272,4 +273,92 @@ test("the Triggers panel schedules a workflow and shows a new webhook's URL and 
   await page.getByRole("tab", { name: new RegExp(`^Run #${runId}`) }).waitFor();
   await page.getByTestId("active-run-status").getByText("succeeded").waitFor({ timeout: 60_000 });
   await page.context().close();
+});
+
+test("saved templates stay private unless an admin shares them; owners delete theirs", async () => {
+  const mara = await token("mara");
+  const templates = await api.call("GET", "/api/workflow-templates", mara);
+  const digest = templates.find((t) => t.name === "Daily digest");
+  const { workflowId } = await api.call(
+    "POST",
+    `/api/workflow-templates/${digest.id}/instantiate`,
+    mara,
+    { clientId: client.id, name: "Team digest", values: { recipients: "mara" } },
+  );
+
+  const page = await newPage();
+  await signIn(page, server.base, "mara", "password-1234");
+  await page.waitForURL(/\/manager$/);
+  await page.goto(`${server.base}/manager/workflows/${workflowId}`);
+  await page.locator('.react-flow__node[data-id="send"]').waitFor();
+  await page.getByRole("button", { name: "Save as template" }).click();
+  const dialog = page.getByRole("dialog", { name: "Save as template" });
+  assert.equal(await dialog.getByLabel("Template name").inputValue(), "Team digest");
+  assert.equal(
+    await dialog.getByLabel("Share with all managers").count(),
+    0,
+    "managers cannot share",
+  );
+  await dialog.getByLabel("Template name").fill("My digest");
+  await dialog.getByLabel("Description").fill("The digest for my team.");
+  await dialog.getByRole("button", { name: "Save template" }).click();
+  const saved = page.getByTestId("saved-template");
+  await saved.getByText("is in the gallery for you only").waitFor();
+  await saved.getByRole("link", { name: "Open the gallery" }).click();
+  await page.waitForURL(/\/manager\/templates$/);
+  const mine = card(page, "My digest");
+  await mine.getByText("mine", { exact: true }).waitFor();
+  await mine.getByText("The digest for my team.").waitFor();
+  assert.equal(
+    (await api.call("GET", "/api/workflow-templates", await token("noah"))).some(
+      (t) => t.name === "My digest",
+    ),
+    false,
+    "another manager does not see a private template",
+  );
+  await mine.getByRole("button", { name: "Delete template My digest" }).click();
+  await page
+    .getByRole("dialog", { name: "Delete “My digest”?" })
+    .getByRole("button", { name: "Delete template" })
+    .click();
+  await mine.waitFor({ state: "detached" });
+  await page.context().close();
+
+  // An admin shares a template from the list of all workflows; every manager sees it.
+  const admin = await newPage();
+  await signIn(admin, server.base, "admin", ADMIN_PASSWORD);
+  await admin.waitForURL(/\/admin\/users$/);
+  await admin.goto(`${server.base}/admin/workflows`);
+  await admin.getByRole("button", { name: "Save Team digest as template" }).click();
+  const share = admin.getByRole("dialog", { name: "Save as template" });
+  await share.getByLabel("Template name").fill("Shared digest");
+  await share.getByLabel("Share with all managers").check();
+  await share.getByRole("button", { name: "Save template" }).click();
+  await admin.getByTestId("saved-template").getByText("for every manager").waitFor();
+  await admin.getByRole("button", { name: "Done" }).click();
+  // Admins reach the gallery from the list of all workflows.
+  await admin.getByRole("link", { name: "Workflow templates" }).click();
+  await admin.waitForURL(/\/admin\/templates$/);
+  const shared = card(admin, "Shared digest");
+  await shared.getByText("shared", { exact: true }).waitFor();
+  await shared.getByText("mine", { exact: true }).waitFor();
+  const seen = (await api.call("GET", "/api/workflow-templates", await token("noah"))).find(
+    (t) => t.name === "Shared digest",
+  );
+  assert.equal(seen?.shared, true);
+
+  // The admin makes a workflow from it for the client, chosen from every client.
+  await shared.getByRole("button", { name: "Use template Shared digest" }).click();
+  const form = admin.getByTestId("instantiate-form");
+  await form.getByLabel("Client").selectOption({ label: "Cleo" });
+  await form.getByLabel("Workflow name").fill("Digest by admin");
+  await form.getByRole("button", { name: "Create workflow" }).click();
+  const banner = admin.getByTestId("created-banner");
+  await banner.getByText("Created “Digest by admin”.").waitFor();
+  assert.equal(await admin.getByTestId("toast-success").count(), 0);
+  assert.ok((await workflowsOf("mara")).some((w) => w.name === "Digest by admin"));
+  await screenshot(admin, "gallery-admin");
+  await banner.getByRole("link", { name: "See its runs" }).click();
+  await admin.waitForURL(/\/admin\/runs\?workflowId=\d+$/);
+  await admin.context().close();
 });

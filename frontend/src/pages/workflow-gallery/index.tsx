@@ -38,7 +38,7 @@ export default function WorkflowGalleryPage() {
   const [category, setCategory] = useState("");
   const [using, setUsing] = useState<WorkflowTemplate | null>(null);
   const [deleting, setDeleting] = useState<WorkflowTemplate | null>(null);
-  const [created, setCreated] = useState<{ id: number; name: string } | null>(null);
+  const [created, setCreated] = useState<{ id: number; text: string } | null>(null);
   const reveal = useRevealedWebhooks((s) => s.reveal);
   const navigate = useNavigate();
   const defaultClient = Number(params.get("client")) || undefined;
@@ -66,9 +66,14 @@ export default function WorkflowGalleryPage() {
     const triggers = result.triggers.length
       ? ` with ${pluralize(result.triggers.length, "trigger")}`
       : "";
-    toast.success(`Created “${name}”${triggers}.`);
-    if (isAdmin) setCreated({ id: result.workflowId, name });
-    else navigate(`/manager/workflows/${result.workflowId}`);
+    const text = `Created “${name}”${triggers}.`;
+    if (isAdmin) {
+      // Admins have no editor: the page says where the workflow went.
+      setCreated({ id: result.workflowId, text });
+    } else {
+      toast.success(text);
+      navigate(`/manager/workflows/${result.workflowId}`);
+    }
   }
 
   return (
@@ -82,9 +87,10 @@ export default function WorkflowGalleryPage() {
         <div
           className="mb-4 flex items-center justify-between rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900"
           role="status"
+          data-testid="created-banner"
         >
           <span>
-            Created “{created.name}”.{" "}
+            {created.text}{" "}
             <Link to={`/admin/runs?workflowId=${created.id}`} className="font-medium underline">
               See its runs
             </Link>

@@ -15,7 +15,6 @@ const nav: Record<Role, { to: string; label: string }[]> = {
     { to: "/admin/assignments", label: "Assignments" },
     { to: "/admin/library", label: "Node library" },
     { to: "/admin/workflows", label: "Workflows" },
-    { to: "/admin/templates", label: "Templates" },
     { to: "/admin/tasks", label: "Tasks" },
     { to: "/admin/runs", label: "Runs" },
     { to: "/admin/audit", label: "Audit log" },

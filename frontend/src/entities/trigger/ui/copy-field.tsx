@@ -15,7 +15,7 @@ export function CopyField({
   testId?: string;
 }) {
   const id = useId();
-  const input = useRef<HTMLInputElement>(null);
+  const input = useRef<HTMLTextAreaElement>(null);
   const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
   useEffect(() => {
     if (state === "idle") return;
@@ -37,17 +37,20 @@ export function CopyField({
         {label}
       </label>
       <div className="flex gap-2">
-        <input
+        {/* A textarea, so a long URL or key shows whole instead of scrolling out of sight. */}
+        <textarea
           id={id}
           ref={input}
           readOnly
+          rows={value.length > 72 ? 2 : 1}
           value={value}
           onFocus={(e) => e.currentTarget.select()}
-          className="block w-full min-w-0 rounded-md border-0 bg-slate-50 px-2.5 py-1.5 font-mono text-xs text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600"
+          className="block w-full min-w-0 resize-none break-all rounded-md border-0 bg-slate-50 px-2.5 py-1.5 font-mono text-xs text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600"
           data-testid={testId}
         />
         <Button
           size="sm"
+          className="w-16 self-start"
           onClick={copy}
           aria-label={`${state === "copied" ? "Copied" : "Copy"} ${label}`}
         >

@@ -278,9 +278,12 @@ function UpcomingTimes({
         Next {instants.length === 1 ? "time" : `${instants.length} times`} (your time
         {mine !== zone ? ` · ${zone}` : ""}):
       </p>
-      <ol className="mt-1 space-y-0.5 text-xs" data-testid="upcoming">
+      <ol
+        className="mt-1 grid grid-cols-[auto_1fr] gap-x-2 gap-y-0.5 text-xs"
+        data-testid="upcoming"
+      >
         {instants.map((iso) => (
-          <li key={iso} className="flex gap-2">
+          <li key={iso} className="col-span-2 grid grid-cols-subgrid">
             <time dateTime={iso} className="font-medium text-slate-800">
               {formatInZone(iso, mine)}
             </time>

@@ -121,6 +121,9 @@ function EditorFrame({
         <Button
           size="sm"
           aria-pressed={side === "triggers"}
+          className={
+            side === "triggers" ? "bg-indigo-50 text-indigo-800 ring-indigo-300" : undefined
+          }
           onClick={() => setSide((p) => (p === "triggers" ? "inspector" : "triggers"))}
           title="Schedules, webhooks and events that start this workflow"
         >
