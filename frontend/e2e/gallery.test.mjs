@@ -181,6 +181,15 @@ test("the Triggers panel schedules a workflow and shows a new webhook's URL and 
   await dialog.getByLabel("Cron expression", { exact: true }).fill("30 17 * FRI");
   await dialog.getByRole("button", { name: "Add trigger" }).click();
   await dialog.getByText("Needs five fields").waitFor();
+  // One the server refuses comes back next to the same field.
+  await dialog.getByLabel("Cron expression", { exact: true }).fill("30 25 * * FRI");
+  await dialog.getByRole("button", { name: "Add trigger" }).click();
+  const cronError = dialog
+    .getByLabel("Cron expression", { exact: true })
+    .locator("xpath=..")
+    .getByRole("alert");
+  await cronError.waitFor();
+  assert.doesNotMatch(await cronError.innerText(), /Needs five fields/);
   await dialog.getByLabel("Cron expression", { exact: true }).fill("30 17 * * FRI");
   await dialog.getByLabel("Time zone", { exact: true }).selectOption("America/New_York");
   await dialog.getByRole("button", { name: "Add trigger" }).click();
@@ -221,6 +230,38 @@ test("the Triggers panel schedules a workflow and shows a new webhook's URL and 
       .getAttribute("aria-checked"),
     "false",
   );
+
+  // The template's own schedule is edited in the same form.
+  const morning = panel.getByRole("listitem", { name: "Every weekday morning" });
+  await morning.getByRole("button", { name: "Edit Every weekday morning" }).click();
+  dialog = page.getByTestId("trigger-form");
+  assert.equal(await dialog.getByRole("radio").count(), 0, "the kind cannot change");
+  await dialog
+    .getByLabel("Common schedules")
+    .selectOption({ label: "Every day at 08:00 (0 8 * * *)" });
+  assert.equal(
+    await dialog.getByLabel("Cron expression", { exact: true }).inputValue(),
+    "0 8 * * *",
+  );
+  await dialog.getByRole("button", { name: "Save trigger" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await morning.getByText("0 8 * * * in UTC").waitFor();
+
+  // An event trigger: a task of the client reaching a status.
+  await panel.getByRole("button", { name: "+ Add trigger" }).click();
+  dialog = page.getByTestId("trigger-form");
+  await dialog.getByRole("radio", { name: "Event" }).check();
+  await dialog.getByLabel("When", { exact: true }).selectOption("task_status_changed");
+  await dialog.getByRole("button", { name: "Add trigger" }).click();
+  await dialog.getByText("Choose the status that fires the trigger.").waitFor();
+  await dialog.getByLabel("Status", { exact: true }).selectOption("On Hold");
+  await dialog.getByLabel("Event goes into").selectOption("summary.values");
+  await dialog.getByRole("button", { name: "Add trigger" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await panel
+    .getByRole("listitem", { name: "Event" })
+    .getByText("when a task reaches On Hold, into summary.values")
+    .waitFor();
 
   await panel.getByRole("button", { name: "+ Add trigger" }).click();
   dialog = page.getByTestId("trigger-form");
