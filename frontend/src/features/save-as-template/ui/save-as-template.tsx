@@ -53,7 +53,7 @@ export function SaveAsTemplateDialog({
       description={
         saved
           ? undefined
-          : "Others start new workflows from a copy of this graph; secret values are left out."
+          : "New workflows start from a copy of this graph. Secret values and triggers are left out: add triggers to each new workflow."
       }
     >
       {saved ? (

@@ -1,6 +1,7 @@
 import { useCallback, useMemo, useRef, useState } from "react";
 import { ReactFlowProvider } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
+import { cn } from "@/shared/lib";
 import { Button } from "@/shared/ui";
 import type { Template } from "@/entities/template";
 import type { GraphNode, TemplateLookup, Workflow } from "@/entities/workflow";
@@ -121,15 +122,16 @@ function EditorFrame({
         <Button
           size="sm"
           aria-pressed={side === "triggers"}
-          className={
-            side === "triggers" ? "bg-indigo-50 text-indigo-800 ring-indigo-300" : undefined
-          }
+          className={cn(
+            "whitespace-nowrap",
+            side === "triggers" && "!bg-indigo-50 !text-indigo-800 !ring-indigo-400",
+          )}
           onClick={() => setSide((p) => (p === "triggers" ? "inspector" : "triggers"))}
           title="Schedules, webhooks and events that start this workflow"
         >
           Triggers
         </Button>
-        <Button size="sm" onClick={() => setSavingTemplate(true)}>
+        <Button size="sm" className="whitespace-nowrap" onClick={() => setSavingTemplate(true)}>
           Save as template
         </Button>
         <span className="mx-1 h-5 w-px bg-slate-200" />
