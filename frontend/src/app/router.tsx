@@ -76,6 +76,7 @@ export const router = createBrowserRouter([
           { path: "assignments", element: page(() => import("@/pages/admin-assignments")) },
           { path: "library", element: page(() => import("@/pages/admin-library")) },
           { path: "workflows", element: page(() => import("@/pages/admin-workflows")) },
+          { path: "templates", element: page(() => import("@/pages/workflow-gallery")) },
           { path: "runs", element: page(() => import("@/pages/admin-runs")) },
           { path: "runs/:id", element: page(() => import("@/pages/admin-run")) },
           { path: "audit", element: page(() => import("@/pages/admin-audit")) },
@@ -105,6 +106,7 @@ export const router = createBrowserRouter([
         ),
         children: [
           { index: true, element: page(() => import("@/pages/manager-clients")) },
+          { path: "templates", element: page(() => import("@/pages/workflow-gallery")) },
           { path: "tasks", element: page(() => import("@/pages/tasks")) },
           { path: "tasks/import", element: page(() => import("@/pages/task-import")) },
           { path: "runs/:id", element: page(() => import("@/pages/manager-run")) },

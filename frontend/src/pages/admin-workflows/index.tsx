@@ -2,6 +2,7 @@ import { useState } from "react";
 import { Link } from "react-router";
 import { formatDateTime } from "@/shared/lib";
 import {
+  Button,
   EmptyState,
   ErrorState,
   Input,
@@ -13,7 +14,8 @@ import {
   Td,
   Th,
 } from "@/shared/ui";
-import { useWorkflowList } from "@/entities/workflow";
+import { useWorkflowList, type WorkflowSummary } from "@/entities/workflow";
+import { SaveAsTemplateDialog } from "@/features/save-as-template";
 import { useUserNames } from "@/entities/user";
 
 const PER_PAGE = 25;
@@ -33,9 +35,20 @@ export default function AdminWorkflowsPage() {
     perPage: PER_PAGE,
   });
   const filtered = !!(clientId || createdBy || q);
+  const [templateOf, setTemplateOf] = useState<WorkflowSummary | null>(null);
   return (
     <>
-      <PageHeader title="All workflows">
+      <PageHeader
+        title="All workflows"
+        actions={
+          <Link
+            to="/admin/templates"
+            className="rounded-md px-3 py-1.5 text-sm font-medium text-indigo-700 ring-1 ring-inset ring-indigo-200 hover:bg-indigo-50"
+          >
+            Workflow templates
+          </Link>
+        }
+      >
         Every workflow managers built for their clients. Open one to see its runs.
       </PageHeader>
       <div className="mb-3 flex flex-wrap gap-2">
@@ -103,6 +116,9 @@ export default function AdminWorkflowsPage() {
                 <Th>Nodes</Th>
                 <Th>Revision</Th>
                 <Th>Updated</Th>
+                <Th>
+                  <span className="sr-only">Actions</span>
+                </Th>
               </tr>
             </thead>
             <tbody className="divide-y divide-slate-100">
@@ -124,6 +140,16 @@ export default function AdminWorkflowsPage() {
                   <Td>{w.nodes}</Td>
                   <Td>{w.revision}</Td>
                   <Td>{formatDateTime(w.updatedAt)}</Td>
+                  <Td>
+                    <Button
+                      size="sm"
+                      variant="ghost"
+                      onClick={() => setTemplateOf(w)}
+                      aria-label={`Save ${w.name} as template`}
+                    >
+                      Save as template
+                    </Button>
+                  </Td>
                 </tr>
               ))}
             </tbody>
@@ -135,6 +161,14 @@ export default function AdminWorkflowsPage() {
             onPage={setPage}
           />
         </>
+      )}
+      {templateOf && (
+        <SaveAsTemplateDialog
+          workflowId={templateOf.id}
+          workflowName={templateOf.name}
+          unsaved={false}
+          onClose={() => setTemplateOf(null)}
+        />
       )}
     </>
   );

@@ -66,9 +66,17 @@ function ClientCard({ client, onNew }: { client: User; onNew: () => void }) {
             @{client.username} · {client.email}
           </p>
         </div>
-        <Button size="sm" variant="primary" onClick={onNew}>
-          New workflow
-        </Button>
+        <div className="flex items-center gap-2">
+          <Link
+            to={`/manager/templates?client=${client.id}`}
+            className="rounded-md px-2.5 py-1 text-xs font-medium text-indigo-700 ring-1 ring-inset ring-indigo-200 hover:bg-indigo-50"
+          >
+            New from template
+          </Link>
+          <Button size="sm" variant="primary" onClick={onNew}>
+            New workflow
+          </Button>
+        </div>
       </div>
       {workflows.isPending ? (
         <LoadingState />

@@ -25,6 +25,7 @@ const nav: Record<Role, { to: string; label: string }[]> = {
   ],
   manager: [
     { to: "/manager", label: "Clients & workflows" },
+    { to: "/manager/templates", label: "Templates" },
     { to: "/manager/tasks", label: "Tasks" },
   ],
   client: [

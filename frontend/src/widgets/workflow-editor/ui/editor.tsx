@@ -1,12 +1,16 @@
 import { useCallback, useMemo, useRef, useState } from "react";
 import { ReactFlowProvider } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
+import { cn } from "@/shared/lib";
+import { Button } from "@/shared/ui";
 import type { Template } from "@/entities/template";
 import type { GraphNode, TemplateLookup, Workflow } from "@/entities/workflow";
 import { CancelRunButton } from "@/features/cancel-run";
 import { RestoreRevision } from "@/features/restore-revision";
 import { SaveButton, SaveConflictDialog, useSaveWorkflow } from "@/features/save-workflow";
 import { RunButtons, useSubmitRun, type StartedRun } from "@/features/submit-run";
+import { SaveAsTemplateDialog } from "@/features/save-as-template";
+import { WebhookSecretDialog } from "@/entities/trigger";
 import { EditorContext, useEditorContext } from "../model/context";
 import { createEditorStore } from "../model/editor-store";
 import { useActiveRun } from "../model/use-active-run";
@@ -18,6 +22,7 @@ import { Inspector } from "./inspector";
 import { LeaveGuard } from "./leave-guard";
 import { Palette } from "./palette";
 import { Toolbar } from "./toolbar";
+import { TriggersSide } from "./triggers-side";
 
 export interface WorkflowEditorProps {
   workflow: Workflow;
@@ -68,6 +73,8 @@ function EditorFrame({
   });
   const { save } = saver;
   const [bottomTab, setBottomTab] = useState<BottomTab>("problems");
+  const [side, setSide] = useState<"inspector" | "triggers">("inspector");
+  const [savingTemplate, setSavingTemplate] = useState(false);
   const activeRun = useActiveRun();
   const { open: openRun } = activeRun;
   const { starting, submit } = useSubmitRun({
@@ -112,6 +119,22 @@ function EditorFrame({
         {activeRun.id != null && activeRun.status && (
           <CancelRunButton runId={activeRun.id} status={activeRun.status} />
         )}
+        <Button
+          size="sm"
+          aria-pressed={side === "triggers"}
+          className={cn(
+            "whitespace-nowrap",
+            side === "triggers" && "!bg-indigo-50 !text-indigo-800 !ring-indigo-400",
+          )}
+          onClick={() => setSide((p) => (p === "triggers" ? "inspector" : "triggers"))}
+          title="Schedules, webhooks and events that start this workflow"
+        >
+          Triggers
+        </Button>
+        <Button size="sm" className="whitespace-nowrap" onClick={() => setSavingTemplate(true)}>
+          Save as template
+        </Button>
+        <span className="mx-1 h-5 w-px bg-slate-200" />
         <RunButtons starting={starting} onRun={submit} />
         <span className="mx-1 h-5 w-px bg-slate-200" />
         <RestoreRevision
@@ -149,8 +172,30 @@ function EditorFrame({
             onRerun={() => submit("async")}
           />
         </div>
-        <Inspector problems={doc.problems} workflowName={name} onRename={doc.setName} />
+        {side === "triggers" ? (
+          <TriggersSide
+            workflowId={base.id}
+            clientId={base.clientId}
+            unsaved={doc.dirty}
+            onOpenRun={(id) => {
+              openRun(id);
+              setBottomTab("run");
+            }}
+            onClose={() => setSide("inspector")}
+          />
+        ) : (
+          <Inspector problems={doc.problems} workflowName={name} onRename={doc.setName} />
+        )}
       </div>
+      {savingTemplate && (
+        <SaveAsTemplateDialog
+          workflowId={base.id}
+          workflowName={name}
+          unsaved={doc.dirty}
+          onClose={() => setSavingTemplate(false)}
+        />
+      )}
+      <WebhookSecretDialog />
 
       <SaveConflictDialog
         conflict={saver.conflict}

@@ -98,7 +98,7 @@ export function Toolbar({
         </ToolButton>
       </div>
       <div className="ml-auto flex items-center gap-2">
-        <span className="hidden text-[11px] text-slate-500 xl:inline">
+        <span className="hidden text-[11px] text-slate-500 2xl:inline">
           <Kbd>Shift</Kbd>+drag box-select · <Kbd>{modKeyLabel}</Kbd>+<Kbd>C</Kbd>/<Kbd>V</Kbd>{" "}
           copy/paste
         </span>

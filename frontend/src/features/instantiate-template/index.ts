@@ -1,0 +1,7 @@
+export { InstantiateDialog, type ClientChoice } from "./ui/instantiate-dialog";
+export {
+  buildParamValues,
+  initialParamValues,
+  paramInput,
+  sortInstantiateErrors,
+} from "./model/values";

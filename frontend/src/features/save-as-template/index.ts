@@ -1,0 +1,1 @@
+export { SaveAsTemplateDialog } from "./ui/save-as-template";
