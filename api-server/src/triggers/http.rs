@@ -173,6 +173,9 @@ async fn check(
         TriggerConfig::Schedule(s) => {
             match Schedule::parse(&s.cron, &s.timezone) {
                 Ok(sch) => next = sch.next_after(Utc::now()),
+                Err(e @ katalusis_flow::ScheduleError::TimeZone(_)) => {
+                    errs.push(FieldError::new("config.timezone", e.to_string()))
+                }
                 Err(e) => errs.push(FieldError::new("config.cron", e.to_string())),
             }
             for node in s.inputs.keys() {
