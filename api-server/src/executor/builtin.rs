@@ -204,16 +204,26 @@ pub(crate) fn approval_subject(
     Ok(inputs.get("value").cloned().unwrap_or(Value::Null))
 }
 
+/// A node's parameters read by `parse` (template defaults filled in), and
+/// its inputs.
+fn spec_and_inputs<S, E: std::fmt::Display>(
+    snapshot: &RunSnapshot,
+    node: &str,
+    outputs: &NodeOutputs,
+    parse: impl FnOnce(&BTreeMap<String, Value>) -> Result<S, E>,
+) -> Result<(S, BTreeMap<String, Value>), String> {
+    let spec = parse(&merged_params(snapshot, node)?).map_err(|e| e.to_string())?;
+    let inputs = node_inputs(snapshot, node, outputs).map_err(|e| format!("{e:#}"))?;
+    Ok((spec, inputs.into_iter().collect()))
+}
+
 /// A Notification node's parameters, checked, and its inputs.
 pub(crate) fn notify_spec(
     snapshot: &RunSnapshot,
     node: &str,
     outputs: &NodeOutputs,
 ) -> Result<(NotifySpec, BTreeMap<String, Value>), String> {
-    let spec =
-        NotifySpec::from_params(&merged_params(snapshot, node)?).map_err(|e| e.to_string())?;
-    let inputs = node_inputs(snapshot, node, outputs).map_err(|e| format!("{e:#}"))?;
-    Ok((spec, inputs.into_iter().collect()))
+    spec_and_inputs(snapshot, node, outputs, NotifySpec::from_params)
 }
 
 /// A Task node's parameters, checked, and its inputs.
@@ -222,8 +232,5 @@ pub(crate) fn task_spec(
     node: &str,
     outputs: &NodeOutputs,
 ) -> Result<(TaskNodeSpec, BTreeMap<String, Value>), String> {
-    let spec =
-        TaskNodeSpec::from_params(&merged_params(snapshot, node)?).map_err(|e| e.to_string())?;
-    let inputs = node_inputs(snapshot, node, outputs).map_err(|e| format!("{e:#}"))?;
-    Ok((spec, inputs.into_iter().collect()))
+    spec_and_inputs(snapshot, node, outputs, TaskNodeSpec::from_params)
 }

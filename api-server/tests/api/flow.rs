@@ -7,34 +7,16 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 
-use crate::runs::{cast, edge, node, node_of, start, template, wait_final, workflow, Cast};
+use crate::runs::{
+    cast, edge, node, node_of, num_source, num_tag, start, template, wait_final, workflow, Cast,
+};
 use crate::support::{spawn_app, TestApp};
 
 /// `src` emits `{"amount": n}`; a Condition sends it to `high` or `low`;
 /// `report` joins both with `none_failed_min_one_success`.
 async fn approval_routing(app: &TestApp, c: &Cast) -> u64 {
-    app.create_template(
-        &c.admin,
-        template(
-            "num.source",
-            "def run(inputs, params, ctx):\n    return {'value': {'amount': inputs['amount']}}\n",
-            json!([{"name": "amount", "type": "number", "required": true}]),
-            json!([{"name": "value", "type": "object"}]),
-            json!({}),
-        ),
-    )
-    .await;
-    app.create_template(
-        &c.admin,
-        template(
-            "num.tag",
-            "def run(inputs, params, ctx):\n    return {'seen': inputs['value']['amount']}\n",
-            json!([{"name": "value", "type": "json", "required": true}]),
-            json!([{"name": "seen", "type": "number"}]),
-            json!({}),
-        ),
-    )
-    .await;
+    num_source(app, &c.admin).await;
+    num_tag(app, &c.admin).await;
     app.create_template(
         &c.admin,
         template(
@@ -157,17 +139,7 @@ async fn a_condition_that_cannot_be_evaluated_fails_its_node_with_the_reason(poo
 async fn a_wait_node_parks_the_run_in_waiting_then_passes_its_input_on(pool: MySqlPool) {
     let app = spawn_app(pool).await;
     let c = cast(&app).await;
-    app.create_template(
-        &c.admin,
-        template(
-            "num.source",
-            "def run(inputs, params, ctx):\n    return {'value': {'amount': inputs['amount']}}\n",
-            json!([{"name": "amount", "type": "number", "required": true}]),
-            json!([{"name": "value", "type": "object"}]),
-            json!({}),
-        ),
-    )
-    .await;
+    num_source(&app, &c.admin).await;
     let mut wait = node("wait", "flow.wait");
     wait["params"] = json!({"seconds": 2});
     let wf = workflow(

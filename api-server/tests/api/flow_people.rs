@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 
-use crate::runs::{cast, edge, node, node_of, start, template, wait_final, workflow, Cast};
+use crate::runs::{
+    cast, edge, node, node_of, num_source, num_tag, start, template, wait_final, workflow, Cast,
+};
 use crate::support::{spawn_app, ServerProcess, Session, TestApp};
 
 struct People {
@@ -34,28 +36,8 @@ async fn people(app: &TestApp) -> People {
 /// its two branches.
 async fn approval_workflow(app: &TestApp, p: &People, params: Value) -> u64 {
     let c = &p.c;
-    app.create_template(
-        &c.admin,
-        template(
-            "num.source",
-            "def run(inputs, params, ctx):\n    return {'value': {'amount': inputs['amount']}}\n",
-            json!([{"name": "amount", "type": "number", "required": true}]),
-            json!([{"name": "value", "type": "object"}]),
-            json!({}),
-        ),
-    )
-    .await;
-    app.create_template(
-        &c.admin,
-        template(
-            "num.tag",
-            "def run(inputs, params, ctx):\n    return {'seen': inputs['value']['amount']}\n",
-            json!([{"name": "value", "type": "json", "required": true}]),
-            json!([{"name": "seen", "type": "number"}]),
-            json!({}),
-        ),
-    )
-    .await;
+    num_source(app, &c.admin).await;
+    num_tag(app, &c.admin).await;
     let mut src = node("src", "num.source");
     src["inputs"] = json!({"amount": 0});
     let mut gate = node("gate", "flow.approval");
@@ -606,17 +588,7 @@ async fn a_task_node_creates_its_task_and_the_run_waits_until_it_is_done(pool: M
     let app = spawn_app(pool).await;
     let p = people(&app).await;
     notify_source(&app, &p).await;
-    app.create_template(
-        &p.c.admin,
-        template(
-            "num.tag",
-            "def run(inputs, params, ctx):\n    return {'seen': inputs['value']['amount']}\n",
-            json!([{"name": "value", "type": "json", "required": true}]),
-            json!([{"name": "seen", "type": "number"}]),
-            json!({}),
-        ),
-    )
-    .await;
+    num_tag(&app, &p.c.admin).await;
     let mut src = node("src", "num.source");
     src["inputs"] = json!({"amount": 0});
     let mut note = node("note", "flow.task");

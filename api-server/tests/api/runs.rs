@@ -29,6 +29,36 @@ pub(crate) async fn cast(app: &TestApp) -> Cast {
     }
 }
 
+/// `num.source`: emits `{"amount": n}` on `value` from its `amount` input.
+pub(crate) async fn num_source(app: &TestApp, admin: &Session) {
+    app.create_template(
+        admin,
+        template(
+            "num.source",
+            "def run(inputs, params, ctx):\n    return {'value': {'amount': inputs['amount']}}\n",
+            json!([{"name": "amount", "type": "number", "required": true}]),
+            json!([{"name": "value", "type": "object"}]),
+            json!({}),
+        ),
+    )
+    .await;
+}
+
+/// `num.tag`: outputs the `amount` of its `value` input as `seen`.
+pub(crate) async fn num_tag(app: &TestApp, admin: &Session) {
+    app.create_template(
+        admin,
+        template(
+            "num.tag",
+            "def run(inputs, params, ctx):\n    return {'seen': inputs['value']['amount']}\n",
+            json!([{"name": "value", "type": "json", "required": true}]),
+            json!([{"name": "seen", "type": "number"}]),
+            json!({}),
+        ),
+    )
+    .await;
+}
+
 /// A template from its code and port declarations; `extra` is merged in.
 pub(crate) fn template(
     name: &str,
