@@ -370,7 +370,7 @@ test("saved templates stay private unless an admin shares them; owners delete th
   await signIn(admin, server.base, "admin", ADMIN_PASSWORD);
   await admin.waitForURL(/\/admin\/users$/);
   await admin.goto(`${server.base}/admin/workflows`);
-  await admin.getByRole("button", { name: "Save Team digest as template" }).click();
+  await admin.getByRole("button", { name: "Save as template: Team digest" }).click();
   const share = admin.getByRole("dialog", { name: "Save as template" });
   await share.getByLabel("Template name").fill("Shared digest");
   await share.getByLabel("Share with all managers").check();

@@ -145,7 +145,7 @@ export default function AdminWorkflowsPage() {
                       size="sm"
                       variant="ghost"
                       onClick={() => setTemplateOf(w)}
-                      aria-label={`Save ${w.name} as template`}
+                      aria-label={`Save as template: ${w.name}`}
                     >
                       Save as template
                     </Button>
