@@ -84,7 +84,7 @@ export function expressionOutcome(run: Pick<Run, "nodes">, nodeId: string): Expr
   const message = node.executions.at(-1)?.message ?? node.message ?? "";
   if (node.status === "succeeded") {
     const m = RETURNED.exec(message);
-    if (m) return { kind: "returned", result: m[1], branch: node.branch ?? m[2] };
+    if (m) return { kind: "returned", result: m[1] ?? "", branch: node.branch ?? m[2] ?? "" };
     if (node.branch) return { kind: "returned", result: "?", branch: node.branch };
   }
   if (node.status === "failed") return { kind: "failed", message: message || "failed" };
