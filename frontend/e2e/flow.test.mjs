@@ -171,5 +171,28 @@ test("a condition routes the run; the join is set to run after either branch", a
   }
   await screenshot(page, "flow-condition-run");
   await checkA11y(page, "flow-condition-run");
+
+  // The Condition's inspector shows what its expression returned in that run,
+  // and completes the fields its `value` input carried.
+  await page.locator('.react-flow__node[data-id="cond"]').click({ position: { x: 40, y: 10 } });
+  const result = page.getByRole("status", { name: "Result on the last run" });
+  await result.getByText("returned true → branch true").waitFor();
+  const field = page.getByTestId("expression-editor").locator(".cm-content");
+  assert.equal(await field.getAttribute("role"), "textbox");
+  await field.click();
+  await page.keyboard.press("End");
+  await page.keyboard.type(" && value.");
+  const options = page.locator(".cm-tooltip-autocomplete [role=option]");
+  await options.first().waitFor();
+  assert.deepEqual(await options.allInnerTexts(), ["value.amount"]);
+  await page.keyboard.press("Enter");
+  await page.keyboard.type(" < 2000");
+  assert.equal(await field.innerText(), "value.amount > 1000 && value.amount < 2000");
+  await result.getByText("edited since").waitFor();
+  await page.keyboard.type(" && value.");
+  await options.first().waitFor();
+  await screenshot(page, "flow-condition-autocomplete");
+  await page.keyboard.press("Escape");
+  await checkA11y(page, "flow-condition-autocomplete");
   await page.context().close();
 });

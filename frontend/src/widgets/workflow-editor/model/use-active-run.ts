@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { isFinal, runKeys, useRun, useRunEvents } from "@/entities/run";
+import { isFinal, runKeys, useRun, useRunEvents, useRuns, type Run } from "@/entities/run";
 
 /** The run shown in the editor's Run tab, followed live. */
 export function useActiveRun() {
@@ -21,3 +21,14 @@ export function useActiveRun() {
 }
 
 export type ActiveRun = ReturnType<typeof useActiveRun>;
+
+/**
+ * The run the inspector judges expressions on: the one open in the Run tab,
+ * else the workflow's latest run.
+ */
+export function useLastRun(workflowId: number, open: Run | undefined): Run | undefined {
+  const list = useRuns({ workflowId, perPage: 1 });
+  const latestId = open ? null : (list.data?.items[0]?.id ?? null);
+  const latest = useRun(latestId);
+  return open ?? latest.data;
+}

@@ -184,7 +184,13 @@ function EditorFrame({
             onClose={() => setSide("inspector")}
           />
         ) : (
-          <Inspector problems={doc.problems} workflowName={name} onRename={doc.setName} />
+          <Inspector
+            problems={doc.problems}
+            workflowName={name}
+            onRename={doc.setName}
+            saved={base}
+            openRun={activeRun.run}
+          />
         )}
       </div>
       {savingTemplate && (

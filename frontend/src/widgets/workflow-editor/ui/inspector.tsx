@@ -5,19 +5,28 @@ import {
   type GraphNode,
   type NodeLimits,
   type Problem,
+  type TemplateInfo,
   type TriggerRule,
+  type Workflow,
 } from "@/entities/workflow";
+import type { Run } from "@/entities/run";
 import { useEditor, useEditorContext } from "../model/context";
+import { ExpressionField } from "./expression-field";
 
 /** Right-hand panel: the selected node's parameters, literal inputs, limits and notes. */
 export function Inspector({
   problems,
   workflowName,
   onRename,
+  saved,
+  openRun,
 }: {
   problems: Problem[];
   workflowName: string;
   onRename: (name: string) => void;
+  saved: Workflow;
+  /** The run open in the Run tab, if any. */
+  openRun: Run | undefined;
 }) {
   const { store, lookup } = useEditorContext();
   const selectedNodes = useEditor((s) => s.selectedNodes);
@@ -75,6 +84,8 @@ export function Inspector({
       node={node}
       problems={problems.filter((p) => p.nodeId === node.id)}
       template={lookup(node.template)}
+      saved={saved}
+      openRun={openRun}
     />
   );
 }
@@ -83,10 +94,14 @@ function NodeInspector({
   node,
   problems,
   template,
+  saved,
+  openRun,
 }: {
   node: GraphNode;
   problems: Problem[];
   template: ReturnType<ReturnType<typeof useEditorContext>["lookup"]>;
+  saved: Workflow;
+  openRun: Run | undefined;
 }) {
   const { store } = useEditorContext();
   const edges = useEditor((s) => s.edges);
@@ -149,20 +164,34 @@ function NodeInspector({
             <h3 className="text-xs font-semibold uppercase tracking-wide text-slate-500">
               Parameters
             </h3>
-            {template.parameters.map((p) => (
-              <ParamField
-                key={p.name}
-                spec={p}
-                value={node.params[p.name]}
-                error={problemFor(p.name)}
-                onChange={(v) => {
-                  const params = { ...node.params };
-                  if (v === undefined) delete params[p.name];
-                  else params[p.name] = v;
-                  update({ params }, `param:${p.name}`);
-                }}
-              />
-            ))}
+            {template.parameters.map((p) => {
+              const onChange = (v: unknown) => {
+                const params = { ...node.params };
+                if (v === undefined) delete params[p.name];
+                else params[p.name] = v;
+                update({ params }, `param:${p.name}`);
+              };
+              return isExpression(template.builtin, p.name) ? (
+                <ExpressionField
+                  key={p.name}
+                  node={node}
+                  spec={p}
+                  template={template}
+                  saved={saved}
+                  openRun={openRun}
+                  error={problemFor(p.name)}
+                  onChange={onChange}
+                />
+              ) : (
+                <ParamField
+                  key={p.name}
+                  spec={p}
+                  value={node.params[p.name]}
+                  error={problemFor(p.name)}
+                  onChange={onChange}
+                />
+              );
+            })}
           </section>
         )}
 
@@ -256,6 +285,11 @@ function NodeInspector({
       </div>
     </aside>
   );
+}
+
+/** Condition and Switch read their `expression` as CEL over the node's inputs. */
+function isExpression(builtin: TemplateInfo["builtin"], param: string): boolean {
+  return (builtin === "condition" || builtin === "switch") && param === "expression";
 }
 
 function literalText(v: unknown, type: string): string {
