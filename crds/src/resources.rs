@@ -156,6 +156,26 @@ pub struct RunSpec {
     /// Name of the Secret (owned by this Run) whose key `token` authenticates
     /// the run's Pods at the API server's ingest endpoint.
     pub token_secret: String,
+    /// How the built-in (flow) nodes ended, by node id: the API server runs
+    /// them (they reach the database and people) and writes their outcome
+    /// here; the operator creates no Pod for them and applies these.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decisions: BTreeMap<String, NodeDecision>,
+}
+
+/// The outcome of one attempt of a built-in node, written by the API server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeDecision {
+    /// The attempt this outcome belongs to.
+    pub attempt: u32,
+    /// Whether the attempt succeeded; a failed one carries `message`.
+    pub succeeded: bool,
+    /// The branch a Condition, Switch or Approval took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// The workflow revision a Run executes.

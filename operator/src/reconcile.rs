@@ -478,6 +478,35 @@ pub fn reconcile_run(
         }
     }
 
+    // 1b. Built-in nodes wait for the outcome the API server writes.
+    for (id, decision) in &run.spec.decisions {
+        let Some(state) = states.get_mut(id) else {
+            continue;
+        };
+        if state.phase != NodePhase::Waiting || state.attempt != decision.attempt {
+            continue;
+        }
+        if decision.succeeded {
+            state.succeed(now_ms);
+            state.branch.clone_from(&decision.branch);
+            state.message.clone_from(&decision.message);
+            out.events.push(RunEvent::normal(
+                "NodeSucceeded",
+                format!("node {id} (built in) succeeded"),
+            ));
+        } else {
+            let message = decision.message.clone().unwrap_or_default();
+            state.fail(FailureReason::Error, message.clone(), now_ms);
+            out.events.push(RunEvent::warning(
+                "NodeFailed",
+                tail(
+                    &format!("node {id} (built in) failed: {message}"),
+                    MAX_MESSAGE_BYTES,
+                ),
+            ));
+        }
+    }
+
     // 2. The shared planner decides what happens next.
     let cancel = run.spec.cancel;
     let input = PlanInput {
@@ -499,6 +528,16 @@ pub fn reconcile_run(
             .is_some_and(|s| s.phase == NodePhase::Running);
         apply_action(&mut states, action, now_ms);
         match action {
+            Action::Start { node, attempt } if matches!(snapshot.builtin_of(node), Ok(Some(_))) => {
+                // No Pod: the API server runs it and writes `spec.decisions`.
+                if let Some(state) = states.get_mut(node) {
+                    state.wait(None, Some("run by the API server".into()));
+                }
+                out.events.push(RunEvent::normal(
+                    "NodeWaiting",
+                    format!("node {node} attempt {attempt} is built in: the API server runs it"),
+                ));
+            }
             Action::Start { node, attempt } => {
                 let pod = build_pod(run, snapshot, node, *attempt, settings)?;
                 let name = pod.metadata.name.clone().unwrap_or_default();
@@ -606,7 +645,17 @@ pub fn reconcile_run(
     } else {
         planned.queued.clone()
     };
-    finish_status(&mut status, run, planned.run_phase, now_ms);
+    // A built-in node parked in this reconcile was planned as started: with
+    // nothing else running, the run waits.
+    let phase = if planned.run_phase == RunPhase::Running
+        && !states.values().any(|s| s.phase == NodePhase::Running)
+        && states.values().any(|s| s.phase == NodePhase::Waiting)
+    {
+        RunPhase::Waiting
+    } else {
+        planned.run_phase
+    };
+    finish_status(&mut status, run, phase, now_ms);
     out.active_pods = u32::try_from(
         pods.iter()
             .filter(|p| is_active(p))

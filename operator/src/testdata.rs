@@ -75,6 +75,7 @@ pub fn run_with(snapshot: RunSnapshot) -> Run {
             failure_policy: Default::default(),
             cancel: false,
             token_secret: "demo-token".into(),
+            decisions: Default::default(),
         },
     );
     run.metadata = ObjectMeta {

@@ -234,3 +234,62 @@ pub(crate) fn task_spec(
 ) -> Result<(TaskNodeSpec, BTreeMap<String, Value>), String> {
     spec_and_inputs(snapshot, node, outputs, TaskNodeSpec::from_params)
 }
+
+/// How an Approval node ends with its decided approval (taking the
+/// verdict's branch), on either executor.
+pub(crate) fn decision_ended(
+    row: &crate::approvals::db::ApprovalRow,
+    verdict: katalusis_flow::Verdict,
+) -> Ended {
+    use katalusis_flow::{decision_outputs, Decider};
+    let subject = row
+        .subject
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(Value::Null);
+    let decider = match row.decided_via.as_deref() {
+        Some("timeout") => Decider::Timeout,
+        _ => Decider::Person(row.decided_by_name.clone().unwrap_or_default()),
+    };
+    let decided_at = row.decided_at.unwrap_or_else(Utc::now);
+    let outputs = decision_outputs(
+        verdict,
+        subject,
+        row.comment.as_deref(),
+        &decider,
+        &decided_at.to_rfc3339(),
+    );
+    let message = match &decider {
+        Decider::Person(by) => format!("{} by {by}", row.status),
+        Decider::Timeout => format!("{} by the timeout policy", row.status),
+    };
+    Ended {
+        phase: NodePhase::Succeeded,
+        reason: None,
+        message: Some(message),
+        duration_ms: Some((decided_at - row.created_at).num_milliseconds().max(0)),
+        outputs: Some(outputs),
+        branch: Some(verdict.branch().to_owned()),
+    }
+}
+
+/// How a Task node ends: its input passed on and the task's fields.
+pub(crate) async fn task_ended(db: &sqlx::MySqlPool, task_id: u64, value: Value) -> Ended {
+    match crate::flow::tasks::state(db, task_id).await {
+        Ok(Some((task, _))) => {
+            let mut outputs = Map::new();
+            outputs.insert("value".into(), value);
+            outputs.insert("task".into(), task);
+            Ended {
+                phase: NodePhase::Succeeded,
+                reason: None,
+                message: None,
+                duration_ms: None,
+                outputs: Some(outputs),
+                branch: None,
+            }
+        }
+        Ok(None) => Ended::failed(FailureReason::Error, "the task was deleted"),
+        Err(e) => Ended::failed(FailureReason::Error, e.to_string()),
+    }
+}

@@ -95,12 +95,18 @@ impl Executor {
             settings.clone(),
             live.clone(),
             store_health.clone(),
-            announcer,
+            announcer.clone(),
         );
         let backend = match client {
             Some(c) => {
-                let cluster =
-                    cluster::Cluster::new(c, db, settings, live.clone(), store_health.clone());
+                let cluster = cluster::Cluster::new(
+                    c,
+                    db,
+                    settings,
+                    live.clone(),
+                    store_health.clone(),
+                    announcer,
+                );
                 tokio::spawn(cluster.clone().watch(stopping.subscribe()));
                 Backend::Cluster(cluster)
             }

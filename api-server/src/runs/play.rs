@@ -110,26 +110,6 @@ pub async fn play(
         templates,
         modules: Some(db::settings::modules(db).await?),
     };
-    // The operator does not run flow nodes yet: refuse rather than start a
-    // Pod that has no code to run.
-    if executor.cluster().is_some() {
-        let flow: Vec<&str> = snapshot
-            .graph
-            .nodes
-            .iter()
-            .filter(|n| matches!(snapshot.builtin_of(&n.id), Ok(Some(_))))
-            .map(|n| n.id.as_str())
-            .collect();
-        if !flow.is_empty() {
-            return Err(PlayError::InvalidGraph(vec![Problem::error(
-                "flow_on_kubernetes",
-                format!(
-                    "flow nodes ({}) run on the local executor only for now",
-                    flow.join(", ")
-                ),
-            )]));
-        }
-    }
     // The planner must accept what is stored, or the run could never be driven.
     if let Err(e) = snapshot.plan_graph() {
         return Err(PlayError::InvalidGraph(vec![Problem::error(

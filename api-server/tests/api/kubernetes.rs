@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::runs::{
-    cast, file_pipeline, node, node_of, read_sse, start, template, text_out, text_pipeline,
+    cast, edge, file_pipeline, node, node_of, read_sse, start, template, text_out, text_pipeline,
     wait_final, workflow, Cast,
 };
 use crate::support::{spawn_app, spawn_app_on, test_settings, TestApp};
@@ -973,4 +973,152 @@ async fn file_and_binary_outputs_travel_between_pods_and_download_as_in_local_mo
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
     assert_eq!(resp.bytes().await.unwrap().as_ref(), b"a,b\n1,2\n");
+}
+
+/// `results` with the approval's decision time left out (it is when the
+/// approver clicked, different in every run).
+async fn flow_results(app: &TestApp, c: &Cast, run: &Value) -> BTreeMap<String, Value> {
+    let mut out = results(app, c, run).await;
+    for v in out.values_mut() {
+        if let Some(execs) = v["executions"].as_array_mut() {
+            for e in execs {
+                if let Some(d) = e[3].get_mut("decision").and_then(Value::as_object_mut) {
+                    d.remove("decidedAt");
+                }
+            }
+        }
+    }
+    out
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn flow_nodes_run_in_kubernetes_mode_without_pods_and_store_what_the_local_executor_stores(
+    pool: MySqlPool,
+) {
+    let fake = FakeApi::new();
+    let app = spawn_app_on(pool.clone(), k8s_settings(), Some(fake.client())).await;
+    let _cluster = start_cluster(&fake, &app, always_execute);
+    let c = cast(&app).await;
+    let noah = app.user(&c.admin, "noah", "manager").await;
+    app.assign(&c.admin, noah.user_id, c.client.user_id).await;
+    crate::runs::num_source(&app, &c.admin).await;
+    crate::runs::num_tag(&app, &c.admin).await;
+    let mut src = node("src", "num.source");
+    src["inputs"] = json!({"amount": 0});
+    let mut cond = node("cond", "flow.condition");
+    cond["params"] = json!({"expression": "value.amount > 1000"});
+    let mut gate = node("gate", "flow.approval");
+    gate["params"] = json!({"approvers": "noah"});
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![
+            src,
+            cond,
+            gate,
+            node("low", "num.tag"),
+            node("yes", "num.tag"),
+        ],
+        vec![
+            edge("src", "value", "cond", "value"),
+            edge("cond", "true", "gate", "value"),
+            edge("cond", "false", "low", "value"),
+            edge("gate", "approved", "yes", "value"),
+        ],
+    )
+    .await;
+
+    let play = |app: &TestApp| {
+        let app_url = app.url("");
+        let token = c.manager.token.clone();
+        let http = app.http.clone();
+        async move {
+            let r = http
+                .post(format!("{app_url}/api/workflows/{wf}/runs"))
+                .bearer_auth(token)
+                .json(&json!({"inputs": {"src": {"amount": 1500}}}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::ACCEPTED);
+            r.json::<Value>().await.unwrap()["id"].as_u64().unwrap()
+        }
+    };
+    let approve = |app: &TestApp, run: u64| {
+        let app_url = app.url("");
+        let token = noah.token.clone();
+        let http = app.http.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let r = http
+                    .post(format!("{app_url}/api/runs/{run}/nodes/gate/decision"))
+                    .bearer_auth(&token)
+                    .json(&json!({"verdict": "approve", "comment": "ok"}))
+                    .send()
+                    .await
+                    .unwrap();
+                if r.status() == StatusCode::OK {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "never decidable: {}", r.status());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+
+    let id = play(&app).await;
+    // The run waits at the approval, with no Pod for either flow node.
+    // (It also waits, briefly, while the API server decides the Condition.)
+    let run_cr = eventually("the Run waiting at the approval", 60, || {
+        fake.objects(RUNS).into_iter().find(|r| {
+            r["status"]["phase"] == "Waiting" && r["status"]["nodes"]["gate"]["phase"] == "Waiting"
+        })
+    })
+    .await;
+    assert_eq!(
+        run_cr["status"]["nodes"]["cond"]["phase"], "Succeeded",
+        "{run_cr}"
+    );
+    assert_eq!(run_cr["status"]["nodes"]["cond"]["branch"], "true");
+    assert_eq!(run_cr["status"]["nodes"]["gate"]["phase"], "Waiting");
+    let names: Vec<String> = pods(&fake)
+        .iter()
+        .map(|p| p.metadata.name.clone().unwrap())
+        .collect();
+    assert_eq!(names, [pod_name(&format!("run-{id}"), "src", 1)]);
+    approve(&app, id).await;
+    let run = wait_final(&app, &c.manager, id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(node_of(&run, "gate")["branch"], "approved");
+    assert_eq!(node_of(&run, "low")["reason"], "branch");
+    assert_eq!(
+        node_of(&run, "yes")["executions"][0]["outputs"]["seen"],
+        1500
+    );
+    let the_run = fake
+        .objects(RUNS)
+        .into_iter()
+        .find(|r| r["spec"]["runId"] == id)
+        .unwrap();
+    assert_eq!(the_run["spec"]["decisions"]["gate"]["branch"], "approved");
+    assert!(
+        !pods(&fake).iter().any(|p| p
+            .metadata
+            .name
+            .as_deref()
+            .is_some_and(|n| n.contains("-cond-") || n.contains("-gate-"))),
+        "flow nodes got Pods"
+    );
+
+    // The local executor stores the same results for the same workflow.
+    let local = spawn_app(pool.clone()).await;
+    let local_id = play(&local).await;
+    approve(&local, local_id).await;
+    let local_run = wait_final(&local, &c.manager, local_id).await;
+    assert_eq!(
+        flow_results(&app, &c, &run).await,
+        flow_results(&local, &c, &local_run).await
+    );
 }

@@ -467,3 +467,64 @@ fn a_pod_in_an_unknown_phase_keeps_its_slot_and_its_node_running() {
     assert_eq!(plan.active_pods, 1);
     assert_eq!(node(&run, "a").phase, NodePhase::Running);
 }
+
+#[test]
+fn a_built_in_node_gets_no_pod_and_ends_with_the_decision_the_api_server_writes() {
+    use katalusis_crds::resources::{NodeDecision, RunTemplate};
+    use katalusis_crds::BuiltinKind;
+    // a → cond (a Condition) with `yes` on its true branch and `no` on false.
+    let mut snapshot = snapshot_chain(&["a"]);
+    snapshot
+        .templates
+        .push(RunTemplate::new(1, BuiltinKind::Condition.template()));
+    let graph: katalusis_crds::Graph = serde_json::from_value(serde_json::json!({
+        "nodes": [
+            {"id": "a", "template": {"name": snapshot.graph.nodes[0].template.name, "version": 1}},
+            {"id": "cond", "template": {"name": "flow.condition", "version": 1}},
+            {"id": "yes", "template": {"name": snapshot.graph.nodes[0].template.name, "version": 1}},
+            {"id": "no", "template": {"name": snapshot.graph.nodes[0].template.name, "version": 1}}
+        ],
+        "edges": [
+            {"id": "e1", "source": "a", "sourcePort": "text", "target": "cond", "targetPort": "value"},
+            {"id": "e2", "source": "cond", "sourcePort": "true", "target": "yes", "targetPort": "text"},
+            {"id": "e3", "source": "cond", "sourcePort": "false", "target": "no", "targetPort": "text"}
+        ]
+    }))
+    .unwrap();
+    snapshot.graph = graph;
+    let mut run = run_with(snapshot);
+    let mut pods = Vec::new();
+    step(&mut run, &mut pods, NOW);
+    let a = pod_name("demo", "a", 1);
+    set_pod_status(&mut pods, &a, succeeded());
+    step(&mut run, &mut pods, NOW + 1);
+    let status = run.status.clone().unwrap();
+    assert_eq!(status.nodes["cond"].phase, NodePhase::Waiting);
+    assert_eq!(status.phase, RunPhase::Waiting);
+    assert_eq!(pods.len(), 1, "no Pod for the Condition");
+
+    // Nothing changes until the decision for this attempt is written.
+    run.spec.decisions.insert(
+        "cond".into(),
+        NodeDecision {
+            attempt: 2,
+            succeeded: true,
+            branch: Some("true".into()),
+            message: None,
+        },
+    );
+    step(&mut run, &mut pods, NOW + 2);
+    assert_eq!(
+        run.status.as_ref().unwrap().nodes["cond"].phase,
+        NodePhase::Waiting
+    );
+    run.spec.decisions.get_mut("cond").unwrap().attempt = 1;
+    step(&mut run, &mut pods, NOW + 3);
+    let status = run.status.clone().unwrap();
+    assert_eq!(status.nodes["cond"].phase, NodePhase::Succeeded);
+    assert_eq!(status.nodes["cond"].branch.as_deref(), Some("true"));
+    assert_eq!(status.nodes["no"].phase, NodePhase::Skipped);
+    assert!(pods
+        .iter()
+        .any(|p| p.metadata.name.as_deref() == Some(pod_name("demo", "yes", 1).as_str())));
+}

@@ -16,6 +16,7 @@
 //!   and posts its runner events, which are stored by the same code as the
 //!   local executor's (`executor::outcome`).
 
+mod flow;
 mod ingest;
 pub mod mirror;
 pub mod resources;
@@ -80,6 +81,12 @@ pub(crate) struct Cluster {
     /// Runs whose final state MySQL already holds, so re-lists of finished
     /// Runs cost no database query.
     done: Mutex<HashSet<u64>>,
+    /// Built-in node attempts this process is running (run, node, attempt).
+    flow_nodes: Mutex<HashSet<(u64, String, u32)>>,
+    /// Delivers what built-in nodes change to people.
+    announcer: crate::notifications::service::Announcer,
+    /// Posts Notification nodes' webhooks.
+    webhooks: reqwest::Client,
 }
 
 impl Cluster {
@@ -89,6 +96,7 @@ impl Cluster {
         settings: Arc<Settings>,
         live: broadcast::Sender<RunEvent>,
         store_health: Arc<StoreHealth>,
+        announcer: crate::notifications::service::Announcer,
     ) -> Arc<Self> {
         let namespace = settings
             .k8s_namespace
@@ -104,6 +112,9 @@ impl Cluster {
             runs: tokio::sync::Mutex::new(HashMap::new()),
             creating: Mutex::new(HashSet::new()),
             done: Mutex::new(HashSet::new()),
+            flow_nodes: Mutex::new(HashSet::new()),
+            announcer,
+            webhooks: crate::flow::notify::webhook_client(),
         })
     }
 

@@ -108,6 +108,7 @@ pub fn run_object(r: &NewRun<'_>, namespace: &str) -> (Run, Option<ConfigMap>) {
             failure_policy: r.failure_policy,
             cancel: false,
             token_secret: token_secret_name(r.run_id),
+            decisions: Default::default(),
         },
     );
     run.metadata.namespace = Some(namespace.to_owned());

@@ -27,7 +27,7 @@ use crate::executor::events::{kind, run_event, Op};
 
 impl Cluster {
     /// Brings MySQL and the SSE streams up to date with one observed Run.
-    pub async fn observe(&self, run: &Run) {
+    pub async fn observe(self: &Arc<Self>, run: &Run) {
         let Some(run_id) = run_id_of(run) else {
             return;
         };
@@ -45,6 +45,8 @@ impl Cluster {
                 return;
             }
         };
+        // Built-in nodes the operator parked for this process to run.
+        self.run_parked(run, &m).await;
         let mut st = m.state.lock().await;
         if st.finished {
             return;
@@ -123,7 +125,7 @@ impl Cluster {
     /// Re-lists every Run and Workflow: catches up on anything a broken
     /// watch missed, fails runs whose Run is gone, re-sends cancels and
     /// re-applies Workflow mirrors that are missing or outdated.
-    pub(super) async fn resync(&self) -> Result<(), ClusterError> {
+    pub(super) async fn resync(self: &Arc<Self>) -> Result<(), ClusterError> {
         let lp = ListParams::default().labels(&managed_selector());
         let listed = self
             .runs_api()

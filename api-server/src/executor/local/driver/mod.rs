@@ -16,7 +16,7 @@ use katalusis_crds::plan::{
 };
 use katalusis_crds::resources::RunSnapshot;
 use katalusis_crds::{BuiltinKind, TrustLevel};
-use katalusis_flow::{decision_outputs, ApprovalStatus, Decider};
+use katalusis_flow::ApprovalStatus;
 use serde_json::json;
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -525,25 +525,9 @@ impl Driver {
         attempt: u32,
         task_id: u64,
     ) -> anyhow::Result<()> {
-        let ended = match crate::flow::tasks::state(&self.local.db, task_id).await {
-            Ok(Some((task, _))) => {
-                let value = builtin::approval_subject(&self.snapshot, node, &self.outputs)
-                    .unwrap_or(serde_json::Value::Null);
-                let mut outputs = serde_json::Map::new();
-                outputs.insert("value".into(), value);
-                outputs.insert("task".into(), task);
-                Ended {
-                    phase: NodePhase::Succeeded,
-                    reason: None,
-                    message: None,
-                    duration_ms: None,
-                    outputs: Some(outputs),
-                    branch: None,
-                }
-            }
-            Ok(None) => Ended::failed(FailureReason::Error, "the task was deleted"),
-            Err(e) => Ended::failed(FailureReason::Error, e.to_string()),
-        };
+        let value = builtin::approval_subject(&self.snapshot, node, &self.outputs)
+            .unwrap_or(serde_json::Value::Null);
+        let ended = builtin::task_ended(&self.local.db, task_id, value).await;
         self.record(node, attempt, ended).await
     }
 
@@ -627,35 +611,7 @@ impl Driver {
         if !waiting {
             return Ok(());
         }
-        let subject = row
-            .subject
-            .as_deref()
-            .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or(serde_json::Value::Null);
-        let decider = match row.decided_via.as_deref() {
-            Some("timeout") => Decider::Timeout,
-            _ => Decider::Person(row.decided_by_name.clone().unwrap_or_default()),
-        };
-        let decided_at = row.decided_at.unwrap_or_else(Utc::now);
-        let outputs = decision_outputs(
-            verdict,
-            subject,
-            row.comment.as_deref(),
-            &decider,
-            &decided_at.to_rfc3339(),
-        );
-        let message = match &decider {
-            Decider::Person(by) => format!("{} by {by}", row.status),
-            Decider::Timeout => format!("{} by the timeout policy", row.status),
-        };
-        let ended = Ended {
-            phase: NodePhase::Succeeded,
-            reason: None,
-            message: Some(message),
-            duration_ms: Some((decided_at - row.created_at).num_milliseconds().max(0)),
-            outputs: Some(outputs),
-            branch: Some(verdict.branch().to_owned()),
-        };
+        let ended = builtin::decision_ended(&row, verdict);
         self.record(node, row.attempt, ended).await
     }
 
