@@ -695,7 +695,18 @@ pub async fn drain(state: &crate::state::AppState) {
         let mut ran = false;
         for id in ids {
             match run(&state.db, &state.settings, id).await {
-                Ok(r) => ran |= r,
+                Ok(true) => {
+                    ran = true;
+                    // Event triggers may start a workflow on it.
+                    if let Err(e) = crate::triggers::service::on_import(state, id).await {
+                        tracing::warn!(
+                            import_id = id,
+                            error = format!("{e:#}"),
+                            "import event trigger failed"
+                        );
+                    }
+                }
+                Ok(false) => {}
                 Err(e) => tracing::warn!(
                     import_id = id,
                     error = format!("{e:#}"),

@@ -257,6 +257,16 @@ async fn check(
                         )),
                     }
                 }
+                EventKind::ImportFinished => {
+                    if let Some(s) = &e.status {
+                        if !["applied", "failed"].contains(&s.as_str()) {
+                            errs.push(FieldError::new(
+                                "config.status",
+                                "must be applied or failed",
+                            ));
+                        }
+                    }
+                }
                 EventKind::TaskCreated => {}
             }
         }

@@ -51,6 +51,9 @@ pub enum EventKind {
     TaskStatusChanged,
     /// A run of `sourceWorkflowId` (same client) ended, optionally with `status`.
     RunFinished,
+    /// A task import into the workflow's client finished, optionally with
+    /// `status` (`applied` or `failed`).
+    ImportFinished,
 }
 
 /// A schedule: a cron expression in a time zone.
@@ -97,8 +100,9 @@ fn default_rate() -> u32 {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventConfig {
     pub on: EventKind,
-    /// Task status name (required for `task_status_changed`) or run status
-    /// (`succeeded`, `failed`, `cancelled`) for `run_finished`.
+    /// Task status name (required for `task_status_changed`), run status
+    /// (`succeeded`, `failed`, `cancelled`) for `run_finished`, or
+    /// `applied` / `failed` for `import_finished`.
     pub status: Option<String>,
     /// The workflow whose runs are watched (`run_finished`).
     pub source_workflow_id: Option<u64>,

@@ -349,6 +349,42 @@ async fn on_run(state: &AppState, run_id: u64, client_id: u64, status: &str) -> 
     .await
 }
 
+/// A finished import fires the `import_finished` triggers of its client.
+pub async fn on_import(state: &AppState, import_id: u64) -> anyhow::Result<()> {
+    let Some(row) = crate::imports::db::get(&state.db, import_id, 0, true).await? else {
+        return Ok(());
+    };
+    let Some(client_id) = row.client_id else {
+        return Ok(());
+    };
+    let status = row.state.clone();
+    if !matches!(status.as_str(), "applied" | "failed") {
+        return Ok(());
+    }
+    let event = json!({
+        "event": "import_finished",
+        "import": {
+            "id": row.import_id,
+            "fileName": row.file_name,
+            "status": status,
+            "created": row.created_count,
+            "updated": row.updated_count,
+            "skipped": row.skipped_count,
+            "clientId": client_id,
+        }
+    });
+    on_event(
+        state,
+        EventKind::ImportFinished,
+        client_id,
+        Some(&status),
+        None,
+        &format!("import:{import_id}"),
+        event,
+    )
+    .await
+}
+
 /// Listens to task and run events and fires the event triggers they match.
 pub fn spawn_event_listener(state: AppState) {
     let mut tasks = state.live.subscribe();

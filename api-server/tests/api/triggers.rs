@@ -406,3 +406,66 @@ async fn an_event_trigger_fires_once_when_a_task_of_its_client_reaches_a_status(
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(runs_of(&app, wf).await.len(), 1);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_import_that_finishes_starts_the_workflows_that_wait_for_it(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    let wf = echo_workflow(&app, &c).await;
+    let r = app
+        .post(
+            &format!("/api/workflows/{wf}/triggers"),
+            &c.manager,
+            json!({"name": "after import", "config": {"kind": "event", "on": "import_finished", "status": "applied", "input": "src.event"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app
+        .post(
+            &format!("/api/workflows/{wf}/triggers"),
+            &c.manager,
+            json!({"name": "bad", "config": {"kind": "event", "on": "import_finished", "status": "done"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let up = app
+        .upload_import(&c.manager, "backlog.csv", b"Title\nOne\nTwo\n")
+        .await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+    let id = up.body["import"]["id"].as_u64().unwrap();
+    let r = app
+        .post(
+            &format!("/api/tasks/imports/{id}/dry-run"),
+            &c.manager,
+            json!({"clientId": c.client.user_id, "mapping": up.body["preview"]["suggested"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .post(
+            &format!("/api/tasks/imports/{id}/apply"),
+            &c.manager,
+            json!({"mode": "valid_only"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let done = app.wait_import(&c.manager, id).await;
+    assert_eq!(done["state"], "applied", "{done}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let run = loop {
+        if let Some(r) = runs_of(&app, wf).await.first() {
+            break *r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import trigger never fired"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let body = wait_final(&app, &c.manager, run).await;
+    let event = &node_of(&body, "src")["executions"][0]["outputs"]["out"]["event"];
+    assert_eq!(event["event"], "import_finished");
+    assert_eq!(event["import"]["id"], id);
+    assert_eq!(event["import"]["created"], 2);
+}

@@ -21,6 +21,7 @@ export {
   EVENT_KINDS,
   FIRING_TONES,
   RUN_END_STATUSES,
+  IMPORT_END_STATUSES,
   TRIGGER_KINDS,
   describeTrigger,
   triggerKindName,

@@ -9863,8 +9863,9 @@ export interface components {
        */
       sourceWorkflowId?: number | null;
       /**
-       * @description Task status name (required for `task_status_changed`) or run status
-       *     (`succeeded`, `failed`, `cancelled`) for `run_finished`.
+       * @description Task status name (required for `task_status_changed`), run status
+       *     (`succeeded`, `failed`, `cancelled`) for `run_finished`, or
+       *     `applied` / `failed` for `import_finished`.
        */
       status?: string | null;
     };
@@ -9872,7 +9873,7 @@ export interface components {
      * @description The events an event trigger can start a run on.
      * @enum {string}
      */
-    EventKind: "task_created" | "task_status_changed" | "run_finished";
+    EventKind: "task_created" | "task_status_changed" | "run_finished" | "import_finished";
     /**
      * @description Whether `run` is a plain function or a coroutine run under asyncio.
      * @enum {string}

@@ -63,3 +63,14 @@ describe("revealedWebhooks", () => {
     ]);
   });
 });
+
+describe("import events", () => {
+  it("say which outcome they wait for", () => {
+    expect(describeTrigger({ kind: "event", on: "import_finished", status: "failed" })).toBe(
+      "when a task import fails",
+    );
+    expect(describeTrigger({ kind: "event", on: "import_finished", input: "a.event" })).toBe(
+      "when a task import finishes, into a.event",
+    );
+  });
+});

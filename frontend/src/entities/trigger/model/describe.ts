@@ -3,7 +3,11 @@ import type { EventKind, FiringOutcome, TriggerConfig, TriggerKind } from "../ap
 export const TRIGGER_KINDS: { kind: TriggerKind; label: string; help: string }[] = [
   { kind: "schedule", label: "Schedule", help: "Runs at the times a cron expression names." },
   { kind: "webhook", label: "Webhook", help: "Runs when another system POSTs to a secret URL." },
-  { kind: "event", label: "Event", help: "Runs when a task or another workflow's run changes." },
+  {
+    kind: "event",
+    label: "Event",
+    help: "Runs when a task, an import or another workflow's run changes.",
+  },
 ];
 
 export function triggerKindName(kind: TriggerKind): string {
@@ -14,7 +18,11 @@ export const EVENT_KINDS: { on: EventKind; label: string }[] = [
   { on: "task_created", label: "A task is created" },
   { on: "task_status_changed", label: "A task reaches a status" },
   { on: "run_finished", label: "A run of a workflow finishes" },
+  { on: "import_finished", label: "A task import finishes" },
 ];
+
+/** The outcomes an `import_finished` event may wait for. */
+export const IMPORT_END_STATUSES = ["applied", "failed"] as const;
 
 /** The run statuses a `run_finished` event may wait for. */
 export const RUN_END_STATUSES = ["succeeded", "failed", "cancelled"] as const;
@@ -52,6 +60,8 @@ export function describeTrigger(
             config.sourceWorkflowId != null ? workflowName(config.sourceWorkflowId) : "a workflow";
           return `when a run of ${which} ${config.status ?? "finishes"}${into}`;
         }
+        case "import_finished":
+          return `when a task import ${config.status === "failed" ? "fails" : config.status === "applied" ? "is applied" : "finishes"}${into}`;
       }
     }
   }

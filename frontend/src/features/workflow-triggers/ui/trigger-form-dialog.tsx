@@ -7,6 +7,7 @@ import {
   EVENT_KINDS,
   isTimeZone,
   RUN_END_STATUSES,
+  IMPORT_END_STATUSES,
   TimeZoneField,
   TRIGGER_KINDS,
   triggerKindName,
@@ -535,6 +536,20 @@ function EventFields({
             )}
           </Field>
         </>
+      )}
+      {form.on === "import_finished" && (
+        <Field label="Outcome" error={errors.status}>
+          {(id) => (
+            <Select id={id} value={form.status} onChange={(e) => set("status", e.target.value)}>
+              <option value="">Applied or failed</option>
+              {IMPORT_END_STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </Select>
+          )}
+        </Field>
       )}
       <Field
         label="Event goes into"
