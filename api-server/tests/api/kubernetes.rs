@@ -1122,3 +1122,178 @@ async fn flow_nodes_run_in_kubernetes_mode_without_pods_and_store_what_the_local
         flow_results(&local, &c, &local_run).await
     );
 }
+
+/// The shipped workflow templates run on the Kubernetes executor too: an
+/// approval, a schedule and a task event, with Pods only for Python nodes.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_shipped_templates_run_end_to_end_in_kubernetes_mode(pool: MySqlPool) {
+    let fake = FakeApi::new();
+    let app = spawn_app_on(pool.clone(), k8s_settings(), Some(fake.client())).await;
+    katalusis_api::triggers::service::spawn_event_listener(app.state.clone());
+    let _cluster = start_cluster(&fake, &app, always_execute);
+    let c = cast(&app).await;
+    let noah = app.user(&c.admin, "noah", "manager").await;
+    app.assign(&c.admin, noah.user_id, c.client.user_id).await;
+    let r = app
+        .post("/api/admin/library/starter", &c.admin, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let gallery = app.get("/api/workflow-templates", &c.manager).await.body;
+    let id_of = |name: &str| {
+        gallery
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()["id"]
+            .as_u64()
+            .unwrap()
+    };
+    let instantiate = |id: u64, values: Value| {
+        let app = &app;
+        let manager = c.manager.clone();
+        let client = c.client.user_id;
+        async move {
+            let r = app
+                .post(
+                    &format!("/api/workflow-templates/{id}/instantiate"),
+                    &manager,
+                    json!({"clientId": client, "name": format!("t{id}"), "values": values}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            r.body
+        }
+    };
+    let first_run = |wf: u64| {
+        let db = app.db.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let id: Option<u64> =
+                    sqlx::query_scalar("SELECT run_id FROM run WHERE workflow_id = ?")
+                        .bind(wf)
+                        .fetch_optional(&db)
+                        .await
+                        .unwrap();
+                if let Some(id) = id {
+                    return id;
+                }
+                assert!(Instant::now() < deadline, "no run of workflow {wf}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+
+    // Approve high-value rows: csv.read → table.filter → Condition → Approval → Notifications.
+    let made = instantiate(
+        id_of("Approve high-value rows"),
+        json!({"approvers": "noah", "recipients": "mia"}),
+    )
+    .await;
+    let wf = made["workflowId"].as_u64().unwrap();
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let r = app
+            .post(
+                &format!("/api/runs/{run}/nodes/approve/decision"),
+                &noah,
+                json!({"verdict": "approve"}),
+            )
+            .await;
+        if r.status == StatusCode::OK {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the approval never opened: {}",
+            r.body
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let body = wait_final(&app, &c.manager, run).await;
+    assert_eq!(body["status"], "succeeded", "{body}");
+    assert_eq!(node_of(&body, "rejected")["reason"], "branch");
+    let inbox = app
+        .get("/api/notifications", &c.manager)
+        .await
+        .body
+        .to_string();
+    assert!(inbox.contains("2 rows were approved"), "{inbox}");
+
+    // Daily digest: the schedule fires once, the notification reaches noah.
+    let made = instantiate(
+        id_of("Daily digest"),
+        json!({"recipients": "noah", "cron": "*/5 * * * *"}),
+    )
+    .await;
+    let wf = made["workflowId"].as_u64().unwrap();
+    let next = chrono::DateTime::parse_from_rfc3339(
+        made["triggers"][0]["trigger"]["nextFireAt"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap()
+    .with_timezone(&chrono::Utc);
+    let fired =
+        katalusis_api::triggers::service::tick(&app.state, next + chrono::Duration::seconds(1))
+            .await
+            .unwrap();
+    assert_eq!(fired, 1);
+    let body = wait_final(&app, &c.manager, first_run(wf).await).await;
+    assert_eq!(body["status"], "succeeded", "{body}");
+    let inbox = app.get("/api/notifications", &noah).await.body.to_string();
+    assert!(inbox.contains("Good morning, the team"), "{inbox}");
+
+    // Escalate tasks put on hold: the event opens a follow-up task.
+    let made = instantiate(
+        id_of("Escalate tasks put on hold"),
+        json!({"owner": "noah", "recipients": "mia"}),
+    )
+    .await;
+    let wf = made["workflowId"].as_u64().unwrap();
+    let task = app
+        .post(
+            "/api/tasks",
+            &c.manager,
+            json!({"clientId": c.client.user_id, "title": "Ship it"}),
+        )
+        .await;
+    let r = app
+        .patch(
+            &format!("/api/tasks/{}", task.body["id"]),
+            &c.manager,
+            json!({"version": task.body["version"], "statusId": 3}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let body = wait_final(&app, &c.manager, first_run(wf).await).await;
+    assert_eq!(body["status"], "succeeded", "{body}");
+    let follow_up = &node_of(&body, "follow_up")["executions"][0]["outputs"]["task"];
+    assert!(
+        follow_up["title"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with(": Ship it"),
+        "{follow_up}"
+    );
+
+    // Pods only for the Python nodes.
+    for p in pods(&fake) {
+        let node = node_id(&p);
+        assert!(
+            ![
+                "any",
+                "approve",
+                "approved",
+                "rejected",
+                "send",
+                "follow_up",
+                "tell"
+            ]
+            .contains(&node.as_str()),
+            "a flow node got a Pod: {node}"
+        );
+    }
+}
