@@ -1,7 +1,9 @@
 // The workflow template gallery and the editor's Triggers panel: a manager
 // makes a workflow from a shipped template (a missing value is refused next
-// to its field), runs it until a second manager approves, then schedules
-// another one and adds a webhook whose URL and key are shown exactly once.
+// to its field), runs it until a second manager approves; runs the daily
+// digest by hand into a recipient's bell; has a task put on hold open a
+// follow-up task; then schedules another one and adds a webhook whose URL
+// and key are shown exactly once.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { after, before, test } from "node:test";
@@ -148,6 +150,141 @@ test("a manager makes a workflow from a shipped template and runs it through an 
   assert.equal(node("approved").status, "succeeded");
   assert.equal(node("rejected").status, "skipped");
   await page.context().close();
+});
+
+test("a scheduled template also runs by hand and its digest reaches the recipient's bell", async () => {
+  const page = await newPage();
+  await signIn(page, server.base, "mara", "password-1234");
+  await page.waitForURL(/\/manager$/);
+  await openGallery(page);
+  await card(page, "Daily digest")
+    .getByRole("button", { name: "Use template Daily digest" })
+    .click();
+  const form = page.getByTestId("instantiate-form");
+  await form.getByLabel("Client").selectOption({ label: "Cleo" });
+  await form.getByLabel("Workflow name").fill("Morning digest");
+  await form.getByLabel("Recipients").fill("noah");
+  await form.getByRole("button", { name: "Create workflow" }).click();
+  await page.waitForURL(/\/manager\/workflows\/\d+$/);
+  await page.getByTestId("workflow-title").getByText("Morning digest").waitFor();
+  for (const id of ["summary", "send"])
+    await page.locator(`.react-flow__node[data-id="${id}"]`).waitFor();
+
+  // The schedule is not the only way in: Run starts it now.
+  await page.getByRole("button", { name: "▶ Run" }).click();
+  const status = page.getByTestId("active-run-status");
+  await status.getByText("succeeded").waitFor({ timeout: 60_000 });
+  const cardStatus = (id) =>
+    page.locator(`[data-testid="node-${id}"]`).getAttribute("data-run-status");
+  assert.equal(await cardStatus("summary"), "succeeded");
+  assert.equal(await cardStatus("send"), "succeeded");
+  const runId = Number(
+    (await page.getByRole("tab", { name: /^Run #\d+/ }).innerText()).match(/#(\d+)/)[1],
+  );
+  const run = await api.call("GET", `/api/runs/${runId}`, await token("mara"));
+  assert.equal(run.status, "succeeded");
+  await screenshot(page, "gallery-digest-run");
+  await page.context().close();
+
+  const noah = await newPage();
+  await signIn(noah, server.base, "noah", "password-1234");
+  await noah.waitForURL(/\/manager$/);
+  await noah.getByTestId("client-cleo").waitFor();
+  await noah.getByTestId("unread-count").waitFor();
+  await noah.getByTestId("notification-bell").click();
+  const notice = noah.locator('[data-testid="notification"][data-kind="workflow"]');
+  await notice.waitFor();
+  assert.equal(await notice.count(), 1);
+  assert.match(await notice.innerText(), /^Daily digest: Good morning, the team/);
+  assert.match(await notice.innerText(), /Workflow notifications/);
+  await screenshot(noah, "gallery-digest-notification");
+  // The sender is not among the recipients.
+  const maras = await api.call("GET", "/api/notifications", await token("mara"));
+  assert.equal(
+    maras.items.some((n) => n.title.startsWith("Daily digest")),
+    false,
+  );
+  await noah.context().close();
+});
+
+test("a task put on hold is escalated into a follow-up task for its owner", async () => {
+  const page = await newPage();
+  await signIn(page, server.base, "mara", "password-1234");
+  await page.waitForURL(/\/manager$/);
+  await openGallery(page);
+  await card(page, "Escalate tasks put on hold")
+    .getByRole("button", { name: "Use template Escalate tasks put on hold" })
+    .click();
+  const form = page.getByTestId("instantiate-form");
+  await form.getByLabel("Client").selectOption({ label: "Cleo" });
+  await form.getByLabel("Workflow name").fill("Escalations");
+  assert.equal(await form.getByLabel("When a task reaches").inputValue(), "On Hold");
+  await form.getByLabel("Follow-up owner").fill("noah");
+  await form.getByLabel("Tell").fill("mara");
+  await form.getByRole("button", { name: "Create workflow" }).click();
+  await page.waitForURL(/\/manager\/workflows\/\d+$/);
+  const workflowId = Number(page.url().split("/").pop());
+  await page.locator('.react-flow__node[data-id="follow_up"]').waitFor();
+
+  // The task is made and put on hold on the board, as a manager does it.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tasks" }).click();
+  await page.waitForURL(/\/manager\/tasks/);
+  const column = (p, name) => p.locator(`section[data-status="${name}"]`);
+  const taskCard = (p, title) => p.getByTestId("task-card").filter({ hasText: title });
+  const add = column(page, "New");
+  await add.getByRole("button", { name: "+ Add task" }).click();
+  await add.getByLabel("New task in New").fill("Renew the lease");
+  await add.getByLabel("New task in New").press("Enter");
+  await taskCard(page, "Renew the lease").waitFor();
+  const key = (await taskCard(page, "Renew the lease").getAttribute("aria-label")).split(":")[0];
+  assert.match(key, /^[A-Z0-9]+-\d+$/);
+  // Put on hold through the API as an integration would: a move on the board
+  // (POST /api/tasks/{id}/move, live action "moved") does not fire event triggers.
+  const t = await token("mara");
+  const [made] = (await api.call("GET", "/api/tasks?q=Renew", t)).items;
+  assert.equal(made.key, key);
+  await api.call("PATCH", `/api/tasks/${made.id}`, t, { version: made.version, statusId: 3 });
+  // The board follows without a reload.
+  await column(page, "On Hold").getByText("Renew the lease").waitFor();
+
+  // The event ran the workflow; its run is in the editor's run history.
+  const followUp = `Unblock ${key}: Renew the lease`;
+  await taskCard(page, followUp).waitFor({ timeout: 60_000 });
+  await page.goto(`${server.base}/manager/workflows/${workflowId}`);
+  await page.locator('.react-flow__node[data-id="follow_up"]').waitFor();
+  await page.getByRole("tab", { name: "Runs", exact: true }).click();
+  const history = page.getByRole("region", { name: "Runs of this workflow" });
+  const entry = history.getByRole("button").filter({ hasText: /^#\d+/ });
+  await entry.filter({ hasText: "succeeded" }).waitFor({ timeout: 60_000 });
+  assert.equal(await entry.count(), 1, "one status change, one run");
+  await entry.click();
+  await page.getByTestId("active-run-status").getByText("succeeded").waitFor();
+  for (const id of ["follow_up", "tell"])
+    assert.equal(
+      await page.locator(`[data-testid="node-${id}"]`).getAttribute("data-run-status"),
+      "succeeded",
+    );
+  await page.context().close();
+
+  // The owner finds the follow-up on the board, assigned to them.
+  const noah = await newPage();
+  await signIn(noah, server.base, "noah", "password-1234");
+  await noah.waitForURL(/\/manager$/);
+  await noah.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tasks" }).click();
+  await noah.waitForURL(/\/manager\/tasks/);
+  await taskCard(noah, followUp).getByText("#escalation").waitFor();
+  await column(noah, "On Hold").getByText("Renew the lease").waitFor();
+  await screenshot(noah, "gallery-escalation");
+  await taskCard(noah, followUp).click();
+  const drawer = noah.getByTestId("task-drawer");
+  await drawer.getByRole("button", { name: "Unassign Noah" }).waitFor();
+  await drawer.getByText(`${key} was put on hold. Find out what blocks it.`).waitFor();
+  const [task] = (
+    await api.call("GET", `/api/tasks?q=${encodeURIComponent("Unblock")}`, await token("noah"))
+  ).items;
+  assert.equal(task.title, followUp);
+  assert.equal(task.clientId, client.id);
+  await noah.context().close();
 });
 
 test("the Triggers panel schedules a workflow and shows a new webhook's URL and key once", async () => {
