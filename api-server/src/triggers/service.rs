@@ -285,9 +285,11 @@ async fn on_event(
 }
 
 async fn on_task(state: &AppState, action: &str, task_id: u64) -> anyhow::Result<()> {
+    // A status changes through an edit (one or in bulk) or a board move; the
+    // firing key (task and status) keeps other edits from firing again.
     let kind = match action {
         "created" => EventKind::TaskCreated,
-        "updated" => EventKind::TaskStatusChanged,
+        "updated" | "moved" => EventKind::TaskStatusChanged,
         _ => return Ok(()),
     };
     let v = crate::tasks::db::Viewer {
