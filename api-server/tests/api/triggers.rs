@@ -43,6 +43,29 @@ async fn runs_of(app: &TestApp, wf: u64) -> Vec<u64> {
         .unwrap()
 }
 
+/// `POST /api/workflows/{wf}/triggers` as `s`.
+async fn add_trigger(
+    app: &TestApp,
+    s: &crate::support::Session,
+    wf: u64,
+    body: Value,
+) -> crate::support::Resp {
+    app.post(&format!("/api/workflows/{wf}/triggers"), s, body)
+        .await
+}
+
+/// The first run of `wf`, once a trigger started it.
+async fn first_run(app: &TestApp, wf: u64, what: &str) -> u64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(r) = runs_of(app, wf).await.first() {
+            return *r;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 async fn set_next(app: &TestApp, trigger: u64, at: DateTime<Utc>) {
     sqlx::query("UPDATE workflow_trigger SET next_fire_at = ? WHERE trigger_id = ?")
         .bind(at)
@@ -84,16 +107,16 @@ async fn a_schedule_fires_once_per_instant_and_handles_missed_instants(pool: MyS
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
-    let r = app
-        .post(
-            &format!("/api/workflows/{wf}/triggers"),
-            &c.manager,
-            json!({"name": "every ten minutes", "config": {
-                "kind": "schedule", "cron": "*/10 * * * *", "timezone": "Europe/Berlin",
-                "inputs": {"src": {"amount": 10}}
-            }}),
-        )
-        .await;
+    let r = add_trigger(
+        &app,
+        &c.manager,
+        wf,
+        json!({"name": "every ten minutes", "config": {
+            "kind": "schedule", "cron": "*/10 * * * *", "timezone": "Europe/Berlin",
+            "inputs": {"src": {"amount": 10}}
+        }}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let t = r.body["trigger"]["id"].as_u64().unwrap();
     let upcoming = r.body["trigger"]["upcoming"].as_array().unwrap();
@@ -224,16 +247,16 @@ async fn a_webhook_maps_its_body_to_inputs_and_refuses_bad_signatures(pool: MySq
     let app = spawn_app(pool).await;
     let c = cast(&app).await;
     let wf = echo_workflow(&app, &c).await;
-    let r = app
-        .post(
-            &format!("/api/workflows/{wf}/triggers"),
-            &c.manager,
-            json!({"name": "orders", "config": {
-                "kind": "webhook", "signed": true,
-                "inputs": {"src.amount": "/order/total", "src.event": ""}
-            }}),
-        )
-        .await;
+    let r = add_trigger(
+        &app,
+        &c.manager,
+        wf,
+        json!({"name": "orders", "config": {
+            "kind": "webhook", "signed": true,
+            "inputs": {"src.amount": "/order/total", "src.event": ""}
+        }}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let t = r.body["trigger"]["id"].as_u64().unwrap();
     let path = r.body["webhookPath"].as_str().unwrap().to_owned();
@@ -296,13 +319,13 @@ async fn a_webhook_maps_its_body_to_inputs_and_refuses_bad_signatures(pool: MySq
     assert_eq!(outcomes, ["started", "refused", "refused"]);
 
     // A rate of one call a minute answers the second with 429.
-    let r = app
-        .post(
-            &format!("/api/workflows/{wf}/triggers"),
-            &c.manager,
-            json!({"name": "slow", "config": {"kind": "webhook", "ratePerMinute": 1}}),
-        )
-        .await;
+    let r = add_trigger(
+        &app,
+        &c.manager,
+        wf,
+        json!({"name": "slow", "config": {"kind": "webhook", "ratePerMinute": 1}}),
+    )
+    .await;
     let slow = r.body["webhookPath"].as_str().unwrap().to_owned();
     assert_eq!(
         post_hook(&app, &slow, b"{}", None).await.0,
@@ -325,21 +348,9 @@ async fn an_event_trigger_fires_once_when_a_task_of_its_client_reaches_a_status(
     let c = cast(&app).await;
     let other = app.user(&c.admin, "globex", "client").await;
     let wf = echo_workflow(&app, &c).await;
-    let r = app
-        .post(
-            &format!("/api/workflows/{wf}/triggers"),
-            &c.manager,
-            json!({"name": "on done", "config": {"kind": "event", "on": "task_status_changed", "status": "completed", "input": "src.event"}}),
-        )
-        .await;
+    let r = add_trigger(&app, &c.manager, wf, json!({"name": "on done", "config": {"kind": "event", "on": "task_status_changed", "status": "completed", "input": "src.event"}})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let r = app
-        .post(
-            &format!("/api/workflows/{wf}/triggers"),
-            &c.manager,
-            json!({"name": "bad", "config": {"kind": "event", "on": "task_status_changed", "status": "Nirvana"}}),
-        )
-        .await;
+    let r = add_trigger(&app, &c.manager, wf, json!({"name": "bad", "config": {"kind": "event", "on": "task_status_changed", "status": "Nirvana"}})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let move_to = |id: u64, version: Value, status: u64| {
@@ -393,17 +404,7 @@ async fn an_event_trigger_fires_once_when_a_task_of_its_client_reaches_a_status(
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let v = r.body["version"].clone();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let run = loop {
-        if let Some(r) = runs_of(&app, wf).await.first() {
-            break *r;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the event trigger never fired"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let run = first_run(&app, wf, "the event trigger never fired").await;
     let body = wait_final(&app, &c.manager, run).await;
     let event = &node_of(&body, "src")["executions"][0]["outputs"]["out"]["event"];
     assert_eq!(event["event"], "task_status_changed");
@@ -421,21 +422,9 @@ async fn an_import_that_finishes_starts_the_workflows_that_wait_for_it(pool: MyS
     let app = spawn_app(pool).await;
     let c = cast(&app).await;
     let wf = echo_workflow(&app, &c).await;
-    let r = app
-        .post(
-            &format!("/api/workflows/{wf}/triggers"),
-            &c.manager,
-            json!({"name": "after import", "config": {"kind": "event", "on": "import_finished", "status": "applied", "input": "src.event"}}),
-        )
-        .await;
+    let r = add_trigger(&app, &c.manager, wf, json!({"name": "after import", "config": {"kind": "event", "on": "import_finished", "status": "applied", "input": "src.event"}})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let r = app
-        .post(
-            &format!("/api/workflows/{wf}/triggers"),
-            &c.manager,
-            json!({"name": "bad", "config": {"kind": "event", "on": "import_finished", "status": "done"}}),
-        )
-        .await;
+    let r = add_trigger(&app, &c.manager, wf, json!({"name": "bad", "config": {"kind": "event", "on": "import_finished", "status": "done"}})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let up = app
@@ -461,17 +450,7 @@ async fn an_import_that_finishes_starts_the_workflows_that_wait_for_it(pool: MyS
     assert!(r.status.is_success(), "{}", r.body);
     let done = app.wait_import(&c.manager, id).await;
     assert_eq!(done["state"], "applied", "{done}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let run = loop {
-        if let Some(r) = runs_of(&app, wf).await.first() {
-            break *r;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the import trigger never fired"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let run = first_run(&app, wf, "the import trigger never fired").await;
     let body = wait_final(&app, &c.manager, run).await;
     let event = &node_of(&body, "src")["executions"][0]["outputs"]["out"]["event"];
     assert_eq!(event["event"], "import_finished");
