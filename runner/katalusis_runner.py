@@ -31,6 +31,8 @@ stdin, one object per line:
                "max_file_bytes":67108864},
      "modules":{"allow":["json",..],"block":[..]}}
     {"v":1,"type":"cancel","job":"<id>"}
+    {"v":1,"type":"query_result","job":"<id>","id":1,"ok":true,"rows":[..],
+     "columns":[..],"row_count":3}   (or "ok":false,"code":"..","message":"..")
 
 Values: binary is {"$bytes":"<base64>"}; an input file is
 {"$file":{"name":"a.csv","b64":".."}} (written into the job's temp dir, the
@@ -43,6 +45,8 @@ stdout, one object per line, each with "v":1 and "job":
     {"v":1,"type":"log","job":id,"level":"debug|info|warning|error",
      "stream":"ctx|stdout|stderr","msg":"..","ts":1700000000.5}
     {"v":1,"type":"progress","job":id,"fraction":0.5,"message":".."}
+    {"v":1,"type":"query","job":id,"id":1,"connection":"crm",
+     "sql":"SELECT .. WHERE id = :id","params":{"id":7},"max_rows":100}
     {"v":1,"type":"finished","job":id,"status":"succeeded","outputs":{..},
      "duration_ms":12}
     {"v":1,"type":"finished","job":id,"status":"failed",
@@ -73,6 +77,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -115,6 +120,7 @@ NODE_FILENAME = "<node>"
 NODE_MODULE_NAME = "__katalusis_node__"
 MAX_LINE_BYTES = 64 * 1024        # longer stdout/stderr lines are split
 READ_CHUNK = 256 * 1024
+QUERY_REPLY_FD = 5                # in a job's process: answers to ctx.query
 BWRAP = os.environ.get("KATALUSIS_RUNNER_BWRAP", "/usr/bin/bwrap")
 SANDBOX_UID = 65534
 TESTING_ENV = "KATALUSIS_RUNNER_TESTING"
@@ -140,6 +146,14 @@ class NodeFailure(Exception):
         self.reason = reason
         self.message = message
         self.tb = tb
+
+
+class QueryError(RuntimeError):
+    """A ctx.query the platform refused or the database failed; `code` says why."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
 
 
 class SandboxViolation(PermissionError):
@@ -177,6 +191,8 @@ class Context:
         self.run_id = job.get("run_id")
         self.node_id = job.get("node_id")
         self.attempt = job.get("attempt", 1)
+        self._query_seq = 0
+        self._query_lock = threading.Lock()     # one question at a time on the reply pipe
 
     def log(self, msg, level: str = "info") -> None:
         if level not in LOG_LEVELS:
@@ -193,6 +209,36 @@ class Context:
             raise ValueError("progress fraction must be a number between 0 and 1") from None
         f = 0.0 if f != f else min(1.0, max(0.0, f))
         self._pipe.send({"t": "progress", "fraction": f, "message": str(message)})
+
+    def query(self, connection, sql, params=None, max_rows=None) -> list:
+        """Run SQL on a database connection allowed for the run's client.
+
+        The platform runs it (credentials never enter the sandbox); `:name`
+        placeholders are bound from `params`. Returns the rows as dicts;
+        raises QueryError with the platform's reason.
+        """
+        if params is not None and not isinstance(params, dict):
+            raise TypeError("ctx.query params must be a dict of named values")
+        with self._query_lock:
+            self._query_seq += 1
+            req = {"t": "query", "id": self._query_seq, "connection": str(connection), "sql": str(sql),
+                   "params": params or {}}
+            if max_rows is not None:
+                req["max_rows"] = int(max_rows)
+            self._pipe.send(req)
+            return self._query_answer()
+
+    def _query_answer(self) -> list:
+        buf = bytearray()
+        while not buf.endswith(b"\n"):
+            chunk = os.read(QUERY_REPLY_FD, 1 << 20)
+            if not chunk:
+                raise QueryError("the platform closed the query channel", "closed")
+            buf += chunk
+        reply = json.loads(buf)
+        if not reply.get("ok"):
+            raise QueryError(reply.get("message") or "the query failed", reply.get("code") or "error")
+        return reply.get("rows") or []
 
     def write_file(self, name, data) -> dict:
         """Store an output file and return the file ref to put into outputs."""
@@ -500,7 +546,7 @@ def _set_limits(limits: dict) -> None:
         setlim(resource.RLIMIT_NPROC, int(limits["max_processes"]))
 
 
-def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int) -> None:
+def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int) -> None:
     """Body of the forked job process. Never returns.
 
     It is forked ahead of time as a spare: everything that does not depend on
@@ -514,12 +560,12 @@ def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int) -> None:
             signal.signal(s, signal.SIG_DFL)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # oversize writes raise OSError instead
         # Move the pipes out of the way first so no dup2 below clobbers one.
-        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (out_w, err_w, ev_w, ctl_r)]
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (out_w, err_w, ev_w, ctl_r, reply_r)]
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
-        for target, fd in zip((1, 2, 3, 4), high):
+        for target, fd in zip((1, 2, 3, 4, 5), high):
             os.dup2(fd, target)
-        os.closerange(5, 1 << 16)
+        os.closerange(6, 1 << 16)
         pipe = _EventPipe(3)
         sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True, write_through=True,
@@ -688,6 +734,8 @@ class RunningJob:
         self.bufs: dict[str, bytearray] = {"ev": bytearray(), "stdout": bytearray(), "stderr": bytearray()}
         self.kill_reason: str | None = None
         self.done: dict | None = None
+        self.reply_fd: int | None = None     # answers to ctx.query, towards the job's process
+        self.queries: set[int] = set()       # ctx.query ids asked and not answered yet
         self.budget = LogBudget(int(self.limits["max_log_bytes"]))
         secrets = []
         params = job.get("params") or {}
@@ -729,7 +777,7 @@ class Supervisor:
         self.seq = 0
         self.completed: list[RunningJob] = []   # sent their result, not yet finished
         self.zombies: set[int] = set()           # finished jobs whose process is not reaped yet
-        self.spare: tuple | None = None          # (pid, control fd, event fd, stdout fd, stderr fd)
+        self.spare: tuple | None = None          # (pid, control fd, event fd, stdout fd, stderr fd, reply fd)
 
     # -- output ----------------------------------------------------------
     def emit(self, event: dict) -> None:
@@ -772,6 +820,9 @@ class Supervisor:
                 rj.kill_reason = "cancelled"
                 self.kill(rj)
             return
+        if kind == "query_result":
+            self.answer_query(msg)
+            return
         if kind != "job":
             self.emit({"v": 1, "type": "error", "job": job_id, "message": f"Unknown message type {kind!r}."})
             return
@@ -779,6 +830,24 @@ class Supervisor:
             self.emit({"v": 1, "type": "error", "job": job_id, "message": "exec mode runs exactly one job."})
             return
         self.start_job(msg)
+
+    def answer_query(self, msg: dict) -> None:
+        """Hand a query_result to the job that asked; unknown or finished jobs are ignored."""
+        rj = self.jobs.get(msg.get("job"))
+        qid = msg.get("id")
+        if rj is None or rj.reply_fd is None or qid not in rj.queries:
+            return
+        rj.queries.discard(qid)
+        data = _dumps({k: v for k, v in msg.items() if k not in ("v", "type", "job")})
+        # The job blocks reading this answer, so a blocking write completes
+        # unless the process died (then the pipe is broken).
+        try:
+            os.set_blocking(rj.reply_fd, True)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(rj.reply_fd, view):]
+        except OSError:
+            pass
 
     def fail_early(self, job_id, reason: str, message: str, received: float) -> None:
         self.accepted += 1
@@ -823,18 +892,19 @@ class Supervisor:
             except OSError as e:
                 shutil.rmtree(rj.tmp_dir, ignore_errors=True)
                 return self.fail_early(job_id, "error", f"Could not start a process for the node ({e}).", received)
-        pid, ctl_w, ev_r, out_r, err_r = spare
+        pid, ctl_w, ev_r, out_r, err_r, reply_w = spare
         try:
             with open(ctl_w, "wb", closefd=True) as ctl:
                 ctl.write(_dumps({"job": job, "tmp_dir": rj.tmp_dir, "guards_on": guards_on}))
         except OSError as e:
-            for fd in (ev_r, out_r, err_r):
+            for fd in (ev_r, out_r, err_r, reply_w):
                 os.close(fd)
             self.kill_pid(pid)
             self.zombies.add(pid)
             shutil.rmtree(rj.tmp_dir, ignore_errors=True)
             return self.fail_early(job_id, "error", f"Could not hand the job to its process ({e}).", received)
         rj.pid = pid
+        rj.reply_fd = reply_w
         self.accepted += 1
         self.jobs[job_id] = rj
         for fd, name in ((ev_r, "ev"), (out_r, "stdout"), (err_r, "stderr")):
@@ -846,7 +916,7 @@ class Supervisor:
 
     def make_spare(self) -> tuple:
         """Fork a job process that waits for its job on a control pipe."""
-        fds = [os.pipe() for _ in range(4)]   # control, events, stdout, stderr
+        fds = [os.pipe() for _ in range(5)]   # control, events, stdout, stderr, query replies
         try:
             pid = os.fork()
         except OSError:
@@ -856,13 +926,14 @@ class Supervisor:
             raise
         if pid == 0:
             try:
-                _child_main(fds[0][0], fds[1][1], fds[2][1], fds[3][1])
+                _child_main(fds[0][0], fds[1][1], fds[2][1], fds[3][1], fds[4][0])
             finally:
                 os._exit(70)
         os.close(fds[0][0])
-        for r, w in fds[1:]:
+        for r, w in fds[1:4]:
             os.close(w)
-        return pid, fds[0][1], fds[1][0], fds[2][0], fds[3][0]
+        os.close(fds[4][0])
+        return pid, fds[0][1], fds[1][0], fds[2][0], fds[3][0], fds[4][1]
 
     def drop_spare(self) -> None:
         spare, self.spare = self.spare, None
@@ -981,6 +1052,16 @@ class Supervisor:
         elif t == "progress":
             self.emit({"v": 1, "type": "progress", "job": rj.id, "fraction": msg.get("fraction", 0.0),
                        "message": rj.mask(msg.get("message", ""))})
+        elif t == "query":
+            qid = msg.get("id")
+            if not isinstance(qid, int) or qid in rj.queries:
+                return
+            rj.queries.add(qid)
+            ev = {"v": 1, "type": "query", "job": rj.id, "id": qid, "connection": str(msg.get("connection", "")),
+                  "sql": str(msg.get("sql", "")), "params": msg.get("params") or {}}
+            if isinstance(msg.get("max_rows"), int):
+                ev["max_rows"] = msg["max_rows"]
+            self.emit(ev)
         elif t == "done" and rj.done is None:
             rj.done = msg
             self.completed.append(rj)
@@ -1033,6 +1114,9 @@ class Supervisor:
                 self.close_fd(fd, rj)
         for ev in rj.budget.drain(rj.id):
             self.emit(ev)
+        if rj.reply_fd is not None:
+            os.close(rj.reply_fd)
+            rj.reply_fd = None
         shutil.rmtree(rj.tmp_dir, ignore_errors=True)
         del self.jobs[rj.id]
         limits = rj.limits

@@ -17,7 +17,12 @@ Standard library only. The flow (see docs/kubernetes.md, "Ingest flow"):
    must be acknowledged before the process exits. The API server stores the
    ``finished`` outputs exactly as the local executor does, so both
    executors produce identical results.
-4. A failed node writes ``{"reason": ..., "message": ...}`` to
+4. A ``ctx.query`` the node makes reaches the runner's stdout as a ``query``
+   event; it is POSTed to {KATALUSIS_INGEST_URL}/runs/{run_id}/nodes/{node_id}/query?attempt=N
+   and the answer goes back to the runner's stdin as ``query_result``. The
+   API server runs the query on the run client's connection: database
+   credentials never enter the Pod.
+5. A failed node writes ``{"reason": ..., "message": ...}`` to
    ``/dev/termination-log`` and exits 1, so the operator reports the runner's
    reason (``memory``, ``timeout``, ``output_type``, ...) instead of a bare exit code.
 
@@ -116,7 +121,8 @@ def termination_message(finished: dict | None) -> dict:
 
 
 def execute(job: dict, on_events: Callable[[list[bytes], bool], None],
-            runner_cmd: list[str] | None = None) -> dict | None:
+            runner_cmd: list[str] | None = None,
+            on_query: Callable[[dict], dict] | None = None) -> dict | None:
     """Runs one job with the real runner, hands event lines to ``on_events``
     in batches (the flag marks the last batch), returns the finished event.
 
@@ -126,7 +132,23 @@ def execute(job: dict, on_events: Callable[[list[bytes], bool], None],
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(json.dumps(job).encode() + b"\n")
-    proc.stdin.close()
+    proc.stdin.flush()
+    # stdin stays open for the answers to ctx.query; exec mode ends with its job.
+    stdin_lock = threading.Lock()
+
+    def answer(event: dict) -> None:
+        try:
+            reply = on_query(event) if on_query else {"ok": False, "code": "unsupported",
+                                                       "message": "queries are not available here"}
+        except Exception as e:  # the node gets the reason, the Pod goes on
+            reply = {"ok": False, "code": "unreachable", "message": f"the API server did not answer: {e}"}
+        line = {**reply, "v": 1, "type": "query_result", "job": event.get("job"), "id": event.get("id")}
+        with stdin_lock:
+            try:
+                proc.stdin.write(json.dumps(line).encode() + b"\n")
+                proc.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                pass
     lines: queue.Queue[bytes | None] = queue.Queue()
 
     def read(stdout) -> None:
@@ -158,12 +180,21 @@ def execute(job: dict, on_events: Callable[[list[bytes], bool], None],
             event = json.loads(line)
         except ValueError:
             event = {}
+        if event.get("type") == "query":
+            batch.pop()     # a question for the platform, not an event to store
+            threading.Thread(target=answer, args=(event,), daemon=True).start()
+            continue
         if event.get("type") == "finished":
             finished = event
         elif len(batch) >= BATCH_EVENTS:
             on_events(batch, False)
             batch, deadline = [], None
     reader.join()
+    with stdin_lock:
+        try:
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
     proc.stdout.close()
     proc.wait()
     on_events(batch, True)
@@ -197,8 +228,16 @@ def main() -> int:
         if lines:
             request(cfg, "POST", cfg.url("events"), b"".join(lines), "application/x-ndjson")
 
+    def query(event: dict) -> dict:
+        body = {k: event[k] for k in ("connection", "sql", "params", "max_rows") if k in event}
+        try:
+            return json.loads(request(cfg, "POST", cfg.url("query"), json.dumps(body).encode(),
+                                      "application/json", budget=60))
+        except urllib.error.HTTPError as e:
+            return {"ok": False, "code": "refused", "message": f"the API server refused the query ({e.code})"}
+
     try:
-        finished = execute(job, deliver)
+        finished = execute(job, deliver, on_query=query)
     except (urllib.error.URLError, OSError) as e:
         msg = f"could not deliver events to the API server: {e}"
         sys.stderr.write(f"pod_entrypoint: {msg}\n")

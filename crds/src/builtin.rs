@@ -47,17 +47,21 @@ pub enum BuiltinKind {
     /// A CEL expression's value picks one of up to four case branches, or
     /// `default`.
     Switch,
+    /// Reads rows from, or writes rows to, a database connection the admin
+    /// allowed for the run's client; the credentials never leave the server.
+    Query,
 }
 
 impl BuiltinKind {
     /// Every kind.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Condition,
         Self::Switch,
         Self::Wait,
         Self::Approval,
         Self::Notification,
         Self::Task,
+        Self::Query,
     ];
 
     /// The serialized name, e.g. `condition`.
@@ -69,6 +73,7 @@ impl BuiltinKind {
             Self::Notification => "notification",
             Self::Task => "task",
             Self::Switch => "switch",
+            Self::Query => "query",
         }
     }
 
@@ -79,7 +84,7 @@ impl BuiltinKind {
             Self::Condition => matches!(port, "true" | "false"),
             Self::Approval => matches!(port, "approved" | "rejected"),
             Self::Switch => matches!(port, "case1" | "case2" | "case3" | "case4" | "default"),
-            Self::Wait | Self::Notification | Self::Task => false,
+            Self::Wait | Self::Notification | Self::Task | Self::Query => false,
         }
     }
 
@@ -466,6 +471,144 @@ impl BuiltinKind {
                 ],
                 ..base
             },
+            Self::Query => {
+                let typed = |name: &str, port_type: PortType, description: &str| PortSpec {
+                    port_type,
+                    ..any(name, false, description)
+                };
+                let mut outputs = vec![
+                    typed(
+                        "rows",
+                        PortType::Array,
+                        "The rows read, as objects keyed by field name (writes: empty).",
+                    ),
+                    typed(
+                        "rowCount",
+                        PortType::Integer,
+                        "How many rows were read, or written.",
+                    ),
+                    any("first", false, "The first row, or null when there is none."),
+                ];
+                outputs.extend((1..=4).map(|i| {
+                    any(
+                        &format!("field{i}"),
+                        false,
+                        &format!("The values of mapped field {i}, one per row."),
+                    )
+                }));
+                TemplateSpec {
+                    title: "Query".into(),
+                    description: "Reads rows from a database connection (PostgreSQL, MySQL, \
+                        MariaDB) with SQL whose `:named` parameters are bound from the `params` \
+                        input, never spliced into the text; or inserts/upserts the `rows` \
+                        input. Read-only connections run in a read-only transaction. The \
+                        server runs it: credentials never reach the workflow."
+                        .into(),
+                    inputs: vec![
+                        typed(
+                            "params",
+                            PortType::Object,
+                            "Values of the SQL's `:named` parameters, by name.",
+                        ),
+                        typed(
+                            "rows",
+                            PortType::Array,
+                            "For insert and upsert: the rows to write, as objects.",
+                        ),
+                    ],
+                    outputs,
+                    parameters: vec![
+                        ParamSpec {
+                            required: true,
+                            ..param(
+                                "connection",
+                                "Connection",
+                                ParamKind::Text,
+                                "The name of a connection an admin allowed for this client.",
+                            )
+                        },
+                        ParamSpec {
+                            default: Some(json!("read")),
+                            options: vec!["read".into(), "insert".into(), "upsert".into()],
+                            ..param(
+                                "operation",
+                                "Operation",
+                                ParamKind::Select,
+                                "Insert and upsert need a read-write connection.",
+                            )
+                        },
+                        param(
+                            "sql",
+                            "SQL",
+                            ParamKind::Textarea,
+                            "For read: e.g. `SELECT id, total FROM orders WHERE region = \
+                             :region`; `:region` is bound from `params.region`.",
+                        ),
+                        param(
+                            "fields",
+                            "Field mapping",
+                            ParamKind::Textarea,
+                            "One column per line: `column`, `column as name`, with an optional \
+                             `: type` (string, number, integer, decimal, boolean, date, \
+                             datetime, json, binary). Empty: every column as read. The first \
+                             four fields also have ports `field1`…`field4`.",
+                        ),
+                        ParamSpec {
+                            default: Some(json!("string")),
+                            options: vec!["string".into(), "number".into()],
+                            ..param(
+                                "decimals",
+                                "Decimal columns",
+                                ParamKind::Select,
+                                "Exact text, or JSON numbers (which may round).",
+                            )
+                        },
+                        param(
+                            "table",
+                            "Table",
+                            ParamKind::Text,
+                            "For insert and upsert: `table` or `schema.table`.",
+                        ),
+                        param(
+                            "columns",
+                            "Columns",
+                            ParamKind::Textarea,
+                            "For insert and upsert: `column` or `column = key` of the input \
+                             rows, separated by commas or lines. Empty: the first row's keys.",
+                        ),
+                        param(
+                            "keyColumns",
+                            "Key columns",
+                            ParamKind::Text,
+                            "For upsert: the unique columns that identify a row, separated by \
+                             commas.",
+                        ),
+                        ParamSpec {
+                            default: Some(json!(100_000)),
+                            min: Some(1.0),
+                            max: Some(1_000_000.0),
+                            ..param(
+                                "maxRows",
+                                "Row limit",
+                                ParamKind::Number,
+                                "More rows than this fail the node.",
+                            )
+                        },
+                        ParamSpec {
+                            default: Some(json!(60)),
+                            min: Some(1.0),
+                            max: Some(3600.0),
+                            ..param(
+                                "timeoutSeconds",
+                                "Time limit (s)",
+                                ParamKind::Number,
+                                "",
+                            )
+                        },
+                    ],
+                    ..base
+                }
+            }
         }
     }
 }

@@ -96,6 +96,26 @@ class Execute(unittest.TestCase):
         self.assertLess(first - started, 3.0)
         self.assertTrue(seen[-1][2], "the last batch is marked last")
 
+    def test_ctx_query_is_relayed_to_the_platform_and_never_stored_as_an_event(self):
+        asked = []
+
+        def on_query(event):
+            asked.append(event)
+            return {"ok": True, "rows": [{"n": event["params"]["x"] * 2}], "columns": ["n"], "row_count": 1}
+
+        job = make_job(code("""
+            def run(inputs, params, ctx):
+                return {"n": ctx.query("crm", "SELECT :x * 2 AS n", {"x": 21})[0]["n"]}
+        """), outputs=[{"name": "n", "type": "integer"}])
+        batches = []
+        finished = pod_entrypoint.execute(job, lambda lines, last: batches.append(list(lines)),
+                                          on_query=on_query)
+        self.assertEqual(finished["status"], "succeeded", finished)
+        self.assertEqual(finished["outputs"], {"n": 42})
+        self.assertEqual([(a["connection"], a["params"]) for a in asked], [("crm", {"x": 21})])
+        types = [json.loads(line)["type"] for lines in batches for line in lines]
+        self.assertNotIn("query", types)
+
     def test_a_runner_that_dies_without_finished_is_an_error(self):
         finished = pod_entrypoint.execute(
             make_job("x"), lambda lines, last: None, runner_cmd=[sys.executable, "-c", "pass"])

@@ -326,3 +326,48 @@ class Lifecycle(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Queries(unittest.TestCase):
+    """ctx.query: the question leaves as a `query` event, the answer comes
+    back as a `query_result` input line (the platform runs the SQL)."""
+
+    def test_a_restricted_node_asks_and_gets_rows_or_the_reason(self):
+        src = code("""
+            def run(i, p, c):
+                rows = c.query('crm', 'SELECT name FROM t WHERE id = :id', {'id': 2}, max_rows=5)
+                try:
+                    c.query('crm', 'DELETE FROM t')
+                    failed = None
+                except Exception as e:
+                    failed = [type(e).__name__, e.code, str(e)]
+                return {'rows': rows, 'failed': failed}
+        """)
+        job = make_job(src, outputs=[{"name": "rows", "type": "array"}, {"name": "failed", "type": "array"}])
+        job_id = POOL.submit(job)
+        ask = POOL.wait_for(job_id, "query")
+        self.assertEqual((ask["id"], ask["connection"], ask["params"], ask["max_rows"]), (1, "crm", {"id": 2}, 5))
+        self.assertIn(":id", ask["sql"])
+        POOL.send({"v": 1, "type": "query_result", "job": job_id, "id": 1, "ok": True,
+                   "columns": ["name"], "rows": [{"name": "two"}], "row_count": 1})
+        deadline = time.monotonic() + 10
+        while True:
+            asks = [e for e in POOL.events_of(job_id) if e["type"] == "query"]
+            if len(asks) == 2:
+                break
+            self.assertLess(time.monotonic(), deadline, "no second query")
+            time.sleep(0.02)
+        # An answer to a question never asked is ignored.
+        POOL.send({"v": 1, "type": "query_result", "job": job_id, "id": 99, "ok": True, "rows": []})
+        POOL.send({"v": 1, "type": "query_result", "job": job_id, "id": 2, "ok": False, "code": "read_only",
+                   "message": "the connection is read-only"})
+        fin = POOL.finished(job_id)
+        self.assertEqual(fin["status"], "succeeded", fin)
+        self.assertEqual(fin["outputs"]["rows"], [{"name": "two"}])
+        self.assertEqual(fin["outputs"]["failed"], ["QueryError", "read_only", "the connection is read-only"])
+
+    def test_a_query_waiting_for_its_answer_still_times_out(self):
+        job = make_job("def run(i, p, c):\n    return {'r': c.query('crm', 'SELECT 1')}\n",
+                       limits={"timeout_seconds": 1})
+        fin = POOL.run(job, timeout=10)
+        self.assertEqual((fin["status"], fin["reason"]), ("failed", "timeout"), fin)

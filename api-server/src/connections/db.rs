@@ -226,3 +226,19 @@ pub async fn usable(
         })
         .collect())
 }
+
+/// The connection `name`, when it is allowed for `client_id`.
+pub async fn allowed_by_name(
+    db: &MySqlPool,
+    client_id: u64,
+    name: &str,
+) -> Result<Option<Row>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM db_connection WHERE name = ? AND connection_id IN \
+         (SELECT connection_id FROM db_connection_client WHERE client_id = ?)"
+    ))
+    .bind(name)
+    .bind(client_id)
+    .fetch_optional(db)
+    .await
+}

@@ -7,6 +7,7 @@ pub mod driver;
 pub mod http;
 pub mod model;
 pub mod query;
+pub mod service;
 pub mod sql;
 
 use utoipa_axum::router::OpenApiRouter;

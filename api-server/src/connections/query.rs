@@ -59,6 +59,10 @@ pub enum QueryError {
     Database(String),
     #[error("column '{0}' has a type this build cannot read ({1})")]
     UnsupportedType(String, String),
+    #[error("no connection named '{0}' is allowed for this client")]
+    UnknownConnection(String),
+    #[error("the connection's password cannot be decrypted with the vault's keys")]
+    Sealed,
 }
 
 impl QueryError {
@@ -74,6 +78,8 @@ impl QueryError {
             Self::Unsupported(_) => "unsupported",
             Self::Database(_) => "database_error",
             Self::UnsupportedType(..) => "unsupported_type",
+            Self::UnknownConnection(_) => "unknown_connection",
+            Self::Sealed => "sealed",
         }
     }
 }
@@ -83,6 +89,8 @@ impl QueryError {
 #[serde(rename_all = "camelCase")]
 pub struct QueryResult {
     pub columns: Vec<String>,
+    /// The columns the database types as decimal (read as exact text).
+    pub decimal_columns: Vec<String>,
     pub rows: Vec<Map<String, Value>>,
     pub row_count: usize,
 }
@@ -182,6 +190,96 @@ pub async fn run(
         .map_err(|_| QueryError::TimeLimit(limits.timeout.as_secs()))?
 }
 
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+type MyQuery<'q> = sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments>;
+
+fn bind_pg<'q>(mut q: PgQuery<'q>, vals: &[&Value]) -> PgQuery<'q> {
+    for v in vals {
+        q = match v {
+            Value::Null => q.bind(None::<String>),
+            Value::Bool(b) => q.bind(*b),
+            Value::Number(n) if n.is_i64() => q.bind(n.as_i64()),
+            Value::Number(n) => q.bind(n.as_f64()),
+            Value::String(s) => q.bind(s.clone()),
+            other => q.bind(sqlx::types::Json((*other).clone())),
+        };
+    }
+    q
+}
+
+fn bind_mysql<'q>(mut q: MyQuery<'q>, vals: &[&Value]) -> MyQuery<'q> {
+    for v in vals {
+        q = match v {
+            Value::Null => q.bind(None::<String>),
+            Value::Bool(b) => q.bind(*b),
+            Value::Number(n) if n.is_i64() => q.bind(n.as_i64()),
+            Value::Number(n) if n.is_u64() => q.bind(n.as_u64()),
+            Value::Number(n) => q.bind(n.as_f64()),
+            Value::String(s) => q.bind(s.clone()),
+            other => q.bind(other.to_string()),
+        };
+    }
+    q
+}
+
+/// Runs write statements (SQL with `:named` values) in one transaction on
+/// a read-write connection; the rows they changed.
+pub async fn execute(
+    pool: &Pool,
+    statements: &[(String, Map<String, Value>)],
+    timeout: Duration,
+) -> Result<u64, QueryError> {
+    let work = async {
+        match pool {
+            Pool::Postgres(p) => execute_pg(p, statements).await,
+            Pool::Mysql(p) => execute_mysql(p, statements).await,
+        }
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| QueryError::TimeLimit(timeout.as_secs()))?
+}
+
+async fn execute_pg(
+    pool: &PgPool,
+    statements: &[(String, Map<String, Value>)],
+) -> Result<u64, QueryError> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let mut affected = 0;
+    for (sql, params) in statements {
+        let c = compile(sql, Dialect::Dollar).map_err(QueryError::InvalidSql)?;
+        let vals = values(&c.params, params)?;
+        let conn: &mut sqlx::PgConnection = &mut tx;
+        let done = bind_pg(sqlx::query(&c.sql), &vals)
+            .execute(conn)
+            .await
+            .map_err(db_error)?;
+        affected += done.rows_affected();
+    }
+    tx.commit().await.map_err(db_error)?;
+    Ok(affected)
+}
+
+async fn execute_mysql(
+    pool: &MySqlPool,
+    statements: &[(String, Map<String, Value>)],
+) -> Result<u64, QueryError> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let mut affected = 0;
+    for (sql, params) in statements {
+        let c = compile(sql, Dialect::Question).map_err(QueryError::InvalidSql)?;
+        let vals = values(&c.params, params)?;
+        let conn: &mut sqlx::MySqlConnection = &mut tx;
+        let done = bind_mysql(sqlx::query(&c.sql), &vals)
+            .execute(conn)
+            .await
+            .map_err(db_error)?;
+        affected += done.rows_affected();
+    }
+    tx.commit().await.map_err(db_error)?;
+    Ok(affected)
+}
+
 fn values<'a>(
     names: &[String],
     params: &'a Map<String, Value>,
@@ -210,6 +308,7 @@ impl Collector {
             bytes: 0,
             result: QueryResult {
                 columns: vec![],
+                decimal_columns: vec![],
                 rows: vec![],
                 row_count: 0,
             },
@@ -230,6 +329,15 @@ impl Collector {
         }
         self.result.rows.push(row);
         Ok(())
+    }
+
+    fn set_columns<C: Column>(&mut self, columns: &[C], decimal_types: &[&str]) {
+        self.result.columns = columns.iter().map(|c| c.name().to_string()).collect();
+        self.result.decimal_columns = columns
+            .iter()
+            .filter(|c| decimal_types.contains(&c.type_info().name()))
+            .map(|c| c.name().to_string())
+            .collect();
     }
 
     fn finish(mut self) -> QueryResult {
@@ -264,32 +372,30 @@ async fn run_pg(
             .await
             .map_err(db_error)?;
     }
-    let mut q = sqlx::query(&compiled.sql);
-    for v in vals {
-        q = match v {
-            Value::Null => q.bind(None::<String>),
-            Value::Bool(b) => q.bind(*b),
-            Value::Number(n) if n.is_i64() => q.bind(n.as_i64()),
-            Value::Number(n) => q.bind(n.as_f64()),
-            Value::String(s) => q.bind(s.clone()),
-            other => q.bind(sqlx::types::Json(other.clone())),
-        };
-    }
-    let mut out = Collector::new(limits);
-    {
-        let mut rows = q.fetch(&mut *tx);
-        while let Some(row) = rows.try_next().await.map_err(db_error)? {
-            if out.result.columns.is_empty() {
-                out.result.columns = row.columns().iter().map(|c| c.name().to_string()).collect();
-            }
-            out.push(pg_row(&row)?)?;
-        }
-    }
+    let out = pg_rows(&mut tx, &compiled.sql, &vals, limits).await?;
     // Read-only work is never committed; writes on read-write connections are.
     if read_only {
         tx.rollback().await.map_err(db_error)?;
     } else {
         tx.commit().await.map_err(db_error)?;
+    }
+    Ok(out)
+}
+
+async fn pg_rows(
+    conn: &mut sqlx::PgConnection,
+    sql: &str,
+    vals: &[&Value],
+    limits: Limits,
+) -> Result<QueryResult, QueryError> {
+    let q = bind_pg(sqlx::query(sql), vals);
+    let mut out = Collector::new(limits);
+    let mut rows = q.fetch(conn);
+    while let Some(row) = rows.try_next().await.map_err(db_error)? {
+        if out.result.columns.is_empty() {
+            out.set_columns(row.columns(), &["NUMERIC"]);
+        }
+        out.push(pg_row(&row)?)?;
     }
     Ok(out.finish())
 }
@@ -373,50 +479,38 @@ async fn run_mysql(
 ) -> Result<QueryResult, QueryError> {
     let compiled = compile(sql, Dialect::Question).map_err(QueryError::InvalidSql)?;
     let vals = values(&compiled.params, params)?;
-    let mut conn = pool.acquire().await.map_err(db_error)?;
     let begin = if read_only {
         "START TRANSACTION READ ONLY"
     } else {
         "START TRANSACTION"
     };
-    sqlx::raw_sql(begin)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    let result = async {
-        let mut q = sqlx::query(&compiled.sql);
-        for v in vals {
-            q = match v {
-                Value::Null => q.bind(None::<String>),
-                Value::Bool(b) => q.bind(*b),
-                Value::Number(n) if n.is_i64() => q.bind(n.as_i64()),
-                Value::Number(n) if n.is_u64() => q.bind(n.as_u64()),
-                Value::Number(n) => q.bind(n.as_f64()),
-                Value::String(s) => q.bind(s.clone()),
-                other => q.bind(other.to_string()),
-            };
-        }
-        let mut out = Collector::new(limits);
-        let mut rows = q.fetch(&mut *conn);
-        while let Some(row) = rows.try_next().await.map_err(db_error)? {
-            if out.result.columns.is_empty() {
-                out.result.columns = row.columns().iter().map(|c| c.name().to_string()).collect();
-            }
-            out.push(mysql_row(&row)?)?;
-        }
-        Ok::<_, QueryError>(out.finish())
-    }
-    .await;
-    let end = if read_only || result.is_err() {
-        "ROLLBACK"
+    let mut tx = pool.begin_with(begin).await.map_err(db_error)?;
+    let result = mysql_rows(&mut tx, &compiled.sql, &vals, limits).await;
+    // Read-only work is never committed; writes on read-write connections are.
+    if read_only || result.is_err() {
+        tx.rollback().await.map_err(db_error)?;
     } else {
-        "COMMIT"
-    };
-    sqlx::raw_sql(end)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+    }
     result
+}
+
+async fn mysql_rows(
+    conn: &mut sqlx::MySqlConnection,
+    sql: &str,
+    vals: &[&Value],
+    limits: Limits,
+) -> Result<QueryResult, QueryError> {
+    let q = bind_mysql(sqlx::query(sql), vals);
+    let mut out = Collector::new(limits);
+    let mut rows = q.fetch(conn);
+    while let Some(row) = rows.try_next().await.map_err(db_error)? {
+        if out.result.columns.is_empty() {
+            out.set_columns(row.columns(), &["DECIMAL"]);
+        }
+        out.push(mysql_row(&row)?)?;
+    }
+    Ok(out.finish())
 }
 
 fn mysql_row(row: &MySqlRow) -> Result<Map<String, Value>, QueryError> {

@@ -112,9 +112,10 @@ fn try_start(
             }))
         }
         // Run by the driver: they write to the database and reach people.
-        BuiltinKind::Approval | BuiltinKind::Notification | BuiltinKind::Task => {
-            Err("this node kind is run by the driver".into())
-        }
+        BuiltinKind::Approval
+        | BuiltinKind::Notification
+        | BuiltinKind::Task
+        | BuiltinKind::Query => Err("this node kind is run by the driver".into()),
         BuiltinKind::Wait => {
             let until_ms = wait_until_ms(started_ms, param("seconds"), inputs.get("until"))
                 .map_err(|e| e.to_string())?;
@@ -163,6 +164,7 @@ pub(crate) fn expire(
         | BuiltinKind::Switch
         | BuiltinKind::Approval
         | BuiltinKind::Notification
+        | BuiltinKind::Query
         | BuiltinKind::Task => Ended::failed(
             FailureReason::Interrupted,
             "a node that does not wait for a deadline was found expiring",
@@ -233,6 +235,52 @@ pub(crate) fn task_spec(
     outputs: &NodeOutputs,
 ) -> Result<(TaskNodeSpec, BTreeMap<String, Value>), String> {
     spec_and_inputs(snapshot, node, outputs, TaskNodeSpec::from_params)
+}
+
+/// A Query node's parameters, checked, and its inputs.
+pub(crate) fn query_spec(
+    snapshot: &RunSnapshot,
+    node: &str,
+    outputs: &NodeOutputs,
+) -> Result<(katalusis_flow::QuerySpec, BTreeMap<String, Value>), String> {
+    spec_and_inputs(
+        snapshot,
+        node,
+        outputs,
+        katalusis_flow::QuerySpec::from_params,
+    )
+}
+
+/// Runs a Query node for the run's client: how it ends.
+pub(crate) async fn query_ended(
+    connector: &crate::connections::service::Connector,
+    client_id: u64,
+    spec: katalusis_flow::QuerySpec,
+    inputs: BTreeMap<String, Value>,
+) -> Ended {
+    let started = std::time::Instant::now();
+    match crate::flow::query::execute(connector, client_id, &spec, &inputs).await {
+        Ok(out) => {
+            let n = out.get("rowCount").and_then(Value::as_u64).unwrap_or(0);
+            let verb = if spec.operation == katalusis_flow::Operation::Read {
+                "read"
+            } else {
+                "written"
+            };
+            Ended {
+                phase: NodePhase::Succeeded,
+                reason: None,
+                message: Some(format!("{n} rows {verb} via {}", spec.connection)),
+                duration_ms: i64::try_from(started.elapsed().as_millis()).ok(),
+                outputs: Some(out),
+                branch: None,
+            }
+        }
+        Err((reason, message)) => Ended {
+            duration_ms: i64::try_from(started.elapsed().as_millis()).ok(),
+            ..Ended::failed(reason, message)
+        },
+    }
 }
 
 /// How an Approval node ends with its decided approval (taking the

@@ -90,12 +90,15 @@ impl Executor {
         let (live, _) = broadcast::channel(4096);
         let (stopping, _) = watch::channel(false);
         let store_health = Arc::new(events::StoreHealth::default());
+        let connector =
+            crate::connections::service::Connector::new(db.clone(), settings.vault.clone());
         let local = local::Local::new(
             db.clone(),
             settings.clone(),
             live.clone(),
             store_health.clone(),
             announcer.clone(),
+            connector.clone(),
         );
         let backend = match client {
             Some(c) => {
@@ -106,6 +109,7 @@ impl Executor {
                     live.clone(),
                     store_health.clone(),
                     announcer,
+                    connector,
                 );
                 tokio::spawn(cluster.clone().watch(stopping.subscribe()));
                 Backend::Cluster(cluster)

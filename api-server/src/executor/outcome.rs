@@ -112,6 +112,7 @@ pub(crate) fn report(sink: &EventSink, node: &str, attempt: u32, ev: RunnerEvent
         RunnerEvent::Ready { .. }
         | RunnerEvent::Started { .. }
         | RunnerEvent::Error { .. }
+        | RunnerEvent::Query { .. }
         | RunnerEvent::Unknown => None,
     }
 }

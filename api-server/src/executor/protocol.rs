@@ -42,6 +42,18 @@ pub enum RunnerEvent {
         #[serde(flatten)]
         result: Finished,
     },
+    /// A job's `ctx.query`: the platform runs it on the run client's
+    /// connection and answers with a `query_result` input line.
+    Query {
+        job: String,
+        id: u64,
+        connection: String,
+        sql: String,
+        #[serde(default)]
+        params: Map<String, Value>,
+        #[serde(default)]
+        max_rows: Option<usize>,
+    },
     /// The runner could not use an input line.
     Error {
         #[serde(default)]
@@ -51,6 +63,24 @@ pub enum RunnerEvent {
     /// A newer runner's event this server does not know; ignored.
     #[serde(other)]
     Unknown,
+}
+
+/// The `query_result` input line answering a job's `ctx.query`.
+pub fn query_reply(
+    job: &str,
+    id: u64,
+    result: Result<crate::connections::query::QueryResult, crate::connections::query::QueryError>,
+) -> Value {
+    match result {
+        Ok(r) => serde_json::json!({
+            "v": 1, "type": "query_result", "job": job, "id": id, "ok": true,
+            "columns": r.columns, "rows": r.rows, "row_count": r.row_count,
+        }),
+        Err(e) => serde_json::json!({
+            "v": 1, "type": "query_result", "job": job, "id": id, "ok": false,
+            "code": e.code(), "message": e.to_string(),
+        }),
+    }
 }
 
 /// How a job ended, as the runner reports it.
@@ -105,7 +135,8 @@ impl RunnerEvent {
             Self::Started { job, .. }
             | Self::Log { job, .. }
             | Self::Progress { job, .. }
-            | Self::Finished { job, .. } => Some(job),
+            | Self::Finished { job, .. }
+            | Self::Query { job, .. } => Some(job),
             Self::Error { job, .. } => job.as_deref(),
             Self::Ready { .. } | Self::Unknown => None,
         }

@@ -5,6 +5,7 @@
 
 pub mod notify;
 pub mod people;
+pub mod query;
 pub mod tasks;
 pub mod webhooks;
 

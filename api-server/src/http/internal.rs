@@ -5,7 +5,10 @@
 //!
 //! - `GET  /internal/runs/{run}/nodes/{node}/job?attempt=N` → the runner job;
 //! - `POST /internal/runs/{run}/nodes/{node}/events?attempt=N` with runner
-//!   events as JSON lines → 204 once they are stored.
+//!   events as JSON lines → 204 once they are stored;
+//! - `POST /internal/runs/{run}/nodes/{node}/query?attempt=N` with a node's
+//!   `ctx.query` → its `query_result` (the platform runs it; no credential
+//!   enters the Pod).
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -14,7 +17,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::extract::{Path, Query};
+use super::extract::{Json, Path, Query};
 use crate::error::ApiError;
 use crate::executor::cluster::IngestError;
 use crate::state::AppState;
@@ -90,6 +93,19 @@ async fn events(
     Ok(StatusCode::NO_CONTENT)
 }
 
+async fn query(
+    State(state): State<AppState>,
+    RunToken(token): RunToken,
+    Path((run_id, node)): Path<(u64, String)>,
+    Query(q): Query<Attempt>,
+    Json(body): Json<crate::executor::cluster::CtxQuery>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let reply = cluster(&state)?
+        .query(run_id, &token, &node, q.attempt, body)
+        .await?;
+    Ok(axum::Json(reply))
+}
+
 /// The ingest routes; mounted only in `kubernetes` mode.
 pub fn routes(state: &AppState) -> Router<AppState> {
     let s = &state.settings;
@@ -101,6 +117,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/internal/runs/{run}/nodes/{node}/job", get(job))
         .route("/internal/runs/{run}/nodes/{node}/events", post(events))
+        .route("/internal/runs/{run}/nodes/{node}/query", post(query))
         .layer(DefaultBodyLimit::max(
             usize::try_from(limit).unwrap_or(usize::MAX),
         ))

@@ -18,6 +18,7 @@ mod library;
 mod lists;
 mod oversight;
 mod query;
+mod query_node;
 mod rbac;
 mod resources;
 mod retention;

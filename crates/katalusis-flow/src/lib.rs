@@ -8,6 +8,7 @@
 mod approval;
 mod condition;
 mod notify;
+mod query;
 mod schedule;
 mod task;
 mod wait;
@@ -19,6 +20,10 @@ pub use approval::{
 pub use condition::{switch_port, Condition, ConditionError, Decision, SWITCH_PORTS};
 pub use notify::{
     render, render_plain, webhook_allowed, webhook_payload, NotifyError, NotifySpec, Rendered,
+};
+pub use query::{
+    bound_params, identifier, map_rows, write_statements, Decimals, Field, FieldType, Flavor,
+    Mapped, Operation, QueryNodeError, QuerySpec, Statement, WriteColumn, FIELD_PORTS,
 };
 pub use schedule::{Due, MissedPolicy, Schedule, ScheduleError, GRACE_SECONDS};
 pub use task::{TaskNodeError, TaskNodeSpec};

@@ -174,6 +174,12 @@ impl Cluster {
                 }
                 Err(m) => Ended::failed(FailureReason::Error, m),
             },
+            BuiltinKind::Query => match builtin::query_spec(snapshot, node, &outputs) {
+                Ok((spec, inputs)) => {
+                    builtin::query_ended(&self.connector, run.client_id, spec, inputs).await
+                }
+                Err(m) => Ended::failed(FailureReason::Error, m),
+            },
             BuiltinKind::Approval => match self.approve(m, run, node, attempt, value).await? {
                 Some(e) => e,
                 None => return Ok(()),

@@ -17,6 +17,18 @@ use crate::executor::job::{self, job_id};
 use crate::executor::outcome;
 use crate::executor::protocol::RunnerEvent;
 
+/// A node Pod's `ctx.query`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CtxQuery {
+    pub connection: String,
+    pub sql: String,
+    #[serde(default)]
+    pub params: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub max_rows: Option<usize>,
+}
+
 /// The outcome of an ingest call.
 #[derive(Debug, PartialEq, Eq)]
 pub enum IngestError {
@@ -172,6 +184,48 @@ impl Cluster {
             return Err(IngestError::Unavailable);
         }
         Ok(accepted)
+    }
+
+    /// Runs a node Pod's `ctx.query` on the run client's connection, with
+    /// the same checks and limits as the local executor; the answer is the
+    /// `query_result` the runner expects (an error is an answer too).
+    pub async fn query(
+        &self,
+        run_id: u64,
+        token: &str,
+        node: &str,
+        attempt: u32,
+        q: CtxQuery,
+    ) -> Result<Value, IngestError> {
+        let m = self.authenticated(run_id, token).await?;
+        let running = m.state.lock().await.states.get(node).is_some_and(|s| {
+            s.attempt == attempt && s.phase == katalusis_crds::plan::NodePhase::Running
+        });
+        if m.snapshot.graph.node(node).is_none() || attempt == 0 || !running {
+            return Err(IngestError::NotFound);
+        }
+        let run = db::runs::get(&self.db, ClientScope::All, run_id)
+            .await?
+            .ok_or(IngestError::NotFound)?;
+        let limits = crate::connections::query::Limits {
+            max_rows: q
+                .max_rows
+                .unwrap_or(crate::connections::query::Limits::default().max_rows)
+                .clamp(1, crate::connections::query::Limits::default().max_rows),
+            ..Default::default()
+        };
+        let result = self
+            .connector
+            .query(run.client_id, &q.connection, &q.sql, &q.params, limits)
+            .await;
+        let mut reply = crate::executor::protocol::query_reply("", 0, result);
+        if let Some(o) = reply.as_object_mut() {
+            // The entrypoint adds the job and question ids it is answering.
+            for k in ["v", "type", "job", "id"] {
+                o.remove(k);
+            }
+        }
+        Ok(reply)
     }
 
     async fn authenticated(&self, run_id: u64, token: &str) -> Result<Arc<Mirrored>, IngestError> {

@@ -35,7 +35,7 @@ use serde_json::json;
 use sqlx::MySqlPool;
 use tokio::sync::broadcast;
 
-pub use self::ingest::IngestError;
+pub use self::ingest::{CtxQuery, IngestError};
 use self::resources::{run_name, workflow_name, FIELD_MANAGER};
 use super::events::{kind, EventSink, RunEvent, StoreHealth};
 use crate::auth::ClientScope;
@@ -87,6 +87,8 @@ pub(crate) struct Cluster {
     announcer: crate::notifications::service::Announcer,
     /// Posts Notification nodes' webhooks.
     webhooks: reqwest::Client,
+    /// Opens the database connections Query nodes and `ctx.query` use.
+    pub(crate) connector: crate::connections::service::Connector,
 }
 
 impl Cluster {
@@ -97,6 +99,7 @@ impl Cluster {
         live: broadcast::Sender<RunEvent>,
         store_health: Arc<StoreHealth>,
         announcer: crate::notifications::service::Announcer,
+        connector: crate::connections::service::Connector,
     ) -> Arc<Self> {
         let namespace = settings
             .k8s_namespace
@@ -115,6 +118,7 @@ impl Cluster {
             flow_nodes: Mutex::new(HashSet::new()),
             announcer,
             webhooks: crate::flow::notify::webhook_client(),
+            connector,
         })
     }
 

@@ -46,6 +46,8 @@ pub(crate) struct Local {
     announcer: crate::notifications::service::Announcer,
     /// Posts Notification nodes' webhooks.
     webhooks: reqwest::Client,
+    /// Opens the database connections Query nodes and `ctx.query` use.
+    pub(crate) connector: crate::connections::service::Connector,
 }
 
 /// A global slot held by a running node; releasing it wakes queued runs.
@@ -99,6 +101,7 @@ impl Local {
         live: broadcast::Sender<RunEvent>,
         store_health: Arc<StoreHealth>,
         announcer: crate::notifications::service::Announcer,
+        connector: crate::connections::service::Connector,
     ) -> Arc<Self> {
         let runner = find_runner(settings.runner_path.as_ref());
         if let Err(e) = &runner {
@@ -117,6 +120,7 @@ impl Local {
             spares: pools::Spares::default(),
             announcer,
             webhooks: crate::flow::notify::webhook_client(),
+            connector,
         })
     }
 

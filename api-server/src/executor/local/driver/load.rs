@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use katalusis_crds::plan::{FailureReason, NodePhase};
+use katalusis_crds::BuiltinKind;
 
 use super::super::pools::RunPools;
 use super::super::{Local, RunControl};
@@ -46,7 +47,9 @@ impl Driver {
                 }
                 // Built-in nodes start again with the same attempt: they run
                 // no code, and an approval finds the row it already opened.
-                if matches!(snapshot.builtin_of(node), Ok(Some(_))) {
+                // A Query is the exception: a write may have committed, so
+                // like a Python node it ends interrupted.
+                if matches!(snapshot.builtin_of(node), Ok(Some(k)) if k != BuiltinKind::Query) {
                     restart.push((node.clone(), st.attempt));
                     continue;
                 }
@@ -80,6 +83,7 @@ impl Driver {
         // Only an unfinished run is driven, so the recorded phase is pending or running.
         let recorded = row.status;
         let task_feed = local.announcer.live.subscribe();
+        let (builtin_done, builtin_results) = tokio::sync::mpsc::unbounded_channel();
         Ok(Self {
             local,
             control,
@@ -105,6 +109,9 @@ impl Driver {
             restart,
             task_feed,
             awaited_tasks: HashMap::new(),
+            queries: HashMap::new(),
+            builtin_done,
+            builtin_results,
         })
     }
 }

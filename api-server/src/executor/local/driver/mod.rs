@@ -67,7 +67,23 @@ pub(super) struct Driver {
     awaited_tasks: HashMap<u64, String>,
     /// Built-in nodes found running after a restart, started again first.
     restart: Vec<(String, u32)>,
+    /// Query nodes running in their own task, by node: attempt and handle.
+    queries: HashMap<String, (u32, tokio::task::AbortHandle)>,
+    /// Where work done in the background (Query nodes, `ctx.query`) reports.
+    builtin_done: tokio::sync::mpsc::UnboundedSender<Background>,
+    builtin_results: tokio::sync::mpsc::UnboundedReceiver<Background>,
 }
+
+/// What a background task of the run reports to its driver.
+pub(super) enum Background {
+    /// A Query node's attempt ended.
+    Ended(String, u32, Ended),
+    /// The answer to a job's `ctx.query`, for its runner's stdin.
+    Reply(TrustLevel, serde_json::Value),
+}
+
+/// Rows a `ctx.query` returns at most unless the call asks for fewer.
+const CTX_QUERY_MAX_ROWS: usize = 100_000;
 
 /// How often a run whose store is failing checks the outage bound.
 const STORAGE_CHECK: Duration = Duration::from_secs(1);
@@ -270,6 +286,14 @@ impl Driver {
             });
             tokio::select! {
                 Some((trust, ev)) = self.pools.recv() => self.on_pool_event(trust, ev).await?,
+                Some(msg) = self.builtin_results.recv() => match msg {
+                    Background::Ended(node, attempt, ended) => {
+                        self.on_builtin_done(node, attempt, ended).await?;
+                    }
+                    Background::Reply(trust, reply) => {
+                        self.pools.send_control(trust, &reply).await;
+                    }
+                },
                 _ = self.control.cancel.notified() => self.cancel_requested = true,
                 _ = self.control.decided.notified() => self.collect_decisions().await,
                 ev = self.task_feed.recv(), if !self.awaited_tasks.is_empty() => {
@@ -393,6 +417,10 @@ impl Driver {
             BuiltinKind::Approval => return self.start_approval(node, attempt).await,
             BuiltinKind::Notification => return self.start_notification(node, attempt).await,
             BuiltinKind::Task => return self.start_task(node, attempt).await,
+            BuiltinKind::Query => {
+                self.start_query(node, attempt);
+                return Ok(());
+            }
             BuiltinKind::Condition | BuiltinKind::Switch | BuiltinKind::Wait => {}
         }
         match builtin::start(kind, &self.snapshot, node, &self.outputs, now_ms()) {
@@ -404,6 +432,74 @@ impl Driver {
                 self.sink.emit(kind::NODE, node_event(node, st));
                 Ok(())
             }
+        }
+    }
+
+    /// Runs a Query node in its own task, so a slow database never holds
+    /// up the rest of the run; it reports on `builtin_done`.
+    fn start_query(&mut self, node: &str, attempt: u32) {
+        let connector = self.local.connector.clone();
+        let client_id = self.run.client_id;
+        let checked = builtin::query_spec(&self.snapshot, node, &self.outputs);
+        let done = self.builtin_done.clone();
+        let node_id = node.to_owned();
+        let task = tokio::spawn(async move {
+            let ended = match checked {
+                Ok((spec, inputs)) => {
+                    builtin::query_ended(&connector, client_id, spec, inputs).await
+                }
+                Err(m) => Ended::failed(FailureReason::Error, m),
+            };
+            let _ = done.send(Background::Ended(node_id, attempt, ended));
+        });
+        self.queries
+            .insert(node.to_owned(), (attempt, task.abort_handle()));
+    }
+
+    /// Answers a job's `ctx.query` in the background: the same connection
+    /// checks and limits as a Query node, for the run's client.
+    #[allow(clippy::too_many_arguments)]
+    fn ctx_query(
+        &self,
+        trust: TrustLevel,
+        job: String,
+        id: u64,
+        connection: String,
+        sql: String,
+        params: serde_json::Map<String, serde_json::Value>,
+        max_rows: Option<usize>,
+    ) {
+        let connector = self.local.connector.clone();
+        let client_id = self.run.client_id;
+        let done = self.builtin_done.clone();
+        let limits = crate::connections::query::Limits {
+            max_rows: max_rows
+                .unwrap_or(CTX_QUERY_MAX_ROWS)
+                .clamp(1, CTX_QUERY_MAX_ROWS),
+            ..Default::default()
+        };
+        tokio::spawn(async move {
+            let result = connector
+                .query(client_id, &connection, &sql, &params, limits)
+                .await;
+            let reply = crate::executor::protocol::query_reply(&job, id, result);
+            let _ = done.send(Background::Reply(trust, reply));
+        });
+    }
+
+    /// A Query node's task reported: recorded unless the attempt is over.
+    async fn on_builtin_done(
+        &mut self,
+        node: String,
+        attempt: u32,
+        ended: Ended,
+    ) -> anyhow::Result<()> {
+        match self.queries.get(&node) {
+            Some((a, _)) if *a == attempt => {
+                self.queries.remove(&node);
+                self.record(&node, attempt, ended).await
+            }
+            _ => Ok(()),
         }
     }
 
@@ -675,6 +771,17 @@ impl Driver {
     }
 
     async fn cancel_job(&mut self, node: &str, attempt: u32) {
+        if let Some((a, task)) = self.queries.get(node) {
+            if *a == attempt {
+                task.abort();
+                let _ = self.builtin_done.send(Background::Ended(
+                    node.to_owned(),
+                    attempt,
+                    Ended::failed(FailureReason::Cancelled, "cancelled while querying"),
+                ));
+            }
+            return;
+        }
         let id = job_id(node, attempt);
         if let Some(job) = self.running.get(&id) {
             let trust = job.trust;
@@ -716,6 +823,18 @@ impl Driver {
                     return Ok(());
                 };
                 let (node, attempt) = (job.node.clone(), job.attempt);
+                if let RunnerEvent::Query {
+                    job,
+                    id,
+                    connection,
+                    sql,
+                    params,
+                    max_rows,
+                } = ev
+                {
+                    self.ctx_query(trust, job, id, connection, sql, params, max_rows);
+                    return Ok(());
+                }
                 let is_last = matches!(ev, RunnerEvent::Finished { .. });
                 if is_last {
                     // The slot is released before the outcome is recorded.

@@ -1,0 +1,256 @@
+//! The Query node and `ctx.query` against the real PostgreSQL and MariaDB:
+//! rows into a workflow with field mapping, a Python step, an upsert back;
+//! values bound (never spliced), read-only connections, limits, and the
+//! connection allow-list per client.
+
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+
+use crate::runs::{cast, edge, node, node_of, start, template, wait_final, workflow, Cast};
+use crate::support::{spawn_app, TestApp};
+
+async fn pg() -> sqlx::PgPool {
+    sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
+        .await
+        .expect("the local PostgreSQL")
+}
+
+/// Runs `statements` on PostgreSQL, one by one.
+async fn pg_exec(statements: &[&str]) {
+    let pg = pg().await;
+    for s in statements {
+        sqlx::raw_sql(s)
+            .execute(&pg)
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+}
+
+async fn pg_rows(sql: &str) -> Vec<(String, String)> {
+    sqlx::query_as(sql).fetch_all(&pg().await).await.unwrap()
+}
+
+/// An admin-made PostgreSQL connection `name` for the cast's client.
+async fn connection(app: &TestApp, c: &Cast, name: &str, read_only: bool, clients: Vec<u64>) {
+    let r = app
+        .post(
+            "/api/admin/connections",
+            &c.admin,
+            json!({
+                "name": name, "kind": "postgres", "host": "127.0.0.1", "database": "postgres",
+                "user": "postgres", "password": "unused-by-trust-auth", "tlsMode": "disable",
+                "readOnly": read_only, "clientIds": clients
+            }),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body);
+}
+
+fn query_node(id: &str, params: Value) -> Value {
+    let mut n = node(id, "flow.query");
+    n["params"] = params;
+    n
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn rows_flow_from_postgres_through_python_into_an_upsert(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    pg_exec(&[
+        "DROP TABLE IF EXISTS qn_orders, qn_summary",
+        "CREATE TABLE qn_orders (id int PRIMARY KEY, customer text NOT NULL, \
+         total numeric(10,2) NOT NULL, placed date NOT NULL, region text NOT NULL)",
+        "INSERT INTO qn_orders VALUES (1, 'Ada', 10.50, '2026-01-02', 'eu'), \
+         (2, 'Bo', 7.25, '2026-01-03', 'eu'), (3, 'Ada', 4.00, '2026-01-04', 'eu'), \
+         (4, 'Cy', 99.00, '2026-01-05', 'us')",
+        "CREATE TABLE qn_summary (customer text PRIMARY KEY, total numeric(10,2) NOT NULL)",
+        "INSERT INTO qn_summary VALUES ('Ada', 1.00)",
+    ])
+    .await;
+    connection(&app, &c, "crm", false, vec![c.client.user_id]).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "qn.totals",
+            "def run(inputs, params, ctx):\n    sums = {}\n    for r in inputs['rows']:\n        sums[r['customer']] = sums.get(r['customer'], 0) + r['total']\n    return {'rows': [{'who': k, 'sum': round(v, 2)} for k, v in sorted(sums.items())]}\n",
+            json!([{"name": "rows", "type": "array", "required": true}]),
+            json!([{"name": "rows", "type": "array"}]),
+            json!({}),
+        ),
+    )
+    .await;
+    let mut read = query_node(
+        "read",
+        json!({"connection": "crm",
+               "sql": "SELECT id, customer, total, placed FROM qn_orders WHERE region = :region ORDER BY id",
+               "fields": "id: integer\ncustomer\ntotal: number\nplaced as day: date"}),
+    );
+    read["inputs"] = json!({"params": {"region": "eu"}});
+    let write = query_node(
+        "write",
+        json!({"connection": "crm", "operation": "upsert", "table": "qn_summary",
+               "columns": "customer = who, total = sum", "keyColumns": "customer"}),
+    );
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![read, node("sum", "qn.totals"), write],
+        vec![
+            edge("read", "rows", "sum", "rows"),
+            edge("sum", "rows", "write", "rows"),
+        ],
+    )
+    .await;
+
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    let body = wait_final(&app, &c.manager, run).await;
+    assert_eq!(body["status"], "succeeded", "{body}");
+    let out = &node_of(&body, "read")["executions"][0]["outputs"];
+    assert_eq!(out["rowCount"], 3);
+    assert_eq!(
+        out["first"],
+        json!({"id": 1, "customer": "Ada", "total": 10.5, "day": "2026-01-02"})
+    );
+    assert_eq!(out["field1"], json!([1, 2, 3]));
+    assert_eq!(out["field2"], json!(["Ada", "Bo", "Ada"]));
+    assert_eq!(
+        out["field4"],
+        json!(["2026-01-02", "2026-01-03", "2026-01-04"])
+    );
+    let written = &node_of(&body, "write")["executions"][0]["outputs"];
+    assert_eq!(written["rowCount"], 2, "{written}");
+    assert_eq!(
+        pg_rows("SELECT customer, total::text FROM qn_summary ORDER BY customer").await,
+        vec![("Ada".into(), "14.50".into()), ("Bo".into(), "7.25".into())]
+    );
+
+    // An input that is SQL text is a value: no rows, and nothing dropped.
+    let run = start(
+        &app,
+        &c.manager,
+        wf,
+        json!({"inputs": {"read": {"params": {"region": "'; DROP TABLE qn_orders; --"}}}}),
+    )
+    .await;
+    let body = wait_final(&app, &c.manager, run).await;
+    assert_eq!(body["status"], "succeeded", "{body}");
+    assert_eq!(
+        node_of(&body, "read")["executions"][0]["outputs"]["rowCount"],
+        0
+    );
+    assert_eq!(
+        pg_rows("SELECT count(*)::text, 'x' FROM qn_orders").await,
+        vec![("4".into(), "x".into())]
+    );
+    // The run view never shows the connection's password.
+    assert!(!body.to_string().contains("unused-by-trust-auth"));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn read_only_connections_refuse_writes_and_limits_fail_with_their_reason(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    pg_exec(&[
+        "DROP TABLE IF EXISTS qn_ro",
+        "CREATE TABLE qn_ro (id int PRIMARY KEY, note text)",
+        "INSERT INTO qn_ro VALUES (1, 'a'), (2, 'b'), (3, 'c')",
+    ])
+    .await;
+    connection(&app, &c, "ro", true, vec![c.client.user_id]).await;
+    let mut insert = query_node(
+        "insert",
+        json!({"connection": "ro", "operation": "insert", "table": "qn_ro"}),
+    );
+    insert["inputs"] = json!({"rows": [{"id": 9, "note": "z"}]});
+    let sneaky = query_node(
+        "sneaky",
+        json!({"connection": "ro", "sql": "INSERT INTO qn_ro VALUES (8, 'y') RETURNING id"}),
+    );
+    let limited = query_node(
+        "limited",
+        json!({"connection": "ro", "sql": "SELECT id FROM qn_ro", "maxRows": 2}),
+    );
+    let bad_map = query_node(
+        "badmap",
+        json!({"connection": "ro", "sql": "SELECT note FROM qn_ro", "fields": "note: integer"}),
+    );
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![insert, sneaky, limited, bad_map],
+        vec![],
+    )
+    .await;
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    let body = wait_final(&app, &c.manager, run).await;
+    assert_eq!(body["status"], "failed", "{body}");
+    let msg = |n: &str| {
+        node_of(&body, n)["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert!(msg("insert").contains("only allows reading"), "{body}");
+    assert!(msg("sneaky").contains("read-only"), "{body}");
+    assert_eq!(node_of(&body, "limited")["reason"], "output_size");
+    assert!(msg("limited").contains("more than 2 rows"), "{body}");
+    assert!(msg("badmap").contains("column `note`, row 1"), "{body}");
+    assert_eq!(
+        pg_rows("SELECT count(*)::text, 'x' FROM qn_ro").await,
+        vec![("3".into(), "x".into())]
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_restricted_python_node_queries_through_the_platform(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    pg_exec(&[
+        "DROP TABLE IF EXISTS qn_ctx",
+        "CREATE TABLE qn_ctx (id int PRIMARY KEY, name text)",
+        "INSERT INTO qn_ctx VALUES (1, 'one'), (2, 'two')",
+    ])
+    .await;
+    connection(&app, &c, "crm", true, vec![c.client.user_id]).await;
+    // Allowed for another client only: this client's nodes cannot use it.
+    let other = app.user(&c.admin, "globex", "client").await;
+    connection(&app, &c, "theirs", true, vec![other.user_id]).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "qn.ctx",
+            "def run(inputs, params, ctx):\n    rows = ctx.query('crm', 'SELECT name FROM qn_ctx WHERE id = :id', {'id': 2})\n    errors = []\n    for conn in ('theirs', 'nope'):\n        try:\n            ctx.query(conn, 'SELECT 1')\n        except Exception as e:\n            errors.append(type(e).__name__ + ': ' + str(e))\n    try:\n        ctx.query('crm', 'DELETE FROM qn_ctx')\n    except Exception as e:\n        errors.append(getattr(e, 'code', '?'))\n    return {'name': rows[0]['name'], 'errors': errors}\n",
+            json!([]),
+            json!([{"name": "name", "type": "string"}, {"name": "errors", "type": "array"}]),
+            json!({"trustLevel": "restricted"}),
+        ),
+    )
+    .await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("q", "qn.ctx")],
+        vec![],
+    )
+    .await;
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    let body = wait_final(&app, &c.manager, run).await;
+    assert_eq!(body["status"], "succeeded", "{body}");
+    let out = &node_of(&body, "q")["executions"][0]["outputs"];
+    assert_eq!(out["name"], "two");
+    assert_eq!(
+        out["errors"],
+        json!([
+            "QueryError: no connection named 'theirs' is allowed for this client",
+            "QueryError: no connection named 'nope' is allowed for this client",
+            "read_only"
+        ])
+    );
+    assert_eq!(
+        pg_rows("SELECT count(*)::text, 'x' FROM qn_ctx").await,
+        vec![("2".into(), "x".into())]
+    );
+}
