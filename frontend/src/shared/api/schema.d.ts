@@ -9600,7 +9600,7 @@ export interface components {
      * @description A node kind executed by the platform.
      * @enum {string}
      */
-    BuiltinKind: "condition" | "wait" | "approval" | "notification" | "task" | "switch";
+    BuiltinKind: "condition" | "wait" | "approval" | "notification" | "task" | "switch" | "query";
     /** @description Why one task of a bulk change could not be changed. */
     BulkFailure: {
       code: string;

@@ -65,7 +65,8 @@ export interface Graph {
 }
 
 /** The flow node kinds the platform runs itself. */
-export type BuiltinKind = "condition" | "switch" | "wait" | "approval" | "notification" | "task";
+export type BuiltinKind =
+  "condition" | "switch" | "wait" | "approval" | "notification" | "task" | "query";
 
 /** What the graph rules need to know about a template version. */
 export interface TemplateInfo {

@@ -7,13 +7,14 @@ const NAMES: Record<BuiltinKind, string> = {
   approval: "Approval",
   notification: "Notification",
   task: "Task",
+  query: "Query",
 };
 
 /**
  * The mark of a flow node the platform runs itself: a diamond for a
  * Condition (with three branch lines for a Switch), a clock for a Wait, a
- * person with a tick for an Approval, a bell for a Notification and a
- * ticked box for a Task. Shown on the card and in the palette.
+ * person with a tick for an Approval, a bell for a Notification, a
+ * ticked box for a Task and a database cylinder for a Query. Shown on the card and in the palette.
  */
 export function FlowGlyph({
   kind,
@@ -80,6 +81,16 @@ export function FlowGlyph({
               strokeWidth="1.7"
               strokeLinecap="round"
               strokeLinejoin="round"
+            />
+          </>
+        ) : kind === "query" ? (
+          <>
+            <ellipse cx="8" cy="3.6" rx="5.6" ry="2" fill="currentColor" />
+            <path
+              d="M2.4 3.6v8.8c0 1.1 2.5 2 5.6 2s5.6-.9 5.6-2V3.6M2.4 8c0 1.1 2.5 2 5.6 2s5.6-.9 5.6-2"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="1.4"
             />
           </>
         ) : (
