@@ -1297,3 +1297,99 @@ async fn the_shipped_templates_run_end_to_end_in_kubernetes_mode(pool: MySqlPool
         );
     }
 }
+
+/// A Query node (run by the API server) and a Python node's `ctx.query`
+/// (asked from its Pod with the run token) on Kubernetes: no credential in
+/// any Pod, and the same stored results as the local executor.
+#[sqlx::test(migrations = "../migrations")]
+async fn queries_run_in_kubernetes_mode_with_no_credential_in_pods_and_match_local_results(
+    pool: MySqlPool,
+) {
+    let fake = FakeApi::new();
+    let settings = k8s_settings();
+    // Both servers open the password with the same vault key, as replicas do.
+    let vault = settings.vault.clone();
+    let app = spawn_app_on(pool.clone(), settings, Some(fake.client())).await;
+    let _cluster = start_cluster(&fake, &app, always_execute);
+    let c = cast(&app).await;
+    crate::query_node::pg_exec(&[
+        "DROP TABLE IF EXISTS qk_items",
+        "CREATE TABLE qk_items (id int PRIMARY KEY, label text NOT NULL, price numeric(8,2))",
+        "INSERT INTO qk_items VALUES (1, 'pen', 1.20), (2, 'ink', 7.00), (3, 'pad', 3.45)",
+    ])
+    .await;
+    crate::query_node::connection(&app, &c, "shop", true, vec![c.client.user_id]).await;
+    app.create_template(
+        &c.admin,
+        crate::runs::template(
+            "qk.lookup",
+            "def run(inputs, params, ctx):\n    ids = [r['id'] for r in inputs['rows']]\n    rows = ctx.query('shop', 'SELECT label FROM qk_items WHERE id = :id', {'id': max(ids)})\n    return {'label': rows[0]['label'], 'n': len(ids)}\n",
+            json!([{"name": "rows", "type": "array", "required": true}]),
+            json!([{"name": "label", "type": "string"}, {"name": "n", "type": "integer"}]),
+            json!({}),
+        ),
+    )
+    .await;
+    let mut read = node("read", "flow.query");
+    read["params"] = json!({"connection": "shop",
+        "sql": "SELECT id, label, price FROM qk_items WHERE price > :min ORDER BY id",
+        "fields": "id: integer\nlabel\nprice: decimal"});
+    read["inputs"] = json!({"params": {"min": 2}});
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![read, node("look", "qk.lookup")],
+        vec![edge("read", "rows", "look", "rows")],
+    )
+    .await;
+    let play = |app: &TestApp| {
+        let (url, token, http) = (app.url(""), c.manager.token.clone(), app.http.clone());
+        async move {
+            let r = http
+                .post(format!("{url}/api/workflows/{wf}/runs"))
+                .bearer_auth(token)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::ACCEPTED);
+            r.json::<Value>().await.unwrap()["id"].as_u64().unwrap()
+        }
+    };
+    let id = play(&app).await;
+    let run = wait_final(&app, &c.manager, id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let read_out = &node_of(&run, "read")["executions"][0]["outputs"];
+    assert_eq!(read_out["rowCount"], 2);
+    assert_eq!(read_out["field3"], json!(["7.00", "3.45"]));
+    let look = &node_of(&run, "look")["executions"][0]["outputs"];
+    assert_eq!((&look["label"], &look["n"]), (&json!("pad"), &json!(2)));
+    // Only the Python node got a Pod, and nothing in any Pod, Secret or the
+    // Run names the connection's password.
+    let names: Vec<String> = pods(&fake)
+        .iter()
+        .map(|p| p.metadata.name.clone().unwrap())
+        .collect();
+    assert_eq!(names, [pod_name(&format!("run-{id}"), "look", 1)]);
+    for kind in [PODS, SECRETS, RUNS] {
+        for o in fake.objects(kind) {
+            assert!(!o.to_string().contains("unused-by-trust-auth"), "{o}");
+        }
+    }
+
+    let local = crate::support::spawn_app_with(
+        pool.clone(),
+        Settings {
+            vault,
+            ..test_settings()
+        },
+    )
+    .await;
+    let local_id = play(&local).await;
+    let local_run = wait_final(&local, &c.manager, local_id).await;
+    assert_eq!(
+        results(&app, &c, &run).await,
+        results(&local, &c, &local_run).await
+    );
+}

@@ -16,7 +16,7 @@ async fn pg() -> sqlx::PgPool {
 }
 
 /// Runs `statements` on PostgreSQL, one by one.
-async fn pg_exec(statements: &[&str]) {
+pub(crate) async fn pg_exec(statements: &[&str]) {
     let pg = pg().await;
     for s in statements {
         sqlx::raw_sql(s)
@@ -31,7 +31,13 @@ async fn pg_rows(sql: &str) -> Vec<(String, String)> {
 }
 
 /// An admin-made PostgreSQL connection `name` for the cast's client.
-async fn connection(app: &TestApp, c: &Cast, name: &str, read_only: bool, clients: Vec<u64>) {
+pub(crate) async fn connection(
+    app: &TestApp,
+    c: &Cast,
+    name: &str,
+    read_only: bool,
+    clients: Vec<u64>,
+) {
     let r = app
         .post(
             "/api/admin/connections",
