@@ -11,6 +11,8 @@ median/min/max are printed and written as JSON to bench/results/.
     H  10 sequential nodes, each fibo(33)
     F  1 root -> 48 parallel fibo(10) -> 1 join (50 nodes)
     Lr L with `restricted` nodes
+    Q  a Query node reads 100,000 rows x 5 columns from the local PostgreSQL
+       (read-only connection) and hands them to a Python node that counts them
 
 Also prints the floor on this machine: `python3 -c pass` start time x 40 and
 fibo(33) x 10 in one process. Stdlib only.
@@ -141,6 +143,39 @@ def fan(tpl, join, width, n):
     return {"nodes": nodes, "edges": edges}
 
 
+QUERY_ROWS = 100_000
+
+
+def prepare_query_source(admin, client_id):
+    """100,000 rows x 5 columns in the local PostgreSQL and a read-only
+    connection to it; False (scenario Q skipped) without PostgreSQL."""
+    sql = ("DROP TABLE IF EXISTS bench_query; "
+           "CREATE TABLE bench_query AS SELECT i AS id, 'name-' || i AS name, i * 0.5::float8 AS amount, "
+           "i % 2 = 0 AS flag, now() - i * interval '1 second' AS at "
+           f"FROM generate_series(1, {QUERY_ROWS}) AS i;")
+    try:
+        subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql],
+                       check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"scenario Q skipped: PostgreSQL is not reachable ({e})")
+        return False
+    admin.call("POST", "/api/admin/connections", {
+        "name": "bench-pg", "kind": "postgres", "host": "127.0.0.1", "database": "postgres", "user": "postgres",
+        "password": "unused", "tlsMode": "disable", "readOnly": True, "clientIds": [client_id]})
+    admin.call("POST", "/api/templates", template(
+        "bench.count", "trusted", "def run(inputs, params, ctx):\n    return {'n': len(inputs['rows'])}\n",
+        [{"name": "rows", "type": "array", "required": True}], [{"name": "n", "type": "integer"}], []))
+    return True
+
+
+def query_graph():
+    q = {"id": "query", "template": {"name": "flow.query", "version": 1}, "position": {"x": 0, "y": 0},
+         "params": {"connection": "bench-pg", "sql": "SELECT id, name, amount, flag, at FROM bench_query ORDER BY id",
+                    "maxRows": QUERY_ROWS}}
+    return {"nodes": [q, node("count", "bench.count")],
+            "edges": [{"id": "e", "source": "query", "sourcePort": "rows", "target": "count", "targetPort": "rows"}]}
+
+
 def floor_measurements():
     t = time.perf_counter()
     for _ in range(40):
@@ -182,6 +217,7 @@ def main():
         admin.call("POST", "/api/templates", fibo_template("bench.fibo", "trusted"))
         admin.call("POST", "/api/templates", fibo_template("bench.fibo.restricted", "restricted"))
         admin.call("POST", "/api/templates", join_template("bench.join", 48))
+        query_ready = prepare_query_source(admin, ids["client"])
         manager = Api(port).login("bench-manager", PASSWORD)
         scenarios = {
             "L": chain("bench.fibo", 40, 10),
@@ -189,6 +225,11 @@ def main():
             "F": fan("bench.fibo", "bench.join", 48, 10),
             "L_restricted": chain("bench.fibo.restricted", 40, 10),
         }
+        if query_ready:
+            scenarios["Q"] = query_graph()
+        only = [k for k in os.environ.get("BENCH_ONLY", "").split(",") if k]
+        if only:
+            scenarios = {k: v for k, v in scenarios.items() if k in only}
         dash = Dashboard(port, manager.token)
         dash.start()
         dash.ready.wait(10)
@@ -208,6 +249,11 @@ def main():
                     raise RuntimeError(f"scenario {key}: run {run['id']} ended {ev['status']}")
                 times.append(t1 - t0)
             times = times[1:]
+            if key == "Q":
+                detail = manager.call("GET", f"/api/runs/{run['id']}")
+                q = next(n for n in detail["nodes"] if n["id"] == "query")
+                results["Q_query_node"] = {"duration_ms": q["executions"][-1].get("durationMs"),
+                                           "row_count": q["executions"][-1]["outputs"]["rowCount"]}
             results[key] = {"median_s": round(statistics.median(times), 4), "min_s": round(min(times), 4),
                             "max_s": round(max(times), 4), "runs_s": [round(t, 4) for t in times]}
             print(f"{key:>13}: median {results[key]['median_s']:.3f} s  min {results[key]['min_s']:.3f} s  "

@@ -257,9 +257,10 @@ pub(crate) async fn query_ended(
     client_id: u64,
     spec: katalusis_flow::QuerySpec,
     inputs: BTreeMap<String, Value>,
+    max_bytes: usize,
 ) -> Ended {
     let started = std::time::Instant::now();
-    match crate::flow::query::execute(connector, client_id, &spec, &inputs).await {
+    match crate::flow::query::execute(connector, client_id, &spec, &inputs, max_bytes).await {
         Ok(out) => {
             let n = out.get("rowCount").and_then(Value::as_u64).unwrap_or(0);
             let verb = if spec.operation == katalusis_flow::Operation::Read {

@@ -36,6 +36,7 @@ pub async fn execute(
     client_id: u64,
     spec: &QuerySpec,
     inputs: &BTreeMap<String, Value>,
+    max_bytes: usize,
 ) -> Result<Map<String, Value>, Failure> {
     let timeout = Duration::from_secs(spec.timeout_seconds);
     let mut out = Map::new();
@@ -44,7 +45,8 @@ pub async fn execute(
         let limits = Limits {
             max_rows: spec.max_rows,
             timeout,
-            ..Limits::default()
+            // The outputs are stored like a Python node's, within the same bound.
+            max_bytes,
         };
         let result = connector
             .query(client_id, &spec.connection, &spec.sql, &params, limits)

@@ -503,7 +503,13 @@ pub fn map_rows(
         }
         spec.fields.clone()
     };
-    let ports = fields.len().min(FIELD_PORTS.len());
+    // Field ports exist for the fields a person mapped; without a mapping
+    // they would only repeat the rows.
+    let ports = if spec.fields.is_empty() {
+        0
+    } else {
+        fields.len().min(FIELD_PORTS.len())
+    };
     let mut field_values = vec![Vec::with_capacity(rows.len()); ports];
     let mut out = Vec::with_capacity(rows.len());
     for (i, mut row) in rows.into_iter().enumerate() {

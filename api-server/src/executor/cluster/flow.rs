@@ -176,7 +176,10 @@ impl Cluster {
             },
             BuiltinKind::Query => match builtin::query_spec(snapshot, node, &outputs) {
                 Ok((spec, inputs)) => {
-                    builtin::query_ended(&self.connector, run.client_id, spec, inputs).await
+                    let max_bytes =
+                        usize::try_from(self.settings.max_output_bytes).unwrap_or(usize::MAX);
+                    builtin::query_ended(&self.connector, run.client_id, spec, inputs, max_bytes)
+                        .await
                 }
                 Err(m) => Ended::failed(FailureReason::Error, m),
             },

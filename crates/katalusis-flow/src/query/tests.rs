@@ -158,6 +158,8 @@ fn decimals_stay_exact_unless_asked() {
     };
     let exact = map_rows(&read(json!({})), &cols, &["price".into()], rows()).unwrap();
     assert_eq!(exact.rows[0]["price"], json!("1234567890.123456789"));
+    // Without a mapping there are no field ports: they would repeat the rows.
+    assert!(exact.field_values.is_empty());
     let num = map_rows(
         &read(json!({"decimals": "number"})),
         &cols,

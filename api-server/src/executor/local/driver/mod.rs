@@ -440,13 +440,14 @@ impl Driver {
     fn start_query(&mut self, node: &str, attempt: u32) {
         let connector = self.local.connector.clone();
         let client_id = self.run.client_id;
+        let max_bytes = usize::try_from(self.local.settings.max_output_bytes).unwrap_or(usize::MAX);
         let checked = builtin::query_spec(&self.snapshot, node, &self.outputs);
         let done = self.builtin_done.clone();
         let node_id = node.to_owned();
         let task = tokio::spawn(async move {
             let ended = match checked {
                 Ok((spec, inputs)) => {
-                    builtin::query_ended(&connector, client_id, spec, inputs).await
+                    builtin::query_ended(&connector, client_id, spec, inputs, max_bytes).await
                 }
                 Err(m) => Ended::failed(FailureReason::Error, m),
             };
