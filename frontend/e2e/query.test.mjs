@@ -276,6 +276,17 @@ describe("query", () => {
     assert.equal(outputs.rowCount, 2);
     assert.deepEqual(outputs.first, { id: 1, customer: "Acme", total: 120.5 });
     assert.deepEqual(outputs.field3, [120.5, 640]);
+    assert.equal(run.nodes.find((n) => n.id === "condition_1").branch, "true");
+
+    // The notification rendered the mapped row.
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="unread-count"]')?.textContent) >= 1,
+    );
+    await page.getByTestId("notification-bell").click();
+    const notice = page.locator('[data-testid="notification"][data-kind="workflow"]');
+    await notice.waitFor();
+    assert.match(await notice.innerText(), /First large order: Acme \(120\.5\)/);
+    await page.keyboard.press("Escape");
     await page.context().close();
   });
 
