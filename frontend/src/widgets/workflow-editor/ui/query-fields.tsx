@@ -72,6 +72,8 @@ function ConnectionField({
   const id = useId();
   const usable = useUsableConnections(clientId);
   const list = usable.data ?? [];
+  // Until the list is known, a name is neither allowed nor refused.
+  const known = usable.isSuccess;
   const choice = connectionChoice(list, value);
   let note: ReactNode;
   if (error) note = <span className="text-rose-600">{error}</span>;
@@ -108,7 +110,7 @@ function ConnectionField({
       <Select
         id={id}
         aria-describedby={`${id}-help`}
-        aria-invalid={!!error || choice.state === "unknown" || undefined}
+        aria-invalid={!!error || (known && choice.state === "unknown") || undefined}
         value={choice.state === "empty" ? "" : value.trim()}
         onChange={(e) => onChange(e.target.value)}
       >
@@ -119,7 +121,9 @@ function ConnectionField({
           </option>
         ))}
         {choice.state === "unknown" && (
-          <option value={choice.name}>{choice.name} (not allowed for this client)</option>
+          <option value={choice.name}>
+            {known ? `${choice.name} (not allowed for this client)` : choice.name}
+          </option>
         )}
       </Select>
       <div id={`${id}-help`} className="text-xs text-slate-600">
