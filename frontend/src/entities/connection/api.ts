@@ -4,6 +4,7 @@ import { api, unwrap, type Schemas } from "@/shared/api";
 export type Connection = Schemas["Connection"];
 export type ConnectionInput = Schemas["ConnectionInput"];
 export type TestResult = Schemas["TestResult"];
+export type UsableConnection = Schemas["UsableConnection"];
 
 export const CONNECTION_KINDS = ["postgres", "mysql", "sqlserver", "mongodb"] as const;
 export const TLS_MODES = ["disable", "prefer", "require", "verify_ca", "verify_full"] as const;

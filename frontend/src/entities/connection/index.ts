@@ -10,4 +10,5 @@ export {
   type Connection,
   type ConnectionInput,
   type TestResult,
+  type UsableConnection,
 } from "./api";

@@ -11,7 +11,9 @@ import {
 } from "@/entities/workflow";
 import type { Run } from "@/entities/run";
 import { useEditor, useEditorContext } from "../model/context";
+import { queryParam } from "../model/query-node";
 import { ExpressionField } from "./expression-field";
+import { QueryParamField } from "./query-fields";
 
 /** Right-hand panel: the selected node's parameters, literal inputs, limits and notes. */
 export function Inspector({
@@ -171,6 +173,19 @@ function NodeInspector({
                 else params[p.name] = v;
                 update({ params }, `param:${p.name}`);
               };
+              const special = queryParam(template.builtin, p.name);
+              if (special)
+                return (
+                  <QueryParamField
+                    key={p.name}
+                    which={special}
+                    node={node}
+                    spec={p}
+                    clientId={saved.clientId}
+                    error={problemFor(p.name)}
+                    onChange={onChange}
+                  />
+                );
               return isExpression(template.builtin, p.name) ? (
                 <ExpressionField
                   key={p.name}
