@@ -260,3 +260,68 @@ async fn a_restricted_python_node_queries_through_the_platform(pool: MySqlPool) 
         vec![("2".into(), "x".into())]
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn inserts_and_upserts_reach_mariadb_in_one_transaction(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    let maria = sqlx::MySqlPool::connect("mysql://root@127.0.0.1:3306/test")
+        .await
+        .expect("the local MariaDB");
+    for s in [
+        "DROP TABLE IF EXISTS qn_stock",
+        "CREATE TABLE qn_stock (sku VARCHAR(20) PRIMARY KEY, qty INT NOT NULL, note TEXT)",
+        "INSERT INTO qn_stock VALUES ('a', 1, 'old')",
+    ] {
+        sqlx::raw_sql(s).execute(&maria).await.unwrap();
+    }
+    let r = app
+        .post(
+            "/api/admin/connections",
+            &c.admin,
+            json!({"name": "erp", "kind": "mysql", "host": "127.0.0.1", "database": "test",
+                   "user": "root", "tlsMode": "disable", "readOnly": false,
+                   "clientIds": [c.client.user_id]}),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body);
+    let mut upsert = query_node(
+        "upsert",
+        json!({"connection": "erp", "operation": "upsert", "table": "qn_stock",
+               "keyColumns": "sku", "columns": "sku, qty = count, note"}),
+    );
+    upsert["inputs"] = json!({"rows": [
+        {"sku": "a", "count": 5, "note": "'; DROP TABLE qn_stock; --"},
+        {"sku": "b", "count": 2, "note": null}
+    ]});
+    // The second row breaks NOT NULL: the whole insert rolls back.
+    let mut insert = query_node(
+        "insert",
+        json!({"connection": "erp", "operation": "insert", "table": "qn_stock"}),
+    );
+    insert["inputs"] = json!({"rows": [{"sku": "c", "qty": 1}, {"sku": "d", "qty": null}]});
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![upsert, insert],
+        vec![],
+    )
+    .await;
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    let body = wait_final(&app, &c.manager, run).await;
+    assert_eq!(node_of(&body, "upsert")["status"], "succeeded", "{body}");
+    assert_eq!(node_of(&body, "insert")["status"], "failed", "{body}");
+    let rows: Vec<(String, i32, Option<String>)> =
+        sqlx::query_as("SELECT sku, qty, note FROM qn_stock ORDER BY sku")
+            .fetch_all(&maria)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            ("a".into(), 5, Some("'; DROP TABLE qn_stock; --".into())),
+            ("b".into(), 2, None)
+        ]
+    );
+}
