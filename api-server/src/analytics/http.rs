@@ -176,7 +176,7 @@ impl TaskCtx<'_> {
             by_status: statuses
                 .into_iter()
                 .filter(|s| !s.is_done || by_status.contains_key(&s.status_id))
-                .map(|s| StatusCount {
+                .map(|s| StatusTally {
                     count: by_status.get(&s.status_id).copied().unwrap_or(0),
                     status_id: s.status_id,
                     name: s.name,
@@ -247,7 +247,7 @@ impl TaskCtx<'_> {
                     by_status: statuses
                         .iter()
                         .filter(|s| !s.is_done || of_band.contains_key(&s.status_id))
-                        .map(|s| StatusCount {
+                        .map(|s| StatusTally {
                             status_id: s.status_id,
                             name: s.name.clone(),
                             count: of_band.get(&s.status_id).copied().unwrap_or(0),

@@ -382,7 +382,7 @@ pub struct Throughput {
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct StatusCount {
+pub struct StatusTally {
     pub status_id: u64,
     pub name: String,
     pub count: u64,
@@ -401,7 +401,7 @@ pub struct PriorityCount {
 pub struct OpenTasks {
     pub total: u64,
     /// Every not-done status in board order, zero counts included.
-    pub by_status: Vec<StatusCount>,
+    pub by_status: Vec<StatusTally>,
     /// Every priority, most urgent first.
     pub by_priority: Vec<PriorityCount>,
 }
@@ -442,7 +442,7 @@ pub struct AgeBandCount {
     /// `<1d`, `1-3d`, `3-7d`, `7-14d`, `14-30d`, `>30d` since creation.
     pub band: String,
     pub total: u64,
-    pub by_status: Vec<StatusCount>,
+    pub by_status: Vec<StatusTally>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
