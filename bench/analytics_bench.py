@@ -13,6 +13,7 @@ to bench/results/. Stdlib only.
     BENCH_TASKS=100000         how many tasks to generate
     BENCH_RUNS=100000          how many runs to generate
     BENCH_REPS=100             timed requests per query
+    BENCH_WARMUP=5             unmeasured requests before them
     BENCH_BINARY=path          server binary (default: release build)
     BENCH_DATABASE_SERVER=mysql://root@127.0.0.1:3306
     BENCH_KEEP_DB=1            keep the generated database (to look at plans)
@@ -22,6 +23,7 @@ import json
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -32,10 +34,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("BENCH_REPS", "100")
 
 import tasks_bench  # noqa: E402  (the task generator and the HTTP helpers)
-from tasks_bench import Api, free_port, measure, sql_dt  # noqa: E402
+from tasks_bench import Api, free_port, sql_dt  # noqa: E402
 
 ROOT = tasks_bench.ROOT
 RUNS = int(os.environ.get("BENCH_RUNS", "100000"))
+REPS = int(os.environ["BENCH_REPS"])
+WARMUP = int(os.environ.get("BENCH_WARMUP", "5"))
 REASONS = ["error", "timeout", "memory", "sandbox", "output_type"]
 
 
@@ -88,6 +92,21 @@ def generate_runs(db_url, db, workflows, admin_id):
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if r.returncode != 0:
         raise RuntimeError("generating runs failed: " + r.stderr.decode()[-500:])
+
+
+def measure(api, path):
+    """p50/p99 of REPS sequential requests after WARMUP unmeasured ones."""
+    for _ in range(WARMUP):
+        api.call("GET", path)
+    times = []
+    for _ in range(REPS):
+        t0 = time.perf_counter()
+        api.call("GET", path)
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return {"p50_ms": round(statistics.median(times), 2),
+            "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 2),
+            "max_ms": round(times[-1], 2)}
 
 
 def main():
@@ -157,7 +176,7 @@ def main():
         os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
         out = os.path.join(ROOT, "bench", "results", f"analytics-{int(time.time())}.json")
         with open(out, "w") as f:
-            json.dump({"tasks": tasks_bench.TASKS, "runs": RUNS, "reps": tasks_bench.REPS, "binary": binary,
+            json.dump({"tasks": tasks_bench.TASKS, "runs": RUNS, "reps": REPS, "warmup": WARMUP, "binary": binary,
                        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "loadavg": load},
                        "results": results}, f, indent=2)
         print(f"wrote {out}")
