@@ -24,7 +24,7 @@ help:
 	@echo "make run    - apply migrations and start the API server on 127.0.0.1:8080"
 	@echo "make demo   - make run with a demo manager, client, workflows and runs (passwords in the log)"
 	@echo "make test   - formatting, clippy -D warnings, runner tests, Rust tests"
-	@echo "make bench  - criterion benchmarks, the end-to-end engine benchmark, the task list, million-row list and task import benchmarks"
+	@echo "make bench  - criterion benchmarks, the end-to-end engine benchmark, the task list, analytics, million-row list and task import benchmarks"
 	@echo "make test-k8s - CRD, operator and controller tests, then validate CRDs, chart, Pods, compose"
 	@echo "make crdgen - regenerate the CRD YAML from the Rust types"
 	@echo "make web-check / web-build / web-e2e - SPA lint+types+unit, production build, browser tests"
@@ -103,6 +103,7 @@ bench: deps-k8s
 	$(CARGO) bench -p katalusis-import
 	$(PYTHON) bench/run_bench.py
 	$(PYTHON) bench/tasks_bench.py
+	$(PYTHON) bench/analytics_bench.py
 	$(PYTHON) bench/lists_bench.py
 	$(KATALUSIS_VENV)/bin/python bench/import_bench.py
 

@@ -1,5 +1,6 @@
 //! Katalusis API server: HTTP API over MySQL, authentication and authorization.
 
+pub mod analytics;
 pub mod approvals;
 pub mod audit;
 pub mod auth;

@@ -49,7 +49,7 @@ const COLS: &str =
                     r.ingest_token_sha256";
 
 /// Clients only ever see runs that were published to them.
-fn push_scope(qb: &mut QueryBuilder<'_, MySql>, scope: ClientScope) {
+pub fn push_scope(qb: &mut QueryBuilder<'_, MySql>, scope: ClientScope) {
     scope.push_filter(qb, "r.client_id");
     if matches!(scope, ClientScope::Only(_)) {
         qb.push(" AND r.published = TRUE");

@@ -45,7 +45,7 @@ use crate::state::AppState;
         (name = "auth"), (name = "users"), (name = "assignments"), (name = "templates"),
         (name = "workflows"), (name = "runs"), (name = "audit"), (name = "settings"), (name = "tasks"),
         (name = "notifications"), (name = "connections"), (name = "approvals"),
-        (name = "triggers"), (name = "health")
+        (name = "triggers"), (name = "analytics"), (name = "health")
     )
 )]
 struct ApiDoc;
@@ -157,6 +157,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(storage::get))
         .merge(crate::library::router())
         .merge(crate::tasks::routes())
+        .merge(crate::analytics::routes())
         .merge(crate::imports::routes())
         .merge(crate::notifications::routes())
         .merge(crate::connections::routes())

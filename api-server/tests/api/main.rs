@@ -3,6 +3,7 @@
 
 mod support;
 
+mod analytics;
 mod auth;
 mod bad_input;
 mod connections;

@@ -195,6 +195,10 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/tasks", EVERYONE),
     ("POST", "/api/tasks", [401, 201, 201, 404, 404, 403, 403]),
     ("GET", "/api/tasks/events", EVERYONE),
+    // Numbers over the caller's scope only (a client filter outside it
+    // counts nothing); see `analytics.rs` for the scoped answers.
+    ("GET", "/api/analytics/tasks", EVERYONE),
+    ("GET", "/api/analytics/runs", EVERYONE),
     // An out-of-scope task is a per-task failure: nothing changes (422).
     (
         "POST",
@@ -914,6 +918,9 @@ async fn instantiate(
             (path.into(), Some(current), None)
         }
         ("POST", "/api/notifications/read") => (path.into(), Some(json!({"all": true})), None),
+        ("GET", p) if p.starts_with("/api/analytics/") => {
+            (format!("{p}?clientId={client}&range=7d"), None, None)
+        }
         ("PUT", "/api/notifications/preferences") => (
             path.into(),
             Some(json!({"items": [{"kind": "mentioned", "inApp": true, "email": false}]})),

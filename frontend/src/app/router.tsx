@@ -72,6 +72,7 @@ export const router = createBrowserRouter([
         ),
         children: [
           { index: true, element: <Navigate to="/admin/users" replace /> },
+          { path: "analytics", element: page(() => import("@/pages/analytics")) },
           { path: "users", element: page(() => import("@/pages/admin-users")) },
           { path: "assignments", element: page(() => import("@/pages/admin-assignments")) },
           { path: "library", element: page(() => import("@/pages/admin-library")) },
@@ -133,6 +134,7 @@ export const router = createBrowserRouter([
         children: [
           { index: true, element: page(() => import("@/pages/client-runs")) },
           { path: "runs/:id", element: page(() => import("@/pages/client-run")) },
+          { path: "analytics", element: page(() => import("@/pages/analytics")) },
           { path: "tasks", element: page(() => import("@/pages/tasks")) },
         ],
       },

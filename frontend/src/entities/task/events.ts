@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { authFetch } from "@/shared/api";
-import { createSseParser } from "@/shared/lib";
+import { createSseParser, publishLiveHint } from "@/shared/lib";
 import { mapCachedTasks, taskKeys } from "./api";
 
 export interface TaskEvent {
@@ -52,8 +52,10 @@ export function useTaskEvents(enabled: boolean): boolean {
               } catch {
                 continue;
               }
-              if (m.event === "task") applyTaskEvent(qc, data as unknown as TaskEvent);
-              else if (m.event === "notification")
+              if (m.event === "task") {
+                applyTaskEvent(qc, data as unknown as TaskEvent);
+                publishLiveHint("task", data);
+              } else if (m.event === "notification")
                 void qc.invalidateQueries({ queryKey: taskKeys.notifications });
             }
           }

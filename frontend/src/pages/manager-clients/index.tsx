@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { lazy, Suspense, useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router";
 import { fieldErrors } from "@/shared/api";
 import { formatDateTime, pluralize } from "@/shared/lib";
@@ -17,6 +17,11 @@ import { useMyClients, type User } from "@/entities/user";
 import { useCreateWorkflow, useWorkflows } from "@/entities/workflow";
 import { RunStatusBadge, useRuns, type RunSummary } from "@/entities/run";
 
+// Its own chunk (with uPlot behind it), so the client list does not wait for it.
+const AnalyticsDashboard = lazy(() =>
+  import("@/widgets/analytics-dashboard").then((m) => ({ default: m.AnalyticsDashboard })),
+);
+
 export default function ManagerClientsPage() {
   const clients = useMyClients();
   const [creatingFor, setCreatingFor] = useState<User | null>(null);
@@ -25,6 +30,11 @@ export default function ManagerClientsPage() {
       <PageHeader title="Clients & workflows">
         Build and run workflows for the clients assigned to you.
       </PageHeader>
+      <div className="mb-6">
+        <Suspense fallback={<LoadingState label="Loading the dashboard…" />}>
+          <AnalyticsDashboard title="Your clients at a glance" />
+        </Suspense>
+      </div>
       {clients.isPending ? (
         <LoadingState />
       ) : clients.isError ? (

@@ -2162,6 +2162,214 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/analytics/runs": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Run metrics over the runs the caller may see (clients: runs published
+     *     to them): runs per bucket by status, success rate and duration per
+     *     workflow, per-node durations and failures, failures by reason, queue
+     *     wait and busiest hours (local to `tz`).
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Tasks only: tasks assigned to this user. */
+          assigneeId?: string;
+          /** @description `day` (default) or `week` (ISO weeks; the range widens to whole weeks). */
+          bucket?: string;
+          clientId?: string;
+          /** @description First local day (`YYYY-MM-DD`), with `to`. */
+          from?: string;
+          /** @description Metric groups, comma-separated (default: all of the endpoint's). */
+          groups?: string;
+          /**
+           * @description `7d`, `30d` (the default without `from`/`to`), `90d` or `365d`: the
+           *     last N local days including today.
+           */
+          range?: string;
+          /** @description Last local day, inclusive (`YYYY-MM-DD`), with `from`. */
+          to?: string;
+          /** @description IANA time zone of the days and hours (default `UTC`). */
+          tz?: string;
+          /** @description Runs of this workflow; for tasks, tasks created by its runs. */
+          workflowId?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["RunAnalytics"];
+          };
+        };
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/analytics/tasks": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Task metrics over the tasks the caller may see: created vs completed,
+     *     open by status and priority, cumulative flow, cycle time, aging work,
+     *     SLA breaches and risks, per-assignee productivity and imports. Each
+     *     metric group is computed only when asked for (`groups`).
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Tasks only: tasks assigned to this user. */
+          assigneeId?: string;
+          /** @description `day` (default) or `week` (ISO weeks; the range widens to whole weeks). */
+          bucket?: string;
+          clientId?: string;
+          /** @description First local day (`YYYY-MM-DD`), with `to`. */
+          from?: string;
+          /** @description Metric groups, comma-separated (default: all of the endpoint's). */
+          groups?: string;
+          /**
+           * @description `7d`, `30d` (the default without `from`/`to`), `90d` or `365d`: the
+           *     last N local days including today.
+           */
+          range?: string;
+          /** @description Last local day, inclusive (`YYYY-MM-DD`), with `from`. */
+          to?: string;
+          /** @description IANA time zone of the days and hours (default `UTC`). */
+          tz?: string;
+          /** @description Runs of this workflow; for tasks, tasks created by its runs. */
+          workflowId?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["TaskAnalytics"];
+          };
+        };
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/approvals/{id}": {
     parameters: {
       query?: never;
@@ -9529,6 +9737,19 @@ export interface components {
       newValue?: string | null;
       oldValue?: string | null;
     };
+    AgeBandCount: {
+      /** @description `<1d`, `1-3d`, `3-7d`, `7-14d`, `14-30d`, `>30d` since creation. */
+      band: string;
+      byStatus: components["schemas"]["StatusTally"][];
+      /** Format: int64 */
+      total: number;
+    };
+    /** @description Open tasks now by age. */
+    Aging: {
+      bands: components["schemas"]["AgeBandCount"][];
+      /** @description The ten oldest open tasks. */
+      oldest: components["schemas"]["TaskRef"][];
+    };
     /**
      * @description What happens to invalid rows.
      * @enum {string}
@@ -9596,6 +9817,14 @@ export interface components {
       /** Format: int64 */
       uploadedBy: number;
     };
+    BreachCount: {
+      /** Format: int64 */
+      breached: number;
+      /** Format: double */
+      breachRate?: number | null;
+      /** Format: int64 */
+      withSla: number;
+    };
     /**
      * @description A node kind executed by the platform.
      * @enum {string}
@@ -9633,6 +9862,11 @@ export interface components {
     ChangePasswordRequest: {
       currentPassword: string;
       newPassword: string;
+    };
+    ClientBreach: components["schemas"]["BreachCount"] & {
+      /** Format: int64 */
+      clientId: number;
+      name: string;
     };
     Comment: {
       /** Format: int64 */
@@ -9765,6 +9999,32 @@ export interface components {
       description?: string;
       graph?: components["schemas"]["Graph"];
       name: string;
+    };
+    /**
+     * @description The cumulative flow from creation and completion times: at each bucket's
+     *     end, tasks that have arrived and are done, and those still open.
+     */
+    CumulativeFlow: {
+      arrived: number[];
+      done: number[];
+      open: number[];
+    };
+    CyclePoint: {
+      /** Format: date-time */
+      completedAt: string;
+      /** Format: double */
+      hours: number;
+      key: string;
+      /** Format: int64 */
+      taskId: number;
+    };
+    /** @description Cycle time: creation to completion, of tasks completed in the window. */
+    CycleTime: {
+      hours: components["schemas"]["Quantiles"];
+      /** @description The most recently completed tasks (at most `CYCLE_POINTS`), for a scatter. */
+      points: components["schemas"]["CyclePoint"][];
+      /** @description Whether more tasks completed than `points` holds. */
+      pointsTruncated: boolean;
     };
     /** @description What a column's values say about their format. */
     DateDetection: {
@@ -9948,6 +10208,28 @@ export interface components {
       row: number;
       severity: components["schemas"]["ImportSeverity"];
       value: string;
+    };
+    /** @description Applied imports in the window (undone ones excluded). */
+    Imports: {
+      /**
+       * Format: double
+       * @description `rowsInvalid / rowsTotal`.
+       */
+      errorRate?: number | null;
+      /** Format: int64 */
+      imports: number;
+      /**
+       * Format: int64
+       * @description Rows that created or updated a task.
+       */
+      rowsImported: number;
+      /**
+       * Format: int64
+       * @description Rows the validation refused.
+       */
+      rowsInvalid: number;
+      /** Format: int64 */
+      rowsTotal: number;
     };
     /** @enum {string} */
     ImportSeverity: "error" | "warning";
@@ -10245,6 +10527,28 @@ export interface components {
       /** Format: int32 */
       timeoutSeconds?: number | null;
     };
+    NodeStat: {
+      durationMs: components["schemas"]["Quantiles"];
+      /**
+       * Format: int64
+       * @description Attempts in runs of the window.
+       */
+      executions: number;
+      /** Format: double */
+      failureRate?: number | null;
+      /** Format: int64 */
+      failures: number;
+      nodeId: string;
+      /** Format: int64 */
+      workflowId: number;
+      workflowName: string;
+    };
+    NodeStats: {
+      /** @description Every node that ran, by workflow then node id. */
+      byNode: components["schemas"]["NodeStat"][];
+      /** @description The ten nodes with the most failures (at least one). */
+      mostFailing: components["schemas"]["NodeStat"][];
+    };
     Notification: {
       /** Format: int64 */
       actorId?: number | null;
@@ -10266,6 +10570,15 @@ export interface components {
      */
     NotificationKind:
       "assigned" | "mentioned" | "status_changed" | "sla_at_risk" | "sla_breached" | "workflow";
+    /** @description Open (not done) tasks now; the window does not apply. */
+    OpenTasks: {
+      /** @description Every priority, most urgent first. */
+      byPriority: components["schemas"]["PriorityCount"][];
+      /** @description Every not-done status in board order, zero counts included. */
+      byStatus: components["schemas"]["StatusTally"][];
+      /** Format: int64 */
+      total: number;
+    };
     /** @description One page of a list. */
     Paged_Entry: {
       /** @description Whether rows follow this page. */
@@ -10477,6 +10790,26 @@ export interface components {
       enabled?: boolean | null;
       name?: string | null;
     };
+    People: {
+      /**
+       * @description Tasks completed in the window per assignee (a task with two
+       *     assignees counts for both), most first.
+       */
+      completedByAssignee: components["schemas"]["UserCount"][];
+      /** @description Open tasks now per assignee: the workload. */
+      openByAssignee: components["schemas"]["UserCount"][];
+      /**
+       * Format: int64
+       * @description How many tasks those changes touched.
+       */
+      reassignedTasks: number;
+      /**
+       * Format: int64
+       * @description Assignee changes in the window to tasks that already had an
+       *     assignee (a first assignment is not a reassignment).
+       */
+      reassignments: number;
+    };
     /** @description A person as task screens show them. */
     Person: {
       active: boolean;
@@ -10550,6 +10883,14 @@ export interface components {
      * @enum {string}
      */
     Priority: "low" | "medium" | "high" | "critical";
+    PriorityBreach: components["schemas"]["BreachCount"] & {
+      priority: components["schemas"]["Priority"];
+    };
+    PriorityCount: {
+      /** Format: int64 */
+      count: number;
+      priority: components["schemas"]["Priority"];
+    };
     /** @description One graph problem. `code` is stable for programs; `message` is for people. */
     Problem: {
       code: string;
@@ -10560,6 +10901,32 @@ export interface components {
       nodes?: string[];
       port?: string | null;
       severity: components["schemas"]["Severity"];
+    };
+    /** @description Percentiles by nearest rank (a value that was observed). */
+    Quantiles: {
+      /** Format: int64 */
+      count: number;
+      /** Format: double */
+      p50?: number | null;
+      /** Format: double */
+      p85?: number | null;
+      /** Format: double */
+      p95?: number | null;
+    };
+    QueueWait: {
+      /**
+       * Format: int64
+       * @description Runs pending now (not started), whatever their creation time.
+       */
+      pendingNow: number;
+      /** @description Creation to start of the runs of the window that started, in ms. */
+      waitMs: components["schemas"]["Quantiles"];
+    };
+    ReasonCount: {
+      /** Format: int64 */
+      count: number;
+      /** @description `timeout`, `memory`, `error`, `sandbox`, … (`unknown` when not recorded). */
+      reason: string;
     };
     RefreshRequest: {
       refreshToken: string;
@@ -10643,6 +11010,16 @@ export interface components {
       /** Format: int32 */
       workflowRevision: number;
     };
+    RunAnalytics: {
+      failures?: components["schemas"]["ReasonCount"][] | null;
+      hours?: number[] | null;
+      nodes?: null | components["schemas"]["NodeStats"];
+      notStored: string[];
+      queue?: null | components["schemas"]["QueueWait"];
+      volume?: null | components["schemas"]["RunVolume"];
+      window: components["schemas"]["WindowView"];
+      workflows?: components["schemas"]["WorkflowStats"][] | null;
+    };
     /** @enum {string} */
     RunMode: "async" | "sync";
     RunNode: {
@@ -10715,6 +11092,18 @@ export interface components {
       workflowName: string;
       /** Format: int32 */
       workflowRevision: number;
+    };
+    /** @description Runs created in the window, per bucket and status. */
+    RunVolume: {
+      byStatus: components["schemas"]["StatusSeries"][];
+      /**
+       * Format: double
+       * @description `succeeded / (succeeded + failed)`; runs still going or cancelled
+       *     do not count.
+       */
+      successRate?: number | null;
+      /** Format: int64 */
+      total: number;
     };
     SavedMapping: {
       /** Format: int64 */
@@ -10791,6 +11180,27 @@ export interface components {
      */
     SkipReason: "edited_locally" | "deleted_locally" | "invalid";
     /**
+     * @description SLA: the breach rate of tasks created in the window that carry a target
+     *     (breached = the deadline passed before completion, or before now while
+     *     open), and the open tasks breached or at risk now.
+     */
+    SlaMetrics: components["schemas"]["BreachCount"] & {
+      /** @description The at-risk tasks, soonest deadline first (at most `AT_RISK_LIST`). */
+      atRisk: components["schemas"]["TaskRef"][];
+      byClient: components["schemas"]["ClientBreach"][];
+      byPriority: components["schemas"]["PriorityBreach"][];
+      /**
+       * Format: int64
+       * @description Open tasks past their risk point but not their deadline now.
+       */
+      openAtRisk: number;
+      /**
+       * Format: int64
+       * @description Open tasks past their deadline now.
+       */
+      openBreached: number;
+    };
+    /**
      * @description Where a task stands against its resolution target.
      * @enum {string}
      */
@@ -10842,6 +11252,20 @@ export interface components {
     StatusCount: {
       /** Format: int64 */
       count: number;
+      /** Format: int64 */
+      statusId: number;
+    };
+    StatusSeries: {
+      counts: number[];
+      /** @description `pending`, `running`, `waiting`, `succeeded`, `failed` or `cancelled`. */
+      status: string;
+      /** Format: int64 */
+      total: number;
+    };
+    StatusTally: {
+      /** Format: int64 */
+      count: number;
+      name: string;
       /** Format: int64 */
       statusId: number;
     };
@@ -10911,6 +11335,19 @@ export interface components {
       /** @description Only on single-task answers. */
       watcherIds?: number[] | null;
     };
+    TaskAnalytics: {
+      aging?: null | components["schemas"]["Aging"];
+      cycle?: null | components["schemas"]["CycleTime"];
+      flow?: null | components["schemas"]["CumulativeFlow"];
+      imports?: null | components["schemas"]["Imports"];
+      /** @description Metrics the dashboard would like but the database does not store. */
+      notStored: string[];
+      open?: null | components["schemas"]["OpenTasks"];
+      people?: null | components["schemas"]["People"];
+      sla?: null | components["schemas"]["SlaMetrics"];
+      throughput?: null | components["schemas"]["Throughput"];
+      window: components["schemas"]["WindowView"];
+    };
     TaskPage: {
       hasMore: boolean;
       items: components["schemas"]["Task"][];
@@ -10927,6 +11364,23 @@ export interface components {
        * @description How many tasks match: present with `page` or `count=exact`.
        */
       total?: number | null;
+    };
+    TaskRef: {
+      /** Format: int64 */
+      clientId: number;
+      /** Format: date-time */
+      createdAt: string;
+      key: string;
+      priority: components["schemas"]["Priority"];
+      /** Format: date-time */
+      slaDueAt?: string | null;
+      /** Format: date-time */
+      slaRiskAt?: string | null;
+      /** Format: int64 */
+      statusId: number;
+      /** Format: int64 */
+      taskId: number;
+      title: string;
     };
     TaskSettings: {
       /** Format: int64 */
@@ -11085,6 +11539,26 @@ export interface components {
         [key: string]: unknown;
       };
     };
+    Throughput: {
+      /** @description Tasks completed per bucket (by their current completion time). */
+      completed: number[];
+      /** Format: int64 */
+      completedTotal: number;
+      /**
+       * Format: double
+       * @description `createdAndCompleted / createdTotal`; null without tasks.
+       */
+      completionRate?: number | null;
+      /** @description Tasks created per bucket. */
+      created: number[];
+      /**
+       * Format: int64
+       * @description Of the tasks created in the window, how many are completed now.
+       */
+      createdAndCompleted: number;
+      /** Format: int64 */
+      createdTotal: number;
+    };
     /**
      * @description Transport security towards the database server.
      * @enum {string}
@@ -11219,6 +11693,13 @@ export interface components {
       updatedAt: string;
       username: string;
     };
+    UserCount: {
+      /** Format: int64 */
+      count: number;
+      name: string;
+      /** Format: int64 */
+      userId: number;
+    };
     ValidateRequest: {
       graph: components["schemas"]["Graph"];
     };
@@ -11267,6 +11748,38 @@ export interface components {
        */
       allowed: string[];
     };
+    /** @description The window an answer covers. */
+    WindowView: {
+      bucket: string;
+      /** @description The first local day of each bucket; every per-bucket array has this length. */
+      buckets: string[];
+      /**
+       * Format: date-time
+       * @description The window's end (UTC, exclusive).
+       */
+      end: string;
+      /**
+       * Format: date
+       * @description First local day.
+       */
+      from: string;
+      /**
+       * Format: date-time
+       * @description When the numbers were computed; "now" for the snapshot metrics.
+       */
+      generatedAt: string;
+      /**
+       * Format: date-time
+       * @description The window's first instant (UTC, inclusive).
+       */
+      start: string;
+      /**
+       * Format: date
+       * @description Last local day (inclusive).
+       */
+      to: string;
+      tz: string;
+    };
     Workflow: {
       /** Format: int64 */
       clientId: number;
@@ -11291,6 +11804,21 @@ export interface components {
       updatedAt: string;
       /** Format: int64 */
       updatedBy: number;
+    };
+    WorkflowStats: {
+      /** @description Start to finish of finished runs, in milliseconds. */
+      durationMs: components["schemas"]["Quantiles"];
+      /** Format: int64 */
+      failed: number;
+      name: string;
+      /** Format: int64 */
+      runs: number;
+      /** Format: int64 */
+      succeeded: number;
+      /** Format: double */
+      successRate?: number | null;
+      /** Format: int64 */
+      workflowId: number;
     };
     WorkflowSummary: {
       /** Format: int64 */

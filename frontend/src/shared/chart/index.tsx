@@ -1,11 +1,12 @@
 import { Suspense, lazy } from "react";
-import type { BarChartProps, TimeChartProps } from "./types";
+import type { BarChartProps, SeriesChartProps, TimeChartProps } from "./types";
 
 // uPlot loads on first use only, so it never weighs on the login page or a
 // page that shows no chart.
 const charts = () => import("./uplot-charts");
 const LazyBar = lazy(() => charts().then((m) => ({ default: m.BarChart })));
 const LazyTime = lazy(() => charts().then((m) => ({ default: m.TimeChart })));
+const LazySeries = lazy(() => charts().then((m) => ({ default: m.SeriesChart })));
 
 function Placeholder({ height }: { height: number }) {
   return <div style={{ height }} className="animate-pulse rounded bg-slate-50" />;
@@ -29,4 +30,13 @@ export function TimeChart(props: TimeChartProps) {
   );
 }
 
-export type { BarChartProps, TimeChartProps };
+/** Counts per category (bucket) for one or more series: lines, bars or areas. */
+export function SeriesChart(props: SeriesChartProps) {
+  return (
+    <Suspense fallback={<Placeholder height={props.height ?? 180} />}>
+      <LazySeries {...props} />
+    </Suspense>
+  );
+}
+
+export type { BarChartProps, SeriesChartProps, TimeChartProps };

@@ -18,3 +18,18 @@ export type TimeChartProps = {
   height?: number;
   label: string;
 };
+
+export type SeriesChartProps = {
+  /** One label per point (x axis), e.g. the first day of each bucket. */
+  labels: string[];
+  /**
+   * Counts per label. `area` series are drawn filled from zero in order, so
+   * pass them already stacked (largest last drawn first).
+   */
+  series: { label: string; color: string; values: (number | null)[]; dash?: boolean }[];
+  kind?: "line" | "bars" | "area";
+  height?: number;
+  /** Formats a y value (default: a plain number). */
+  format?: (v: number) => string;
+  label: string;
+};

@@ -3,17 +3,19 @@
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import type { BarChartProps, TimeChartProps } from "./types";
+import type { BarChartProps, SeriesChartProps, TimeChartProps } from "./types";
 
 const AXIS = { stroke: "#64748b", grid: { stroke: "#f1f5f9" }, ticks: { stroke: "#e2e8f0" } };
 const FACET_COLOR = 3; // uPlot.BarsPathBuilderFacetUnit.Color (a const enum)
 
 function seconds(v: number) {
-  return v >= 60
-    ? `${(v / 60).toFixed(1)} min`
-    : v >= 1
-      ? `${v.toFixed(1)} s`
-      : `${Math.round(v * 1000)} ms`;
+  return v >= 3600
+    ? `${(v / 3600).toFixed(1)} h`
+    : v >= 60
+      ? `${(v / 60).toFixed(1)} min`
+      : v >= 1
+        ? `${v.toFixed(1)} s`
+        : `${Math.round(v * 1000)} ms`;
 }
 
 /** Creates the plot once, feeds it new data, and follows the container's width. */
@@ -148,6 +150,76 @@ export function TimeChart({ x, series, height = 140, label }: TimeChartProps) {
           ))}
         </p>
       )}
+    </div>
+  );
+}
+
+/** Day labels lose their year on the axis (the table keeps it). */
+const shortLabel = (l: string) => (/^\d{4}-\d{2}-\d{2}$/.test(l) ? l.slice(5) : l);
+
+const plain = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
+
+export function SeriesChart({
+  labels,
+  series,
+  kind = "line",
+  height = 180,
+  format = plain,
+  label,
+}: SeriesChartProps) {
+  const data: uPlot.AlignedData = [labels.map((_, i) => i), ...series.map((s) => s.values)];
+  const ref = usePlot(
+    (width) => ({
+      width,
+      height,
+      legend: { show: false },
+      scales: {
+        x: { time: false, range: [-0.5, Math.max(labels.length - 0.5, 0.5)] },
+        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+      },
+      axes: [
+        {
+          ...AXIS,
+          // At most ~12 labels, so day buckets of a quarter stay readable.
+          splits: () => {
+            const step = Math.max(1, Math.ceil(labels.length / 12));
+            return labels.map((_, i) => i).filter((i) => i % step === 0);
+          },
+          values: (_u, splits) => splits.map((i) => shortLabel(labels[i] ?? "")),
+          size: 30,
+        },
+        { ...AXIS, values: (_u, splits) => splits.map(format), size: 48 },
+      ],
+      series: [
+        {},
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: kind === "line" ? 2 : 1,
+          dash: s.dash ? [6, 4] : undefined,
+          fill: kind === "line" ? undefined : s.color,
+          paths: kind === "bars" ? uPlot.paths.bars!({ size: [0.7, 40] }) : undefined,
+          points: { show: kind === "line" && labels.length <= 40, size: 5, fill: s.color },
+        })),
+      ],
+    }),
+    data,
+    [labels.join("\u0000"), series.map((s) => s.label + s.color).join(","), kind, height, label],
+  );
+  return (
+    <div>
+      <div ref={ref} role="img" aria-label={label} />
+      <p className="flex flex-wrap gap-3 text-[11px] text-slate-600">
+        {series.map((s) => (
+          <span key={s.label} className="flex items-center gap-1">
+            <span
+              className="h-2 w-3 rounded-sm"
+              style={{ background: s.color, opacity: s.dash ? 0.6 : 1 }}
+            />
+            {s.label}
+          </span>
+        ))}
+      </p>
     </div>
   );
 }

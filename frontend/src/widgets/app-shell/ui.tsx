@@ -11,6 +11,7 @@ import { ShortcutsDialog } from "./shortcuts-dialog";
 
 const nav: Record<Role, { to: string; label: string }[]> = {
   admin: [
+    { to: "/admin/analytics", label: "Dashboard" },
     { to: "/admin/users", label: "Users" },
     { to: "/admin/assignments", label: "Assignments" },
     { to: "/admin/library", label: "Node library" },
@@ -31,6 +32,7 @@ const nav: Record<Role, { to: string; label: string }[]> = {
   client: [
     { to: "/client", label: "My results" },
     { to: "/client/tasks", label: "My tasks" },
+    { to: "/client/analytics", label: "Overview" },
   ],
 };
 

@@ -1,0 +1,716 @@
+//! The two analytics handlers. They validate the query, run the requested
+//! metric groups' queries concurrently (each on its own pooled connection)
+//! and fold slots into buckets with `katalusis_analytics`.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use katalusis_analytics::{rate, Percentiles, Window, AGE_BANDS};
+use sqlx::MySqlPool;
+
+use super::db::{self, TaskRefRow};
+use super::model::*;
+use crate::auth::{ClientScope, CurrentUser};
+use crate::error::ApiError;
+use crate::http::extract::Query;
+use crate::state::AppState;
+use crate::tasks::db::Viewer;
+use crate::tasks::model::Priority;
+
+/// How many completed tasks the cycle-time scatter shows.
+pub const CYCLE_POINTS: u32 = 500;
+/// How many at-risk tasks the SLA list shows.
+pub const AT_RISK_LIST: u32 = 50;
+const OLDEST_LIST: u32 = 10;
+
+const TASKS_NOT_STORED: &[&str] = &[
+    "cumulative flow per intermediate status: only creation and completion times are columns; \
+     status history is kept as status names in the activity log, which renames would break",
+    "lead time from work start: when work started is not stored (cycle time counts from creation)",
+];
+const RUNS_NOT_STORED: &[&str] = &[
+    "per-node queue wait: when a node became ready is not stored, only when its attempt started",
+];
+
+fn u(n: i64) -> u64 {
+    n.max(0) as u64
+}
+
+/// Percentiles per group key from `db::ranked` rows, converted by `scale`.
+fn quantiles_by_key(
+    rows: Vec<(String, i64, i64, i64)>,
+    scale: f64,
+) -> BTreeMap<String, Percentiles> {
+    let mut by: BTreeMap<String, (u64, Vec<(u64, f64)>)> = BTreeMap::new();
+    for (k, rank, n, v) in rows {
+        let e = by.entry(k).or_default();
+        e.0 = u(n);
+        e.1.push((u(rank), v as f64 / scale));
+    }
+    by.into_iter()
+        .map(|(k, (n, rows))| (k, Percentiles::of_ranked(n, rows)))
+        .collect()
+}
+
+fn task_ref(r: TaskRefRow) -> TaskRef {
+    TaskRef {
+        task_id: r.task_id,
+        key: r.task_key,
+        title: r.title,
+        client_id: r.client_id,
+        priority: r.priority,
+        status_id: r.status_id,
+        created_at: r.created_at,
+        sla_risk_at: r.sla_risk_at,
+        sla_due_at: r.sla_due_at,
+    }
+}
+
+fn breach(with_sla: u64, breached: u64) -> BreachCount {
+    BreachCount {
+        with_sla,
+        breached,
+        breach_rate: rate(breached, with_sla),
+    }
+}
+
+fn to_api(errs: Vec<katalusis_crds::FieldError>) -> ApiError {
+    ApiError::Validation(errs)
+}
+
+const PRIORITIES: [Priority; 4] = [
+    Priority::Critical,
+    Priority::High,
+    Priority::Medium,
+    Priority::Low,
+];
+
+struct TaskCtx<'a> {
+    db: &'a MySqlPool,
+    v: Viewer,
+    scope: ClientScope,
+    r: &'a Request<TaskGroup>,
+}
+
+impl TaskCtx<'_> {
+    fn wants(&self, g: TaskGroup) -> bool {
+        self.r.groups.contains(&g)
+    }
+
+    fn w(&self) -> &Window {
+        &self.r.window
+    }
+
+    async fn throughput_and_flow(
+        &self,
+    ) -> Result<(Option<Throughput>, Option<CumulativeFlow>), sqlx::Error> {
+        if !self.wants(TaskGroup::Throughput) && !self.wants(TaskGroup::Flow) {
+            return Ok((None, None));
+        }
+        let f = &self.r.filters;
+        let (created_rows, completed_rows) = tokio::try_join!(
+            db::created_slots(self.db, self.v, f, self.w()),
+            db::completed_slots(self.db, self.v, f, self.w()),
+        )?;
+        let created_and_completed: u64 = created_rows.iter().map(|r| u(r.2)).sum();
+        let created = self
+            .w()
+            .fold_slots(created_rows.iter().map(|(s, n, _)| (*s, u(*n))));
+        let completed = self
+            .w()
+            .fold_slots(completed_rows.iter().map(|(s, n)| (*s, u(*n))));
+        let created_total: u64 = created.iter().sum();
+        let completed_total: u64 = completed.iter().sum();
+        let flow = if self.wants(TaskGroup::Flow) {
+            let (arrived_before, done_before) =
+                db::before_window(self.db, self.v, f, self.w()).await?;
+            let mut arrived = Vec::with_capacity(created.len());
+            let mut done = Vec::with_capacity(created.len());
+            let (mut a, mut d) = (u(arrived_before), u(done_before));
+            for (c, x) in created.iter().zip(&completed) {
+                a += c;
+                d += x;
+                arrived.push(a);
+                done.push(d);
+            }
+            let open = arrived
+                .iter()
+                .zip(&done)
+                .map(|(a, d)| a.saturating_sub(*d))
+                .collect();
+            Some(CumulativeFlow {
+                arrived,
+                done,
+                open,
+            })
+        } else {
+            None
+        };
+        let throughput = self.wants(TaskGroup::Throughput).then(|| Throughput {
+            created_total,
+            completed_total,
+            created_and_completed,
+            completion_rate: rate(created_and_completed, created_total),
+            created,
+            completed,
+        });
+        Ok((throughput, flow))
+    }
+
+    async fn open(&self) -> Result<Option<OpenTasks>, sqlx::Error> {
+        if !self.wants(TaskGroup::Open) {
+            return Ok(None);
+        }
+        let (rows, statuses) = tokio::try_join!(
+            db::open_counts(self.db, self.v, &self.r.filters),
+            crate::tasks::db::statuses(self.db),
+        )?;
+        let mut by_status: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut by_priority: BTreeMap<Priority, u64> = BTreeMap::new();
+        for (s, p, n) in &rows {
+            *by_status.entry(*s).or_default() += u(*n);
+            *by_priority.entry(*p).or_default() += u(*n);
+        }
+        Ok(Some(OpenTasks {
+            total: by_status.values().sum(),
+            by_status: statuses
+                .into_iter()
+                .filter(|s| !s.is_done || by_status.contains_key(&s.status_id))
+                .map(|s| StatusTally {
+                    count: by_status.get(&s.status_id).copied().unwrap_or(0),
+                    status_id: s.status_id,
+                    name: s.name,
+                })
+                .collect(),
+            by_priority: PRIORITIES
+                .iter()
+                .map(|p| PriorityCount {
+                    priority: *p,
+                    count: by_priority.get(p).copied().unwrap_or(0),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn cycle(&self) -> Result<Option<CycleTime>, sqlx::Error> {
+        if !self.wants(TaskGroup::Cycle) {
+            return Ok(None);
+        }
+        let f = &self.r.filters;
+        let (ranks, points) = tokio::try_join!(
+            db::cycle_ranks(self.db, self.v, f, self.w()),
+            db::cycle_points(self.db, self.v, f, self.w(), CYCLE_POINTS + 1),
+        )?;
+        let hours = quantiles_by_key(ranks, 3600.0)
+            .into_values()
+            .next()
+            .unwrap_or_default();
+        let points_truncated = points.len() > CYCLE_POINTS as usize;
+        Ok(Some(CycleTime {
+            hours: hours.into(),
+            points: points
+                .into_iter()
+                .take(CYCLE_POINTS as usize)
+                .map(|(task_id, key, completed_at, secs)| CyclePoint {
+                    task_id,
+                    key,
+                    completed_at,
+                    hours: secs as f64 / 3600.0,
+                })
+                .collect(),
+            points_truncated,
+        }))
+    }
+
+    async fn aging(&self) -> Result<Option<Aging>, sqlx::Error> {
+        if !self.wants(TaskGroup::Aging) {
+            return Ok(None);
+        }
+        let f = &self.r.filters;
+        let (rows, oldest, statuses) = tokio::try_join!(
+            db::open_ages(self.db, self.v, f, self.r.now),
+            db::oldest_open(self.db, self.v, f, OLDEST_LIST),
+            crate::tasks::db::statuses(self.db),
+        )?;
+        let bands = AGE_BANDS
+            .iter()
+            .enumerate()
+            .map(|(i, (label, _))| {
+                let of_band: BTreeMap<u64, u64> = rows
+                    .iter()
+                    .filter(|(_, b, _)| *b == i as i64)
+                    .map(|(s, _, n)| (*s, u(*n)))
+                    .collect();
+                AgeBandCount {
+                    band: (*label).into(),
+                    total: of_band.values().sum(),
+                    by_status: statuses
+                        .iter()
+                        .filter(|s| !s.is_done || of_band.contains_key(&s.status_id))
+                        .map(|s| StatusTally {
+                            status_id: s.status_id,
+                            name: s.name.clone(),
+                            count: of_band.get(&s.status_id).copied().unwrap_or(0),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Ok(Some(Aging {
+            bands,
+            oldest: oldest.into_iter().map(task_ref).collect(),
+        }))
+    }
+
+    async fn sla(&self) -> Result<Option<SlaMetrics>, sqlx::Error> {
+        if !self.wants(TaskGroup::Sla) {
+            return Ok(None);
+        }
+        let f = &self.r.filters;
+        let now = self.r.now;
+        let (rows, (open_breached, open_at_risk), at_risk) = tokio::try_join!(
+            db::breaches(self.db, self.v, f, self.w(), now),
+            db::open_sla(self.db, self.v, f, now),
+            db::at_risk(self.db, self.v, f, now, AT_RISK_LIST),
+        )?;
+        let mut by_priority: BTreeMap<Priority, (u64, u64)> = BTreeMap::new();
+        let mut by_client: BTreeMap<u64, (String, u64, u64)> = BTreeMap::new();
+        for (p, client, name, n, b) in rows {
+            let e = by_priority.entry(p).or_default();
+            e.0 += u(n);
+            e.1 += u(b);
+            let c = by_client.entry(client).or_insert((name, 0, 0));
+            c.1 += u(n);
+            c.2 += u(b);
+        }
+        let with_sla = by_priority.values().map(|e| e.0).sum();
+        let breached = by_priority.values().map(|e| e.1).sum();
+        let mut by_client: Vec<ClientBreach> = by_client
+            .into_iter()
+            .map(|(client_id, (name, n, b))| ClientBreach {
+                client_id,
+                name,
+                counts: breach(n, b),
+            })
+            .collect();
+        by_client.sort_by(|a, b| {
+            b.counts
+                .breached
+                .cmp(&a.counts.breached)
+                .then(a.name.cmp(&b.name))
+        });
+        Ok(Some(SlaMetrics {
+            window: breach(with_sla, breached),
+            by_priority: PRIORITIES
+                .iter()
+                .filter_map(|p| {
+                    by_priority.get(p).map(|(n, b)| PriorityBreach {
+                        priority: *p,
+                        counts: breach(*n, *b),
+                    })
+                })
+                .collect(),
+            by_client,
+            open_breached: u(open_breached),
+            open_at_risk: u(open_at_risk),
+            at_risk: at_risk.into_iter().map(task_ref).collect(),
+        }))
+    }
+
+    async fn people(&self) -> Result<Option<People>, sqlx::Error> {
+        if !self.wants(TaskGroup::People) {
+            return Ok(None);
+        }
+        let f = &self.r.filters;
+        let (completed, open, (changes, tasks)) = tokio::try_join!(
+            db::per_assignee(self.db, self.v, f, Some(self.w())),
+            db::per_assignee(self.db, self.v, f, None),
+            db::reassignments(self.db, self.v, f, self.w()),
+        )?;
+        let users = |rows: Vec<(u64, String, i64)>| {
+            rows.into_iter()
+                .map(|(user_id, name, n)| UserCount {
+                    user_id,
+                    name,
+                    count: u(n),
+                })
+                .collect()
+        };
+        Ok(Some(People {
+            completed_by_assignee: users(completed),
+            open_by_assignee: users(open),
+            reassignments: u(changes),
+            reassigned_tasks: u(tasks),
+        }))
+    }
+
+    async fn imports(&self) -> Result<Option<Imports>, sqlx::Error> {
+        if !self.wants(TaskGroup::Imports) {
+            return Ok(None);
+        }
+        let (n, rows, imported, invalid) =
+            db::imports(self.db, self.scope, &self.r.filters, self.w()).await?;
+        Ok(Some(Imports {
+            imports: u(n),
+            rows_total: u(rows),
+            rows_imported: u(imported),
+            rows_invalid: u(invalid),
+            error_rate: rate(u(invalid), u(rows)),
+        }))
+    }
+}
+
+/// Task metrics over the tasks the caller may see: created vs completed,
+/// open by status and priority, cumulative flow, cycle time, aging work,
+/// SLA breaches and risks, per-assignee productivity and imports. Each
+/// metric group is computed only when asked for (`groups`).
+#[utoipa::path(get, path = "/api/analytics/tasks", tag = "analytics", security(("bearer" = [])),
+    params(AnalyticsQuery),
+    responses((status = 200, body = TaskAnalytics), (status = 400), (status = 422)))]
+pub async fn tasks(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<AnalyticsQuery>,
+) -> Result<axum::Json<TaskAnalytics>, ApiError> {
+    let r = q
+        .parse(&TaskGroup::ALL, TaskGroup::as_str, Utc::now())
+        .map_err(to_api)?;
+    let ctx = TaskCtx {
+        db: &state.db,
+        v: Viewer {
+            user_id: user.id,
+            role: user.role,
+        },
+        scope: ClientScope::of(&user),
+        r: &r,
+    };
+    let started = std::time::Instant::now();
+    let ((throughput, flow), open, cycle, aging, sla, people, imports) = tokio::try_join!(
+        ctx.throughput_and_flow(),
+        ctx.open(),
+        ctx.cycle(),
+        ctx.aging(),
+        ctx.sla(),
+        ctx.people(),
+        ctx.imports(),
+    )
+    .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("computing task analytics")))?;
+    tracing::debug!(
+        groups = ?r.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "task analytics"
+    );
+    Ok(axum::Json(TaskAnalytics {
+        window: WindowView::of(&r.window, r.now),
+        throughput,
+        open,
+        flow,
+        cycle,
+        aging,
+        sla,
+        people,
+        imports,
+        not_stored: TASKS_NOT_STORED.iter().map(|s| (*s).into()).collect(),
+    }))
+}
+
+struct RunCtx<'a> {
+    db: &'a MySqlPool,
+    scope: ClientScope,
+    r: &'a Request<RunGroup>,
+}
+
+/// Run statuses in the order a chart stacks them.
+const RUN_STATUSES: [&str; 6] = [
+    "succeeded",
+    "failed",
+    "cancelled",
+    "running",
+    "waiting",
+    "pending",
+];
+
+impl RunCtx<'_> {
+    fn wants(&self, g: RunGroup) -> bool {
+        self.r.groups.contains(&g)
+    }
+
+    fn w(&self) -> &Window {
+        &self.r.window
+    }
+
+    async fn volume_and_hours(&self) -> Result<(Option<RunVolume>, Option<Vec<u64>>), sqlx::Error> {
+        if !self.wants(RunGroup::Volume) && !self.wants(RunGroup::Hours) {
+            return Ok((None, None));
+        }
+        let rows = db::run_slots(self.db, self.scope, &self.r.filters, self.w()).await?;
+        let hours = self.wants(RunGroup::Hours).then(|| {
+            self.w()
+                .fold_hours(rows.iter().map(|(s, _, n)| (*s, u(*n))))
+                .to_vec()
+        });
+        let volume = self.wants(RunGroup::Volume).then(|| {
+            let by_status: Vec<StatusSeries> = RUN_STATUSES
+                .iter()
+                .map(|status| {
+                    let counts = self.w().fold_slots(
+                        rows.iter()
+                            .filter(|(_, s, _)| s == status)
+                            .map(|(slot, _, n)| (*slot, u(*n))),
+                    );
+                    StatusSeries {
+                        status: (*status).into(),
+                        total: counts.iter().sum(),
+                        counts,
+                    }
+                })
+                .collect();
+            let total_of = |s: &str| {
+                by_status
+                    .iter()
+                    .find(|x| x.status == s)
+                    .map_or(0, |x| x.total)
+            };
+            let (ok, failed) = (total_of("succeeded"), total_of("failed"));
+            RunVolume {
+                total: by_status.iter().map(|s| s.total).sum(),
+                success_rate: rate(ok, ok + failed),
+                by_status,
+            }
+        });
+        Ok((volume, hours))
+    }
+
+    async fn workflows(&self) -> Result<Option<Vec<WorkflowStats>>, sqlx::Error> {
+        if !self.wants(RunGroup::Workflows) {
+            return Ok(None);
+        }
+        let f = &self.r.filters;
+        let (rows, ranks) = tokio::try_join!(
+            db::workflow_counts(self.db, self.scope, f, self.w()),
+            db::run_duration_ranks(self.db, self.scope, f, self.w()),
+        )?;
+        let durations = quantiles_by_key(ranks, 1.0);
+        let mut by: BTreeMap<u64, WorkflowStats> = BTreeMap::new();
+        for (id, name, status, n) in rows {
+            let e = by.entry(id).or_insert_with(|| WorkflowStats {
+                workflow_id: id,
+                name,
+                runs: 0,
+                succeeded: 0,
+                failed: 0,
+                success_rate: None,
+                duration_ms: durations
+                    .get(&id.to_string())
+                    .copied()
+                    .unwrap_or_default()
+                    .into(),
+            });
+            e.runs += u(n);
+            match status.as_str() {
+                "succeeded" => e.succeeded += u(n),
+                "failed" => e.failed += u(n),
+                _ => {}
+            }
+        }
+        let mut out: Vec<WorkflowStats> = by
+            .into_values()
+            .map(|mut s| {
+                s.success_rate = rate(s.succeeded, s.succeeded + s.failed);
+                s
+            })
+            .collect();
+        out.sort_by(|a, b| b.runs.cmp(&a.runs).then(a.name.cmp(&b.name)));
+        Ok(Some(out))
+    }
+
+    async fn nodes(&self) -> Result<Option<NodeStats>, sqlx::Error> {
+        if !self.wants(RunGroup::Nodes) {
+            return Ok(None);
+        }
+        let f = &self.r.filters;
+        let (rows, ranks) = tokio::try_join!(
+            db::node_counts(self.db, self.scope, f, self.w()),
+            db::node_duration_ranks(self.db, self.scope, f, self.w()),
+        )?;
+        let durations = quantiles_by_key(ranks, 1.0);
+        let by_node: Vec<NodeStat> = rows
+            .into_iter()
+            .map(
+                |(workflow_id, workflow_name, node_id, n, failed)| NodeStat {
+                    duration_ms: durations
+                        .get(&format!("{workflow_id}:{node_id}"))
+                        .copied()
+                        .unwrap_or_default()
+                        .into(),
+                    executions: u(n),
+                    failures: u(failed),
+                    failure_rate: rate(u(failed), u(n)),
+                    workflow_id,
+                    workflow_name,
+                    node_id,
+                },
+            )
+            .collect();
+        let mut failing: Vec<&NodeStat> = by_node.iter().filter(|n| n.failures > 0).collect();
+        failing.sort_by(|a, b| {
+            b.failures
+                .cmp(&a.failures)
+                .then(a.workflow_name.cmp(&b.workflow_name))
+                .then(a.node_id.cmp(&b.node_id))
+        });
+        let most_failing = failing
+            .into_iter()
+            .take(10)
+            .map(|n| NodeStat {
+                workflow_id: n.workflow_id,
+                workflow_name: n.workflow_name.clone(),
+                node_id: n.node_id.clone(),
+                executions: n.executions,
+                failures: n.failures,
+                failure_rate: n.failure_rate,
+                duration_ms: n.duration_ms,
+            })
+            .collect();
+        Ok(Some(NodeStats {
+            by_node,
+            most_failing,
+        }))
+    }
+
+    async fn failures(&self) -> Result<Option<Vec<ReasonCount>>, sqlx::Error> {
+        if !self.wants(RunGroup::Failures) {
+            return Ok(None);
+        }
+        let rows = db::failure_reasons(self.db, self.scope, &self.r.filters, self.w()).await?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|(r, n)| ReasonCount {
+                    reason: r.unwrap_or_else(|| "unknown".into()),
+                    count: u(n),
+                })
+                .collect(),
+        ))
+    }
+
+    async fn queue(&self) -> Result<Option<QueueWait>, sqlx::Error> {
+        if !self.wants(RunGroup::Queue) {
+            return Ok(None);
+        }
+        let f = &self.r.filters;
+        let (ranks, pending) = tokio::try_join!(
+            db::queue_ranks(self.db, self.scope, f, self.w()),
+            db::pending_now(self.db, self.scope, f),
+        )?;
+        Ok(Some(QueueWait {
+            wait_ms: quantiles_by_key(ranks, 1.0)
+                .into_values()
+                .next()
+                .unwrap_or_default()
+                .into(),
+            pending_now: u(pending),
+        }))
+    }
+}
+
+/// Run metrics over the runs the caller may see (clients: runs published
+/// to them): runs per bucket by status, success rate and duration per
+/// workflow, per-node durations and failures, failures by reason, queue
+/// wait and busiest hours (local to `tz`).
+#[utoipa::path(get, path = "/api/analytics/runs", tag = "analytics", security(("bearer" = [])),
+    params(AnalyticsQuery),
+    responses((status = 200, body = RunAnalytics), (status = 400), (status = 422)))]
+pub async fn runs(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<AnalyticsQuery>,
+) -> Result<axum::Json<RunAnalytics>, ApiError> {
+    let r = q
+        .parse(&RunGroup::ALL, RunGroup::as_str, Utc::now())
+        .map_err(to_api)?;
+    if r.filters.assignee_id.is_some() {
+        return Err(ApiError::field(
+            "assigneeId",
+            "runs have no assignee; filter by clientId or workflowId",
+        ));
+    }
+    let ctx = RunCtx {
+        db: &state.db,
+        scope: ClientScope::of(&user),
+        r: &r,
+    };
+    let ((volume, hours), workflows, nodes, failures, queue) = tokio::try_join!(
+        ctx.volume_and_hours(),
+        ctx.workflows(),
+        ctx.nodes(),
+        ctx.failures(),
+        ctx.queue(),
+    )
+    .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("computing run analytics")))?;
+    Ok(axum::Json(RunAnalytics {
+        window: WindowView::of(&r.window, r.now),
+        volume,
+        workflows,
+        nodes,
+        failures,
+        queue,
+        hours,
+        not_stored: RUNS_NOT_STORED.iter().map(|s| (*s).into()).collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn ranked_rows_become_percentiles_per_key() {
+        let rows = vec![
+            ("1".into(), 2, 3, 7200),
+            ("1".into(), 3, 3, 36000),
+            ("2".into(), 1, 1, 3600),
+        ];
+        let q = quantiles_by_key(rows, 3600.0);
+        assert_eq!(q["1"].p50, Some(2.0));
+        assert_eq!(q["1"].p95, Some(10.0));
+        assert_eq!(q["1"].count, 3);
+        assert_eq!(q["2"].p50, Some(1.0));
+        assert_eq!(q["2"].p85, Some(1.0));
+    }
+
+    #[test]
+    fn unknown_groups_and_bad_dates_name_their_fields() {
+        let q = AnalyticsQuery {
+            groups: Some("throughput,velocity".into()),
+            from: Some("2026-13-01".into()),
+            to: Some("2026-01-02".into()),
+            tz: Some("Nowhere/City".into()),
+            ..Default::default()
+        };
+        let errs = q
+            .parse(&TaskGroup::ALL, TaskGroup::as_str, Utc::now())
+            .unwrap_err();
+        let fields: BTreeSet<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, BTreeSet::from(["groups", "from", "tz"]));
+    }
+
+    #[test]
+    fn a_preset_with_dates_is_refused_and_no_range_means_thirty_days() {
+        let both = AnalyticsQuery {
+            range: Some("7d".into()),
+            from: Some("2026-01-01".into()),
+            ..Default::default()
+        };
+        let errs = both
+            .parse(&RunGroup::ALL, RunGroup::as_str, Utc::now())
+            .unwrap_err();
+        assert_eq!(errs[0].field, "range");
+        let none = AnalyticsQuery::default()
+            .parse(&RunGroup::ALL, RunGroup::as_str, Utc::now())
+            .unwrap();
+        assert_eq!(none.window.len(), 30);
+        assert_eq!(none.groups.len(), RunGroup::ALL.len());
+    }
+}

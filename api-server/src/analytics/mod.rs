@@ -1,0 +1,21 @@
+//! Analytics: task, SLA, productivity and run metrics for the dashboards.
+//! `db` aggregates in SQL, scoped like the lists it summarises; `http`
+//! validates the query and folds the database's time slots into local
+//! buckets with the pure `katalusis-analytics` crate; `model` holds the
+//! metric groups and answer shapes.
+
+pub mod db;
+pub mod http;
+pub mod model;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+/// Every role may ask; each sees numbers over their own scope only.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(http::tasks))
+        .routes(routes!(http::runs))
+}

@@ -1,0 +1,579 @@
+//! Analytics answers checked against fixtures with known numbers: tasks and
+//! runs are written with exact timestamps, so every rate, percentile and
+//! bucket below is computed by hand.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+use sqlx::MySqlPool;
+
+use crate::support::*;
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+struct People {
+    admin: Session,
+    manager: Session,
+    carl: Session,
+    una: Session,
+}
+
+async fn people(app: &TestApp) -> People {
+    let admin = app.admin().await;
+    let manager = app.user(&admin, "mia", "manager").await;
+    let carl = app.user(&admin, "carl", "client").await;
+    let una = app.user(&admin, "una", "client").await;
+    app.assign(&admin, manager.user_id, carl.user_id).await;
+    People {
+        admin,
+        manager,
+        carl,
+        una,
+    }
+}
+
+/// A task written directly, so its times are exact.
+struct T {
+    created: DateTime<Utc>,
+    completed: Option<DateTime<Utc>>,
+    sla: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    priority: &'static str,
+}
+
+impl T {
+    fn new(created: DateTime<Utc>) -> Self {
+        Self {
+            created,
+            completed: None,
+            sla: None,
+            priority: "high",
+        }
+    }
+    fn done(mut self, after: Duration) -> Self {
+        self.completed = Some(self.created + after);
+        self
+    }
+    /// SLA risk and due points.
+    fn sla(mut self, risk: DateTime<Utc>, due: DateTime<Utc>) -> Self {
+        self.sla = Some((risk, due));
+        self
+    }
+    fn priority(mut self, p: &'static str) -> Self {
+        self.priority = p;
+        self
+    }
+}
+
+/// Inserts `t` for `client`, assigned to `assignee`; its id.
+async fn task(app: &TestApp, client: u64, reporter: u64, assignee: u64, t: T) -> u64 {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) + 1 FROM task")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let id = sqlx::query(
+        "INSERT INTO task (client_id, task_number, task_key, title, description, status_id, priority, \
+         reporter_id, position, source_kind, sla_risk_at, sla_due_at, created_at, updated_at, completed_at) \
+         VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, 'manual', ?, ?, ?, ?, ?)",
+    )
+    .bind(client)
+    .bind(n)
+    .bind(format!("T-{n}"))
+    .bind(format!("task {n}"))
+    .bind(if t.completed.is_some() { 4 } else { 2 })
+    .bind(t.priority)
+    .bind(reporter)
+    .bind(n as f64)
+    .bind(t.sla.map(|s| s.0))
+    .bind(t.sla.map(|s| s.1))
+    .bind(t.created)
+    .bind(t.completed.unwrap_or(t.created))
+    .bind(t.completed)
+    .execute(&app.db)
+    .await
+    .unwrap()
+    .last_insert_id();
+    sqlx::query("INSERT INTO task_assignee (task_id, user_id) VALUES (?, ?)")
+        .bind(id)
+        .bind(assignee)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    id
+}
+
+async fn get(app: &TestApp, s: &Session, url: &str) -> Value {
+    let r = app.get(url, s).await;
+    assert_eq!(r.status.as_u16(), 200, "{url}: {}", r.body);
+    r.body
+}
+
+/// Carl's ten tasks of 2026-03-02 (all with an SLA): three completed in 1 h,
+/// 2 h and 10 h, three open and past their deadline, two open and at risk
+/// now, two open and on track. Una (assigned to no manager) has two tasks,
+/// one breached.
+async fn sla_fixture(app: &TestApp, p: &People) -> Vec<u64> {
+    let created = at("2026-03-02T09:00:00Z");
+    let (risk, due) = (created + Duration::hours(18), created + Duration::hours(24));
+    let now = Utc::now();
+    let carl = p.carl.user_id;
+    let admin = p.admin.user_id;
+    let mut ids = vec![];
+    for h in [1, 2, 10] {
+        ids.push(
+            task(
+                app,
+                carl,
+                admin,
+                carl,
+                T::new(created).done(Duration::hours(h)).sla(risk, due),
+            )
+            .await,
+        );
+    }
+    for _ in 0..3 {
+        ids.push(task(app, carl, admin, carl, T::new(created).sla(risk, due)).await);
+    }
+    for d in [2, 1] {
+        let t = T::new(created)
+            .sla(now - Duration::hours(1), now + Duration::days(d))
+            .priority("critical");
+        ids.push(task(app, carl, admin, carl, t).await);
+    }
+    for _ in 0..2 {
+        let t = T::new(created)
+            .sla(now + Duration::days(5), now + Duration::days(6))
+            .priority("medium");
+        ids.push(task(app, carl, admin, carl, t).await);
+    }
+    let una = p.una.user_id;
+    task(
+        app,
+        una,
+        admin,
+        una,
+        T::new(created).done(Duration::hours(30)).sla(risk, due),
+    )
+    .await;
+    task(
+        app,
+        una,
+        admin,
+        una,
+        T::new(created).done(Duration::hours(3)).sla(risk, due),
+    )
+    .await;
+    ids
+}
+
+const MARCH: &str = "from=2026-03-01&to=2026-03-07";
+
+#[sqlx::test(migrations = "../migrations")]
+async fn ten_tasks_with_three_breached_give_thirty_percent_and_a_two_hour_median(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let ids = sla_fixture(&app, &p).await;
+
+    let b = get(&app, &p.manager, &format!("/api/analytics/tasks?{MARCH}")).await;
+    assert_eq!(b["window"]["buckets"].as_array().unwrap().len(), 7);
+    let sla = &b["sla"];
+    assert_eq!(sla["withSla"], 10);
+    assert_eq!(sla["breached"], 3);
+    assert_eq!(sla["breachRate"], 0.3);
+    assert_eq!(sla["openBreached"], 3);
+    assert_eq!(sla["openAtRisk"], 2);
+    let at_risk: Vec<u64> = sla["atRisk"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["taskId"].as_u64().unwrap())
+        .collect();
+    // Soonest deadline first: the one due in a day, then in two.
+    assert_eq!(at_risk, vec![ids[7], ids[6]]);
+    let by_priority = sla["byPriority"].as_array().unwrap();
+    assert_eq!(by_priority[0]["priority"], "critical");
+    assert_eq!(by_priority[0]["withSla"], 2);
+    assert_eq!(by_priority[0]["breached"], 0);
+    assert_eq!(by_priority[1]["priority"], "high");
+    assert_eq!(by_priority[1]["withSla"], 6);
+    assert_eq!(by_priority[1]["breachRate"], 0.5);
+    assert_eq!(sla["byClient"].as_array().unwrap().len(), 1);
+
+    let cycle = &b["cycle"];
+    assert_eq!(cycle["hours"]["count"], 3);
+    assert_eq!(cycle["hours"]["p50"], 2.0);
+    assert_eq!(cycle["hours"]["p85"], 10.0);
+    assert_eq!(cycle["hours"]["p95"], 10.0);
+    assert_eq!(cycle["points"].as_array().unwrap().len(), 3);
+    assert_eq!(cycle["pointsTruncated"], false);
+
+    let t = &b["throughput"];
+    assert_eq!(t["createdTotal"], 10);
+    assert_eq!(t["completedTotal"], 3);
+    assert_eq!(t["completionRate"], 0.3);
+    assert_eq!(t["created"], json!([0, 10, 0, 0, 0, 0, 0]));
+    assert_eq!(t["completed"], json!([0, 3, 0, 0, 0, 0, 0]));
+    assert_eq!(b["flow"]["open"], json!([0, 7, 7, 7, 7, 7, 7]));
+    assert_eq!(b["flow"]["done"], json!([0, 3, 3, 3, 3, 3, 3]));
+
+    assert_eq!(b["open"]["total"], 7);
+    let in_progress = b["open"]["byStatus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["statusId"] == 2)
+        .unwrap()
+        .clone();
+    assert_eq!(in_progress["count"], 7);
+    assert_eq!(
+        b["open"]["byPriority"],
+        json!([{"priority": "critical", "count": 2}, {"priority": "high", "count": 3},
+               {"priority": "medium", "count": 2}, {"priority": "low", "count": 0}])
+    );
+    // Created in March, open now: all seven are older than 30 days.
+    let bands = b["aging"]["bands"].as_array().unwrap();
+    assert_eq!(bands.last().unwrap()["band"], ">30d");
+    assert_eq!(bands.last().unwrap()["total"], 7);
+    assert_eq!(b["people"]["completedByAssignee"][0]["count"], 3);
+    assert_eq!(b["people"]["openByAssignee"][0]["count"], 7);
+
+    // The admin also counts Una's two tasks, one of them breached.
+    let a = get(
+        &app,
+        &p.admin,
+        &format!("/api/analytics/tasks?{MARCH}&groups=sla,cycle"),
+    )
+    .await;
+    assert_eq!(a["sla"]["withSla"], 12);
+    assert_eq!(a["sla"]["breached"], 4);
+    assert_eq!(a["sla"]["byClient"].as_array().unwrap().len(), 2);
+    assert_eq!(a["cycle"]["hours"]["count"], 5);
+    // 1, 2, 3, 10, 30 hours.
+    assert_eq!(a["cycle"]["hours"]["p50"], 3.0);
+    assert!(a.get("throughput").is_none(), "only the asked groups: {a}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_manager_and_a_client_see_only_their_scope(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    sla_fixture(&app, &p).await;
+    // A task of Carl's shared with nobody and assigned to Una is not Carl's
+    // to see, but his manager sees it (it belongs to the managed client).
+    let created = at("2026-03-03T12:00:00Z");
+    task(
+        &app,
+        p.carl.user_id,
+        p.admin.user_id,
+        p.una.user_id,
+        T::new(created),
+    )
+    .await;
+
+    let url = format!("/api/analytics/tasks?{MARCH}&groups=throughput");
+    let created_total = |b: &Value| b["throughput"]["createdTotal"].as_u64().unwrap();
+    assert_eq!(created_total(&get(&app, &p.admin, &url).await), 13);
+    assert_eq!(created_total(&get(&app, &p.manager, &url).await), 11);
+    assert_eq!(created_total(&get(&app, &p.carl, &url).await), 10);
+    assert_eq!(created_total(&get(&app, &p.una, &url).await), 3);
+    // Naming an unassigned client widens nothing.
+    let other = format!("{url}&clientId={}", p.una.user_id);
+    assert_eq!(created_total(&get(&app, &p.manager, &other).await), 0);
+    assert_eq!(created_total(&get(&app, &p.admin, &other).await), 2);
+    // Filters narrow: Una's assignments within Carl's client.
+    let assigned = format!("{url}&assigneeId={}", p.una.user_id);
+    assert_eq!(created_total(&get(&app, &p.manager, &assigned).await), 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn day_and_week_buckets_follow_the_time_zone(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (carl, admin) = (p.carl.user_id, p.admin.user_id);
+    // 23:30 UTC on Monday 2 March is already Tuesday in Paris (UTC+1).
+    task(&app, carl, admin, carl, T::new(at("2026-03-02T23:30:00Z"))).await;
+    // 23:30 UTC on Sunday 8 March is Monday 9 March in Paris.
+    task(&app, carl, admin, carl, T::new(at("2026-03-08T23:30:00Z"))).await;
+    // Tuesday 10 March in UTC, Wednesday 11 March in Paris.
+    task(&app, carl, admin, carl, T::new(at("2026-03-10T23:30:00Z"))).await;
+
+    let day = |tz: &str| {
+        format!("/api/analytics/tasks?from=2026-03-02&to=2026-03-03&groups=throughput&tz={tz}")
+    };
+    let utc = get(&app, &p.admin, &day("UTC")).await;
+    assert_eq!(utc["throughput"]["created"], json!([1, 0]));
+    let paris = get(&app, &p.admin, &day("Europe/Paris")).await;
+    assert_eq!(paris["throughput"]["created"], json!([0, 1]));
+    assert_eq!(paris["window"]["start"], "2026-03-01T23:00:00Z");
+
+    let week = |tz: &str| {
+        format!("/api/analytics/tasks?from=2026-03-04&to=2026-03-10&bucket=week&groups=throughput&tz={tz}")
+    };
+    let utc = get(&app, &p.admin, &week("UTC")).await;
+    assert_eq!(
+        utc["window"]["buckets"],
+        json!(["2026-03-02", "2026-03-09"])
+    );
+    assert_eq!(utc["window"]["to"], "2026-03-15");
+    assert_eq!(utc["throughput"]["created"], json!([2, 1]));
+    // In Paris the first task is Tuesday of the first week, the second
+    // already Monday of the next.
+    let paris = get(&app, &p.admin, &week("Europe/Paris")).await;
+    assert_eq!(paris["throughput"]["created"], json!([1, 2]));
+}
+
+/// A run of `workflow` created at `created`, queued `wait_ms`, lasting
+/// `ms`, its one node `a` ending like the run (with `reason` when failed).
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    app: &TestApp,
+    workflow: u64,
+    client: u64,
+    starter: u64,
+    created: DateTime<Utc>,
+    wait_ms: i64,
+    ms: i64,
+    status: &str,
+    reason: Option<&str>,
+    published: bool,
+) -> u64 {
+    let started = created + Duration::milliseconds(wait_ms);
+    let finished = started + Duration::milliseconds(ms);
+    let id = sqlx::query(
+        "INSERT INTO run (workflow_id, workflow_revision, client_id, started_by, status, failure_policy, snapshot, \
+         node_states, published, created_at, started_at, finished_at) \
+         VALUES (?, 1, ?, ?, ?, 'continue', '{}', '{}', ?, ?, ?, ?)",
+    )
+    .bind(workflow)
+    .bind(client)
+    .bind(starter)
+    .bind(status)
+    .bind(published)
+    .bind(created)
+    .bind(started)
+    .bind(finished)
+    .execute(&app.db)
+    .await
+    .unwrap()
+    .last_insert_id();
+    sqlx::query(
+        "INSERT INTO node_execution (run_id, node_id, attempt, status, reason, started_at, finished_at, duration_ms) \
+         VALUES (?, 'a', 1, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(reason)
+    .bind(started)
+    .bind(finished)
+    .bind(ms)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    id
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn run_durations_failures_and_hours_match_the_fixture(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (carl, una, admin) = (p.carl.user_id, p.una.user_id, p.admin.user_id);
+    let empty = json!({"nodes": [], "edges": []});
+    let w1 = app.create_workflow(&p.admin, carl, empty.clone()).await["id"]
+        .as_u64()
+        .unwrap();
+    let w2 = app.create_workflow(&p.admin, una, empty).await["id"]
+        .as_u64()
+        .unwrap();
+    let nine = at("2026-03-02T09:10:00Z");
+    for (ms, status, reason, published) in [
+        (1_000, "succeeded", None, true),
+        (2_000, "succeeded", None, true),
+        (10_000, "succeeded", None, false),
+        (5_000, "failed", Some("timeout"), true),
+    ] {
+        run(
+            &app, w1, carl, admin, nine, 500, ms, status, reason, published,
+        )
+        .await;
+    }
+    // Una's failure, at 14:10 UTC the next day.
+    run(
+        &app,
+        w2,
+        una,
+        admin,
+        nine + Duration::hours(29),
+        1_500,
+        100,
+        "failed",
+        Some("memory"),
+        true,
+    )
+    .await;
+
+    let url = format!("/api/analytics/runs?{MARCH}");
+    let m = get(&app, &p.manager, &url).await;
+    let w = &m["workflows"][0];
+    assert_eq!(m["workflows"].as_array().unwrap().len(), 1);
+    assert_eq!(w["workflowId"], w1);
+    assert_eq!(w["runs"], 4);
+    assert_eq!(w["successRate"], 0.75);
+    // Durations 1, 2, 5, 10 s: nearest rank 2 of 4 and 4 of 4.
+    assert_eq!(w["durationMs"]["p50"], 2000.0);
+    assert_eq!(w["durationMs"]["p95"], 10000.0);
+    assert_eq!(m["failures"], json!([{"reason": "timeout", "count": 1}]));
+    assert_eq!(m["queue"]["waitMs"]["p50"], 500.0);
+    assert_eq!(m["hours"][9], 4);
+    assert_eq!(m["volume"]["total"], 4);
+    assert_eq!(m["volume"]["successRate"], 0.75);
+    let succeeded = m["volume"]["byStatus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["status"] == "succeeded")
+        .unwrap()
+        .clone();
+    assert_eq!(succeeded["counts"], json!([0, 3, 0, 0, 0, 0, 0]));
+    let node = &m["nodes"]["byNode"][0];
+    assert_eq!(node["nodeId"], "a");
+    assert_eq!(node["executions"], 4);
+    assert_eq!(node["failures"], 1);
+    assert_eq!(node["failureRate"], 0.25);
+    assert_eq!(node["durationMs"]["p50"], 2000.0);
+    assert_eq!(m["nodes"]["mostFailing"][0]["nodeId"], "a");
+
+    let a = get(&app, &p.admin, &format!("{url}&tz=Asia/Tokyo")).await;
+    assert_eq!(a["volume"]["total"], 5);
+    assert_eq!(
+        a["failures"],
+        json!([{"reason": "memory", "count": 1}, {"reason": "timeout", "count": 1}])
+    );
+    // 09:10 UTC is 18:10 in Tokyo; 14:10 UTC is 23:10.
+    assert_eq!(a["hours"][18], 4);
+    assert_eq!(a["hours"][23], 1);
+    assert_eq!(a["queue"]["waitMs"]["count"], 5);
+    assert_eq!(a["queue"]["waitMs"]["p95"], 1500.0);
+
+    // Carl sees his published runs only; filtering by Una's workflow shows him nothing.
+    let c = get(&app, &p.carl, &format!("{url}&groups=volume")).await;
+    assert_eq!(c["volume"]["total"], 3);
+    assert!(c.get("workflows").is_none());
+    let c = get(
+        &app,
+        &p.carl,
+        &format!("{url}&groups=volume&workflowId={w2}"),
+    )
+    .await;
+    assert_eq!(c["volume"]["total"], 0);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn bad_queries_answer_422_naming_the_field(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    for (url, field) in [
+        ("/api/analytics/tasks?tz=Mars/Olympus", "tz"),
+        ("/api/analytics/tasks?bucket=month", "bucket"),
+        ("/api/analytics/tasks?range=8d", "range"),
+        (
+            "/api/analytics/tasks?range=7d&from=2026-01-01&to=2026-01-02",
+            "range",
+        ),
+        ("/api/analytics/tasks?from=2026-01-05&to=2026-01-01", "to"),
+        ("/api/analytics/tasks?from=2026-01-05", "to"),
+        ("/api/analytics/tasks?from=2024-01-01&to=2026-01-01", "to"),
+        ("/api/analytics/tasks?from=yesterday&to=2026-01-01", "from"),
+        ("/api/analytics/tasks?groups=velocity", "groups"),
+        ("/api/analytics/tasks?clientId=abc", "clientId"),
+        ("/api/analytics/runs?groups=throughput", "groups"),
+        ("/api/analytics/runs?assigneeId=3", "assigneeId"),
+    ] {
+        let r = app.get(url, &p.manager).await;
+        assert_eq!(r.status.as_u16(), 422, "{url}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "validation_failed", "{url}");
+        assert_eq!(
+            r.body["error"]["details"][0]["field"], field,
+            "{url}: {}",
+            r.body
+        );
+    }
+    let r = app.get("/api/analytics/runs?colour=red", &p.manager).await;
+    assert_eq!(r.status.as_u16(), 400, "{}", r.body);
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("colour"));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn imports_and_reassignments_are_counted_in_the_window(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let carl = p.carl.user_id;
+    // Two applied imports of Carl's and one of Una's; one undone import.
+    for (client, total, created, invalid, state) in [
+        (carl, 10, 8, 2, "applied"),
+        (carl, 5, 5, 0, "applied"),
+        (p.una.user_id, 4, 1, 3, "applied"),
+        (carl, 7, 7, 0, "undone"),
+    ] {
+        sqlx::query(
+            "INSERT INTO import_session (owner_id, client_id, file_name, format, size, sha256, state, rows_total, \
+             valid_count, invalid_count, created_count, created_at, updated_at, applied_at) \
+             VALUES (?, ?, 'a.csv', 'csv', 1, '', ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+        )
+        .bind(p.admin.user_id)
+        .bind(client)
+        .bind(state)
+        .bind(total)
+        .bind(total - invalid)
+        .bind(invalid)
+        .bind(created)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    // A task assigned to Carl, then to the manager, then to both: two
+    // changes of an existing assignment (the first assignment is not one).
+    let r = app
+        .post(
+            "/api/tasks",
+            &p.manager,
+            json!({"clientId": carl, "title": "moved", "assigneeIds": [carl]}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    let id = r.body["id"].as_u64().unwrap();
+    let mut version = r.body["version"].as_u64().unwrap();
+    for who in [json!([p.manager.user_id]), json!([p.manager.user_id, carl])] {
+        let r = app
+            .patch(
+                &format!("/api/tasks/{id}"),
+                &p.manager,
+                json!({"version": version, "assigneeIds": who}),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+        version = r.body["version"].as_u64().unwrap();
+    }
+    let b = get(
+        &app,
+        &p.manager,
+        "/api/analytics/tasks?range=7d&groups=imports,people",
+    )
+    .await;
+    assert_eq!(b["imports"]["imports"], 2);
+    assert_eq!(b["imports"]["rowsTotal"], 15);
+    assert_eq!(b["imports"]["rowsImported"], 13);
+    assert_eq!(b["imports"]["rowsInvalid"], 2);
+    assert_eq!(b["imports"]["errorRate"], 2.0 / 15.0);
+    assert_eq!(b["people"]["reassignments"], 2);
+    assert_eq!(b["people"]["reassignedTasks"], 1);
+    let a = get(
+        &app,
+        &p.admin,
+        "/api/analytics/tasks?range=7d&groups=imports",
+    )
+    .await;
+    assert_eq!(a["imports"]["rowsTotal"], 19);
+}
