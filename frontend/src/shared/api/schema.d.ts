@@ -16,7 +16,10 @@ export interface paths {
           action?: string;
           /** @description The `nextCursor` of the previous page. */
           after?: string;
-          /** @description `exact` to get `total` without page numbers. */
+          /**
+           * @description `exact` to get `total` without page numbers; `none` for no `total`
+           *     with page numbers.
+           */
           count?: "exact" | "none";
           /** @description Inclusive lower bound (RFC 3339). */
           from?: string;
@@ -24,7 +27,7 @@ export interface paths {
           objectType?: string;
           /** @description success, denied, rejected or error. */
           outcome?: string;
-          /** @description Page number (OFFSET paging, answers with `total`); prefer `after`. */
+          /** @description Page number (OFFSET paging, answers with `total` unless `count=none`); prefer `after`. */
           page?: number;
           perPage?: number;
           /** @description Exclusive upper bound (RFC 3339). */
@@ -3900,11 +3903,14 @@ export interface paths {
           /** @description The `nextCursor` of the previous page. */
           after?: string;
           clientId?: number;
-          /** @description `exact` to get `total` without page numbers. */
+          /**
+           * @description `exact` to get `total` without page numbers; `none` for no `total`
+           *     with page numbers.
+           */
           count?: "exact" | "none";
           createdAfter?: string;
           createdBefore?: string;
-          /** @description Page number (OFFSET paging, answers with `total`); prefer `after`. */
+          /** @description Page number (OFFSET paging, answers with `total` unless `count=none`); prefer `after`. */
           page?: number;
           perPage?: number;
           /** @description Only runs started by this user (a manager or an admin). */
@@ -4873,7 +4879,10 @@ export interface paths {
           after?: string;
           assigneeId?: number;
           clientId?: number;
-          /** @description `exact` to get `total` without page numbers. */
+          /**
+           * @description `exact` to get `total` without page numbers; `none` for no `total`
+           *     with page numbers.
+           */
           count?: "exact" | "none";
           /** @description Due at or after. */
           dueFrom?: string;
@@ -4881,7 +4890,7 @@ export interface paths {
           dueTo?: string;
           /** @description Only tasks assigned to the caller. */
           mine?: boolean;
-          /** @description Page number (OFFSET paging, answers with `total`); prefer `after`. */
+          /** @description Page number (OFFSET paging, answers with `total` unless `count=none`); prefer `after`. */
           page?: number;
           perPage?: number;
           /** @description Priorities, comma-separated (`high,critical`). */
@@ -10295,8 +10304,8 @@ export interface components {
       perPage: number;
       /**
        * Format: int64
-       * @description How many rows the filter matches: present with page numbers (`page`)
-       *     or `count=exact`, absent otherwise (counting a million rows per page
+       * @description How many rows the filter matches: present with page numbers (`page`,
+       *     unless `count=none`) or `count=exact`, absent otherwise (counting a million rows per page
        *     is what made big lists slow; `hasMore` says whether to offer "next").
        */
       total?: number | null;
@@ -10355,8 +10364,8 @@ export interface components {
       perPage: number;
       /**
        * Format: int64
-       * @description How many rows the filter matches: present with page numbers (`page`)
-       *     or `count=exact`, absent otherwise (counting a million rows per page
+       * @description How many rows the filter matches: present with page numbers (`page`,
+       *     unless `count=none`) or `count=exact`, absent otherwise (counting a million rows per page
        *     is what made big lists slow; `hasMore` says whether to offer "next").
        */
       total?: number | null;
@@ -10386,8 +10395,8 @@ export interface components {
       perPage: number;
       /**
        * Format: int64
-       * @description How many rows the filter matches: present with page numbers (`page`)
-       *     or `count=exact`, absent otherwise (counting a million rows per page
+       * @description How many rows the filter matches: present with page numbers (`page`,
+       *     unless `count=none`) or `count=exact`, absent otherwise (counting a million rows per page
        *     is what made big lists slow; `hasMore` says whether to offer "next").
        */
       total?: number | null;
@@ -10421,8 +10430,8 @@ export interface components {
       perPage: number;
       /**
        * Format: int64
-       * @description How many rows the filter matches: present with page numbers (`page`)
-       *     or `count=exact`, absent otherwise (counting a million rows per page
+       * @description How many rows the filter matches: present with page numbers (`page`,
+       *     unless `count=none`) or `count=exact`, absent otherwise (counting a million rows per page
        *     is what made big lists slow; `hasMore` says whether to offer "next").
        */
       total?: number | null;
@@ -10924,7 +10933,7 @@ export interface components {
       statusCounts?: components["schemas"]["StatusCount"][] | null;
       /**
        * Format: int64
-       * @description How many tasks match: present with `page` or `count=exact`.
+       * @description How many tasks match: present with `page` (unless `count=none`) or `count=exact`.
        */
       total?: number | null;
     };
