@@ -596,9 +596,25 @@ pub async fn logs(
     after_seq: u64,
     limit: u32,
 ) -> Result<Vec<LogRow>, sqlx::Error> {
-    let mut qb = QueryBuilder::<MySql>::new(
-        "SELECT seq, attempt, ts, level, stream, message FROM node_log WHERE run_id = ",
-    );
+    logs_query("", run_id, node, attempt, after_seq, limit)
+        .build_query_as()
+        .fetch_all(db)
+        .await
+}
+
+/// One node's log lines after a sequence number (`ix_log_node_seq`); `prefix`
+/// is empty or `EXPLAIN `.
+fn logs_query<'a>(
+    prefix: &str,
+    run_id: u64,
+    node: &str,
+    attempt: Option<u32>,
+    after_seq: u64,
+    limit: u32,
+) -> QueryBuilder<'a, MySql> {
+    let mut qb = QueryBuilder::<MySql>::new(format!(
+        "{prefix}SELECT seq, attempt, ts, level, stream, message FROM node_log WHERE run_id = "
+    ));
     qb.push_bind(run_id)
         .push(" AND node_id = ")
         .push_bind(node.to_string());
@@ -607,7 +623,23 @@ pub async fn logs(
     }
     qb.push(" AND seq > ").push_bind(after_seq);
     qb.push(" ORDER BY seq LIMIT ").push_bind(limit);
-    qb.build_query_as().fetch_all(db).await
+    qb
+}
+
+/// The plan of `logs`' query, for plan tests.
+pub async fn explain_logs(
+    db: &MySqlPool,
+    run_id: u64,
+    node: &str,
+    attempt: Option<u32>,
+    after_seq: u64,
+    limit: u32,
+) -> Result<Vec<PlanStep>, sqlx::Error> {
+    let rows = logs_query("EXPLAIN ", run_id, node, attempt, after_seq, limit)
+        .build()
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(sqlx::FromRow::from_row).collect()
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -617,20 +649,37 @@ pub struct EventRow {
     pub data: String,
 }
 
+const EVENTS_AFTER: &str =
+    "SELECT seq, kind, data FROM run_event WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?";
+
 pub async fn events_after(
     db: &MySqlPool,
     run_id: u64,
     after: u64,
     limit: u32,
 ) -> Result<Vec<EventRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT seq, kind, data FROM run_event WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-    )
-    .bind(run_id)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(db)
-    .await
+    sqlx::query_as(EVENTS_AFTER)
+        .bind(run_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(db)
+        .await
+}
+
+/// The plan of `events_after`' query, for plan tests.
+pub async fn explain_events_after(
+    db: &MySqlPool,
+    run_id: u64,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<PlanStep>, sqlx::Error> {
+    let rows = sqlx::query(&format!("EXPLAIN {EVENTS_AFTER}"))
+        .bind(run_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(sqlx::FromRow::from_row).collect()
 }
 
 pub async fn last_event_seq(db: &MySqlPool, run_id: u64) -> Result<u64, sqlx::Error> {

@@ -47,8 +47,8 @@ pub fn paging(page: Option<u32>, per_page: Option<u32>) -> Result<(u32, u32, u64
 #[serde(rename_all = "camelCase")]
 pub struct Paged<T> {
     pub items: Vec<T>,
-    /// How many rows the filter matches: present with page numbers (`page`)
-    /// or `count=exact`, absent otherwise (counting a million rows per page
+    /// How many rows the filter matches: present with page numbers (`page`,
+    /// unless `count=none`) or `count=exact`, absent otherwise (counting a million rows per page
     /// is what made big lists slow; `hasMore` says whether to offer "next").
     pub total: Option<u64>,
     pub page: u32,
@@ -74,7 +74,9 @@ impl<T> Paged<T> {
     }
 }
 
-/// `count=exact` asks a cursor list for the total number of matching rows.
+/// `count=exact` asks a cursor list for the total number of matching rows;
+/// `count=none` keeps page numbers from counting (the later pages of a list
+/// whose first page brought the total).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CountMode {
@@ -111,7 +113,7 @@ pub fn list_window<K: DeserializeOwned>(
         (Some(_), Some(_)) => {
             return Err(ApiError::field("after", "cannot be combined with page"));
         }
-        (Some(_), None) => (Start::Offset(offset), true),
+        (Some(_), None) => (Start::Offset(offset), count != Some(CountMode::None)),
         (None, Some(c)) => (Start::After(decode_cursor(list, c)?), exact),
         (None, None) => (Start::First, exact),
     };

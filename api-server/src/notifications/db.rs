@@ -83,8 +83,23 @@ pub async fn list(
     before: Option<u64>,
     limit: u32,
 ) -> Result<Vec<NotificationRow>, sqlx::Error> {
+    list_query("", user_id, unread_only, before, limit)
+        .build_query_as()
+        .fetch_all(db)
+        .await
+}
+
+/// `list`'s query (`ix_notification_user`, or `ix_notification_unread` for
+/// unread ones, both ending in the id); `prefix` is empty or `EXPLAIN `.
+fn list_query<'a>(
+    prefix: &str,
+    user_id: u64,
+    unread_only: bool,
+    before: Option<u64>,
+    limit: u32,
+) -> QueryBuilder<'a, MySql> {
     let mut q = QueryBuilder::<MySql>::new(format!(
-        "SELECT {COLUMNS} FROM notification WHERE user_id = "
+        "{prefix}SELECT {COLUMNS} FROM notification WHERE user_id = "
     ));
     q.push_bind(user_id);
     if unread_only {
@@ -95,7 +110,22 @@ pub async fn list(
     }
     q.push(" ORDER BY notification_id DESC LIMIT ")
         .push_bind(limit);
-    q.build_query_as().fetch_all(db).await
+    q
+}
+
+/// The plan of `list`'s query, for plan tests.
+pub async fn explain_list(
+    db: &sqlx::MySqlPool,
+    user_id: u64,
+    unread_only: bool,
+    before: Option<u64>,
+    limit: u32,
+) -> Result<Vec<crate::db::paging::PlanStep>, sqlx::Error> {
+    let rows = list_query("EXPLAIN ", user_id, unread_only, before, limit)
+        .build()
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(sqlx::FromRow::from_row).collect()
 }
 
 pub async fn unread_count(

@@ -9,9 +9,7 @@ use sqlx::{FromRow, MySql, MySqlConnection, MySqlPool, QueryBuilder};
 
 use super::model::{Priority, SlaState, SourceKind, TaskSort};
 use crate::auth::Role;
-use crate::db::paging::{
-    explain_window, push_keyset, window_query, KeyColumn, KeyValue, PlanStep, Start, Window,
-};
+use crate::db::paging::{push_keyset, KeyColumn, KeyValue, PlanStep, Start, Window};
 
 /// Who is looking: the visibility rules depend on the role and the id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -442,23 +440,8 @@ pub async fn add_users(
     if users.is_empty() {
         return Ok(());
     }
-    let mut q = match set {
-        UserSet::Shares => QueryBuilder::<MySql>::new(
-            "INSERT IGNORE INTO task_share (task_id, user_id, created_by, created_at) ",
-        ),
-        other => QueryBuilder::<MySql>::new(format!(
-            "INSERT IGNORE INTO {} (task_id, user_id) ",
-            other.table()
-        )),
-    };
-    q.push_values(users, |mut b, u| {
-        b.push_bind(task_id).push_bind(*u);
-        if set == UserSet::Shares {
-            b.push_bind(by).push_bind(now);
-        }
-    });
-    q.build().execute(conn).await?;
-    Ok(())
+    let pairs: Vec<(u64, u64)> = users.iter().map(|u| (task_id, *u)).collect();
+    add_users_many(conn, set, &pairs, by, now).await
 }
 
 pub async fn tags_of(
@@ -503,19 +486,27 @@ pub async fn add_users_many(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     for chunk in pairs.chunks(PAIR_CHUNK) {
-        let mut q = match set {
-            UserSet::Shares => QueryBuilder::<MySql>::new(
-                "INSERT IGNORE INTO task_share (task_id, user_id, created_by, created_at) ",
-            ),
-            other => QueryBuilder::<MySql>::new(format!(
-                "INSERT IGNORE INTO {} (task_id, user_id) ",
-                other.table()
-            )),
-        };
+        let mut q = QueryBuilder::<MySql>::new(match set {
+            UserSet::Shares => {
+                "INSERT IGNORE INTO task_share (task_id, user_id, created_by, created_at) "
+            }
+            // The assignee rows carry the task's client (migration 0017),
+            // for the manager's "assigned to me elsewhere" part of the list.
+            UserSet::Assignees => "INSERT IGNORE INTO task_assignee (task_id, user_id, client_id) ",
+            UserSet::Watchers => "INSERT IGNORE INTO task_watcher (task_id, user_id) ",
+        });
         q.push_values(chunk, |mut b, (task, user)| {
             b.push_bind(*task).push_bind(*user);
-            if set == UserSet::Shares {
-                b.push_bind(by).push_bind(now);
+            match set {
+                UserSet::Shares => {
+                    b.push_bind(by).push_bind(now);
+                }
+                UserSet::Assignees => {
+                    b.push("(SELECT ct.client_id FROM task ct WHERE ct.task_id = ")
+                        .push_bind_unseparated(*task)
+                        .push_unseparated(")");
+                }
+                UserSet::Watchers => {}
             }
         });
         q.build().execute(&mut *conn).await?;
@@ -587,32 +578,89 @@ pub struct Filter {
     pub reporter_id: Option<u64>,
 }
 
-/// How a query finds the tasks its viewer sees.
+/// How one branch of a list query finds the tasks its viewer sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope {
-    /// `push_visible` (a manager's tasks probed per row walked; a client's
-    /// from their assignment and share ids).
+enum Scope<'a> {
+    /// What an admin or a client sees: every task, or a client's from their
+    /// assignment and share ids.
     Visible,
-    /// One of the three disjoint parts of what a manager sees, each found
-    /// through its own index; their union is `Visible`.
-    Manager(ManagerPart),
+    /// The following are the disjoint parts of what a manager sees, each
+    /// found through its own index; their union is `Visible`. The manager's
+    /// clients are read beforehand and named as constants, so that
+    /// `client_id NOT IN (…)` becomes index ranges skipping them.
+    ///
+    /// The tasks of one of the manager's clients, read through `index` (the
+    /// client's index in the list's order, so the branch stops after its
+    /// page) when the order has one.
+    Client(u64, Option<&'static str>),
+    /// The tasks of the manager's clients.
+    Clients(&'a [u64]),
+    /// Tasks of clients other than these (the manager's) reported by the manager.
+    Reported(&'a [u64]),
+    /// Tasks of clients other than these (the manager's) assigned to the
+    /// manager and not reported by them.
+    Assigned(&'a [u64]),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ManagerPart {
-    /// Tasks of the manager's clients.
-    Clients,
-    /// Tasks of other clients the manager reported.
-    Reported,
-    /// Tasks of other clients assigned to the manager, not reported by them.
-    Assigned,
+/// Up to this many clients, a manager's list reads each client's tasks in
+/// list order through the client's index (a few index entries each) and
+/// merges them; beyond, the clients' tasks are one branch.
+const PER_CLIENT_BRANCHES: usize = 16;
+
+/// The index that holds one client's tasks in `sort` order, if there is one.
+fn client_index(sort: TaskSort) -> Option<&'static str> {
+    match sort {
+        TaskSort::CreatedDesc | TaskSort::CreatedAsc => Some("ix_task_client_created_id"),
+        TaskSort::UpdatedDesc => Some("ix_task_client_updated_id"),
+        TaskSort::DueAsc => Some("ix_task_client_due_sort"),
+        TaskSort::Key => Some("uq_task_client_number"),
+        TaskSort::DueDesc | TaskSort::PriorityDesc | TaskSort::Board => None,
+    }
 }
 
-const MANAGER_PARTS: [ManagerPart; 3] = [
-    ManagerPart::Clients,
-    ManagerPart::Reported,
-    ManagerPart::Assigned,
-];
+/// The clients a manager manages.
+async fn managed_clients(db: &MySqlPool, manager: u64) -> Result<Vec<u64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT client_id FROM manager_client WHERE manager_id = ? ORDER BY client_id",
+    )
+    .bind(manager)
+    .fetch_all(db)
+    .await
+}
+
+/// The branches of a list query. Admins and clients have one. A manager's
+/// list merges their parts, each read in its own index order. `managed` is
+/// the manager's clients, `mine` those of them the filter admits.
+fn branches<'a>(
+    v: Viewer,
+    sort: Option<TaskSort>,
+    managed: &'a [u64],
+    mine: &'a [u64],
+) -> Vec<Scope<'a>> {
+    if v.role != Role::Manager {
+        return vec![Scope::Visible];
+    }
+    let mut out = Vec::new();
+    match sort.and_then(client_index) {
+        Some(index) if mine.len() <= PER_CLIENT_BRANCHES => {
+            out.extend(mine.iter().map(|c| Scope::Client(*c, Some(index))));
+        }
+        _ if mine.is_empty() => {}
+        _ => out.push(Scope::Clients(mine)),
+    }
+    out.push(Scope::Reported(managed));
+    out.push(Scope::Assigned(managed));
+    out
+}
+
+fn push_ids(qb: &mut QueryBuilder<'_, MySql>, ids: &[u64]) {
+    qb.push("(");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+    qb.push(")");
+}
 
 fn push_from_where(
     qb: &mut QueryBuilder<'_, MySql>,
@@ -620,36 +668,38 @@ fn push_from_where(
     f: &Filter,
     now: DateTime<Utc>,
     join_status: bool,
+    scope: Scope<'_>,
 ) {
-    push_from_where_scoped(qb, v, f, now, join_status, Scope::Visible);
-}
-
-fn push_managed_clients(qb: &mut QueryBuilder<'_, MySql>, manager: u64) {
-    qb.push("(SELECT mc.client_id FROM manager_client mc WHERE mc.manager_id = ")
-        .push_bind(manager)
-        .push(")");
-}
-
-fn push_from_where_scoped(
-    qb: &mut QueryBuilder<'_, MySql>,
-    v: Viewer,
-    f: &Filter,
-    now: DateTime<Utc>,
-    join_status: bool,
-    scope: Scope,
-) {
-    qb.push(" FROM task t");
-    if scope == Scope::Manager(ManagerPart::Assigned) {
-        // Driven from the manager's assignments (the `(user_id, task_id)` index).
-        qb.push(" JOIN task_assignee vpa ON vpa.task_id = t.task_id AND vpa.user_id = ")
-            .push_bind(v.user_id);
+    match scope {
+        Scope::Client(_, Some(index)) => {
+            qb.push(format_args!(" FROM task t FORCE INDEX ({index})"));
+        }
+        // Both driven from the manager's own rows, the reporter's index and
+        // the assignee's, as ranges over the clients other than the
+        // manager's; the assignments come first even when a cursor makes a
+        // range of `task` look cheaper (it would then probe them per task).
+        Scope::Reported(_) => {
+            qb.push(" FROM task t FORCE INDEX (ix_task_reporter_client)");
+        }
+        Scope::Assigned(managed) => {
+            qb.push(" FROM task_assignee vpa FORCE INDEX (ix_task_assignee_user_client)")
+                .push(" STRAIGHT_JOIN task t ON t.task_id = vpa.task_id AND vpa.user_id = ")
+                .push_bind(v.user_id);
+            if !managed.is_empty() {
+                qb.push(" AND vpa.client_id NOT IN ");
+                push_ids(qb, managed);
+            }
+        }
+        _ => {
+            qb.push(" FROM task t");
+        }
     }
     if v.role == Role::Client {
         // A client sees the few tasks assigned or shared to them: start from
-        // those ids (a small derived table over the `(user_id, task_id)`
-        // indexes) instead of walking all tasks in list order and probing
-        // both tables per task, which took seconds at 100,000 tasks. Same
-        // rows as `push_visible` for a client.
+        // those ids (a small derived table over the `(user_id, …)` indexes)
+        // instead of walking all tasks in list order and probing both tables
+        // per task, which took seconds at 100,000 tasks. Same rows as
+        // `push_visible` for a client.
         qb.push(" JOIN (SELECT va.task_id FROM task_assignee va WHERE va.user_id = ")
             .push_bind(v.user_id)
             .push(" UNION SELECT vs.task_id FROM task_share vs WHERE vs.user_id = ")
@@ -663,19 +713,24 @@ fn push_from_where_scoped(
     match scope {
         Scope::Visible if v.role != Role::Client => push_visible(qb, v),
         Scope::Visible => {}
-        Scope::Manager(ManagerPart::Clients) => {
+        Scope::Client(c, _) => {
+            qb.push(" AND t.client_id = ").push_bind(c);
+        }
+        Scope::Clients(ids) => {
             qb.push(" AND t.client_id IN ");
-            push_managed_clients(qb, v.user_id);
+            push_ids(qb, ids);
         }
-        Scope::Manager(ManagerPart::Reported) => {
+        Scope::Reported(managed) => {
             qb.push(" AND t.reporter_id = ").push_bind(v.user_id);
-            qb.push(" AND t.client_id NOT IN ");
-            push_managed_clients(qb, v.user_id);
+            if !managed.is_empty() {
+                qb.push(" AND t.client_id NOT IN ");
+                push_ids(qb, managed);
+            }
         }
-        Scope::Manager(ManagerPart::Assigned) => {
+        // The assignment's client is the task's (a task never changes
+        // client), so the join already left out the manager's clients.
+        Scope::Assigned(_) => {
             qb.push(" AND t.reporter_id <> ").push_bind(v.user_id);
-            qb.push(" AND t.client_id NOT IN ");
-            push_managed_clients(qb, v.user_id);
         }
     }
     if !f.status_ids.is_empty() {
@@ -847,6 +902,80 @@ fn row_key(sort: TaskSort, row: &TaskRow, status_position: i32) -> Vec<KeyValue>
     }
 }
 
+/// The page query of `list`: the page's ids picked by one `ORDER BY … LIMIT`
+/// per branch (ids and sort keys only, so a sort over many matching tasks
+/// never carries their descriptions), merged by one more `ORDER BY … LIMIT`
+/// over at most `branches × (limit + 1)` of them when there are several, and
+/// joined to their rows, all in one statement. The rows come back unordered.
+/// With page numbers, each branch reads up to the end of the page and the
+/// merge skips the offset: the first `offset + limit + 1` rows of the union
+/// are among the first `offset + limit + 1` of each branch.
+#[allow(clippy::too_many_arguments)]
+fn list_query<'a>(
+    prefix: &str,
+    v: Viewer,
+    f: &'a Filter,
+    sort: TaskSort,
+    start: &'a Start<Vec<KeyValue>>,
+    limit: u32,
+    now: DateTime<Utc>,
+    branches: &[Scope<'_>],
+) -> QueryBuilder<'a, MySql> {
+    let columns = key_columns(sort);
+    let keys: String = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!(", {} AS k{i}", c.expr))
+        .collect();
+    let mut q =
+        QueryBuilder::<MySql>::new(format!("{prefix}SELECT {TASK_COLUMNS} FROM task t JOIN ("));
+    let merged = branches.len() > 1;
+    let offset = start.offset();
+    if merged {
+        q.push("SELECT u.task_id FROM (");
+    }
+    for (i, scope) in branches.iter().enumerate() {
+        if i > 0 {
+            q.push(" UNION ALL ");
+        }
+        if merged {
+            q.push("(");
+        }
+        q.push(format_args!("SELECT t.task_id{keys}"));
+        push_from_where(&mut q, v, f, now, sort == TaskSort::Board, *scope);
+        if let Some(k) = start.after() {
+            push_keyset(&mut q, columns, k);
+        }
+        // Literal numbers (not bound): counts, never input text.
+        q.push(format_args!(" ORDER BY {} LIMIT ", sort.order_by()));
+        if merged {
+            q.push(format_args!("{})", offset + u64::from(limit) + 1));
+        } else {
+            q.push(format_args!("{}", limit + 1));
+            if offset > 0 {
+                q.push(format_args!(" OFFSET {offset}"));
+            }
+        }
+    }
+    if merged {
+        let order: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("u.k{i}{}", if c.descending { " DESC" } else { "" }))
+            .collect();
+        q.push(format_args!(
+            ") u ORDER BY {} LIMIT {}",
+            order.join(", "),
+            limit + 1
+        ));
+        if offset > 0 {
+            q.push(format_args!(" OFFSET {offset}"));
+        }
+    }
+    q.push(") page ON page.task_id = t.task_id");
+    q
+}
+
 /// One window of visible tasks matching `f` in `sort` order, the total when
 /// `count` is set, and the sort key of the last row when more rows follow
 /// (the next cursor).
@@ -861,36 +990,18 @@ pub async fn list(
     count: bool,
     now: DateTime<Utc>,
 ) -> Result<(Window<TaskRow>, Option<Vec<KeyValue>>), sqlx::Error> {
-    let board = sort == TaskSort::Board;
-    // A manager's parts are merged here, each read in its own index order;
-    // page numbers (offsets) cannot be split that way and probe instead.
-    let scopes: Vec<Scope> = if v.role == Role::Manager && start.offset() == 0 {
-        MANAGER_PARTS.into_iter().map(Scope::Manager).collect()
+    let managed = if v.role == Role::Manager {
+        managed_clients(db, v.user_id).await?
     } else {
-        vec![Scope::Visible]
+        Vec::new()
     };
-    // Narrow first: sort and limit ids only, then read the page's rows, so
-    // a sort over many matching tasks never carries their descriptions.
-    let mut ids: Vec<u64> = Vec::new();
-    for scope in &scopes {
-        let q = window_query(
-            "",
-            "t.task_id",
-            &|qb: &mut QueryBuilder<'_, MySql>| {
-                push_from_where_scoped(qb, v, f, now, board, *scope)
-            },
-            &|qb: &mut QueryBuilder<'_, MySql>, k: &Vec<KeyValue>| {
-                push_keyset(qb, key_columns(sort), k)
-            },
-            sort.order_by(),
-            start,
-            limit,
-        );
-        let mut q = q;
-        ids.extend(q.build_query_scalar::<u64>().fetch_all(db).await?);
-    }
-    let mut items = rows_by_ids(db, &ids).await?;
-    let positions: HashMap<u64, i32> = if board {
+    let mine = admitted(&managed, f);
+    let branches = branches(v, Some(sort), &managed, &mine);
+    let mut items: Vec<TaskRow> = list_query("", v, f, sort, start, limit, now, &branches)
+        .build_query_as()
+        .fetch_all(db)
+        .await?;
+    let positions: HashMap<u64, i32> = if sort == TaskSort::Board {
         statuses(db)
             .await?
             .into_iter()
@@ -900,21 +1011,22 @@ pub async fn list(
         HashMap::new()
     };
     let key_of = |r: &TaskRow| row_key(sort, r, positions.get(&r.status_id).copied().unwrap_or(0));
-    if scopes.len() > 1 {
-        items.sort_by(|a, b| compare_keys(&key_of(a), &key_of(b), key_columns(sort)));
-    } else {
-        let order: HashMap<u64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        items.sort_by_key(|r| order.get(&r.task_id).copied().unwrap_or(usize::MAX));
-    }
+    items.sort_by(|a, b| compare_keys(&key_of(a), &key_of(b), key_columns(sort)));
     let has_more = items.len() > limit as usize;
     items.truncate(limit as usize);
     let total = if count {
-        let mut n = 0i64;
-        for scope in &scopes {
-            let mut c = QueryBuilder::<MySql>::new("SELECT COUNT(*)");
-            push_from_where_scoped(&mut c, v, f, now, false, *scope);
-            n += c.build_query_scalar::<i64>().fetch_one(db).await?;
+        // The parts of a manager's list, counted in one statement.
+        let parts = self::branches(v, None, &managed, &mine);
+        let mut c = QueryBuilder::<MySql>::new("SELECT ");
+        for (i, scope) in parts.iter().enumerate() {
+            if i > 0 {
+                c.push(" + ");
+            }
+            c.push("(SELECT COUNT(*)");
+            push_from_where(&mut c, v, f, now, false, *scope);
+            c.push(")");
         }
+        let n: i64 = c.build_query_scalar().fetch_one(db).await?;
         Some(u64::try_from(n).unwrap_or(0))
     } else {
         None
@@ -933,20 +1045,13 @@ pub async fn list(
     ))
 }
 
-/// The rows of `ids` (in no particular order).
-async fn rows_by_ids(db: &MySqlPool, ids: &[u64]) -> Result<Vec<TaskRow>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = QueryBuilder::<MySql>::new(format!(
-        "SELECT {TASK_COLUMNS} FROM task t WHERE t.task_id IN ("
-    ));
-    let mut sep = q.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
-    }
-    q.push(")");
-    q.build_query_as().fetch_all(db).await
+/// The manager's clients that `f`'s client filter admits.
+fn admitted(managed: &[u64], f: &Filter) -> Vec<u64> {
+    managed
+        .iter()
+        .copied()
+        .filter(|c| f.client_id.is_none_or(|only| only == *c))
+        .collect()
 }
 
 fn compare_value(a: &KeyValue, b: &KeyValue) -> std::cmp::Ordering {
@@ -977,7 +1082,8 @@ fn compare_keys(a: &[KeyValue], b: &[KeyValue], columns: &[KeyColumn]) -> std::c
     std::cmp::Ordering::Equal
 }
 
-/// The plan of `list`'s page query, for plan tests.
+/// The plan of `list`'s page query (`EXPLAIN` of exactly the statement
+/// `list` runs), for plan tests.
 pub async fn explain_list(
     db: &MySqlPool,
     v: Viewer,
@@ -987,16 +1093,18 @@ pub async fn explain_list(
     limit: u32,
     now: DateTime<Utc>,
 ) -> Result<Vec<PlanStep>, sqlx::Error> {
-    explain_window(
-        db,
-        TASK_COLUMNS,
-        |qb| push_from_where(qb, v, f, now, sort == TaskSort::Board),
-        |qb, k: &Vec<KeyValue>| push_keyset(qb, key_columns(sort), k),
-        sort.order_by(),
-        start,
-        limit,
-    )
-    .await
+    let managed = if v.role == Role::Manager {
+        managed_clients(db, v.user_id).await?
+    } else {
+        Vec::new()
+    };
+    let mine = admitted(&managed, f);
+    let branches = branches(v, Some(sort), &managed, &mine);
+    let rows = list_query("EXPLAIN ", v, f, sort, start, limit, now, &branches)
+        .build()
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(PlanStep::from_row).collect()
 }
 
 /// How many visible tasks matching `f` each status holds (Kanban column counts).
@@ -1006,15 +1114,16 @@ pub async fn count_by_status(
     f: &Filter,
     now: DateTime<Utc>,
 ) -> Result<Vec<(u64, i64)>, sqlx::Error> {
-    let scopes: Vec<Scope> = if v.role == Role::Manager {
-        MANAGER_PARTS.into_iter().map(Scope::Manager).collect()
+    let managed = if v.role == Role::Manager {
+        managed_clients(db, v.user_id).await?
     } else {
-        vec![Scope::Visible]
+        Vec::new()
     };
+    let mine = admitted(&managed, f);
     let mut counts: std::collections::BTreeMap<u64, i64> = std::collections::BTreeMap::new();
-    for scope in scopes {
+    for scope in branches(v, None, &managed, &mine) {
         let mut q = QueryBuilder::<MySql>::new("SELECT t.status_id, COUNT(*)");
-        push_from_where_scoped(&mut q, v, f, now, false, scope);
+        push_from_where(&mut q, v, f, now, false, scope);
         q.push(" GROUP BY t.status_id");
         for (status, n) in q.build_query_as::<(u64, i64)>().fetch_all(db).await? {
             *counts.entry(status).or_default() += n;

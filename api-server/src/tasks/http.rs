@@ -228,12 +228,13 @@ pub struct ListTasks {
     pub source_ref_id: Option<u64>,
     #[param(inline)]
     pub sort: Option<TaskSort>,
-    /// Page number (OFFSET paging, answers with `total`); prefer `after`.
+    /// Page number (OFFSET paging, answers with `total` unless `count=none`); prefer `after`.
     pub page: Option<u32>,
     pub per_page: Option<u32>,
     /// The `nextCursor` of the previous page (of the same sort).
     pub after: Option<String>,
-    /// `exact` to get `total` without page numbers.
+    /// `exact` to get `total` without page numbers; `none` for no `total`
+    /// with page numbers.
     #[param(inline)]
     pub count: Option<CountMode>,
     /// Also count the matching tasks per status (Kanban column counts).
@@ -252,7 +253,7 @@ pub struct StatusCount {
 #[serde(rename_all = "camelCase")]
 pub struct TaskPage {
     pub items: Vec<Task>,
-    /// How many tasks match: present with `page` or `count=exact`.
+    /// How many tasks match: present with `page` (unless `count=none`) or `count=exact`.
     pub total: Option<u64>,
     pub page: u32,
     pub per_page: u32,

@@ -19,13 +19,57 @@ use crate::support::*;
 /// Fails on the plan shapes that make a list slow as it grows: a filesort or
 /// temporary table (every matching row read and sorted before the first is
 /// returned) and a full table scan.
+/// A derived table (`<derivedN>`) is exempt: the list queries read one only
+/// as the page's ids, at most `limit + 1` rows picked by an inner `LIMIT`.
 fn assert_indexed(what: &str, plan: &[PlanStep]) {
     for step in plan {
+        if step
+            .table
+            .as_deref()
+            .is_some_and(|t| t.starts_with("<derived"))
+        {
+            continue;
+        }
         let extra = step.extra.clone().unwrap_or_default();
         let access = step.access.clone().unwrap_or_default();
         assert!(
             !extra.contains("filesort") && !extra.contains("temporary") && access != "ALL",
             "{what}: {step:?}\nwhole plan: {plan:#?}"
+        );
+    }
+}
+
+/// The plan of a manager's merged task list. Every branch reads an index: a
+/// client's tasks in list order (no sort), the tasks of other clients the
+/// manager reported or was assigned through the manager's own index rows,
+/// ranges that skip the manager's clients (those few rows are sorted). Only
+/// the merge of at most `branches × (limit + 1)` ids reads a derived table
+/// whole and sorts it.
+fn assert_manager_plan(what: &str, plan: &[PlanStep], client_index: &str) {
+    let foreign = ["ix_task_reporter_client", "ix_task_assignee_user_client"];
+    for step in plan {
+        let table = step.table.clone().unwrap_or_default();
+        if table.starts_with("<derived") || table.starts_with("<union") {
+            continue;
+        }
+        let extra = step.extra.clone().unwrap_or_default();
+        let access = step.access.clone().unwrap_or_default();
+        let key = step.key.clone().unwrap_or_default();
+        assert!(
+            access != "ALL" && access != "index" && !key.is_empty(),
+            "{what}: {step:?}\nwhole plan: {plan:#?}"
+        );
+        if !foreign.contains(&key.as_str()) {
+            assert!(
+                !extra.contains("filesort") && !extra.contains("temporary"),
+                "{what}: {step:?}\nwhole plan: {plan:#?}"
+            );
+        }
+    }
+    for key in foreign.iter().chain([&client_index]) {
+        assert!(
+            plan.iter().any(|s| s.key.as_deref() == Some(key)),
+            "{what}: no step reads {key}\nwhole plan: {plan:#?}"
         );
     }
 }
@@ -323,6 +367,185 @@ async fn task_list_plans_read_an_index_in_order_for_the_indexed_sorts(pool: MySq
             assert_indexed(&format!("tasks of one client, {sort:?}"), &plan);
         }
     }
+
+    // A manager of two of the four clients, assigned many tasks of their own
+    // clients and a few of another, reporter of many of their own and a few
+    // of another's: the parts over other clients never read the manager's.
+    app.assign(&w.admin, w.manager.user_id, w.clients[3]).await;
+    sqlx::query(
+        "INSERT INTO task_assignee (task_id, user_id, client_id) SELECT task_id, ?, client_id FROM task \
+         WHERE (client_id = ? AND task_id % 3 = 0) OR (client_id = ? AND task_id % 100 = 1)",
+    )
+    .bind(w.manager.user_id)
+    .bind(w.clients[0])
+    .bind(w.clients[1])
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE task SET reporter_id = ? WHERE (client_id = ? AND task_id % 2 = 0) \
+         OR (client_id = ? AND task_id % 100 = 2)",
+    )
+    .bind(w.manager.user_id)
+    .bind(w.clients[3])
+    .bind(w.clients[2])
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE TABLE task, task_assignee, manager_client")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let manager = tasks_db::Viewer {
+        user_id: w.manager.user_id,
+        role: Role::Manager,
+    };
+    let cases = [
+        (
+            TaskSort::CreatedDesc,
+            "ix_task_client_created_id",
+            vec![t.clone(), KeyValue::Int(10000)],
+        ),
+        (
+            TaskSort::CreatedAsc,
+            "ix_task_client_created_id",
+            vec![t.clone(), KeyValue::Int(1500)],
+        ),
+        (
+            TaskSort::UpdatedDesc,
+            "ix_task_client_updated_id",
+            vec![t.clone(), KeyValue::Int(1500)],
+        ),
+        (
+            TaskSort::DueAsc,
+            "ix_task_client_due_sort",
+            vec![t.clone(), KeyValue::Int(1500)],
+        ),
+        (
+            TaskSort::Key,
+            "uq_task_client_number",
+            vec![KeyValue::Int(1), KeyValue::Int(1500)],
+        ),
+    ];
+    for (sort, index, key) in cases {
+        for start in [Start::First, Start::After(key.clone())] {
+            let f = tasks_db::Filter::default();
+            let plan = tasks_db::explain_list(&app.db, manager, &f, sort, &start, 25, now)
+                .await
+                .unwrap();
+            assert_manager_plan(
+                &format!("tasks as manager, {sort:?}, {start:?}"),
+                &plan,
+                index,
+            );
+        }
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn log_event_and_notification_pages_read_an_index_in_order(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let w = world(&app, 40).await;
+    let runs: Vec<u64> = sqlx::query_scalar("SELECT run_id FROM run ORDER BY run_id LIMIT 20")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    // 20 runs × 3 nodes × 2 attempts × 25 lines, and 150 events per run.
+    let (mut logs, mut events) = (vec![], vec![]);
+    for r in &runs {
+        for seq in 1..=150u32 {
+            let node = ["extract", "transform", "load"][(seq % 3) as usize];
+            logs.push(format!(
+                "({r}, {seq}, '{node}', {}, NOW(6), 'info', 'stdout', 'line {seq}')",
+                1 + seq % 2
+            ));
+            events.push(format!("({r}, {seq}, 'log', '{{}}', NOW(6))"));
+        }
+    }
+    for chunk in logs.chunks(1000) {
+        sqlx::query(&format!(
+            "INSERT INTO node_log (run_id, seq, node_id, attempt, ts, level, stream, message) VALUES {}",
+            chunk.join(", ")
+        ))
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    for chunk in events.chunks(1000) {
+        sqlx::query(&format!(
+            "INSERT INTO run_event (run_id, seq, kind, data, created_at) VALUES {}",
+            chunk.join(", ")
+        ))
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    // 2,000 notifications over the four users, every third one read.
+    let users = [
+        w.admin.user_id,
+        w.manager.user_id,
+        w.client.user_id,
+        w.clients[1],
+    ];
+    let notes: Vec<String> = (0..2000u32)
+        .map(|i| {
+            format!(
+                "({}, 'assigned', 'note {i}', NOW(6), {})",
+                users[(i % 4) as usize],
+                if i % 3 == 0 { "NOW(6)" } else { "NULL" }
+            )
+        })
+        .collect();
+    for chunk in notes.chunks(500) {
+        sqlx::query(&format!(
+            "INSERT INTO notification (user_id, kind, title, created_at, read_at) VALUES {}",
+            chunk.join(", ")
+        ))
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    sqlx::query("ANALYZE TABLE node_log, run_event, notification")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let run = runs[7];
+    for (attempt, after) in [(None, 0), (None, 60), (Some(2), 0), (Some(1), 90)] {
+        let plan = db::runs::explain_logs(&app.db, run, "load", attempt, after, 500)
+            .await
+            .unwrap();
+        assert_indexed(
+            &format!("log page, attempt {attempt:?}, after {after}"),
+            &plan,
+        );
+    }
+    for after in [0, 75] {
+        let plan = db::runs::explain_events_after(&app.db, run, after, 500)
+            .await
+            .unwrap();
+        assert_indexed(&format!("events after {after}"), &plan);
+    }
+    let newest: u64 = sqlx::query_scalar("SELECT MAX(notification_id) FROM notification")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    for unread_only in [false, true] {
+        for before in [None, Some(newest - 500)] {
+            let plan = katalusis_api::notifications::db::explain_list(
+                &app.db,
+                w.manager.user_id,
+                unread_only,
+                before,
+                50,
+            )
+            .await
+            .unwrap();
+            assert_indexed(
+                &format!("notifications, unread {unread_only}, before {before:?}"),
+                &plan,
+            );
+        }
+    }
 }
 
 /// Walks a cursor list to its end, inserting `insert_per_page` new rows (via
@@ -488,6 +711,172 @@ async fn task_cursors_return_every_task_once_in_every_sort_while_tasks_are_creat
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn a_managers_task_cursors_merge_their_parts_and_return_each_visible_task_once(
+    pool: MySqlPool,
+) {
+    let app = spawn_app(pool).await;
+    let w = world(&app, 0).await;
+    // The manager has clients 0 and 3; of clients 1 and 2 they see only the
+    // tasks assigned to them or reported by them.
+    app.assign(&w.admin, w.manager.user_id, w.clients[3]).await;
+    let prios = ["low", "medium", "high", "critical"];
+    let mut n = 0;
+    let clients = w.clients.clone();
+    let mut create = || {
+        n += 1;
+        let body = serde_json::json!({
+            "clientId": clients[n % 4],
+            "title": format!("task {n}"),
+            "priority": prios[n % 3],
+            "dueAt": if n % 3 == 0 { Value::Null } else { Value::String(format!("2027-01-{:02}T00:00:00Z", 1 + n % 5)) },
+        });
+        let app = &app;
+        let admin = w.admin.clone();
+        async move {
+            let r = app.post("/api/tasks", &admin, body).await;
+            assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+        }
+    };
+    for _ in 0..40 {
+        create().await;
+    }
+    let foreign = [w.clients[1], w.clients[2]];
+    sqlx::query(
+        "INSERT INTO task_assignee (task_id, user_id, client_id) SELECT task_id, ?, client_id FROM task \
+         WHERE client_id IN (?, ?) AND task_id % 3 = 0",
+    )
+    .bind(w.manager.user_id)
+    .bind(foreign[0])
+    .bind(foreign[1])
+    .execute(&app.db)
+    .await
+    .unwrap();
+    // Reported by the manager: some of another client's tasks, some of those
+    // also assigned to them (in one part only), and some of their own.
+    sqlx::query("UPDATE task SET reporter_id = ? WHERE task_id % 4 = 0")
+        .bind(w.manager.user_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let visible = |extra: &'static str| {
+        let app = &app;
+        let (m, c0, c3) = (w.manager.user_id, w.clients[0], w.clients[3]);
+        async move {
+            sqlx::query_scalar::<_, u64>(&format!(
+                "SELECT task_id FROM task t WHERE (client_id IN (?, ?) OR reporter_id = ? OR EXISTS \
+                 (SELECT 1 FROM task_assignee a WHERE a.task_id = t.task_id AND a.user_id = ?)){extra}"
+            ))
+            .bind(c0)
+            .bind(c3)
+            .bind(m)
+            .bind(m)
+            .fetch_all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect::<BTreeSet<u64>>()
+        }
+    };
+    let all_visible = visible("").await;
+    let foreign_visible =
+        visible(" AND client_id NOT IN (SELECT client_id FROM manager_client)").await;
+    assert!(foreign_visible.len() >= 5, "{foreign_visible:?}");
+    for sort in [
+        "created_desc",
+        "created_asc",
+        "updated_desc",
+        "due_asc",
+        "due_desc",
+        "priority_desc",
+        "board",
+        "key",
+    ] {
+        let before = visible("").await;
+        let first = format!("/api/tasks?sort={sort}&perPage=4");
+        let read = walk(&app, &w.manager, &first, &mut create).await;
+        assert_each_once(sort, &read, &before);
+        let now_visible = visible("").await;
+        assert!(
+            read.iter().all(|id| now_visible.contains(id)),
+            "{sort}: a task the manager does not see"
+        );
+        // The same rows in the same order as one big page, and as page
+        // numbers (each part read to the end of the page, then merged).
+        let all = app
+            .get(
+                &format!("/api/tasks?sort={sort}&perPage=500&count=exact"),
+                &w.manager,
+            )
+            .await;
+        let whole: Vec<u64> = all.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(all.body["total"], now_visible.len() as u64, "{sort}");
+        assert_eq!(
+            whole.iter().copied().collect::<BTreeSet<u64>>(),
+            now_visible,
+            "{sort}"
+        );
+        let read_known: Vec<u64> = read
+            .iter()
+            .copied()
+            .filter(|id| whole.contains(id))
+            .collect();
+        let whole_read: Vec<u64> = whole
+            .iter()
+            .copied()
+            .filter(|id| read.contains(id))
+            .collect();
+        assert_eq!(
+            read_known, whole_read,
+            "{sort}: cursor order differs from the list order"
+        );
+        let page3 = app
+            .get(
+                &format!("/api/tasks?sort={sort}&perPage=4&page=3"),
+                &w.manager,
+            )
+            .await;
+        let page3: Vec<u64> = page3.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(page3, whole[8..12], "{sort}: page 3");
+    }
+    // More than their two clients' 20 tasks, fewer than all 40.
+    assert!((21..40).contains(&all_visible.len()), "{all_visible:?}");
+    // Narrowed to one client: a managed one (its branch alone) and another
+    // (only what was assigned to or reported by the manager).
+    let now_visible = visible("").await;
+    for client in [w.clients[3], foreign[0]] {
+        let of_client: BTreeSet<u64> =
+            sqlx::query_scalar("SELECT task_id FROM task WHERE client_id = ?")
+                .bind(client)
+                .fetch_all(&app.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
+        let expected: BTreeSet<u64> = now_visible.intersection(&of_client).copied().collect();
+        assert!(!expected.is_empty());
+        let read = walk(
+            &app,
+            &w.manager,
+            &format!("/api/tasks?sort=created_desc&perPage=3&clientId={client}"),
+            || async {},
+        )
+        .await;
+        assert_eq!(read.iter().copied().collect::<BTreeSet<u64>>(), expected);
+        assert_eq!(read.len(), expected.len());
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn count_and_cursor_parameters_are_checked_and_keep_the_scope(pool: MySqlPool) {
     let app = spawn_app(pool).await;
     let w = world(&app, 40).await;
@@ -500,6 +889,25 @@ async fn count_and_cursor_parameters_are_checked_and_keep_the_scope(pool: MySqlP
     let paged = app.get("/api/runs?perPage=5&page=2", &w.admin).await;
     assert_eq!(paged.body["total"], 40);
     assert_eq!(paged.body["items"].as_array().unwrap().len(), 5);
+    // The later pages of a numbered list whose first page brought the total
+    // need not count again.
+    for list in ["/api/runs", "/api/tasks", "/api/admin/audit"] {
+        let r = app
+            .get(&format!("{list}?perPage=2&page=2&count=none"), &w.admin)
+            .await;
+        assert_eq!(r.status.as_u16(), 200, "{list}: {}", r.body);
+        assert!(r.body["total"].is_null(), "{list}: {}", r.body);
+        assert_eq!(r.body["page"], 2);
+    }
+    let last = app
+        .get("/api/runs?perPage=5&page=8&count=none", &w.admin)
+        .await;
+    assert_eq!(last.body["items"].as_array().unwrap().len(), 5);
+    assert_eq!(last.body["hasMore"], false);
+    let before_last = app
+        .get("/api/runs?perPage=5&page=7&count=none", &w.admin)
+        .await;
+    assert_eq!(before_last.body["hasMore"], true);
 
     // A cursor handed to the admin, replayed by the manager and the client,
     // still shows them only what their scope allows.

@@ -1118,10 +1118,11 @@ async fn a_denied_mutation_changes_nothing(pool: MySqlPool) {
     assert_eq!(still.body["revision"], 1);
 }
 
-/// The paging parameters of the cursor lists (`after`, `count`) answer each
-/// case with the matrix's status and never widen the scope: a cursor minted
-/// by the admin, replayed by anyone, pages through the caller's rows only,
-/// and `count=exact` counts only those.
+/// The paging parameters of the cursor lists (`after`, `count`, `page`) answer
+/// each case with the matrix's status and never widen the scope: a cursor
+/// minted by the admin, replayed by anyone, pages through the caller's rows
+/// only, `count=exact` counts only those, and `count=none` leaves page numbers
+/// uncounted.
 #[sqlx::test(migrations = "../migrations")]
 async fn cursor_and_count_parameters_keep_each_cases_status_and_scope(pool: MySqlPool) {
     let app = spawn_app(pool).await;
@@ -1168,6 +1169,24 @@ async fn cursor_and_count_parameters_keep_each_cases_status_and_scope(pool: MySq
             if *case != Case::Admin {
                 // Own rows only: the total is the caller's, not the table's.
                 assert!(r.body["total"].as_u64().unwrap() <= 2, "{}", r.body);
+            }
+            // Page numbers without a count: the same rows, no total.
+            let numbered = app
+                .call(
+                    Method::GET,
+                    &format!("{list}?page=1&perPage=100&count=none"),
+                    token.as_deref(),
+                    None,
+                )
+                .await;
+            assert_eq!(numbered.status.as_u16(), 200, "{}", numbered.body);
+            assert!(numbered.body["total"].is_null(), "{}", numbered.body);
+            for item in numbered.body["items"].as_array().unwrap() {
+                let client = item["clientId"].as_u64().unwrap();
+                assert!(
+                    allowed.contains(&client),
+                    "{list} page 1 as {case:?}: {item}"
+                );
             }
         }
     }

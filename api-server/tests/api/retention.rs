@@ -145,3 +145,47 @@ async fn retention_deletes_exactly_the_older_rows_in_batches(pool: MySqlPool) {
     let again = purge(&app.db, &policy, now, Duration::ZERO).await.unwrap();
     assert_eq!((again.rows(), again.batches), (0, 2));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn storage_shows_the_table_sizes_and_the_retention_in_force(pool: MySqlPool) {
+    let mut settings = test_settings();
+    settings.run_retention_days = Some(90);
+    settings.retention_log_lines_days = Some(14);
+    settings.retention_audit_days = Some(365);
+    settings.retention_batch_rows = 250;
+    let app = spawn_app_with(pool, settings).await;
+    let admin = app.admin().await;
+    let r = app.get("/api/admin/storage", &admin).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    // Each kind on its own setting; unset run kinds fall back to the run default.
+    assert_eq!(
+        r.body["retention"],
+        serde_json::json!({"runEventsDays": 90, "logLinesDays": 14, "filesDays": 90,
+                           "auditDays": 365, "batchRows": 250})
+    );
+    let tables = r.body["tables"].as_array().unwrap();
+    let names: Vec<&str> = tables
+        .iter()
+        .map(|t| t["table"].as_str().unwrap())
+        .collect();
+    for t in [
+        "run",
+        "node_log",
+        "run_event",
+        "run_file",
+        "audit_log",
+        "task",
+    ] {
+        assert!(names.contains(&t), "{t} missing from {names:?}");
+    }
+    // Largest first, and the total is their sum.
+    let size = |t: &serde_json::Value| {
+        t["dataBytes"].as_u64().unwrap() + t["indexBytes"].as_u64().unwrap()
+    };
+    assert!(tables.windows(2).all(|w| size(&w[0]) >= size(&w[1])));
+    assert_eq!(
+        r.body["totalBytes"].as_u64().unwrap(),
+        tables.iter().map(size).sum::<u64>()
+    );
+    assert!(r.body["totalBytes"].as_u64().unwrap() > 0);
+}

@@ -173,12 +173,13 @@ pub struct ListRuns {
     pub status: Option<String>,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
-    /// Page number (OFFSET paging, answers with `total`); prefer `after`.
+    /// Page number (OFFSET paging, answers with `total` unless `count=none`); prefer `after`.
     pub page: Option<u32>,
     pub per_page: Option<u32>,
     /// The `nextCursor` of the previous page.
     pub after: Option<String>,
-    /// `exact` to get `total` without page numbers.
+    /// `exact` to get `total` without page numbers; `none` for no `total`
+    /// with page numbers.
     #[param(inline)]
     pub count: Option<CountMode>,
 }

@@ -45,8 +45,9 @@ export function boardQuery(f: TaskFilters) {
     // otherwise leaves out (`count: "exact"`).
     queryFn: async () => {
       const query = { ...filtersToQuery(f), sort: "board" as const, perPage: BOARD_LIMIT };
+      // Later pages: the first one brings the total, so they ask for none.
       const page = (n: number) =>
-        unwrap(api.GET("/api/tasks", { params: { query: { ...query, page: n } } }));
+        unwrap(api.GET("/api/tasks", { params: { query: { ...query, page: n, count: "none" } } }));
       // The second page is asked for together with the first (which brings
       // the total): a board of up to 1,000 cards opens in one round trip, and
       // a small board's empty second page costs the server little.
@@ -100,7 +101,11 @@ export function useAllTasks(f: TaskFilters, sort: TaskSort) {
       const pages = Math.ceil(total / BOARD_LIMIT);
       const rest = await Promise.all(
         Array.from({ length: Math.max(0, pages - 1) }, (_, i) =>
-          unwrap(api.GET("/api/tasks", { params: { query: { ...query, page: i + 2 } } })),
+          unwrap(
+            api.GET("/api/tasks", {
+              params: { query: { ...query, page: i + 2, count: "none" } },
+            }),
+          ),
         ),
       );
       return { items: [first, ...rest].flatMap((p) => p.items), total };

@@ -1,6 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { api, unwrap } from "@/shared/api";
-import { ErrorState, LoadingState, PageHeader, Table, Td, Th } from "@/shared/ui";
+import { Button, ErrorState, LoadingState, PageHeader, Table, Td, Th } from "@/shared/ui";
 
 const MIB = 1024 * 1024;
 const mib = (bytes: number) => `${(bytes / MIB).toFixed(bytes < 10 * MIB ? 1 : 0)} MiB`;
@@ -14,7 +14,21 @@ export default function AdminStoragePage() {
   });
   return (
     <>
-      <PageHeader title="Storage">
+      <PageHeader
+        title="Storage"
+        actions={
+          // Sizes change as runs, logs and retention come and go.
+          <Button
+            size="sm"
+            disabled={storage.isFetching}
+            onClick={() => {
+              void storage.refetch();
+            }}
+          >
+            Refresh
+          </Button>
+        }
+      >
         Table sizes are the database's estimates. Retention is set with the KATALUSIS_RETENTION_*
         settings and runs hourly in small batches.
       </PageHeader>

@@ -16,7 +16,10 @@ export interface paths {
           action?: string;
           /** @description The `nextCursor` of the previous page. */
           after?: string;
-          /** @description `exact` to get `total` without page numbers. */
+          /**
+           * @description `exact` to get `total` without page numbers; `none` for no `total`
+           *     with page numbers.
+           */
           count?: "exact" | "none";
           /** @description Inclusive lower bound (RFC 3339). */
           from?: string;
@@ -24,7 +27,7 @@ export interface paths {
           objectType?: string;
           /** @description success, denied, rejected or error. */
           outcome?: string;
-          /** @description Page number (OFFSET paging, answers with `total`); prefer `after`. */
+          /** @description Page number (OFFSET paging, answers with `total` unless `count=none`); prefer `after`. */
           page?: number;
           perPage?: number;
           /** @description Exclusive upper bound (RFC 3339). */
@@ -4108,11 +4111,14 @@ export interface paths {
           /** @description The `nextCursor` of the previous page. */
           after?: string;
           clientId?: number;
-          /** @description `exact` to get `total` without page numbers. */
+          /**
+           * @description `exact` to get `total` without page numbers; `none` for no `total`
+           *     with page numbers.
+           */
           count?: "exact" | "none";
           createdAfter?: string;
           createdBefore?: string;
-          /** @description Page number (OFFSET paging, answers with `total`); prefer `after`. */
+          /** @description Page number (OFFSET paging, answers with `total` unless `count=none`); prefer `after`. */
           page?: number;
           perPage?: number;
           /** @description Only runs started by this user (a manager or an admin). */
@@ -5081,7 +5087,10 @@ export interface paths {
           after?: string;
           assigneeId?: number;
           clientId?: number;
-          /** @description `exact` to get `total` without page numbers. */
+          /**
+           * @description `exact` to get `total` without page numbers; `none` for no `total`
+           *     with page numbers.
+           */
           count?: "exact" | "none";
           /** @description Due at or after. */
           dueFrom?: string;
@@ -5089,7 +5098,7 @@ export interface paths {
           dueTo?: string;
           /** @description Only tasks assigned to the caller. */
           mine?: boolean;
-          /** @description Page number (OFFSET paging, answers with `total`); prefer `after`. */
+          /** @description Page number (OFFSET paging, answers with `total` unless `count=none`); prefer `after`. */
           page?: number;
           perPage?: number;
           /** @description Priorities, comma-separated (`high,critical`). */
@@ -10608,8 +10617,8 @@ export interface components {
       perPage: number;
       /**
        * Format: int64
-       * @description How many rows the filter matches: present with page numbers (`page`)
-       *     or `count=exact`, absent otherwise (counting a million rows per page
+       * @description How many rows the filter matches: present with page numbers (`page`,
+       *     unless `count=none`) or `count=exact`, absent otherwise (counting a million rows per page
        *     is what made big lists slow; `hasMore` says whether to offer "next").
        */
       total?: number | null;
@@ -10668,8 +10677,8 @@ export interface components {
       perPage: number;
       /**
        * Format: int64
-       * @description How many rows the filter matches: present with page numbers (`page`)
-       *     or `count=exact`, absent otherwise (counting a million rows per page
+       * @description How many rows the filter matches: present with page numbers (`page`,
+       *     unless `count=none`) or `count=exact`, absent otherwise (counting a million rows per page
        *     is what made big lists slow; `hasMore` says whether to offer "next").
        */
       total?: number | null;
@@ -10699,8 +10708,8 @@ export interface components {
       perPage: number;
       /**
        * Format: int64
-       * @description How many rows the filter matches: present with page numbers (`page`)
-       *     or `count=exact`, absent otherwise (counting a million rows per page
+       * @description How many rows the filter matches: present with page numbers (`page`,
+       *     unless `count=none`) or `count=exact`, absent otherwise (counting a million rows per page
        *     is what made big lists slow; `hasMore` says whether to offer "next").
        */
       total?: number | null;
@@ -10734,8 +10743,8 @@ export interface components {
       perPage: number;
       /**
        * Format: int64
-       * @description How many rows the filter matches: present with page numbers (`page`)
-       *     or `count=exact`, absent otherwise (counting a million rows per page
+       * @description How many rows the filter matches: present with page numbers (`page`,
+       *     unless `count=none`) or `count=exact`, absent otherwise (counting a million rows per page
        *     is what made big lists slow; `hasMore` says whether to offer "next").
        */
       total?: number | null;
@@ -11361,7 +11370,7 @@ export interface components {
       statusCounts?: components["schemas"]["StatusCount"][] | null;
       /**
        * Format: int64
-       * @description How many tasks match: present with `page` or `count=exact`.
+       * @description How many tasks match: present with `page` (unless `count=none`) or `count=exact`.
        */
       total?: number | null;
     };
