@@ -490,7 +490,7 @@ pub async fn add_users_many(
             UserSet::Shares => {
                 "INSERT IGNORE INTO task_share (task_id, user_id, created_by, created_at) "
             }
-            // The assignee rows carry the task's client (migration 0017),
+            // The assignee rows carry the task's client (migration 0018),
             // for the manager's "assigned to me elsewhere" part of the list.
             UserSet::Assignees => "INSERT IGNORE INTO task_assignee (task_id, user_id, client_id) ",
             UserSet::Watchers => "INSERT IGNORE INTO task_watcher (task_id, user_id) ",
