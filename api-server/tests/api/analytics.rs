@@ -93,9 +93,10 @@ async fn task(app: &TestApp, client: u64, reporter: u64, assignee: u64, t: T) ->
     .await
     .unwrap()
     .last_insert_id();
-    sqlx::query("INSERT INTO task_assignee (task_id, user_id) VALUES (?, ?)")
+    sqlx::query("INSERT INTO task_assignee (task_id, user_id, client_id) VALUES (?, ?, ?)")
         .bind(id)
         .bind(assignee)
+        .bind(client)
         .execute(&app.db)
         .await
         .unwrap();
