@@ -73,7 +73,17 @@ export function AnalyticsDashboard({ title = "Dashboard" }: { title?: string }) 
     refetchInterval: staff ? undefined : 30_000,
   });
   const live = useAnalyticsLive(staff);
-  const set = (f: AnalyticsFilters) => setSearch(filtersToSearch(f), { replace: true });
+  // Patches merge into the URL as it is now, not as it was at the last render:
+  // the router commits location changes in a transition, so two quick changes
+  // would otherwise have the second undo the first.
+  const set = (patch: Partial<AnalyticsFilters>) =>
+    setSearch(
+      filtersToSearch({
+        ...filtersFromSearch(new URLSearchParams(window.location.search)),
+        ...patch,
+      }),
+      { replace: true },
+    );
 
   return (
     <section aria-label={title} className="space-y-4" data-testid="analytics-dashboard">
@@ -114,7 +124,7 @@ function FilterBar({
   staff,
 }: {
   filters: AnalyticsFilters;
-  onChange: (f: AnalyticsFilters) => void;
+  onChange: (patch: Partial<AnalyticsFilters>) => void;
   staff: boolean;
 }) {
   const people = usePeople();
@@ -136,13 +146,11 @@ function FilterBar({
           onChange={(e) =>
             e.target.value === "custom"
               ? onChange({
-                  ...filters,
                   range: undefined,
                   from: filters.from ?? shiftDay(today, -29),
                   to: filters.to ?? today,
                 })
               : onChange({
-                  ...filters,
                   from: undefined,
                   to: undefined,
                   range: e.target.value as AnalyticsFilters["range"],
@@ -166,7 +174,7 @@ function FilterBar({
               className="w-40"
               value={filters.from}
               max={filters.to}
-              onChange={(e) => e.target.value && onChange({ ...filters, from: e.target.value })}
+              onChange={(e) => e.target.value && onChange({ from: e.target.value })}
             />
           </label>
           <label className="text-xs text-slate-700">
@@ -176,7 +184,7 @@ function FilterBar({
               className="w-40"
               value={filters.to}
               min={filters.from}
-              onChange={(e) => e.target.value && onChange({ ...filters, to: e.target.value })}
+              onChange={(e) => e.target.value && onChange({ to: e.target.value })}
             />
           </label>
         </>
@@ -186,7 +194,7 @@ function FilterBar({
         <Select
           className="w-28"
           value={filters.bucket}
-          onChange={(e) => onChange({ ...filters, bucket: e.target.value as "day" | "week" })}
+          onChange={(e) => onChange({ bucket: e.target.value as "day" | "week" })}
         >
           <option value="day">Day</option>
           <option value="week">Week</option>
@@ -201,7 +209,6 @@ function FilterBar({
               value={filters.clientId ?? ""}
               onChange={(e) =>
                 onChange({
-                  ...filters,
                   clientId: Number(e.target.value) || undefined,
                   workflowId: undefined,
                 })
@@ -220,9 +227,7 @@ function FilterBar({
             <Select
               className="w-44"
               value={filters.assigneeId ?? ""}
-              onChange={(e) =>
-                onChange({ ...filters, assigneeId: Number(e.target.value) || undefined })
-              }
+              onChange={(e) => onChange({ assigneeId: Number(e.target.value) || undefined })}
             >
               <option value="">Anyone</option>
               {people.list.map((p) => (
@@ -237,9 +242,7 @@ function FilterBar({
             <Select
               className="w-44"
               value={filters.workflowId ?? ""}
-              onChange={(e) =>
-                onChange({ ...filters, workflowId: Number(e.target.value) || undefined })
-              }
+              onChange={(e) => onChange({ workflowId: Number(e.target.value) || undefined })}
             >
               <option value="">All workflows</option>
               {(workflows.data?.items ?? []).map((w) => (
