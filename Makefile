@@ -12,7 +12,7 @@ POD_DUMP_DIR      ?= /tmp/katalusis-operator-pods
 
 export DATABASE_URL
 
-.PHONY: run demo test check fmt fmt-check clippy test-runner test-rust test-k8s validate-k8s crdgen bench deps deps-k8s deps-schemathesis help \
+.PHONY: run demo test check fmt fmt-check clippy test-runner test-rust test-contract test-k8s validate-k8s crdgen bench deps deps-k8s deps-schemathesis help \
 	web-deps web-check web-build web-e2e web-dev
 
 # Where cargo puts binaries (CI keeps it outside the clone).
@@ -23,7 +23,8 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $
 help:
 	@echo "make run    - apply migrations and start the API server on 127.0.0.1:8080"
 	@echo "make demo   - make run with a demo manager, client, workflows and runs (passwords in the log)"
-	@echo "make test   - formatting, clippy -D warnings, runner tests, Rust tests"
+	@echo "make test   - formatting, clippy -D warnings, runner tests, Rust tests, the API contract fuzz, SPA checks and browser tests"
+	@echo "make test-contract - schemathesis against a live server, once per role (scripts/schemathesis.sh)"
 	@echo "make bench  - criterion benchmarks, the end-to-end engine benchmark, the task list, analytics, million-row list and task import benchmarks"
 	@echo "make test-k8s - CRD, operator and controller tests, then validate CRDs, chart, Pods, compose"
 	@echo "make crdgen - regenerate the CRD YAML from the Rust types"
@@ -54,7 +55,7 @@ deps-k8s:
 	  $(KATALUSIS_VENV)/bin/pip install -q kubernetes-validate==1.37.0 helm-python-sdk==0.2.2 check-jsonschema==0.39.0; \
 	fi
 
-# schemathesis for scripts/schemathesis.sh (not part of `make test` yet).
+# schemathesis for the contract test (scripts/schemathesis.sh), pinned.
 deps-schemathesis: deps-k8s
 	@$(KATALUSIS_VENV)/bin/python -c "import schemathesis" 2>/dev/null || \
 	  $(KATALUSIS_VENV)/bin/pip install -q schemathesis==4.32.5
@@ -94,7 +95,13 @@ test-k8s: deps-k8s
 crdgen:
 	$(CARGO) run -q -p katalusis-operator --bin crdgen
 
-test: deps deps-k8s fmt-check clippy test-runner test-rust validate-k8s web-check web-e2e
+test: deps deps-k8s fmt-check clippy test-runner test-rust validate-k8s test-contract web-check web-e2e
+
+# The running server fuzzed from its own OpenAPI document, once per role:
+# every status, body and constraint the document states must hold.
+test-contract: deps-schemathesis
+	$(CARGO) build -q -p katalusis-api-server --bin katalusis-api
+	KATALUSIS_API_BIN=$(TARGET_DIR)/debug/katalusis-api scripts/schemathesis.sh
 
 # openpyxl writes the import benchmark's workbook.
 bench: deps-k8s

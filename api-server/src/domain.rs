@@ -52,8 +52,10 @@ pub fn username(field: &str, s: &str) -> Result<String, FieldError> {
 }
 
 pub fn email(field: &str, s: &str) -> Result<String, FieldError> {
+    // Bounded as sent, in characters, as the OpenAPI schema states it.
+    let ok = s.chars().count() <= 254;
     let s = s.trim();
-    let ok = s.len() <= 254
+    let ok = ok
         && !has_control_chars(s)
         && !s.contains(char::is_whitespace)
         && s.split_once('@').is_some_and(|(local, domain)| {
@@ -67,10 +69,12 @@ pub fn email(field: &str, s: &str) -> Result<String, FieldError> {
 }
 
 /// Free text shown to people: trimmed, bounded, no control characters.
+/// The bound applies to the text as sent, the minimum to what is left after
+/// trimming, which is what the OpenAPI schema can state (`maxLength` and a
+/// pattern that requires a non-space character).
 pub fn text(field: &str, s: &str, min: usize, max: usize) -> Result<String, FieldError> {
     let t = s.trim();
-    let n = t.chars().count();
-    if n < min || n > max {
+    if t.chars().count() < min || s.chars().count() > max {
         return Err(FieldError::new(
             field,
             format!("must be {min} to {max} characters"),

@@ -63,6 +63,13 @@ impl TrustLevel {
     }
 }
 
+/// A dotted Python module name (`json`, `os.path`), as the OpenAPI document
+/// states it for the module lists.
+#[derive(utoipa::ToSchema)]
+#[schema(pattern = r"^\s*[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\s*$")]
+#[allow(dead_code)]
+pub struct ModuleName(String);
+
 /// The import policy for `restricted` nodes, frozen into each run: modules a
 /// node may import (allow) and may never import (block). Block wins over allow.
 #[derive(
@@ -71,8 +78,10 @@ impl TrustLevel {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ModuleSettings {
     /// Modules restricted nodes may import.
+    #[schema(value_type = Vec<ModuleName>, max_items = 1000)]
     pub allow: Vec<String>,
     /// Modules restricted nodes may never import.
+    #[schema(value_type = Vec<ModuleName>, max_items = 1000)]
     pub block: Vec<String>,
 }
 
@@ -236,11 +245,14 @@ impl Default for RetrySpec {
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TemplateSpec {
+    #[schema(max_length = 100, pattern = r"^[a-z][a-z0-9_.-]*$")]
     pub name: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     #[serde(default)]
     pub description: String,
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub category: String,
     pub code: String,
     #[serde(default)]
@@ -261,6 +273,7 @@ pub struct TemplateSpec {
     /// (must be on the administrator's allow-list); unset means the node
     /// runtime image. The local executor ignores it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 255, pattern = r"^[a-z0-9][a-z0-9./:@_-]*$")]
     pub image: Option<String>,
     /// Set only on the platform's own `flow.` templates, which the executors
     /// run in-process; refused in templates an administrator saves.

@@ -144,12 +144,27 @@ pub enum Source {
     Constant(String),
 }
 
+/// `fields` as the document states it: one optional property per [`Field`].
+fn fields_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    use utoipa::openapi::Ref;
+    Field::ALL
+        .iter()
+        .fold(ObjectBuilder::new().schema_type(Type::Object), |b, f| {
+            b.property(f.as_str(), Ref::from_schema_name("ImportSource"))
+        })
+        .additional_properties(Some(
+            AdditionalProperties::<utoipa::openapi::Schema>::FreeForm(false),
+        ))
+        .build()
+}
+
 /// A complete mapping: fields, extra text columns, value tables, date format.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Mapping {
     /// Unmapped fields are left empty (status and priority take defaults).
-    #[schema(value_type = BTreeMap<String, Source>)]
+    #[schema(schema_with = fields_schema)]
     pub fields: BTreeMap<Field, Source>,
     /// Columns appended to the description as `**Header:** value` lines.
     pub custom: Vec<String>,

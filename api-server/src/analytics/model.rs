@@ -125,23 +125,48 @@ group_from_str!(RunGroup);
 #[into_params(parameter_in = Query)]
 pub struct AnalyticsQuery {
     /// First local day (`YYYY-MM-DD`), with `to`.
+    #[param(format = Date)]
     pub from: Option<String>,
     /// Last local day, inclusive (`YYYY-MM-DD`), with `from`.
+    #[param(format = Date)]
     pub to: Option<String>,
     /// `7d`, `30d` (the default without `from`/`to`), `90d` or `365d`: the
     /// last N local days including today.
+    #[param(schema_with = preset_schema)]
     pub range: Option<String>,
     /// `day` (default) or `week` (ISO weeks; the range widens to whole weeks).
+    #[param(schema_with = bucket_schema)]
     pub bucket: Option<String>,
     /// IANA time zone of the days and hours (default `UTC`).
+    #[param(pattern = r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$")]
     pub tz: Option<String>,
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub client_id: Option<String>,
     /// Tasks only: tasks assigned to this user.
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub assignee_id: Option<String>,
     /// Runs of this workflow; for tasks, tasks created by its runs.
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub workflow_id: Option<String>,
     /// Metric groups, comma-separated (default: all of the endpoint's).
     pub groups: Option<String>,
+}
+
+/// The names the parser accepts, from the same enums, so the document
+/// cannot drift from it.
+fn name_schema(names: impl IntoIterator<Item = &'static str>) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(names))
+        .build()
+}
+
+fn preset_schema() -> utoipa::openapi::Object {
+    name_schema(Preset::ALL.map(Preset::as_str))
+}
+
+fn bucket_schema() -> utoipa::openapi::Object {
+    name_schema(Bucket::ALL.map(Bucket::as_str))
 }
 
 /// Filters shared by every query of a request.
@@ -257,7 +282,13 @@ impl AnalyticsQuery {
         if !errs.is_empty() {
             return Err(errs);
         }
-        let window = match (preset, self.from.is_some(), self.to.is_some(), from, to) {
+        let window = match (
+            preset,
+            self.from.as_deref().is_some(),
+            self.to.as_deref().is_some(),
+            from,
+            to,
+        ) {
             (Some(_), true, _, _, _) | (Some(_), _, true, _, _) => Err(WindowError::Both),
             (Some(p), _, _, _, _) => Window::preset(p, now, bucket, tz),
             (None, false, false, _, _) => Window::preset(Preset::Last30Days, now, bucket, tz),
@@ -274,7 +305,7 @@ impl AnalyticsQuery {
             Err(e) => {
                 let field = match e {
                     WindowError::Both | WindowError::Preset(_) => "range",
-                    WindowError::HalfOpen if self.from.is_none() => "from",
+                    WindowError::HalfOpen if self.from.as_deref().is_none() => "from",
                     _ => "to",
                 };
                 Err(vec![FieldError::new(field, e.to_string())])

@@ -121,20 +121,28 @@ pub struct Connection {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConnectionInput {
+    #[schema(pattern = r"^\s*[A-Za-z0-9._-]{1,100}\s*$")]
     pub name: String,
+    #[schema(value_type = ConnectionKind)]
     pub kind: String,
+    #[schema(pattern = r"^\s*[A-Za-z0-9._:-]{1,255}\s*$")]
     pub host: String,
+    #[schema(minimum = 1, maximum = 65535)]
     pub port: Option<u32>,
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^\x00]*$")]
     pub database: String,
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^\x00]*$")]
     pub user: String,
     /// A string, `{"set": true}` or `null`.
     #[serde(default = "keep")]
     pub password: Value,
     #[serde(default)]
+    #[schema(value_type = Option<TlsMode>)]
     pub tls_mode: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 65536, pattern = r"(^\s*$)|(-----BEGIN CERTIFICATE-----)")]
     pub ca_cert: Option<String>,
     #[serde(default)]
     pub options: BTreeMap<String, String>,
@@ -227,13 +235,13 @@ impl ConnectionInput {
                 0
             }
         };
-        if self.database.len() > 255 || self.database.contains('\0') {
+        if self.database.chars().count() > 255 || self.database.contains('\0') {
             errs.push(FieldError::new(
                 "database",
                 "must be at most 255 characters",
             ));
         }
-        if self.user.len() > 255 || self.user.contains('\0') {
+        if self.user.chars().count() > 255 || self.user.contains('\0') {
             errs.push(FieldError::new("user", "must be at most 255 characters"));
         }
         let password = match &self.password {
@@ -249,7 +257,7 @@ impl ConnectionInput {
             }
         };
         let tls_mode = match self.tls_mode.as_deref() {
-            None | Some("") => Some(TlsMode::Prefer),
+            None => Some(TlsMode::Prefer),
             Some(t) => t
                 .parse::<TlsMode>()
                 .map_err(|e| errs.push(FieldError::new("tlsMode", e)))
@@ -257,7 +265,7 @@ impl ConnectionInput {
         };
         let ca_cert = self.ca_cert.filter(|c| !c.trim().is_empty());
         if let Some(c) = &ca_cert {
-            if !c.contains("-----BEGIN CERTIFICATE-----") || c.len() > 64 * 1024 {
+            if !c.contains("-----BEGIN CERTIFICATE-----") || c.chars().count() > 64 * 1024 {
                 errs.push(FieldError::new(
                     "caCert",
                     "must be a PEM certificate (at most 64 KiB)",

@@ -13,12 +13,21 @@ pub const KEY: &str = "webhooks";
 pub const MAX_ENTRIES: usize = 100;
 
 /// The webhook allow-list.
+/// An allow-list entry as the document states it: an http(s) URL with a host,
+/// no credentials, query or fragment.
+#[derive(ToSchema)]
+#[schema(
+    pattern = r"^\s*https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[1-9][0-9]{0,3})?(/[^\s?#]*)?\s*$"
+)]
+#[allow(dead_code)]
+pub struct WebhookPrefix(String);
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookSettings {
     /// URL prefixes: a webhook URL is allowed when it has the same scheme,
     /// host and port as an entry and its path is the entry's path or below it.
-    #[schema(max_items = 100)]
+    #[schema(max_items = 100, value_type = Vec<WebhookPrefix>)]
     pub allowed: Vec<String>,
 }
 

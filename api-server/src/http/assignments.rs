@@ -8,28 +8,19 @@ use crate::db::{self, users::User};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-async fn user_with_role(
-    state: &AppState,
-    id: u64,
-    role: Role,
-    field: &str,
-) -> Result<User, ApiError> {
-    let u = db::users::get(&state.db, id)
+/// The user the path names as a manager or a client: a user of another role
+/// is no such manager or client (404, as for an id nobody has).
+async fn user_with_role(state: &AppState, id: u64, role: Role) -> Result<User, ApiError> {
+    db::users::get(&state.db, id)
         .await?
-        .ok_or(ApiError::NotFound)?;
-    if u.role != role.as_str() {
-        return Err(ApiError::field(
-            field,
-            &format!("user {id} is not a {}", role.as_str()),
-        ));
-    }
-    Ok(u)
+        .filter(|u| u.role == role.as_str())
+        .ok_or(ApiError::NotFound)
 }
 
 /// Assign a client to a manager (idempotent).
 #[utoipa::path(put, path = "/api/admin/managers/{managerId}/clients/{clientId}", tag = "assignments",
     security(("bearer" = [])), params(("managerId" = u64, Path), ("clientId" = u64, Path)),
-    responses((status = 204), (status = 404), (status = 422)))]
+    responses((status = 204), (status = 404, description = "no manager or no client with that id")))]
 pub async fn link(
     State(state): State<AppState>,
     RequireRole(admin, ..): RequireRole<Admin>,
@@ -39,8 +30,8 @@ pub async fn link(
     audit
         .action("assignment.link")
         .object("assignment", format!("{manager_id}:{client_id}"));
-    user_with_role(&state, manager_id, Role::Manager, "managerId").await?;
-    user_with_role(&state, client_id, Role::Client, "clientId").await?;
+    user_with_role(&state, manager_id, Role::Manager).await?;
+    user_with_role(&state, client_id, Role::Client).await?;
     db::assignments::link(&state.db, manager_id, client_id, admin.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -67,14 +58,13 @@ pub async fn unlink(
 /// The clients assigned to a manager.
 #[utoipa::path(get, path = "/api/admin/managers/{managerId}/clients", tag = "assignments",
     security(("bearer" = [])), params(("managerId" = u64, Path)),
-    responses((status = 200, body = Vec<User>), (status = 404),
-        (status = 422, description = "the user is not a manager")))]
+    responses((status = 200, body = Vec<User>), (status = 404, description = "no manager with that id")))]
 pub async fn clients_of_manager(
     State(state): State<AppState>,
     RequireRole(_admin, ..): RequireRole<Admin>,
     Path(manager_id): Path<u64>,
 ) -> Result<axum::Json<Vec<User>>, ApiError> {
-    user_with_role(&state, manager_id, Role::Manager, "managerId").await?;
+    user_with_role(&state, manager_id, Role::Manager).await?;
     Ok(axum::Json(
         db::assignments::clients_of(&state.db, manager_id).await?,
     ))
@@ -83,14 +73,13 @@ pub async fn clients_of_manager(
 /// The managers a client is assigned to.
 #[utoipa::path(get, path = "/api/admin/clients/{clientId}/managers", tag = "assignments",
     security(("bearer" = [])), params(("clientId" = u64, Path)),
-    responses((status = 200, body = Vec<User>), (status = 404),
-        (status = 422, description = "the user is not a client")))]
+    responses((status = 200, body = Vec<User>), (status = 404, description = "no client with that id")))]
 pub async fn managers_of_client(
     State(state): State<AppState>,
     RequireRole(_admin, ..): RequireRole<Admin>,
     Path(client_id): Path<u64>,
 ) -> Result<axum::Json<Vec<User>>, ApiError> {
-    user_with_role(&state, client_id, Role::Client, "clientId").await?;
+    user_with_role(&state, client_id, Role::Client).await?;
     Ok(axum::Json(
         db::assignments::managers_of(&state.db, client_id).await?,
     ))

@@ -79,6 +79,9 @@ impl Modify for SharedResponses {
             components.schemas.entry(name).or_insert(schema);
         }
         open_extended_types(components);
+        for schema in components.schemas.values_mut() {
+            widen_unsigned(schema);
+        }
         let global_security = openapi.security.as_ref().is_some_and(|s| !s.is_empty());
         for item in openapi.paths.paths.values_mut() {
             for op in [
@@ -101,6 +104,18 @@ impl Modify for SharedResponses {
                     )]);
                 }
                 add_shared(op, global_security);
+                for p in op.parameters.iter_mut().flatten() {
+                    if let Some(s) = &mut p.schema {
+                        widen_unsigned(s);
+                    }
+                }
+                if let Some(body) = &mut op.request_body {
+                    for c in body.content.values_mut() {
+                        if let Some(s) = &mut c.schema {
+                            widen_unsigned(s);
+                        }
+                    }
+                }
             }
         }
     }
@@ -119,21 +134,120 @@ fn open_extended_types(components: &mut utoipa::openapi::Components) {
         _ => false,
     };
     let snapshot = components.schemas.clone();
-    for schema in components.schemas.values_mut() {
-        let RefOr::T(Schema::AllOf(all)) = schema else {
-            continue;
-        };
-        for item in &mut all.items {
-            let RefOr::Ref(r) = item else { continue };
-            let name = r.ref_location.trim_start_matches("#/components/schemas/");
-            if let Some(target) = snapshot.get(name).filter(|t| strict(t)) {
-                let mut open = target.clone();
-                if let RefOr::T(Schema::Object(o)) = &mut open {
-                    o.additional_properties = None;
+    // Tagged enums put the `allOf` inside a `oneOf`: look there too.
+    fn open(
+        schema: &mut RefOr<Schema>,
+        snapshot: &std::collections::BTreeMap<String, RefOr<Schema>>,
+        strict: &dyn Fn(&RefOr<Schema>) -> bool,
+    ) {
+        match schema {
+            RefOr::T(Schema::AllOf(all)) => {
+                let resolve = |item: &RefOr<Schema>| match item {
+                    RefOr::Ref(r) => snapshot
+                        .get(r.ref_location.trim_start_matches("#/components/schemas/"))
+                        .filter(|t| strict(t))
+                        .cloned(),
+                    _ => None,
+                };
+                // A strict type plus inline properties (a tag, flattened
+                // fields) becomes one strict object with all of them, so the
+                // document still forbids what the server forbids.
+                let strict_parts: Vec<usize> = (0..all.items.len())
+                    .filter(|&i| resolve(&all.items[i]).is_some())
+                    .collect();
+                let inline_rest = all.items.iter().enumerate().all(|(i, item)| {
+                    strict_parts.contains(&i) || matches!(item, RefOr::T(Schema::Object(_)))
+                });
+                if strict_parts.len() == 1 && inline_rest {
+                    let Some(RefOr::T(Schema::Object(mut merged))) =
+                        resolve(&all.items[strict_parts[0]])
+                    else {
+                        return;
+                    };
+                    for (i, item) in all.items.iter().enumerate() {
+                        if let (false, RefOr::T(Schema::Object(o))) = (i == strict_parts[0], item) {
+                            merged.properties.extend(o.properties.clone());
+                            merged.required.extend(o.required.iter().cloned());
+                        }
+                    }
+                    if let Some(d) = all.description.clone() {
+                        merged.description = Some(d);
+                    }
+                    *schema = RefOr::T(Schema::Object(merged));
+                    return;
                 }
-                *item = open;
+                for item in &mut all.items {
+                    if let Some(RefOr::T(Schema::Object(mut o))) = resolve(item) {
+                        o.additional_properties = None;
+                        *item = RefOr::T(Schema::Object(o));
+                    }
+                }
+            }
+            RefOr::T(Schema::OneOf(one)) => {
+                for item in &mut one.items {
+                    open(item, snapshot, strict);
+                }
+            }
+            _ => {}
+        }
+    }
+    for schema in components.schemas.values_mut() {
+        open(schema, &snapshot, &strict);
+    }
+}
+
+/// utoipa describes `u64` as `int64` with `minimum: 0` (and `u32` as
+/// `int32`), which tells clients (and the fuzzer) that values above 2^63 - 1
+/// (2^31 - 1) are invalid, while the server accepts every unsigned value of
+/// the width. The document says what the server does: `uint64` up to
+/// 2^64 - 1, `uint32` up to 2^32 - 1.
+fn widen_unsigned(schema: &mut RefOr<utoipa::openapi::schema::Schema>) {
+    use utoipa::openapi::schema::{
+        AdditionalProperties, ArrayItems, KnownFormat, Schema, SchemaFormat, SchemaType, Type,
+    };
+    use utoipa::Number;
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(o) => {
+            let integer = match &o.schema_type {
+                SchemaType::Type(t) => *t == Type::Integer,
+                SchemaType::Array(ts) => ts.contains(&Type::Integer),
+                SchemaType::AnyValue => false,
+            };
+            let unsigned = match o.minimum {
+                Some(Number::Int(0 | 1) | Number::UInt(0 | 1)) => true,
+                Some(Number::Float(f)) => f == 0.0 || f == 1.0,
+                _ => false,
+            };
+            if integer && unsigned {
+                match o.format {
+                    Some(SchemaFormat::KnownFormat(KnownFormat::Int64)) => {
+                        o.format = Some(SchemaFormat::Custom("uint64".into()));
+                        o.maximum.get_or_insert(Number::UInt(u64::MAX as usize));
+                    }
+                    Some(SchemaFormat::KnownFormat(KnownFormat::Int32)) => {
+                        o.format = Some(SchemaFormat::Custom("uint32".into()));
+                        o.maximum.get_or_insert(Number::UInt(u32::MAX as usize));
+                    }
+                    _ => {}
+                }
+            }
+            for p in o.properties.values_mut() {
+                widen_unsigned(p);
+            }
+            if let Some(AdditionalProperties::RefOr(s)) = o.additional_properties.as_deref_mut() {
+                widen_unsigned(s);
             }
         }
+        Schema::Array(a) => {
+            if let ArrayItems::RefOrSchema(items) = &mut a.items {
+                widen_unsigned(items);
+            }
+        }
+        Schema::AllOf(all) => all.items.iter_mut().for_each(widen_unsigned),
+        Schema::OneOf(one) => one.items.iter_mut().for_each(widen_unsigned),
+        Schema::AnyOf(any) => any.items.iter_mut().for_each(widen_unsigned),
+        _ => {}
     }
 }
 

@@ -11,9 +11,25 @@ use utoipa::ToSchema;
 use crate::db::paging::{Start, Window};
 use crate::error::ApiError;
 
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON body, read with structs only from objects ([`super::strict_json`]):
+/// every request body of this API is an object.
 pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::InvalidBody(
+                "the body must be a JSON object".into(),
+            ));
+        }
+        serde_path_to_error::deserialize(super::strict_json::Strict(value))
+            .map(Json)
+            .map_err(|e| ApiError::InvalidBody(e.to_string()))
+    }
+}
 
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
@@ -99,7 +115,9 @@ pub struct ListWindow<K> {
 /// Validates the paging parameters of a cursor list named `list`. `page`
 /// keeps OFFSET paging (with a total, since page numbers need one) for small
 /// sets; `after` continues from a cursor this list handed out; neither reads
-/// the first page. A cursor of another list or a forged one is a 400.
+/// the first page. A cursor wins over `page` (a client following `nextCursor`
+/// from a numbered page keeps its other parameters); an empty one is no
+/// cursor. A cursor of another list or a forged one is a 422.
 pub fn list_window<K: DeserializeOwned>(
     list: &str,
     page: Option<u32>,
@@ -109,12 +127,9 @@ pub fn list_window<K: DeserializeOwned>(
 ) -> Result<ListWindow<K>, ApiError> {
     let (page_no, per_page, offset) = paging(page, per_page)?;
     let exact = count == Some(CountMode::Exact);
-    let (start, count) = match (page, after) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::field("after", "cannot be combined with page"));
-        }
+    let (start, count) = match (page, after.filter(|c| !c.is_empty())) {
+        (_, Some(c)) => (Start::After(decode_cursor(list, c)?), exact),
         (Some(_), None) => (Start::Offset(offset), count != Some(CountMode::None)),
-        (None, Some(c)) => (Start::After(decode_cursor(list, c)?), exact),
         (None, None) => (Start::First, exact),
     };
     Ok(ListWindow {

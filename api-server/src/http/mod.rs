@@ -14,6 +14,7 @@ pub mod runs;
 pub mod sessions;
 pub mod settings;
 pub mod storage;
+mod strict_json;
 pub mod templates;
 pub mod users;
 pub mod workflows;
@@ -41,6 +42,9 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Katalusis API", description = "Self-hosted workflow platform"),
     modifiers(&BearerAuth),
+    // Referenced from schemas built by hand (`schema_with`), which utoipa
+    // does not follow to collect their components.
+    components(schemas(katalusis_import::Source)),
     tags(
         (name = "auth"), (name = "users"), (name = "assignments"), (name = "templates"),
         (name = "workflows"), (name = "runs"), (name = "audit"), (name = "settings"), (name = "tasks"),

@@ -121,10 +121,13 @@ pub async fn put_modules(
     audit
         .action("settings.modules")
         .object("setting", settings::MODULES_KEY);
+    // Names are compared trimmed; a name listed twice is kept once.
     for list in [&mut req.allow, &mut req.block] {
-        for name in list.iter_mut() {
+        let mut seen = HashSet::new();
+        list.retain_mut(|name| {
             *name = name.trim().to_string();
-        }
+            seen.insert(name.clone())
+        });
     }
     let errs = check(&req);
     if !errs.is_empty() {

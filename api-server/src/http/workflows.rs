@@ -51,8 +51,17 @@ pub struct WorkflowSummary {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateWorkflow {
     pub client_id: u64,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     #[serde(default)]
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     pub description: String,
     #[serde(default)]
     pub graph: Graph,
@@ -63,8 +72,17 @@ pub struct CreateWorkflow {
 pub struct UpdateWorkflow {
     /// The revision this edit is based on; a stale one answers 409.
     pub revision: u32,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     #[serde(default)]
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     pub description: String,
     /// Secret parameters: a string sets a new value (encrypted before it is
     /// stored); `{"set": true}` keeps the stored one.

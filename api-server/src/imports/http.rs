@@ -153,12 +153,21 @@ pub struct Uploaded {
 /// Room for the multipart framing around the file.
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
 
+/// The upload form of a task import.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The CSV or XLSX file (judged by its content, not its name).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
 /// Uploads a CSV or XLSX file (multipart, field `file`) and creates an
 /// import session. The type is judged from the content (415 otherwise);
 /// larger than `KATALUSIS_IMPORT_MAX_BYTES` answers 413 as soon as the
 /// stream passes the limit; unreadable or over a resource limit answers 422.
 #[utoipa::path(post, path = "/api/tasks/import", tag = "imports", security(("bearer" = [])),
-    request_body(content_type = "multipart/form-data", description = "field `file`: the CSV or XLSX file"),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = Uploaded), (status = 403), (status = 413), (status = 415), (status = 422)))]
 pub async fn upload(
     State(state): State<AppState>,
@@ -430,7 +439,7 @@ pub struct EventsQuery {
 /// skipped, message}`) read from the job row until the import settles.
 #[utoipa::path(get, path = "/api/tasks/imports/{id}/events", tag = "imports", security(("bearer" = [])),
     params(("id" = u64, Path), EventsQuery),
-    responses((status = 200, content_type = "text/event-stream", body = String), (status = 403), (status = 404)))]
+    responses((status = 200, content_type = "text/event-stream", body = Object), (status = 403), (status = 404)))]
 pub async fn events(
     State(state): State<AppState>,
     RequireRole(user, ..): RequireRole<Staff>,
@@ -502,6 +511,11 @@ pub async fn mappings(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SaveMapping {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     pub mapping: katalusis_import::Mapping,
 }

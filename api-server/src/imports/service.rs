@@ -666,8 +666,9 @@ pub async fn save_mapping(
     m: &Mapping,
     now: DateTime<Utc>,
 ) -> Result<(), ImportError> {
+    let raw_len = name.chars().count();
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+    if name.is_empty() || raw_len > 100 || name.chars().any(char::is_control) {
         return Err(invalid("name", "must be 1-100 characters"));
     }
     let json = serde_json::to_string(m).map_err(|e| ImportError::Internal(e.into()))?;

@@ -56,6 +56,7 @@ pub struct InboxQuery {
     /// A notification id: return older ones only.
     pub before: Option<u64>,
     /// 1-200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 

@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::db::{self, TaskRow, UserSet, Viewer};
 use super::model::{self, Priority, SlaDeadlines, SlaState, SourceKind, TaskSort};
-use super::service::{self, BulkFailure, Changes, Ctx, NewTask, TaskError};
+use super::service::{self, Changes, Ctx, NewTask, TaskError};
 use crate::audit::Audit;
 use crate::auth::{Admin, ClientScope, CurrentUser, RequireRole, Staff};
 use crate::db::paging::KeyValue;
@@ -358,9 +358,15 @@ pub async fn list(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTask {
     pub client_id: u64,
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub title: String,
     /// Markdown.
     #[serde(default)]
+    #[schema(max_length = 100000)]
     pub description: String,
     /// Defaults to the first status.
     pub status_id: Option<u64>,
@@ -368,17 +374,22 @@ pub struct CreateTask {
     pub priority: Priority,
     pub due_at: Option<DateTime<Utc>>,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub assignee_ids: Vec<u64>,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub watcher_ids: Vec<u64>,
     /// Client users who may see the task besides its assignees.
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub shared_with: Vec<u64>,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub tags: Vec<String>,
     /// Defaults to `manual`.
     pub source_kind: Option<SourceKind>,
     pub source_ref_id: Option<u64>,
+    #[schema(min_length = 1, max_length = 64)]
     pub source_node: Option<String>,
 }
 
@@ -440,7 +451,13 @@ pub async fn get(
 pub struct PatchTask {
     /// The version this edit is based on; a stale one answers 409.
     pub version: u32,
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub title: Option<String>,
+    #[schema(max_length = 100000)]
     pub description: Option<String>,
     /// Must be an allowed transition from the current status (422 otherwise).
     pub status_id: Option<u64>,
@@ -449,9 +466,13 @@ pub struct PatchTask {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub due_at: Option<Option<DateTime<Utc>>>,
+    #[schema(max_items = 50)]
     pub assignee_ids: Option<Vec<u64>>,
+    #[schema(max_items = 50)]
     pub watcher_ids: Option<Vec<u64>>,
+    #[schema(max_items = 50)]
     pub shared_with: Option<Vec<u64>>,
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -533,7 +554,9 @@ pub async fn move_task(
 pub struct BulkSet {
     pub status_id: Option<u64>,
     pub priority: Option<Priority>,
+    #[schema(max_items = 50)]
     pub assignee_ids: Option<Vec<u64>>,
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -551,19 +574,12 @@ pub struct BulkResult {
     pub items: Vec<Task>,
 }
 
-/// The per-task reasons a bulk change was refused (422 `bulk_refused`,
-/// `error.details.failures`).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BulkRefusal {
-    pub failures: Vec<BulkFailure>,
-}
-
 /// Changes status, priority, assignees or tags of many tasks: all or none.
 #[utoipa::path(post, path = "/api/tasks/bulk", tag = "tasks", security(("bearer" = [])),
     request_body = BulkRequest,
     responses((status = 200, body = BulkResult), (status = 403),
-        (status = 422, body = BulkRefusal, description = "nothing changed; per-task failures")))]
+        (status = 422, body = crate::http::contract::ErrorBody,
+            description = "nothing changed: `bulk_refused` lists each refused task in `error.details.failures` (`taskId`, `message`)")))]
 pub async fn bulk(
     State(state): State<AppState>,
     RequireRole(user, ..): RequireRole<Staff>,
@@ -653,6 +669,7 @@ pub async fn comments(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CommentBody {
     /// Markdown; `@username` mentions notify users who can see the task.
+    #[schema(min_length = 1, max_length = 20000, pattern = r"\S")]
     pub body: String,
 }
 
@@ -763,6 +780,11 @@ pub async fn attachments(
 #[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// The file's name (shown and used on download; not used to judge its type).
+    #[param(
+        min_length = 1,
+        max_length = 255,
+        pattern = r#"[^/\\."\s\x00-\x1f\x7f-\x9f][^/\\]*$"#
+    )]
     pub name: String,
     /// Attach to this comment of the task.
     pub comment_id: Option<u64>,
@@ -850,7 +872,7 @@ fn content_disposition(name: &str) -> String {
 /// Downloads an attachment; always as a download, never rendered inline.
 #[utoipa::path(get, path = "/api/attachments/{id}", tag = "tasks", security(("bearer" = [])),
     params(("id" = u64, Path)),
-    responses((status = 200, description = "the file", content_type = "application/octet-stream"), (status = 404)))]
+    responses((status = 200, description = "the file, typed by its content as judged on upload", content_type = "*/*"), (status = 404)))]
 pub async fn download(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -996,6 +1018,7 @@ pub struct ActivityQuery {
     /// Return entries after this id.
     pub after: Option<u64>,
     /// 1-1000, default 200.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -1039,6 +1062,11 @@ pub async fn activity(
 pub struct Status {
     /// Absent when an admin adds a status.
     pub id: Option<u64>,
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// Whether tasks in this status count as completed.
     pub is_done: bool,
@@ -1067,6 +1095,7 @@ pub struct TaskWorkflow {
 pub struct SlaTarget {
     pub priority: Priority,
     /// Minutes to resolve; `null`: no SLA for this priority.
+    #[schema(minimum = 1, maximum = 525600)]
     pub target_minutes: Option<u32>,
 }
 
@@ -1074,9 +1103,11 @@ pub struct SlaTarget {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TaskSettings {
     /// In board order; statuses left out are deleted (409 while tasks use them).
+    #[schema(min_items = 1, max_items = 30)]
     pub statuses: Vec<Status>,
     pub transitions: Vec<Transition>,
     pub sla_targets: Vec<SlaTarget>,
+    #[schema(minimum = 1024, maximum = 15728640)]
     pub attachment_max_bytes: u64,
 }
 
@@ -1177,7 +1208,7 @@ pub struct LiveQuery {
 /// caller's inbox. Events are hints: refetch on receipt.
 #[utoipa::path(get, path = "/api/tasks/events", tag = "tasks", security(("bearer" = [])),
     params(LiveQuery),
-    responses((status = 200, content_type = "text/event-stream", body = String)))]
+    responses((status = 200, content_type = "text/event-stream", body = Object)))]
 pub async fn events(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -154,8 +154,7 @@ impl Changes {
 
 fn title(s: &str) -> Result<String, FieldError> {
     let t = s.trim();
-    let n = t.chars().count();
-    if n == 0 || n > MAX_TITLE {
+    if t.is_empty() || s.chars().count() > MAX_TITLE {
         return Err(FieldError::new("title", "must be 1-500 characters"));
     }
     if t.chars().any(char::is_control) {
@@ -356,7 +355,7 @@ pub(super) fn normalise_new(t: &mut NewTask) -> Result<(), TaskError> {
     t.watcher_ids = ch.watcher_ids.unwrap_or_default();
     t.shared_with = ch.shared_with.unwrap_or_default();
     if let Some(n) = &t.source_node {
-        if n.is_empty() || n.len() > 64 {
+        if n.is_empty() || n.chars().count() > 64 {
             return Err(invalid("sourceNode", "must be 1-64 characters"));
         }
     }

@@ -25,7 +25,7 @@ pub async fn replace(
     let mut names: Vec<&str> = Vec::new();
     for (i, st) in s.statuses.iter().enumerate() {
         let n = st.name.trim();
-        if n.is_empty() || n.chars().count() > 64 || n.chars().any(char::is_control) {
+        if n.is_empty() || st.name.chars().count() > 64 || n.chars().any(char::is_control) {
             errs.push(FieldError::new(
                 format!("statuses[{i}].name"),
                 "must be 1-64 characters",

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -23,7 +23,7 @@ use super::service::{self, config_of, Fired};
 use crate::audit::Audit;
 use crate::auth::{ClientScope, CurrentUser, RequireRole, Staff};
 use crate::error::ApiError;
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
 
 /// How many upcoming schedule instants a trigger shows.

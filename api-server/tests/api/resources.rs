@@ -307,7 +307,8 @@ async fn assignments_are_visible_both_ways_and_role_checked(pool: MySqlPool) {
             json!(null),
         )
         .await;
-    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A client named as the manager: there is no such manager.
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
     let r = app
         .delete(
             &format!("/api/admin/managers/{}/clients/{}", m.user_id, c2.user_id),

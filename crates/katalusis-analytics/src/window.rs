@@ -31,6 +31,8 @@ pub enum Bucket {
 }
 
 impl Bucket {
+    pub const ALL: [Self; 2] = [Self::Day, Self::Week];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Day => "day",
@@ -64,6 +66,13 @@ pub enum Preset {
 }
 
 impl Preset {
+    pub const ALL: [Self; 4] = [
+        Self::Last7Days,
+        Self::Last30Days,
+        Self::Last90Days,
+        Self::Last365Days,
+    ];
+
     pub fn days(self) -> i64 {
         match self {
             Self::Last7Days => 7,

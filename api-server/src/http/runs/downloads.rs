@@ -22,8 +22,8 @@ use crate::state::AppState;
 /// manager made the run's logs visible.
 #[utoipa::path(get, path = "/api/runs/{id}/nodes/{node}/logs", tag = "runs", security(("bearer" = [])),
     params(("id" = u64, Path), ("node" = String, Path), LogQuery),
-    responses((status = 200, body = LogPage),
-        (status = 200, content_type = "text/event-stream", body = String, description = "with follow=true"),
+    responses((status = 200, description = "a page of lines; with `follow=true` a Server-Sent Events stream of them",
+            content((LogPage = "application/json"), (Object = "text/event-stream"))),
         (status = 404)))]
 pub async fn logs(
     State(state): State<AppState>,

@@ -161,6 +161,18 @@ pub struct RunSummary {
     pub duration_ms: Option<i64>,
 }
 
+/// The run statuses, named as the list filter accepts them.
+fn run_phase_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(
+            katalusis_crds::plan::RunPhase::ALL
+                .iter()
+                .map(|p| p.as_str()),
+        ))
+        .build()
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -169,7 +181,8 @@ pub struct ListRuns {
     pub client_id: Option<u64>,
     /// Only runs started by this user (a manager or an admin).
     pub started_by: Option<u64>,
-    /// pending, running, succeeded, failed or cancelled.
+    /// A run status; empty means any.
+    #[param(schema_with = run_phase_schema)]
     pub status: Option<String>,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
@@ -192,6 +205,7 @@ pub struct LogQuery {
     pub attempt: Option<u32>,
     /// Only lines after this sequence number (the `next` of the previous page).
     pub after: Option<u64>,
+    #[param(minimum = 1, maximum = 5000)]
     pub limit: Option<u32>,
     /// Answer with a Server-Sent Events stream of this node's log lines
     /// (replayed from the start, or after `Last-Event-ID`) that ends with the run.

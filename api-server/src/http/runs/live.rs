@@ -27,7 +27,7 @@ use crate::state::AppState;
 /// continue without gaps.
 #[utoipa::path(get, path = "/api/runs/{id}/events", tag = "runs", security(("bearer" = [])),
     params(("id" = u64, Path), EventsQuery),
-    responses((status = 200, content_type = "text/event-stream", body = String), (status = 404)))]
+    responses((status = 200, content_type = "text/event-stream", body = Object), (status = 404)))]
 pub async fn events(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -85,7 +85,7 @@ pub(super) fn sse(
 /// and finishing (`run` events with `runId` and `clientId`).
 #[utoipa::path(get, path = "/api/events", tag = "runs", security(("bearer" = [])),
     params(DashboardQuery),
-    responses((status = 200, content_type = "text/event-stream", body = String)))]
+    responses((status = 200, content_type = "text/event-stream", body = Object)))]
 pub async fn dashboard(
     State(state): State<AppState>,
     RequireRole(user, ..): RequireRole<Staff>,

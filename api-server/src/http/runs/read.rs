@@ -26,7 +26,12 @@ pub async fn list(
     Query(q): Query<ListRuns>,
 ) -> Result<axum::Json<Paged<RunSummary>>, ApiError> {
     let w = list_window::<u64>(RUNS_CURSOR, q.page, q.per_page, q.after.as_deref(), q.count)?;
-    let status = match q.status.as_deref().map(str::parse::<RunPhase>) {
+    let status = match q
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(str::parse::<RunPhase>)
+    {
         None => None,
         Some(Ok(phase)) => Some(phase),
         Some(Err(_)) => {

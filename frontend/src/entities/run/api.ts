@@ -8,11 +8,24 @@ export type RunNode = Schemas["RunNode"];
 export const FINAL_STATUSES = new Set(["succeeded", "failed", "cancelled", "skipped"]);
 export const isFinal = (status: string | undefined) => !!status && FINAL_STATUSES.has(status);
 
+/** The statuses the run list filters by (the API refuses others). */
+export const RUN_STATUSES = [
+  "pending",
+  "running",
+  "waiting",
+  "succeeded",
+  "failed",
+  "cancelled",
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const asRunStatus = (s: string | null | undefined): RunStatus | undefined =>
+  RUN_STATUSES.find((r) => r === s);
+
 export interface RunFilter {
   workflowId?: number;
   clientId?: number;
   startedBy?: number;
-  status?: string;
+  status?: RunStatus;
   createdAfter?: string;
   createdBefore?: string;
   page?: number;

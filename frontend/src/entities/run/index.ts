@@ -1,5 +1,7 @@
 export {
   FINAL_STATUSES,
+  RUN_STATUSES,
+  asRunStatus,
   cancelRun,
   fetchLogs,
   fetchOutput,
@@ -10,6 +12,7 @@ export {
   useRuns,
   type Run,
   type RunFilter,
+  type RunStatus,
   type RunNode,
   type RunSummary,
 } from "./api";

@@ -10,7 +10,7 @@ import {
   type TestResult,
 } from "@/entities/connection";
 import { useAllUsers } from "@/entities/user";
-import { fieldErrors } from "@/shared/api";
+import { fieldErrors, type Schemas } from "@/shared/api";
 import {
   Badge,
   Button,
@@ -32,14 +32,14 @@ import {
 type Form = {
   id?: number;
   name: string;
-  kind: string;
+  kind: Schemas["ConnectionKind"];
   host: string;
   port: string;
   database: string;
   user: string;
   /** `null`: keep the stored password (the server shows only that one is set). */
   password: string | null;
-  tlsMode: string;
+  tlsMode: Schemas["TlsMode"];
   caCert: string;
   readOnly: boolean;
   clientIds: number[];
@@ -222,7 +222,11 @@ function ConnectionForm({ form, setForm }: { form: Form; setForm: (f: Form | nul
         </Field>
         <Field label="Kind" error={errors.kind}>
           {(id) => (
-            <Select id={id} value={form.kind} onChange={(e) => set({ kind: e.target.value })}>
+            <Select
+              id={id}
+              value={form.kind}
+              onChange={(e) => set({ kind: e.target.value as Form["kind"] })}
+            >
               {CONNECTION_KINDS.map((k) => (
                 <option key={k} value={k}>
                   {k}
@@ -233,7 +237,11 @@ function ConnectionForm({ form, setForm }: { form: Form; setForm: (f: Form | nul
         </Field>
         <Field label="TLS" error={errors.tlsMode}>
           {(id) => (
-            <Select id={id} value={form.tlsMode} onChange={(e) => set({ tlsMode: e.target.value })}>
+            <Select
+              id={id}
+              value={form.tlsMode}
+              onChange={(e) => set({ tlsMode: e.target.value as Form["tlsMode"] })}
+            >
               {TLS_MODES.map((k) => (
                 <option key={k} value={k}>
                   {k}

@@ -14,7 +14,7 @@ import {
   Td,
   Th,
 } from "@/shared/ui";
-import { RunStatusBadge, useRuns } from "@/entities/run";
+import { RUN_STATUSES, RunStatusBadge, asRunStatus, useRuns } from "@/entities/run";
 import { useUserNames } from "@/entities/user";
 
 const PER_PAGE = 25;
@@ -44,7 +44,7 @@ export default function AdminRunsPage() {
       workflowId: num(params.get("workflowId")),
       clientId: num(params.get("clientId")),
       startedBy: num(params.get("startedBy")),
-      status: get("status") || undefined,
+      status: asRunStatus(get("status")),
       createdAfter: get("from") ? new Date(get("from")).toISOString() : undefined,
       createdBefore: get("to") ? new Date(get("to")).toISOString() : undefined,
       after: pages.after,
@@ -92,7 +92,7 @@ export default function AdminRunsPage() {
           onChange={(e) => set("status", e.target.value)}
         >
           <option value="">Any status</option>
-          {["pending", "running", "waiting", "succeeded", "failed", "cancelled"].map((s) => (
+          {RUN_STATUSES.map((s) => (
             <option key={s} value={s}>
               {s}
             </option>

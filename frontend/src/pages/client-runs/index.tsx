@@ -18,6 +18,7 @@ import { TimeChart } from "@/shared/chart";
 import {
   RunStatusBadge,
   STATUS_COLORS,
+  asRunStatus,
   runDurationSeries,
   useRuns,
   type RunSummary,
@@ -33,7 +34,7 @@ export default function ClientRunsPage() {
   const pages = useCursorPages();
   const runs = useRuns(
     {
-      status: status || undefined,
+      status: asRunStatus(status),
       createdAfter: from ? new Date(from).toISOString() : undefined,
       createdBefore: to ? new Date(to).toISOString() : undefined,
       after: pages.after,

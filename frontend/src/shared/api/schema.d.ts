@@ -148,16 +148,8 @@ export interface paths {
             "application/json": components["schemas"]["ErrorBody"];
           };
         };
+        /** @description no client with that id */
         404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["ErrorBody"];
-          };
-        };
-        /** @description the user is not a client */
-        422: {
           headers: {
             [name: string]: unknown;
           };
@@ -757,16 +749,8 @@ export interface paths {
             "application/json": components["schemas"]["ErrorBody"];
           };
         };
+        /** @description no manager with that id */
         404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["ErrorBody"];
-          };
-        };
-        /** @description the user is not a manager */
-        422: {
           headers: {
             [name: string]: unknown;
           };
@@ -838,15 +822,8 @@ export interface paths {
             "application/json": components["schemas"]["ErrorBody"];
           };
         };
+        /** @description no manager or no client with that id */
         404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["ErrorBody"];
-          };
-        };
-        422: {
           headers: {
             [name: string]: unknown;
           };
@@ -2182,25 +2159,20 @@ export interface paths {
       parameters: {
         query?: {
           /** @description Tasks only: tasks assigned to this user. */
-          assigneeId?: string;
-          /** @description `day` (default) or `week` (ISO weeks; the range widens to whole weeks). */
-          bucket?: string;
-          clientId?: string;
+          assigneeId?: number;
+          bucket?: "day" | "week";
+          clientId?: number;
           /** @description First local day (`YYYY-MM-DD`), with `to`. */
           from?: string;
           /** @description Metric groups, comma-separated (default: all of the endpoint's). */
           groups?: string;
-          /**
-           * @description `7d`, `30d` (the default without `from`/`to`), `90d` or `365d`: the
-           *     last N local days including today.
-           */
-          range?: string;
+          range?: "7d" | "30d" | "90d" | "365d";
           /** @description Last local day, inclusive (`YYYY-MM-DD`), with `from`. */
           to?: string;
           /** @description IANA time zone of the days and hours (default `UTC`). */
           tz?: string;
           /** @description Runs of this workflow; for tasks, tasks created by its runs. */
-          workflowId?: string;
+          workflowId?: number;
         };
         header?: never;
         path?: never;
@@ -2286,25 +2258,20 @@ export interface paths {
       parameters: {
         query?: {
           /** @description Tasks only: tasks assigned to this user. */
-          assigneeId?: string;
-          /** @description `day` (default) or `week` (ISO weeks; the range widens to whole weeks). */
-          bucket?: string;
-          clientId?: string;
+          assigneeId?: number;
+          bucket?: "day" | "week";
+          clientId?: number;
           /** @description First local day (`YYYY-MM-DD`), with `to`. */
           from?: string;
           /** @description Metric groups, comma-separated (default: all of the endpoint's). */
           groups?: string;
-          /**
-           * @description `7d`, `30d` (the default without `from`/`to`), `90d` or `365d`: the
-           *     last N local days including today.
-           */
-          range?: string;
+          range?: "7d" | "30d" | "90d" | "365d";
           /** @description Last local day, inclusive (`YYYY-MM-DD`), with `from`. */
           to?: string;
           /** @description IANA time zone of the days and hours (default `UTC`). */
           tz?: string;
           /** @description Runs of this workflow; for tasks, tasks created by its runs. */
-          workflowId?: string;
+          workflowId?: number;
         };
         header?: never;
         path?: never;
@@ -2586,13 +2553,13 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description the file */
+        /** @description the file, typed by its content as judged on upload */
         200: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/octet-stream": unknown;
+            "*/*": unknown;
           };
         };
         /** @description Missing, expired or revoked access token */
@@ -3519,7 +3486,7 @@ export interface paths {
             [name: string]: unknown;
           };
           content: {
-            "text/event-stream": string;
+            "text/event-stream": Record<string, never>;
           };
         };
         /** @description A query parameter could not be parsed */
@@ -4123,8 +4090,7 @@ export interface paths {
           perPage?: number;
           /** @description Only runs started by this user (a manager or an admin). */
           startedBy?: number;
-          /** @description pending, running, succeeded, failed or cancelled. */
-          status?: string;
+          status?: "pending" | "running" | "waiting" | "succeeded" | "failed" | "cancelled";
           workflowId?: number;
         };
         header?: never;
@@ -4551,7 +4517,7 @@ export interface paths {
             [name: string]: unknown;
           };
           content: {
-            "text/event-stream": string;
+            "text/event-stream": Record<string, never>;
           };
         };
         /** @description A query parameter could not be parsed */
@@ -4771,13 +4737,14 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description with follow=true */
+        /** @description a page of lines; with `follow=true` a Server-Sent Events stream of them */
         200: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "text/event-stream": string;
+            "application/json": components["schemas"]["LogPage"];
+            "text/event-stream": Record<string, never>;
           };
         };
         /** @description A query parameter could not be parsed */
@@ -6272,13 +6239,13 @@ export interface paths {
             "application/json": components["schemas"]["ErrorBody"];
           };
         };
-        /** @description nothing changed; per-task failures */
+        /** @description nothing changed: `bulk_refused` lists each refused task in `error.details.failures` (`taskId`, `message`) */
         422: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["BulkRefusal"];
+            "application/json": components["schemas"]["ErrorBody"];
           };
         };
         /** @description The database is unreachable; retry later */
@@ -6327,7 +6294,7 @@ export interface paths {
             [name: string]: unknown;
           };
           content: {
-            "text/event-stream": string;
+            "text/event-stream": Record<string, never>;
           };
         };
         /** @description A query parameter could not be parsed */
@@ -6407,10 +6374,9 @@ export interface paths {
         path?: never;
         cookie?: never;
       };
-      /** @description field `file`: the CSV or XLSX file */
-      requestBody?: {
+      requestBody: {
         content: {
-          "multipart/form-data": unknown;
+          "multipart/form-data": components["schemas"]["UploadForm"];
         };
       };
       responses: {
@@ -7054,7 +7020,7 @@ export interface paths {
             [name: string]: unknown;
           };
           content: {
-            "text/event-stream": string;
+            "text/event-stream": Record<string, never>;
           };
         };
         /** @description A query parameter could not be parsed */
@@ -9731,7 +9697,7 @@ export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
     Activity: {
-      /** Format: int64 */
+      /** Format: uint64 */
       actorId?: number | null;
       /** Format: date-time */
       at: string;
@@ -9741,7 +9707,7 @@ export interface components {
        *     `comment_deleted` or `attachment`.
        */
       field: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       newValue?: string | null;
       oldValue?: string | null;
@@ -9750,7 +9716,7 @@ export interface components {
       /** @description `<1d`, `1-3d`, `3-7d`, `7-14d`, `14-30d`, `>30d` since creation. */
       band: string;
       byStatus: components["schemas"]["StatusTally"][];
-      /** Format: int64 */
+      /** Format: uint64 */
       total: number;
     };
     /** @description Open tasks now by age. */
@@ -9770,7 +9736,7 @@ export interface components {
     /** @description An approval of one node attempt. */
     Approval: {
       approvers: components["schemas"]["Approver"][];
-      /** Format: int32 */
+      /** Format: uint32 */
       attempt: number;
       /** @description Whether the caller may approve or reject it now. */
       canDecide: boolean;
@@ -9785,15 +9751,15 @@ export interface components {
       /** @description `person` or `timeout`. */
       decidedVia?: string | null;
       escalated: boolean;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       nodeId: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       runId: number;
       status: components["schemas"]["ApprovalStatus"];
       /** @description The value under review (the node's `value` input). */
       subject: unknown;
-      /** Format: int64 */
+      /** Format: uint64 */
       taskId?: number | null;
     };
     /**
@@ -9804,34 +9770,34 @@ export interface components {
     Approver: {
       /** @description Added when the approval escalated. */
       escalation: boolean;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       username: string;
     };
     Attachment: {
-      /** Format: int64 */
+      /** Format: uint64 */
       commentId?: number | null;
       /** @description Judged from the content, not the name. */
       contentType: string;
       /** Format: date-time */
       createdAt: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       name: string;
       sha256: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       size: number;
-      /** Format: int64 */
+      /** Format: uint64 */
       taskId: number;
-      /** Format: int64 */
+      /** Format: uint64 */
       uploadedBy: number;
     };
     BreachCount: {
-      /** Format: int64 */
+      /** Format: uint64 */
       breached: number;
       /** Format: double */
       breachRate?: number | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       withSla: number;
     };
     /**
@@ -9839,20 +9805,6 @@ export interface components {
      * @enum {string}
      */
     BuiltinKind: "condition" | "wait" | "approval" | "notification" | "task" | "switch" | "query";
-    /** @description Why one task of a bulk change could not be changed. */
-    BulkFailure: {
-      code: string;
-      message: string;
-      /** Format: int64 */
-      taskId: number;
-    };
-    /**
-     * @description The per-task reasons a bulk change was refused (422 `bulk_refused`,
-     *     `error.details.failures`).
-     */
-    BulkRefusal: {
-      failures: components["schemas"]["BulkFailure"][];
-    };
     BulkRequest: {
       set: components["schemas"]["BulkSet"];
       /** @description 1-500 tasks. */
@@ -9864,7 +9816,7 @@ export interface components {
     BulkSet: {
       assigneeIds?: number[] | null;
       priority?: null | components["schemas"]["Priority"];
-      /** Format: int64 */
+      /** Format: uint64 */
       statusId?: number | null;
       tags?: string[] | null;
     };
@@ -9873,12 +9825,12 @@ export interface components {
       newPassword: string;
     };
     ClientBreach: components["schemas"]["BreachCount"] & {
-      /** Format: int64 */
+      /** Format: uint64 */
       clientId: number;
       name: string;
     };
     Comment: {
-      /** Format: int64 */
+      /** Format: uint64 */
       authorId: number;
       /** @description Markdown source; render it sanitised, never as raw HTML. */
       body: string;
@@ -9886,9 +9838,9 @@ export interface components {
       createdAt: string;
       /** @description Earlier versions, oldest first. */
       history: components["schemas"]["CommentEdit"][];
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
-      /** Format: int64 */
+      /** Format: uint64 */
       taskId: number;
       /** Format: date-time */
       updatedAt: string;
@@ -9913,7 +9865,7 @@ export interface components {
       createdAt: string;
       database: string;
       host: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       kind: components["schemas"]["ConnectionKind"];
       name: string;
@@ -9921,7 +9873,7 @@ export interface components {
         [key: string]: string;
       };
       password: components["schemas"]["SecretState"];
-      /** Format: int32 */
+      /** Format: uint32 */
       port: number;
       readOnly: boolean;
       tlsMode: components["schemas"]["TlsMode"];
@@ -9938,17 +9890,17 @@ export interface components {
       clientIds?: number[];
       database?: string;
       host: string;
-      kind: string;
+      kind: components["schemas"]["ConnectionKind"];
       name: string;
       options?: {
         [key: string]: string;
       };
       /** @description A string, `{"set": true}` or `null`. */
       password?: unknown;
-      /** Format: int32 */
+      /** Format: uint32 */
       port?: number | null;
       readOnly?: boolean;
-      tlsMode?: string | null;
+      tlsMode?: null | components["schemas"]["TlsMode"];
       user?: string;
     };
     /**
@@ -9966,7 +9918,7 @@ export interface components {
     };
     CreateTask: {
       assigneeIds?: number[];
-      /** Format: int64 */
+      /** Format: uint64 */
       clientId: number;
       /** @description Markdown. */
       description?: string;
@@ -9977,10 +9929,10 @@ export interface components {
       sharedWith?: number[];
       sourceKind?: null | components["schemas"]["SourceKind"];
       sourceNode?: string | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       sourceRefId?: number | null;
       /**
-       * Format: int64
+       * Format: uint64
        * @description Defaults to the first status.
        */
       statusId?: number | null;
@@ -10003,7 +9955,7 @@ export interface components {
       username: string;
     };
     CreateWorkflow: {
-      /** Format: int64 */
+      /** Format: uint64 */
       clientId: number;
       description?: string;
       graph?: components["schemas"]["Graph"];
@@ -10024,7 +9976,7 @@ export interface components {
       /** Format: double */
       hours: number;
       key: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       taskId: number;
     };
     /** @description Cycle time: creation to completion, of tasks completed in the window. */
@@ -10057,26 +10009,26 @@ export interface components {
     };
     DryRun: {
       dates: components["schemas"]["DateDetection"];
-      /** Format: int32 */
+      /** Format: uint32 */
       invalid: number;
       priorityValues: components["schemas"]["ValueUse"][];
       /** @description The first problems; the report CSV lists them all. */
       problems: components["schemas"]["ImportProblem"][];
       problemsTruncated: boolean;
-      /** Format: int32 */
+      /** Format: uint32 */
       rowsTotal: number;
       /** @description Earlier applied imports of the same file into the same client. */
       sameFileImports: number[];
       statusValues: components["schemas"]["ValueUse"][];
       /**
-       * Format: int32
+       * Format: uint32
        * @description Valid rows that update a task imported earlier (same external id).
        */
       updates: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       valid: number;
       /**
-       * Format: int32
+       * Format: uint32
        * @description Valid rows with a warning.
        */
       warnings: number;
@@ -10093,7 +10045,7 @@ export interface components {
       action: string;
       /** Format: date-time */
       at: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       auditId: number;
       clientIp?: string | null;
       objectId?: string | null;
@@ -10103,7 +10055,7 @@ export interface components {
       role?: string | null;
       /** Format: int32 */
       status: number;
-      /** Format: int64 */
+      /** Format: uint64 */
       userId?: number | null;
     };
     /** @description The body of every 4xx and 5xx answer. */
@@ -10127,7 +10079,7 @@ export interface components {
       input?: string | null;
       on: components["schemas"]["EventKind"];
       /**
-       * Format: int64
+       * Format: uint64
        * @description The workflow whose runs are watched (`run_finished`).
        */
       sourceWorkflowId?: number | null;
@@ -10153,13 +10105,13 @@ export interface components {
     Firing: {
       /** Format: date-time */
       firedAt: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       /** @description The schedule instant or event it answered. */
       key: string;
       message?: string | null;
       outcome: components["schemas"]["FiringOutcome"];
-      /** Format: int64 */
+      /** Format: uint64 */
       runId?: number | null;
     };
     /**
@@ -10173,9 +10125,9 @@ export interface components {
       nodes?: components["schemas"]["Node"][];
     };
     HookAccepted: {
-      /** Format: int64 */
+      /** Format: uint64 */
       firingId: number;
-      /** Format: int64 */
+      /** Format: uint64 */
       runId: number;
       /** @description The run's status when answering (final with `sync=true` if it finished in time). */
       status: string;
@@ -10185,10 +10137,10 @@ export interface components {
      *     header row and the mapping. Stored with the session as JSON.
      */
     ImportOptions: {
-      /** Format: int64 */
+      /** Format: uint64 */
       clientId: number;
       /**
-       * Format: int32
+       * Format: uint32
        * @description The header row as in the file; detected when absent, `0` for none.
        */
       headerRow?: number | null;
@@ -10198,11 +10150,11 @@ export interface components {
     };
     ImportPage: {
       items: components["schemas"]["ImportView"][];
-      /** Format: int32 */
+      /** Format: uint32 */
       page: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       perPage: number;
-      /** Format: int64 */
+      /** Format: uint64 */
       total: number;
     };
     /** @description One problem of one row, located as in the file. */
@@ -10211,7 +10163,7 @@ export interface components {
       column: string;
       reason: string;
       /**
-       * Format: int32
+       * Format: uint32
        * @description The row number as the spreadsheet shows it.
        */
       row: number;
@@ -10225,19 +10177,19 @@ export interface components {
        * @description `rowsInvalid / rowsTotal`.
        */
       errorRate?: number | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       imports: number;
       /**
-       * Format: int64
+       * Format: uint64
        * @description Rows that created or updated a task.
        */
       rowsImported: number;
       /**
-       * Format: int64
+       * Format: uint64
        * @description Rows the validation refused.
        */
       rowsInvalid: number;
-      /** Format: int64 */
+      /** Format: uint64 */
       rowsTotal: number;
     };
     /** @enum {string} */
@@ -10265,9 +10217,9 @@ export interface components {
     ImportView: {
       /** Format: date-time */
       appliedAt?: string | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       clientId?: number | null;
-      /** Format: int32 */
+      /** Format: uint32 */
       created: number;
       /** Format: date-time */
       createdAt: string;
@@ -10275,27 +10227,27 @@ export interface components {
       format: string;
       /** @description False once the file was deleted (the session expired). */
       hasFile: boolean;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       invalid?: number | null;
       message?: string | null;
       mode?: null | components["schemas"]["ApplyMode"];
       options?: null | components["schemas"]["ImportOptions"];
-      /** Format: int64 */
+      /** Format: uint64 */
       ownerId: number;
       ownerName: string;
       /** @description The error report of the stored mapping. */
       reportUrl: string;
-      /** Format: int32 */
+      /** Format: uint32 */
       rowsDone: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       rowsTotal: number;
       sha256: string;
       sheet?: string | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       size: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       skipped: number;
       state: components["schemas"]["ImportState"];
       /**
@@ -10305,12 +10257,12 @@ export interface components {
       tasksUrl: string;
       /** Format: date-time */
       undoneAt?: string | null;
-      /** Format: int32 */
+      /** Format: uint32 */
       updated: number;
       /** Format: date-time */
       updatedAt: string;
       /**
-       * Format: int32
+       * Format: uint32
        * @description Counts of the last dry run.
        */
       valid?: number | null;
@@ -10319,12 +10271,12 @@ export interface components {
       /** @description Newest first. */
       items: components["schemas"]["Notification"][];
       /**
-       * Format: int64
+       * Format: uint64
        * @description Pass as `before` for the next page; absent on the last page.
        */
       next?: number | null;
       /**
-       * Format: int64
+       * Format: uint64
        * @description Unread notifications in all, for the bell.
        */
       unread: number;
@@ -10340,7 +10292,7 @@ export interface components {
       updated: string[];
     };
     Instantiate: {
-      /** Format: int64 */
+      /** Format: uint64 */
       clientId: number;
       name: string;
       /** @description Parameter values by name. */
@@ -10348,22 +10300,22 @@ export interface components {
     };
     Instantiated: {
       triggers: components["schemas"]["CreatedTrigger"][];
-      /** Format: int64 */
+      /** Format: uint64 */
       workflowId: number;
     };
     /** @description Resource limits of one node execution. */
     Limits: {
-      /** Format: int32 */
+      /** Format: uint32 */
       cpuMillicores: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       memoryMib: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       timeoutSeconds: number;
     };
     /** @description Upper bounds of node limits and what a new template starts from. */
     LimitSettings: {
       /**
-       * Format: int32
+       * Format: uint32
        * @description Largest CPU limit (`KATALUSIS_MAX_CPU_MILLICORES`).
        */
       cpuMillicores: number;
@@ -10375,12 +10327,12 @@ export interface components {
       /** @description The retry policy a template gets when it names none. */
       defaultRetry: components["schemas"]["RetrySpec"];
       /**
-       * Format: int32
+       * Format: uint32
        * @description Largest memory limit (`KATALUSIS_MAX_MEMORY_MIB`).
        */
       memoryMib: number;
       /**
-       * Format: int32
+       * Format: uint32
        * @description Largest timeout a template may set (`KATALUSIS_MAX_TIMEOUT_SECONDS`).
        */
       timeoutSeconds: number;
@@ -10391,11 +10343,11 @@ export interface components {
       password: string;
     };
     LogLineView: {
-      /** Format: int32 */
+      /** Format: uint32 */
       attempt: number;
       level: string;
       message: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       seq: number;
       stream: string;
       /** Format: date-time */
@@ -10404,7 +10356,7 @@ export interface components {
     LogPage: {
       items: components["schemas"]["LogLineView"][];
       /**
-       * Format: int64
+       * Format: uint64
        * @description Pass as `after` to read on; absent when this page was not full.
        */
       next?: number | null;
@@ -10418,12 +10370,15 @@ export interface components {
       custom: string[];
       /** @default null */
       dateFormat: null | components["schemas"]["DateFormat"];
-      /**
-       * @description Unmapped fields are left empty (status and priority take defaults).
-       * @default {}
-       */
-      fields: {
-        [key: string]: components["schemas"]["ImportSource"];
+      fields?: {
+        assignees?: components["schemas"]["ImportSource"];
+        description?: components["schemas"]["ImportSource"];
+        dueDate?: components["schemas"]["ImportSource"];
+        externalId?: components["schemas"]["ImportSource"];
+        priority?: components["schemas"]["ImportSource"];
+        status?: components["schemas"]["ImportSource"];
+        tags?: components["schemas"]["ImportSource"];
+        title?: components["schemas"]["ImportSource"];
       };
       /**
        * @description Source priority value (as in the file) → priority key.
@@ -10452,14 +10407,19 @@ export interface components {
      */
     MissedPolicy: "skip" | "run_once";
     /**
+     * @description A dotted Python module name (`json`, `os.path`), as the OpenAPI document
+     *     states it for the module lists.
+     */
+    ModuleName: string;
+    /**
      * @description The import policy for `restricted` nodes, frozen into each run: modules a
      *     node may import (allow) and may never import (block). Block wins over allow.
      */
     ModuleSettings: {
       /** @description Modules restricted nodes may import. */
-      allow: string[];
+      allow: components["schemas"]["ModuleName"][];
       /** @description Modules restricted nodes may never import. */
-      block: string[];
+      block: components["schemas"]["ModuleName"][];
     };
     ModulesView: {
       allow: string[];
@@ -10469,7 +10429,7 @@ export interface components {
       isDefault: boolean;
       /** Format: date-time */
       updatedAt?: string | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       updatedBy?: number | null;
     };
     MoveTask: {
@@ -10480,12 +10440,12 @@ export interface components {
        */
       position?: number | null;
       /**
-       * Format: int64
+       * Format: uint64
        * @description The target column; must be an allowed transition when it changes.
        */
       statusId: number;
       /**
-       * Format: int32
+       * Format: uint32
        * @description The card's version as the board last saw it; a stale one answers 409.
        */
       version: number;
@@ -10511,7 +10471,7 @@ export interface components {
       trigger?: components["schemas"]["TriggerRule"];
     };
     NodeExecution: {
-      /** Format: int32 */
+      /** Format: uint32 */
       attempt: number;
       /** Format: int64 */
       durationMs?: number | null;
@@ -10529,26 +10489,26 @@ export interface components {
     };
     /** @description Per-node limit overrides; each may only tighten the template's limit. */
     NodeLimits: {
-      /** Format: int32 */
+      /** Format: uint32 */
       cpuMillicores?: number | null;
-      /** Format: int32 */
+      /** Format: uint32 */
       memoryMib?: number | null;
-      /** Format: int32 */
+      /** Format: uint32 */
       timeoutSeconds?: number | null;
     };
     NodeStat: {
       durationMs: components["schemas"]["Quantiles"];
       /**
-       * Format: int64
+       * Format: uint64
        * @description Attempts in runs of the window.
        */
       executions: number;
       /** Format: double */
       failureRate?: number | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       failures: number;
       nodeId: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       workflowId: number;
       workflowName: string;
     };
@@ -10559,16 +10519,16 @@ export interface components {
       mostFailing: components["schemas"]["NodeStat"][];
     };
     Notification: {
-      /** Format: int64 */
+      /** Format: uint64 */
       actorId?: number | null;
       /** Format: date-time */
       createdAt: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       kind: components["schemas"]["NotificationKind"];
       /** Format: date-time */
       readAt?: string | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       taskId?: number | null;
       title: string;
     };
@@ -10585,7 +10545,7 @@ export interface components {
       byPriority: components["schemas"]["PriorityCount"][];
       /** @description Every not-done status in board order, zero counts included. */
       byStatus: components["schemas"]["StatusTally"][];
-      /** Format: int64 */
+      /** Format: uint64 */
       total: number;
     };
     /** @description One page of a list. */
@@ -10596,7 +10556,7 @@ export interface components {
         action: string;
         /** Format: date-time */
         at: string;
-        /** Format: int64 */
+        /** Format: uint64 */
         auditId: number;
         clientIp?: string | null;
         objectId?: string | null;
@@ -10606,17 +10566,17 @@ export interface components {
         role?: string | null;
         /** Format: int32 */
         status: number;
-        /** Format: int64 */
+        /** Format: uint64 */
         userId?: number | null;
       }[];
       /** @description Pass as `after` to read the next page; absent on the last page. */
       nextCursor?: string | null;
-      /** Format: int32 */
+      /** Format: uint32 */
       page: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       perPage: number;
       /**
-       * Format: int64
+       * Format: uint64
        * @description How many rows the filter matches: present with page numbers (`page`,
        *     unless `count=none`) or `count=exact`, absent otherwise (counting a million rows per page
        *     is what made big lists slow; `hasMore` says whether to offer "next").
@@ -10628,7 +10588,7 @@ export interface components {
       /** @description Whether rows follow this page. */
       hasMore: boolean;
       items: {
-        /** Format: int64 */
+        /** Format: uint64 */
         clientId: number;
         /** Format: date-time */
         createdAt: string;
@@ -10638,7 +10598,7 @@ export interface components {
          */
         durationMs?: number | null;
         /**
-         * Format: int32
+         * Format: uint32
          * @description Nodes that ended failed.
          */
         failedNodes?: number | null;
@@ -10648,35 +10608,35 @@ export interface components {
         } | null;
         /** Format: date-time */
         finishedAt?: string | null;
-        /** Format: int64 */
+        /** Format: uint64 */
         id: number;
         message?: string | null;
         /**
-         * Format: int32
+         * Format: uint32
          * @description Nodes in the run's graph (absent for runs recorded before this was stored).
          */
         nodeCount?: number | null;
         published: boolean;
         /** Format: date-time */
         startedAt?: string | null;
-        /** Format: int64 */
+        /** Format: uint64 */
         startedBy: number;
         status: string;
         workflowDescription: string;
-        /** Format: int64 */
+        /** Format: uint64 */
         workflowId: number;
         workflowName: string;
-        /** Format: int32 */
+        /** Format: uint32 */
         workflowRevision: number;
       }[];
       /** @description Pass as `after` to read the next page; absent on the last page. */
       nextCursor?: string | null;
-      /** Format: int32 */
+      /** Format: uint32 */
       page: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       perPage: number;
       /**
-       * Format: int64
+       * Format: uint64
        * @description How many rows the filter matches: present with page numbers (`page`,
        *     unless `count=none`) or `count=exact`, absent otherwise (counting a million rows per page
        *     is what made big lists slow; `hasMore` says whether to offer "next").
@@ -10693,7 +10653,7 @@ export interface components {
         createdAt: string;
         displayName: string;
         email: string;
-        /** Format: int64 */
+        /** Format: uint64 */
         id: number;
         role: components["schemas"]["Role"];
         /** Format: date-time */
@@ -10702,12 +10662,12 @@ export interface components {
       }[];
       /** @description Pass as `after` to read the next page; absent on the last page. */
       nextCursor?: string | null;
-      /** Format: int32 */
+      /** Format: uint32 */
       page: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       perPage: number;
       /**
-       * Format: int64
+       * Format: uint64
        * @description How many rows the filter matches: present with page numbers (`page`,
        *     unless `count=none`) or `count=exact`, absent otherwise (counting a million rows per page
        *     is what made big lists slow; `hasMore` says whether to offer "next").
@@ -10719,30 +10679,30 @@ export interface components {
       /** @description Whether rows follow this page. */
       hasMore: boolean;
       items: {
-        /** Format: int64 */
+        /** Format: uint64 */
         clientId: number;
-        /** Format: int64 */
+        /** Format: uint64 */
         createdBy: number;
         description: string;
-        /** Format: int64 */
+        /** Format: uint64 */
         id: number;
         name: string;
         nodes: number;
-        /** Format: int32 */
+        /** Format: uint32 */
         revision: number;
         /** Format: date-time */
         updatedAt: string;
-        /** Format: int64 */
+        /** Format: uint64 */
         updatedBy: number;
       }[];
       /** @description Pass as `after` to read the next page; absent on the last page. */
       nextCursor?: string | null;
-      /** Format: int32 */
+      /** Format: uint32 */
       page: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       perPage: number;
       /**
-       * Format: int64
+       * Format: uint64
        * @description How many rows the filter matches: present with page numbers (`page`,
        *     unless `count=none`) or `count=exact`, absent otherwise (counting a million rows per page
        *     is what made big lists slow; `hasMore` says whether to offer "next").
@@ -10781,14 +10741,14 @@ export interface components {
       priority?: null | components["schemas"]["Priority"];
       sharedWith?: number[] | null;
       /**
-       * Format: int64
+       * Format: uint64
        * @description Must be an allowed transition from the current status (422 otherwise).
        */
       statusId?: number | null;
       tags?: string[] | null;
       title?: string | null;
       /**
-       * Format: int32
+       * Format: uint32
        * @description The version this edit is based on; a stale one answers 409.
        */
       version: number;
@@ -10808,12 +10768,12 @@ export interface components {
       /** @description Open tasks now per assignee: the workload. */
       openByAssignee: components["schemas"]["UserCount"][];
       /**
-       * Format: int64
+       * Format: uint64
        * @description How many tasks those changes touched.
        */
       reassignedTasks: number;
       /**
-       * Format: int64
+       * Format: uint64
        * @description Assignee changes in the window to tasks that already had an
        *     assignee (a first assignment is not a reassignment).
        */
@@ -10823,7 +10783,7 @@ export interface components {
     Person: {
       active: boolean;
       displayName: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       role: components["schemas"]["Role"];
       username: string;
@@ -10867,13 +10827,13 @@ export interface components {
       encoding?: string | null;
       format: string;
       /**
-       * Format: int32
+       * Format: uint32
        * @description The header row as in the file; `None` without a header.
        */
       headerRow?: number | null;
       headers: string[];
       priorities: components["schemas"]["ValueChoice"][];
-      /** Format: int32 */
+      /** Format: uint32 */
       rowCount: number;
       /** @description The first rows, each with its row number as in the file. */
       rows: components["schemas"]["PreviewRow"][];
@@ -10884,7 +10844,7 @@ export interface components {
     };
     PreviewRow: {
       cells: string[];
-      /** Format: int32 */
+      /** Format: uint32 */
       row: number;
     };
     /**
@@ -10896,7 +10856,7 @@ export interface components {
       priority: components["schemas"]["Priority"];
     };
     PriorityCount: {
-      /** Format: int64 */
+      /** Format: uint64 */
       count: number;
       priority: components["schemas"]["Priority"];
     };
@@ -10913,7 +10873,7 @@ export interface components {
     };
     /** @description Percentiles by nearest rank (a value that was observed). */
     Quantiles: {
-      /** Format: int64 */
+      /** Format: uint64 */
       count: number;
       /** Format: double */
       p50?: number | null;
@@ -10924,7 +10884,7 @@ export interface components {
     };
     QueueWait: {
       /**
-       * Format: int64
+       * Format: uint64
        * @description Runs pending now (not started), whatever their creation time.
        */
       pendingNow: number;
@@ -10932,7 +10892,7 @@ export interface components {
       waitMs: components["schemas"]["Quantiles"];
     };
     ReasonCount: {
-      /** Format: int64 */
+      /** Format: uint64 */
       count: number;
       /** @description `timeout`, `memory`, `error`, `sandbox`, … (`unknown` when not recorded). */
       reason: string;
@@ -10945,59 +10905,59 @@ export interface components {
     };
     /** @description The retention in force, in days; absent keeps rows forever. */
     RetentionView: {
-      /** Format: int32 */
+      /** Format: uint32 */
       auditDays?: number | null;
-      /** Format: int32 */
+      /** Format: uint32 */
       batchRows: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       filesDays?: number | null;
-      /** Format: int32 */
+      /** Format: uint32 */
       logLinesDays?: number | null;
-      /** Format: int32 */
+      /** Format: uint32 */
       runEventsDays?: number | null;
     };
     /** @description How often a failed node is tried again and how long to wait in between. */
     RetrySpec: {
       /** Format: double */
       backoffMultiplier?: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       backoffSeconds?: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       maxAttempts: number;
     };
     Revision: {
       /** Format: date-time */
       createdAt: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       createdBy: number;
       description: string;
       graph: components["schemas"]["Graph"];
       name: string;
-      /** Format: int32 */
+      /** Format: uint32 */
       revision: number;
     };
     RevisionSummary: {
       /** Format: date-time */
       createdAt: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       createdBy: number;
       name: string;
       nodes: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       revision: number;
     };
     /** @enum {string} */
     Role: "admin" | "manager" | "client";
     Run: {
       cancelRequested: boolean;
-      /** Format: int64 */
+      /** Format: uint64 */
       clientId: number;
       /** Format: date-time */
       createdAt: string;
       failurePolicy: string;
       /** Format: date-time */
       finishedAt?: string | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       logsVisibleToClient: boolean;
       message?: string | null;
@@ -11005,18 +10965,18 @@ export interface components {
       published: boolean;
       /** Format: date-time */
       startedAt?: string | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       startedBy: number;
       status: string;
       workflowDescription: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       workflowId: number;
       /**
        * @description The workflow's current name and description (what the client reads as
        *     "what is this result").
        */
       workflowName: string;
-      /** Format: int32 */
+      /** Format: uint32 */
       workflowRevision: number;
     };
     RunAnalytics: {
@@ -11032,7 +10992,7 @@ export interface components {
     /** @enum {string} */
     RunMode: "async" | "sync";
     RunNode: {
-      /** Format: int32 */
+      /** Format: uint32 */
       attempt: number;
       /** @description The branch a Condition took (`true`/`false`). */
       branch?: string | null;
@@ -11056,12 +11016,12 @@ export interface components {
       waitUntil?: string | null;
     };
     RunStarted: {
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       status: string;
     };
     RunSummary: {
-      /** Format: int64 */
+      /** Format: uint64 */
       clientId: number;
       /** Format: date-time */
       createdAt: string;
@@ -11071,7 +11031,7 @@ export interface components {
        */
       durationMs?: number | null;
       /**
-       * Format: int32
+       * Format: uint32
        * @description Nodes that ended failed.
        */
       failedNodes?: number | null;
@@ -11081,25 +11041,25 @@ export interface components {
       } | null;
       /** Format: date-time */
       finishedAt?: string | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       message?: string | null;
       /**
-       * Format: int32
+       * Format: uint32
        * @description Nodes in the run's graph (absent for runs recorded before this was stored).
        */
       nodeCount?: number | null;
       published: boolean;
       /** Format: date-time */
       startedAt?: string | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       startedBy: number;
       status: string;
       workflowDescription: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       workflowId: number;
       workflowName: string;
-      /** Format: int32 */
+      /** Format: uint32 */
       workflowRevision: number;
     };
     /** @description Runs created in the window, per bucket and status. */
@@ -11111,11 +11071,11 @@ export interface components {
        *     do not count.
        */
       successRate?: number | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       total: number;
     };
     SavedMapping: {
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       mapping: components["schemas"]["Mapping"];
       name: string;
@@ -11135,7 +11095,7 @@ export interface components {
       parameters?: components["schemas"]["TemplateParameter"][];
       /** @description Share with every manager (admins only). */
       shared?: boolean;
-      /** Format: int64 */
+      /** Format: uint64 */
       workflowId: number;
     };
     /** @description A schedule: a cron expression in a time zone. */
@@ -11199,12 +11159,12 @@ export interface components {
       byClient: components["schemas"]["ClientBreach"][];
       byPriority: components["schemas"]["PriorityBreach"][];
       /**
-       * Format: int64
+       * Format: uint64
        * @description Open tasks past their risk point but not their deadline now.
        */
       openAtRisk: number;
       /**
-       * Format: int64
+       * Format: uint64
        * @description Open tasks past their deadline now.
        */
       openBreached: number;
@@ -11217,7 +11177,7 @@ export interface components {
     SlaTarget: {
       priority: components["schemas"]["Priority"];
       /**
-       * Format: int32
+       * Format: uint32
        * @description Minutes to resolve; `null`: no SLA for this priority.
        */
       targetMinutes?: number | null;
@@ -11227,7 +11187,7 @@ export interface components {
       /** @description The workflow node, for `workflow` tasks. */
       node?: string | null;
       /**
-       * Format: int64
+       * Format: uint64
        * @description Import batch, workflow run or approval id, by `kind`.
        */
       refId?: number | null;
@@ -11250,7 +11210,7 @@ export interface components {
     };
     Status: {
       /**
-       * Format: int64
+       * Format: uint64
        * @description Absent when an admin adds a status.
        */
       id?: number | null;
@@ -11259,48 +11219,48 @@ export interface components {
       name: string;
     };
     StatusCount: {
-      /** Format: int64 */
+      /** Format: uint64 */
       count: number;
-      /** Format: int64 */
+      /** Format: uint64 */
       statusId: number;
     };
     StatusSeries: {
       counts: number[];
       /** @description `pending`, `running`, `waiting`, `succeeded`, `failed` or `cancelled`. */
       status: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       total: number;
     };
     StatusTally: {
-      /** Format: int64 */
+      /** Format: uint64 */
       count: number;
       name: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       statusId: number;
     };
     Storage: {
       retention: components["schemas"]["RetentionView"];
       /** @description Largest first. */
       tables: components["schemas"]["TableSize"][];
-      /** Format: int64 */
+      /** Format: uint64 */
       totalBytes: number;
     };
     TableSize: {
       /**
-       * Format: int64
+       * Format: uint64
        * @description InnoDB's estimate (information_schema), not an exact count.
        */
       approxRows: number;
-      /** Format: int64 */
+      /** Format: uint64 */
       dataBytes: number;
-      /** Format: int64 */
+      /** Format: uint64 */
       indexBytes: number;
       table: string;
     };
     /** @description A task as the board, the list and the drawer show it. */
     Task: {
       assigneeIds: number[];
-      /** Format: int64 */
+      /** Format: uint64 */
       clientId: number;
       /** Format: date-time */
       completedAt?: string | null;
@@ -11310,7 +11270,7 @@ export interface components {
       description: string;
       /** Format: date-time */
       dueAt?: string | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       /** @description Human-readable, unique, per client: `ACME-42`. */
       key: string;
@@ -11320,7 +11280,7 @@ export interface components {
        */
       position: number;
       priority: components["schemas"]["Priority"];
-      /** Format: int64 */
+      /** Format: uint64 */
       reporterId: number;
       /** @description Only on single-task answers. */
       sharedWith?: number[] | null;
@@ -11330,14 +11290,14 @@ export interface components {
       slaRiskAt?: string | null;
       slaState?: null | components["schemas"]["SlaState"];
       source: components["schemas"]["Source"];
-      /** Format: int64 */
+      /** Format: uint64 */
       statusId: number;
       tags: string[];
       title: string;
       /** Format: date-time */
       updatedAt: string;
       /**
-       * Format: int32
+       * Format: uint32
        * @description Send back with changes; a stale one answers 409.
        */
       version: number;
@@ -11362,20 +11322,20 @@ export interface components {
       items: components["schemas"]["Task"][];
       /** @description Pass as `after` (with the same sort) to read the next page. */
       nextCursor?: string | null;
-      /** Format: int32 */
+      /** Format: uint32 */
       page: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       perPage: number;
       /** @description With `withCounts=true`: matching tasks per status. */
       statusCounts?: components["schemas"]["StatusCount"][] | null;
       /**
-       * Format: int64
+       * Format: uint64
        * @description How many tasks match: present with `page` (unless `count=none`) or `count=exact`.
        */
       total?: number | null;
     };
     TaskRef: {
-      /** Format: int64 */
+      /** Format: uint64 */
       clientId: number;
       /** Format: date-time */
       createdAt: string;
@@ -11385,9 +11345,9 @@ export interface components {
       slaDueAt?: string | null;
       /** Format: date-time */
       slaRiskAt?: string | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       statusId: number;
-      /** Format: int64 */
+      /** Format: uint64 */
       taskId: number;
       title: string;
     };
@@ -11410,6 +11370,11 @@ export interface components {
       builtin?: null | components["schemas"]["BuiltinKind"];
       category?: string;
       code: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: uint64 */
+      createdBy: number;
+      deleted: boolean;
       description?: string;
       executionMode?: components["schemas"]["ExecutionMode"];
       /**
@@ -11424,17 +11389,11 @@ export interface components {
       outputs?: components["schemas"]["PortSpec"][];
       parameters?: components["schemas"]["ParamSpec"][];
       retry?: components["schemas"]["RetrySpec"];
-      title: string;
-      trustLevel?: components["schemas"]["TrustLevel"];
-    } & {
-      /** Format: date-time */
-      createdAt: string;
-      /** Format: int64 */
-      createdBy: number;
-      deleted: boolean;
       /** @description SHA-256 of the canonical spec; equal hashes mean identical versions. */
       sha256: string;
-      /** Format: int32 */
+      title: string;
+      trustLevel?: components["schemas"]["TrustLevel"];
+      /** Format: uint32 */
       version: number;
     };
     /** @description One value the person instantiating fills in. */
@@ -11455,7 +11414,7 @@ export interface components {
     /** @description A pinned version of a node template. */
     TemplateRef: {
       name: string;
-      /** Format: int32 */
+      /** Format: uint32 */
       version: number;
     };
     /** @description The validated, versioned content of a node template. */
@@ -11527,7 +11486,7 @@ export interface components {
       | "error";
     /** @description The classified result of `POST /api/admin/connections/{id}/test`. */
     TestResult: {
-      /** Format: int64 */
+      /** Format: uint64 */
       elapsedMs: number;
       /** @description What happened, for a person; never contains the password. */
       message: string;
@@ -11551,7 +11510,7 @@ export interface components {
     Throughput: {
       /** @description Tasks completed per bucket (by their current completion time). */
       completed: number[];
-      /** Format: int64 */
+      /** Format: uint64 */
       completedTotal: number;
       /**
        * Format: double
@@ -11561,11 +11520,11 @@ export interface components {
       /** @description Tasks created per bucket. */
       created: number[];
       /**
-       * Format: int64
+       * Format: uint64
        * @description Of the tasks created in the window, how many are completed now.
        */
       createdAndCompleted: number;
-      /** Format: int64 */
+      /** Format: uint64 */
       createdTotal: number;
     };
     /**
@@ -11576,7 +11535,7 @@ export interface components {
     TokenResponse: {
       accessToken: string;
       /**
-       * Format: int64
+       * Format: uint64
        * @description Seconds until the access token expires.
        */
       expiresIn: number;
@@ -11595,35 +11554,70 @@ export interface components {
       /** Format: date-time */
       createdAt: string;
       enabled: boolean;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       lastFiring?: null | components["schemas"]["Firing"];
       name: string;
       /** Format: date-time */
       nextFireAt?: string | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       ownerId: number;
       /** @description The next schedule instants (schedules only). */
       upcoming: string[];
       /** Format: date-time */
       updatedAt: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       workflowId: number;
     };
     /** @description A trigger's kind and settings. */
     TriggerConfig:
-      | (components["schemas"]["ScheduleConfig"] & {
+      | {
+          /**
+           * @description Five fields (minute, hour, day of month, month, day of week) or six
+           *     with seconds first, e.g. `0 9 * * MON-FRI`.
+           */
+          cron: string;
+          /** @description Inputs of each run, by node id and port. */
+          inputs?: Record<string, never>;
           /** @enum {string} */
           kind: "schedule";
-        })
-      | (components["schemas"]["WebhookConfig"] & {
+          missed?: components["schemas"]["MissedPolicy"];
+          /** @description An IANA zone name, e.g. `Europe/Berlin`. */
+          timezone: string;
+        }
+      | {
+          /** @description `node.port` → a JSON pointer into the body (`""` is the whole body). */
+          inputs?: {
+            [key: string]: string;
+          };
           /** @enum {string} */
           kind: "webhook";
-        })
-      | (components["schemas"]["EventConfig"] & {
+          /**
+           * Format: uint32
+           * @description Calls accepted per minute; more answer 429.
+           */
+          ratePerMinute?: number;
+          /** @description Require `X-Katalusis-Signature: sha256=<hex HMAC-SHA256 of the body>`. */
+          signed?: boolean;
+        }
+      | {
+          /** @description `node.port` that receives the event as JSON. */
+          input?: string | null;
           /** @enum {string} */
           kind: "event";
-        });
+          on: components["schemas"]["EventKind"];
+          /**
+           * Format: uint64
+           * @description The workflow whose runs are watched (`run_finished`).
+           */
+          sourceWorkflowId?: number | null;
+          /**
+           * @description Task status name (required for `task_status_changed`), run status
+           *     (`succeeded`, `failed`, `cancelled`) for `run_finished`, or
+           *     `applied` / `failed` for `import_finished`.
+           */
+          status?: string | null;
+        };
     /**
      * @description When a node may start, judged from its upstream nodes once they are
      *     decided (the vocabulary of Airflow's trigger rules).
@@ -11643,14 +11637,14 @@ export interface components {
     TrustLevel: "restricted" | "trusted";
     Undone: {
       /**
-       * Format: int64
+       * Format: uint64
        * @description Tasks deleted.
        */
       deleted: number;
       import: components["schemas"]["ImportView"];
     };
     Unread: {
-      /** Format: int64 */
+      /** Format: uint64 */
       unread: number;
     };
     UpdateRun: {
@@ -11672,7 +11666,7 @@ export interface components {
       graph: components["schemas"]["Graph"];
       name: string;
       /**
-       * Format: int32
+       * Format: uint32
        * @description The revision this edit is based on; a stale one answers 409.
        */
       revision: number;
@@ -11681,6 +11675,14 @@ export interface components {
     Uploaded: {
       import: components["schemas"]["ImportView"];
       preview: components["schemas"]["Preview"];
+    };
+    /** @description The upload form of a task import. */
+    UploadForm: {
+      /**
+       * Format: binary
+       * @description The CSV or XLSX file (judged by its content, not its name).
+       */
+      file: string;
     };
     /** @description A connection a manager may use: its name and kind only. */
     UsableConnection: {
@@ -11695,7 +11697,7 @@ export interface components {
       createdAt: string;
       displayName: string;
       email: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       role: components["schemas"]["Role"];
       /** Format: date-time */
@@ -11703,10 +11705,10 @@ export interface components {
       username: string;
     };
     UserCount: {
-      /** Format: int64 */
+      /** Format: uint64 */
       count: number;
       name: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       userId: number;
     };
     ValidateRequest: {
@@ -11724,7 +11726,7 @@ export interface components {
     };
     /** @description How often a status or priority value occurs and what it maps to. */
     ValueUse: {
-      /** Format: int32 */
+      /** Format: uint32 */
       count: number;
       /** @description The key it maps to; `None` when it matches nothing yet. */
       key?: string | null;
@@ -11742,20 +11744,25 @@ export interface components {
         [key: string]: string;
       };
       /**
-       * Format: int32
+       * Format: uint32
        * @description Calls accepted per minute; more answer 429.
        */
       ratePerMinute?: number;
       /** @description Require `X-Katalusis-Signature: sha256=<hex HMAC-SHA256 of the body>`. */
       signed?: boolean;
     };
-    /** @description The webhook allow-list. */
+    /**
+     * @description The webhook allow-list.
+     *     An allow-list entry as the document states it: an http(s) URL with a host,
+     *     no credentials, query or fragment.
+     */
+    WebhookPrefix: string;
     WebhookSettings: {
       /**
        * @description URL prefixes: a webhook URL is allowed when it has the same scheme,
        *     host and port as an entry and its path is the entry's path or below it.
        */
-      allowed: string[];
+      allowed: components["schemas"]["WebhookPrefix"][];
     };
     /** @description The window an answer covers. */
     WindowView: {
@@ -11790,16 +11797,16 @@ export interface components {
       tz: string;
     };
     Workflow: {
-      /** Format: int64 */
+      /** Format: uint64 */
       clientId: number;
       /** Format: date-time */
       createdAt: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       createdBy: number;
       description: string;
       /** @description Secret parameter values are never returned: they read `{"set": true}`. */
       graph: components["schemas"]["Graph"];
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       name: string;
       /**
@@ -11807,43 +11814,43 @@ export interface components {
        *     but only a graph without errors can run.
        */
       problems: components["schemas"]["Problem"][];
-      /** Format: int32 */
+      /** Format: uint32 */
       revision: number;
       /** Format: date-time */
       updatedAt: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       updatedBy: number;
     };
     WorkflowStats: {
       /** @description Start to finish of finished runs, in milliseconds. */
       durationMs: components["schemas"]["Quantiles"];
-      /** Format: int64 */
+      /** Format: uint64 */
       failed: number;
       name: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       runs: number;
-      /** Format: int64 */
+      /** Format: uint64 */
       succeeded: number;
       /** Format: double */
       successRate?: number | null;
-      /** Format: int64 */
+      /** Format: uint64 */
       workflowId: number;
     };
     WorkflowSummary: {
-      /** Format: int64 */
+      /** Format: uint64 */
       clientId: number;
-      /** Format: int64 */
+      /** Format: uint64 */
       createdBy: number;
       description: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       name: string;
       nodes: number;
-      /** Format: int32 */
+      /** Format: uint32 */
       revision: number;
       /** Format: date-time */
       updatedAt: string;
-      /** Format: int64 */
+      /** Format: uint64 */
       updatedBy: number;
     };
     /** @description A template as the gallery shows it. */
@@ -11854,13 +11861,13 @@ export interface components {
       description: string;
       /** @description The graph, for a preview. */
       graph: Record<string, never>;
-      /** Format: int64 */
+      /** Format: uint64 */
       id: number;
       name: string;
       nodeCount: number;
       /** @description The node templates it uses, e.g. `flow.approval`. */
       nodeKinds: string[];
-      /** Format: int64 */
+      /** Format: uint64 */
       ownerId?: number | null;
       parameters: components["schemas"]["TemplateParameter"][];
       /** @description Visible to every manager. */

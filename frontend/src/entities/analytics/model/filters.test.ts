@@ -32,10 +32,10 @@ describe("analytics filters", () => {
       range: "7d",
       bucket: "day",
       tz: "Europe/Paris",
-      clientId: "2",
+      clientId: 2,
       assigneeId: undefined,
       workflowId: undefined,
     });
-    expect(filtersToQuery(f, "UTC", "tasks").assigneeId).toBe("3");
+    expect(filtersToQuery(f, "UTC", "tasks").assigneeId).toBe(3);
   });
 });

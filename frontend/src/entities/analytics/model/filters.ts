@@ -53,14 +53,14 @@ export function filtersToSearch(f: AnalyticsFilters): URLSearchParams {
 }
 
 export interface AnalyticsQuery {
-  range?: string;
+  range?: Preset;
   from?: string;
   to?: string;
   bucket: Bucket;
   tz: string;
-  clientId?: string;
-  assigneeId?: string;
-  workflowId?: string;
+  clientId?: number;
+  assigneeId?: number;
+  workflowId?: number;
 }
 
 /** The API query (`tz` is the browser's zone); runs have no assignee. */
@@ -73,9 +73,9 @@ export function filtersToQuery(
     ...(f.from && f.to ? { from: f.from, to: f.to } : { range: f.range ?? "30d" }),
     bucket: f.bucket,
     tz,
-    clientId: f.clientId ? String(f.clientId) : undefined,
-    assigneeId: target === "tasks" && f.assigneeId ? String(f.assigneeId) : undefined,
-    workflowId: f.workflowId ? String(f.workflowId) : undefined,
+    clientId: f.clientId || undefined,
+    assigneeId: target === "tasks" && f.assigneeId ? f.assigneeId : undefined,
+    workflowId: f.workflowId || undefined,
   };
 }
 
