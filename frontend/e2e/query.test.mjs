@@ -50,7 +50,19 @@ before(async () => {
       graph: { nodes: [], edges: [] },
     })
   ).id;
-  // A workflow written elsewhere that names a connection this client may not use.
+  // A workflow saved while a connection was allowed for the client, which an
+  // admin has withdrawn since (saving names only allowed connections).
+  const legacy = {
+    name: "legacy_dwh",
+    kind: "postgres",
+    host: "127.0.0.1",
+    tlsMode: "disable",
+    readOnly: true,
+  };
+  const legacyConnection = await api.call("POST", "/api/admin/connections", admin, {
+    ...legacy,
+    clientIds: [client.id],
+  });
   legacyWorkflowId = (
     await api.call("POST", "/api/workflows", floraToken, {
       clientId: client.id,
@@ -68,6 +80,10 @@ before(async () => {
       },
     })
   ).id;
+  await api.call("PUT", `/api/admin/connections/${legacyConnection.id}`, admin, {
+    ...legacy,
+    clientIds: [],
+  });
 });
 
 after(async () => {

@@ -325,3 +325,126 @@ async fn inserts_and_upserts_reach_mariadb_in_one_transaction(pool: MySqlPool) {
         ]
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_query_node_may_only_name_connections_its_client_may_use(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    connection(&app, &c, "crm", true, vec![c.client.user_id]).await;
+    let other = app.user(&c.admin, "initech", "client").await;
+    connection(&app, &c, "theirs", true, vec![other.user_id]).await;
+    let graph = |conn: &str| {
+        json!({"nodes": [
+            query_node("ok", json!({"connection": "crm", "sql": "SELECT 1"})),
+            query_node("lookup", json!({"connection": conn, "sql": "SELECT 1"})),
+        ], "edges": []})
+    };
+
+    // Another client's connection, or none of that name: refused, naming the node.
+    for name in ["theirs", "nope"] {
+        let r = app
+            .post(
+                "/api/workflows",
+                &c.manager,
+                json!({"clientId": c.client.user_id, "name": "wf", "graph": graph(name)}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            r.body
+        );
+        assert_eq!(r.body["error"]["code"], "invalid_graph", "{}", r.body);
+        let problems = r.body["error"]["details"]["problems"].as_array().unwrap();
+        assert_eq!(problems.len(), 1, "{}", r.body);
+        assert_eq!(problems[0]["nodeId"], "lookup");
+        assert_eq!(problems[0]["code"], "connection_not_allowed");
+        assert!(
+            problems[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("node 'lookup': no connection named '{name}'")),
+            "{}",
+            r.body
+        );
+    }
+    let listed = app
+        .get(
+            &format!("/api/workflows?clientId={}", c.client.user_id),
+            &c.manager,
+        )
+        .await;
+    assert_eq!(listed.body["total"], 0, "{}", listed.body);
+
+    // Allowed everywhere: saved; a later edit to a foreign name is refused
+    // and the stored revision stays.
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        graph("crm")["nodes"].as_array().unwrap().clone(),
+        vec![],
+    )
+    .await;
+    let r = app
+        .put(
+            &format!("/api/workflows/{wf}"),
+            &c.manager,
+            json!({"revision": 1, "name": "wf", "graph": graph("theirs")}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        r.body["error"]["details"]["problems"][0]["nodeId"],
+        "lookup"
+    );
+    let stored = app.get(&format!("/api/workflows/{wf}"), &c.manager).await;
+    assert_eq!(stored.body["revision"], 1);
+    assert_eq!(
+        stored.body["graph"]["nodes"][1]["params"]["connection"],
+        "crm"
+    );
+
+    // Validating with the client lists the same problem; without it, not.
+    let r = app
+        .post(
+            "/api/workflows/validate",
+            &c.manager,
+            json!({"graph": graph("theirs"), "clientId": c.client.user_id}),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["valid"], false);
+    assert!(r.body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["code"] == "connection_not_allowed" && p["nodeId"] == "lookup"));
+    let r = app
+        .post(
+            "/api/workflows/validate",
+            &c.manager,
+            json!({"graph": graph("theirs")}),
+        )
+        .await;
+    assert!(!r.body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["code"] == "connection_not_allowed"));
+    // A client outside the manager's scope is not found.
+    let r = app
+        .post(
+            "/api/workflows/validate",
+            &c.manager,
+            json!({"graph": graph("crm"), "clientId": other.user_id}),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::NOT_FOUND, "{}", r.body);
+}

@@ -3,6 +3,7 @@ import type { UsableConnection } from "@/entities/connection";
 import {
   connectionChoice,
   connectionLabel,
+  isQueryParamShown,
   parseFieldMapping,
   queryParam,
   sqlPlaceholders,
@@ -19,6 +20,32 @@ describe("queryParam", () => {
     expect(queryParam("query", "table")).toBeNull();
     expect(queryParam("condition", "sql")).toBeNull();
     expect(queryParam(undefined, "connection")).toBeNull();
+  });
+});
+
+describe("isQueryParamShown", () => {
+  it("hides the write-mode parameters while the node reads", () => {
+    for (const op of [undefined, "", "read"]) {
+      expect(isQueryParamShown("query", "table", op)).toBe(false);
+      expect(isQueryParamShown("query", "columns", op)).toBe(false);
+      expect(isQueryParamShown("query", "keyColumns", op)).toBe(false);
+      expect(isQueryParamShown("query", "sql", op)).toBe(true);
+      expect(isQueryParamShown("query", "connection", op)).toBe(true);
+    }
+  });
+
+  it("shows table and columns for inserts, and key columns only for upserts", () => {
+    expect(isQueryParamShown("query", "table", "insert")).toBe(true);
+    expect(isQueryParamShown("query", "columns", "insert")).toBe(true);
+    expect(isQueryParamShown("query", "keyColumns", "insert")).toBe(false);
+    expect(isQueryParamShown("query", "table", "upsert")).toBe(true);
+    expect(isQueryParamShown("query", "columns", " upsert ")).toBe(true);
+    expect(isQueryParamShown("query", "keyColumns", "upsert")).toBe(true);
+  });
+
+  it("leaves other nodes' parameters alone", () => {
+    expect(isQueryParamShown("condition", "table", undefined)).toBe(true);
+    expect(isQueryParamShown(undefined, "keyColumns", "read")).toBe(true);
   });
 });
 
