@@ -448,3 +448,83 @@ async fn a_query_node_may_only_name_connections_its_client_may_use(pool: MySqlPo
         .await;
     assert_eq!(r.status, reqwest::StatusCode::NOT_FOUND, "{}", r.body);
 }
+
+/// The SQL Server and MongoDB paths refuse what they must before any server
+/// is reached (none runs here), and report an unreachable one by cause.
+#[sqlx::test(migrations = "../migrations")]
+async fn sqlserver_and_mongodb_nodes_refuse_writes_before_reaching_the_server(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    for (name, kind, read_only) in [
+        ("ms", "sqlserver", true),
+        ("ms_rw", "sqlserver", false),
+        ("mg", "mongodb", true),
+        ("mg_rw", "mongodb", false),
+    ] {
+        let r = app
+            .post(
+                "/api/admin/connections",
+                &c.admin,
+                json!({"name": name, "kind": kind, "host": "127.0.0.1", "port": 1,
+                       "database": "shop", "user": "app", "password": "pw", "tlsMode": "disable",
+                       "readOnly": read_only, "clientIds": [c.client.user_id]}),
+            )
+            .await;
+        assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body);
+    }
+    let mut nodes = vec![
+        query_node(
+            "ms_sneaky",
+            json!({"connection": "ms", "sql": "SELECT 1; /* fine */ DELETE FROM orders"}),
+        ),
+        query_node(
+            "mg_out",
+            json!({"connection": "mg_rw",
+                   "sql": r#"{"aggregate": "orders", "pipeline": [{"$out": "copy"}]}"#}),
+        ),
+        query_node(
+            "mg_bad",
+            json!({"connection": "mg", "sql": "SELECT * FROM orders"}),
+        ),
+        query_node(
+            "ms_down",
+            json!({"connection": "ms_rw", "sql": "SELECT * FROM orders WHERE id = :id"}),
+        ),
+    ];
+    for (id, conn) in [("ms_write", "ms"), ("mg_write", "mg")] {
+        let mut n = query_node(
+            id,
+            json!({"connection": conn, "operation": "insert", "table": "orders"}),
+        );
+        n["inputs"] = json!({"rows": [{"id": 1}]});
+        nodes.push(n);
+    }
+    nodes[3]["inputs"] = json!({"params": {"id": 7}});
+    let wf = workflow(&app, &c.manager, c.client.user_id, nodes, vec![]).await;
+    let body = wait_final(
+        &app,
+        &c.manager,
+        start(&app, &c.manager, wf, json!({})).await,
+    )
+    .await;
+    let msg = |n: &str| {
+        assert_eq!(node_of(&body, n)["status"], "failed", "{n}: {body}");
+        node_of(&body, n)["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert!(
+        msg("ms_sneaky").contains("read-only: DELETE is not allowed"),
+        "{body}"
+    );
+    assert!(
+        msg("mg_out").contains("`$out` writes to a collection"),
+        "{body}"
+    );
+    assert!(msg("mg_bad").contains("JSON document"), "{body}");
+    assert!(msg("ms_down").contains("refused the connection"), "{body}");
+    assert!(msg("ms_write").contains("only allows reading"), "{body}");
+    assert!(msg("mg_write").contains("only allows reading"), "{body}");
+    assert!(!body.to_string().contains("\"pw\""));
+}

@@ -581,11 +581,14 @@ pub struct Statement {
     pub rows: usize,
 }
 
+/// The input rows to write and the columns written from them.
+struct WriteRows<'a> {
+    rows: Vec<&'a Map<String, Value>>,
+    columns: Vec<WriteColumn>,
+}
+
 /// The `rows` input as objects, and the columns written from them.
-fn write_rows<'a>(
-    spec: &QuerySpec,
-    rows: &'a Value,
-) -> Result<(Vec<&'a Map<String, Value>>, Vec<WriteColumn>), QueryNodeError> {
+fn write_rows<'a>(spec: &QuerySpec, rows: &'a Value) -> Result<WriteRows<'a>, QueryNodeError> {
     let rows: Vec<&Map<String, Value>> = match rows {
         Value::Array(a) => a
             .iter()
@@ -596,7 +599,10 @@ fn write_rows<'a>(
         _ => return Err(QueryNodeError::RowsShape),
     };
     let Some(first) = rows.first() else {
-        return Ok((rows, Vec::new()));
+        return Ok(WriteRows {
+            rows,
+            columns: Vec::new(),
+        });
     };
     let columns: Vec<WriteColumn> = if spec.write_columns.is_empty() {
         first
@@ -614,7 +620,7 @@ fn write_rows<'a>(
     if columns.is_empty() {
         return Err(QueryNodeError::RowsShape);
     }
-    Ok((rows, columns))
+    Ok(WriteRows { rows, columns })
 }
 
 /// The value of `column` in input row `row` (1-based in errors).
@@ -732,7 +738,7 @@ pub fn write_statements(
     rows: &Value,
     flavor: Flavor,
 ) -> Result<Vec<Statement>, QueryNodeError> {
-    let (rows, columns) = write_rows(spec, rows)?;
+    let WriteRows { rows, columns } = write_rows(spec, rows)?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -777,7 +783,7 @@ pub fn write_documents(
     spec: &QuerySpec,
     rows: &Value,
 ) -> Result<Vec<Map<String, Value>>, QueryNodeError> {
-    let (rows, columns) = write_rows(spec, rows)?;
+    let WriteRows { rows, columns } = write_rows(spec, rows)?;
     rows.iter()
         .enumerate()
         .map(|(i, row)| {

@@ -26,7 +26,7 @@ use crate::connections::query::QueryError;
 /// A checked query.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    Find(Find),
+    Find(Box<Find>),
     Aggregate {
         collection: String,
         pipeline: Vec<Document>,
@@ -298,7 +298,7 @@ fn count(n: Node, what: &str, params: &Map<String, Value>) -> Result<u64, QueryE
     match to_bson(n, params)? {
         Bson::Int32(i) => u64::try_from(i).map_err(|_| bad()),
         Bson::Int64(i) => u64::try_from(i).map_err(|_| bad()),
-        Bson::Double(f) if f.fract() == 0.0 && f >= 0.0 && f < 9.0e15 => Ok(f as u64),
+        Bson::Double(f) if f.fract() == 0.0 && (0.0..9.0e15).contains(&f) => Ok(f as u64),
         _ => Err(bad()),
     }
 }
@@ -355,7 +355,7 @@ pub fn parse(text: &str, params: &Map<String, Value>) -> Result<Command, QueryEr
             if pipeline.is_some() {
                 return Err(invalid("`pipeline` belongs to an aggregate, not a find"));
             }
-            Ok(Command::Find(Find {
+            Ok(Command::Find(Box::new(Find {
                 collection: collection(c, "find")?,
                 filter: filter
                     .map(|f| document(f, "filter", params))
@@ -367,7 +367,7 @@ pub fn parse(text: &str, params: &Map<String, Value>) -> Result<Command, QueryEr
                 sort: sort.map(|s| document(s, "sort", params)).transpose()?,
                 limit: limit.map(|l| count(l, "limit", params)).transpose()?,
                 skip: skip.map(|s| count(s, "skip", params)).transpose()?,
-            }))
+            })))
         }
         (None, Some(c)) => {
             if let Some(k) = [

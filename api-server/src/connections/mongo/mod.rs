@@ -232,6 +232,7 @@ pub async fn run(
         .saturating_add(1);
     let cursor = match command {
         Command::Find(f) => {
+            let f = *f;
             let limit = match f.limit {
                 Some(l) if l > 0 => l.min(cap),
                 _ => cap,

@@ -9543,7 +9543,8 @@ export interface paths {
     put?: never;
     /**
      * Validate a graph without saving it: every problem at once, with node, edge
-     *     and port ids for the editor to highlight.
+     *     and port ids for the editor to highlight. With `clientId`, also Query
+     *     nodes naming connections that client may not use (saving refuses those).
      */
     post: {
       parameters: {
@@ -9586,6 +9587,14 @@ export interface paths {
         };
         /** @description The caller's role may not do this */
         403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
           headers: {
             [name: string]: unknown;
           };
@@ -11523,7 +11532,6 @@ export interface components {
       | "tls"
       | "authentication"
       | "database_missing"
-      | "unsupported"
       | "error";
     /** @description The classified result of `POST /api/admin/connections/{id}/test`. */
     TestResult: {
@@ -11710,6 +11718,12 @@ export interface components {
       userId: number;
     };
     ValidateRequest: {
+      /**
+       * Format: int64
+       * @description The workflow's client: when given, Query nodes must name connections
+       *     allowed for it.
+       */
+      clientId?: number | null;
       graph: components["schemas"]["Graph"];
     };
     ValidateResponse: {
