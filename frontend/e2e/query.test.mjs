@@ -196,6 +196,23 @@ describe("query", () => {
       `${CONNECTION} (PostgreSQL, read-only)`,
     ]);
     await connection.selectOption(CONNECTION);
+    // Write-mode parameters appear only while the node writes.
+    const writeFields = () =>
+      Promise.all(
+        ["Table", "Columns", "Key columns"].map((l) =>
+          inspector.getByLabel(l, { exact: true }).count(),
+        ),
+      );
+    assert.deepEqual(await writeFields(), [0, 0, 0]);
+    const operation = inspector.getByLabel("Operation", { exact: true });
+    await operation.selectOption("upsert");
+    await inspector.getByLabel("Key columns", { exact: true }).waitFor();
+    assert.deepEqual(await writeFields(), [1, 1, 1]);
+    await operation.selectOption("insert");
+    await inspector.getByLabel("Key columns", { exact: true }).waitFor({ state: "detached" });
+    assert.deepEqual(await writeFields(), [1, 1, 0]);
+    await operation.selectOption("read");
+    await inspector.getByLabel("Table", { exact: true }).waitFor({ state: "detached" });
     const badges = inspector.getByTestId("connection-badges");
     await badges.getByText("PostgreSQL").waitFor();
     await badges.getByText("read-only").waitFor();
