@@ -242,6 +242,16 @@ mod tests {
     }
 
     #[test]
+    fn a_ca_certificate_becomes_one_pem_file_per_content() {
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let a = ca_file(pem).unwrap();
+        assert_eq!(a, ca_file(pem).unwrap());
+        assert_eq!(a.extension().and_then(|e| e.to_str()), Some("pem"));
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), pem);
+        assert_ne!(a, ca_file(&pem.replace("MIIB", "MIIC")).unwrap());
+    }
+
+    #[test]
     fn io_errors_are_classified() {
         let refused = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
         assert_eq!(classify(refused).0, TestOutcome::Refused);
