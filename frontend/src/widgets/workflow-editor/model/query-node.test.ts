@@ -4,7 +4,9 @@ import {
   connectionChoice,
   connectionLabel,
   isQueryParamShown,
+  mongoPlaceholders,
   parseFieldMapping,
+  queryPlaceholders,
   queryParam,
   sqlPlaceholders,
 } from "./query-node";
@@ -146,5 +148,21 @@ describe("sqlPlaceholders", () => {
   it("stops at an unterminated quote without inventing names", () => {
     expect(sqlPlaceholders("SELECT :a, 'open :b")).toEqual(["a"]);
     expect(sqlPlaceholders("")).toEqual([]);
+  });
+});
+
+describe("mongoPlaceholders", () => {
+  it("finds the strings that are exactly :name, once each", () => {
+    const doc =
+      '{"find": "orders", "filter": {"total": {"$gt": ":min"}, "region": ":region", ' +
+      '"note": "::literal", "path": "$customer", "x": ":min", "t": "10:30", "k": "a :b"}}';
+    expect(mongoPlaceholders(doc)).toEqual(["min", "region"]);
+    expect(mongoPlaceholders('{"a": "say \\":no\\""}')).toEqual([]);
+  });
+
+  it("is used for MongoDB connections only", () => {
+    expect(queryPlaceholders("mongodb", '{"find": "o", "filter": {"a": ":a"}}')).toEqual(["a"]);
+    expect(queryPlaceholders("postgres", "SELECT * FROM o WHERE a = :a")).toEqual(["a"]);
+    expect(queryPlaceholders(undefined, "SELECT ':no', :yes")).toEqual(["yes"]);
   });
 });

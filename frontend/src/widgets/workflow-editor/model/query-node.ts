@@ -187,3 +187,23 @@ export function sqlPlaceholders(sql: string): string[] {
   }
   return names;
 }
+
+/**
+ * The parameters of a MongoDB query document: the strings that are exactly
+ * `":name"`, each once, in order (`"::text"` is literal text), as the server
+ * reads them.
+ */
+export function mongoPlaceholders(text: string): string[] {
+  const names: string[] = [];
+  for (const m of text.matchAll(/"((?:[^"\\]|\\.)*)"/g)) {
+    const s = m[1] ?? "";
+    const name = /^:([A-Za-z_][A-Za-z0-9_]*)$/.exec(s)?.[1];
+    if (name && !names.includes(name)) names.push(name);
+  }
+  return names;
+}
+
+/** The placeholders of a Query node's text for its connection's kind. */
+export function queryPlaceholders(kind: string | undefined, text: string): string[] {
+  return kind === "mongodb" ? mongoPlaceholders(text) : sqlPlaceholders(text);
+}
