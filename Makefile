@@ -12,7 +12,7 @@ POD_DUMP_DIR      ?= /tmp/katalusis-operator-pods
 
 export DATABASE_URL
 
-.PHONY: run demo test check fmt fmt-check clippy test-runner test-rust test-contract test-k8s validate-k8s crdgen bench deps deps-k8s deps-schemathesis help \
+.PHONY: connectors-e2e run demo test check fmt fmt-check clippy test-runner test-rust test-contract test-k8s validate-k8s crdgen bench deps deps-k8s deps-schemathesis help \
 	web-deps web-check web-build web-e2e web-dev
 
 # Where cargo puts binaries (CI keeps it outside the clone).
@@ -30,6 +30,7 @@ help:
 	@echo "make crdgen - regenerate the CRD YAML from the Rust types"
 	@echo "make web-check / web-build / web-e2e - SPA lint+types+unit, production build, browser tests"
 	@echo "make web-dev - Vite dev server on :5173 proxying /api to 127.0.0.1:8080"
+	@echo "make connectors-e2e - SQL Server and MongoDB connector tests against real servers in Docker"
 
 # Host packages the platform needs (bubblewrap sandboxes nodes; slirp4netns, nsenter and ip
 # give trusted nodes their own network namespace; jq/curl for the walkthrough).
@@ -86,6 +87,10 @@ test-rust:
 # CRDs (generated vs committed), chart, operator Pods and compose file against their schemas.
 validate-k8s: deps-k8s
 	$(KATALUSIS_VENV)/bin/python scripts/validate-manifests.py --pods-dir $(POD_DUMP_DIR)
+
+# Needs Docker (not on the development machines): see scripts/connectors-e2e.sh.
+connectors-e2e:
+	scripts/connectors-e2e.sh
 
 test-k8s: deps-k8s
 	rm -rf $(POD_DUMP_DIR)

@@ -499,10 +499,11 @@ impl BuiltinKind {
                 TemplateSpec {
                     title: "Query".into(),
                     description: "Reads rows from a database connection (PostgreSQL, MySQL, \
-                        MariaDB) with SQL whose `:named` parameters are bound from the `params` \
-                        input, never spliced into the text; or inserts/upserts the `rows` \
-                        input. Read-only connections run in a read-only transaction. The \
-                        server runs it: credentials never reach the workflow."
+                        MariaDB, SQL Server) with SQL whose `:named` parameters are bound from \
+                        the `params` input, never spliced into the text, or from MongoDB with a \
+                        JSON `find`/`aggregate` document; or inserts/upserts the `rows` input. \
+                        Read-only connections never write. The server runs it: credentials \
+                        never reach the workflow."
                         .into(),
                     inputs: vec![
                         typed(
@@ -542,7 +543,8 @@ impl BuiltinKind {
                             "SQL",
                             ParamKind::Textarea,
                             "For read: e.g. `SELECT id, total FROM orders WHERE region = \
-                             :region`; `:region` is bound from `params.region`.",
+                             :region`; `:region` is bound from `params.region`. MongoDB: \
+                             `{\"find\": \"orders\", \"filter\": {\"region\": \":region\"}}`.",
                         ),
                         param(
                             "fields",

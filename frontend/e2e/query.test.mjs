@@ -50,7 +50,19 @@ before(async () => {
       graph: { nodes: [], edges: [] },
     })
   ).id;
-  // A workflow written elsewhere that names a connection this client may not use.
+  // A workflow saved while a connection was allowed for the client, which an
+  // admin has withdrawn since (saving names only allowed connections).
+  const legacy = {
+    name: "legacy_dwh",
+    kind: "postgres",
+    host: "127.0.0.1",
+    tlsMode: "disable",
+    readOnly: true,
+  };
+  const legacyConnection = await api.call("POST", "/api/admin/connections", admin, {
+    ...legacy,
+    clientIds: [client.id],
+  });
   legacyWorkflowId = (
     await api.call("POST", "/api/workflows", floraToken, {
       clientId: client.id,
@@ -68,6 +80,10 @@ before(async () => {
       },
     })
   ).id;
+  await api.call("PUT", `/api/admin/connections/${legacyConnection.id}`, admin, {
+    ...legacy,
+    clientIds: [],
+  });
 });
 
 after(async () => {
@@ -180,6 +196,23 @@ describe("query", () => {
       `${CONNECTION} (PostgreSQL, read-only)`,
     ]);
     await connection.selectOption(CONNECTION);
+    // Write-mode parameters appear only while the node writes.
+    const writeFields = () =>
+      Promise.all(
+        ["Table", "Columns", "Key columns"].map((l) =>
+          inspector.getByLabel(l, { exact: true }).count(),
+        ),
+      );
+    assert.deepEqual(await writeFields(), [0, 0, 0]);
+    const operation = inspector.getByLabel("Operation", { exact: true });
+    await operation.selectOption("upsert");
+    await inspector.getByLabel("Key columns", { exact: true }).waitFor();
+    assert.deepEqual(await writeFields(), [1, 1, 1]);
+    await operation.selectOption("insert");
+    await inspector.getByLabel("Key columns", { exact: true }).waitFor({ state: "detached" });
+    assert.deepEqual(await writeFields(), [1, 1, 0]);
+    await operation.selectOption("read");
+    await inspector.getByLabel("Table", { exact: true }).waitFor({ state: "detached" });
     const badges = inspector.getByTestId("connection-badges");
     await badges.getByText("PostgreSQL").waitFor();
     await badges.getByText("read-only").waitFor();

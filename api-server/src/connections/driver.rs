@@ -1,7 +1,10 @@
 //! Talking to the databases behind connections: sqlx for MySQL/MariaDB and
-//! PostgreSQL. The connection test classifies what went wrong so an admin
-//! can tell a typo in the host from a wrong password.
+//! PostgreSQL, tiberius for SQL Server, the official driver for MongoDB.
+//! The connection test classifies what went wrong so an admin can tell a
+//! typo in the host from a wrong password.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
@@ -21,6 +24,8 @@ pub struct Target {
     pub password: Option<String>,
     pub tls_mode: TlsMode,
     pub ca_cert: Option<String>,
+    /// The connection's extra options (e.g. MongoDB's `authSource`).
+    pub options: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for Target {
@@ -35,10 +40,38 @@ impl std::fmt::Debug for Target {
     }
 }
 
+/// A PEM CA certificate as a file, for drivers that read it from a path.
+/// Named by its hash, so each certificate is written once.
+pub fn ca_file(pem: &str) -> Result<PathBuf, String> {
+    use sha2::Digest;
+    let name = hex::encode(sha2::Sha256::digest(pem.as_bytes()));
+    let path = std::env::temp_dir().join(format!("katalusis-ca-{}.pem", &name[..16]));
+    if !path.exists() {
+        std::fs::write(&path, pem)
+            .map_err(|e| format!("the CA certificate cannot be stored: {e}"))?;
+    }
+    Ok(path)
+}
+
 /// How long a connection test may take in all.
 pub const TEST_BUDGET: Duration = Duration::from_secs(5);
 
 impl Target {
+    /// The target of a stored connection, with its password already opened.
+    pub fn from_row(row: &super::db::Row, password: Option<String>) -> anyhow::Result<Self> {
+        Ok(Self {
+            kind: row.kind()?,
+            host: row.host.clone(),
+            port: u16::try_from(row.port)?,
+            database: row.database_name.clone(),
+            user: row.username.clone(),
+            password,
+            tls_mode: row.tls_mode()?,
+            ca_cert: row.ca_cert.clone(),
+            options: row.options()?,
+        })
+    }
+
     pub fn mysql_options(&self) -> MySqlConnectOptions {
         let mut o = MySqlConnectOptions::new()
             .host(&self.host)
@@ -152,10 +185,8 @@ async fn probe(t: &Target) -> Result<String, (TestOutcome, String)> {
             let _ = c.close().await;
             Ok(v)
         }
-        ConnectionKind::Sqlserver | ConnectionKind::Mongodb => Err((
-            TestOutcome::Unsupported,
-            format!("{} connections are not supported by this build yet", t.kind),
-        )),
+        ConnectionKind::Sqlserver => super::mssql::probe(t).await,
+        ConnectionKind::Mongodb => super::mongo::probe(t).await,
     }
 }
 
@@ -208,6 +239,16 @@ mod tests {
             scrub("bad pw hunter2!".into(), Some("hunter2")),
             "bad pw ***!"
         );
+    }
+
+    #[test]
+    fn a_ca_certificate_becomes_one_pem_file_per_content() {
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let a = ca_file(pem).unwrap();
+        assert_eq!(a, ca_file(pem).unwrap());
+        assert_eq!(a.extension().and_then(|e| e.to_str()), Some("pem"));
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), pem);
+        assert_ne!(a, ca_file(&pem.replace("MIIB", "MIIC")).unwrap());
     }
 
     #[test]

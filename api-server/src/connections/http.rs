@@ -209,16 +209,7 @@ pub fn target(state: &AppState, row: &db::Row) -> Result<Target, ApiError> {
         })?),
         None => None,
     };
-    Ok(Target {
-        kind: row.kind()?,
-        host: row.host.clone(),
-        port: u16::try_from(row.port).unwrap_or_default(),
-        database: row.database_name.clone(),
-        user: row.username.clone(),
-        password,
-        tls_mode: row.tls_mode()?,
-        ca_cert: row.ca_cert.clone(),
-    })
+    Ok(Target::from_row(row, password)?)
 }
 
 /// Connect once and report a classified result within 5 s. A failed test is

@@ -6,6 +6,8 @@ pub mod db;
 pub mod driver;
 pub mod http;
 pub mod model;
+pub mod mongo;
+pub mod mssql;
 pub mod query;
 pub mod service;
 pub mod sql;

@@ -82,8 +82,6 @@ vocabulary!(
     Tls => "tls",
     Authentication => "authentication",
     DatabaseMissing => "database_missing",
-    /// This build cannot reach this kind of server.
-    Unsupported => "unsupported",
     Error => "error",
 });
 

@@ -2,6 +2,9 @@
 //! spliced), a read-only transaction on read-only connections, rows decoded
 //! into JSON by column type, and limits on rows, bytes and time, each
 //! failing with its own reason. Shared by the Query node and `ctx.query`.
+//! MySQL/MariaDB and PostgreSQL run here through sqlx; SQL Server and
+//! MongoDB have their own modules ([`super::mssql`], [`super::mongo`]) and
+//! are dispatched from here.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -53,8 +56,6 @@ pub enum QueryError {
     TimeLimit(u64),
     #[error("the connection is read-only: {0}")]
     ReadOnly(String),
-    #[error("{0} connections are not supported by this build yet")]
-    Unsupported(ConnectionKind),
     #[error("the database answered: {0}")]
     Database(String),
     #[error("column '{0}' has a type this build cannot read ({1})")]
@@ -75,7 +76,6 @@ impl QueryError {
             Self::ByteLimit(_) => "byte_limit",
             Self::TimeLimit(_) => "time_limit",
             Self::ReadOnly(_) => "read_only",
-            Self::Unsupported(_) => "unsupported",
             Self::Database(_) => "database_error",
             Self::UnsupportedType(..) => "unsupported_type",
             Self::UnknownConnection(_) => "unknown_connection",
@@ -100,6 +100,21 @@ pub struct QueryResult {
 pub enum Pool {
     Mysql(MySqlPool),
     Postgres(PgPool),
+    Sqlserver(super::mssql::Pool),
+    /// The MongoDB client pools its connections itself.
+    Mongodb(super::mongo::Handle),
+}
+
+/// What a write sends: SQL statements with `:named` values, or documents.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Writes {
+    Statements(Vec<(String, Map<String, Value>)>),
+    Documents {
+        collection: String,
+        /// Upsert by these fields; empty: insert.
+        keys: Vec<String>,
+        documents: Vec<Map<String, Value>>,
+    },
 }
 
 /// Pools by connection id, rebuilt when the connection changes.
@@ -149,7 +164,8 @@ pub fn connect_lazy(t: &Target) -> Result<Pool, QueryError> {
                 .idle_timeout(Duration::from_secs(300))
                 .connect_lazy_with(t.pg_options()),
         )),
-        k => Err(QueryError::Unsupported(k)),
+        ConnectionKind::Sqlserver => Ok(Pool::Sqlserver(super::mssql::Pool::new(t)?)),
+        ConnectionKind::Mongodb => Ok(Pool::Mongodb(super::mongo::connect_lazy(t)?)),
     }
 }
 
@@ -183,6 +199,9 @@ pub async fn run(
         match pool {
             Pool::Postgres(p) => run_pg(p, sql, params, read_only, limits).await,
             Pool::Mysql(p) => run_mysql(p, sql, params, read_only, limits).await,
+            Pool::Sqlserver(p) => super::mssql::run(p, sql, params, read_only, limits).await,
+            // Only reads run: see the module's notes on writes.
+            Pool::Mongodb(h) => super::mongo::run(h, sql, params, limits).await,
         }
     };
     tokio::time::timeout(limits.timeout, work)
@@ -222,17 +241,29 @@ fn bind_mysql<'q>(mut q: MyQuery<'q>, vals: &[&Value]) -> MyQuery<'q> {
     q
 }
 
-/// Runs write statements (SQL with `:named` values) in one transaction on
-/// a read-write connection; the rows they changed.
-pub async fn execute(
-    pool: &Pool,
-    statements: &[(String, Map<String, Value>)],
-    timeout: Duration,
-) -> Result<u64, QueryError> {
+/// Runs writes on a read-write connection (SQL statements in one
+/// transaction); the rows they changed.
+pub async fn execute(pool: &Pool, writes: &Writes, timeout: Duration) -> Result<u64, QueryError> {
+    let limits = Limits {
+        timeout,
+        ..Limits::default()
+    };
     let work = async {
-        match pool {
-            Pool::Postgres(p) => execute_pg(p, statements).await,
-            Pool::Mysql(p) => execute_mysql(p, statements).await,
+        match (pool, writes) {
+            (Pool::Postgres(p), Writes::Statements(s)) => execute_pg(p, s).await,
+            (Pool::Mysql(p), Writes::Statements(s)) => execute_mysql(p, s).await,
+            (Pool::Sqlserver(p), Writes::Statements(s)) => super::mssql::execute(p, s).await,
+            (
+                Pool::Mongodb(h),
+                Writes::Documents {
+                    collection,
+                    keys,
+                    documents,
+                },
+            ) => super::mongo::write(h, collection, keys, documents, limits).await,
+            _ => Err(QueryError::InvalidSql(
+                "this kind of connection cannot take this kind of write".into(),
+            )),
         }
     };
     tokio::time::timeout(timeout, work)
@@ -280,7 +311,7 @@ async fn execute_mysql(
     Ok(affected)
 }
 
-fn values<'a>(
+pub(super) fn values<'a>(
     names: &[String],
     params: &'a Map<String, Value>,
 ) -> Result<Vec<&'a Value>, QueryError> {
@@ -295,14 +326,14 @@ fn values<'a>(
 }
 
 /// Adds a row to the result, enforcing the row and byte limits.
-struct Collector {
+pub(super) struct Collector {
     limits: Limits,
     bytes: usize,
     result: QueryResult,
 }
 
 impl Collector {
-    fn new(limits: Limits) -> Self {
+    pub(super) fn new(limits: Limits) -> Self {
         Self {
             limits,
             bytes: 0,
@@ -315,7 +346,7 @@ impl Collector {
         }
     }
 
-    fn push(&mut self, row: Map<String, Value>) -> Result<(), QueryError> {
+    pub(super) fn push(&mut self, row: Map<String, Value>) -> Result<(), QueryError> {
         if self.result.rows.len() >= self.limits.max_rows {
             return Err(QueryError::RowLimit(self.limits.max_rows));
         }
@@ -332,15 +363,22 @@ impl Collector {
     }
 
     fn set_columns<C: Column>(&mut self, columns: &[C], decimal_types: &[&str]) {
-        self.result.columns = columns.iter().map(|c| c.name().to_string()).collect();
-        self.result.decimal_columns = columns
-            .iter()
-            .filter(|c| decimal_types.contains(&c.type_info().name()))
-            .map(|c| c.name().to_string())
-            .collect();
+        self.set_column_names(
+            columns.iter().map(|c| c.name().to_string()).collect(),
+            columns
+                .iter()
+                .filter(|c| decimal_types.contains(&c.type_info().name()))
+                .map(|c| c.name().to_string())
+                .collect(),
+        );
     }
 
-    fn finish(mut self) -> QueryResult {
+    pub(super) fn set_column_names(&mut self, columns: Vec<String>, decimal_columns: Vec<String>) {
+        self.result.columns = columns;
+        self.result.decimal_columns = decimal_columns;
+    }
+
+    pub(super) fn finish(mut self) -> QueryResult {
         self.result.row_count = self.result.rows.len();
         self.result
     }

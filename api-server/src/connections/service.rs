@@ -13,7 +13,13 @@ use sqlx::MySqlPool;
 use super::db;
 use super::driver::Target;
 use super::model::ConnectionKind;
-use super::query::{self, Limits, Pool, Pools, QueryError, QueryResult};
+use super::query::{self, Limits, Pool, Pools, QueryError, QueryResult, Writes};
+
+/// Whether a connection named `name` exists and is allowed for `client_id`
+/// (workflows are checked with this when they are saved).
+pub async fn is_allowed(db: &MySqlPool, client_id: u64, name: &str) -> Result<bool, sqlx::Error> {
+    Ok(db::allowed_by_name(db, client_id, name).await?.is_some())
+}
 
 /// A connection ready for use by one client's workflow.
 pub struct Opened {
@@ -48,21 +54,9 @@ impl Connector {
             Some(s) => Some(self.vault.open(s).map_err(|_| QueryError::Sealed)?),
             None => None,
         };
-        let kind = row
-            .kind()
-            .map_err(|e| QueryError::Database(e.to_string()))?;
-        let target = Target {
-            kind,
-            host: row.host.clone(),
-            port: u16::try_from(row.port).unwrap_or_default(),
-            database: row.database_name.clone(),
-            user: row.username.clone(),
-            password,
-            tls_mode: row
-                .tls_mode()
-                .map_err(|e| QueryError::Database(e.to_string()))?,
-            ca_cert: row.ca_cert.clone(),
-        };
+        let target =
+            Target::from_row(&row, password).map_err(|e| QueryError::Database(e.to_string()))?;
+        let kind = target.kind;
         Ok(Opened {
             pool: self.pools.get(row.connection_id, row.updated_at, &target)?,
             kind,
@@ -83,13 +77,13 @@ impl Connector {
         query::run(&c.pool, sql, params, c.read_only, limits).await
     }
 
-    /// Runs write statements in one transaction; refused on read-only
-    /// connections before anything reaches the database.
+    /// Runs writes (in one transaction where the database has them);
+    /// refused on read-only connections before anything reaches the database.
     pub async fn write(
         &self,
         client_id: u64,
         name: &str,
-        statements: &[(String, Map<String, Value>)],
+        writes: &Writes,
         timeout: Duration,
     ) -> Result<u64, QueryError> {
         let c = self.open(client_id, name).await?;
@@ -98,6 +92,6 @@ impl Connector {
                 "'{name}' only allows reading; writing needs a read-write connection"
             )));
         }
-        query::execute(&c.pool, statements, timeout).await
+        query::execute(&c.pool, writes, timeout).await
     }
 }

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use katalusis_crds::plan::FailureReason;
 use katalusis_flow::{
-    bound_params, map_rows, write_statements, Flavor, Operation, QuerySpec, FIELD_PORTS,
+    bound_params, map_rows, write_documents, write_statements, Flavor, Operation, QuerySpec,
+    FIELD_PORTS,
 };
 use serde_json::{Map, Value};
 
 use crate::connections::model::ConnectionKind;
-use crate::connections::query::{Limits, QueryError};
+use crate::connections::query::{Limits, QueryError, Writes};
 use crate::connections::service::Connector;
 
 /// Why a Query node failed: the reason the run shows, and the message.
@@ -68,19 +69,32 @@ pub async fn execute(
             .open(client_id, &spec.connection)
             .await
             .map_err(failure)?;
-        let flavor = match opened.kind {
-            ConnectionKind::Postgres => Flavor::Postgres,
-            ConnectionKind::Mysql => Flavor::Mysql,
-            other => return Err(failure(QueryError::Unsupported(other))),
-        };
         let rows = inputs.get("rows").cloned().unwrap_or(Value::Null);
-        let statements: Vec<(String, Map<String, Value>)> = write_statements(spec, &rows, flavor)
-            .map_err(invalid)?
-            .into_iter()
-            .map(|s| (s.sql, s.params))
-            .collect();
+        let sql = |flavor| -> Result<Writes, Failure> {
+            Ok(Writes::Statements(
+                write_statements(spec, &rows, flavor)
+                    .map_err(invalid)?
+                    .into_iter()
+                    .map(|s| (s.sql, s.params))
+                    .collect(),
+            ))
+        };
+        let writes = match opened.kind {
+            ConnectionKind::Postgres => sql(Flavor::Postgres)?,
+            ConnectionKind::Mysql => sql(Flavor::Mysql)?,
+            ConnectionKind::Sqlserver => sql(Flavor::SqlServer)?,
+            ConnectionKind::Mongodb => Writes::Documents {
+                collection: spec.table.clone(),
+                keys: if spec.operation == Operation::Upsert {
+                    spec.key_columns.clone()
+                } else {
+                    Vec::new()
+                },
+                documents: write_documents(spec, &rows).map_err(invalid)?,
+            },
+        };
         let changed = connector
-            .write(client_id, &spec.connection, &statements, timeout)
+            .write(client_id, &spec.connection, &writes, timeout)
             .await
             .map_err(failure)?;
         out.insert("rows".into(), Value::Array(Vec::new()));

@@ -93,6 +93,10 @@ pub struct UpdateWorkflow {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ValidateRequest {
     pub graph: Graph,
+    /// The workflow's client: when given, Query nodes must name connections
+    /// allowed for it.
+    #[serde(default)]
+    pub client_id: Option<u64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -145,6 +149,58 @@ fn parse_graph(s: &str) -> Result<Graph, ApiError> {
 pub async fn problems_of(state: &AppState, graph: &Graph) -> Result<Vec<Problem>, ApiError> {
     let catalog = db::templates::catalog_for(&state.db, &graph.template_refs()).await?;
     Ok(validate_graph(graph, &catalog))
+}
+
+/// Problems for Query nodes that name a connection which does not exist or
+/// is not allowed for `client_id`: a run would fail there.
+async fn connection_problems(
+    state: &AppState,
+    client_id: u64,
+    graph: &Graph,
+) -> Result<Vec<Problem>, ApiError> {
+    let catalog = db::templates::catalog_for(&state.db, &graph.template_refs()).await?;
+    let mut problems = Vec::new();
+    for node in &graph.nodes {
+        let is_query = catalog.get(&node.template).is_some_and(|(spec, _)| {
+            spec.builtin == Some(katalusis_crds::builtin::BuiltinKind::Query)
+        });
+        let name = node
+            .params
+            .get("connection")
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .unwrap_or("");
+        // An empty name is the graph validator's to report.
+        if !is_query || name.is_empty() {
+            continue;
+        }
+        if !crate::connections::service::is_allowed(&state.db, client_id, name).await? {
+            let mut p = Problem::error(
+                "connection_not_allowed",
+                format!(
+                    "node '{}': no connection named '{name}' is allowed for this workflow's client",
+                    node.id
+                ),
+            );
+            p.node_id = Some(node.id.clone());
+            problems.push(p);
+        }
+    }
+    Ok(problems)
+}
+
+/// Refuses a graph whose Query nodes name connections the client may not use.
+async fn check_connections(
+    state: &AppState,
+    client_id: u64,
+    graph: &Graph,
+) -> Result<(), ApiError> {
+    let problems = connection_problems(state, client_id, graph).await?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidGraph(problems))
+    }
 }
 
 /// The graph as responses show it: secrets as `{"set": true}`.
@@ -308,6 +364,7 @@ pub(crate) async fn create_workflow(
     if !client.active {
         return Err(ApiError::field("clientId", "is deactivated"));
     }
+    check_connections(state, req.client_id, &graph).await?;
     let mut tx = state.db.begin().await?;
     let id = db::workflows::insert(
         &mut tx,
@@ -352,6 +409,7 @@ pub async fn update(
     check_fields(&req.name, &req.description, &req.graph)?;
     let graph = sealed(&state, req.graph, Some(&current.graph)).await?;
     let (name, description, graph_json) = check_fields(&req.name, &req.description, &graph)?;
+    check_connections(&state, current.client_id, &graph).await?;
     let mut tx = state.db.begin().await?;
     let saved = db::workflows::update(
         &mut tx,
@@ -441,17 +499,25 @@ pub async fn revision(
 }
 
 /// Validate a graph without saving it: every problem at once, with node, edge
-/// and port ids for the editor to highlight.
+/// and port ids for the editor to highlight. With `clientId`, also Query
+/// nodes naming connections that client may not use (saving refuses those).
 #[utoipa::path(post, path = "/api/workflows/validate", tag = "workflows", security(("bearer" = [])),
-    request_body = ValidateRequest, responses((status = 200, body = ValidateResponse)))]
+    request_body = ValidateRequest, responses((status = 200, body = ValidateResponse), (status = 404)))]
 pub async fn validate(
     State(state): State<AppState>,
-    RequireRole(_user, ..): RequireRole<Staff>,
+    RequireRole(user, ..): RequireRole<Staff>,
     audit: Audit,
     Json(req): Json<ValidateRequest>,
 ) -> Result<axum::Json<ValidateResponse>, ApiError> {
     audit.skip();
-    let problems = problems_of(&state, &req.graph).await?;
+    let mut problems = problems_of(&state, &req.graph).await?;
+    if let Some(client_id) = req.client_id {
+        // Unassigned or unknown clients look the same: not found.
+        if !ClientScope::of(&user).allows(&state.db, client_id).await? {
+            return Err(ApiError::NotFound);
+        }
+        problems.extend(connection_problems(&state, client_id, &req.graph).await?);
+    }
     Ok(axum::Json(ValidateResponse {
         valid: !problems.iter().any(Problem::is_error),
         problems,

@@ -188,6 +188,32 @@ async fn connection_tests_classify_dns_refused_and_mysql_results(pool: MySqlPool
     }
 }
 
+/// No SQL Server or MongoDB runs here (scripts/connectors-e2e.sh tests them
+/// in Docker), but their drivers meet the real network: a name that does
+/// not resolve and a port nobody listens on.
+#[sqlx::test(migrator = "katalusis_api::MIGRATOR")]
+async fn sqlserver_and_mongodb_tests_classify_dns_and_refused(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    for kind in ["sqlserver", "mongodb"] {
+        for (host, port, want) in [
+            ("no-such-host.invalid", 1433, "dns"),
+            ("127.0.0.1", 1, "refused"),
+        ] {
+            let body = json!({"name": format!("{kind}-{want}"), "kind": kind, "host": host,
+                "port": port, "database": "shop", "user": "app", "password": "pw-never-shown",
+                "tlsMode": "disable"});
+            let id = create(&app, &c.admin, body.clone()).await["id"]
+                .as_u64()
+                .unwrap();
+            let r = test_of(&app, &c.admin, id).await;
+            assert_eq!(r["outcome"], want, "{body} → {r}");
+            assert!(r["elapsedMs"].as_u64().unwrap() <= 5_500, "{r}");
+            assert!(!r.to_string().contains("pw-never-shown"));
+        }
+    }
+}
+
 #[sqlx::test(migrator = "katalusis_api::MIGRATOR")]
 async fn bad_connection_input_answers_422_or_409_and_stores_nothing(pool: MySqlPool) {
     let app = spawn_app(pool).await;

@@ -7,6 +7,7 @@ mod analytics;
 mod auth;
 mod bad_input;
 mod connections;
+mod connectors_e2e;
 mod contract;
 mod demo;
 mod durability;

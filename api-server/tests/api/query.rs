@@ -18,6 +18,7 @@ fn pg() -> Pool {
         password: None,
         tls_mode: TlsMode::Disable,
         ca_cert: None,
+        options: Default::default(),
     })
     .unwrap()
 }
@@ -32,6 +33,7 @@ fn maria() -> Pool {
         password: None,
         tls_mode: TlsMode::Disable,
         ca_cert: None,
+        options: Default::default(),
     })
     .unwrap()
 }

@@ -325,3 +325,206 @@ async fn inserts_and_upserts_reach_mariadb_in_one_transaction(pool: MySqlPool) {
         ]
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_query_node_may_only_name_connections_its_client_may_use(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    connection(&app, &c, "crm", true, vec![c.client.user_id]).await;
+    let other = app.user(&c.admin, "initech", "client").await;
+    connection(&app, &c, "theirs", true, vec![other.user_id]).await;
+    let graph = |conn: &str| {
+        json!({"nodes": [
+            query_node("ok", json!({"connection": "crm", "sql": "SELECT 1"})),
+            query_node("lookup", json!({"connection": conn, "sql": "SELECT 1"})),
+        ], "edges": []})
+    };
+
+    // Another client's connection, or none of that name: refused, naming the node.
+    for name in ["theirs", "nope"] {
+        let r = app
+            .post(
+                "/api/workflows",
+                &c.manager,
+                json!({"clientId": c.client.user_id, "name": "wf", "graph": graph(name)}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            r.body
+        );
+        assert_eq!(r.body["error"]["code"], "invalid_graph", "{}", r.body);
+        let problems = r.body["error"]["details"]["problems"].as_array().unwrap();
+        assert_eq!(problems.len(), 1, "{}", r.body);
+        assert_eq!(problems[0]["nodeId"], "lookup");
+        assert_eq!(problems[0]["code"], "connection_not_allowed");
+        assert!(
+            problems[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("node 'lookup': no connection named '{name}'")),
+            "{}",
+            r.body
+        );
+    }
+    let listed = app
+        .get(
+            &format!("/api/workflows?clientId={}", c.client.user_id),
+            &c.manager,
+        )
+        .await;
+    assert_eq!(listed.body["total"], 0, "{}", listed.body);
+
+    // Allowed everywhere: saved; a later edit to a foreign name is refused
+    // and the stored revision stays.
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        graph("crm")["nodes"].as_array().unwrap().clone(),
+        vec![],
+    )
+    .await;
+    let r = app
+        .put(
+            &format!("/api/workflows/{wf}"),
+            &c.manager,
+            json!({"revision": 1, "name": "wf", "graph": graph("theirs")}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        r.body["error"]["details"]["problems"][0]["nodeId"],
+        "lookup"
+    );
+    let stored = app.get(&format!("/api/workflows/{wf}"), &c.manager).await;
+    assert_eq!(stored.body["revision"], 1);
+    assert_eq!(
+        stored.body["graph"]["nodes"][1]["params"]["connection"],
+        "crm"
+    );
+
+    // Validating with the client lists the same problem; without it, not.
+    let r = app
+        .post(
+            "/api/workflows/validate",
+            &c.manager,
+            json!({"graph": graph("theirs"), "clientId": c.client.user_id}),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["valid"], false);
+    assert!(r.body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["code"] == "connection_not_allowed" && p["nodeId"] == "lookup"));
+    let r = app
+        .post(
+            "/api/workflows/validate",
+            &c.manager,
+            json!({"graph": graph("theirs")}),
+        )
+        .await;
+    assert!(!r.body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["code"] == "connection_not_allowed"));
+    // A client outside the manager's scope is not found.
+    let r = app
+        .post(
+            "/api/workflows/validate",
+            &c.manager,
+            json!({"graph": graph("crm"), "clientId": other.user_id}),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::NOT_FOUND, "{}", r.body);
+}
+
+/// The SQL Server and MongoDB paths refuse what they must before any server
+/// is reached (none runs here), and report an unreachable one by cause.
+#[sqlx::test(migrations = "../migrations")]
+async fn sqlserver_and_mongodb_nodes_refuse_writes_before_reaching_the_server(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    for (name, kind, read_only) in [
+        ("ms", "sqlserver", true),
+        ("ms_rw", "sqlserver", false),
+        ("mg", "mongodb", true),
+        ("mg_rw", "mongodb", false),
+    ] {
+        let r = app
+            .post(
+                "/api/admin/connections",
+                &c.admin,
+                json!({"name": name, "kind": kind, "host": "127.0.0.1", "port": 1,
+                       "database": "shop", "user": "app", "password": "pw", "tlsMode": "disable",
+                       "readOnly": read_only, "clientIds": [c.client.user_id]}),
+            )
+            .await;
+        assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body);
+    }
+    let mut nodes = vec![
+        query_node(
+            "ms_sneaky",
+            json!({"connection": "ms", "sql": "SELECT 1; /* fine */ DELETE FROM orders"}),
+        ),
+        query_node(
+            "mg_out",
+            json!({"connection": "mg_rw",
+                   "sql": r#"{"aggregate": "orders", "pipeline": [{"$out": "copy"}]}"#}),
+        ),
+        query_node(
+            "mg_bad",
+            json!({"connection": "mg", "sql": "SELECT * FROM orders"}),
+        ),
+        query_node(
+            "ms_down",
+            json!({"connection": "ms_rw", "sql": "SELECT * FROM orders WHERE id = :id"}),
+        ),
+    ];
+    for (id, conn) in [("ms_write", "ms"), ("mg_write", "mg")] {
+        let mut n = query_node(
+            id,
+            json!({"connection": conn, "operation": "insert", "table": "orders"}),
+        );
+        n["inputs"] = json!({"rows": [{"id": 1}]});
+        nodes.push(n);
+    }
+    nodes[3]["inputs"] = json!({"params": {"id": 7}});
+    let wf = workflow(&app, &c.manager, c.client.user_id, nodes, vec![]).await;
+    let body = wait_final(
+        &app,
+        &c.manager,
+        start(&app, &c.manager, wf, json!({})).await,
+    )
+    .await;
+    let msg = |n: &str| {
+        assert_eq!(node_of(&body, n)["status"], "failed", "{n}: {body}");
+        node_of(&body, n)["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert!(
+        msg("ms_sneaky").contains("read-only: DELETE is not allowed"),
+        "{body}"
+    );
+    assert!(
+        msg("mg_out").contains("`$out` writes to a collection"),
+        "{body}"
+    );
+    assert!(msg("mg_bad").contains("JSON document"), "{body}");
+    assert!(msg("ms_down").contains("refused the connection"), "{body}");
+    assert!(msg("ms_write").contains("only allows reading"), "{body}");
+    assert!(msg("mg_write").contains("only allows reading"), "{body}");
+    assert!(!body.to_string().contains("\"pw\""));
+}

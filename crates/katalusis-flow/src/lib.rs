@@ -22,8 +22,9 @@ pub use notify::{
     render, render_plain, webhook_allowed, webhook_payload, NotifyError, NotifySpec, Rendered,
 };
 pub use query::{
-    bound_params, identifier, map_rows, write_statements, Decimals, Field, FieldType, Flavor,
-    Mapped, Operation, QueryNodeError, QuerySpec, Statement, WriteColumn, FIELD_PORTS,
+    bound_params, identifier, map_rows, write_documents, write_statements, Decimals, Field,
+    FieldType, Flavor, Mapped, Operation, QueryNodeError, QuerySpec, Statement, WriteColumn,
+    FIELD_PORTS,
 };
 pub use schedule::{Due, MissedPolicy, Schedule, ScheduleError, GRACE_SECONDS};
 pub use task::{TaskNodeError, TaskNodeSpec};

@@ -542,21 +542,36 @@ pub fn map_rows(
 pub enum Flavor {
     Mysql,
     Postgres,
+    /// Microsoft SQL Server (T-SQL).
+    SqlServer,
 }
 
 impl Flavor {
     fn quote(self, ident: &str) -> String {
-        let q = match self {
-            Self::Mysql => '`',
-            Self::Postgres => '"',
+        let (open, close) = match self {
+            Self::Mysql => ('`', '`'),
+            Self::Postgres => ('"', '"'),
+            Self::SqlServer => ('[', ']'),
         };
         ident
             .split('.')
-            .map(|p| format!("{q}{p}{q}"))
+            .map(|p| format!("{open}{p}{close}"))
             .collect::<Vec<_>>()
             .join(".")
     }
+
+    /// Bound values one statement may carry: SQL Server takes at most
+    /// 2,100 parameters per call.
+    fn max_bound_values(self) -> usize {
+        match self {
+            Self::Mysql | Self::Postgres => MAX_BOUND_VALUES,
+            Self::SqlServer => MAX_BOUND_VALUES_SQLSERVER,
+        }
+    }
 }
+
+/// Bound values per SQL Server statement (its limit is 2,100).
+pub const MAX_BOUND_VALUES_SQLSERVER: usize = 2_000;
 
 /// One write statement with its named values (`:v0`, `:v1`, …).
 #[derive(Debug, Clone, PartialEq)]
@@ -566,12 +581,14 @@ pub struct Statement {
     pub rows: usize,
 }
 
-/// The statements that write `rows` (the `rows` input) as the spec says.
-pub fn write_statements(
-    spec: &QuerySpec,
-    rows: &Value,
-    flavor: Flavor,
-) -> Result<Vec<Statement>, QueryNodeError> {
+/// The input rows to write and the columns written from them.
+struct WriteRows<'a> {
+    rows: Vec<&'a Map<String, Value>>,
+    columns: Vec<WriteColumn>,
+}
+
+/// The `rows` input as objects, and the columns written from them.
+fn write_rows<'a>(spec: &QuerySpec, rows: &'a Value) -> Result<WriteRows<'a>, QueryNodeError> {
     let rows: Vec<&Map<String, Value>> = match rows {
         Value::Array(a) => a
             .iter()
@@ -581,11 +598,14 @@ pub fn write_statements(
         Value::Object(m) => vec![m],
         _ => return Err(QueryNodeError::RowsShape),
     };
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
+    let Some(first) = rows.first() else {
+        return Ok(WriteRows {
+            rows,
+            columns: Vec::new(),
+        });
+    };
     let columns: Vec<WriteColumn> = if spec.write_columns.is_empty() {
-        rows[0]
+        first
             .keys()
             .map(|k| {
                 identifier(k).map(|column| WriteColumn {
@@ -600,63 +620,131 @@ pub fn write_statements(
     if columns.is_empty() {
         return Err(QueryNodeError::RowsShape);
     }
-    let per_statement = (MAX_BOUND_VALUES / columns.len()).clamp(1, MAX_ROWS_PER_STATEMENT);
-    let head = format!(
-        "INSERT INTO {} ({}) VALUES ",
-        flavor.quote(&spec.table),
-        columns
-            .iter()
-            .map(|c| flavor.quote(&c.column))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let tail = if spec.operation == Operation::Upsert {
-        let updated: Vec<&WriteColumn> = columns
-            .iter()
-            .filter(|c| !spec.key_columns.contains(&c.column))
-            .collect();
-        match flavor {
-            Flavor::Mysql => {
-                // Updating a key column to itself turns "nothing to update"
-                // into a no-op instead of a syntax error.
-                let sets: Vec<String> = if updated.is_empty() {
-                    let k = flavor.quote(&spec.key_columns[0]);
-                    vec![format!("{k} = {k}")]
-                } else {
-                    updated
-                        .iter()
-                        .map(|c| {
-                            let q = flavor.quote(&c.column);
-                            format!("{q} = VALUES({q})")
-                        })
-                        .collect()
-                };
-                format!(" ON DUPLICATE KEY UPDATE {}", sets.join(", "))
-            }
-            Flavor::Postgres => {
-                let keys = spec
-                    .key_columns
+    Ok(WriteRows { rows, columns })
+}
+
+/// The value of `column` in input row `row` (1-based in errors).
+fn cell(
+    row: &Map<String, Value>,
+    col: &WriteColumn,
+    row_no: usize,
+) -> Result<Value, QueryNodeError> {
+    row.get(&col.source)
+        .cloned()
+        .ok_or_else(|| QueryNodeError::MissingValue {
+            row: row_no,
+            column: col.column.clone(),
+        })
+}
+
+/// The text around the `(…), (…)` value rows of one statement.
+fn frame(spec: &QuerySpec, columns: &[WriteColumn], flavor: Flavor) -> (String, String) {
+    let q = |c: &str| flavor.quote(c);
+    let column_list = columns
+        .iter()
+        .map(|c| q(&c.column))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let updated: Vec<&WriteColumn> = columns
+        .iter()
+        .filter(|c| !spec.key_columns.contains(&c.column))
+        .collect();
+    let insert = format!("INSERT INTO {} ({column_list}) VALUES ", q(&spec.table));
+    if spec.operation != Operation::Upsert {
+        return (insert, String::new());
+    }
+    match flavor {
+        Flavor::Mysql => {
+            // Updating a key column to itself turns "nothing to update"
+            // into a no-op instead of a syntax error.
+            let sets: Vec<String> = if updated.is_empty() {
+                let k = q(&spec.key_columns[0]);
+                vec![format!("{k} = {k}")]
+            } else {
+                updated
                     .iter()
-                    .map(|k| flavor.quote(k))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if updated.is_empty() {
-                    format!(" ON CONFLICT ({keys}) DO NOTHING")
-                } else {
-                    let sets: Vec<String> = updated
-                        .iter()
-                        .map(|c| {
-                            let q = flavor.quote(&c.column);
-                            format!("{q} = EXCLUDED.{q}")
-                        })
-                        .collect();
-                    format!(" ON CONFLICT ({keys}) DO UPDATE SET {}", sets.join(", "))
-                }
-            }
+                    .map(|c| {
+                        let c = q(&c.column);
+                        format!("{c} = VALUES({c})")
+                    })
+                    .collect()
+            };
+            (
+                insert,
+                format!(" ON DUPLICATE KEY UPDATE {}", sets.join(", ")),
+            )
         }
-    } else {
-        String::new()
-    };
+        Flavor::Postgres => {
+            let keys = spec
+                .key_columns
+                .iter()
+                .map(|k| q(k))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let tail = if updated.is_empty() {
+                format!(" ON CONFLICT ({keys}) DO NOTHING")
+            } else {
+                let sets: Vec<String> = updated
+                    .iter()
+                    .map(|c| {
+                        let c = q(&c.column);
+                        format!("{c} = EXCLUDED.{c}")
+                    })
+                    .collect();
+                format!(" ON CONFLICT ({keys}) DO UPDATE SET {}", sets.join(", "))
+            };
+            (insert, tail)
+        }
+        Flavor::SqlServer => {
+            // MERGE is SQL Server's upsert; HOLDLOCK keeps two concurrent
+            // upserts of the same new key from both taking the insert branch.
+            let on = spec
+                .key_columns
+                .iter()
+                .map(|k| format!("[t].{0} = [s].{0}", q(k)))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let when_matched = if updated.is_empty() {
+                String::new()
+            } else {
+                let sets: Vec<String> = updated
+                    .iter()
+                    .map(|c| format!("[t].{0} = [s].{0}", q(&c.column)))
+                    .collect();
+                format!(" WHEN MATCHED THEN UPDATE SET {}", sets.join(", "))
+            };
+            let source_values = columns
+                .iter()
+                .map(|c| format!("[s].{}", q(&c.column)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            (
+                format!(
+                    "MERGE INTO {} WITH (HOLDLOCK) AS [t] USING (VALUES ",
+                    q(&spec.table)
+                ),
+                format!(
+                    ") AS [s] ({column_list}) ON {on}{when_matched} WHEN NOT MATCHED THEN \
+                     INSERT ({column_list}) VALUES ({source_values});"
+                ),
+            )
+        }
+    }
+}
+
+/// The statements that write `rows` (the `rows` input) as the spec says.
+pub fn write_statements(
+    spec: &QuerySpec,
+    rows: &Value,
+    flavor: Flavor,
+) -> Result<Vec<Statement>, QueryNodeError> {
+    let WriteRows { rows, columns } = write_rows(spec, rows)?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let per_statement =
+        (flavor.max_bound_values() / columns.len()).clamp(1, MAX_ROWS_PER_STATEMENT);
+    let (head, tail) = frame(spec, &columns, flavor);
     let mut out = Vec::new();
     for (chunk_no, chunk) in rows.chunks(per_statement).enumerate() {
         let mut sql = head.clone();
@@ -667,13 +755,7 @@ pub fn write_statements(
             }
             sql.push('(');
             for (c, col) in columns.iter().enumerate() {
-                let value =
-                    row.get(&col.source)
-                        .cloned()
-                        .ok_or_else(|| QueryNodeError::MissingValue {
-                            row: chunk_no * per_statement + r + 1,
-                            column: col.column.clone(),
-                        })?;
+                let value = cell(row, col, chunk_no * per_statement + r + 1)?;
                 let name = format!("v{}", params.len());
                 if c > 0 {
                     sql.push_str(", ");
@@ -692,6 +774,25 @@ pub fn write_statements(
         });
     }
     Ok(out)
+}
+
+/// For document databases: each input row as the document to write, keyed
+/// by column, with the same column mapping and checks as
+/// [`write_statements`].
+pub fn write_documents(
+    spec: &QuerySpec,
+    rows: &Value,
+) -> Result<Vec<Map<String, Value>>, QueryNodeError> {
+    let WriteRows { rows, columns } = write_rows(spec, rows)?;
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| {
+            columns
+                .iter()
+                .map(|col| Ok((col.column.clone(), cell(row, col, i + 1)?)))
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -255,3 +255,91 @@ fn upserts_per_flavor_and_chunking() {
     );
     assert_eq!(st[2].params.len(), 1_000);
 }
+
+#[test]
+fn sql_server_inserts_bracket_names_and_upserts_through_merge() {
+    let insert = QuerySpec::from_params(&params(
+        json!({"connection": "c", "operation": "insert", "table": "dbo.orders"}),
+    ))
+    .unwrap();
+    let rows = json!([{"id": 1, "note": "'; DROP TABLE orders; --"}]);
+    let st = write_statements(&insert, &rows, Flavor::SqlServer).unwrap();
+    assert_eq!(
+        st[0].sql,
+        "INSERT INTO [dbo].[orders] ([id], [note]) VALUES (:v0, :v1)"
+    );
+    assert_eq!(st[0].params["v1"], json!("'; DROP TABLE orders; --"));
+
+    let upsert = QuerySpec::from_params(&params(json!({"connection": "c", "operation": "upsert",
+        "table": "stock", "keyColumns": "sku, site", "columns": "sku, site, qty = count"})))
+    .unwrap();
+    let rows = json!([{"sku": "a", "site": 1, "count": 3}, {"sku": "b", "site": 1, "count": 4}]);
+    let st = write_statements(&upsert, &rows, Flavor::SqlServer).unwrap();
+    assert_eq!(
+        st[0].sql,
+        "MERGE INTO [stock] WITH (HOLDLOCK) AS [t] USING (VALUES (:v0, :v1, :v2), (:v3, :v4, :v5)) \
+         AS [s] ([sku], [site], [qty]) ON [t].[sku] = [s].[sku] AND [t].[site] = [s].[site] \
+         WHEN MATCHED THEN UPDATE SET [t].[qty] = [s].[qty] WHEN NOT MATCHED THEN \
+         INSERT ([sku], [site], [qty]) VALUES ([s].[sku], [s].[site], [s].[qty]);"
+    );
+    assert_eq!(st[0].params.len(), 6);
+
+    // Only key columns: nothing to update, rows that exist stay as they are.
+    let keys_only = QuerySpec::from_params(&params(json!({"connection": "c",
+        "operation": "upsert", "table": "tags", "keyColumns": "tag"})))
+    .unwrap();
+    let sql =
+        &write_statements(&keys_only, &json!([{"tag": "x"}]), Flavor::SqlServer).unwrap()[0].sql;
+    assert!(!sql.contains("WHEN MATCHED"), "{sql}");
+    assert!(sql.ends_with("WHEN NOT MATCHED THEN INSERT ([tag]) VALUES ([s].[tag]);"));
+}
+
+#[test]
+fn sql_server_statements_stay_below_its_parameter_limit() {
+    let s = QuerySpec::from_params(&params(
+        json!({"connection": "c", "operation": "insert", "table": "t"}),
+    ))
+    .unwrap();
+    let many: Vec<Value> = (0..1_500)
+        .map(|i| json!({"a": i, "b": i, "c": i}))
+        .collect();
+    let st = write_statements(&s, &Value::Array(many), Flavor::SqlServer).unwrap();
+    assert!(
+        st.iter().all(|s| s.params.len() <= 2_000),
+        "{}",
+        st[0].params.len()
+    );
+    assert_eq!(st.iter().map(|s| s.rows).sum::<usize>(), 1_500);
+    assert_eq!(st[0].rows, 666);
+}
+
+#[test]
+fn documents_follow_the_column_mapping() {
+    let s = QuerySpec::from_params(&params(json!({"connection": "c", "operation": "upsert",
+        "table": "orders", "keyColumns": "sku", "columns": "sku, qty = count"})))
+    .unwrap();
+    let docs = write_documents(
+        &s,
+        &json!([{"sku": "a", "count": 2, "ignored": true}, {"sku": "b", "count": null}]),
+    )
+    .unwrap();
+    assert_eq!(
+        docs,
+        vec![
+            row(json!({"sku": "a", "qty": 2})),
+            row(json!({"sku": "b", "qty": null}))
+        ]
+    );
+    assert_eq!(
+        write_documents(&s, &json!([{"sku": "a"}])).unwrap_err(),
+        QueryNodeError::MissingValue {
+            row: 1,
+            column: "qty".into()
+        }
+    );
+    assert_eq!(
+        write_documents(&s, &json!([1, 2])).unwrap_err(),
+        QueryNodeError::RowsShape
+    );
+    assert!(write_documents(&s, &json!([])).unwrap().is_empty());
+}

@@ -9509,7 +9509,8 @@ export interface paths {
     put?: never;
     /**
      * Validate a graph without saving it: every problem at once, with node, edge
-     *     and port ids for the editor to highlight.
+     *     and port ids for the editor to highlight. With `clientId`, also Query
+     *     nodes naming connections that client may not use (saving refuses those).
      */
     post: {
       parameters: {
@@ -9552,6 +9553,14 @@ export interface paths {
         };
         /** @description The caller's role may not do this */
         403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
           headers: {
             [name: string]: unknown;
           };
@@ -11482,7 +11491,6 @@ export interface components {
       | "tls"
       | "authentication"
       | "database_missing"
-      | "unsupported"
       | "error";
     /** @description The classified result of `POST /api/admin/connections/{id}/test`. */
     TestResult: {
@@ -11712,6 +11720,12 @@ export interface components {
       userId: number;
     };
     ValidateRequest: {
+      /**
+       * Format: uint64
+       * @description The workflow's client: when given, Query nodes must name connections
+       *     allowed for it.
+       */
+      clientId?: number | null;
       graph: components["schemas"]["Graph"];
     };
     ValidateResponse: {

@@ -3,7 +3,10 @@ import type { UsableConnection } from "@/entities/connection";
 import {
   connectionChoice,
   connectionLabel,
+  isQueryParamShown,
+  mongoPlaceholders,
   parseFieldMapping,
+  queryPlaceholders,
   queryParam,
   sqlPlaceholders,
 } from "./query-node";
@@ -19,6 +22,32 @@ describe("queryParam", () => {
     expect(queryParam("query", "table")).toBeNull();
     expect(queryParam("condition", "sql")).toBeNull();
     expect(queryParam(undefined, "connection")).toBeNull();
+  });
+});
+
+describe("isQueryParamShown", () => {
+  it("hides the write-mode parameters while the node reads", () => {
+    for (const op of [undefined, "", "read"]) {
+      expect(isQueryParamShown("query", "table", op)).toBe(false);
+      expect(isQueryParamShown("query", "columns", op)).toBe(false);
+      expect(isQueryParamShown("query", "keyColumns", op)).toBe(false);
+      expect(isQueryParamShown("query", "sql", op)).toBe(true);
+      expect(isQueryParamShown("query", "connection", op)).toBe(true);
+    }
+  });
+
+  it("shows table and columns for inserts, and key columns only for upserts", () => {
+    expect(isQueryParamShown("query", "table", "insert")).toBe(true);
+    expect(isQueryParamShown("query", "columns", "insert")).toBe(true);
+    expect(isQueryParamShown("query", "keyColumns", "insert")).toBe(false);
+    expect(isQueryParamShown("query", "table", "upsert")).toBe(true);
+    expect(isQueryParamShown("query", "columns", " upsert ")).toBe(true);
+    expect(isQueryParamShown("query", "keyColumns", "upsert")).toBe(true);
+  });
+
+  it("leaves other nodes' parameters alone", () => {
+    expect(isQueryParamShown("condition", "table", undefined)).toBe(true);
+    expect(isQueryParamShown(undefined, "keyColumns", "read")).toBe(true);
   });
 });
 
@@ -119,5 +148,21 @@ describe("sqlPlaceholders", () => {
   it("stops at an unterminated quote without inventing names", () => {
     expect(sqlPlaceholders("SELECT :a, 'open :b")).toEqual(["a"]);
     expect(sqlPlaceholders("")).toEqual([]);
+  });
+});
+
+describe("mongoPlaceholders", () => {
+  it("finds the strings that are exactly :name, once each", () => {
+    const doc =
+      '{"find": "orders", "filter": {"total": {"$gt": ":min"}, "region": ":region", ' +
+      '"note": "::literal", "path": "$customer", "x": ":min", "t": "10:30", "k": "a :b"}}';
+    expect(mongoPlaceholders(doc)).toEqual(["min", "region"]);
+    expect(mongoPlaceholders('{"a": "say \\":no\\""}')).toEqual([]);
+  });
+
+  it("is used for MongoDB connections only", () => {
+    expect(queryPlaceholders("mongodb", '{"find": "o", "filter": {"a": ":a"}}')).toEqual(["a"]);
+    expect(queryPlaceholders("postgres", "SELECT * FROM o WHERE a = :a")).toEqual(["a"]);
+    expect(queryPlaceholders(undefined, "SELECT ':no', :yes")).toEqual(["yes"]);
   });
 });

@@ -10,6 +10,30 @@ export function queryParam(builtin: TemplateInfo["builtin"], param: string): Que
   return param === "connection" || param === "sql" || param === "fields" ? param : null;
 }
 
+/** The write-mode parameters and the operations that use each. */
+const WRITE_PARAMS: Record<string, readonly string[]> = {
+  table: ["insert", "upsert"],
+  columns: ["insert", "upsert"],
+  keyColumns: ["upsert"],
+};
+
+/**
+ * Whether the inspector shows a parameter for the node's operation: a Query
+ * node's table, column mapping and key columns only when it writes (the
+ * server reads an unset operation as `read`, so does this).
+ */
+export function isQueryParamShown(
+  builtin: TemplateInfo["builtin"],
+  param: string,
+  operation: unknown,
+): boolean {
+  if (builtin !== "query") return true;
+  const modes = WRITE_PARAMS[param];
+  if (!modes) return true;
+  const op = typeof operation === "string" && operation.trim() ? operation.trim() : "read";
+  return modes.includes(op);
+}
+
 export type ConnectionChoice =
   | { state: "empty" }
   | { state: "allowed"; connection: UsableConnection }
@@ -162,4 +186,24 @@ export function sqlPlaceholders(sql: string): string[] {
     } else i++;
   }
   return names;
+}
+
+/**
+ * The parameters of a MongoDB query document: the strings that are exactly
+ * `":name"`, each once, in order (`"::text"` is literal text), as the server
+ * reads them.
+ */
+export function mongoPlaceholders(text: string): string[] {
+  const names: string[] = [];
+  for (const m of text.matchAll(/"((?:[^"\\]|\\.)*)"/g)) {
+    const s = m[1] ?? "";
+    const name = /^:([A-Za-z_][A-Za-z0-9_]*)$/.exec(s)?.[1];
+    if (name && !names.includes(name)) names.push(name);
+  }
+  return names;
+}
+
+/** The placeholders of a Query node's text for its connection's kind. */
+export function queryPlaceholders(kind: string | undefined, text: string): string[] {
+  return kind === "mongodb" ? mongoPlaceholders(text) : sqlPlaceholders(text);
 }

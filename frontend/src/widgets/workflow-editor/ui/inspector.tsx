@@ -11,7 +11,7 @@ import {
 } from "@/entities/workflow";
 import type { Run } from "@/entities/run";
 import { useEditor, useEditorContext } from "../model/context";
-import { queryParam } from "../model/query-node";
+import { isQueryParamShown, queryParam } from "../model/query-node";
 import { ExpressionField } from "./expression-field";
 import { QueryParamField } from "./query-fields";
 
@@ -167,6 +167,7 @@ function NodeInspector({
               Parameters
             </h3>
             {template.parameters.map((p) => {
+              if (!isQueryParamShown(template.builtin, p.name, node.params.operation)) return null;
               const onChange = (v: unknown) => {
                 const params = { ...node.params };
                 if (v === undefined) delete params[p.name];

@@ -10,7 +10,7 @@ import {
   connectionKindName,
   connectionLabel,
   parseFieldMapping,
-  sqlPlaceholders,
+  queryPlaceholders,
   type QueryParam,
 } from "../model/query-node";
 
@@ -45,7 +45,16 @@ export function QueryParamField({
         />
       );
     case "sql":
-      return <SqlField spec={spec} value={value} error={error} onChange={set} />;
+      return (
+        <SqlField
+          spec={spec}
+          value={value}
+          connection={node.params.connection}
+          clientId={clientId}
+          error={error}
+          onChange={set}
+        />
+      );
     case "fields":
       return <FieldMappingField spec={spec} value={value} error={error} onChange={set} />;
   }
@@ -133,20 +142,31 @@ function ConnectionField({
   );
 }
 
-/** SQL in a monospace field, with the placeholders it binds from the `params` input. */
+/**
+ * SQL (or, on a MongoDB connection, a JSON query document) in a monospace
+ * field, with the placeholders it binds from the `params` input.
+ */
 function SqlField({
   spec,
   value,
+  connection,
+  clientId,
   error,
   onChange,
 }: {
   spec: ParamSpec;
   value: string;
+  /** The node's `connection` value: its kind decides how placeholders read. */
+  connection: unknown;
+  clientId: number;
   error?: string;
   onChange: (v: string) => void;
 }) {
   const id = useId();
-  const names = sqlPlaceholders(value);
+  const usable = useUsableConnections(clientId);
+  const choice = connectionChoice(usable.data ?? [], connection);
+  const kind = choice.state === "allowed" ? choice.connection.kind : undefined;
+  const names = queryPlaceholders(kind, value);
   return (
     <div className="space-y-1">
       <label htmlFor={id} className="block text-xs font-medium text-slate-700">
