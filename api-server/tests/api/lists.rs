@@ -958,8 +958,20 @@ async fn count_and_cursor_parameters_are_checked_and_keep_the_scope(pool: MySqlP
     assert_eq!(r.status.as_u16(), 403);
 
     // Bad parameters are 4xx with the error shape and name the field.
+    // A cursor wins over a page number; an empty one is no cursor.
+    let by_cursor = app
+        .get(&format!("/api/runs?after={cursor}"), &w.admin)
+        .await;
+    let with_page = app
+        .get(&format!("/api/runs?after={cursor}&page=2"), &w.admin)
+        .await;
+    assert_eq!(with_page.status.as_u16(), 200, "{}", with_page.body);
+    assert_eq!(with_page.body["items"], by_cursor.body["items"]);
+    let empty = app.get("/api/runs?after=", &w.admin).await;
+    let first = app.get("/api/runs", &w.admin).await;
+    assert_eq!(empty.body["items"], first.body["items"]);
+
     for (url, field) in [
-        (format!("/api/runs?after={cursor}&page=2"), "after"),
         ("/api/runs?after=not-a-cursor".to_string(), "after"),
         (format!("/api/runs?after={audit_cursor}"), "after"),
         (format!("/api/admin/audit?after={cursor}"), "after"),
