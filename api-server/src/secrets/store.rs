@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use anyhow::Context;
+use futures::TryStreamExt;
 use katalusis_crds::{ParamKind, TemplateSpec};
 use katalusis_vault::{is_sealed, Keyring};
 use serde_json::Value;
@@ -192,10 +193,10 @@ async fn walk(
             updates.push(Update::Revision(id, rev, graph.to_string()));
         }
     }
-    let rows: Vec<(u64, String)> = sqlx::query_as("SELECT run_id, snapshot FROM run")
-        .fetch_all(db)
-        .await?;
-    for (id, text) in rows {
+    // Runs are the one table that grows without bound: streamed, so a start
+    // on a million runs holds one snapshot at a time, not all of them.
+    let mut rows = sqlx::query_as::<_, (u64, String)>("SELECT run_id, snapshot FROM run").fetch(db);
+    while let Some((id, text)) = rows.try_next().await? {
         let mut snapshot: Value = serde_json::from_str(&text)
             .with_context(|| format!("run {id}: stored snapshot unreadable"))?;
         let place = format!("run {id}");
@@ -206,6 +207,8 @@ async fn walk(
             updates.push(Update::Run(id, snapshot.to_string()));
         }
     }
+    // Gives its connection back before the updates take one.
+    drop(rows);
     let rows: Vec<(u64, String, String)> = sqlx::query_as(
         "SELECT connection_id, name, password_sealed FROM db_connection WHERE password_sealed IS NOT NULL",
     )
