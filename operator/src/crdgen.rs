@@ -11,13 +11,38 @@ pub fn crd_files() -> Result<Vec<(&'static str, String)>, serde_yaml::Error> {
     Ok(vec![
         (
             "katalusis.io_workflows.yaml",
-            format!("{header}{}", serde_yaml::to_string(&Workflow::crd())?),
+            format!("{header}{}", canonical_yaml(&Workflow::crd())?),
         ),
         (
             "katalusis.io_runs.yaml",
-            format!("{header}{}", serde_yaml::to_string(&Run::crd())?),
+            format!("{header}{}", canonical_yaml(&Run::crd())?),
         ),
     ])
+}
+
+/// YAML with every mapping's keys sorted. Schema defaults are JSON values
+/// whose key order follows `serde_json`'s `preserve_order` feature, which
+/// another crate of the workspace may switch on: sorting makes the output
+/// the same however the operator was built.
+fn canonical_yaml<T: serde::Serialize>(value: &T) -> Result<String, serde_yaml::Error> {
+    fn sorted(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(map) => {
+                let mut entries: Vec<_> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                serde_json::Value::Object(
+                    entries.into_iter().map(|(k, v)| (k, sorted(v))).collect(),
+                )
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.into_iter().map(sorted).collect())
+            }
+            other => other,
+        }
+    }
+    let json =
+        serde_json::to_value(value).map_err(<serde_yaml::Error as serde::ser::Error>::custom)?;
+    serde_yaml::to_string(&sorted(json))
 }
 
 /// The folders the CRD YAML is written to, relative to the repository root:
