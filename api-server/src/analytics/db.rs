@@ -117,10 +117,13 @@ pub async fn open_summary(
     let mut qb = Qb::new("SELECT t.status_id, t.priority, CAST(CASE");
     for (i, (_, max)) in AGE_BANDS.iter().enumerate() {
         match max {
+            // Whole hours of age below h (TIMESTAMPDIFF truncates) is the
+            // same as created after now - h; comparing with a bound saves a
+            // date difference per band and open task.
             Some(h) => {
-                qb.push(" WHEN TIMESTAMPDIFF(HOUR, t.created_at, ")
-                    .push_bind(now)
-                    .push(format_args!(") < {h} THEN {i}"));
+                qb.push(" WHEN t.created_at > ")
+                    .push_bind(now - chrono::Duration::hours(*h))
+                    .push(format_args!(" THEN {i}"));
             }
             None => {
                 qb.push(format_args!(" ELSE {i}"));

@@ -751,3 +751,67 @@ async fn run_metrics_agree_with_a_window_sort_over_every_row(pool: MySqlPool) {
     assert_eq!(b["queue"]["waitMs"], queue["all"]);
     assert_eq!(b["volume"]["total"], 150);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn open_tasks_fall_into_age_bands_by_whole_hours(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (carl, admin) = (p.carl.user_id, p.admin.user_id);
+    let now = Utc::now();
+    for minutes in [
+        23 * 60 + 50,
+        24 * 60 + 10,
+        71 * 60 + 50,
+        72 * 60 + 10,
+        800 * 60,
+    ] {
+        task(
+            &app,
+            carl,
+            admin,
+            carl,
+            T::new(now - Duration::minutes(minutes)),
+        )
+        .await;
+    }
+    task(
+        &app,
+        carl,
+        admin,
+        carl,
+        T::new(now - Duration::hours(2)).done(Duration::minutes(1)),
+    )
+    .await;
+
+    let b = get(
+        &app,
+        &p.admin,
+        "/api/analytics/tasks?range=7d&groups=aging,open",
+    )
+    .await;
+    let totals: Vec<(String, u64)> = b["aging"]["bands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["band"].as_str().unwrap().into(),
+                x["total"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = [
+        ("<1d", 1),
+        ("1-3d", 2),
+        ("3-7d", 1),
+        ("7-14d", 0),
+        ("14-30d", 0),
+        (">30d", 1),
+    ]
+    .into_iter()
+    .map(|(b, n)| (b.into(), n))
+    .collect();
+    assert_eq!(totals, expected);
+    assert_eq!(b["open"]["total"], 5);
+    assert_eq!(b["aging"]["oldest"].as_array().unwrap().len(), 5);
+}
