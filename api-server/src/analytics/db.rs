@@ -9,7 +9,7 @@
 //! keeps the row tuples simple.
 
 use chrono::{DateTime, Utc};
-use katalusis_analytics::{Window, AGE_BANDS, PERCENTILES, SLOT_MINUTES};
+use katalusis_analytics::{Window, AGE_BANDS, SLOT_MINUTES};
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 
 use super::model::Filters;
@@ -101,43 +101,46 @@ pub async fn before_window(
     qb.build_query_as().fetch_one(db).await
 }
 
-/// Open tasks now: (status id, priority, count).
-pub async fn open_counts(
-    db: &MySqlPool,
-    v: Viewer,
-    f: &Filters,
-) -> Result<Vec<(u64, Priority, i64)>, sqlx::Error> {
-    let mut qb = Qb::new(
-        "SELECT t.status_id, t.priority, CAST(COUNT(*) AS SIGNED) FROM task t WHERE t.completed_at IS NULL",
-    );
-    push_task_filters(&mut qb, v, f);
-    qb.push(" GROUP BY t.status_id, t.priority");
-    qb.build_query_as().fetch_all(db).await
-}
+/// A group of open tasks: (status id, priority, age band index, count, past
+/// their deadline, at risk).
+pub type OpenRow = (u64, Priority, i64, i64, i64, i64);
 
-/// Open tasks now: (status id, age band index, count).
-pub async fn open_ages(
+/// Open tasks now, in one read for the open, aging and SLA groups. At risk:
+/// past the risk point, before the deadline (the same inclusive boundaries
+/// as `sla_state`); a task without an SLA is neither.
+pub async fn open_summary(
     db: &MySqlPool,
     v: Viewer,
     f: &Filters,
     now: DateTime<Utc>,
-) -> Result<Vec<(u64, i64, i64)>, sqlx::Error> {
-    let mut qb = Qb::new("SELECT t.status_id, CAST(CASE");
+) -> Result<Vec<OpenRow>, sqlx::Error> {
+    let mut qb = Qb::new("SELECT t.status_id, t.priority, CAST(CASE");
     for (i, (_, max)) in AGE_BANDS.iter().enumerate() {
         match max {
+            // Whole hours of age below h (TIMESTAMPDIFF truncates) is the
+            // same as created after now - h; comparing with a bound saves a
+            // date difference per band and open task.
             Some(h) => {
-                qb.push(" WHEN TIMESTAMPDIFF(HOUR, t.created_at, ")
-                    .push_bind(now)
-                    .push(format_args!(") < {h} THEN {i}"));
+                qb.push(" WHEN t.created_at > ")
+                    .push_bind(now - chrono::Duration::hours(*h))
+                    .push(format_args!(" THEN {i}"));
             }
             None => {
                 qb.push(format_args!(" ELSE {i}"));
             }
         }
     }
-    qb.push(" END AS SIGNED) AS band, CAST(COUNT(*) AS SIGNED) FROM task t WHERE t.completed_at IS NULL");
+    qb.push(
+        " END AS SIGNED) AS band, CAST(COUNT(*) AS SIGNED), CAST(COALESCE(SUM(t.sla_due_at <= ",
+    )
+    .push_bind(now)
+    .push("), 0) AS SIGNED), CAST(COALESCE(SUM(t.sla_risk_at <= ")
+    .push_bind(now)
+    .push(" AND t.sla_due_at > ")
+    .push_bind(now)
+    .push("), 0) AS SIGNED) FROM task t WHERE t.completed_at IS NULL");
     push_task_filters(&mut qb, v, f);
-    qb.push(" GROUP BY t.status_id, band");
+    qb.push(" GROUP BY t.status_id, t.priority, band");
     qb.build_query_as().fetch_all(db).await
 }
 
@@ -193,24 +196,6 @@ pub async fn at_risk(
     qb.build_query_as().fetch_all(db).await
 }
 
-/// Open tasks now: (breached, at risk).
-pub async fn open_sla(
-    db: &MySqlPool,
-    v: Viewer,
-    f: &Filters,
-    now: DateTime<Utc>,
-) -> Result<(i64, i64), sqlx::Error> {
-    let mut qb = Qb::new("SELECT CAST(COALESCE(SUM(t.sla_due_at <= ");
-    qb.push_bind(now)
-        .push("), 0) AS SIGNED), CAST(COALESCE(SUM(t.sla_risk_at <= ")
-        .push_bind(now)
-        .push(" AND t.sla_due_at > ")
-        .push_bind(now)
-        .push("), 0) AS SIGNED) FROM task t WHERE t.completed_at IS NULL AND t.sla_due_at IS NOT NULL");
-    push_task_filters(&mut qb, v, f);
-    qb.build_query_as().fetch_one(db).await
-}
-
 /// Tasks created in the window with an SLA target: (priority, client id,
 /// client name, with SLA, breached). Breached: the deadline passed before
 /// completion, or before now for open tasks.
@@ -221,17 +206,18 @@ pub async fn breaches(
     w: &Window,
     now: DateTime<Utc>,
 ) -> Result<Vec<(Priority, u64, String, i64, i64)>, sqlx::Error> {
+    // Grouped first, named after: joined before grouping, each task of the
+    // range looked up its client's row.
     let mut qb = Qb::new(
-        "SELECT t.priority, t.client_id, u.display_name, CAST(COUNT(*) AS SIGNED), \
-         CAST(COALESCE(SUM(t.sla_due_at <= COALESCE(t.completed_at, ",
+        "SELECT g.priority, g.client_id, u.display_name, CAST(g.n AS SIGNED), CAST(g.breached AS SIGNED) \
+         FROM (SELECT t.priority, t.client_id, COUNT(*) AS n, \
+         COALESCE(SUM(t.sla_due_at <= COALESCE(t.completed_at, ",
     );
-    qb.push_bind(now).push(
-        ")), 0) AS SIGNED) FROM task t JOIN app_user u ON u.user_id = t.client_id \
-         WHERE t.sla_due_at IS NOT NULL",
-    );
+    qb.push_bind(now)
+        .push(")), 0) AS breached FROM task t WHERE t.sla_due_at IS NOT NULL");
     push_in_window(&mut qb, "t.created_at", w);
     push_task_filters(&mut qb, v, f);
-    qb.push(" GROUP BY t.priority, t.client_id, u.display_name");
+    qb.push(" GROUP BY t.priority, t.client_id) g JOIN app_user u ON u.user_id = g.client_id");
     qb.build_query_as().fetch_all(db).await
 }
 
@@ -284,53 +270,20 @@ pub async fn reassignments(
     qb.build_query_as().fetch_one(db).await
 }
 
-/// The ranks of `PERCENTILES` within each group: (key, rank, group size,
-/// value). Groups are `partition` (columns; `None` for one group), named by
-/// `key`. `from_where` pushes the FROM and WHERE clauses.
-async fn ranked(
-    db: &MySqlPool,
-    partition: Option<&str>,
-    key: &str,
-    value: &str,
-    from_where: impl FnOnce(&mut Qb<'_>),
-) -> Result<Vec<(String, i64, i64, i64)>, sqlx::Error> {
-    // Partitioning by plain columns (not an expression of them) lets the
-    // window sort use the values as they are.
-    let over = partition.map_or(String::new(), |p| format!("PARTITION BY {p}"));
-    let mut qb = Qb::new(format!(
-        "SELECT k, CAST(rn AS SIGNED), CAST(n AS SIGNED), CAST(v AS SIGNED) FROM (SELECT CAST({key} AS CHAR) AS k, {value} AS v, \
-         ROW_NUMBER() OVER ({over} ORDER BY {value}) AS rn, \
-         COUNT(*) OVER ({over}) AS n"
-    ));
-    from_where(&mut qb);
-    qb.push(") x WHERE ");
-    let picks: Vec<String> = PERCENTILES
-        .iter()
-        .map(|p| format!("rn = GREATEST(1, CEIL(n * {p} / 100))"))
-        .collect();
-    qb.push(picks.join(" OR "));
-    qb.build_query_as().fetch_all(db).await
-}
-
-/// Cycle time ranks (seconds) of tasks completed in the window.
-pub async fn cycle_ranks(
+/// Cycle times (seconds) of the tasks completed in the window, unordered:
+/// an index-only read of the completion range.
+pub async fn cycle_seconds(
     db: &MySqlPool,
     v: Viewer,
     f: &Filters,
     w: &Window,
-) -> Result<Vec<(String, i64, i64, i64)>, sqlx::Error> {
-    ranked(
-        db,
-        None,
-        "''",
-        "TIMESTAMPDIFF(SECOND, t.created_at, t.completed_at)",
-        |qb| {
-            qb.push(" FROM task t WHERE 1 = 1");
-            push_in_window(qb, "t.completed_at", w);
-            push_task_filters(qb, v, f);
-        },
-    )
-    .await
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut qb = Qb::new(
+        "SELECT CAST(TIMESTAMPDIFF(SECOND, t.created_at, t.completed_at) AS SIGNED) FROM task t WHERE 1 = 1",
+    );
+    push_in_window(&mut qb, "t.completed_at", w);
+    push_task_filters(&mut qb, v, f);
+    qb.build_query_scalar().fetch_all(db).await
 }
 
 /// The most recently completed tasks of the window: (id, key, completed
@@ -398,143 +351,87 @@ fn push_run_filters(qb: &mut Qb<'_>, f: &Filters) {
     }
 }
 
-/// (slot, status, count) of runs created in the window.
-pub async fn run_slots(
+/// A run created in the window, as the run metrics read it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RunRow {
+    /// The slot of its creation (see `push_slot`).
+    pub slot: i64,
+    pub workflow_id: u64,
+    pub status: String,
+    /// Start to finish; `None` until it started and finished.
+    pub duration_ms: Option<i64>,
+    /// Creation to start; `None` until it started.
+    pub queue_ms: Option<i64>,
+}
+
+/// The runs created in the window that the scope sees: one read of the
+/// creation index (`ix_run_created` holds every column) serves the volume,
+/// hours, workflow and queue metrics, instead of a grouped read and a window
+/// sort in a temporary table per metric.
+pub async fn window_runs(
     db: &MySqlPool,
     scope: ClientScope,
     f: &Filters,
     w: &Window,
-) -> Result<Vec<(i64, String, i64)>, sqlx::Error> {
+) -> Result<Vec<RunRow>, sqlx::Error> {
     let mut qb = Qb::new("SELECT ");
     push_slot(&mut qb, "r.created_at", w);
-    qb.push(" AS slot, r.status, CAST(COUNT(*) AS SIGNED)");
-    push_runs(&mut qb, scope, f, w);
-    qb.push(" GROUP BY slot, r.status");
-    qb.build_query_as().fetch_all(db).await
-}
-
-/// (workflow id, name, status, count) of runs created in the window.
-pub async fn workflow_counts(
-    db: &MySqlPool,
-    scope: ClientScope,
-    f: &Filters,
-    w: &Window,
-) -> Result<Vec<(u64, String, String, i64)>, sqlx::Error> {
-    // Grouped first, named after: joined before grouping, the workflow
-    // drove the plan and each run's row was read.
-    let mut qb = Qb::new(
-        "SELECT g.workflow_id, wf.name, g.status, CAST(g.n AS SIGNED) FROM \
-         (SELECT r.workflow_id, r.status, COUNT(*) AS n",
-    );
-    push_runs(&mut qb, scope, f, w);
     qb.push(
-        " GROUP BY r.workflow_id, r.status) g JOIN workflow wf ON wf.workflow_id = g.workflow_id",
+        " AS slot, r.workflow_id, r.status, \
+         CAST(TIMESTAMPDIFF(MICROSECOND, r.started_at, r.finished_at) DIV 1000 AS SIGNED) AS duration_ms, \
+         CAST(TIMESTAMPDIFF(MICROSECOND, r.created_at, r.started_at) DIV 1000 AS SIGNED) AS queue_ms",
     );
+    push_runs(&mut qb, scope, f, w);
     qb.build_query_as().fetch_all(db).await
 }
 
-/// Run duration ranks (ms) per workflow of finished runs of the window.
-pub async fn run_duration_ranks(
-    db: &MySqlPool,
-    scope: ClientScope,
-    f: &Filters,
-    w: &Window,
-) -> Result<Vec<(String, i64, i64, i64)>, sqlx::Error> {
-    ranked(
-        db,
-        Some("r.workflow_id"),
-        "r.workflow_id",
-        "TIMESTAMPDIFF(MICROSECOND, r.started_at, r.finished_at) DIV 1000",
-        |qb| {
-            push_runs(qb, scope, f, w);
-            qb.push(" AND r.started_at IS NOT NULL AND r.finished_at IS NOT NULL");
-        },
-    )
-    .await
+/// A node attempt of a run created in the window.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttemptRow {
+    pub workflow_id: u64,
+    pub node_id: String,
+    /// 1 when the attempt failed.
+    pub failed: i64,
+    /// Why it failed, when recorded.
+    pub reason: Option<String>,
+    pub duration_ms: Option<i64>,
 }
 
-/// Per node of the window's runs: (workflow id, workflow name, node id,
-/// attempts, failed attempts).
-pub async fn node_counts(
+/// The attempts of the window's runs that the scope sees: one join serves
+/// the per-node counts, durations and the failure reasons.
+pub async fn window_attempts(
     db: &MySqlPool,
     scope: ClientScope,
     f: &Filters,
     w: &Window,
-) -> Result<Vec<(u64, String, String, i64, i64)>, sqlx::Error> {
+) -> Result<Vec<AttemptRow>, sqlx::Error> {
     let mut qb = Qb::new(format!(
-        "SELECT g.workflow_id, wf.name, g.node_id, CAST(g.n AS SIGNED), CAST(g.failed AS SIGNED) FROM \
-         (SELECT r.workflow_id, ne.node_id, COUNT(*) AS n, COALESCE(SUM(ne.status = 'failed'), 0) AS failed \
+        "SELECT r.workflow_id, ne.node_id, CAST(ne.status = 'failed' AS SIGNED) AS failed, \
+         CASE WHEN ne.status = 'failed' THEN ne.reason END AS reason, ne.duration_ms \
          FROM run r JOIN {NODE_EXECUTIONS} ON ne.run_id = r.run_id WHERE 1 = 1"
     ));
     push_in_window(&mut qb, "r.created_at", w);
     crate::db::runs::push_scope(&mut qb, scope);
     push_run_filters(&mut qb, f);
-    qb.push(
-        " GROUP BY r.workflow_id, ne.node_id) g JOIN workflow wf ON wf.workflow_id = g.workflow_id",
-    );
     qb.build_query_as().fetch_all(db).await
 }
 
-/// Attempt duration ranks (ms) per `workflowId:nodeId`.
-pub async fn node_duration_ranks(
+/// The names of `ids` that still exist: (workflow id, name).
+pub async fn workflow_names(
     db: &MySqlPool,
-    scope: ClientScope,
-    f: &Filters,
-    w: &Window,
-) -> Result<Vec<(String, i64, i64, i64)>, sqlx::Error> {
-    ranked(
-        db,
-        Some("r.workflow_id, ne.node_id"),
-        "CONCAT(r.workflow_id, ':', ne.node_id)",
-        "ne.duration_ms",
-        |qb| {
-            qb.push(format_args!(
-                " FROM run r JOIN {NODE_EXECUTIONS} ON ne.run_id = r.run_id WHERE ne.duration_ms IS NOT NULL"
-            ));
-            push_in_window(qb, "r.created_at", w);
-            crate::db::runs::push_scope(qb, scope);
-            push_run_filters(qb, f);
-        },
-    )
-    .await
-}
-
-/// Failed attempts of the window's runs by reason (NULL: not recorded).
-pub async fn failure_reasons(
-    db: &MySqlPool,
-    scope: ClientScope,
-    f: &Filters,
-    w: &Window,
-) -> Result<Vec<(Option<String>, i64)>, sqlx::Error> {
-    let mut qb = Qb::new(format!(
-        "SELECT ne.reason, CAST(COUNT(*) AS SIGNED) FROM run r \
-         JOIN {NODE_EXECUTIONS} ON ne.run_id = r.run_id WHERE ne.status = 'failed'"
-    ));
-    push_in_window(&mut qb, "r.created_at", w);
-    crate::db::runs::push_scope(&mut qb, scope);
-    push_run_filters(&mut qb, f);
-    qb.push(" GROUP BY ne.reason ORDER BY 2 DESC, ne.reason");
+    ids: impl IntoIterator<Item = u64>,
+) -> Result<Vec<(u64, String)>, sqlx::Error> {
+    let mut ids = ids.into_iter().peekable();
+    if ids.peek().is_none() {
+        return Ok(vec![]);
+    }
+    let mut qb = Qb::new("SELECT workflow_id, name FROM workflow WHERE workflow_id IN (");
+    let mut list = qb.separated(", ");
+    for id in ids {
+        list.push_bind(id);
+    }
+    list.push_unseparated(")");
     qb.build_query_as().fetch_all(db).await
-}
-
-/// Creation-to-start ranks (ms) of the window's started runs.
-pub async fn queue_ranks(
-    db: &MySqlPool,
-    scope: ClientScope,
-    f: &Filters,
-    w: &Window,
-) -> Result<Vec<(String, i64, i64, i64)>, sqlx::Error> {
-    ranked(
-        db,
-        None,
-        "''",
-        "TIMESTAMPDIFF(MICROSECOND, r.created_at, r.started_at) DIV 1000",
-        |qb| {
-            push_runs(qb, scope, f, w);
-            qb.push(" AND r.started_at IS NOT NULL");
-        },
-    )
-    .await
 }
 
 /// Runs pending now, whatever their creation time.

@@ -1,15 +1,18 @@
 //! The two analytics handlers. They validate the query, run the requested
 //! metric groups' queries concurrently (each on its own pooled connection)
-//! and fold slots into buckets with `katalusis_analytics`.
+//! and fold slots into buckets with `katalusis_analytics`; the run metrics
+//! come from two reads folded by `runs`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::Utc;
 use katalusis_analytics::{rate, Percentiles, Window, AGE_BANDS};
 use sqlx::MySqlPool;
+use tokio::sync::OnceCell;
 
-use super::db::{self, TaskRefRow};
+use super::db::{self, OpenRow, TaskRefRow};
 use super::model::*;
+use super::runs as run_metrics;
 use crate::auth::{ClientScope, CurrentUser};
 use crate::error::ApiError;
 use crate::http::extract::Query;
@@ -34,22 +37,6 @@ const RUNS_NOT_STORED: &[&str] = &[
 
 fn u(n: i64) -> u64 {
     n.max(0) as u64
-}
-
-/// Percentiles per group key from `db::ranked` rows, converted by `scale`.
-fn quantiles_by_key(
-    rows: Vec<(String, i64, i64, i64)>,
-    scale: f64,
-) -> BTreeMap<String, Percentiles> {
-    let mut by: BTreeMap<String, (u64, Vec<(u64, f64)>)> = BTreeMap::new();
-    for (k, rank, n, v) in rows {
-        let e = by.entry(k).or_default();
-        e.0 = u(n);
-        e.1.push((u(rank), v as f64 / scale));
-    }
-    by.into_iter()
-        .map(|(k, (n, rows))| (k, Percentiles::of_ranked(n, rows)))
-        .collect()
 }
 
 fn task_ref(r: TaskRefRow) -> TaskRef {
@@ -90,6 +77,8 @@ struct TaskCtx<'a> {
     v: Viewer,
     scope: ClientScope,
     r: &'a Request<TaskGroup>,
+    /// Read once for the open, aging and SLA groups, whichever asks first.
+    open_rows: OnceCell<Vec<OpenRow>>,
 }
 
 impl TaskCtx<'_> {
@@ -99,6 +88,13 @@ impl TaskCtx<'_> {
 
     fn w(&self) -> &Window {
         &self.r.window
+    }
+
+    async fn open_rows(&self) -> Result<&[OpenRow], sqlx::Error> {
+        self.open_rows
+            .get_or_try_init(|| db::open_summary(self.db, self.v, &self.r.filters, self.r.now))
+            .await
+            .map(Vec::as_slice)
     }
 
     async fn throughput_and_flow(
@@ -161,13 +157,11 @@ impl TaskCtx<'_> {
         if !self.wants(TaskGroup::Open) {
             return Ok(None);
         }
-        let (rows, statuses) = tokio::try_join!(
-            db::open_counts(self.db, self.v, &self.r.filters),
-            crate::tasks::db::statuses(self.db),
-        )?;
+        let (rows, statuses) =
+            tokio::try_join!(self.open_rows(), crate::tasks::db::statuses(self.db))?;
         let mut by_status: BTreeMap<u64, u64> = BTreeMap::new();
         let mut by_priority: BTreeMap<Priority, u64> = BTreeMap::new();
-        for (s, p, n) in &rows {
+        for (s, p, _, n, _, _) in rows {
             *by_status.entry(*s).or_default() += u(*n);
             *by_priority.entry(*p).or_default() += u(*n);
         }
@@ -197,14 +191,11 @@ impl TaskCtx<'_> {
             return Ok(None);
         }
         let f = &self.r.filters;
-        let (ranks, points) = tokio::try_join!(
-            db::cycle_ranks(self.db, self.v, f, self.w()),
+        let (mut seconds, points) = tokio::try_join!(
+            db::cycle_seconds(self.db, self.v, f, self.w()),
             db::cycle_points(self.db, self.v, f, self.w(), CYCLE_POINTS + 1),
         )?;
-        let hours = quantiles_by_key(ranks, 3600.0)
-            .into_values()
-            .next()
-            .unwrap_or_default();
+        let hours = Percentiles::of_values(&mut seconds, 3600.0);
         let points_truncated = points.len() > CYCLE_POINTS as usize;
         Ok(Some(CycleTime {
             hours: hours.into(),
@@ -228,7 +219,7 @@ impl TaskCtx<'_> {
         }
         let f = &self.r.filters;
         let (rows, oldest, statuses) = tokio::try_join!(
-            db::open_ages(self.db, self.v, f, self.r.now),
+            self.open_rows(),
             db::oldest_open(self.db, self.v, f, OLDEST_LIST),
             crate::tasks::db::statuses(self.db),
         )?;
@@ -236,11 +227,10 @@ impl TaskCtx<'_> {
             .iter()
             .enumerate()
             .map(|(i, (label, _))| {
-                let of_band: BTreeMap<u64, u64> = rows
-                    .iter()
-                    .filter(|(_, b, _)| *b == i as i64)
-                    .map(|(s, _, n)| (*s, u(*n)))
-                    .collect();
+                let mut of_band: BTreeMap<u64, u64> = BTreeMap::new();
+                for (s, _, _, n, _, _) in rows.iter().filter(|r| r.2 == i as i64) {
+                    *of_band.entry(*s).or_default() += u(*n);
+                }
                 AgeBandCount {
                     band: (*label).into(),
                     total: of_band.values().sum(),
@@ -268,11 +258,13 @@ impl TaskCtx<'_> {
         }
         let f = &self.r.filters;
         let now = self.r.now;
-        let (rows, (open_breached, open_at_risk), at_risk) = tokio::try_join!(
+        let (rows, open, at_risk) = tokio::try_join!(
             db::breaches(self.db, self.v, f, self.w(), now),
-            db::open_sla(self.db, self.v, f, now),
+            self.open_rows(),
             db::at_risk(self.db, self.v, f, now, AT_RISK_LIST),
         )?;
+        let open_breached: i64 = open.iter().map(|r| r.4).sum();
+        let open_at_risk: i64 = open.iter().map(|r| r.5).sum();
         let mut by_priority: BTreeMap<Priority, (u64, u64)> = BTreeMap::new();
         let mut by_client: BTreeMap<u64, (String, u64, u64)> = BTreeMap::new();
         for (p, client, name, n, b) in rows {
@@ -383,6 +375,7 @@ pub async fn tasks(
         },
         scope: ClientScope::of(&user),
         r: &r,
+        open_rows: OnceCell::new(),
     };
     let started = std::time::Instant::now();
     let ((throughput, flow), open, cycle, aging, sla, people, imports) = tokio::try_join!(
@@ -414,205 +407,6 @@ pub async fn tasks(
     }))
 }
 
-struct RunCtx<'a> {
-    db: &'a MySqlPool,
-    scope: ClientScope,
-    r: &'a Request<RunGroup>,
-}
-
-/// Run statuses in the order a chart stacks them.
-const RUN_STATUSES: [&str; 6] = [
-    "succeeded",
-    "failed",
-    "cancelled",
-    "running",
-    "waiting",
-    "pending",
-];
-
-impl RunCtx<'_> {
-    fn wants(&self, g: RunGroup) -> bool {
-        self.r.groups.contains(&g)
-    }
-
-    fn w(&self) -> &Window {
-        &self.r.window
-    }
-
-    async fn volume_and_hours(&self) -> Result<(Option<RunVolume>, Option<Vec<u64>>), sqlx::Error> {
-        if !self.wants(RunGroup::Volume) && !self.wants(RunGroup::Hours) {
-            return Ok((None, None));
-        }
-        let rows = db::run_slots(self.db, self.scope, &self.r.filters, self.w()).await?;
-        let hours = self.wants(RunGroup::Hours).then(|| {
-            self.w()
-                .fold_hours(rows.iter().map(|(s, _, n)| (*s, u(*n))))
-                .to_vec()
-        });
-        let volume = self.wants(RunGroup::Volume).then(|| {
-            let by_status: Vec<StatusSeries> = RUN_STATUSES
-                .iter()
-                .map(|status| {
-                    let counts = self.w().fold_slots(
-                        rows.iter()
-                            .filter(|(_, s, _)| s == status)
-                            .map(|(slot, _, n)| (*slot, u(*n))),
-                    );
-                    StatusSeries {
-                        status: (*status).into(),
-                        total: counts.iter().sum(),
-                        counts,
-                    }
-                })
-                .collect();
-            let total_of = |s: &str| {
-                by_status
-                    .iter()
-                    .find(|x| x.status == s)
-                    .map_or(0, |x| x.total)
-            };
-            let (ok, failed) = (total_of("succeeded"), total_of("failed"));
-            RunVolume {
-                total: by_status.iter().map(|s| s.total).sum(),
-                success_rate: rate(ok, ok + failed),
-                by_status,
-            }
-        });
-        Ok((volume, hours))
-    }
-
-    async fn workflows(&self) -> Result<Option<Vec<WorkflowStats>>, sqlx::Error> {
-        if !self.wants(RunGroup::Workflows) {
-            return Ok(None);
-        }
-        let f = &self.r.filters;
-        let (rows, ranks) = tokio::try_join!(
-            db::workflow_counts(self.db, self.scope, f, self.w()),
-            db::run_duration_ranks(self.db, self.scope, f, self.w()),
-        )?;
-        let durations = quantiles_by_key(ranks, 1.0);
-        let mut by: BTreeMap<u64, WorkflowStats> = BTreeMap::new();
-        for (id, name, status, n) in rows {
-            let e = by.entry(id).or_insert_with(|| WorkflowStats {
-                workflow_id: id,
-                name,
-                runs: 0,
-                succeeded: 0,
-                failed: 0,
-                success_rate: None,
-                duration_ms: durations
-                    .get(&id.to_string())
-                    .copied()
-                    .unwrap_or_default()
-                    .into(),
-            });
-            e.runs += u(n);
-            match status.as_str() {
-                "succeeded" => e.succeeded += u(n),
-                "failed" => e.failed += u(n),
-                _ => {}
-            }
-        }
-        let mut out: Vec<WorkflowStats> = by
-            .into_values()
-            .map(|mut s| {
-                s.success_rate = rate(s.succeeded, s.succeeded + s.failed);
-                s
-            })
-            .collect();
-        out.sort_by(|a, b| b.runs.cmp(&a.runs).then(a.name.cmp(&b.name)));
-        Ok(Some(out))
-    }
-
-    async fn nodes(&self) -> Result<Option<NodeStats>, sqlx::Error> {
-        if !self.wants(RunGroup::Nodes) {
-            return Ok(None);
-        }
-        let f = &self.r.filters;
-        let (rows, ranks) = tokio::try_join!(
-            db::node_counts(self.db, self.scope, f, self.w()),
-            db::node_duration_ranks(self.db, self.scope, f, self.w()),
-        )?;
-        let durations = quantiles_by_key(ranks, 1.0);
-        let by_node: Vec<NodeStat> = rows
-            .into_iter()
-            .map(
-                |(workflow_id, workflow_name, node_id, n, failed)| NodeStat {
-                    duration_ms: durations
-                        .get(&format!("{workflow_id}:{node_id}"))
-                        .copied()
-                        .unwrap_or_default()
-                        .into(),
-                    executions: u(n),
-                    failures: u(failed),
-                    failure_rate: rate(u(failed), u(n)),
-                    workflow_id,
-                    workflow_name,
-                    node_id,
-                },
-            )
-            .collect();
-        let mut failing: Vec<&NodeStat> = by_node.iter().filter(|n| n.failures > 0).collect();
-        failing.sort_by(|a, b| {
-            b.failures
-                .cmp(&a.failures)
-                .then(a.workflow_name.cmp(&b.workflow_name))
-                .then(a.node_id.cmp(&b.node_id))
-        });
-        let most_failing = failing
-            .into_iter()
-            .take(10)
-            .map(|n| NodeStat {
-                workflow_id: n.workflow_id,
-                workflow_name: n.workflow_name.clone(),
-                node_id: n.node_id.clone(),
-                executions: n.executions,
-                failures: n.failures,
-                failure_rate: n.failure_rate,
-                duration_ms: n.duration_ms,
-            })
-            .collect();
-        Ok(Some(NodeStats {
-            by_node,
-            most_failing,
-        }))
-    }
-
-    async fn failures(&self) -> Result<Option<Vec<ReasonCount>>, sqlx::Error> {
-        if !self.wants(RunGroup::Failures) {
-            return Ok(None);
-        }
-        let rows = db::failure_reasons(self.db, self.scope, &self.r.filters, self.w()).await?;
-        Ok(Some(
-            rows.into_iter()
-                .map(|(r, n)| ReasonCount {
-                    reason: r.unwrap_or_else(|| "unknown".into()),
-                    count: u(n),
-                })
-                .collect(),
-        ))
-    }
-
-    async fn queue(&self) -> Result<Option<QueueWait>, sqlx::Error> {
-        if !self.wants(RunGroup::Queue) {
-            return Ok(None);
-        }
-        let f = &self.r.filters;
-        let (ranks, pending) = tokio::try_join!(
-            db::queue_ranks(self.db, self.scope, f, self.w()),
-            db::pending_now(self.db, self.scope, f),
-        )?;
-        Ok(Some(QueueWait {
-            wait_ms: quantiles_by_key(ranks, 1.0)
-                .into_values()
-                .next()
-                .unwrap_or_default()
-                .into(),
-            pending_now: u(pending),
-        }))
-    }
-}
-
 /// Run metrics over the runs the caller may see (clients: runs published
 /// to them): runs per bucket by status, success rate and duration per
 /// workflow, per-node durations and failures, failures by reason, queue
@@ -634,19 +428,69 @@ pub async fn runs(
             "runs have no assignee; filter by clientId or workflowId",
         ));
     }
-    let ctx = RunCtx {
-        db: &state.db,
-        scope: ClientScope::of(&user),
-        r: &r,
+    let scope = ClientScope::of(&user);
+    let wants = |g: RunGroup| r.groups.contains(&g);
+    let (f, w) = (&r.filters, &r.window);
+    let pool = &state.db;
+    let wants_runs = [
+        RunGroup::Volume,
+        RunGroup::Hours,
+        RunGroup::Workflows,
+        RunGroup::Queue,
+    ]
+    .into_iter()
+    .any(wants);
+    let wants_attempts = wants(RunGroup::Nodes) || wants(RunGroup::Failures);
+    // Two reads serve every group: the window's runs and their attempts.
+    let read = async {
+        let (runs, attempts, pending) = tokio::try_join!(
+            async {
+                if wants_runs {
+                    db::window_runs(pool, scope, f, w).await
+                } else {
+                    Ok(vec![])
+                }
+            },
+            async {
+                if wants_attempts {
+                    db::window_attempts(pool, scope, f, w).await
+                } else {
+                    Ok(vec![])
+                }
+            },
+            async {
+                if wants(RunGroup::Queue) {
+                    db::pending_now(pool, scope, f).await
+                } else {
+                    Ok(0)
+                }
+            },
+        )?;
+        // Named after counting, like the grouped queries did: only the
+        // workflows that ran, and none that no longer exists.
+        let mut ids: BTreeSet<u64> = BTreeSet::new();
+        if wants(RunGroup::Workflows) {
+            ids.extend(runs.iter().map(|x| x.workflow_id));
+        }
+        if wants(RunGroup::Nodes) {
+            ids.extend(attempts.iter().map(|x| x.workflow_id));
+        }
+        let names: HashMap<u64, String> =
+            db::workflow_names(pool, ids).await?.into_iter().collect();
+        Ok::<_, sqlx::Error>((runs, attempts, pending, names))
     };
-    let ((volume, hours), workflows, nodes, failures, queue) = tokio::try_join!(
-        ctx.volume_and_hours(),
-        ctx.workflows(),
-        ctx.nodes(),
-        ctx.failures(),
-        ctx.queue(),
-    )
-    .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("computing run analytics")))?;
+    let (runs, attempts, pending, names) = read.await.map_err(|e| {
+        ApiError::Internal(anyhow::Error::new(e).context("computing run analytics"))
+    })?;
+    let volume = wants(RunGroup::Volume).then(|| run_metrics::volume(w, &runs));
+    let hours = wants(RunGroup::Hours).then(|| run_metrics::hours(w, &runs));
+    let workflows = wants(RunGroup::Workflows).then(|| run_metrics::workflows(&runs, &names));
+    let nodes = wants(RunGroup::Nodes).then(|| run_metrics::nodes(&attempts, &names));
+    let failures = wants(RunGroup::Failures).then(|| run_metrics::failures(&attempts));
+    let queue = wants(RunGroup::Queue).then(|| QueueWait {
+        wait_ms: run_metrics::queue_wait(&runs).into(),
+        pending_now: u(pending),
+    });
     Ok(axum::Json(RunAnalytics {
         window: WindowView::of(&r.window, r.now),
         volume,
@@ -661,24 +505,7 @@ pub async fn runs(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use super::*;
-
-    #[test]
-    fn ranked_rows_become_percentiles_per_key() {
-        let rows = vec![
-            ("1".into(), 2, 3, 7200),
-            ("1".into(), 3, 3, 36000),
-            ("2".into(), 1, 1, 3600),
-        ];
-        let q = quantiles_by_key(rows, 3600.0);
-        assert_eq!(q["1"].p50, Some(2.0));
-        assert_eq!(q["1"].p95, Some(10.0));
-        assert_eq!(q["1"].count, 3);
-        assert_eq!(q["2"].p50, Some(1.0));
-        assert_eq!(q["2"].p85, Some(1.0));
-    }
 
     #[test]
     fn unknown_groups_and_bad_dates_name_their_fields() {

@@ -1,12 +1,14 @@
 //! Analytics: task, SLA, productivity and run metrics for the dashboards.
 //! `db` aggregates in SQL, scoped like the lists it summarises; `http`
 //! validates the query and folds the database's time slots into local
-//! buckets with the pure `katalusis-analytics` crate; `model` holds the
+//! buckets with the pure `katalusis-analytics` crate; `runs` folds the
+//! window's runs and attempts into the run metrics; `model` holds the
 //! metric groups and answer shapes.
 
 pub mod db;
 pub mod http;
 pub mod model;
+pub mod runs;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

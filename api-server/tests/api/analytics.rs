@@ -2,6 +2,8 @@
 //! runs are written with exact timestamps, so every rate, percentile and
 //! bucket below is computed by hand.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
@@ -577,4 +579,239 @@ async fn imports_and_reassignments_are_counted_in_the_window(pool: MySqlPool) {
     )
     .await;
     assert_eq!(a["imports"]["rowsTotal"], 19);
+}
+
+/// Percentiles per group the way the endpoint once computed them: a window
+/// sort in the database. key → {count, p50, p85, p95}.
+async fn window_percentiles(
+    db: &MySqlPool,
+    partition: &str,
+    key: &str,
+    value: &str,
+    from_where: &str,
+) -> BTreeMap<String, Value> {
+    let pick = |p: u32| {
+        format!("CAST(MAX(CASE WHEN rn = GREATEST(1, CEIL(n * {p} / 100)) THEN v END) AS SIGNED)")
+    };
+    let sql = format!(
+        "SELECT k, CAST(n AS SIGNED), {}, {}, {} FROM (SELECT CAST({key} AS CHAR) AS k, {value} AS v, \
+         ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY {value}) AS rn, \
+         COUNT(*) OVER (PARTITION BY {partition}) AS n {from_where}) x GROUP BY k, n",
+        pick(50),
+        pick(85),
+        pick(95)
+    );
+    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(&sql).fetch_all(db).await.unwrap();
+    rows.into_iter()
+        .map(|(k, n, p50, p85, p95)| {
+            (
+                k,
+                json!({"count": n, "p50": p50 as f64, "p85": p85 as f64, "p95": p95 as f64}),
+            )
+        })
+        .collect()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn run_metrics_agree_with_a_window_sort_over_every_row(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (carl, una, admin) = (p.carl.user_id, p.una.user_id, p.admin.user_id);
+    let empty = json!({"nodes": [], "edges": []});
+    let w1 = app.create_workflow(&p.admin, carl, empty.clone()).await["id"]
+        .as_u64()
+        .unwrap();
+    let w2 = app.create_workflow(&p.admin, una, empty).await["id"]
+        .as_u64()
+        .unwrap();
+    // A fixed pseudo-random spread of runs over the window: many equal and
+    // unequal durations, unfinished and pending runs, one to three attempts.
+    let mut seed: u64 = 42;
+    let mut next = |m: u64| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (seed >> 33) % m
+    };
+    let start = at("2026-03-02T00:00:00Z");
+    let statuses = ["succeeded", "succeeded", "failed", "running", "pending"];
+    let reasons = [None, Some("timeout"), Some("memory"), Some("error")];
+    for i in 0..150u64 {
+        let (wf, client) = if i % 3 == 0 { (w2, una) } else { (w1, carl) };
+        let status = statuses[next(5) as usize];
+        let created = start + Duration::minutes(next(5 * 24 * 60) as i64);
+        let started =
+            (status != "pending").then(|| created + Duration::milliseconds(next(3000) as i64));
+        let finished = started
+            .filter(|_| status != "running")
+            .map(|s| s + Duration::milliseconds((next(40) * 250) as i64));
+        let run_id = sqlx::query(
+            "INSERT INTO run (workflow_id, workflow_revision, client_id, started_by, status, failure_policy, \
+             snapshot, node_states, published, created_at, started_at, finished_at) \
+             VALUES (?, 1, ?, ?, ?, 'continue', '{}', '{}', TRUE, ?, ?, ?)",
+        )
+        .bind(wf)
+        .bind(client)
+        .bind(admin)
+        .bind(status)
+        .bind(created)
+        .bind(started)
+        .bind(finished)
+        .execute(&app.db)
+        .await
+        .unwrap()
+        .last_insert_id();
+        let Some(started) = started else { continue };
+        for node in ["a", "b", "c"].iter().take(1 + next(3) as usize) {
+            let failed = next(4) == 0;
+            let ms = (status != "running").then(|| next(20) as i64 * 100);
+            sqlx::query(
+                "INSERT INTO node_execution (run_id, node_id, attempt, status, reason, started_at, duration_ms) \
+                 VALUES (?, ?, 1, ?, ?, ?, ?)",
+            )
+            .bind(run_id)
+            .bind(*node)
+            .bind(if failed { "failed" } else { "succeeded" })
+            .bind(if failed { reasons[next(4) as usize] } else { None })
+            .bind(started)
+            .bind(ms)
+            .execute(&app.db)
+            .await
+            .unwrap();
+        }
+    }
+
+    let b = get(&app, &p.admin, &format!("/api/analytics/runs?{MARCH}")).await;
+    let runs = "FROM run r WHERE r.started_at IS NOT NULL AND r.finished_at IS NOT NULL";
+    let durations = window_percentiles(
+        &app.db,
+        "r.workflow_id",
+        "r.workflow_id",
+        "TIMESTAMPDIFF(MICROSECOND, r.started_at, r.finished_at) DIV 1000",
+        runs,
+    )
+    .await;
+    let workflows = b["workflows"].as_array().unwrap();
+    assert_eq!(workflows.len(), 2);
+    for w in workflows {
+        assert_eq!(
+            w["durationMs"],
+            durations[&w["workflowId"].to_string()],
+            "{w}"
+        );
+    }
+    let nodes = window_percentiles(
+        &app.db,
+        "r.workflow_id, ne.node_id",
+        "CONCAT(r.workflow_id, ':', ne.node_id)",
+        "ne.duration_ms",
+        "FROM run r JOIN node_execution ne ON ne.run_id = r.run_id WHERE ne.duration_ms IS NOT NULL",
+    )
+    .await;
+    let counts: Vec<(u64, String, i64, i64)> = sqlx::query_as(
+        "SELECT r.workflow_id, ne.node_id, CAST(COUNT(*) AS SIGNED), CAST(SUM(ne.status = 'failed') AS SIGNED) \
+         FROM run r JOIN node_execution ne ON ne.run_id = r.run_id \
+         GROUP BY r.workflow_id, ne.node_id ORDER BY r.workflow_id, ne.node_id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let by_node = b["nodes"]["byNode"].as_array().unwrap();
+    assert_eq!(by_node.len(), counts.len());
+    for (n, (wf, node, executions, failures)) in by_node.iter().zip(&counts) {
+        assert_eq!(
+            (
+                n["workflowId"].as_u64().unwrap(),
+                n["nodeId"].as_str().unwrap()
+            ),
+            (*wf, node.as_str())
+        );
+        assert_eq!(n["executions"], *executions);
+        assert_eq!(n["failures"], *failures);
+        assert_eq!(n["durationMs"], nodes[&format!("{wf}:{node}")], "{n}");
+    }
+    let reasons: Vec<(Option<String>, i64)> = sqlx::query_as(
+        "SELECT ne.reason, CAST(COUNT(*) AS SIGNED) FROM node_execution ne WHERE ne.status = 'failed' \
+         GROUP BY ne.reason ORDER BY 2 DESC, ne.reason",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let expected: Vec<Value> = reasons
+        .into_iter()
+        .map(|(r, n)| json!({"reason": r.unwrap_or_else(|| "unknown".into()), "count": n}))
+        .collect();
+    assert_eq!(b["failures"], json!(expected));
+    let queue = window_percentiles(
+        &app.db,
+        "'all'",
+        "'all'",
+        "TIMESTAMPDIFF(MICROSECOND, r.created_at, r.started_at) DIV 1000",
+        "FROM run r WHERE r.started_at IS NOT NULL",
+    )
+    .await;
+    assert_eq!(b["queue"]["waitMs"], queue["all"]);
+    assert_eq!(b["volume"]["total"], 150);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn open_tasks_fall_into_age_bands_by_whole_hours(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (carl, admin) = (p.carl.user_id, p.admin.user_id);
+    let now = Utc::now();
+    for minutes in [
+        23 * 60 + 50,
+        24 * 60 + 10,
+        71 * 60 + 50,
+        72 * 60 + 10,
+        800 * 60,
+    ] {
+        task(
+            &app,
+            carl,
+            admin,
+            carl,
+            T::new(now - Duration::minutes(minutes)),
+        )
+        .await;
+    }
+    task(
+        &app,
+        carl,
+        admin,
+        carl,
+        T::new(now - Duration::hours(2)).done(Duration::minutes(1)),
+    )
+    .await;
+
+    let b = get(
+        &app,
+        &p.admin,
+        "/api/analytics/tasks?range=7d&groups=aging,open",
+    )
+    .await;
+    let totals: Vec<(String, u64)> = b["aging"]["bands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["band"].as_str().unwrap().into(),
+                x["total"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = [
+        ("<1d", 1),
+        ("1-3d", 2),
+        ("3-7d", 1),
+        ("7-14d", 0),
+        ("14-30d", 0),
+        (">30d", 1),
+    ]
+    .into_iter()
+    .map(|(b, n)| (b.into(), n))
+    .collect();
+    assert_eq!(totals, expected);
+    assert_eq!(b["open"]["total"], 5);
+    assert_eq!(b["aging"]["oldest"].as_array().unwrap().len(), 5);
 }
