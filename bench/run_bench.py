@@ -13,6 +13,15 @@ median/min/max are printed and written as JSON to bench/results/.
     Lr L with `restricted` nodes
     Q  a Query node reads 100,000 rows x 5 columns from the local PostgreSQL
        (read-only connection) and hands them to a Python node that counts them
+    T1  throughput: 200 one-node fibo(10) runs submitted at once by 16 client
+        threads; runs/s from the first POST to the last run's end, and the
+        Play (POST) latency p50/p99 under that load
+    T40 throughput: 50 forty-node fibo(10) chains submitted at once by 16
+        client threads; nodes/s
+
+After the throughput scenarios, the memory of each warm sandbox that stays
+up idle (PSS of its process tree: launcher, bwrap, supervisor, spare job
+process, slirp4netns).
 
 Also prints the floor on this machine: `python3 -c pass` start time x 40 and
 fibo(33) x 10 in one process. Stdlib only.
@@ -181,6 +190,88 @@ def query_graph():
             "edges": [{"id": "e", "source": "query", "sourcePort": "rows", "target": "count", "targetPort": "rows"}]}
 
 
+def throughput(manager, dash, wf_id, runs, nodes_per_run, threads=16):
+    """Submits `runs` async runs of one workflow at once from `threads`
+    threads; returns runs/s, nodes/s and the POST latencies."""
+    import concurrent.futures
+    while not dash.finished.empty():
+        dash.finished.get_nowait()
+    latencies = []
+    lock = threading.Lock()
+
+    def play(_):
+        t = time.perf_counter()
+        run = manager.call("POST", f"/api/workflows/{wf_id}/runs", {"mode": "async"})
+        with lock:
+            latencies.append(time.perf_counter() - t)
+        return run["id"]
+
+    t0 = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        ids = set(pool.map(play, range(runs)))
+    pending, failed, last = set(ids), 0, t0
+    while pending:
+        try:
+            t1, ev = dash.finished.get(timeout=120)
+        except queue.Empty:
+            # The live stream may drop events under load: ask for the rest.
+            for rid in list(pending):
+                st = manager.call("GET", f"/api/runs/{rid}")["status"]
+                if st in ("succeeded", "failed", "cancelled"):
+                    pending.discard(rid)
+                    failed += st != "succeeded"
+                    last = time.perf_counter()
+            continue
+        if ev.get("runId") in pending:
+            pending.discard(ev["runId"])
+            failed += ev["status"] != "succeeded"
+            last = t1
+    wall = last - t0
+    latencies.sort()
+
+    def pct(p):
+        return round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000, 1)
+
+    return {"runs": runs, "nodes_per_run": nodes_per_run, "threads": threads, "wall_s": round(wall, 3),
+            "runs_per_s": round(runs / wall, 1), "nodes_per_s": round(runs * nodes_per_run / wall, 1),
+            "play_p50_ms": pct(50), "play_p99_ms": pct(99), "failed": failed}
+
+
+def sandbox_memory():
+    """PSS (KiB) of each warm sandbox's process tree, found by its launcher's command line."""
+    procs = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                pss = next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+        except (OSError, StopIteration, ValueError, IndexError):
+            continue
+        procs[int(pid)] = (ppid, cmd, pss)
+    roots = [p for p, (pp, cmd, _) in procs.items()
+             if "katalusis_runner.py serve" in cmd and "--inside-sandbox" not in cmd
+             and not ("katalusis_runner.py serve" in procs.get(pp, (0, "", 0))[1])]
+    sizes = []
+    for root in roots:
+        tree, total = {root}, 0
+        changed = True
+        while changed:
+            changed = False
+            for p, (pp, _, _) in procs.items():
+                if pp in tree and p not in tree:
+                    tree.add(p)
+                    changed = True
+        for p in tree:
+            total += procs[p][2]
+        sizes.append(total)
+    return sizes
+
+
 def floor_measurements():
     t = time.perf_counter()
     for _ in range(40):
@@ -232,6 +323,8 @@ def main():
         }
         if query_ready:
             scenarios["Q"] = query_graph()
+        scenarios["T1"] = chain("bench.fibo", 1, 10)
+        scenarios["T40"] = chain("bench.fibo", 40, 10)
         only = [k for k in os.environ.get("BENCH_ONLY", "").split(",") if k]
         if only:
             scenarios = {k: v for k, v in scenarios.items() if k in only}
@@ -242,6 +335,14 @@ def main():
         for key, graph in scenarios.items():
             wf = manager.call("POST", "/api/workflows", {"clientId": ids["client"], "name": f"bench {key}", "graph": graph})
             assert not [p for p in wf["problems"] if p["severity"] == "error"], wf["problems"]
+            if key in ("T1", "T40"):
+                runs, width = (200, 1) if key == "T1" else (50, 40)
+                throughput(manager, dash, wf["id"], 4, width)   # warm-up
+                results[key] = throughput(manager, dash, wf["id"], runs, width)
+                r = results[key]
+                print(f"{key:>13}: {r['runs_per_s']} runs/s, {r['nodes_per_s']} nodes/s, wall {r['wall_s']} s, "
+                      f"Play p50 {r['play_p50_ms']} ms p99 {r['play_p99_ms']} ms, failed {r['failed']}", flush=True)
+                continue
             times = []
             for _ in range(REPS + 1):  # the first run warms caches and is not counted
                 t0 = time.perf_counter()
@@ -266,6 +367,11 @@ def main():
                             "max_s": round(max(times), 4), "runs_s": [round(t, 4) for t in times]}
             print(f"{key:>13}: median {results[key]['median_s']:.3f} s  min {results[key]['min_s']:.3f} s  "
                   f"max {results[key]['max_s']:.3f} s", flush=True)
+        if "T1" in results or "T40" in results:
+            sizes = sandbox_memory()
+            results["warm_sandboxes"] = {"count": len(sizes), "pss_kib": sizes}
+            if sizes:
+                print(f"{'warm':>13}: {len(sizes)} sandboxes, PSS {min(sizes) // 1024}-{max(sizes) // 1024} MiB each")
         floor = floor_measurements()
         print(f"{'floor':>13}: python3 -c pass x40 {floor['python_start_x40_s']:.3f} s, "
               f"fibo(33) x10 in one process {floor['fibo33_x10_one_process_s']:.3f} s")

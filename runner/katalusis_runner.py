@@ -513,6 +513,106 @@ class _Guards:
                 self._deny(f"restricted node may not list directories outside its temp dir ({os.fsdecode(args[0])})")
 
 
+# --------------------------------------------------------------------------
+# Per-job filesystem isolation (Landlock)
+# --------------------------------------------------------------------------
+# A warm pool serves many jobs (and, on the local executor, several runs of
+# one client). Every job process confines itself with a Landlock domain
+# before it takes its job: read and execute everywhere but /tmp, everything
+# in its own job directory, nothing in any other job's directory, and (ABI 6)
+# no signals or abstract Unix sockets outside its own domain. Landlock also
+# refuses ptrace, so /proc/<pid>/root|cwd|mem of another job is closed. The
+# domain cannot be lifted by the process or its children.
+
+# Where the sandboxed supervisor finds ctypes: outside the restricted
+# standard library view (so node code cannot import it) and under /tmp (so
+# no job can read it once confined).
+SUPERVISOR_LIB = "/tmp/.katalusis-lib"
+_LANDLOCK_CREATE, _LANDLOCK_ADD_RULE, _LANDLOCK_RESTRICT = 444, 445, 446   # same on x86_64 and aarch64
+_FS_EXECUTE, _FS_WRITE_FILE, _FS_READ_FILE, _FS_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+_FS_ALL_V1 = (1 << 13) - 1              # EXECUTE .. MAKE_SYM
+_FS_REFER, _FS_TRUNCATE, _FS_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
+_SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1
+_FILE_RIGHTS = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE | _FS_IOCTL_DEV
+_landlock = None   # (ctypes module, libc, ABI version) once probed
+
+
+def _landlock_probe():
+    """Landlock's ABI version here, or 0 when the kernel or ctypes lacks it."""
+    global _landlock
+    if _landlock is None:
+        abi = 0
+        try:
+            if os.path.isdir(SUPERVISOR_LIB):
+                sys.path.insert(0, SUPERVISOR_LIB)
+            try:
+                import ctypes
+            finally:
+                if SUPERVISOR_LIB in sys.path:
+                    sys.path.remove(SUPERVISOR_LIB)
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.syscall.restype = ctypes.c_long
+            abi = max(0, int(libc.syscall(_LANDLOCK_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))))
+            _landlock = (ctypes, libc, abi)
+        except (ImportError, OSError, AttributeError):
+            _landlock = (None, None, 0)
+    return _landlock[2]
+
+
+def confine_job(job_dir: str) -> None:
+    """Confine this process to its job directory (Landlock). Raises OSError."""
+    abi = _landlock_probe()
+    if abi < 1:
+        raise OSError("Landlock is not available")
+    ctypes, libc = _landlock[0], _landlock[1]
+    handled = _FS_ALL_V1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0) \
+        | (_FS_IOCTL_DEV if abi >= 5 else 0)
+    scoped = (_SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL) if abi >= 6 else 0
+
+    class RulesetAttr(ctypes.Structure):
+        _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                    ("scoped", ctypes.c_uint64)]
+
+    class PathBeneath(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+    attr = RulesetAttr(handled, 0, scoped)
+    size = 24 if abi >= 6 else (16 if abi >= 4 else 8)
+    ruleset = libc.syscall(_LANDLOCK_CREATE, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+    try:
+        read = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
+        rules = [(os.path.join("/", e), read) for e in os.listdir("/") if e != "tmp"]
+        # Devices: read and write existing ones (/dev/null, /dev/urandom), create nothing.
+        rules.append(("/dev", read | _FS_WRITE_FILE | (_FS_IOCTL_DEV if abi >= 5 else 0)))
+        rules.append((job_dir, handled))
+        for path, access in rules:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue   # a dangling top-level symlink
+            try:
+                if not os.path.isdir(f"/proc/self/fd/{fd}"):
+                    access &= _FILE_RIGHTS
+                rule = PathBeneath(access & handled, fd)
+                if libc.syscall(_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule),
+                                ctypes.c_uint32(0)) != 0:
+                    raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
+            finally:
+                os.close(fd)
+        if libc.prctl(38, 1, 0, 0, 0) != 0:   # PR_SET_NO_NEW_PRIVS, required to confine without privileges
+            raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS failed")
+        if libc.syscall(_LANDLOCK_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+    finally:
+        os.close(ruleset)
+    # The job never needs ctypes again; its files are out of reach now.
+    for name in [n for n in sys.modules if n == "ctypes" or n.startswith("ctypes.") or n == "_ctypes"]:
+        del sys.modules[name]
+
+
 def _node_traceback(exc: BaseException) -> str:
     """The traceback as the node author sees it: runner frames left out."""
     te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
@@ -546,11 +646,12 @@ def _set_limits(limits: dict) -> None:
         setlim(resource.RLIMIT_NPROC, int(limits["max_processes"]))
 
 
-def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int) -> None:
+def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job_dir: str, confine: bool) -> None:
     """Body of the forked job process. Never returns.
 
     It is forked ahead of time as a spare: everything that does not depend on
-    the job happens before the job arrives on the control pipe.
+    the job happens before the job arrives on the control pipe, including
+    confining itself to its own job directory.
     """
     code = 0
     try:
@@ -573,6 +674,11 @@ def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int) -> 
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True, write_through=True,
                                       errors="backslashreplace")
         sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
+        if confine:
+            confine_job(job_dir)
+        # Temporary files go to the job's own directory, the only writable place.
+        os.environ["TMPDIR"] = os.environ["HOME"] = job_dir
+        tempfile.tempdir = job_dir
         payload = bytearray()
         while True:
             chunk = os.read(4, 1 << 20)
@@ -584,7 +690,7 @@ def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int) -> 
             os._exit(0)     # the pool is shutting down; the spare was never used
         msg = json.loads(payload)
         del payload
-        job, tmp_dir, guards_on = msg["job"], msg["tmp_dir"], msg["guards_on"]
+        job, tmp_dir, guards_on = msg["job"], job_dir, msg["guards_on"]
         limits = job["limits"]
         _set_limits(limits)
         os.chdir(tmp_dir)
@@ -777,7 +883,10 @@ class Supervisor:
         self.seq = 0
         self.completed: list[RunningJob] = []   # sent their result, not yet finished
         self.zombies: set[int] = set()           # finished jobs whose process is not reaped yet
-        self.spare: tuple | None = None          # (pid, control fd, event fd, stdout fd, stderr fd, reply fd)
+        self.spare: tuple | None = None          # (pid, control fd, event fd, stdout fd, stderr fd, reply fd, job dir)
+        # Jobs confine themselves with Landlock inside the sandbox when the
+        # kernel has it; the executor shares a pool between runs only then.
+        self.isolation = "landlock" if sandboxed and _landlock_probe() >= 1 else "none"
 
     # -- output ----------------------------------------------------------
     def emit(self, event: dict) -> None:
@@ -882,20 +991,16 @@ class Supervisor:
         if job.get("_disable_python_guards") and self.testing:
             guards_on = False
         rj = RunningJob(job, received)
-        self.seq += 1
-        rj.tmp_dir = os.path.join(self.tmp_root, f"job-{self.seq}")
-        os.mkdir(rj.tmp_dir, 0o700)
         spare, self.spare = self.spare, None
         if spare is None:
             try:
                 spare = self.make_spare()
             except OSError as e:
-                shutil.rmtree(rj.tmp_dir, ignore_errors=True)
                 return self.fail_early(job_id, "error", f"Could not start a process for the node ({e}).", received)
-        pid, ctl_w, ev_r, out_r, err_r, reply_w = spare
+        pid, ctl_w, ev_r, out_r, err_r, reply_w, rj.tmp_dir = spare
         try:
             with open(ctl_w, "wb", closefd=True) as ctl:
-                ctl.write(_dumps({"job": job, "tmp_dir": rj.tmp_dir, "guards_on": guards_on}))
+                ctl.write(_dumps({"job": job, "guards_on": guards_on}))
         except OSError as e:
             for fd in (ev_r, out_r, err_r, reply_w):
                 os.close(fd)
@@ -915,7 +1020,10 @@ class Supervisor:
         self.emit({"v": 1, "type": "started", "job": job_id, "pid": pid})
 
     def make_spare(self) -> tuple:
-        """Fork a job process that waits for its job on a control pipe."""
+        """Fork a job process, with its own job directory, that waits for its job on a control pipe."""
+        self.seq += 1
+        job_dir = os.path.join(self.tmp_root, f"job-{self.seq}")
+        os.mkdir(job_dir, 0o700)
         fds = [os.pipe() for _ in range(5)]   # control, events, stdout, stderr, query replies
         try:
             pid = os.fork()
@@ -923,25 +1031,28 @@ class Supervisor:
             for r, w in fds:
                 os.close(r)
                 os.close(w)
+            shutil.rmtree(job_dir, ignore_errors=True)
             raise
         if pid == 0:
             try:
-                _child_main(fds[0][0], fds[1][1], fds[2][1], fds[3][1], fds[4][0])
+                _child_main(fds[0][0], fds[1][1], fds[2][1], fds[3][1], fds[4][0], job_dir,
+                            self.isolation == "landlock")
             finally:
                 os._exit(70)
         os.close(fds[0][0])
         for r, w in fds[1:4]:
             os.close(w)
         os.close(fds[4][0])
-        return pid, fds[0][1], fds[1][0], fds[2][0], fds[3][0], fds[4][1]
+        return pid, fds[0][1], fds[1][0], fds[2][0], fds[3][0], fds[4][1], job_dir
 
     def drop_spare(self) -> None:
         spare, self.spare = self.spare, None
         if spare is None:
             return
-        pid, *fds = spare
+        pid, *fds, job_dir = spare
         for fd in fds:
             os.close(fd)
+        shutil.rmtree(job_dir, ignore_errors=True)
         self.kill_pid(pid)
         self.zombies.add(pid)
 
@@ -1204,7 +1315,7 @@ class Supervisor:
         self.sel.register(stdin_fd, selectors.EVENT_READ)
         if self.serve:
             self.emit({"v": 1, "type": "ready", "job": None, "pid": os.getpid(), "python": sys.version.split()[0],
-                       "sandboxed": self.sandboxed, "trust": self.pool_trust})
+                       "sandboxed": self.sandboxed, "trust": self.pool_trust, "isolation": self.isolation})
             self.flush()
         try:
             while True:
@@ -1431,7 +1542,20 @@ def build_stdlib_view(dest: str, allow=DEFAULT_ALLOWED_MODULES) -> list[str]:
     return sorted(set(names))
 
 
-def bwrap_argv(trust: str, resolv_conf: str | None = None, stdlib_view: str | None = None) -> list[str]:
+def supervisor_lib(dest: str) -> None:
+    """Fill dest with ctypes (package and C extension) for the sandboxed
+    supervisor, which confines each job with it (see confine_job)."""
+    import importlib.util
+    std = _stdlib_dir()
+    shutil.copytree(os.path.join(std, "ctypes"), os.path.join(dest, "ctypes"),
+                    ignore=shutil.ignore_patterns("test", "tests", "macholib"))
+    spec = importlib.util.find_spec("_ctypes")
+    if spec is not None and spec.origin and os.path.isfile(spec.origin):
+        shutil.copy2(spec.origin, os.path.join(dest, os.path.basename(spec.origin)))
+
+
+def bwrap_argv(trust: str, resolv_conf: str | None = None, stdlib_view: str | None = None,
+               lib: str | None = None) -> list[str]:
     """The bubblewrap command line for a pool of the given trust level."""
     prefix = os.path.realpath(sys.base_prefix)
     runner = os.path.realpath(__file__)
@@ -1471,6 +1595,7 @@ def bwrap_argv(trust: str, resolv_conf: str | None = None, stdlib_view: str | No
     # checkout that itself lives under /tmp is not hidden by that tmpfs.
     argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
              "--dir", os.path.dirname(SANDBOX_RUNNER), "--ro-bind", runner, SANDBOX_RUNNER, "--chdir", "/tmp",
+             *(["--ro-bind", lib, SUPERVISOR_LIB] if lib else []),
              "--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--setenv", "PATH", path,
              "--setenv", "LANG", "C.UTF-8"]
     if os.environ.get(TESTING_ENV) == "1":
@@ -1616,24 +1741,31 @@ def launch_sandboxed(mode: str, trust: str, max_pids: int, egress_allow=(), egre
         os.write(fd, f"nameserver {SLIRP_DNS}\n".encode())
         os.fchmod(fd, 0o644)
         os.close(fd)
-    view = None
+    view = lib = None
     if trust == "restricted":
         # The module allow-list enforced below Python: the sandbox's standard
         # library holds only the allowed modules and what the pool loads.
         view = tempfile.mkdtemp(prefix="katalusis-stdlib-")
+        lib = tempfile.mkdtemp(prefix="katalusis-lib-")
         try:
             build_stdlib_view(view, DEFAULT_ALLOWED_MODULES if modules_allow is None else modules_allow)
         except OSError as e:
             shutil.rmtree(view, ignore_errors=True)
+            shutil.rmtree(lib, ignore_errors=True)
             return _fatal(f"The restricted sandbox's standard library could not be prepared ({e}); refusing to run "
                           "without it.")
+        try:
+            supervisor_lib(lib)
+        except OSError:
+            pass   # no ctypes: jobs are not confined, and the executor then gives every run its own pool
     try:
-        return _launch(mode, trust, max_pids, bwrap_argv(trust, resolv, view), egress_allow, egress_deny)
+        return _launch(mode, trust, max_pids, bwrap_argv(trust, resolv, view, lib), egress_allow, egress_deny)
     finally:
         if resolv:
             os.unlink(resolv)
-        if view:
-            shutil.rmtree(view, ignore_errors=True)
+        for d in (view, lib):
+            if d:
+                shutil.rmtree(d, ignore_errors=True)
 
 
 def _launch(mode: str, trust: str, max_pids: int, base: list[str], egress_allow, egress_deny) -> int:
