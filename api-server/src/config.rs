@@ -85,6 +85,9 @@ pub struct Settings {
     pub max_parallel_nodes: u32,
     /// Most nodes running at once within one run; `None` means no per-run cap.
     pub max_parallel_nodes_per_run: Option<u32>,
+    /// How long a warm runner pool shared by a client's runs stays up with
+    /// no run using it (`KATALUSIS_POOL_IDLE_SECONDS`).
+    pub pool_idle: std::time::Duration,
     pub max_output_bytes: u64,
     pub max_log_bytes: u64,
     pub max_file_bytes: u64,
@@ -261,6 +264,7 @@ impl Default for Settings {
             bwrap_path: "/usr/bin/bwrap".into(),
             max_parallel_nodes: cpu_cores(),
             max_parallel_nodes_per_run: None,
+            pool_idle: std::time::Duration::from_secs(120),
             max_output_bytes: 16 * 1024 * 1024,
             max_log_bytes: 1024 * 1024,
             max_file_bytes: 64 * 1024 * 1024,
@@ -557,6 +561,14 @@ impl Settings {
                 &v,
                 1,
                 10_000,
+            )?);
+        }
+        if let Some(v) = get("KATALUSIS_POOL_IDLE_SECONDS") {
+            s.pool_idle = std::time::Duration::from_secs(parse_range(
+                "KATALUSIS_POOL_IDLE_SECONDS",
+                &v,
+                0,
+                86_400,
             )?);
         }
         if let Some(v) = get("KATALUSIS_MAX_OUTPUT_BYTES") {
@@ -865,6 +877,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_BWRAP",
     "KATALUSIS_MAX_PARALLEL_NODES",
     "KATALUSIS_MAX_PARALLEL_NODES_PER_RUN",
+    "KATALUSIS_POOL_IDLE_SECONDS",
     "KATALUSIS_MAX_OUTPUT_BYTES",
     "KATALUSIS_MAX_LOG_BYTES",
     "KATALUSIS_MAX_FILE_BYTES",
@@ -1098,6 +1111,7 @@ mod tests {
             ("KATALUSIS_BWRAP", "/opt/bwrap"),
             ("KATALUSIS_MAX_PARALLEL_NODES", "7"),
             ("KATALUSIS_MAX_PARALLEL_NODES_PER_RUN", "3"),
+            ("KATALUSIS_POOL_IDLE_SECONDS", "30"),
             ("KATALUSIS_MAX_OUTPUT_BYTES", "2048"),
             ("KATALUSIS_MAX_LOG_BYTES", "4096"),
             ("KATALUSIS_MAX_FILE_BYTES", "8192"),
@@ -1114,6 +1128,7 @@ mod tests {
         assert_eq!(s.bwrap_path, std::path::PathBuf::from("/opt/bwrap"));
         assert_eq!(s.max_parallel_nodes, 7);
         assert_eq!(s.max_parallel_nodes_per_run, Some(3));
+        assert_eq!(s.pool_idle, std::time::Duration::from_secs(30));
         assert_eq!(
             (s.max_output_bytes, s.max_log_bytes, s.max_file_bytes),
             (2048, 4096, 8192)

@@ -17,6 +17,9 @@ pub enum RunnerEvent {
         python: String,
         sandboxed: bool,
         trust: TrustLevel,
+        /// How the pool keeps its jobs apart; older runners say nothing.
+        #[serde(default)]
+        isolation: JobIsolation,
     },
     /// A job's process started.
     Started { job: String, pid: u32 },
@@ -63,6 +66,19 @@ pub enum RunnerEvent {
     /// A newer runner's event this server does not know; ignored.
     #[serde(other)]
     Unknown,
+}
+
+/// How a runner pool keeps its jobs apart from each other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobIsolation {
+    /// Jobs share the pool's files and processes: a pool serves one run.
+    #[default]
+    None,
+    /// Each job is confined by Landlock to its own directory, and cannot
+    /// signal, trace or read the other jobs: runs of one client may share
+    /// the pool.
+    Landlock,
 }
 
 /// The `query_result` input line answering a job's `ctx.query`.
@@ -138,6 +154,19 @@ impl RunnerEvent {
             | Self::Finished { job, .. }
             | Self::Query { job, .. } => Some(job),
             Self::Error { job, .. } => job.as_deref(),
+            Self::Ready { .. } | Self::Unknown => None,
+        }
+    }
+
+    /// The job id, to be rewritten when a pool shared by runs routes the event.
+    pub fn job_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Self::Started { job, .. }
+            | Self::Log { job, .. }
+            | Self::Progress { job, .. }
+            | Self::Finished { job, .. }
+            | Self::Query { job, .. } => Some(job),
+            Self::Error { job, .. } => job.as_mut(),
             Self::Ready { .. } | Self::Unknown => None,
         }
     }

@@ -1506,3 +1506,112 @@ async fn a_chatty_node_keeps_the_head_and_tail_of_its_log_and_clients_see_logs_o
     let client_events = read_sse(&app, &c.client, run, None).await;
     assert!(client_events.iter().any(|e| e.1 == "log"));
 }
+
+/// Whether this kernel has Landlock, which the runner needs to confine jobs
+/// (and without which the executor gives every run its own sandbox).
+fn kernel_has_landlock() -> bool {
+    let probe = "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.syscall.restype = ctypes.c_long\nprint(libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))";
+    std::process::Command::new("python3")
+        .args(["-c", probe])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .is_some_and(|abi| abi >= 1)
+}
+
+/// `whereami`: the sandbox (its pid namespace) and the job directory the node ran in.
+async fn whereami(app: &TestApp, admin: &Session) {
+    app.create_template(
+        admin,
+        template(
+            "whereami",
+            "import os\ndef run(inputs, params, ctx):\n    return {'text': os.readlink('/proc/self/ns/pid') + ' ' + os.getcwd()}\n",
+            json!([]),
+            text_out(),
+            json!({"trustLevel": "trusted"}),
+        ),
+    )
+    .await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn runs_of_one_client_share_a_warm_sandbox_and_other_clients_never_do(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    let other = app.user(&c.admin, "globex", "client").await;
+    app.assign(&c.admin, c.manager.user_id, other.user_id).await;
+    whereami(&app, &c.admin).await;
+    let mine = workflow(&app, &c.manager, c.client.user_id, vec![node("w", "whereami")], vec![]).await;
+    let theirs = workflow(&app, &c.manager, other.user_id, vec![node("w", "whereami")], vec![]).await;
+
+    let mut seen = Vec::new();
+    for wf in [mine, mine, theirs] {
+        let run = start(&app, &c.manager, wf, json!({})).await;
+        let body = wait_final(&app, &c.manager, run).await;
+        assert_eq!(body["status"], "succeeded", "{body}");
+        let text = node_of(&body, "w")["executions"][0]["outputs"]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (sandbox, dir) = text.split_once(' ').unwrap();
+        seen.push((sandbox.to_owned(), dir.to_owned()));
+    }
+    let [(a1, dir1), (a2, dir2), (b, _)] = <[(String, String); 3]>::try_from(seen).unwrap();
+    // Another client's run never shares a sandbox.
+    assert_ne!(b, a1);
+    assert_ne!(b, a2);
+    if kernel_has_landlock() {
+        // The second run of the same client found the first one's sandbox warm,
+        // and its job had a directory of its own.
+        assert_eq!(a1, a2);
+        assert_ne!(dir1, dir2);
+    } else {
+        assert_ne!(a1, a2, "without Landlock every run has its own sandbox");
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn cancelling_a_run_stops_only_its_own_jobs_in_a_shared_sandbox(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "nap",
+            "import time\ndef run(inputs, params, ctx):\n    time.sleep(1.5)\n    return {'text': 'rested'}\n",
+            json!([]),
+            text_out(),
+            json!({"trustLevel": "trusted"}),
+        ),
+    )
+    .await;
+    let wf = workflow(&app, &c.manager, c.client.user_id, vec![node("n", "nap")], vec![]).await;
+    let first = start(&app, &c.manager, wf, json!({})).await;
+    let second = start(&app, &c.manager, wf, json!({})).await;
+    // Both are running before the first is cancelled.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for run in [first, second] {
+        loop {
+            let r = app.get(&format!("/api/runs/{run}"), &c.manager).await;
+            if node_of(&r.body, "n")["status"] == "running" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{}", r.body);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let r = app
+        .post(&format!("/api/runs/{first}/cancel"), &c.manager, json!(null))
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+
+    let cancelled = wait_final(&app, &c.manager, first).await;
+    let finished = wait_final(&app, &c.manager, second).await;
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    assert_eq!(finished["status"], "succeeded", "{finished}");
+    assert_eq!(
+        node_of(&finished, "n")["executions"][0]["outputs"]["text"],
+        "rested"
+    );
+}

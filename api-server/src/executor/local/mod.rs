@@ -1,5 +1,6 @@
-//! The local executor: drives runs on this machine with one warm, sandboxed
-//! runner process per run and trust level. Scheduling decisions come from the
+//! The local executor: drives runs on this machine with warm, sandboxed
+//! runner processes per trust level, shared by the runs of one client where
+//! the runner confines each job (see `pools`). Scheduling decisions come from the
 //! pure planner in `katalusis_crds::plan`; this module only applies them.
 
 mod driver;
@@ -42,6 +43,7 @@ pub(crate) struct Local {
     live: broadcast::Sender<RunEvent>,
     store_health: Arc<StoreHealth>,
     spares: pools::Spares,
+    shared: pools::SharedPools,
     /// Delivers what built-in nodes change (approval tasks) to people.
     announcer: crate::notifications::service::Announcer,
     /// Posts Notification nodes' webhooks.
@@ -108,7 +110,7 @@ impl Local {
             tracing::warn!(error = %e, "runs cannot execute nodes");
         }
         let (freed, _) = watch::channel(0);
-        Arc::new(Self {
+        let local = Arc::new(Self {
             slots: Arc::new(Semaphore::new(settings.max_parallel_nodes as usize)),
             db,
             settings,
@@ -118,10 +120,21 @@ impl Local {
             live,
             store_health,
             spares: pools::Spares::default(),
+            shared: pools::SharedPools::default(),
             announcer,
             webhooks: crate::flow::notify::webhook_client(),
             connector,
-        })
+        });
+        let weak = Arc::downgrade(&local);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                let Some(local) = weak.upgrade() else { return };
+                local.shared.reap_idle(local.settings.pool_idle).await;
+            }
+        });
+        local
     }
 
     /// Wakes the runs that wait for a global slot.
@@ -246,7 +259,8 @@ impl Local {
         self.runs.lock().map_or(0, |r| r.len())
     }
 
+    /// Warm sandboxes: spares waiting for a client, and clients' pools.
     pub fn warm_spares(&self) -> usize {
-        self.spares.count()
+        self.spares.count() + self.shared.count()
     }
 }

@@ -14,7 +14,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
 
 use crate::config::{SandboxMode, Settings};
-use crate::executor::protocol::{fatal_message, RunnerEvent};
+use crate::executor::protocol::{fatal_message, JobIsolation, RunnerEvent};
 
 /// How the runner is started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,20 +153,22 @@ pub async fn send_line(stdin: Option<&mut ChildStdin>, msg: &Value) -> std::io::
     stdin.flush().await
 }
 
-/// What a pool reports to the run that owns it.
+/// What a pool reports to a run it serves.
 #[derive(Debug)]
 pub enum PoolEvent {
-    /// An event of one of the pool's jobs.
+    /// An event of one of the run's jobs (its job id as the run knows it).
     Job(RunnerEvent),
     /// The runner process ended or its output became unreadable.
     Died(String),
 }
 
-/// One warm runner process (`serve`) for one run and one trust level.
+/// One warm runner process (`serve`) of one trust level, started and ready,
+/// not yet serving anybody (see `pools::LivePool`).
 pub struct Pool {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    events: Option<mpsc::UnboundedReceiver<PoolEvent>>,
+    pub child: Child,
+    pub stdin: Option<ChildStdin>,
+    pub lines: Lines<BufReader<ChildStdout>>,
+    pub isolation: JobIsolation,
 }
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -187,89 +189,37 @@ impl Pool {
             loop {
                 match lines.next_line().await {
                     Ok(Some(line)) => {
-                        if matches!(RunnerEvent::parse(&line), Ok(RunnerEvent::Ready { .. })) {
-                            return true;
+                        if let Ok(RunnerEvent::Ready { isolation, .. }) = RunnerEvent::parse(&line) {
+                            return Some(isolation);
                         }
                     }
-                    _ => return false,
+                    _ => return None,
                 }
             }
         })
         .await;
-        if ready != Ok(true) {
-            let _ = launched.child.start_kill();
-            let _ = tokio::time::timeout(Duration::from_secs(2), launched.child.wait()).await;
-            return Err(match launched.sandbox_failure().await {
-                Some(m) => m,
-                None if ready.is_err() => "the node runner did not become ready in time".into(),
-                None => "the node runner exited before it was ready".into(),
-            });
-        }
-
-        let (events, events_rx) = mpsc::unbounded_channel();
-        let mut lines = launched.stdout;
-        tokio::spawn(async move {
-            loop {
-                match lines.next_line().await {
-                    Ok(Some(line)) => match RunnerEvent::parse(&line) {
-                        Ok(ev) => {
-                            if events.send(PoolEvent::Job(ev)).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => tracing::warn!(error = %e, "unreadable runner line"),
-                    },
-                    Ok(None) => {
-                        let _ = events.send(PoolEvent::Died("the node runner exited".into()));
-                        return;
-                    }
-                    Err(e) => {
-                        let _ = events.send(PoolEvent::Died(format!(
-                            "reading the node runner failed: {e}"
-                        )));
-                        return;
-                    }
-                }
+        let isolation = match ready {
+            Ok(Some(isolation)) => isolation,
+            _ => {
+                let _ = launched.child.start_kill();
+                let _ = tokio::time::timeout(Duration::from_secs(2), launched.child.wait()).await;
+                return Err(match launched.sandbox_failure().await {
+                    Some(m) => m,
+                    None if ready.is_err() => "the node runner did not become ready in time".into(),
+                    None => "the node runner exited before it was ready".into(),
+                });
             }
-        });
+        };
         Ok(Self {
             child: launched.child,
             stdin: launched.stdin,
-            events: Some(events_rx),
+            lines: launched.stdout,
+            isolation,
         })
-    }
-
-    /// Hands the pool's events to the run that adopted it, tagged with its trust level.
-    pub fn attach(
-        &mut self,
-        trust: TrustLevel,
-        to: mpsc::UnboundedSender<(TrustLevel, PoolEvent)>,
-    ) {
-        if let Some(mut rx) = self.events.take() {
-            tokio::spawn(async move {
-                while let Some(ev) = rx.recv().await {
-                    if to.send((trust, ev)).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
     }
 
     /// Whether the runner process is still alive (a spare may have died while waiting).
     pub fn is_alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Writes one protocol message.
-    pub async fn send(&mut self, msg: &Value) -> std::io::Result<()> {
-        send_line(self.stdin.as_mut(), msg).await
-    }
-
-    /// Closes stdin (the runner kills leftover jobs and exits), then waits
-    /// briefly and kills it if it lingers.
-    pub async fn stop(mut self) {
-        drop(self.stdin.take());
-        Launched::reap(&mut self.child, Duration::from_secs(5)).await;
     }
 }

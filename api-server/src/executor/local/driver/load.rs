@@ -103,7 +103,7 @@ impl Driver {
             queued: Vec::new(),
             outputs,
             running: HashMap::new(),
-            pools: RunPools::new(modules),
+            pools: RunPools::new(row.run_id, row.client_id, modules),
             sink,
             storage_failure: None,
             restart,
