@@ -103,6 +103,10 @@ DEFAULT_ALLOWED_MODULES = (
 # look as if the node made them; these harmless helpers are always allowed.
 IMPLICIT_MODULES = ("_strptime", "encodings")
 
+# How long the supervisor waits for a quiet moment before it forks the next
+# spare job process while jobs are running.
+SPARE_QUIET = 0.002
+
 DEFAULT_LIMITS = {
     "timeout_seconds": 300,
     "memory_mib": 512,
@@ -1332,7 +1336,12 @@ class Supervisor:
                     timeout = max(0.0, min(live) - now)
                 elif self.jobs or self.zombies:
                     timeout = 0.05   # killed or finished children are reaped on SIGCHLD; this is a backstop
-                for key, _ in self.sel.select(timeout):
+                want_spare = self.serve and self.spare is None and self.stdin_open
+                if want_spare and live:
+                    # Fork the spare once the running jobs leave a quiet moment (below).
+                    timeout = SPARE_QUIET if timeout is None else min(timeout, SPARE_QUIET)
+                ready = self.sel.select(timeout)
+                for key, _ in ready:
                     fd = key.fd
                     if fd == wake_r:
                         try:
@@ -1353,9 +1362,13 @@ class Supervisor:
                         self.kill(rj)
                 self.reap()
                 self.flush()
-                if self.serve and self.spare is None and self.stdin_open:
-                    # Fork the next job process now, while the last one runs,
-                    # so the next job does not wait for fork().
+                running = any(rj.done is None and rj.kill_reason is None for rj in self.jobs.values())
+                if self.serve and self.spare is None and self.stdin_open and (not running or not ready):
+                    # Fork the next job process ahead, so the next job does not
+                    # wait for fork(); but not while a running job is talking:
+                    # the fork blocks this loop for milliseconds, and a short
+                    # job's result would wait for it. So: when nothing runs, or
+                    # after SPARE_QUIET without events.
                     try:
                         self.spare = self.make_spare()
                     except OSError:

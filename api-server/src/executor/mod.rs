@@ -161,7 +161,7 @@ impl Executor {
     pub async fn launch(&self, row: &db::runs::Row) -> Result<(), LaunchError> {
         match &self.0.backend {
             Backend::Cluster(cluster) => Ok(cluster.start(row).await?),
-            Backend::Local => Ok(self.0.local.launch(row.run_id).await?),
+            Backend::Local => Ok(self.0.local.launch(row.clone()).await?),
         }
     }
 

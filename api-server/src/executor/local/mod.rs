@@ -142,11 +142,8 @@ impl Local {
         self.freed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Starts driving a run whose row was just inserted.
-    pub async fn launch(self: &Arc<Self>, run_id: u64) -> anyhow::Result<()> {
-        let row = db::runs::get(&self.db, crate::auth::ClientScope::All, run_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("run {run_id} vanished"))?;
+    /// Starts driving a run whose row was just inserted (as Play read it back).
+    pub async fn launch(self: &Arc<Self>, row: db::runs::Row) -> anyhow::Result<()> {
         self.spawn(row, false).await
     }
 

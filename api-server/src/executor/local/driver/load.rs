@@ -28,7 +28,12 @@ impl Driver {
         let modules = snapshot.modules.clone();
         let graph = snapshot.plan_graph()?;
         let mut states = row.node_states;
-        let last_seq = db::runs::last_event_seq(&local.db, row.run_id).await?;
+        // Play stores no events: only a resumed run has some already.
+        let last_seq = if resumed {
+            db::runs::last_event_seq(&local.db, row.run_id).await?
+        } else {
+            0
+        };
         let sink = EventSink::start(
             local.db.clone(),
             row.run_id,
