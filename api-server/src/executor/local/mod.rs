@@ -37,8 +37,6 @@ pub(crate) struct Local {
     runner: Result<PathBuf, String>,
     /// Global cap on running nodes across all runs.
     slots: Arc<Semaphore>,
-    /// Bumped whenever a slot is released, so runs with queued nodes wake up.
-    freed: watch::Sender<u64>,
     runs: Mutex<HashMap<u64, Arc<RunControl>>>,
     live: broadcast::Sender<RunEvent>,
     store_health: Arc<StoreHealth>,
@@ -52,17 +50,11 @@ pub(crate) struct Local {
     pub(crate) connector: crate::connections::service::Connector,
 }
 
-/// A global slot held by a running node; releasing it wakes queued runs.
+/// A global slot held by a running node. Dropping it hands the permit to
+/// the run that has waited longest for one (the semaphore is fair), which
+/// wakes that run alone.
 pub(crate) struct Slot {
-    permit: Option<OwnedSemaphorePermit>,
-    local: Arc<Local>,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        drop(self.permit.take());
-        self.local.slot_released();
-    }
+    pub(crate) _permit: OwnedSemaphorePermit,
 }
 
 /// Finds `runner/katalusis_runner.py` in the working directory or a parent,
@@ -109,13 +101,11 @@ impl Local {
         if let Err(e) = &runner {
             tracing::warn!(error = %e, "runs cannot execute nodes");
         }
-        let (freed, _) = watch::channel(0);
         let local = Arc::new(Self {
             slots: Arc::new(Semaphore::new(settings.max_parallel_nodes as usize)),
             db,
             settings,
             runner,
-            freed,
             runs: Mutex::new(HashMap::new()),
             live,
             store_health,
@@ -135,11 +125,6 @@ impl Local {
             }
         });
         local
-    }
-
-    /// Wakes the runs that wait for a global slot.
-    fn slot_released(&self) {
-        self.freed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Starts driving a run whose row was just inserted (as Play read it back).

@@ -147,10 +147,7 @@ impl Local {
         )?;
 
         let permit = self.slots.clone().acquire_owned().await?;
-        let _slot = Slot {
-            permit: Some(permit),
-            local: Arc::clone(self),
-        };
+        let _slot = Slot { _permit: permit };
 
         let mut launched = match Launched::spawn(
             &self.settings,

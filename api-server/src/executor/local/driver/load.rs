@@ -108,6 +108,7 @@ impl Driver {
             queued: Vec::new(),
             outputs,
             running: HashMap::new(),
+            granted: None,
             pools: RunPools::new(row.run_id, row.client_id, modules),
             sink,
             storage_failure: None,

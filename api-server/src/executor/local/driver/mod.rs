@@ -57,6 +57,8 @@ pub(super) struct Driver {
     queued: Vec<String>,
     outputs: NodeOutputs,
     running: HashMap<String, RunningJob>,
+    /// A global slot the semaphore handed to this run while it waited for one.
+    granted: Option<OwnedSemaphorePermit>,
     pools: RunPools,
     sink: EventSink,
     /// Set when storing failed for longer than allowed: the run is stopped.
@@ -103,7 +105,7 @@ impl Driver {
     /// Takes the global slots this run could use right now, so the planner
     /// plans with slots that are really held and every `Start` it returns
     /// can be applied (which makes `Plan::run_phase` trustworthy).
-    fn reserve_slots(&self) -> Vec<OwnedSemaphorePermit> {
+    fn reserve_slots(&mut self) -> Vec<OwnedSemaphorePermit> {
         let waiting = self.graph.len().saturating_sub(
             self.states
                 .values()
@@ -119,6 +121,8 @@ impl Driver {
             });
         let wanted = waiting.min(run_cap);
         let mut held = Vec::with_capacity(wanted.min(64));
+        // The slot handed to this run while it waited counts first.
+        held.extend(self.granted.take().filter(|_| wanted > 0));
         while held.len() < wanted {
             match self.local.slots.clone().try_acquire_owned() {
                 Ok(p) => held.push(p),
@@ -129,7 +133,6 @@ impl Driver {
     }
 
     async fn drive(&mut self) -> anyhow::Result<()> {
-        let mut freed = self.local.freed.subscribe();
         let mut store_changes = self.sink.status_changes();
         if self.states.is_empty() {
             // A new run: show every node as pending before anything starts.
@@ -148,9 +151,6 @@ impl Driver {
         self.collect_decisions().await;
         self.collect_tasks().await;
         loop {
-            // Mark releases seen *before* reserving slots, so a release
-            // between planning and sleeping still wakes this run.
-            freed.borrow_and_update();
             store_changes.borrow_and_update();
             let store = self.sink.status();
             if let Some(why) = self.storage_exceeded(store) {
@@ -195,10 +195,7 @@ impl Driver {
                                 "the planner started more nodes than slots were reserved"
                             );
                         };
-                        let slot = Slot {
-                            permit: Some(permit),
-                            local: self.local.clone(),
-                        };
+                        let slot = Slot { _permit: permit };
                         replan |= !self.start_node(node, *attempt, slot).await?;
                     }
                     Action::Cancel { node } => {
@@ -235,9 +232,8 @@ impl Driver {
                 }
             }
             if !reserved.is_empty() {
-                // Slots this plan did not use go back; queued runs may take them.
+                // Slots this plan did not use go back, to the runs waiting longest.
                 drop(reserved);
-                self.local.slot_released();
             }
             if let Some((phase, message)) = finished {
                 self.sink.write(Op::FinishRun {
@@ -311,7 +307,11 @@ impl Driver {
                     }
                 }
                 _ = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() => {}
-                _ = freed.changed(), if blocked => {}
+                // Only this run wakes when the semaphore hands it a slot (no
+                // herd of every queued run planning again at each release).
+                permit = self.local.slots.clone().acquire_owned(), if blocked => {
+                    self.granted = permit.ok();
+                }
                 _ = store_changes.changed() => {}
                 // While storing fails, look at the outage bound now and then.
                 _ = tokio::time::sleep(STORAGE_CHECK), if !storing => {}
