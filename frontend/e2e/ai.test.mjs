@@ -1,0 +1,217 @@
+// The AI assistant in the editor, against a scripted OpenAI-compatible
+// server this test starts (real HTTP, Chat Completions with a tool call):
+// a sentence becomes a validated proposal shown as a diff over the canvas;
+// accepting only edits the draft, and saving stays the user's click.
+import assert from "node:assert/strict";
+import http from "node:http";
+import { after, before, test } from "node:test";
+import {
+  ADMIN_PASSWORD,
+  apiClient,
+  launchBrowser,
+  screenshot,
+  signIn,
+  startServer,
+} from "./harness.mjs";
+
+const SENTENCE =
+  "when a CSV is imported create a task for each row, ask the manager to approve critical ones, then notify the client";
+
+const node = (id, name, x, y, extra = {}) => ({
+  id,
+  template: { name, version: 1 },
+  position: { x, y },
+  params: {},
+  ...extra,
+});
+const edge = (source, sourcePort, target, targetPort) => ({
+  source,
+  sourcePort,
+  target,
+  targetPort,
+});
+
+/** What the scripted model proposes (it keeps `rows` and drops `shout`). */
+const PROPOSAL = {
+  nodes: [
+    { id: "rows", template: { name: "csv.rows", version: 1 } },
+    {
+      id: "task",
+      template: { name: "flow.task", version: 1 },
+      label: "Task per row",
+      params: { title: "Row {{ value.id }}" },
+    },
+    {
+      id: "critical",
+      template: { name: "flow.condition", version: 1 },
+      label: "Critical?",
+      params: { expression: "value.priority == 'critical'" },
+    },
+    {
+      id: "approve",
+      template: { name: "flow.approval", version: 1 },
+      label: "Manager approves",
+      params: { approvers: "flora" },
+    },
+    {
+      id: "notify",
+      template: { name: "flow.notification", version: 1 },
+      label: "Notify the client",
+      params: { recipients: "fjord", subject: "Your import was processed" },
+    },
+  ],
+  edges: [
+    edge("rows", "rows", "task", "value"),
+    edge("task", "value", "critical", "value"),
+    edge("critical", "true", "approve", "value"),
+    edge("approve", "approved", "notify", "value"),
+  ],
+};
+
+let server, browser, api, llm, workflowId, managerToken;
+const received = [];
+
+/** A minimal Chat Completions server: every call gets the proposal as a tool call. */
+function startScriptedModel() {
+  const srv = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      received.push(JSON.parse(body));
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(
+        JSON.stringify({
+          id: "chatcmpl-e2e",
+          object: "chat.completion",
+          model: "scripted",
+          choices: [
+            {
+              index: 0,
+              finish_reason: "tool_calls",
+              message: {
+                role: "assistant",
+                content: null,
+                tool_calls: [
+                  {
+                    id: "call_1",
+                    type: "function",
+                    function: { name: "propose_workflow", arguments: JSON.stringify(PROPOSAL) },
+                  },
+                ],
+              },
+            },
+          ],
+          usage: { prompt_tokens: 2000, completion_tokens: 300, total_tokens: 2300 },
+        }),
+      );
+    });
+  });
+  return new Promise((resolve) => srv.listen(0, "127.0.0.1", () => resolve(srv)));
+}
+
+before(async () => {
+  llm = await startScriptedModel();
+  server = await startServer({
+    KATALUSIS_LLM_BASE_URL: `http://127.0.0.1:${llm.address().port}/v1`,
+    KATALUSIS_LLM_MODEL: "scripted",
+  });
+  browser = await launchBrowser();
+  api = apiClient(server.base);
+  const admin = (await api.login("admin", ADMIN_PASSWORD)).accessToken;
+  const manager = await api.createUser(admin, "flora", "manager");
+  const client = await api.createUser(admin, "fjord", "client");
+  await api.call("PUT", `/api/admin/managers/${manager.id}/clients/${client.id}`, admin);
+  await api.call("POST", "/api/templates", admin, {
+    name: "csv.rows",
+    title: "CSV rows",
+    description: "The rows of an imported CSV file",
+    category: "e2e",
+    code: "def run(inputs, params, ctx):\n    return {'rows': []}\n",
+    outputs: [{ name: "rows", type: "array" }],
+  });
+  await api.call("POST", "/api/templates", admin, {
+    name: "text.shout",
+    title: "Shout",
+    category: "e2e",
+    code: "def run(inputs, params, ctx):\n    return {'text': inputs['text'].upper()}\n",
+    inputs: [{ name: "text", type: "string", required: true }],
+    outputs: [{ name: "text", type: "string" }],
+  });
+  managerToken = (await api.login("flora", "password-1234")).accessToken;
+  const wf = await api.call("POST", "/api/workflows", managerToken, {
+    clientId: client.id,
+    name: "CSV intake",
+    graph: {
+      nodes: [
+        node("rows", "csv.rows", 0, 100),
+        node("shout", "text.shout", 300, 100, { inputs: { text: "draft" } }),
+      ],
+      edges: [],
+    },
+  });
+  workflowId = wf.id;
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  llm?.close();
+});
+
+test("a sentence becomes a validated proposal shown as a diff; accepting edits the draft, saving stays the user's", async () => {
+  const page = await (
+    await browser.newContext({ viewport: { width: 1440, height: 900 } })
+  ).newPage();
+  page.setDefaultTimeout(15_000);
+  await signIn(page, server.base, "flora", "password-1234");
+  await page.waitForURL(/\/manager$/);
+  await page.goto(`${server.base}/manager/workflows/${workflowId}`);
+  await page.locator('.react-flow__node[data-id="shout"]').waitFor();
+
+  await page.getByRole("button", { name: "Ask AI" }).click();
+  await page.getByLabel("Describe the workflow").fill(SENTENCE);
+  await page.getByRole("button", { name: "Propose" }).click();
+  const diff = page.getByTestId("ai-proposal");
+  await diff.waitFor();
+  await diff.getByText("AI-generated").waitFor();
+  const state = (id) => page.getByTestId(`ai-node-${id}`).getAttribute("data-diff");
+  assert.equal(await state("rows"), "same");
+  for (const id of ["task", "critical", "approve", "notify"])
+    assert.equal(await state(id), "added");
+  assert.equal(await state("shout"), "removed");
+  await diff.getByText("4 new").waitFor();
+  await screenshot(page, "ai-proposal-diff");
+
+  // The model saw the sentence and the draft; nothing was saved yet.
+  assert.equal(received.length, 1);
+  assert.equal(received[0].messages.at(-1).content, SENTENCE);
+  assert.match(received[0].messages[0].content, /text\.shout/);
+  const before = await api.call("GET", `/api/workflows/${workflowId}`, managerToken);
+  assert.equal(before.revision, 1);
+  assert.deepEqual(
+    before.graph.nodes.map((n) => n.id),
+    ["rows", "shout"],
+  );
+
+  await diff.getByRole("button", { name: "Accept into draft" }).click();
+  await diff.waitFor({ state: "detached" });
+  await page.locator('.react-flow__node[data-id="approve"]').waitFor();
+  assert.equal(await page.locator('.react-flow__node[data-id="shout"]').count(), 0);
+  await page.getByText("unsaved changes").waitFor();
+  // Still only the draft: the stored workflow is unchanged until Save.
+  assert.equal((await api.call("GET", `/api/workflows/${workflowId}`, managerToken)).revision, 1);
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.getByText("unsaved changes").waitFor({ state: "detached" });
+  const saved = await api.call("GET", `/api/workflows/${workflowId}`, managerToken);
+  assert.equal(saved.revision, 2);
+  assert.deepEqual(saved.graph.nodes.map((n) => n.id).sort(), [
+    "approve",
+    "critical",
+    "notify",
+    "rows",
+    "task",
+  ]);
+  assert.equal(saved.problems.filter((p) => p.severity === "error").length, 0);
+  await screenshot(page, "ai-proposal-accepted");
+  await page.context().close();
+});
