@@ -180,6 +180,13 @@ test("a sentence becomes a validated proposal shown as a diff; accepting edits t
     assert.equal(await state(id), "added");
   assert.equal(await state("shout"), "removed");
   await diff.getByText("4 new").waitFor();
+  // The whole proposal is in view (fitted once the overlay has its size).
+  await page.waitForTimeout(400);
+  const box = await diff.boundingBox();
+  for (const id of ["rows", "task", "critical", "approve", "notify", "shout"]) {
+    const b = await page.getByTestId(`ai-node-${id}`).boundingBox();
+    assert.ok(b.x >= box.x && b.x + b.width <= box.x + box.width, `${id} is in view`);
+  }
   await screenshot(page, "ai-proposal-diff");
 
   // The model saw the sentence and the draft; nothing was saved yet.

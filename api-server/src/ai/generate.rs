@@ -218,10 +218,14 @@ pub fn layout(graph: &mut Graph, current: Option<&Graph>) {
                 .collect()
         })
         .unwrap_or_default();
+    // Right of the nodes that stay (dropped ones leave no gap).
+    let staying: std::collections::HashSet<&str> =
+        graph.nodes.iter().map(|n| n.id.as_str()).collect();
     let x0 = current
         .and_then(|g| {
             g.nodes
                 .iter()
+                .filter(|n| staying.contains(n.id.as_str()))
                 .map(|n| n.position.x)
                 .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
         })

@@ -42,14 +42,14 @@ pub struct SummaryRequest {
 /// One object the summary was built from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Source {
+pub struct SummarySource {
     /// `task`, `comment`, `activity`, `run`, `node` or `client`.
     pub kind: &'static str,
     pub id: String,
 }
 
-fn source(kind: &'static str, id: impl ToString) -> Source {
-    Source {
+fn source(kind: &'static str, id: impl ToString) -> SummarySource {
+    SummarySource {
         kind,
         id: id.to_string(),
     }
@@ -60,7 +60,7 @@ fn source(kind: &'static str, id: impl ToString) -> Source {
 pub struct Summary {
     pub text: String,
     /// What the model was given; the SPA lists them under the text.
-    pub sources: Vec<Source>,
+    pub sources: Vec<SummarySource>,
     pub model: String,
     /// Always true: shown as an "AI-generated" label.
     pub ai_generated: bool,
@@ -162,7 +162,7 @@ async fn task_context(
     state: &AppState,
     user: &CurrentUser,
     id: u64,
-) -> Result<(Value, Vec<Source>), ApiError> {
+) -> Result<(Value, Vec<SummarySource>), ApiError> {
     let task = tasks_db::get_visible(&state.db, viewer(user), id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -217,7 +217,7 @@ async fn run_context(
     state: &AppState,
     user: &CurrentUser,
     id: u64,
-) -> Result<(Value, Vec<Source>), ApiError> {
+) -> Result<(Value, Vec<SummarySource>), ApiError> {
     let run = db::runs::get(&state.db, ClientScope::of(user), id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -280,7 +280,7 @@ async fn client_week_context(
     state: &AppState,
     user: &CurrentUser,
     client_id: u64,
-) -> Result<(Value, Vec<Source>), ApiError> {
+) -> Result<(Value, Vec<SummarySource>), ApiError> {
     let scope = ClientScope::of(user);
     if !scope.allows(&state.db, client_id).await? {
         return Err(ApiError::NotFound);

@@ -40,7 +40,7 @@ export function AiSummary({
       {summary.data && (
         <div className="mt-2 rounded-md border border-violet-200 bg-violet-50 p-3 text-sm text-slate-800">
           <div className="mb-1 flex items-center gap-2">
-            <span className="rounded bg-violet-600 px-1.5 py-0.5 text-[10px] font-semibold uppercase tracking-wide text-white">
+            <span className="rounded bg-violet-700 px-1.5 py-0.5 text-[10px] font-semibold uppercase tracking-wide text-white">
               AI-generated
             </span>
             <span className="text-xs text-slate-500">{summary.data.model}</span>

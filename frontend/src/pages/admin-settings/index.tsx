@@ -164,7 +164,10 @@ function AiUsage() {
     queryFn: () => unwrap(api.GET("/api/admin/ai/usage", { params: { query: { days: 30 } } })),
   });
   return (
-    <section aria-labelledby="ai-usage" className="mt-6 rounded-lg border border-slate-200 bg-white p-4">
+    <section
+      aria-labelledby="ai-usage"
+      className="mt-6 rounded-lg border border-slate-200 bg-white p-4"
+    >
       <h2 id="ai-usage" className="font-medium">
         AI assistant
       </h2>

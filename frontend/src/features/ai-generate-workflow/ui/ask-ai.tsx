@@ -45,7 +45,7 @@ export function AskAiBar({
       className="border-b border-violet-200 bg-violet-50 px-3 py-2"
     >
       <div className="flex items-start gap-2">
-        <span className="mt-1.5 rounded bg-violet-600 px-1.5 py-0.5 text-[10px] font-semibold uppercase tracking-wide text-white">
+        <span className="mt-1.5 rounded bg-violet-700 px-1.5 py-0.5 text-[10px] font-semibold uppercase tracking-wide text-white">
           AI
         </span>
         <textarea
@@ -68,7 +68,7 @@ export function AskAiBar({
           size="sm"
           loading={generate.isPending}
           disabled={!prompt.trim()}
-          className="mt-0.5 !bg-violet-600 hover:!bg-violet-500"
+          className="mt-0.5 !bg-violet-700 hover:!bg-violet-800"
         >
           Propose
         </Button>

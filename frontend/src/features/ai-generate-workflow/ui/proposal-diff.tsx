@@ -1,10 +1,12 @@
-import { useMemo } from "react";
+import { useEffect, useMemo } from "react";
 import {
   Background,
   Controls,
   MarkerType,
+  Position,
   ReactFlow,
   ReactFlowProvider,
+  useReactFlow,
   type Edge,
   type Node,
 } from "@xyflow/react";
@@ -72,6 +74,9 @@ function DiffCanvas({
           position: node.position,
           draggable: false,
           connectable: false,
+          // Data flows left to right, as on the editor's canvas.
+          sourcePosition: Position.Right,
+          targetPosition: Position.Left,
           selectable: false,
           className: `rounded-lg px-3 py-2 text-left text-xs ${NODE_STYLE[state]}`,
           style: { width: 200 },
@@ -115,19 +120,26 @@ function DiffCanvas({
     [diff],
   );
   const { added, changed, removed } = diff.counts;
+  // Fit once the overlay has its size (React Flow's own `fitView` can run
+  // before the absolutely positioned container is laid out).
+  const { fitView } = useReactFlow();
+  useEffect(() => {
+    const t = setTimeout(() => void fitView({ padding: 0.15, maxZoom: 1 }), 60);
+    return () => clearTimeout(t);
+  }, [fitView, nodes]);
   return (
     <div
       data-testid="ai-proposal"
       className="absolute inset-0 z-20 flex flex-col bg-white/95 backdrop-blur-sm"
     >
       <div className="flex items-center gap-3 border-b border-violet-200 bg-violet-50 px-3 py-2 text-sm">
-        <span className="rounded bg-violet-600 px-1.5 py-0.5 text-[10px] font-semibold uppercase tracking-wide text-white">
+        <span className="rounded bg-violet-700 px-1.5 py-0.5 text-[10px] font-semibold uppercase tracking-wide text-white">
           AI-generated
         </span>
         <span className="text-slate-700">
           Proposal: <b className="text-emerald-700">{added} new</b>,{" "}
           <b className="text-amber-700">{changed} changed</b>,{" "}
-          <b className="text-slate-500">{removed} removed</b> · validated
+          <b className="text-slate-600">{removed} removed</b> · validated
           {proposal.rounds > 1 ? ` after ${proposal.rounds - 1} repair round(s)` : ""}
           {proposal.warnings > 0 ? ` · ${proposal.warnings} warning(s)` : ""}
         </span>
@@ -145,6 +157,7 @@ function DiffCanvas({
           edges={edges}
           fitView
           fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
+          minZoom={0.2}
           nodesDraggable={false}
           nodesConnectable={false}
           elementsSelectable={false}

@@ -1,5 +1,5 @@
 import { useCallback, useMemo, useRef, useState } from "react";
-import { ReactFlowProvider } from "@xyflow/react";
+import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { cn } from "@/shared/lib";
 import { Button } from "@/shared/ui";
@@ -102,6 +102,7 @@ function EditorFrame({
   const runCommand = useEditorCommands(useCallback(() => void save(), [save]));
   const [refusal, onRefused] = useTransientMessage(4000);
   const aiEnabled = useAiEnabled();
+  const { fitView } = useReactFlow();
   const [askOpen, setAskOpen] = useState(false);
   const [proposal, setProposal] = useState<{ proposal: Proposal; base: Graph } | null>(null);
   const draft = useCallback((): Graph => {
@@ -218,6 +219,10 @@ function EditorFrame({
                   store.getState().replace(acceptedGraph(proposal.base, proposal.proposal.graph));
                   setProposal(null);
                   setAskOpen(false);
+                  // Show the whole accepted graph, new nodes included.
+                  requestAnimationFrame(
+                    () => void fitView({ duration: 300, padding: 0.15, maxZoom: 1 }),
+                  );
                 }}
               />
             )}
