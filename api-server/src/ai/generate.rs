@@ -153,12 +153,12 @@ fn unfenced(text: &str) -> &str {
 
 /// Parses the model's proposal into a graph (positions left at zero), or a
 /// problem the model is told about.
-pub fn parse_proposal(text: &str) -> Result<Graph, Problem> {
+pub fn parse_proposal(text: &str) -> Result<Graph, Box<Problem>> {
     let value: Value = serde_json::from_str(unfenced(text)).map_err(|e| {
-        Problem::error(
+        Box::new(Problem::error(
             "answer_not_json",
             format!("the answer is not valid JSON ({e}); call {TOOL_NAME} with a JSON object"),
-        )
+        ))
     })?;
     // `{"graph": {...}}` is a common wrapping.
     let value = match value {
@@ -168,10 +168,10 @@ pub fn parse_proposal(text: &str) -> Result<Graph, Problem> {
         v => v,
     };
     let proposed: ProposedGraph = serde_json::from_value(value).map_err(|e| {
-        Problem::error(
+        Box::new(Problem::error(
             "answer_not_a_graph",
             format!("the answer does not have the shape of a workflow graph: {e}"),
-        )
+        ))
     })?;
     let nodes = proposed
         .nodes
@@ -183,7 +183,7 @@ pub fn parse_proposal(text: &str) -> Result<Graph, Problem> {
             }))
         })
         .collect::<Result<Vec<katalusis_crds::Node>, _>>()
-        .map_err(|e| Problem::error("answer_not_a_graph", e.to_string()))?;
+        .map_err(|e| Box::new(Problem::error("answer_not_a_graph", e.to_string())))?;
     let edges = proposed
         .edges
         .into_iter()
@@ -328,10 +328,10 @@ pub async fn propose(
         let text = answer_text(&resp);
         let parsed = match &text {
             Some(t) => parse_proposal(t),
-            None => Err(Problem::error(
+            None => Err(Box::new(Problem::error(
                 "answer_empty",
                 format!("the answer is empty; call {TOOL_NAME}"),
-            )),
+            ))),
         };
         problems = match parsed {
             Ok(mut graph) => {
@@ -349,7 +349,7 @@ pub async fn propose(
                 }
                 found.into_iter().filter(Problem::is_error).collect()
             }
-            Err(p) => vec![p],
+            Err(p) => vec![*p],
         };
         tracing::info!(
             round,
