@@ -68,7 +68,10 @@ const PROPOSAL = {
   ],
 };
 
-let server, browser, api, llm, workflowId, managerToken;
+const EXPLANATION =
+  "The run failed at node boom: it raised ValueError('no rows in the file'), so nothing after it ran.";
+
+let server, browser, api, llm, workflowId, managerToken, clientId;
 const received = [];
 
 /** A minimal Chat Completions server: every call gets the proposal as a tool call. */
@@ -77,8 +80,27 @@ function startScriptedModel() {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
-      received.push(JSON.parse(body));
+      const request = JSON.parse(body);
+      received.push(request);
       res.writeHead(200, { "Content-Type": "application/json" });
+      if (!request.tools) {
+        res.end(
+          JSON.stringify({
+            id: "chatcmpl-e2e-summary",
+            object: "chat.completion",
+            model: "scripted",
+            choices: [
+              {
+                index: 0,
+                finish_reason: "stop",
+                message: { role: "assistant", content: EXPLANATION },
+              },
+            ],
+            usage: { prompt_tokens: 700, completion_tokens: 40, total_tokens: 740 },
+          }),
+        );
+        return;
+      }
       res.end(
         JSON.stringify({
           id: "chatcmpl-e2e",
@@ -121,6 +143,7 @@ before(async () => {
   const manager = await api.createUser(admin, "flora", "manager");
   const client = await api.createUser(admin, "fjord", "client");
   await api.call("PUT", `/api/admin/managers/${manager.id}/clients/${client.id}`, admin);
+  clientId = client.id;
   await api.call("POST", "/api/templates", admin, {
     name: "csv.rows",
     title: "CSV rows",
@@ -136,6 +159,13 @@ before(async () => {
     code: "def run(inputs, params, ctx):\n    return {'text': inputs['text'].upper()}\n",
     inputs: [{ name: "text", type: "string", required: true }],
     outputs: [{ name: "text", type: "string" }],
+  });
+  await api.call("POST", "/api/templates", admin, {
+    name: "csv.fail",
+    title: "Failing step",
+    category: "e2e",
+    code: "def run(inputs, params, ctx):\n    raise ValueError('no rows in the file')\n",
+    outputs: [{ name: "rows", type: "array" }],
   });
   managerToken = (await api.login("flora", "password-1234")).accessToken;
   const wf = await api.call("POST", "/api/workflows", managerToken, {
@@ -220,5 +250,37 @@ test("a sentence becomes a validated proposal shown as a diff; accepting edits t
   ]);
   assert.equal(saved.problems.filter((p) => p.severity === "error").length, 0);
   await screenshot(page, "ai-proposal-accepted");
+  await page.context().close();
+});
+
+test("a failed run is explained on the run page, labelled AI-generated with its sources", async () => {
+  const wf = await api.call("POST", "/api/workflows", managerToken, {
+    clientId,
+    name: "Broken import",
+    graph: { nodes: [node("boom", "csv.fail", 0, 0)], edges: [] },
+  });
+  const run = await api.call("POST", `/api/workflows/${wf.id}/runs`, managerToken, {
+    mode: "sync",
+  });
+  const page = await (
+    await browser.newContext({ viewport: { width: 1440, height: 900 } })
+  ).newPage();
+  page.setDefaultTimeout(20_000);
+  await signIn(page, server.base, "flora", "password-1234");
+  await page.waitForURL(/\/manager$/);
+  await page.goto(`${server.base}/manager/runs/${run.id}`);
+  await page.getByTestId("run-node-boom").getByText("failed").waitFor({ timeout: 60_000 });
+  const before = received.length;
+  await page.getByRole("button", { name: "Explain this run" }).click();
+  const summary = page.getByTestId("ai-summary-run");
+  await summary.getByText("AI-generated").waitFor();
+  assert.equal(await summary.getByTestId("ai-summary-text").innerText(), EXPLANATION);
+  await summary.getByText(/Sources: run \d+, node boom/).waitFor();
+  // The model got the failed node's reason and log tail, and no tools.
+  const asked = received[before];
+  assert.equal(asked.tools, undefined);
+  assert.match(asked.messages[1].content, /boom/);
+  assert.match(asked.messages[1].content, /no rows in the file/);
+  await screenshot(page, "ai-explain-run");
   await page.context().close();
 });

@@ -43,13 +43,13 @@ export function AiSummary({
             <span className="rounded bg-violet-700 px-1.5 py-0.5 text-[10px] font-semibold uppercase tracking-wide text-white">
               AI-generated
             </span>
-            <span className="text-xs text-slate-500">{summary.data.model}</span>
+            <span className="text-xs text-slate-600">{summary.data.model}</span>
           </div>
           <p className="whitespace-pre-wrap" data-testid="ai-summary-text">
             {summary.data.text}
           </p>
           {summary.data.sources.length > 0 && (
-            <p className="mt-2 text-xs text-slate-500">
+            <p className="mt-2 text-xs text-slate-600">
               Sources:{" "}
               {summary.data.sources.map((s, i) => (
                 <span key={`${s.kind}:${s.id}`}>
