@@ -159,6 +159,8 @@ pub struct Settings {
     /// create key files); the default is a random per-process key, which is
     /// what tests want.
     pub vault: std::sync::Arc<katalusis_vault::Keyring>,
+    /// The AI assistant's model endpoint and limits (`KATALUSIS_LLM_*`).
+    pub ai: crate::ai::config::AiSettings,
 }
 
 /// Where the HTTPS certificate comes from.
@@ -285,6 +287,7 @@ impl Default for Settings {
             k8s_run_ttl_seconds: 24 * 3600,
             image_allow_list: Vec::new(),
             starter_library: true,
+            ai: Default::default(),
             smtp_url: None,
             smtp_from: "Katalusis <katalusis@localhost>".into(),
             sla_sweep_seconds: 60,
@@ -378,7 +381,7 @@ impl Settings {
                 .filter(|v| !v.is_empty())
         };
         for k in vars.keys().filter(|k| k.starts_with("KATALUSIS_")) {
-            if !KNOWN_VARS.contains(&k.as_str()) {
+            if !KNOWN_VARS.contains(&k.as_str()) && !crate::ai::config::VARS.contains(&k.as_str()) {
                 return Err(err(k, "unknown setting (see the README for the list)"));
             }
         }
@@ -682,6 +685,7 @@ impl Settings {
             }
             s.smtp_from = v;
         }
+        s.ai = crate::ai::config::read(get)?;
         if let Some(v) = get("KATALUSIS_SLA_SWEEP_SECONDS") {
             s.sla_sweep_seconds = parse_range("KATALUSIS_SLA_SWEEP_SECONDS", &v, 1, 3600)?;
         }

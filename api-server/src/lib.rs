@@ -1,5 +1,6 @@
 //! Katalusis API server: HTTP API over MySQL, authentication and authorization.
 
+pub mod ai;
 pub mod analytics;
 pub mod approvals;
 pub mod audit;
@@ -154,6 +155,7 @@ pub fn state_with(
         )?),
         None => None,
     };
+    let ai = ai::Assistant::new(&settings.ai)?;
     let live = live::LiveBus::default();
     let announcer = notifications::service::Announcer {
         live: live.clone(),
@@ -179,6 +181,7 @@ pub fn state_with(
         live,
         mailer,
         metrics: metrics::Metrics::new(),
+        ai,
     })
 }
 

@@ -21,4 +21,6 @@ pub struct AppState {
     pub mailer: Option<crate::notifications::service::Mailer>,
     /// Prometheus metrics, served on `KATALUSIS_METRICS_ADDR`.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// The AI assistant (off unless `KATALUSIS_LLM_*` is configured).
+    pub ai: crate::ai::Assistant,
 }

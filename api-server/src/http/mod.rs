@@ -49,7 +49,7 @@ use crate::state::AppState;
         (name = "auth"), (name = "users"), (name = "assignments"), (name = "templates"),
         (name = "workflows"), (name = "runs"), (name = "audit"), (name = "settings"), (name = "tasks"),
         (name = "notifications"), (name = "connections"), (name = "approvals"),
-        (name = "triggers"), (name = "analytics"), (name = "health")
+        (name = "triggers"), (name = "analytics"), (name = "ai"), (name = "health")
     )
 )]
 struct ApiDoc;
@@ -168,6 +168,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .merge(crate::approvals::routes())
         .merge(crate::triggers::routes())
         .merge(crate::workflow_templates::routes())
+        .merge(crate::ai::routes())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -153,7 +153,7 @@ pub async fn problems_of(state: &AppState, graph: &Graph) -> Result<Vec<Problem>
 
 /// Problems for Query nodes that name a connection which does not exist or
 /// is not allowed for `client_id`: a run would fail there.
-async fn connection_problems(
+pub(crate) async fn connection_problems(
     state: &AppState,
     client_id: u64,
     graph: &Graph,

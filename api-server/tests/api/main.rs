@@ -3,6 +3,7 @@
 
 mod support;
 
+mod ai;
 mod analytics;
 mod auth;
 mod bad_input;

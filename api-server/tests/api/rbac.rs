@@ -197,6 +197,20 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/api/tasks/events", EVERYONE),
     // Numbers over the caller's scope only (a client filter outside it
     // counts nothing); see `analytics.rs` for the scoped answers.
+    // The assistant is not configured here: callers who pass the role and
+    // scope checks get 503 `ai_disabled` (see `ai.rs` for the answers with a model).
+    ("GET", "/api/ai/status", [401, 200, 200, 200, 200, 200, 200]),
+    (
+        "POST",
+        "/api/ai/generate-workflow",
+        [401, 503, 503, 404, 404, 403, 403],
+    ),
+    (
+        "POST",
+        "/api/ai/summaries",
+        [401, 503, 503, 404, 404, 503, 404],
+    ),
+    ("GET", "/api/admin/ai/usage", ADMIN_ONLY_GET),
     ("GET", "/api/analytics/tasks", EVERYONE),
     ("GET", "/api/analytics/runs", EVERYONE),
     // An out-of-scope task is a per-task failure: nothing changes (422).
@@ -916,6 +930,15 @@ async fn instantiate(
         ("PUT", "/api/admin/task-settings") => {
             let current = app.get(path, &fx.admin).await.body;
             (path.into(), Some(current), None)
+        }
+        ("POST", "/api/ai/generate-workflow") => (
+            path.into(),
+            Some(json!({"prompt": "a workflow", "clientId": client})),
+            None,
+        ),
+        ("POST", "/api/ai/summaries") => {
+            let id = fresh_task(app, fx, client).await;
+            (path.into(), Some(json!({"kind": "task", "id": id})), None)
         }
         ("POST", "/api/notifications/read") => (path.into(), Some(json!({"all": true})), None),
         ("GET", p) if p.starts_with("/api/analytics/") => {

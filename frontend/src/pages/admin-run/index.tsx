@@ -4,6 +4,7 @@ import { formatDateTime } from "@/shared/lib";
 import { ErrorState, LoadingState, PageHeader } from "@/shared/ui";
 import { RunStatusBadge, useFollowedRun } from "@/entities/run";
 import { useUserNames } from "@/entities/user";
+import { AiSummary } from "@/features/ai-summary";
 import { RunDetails } from "@/widgets/run-view";
 
 /** One run, read-only, with everything (the same viewers as the client portal, logs included). */
@@ -26,6 +27,7 @@ export default function AdminRunPage() {
         {r.published ? "published to the client" : "not published"} ·{" "}
         <RunStatusBadge status={live?.status ?? r.status} />
       </PageHeader>
+      <AiSummary kind="run" id={r.id} label="Explain this run" className="mb-3" />
       <div className="flex h-[32rem] flex-col overflow-hidden rounded-lg border border-slate-200 bg-white">
         <RunDetails run={r} live={live} selected={selected} onSelect={setSelected} />
       </div>

@@ -9,7 +9,10 @@ import {
   Field,
   LoadingState,
   PageHeader,
+  Table,
+  Td,
   Textarea,
+  Th,
   toast,
 } from "@/shared/ui";
 import { lineErrors, parseAllowList } from "./webhooks";
@@ -145,7 +148,71 @@ export default function AdminSettingsPage() {
           </dl>
         )}
       </section>
+      <AiUsage />
     </>
+  );
+}
+
+/** Calls to the language model over the last 30 days (never their content). */
+function AiUsage() {
+  const status = useQuery({
+    queryKey: ["ai", "status"],
+    queryFn: () => unwrap(api.GET("/api/ai/status")),
+  });
+  const usage = useQuery({
+    queryKey: ["ai", "usage"],
+    queryFn: () => unwrap(api.GET("/api/admin/ai/usage", { params: { query: { days: 30 } } })),
+  });
+  return (
+    <section
+      aria-labelledby="ai-usage"
+      className="mt-6 rounded-lg border border-slate-200 bg-white p-4"
+    >
+      <h2 id="ai-usage" className="font-medium">
+        AI assistant
+      </h2>
+      <p className="mt-1 text-sm text-slate-600">
+        {status.data?.enabled
+          ? `On, with model ${status.data.model}. Calls of the last 30 days (prompts and answers are never stored):`
+          : "Off: set KATALUSIS_LLM_BASE_URL and KATALUSIS_LLM_MODEL to turn it on. Calls of the last 30 days:"}
+      </p>
+      {usage.isPending ? (
+        <LoadingState />
+      ) : usage.isError ? (
+        <ErrorState error={usage.error} onRetry={() => usage.refetch()} />
+      ) : usage.data.rows.length === 0 ? (
+        <p className="mt-2 text-sm text-slate-500">No calls.</p>
+      ) : (
+        <Table aria-label="AI usage" className="mt-2">
+          <thead>
+            <tr>
+              <Th>User</Th>
+              <Th>Feature</Th>
+              <Th>Model</Th>
+              <Th>Calls</Th>
+              <Th>Failed</Th>
+              <Th>Prompt tokens</Th>
+              <Th>Completion tokens</Th>
+              <Th>Last call</Th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100">
+            {usage.data.rows.map((r) => (
+              <tr key={`${r.userId}:${r.feature}:${r.model}`}>
+                <Td>{r.username}</Td>
+                <Td>{r.feature}</Td>
+                <Td>{r.model}</Td>
+                <Td>{r.calls}</Td>
+                <Td>{r.failedCalls}</Td>
+                <Td>{r.promptTokens}</Td>
+                <Td>{r.completionTokens}</Td>
+                <Td>{formatDateTime(r.lastAt)}</Td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      )}
+    </section>
   );
 }
 

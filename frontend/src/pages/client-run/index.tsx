@@ -3,6 +3,7 @@ import { Link, useParams } from "react-router";
 import { formatDateTime } from "@/shared/lib";
 import { ErrorState, LoadingState, PageHeader } from "@/shared/ui";
 import { RunStatusBadge, useFollowedRun } from "@/entities/run";
+import { AiSummary } from "@/features/ai-summary";
 import { RunDetails } from "@/widgets/run-view";
 
 export default function ClientRunPage() {
@@ -34,6 +35,7 @@ export default function ClientRunPage() {
           took under <em>Timeline</em>.
         </p>
       </section>
+      <AiSummary kind="run" id={run.data.id} label="Explain this run" className="mb-3" />
       <div className="flex h-[32rem] flex-col overflow-hidden rounded-lg border border-slate-200 bg-white">
         <RunDetails
           run={run.data}

@@ -16,6 +16,7 @@ import {
 import { useMyClients, type User } from "@/entities/user";
 import { useCreateWorkflow, useWorkflows } from "@/entities/workflow";
 import { RunStatusBadge, useRuns, type RunSummary } from "@/entities/run";
+import { AiSummary } from "@/features/ai-summary";
 
 // Its own chunk (with uPlot behind it), so the client list does not wait for it.
 const AnalyticsDashboard = lazy(() =>
@@ -88,6 +89,12 @@ function ClientCard({ client, onNew }: { client: User; onNew: () => void }) {
           </Button>
         </div>
       </div>
+      <AiSummary
+        kind="clientWeek"
+        id={client.id}
+        label="Summarize this week"
+        className="border-b border-slate-100 px-4 py-2"
+      />
       {workflows.isPending ? (
         <LoadingState />
       ) : workflows.isError ? (

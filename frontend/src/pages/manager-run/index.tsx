@@ -4,6 +4,7 @@ import { formatDateTime } from "@/shared/lib";
 import { ErrorState, LoadingState, PageHeader } from "@/shared/ui";
 import { RunStatusBadge, useFollowedRun } from "@/entities/run";
 import { PublishControls } from "@/features/publish-run";
+import { AiSummary } from "@/features/ai-summary";
 import { RunDetails } from "@/widgets/run-view";
 
 /**
@@ -29,6 +30,7 @@ export default function ManagerRunPage() {
         Revision {r.workflowRevision} · {formatDateTime(r.createdAt)} ·{" "}
         <RunStatusBadge status={live?.status ?? r.status} />
       </PageHeader>
+      <AiSummary kind="run" id={r.id} label="Explain this run" className="mb-3" />
       <div className="flex h-[36rem] flex-col overflow-hidden rounded-lg border border-slate-200 bg-white">
         <PublishControls run={r} />
         <RunDetails run={r} live={live} selected={selected} onSelect={setSelected} />

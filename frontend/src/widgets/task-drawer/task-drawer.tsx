@@ -23,6 +23,7 @@ import {
 import type { Person } from "@/entities/user";
 import { useEditTask, useSetWatching, type TaskChanges } from "@/features/edit-task";
 import { useMoveTask } from "@/features/move-task";
+import { AiSummary } from "@/features/ai-summary";
 import { CommentForm, useDeleteComment, useEditComment } from "@/features/comment-task";
 import {
   AttachmentDropzone,
@@ -191,6 +192,8 @@ function TaskDetails({
       {task.source.kind === "approval" && task.source.refId != null && (
         <TaskApproval approvalId={task.source.refId} />
       )}
+
+      <AiSummary kind="task" id={task.id} label="Summarize this task" />
 
       <Section title="Description">
         <DescriptionEditor

@@ -1,16 +1,23 @@
 import { useCallback, useMemo, useRef, useState } from "react";
-import { ReactFlowProvider } from "@xyflow/react";
+import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { cn } from "@/shared/lib";
 import { Button } from "@/shared/ui";
 import type { Template } from "@/entities/template";
-import type { GraphNode, TemplateLookup, Workflow } from "@/entities/workflow";
+import type { Graph, GraphNode, TemplateLookup, Workflow } from "@/entities/workflow";
 import { CancelRunButton } from "@/features/cancel-run";
 import { RestoreRevision } from "@/features/restore-revision";
 import { SaveButton, SaveConflictDialog, useSaveWorkflow } from "@/features/save-workflow";
 import { RunButtons, useSubmitRun, type StartedRun } from "@/features/submit-run";
 import { SaveAsTemplateDialog } from "@/features/save-as-template";
 import { WebhookSecretDialog } from "@/entities/trigger";
+import { useAiEnabled } from "@/entities/ai";
+import {
+  AskAiBar,
+  ProposalDiff,
+  acceptedGraph,
+  type Proposal,
+} from "@/features/ai-generate-workflow";
 import { EditorContext, useEditorContext } from "../model/context";
 import { createEditorStore } from "../model/editor-store";
 import { useActiveRun } from "../model/use-active-run";
@@ -94,6 +101,14 @@ function EditorFrame({
   });
   const runCommand = useEditorCommands(useCallback(() => void save(), [save]));
   const [refusal, onRefused] = useTransientMessage(4000);
+  const aiEnabled = useAiEnabled();
+  const { fitView } = useReactFlow();
+  const [askOpen, setAskOpen] = useState(false);
+  const [proposal, setProposal] = useState<{ proposal: Proposal; base: Graph } | null>(null);
+  const draft = useCallback((): Graph => {
+    const s = store.getState();
+    return { nodes: s.nodes, edges: s.edges };
+  }, [store]);
 
   const addFromPalette = useCallback(
     (t: Template) => {
@@ -134,6 +149,20 @@ function EditorFrame({
         <Button size="sm" className="whitespace-nowrap" onClick={() => setSavingTemplate(true)}>
           Save as template
         </Button>
+        {aiEnabled && (
+          <Button
+            size="sm"
+            aria-pressed={askOpen}
+            className={cn(
+              "whitespace-nowrap",
+              askOpen && "!bg-violet-50 !text-violet-800 !ring-violet-400",
+            )}
+            onClick={() => setAskOpen((o) => !o)}
+            title="Describe a change in words; the assistant proposes it as a diff"
+          >
+            Ask AI
+          </Button>
+        )}
         <span className="mx-1 h-5 w-px bg-slate-200" />
         <RunButtons starting={starting} onRun={submit} />
         <span className="mx-1 h-5 w-px bg-slate-200" />
@@ -147,30 +176,57 @@ function EditorFrame({
       <div className="flex min-h-0 flex-1">
         <Palette templates={templates} onAdd={addFromPalette} />
         <div className="relative flex min-w-0 flex-1 flex-col">
-          <Canvas
-            problems={doc.problems}
-            onRefused={onRefused}
-            runNodes={bottomTab === "run" ? (activeRun.live?.nodes ?? null) : null}
-          />
-          {refusal && (
-            <div
-              role="alert"
-              data-testid="connection-refused"
-              className="absolute left-1/2 top-3 z-10 -translate-x-1/2 rounded-md bg-slate-900 px-3 py-1.5 text-xs text-white shadow-lg"
-            >
-              Connection refused: {refusal}
-            </div>
+          {aiEnabled && askOpen && (
+            <AskAiBar
+              clientId={base.clientId}
+              current={draft}
+              onProposal={(p) => setProposal({ proposal: p, base: draft() })}
+              onClose={() => setAskOpen(false)}
+            />
           )}
-          <BottomPanel
-            tab={bottomTab}
-            onTab={setBottomTab}
-            problems={doc.problems}
-            problemsSource={doc.problemsSource}
-            activeRun={activeRun}
-            runPanel={runPanel}
-            workflowId={base.id}
-            onRerun={() => submit("async")}
-          />
+          <div className="relative flex min-h-0 flex-1 flex-col">
+            <Canvas
+              problems={doc.problems}
+              onRefused={onRefused}
+              runNodes={bottomTab === "run" ? (activeRun.live?.nodes ?? null) : null}
+            />
+            {refusal && (
+              <div
+                role="alert"
+                data-testid="connection-refused"
+                className="absolute left-1/2 top-3 z-10 -translate-x-1/2 rounded-md bg-slate-900 px-3 py-1.5 text-xs text-white shadow-lg"
+              >
+                Connection refused: {refusal}
+              </div>
+            )}
+            <BottomPanel
+              tab={bottomTab}
+              onTab={setBottomTab}
+              problems={doc.problems}
+              problemsSource={doc.problemsSource}
+              activeRun={activeRun}
+              runPanel={runPanel}
+              workflowId={base.id}
+              onRerun={() => submit("async")}
+            />
+            {proposal && (
+              <ProposalDiff
+                current={proposal.base}
+                proposal={proposal.proposal}
+                lookup={lookup}
+                onDiscard={() => setProposal(null)}
+                onAccept={() => {
+                  store.getState().replace(acceptedGraph(proposal.base, proposal.proposal.graph));
+                  setProposal(null);
+                  setAskOpen(false);
+                  // Show the whole accepted graph, new nodes included.
+                  requestAnimationFrame(
+                    () => void fitView({ duration: 300, padding: 0.15, maxZoom: 1 }),
+                  );
+                }}
+              />
+            )}
+          </div>
         </div>
         {side === "triggers" ? (
           <TriggersSide

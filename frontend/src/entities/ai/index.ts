@@ -1,0 +1,1 @@
+export { aiKeys, useAiEnabled, useAiStatus, type AiStatus } from "./api";

@@ -1,0 +1,1 @@
+export { AiSummary } from "./ui";
