@@ -1542,8 +1542,22 @@ async fn runs_of_one_client_share_a_warm_sandbox_and_other_clients_never_do(pool
     let other = app.user(&c.admin, "globex", "client").await;
     app.assign(&c.admin, c.manager.user_id, other.user_id).await;
     whereami(&app, &c.admin).await;
-    let mine = workflow(&app, &c.manager, c.client.user_id, vec![node("w", "whereami")], vec![]).await;
-    let theirs = workflow(&app, &c.manager, other.user_id, vec![node("w", "whereami")], vec![]).await;
+    let mine = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("w", "whereami")],
+        vec![],
+    )
+    .await;
+    let theirs = workflow(
+        &app,
+        &c.manager,
+        other.user_id,
+        vec![node("w", "whereami")],
+        vec![],
+    )
+    .await;
 
     let mut seen = Vec::new();
     for wf in [mine, mine, theirs] {
@@ -1586,7 +1600,14 @@ async fn cancelling_a_run_stops_only_its_own_jobs_in_a_shared_sandbox(pool: MySq
         ),
     )
     .await;
-    let wf = workflow(&app, &c.manager, c.client.user_id, vec![node("n", "nap")], vec![]).await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("n", "nap")],
+        vec![],
+    )
+    .await;
     let first = start(&app, &c.manager, wf, json!({})).await;
     let second = start(&app, &c.manager, wf, json!({})).await;
     // Both are running before the first is cancelled.
@@ -1602,7 +1623,11 @@ async fn cancelling_a_run_stops_only_its_own_jobs_in_a_shared_sandbox(pool: MySq
         }
     }
     let r = app
-        .post(&format!("/api/runs/{first}/cancel"), &c.manager, json!(null))
+        .post(
+            &format!("/api/runs/{first}/cancel"),
+            &c.manager,
+            json!(null),
+        )
         .await;
     assert!(r.status.is_success(), "{}", r.body);
 

@@ -295,13 +295,19 @@ impl SharedPools {
                 continue;
             }
             if let Slot::Live(p) = std::mem::replace(&mut *s, Slot::Empty) {
-                tracing::debug!(client_id = key.0, trust = key.1.as_str(), "stopping idle runner pool");
+                tracing::debug!(
+                    client_id = key.0,
+                    trust = key.1.as_str(),
+                    "stopping idle runner pool"
+                );
                 p.stop().await;
             }
             drop(s);
             let mut slots = self.0.lock().unwrap_or_else(|e| e.into_inner());
             // Only if nobody took the slot meanwhile.
-            if slots.get(&key).is_some_and(|v| Arc::ptr_eq(v, &slot)) && Arc::strong_count(&slot) <= 2 {
+            if slots.get(&key).is_some_and(|v| Arc::ptr_eq(v, &slot))
+                && Arc::strong_count(&slot) <= 2
+            {
                 slots.remove(&key);
             }
         }
@@ -517,7 +523,11 @@ async fn client_pool(
         Slot::Live(p) if p.is_alive() => return Ok(p.clone()),
         Slot::Unshareable => {
             drop(slot);
-            return Ok(LivePool::adopt(take(local, trust, modules).await?, trust, false));
+            return Ok(LivePool::adopt(
+                take(local, trust, modules).await?,
+                trust,
+                false,
+            ));
         }
         Slot::Live(_) | Slot::Empty => {}
     }

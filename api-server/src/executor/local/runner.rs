@@ -189,7 +189,8 @@ impl Pool {
             loop {
                 match lines.next_line().await {
                     Ok(Some(line)) => {
-                        if let Ok(RunnerEvent::Ready { isolation, .. }) = RunnerEvent::parse(&line) {
+                        if let Ok(RunnerEvent::Ready { isolation, .. }) = RunnerEvent::parse(&line)
+                        {
                             return Some(isolation);
                         }
                     }
