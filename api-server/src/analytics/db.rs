@@ -329,11 +329,6 @@ pub async fn imports(
 
 // ----------------------------------------------------------------- runs
 
-/// A run's attempts read through the index that holds their status, reason
-/// and duration (migration 0017): MariaDB otherwise joins through the
-/// primary key and reads each attempt's row with its outputs.
-const NODE_EXECUTIONS: &str = "node_execution ne FORCE INDEX (ix_exec_run_stats)";
-
 /// ` FROM run r … WHERE` runs created in the window that the scope sees.
 fn push_runs(qb: &mut Qb<'_>, scope: ClientScope, f: &Filters, w: &Window) {
     qb.push(" FROM run r WHERE 1 = 1");
@@ -397,22 +392,32 @@ pub struct AttemptRow {
     pub duration_ms: Option<i64>,
 }
 
-/// The attempts of the window's runs that the scope sees: one join serves
-/// the per-node counts, durations and the failure reasons.
+/// The attempts of the window's runs that the scope sees, from one range of
+/// `ix_exec_window` (migration 0019: each attempt carries its run's creation
+/// time, workflow and client, so no join to `run`). Only a client's scope
+/// looks at the run, whose `published` flag may change.
 pub async fn window_attempts(
     db: &MySqlPool,
     scope: ClientScope,
     f: &Filters,
     w: &Window,
 ) -> Result<Vec<AttemptRow>, sqlx::Error> {
-    let mut qb = Qb::new(format!(
-        "SELECT r.workflow_id, ne.node_id, CAST(ne.status = 'failed' AS SIGNED) AS failed, \
+    let mut qb = Qb::new(
+        "SELECT ne.workflow_id, ne.node_id, CAST(ne.status = 'failed' AS SIGNED) AS failed, \
          CASE WHEN ne.status = 'failed' THEN ne.reason END AS reason, ne.duration_ms \
-         FROM run r JOIN {NODE_EXECUTIONS} ON ne.run_id = r.run_id WHERE 1 = 1"
-    ));
-    push_in_window(&mut qb, "r.created_at", w);
-    crate::db::runs::push_scope(&mut qb, scope);
-    push_run_filters(&mut qb, f);
+         FROM node_execution ne WHERE 1 = 1",
+    );
+    push_in_window(&mut qb, "ne.run_created_at", w);
+    scope.push_filter(&mut qb, "ne.client_id");
+    if matches!(scope, ClientScope::Only(_)) {
+        qb.push(" AND EXISTS (SELECT 1 FROM run r WHERE r.run_id = ne.run_id AND r.published = TRUE)");
+    }
+    if let Some(c) = f.client_id {
+        qb.push(" AND ne.client_id = ").push_bind(c);
+    }
+    if let Some(wf) = f.workflow_id {
+        qb.push(" AND ne.workflow_id = ").push_bind(wf);
+    }
     qb.build_query_as().fetch_all(db).await
 }
 

@@ -360,15 +360,16 @@ async fn run(
     .unwrap()
     .last_insert_id();
     sqlx::query(
-        "INSERT INTO node_execution (run_id, node_id, attempt, status, reason, started_at, finished_at, duration_ms) \
-         VALUES (?, 'a', 1, ?, ?, ?, ?, ?)",
+        "INSERT INTO node_execution (run_id, node_id, attempt, status, reason, started_at, finished_at, duration_ms, \
+         run_created_at, workflow_id, client_id) \
+         SELECT r.run_id, 'a', 1, ?, ?, ?, ?, ?, r.created_at, r.workflow_id, r.client_id FROM run r WHERE r.run_id = ?",
     )
-    .bind(id)
     .bind(status)
     .bind(reason)
     .bind(started)
     .bind(finished)
     .bind(ms)
+    .bind(id)
     .execute(&app.db)
     .await
     .unwrap();
@@ -664,15 +665,16 @@ async fn run_metrics_agree_with_a_window_sort_over_every_row(pool: MySqlPool) {
             let failed = next(4) == 0;
             let ms = (status != "running").then(|| next(20) as i64 * 100);
             sqlx::query(
-                "INSERT INTO node_execution (run_id, node_id, attempt, status, reason, started_at, duration_ms) \
-                 VALUES (?, ?, 1, ?, ?, ?, ?)",
+                "INSERT INTO node_execution (run_id, node_id, attempt, status, reason, started_at, duration_ms, \
+                 run_created_at, workflow_id, client_id) \
+                 SELECT r.run_id, ?, 1, ?, ?, ?, ?, r.created_at, r.workflow_id, r.client_id FROM run r WHERE r.run_id = ?",
             )
-            .bind(run_id)
             .bind(*node)
             .bind(if failed { "failed" } else { "succeeded" })
             .bind(if failed { reasons[next(4) as usize] } else { None })
             .bind(started)
             .bind(ms)
+            .bind(run_id)
             .execute(&app.db)
             .await
             .unwrap();
@@ -814,4 +816,175 @@ async fn open_tasks_fall_into_age_bands_by_whole_hours(pool: MySqlPool) {
     assert_eq!(totals, expected);
     assert_eq!(b["open"]["total"], 5);
     assert_eq!(b["aging"]["oldest"].as_array().unwrap().len(), 5);
+}
+
+/// (attempts, of which carrying exactly their run's creation time, workflow
+/// and client) of one run.
+async fn attempts_matching_their_run(db: &MySqlPool, run: u64) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS SIGNED), CAST(COALESCE(SUM(ne.run_created_at = r.created_at \
+         AND ne.workflow_id = r.workflow_id AND ne.client_id = r.client_id), 0) AS SIGNED) \
+         FROM node_execution ne JOIN run r ON r.run_id = ne.run_id WHERE ne.run_id = ?",
+    )
+    .bind(run)
+    .fetch_one(db)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn attempts_written_by_the_executor_carry_their_runs_time_workflow_and_client(
+    pool: MySqlPool,
+) {
+    use crate::runs::{cast, node, start, template, text_out, wait_final, workflow};
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    app.create_template(&c.admin, template("flaky",
+        "def run(inputs, params, ctx):\n    if ctx.attempt < 3:\n        raise RuntimeError('flaky %d' % ctx.attempt)\n    return {'text': 'ok'}\n",
+        json!([]), text_out(), json!({"retry": {"maxAttempts": 3, "backoffSeconds": 0}}))).await;
+    let wf = workflow(&app, &c.manager, c.client.user_id, vec![node("f", "flaky")], vec![]).await;
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    assert_eq!(wait_final(&app, &c.manager, run).await["status"], "succeeded");
+
+    assert_eq!(attempts_matching_their_run(&app.db, run).await, (3, 3));
+    // The ingest path (Kubernetes mirror, runner reports) writes through the
+    // same statement; a second report of the same attempt keeps one row.
+    for _ in 0..2 {
+        katalusis_api::db::runs::ensure_execution(&app.db, run, "late", 1, Utc::now())
+            .await
+            .unwrap();
+    }
+    assert_eq!(attempts_matching_their_run(&app.db, run).await, (4, 4));
+
+    let a = get(&app, &c.admin, "/api/analytics/runs?range=7d&groups=nodes,failures").await;
+    let by_node = a["nodes"]["byNode"].as_array().unwrap();
+    let f = by_node.iter().find(|n| n["nodeId"] == "f").unwrap();
+    assert_eq!(f["workflowId"], wf);
+    assert_eq!((f["executions"].as_u64(), f["failures"].as_u64()), (Some(3), Some(2)));
+    let m = get(&app, &c.manager, "/api/analytics/runs?range=7d&groups=nodes").await;
+    assert_eq!(m["nodes"]["byNode"].as_array().unwrap().len(), 2);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_clients_node_metrics_leave_out_runs_not_published_to_them(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (carl, admin) = (p.carl.user_id, p.admin.user_id);
+    let w = app
+        .create_workflow(&p.admin, carl, json!({"nodes": [], "edges": []}))
+        .await["id"]
+        .as_u64()
+        .unwrap();
+    let nine = at("2026-03-02T09:10:00Z");
+    run(&app, w, carl, admin, nine, 100, 1_000, "succeeded", None, true).await;
+    let hidden = run(&app, w, carl, admin, nine, 100, 9_000, "failed", Some("error"), false).await;
+
+    let url = format!("/api/analytics/runs?{MARCH}&groups=nodes,failures");
+    let c = get(&app, &p.carl, &url).await;
+    assert_eq!(c["nodes"]["byNode"][0]["executions"], 1);
+    assert_eq!(c["nodes"]["byNode"][0]["durationMs"]["p95"], 1000.0);
+    assert_eq!(c["failures"], json!([]));
+    let m = get(&app, &p.manager, &url).await;
+    assert_eq!(m["nodes"]["byNode"][0]["executions"], 2);
+    assert_eq!(m["failures"], json!([{"reason": "error", "count": 1}]));
+    // Published later, it counts for the client too.
+    sqlx::query("UPDATE run SET published = TRUE WHERE run_id = ?")
+        .bind(hidden)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let c = get(&app, &p.carl, &url).await;
+    assert_eq!(c["nodes"]["byNode"][0]["executions"], 2);
+}
+
+/// Migration 0019 on a database that already has attempts: each one gets
+/// its own run's creation time, workflow and client.
+#[sqlx::test(migrations = false)]
+async fn the_attempt_backfill_copies_each_runs_time_workflow_and_client(pool: MySqlPool) {
+    use std::borrow::Cow;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let all = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    let before = sqlx::migrate::Migrator {
+        migrations: Cow::Owned(
+            all.migrations
+                .iter()
+                .filter(|m| m.version < 19)
+                .cloned()
+                .collect(),
+        ),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    before.run(&pool).await.unwrap();
+    let now = Utc::now();
+    let user = |name: &'static str| {
+        sqlx::query(
+            "INSERT INTO app_user (username, email, display_name, role, password_hash, created_at, updated_at) \
+             VALUES (?, CONCAT(?, '@example.com'), ?, 'client', 'x', ?, ?)",
+        )
+        .bind(name)
+        .bind(name)
+        .bind(name)
+        .bind(now)
+        .bind(now)
+        .execute(&pool)
+    };
+    let a = user("a").await.unwrap().last_insert_id();
+    let b = user("b").await.unwrap().last_insert_id();
+    let mut runs = vec![];
+    for (i, (client, created)) in [(a, "2026-01-01T10:00:00.123456Z"), (b, "2026-02-03T04:05:06Z"), (b, "2026-03-04T05:06:07Z")]
+        .into_iter()
+        .enumerate()
+    {
+        let wf = sqlx::query(
+            "INSERT INTO workflow (client_id, name, description, graph, revision, created_by, created_at, updated_by, updated_at) \
+             VALUES (?, ?, '', '{}', 1, ?, ?, ?, ?)",
+        )
+        .bind(client)
+        .bind(format!("flow {i}"))
+        .bind(client)
+        .bind(now)
+        .bind(client)
+        .bind(now)
+        .execute(&pool)
+        .await
+        .unwrap()
+        .last_insert_id();
+        let run = sqlx::query(
+            "INSERT INTO run (workflow_id, workflow_revision, client_id, started_by, status, failure_policy, snapshot, \
+             node_states, created_at) VALUES (?, 1, ?, ?, 'succeeded', 'continue', '{}', '{}', ?)",
+        )
+        .bind(wf)
+        .bind(client)
+        .bind(client)
+        .bind(at(created))
+        .execute(&pool)
+        .await
+        .unwrap()
+        .last_insert_id();
+        for node in ["x", "y"] {
+            sqlx::query(
+                "INSERT INTO node_execution (run_id, node_id, attempt, status, started_at) VALUES (?, ?, 1, 'succeeded', ?)",
+            )
+            .bind(run)
+            .bind(node)
+            .bind(now)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        runs.push((run, wf, client, at(created)));
+    }
+
+    all.run(&pool).await.unwrap();
+
+    for (run, wf, client, created) in runs {
+        let rows: Vec<(DateTime<Utc>, u64, u64)> = sqlx::query_as(
+            "SELECT run_created_at, workflow_id, client_id FROM node_execution WHERE run_id = ?",
+        )
+        .bind(run)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(rows, vec![(created, wf, client); 2], "run {run}");
+    }
 }
