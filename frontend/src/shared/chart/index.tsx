@@ -9,7 +9,9 @@ const LazyTime = lazy(() => charts().then((m) => ({ default: m.TimeChart })));
 const LazySeries = lazy(() => charts().then((m) => ({ default: m.SeriesChart })));
 
 function Placeholder({ height }: { height: number }) {
-  return <div style={{ height }} className="animate-pulse rounded bg-slate-50" />;
+  return (
+    <div style={{ height }} className="animate-pulse rounded bg-slate-50" data-chart-placeholder />
+  );
 }
 
 /** Small bar chart of durations (seconds). */

@@ -86,7 +86,12 @@ export function AnalyticsDashboard({ title = "Dashboard" }: { title?: string }) 
     );
 
   return (
-    <section aria-label={title} className="space-y-4" data-testid="analytics-dashboard">
+    <section
+      aria-label={title}
+      aria-busy={tasks.isPending || runs.isPending}
+      className="space-y-4"
+      data-testid="analytics-dashboard"
+    >
       <div className="flex flex-wrap items-end justify-between gap-3">
         <h2 className="text-lg font-semibold text-slate-900">{title}</h2>
         <p className="text-xs text-slate-600" aria-live="polite">
@@ -350,6 +355,7 @@ function TaskSection({ a }: { a: TaskAnalytics }) {
           >
             <TimeChart
               label="Cycle time of completed tasks"
+              range={[Date.parse(a.window.start) / 1000, Date.parse(a.window.end) / 1000]}
               x={[...cycle.points].reverse().map((p) => Date.parse(p.completedAt) / 1000)}
               series={[
                 {
@@ -465,6 +471,7 @@ function TaskSection({ a }: { a: TaskAnalytics }) {
                 },
               ]}
               format={(v) => `${Math.round(v * 100)} %`}
+              yMax={1}
               height={140}
             />
             <h4 className="mt-2 text-xs font-semibold text-slate-700">
@@ -656,6 +663,7 @@ function RunSection({ a }: { a: RunAnalytics }) {
                 },
               ]}
               format={(x) => `${Math.round(x * 100)} %`}
+              yMax={1}
               height={150}
             />
           </ChartCard>
