@@ -95,10 +95,11 @@ async fn task(app: &TestApp, client: u64, reporter: u64, assignee: u64, t: T) ->
     .await
     .unwrap()
     .last_insert_id();
-    sqlx::query("INSERT INTO task_assignee (task_id, user_id, client_id) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO task_assignee (task_id, user_id, client_id, task_open) VALUES (?, ?, ?, ?)")
         .bind(id)
         .bind(assignee)
         .bind(client)
+        .bind(t.completed.is_none())
         .execute(&app.db)
         .await
         .unwrap();
@@ -897,10 +898,13 @@ async fn a_clients_node_metrics_leave_out_runs_not_published_to_them(pool: MySql
     assert_eq!(c["nodes"]["byNode"][0]["executions"], 2);
 }
 
-/// Migration 0019 on a database that already has attempts: each one gets
-/// its own run's creation time, workflow and client.
+/// Migration 0019 on a database that already has attempts and assignments:
+/// each attempt gets its own run's creation time, workflow and client, each
+/// assignment whether its task is open.
 #[sqlx::test(migrations = false)]
-async fn the_attempt_backfill_copies_each_runs_time_workflow_and_client(pool: MySqlPool) {
+async fn the_backfill_copies_each_runs_columns_to_its_attempts_and_openness_to_assignments(
+    pool: MySqlPool,
+) {
     use std::borrow::Cow;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
     let all = sqlx::migrate::Migrator::new(dir).await.unwrap();
@@ -974,8 +978,46 @@ async fn the_attempt_backfill_copies_each_runs_time_workflow_and_client(pool: My
         }
         runs.push((run, wf, client, at(created)));
     }
+    // Two tasks of client a, the second completed, each assigned to b.
+    let mut tasks = vec![];
+    for (n, completed) in [(1, None), (2, Some(now))] {
+        let task = sqlx::query(
+            "INSERT INTO task (client_id, task_number, task_key, title, description, status_id, priority, \
+             reporter_id, position, source_kind, created_at, updated_at, completed_at) \
+             VALUES (?, ?, ?, 't', '', 1, 'low', ?, ?, 'manual', ?, ?, ?)",
+        )
+        .bind(a)
+        .bind(n)
+        .bind(format!("A-{n}"))
+        .bind(a)
+        .bind(n as f64)
+        .bind(now)
+        .bind(now)
+        .bind(completed)
+        .execute(&pool)
+        .await
+        .unwrap()
+        .last_insert_id();
+        sqlx::query("INSERT INTO task_assignee (task_id, user_id, client_id) VALUES (?, ?, ?)")
+            .bind(task)
+            .bind(b)
+            .bind(a)
+            .execute(&pool)
+            .await
+            .unwrap();
+        tasks.push((task, completed.is_none()));
+    }
 
     all.run(&pool).await.unwrap();
+
+    for (task, open) in tasks {
+        let stored: bool = sqlx::query_scalar("SELECT task_open FROM task_assignee WHERE task_id = ?")
+            .bind(task)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(stored, open, "task {task}");
+    }
 
     for (run, wf, client, created) in runs {
         let rows: Vec<(DateTime<Utc>, u64, u64)> = sqlx::query_as(
@@ -987,4 +1029,76 @@ async fn the_attempt_backfill_copies_each_runs_time_workflow_and_client(pool: My
         .unwrap();
         assert_eq!(rows, vec![(created, wf, client); 2], "run {run}");
     }
+}
+
+/// Open tasks per assignee, as the admin, the admin for one client, and
+/// the manager see them: (carl's, mia's).
+async fn workload(app: &TestApp, p: &People) -> Vec<(u64, u64)> {
+    let carl = p.carl.user_id;
+    let mut out = vec![];
+    for (s, filter) in [
+        (&p.admin, String::new()),
+        (&p.admin, format!("&clientId={carl}")),
+        (&p.manager, String::new()),
+    ] {
+        let b = get(app, s, &format!("/api/analytics/tasks?groups=people{filter}")).await;
+        let of = |user: u64| {
+            b["people"]["openByAssignee"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["userId"] == user)
+                .map_or(0, |u| u["count"].as_u64().unwrap())
+        };
+        out.push((of(carl), of(p.manager.user_id)));
+    }
+    out
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn workload_follows_completion_and_new_assignees_through_the_api(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (carl, mia) = (p.carl.user_id, p.manager.user_id);
+    let mut tasks = vec![];
+    for title in ["a", "b", "c"] {
+        let r = app
+            .post("/api/tasks", &p.admin, json!({"clientId": carl, "title": title, "assigneeIds": [carl]}))
+            .await;
+        assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body);
+        tasks.push(r.body);
+    }
+    assert_eq!(workload(&app, &p).await, vec![(3, 0); 3]);
+
+    // Completed (New → In progress → Completed): no longer open.
+    let id = tasks[0]["id"].as_u64().unwrap();
+    let mut version = tasks[0]["version"].as_u64().unwrap();
+    for status in [2, 4] {
+        let r = app
+            .patch(&format!("/api/tasks/{id}"), &p.admin, json!({"version": version, "statusId": status}))
+            .await;
+        assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+        version = r.body["version"].as_u64().unwrap();
+    }
+    assert_eq!(workload(&app, &p).await, vec![(2, 0); 3]);
+
+    // Mia joins the completed task and an open one: only the open one counts.
+    let open_id = tasks[1]["id"].as_u64().unwrap();
+    for (task, v) in [(id, version), (open_id, tasks[1]["version"].as_u64().unwrap())] {
+        let r = app
+            .patch(&format!("/api/tasks/{task}"), &p.admin, json!({"version": v, "assigneeIds": [carl, mia]}))
+            .await;
+        assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+    }
+    assert_eq!(workload(&app, &p).await, vec![(2, 1); 3]);
+
+    // Every assignment's copy agrees with its task.
+    let wrong: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM task_assignee a JOIN task t ON t.task_id = a.task_id \
+         WHERE a.task_open <> (t.completed_at IS NULL)",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(wrong, 0);
 }
