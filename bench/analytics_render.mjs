@@ -22,7 +22,11 @@ function drawn() {
   if (!d.querySelector('[data-testid="kpi-created"]')) return false;
   if (d.querySelector("[data-chart-placeholder]")) return false;
   const charts = d.querySelectorAll("[data-chart]");
-  if (charts.length === 0 || ![...charts].every((c) => c.hasAttribute("data-drawn"))) return false;
+  if (
+    charts.length === 0 ||
+    ![...charts].every((c) => c.hasAttribute("data-drawn"))
+  )
+    return false;
   // Stamped here, in the frame that first satisfies the condition.
   window.__drawnAt ??= performance.now();
   return true;
@@ -37,7 +41,9 @@ const results = {};
 try {
   for (const spec of users) {
     const [login, password, path] = spec.split(":");
-    const context = await browser.newContext({ viewport: { width: 1440, height: 1400 } });
+    const context = await browser.newContext({
+      viewport: { width: 1440, height: 1400 },
+    });
     const page = await context.newPage();
     page.setDefaultTimeout(60_000);
     await signIn(page, base, login, password);
@@ -45,22 +51,39 @@ try {
     const times = [];
     let bytes = 0;
     let charts = 0;
+    const phaseTimes = {};
     // One unmeasured load warms the server's and the browser's caches.
     for (let i = 0; i <= LOADS; i++) {
       await page.goto(base + path, { waitUntil: "commit" });
       await page.waitForFunction(drawn, null, { polling: "raf" });
-      const [ms, size, count] = await page.evaluate(() => [
-        window.__drawnAt,
-        performance
+      const [ms, size, count, phases] = await page.evaluate(() => {
+        const analytics = performance
           .getEntriesByType("resource")
-          .filter((e) => e.name.includes("/api/analytics/"))
-          .reduce((a, e) => a + e.decodedBodySize, 0),
-        document.querySelectorAll("[data-chart]").length,
-      ]);
+          .filter((e) => e.name.includes("/api/analytics/"));
+        return [
+          window.__drawnAt,
+          analytics.reduce((a, e) => a + e.decodedBodySize, 0),
+          document.querySelectorAll("[data-chart]").length,
+          {
+            // Where the time goes: the document and scripts, the wait for
+            // the API's answers, then drawing.
+            domContentLoaded:
+              performance.getEntriesByType("navigation")[0]
+                ?.domContentLoadedEventEnd,
+            analyticsRequested: Math.min(...analytics.map((e) => e.startTime)),
+            analyticsAnswered: Math.max(...analytics.map((e) => e.responseEnd)),
+            slowestAnalyticsRequest: Math.max(
+              ...analytics.map((e) => e.responseEnd - e.startTime),
+            ),
+          },
+        ];
+      });
       if (i === 0) continue;
       times.push(ms);
       bytes = size;
       charts = count;
+      for (const [k, v] of Object.entries(phases))
+        (phaseTimes[k] ??= []).push(v);
     }
     times.sort((a, b) => a - b);
     results[`${login} ${path}`] = {
@@ -70,6 +93,18 @@ try {
       loads: times.length,
       charts,
       analytics_json_bytes: bytes,
+      // Medians over the loads, ms from navigation start.
+      phases_p50_ms: Object.fromEntries(
+        Object.entries(phaseTimes).map(([k, v]) => [
+          k,
+          Math.round(
+            quantile(
+              v.sort((a, b) => a - b),
+              0.5,
+            ),
+          ),
+        ]),
+      ),
     };
     await context.close();
   }

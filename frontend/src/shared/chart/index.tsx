@@ -4,6 +4,15 @@ import type { BarChartProps, SeriesChartProps, TimeChartProps } from "./types";
 // uPlot loads on first use only, so it never weighs on the login page or a
 // page that shows no chart.
 const charts = () => import("./uplot-charts");
+
+/**
+ * Starts fetching the chart chunk without waiting for a chart to render: a
+ * page that will draw charts once its data arrives calls this first, so
+ * the chunk loads while the data is on its way instead of after it.
+ */
+export function preloadCharts() {
+  void charts();
+}
 const LazyBar = lazy(() => charts().then((m) => ({ default: m.BarChart })));
 const LazyTime = lazy(() => charts().then((m) => ({ default: m.TimeChart })));
 const LazySeries = lazy(() => charts().then((m) => ({ default: m.SeriesChart })));

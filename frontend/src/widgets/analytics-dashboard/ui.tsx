@@ -1,7 +1,7 @@
-import { useMemo } from "react";
+import { useEffect, useMemo } from "react";
 import { useSearchParams } from "react-router";
 import { useSession } from "@/shared/api";
-import { SeriesChart, TimeChart } from "@/shared/chart";
+import { SeriesChart, TimeChart, preloadCharts } from "@/shared/chart";
 import { formatDateTime, formatDuration } from "@/shared/lib";
 import { ErrorState, Input, LoadingState, Select } from "@/shared/ui";
 import {
@@ -73,6 +73,7 @@ export function AnalyticsDashboard({ title = "Dashboard" }: { title?: string }) 
     refetchInterval: staff ? undefined : 30_000,
   });
   const live = useAnalyticsLive(staff);
+  useEffect(preloadCharts, []);
   // Patches merge into the URL as it is now, not as it was at the last render:
   // the router commits location changes in a transition, so two quick changes
   // would otherwise have the second undo the first.
