@@ -29,13 +29,15 @@ fn push_visible_in_range(qb: &mut Qb<'_>, v: Viewer) {
     if v.role != Role::Manager {
         return push_visible(qb, v);
     }
-    qb.push(" AND (t.client_id IN (SELECT mc.client_id FROM manager_client mc WHERE mc.manager_id = ")
-        .push_bind(v.user_id)
-        .push(") OR t.reporter_id = ")
-        .push_bind(v.user_id)
-        .push(" OR t.task_id IN (SELECT va.task_id FROM task_assignee va WHERE va.user_id = ")
-        .push_bind(v.user_id)
-        .push("))");
+    qb.push(
+        " AND (t.client_id IN (SELECT mc.client_id FROM manager_client mc WHERE mc.manager_id = ",
+    )
+    .push_bind(v.user_id)
+    .push(") OR t.reporter_id = ")
+    .push_bind(v.user_id)
+    .push(" OR t.task_id IN (SELECT va.task_id FROM task_assignee va WHERE va.user_id = ")
+    .push_bind(v.user_id)
+    .push("))");
 }
 
 /// ` AND` the task filters; `t` is the task.
@@ -431,7 +433,8 @@ pub async fn window_runs(
     f: &Filters,
     w: &Window,
 ) -> Result<Vec<RunRow>, sqlx::Error> {
-    let mut qb = Qb::new("SELECT r.created_at, r.workflow_id, r.status, r.started_at, r.finished_at");
+    let mut qb =
+        Qb::new("SELECT r.created_at, r.workflow_id, r.status, r.started_at, r.finished_at");
     push_runs(&mut qb, scope, f, w);
     let rows: Vec<RunTimes> = qb.build_query_as().fetch_all(db).await?;
     Ok(rows
@@ -440,7 +443,10 @@ pub async fn window_runs(
             slot: w.slot_of(r.created_at),
             workflow_id: r.workflow_id,
             status: r.status,
-            duration_ms: r.started_at.zip(r.finished_at).map(|(s, e)| millis_between(s, e)),
+            duration_ms: r
+                .started_at
+                .zip(r.finished_at)
+                .map(|(s, e)| millis_between(s, e)),
             queue_ms: r.started_at.map(|s| millis_between(r.created_at, s)),
         })
         .collect())

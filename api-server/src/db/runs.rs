@@ -445,7 +445,7 @@ pub async fn start_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
         .bind(at)
         .bind(run_id)
         .execute(db)
-    .await?;
+        .await?;
     Ok(())
 }
 

@@ -95,14 +95,16 @@ async fn task(app: &TestApp, client: u64, reporter: u64, assignee: u64, t: T) ->
     .await
     .unwrap()
     .last_insert_id();
-    sqlx::query("INSERT INTO task_assignee (task_id, user_id, client_id, task_open) VALUES (?, ?, ?, ?)")
-        .bind(id)
-        .bind(assignee)
-        .bind(client)
-        .bind(t.completed.is_none())
-        .execute(&app.db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO task_assignee (task_id, user_id, client_id, task_open) VALUES (?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(assignee)
+    .bind(client)
+    .bind(t.completed.is_none())
+    .execute(&app.db)
+    .await
+    .unwrap();
     id
 }
 
@@ -843,9 +845,19 @@ async fn attempts_written_by_the_executor_carry_their_runs_time_workflow_and_cli
     app.create_template(&c.admin, template("flaky",
         "def run(inputs, params, ctx):\n    if ctx.attempt < 3:\n        raise RuntimeError('flaky %d' % ctx.attempt)\n    return {'text': 'ok'}\n",
         json!([]), text_out(), json!({"retry": {"maxAttempts": 3, "backoffSeconds": 0}}))).await;
-    let wf = workflow(&app, &c.manager, c.client.user_id, vec![node("f", "flaky")], vec![]).await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("f", "flaky")],
+        vec![],
+    )
+    .await;
     let run = start(&app, &c.manager, wf, json!({})).await;
-    assert_eq!(wait_final(&app, &c.manager, run).await["status"], "succeeded");
+    assert_eq!(
+        wait_final(&app, &c.manager, run).await["status"],
+        "succeeded"
+    );
 
     assert_eq!(attempts_matching_their_run(&app.db, run).await, (3, 3));
     // The ingest path (Kubernetes mirror, runner reports) writes through the
@@ -857,12 +869,25 @@ async fn attempts_written_by_the_executor_carry_their_runs_time_workflow_and_cli
     }
     assert_eq!(attempts_matching_their_run(&app.db, run).await, (4, 4));
 
-    let a = get(&app, &c.admin, "/api/analytics/runs?range=7d&groups=nodes,failures").await;
+    let a = get(
+        &app,
+        &c.admin,
+        "/api/analytics/runs?range=7d&groups=nodes,failures",
+    )
+    .await;
     let by_node = a["nodes"]["byNode"].as_array().unwrap();
     let f = by_node.iter().find(|n| n["nodeId"] == "f").unwrap();
     assert_eq!(f["workflowId"], wf);
-    assert_eq!((f["executions"].as_u64(), f["failures"].as_u64()), (Some(3), Some(2)));
-    let m = get(&app, &c.manager, "/api/analytics/runs?range=7d&groups=nodes").await;
+    assert_eq!(
+        (f["executions"].as_u64(), f["failures"].as_u64()),
+        (Some(3), Some(2))
+    );
+    let m = get(
+        &app,
+        &c.manager,
+        "/api/analytics/runs?range=7d&groups=nodes",
+    )
+    .await;
     assert_eq!(m["nodes"]["byNode"].as_array().unwrap().len(), 2);
 }
 
@@ -877,8 +902,32 @@ async fn a_clients_node_metrics_leave_out_runs_not_published_to_them(pool: MySql
         .as_u64()
         .unwrap();
     let nine = at("2026-03-02T09:10:00Z");
-    run(&app, w, carl, admin, nine, 100, 1_000, "succeeded", None, true).await;
-    let hidden = run(&app, w, carl, admin, nine, 100, 9_000, "failed", Some("error"), false).await;
+    run(
+        &app,
+        w,
+        carl,
+        admin,
+        nine,
+        100,
+        1_000,
+        "succeeded",
+        None,
+        true,
+    )
+    .await;
+    let hidden = run(
+        &app,
+        w,
+        carl,
+        admin,
+        nine,
+        100,
+        9_000,
+        "failed",
+        Some("error"),
+        false,
+    )
+    .await;
 
     let url = format!("/api/analytics/runs?{MARCH}&groups=nodes,failures");
     let c = get(&app, &p.carl, &url).await;
@@ -935,9 +984,13 @@ async fn the_backfill_copies_each_runs_columns_to_its_attempts_and_openness_to_a
     let a = user("a").await.unwrap().last_insert_id();
     let b = user("b").await.unwrap().last_insert_id();
     let mut runs = vec![];
-    for (i, (client, created)) in [(a, "2026-01-01T10:00:00.123456Z"), (b, "2026-02-03T04:05:06Z"), (b, "2026-03-04T05:06:07Z")]
-        .into_iter()
-        .enumerate()
+    for (i, (client, created)) in [
+        (a, "2026-01-01T10:00:00.123456Z"),
+        (b, "2026-02-03T04:05:06Z"),
+        (b, "2026-03-04T05:06:07Z"),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let wf = sqlx::query(
             "INSERT INTO workflow (client_id, name, description, graph, revision, created_by, created_at, updated_by, updated_at) \
@@ -1011,11 +1064,12 @@ async fn the_backfill_copies_each_runs_columns_to_its_attempts_and_openness_to_a
     all.run(&pool).await.unwrap();
 
     for (task, open) in tasks {
-        let stored: bool = sqlx::query_scalar("SELECT task_open FROM task_assignee WHERE task_id = ?")
-            .bind(task)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let stored: bool =
+            sqlx::query_scalar("SELECT task_open FROM task_assignee WHERE task_id = ?")
+                .bind(task)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
         assert_eq!(stored, open, "task {task}");
     }
 
@@ -1041,7 +1095,12 @@ async fn workload(app: &TestApp, p: &People) -> Vec<(u64, u64)> {
         (&p.admin, format!("&clientId={carl}")),
         (&p.manager, String::new()),
     ] {
-        let b = get(app, s, &format!("/api/analytics/tasks?groups=people{filter}")).await;
+        let b = get(
+            app,
+            s,
+            &format!("/api/analytics/tasks?groups=people{filter}"),
+        )
+        .await;
         let of = |user: u64| {
             b["people"]["openByAssignee"]
                 .as_array()
@@ -1063,7 +1122,11 @@ async fn workload_follows_completion_and_new_assignees_through_the_api(pool: MyS
     let mut tasks = vec![];
     for title in ["a", "b", "c"] {
         let r = app
-            .post("/api/tasks", &p.admin, json!({"clientId": carl, "title": title, "assigneeIds": [carl]}))
+            .post(
+                "/api/tasks",
+                &p.admin,
+                json!({"clientId": carl, "title": title, "assigneeIds": [carl]}),
+            )
             .await;
         assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body);
         tasks.push(r.body);
@@ -1075,7 +1138,11 @@ async fn workload_follows_completion_and_new_assignees_through_the_api(pool: MyS
     let mut version = tasks[0]["version"].as_u64().unwrap();
     for status in [2, 4] {
         let r = app
-            .patch(&format!("/api/tasks/{id}"), &p.admin, json!({"version": version, "statusId": status}))
+            .patch(
+                &format!("/api/tasks/{id}"),
+                &p.admin,
+                json!({"version": version, "statusId": status}),
+            )
             .await;
         assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
         version = r.body["version"].as_u64().unwrap();
@@ -1084,9 +1151,16 @@ async fn workload_follows_completion_and_new_assignees_through_the_api(pool: MyS
 
     // Mia joins the completed task and an open one: only the open one counts.
     let open_id = tasks[1]["id"].as_u64().unwrap();
-    for (task, v) in [(id, version), (open_id, tasks[1]["version"].as_u64().unwrap())] {
+    for (task, v) in [
+        (id, version),
+        (open_id, tasks[1]["version"].as_u64().unwrap()),
+    ] {
         let r = app
-            .patch(&format!("/api/tasks/{task}"), &p.admin, json!({"version": v, "assigneeIds": [carl, mia]}))
+            .patch(
+                &format!("/api/tasks/{task}"),
+                &p.admin,
+                json!({"version": v, "assigneeIds": [carl, mia]}),
+            )
             .await;
         assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
     }

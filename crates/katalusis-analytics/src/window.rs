@@ -451,6 +451,9 @@ mod tests {
         // The 29th's last quarter hour and the 30th's first (see above).
         assert_eq!(w.slot_of(utc("2026-03-29T21:59:00Z")), 91);
         assert_eq!(w.slot_of(utc("2026-03-29T22:00:00Z")), 92);
-        assert_eq!(w.fold_slots([(w.slot_of(utc("2026-03-29T22:00:00Z")), 1)]), vec![0, 1]);
+        assert_eq!(
+            w.fold_slots([(w.slot_of(utc("2026-03-29T22:00:00Z")), 1)]),
+            vec![0, 1]
+        );
     }
 }
