@@ -10,6 +10,12 @@ as admin and as manager: BENCH_REPS requests per query over one keep-alive
 connection after warm-up. Prints p50/p99 per query and writes them as JSON
 to bench/results/. Stdlib only.
 
+With --render the server also serves the built SPA (frontend/dist: run
+`npx vite build` in frontend/ first) and bench/analytics_render.mjs times the
+dashboard in headless Chromium (playwright-core from frontend/node_modules)
+as admin and as a manager: navigation start to every counter and chart drawn,
+p50/p99 over BENCH_RENDER_LOADS loads.
+
     BENCH_TASKS=100000         how many tasks to generate
     BENCH_RUNS=100000          how many runs to generate
     BENCH_REPS=100             timed requests per query
@@ -17,8 +23,10 @@ to bench/results/. Stdlib only.
     BENCH_BINARY=path          server binary (default: release build)
     BENCH_DATABASE_SERVER=mysql://root@127.0.0.1:3306
     BENCH_KEEP_DB=1            keep the generated database (to look at plans)
+    BENCH_RENDER_LOADS=10      measured dashboard loads per user with --render
 """
 
+import argparse
 import json
 import os
 import platform
@@ -75,17 +83,19 @@ def generate_runs(db_url, db, workflows, admin_id):
                 node_status = "succeeded" if not last else status
                 reason = f"'{rnd.choice(REASONS)}'" if node_status == "failed" else "NULL"
                 ms = rnd.randint(50, 120_000)
-                nodes.append("(%d,'n%d',1,'%s',%s,%s,%s,%s)" % (
+                # Each attempt carries its run's creation time, workflow and
+                # client, as the server writes them (migration 0019).
+                nodes.append("(%d,'n%d',1,'%s',%s,%s,%s,%s,%s,%d,%d)" % (
                     i, k, node_status, reason, sql_dt(started),
                     sql_dt(started) if node_status != "running" else "NULL",
-                    ms if node_status != "running" else "NULL"))
+                    ms if node_status != "running" else "NULL", sql_dt(created), wf, client))
         if len(runs) == 2000 or i == RUNS:
             lines.append("INSERT INTO run (run_id, workflow_id, workflow_revision, client_id, started_by, status, "
                          "failure_policy, snapshot, node_states, published, created_at, started_at, finished_at) "
                          "VALUES " + ",".join(runs) + ";")
             if nodes:
                 lines.append("INSERT INTO node_execution (run_id, node_id, attempt, status, reason, started_at, "
-                             "finished_at, duration_ms) VALUES " + ",".join(nodes) + ";")
+                             "finished_at, duration_ms, run_created_at, workflow_id, client_id) VALUES " + ",".join(nodes) + ";")
             runs, nodes = [], []
     lines.append("COMMIT; ANALYZE TABLE run, node_execution;")
     r = subprocess.run(mysql_args(db_url, db), input="\n".join(lines).encode(),
@@ -109,7 +119,26 @@ def measure(api, path):
             "max_ms": round(times[-1], 2)}
 
 
+def render(port):
+    """Dashboard render times in headless Chromium (bench/analytics_render.mjs)."""
+    loads = os.environ.get("BENCH_RENDER_LOADS", "10")
+    users = [f"admin:{tasks_bench.ADMIN_PASSWORD}:/admin/analytics",
+             f"admin:{tasks_bench.ADMIN_PASSWORD}:/admin/analytics?range=90d",
+             f"manager0:{tasks_bench.PASSWORD}:/manager"]
+    out = subprocess.run(["node", os.path.join(ROOT, "bench", "analytics_render.mjs"),
+                          f"http://127.0.0.1:{port}", loads, *users],
+                         cwd=ROOT, check=True, stdout=subprocess.PIPE)
+    return json.loads(out.stdout.decode().strip().splitlines()[-1])
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--render", action="store_true",
+                        help="also time the dashboard in headless Chromium (needs frontend/dist)")
+    args = parser.parse_args()
+    web_dir = os.path.join(ROOT, "frontend", "dist")
+    if args.render and not os.path.exists(os.path.join(web_dir, "index.html")):
+        parser.error("--render needs the built SPA: run `npx vite build` in frontend/")
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     binary = os.environ.get("BENCH_BINARY") or os.path.join(target, "release", "katalusis-api")
     if not os.environ.get("BENCH_BINARY") and not os.environ.get("BENCH_SKIP_BUILD"):
@@ -122,7 +151,11 @@ def main():
                KATALUSIS_ADMIN_PASSWORD=tasks_bench.ADMIN_PASSWORD,
                KATALUSIS_JWT_SECRET="bench-secret-" + "x" * 32, KATALUSIS_LOG="warn",
                KATALUSIS_ARGON2_MEMORY_KIB="1024", KATALUSIS_ARGON2_ITERATIONS="1",
-               KATALUSIS_STARTER_LIBRARY="false")
+               KATALUSIS_STARTER_LIBRARY="false",
+               # A fixed vault key, so no dev key file is written into the checkout.
+               KATALUSIS_SECRET_KEY="ZTJlLXZhdWx0LWtleS1lMmUtdmF1bHQta2V5LWUyZSE=")
+    if args.render:
+        env["KATALUSIS_WEB_DIR"] = web_dir
     server = subprocess.Popen([binary], cwd=ROOT, env=env)
     try:
         for _ in range(300):
@@ -164,6 +197,8 @@ def main():
             ("client", client, "/api/analytics/tasks?range=30d"),
             ("client", client, "/api/analytics/runs?range=30d"),
         ]
+        load_before = os.getloadavg()
+        print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
         results = {}
         for who, api, path in queries:
             r = measure(api, path)
@@ -171,14 +206,23 @@ def main():
             print(f"{who:>7} p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  max {r['max_ms']:7.2f} ms  {path}")
         worst = max(r["p99_ms"] for r in results.values())
         print(f"worst p99: {worst:.2f} ms (target < 150 ms)")
+        rendered = None
+        if args.render:
+            rendered = render(port)
+            for name, r in rendered.items():
+                print(f"render {name}: p50 {r['p50_ms']} ms  p99 {r['p99_ms']} ms  max {r['max_ms']} ms  "
+                      f"({r['loads']} loads, {r['charts']} charts, {r['analytics_json_bytes']} bytes of JSON; "
+                      f"median phases {r['phases_p50_ms']})")
+            print(f"worst render p99: {max(r['p99_ms'] for r in rendered.values())} ms (target < 1000 ms)")
         load = os.getloadavg()
         print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
         out = os.path.join(ROOT, "bench", "results", f"analytics-{int(time.time())}.json")
         with open(out, "w") as f:
             json.dump({"tasks": tasks_bench.TASKS, "runs": RUNS, "reps": REPS, "warmup": WARMUP, "binary": binary,
-                       "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "loadavg": load},
-                       "results": results}, f, indent=2)
+                       "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                                   "loadavg_before": load_before, "loadavg": load},
+                       "results": results, "render": rendered}, f, indent=2)
         print(f"wrote {out}")
     finally:
         server.terminate()

@@ -99,14 +99,15 @@ def generate(db_url, db, clients, managers, admin_id):
             sql_dt(due) if due else "NULL", i * 16,
             sql_dt(risk_at) if risk_at else "NULL", sql_dt(due_sla) if due_sla else "NULL",
             sql_dt(created), sql_dt(created), sql_dt(completed) if completed else "NULL"))
-        assignees.append(f"({i},{c if rnd.random() < 0.5 else managers[clients.index(c) % len(managers)]},{c})")
+        assignees.append(f"({i},{c if rnd.random() < 0.5 else managers[clients.index(c) % len(managers)]},{c},"
+                         f"{'FALSE' if completed else 'TRUE'})")
         if rnd.random() < 0.33:
             tags.append(f"({i},'{rnd.choice(['ops', 'finance', 'legal', 'it', 'hr'])}')")
         if len(rows) == 2000 or i == TASKS:
             lines.append("INSERT INTO task (task_id, client_id, task_number, task_key, title, description, status_id, "
                          "priority, reporter_id, due_at, position, source_kind, sla_risk_at, sla_due_at, version, "
                          "created_at, updated_at, completed_at) VALUES " + ",".join(rows) + ";")
-            lines.append("INSERT INTO task_assignee (task_id, user_id, client_id) VALUES " + ",".join(assignees) + ";")
+            lines.append("INSERT INTO task_assignee (task_id, user_id, client_id, task_open) VALUES " + ",".join(assignees) + ";")
             if tags:
                 lines.append("INSERT INTO task_tag (task_id, tag) VALUES " + ",".join(tags) + ";")
             rows, assignees, tags = [], [], []

@@ -60,9 +60,9 @@ function insertTasks(db, client, prefix, n, reporter, assignees) {
   }
   out += `INSERT INTO task_counter (client_id, prefix, last_number) VALUES (${client}, '${prefix}', ${n});\n`;
   // Every task assigned round-robin, so the avatars show names.
-  out += `INSERT INTO task_assignee (task_id, user_id, client_id) SELECT task_id, CASE MOD(task_id, ${assignees.length}) ${assignees
+  out += `INSERT INTO task_assignee (task_id, user_id, client_id, task_open) SELECT task_id, CASE MOD(task_id, ${assignees.length}) ${assignees
     .map((a, i) => `WHEN ${i} THEN ${a}`)
-    .join(" ")} END, client_id FROM task WHERE client_id = ${client};\n`;
+    .join(" ")} END, client_id, completed_at IS NULL FROM task WHERE client_id = ${client};\n`;
   sql(db, out);
 }
 

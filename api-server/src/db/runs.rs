@@ -420,6 +420,16 @@ pub async fn executions(db: &MySqlPool, run_id: u64) -> Result<Vec<ExecutionRow>
     .await
 }
 
+/// The columns and row of a new attempt, binding node id, attempt, status,
+/// start and run id. The run's creation time, workflow and client are copied
+/// from its row in the same statement (migration 0019: the analytics read
+/// the attempts of a window without joining `run`). Every attempt row is
+/// written through here. Without a run row nothing is written: the attempt
+/// of a deleted run would have been deleted with it.
+const NEW_EXECUTION: &str =
+    "(run_id, node_id, attempt, status, started_at, run_created_at, workflow_id, client_id) \
+     SELECT r.run_id, ?, ?, ?, ?, r.created_at, r.workflow_id, r.client_id FROM run r WHERE r.run_id = ?";
+
 pub async fn start_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
     db: E,
     run_id: u64,
@@ -428,16 +438,14 @@ pub async fn start_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     // REPLACE: an attempt restarted after a crash that happened before its row was written.
-    sqlx::query(
-        "REPLACE INTO node_execution (run_id, node_id, attempt, status, started_at) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(run_id)
-    .bind(node)
-    .bind(attempt)
-    .bind(NodePhase::Running)
-    .bind(at)
-    .execute(db)
-    .await?;
+    sqlx::query(&format!("REPLACE INTO node_execution {NEW_EXECUTION}"))
+        .bind(node)
+        .bind(attempt)
+        .bind(NodePhase::Running)
+        .bind(at)
+        .bind(run_id)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
@@ -450,15 +458,14 @@ pub async fn ensure_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
     attempt: u32,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO node_execution (run_id, node_id, attempt, status, started_at) \
-         VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE attempt = attempt",
-    )
-    .bind(run_id)
+    sqlx::query(&format!(
+        "INSERT INTO node_execution {NEW_EXECUTION} ON DUPLICATE KEY UPDATE attempt = node_execution.attempt"
+    ))
     .bind(node)
     .bind(attempt)
     .bind(NodePhase::Running)
     .bind(at)
+    .bind(run_id)
     .execute(db)
     .await?;
     Ok(())

@@ -353,9 +353,21 @@ pub async fn update_if_version(
     .bind(t.updated_at)
     .bind(t.task_id)
     .bind(expected)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(r.rows_affected() == 1)
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    // The assignments' copy of the task's openness (migration 0019), in the
+    // same transaction; rows already right are left alone.
+    let open = t.completed_at.is_none();
+    sqlx::query("UPDATE task_assignee SET task_open = ? WHERE task_id = ? AND task_open <> ?")
+        .bind(open)
+        .bind(t.task_id)
+        .bind(open)
+        .execute(conn)
+        .await?;
+    Ok(true)
 }
 
 /// A new SLA clock (the priority changed): the once-only notifications may fire again.
@@ -491,8 +503,11 @@ pub async fn add_users_many(
                 "INSERT IGNORE INTO task_share (task_id, user_id, created_by, created_at) "
             }
             // The assignee rows carry the task's client (migration 0018),
-            // for the manager's "assigned to me elsewhere" part of the list.
-            UserSet::Assignees => "INSERT IGNORE INTO task_assignee (task_id, user_id, client_id) ",
+            // for the manager's "assigned to me elsewhere" part of the list,
+            // and whether it is open (0019), for the analytics workload.
+            UserSet::Assignees => {
+                "INSERT IGNORE INTO task_assignee (task_id, user_id, client_id, task_open) "
+            }
             UserSet::Watchers => "INSERT IGNORE INTO task_watcher (task_id, user_id) ",
         });
         q.push_values(chunk, |mut b, (task, user)| {
@@ -503,6 +518,9 @@ pub async fn add_users_many(
                 }
                 UserSet::Assignees => {
                     b.push("(SELECT ct.client_id FROM task ct WHERE ct.task_id = ")
+                        .push_bind_unseparated(*task)
+                        .push_unseparated(")");
+                    b.push("(SELECT ct.completed_at IS NULL FROM task ct WHERE ct.task_id = ")
                         .push_bind_unseparated(*task)
                         .push_unseparated(")");
                 }

@@ -95,13 +95,16 @@ async fn task(app: &TestApp, client: u64, reporter: u64, assignee: u64, t: T) ->
     .await
     .unwrap()
     .last_insert_id();
-    sqlx::query("INSERT INTO task_assignee (task_id, user_id, client_id) VALUES (?, ?, ?)")
-        .bind(id)
-        .bind(assignee)
-        .bind(client)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO task_assignee (task_id, user_id, client_id, task_open) VALUES (?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(assignee)
+    .bind(client)
+    .bind(t.completed.is_none())
+    .execute(&app.db)
+    .await
+    .unwrap();
     id
 }
 
@@ -360,15 +363,16 @@ async fn run(
     .unwrap()
     .last_insert_id();
     sqlx::query(
-        "INSERT INTO node_execution (run_id, node_id, attempt, status, reason, started_at, finished_at, duration_ms) \
-         VALUES (?, 'a', 1, ?, ?, ?, ?, ?)",
+        "INSERT INTO node_execution (run_id, node_id, attempt, status, reason, started_at, finished_at, duration_ms, \
+         run_created_at, workflow_id, client_id) \
+         SELECT r.run_id, 'a', 1, ?, ?, ?, ?, ?, r.created_at, r.workflow_id, r.client_id FROM run r WHERE r.run_id = ?",
     )
-    .bind(id)
     .bind(status)
     .bind(reason)
     .bind(started)
     .bind(finished)
     .bind(ms)
+    .bind(id)
     .execute(&app.db)
     .await
     .unwrap();
@@ -664,15 +668,16 @@ async fn run_metrics_agree_with_a_window_sort_over_every_row(pool: MySqlPool) {
             let failed = next(4) == 0;
             let ms = (status != "running").then(|| next(20) as i64 * 100);
             sqlx::query(
-                "INSERT INTO node_execution (run_id, node_id, attempt, status, reason, started_at, duration_ms) \
-                 VALUES (?, ?, 1, ?, ?, ?, ?)",
+                "INSERT INTO node_execution (run_id, node_id, attempt, status, reason, started_at, duration_ms, \
+                 run_created_at, workflow_id, client_id) \
+                 SELECT r.run_id, ?, 1, ?, ?, ?, ?, r.created_at, r.workflow_id, r.client_id FROM run r WHERE r.run_id = ?",
             )
-            .bind(run_id)
             .bind(*node)
             .bind(if failed { "failed" } else { "succeeded" })
             .bind(if failed { reasons[next(4) as usize] } else { None })
             .bind(started)
             .bind(ms)
+            .bind(run_id)
             .execute(&app.db)
             .await
             .unwrap();
@@ -814,4 +819,360 @@ async fn open_tasks_fall_into_age_bands_by_whole_hours(pool: MySqlPool) {
     assert_eq!(totals, expected);
     assert_eq!(b["open"]["total"], 5);
     assert_eq!(b["aging"]["oldest"].as_array().unwrap().len(), 5);
+}
+
+/// (attempts, of which carrying exactly their run's creation time, workflow
+/// and client) of one run.
+async fn attempts_matching_their_run(db: &MySqlPool, run: u64) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS SIGNED), CAST(COALESCE(SUM(ne.run_created_at = r.created_at \
+         AND ne.workflow_id = r.workflow_id AND ne.client_id = r.client_id), 0) AS SIGNED) \
+         FROM node_execution ne JOIN run r ON r.run_id = ne.run_id WHERE ne.run_id = ?",
+    )
+    .bind(run)
+    .fetch_one(db)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn attempts_written_by_the_executor_carry_their_runs_time_workflow_and_client(
+    pool: MySqlPool,
+) {
+    use crate::runs::{cast, node, start, template, text_out, wait_final, workflow};
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    app.create_template(&c.admin, template("flaky",
+        "def run(inputs, params, ctx):\n    if ctx.attempt < 3:\n        raise RuntimeError('flaky %d' % ctx.attempt)\n    return {'text': 'ok'}\n",
+        json!([]), text_out(), json!({"retry": {"maxAttempts": 3, "backoffSeconds": 0}}))).await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("f", "flaky")],
+        vec![],
+    )
+    .await;
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    assert_eq!(
+        wait_final(&app, &c.manager, run).await["status"],
+        "succeeded"
+    );
+
+    assert_eq!(attempts_matching_their_run(&app.db, run).await, (3, 3));
+    // The ingest path (Kubernetes mirror, runner reports) writes through the
+    // same statement; a second report of the same attempt keeps one row.
+    for _ in 0..2 {
+        katalusis_api::db::runs::ensure_execution(&app.db, run, "late", 1, Utc::now())
+            .await
+            .unwrap();
+    }
+    assert_eq!(attempts_matching_their_run(&app.db, run).await, (4, 4));
+
+    let a = get(
+        &app,
+        &c.admin,
+        "/api/analytics/runs?range=7d&groups=nodes,failures",
+    )
+    .await;
+    let by_node = a["nodes"]["byNode"].as_array().unwrap();
+    let f = by_node.iter().find(|n| n["nodeId"] == "f").unwrap();
+    assert_eq!(f["workflowId"], wf);
+    assert_eq!(
+        (f["executions"].as_u64(), f["failures"].as_u64()),
+        (Some(3), Some(2))
+    );
+    let m = get(
+        &app,
+        &c.manager,
+        "/api/analytics/runs?range=7d&groups=nodes",
+    )
+    .await;
+    assert_eq!(m["nodes"]["byNode"].as_array().unwrap().len(), 2);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_clients_node_metrics_leave_out_runs_not_published_to_them(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (carl, admin) = (p.carl.user_id, p.admin.user_id);
+    let w = app
+        .create_workflow(&p.admin, carl, json!({"nodes": [], "edges": []}))
+        .await["id"]
+        .as_u64()
+        .unwrap();
+    let nine = at("2026-03-02T09:10:00Z");
+    run(
+        &app,
+        w,
+        carl,
+        admin,
+        nine,
+        100,
+        1_000,
+        "succeeded",
+        None,
+        true,
+    )
+    .await;
+    let hidden = run(
+        &app,
+        w,
+        carl,
+        admin,
+        nine,
+        100,
+        9_000,
+        "failed",
+        Some("error"),
+        false,
+    )
+    .await;
+
+    let url = format!("/api/analytics/runs?{MARCH}&groups=nodes,failures");
+    let c = get(&app, &p.carl, &url).await;
+    assert_eq!(c["nodes"]["byNode"][0]["executions"], 1);
+    assert_eq!(c["nodes"]["byNode"][0]["durationMs"]["p95"], 1000.0);
+    assert_eq!(c["failures"], json!([]));
+    let m = get(&app, &p.manager, &url).await;
+    assert_eq!(m["nodes"]["byNode"][0]["executions"], 2);
+    assert_eq!(m["failures"], json!([{"reason": "error", "count": 1}]));
+    // Published later, it counts for the client too.
+    sqlx::query("UPDATE run SET published = TRUE WHERE run_id = ?")
+        .bind(hidden)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let c = get(&app, &p.carl, &url).await;
+    assert_eq!(c["nodes"]["byNode"][0]["executions"], 2);
+}
+
+/// Migration 0019 on a database that already has attempts and assignments:
+/// each attempt gets its own run's creation time, workflow and client, each
+/// assignment whether its task is open.
+#[sqlx::test(migrations = false)]
+async fn the_backfill_copies_each_runs_columns_to_its_attempts_and_openness_to_assignments(
+    pool: MySqlPool,
+) {
+    use std::borrow::Cow;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let all = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    let before = sqlx::migrate::Migrator {
+        migrations: Cow::Owned(
+            all.migrations
+                .iter()
+                .filter(|m| m.version < 19)
+                .cloned()
+                .collect(),
+        ),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    before.run(&pool).await.unwrap();
+    let now = Utc::now();
+    let user = |name: &'static str| {
+        sqlx::query(
+            "INSERT INTO app_user (username, email, display_name, role, password_hash, created_at, updated_at) \
+             VALUES (?, CONCAT(?, '@example.com'), ?, 'client', 'x', ?, ?)",
+        )
+        .bind(name)
+        .bind(name)
+        .bind(name)
+        .bind(now)
+        .bind(now)
+        .execute(&pool)
+    };
+    let a = user("a").await.unwrap().last_insert_id();
+    let b = user("b").await.unwrap().last_insert_id();
+    let mut runs = vec![];
+    for (i, (client, created)) in [
+        (a, "2026-01-01T10:00:00.123456Z"),
+        (b, "2026-02-03T04:05:06Z"),
+        (b, "2026-03-04T05:06:07Z"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let wf = sqlx::query(
+            "INSERT INTO workflow (client_id, name, description, graph, revision, created_by, created_at, updated_by, updated_at) \
+             VALUES (?, ?, '', '{}', 1, ?, ?, ?, ?)",
+        )
+        .bind(client)
+        .bind(format!("flow {i}"))
+        .bind(client)
+        .bind(now)
+        .bind(client)
+        .bind(now)
+        .execute(&pool)
+        .await
+        .unwrap()
+        .last_insert_id();
+        let run = sqlx::query(
+            "INSERT INTO run (workflow_id, workflow_revision, client_id, started_by, status, failure_policy, snapshot, \
+             node_states, created_at) VALUES (?, 1, ?, ?, 'succeeded', 'continue', '{}', '{}', ?)",
+        )
+        .bind(wf)
+        .bind(client)
+        .bind(client)
+        .bind(at(created))
+        .execute(&pool)
+        .await
+        .unwrap()
+        .last_insert_id();
+        for node in ["x", "y"] {
+            sqlx::query(
+                "INSERT INTO node_execution (run_id, node_id, attempt, status, started_at) VALUES (?, ?, 1, 'succeeded', ?)",
+            )
+            .bind(run)
+            .bind(node)
+            .bind(now)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        runs.push((run, wf, client, at(created)));
+    }
+    // Two tasks of client a, the second completed, each assigned to b.
+    let mut tasks = vec![];
+    for (n, completed) in [(1, None), (2, Some(now))] {
+        let task = sqlx::query(
+            "INSERT INTO task (client_id, task_number, task_key, title, description, status_id, priority, \
+             reporter_id, position, source_kind, created_at, updated_at, completed_at) \
+             VALUES (?, ?, ?, 't', '', 1, 'low', ?, ?, 'manual', ?, ?, ?)",
+        )
+        .bind(a)
+        .bind(n)
+        .bind(format!("A-{n}"))
+        .bind(a)
+        .bind(n as f64)
+        .bind(now)
+        .bind(now)
+        .bind(completed)
+        .execute(&pool)
+        .await
+        .unwrap()
+        .last_insert_id();
+        sqlx::query("INSERT INTO task_assignee (task_id, user_id, client_id) VALUES (?, ?, ?)")
+            .bind(task)
+            .bind(b)
+            .bind(a)
+            .execute(&pool)
+            .await
+            .unwrap();
+        tasks.push((task, completed.is_none()));
+    }
+
+    all.run(&pool).await.unwrap();
+
+    for (task, open) in tasks {
+        let stored: bool =
+            sqlx::query_scalar("SELECT task_open FROM task_assignee WHERE task_id = ?")
+                .bind(task)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(stored, open, "task {task}");
+    }
+
+    for (run, wf, client, created) in runs {
+        let rows: Vec<(DateTime<Utc>, u64, u64)> = sqlx::query_as(
+            "SELECT run_created_at, workflow_id, client_id FROM node_execution WHERE run_id = ?",
+        )
+        .bind(run)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(rows, vec![(created, wf, client); 2], "run {run}");
+    }
+}
+
+/// Open tasks per assignee, as the admin, the admin for one client, and
+/// the manager see them: (carl's, mia's).
+async fn workload(app: &TestApp, p: &People) -> Vec<(u64, u64)> {
+    let carl = p.carl.user_id;
+    let mut out = vec![];
+    for (s, filter) in [
+        (&p.admin, String::new()),
+        (&p.admin, format!("&clientId={carl}")),
+        (&p.manager, String::new()),
+    ] {
+        let b = get(
+            app,
+            s,
+            &format!("/api/analytics/tasks?groups=people{filter}"),
+        )
+        .await;
+        let of = |user: u64| {
+            b["people"]["openByAssignee"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["userId"] == user)
+                .map_or(0, |u| u["count"].as_u64().unwrap())
+        };
+        out.push((of(carl), of(p.manager.user_id)));
+    }
+    out
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn workload_follows_completion_and_new_assignees_through_the_api(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (carl, mia) = (p.carl.user_id, p.manager.user_id);
+    let mut tasks = vec![];
+    for title in ["a", "b", "c"] {
+        let r = app
+            .post(
+                "/api/tasks",
+                &p.admin,
+                json!({"clientId": carl, "title": title, "assigneeIds": [carl]}),
+            )
+            .await;
+        assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body);
+        tasks.push(r.body);
+    }
+    assert_eq!(workload(&app, &p).await, vec![(3, 0); 3]);
+
+    // Completed (New → In progress → Completed): no longer open.
+    let id = tasks[0]["id"].as_u64().unwrap();
+    let mut version = tasks[0]["version"].as_u64().unwrap();
+    for status in [2, 4] {
+        let r = app
+            .patch(
+                &format!("/api/tasks/{id}"),
+                &p.admin,
+                json!({"version": version, "statusId": status}),
+            )
+            .await;
+        assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+        version = r.body["version"].as_u64().unwrap();
+    }
+    assert_eq!(workload(&app, &p).await, vec![(2, 0); 3]);
+
+    // Mia joins the completed task and an open one: only the open one counts.
+    let open_id = tasks[1]["id"].as_u64().unwrap();
+    for (task, v) in [
+        (id, version),
+        (open_id, tasks[1]["version"].as_u64().unwrap()),
+    ] {
+        let r = app
+            .patch(
+                &format!("/api/tasks/{task}"),
+                &p.admin,
+                json!({"version": v, "assigneeIds": [carl, mia]}),
+            )
+            .await;
+        assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+    }
+    assert_eq!(workload(&app, &p).await, vec![(2, 1); 3]);
+
+    // Every assignment's copy agrees with its task.
+    let wrong: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM task_assignee a JOIN task t ON t.task_id = a.task_id \
+         WHERE a.task_open <> (t.completed_at IS NULL)",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(wrong, 0);
 }

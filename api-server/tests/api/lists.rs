@@ -373,7 +373,8 @@ async fn task_list_plans_read_an_index_in_order_for_the_indexed_sorts(pool: MySq
     // of another's: the parts over other clients never read the manager's.
     app.assign(&w.admin, w.manager.user_id, w.clients[3]).await;
     sqlx::query(
-        "INSERT INTO task_assignee (task_id, user_id, client_id) SELECT task_id, ?, client_id FROM task \
+        "INSERT INTO task_assignee (task_id, user_id, client_id, task_open) \
+         SELECT task_id, ?, client_id, completed_at IS NULL FROM task \
          WHERE (client_id = ? AND task_id % 3 = 0) OR (client_id = ? AND task_id % 100 = 1)",
     )
     .bind(w.manager.user_id)
@@ -742,7 +743,8 @@ async fn a_managers_task_cursors_merge_their_parts_and_return_each_visible_task_
     }
     let foreign = [w.clients[1], w.clients[2]];
     sqlx::query(
-        "INSERT INTO task_assignee (task_id, user_id, client_id) SELECT task_id, ?, client_id FROM task \
+        "INSERT INTO task_assignee (task_id, user_id, client_id, task_open) \
+         SELECT task_id, ?, client_id, completed_at IS NULL FROM task \
          WHERE client_id IN (?, ?) AND task_id % 3 = 0",
     )
     .bind(w.manager.user_id)

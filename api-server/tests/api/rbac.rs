@@ -497,8 +497,9 @@ async fn fresh_run(app: &TestApp, fx: &Fixture, client: u64, status: &str) -> u6
     .unwrap()
     .last_insert_id();
     sqlx::query(
-        "INSERT INTO node_execution (run_id, node_id, attempt, status, started_at, outputs) \
-         VALUES (?, 'a', 1, 'succeeded', NOW(6), '{\"text\": \"HI\"}')",
+        "INSERT INTO node_execution (run_id, node_id, attempt, status, started_at, outputs, run_created_at, \
+         workflow_id, client_id) SELECT r.run_id, 'a', 1, 'succeeded', NOW(6), '{\"text\": \"HI\"}', r.created_at, \
+         r.workflow_id, r.client_id FROM run r WHERE r.run_id = ?",
     )
     .bind(id)
     .execute(&app.db)

@@ -284,6 +284,13 @@ impl Window {
         self.start() + Duration::minutes(slot * SLOT_MINUTES)
     }
 
+    /// The slot of an instant inside the window: whole `SLOT_MINUTES` since
+    /// `start()`, as the SQL `TIMESTAMPDIFF(MINUTE, start, t) DIV 15` counts
+    /// them (both truncate toward zero).
+    pub fn slot_of(&self, t: DateTime<Utc>) -> i64 {
+        (t - self.start()).num_minutes() / SLOT_MINUTES
+    }
+
     /// The local day of an instant.
     pub fn day_of(&self, t: DateTime<Utc>) -> NaiveDate {
         t.with_timezone(&self.tz).date_naive()
@@ -431,5 +438,22 @@ mod tests {
         assert!(parse_tz("Mars/Olympus").is_err());
         assert!("month".parse::<Bucket>().is_err());
         assert!("8d".parse::<Preset>().is_err());
+    }
+
+    #[test]
+    fn an_instant_falls_in_the_slot_the_database_would_give_it() {
+        let tz = parse_tz("Europe/Paris").unwrap();
+        let w = Window::new(d("2026-03-29"), d("2026-03-30"), Bucket::Day, tz).unwrap();
+        // The window starts at 2026-03-28T23:00Z.
+        assert_eq!(w.slot_of(utc("2026-03-28T23:00:00Z")), 0);
+        assert_eq!(w.slot_of(utc("2026-03-28T23:14:59.999Z")), 0);
+        assert_eq!(w.slot_of(utc("2026-03-28T23:15:00Z")), 1);
+        // The 29th's last quarter hour and the 30th's first (see above).
+        assert_eq!(w.slot_of(utc("2026-03-29T21:59:00Z")), 91);
+        assert_eq!(w.slot_of(utc("2026-03-29T22:00:00Z")), 92);
+        assert_eq!(
+            w.fold_slots([(w.slot_of(utc("2026-03-29T22:00:00Z")), 1)]),
+            vec![0, 1]
+        );
     }
 }

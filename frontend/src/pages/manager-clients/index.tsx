@@ -1,7 +1,7 @@
-import { lazy, Suspense, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router";
 import { fieldErrors } from "@/shared/api";
-import { formatDateTime, pluralize } from "@/shared/lib";
+import { formatDateTime, importOnce, pluralize } from "@/shared/lib";
 import {
   Badge,
   Button,
@@ -18,23 +18,25 @@ import { useCreateWorkflow, useWorkflows } from "@/entities/workflow";
 import { RunStatusBadge, useRuns, type RunSummary } from "@/entities/run";
 import { AiSummary } from "@/features/ai-summary";
 
-// Its own chunk (with uPlot behind it), so the client list does not wait for it.
-const AnalyticsDashboard = lazy(() =>
-  import("@/widgets/analytics-dashboard").then((m) => ({ default: m.AnalyticsDashboard })),
-);
+// Its own chunk (with uPlot behind it), so the client list does not wait for
+// it; mounted as soon as it arrives, not through Suspense (see importOnce).
+const useDashboardModule = importOnce(() => import("@/widgets/analytics-dashboard"));
 
 export default function ManagerClientsPage() {
   const clients = useMyClients();
   const [creatingFor, setCreatingFor] = useState<User | null>(null);
+  const dashboard = useDashboardModule();
   return (
     <>
       <PageHeader title="Clients & workflows">
         Build and run workflows for the clients assigned to you.
       </PageHeader>
       <div className="mb-6">
-        <Suspense fallback={<LoadingState label="Loading the dashboard…" />}>
-          <AnalyticsDashboard title="Your clients at a glance" />
-        </Suspense>
+        {dashboard ? (
+          <dashboard.AnalyticsDashboard title="Your clients at a glance" />
+        ) : (
+          <LoadingState label="Loading the dashboard…" />
+        )}
       </div>
       {clients.isPending ? (
         <LoadingState />

@@ -17,6 +17,12 @@ export type TimeChartProps = {
   series: { label: string; color: string; values: (number | null)[] }[];
   height?: number;
   label: string;
+  /**
+   * The window shown (unix seconds, start and end): the x axis spans it and
+   * is labelled with its days (hours for up to two days). Without it the
+   * axis spans the points.
+   */
+  range?: [number, number];
 };
 
 export type SeriesChartProps = {
@@ -31,5 +37,7 @@ export type SeriesChartProps = {
   height?: number;
   /** Formats a y value (default: a plain number). */
   format?: (v: number) => string;
+  /** A fixed top of the y axis, e.g. 1 for rates; otherwise 10 % above the largest value. */
+  yMax?: number;
   label: string;
 };

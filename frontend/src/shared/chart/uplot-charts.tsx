@@ -3,6 +3,7 @@
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { tickLabel, timeTicks } from "./time-ticks";
 import type { BarChartProps, SeriesChartProps, TimeChartProps } from "./types";
 
 const AXIS = { stroke: "#64748b", grid: { stroke: "#f1f5f9" }, ticks: { stroke: "#e2e8f0" } };
@@ -18,6 +19,23 @@ function seconds(v: number) {
         : `${Math.round(v * 1000)} ms`;
 }
 
+/**
+ * A y axis as wide as its longest label: a fixed width clipped "100 %" and
+ * "10.5 min" on the left. Measured with the axis' own font.
+ */
+const fitSize: uPlot.Axis.Size = (u, values, axisIdx, cycleNum) => {
+  const axis = u.axes[axisIdx]!;
+  // Later layout passes keep the first pass' size, so the axis cannot oscillate.
+  if (cycleNum > 1) return (axis as { _size?: number })._size ?? 48;
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), "");
+  let size = (axis.ticks?.size ?? 10) + (axis.gap ?? 5) + 4;
+  if (longest) {
+    u.ctx.font = axis.font?.[0] ?? "12px system-ui";
+    size += u.ctx.measureText(longest).width / devicePixelRatio;
+  }
+  return Math.ceil(size);
+};
+
 /** Creates the plot once, feeds it new data, and follows the container's width. */
 function usePlot(make: (width: number) => uPlot.Options, data: uPlot.AlignedData, deps: unknown[]) {
   const el = useRef<HTMLDivElement>(null);
@@ -25,7 +43,13 @@ function usePlot(make: (width: number) => uPlot.Options, data: uPlot.AlignedData
   useEffect(() => {
     const box = el.current;
     if (!box) return;
-    const u = new uPlot(make(box.clientWidth || 300), data, box);
+    const opts = make(box.clientWidth || 300);
+    // `data-drawn` tells a test or a benchmark that the chart shows its data.
+    opts.hooks = {
+      ...opts.hooks,
+      draw: [...(opts.hooks?.draw ?? []), () => box.setAttribute("data-drawn", "")],
+    };
+    const u = new uPlot(opts, data, box);
     plot.current = u;
     const ro = new ResizeObserver(() => {
       if (box.clientWidth && box.clientWidth !== u.width) {
@@ -64,7 +88,7 @@ export function BarChart({ labels, values, colors, height = 160, label }: BarCha
           rotate: labels.length > 8 ? -45 : 0,
           size: labels.length > 8 ? 60 : 30,
         },
-        { ...AXIS, values: (_u, splits) => splits.map(seconds), size: 64 },
+        { ...AXIS, values: (_u, splits) => splits.map(seconds), size: fitSize },
       ],
       series: [
         {},
@@ -94,7 +118,7 @@ export function BarChart({ labels, values, colors, height = 160, label }: BarCha
   );
   return (
     <>
-      <div ref={ref} aria-hidden />
+      <div ref={ref} aria-hidden data-chart />
       {/* The canvas is not readable; the same numbers as a list for assistive technology. */}
       <ul className="sr-only" aria-label={label}>
         {labels.map((l, i) => (
@@ -107,19 +131,31 @@ export function BarChart({ labels, values, colors, height = 160, label }: BarCha
   );
 }
 
-export function TimeChart({ x, series, height = 140, label }: TimeChartProps) {
+export function TimeChart({ x, series, height = 140, label, range }: TimeChartProps) {
   const data: uPlot.AlignedData = [x, ...series.map((s) => s.values)];
+  const ticks = range ? timeTicks(range[0], range[1]) : null;
   const ref = usePlot(
     (width) => ({
       width,
       height,
       legend: { show: false },
       axes: [
-        // Two lines of labels (time, then the date where it changes).
-        { ...AXIS, size: 48 },
-        { ...AXIS, values: (_u, splits) => splits.map(seconds), size: 64 },
+        ticks
+          ? // The window's days (or hours), whatever the spread of the points.
+            {
+              ...AXIS,
+              splits: () => ticks.at,
+              values: (_u, splits) => splits.map((t) => tickLabel(t, ticks.unit)),
+              size: 30,
+            }
+          : // Two lines of labels (time, then the date where it changes).
+            { ...AXIS, size: 48 },
+        { ...AXIS, values: (_u, splits) => splits.map(seconds), size: fitSize },
       ],
-      scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      scales: {
+        ...(range ? { x: { time: true, range: () => range } } : {}),
+        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+      },
       series: [
         {},
         ...series.map((s) => ({
@@ -134,12 +170,12 @@ export function TimeChart({ x, series, height = 140, label }: TimeChartProps) {
       ],
     }),
     data,
-    [series.map((s) => s.label + s.color).join(","), height, label],
+    [series.map((s) => s.label + s.color).join(","), height, label, range?.[0], range?.[1]],
   );
   const shown = series.filter((s) => s.values.some((v) => v != null));
   return (
     <div>
-      <div ref={ref} role="img" aria-label={label} />
+      <div ref={ref} role="img" aria-label={label} data-chart />
       {shown.length > 0 && (
         <p className="flex gap-3 text-[11px] text-slate-500">
           {shown.map((s) => (
@@ -165,6 +201,7 @@ export function SeriesChart({
   kind = "line",
   height = 180,
   format = plain,
+  yMax,
   label,
 }: SeriesChartProps) {
   const data: uPlot.AlignedData = [labels.map((_, i) => i), ...series.map((s) => s.values)];
@@ -175,7 +212,7 @@ export function SeriesChart({
       legend: { show: false },
       scales: {
         x: { time: false, range: [-0.5, Math.max(labels.length - 0.5, 0.5)] },
-        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+        y: { range: (_u, _min, max) => [0, yMax ?? (max > 0 ? max * 1.1 : 1)] },
       },
       axes: [
         {
@@ -188,7 +225,7 @@ export function SeriesChart({
           values: (_u, splits) => splits.map((i) => shortLabel(labels[i] ?? "")),
           size: 30,
         },
-        { ...AXIS, values: (_u, splits) => splits.map(format), size: 48 },
+        { ...AXIS, values: (_u, splits) => splits.map(format), size: fitSize },
       ],
       series: [
         {},
@@ -204,11 +241,18 @@ export function SeriesChart({
       ],
     }),
     data,
-    [labels.join("\u0000"), series.map((s) => s.label + s.color).join(","), kind, height, label],
+    [
+      labels.join("\u0000"),
+      series.map((s) => s.label + s.color).join(","),
+      kind,
+      height,
+      label,
+      yMax,
+    ],
   );
   return (
     <div>
-      <div ref={ref} role="img" aria-label={label} />
+      <div ref={ref} role="img" aria-label={label} data-chart />
       <p className="flex flex-wrap gap-3 text-[11px] text-slate-600">
         {series.map((s) => (
           <span key={s.label} className="flex items-center gap-1">

@@ -7,3 +7,4 @@ export { useWarnBeforeUnload } from "./use-warn-before-unload";
 export { useCursorPages } from "./use-cursor-pages";
 export { downloadCsv, neutralizeCell, toCsv, type CsvCell } from "./csv";
 export { onLiveHint, publishLiveHint, type LiveHintKind } from "./live-hints";
+export { importOnce } from "./use-imported";

@@ -1,7 +1,7 @@
-import { useMemo } from "react";
+import { useEffect, useMemo } from "react";
 import { useSearchParams } from "react-router";
 import { useSession } from "@/shared/api";
-import { SeriesChart, TimeChart } from "@/shared/chart";
+import { SeriesChart, TimeChart, preloadCharts } from "@/shared/chart";
 import { formatDateTime, formatDuration } from "@/shared/lib";
 import { ErrorState, Input, LoadingState, Select } from "@/shared/ui";
 import {
@@ -73,6 +73,7 @@ export function AnalyticsDashboard({ title = "Dashboard" }: { title?: string }) 
     refetchInterval: staff ? undefined : 30_000,
   });
   const live = useAnalyticsLive(staff);
+  useEffect(preloadCharts, []);
   // Patches merge into the URL as it is now, not as it was at the last render:
   // the router commits location changes in a transition, so two quick changes
   // would otherwise have the second undo the first.
@@ -86,7 +87,12 @@ export function AnalyticsDashboard({ title = "Dashboard" }: { title?: string }) 
     );
 
   return (
-    <section aria-label={title} className="space-y-4" data-testid="analytics-dashboard">
+    <section
+      aria-label={title}
+      aria-busy={tasks.isPending || runs.isPending}
+      className="space-y-4"
+      data-testid="analytics-dashboard"
+    >
       <div className="flex flex-wrap items-end justify-between gap-3">
         <h2 className="text-lg font-semibold text-slate-900">{title}</h2>
         <p className="text-xs text-slate-600" aria-live="polite">
@@ -350,6 +356,7 @@ function TaskSection({ a }: { a: TaskAnalytics }) {
           >
             <TimeChart
               label="Cycle time of completed tasks"
+              range={[Date.parse(a.window.start) / 1000, Date.parse(a.window.end) / 1000]}
               x={[...cycle.points].reverse().map((p) => Date.parse(p.completedAt) / 1000)}
               series={[
                 {
@@ -465,6 +472,7 @@ function TaskSection({ a }: { a: TaskAnalytics }) {
                 },
               ]}
               format={(v) => `${Math.round(v * 100)} %`}
+              yMax={1}
               height={140}
             />
             <h4 className="mt-2 text-xs font-semibold text-slate-700">
@@ -656,6 +664,7 @@ function RunSection({ a }: { a: RunAnalytics }) {
                 },
               ]}
               format={(x) => `${Math.round(x * 100)} %`}
+              yMax={1}
               height={150}
             />
           </ChartCard>
