@@ -563,55 +563,76 @@ def _landlock_probe():
     return _landlock[2]
 
 
-def confine_job(job_dir: str) -> None:
+_ll_types = None   # (RulesetAttr, PathBeneath) ctypes structures, built once
+
+
+def _landlock_types():
+    global _ll_types
+    if _ll_types is None:
+        ctypes = _landlock[0]
+
+        class RulesetAttr(ctypes.Structure):
+            _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                        ("scoped", ctypes.c_uint64)]
+
+        class PathBeneath(ctypes.Structure):
+            _pack_ = 1
+            _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+        _ll_types = (RulesetAttr, PathBeneath)
+    return _ll_types
+
+
+def landlock_static_rules() -> list[tuple[int, int]]:
+    """The rules every job shares, as (O_PATH fd, access): read and execute
+    under each top-level directory but /tmp, and the devices. Opened once by
+    the supervisor, so a job process only adds its own directory."""
+    read = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
+    abi = _landlock_probe()
+    paths = [(os.path.join("/", e), read) for e in sorted(os.listdir("/")) if e != "tmp"]
+    # Devices: read and write existing ones (/dev/null, /dev/urandom), create nothing.
+    paths.append(("/dev", read | _FS_WRITE_FILE | (_FS_IOCTL_DEV if abi >= 5 else 0)))
+    rules = []
+    for path, access in paths:
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue   # a dangling top-level symlink
+        if not os.path.isdir(f"/proc/self/fd/{fd}"):
+            access &= _FILE_RIGHTS
+        rules.append((fd, access))
+    return rules
+
+
+def confine_job(job_dir: str, static: list[tuple[int, int]] | None = None) -> None:
     """Confine this process to its job directory (Landlock). Raises OSError."""
     abi = _landlock_probe()
     if abi < 1:
         raise OSError("Landlock is not available")
     ctypes, libc = _landlock[0], _landlock[1]
+    RulesetAttr, PathBeneath = _landlock_types()
     handled = _FS_ALL_V1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0) \
         | (_FS_IOCTL_DEV if abi >= 5 else 0)
     scoped = (_SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL) if abi >= 6 else 0
-
-    class RulesetAttr(ctypes.Structure):
-        _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
-                    ("scoped", ctypes.c_uint64)]
-
-    class PathBeneath(ctypes.Structure):
-        _pack_ = 1
-        _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-
     attr = RulesetAttr(handled, 0, scoped)
     size = 24 if abi >= 6 else (16 if abi >= 4 else 8)
     ruleset = libc.syscall(_LANDLOCK_CREATE, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+    own = os.open(job_dir, os.O_PATH | os.O_CLOEXEC)
     try:
-        read = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
-        rules = [(os.path.join("/", e), read) for e in os.listdir("/") if e != "tmp"]
-        # Devices: read and write existing ones (/dev/null, /dev/urandom), create nothing.
-        rules.append(("/dev", read | _FS_WRITE_FILE | (_FS_IOCTL_DEV if abi >= 5 else 0)))
-        rules.append((job_dir, handled))
-        for path, access in rules:
-            try:
-                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            except OSError:
-                continue   # a dangling top-level symlink
-            try:
-                if not os.path.isdir(f"/proc/self/fd/{fd}"):
-                    access &= _FILE_RIGHTS
-                rule = PathBeneath(access & handled, fd)
-                if libc.syscall(_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule),
-                                ctypes.c_uint32(0)) != 0:
-                    raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
-            finally:
-                os.close(fd)
+        for fd, access in (static if static is not None else landlock_static_rules()) + [(own, handled)]:
+            rule = PathBeneath(access & handled, fd)
+            if libc.syscall(_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule),
+                            ctypes.c_uint32(0)) != 0:
+                raise OSError(ctypes.get_errno(), "landlock_add_rule failed")
         if libc.prctl(38, 1, 0, 0, 0) != 0:   # PR_SET_NO_NEW_PRIVS, required to confine without privileges
             raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS failed")
         if libc.syscall(_LANDLOCK_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
     finally:
         os.close(ruleset)
+        os.close(own)
     # The job never needs ctypes again; its files are out of reach now.
     for name in [n for n in sys.modules if n == "ctypes" or n.startswith("ctypes.") or n == "_ctypes"]:
         del sys.modules[name]
@@ -650,7 +671,8 @@ def _set_limits(limits: dict) -> None:
         setlim(resource.RLIMIT_NPROC, int(limits["max_processes"]))
 
 
-def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job_dir: str, confine: bool) -> None:
+def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job_dir: str,
+                confine: list[tuple[int, int]] | None) -> None:
     """Body of the forked job process. Never returns.
 
     It is forked ahead of time as a spare: everything that does not depend on
@@ -660,6 +682,9 @@ def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job
     code = 0
     try:
         os.setsid()
+        if confine is not None:
+            # First, while the supervisor's descriptors of the shared rules are still open.
+            confine_job(job_dir, confine)
         signal.set_wakeup_fd(-1)
         for s in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(s, signal.SIG_DFL)
@@ -678,8 +703,6 @@ def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True, write_through=True,
                                       errors="backslashreplace")
         sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
-        if confine:
-            confine_job(job_dir)
         # Temporary files go to the job's own directory, the only writable place.
         os.environ["TMPDIR"] = os.environ["HOME"] = job_dir
         tempfile.tempdir = job_dir
@@ -891,6 +914,9 @@ class Supervisor:
         # Jobs confine themselves with Landlock inside the sandbox when the
         # kernel has it; the executor shares a pool between runs only then.
         self.isolation = "landlock" if sandboxed and _landlock_probe() >= 1 else "none"
+        self.landlock_rules = landlock_static_rules() if self.isolation == "landlock" else None
+        if self.landlock_rules is not None:
+            _landlock_types()   # built once here, not in every job process
 
     # -- output ----------------------------------------------------------
     def emit(self, event: dict) -> None:
@@ -1039,8 +1065,7 @@ class Supervisor:
             raise
         if pid == 0:
             try:
-                _child_main(fds[0][0], fds[1][1], fds[2][1], fds[3][1], fds[4][0], job_dir,
-                            self.isolation == "landlock")
+                _child_main(fds[0][0], fds[1][1], fds[2][1], fds[3][1], fds[4][0], job_dir, self.landlock_rules)
             finally:
                 os._exit(70)
         os.close(fds[0][0])
