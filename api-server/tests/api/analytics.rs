@@ -35,6 +35,19 @@ async fn people(app: &TestApp) -> People {
     }
 }
 
+/// An empty workflow for carl (`w1`) and one for una (`w2`), whose runs the
+/// run fixtures write directly.
+async fn empty_workflows(app: &TestApp, p: &People) -> (u64, u64) {
+    let mut ids = Vec::new();
+    for client in [p.carl.user_id, p.una.user_id] {
+        let wf = app
+            .create_workflow(&p.admin, client, json!({"nodes": [], "edges": []}))
+            .await;
+        ids.push(wf["id"].as_u64().unwrap());
+    }
+    (ids[0], ids[1])
+}
+
 /// A task written directly, so its times are exact.
 struct T {
     created: DateTime<Utc>,
@@ -384,13 +397,7 @@ async fn run_durations_failures_and_hours_match_the_fixture(pool: MySqlPool) {
     let app = spawn_app(pool).await;
     let p = people(&app).await;
     let (carl, una, admin) = (p.carl.user_id, p.una.user_id, p.admin.user_id);
-    let empty = json!({"nodes": [], "edges": []});
-    let w1 = app.create_workflow(&p.admin, carl, empty.clone()).await["id"]
-        .as_u64()
-        .unwrap();
-    let w2 = app.create_workflow(&p.admin, una, empty).await["id"]
-        .as_u64()
-        .unwrap();
+    let (w1, w2) = empty_workflows(&app, &p).await;
     let nine = at("2026-03-02T09:10:00Z");
     for (ms, status, reason, published) in [
         (1_000, "succeeded", None, true),
@@ -621,13 +628,7 @@ async fn run_metrics_agree_with_a_window_sort_over_every_row(pool: MySqlPool) {
     let app = spawn_app(pool).await;
     let p = people(&app).await;
     let (carl, una, admin) = (p.carl.user_id, p.una.user_id, p.admin.user_id);
-    let empty = json!({"nodes": [], "edges": []});
-    let w1 = app.create_workflow(&p.admin, carl, empty.clone()).await["id"]
-        .as_u64()
-        .unwrap();
-    let w2 = app.create_workflow(&p.admin, una, empty).await["id"]
-        .as_u64()
-        .unwrap();
+    let (w1, w2) = empty_workflows(&app, &p).await;
     // A fixed pseudo-random spread of runs over the window: many equal and
     // unequal durations, unfinished and pending runs, one to three attempts.
     let mut seed: u64 = 42;
