@@ -449,6 +449,40 @@ pub async fn start_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
     Ok(())
 }
 
+/// Writes an attempt that started and ended before either was stored: its
+/// whole row in one statement (the run store's batches under load).
+#[allow(clippy::too_many_arguments)]
+pub async fn record_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(
+    db: E,
+    run_id: u64,
+    node: &str,
+    attempt: u32,
+    started_at: DateTime<Utc>,
+    o: &Outcome<'_>,
+    finished_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "REPLACE INTO node_execution (run_id, node_id, attempt, status, started_at, run_created_at, \
+         workflow_id, client_id, reason, message, finished_at, duration_ms, outputs, output_bytes) \
+         SELECT r.run_id, ?, ?, ?, ?, r.created_at, r.workflow_id, r.client_id, ?, ?, ?, ?, ?, ? \
+         FROM run r WHERE r.run_id = ?",
+    )
+    .bind(node)
+    .bind(attempt)
+    .bind(o.status)
+    .bind(started_at)
+    .bind(o.reason)
+    .bind(o.message)
+    .bind(finished_at)
+    .bind(o.duration_ms)
+    .bind(o.outputs)
+    .bind(o.outputs.map(|s| s.len() as i64))
+    .bind(run_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Records that an attempt started unless its row exists already (the
 /// Kubernetes mirror and the ingest endpoint may both get there first).
 pub async fn ensure_execution<'c, E: sqlx::Executor<'c, Database = MySql>>(

@@ -59,7 +59,7 @@ struct Inner {
     /// Test node always runs locally, in both modes.
     local: Arc<local::Local>,
     live: broadcast::Sender<RunEvent>,
-    store_health: Arc<events::StoreHealth>,
+    store: events::RunStore,
     /// Set when the server shuts down, so long-lived event streams end.
     stopping: watch::Sender<bool>,
 }
@@ -89,14 +89,14 @@ impl Executor {
     ) -> Self {
         let (live, _) = broadcast::channel(4096);
         let (stopping, _) = watch::channel(false);
-        let store_health = Arc::new(events::StoreHealth::default());
+        let store = events::RunStore::start(db.clone());
         let connector =
             crate::connections::service::Connector::new(db.clone(), settings.vault.clone());
         let local = local::Local::new(
             db.clone(),
             settings.clone(),
             live.clone(),
-            store_health.clone(),
+            store.clone(),
             announcer.clone(),
             connector.clone(),
         );
@@ -107,7 +107,7 @@ impl Executor {
                     db,
                     settings,
                     live.clone(),
-                    store_health.clone(),
+                    store.clone(),
                     announcer,
                     connector,
                 );
@@ -120,7 +120,7 @@ impl Executor {
             backend,
             local,
             live,
-            store_health,
+            store,
             stopping,
         }))
     }
@@ -242,7 +242,7 @@ impl Executor {
 
     /// What waits to be stored over all runs (readiness reports it).
     pub fn storage_backlog(&self) -> events::Backlog {
-        self.0.store_health.backlog()
+        self.0.store.health().backlog()
     }
 
     /// Runs this process is driving now.

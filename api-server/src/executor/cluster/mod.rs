@@ -37,7 +37,7 @@ use tokio::sync::broadcast;
 
 pub use self::ingest::{CtxQuery, IngestError};
 use self::resources::{run_name, workflow_name, FIELD_MANAGER};
-use super::events::{kind, EventSink, RunEvent, StoreHealth};
+use super::events::{kind, EventSink, RunEvent, RunStore};
 use crate::auth::ClientScope;
 use crate::config::Settings;
 use crate::db;
@@ -73,7 +73,7 @@ pub(crate) struct Cluster {
     db: MySqlPool,
     settings: Arc<Settings>,
     live: broadcast::Sender<RunEvent>,
-    store_health: Arc<StoreHealth>,
+    store: RunStore,
     runs: tokio::sync::Mutex<HashMap<u64, Arc<Mirrored>>>,
     /// Runs being created by Play right now: the resync must not take a
     /// missing Run for a deleted one.
@@ -97,7 +97,7 @@ impl Cluster {
         db: MySqlPool,
         settings: Arc<Settings>,
         live: broadcast::Sender<RunEvent>,
-        store_health: Arc<StoreHealth>,
+        store: RunStore,
         announcer: crate::notifications::service::Announcer,
         connector: crate::connections::service::Connector,
     ) -> Arc<Self> {
@@ -111,7 +111,7 @@ impl Cluster {
             db,
             settings,
             live,
-            store_health,
+            store,
             runs: tokio::sync::Mutex::new(HashMap::new()),
             creating: Mutex::new(HashSet::new()),
             done: Mutex::new(HashSet::new()),
@@ -256,12 +256,11 @@ impl Cluster {
         }
         let last_seq = db::runs::last_event_seq(&self.db, run_id).await?;
         let sink = EventSink::start(
-            self.db.clone(),
+            &self.store,
             run_id,
             row.client_id,
             last_seq,
             self.live.clone(),
-            self.store_health.clone(),
         );
         let m = Arc::new(Mirrored {
             snapshot: row.snapshot,

@@ -1,5 +1,6 @@
-//! The per-run store: one task per run writes the run's state changes and its
-//! event log in order. Every status change, log line and progress report gets
+//! The run store: each run's state changes and event log are written in
+//! order, by one task that commits the queues of every run of this process
+//! (see [`hub`]). Every status change, log line and progress report gets
 //! the run's next sequence number, is written to `run_event` (log lines also
 //! to `node_log`) and only then published to live listeners, so a listener
 //! that replays from the database and then follows the live feed misses
@@ -17,7 +18,8 @@
 //! then treats a node that had already finished as interrupted and retries it
 //! if its policy allows, which is the documented at-least-once behaviour.
 
-mod writer;
+mod hub;
+mod write;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -27,8 +29,7 @@ use katalusis_crds::plan::{FailureReason, NodePhase, NodeState, RunPhase};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
-use tokio::sync::{broadcast, mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 /// The kinds of run events, as stored in `run_event.kind` and sent as SSE event names.
 pub mod kind {
@@ -136,7 +137,7 @@ pub enum Op {
         at: DateTime<Utc>,
     },
     /// Signalled once everything queued before it is committed.
-    Flush(Option<tokio::sync::oneshot::Sender<()>>),
+    Flush(Option<oneshot::Sender<()>>),
 }
 
 struct Pending {
@@ -186,42 +187,62 @@ pub struct StoreStatus {
     pub unstored: usize,
 }
 
+/// The run store of this process: where every run's store sends its
+/// entries. Cheap to clone.
+#[derive(Clone)]
+pub struct RunStore {
+    tx: mpsc::UnboundedSender<hub::Msg>,
+    health: Arc<StoreHealth>,
+}
+
+impl RunStore {
+    /// Starts the task that commits every run's entries.
+    pub fn start(db: MySqlPool) -> Self {
+        let health = Arc::new(StoreHealth::default());
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(hub::Hub::new(db, health.clone()).run(rx));
+        Self { tx, health }
+    }
+
+    pub fn health(&self) -> &StoreHealth {
+        &self.health
+    }
+}
+
+/// One run's store.
 pub struct EventSink {
-    tx: mpsc::UnboundedSender<Pending>,
-    task: JoinHandle<()>,
+    run_id: u64,
+    tx: mpsc::UnboundedSender<hub::Msg>,
     unstored: Arc<AtomicUsize>,
     health: Arc<StoreHealth>,
     status: watch::Receiver<StoreStatus>,
 }
 
 impl EventSink {
+    /// Opens a run's store; `last_seq` is the last sequence number stored.
     pub fn start(
-        db: MySqlPool,
+        store: &RunStore,
         run_id: u64,
         client_id: u64,
         last_seq: u64,
         live: broadcast::Sender<RunEvent>,
-        health: Arc<StoreHealth>,
     ) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
         let unstored = Arc::new(AtomicUsize::new(0));
         let (status_tx, status) = watch::channel(StoreStatus::default());
-        let writer = writer::Writer {
-            db,
+        let log = hub::RunLog::new(
             run_id,
             client_id,
-            seq: last_seq,
+            last_seq,
             live,
-            unstored: unstored.clone(),
-            health: health.clone(),
-            status: status_tx,
-        };
-        let task = tokio::spawn(writer.run(rx));
+            unstored.clone(),
+            status_tx,
+        );
+        let _ = store.tx.send(hub::Msg::Open(Box::new(log)));
         Self {
-            tx,
-            task,
+            run_id,
+            tx: store.tx.clone(),
             unstored,
-            health,
+            health: store.health.clone(),
             status,
         }
     }
@@ -229,7 +250,7 @@ impl EventSink {
     fn send(&self, p: Pending) {
         self.unstored.fetch_add(1, Ordering::Relaxed);
         self.health.unstored.fetch_add(1, Ordering::Relaxed);
-        if self.tx.send(p).is_err() {
+        if self.tx.send(hub::Msg::Entry(self.run_id, p)).is_err() {
             self.unstored.fetch_sub(1, Ordering::Relaxed);
             self.health.unstored.fetch_sub(1, Ordering::Relaxed);
         }
@@ -265,7 +286,7 @@ impl EventSink {
 
     /// Waits until everything queued so far is committed (and published).
     pub async fn flush(&self) {
-        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (tx, rx) = oneshot::channel();
         self.write(Op::Flush(Some(tx)));
         let _ = rx.await;
     }
@@ -283,9 +304,11 @@ impl EventSink {
         self.status.clone()
     }
 
-    /// Writes everything emitted so far and stops the writer.
+    /// Waits until everything emitted so far is written, and closes the store.
     pub async fn close(self) {
-        drop(self.tx);
-        let _ = self.task.await;
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(hub::Msg::Close(self.run_id, tx)).is_ok() {
+            let _ = rx.await;
+        }
     }
 }

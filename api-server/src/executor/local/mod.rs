@@ -18,7 +18,7 @@ use tokio::sync::{broadcast, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 pub use test_node::{TestLogLine, TestOutcome};
 
-use super::events::{RunEvent, StoreHealth};
+use super::events::{RunEvent, RunStore};
 use crate::config::Settings;
 use crate::db;
 
@@ -39,7 +39,7 @@ pub(crate) struct Local {
     slots: Arc<Semaphore>,
     runs: Mutex<HashMap<u64, Arc<RunControl>>>,
     live: broadcast::Sender<RunEvent>,
-    store_health: Arc<StoreHealth>,
+    store: RunStore,
     spares: pools::Spares,
     shared: pools::SharedPools,
     /// Delivers what built-in nodes change (approval tasks) to people.
@@ -93,7 +93,7 @@ impl Local {
         db: MySqlPool,
         settings: Arc<Settings>,
         live: broadcast::Sender<RunEvent>,
-        store_health: Arc<StoreHealth>,
+        store: RunStore,
         announcer: crate::notifications::service::Announcer,
         connector: crate::connections::service::Connector,
     ) -> Arc<Self> {
@@ -108,7 +108,7 @@ impl Local {
             runner,
             runs: Mutex::new(HashMap::new()),
             live,
-            store_health,
+            store,
             spares: pools::Spares::default(),
             shared: pools::SharedPools::default(),
             announcer,

@@ -35,12 +35,11 @@ impl Driver {
             0
         };
         let sink = EventSink::start(
-            local.db.clone(),
+            &local.store,
             row.run_id,
             row.client_id,
             last_seq,
             local.live.clone(),
-            local.store_health.clone(),
         );
         let mut outputs = NodeOutputs::new();
         let mut restart = Vec::new();
