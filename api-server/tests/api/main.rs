@@ -25,6 +25,7 @@ mod query_node;
 mod rbac;
 mod resources;
 mod retention;
+mod run_store;
 mod runs;
 mod sessions;
 mod tasks;

@@ -1,0 +1,91 @@
+//! The run store commits the entries of many runs in one transaction; a run
+//! whose entries the database refuses must not hold the others back, and
+//! must not lose its own entries either.
+
+use std::time::Duration;
+
+use katalusis_api::executor::events::{kind, EventSink, RunStore};
+use serde_json::json;
+use sqlx::MySqlPool;
+use tokio::sync::broadcast;
+
+use crate::runs::{cast, start, text_pipeline, wait_final};
+use crate::support::spawn_app;
+
+async fn stored(db: &MySqlPool, run: u64, after: u64) -> Vec<(u64, String)> {
+    sqlx::query_as("SELECT seq, data FROM run_event WHERE run_id = ? AND seq > ? ORDER BY seq")
+        .bind(run)
+        .bind(after)
+        .fetch_all(db)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_run_whose_entries_the_database_refuses_does_not_hold_back_the_others(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    let wf = text_pipeline(&app, &c).await;
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    wait_final(&app, &c.manager, run).await;
+    let last: u64 = sqlx::query_scalar("SELECT MAX(seq) FROM run_event WHERE run_id = ?")
+        .bind(run)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+
+    let store = RunStore::start(app.db.clone());
+    let (live, mut published) = broadcast::channel(64);
+    let good = EventSink::start(&store, run, c.client.user_id, last, live.clone());
+    // No such run: the database refuses its events (foreign key).
+    let orphan = run + 1_000_000;
+    let bad = EventSink::start(&store, orphan, c.client.user_id, 0, live);
+    for i in 0..5 {
+        bad.emit(kind::PROGRESS, json!({"i": i}));
+        good.emit(kind::PROGRESS, json!({"i": i}));
+    }
+    tokio::time::timeout(Duration::from_secs(10), good.flush())
+        .await
+        .expect("the good run's entries are committed although they shared a batch with the refused ones");
+
+    let rows = stored(&app.db, run, last).await;
+    let seqs: Vec<u64> = rows.iter().map(|r| r.0).collect();
+    assert_eq!(seqs, (last + 1..=last + 5).collect::<Vec<_>>());
+    for (i, (_, data)) in rows.iter().enumerate() {
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(data).unwrap(),
+            json!({"i": i})
+        );
+    }
+    for i in 0..5u64 {
+        let ev = published
+            .try_recv()
+            .expect("the good run's events are published");
+        assert_eq!((ev.run_id, ev.seq), (run, last + 1 + i));
+    }
+    assert!(
+        published.try_recv().is_err(),
+        "nothing of the refused run is published"
+    );
+
+    // The refused run is retried on its own, its entries kept in order.
+    let mut changes = bad.status_changes();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while changes.borrow_and_update().failing_since.is_none() {
+            changes.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the refused run's store reports that it is failing");
+    assert_eq!(bad.status().unstored, 5);
+    assert_eq!(store.health().backlog().failing_runs, 1);
+    assert_eq!(store.health().backlog().unstored, 5);
+
+    // The good run keeps flowing while the other one retries.
+    good.emit(kind::PROGRESS, json!({"i": 5}));
+    tokio::time::timeout(Duration::from_secs(10), good.close())
+        .await
+        .expect("closing the good run's store waits only for its own entries");
+    assert_eq!(stored(&app.db, run, last).await.len(), 6);
+    assert_eq!(stored(&app.db, orphan, 0).await.len(), 0);
+}
