@@ -171,3 +171,42 @@ async fn set_environment_variables_win_over_the_stored_endpoint(pool: MySqlPool)
         Some(&*format!("Bearer {KEY}"))
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_stored_key_is_checked_at_startup_and_resealed_by_key_rotation(pool: MySqlPool) {
+    use katalusis_api::secrets::store;
+    use katalusis_vault::{Key, Keyring};
+
+    let app = spawn_app(pool).await;
+    let admin = app.admin().await;
+    let put = app
+        .put(
+            "/api/admin/ai/settings",
+            &admin,
+            json!({"baseUrl": "http://127.0.0.1:9/v1", "model": "m", "apiKey": KEY}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    let old = app.state.settings.vault.clone();
+    let new_key = Key::generate().0;
+
+    let report = store::rotate(&app.db, &old.rotated_to(new_key.clone()))
+        .await
+        .unwrap();
+
+    assert_eq!(report.changed, 1, "{report:?}");
+    let only_new = Keyring::new(new_key, vec![]);
+    let (raw,): (String,) =
+        sqlx::query_as("SELECT value FROM app_setting WHERE setting_key = 'ai'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let stored: Value = serde_json::from_str(&raw).unwrap();
+    let sealed = stored["apiKeySealed"].as_str().unwrap();
+    assert_eq!(only_new.open(sealed).unwrap(), KEY);
+    assert_eq!(stored["model"], "m", "the rest of the document is kept");
+    assert!(
+        store::check_and_migrate(&app.db, &old).await.is_err(),
+        "the startup check names a key the configured vault cannot open"
+    );
+}
