@@ -311,7 +311,7 @@ pub async fn propose(
     prompt: &str,
     current: Option<Graph>,
 ) -> Result<Proposal, ApiError> {
-    let client = state.ai.enabled()?;
+    let client = state.ai.enabled(state).await?;
     let library =
         super::context::library_for_model(&super::context::versioned_library(state).await?);
     let current = match current {

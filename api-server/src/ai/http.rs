@@ -25,11 +25,15 @@ pub struct AiStatus {
 /// Whether the assistant is on, for the SPA.
 #[utoipa::path(get, path = "/api/ai/status", tag = "ai", security(("bearer" = [])),
     responses((status = 200, body = AiStatus)))]
-pub async fn status(State(state): State<AppState>, _user: CurrentUser) -> axum::Json<AiStatus> {
-    axum::Json(AiStatus {
-        enabled: state.ai.model().is_some(),
-        model: state.ai.model().map(str::to_string),
-    })
+pub async fn status(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+) -> Result<axum::Json<AiStatus>, ApiError> {
+    let client = state.ai.current(&state).await?;
+    Ok(axum::Json(AiStatus {
+        enabled: client.is_some(),
+        model: client.map(|c| c.model.clone()),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -81,7 +85,7 @@ pub async fn generate_workflow(
     {
         return Err(ApiError::NotFound);
     }
-    state.ai.enabled()?;
+    state.ai.enabled(&state).await?;
     check_prompt(&state, &req.prompt)?;
     if req
         .graph
@@ -163,4 +167,61 @@ pub async fn usage(
     }
     let rows = super::usage::summary(&state.db, days).await?;
     Ok(axum::Json(UsageReport { days, rows }))
+}
+
+async fn admin_view(state: &AppState) -> Result<super::settings::AiAdminSettings, ApiError> {
+    use super::settings;
+    let row = crate::db::settings::get(&state.db, settings::KEY).await?;
+    let stored =
+        settings::parse(row.as_ref().map(|r| r.value.as_str())).map_err(ApiError::Internal)?;
+    let client = state.ai.current(state).await?;
+    Ok(settings::AiAdminSettings {
+        base_url: stored.base_url,
+        model: stored.model,
+        api_key: settings::KeyState {
+            set: stored.api_key_sealed.is_some(),
+        },
+        overridden_by_environment: settings::overriding_vars(state.ai.env()),
+        enabled: client.is_some(),
+        effective_model: client.map(|c| c.model.clone()),
+        updated_at: row.as_ref().map(|r| r.updated_at),
+        updated_by: row.and_then(|r| r.updated_by),
+    })
+}
+
+/// The assistant's endpoint as stored by an administrator: base URL and
+/// model, and whether an API key is stored (never the key). Environment
+/// variables that are set win over these fields and are listed.
+#[utoipa::path(get, path = "/api/admin/ai/settings", tag = "ai", security(("bearer" = [])),
+    responses((status = 200, body = super::settings::AiAdminSettings)))]
+pub async fn admin_settings(
+    State(state): State<AppState>,
+    _admin: RequireRole<Admin>,
+) -> Result<axum::Json<super::settings::AiAdminSettings>, ApiError> {
+    Ok(axum::Json(admin_view(&state).await?))
+}
+
+/// Replace the assistant's stored endpoint. The API key is write-only:
+/// a string sets it (sealed by the vault), `{"set": true}` or leaving it
+/// out keeps it, `null` clears it. Takes effect on the next call.
+#[utoipa::path(put, path = "/api/admin/ai/settings", tag = "ai", security(("bearer" = [])),
+    request_body = super::settings::AiSettingsInput,
+    responses((status = 200, body = super::settings::AiAdminSettings), (status = 422)))]
+pub async fn update_admin_settings(
+    State(state): State<AppState>,
+    RequireRole(admin, ..): RequireRole<Admin>,
+    audit: Audit,
+    Json(input): Json<super::settings::AiSettingsInput>,
+) -> Result<axum::Json<super::settings::AiAdminSettings>, ApiError> {
+    use super::settings;
+    audit
+        .action("ai.settings.update")
+        .object("setting", settings::KEY);
+    let valid = input.validate().map_err(ApiError::Validation)?;
+    let current =
+        settings::parse(settings::raw(&state.db).await?.as_deref()).map_err(ApiError::Internal)?;
+    let next = settings::apply(&current, valid, &state.settings.vault);
+    let text = serde_json::to_string(&next).map_err(|e| ApiError::Internal(e.into()))?;
+    crate::db::settings::put(&state.db, settings::KEY, &text, admin.id).await?;
+    Ok(axum::Json(admin_view(&state).await?))
 }

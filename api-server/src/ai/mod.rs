@@ -11,11 +11,14 @@
 //! holds the proposal prompt, parsing, layout and repair loop, `summaries`
 //! the summary features, `usage` the accounting, `http` the handlers.
 
+pub mod chat;
 pub mod client;
 pub mod config;
 pub mod context;
 pub mod generate;
 pub mod http;
+pub mod rules;
+pub mod settings;
 pub mod summaries;
 pub mod usage;
 
@@ -27,7 +30,7 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use self::client::{ChatRequest, ChatResponse, LlmClient, LlmError};
+use self::client::{ChatRequest, ChatResponse, LlmClient, LlmError, Streamed};
 use self::usage::{Feature, Outcome};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -38,38 +41,84 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(http::generate_workflow))
         .routes(routes!(http::summarize))
         .routes(routes!(http::usage))
+        .routes(routes!(http::admin_settings, http::update_admin_settings))
+        .routes(routes!(chat::http::list, chat::http::create))
+        .routes(routes!(chat::http::get, chat::http::delete))
+        .routes(routes!(chat::http::send))
+        .routes(routes!(rules::http::suggestions))
 }
 
 /// The assistant as the handlers reach it: the model client (absent when
 /// not configured) and the per-user rate limiter. Cheap to clone.
+///
+/// The client is built from the environment's settings merged with the
+/// ones an administrator stored (`settings`); it is rebuilt when the
+/// stored document changes, which every replica notices on its next call.
 #[derive(Clone, Default)]
 pub struct Assistant {
-    client: Option<Arc<LlmClient>>,
+    env: Arc<config::AiSettings>,
+    cached: Arc<Mutex<Cached>>,
     limiter: Arc<RateLimiter>,
+}
+
+#[derive(Default)]
+struct Cached {
+    /// The stored settings text the client was built from (`Some(None)`:
+    /// nothing stored); `None` before the first call.
+    from: Option<Option<String>>,
+    client: Option<Arc<LlmClient>>,
 }
 
 impl Assistant {
     pub fn new(s: &config::AiSettings) -> anyhow::Result<Self> {
+        // Fails early on a configuration reqwest cannot use.
+        LlmClient::new(s)?;
         Ok(Self {
-            client: LlmClient::new(s)?.map(Arc::new),
+            env: Arc::new(s.clone()),
+            cached: Default::default(),
             limiter: Arc::new(RateLimiter::new(s.rate_per_minute, Duration::from_secs(60))),
         })
     }
 
-    /// The model's name when the assistant is on.
-    pub fn model(&self) -> Option<&str> {
-        self.client.as_deref().map(|c| c.model.as_str())
+    /// The environment's part of the settings.
+    pub fn env(&self) -> &config::AiSettings {
+        &self.env
+    }
+
+    /// The client for the settings in force, or `None` when the assistant
+    /// is off. One primary-key read of the stored settings per call.
+    pub async fn current(&self, state: &AppState) -> Result<Option<Arc<LlmClient>>, ApiError> {
+        let raw = settings::raw(&state.db).await?;
+        {
+            let c = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+            if c.from.as_ref() == Some(&raw) {
+                return Ok(c.client.clone());
+            }
+        }
+        let stored = settings::parse(raw.as_deref()).map_err(ApiError::Internal)?;
+        let merged = settings::effective(&self.env, &stored, &state.settings.vault)
+            .map_err(ApiError::Internal)?;
+        let client = LlmClient::new(&merged)
+            .map_err(ApiError::Internal)?
+            .map(Arc::new);
+        let mut c = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        c.from = Some(raw);
+        c.client = client.clone();
+        Ok(client)
     }
 
     /// The client, or 503 `ai_disabled`.
-    pub fn enabled(&self) -> Result<&LlmClient, ApiError> {
-        self.client.as_deref().ok_or_else(|| ApiError::Dependency {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "ai_disabled",
-            message: "the AI assistant is not configured on this server \
-                      (an administrator sets KATALUSIS_LLM_BASE_URL and KATALUSIS_LLM_MODEL)"
-                .into(),
-        })
+    pub async fn enabled(&self, state: &AppState) -> Result<Arc<LlmClient>, ApiError> {
+        self.current(state)
+            .await?
+            .ok_or_else(|| ApiError::Dependency {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "ai_disabled",
+                message: "the AI assistant is not configured on this server \
+                      (an administrator sets its endpoint in the admin settings, \
+                      or KATALUSIS_LLM_BASE_URL and KATALUSIS_LLM_MODEL)"
+                    .into(),
+            })
     }
 
     /// Counts one request of `user` against the per-minute limit, or 429.
@@ -133,16 +182,48 @@ pub async fn call(
     feature: Feature,
     req: &ChatRequest,
 ) -> Result<ChatResponse, ApiError> {
-    let client = state.ai.enabled()?;
+    let client = state.ai.enabled(state).await?;
     let started = Instant::now();
     let result = client.complete(req).await;
-    let (outcome, tokens) = match &result {
-        Ok(r) => (Outcome::Ok, r.usage.unwrap_or_default()),
-        Err(LlmError::Timeout(_)) => (Outcome::Timeout, Default::default()),
-        Err(LlmError::TooLarge(_)) => (Outcome::TooLarge, Default::default()),
-        Err(LlmError::Upstream(_)) => (Outcome::Upstream, Default::default()),
-        Err(LlmError::Malformed(_)) => (Outcome::Malformed, Default::default()),
+    let tokens = result.as_ref().ok().and_then(|r| r.usage);
+    account(state, &client, user, feature, started, &result, tokens).await?;
+    result.map_err(into_api)
+}
+
+/// One streaming call (`req` is made a streaming request): `on_text` gets
+/// the answer's text as it arrives. Recorded like [`call`].
+pub async fn call_streaming(
+    state: &AppState,
+    user: u64,
+    feature: Feature,
+    req: ChatRequest,
+    on_text: &mut (dyn FnMut(&str) + Send),
+) -> Result<Streamed, ApiError> {
+    let client = state.ai.enabled(state).await?;
+    let started = Instant::now();
+    let result = client.stream(&req.streaming(), on_text).await;
+    let tokens = result.as_ref().ok().and_then(|r| r.usage);
+    account(state, &client, user, feature, started, &result, tokens).await?;
+    result.map_err(into_api)
+}
+
+async fn account<T>(
+    state: &AppState,
+    client: &LlmClient,
+    user: u64,
+    feature: Feature,
+    started: Instant,
+    result: &Result<T, LlmError>,
+    tokens: Option<client::Usage>,
+) -> Result<(), ApiError> {
+    let outcome = match result {
+        Ok(_) => Outcome::Ok,
+        Err(LlmError::Timeout(_)) => Outcome::Timeout,
+        Err(LlmError::TooLarge(_)) => Outcome::TooLarge,
+        Err(LlmError::Upstream(_)) => Outcome::Upstream,
+        Err(LlmError::Malformed(_)) => Outcome::Malformed,
     };
+    let tokens = tokens.unwrap_or_default();
     let duration_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
     tracing::info!(
         user,
@@ -167,7 +248,7 @@ pub async fn call(
         },
     )
     .await?;
-    result.map_err(into_api)
+    Ok(())
 }
 
 fn into_api(e: LlmError) -> ApiError {

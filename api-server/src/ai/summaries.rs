@@ -118,7 +118,7 @@ pub async fn summarize(
         SummaryKind::Run => run_context(state, user, req.id).await?,
         SummaryKind::ClientWeek => client_week_context(state, user, req.id).await?,
     };
-    let client = state.ai.enabled()?;
+    let client = state.ai.enabled(state).await?;
     state.ai.admit(user.id)?;
     // No tools: the assistant cannot act, whatever the data says.
     let chat = client.request(messages(req.kind, &context));
@@ -158,7 +158,7 @@ async fn usernames(
         .collect())
 }
 
-async fn task_context(
+pub(crate) async fn task_context(
     state: &AppState,
     user: &CurrentUser,
     id: u64,
@@ -213,7 +213,7 @@ async fn task_context(
     Ok((context, sources))
 }
 
-async fn run_context(
+pub(crate) async fn run_context(
     state: &AppState,
     user: &CurrentUser,
     id: u64,

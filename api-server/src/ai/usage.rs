@@ -12,6 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 pub enum Feature {
     GenerateWorkflow,
     Summary,
+    Chat,
+    RuleSuggestions,
 }
 
 impl Feature {
@@ -19,6 +21,8 @@ impl Feature {
         match self {
             Self::GenerateWorkflow => "generate_workflow",
             Self::Summary => "summary",
+            Self::Chat => "chat",
+            Self::RuleSuggestions => "rule_suggestions",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Every secret stored in MySQL, walked as one set: secret parameters in
-//! workflow graphs, their revisions and run snapshots, and connection
-//! passwords. A walk first computes every change; if any value cannot be
+//! workflow graphs, their revisions and run snapshots, connection
+//! passwords and the assistant's API key. A walk first computes every change; if any value cannot be
 //! opened it reports them all and writes nothing, else it writes the changes
 //! in one transaction.
 
@@ -145,6 +145,8 @@ enum Update {
     Revision(u64, u32, String),
     Run(u64, String),
     Connection(u64, String),
+    /// An `app_setting` document with its sealed field rewritten.
+    Setting(&'static str, String),
 }
 
 async fn walk(
@@ -227,6 +229,29 @@ async fn walk(
             Err(e) => problems.push(format!("connection {id} ('{name}'), password: {e}")),
         }
     }
+    // The assistant's API key, stored by an administrator.
+    let ai = crate::ai::settings::raw(db).await?;
+    if let Some(text) = ai {
+        let mut stored = crate::ai::settings::parse(Some(&text))
+            .context("app setting 'ai': stored document unreadable")?;
+        if let Some(sealed) = stored.api_key_sealed.clone() {
+            if is_sealed(&sealed) {
+                report.sealed += 1;
+            }
+            match f(&sealed, true) {
+                Ok(Some(new)) => {
+                    report.changed += 1;
+                    stored.api_key_sealed = Some(new);
+                    updates.push(Update::Setting(
+                        crate::ai::settings::KEY,
+                        serde_json::to_string(&stored)?,
+                    ));
+                }
+                Ok(None) => {}
+                Err(e) => problems.push(format!("AI settings, API key: {e}")),
+            }
+        }
+    }
 
     if !problems.is_empty() {
         return Err(Undecryptable(problems).into());
@@ -255,6 +280,13 @@ async fn walk(
                 sqlx::query("UPDATE run SET snapshot = ? WHERE run_id = ?")
                     .bind(s)
                     .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Update::Setting(key, value) => {
+                sqlx::query("UPDATE app_setting SET value = ? WHERE setting_key = ?")
+                    .bind(value)
+                    .bind(key)
                     .execute(&mut *tx)
                     .await?;
             }

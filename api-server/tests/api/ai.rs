@@ -24,12 +24,15 @@ pub enum Reply {
     Slow(Duration, Value),
     /// Any status with a raw body.
     Raw(u16, String),
+    /// A `text/event-stream` of these chunks, sent one by one, then `[DONE]`.
+    Stream(Vec<Value>),
 }
 
 #[derive(Clone, Default)]
 struct Script {
     replies: Arc<Mutex<VecDeque<Reply>>>,
     seen: Arc<Mutex<Vec<Value>>>,
+    auth: Arc<Mutex<Vec<Option<String>>>>,
 }
 
 /// The scripted model server.
@@ -44,6 +47,7 @@ impl ScriptedLlm {
         let script = Script {
             replies: Arc::new(Mutex::new(replies.into())),
             seen: Default::default(),
+            auth: Default::default(),
         };
         let app = axum::Router::new()
             .route("/v1/chat/completions", axum::routing::post(answer))
@@ -55,6 +59,16 @@ impl ScriptedLlm {
             base_url: format!("http://{addr}/v1"),
             script,
         }
+    }
+
+    /// Adds a reply to the end of the script.
+    pub fn push(&self, reply: Reply) {
+        self.script.replies.lock().unwrap().push_back(reply);
+    }
+
+    /// The Authorization header of every request so far, in order.
+    pub fn authorizations(&self) -> Vec<Option<String>> {
+        self.script.auth.lock().unwrap().clone()
     }
 
     /// Every request body received so far, in order.
@@ -72,7 +86,17 @@ impl ScriptedLlm {
     }
 }
 
-async fn answer(State(s): State<Script>, body: String) -> axum::response::Response {
+async fn answer(
+    State(s): State<Script>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> axum::response::Response {
+    s.auth.lock().unwrap().push(
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    );
     let parsed: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
     s.seen.lock().unwrap().push(parsed);
     let next = s.replies.lock().unwrap().pop_front();
@@ -81,6 +105,25 @@ async fn answer(State(s): State<Script>, body: String) -> axum::response::Respon
         Some(Reply::Slow(d, v)) => {
             tokio::time::sleep(d).await;
             axum::Json(v).into_response()
+        }
+        Some(Reply::Stream(chunks)) => {
+            let events: Vec<Result<String, std::convert::Infallible>> = chunks
+                .iter()
+                .map(|c| format!("data: {c}\n\n"))
+                .chain(std::iter::once("data: [DONE]\n\n".to_string()))
+                .map(Ok)
+                .collect();
+            // One chunk per event with a pause between, so the answer
+            // really arrives in pieces.
+            let body = futures::StreamExt::then(futures::stream::iter(events), |e| async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                e
+            });
+            (
+                [(axum::http::header::CONTENT_TYPE, "text/event-stream")],
+                axum::body::Body::from_stream(body),
+            )
+                .into_response()
         }
         Some(Reply::Raw(status, text)) => {
             (axum::http::StatusCode::from_u16(status).unwrap(), text).into_response()
@@ -106,6 +149,31 @@ pub fn tool_answer(graph: Value) -> Value {
     })
 }
 
+/// A streamed text answer in these pieces, with the token counts last.
+pub fn stream_text(pieces: &[&str]) -> Reply {
+    let mut chunks: Vec<Value> = pieces
+        .iter()
+        .map(|p| json!({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": p}}]}))
+        .collect();
+    chunks.push(json!({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}));
+    chunks.push(json!({"object": "chat.completion.chunk", "choices": [],
+        "usage": {"prompt_tokens": 300, "completion_tokens": 12}}));
+    Reply::Stream(chunks)
+}
+
+/// A streamed call of tool `name`, its arguments split in two fragments.
+pub fn stream_tool_call(name: &str, arguments: &str) -> Reply {
+    let cut = arguments.len() / 2;
+    let (a, b) = arguments.split_at(cut);
+    Reply::Stream(vec![
+        json!({"choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [{"index": 0,
+            "id": "call_7", "type": "function", "function": {"name": name, "arguments": ""}}]}}]}),
+        json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": a}}]}}]}),
+        json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": b}}]}}]}),
+        json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}),
+    ])
+}
+
 /// A plain-text answer.
 pub fn text_answer(text: &str) -> Value {
     json!({
@@ -126,13 +194,13 @@ pub fn ai_settings(llm: &ScriptedLlm) -> katalusis_api::config::Settings {
     s
 }
 
-struct Cast {
-    admin: Session,
-    manager: Session,
-    client: u64,
+pub struct Cast {
+    pub admin: Session,
+    pub manager: Session,
+    pub client: u64,
 }
 
-async fn cast(app: &TestApp) -> Cast {
+pub async fn cast(app: &TestApp) -> Cast {
     let admin = app.admin().await;
     let manager = app.user(&admin, "mia", "manager").await;
     let client = app.user(&admin, "carl", "client").await.user_id;
@@ -603,7 +671,7 @@ async fn an_injected_instruction_in_a_comment_is_summarized_and_changes_nothing(
 }
 
 /// A failed run with a log tail, inserted directly (no executor drives it).
-async fn failed_run(app: &TestApp, c: &Cast) -> u64 {
+pub async fn failed_run(app: &TestApp, c: &Cast) -> u64 {
     let wf = app
         .create_workflow(&c.manager, c.client, json!({"nodes": [], "edges": []}))
         .await["id"]

@@ -4,6 +4,9 @@
 mod support;
 
 mod ai;
+mod ai_chat;
+mod ai_rules;
+mod ai_settings;
 mod analytics;
 mod auth;
 mod bad_input;

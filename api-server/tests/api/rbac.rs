@@ -211,6 +211,37 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         [401, 503, 503, 404, 404, 503, 404],
     ),
     ("GET", "/api/admin/ai/usage", ADMIN_ONLY_GET),
+    ("GET", "/api/admin/ai/settings", ADMIN_ONLY_GET),
+    (
+        "PUT",
+        "/api/admin/ai/settings",
+        [401, 200, 403, 403, 403, 403, 403],
+    ),
+    // Staff only; without a model the statistics come in the platform's words.
+    ("GET", "/api/ai/rule-suggestions", STAFF_GET),
+    // Conversations belong to their author alone: "own" cases use the
+    // caller's conversation, the others one of another manager (404).
+    ("GET", "/api/ai/conversations", EVERYONE),
+    (
+        "POST",
+        "/api/ai/conversations",
+        [401, 201, 201, 201, 201, 201, 201],
+    ),
+    (
+        "GET",
+        "/api/ai/conversations/{id}",
+        [401, 200, 200, 404, 404, 200, 404],
+    ),
+    (
+        "DELETE",
+        "/api/ai/conversations/{id}",
+        [401, 204, 204, 404, 404, 204, 404],
+    ),
+    (
+        "POST",
+        "/api/ai/conversations/{id}/messages",
+        [401, 503, 503, 404, 404, 503, 404],
+    ),
     ("GET", "/api/analytics/tasks", EVERYONE),
     ("GET", "/api/analytics/runs", EVERYONE),
     // An out-of-scope task is a per-task failure: nothing changes (422).
@@ -940,6 +971,24 @@ async fn instantiate(
         ("POST", "/api/ai/summaries") => {
             let id = fresh_task(app, fx, client).await;
             (path.into(), Some(json!({"kind": "task", "id": id})), None)
+        }
+        ("POST", "/api/ai/conversations") => (path.into(), Some(json!({})), None),
+        ("PUT", "/api/admin/ai/settings") => (
+            path.into(),
+            Some(json!({"baseUrl": null, "model": null})),
+            None,
+        ),
+        (_, p) if p.starts_with("/api/ai/conversations/{id}") => {
+            let owner = match case {
+                Case::Admin | Case::Anonymous => &fx.admin,
+                Case::ManagerOwn => &fx.manager,
+                Case::ClientOwn => &fx.client,
+                _ => &fx.other_manager,
+            };
+            let r = app.post("/api/ai/conversations", owner, json!({})).await;
+            let id = r.body["id"].as_u64().expect("conversation id");
+            let body = p.ends_with("/messages").then(|| json!({"content": "hi"}));
+            (p_id(p, id), body, None)
         }
         ("POST", "/api/notifications/read") => (path.into(), Some(json!({"all": true})), None),
         ("GET", p) if p.starts_with("/api/analytics/") => {

@@ -1,1 +1,9 @@
-export { aiKeys, useAiEnabled, useAiStatus, type AiStatus } from "./api";
+export {
+  aiKeys,
+  useAiEnabled,
+  useAiStatus,
+  useRuleSuggestions,
+  type AiStatus,
+  type RuleSuggestion,
+  type RuleSuggestions,
+} from "./api";

@@ -1,7 +1,9 @@
 export { TriggersPanel } from "./ui/triggers-panel";
+export { TriggerFormDialog } from "./ui/trigger-form-dialog";
 export {
   buildTriggerConfig,
   errorKeyFor,
+  formFromConfig,
   formFromTrigger,
   newTriggerForm,
   placeServerErrors,

@@ -15,7 +15,9 @@ import {
   Th,
   toast,
 } from "@/shared/ui";
+import { useAiStatus } from "@/entities/ai";
 import { lineErrors, parseAllowList } from "./webhooks";
+import { AiEndpointSettings } from "./ai-endpoint";
 
 const lines = (text: string) =>
   text
@@ -148,6 +150,7 @@ export default function AdminSettingsPage() {
           </dl>
         )}
       </section>
+      <AiEndpointSettings />
       <AiUsage />
     </>
   );
@@ -155,10 +158,7 @@ export default function AdminSettingsPage() {
 
 /** Calls to the language model over the last 30 days (never their content). */
 function AiUsage() {
-  const status = useQuery({
-    queryKey: ["ai", "status"],
-    queryFn: () => unwrap(api.GET("/api/ai/status")),
-  });
+  const status = useAiStatus();
   const usage = useQuery({
     queryKey: ["ai", "usage"],
     queryFn: () => unwrap(api.GET("/api/admin/ai/usage", { params: { query: { days: 30 } } })),
@@ -174,7 +174,7 @@ function AiUsage() {
       <p className="mt-1 text-sm text-slate-600">
         {status.data?.enabled
           ? `On, with model ${status.data.model}. Calls of the last 30 days (prompts and answers are never stored):`
-          : "Off: set KATALUSIS_LLM_BASE_URL and KATALUSIS_LLM_MODEL to turn it on. Calls of the last 30 days:"}
+          : "Off: set its endpoint above (or KATALUSIS_LLM_BASE_URL and KATALUSIS_LLM_MODEL) to turn it on. Calls of the last 30 days:"}
       </p>
       {usage.isPending ? (
         <LoadingState />

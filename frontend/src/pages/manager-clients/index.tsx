@@ -17,6 +17,7 @@ import { useMyClients, type User } from "@/entities/user";
 import { useCreateWorkflow, useWorkflows } from "@/entities/workflow";
 import { RunStatusBadge, useRuns, type RunSummary } from "@/entities/run";
 import { AiSummary } from "@/features/ai-summary";
+import { RuleSuggestions } from "@/widgets/rule-suggestions";
 
 // Its own chunk (with uPlot behind it), so the client list does not wait for
 // it; mounted as soon as it arrives, not through Suspense (see importOnce).
@@ -38,6 +39,7 @@ export default function ManagerClientsPage() {
           <LoadingState label="Loading the dashboard…" />
         )}
       </div>
+      <RuleSuggestions />
       {clients.isPending ? (
         <LoadingState />
       ) : clients.isError ? (

@@ -6,6 +6,7 @@ import { cn } from "@/shared/lib";
 import { ChangePasswordDialog } from "@/features/change-password";
 import { SessionsDialog } from "@/features/manage-sessions";
 import { logout } from "@/features/logout";
+import { ChatPanel } from "@/features/ai-chat";
 import { NotificationBell } from "./notification-bell";
 import { ShortcutsDialog } from "./shortcuts-dialog";
 
@@ -138,6 +139,7 @@ export function AppShell({ fullBleed }: { fullBleed?: boolean }) {
         }}
       />
       <ShortcutsDialog />
+      <ChatPanel />
     </div>
   );
 }

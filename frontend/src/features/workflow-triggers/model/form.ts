@@ -72,10 +72,15 @@ export function newTriggerForm(kind: TriggerKind, timezone: string): TriggerForm
 
 /** The form for editing an existing trigger. */
 export function formFromTrigger(t: Trigger, timezone: string): TriggerForm {
-  const f = newTriggerForm(t.config.kind, timezone);
-  f.name = t.name;
+  const f = formFromConfig(t.name, t.config, timezone);
   f.enabled = t.enabled;
-  const c = t.config;
+  return f;
+}
+
+/** The form for a trigger's name and settings (a stored trigger's, or a suggested one). */
+export function formFromConfig(name: string, c: TriggerConfig, timezone: string): TriggerForm {
+  const f = newTriggerForm(c.kind, timezone);
+  f.name = name;
   switch (c.kind) {
     case "schedule":
       f.cron = c.cron;

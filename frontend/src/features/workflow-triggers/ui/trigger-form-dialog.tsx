@@ -42,6 +42,7 @@ export function TriggerFormDialog({
   workflowId,
   clientId,
   editing,
+  initial,
   ports,
   onClose,
   onCreated,
@@ -49,6 +50,8 @@ export function TriggerFormDialog({
   workflowId: number;
   clientId: number;
   editing: Trigger | null;
+  /** A new trigger's starting values (a suggested rule); nothing is stored until Save. */
+  initial?: TriggerForm;
   ports: PortChoice[];
   onClose: () => void;
   onCreated: (created: CreatedTrigger) => void;
@@ -56,7 +59,7 @@ export function TriggerFormDialog({
   const [form, setForm] = useState<TriggerForm>(() =>
     editing
       ? formFromTrigger(editing, browserTimeZone())
-      : newTriggerForm("schedule", browserTimeZone()),
+      : (initial ?? newTriggerForm("schedule", browserTimeZone())),
   );
   const [errors, setErrors] = useState<FormErrors>({});
   const create = useCreateTrigger(workflowId);
