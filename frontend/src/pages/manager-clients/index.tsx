@@ -20,7 +20,10 @@ import { AiSummary } from "@/features/ai-summary";
 
 // Its own chunk (with uPlot behind it), so the client list does not wait for
 // it; mounted as soon as it arrives, not through Suspense (see importOnce).
+// Asked for as this page loads: the route's loader fetches both chunks at
+// once, so the first render usually has it.
 const useDashboardModule = importOnce(() => import("@/widgets/analytics-dashboard"));
+useDashboardModule.preload();
 
 export default function ManagerClientsPage() {
   const clients = useMyClients();
