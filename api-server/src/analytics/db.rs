@@ -14,7 +14,6 @@ use katalusis_analytics::{Window, AGE_BANDS, SLOT_MINUTES};
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 
 use super::model::Filters;
-use super::runs::{group_attempts, group_runs, AttemptGroup, RunGroup};
 use crate::auth::{ClientScope, Role};
 use crate::tasks::db::{managed_clients, push_visible, Viewer};
 use crate::tasks::model::Priority;
@@ -698,169 +697,6 @@ pub async fn window_attempts(
     qb.build_query_as().fetch_all(db).await
 }
 
-// ------------------------------------------------- packed run and attempt groups
-
-/// How long one packed list (`GROUP_CONCAT`) may grow. The three of a run
-/// group stay under MariaDB's default 16 MiB packet; a longer list is cut
-/// by the database, which `unpack` notices, and the window is then read
-/// row by row (about 500,000 runs of one workflow and status).
-pub const PACKED_LIST_BYTES: u64 = 4 << 20;
-
-/// The integers of a packed list, each followed by a comma
-/// (`GROUP_CONCAT(x, ',' SEPARATOR '')`, which leaves out NULLs); `None`
-/// unless it holds exactly `expected` whole numbers. A list cut at the
-/// length limit either ends inside a number, without its comma, or has
-/// fewer numbers than counted, so a cut list is never taken for whole.
-fn unpack(list: Option<&[u8]>, expected: i64) -> Option<Vec<i64>> {
-    let Some(list) = list else {
-        return (expected == 0).then(Vec::new);
-    };
-    let body = list.strip_suffix(b",")?;
-    let values = body
-        .split(|b| *b == b',')
-        .map(|x| std::str::from_utf8(x).ok()?.parse::<i64>().ok())
-        .collect::<Option<Vec<i64>>>()?;
-    (i64::try_from(values.len()).ok() == Some(expected)).then_some(values)
-}
-
-/// Sets the connection's packed list limit (the default is 1 MiB in
-/// MariaDB and 1 KiB in MySQL).
-async fn packed_lists(conn: &mut sqlx::MySqlConnection, max_bytes: u64) -> Result<(), sqlx::Error> {
-    // A number of ours, not input: written into the statement, which is
-    // sent as text (a `&str` is not prepared).
-    let set = format!("SET SESSION group_concat_max_len = {max_bytes}");
-    sqlx::Executor::execute(conn, set.as_str())
-        .await
-        .map(|_| ())
-}
-
-type PackedRunRow = (
-    u64,
-    String,
-    i64,
-    i64,
-    i64,
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-);
-
-/// The window's runs that the scope sees, per workflow and status, each
-/// group's creation slots, durations and queue waits packed into one list
-/// each: about 120 rows for the admin's 90 days instead of 99,000 (each
-/// row decoded and allocated for cost more than the database's read; see
-/// the README's analytics benchmark). `None` when a list was too long for
-/// `max_bytes`.
-pub async fn packed_run_groups(
-    db: &MySqlPool,
-    scope: ClientScope,
-    f: &Filters,
-    w: &Window,
-    max_bytes: u64,
-) -> Result<Option<Vec<RunGroup>>, sqlx::Error> {
-    let mut conn = db.acquire().await?;
-    packed_lists(&mut conn, max_bytes).await?;
-    // The slot as `push_slot`, the durations as `millis_between` (whole
-    // milliseconds, truncated toward zero).
-    let mut qb = Qb::new(
-        "SELECT r.workflow_id, r.status, CAST(COUNT(*) AS SIGNED), \
-         CAST(COALESCE(SUM(r.started_at IS NOT NULL AND r.finished_at IS NOT NULL), 0) AS SIGNED), \
-         CAST(COALESCE(SUM(r.started_at IS NOT NULL), 0) AS SIGNED), \
-         GROUP_CONCAT(TIMESTAMPDIFF(MINUTE, ",
-    );
-    qb.push_bind(w.start())
-        .push(format_args!(
-            ", r.created_at) DIV {SLOT_MINUTES}, ',' SEPARATOR ''), \
-             GROUP_CONCAT(TIMESTAMPDIFF(MICROSECOND, r.started_at, r.finished_at) DIV 1000, ',' SEPARATOR ''), \
-             GROUP_CONCAT(TIMESTAMPDIFF(MICROSECOND, r.created_at, r.started_at) DIV 1000, ',' SEPARATOR '')"
-        ));
-    push_runs(&mut qb, scope, f, w);
-    qb.push(" GROUP BY r.workflow_id, r.status ORDER BY NULL");
-    let rows: Vec<PackedRunRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(workflow_id, status, n, finished, started, slots, durations, waits)| {
-                Some(RunGroup {
-                    workflow_id,
-                    status,
-                    slots: unpack(slots.as_deref(), n)?,
-                    durations_ms: unpack(durations.as_deref(), finished)?,
-                    queue_ms: unpack(waits.as_deref(), started)?,
-                })
-            },
-        )
-        .collect())
-}
-
-/// The window's runs that the scope sees, grouped: packed, or row by row
-/// when a group is too large to pack.
-pub async fn window_run_groups(
-    db: &MySqlPool,
-    scope: ClientScope,
-    f: &Filters,
-    w: &Window,
-) -> Result<Vec<RunGroup>, sqlx::Error> {
-    match packed_run_groups(db, scope, f, w, PACKED_LIST_BYTES).await? {
-        Some(groups) => Ok(groups),
-        None => Ok(group_runs(window_runs(db, scope, f, w).await?)),
-    }
-}
-
-type PackedAttemptRow = (u64, String, i64, Option<String>, i64, i64, Option<Vec<u8>>);
-
-/// The attempts of the window's runs that the scope sees, per node and
-/// outcome (failed or not, and why), each group's durations packed into
-/// one list: about 400 rows for the admin's 90 days instead of 161,000.
-/// `None` when a list was too long for `max_bytes`.
-pub async fn packed_attempt_groups(
-    db: &MySqlPool,
-    scope: ClientScope,
-    f: &Filters,
-    w: &Window,
-    max_bytes: u64,
-) -> Result<Option<Vec<AttemptGroup>>, sqlx::Error> {
-    let mut conn = db.acquire().await?;
-    packed_lists(&mut conn, max_bytes).await?;
-    let mut qb = Qb::new(
-        "SELECT ne.workflow_id, ne.node_id, CAST(ne.status = 'failed' AS SIGNED) AS failed, \
-         CASE WHEN ne.status = 'failed' THEN ne.reason END AS why, CAST(COUNT(*) AS SIGNED), \
-         CAST(COUNT(ne.duration_ms) AS SIGNED), GROUP_CONCAT(ne.duration_ms, ',' SEPARATOR '')",
-    );
-    push_attempts(&mut qb, scope, f, w);
-    qb.push(" GROUP BY ne.workflow_id, ne.node_id, failed, why ORDER BY NULL");
-    let rows: Vec<PackedAttemptRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(workflow_id, node_id, failed, reason, n, timed, durations)| {
-                Some(AttemptGroup {
-                    workflow_id,
-                    node_id,
-                    failed: failed != 0,
-                    reason,
-                    attempts: u64::try_from(n).unwrap_or(0),
-                    durations_ms: unpack(durations.as_deref(), timed)?,
-                })
-            },
-        )
-        .collect())
-}
-
-/// The attempts of the window's runs that the scope sees, grouped: packed,
-/// or row by row when a group is too large to pack.
-pub async fn window_attempt_groups(
-    db: &MySqlPool,
-    scope: ClientScope,
-    f: &Filters,
-    w: &Window,
-) -> Result<Vec<AttemptGroup>, sqlx::Error> {
-    match packed_attempt_groups(db, scope, f, w, PACKED_LIST_BYTES).await? {
-        Some(groups) => Ok(groups),
-        None => Ok(group_attempts(window_attempts(db, scope, f, w).await?)),
-    }
-}
-
 /// The names of `ids` that still exist: (workflow id, name).
 pub async fn workflow_names(
     db: &MySqlPool,
@@ -893,23 +729,11 @@ pub async fn pending_now(
 
 #[cfg(test)]
 mod tests {
-    use super::{millis_between, unpack};
+    use super::millis_between;
     use chrono::{DateTime, Utc};
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
-
-    #[test]
-    fn packed_lists_are_taken_only_whole() {
-        assert_eq!(unpack(Some(b"12,-3,0,"), 3), Some(vec![12, -3, 0]));
-        assert_eq!(unpack(None, 0), Some(vec![]));
-        // Cut inside the last number, after a comma, or counted otherwise.
-        assert_eq!(unpack(Some(b"12,-3,4"), 3), None);
-        assert_eq!(unpack(Some(b"12,-3,"), 3), None);
-        assert_eq!(unpack(Some(b"12,-"), 2), None);
-        assert_eq!(unpack(None, 1), None);
-        assert_eq!(unpack(Some(b"1,2,"), 1), None);
     }
 
     #[test]

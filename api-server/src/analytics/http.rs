@@ -1,7 +1,7 @@
 //! The two analytics handlers. They validate the query, run the requested
 //! metric groups' queries concurrently (each on its own pooled connection)
 //! and fold slots into buckets with `katalusis_analytics`; the run metrics
-//! come from two grouped reads folded by `runs`.
+//! come from two reads folded by `runs`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -452,14 +452,14 @@ pub async fn runs(
         let (runs, attempts, pending) = tokio::try_join!(
             async {
                 if wants_runs {
-                    db::window_run_groups(pool, scope, f, w).await
+                    db::window_runs(pool, scope, f, w).await
                 } else {
                     Ok(vec![])
                 }
             },
             async {
                 if wants_attempts {
-                    db::window_attempt_groups(pool, scope, f, w).await
+                    db::window_attempts(pool, scope, f, w).await
                 } else {
                     Ok(vec![])
                 }

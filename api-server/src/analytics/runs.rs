@@ -1,9 +1,6 @@
 //! The run metrics, folded from the window's runs and attempts as `db` reads
-//! them: grouped by workflow and status (runs) or by node and outcome
-//! (attempts), each group with every value the metrics need (creation
-//! slots, durations, queue waits). Pure: the numbers are the ones the
-//! grouped SQL and its window sorts gave, computed from one read instead of
-//! one per metric.
+//! them (one row each). Pure: the numbers are the ones the grouped SQL and
+//! its window sorts gave, computed from one read instead of one per metric.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -25,89 +22,26 @@ pub const RUN_STATUSES: [&str; 6] = [
 /// How many nodes `most_failing` lists.
 const MOST_FAILING: usize = 10;
 
-/// The window's runs of one workflow with one status, as `db` reads them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunGroup {
-    pub workflow_id: u64,
-    pub status: String,
-    /// The slot of each run's creation (`Window::slot_of`); one per run.
-    pub slots: Vec<i64>,
-    /// Start to finish of those that finished, in any order.
-    pub durations_ms: Vec<i64>,
-    /// Creation to start of those that started, in any order.
-    pub queue_ms: Vec<i64>,
-}
-
-/// The window's attempts of one node of a workflow with one outcome
-/// (failed or not, and why), as `db` reads them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AttemptGroup {
-    pub workflow_id: u64,
-    pub node_id: String,
-    pub failed: bool,
-    /// Why they failed, when recorded; `None` for attempts that did not fail.
-    pub reason: Option<String>,
-    pub attempts: u64,
-    /// The durations of those that have one, in any order.
-    pub durations_ms: Vec<i64>,
-}
-
-/// Runs read one by one, grouped as `db` groups them.
-pub fn group_runs(rows: Vec<RunRow>) -> Vec<RunGroup> {
-    let mut by: BTreeMap<(u64, String), RunGroup> = BTreeMap::new();
-    for r in rows {
-        let g = by
-            .entry((r.workflow_id, r.status.clone()))
-            .or_insert_with(|| RunGroup {
-                workflow_id: r.workflow_id,
-                status: r.status,
-                ..RunGroup::default()
-            });
-        g.slots.push(r.slot);
-        g.durations_ms.extend(r.duration_ms);
-        g.queue_ms.extend(r.queue_ms);
+/// Runs per (slot, status), so buckets are folded once per slot.
+fn slot_counts(runs: &[RunRow]) -> Vec<(i64, &str, u64)> {
+    let mut by: HashMap<(i64, &str), u64> = HashMap::new();
+    for r in runs {
+        *by.entry((r.slot, r.status.as_str())).or_default() += 1;
     }
-    by.into_values().collect()
-}
-
-/// Attempts read one by one, grouped as `db` groups them.
-pub fn group_attempts(rows: Vec<AttemptRow>) -> Vec<AttemptGroup> {
-    let mut by: BTreeMap<(u64, String, bool, Option<String>), AttemptGroup> = BTreeMap::new();
-    for a in rows {
-        let failed = a.failed != 0;
-        let g = by
-            .entry((a.workflow_id, a.node_id.clone(), failed, a.reason.clone()))
-            .or_insert_with(|| AttemptGroup {
-                workflow_id: a.workflow_id,
-                node_id: a.node_id,
-                failed,
-                reason: a.reason,
-                ..AttemptGroup::default()
-            });
-        g.attempts += 1;
-        g.durations_ms.extend(a.duration_ms);
-    }
-    by.into_values().collect()
+    by.into_iter().map(|((slot, s), n)| (slot, s, n)).collect()
 }
 
 /// Runs per bucket and status, and the success rate of the finished ones.
-pub fn volume(w: &Window, runs: &[RunGroup]) -> RunVolume {
-    let mut by_status_slot: HashMap<(&str, i64), u64> = HashMap::new();
-    for g in runs {
-        for slot in &g.slots {
-            *by_status_slot
-                .entry((g.status.as_str(), *slot))
-                .or_default() += 1;
-        }
-    }
+pub fn volume(w: &Window, runs: &[RunRow]) -> RunVolume {
+    let slots = slot_counts(runs);
     let by_status: Vec<StatusSeries> = RUN_STATUSES
         .iter()
         .map(|status| {
             let counts = w.fold_slots(
-                by_status_slot
+                slots
                     .iter()
-                    .filter(|((s, _), _)| s == status)
-                    .map(|((_, slot), n)| (*slot, *n)),
+                    .filter(|(_, s, _)| s == status)
+                    .map(|(slot, _, n)| (*slot, *n)),
             );
             StatusSeries {
                 status: (*status).into(),
@@ -131,17 +65,17 @@ pub fn volume(w: &Window, runs: &[RunGroup]) -> RunVolume {
 }
 
 /// Runs per local hour of day, whatever their status.
-pub fn hours(w: &Window, runs: &[RunGroup]) -> Vec<u64> {
+pub fn hours(w: &Window, runs: &[RunRow]) -> Vec<u64> {
     let mut by: HashMap<i64, u64> = HashMap::new();
-    for slot in runs.iter().flat_map(|g| &g.slots) {
-        *by.entry(*slot).or_default() += 1;
+    for r in runs {
+        *by.entry(r.slot).or_default() += 1;
     }
     w.fold_hours(by).to_vec()
 }
 
 /// Per workflow that still exists (`names`): runs, outcomes and duration
 /// percentiles; most runs first, then by name.
-pub fn workflows(runs: &[RunGroup], names: &HashMap<u64, String>) -> Vec<WorkflowStats> {
+pub fn workflows(runs: &[RunRow], names: &HashMap<u64, String>) -> Vec<WorkflowStats> {
     #[derive(Default)]
     struct Acc {
         runs: u64,
@@ -150,16 +84,15 @@ pub fn workflows(runs: &[RunGroup], names: &HashMap<u64, String>) -> Vec<Workflo
         durations: Vec<i64>,
     }
     let mut by: BTreeMap<u64, Acc> = BTreeMap::new();
-    for g in runs {
-        let e = by.entry(g.workflow_id).or_default();
-        let n = g.slots.len() as u64;
-        e.runs += n;
-        match g.status.as_str() {
-            "succeeded" => e.succeeded += n,
-            "failed" => e.failed += n,
+    for r in runs {
+        let e = by.entry(r.workflow_id).or_default();
+        e.runs += 1;
+        match r.status.as_str() {
+            "succeeded" => e.succeeded += 1,
+            "failed" => e.failed += 1,
             _ => {}
         }
-        e.durations.extend_from_slice(&g.durations_ms);
+        e.durations.extend(r.duration_ms);
     }
     let mut out: Vec<WorkflowStats> = by
         .into_iter()
@@ -181,18 +114,15 @@ pub fn workflows(runs: &[RunGroup], names: &HashMap<u64, String>) -> Vec<Workflo
 }
 
 /// Creation-to-start percentiles of the runs that started.
-pub fn queue_wait(runs: &[RunGroup]) -> Percentiles {
-    let mut waits: Vec<i64> = runs
-        .iter()
-        .flat_map(|g| g.queue_ms.iter().copied())
-        .collect();
+pub fn queue_wait(runs: &[RunRow]) -> Percentiles {
+    let mut waits: Vec<i64> = runs.iter().filter_map(|r| r.queue_ms).collect();
     Percentiles::of_values(&mut waits, 1.0)
 }
 
 /// Per node of a workflow that still exists: attempts, failures and
 /// duration percentiles, by workflow id then node id; and the nodes with
 /// the most failures.
-pub fn nodes(attempts: &[AttemptGroup], names: &HashMap<u64, String>) -> NodeStats {
+pub fn nodes(attempts: &[AttemptRow], names: &HashMap<u64, String>) -> NodeStats {
     #[derive(Default)]
     struct Acc {
         n: u64,
@@ -200,13 +130,13 @@ pub fn nodes(attempts: &[AttemptGroup], names: &HashMap<u64, String>) -> NodeSta
         durations: Vec<i64>,
     }
     let mut by: BTreeMap<(u64, &str), Acc> = BTreeMap::new();
-    for g in attempts {
-        let e = by.entry((g.workflow_id, g.node_id.as_str())).or_default();
-        e.n += g.attempts;
-        if g.failed {
-            e.failed += g.attempts;
+    for a in attempts {
+        let e = by.entry((a.workflow_id, a.node_id.as_str())).or_default();
+        e.n += 1;
+        if a.failed != 0 {
+            e.failed += 1;
         }
-        e.durations.extend_from_slice(&g.durations_ms);
+        e.durations.extend(a.duration_ms);
     }
     let by_node: Vec<NodeStat> = by
         .into_iter()
@@ -250,10 +180,10 @@ pub fn nodes(attempts: &[AttemptGroup], names: &HashMap<u64, String>) -> NodeSta
 
 /// Failed attempts by reason (`unknown`: not recorded), most first, then
 /// by reason with `unknown` first.
-pub fn failures(attempts: &[AttemptGroup]) -> Vec<ReasonCount> {
+pub fn failures(attempts: &[AttemptRow]) -> Vec<ReasonCount> {
     let mut by: BTreeMap<Option<&str>, u64> = BTreeMap::new();
-    for g in attempts.iter().filter(|g| g.failed) {
-        *by.entry(g.reason.as_deref()).or_default() += g.attempts;
+    for a in attempts.iter().filter(|a| a.failed != 0) {
+        *by.entry(a.reason.as_deref()).or_default() += 1;
     }
     let mut rows: Vec<(Option<&str>, u64)> = by.into_iter().collect();
     // Stable: equal counts keep the map's order (by reason, none first).
@@ -312,7 +242,6 @@ mod tests {
             run(100, 2, "succeeded", Some(10), Some(1)),
             run(100, 2, "pending", None, None),
         ];
-        let runs = group_runs(runs.to_vec());
         let v = volume(&w, &runs);
         assert_eq!(v.total, 4);
         assert_eq!(v.success_rate, Some(2.0 / 3.0));
@@ -335,7 +264,6 @@ mod tests {
             // A deleted workflow's runs are not listed.
             run(0, 3, "succeeded", Some(1), Some(1)),
         ];
-        let runs = group_runs(runs.to_vec());
         let out = workflows(&runs, &names());
         assert_eq!(out.len(), 2);
         let w = &out[0];
@@ -361,7 +289,6 @@ mod tests {
             attempt(2, "b", Some(Some("timeout")), Some(20)),
             attempt(3, "gone", Some(Some("error")), Some(1)),
         ];
-        let attempts = group_attempts(attempts.to_vec());
         let s = nodes(&attempts, &names());
         let keys: Vec<(u64, &str)> = s
             .by_node

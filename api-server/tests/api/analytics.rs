@@ -8,12 +8,6 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 
-use katalusis_analytics::{Bucket, Tz, Window};
-use katalusis_api::analytics::db;
-use katalusis_api::analytics::model::Filters;
-use katalusis_api::analytics::runs::{group_attempts, group_runs, AttemptGroup, RunGroup};
-use katalusis_api::auth::ClientScope;
-
 use crate::support::*;
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -855,77 +849,6 @@ async fn run_metrics_agree_with_a_window_sort_over_every_row(pool: MySqlPool) {
     .await;
     assert_eq!(b["queue"]["waitMs"], queue["all"]);
     assert_eq!(b["volume"]["total"], 150);
-}
-
-/// The run metrics read each group's values packed into lists: the lists
-/// hold exactly what the runs and attempts read one by one give, in every
-/// scope; a list too long to pack is not taken, and the read falls back to
-/// the rows.
-#[sqlx::test(migrations = "../migrations")]
-async fn packed_run_and_attempt_groups_hold_the_values_of_every_row(pool: MySqlPool) {
-    let app = spawn_app(pool).await;
-    let p = people(&app).await;
-    let (w1, w2) = empty_workflows(&app, &p).await;
-    random_runs(&app, &p, w1, w2).await;
-    let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
-    let w = Window::new(day(1), day(7), Bucket::Day, Tz::UTC).unwrap();
-    let f = Filters::default();
-    let runs_sorted = |mut g: Vec<RunGroup>| {
-        for x in &mut g {
-            x.slots.sort_unstable();
-            x.durations_ms.sort_unstable();
-            x.queue_ms.sort_unstable();
-        }
-        g.sort_by(|a, b| (a.workflow_id, &a.status).cmp(&(b.workflow_id, &b.status)));
-        g
-    };
-    let attempts_sorted = |mut g: Vec<AttemptGroup>| {
-        for x in &mut g {
-            x.durations_ms.sort_unstable();
-        }
-        g.sort_by(|a, b| {
-            (a.workflow_id, &a.node_id, a.failed, &a.reason).cmp(&(
-                b.workflow_id,
-                &b.node_id,
-                b.failed,
-                &b.reason,
-            ))
-        });
-        g
-    };
-    for scope in [
-        ClientScope::All,
-        ClientScope::AssignedTo(p.manager.user_id),
-        ClientScope::Only(p.una.user_id),
-    ] {
-        let rows = runs_sorted(group_runs(
-            db::window_runs(&app.db, scope, &f, &w).await.unwrap(),
-        ));
-        assert!(rows.len() > 2, "{scope:?}: {rows:?}");
-        let packed = db::packed_run_groups(&app.db, scope, &f, &w, db::PACKED_LIST_BYTES)
-            .await
-            .unwrap()
-            .expect("short lists are packed");
-        assert_eq!(runs_sorted(packed), rows, "{scope:?}");
-        let cut = db::packed_run_groups(&app.db, scope, &f, &w, 4)
-            .await
-            .unwrap();
-        assert_eq!(cut, None, "{scope:?}");
-
-        let rows = attempts_sorted(group_attempts(
-            db::window_attempts(&app.db, scope, &f, &w).await.unwrap(),
-        ));
-        assert!(rows.iter().any(|g| g.failed), "{scope:?}: {rows:?}");
-        let packed = db::packed_attempt_groups(&app.db, scope, &f, &w, db::PACKED_LIST_BYTES)
-            .await
-            .unwrap()
-            .expect("short lists are packed");
-        assert_eq!(attempts_sorted(packed), rows, "{scope:?}");
-        let cut = db::packed_attempt_groups(&app.db, scope, &f, &w, 4)
-            .await
-            .unwrap();
-        assert_eq!(cut, None, "{scope:?}");
-    }
 }
 
 #[sqlx::test(migrations = "../migrations")]
