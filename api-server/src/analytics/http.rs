@@ -10,7 +10,7 @@ use katalusis_analytics::{rate, Percentiles, Window, AGE_BANDS};
 use sqlx::MySqlPool;
 use tokio::sync::OnceCell;
 
-use super::db::{self, OpenRow, TaskRefRow};
+use super::db::{self, OpenRow, TaskRefRow, TaskScope};
 use super::model::*;
 use super::runs as run_metrics;
 use crate::auth::{ClientScope, CurrentUser};
@@ -74,7 +74,7 @@ const PRIORITIES: [Priority; 4] = [
 
 struct TaskCtx<'a> {
     db: &'a MySqlPool,
-    v: Viewer,
+    s: TaskScope,
     scope: ClientScope,
     r: &'a Request<TaskGroup>,
     /// Read once for the open, aging and SLA groups, whichever asks first.
@@ -92,7 +92,7 @@ impl TaskCtx<'_> {
 
     async fn open_rows(&self) -> Result<&[OpenRow], sqlx::Error> {
         self.open_rows
-            .get_or_try_init(|| db::open_summary(self.db, self.v, &self.r.filters, self.r.now))
+            .get_or_try_init(|| db::open_summary(self.db, &self.s, &self.r.filters, self.r.now))
             .await
             .map(Vec::as_slice)
     }
@@ -105,8 +105,8 @@ impl TaskCtx<'_> {
         }
         let f = &self.r.filters;
         let (created_rows, completed_rows) = tokio::try_join!(
-            db::created_slots(self.db, self.v, f, self.w()),
-            db::completed_slots(self.db, self.v, f, self.w()),
+            db::created_slots(self.db, &self.s, f, self.w()),
+            db::completed_slots(self.db, &self.s, f, self.w()),
         )?;
         let created_and_completed: u64 = created_rows.iter().map(|r| u(r.2)).sum();
         let created = self
@@ -119,7 +119,7 @@ impl TaskCtx<'_> {
         let completed_total: u64 = completed.iter().sum();
         let flow = if self.wants(TaskGroup::Flow) {
             let (arrived_before, done_before) =
-                db::before_window(self.db, self.v, f, self.w()).await?;
+                db::before_window(self.db, &self.s, f, self.w()).await?;
             let mut arrived = Vec::with_capacity(created.len());
             let mut done = Vec::with_capacity(created.len());
             let (mut a, mut d) = (u(arrived_before), u(done_before));
@@ -192,8 +192,8 @@ impl TaskCtx<'_> {
         }
         let f = &self.r.filters;
         let (mut seconds, points) = tokio::try_join!(
-            db::cycle_seconds(self.db, self.v, f, self.w()),
-            db::cycle_points(self.db, self.v, f, self.w(), CYCLE_POINTS + 1),
+            db::cycle_seconds(self.db, &self.s, f, self.w()),
+            db::cycle_points(self.db, &self.s, f, self.w(), CYCLE_POINTS + 1),
         )?;
         let hours = Percentiles::of_values(&mut seconds, 3600.0);
         let points_truncated = points.len() > CYCLE_POINTS as usize;
@@ -220,7 +220,7 @@ impl TaskCtx<'_> {
         let f = &self.r.filters;
         let (rows, oldest, statuses) = tokio::try_join!(
             self.open_rows(),
-            db::oldest_open(self.db, self.v, f, OLDEST_LIST),
+            db::oldest_open(self.db, &self.s, f, OLDEST_LIST),
             crate::tasks::db::statuses(self.db),
         )?;
         let bands = AGE_BANDS
@@ -259,9 +259,9 @@ impl TaskCtx<'_> {
         let f = &self.r.filters;
         let now = self.r.now;
         let (rows, open, at_risk) = tokio::try_join!(
-            db::breaches(self.db, self.v, f, self.w(), now),
+            db::breaches(self.db, &self.s, f, self.w(), now),
             self.open_rows(),
-            db::at_risk(self.db, self.v, f, now, AT_RISK_LIST),
+            db::at_risk(self.db, &self.s, f, now, AT_RISK_LIST),
         )?;
         let open_breached: i64 = open.iter().map(|r| r.4).sum();
         let open_at_risk: i64 = open.iter().map(|r| r.5).sum();
@@ -315,9 +315,9 @@ impl TaskCtx<'_> {
         }
         let f = &self.r.filters;
         let (completed, open, (changes, tasks)) = tokio::try_join!(
-            db::per_assignee(self.db, self.v, f, Some(self.w())),
-            db::per_assignee(self.db, self.v, f, None),
-            db::reassignments(self.db, self.v, f, self.w()),
+            db::per_assignee(self.db, &self.s, f, Some(self.w())),
+            db::per_assignee(self.db, &self.s, f, None),
+            db::reassignments(self.db, &self.s, f, self.w()),
         )?;
         let users = |rows: Vec<(u64, String, i64)>| {
             rows.into_iter()
@@ -367,12 +367,18 @@ pub async fn tasks(
     let r = q
         .parse(&TaskGroup::ALL, TaskGroup::as_str, Utc::now())
         .map_err(to_api)?;
+    let viewer = Viewer {
+        user_id: user.id,
+        role: user.role,
+    };
+    let s = TaskScope::of(&state.db, viewer, &r.filters)
+        .await
+        .map_err(|e| {
+            ApiError::Internal(anyhow::Error::new(e).context("reading the manager's clients"))
+        })?;
     let ctx = TaskCtx {
         db: &state.db,
-        v: Viewer {
-            user_id: user.id,
-            role: user.role,
-        },
+        s,
         scope: ClientScope::of(&user),
         r: &r,
         open_rows: OnceCell::new(),

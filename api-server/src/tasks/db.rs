@@ -637,7 +637,7 @@ fn client_index(sort: TaskSort) -> Option<&'static str> {
 }
 
 /// The clients a manager manages.
-async fn managed_clients(db: &MySqlPool, manager: u64) -> Result<Vec<u64>, sqlx::Error> {
+pub(crate) async fn managed_clients(db: &MySqlPool, manager: u64) -> Result<Vec<u64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT client_id FROM manager_client WHERE manager_id = ? ORDER BY client_id",
     )

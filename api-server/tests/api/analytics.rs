@@ -304,6 +304,94 @@ async fn a_manager_and_a_client_see_only_their_scope(pool: MySqlPool) {
     assert_eq!(created_total(&get(&app, &p.manager, &assigned).await), 1);
 }
 
+/// A manager's scope is read in three disjoint parts (their clients' tasks,
+/// other clients' tasks they reported, other clients' tasks assigned to
+/// them): every group counts each task they may see once, whichever parts
+/// it would fall in, and none they may not.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_managers_numbers_count_each_task_of_their_scope_once_in_every_group(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (admin, mia) = (p.admin.user_id, p.manager.user_id);
+    let (carl, una) = (p.carl.user_id, p.una.user_id);
+    let created = at("2026-03-02T09:00:00Z");
+    let t = || T::new(created).sla(created + Duration::hours(18), created + Duration::hours(24));
+    // Carl's, reported by and assigned to Mia (also her client's); Una's
+    // reported by Mia; Una's assigned to Mia; Una's reported by and
+    // assigned to Mia.
+    let seen = [
+        task(&app, carl, mia, mia, t().done(Duration::hours(1))).await,
+        task(&app, una, mia, una, t().done(Duration::hours(2))).await,
+        task(&app, una, admin, mia, t()).await,
+        task(&app, una, mia, mia, t()).await,
+    ];
+    // Una's, neither reported by nor assigned to Mia.
+    task(&app, una, admin, una, t().done(Duration::hours(3))).await;
+    task(&app, una, admin, una, t()).await;
+
+    let b = get(&app, &p.manager, &format!("/api/analytics/tasks?{MARCH}")).await;
+    assert_eq!(b["throughput"]["createdTotal"], 4);
+    assert_eq!(b["throughput"]["completedTotal"], 2);
+    assert_eq!(b["flow"]["open"], json!([0, 2, 2, 2, 2, 2, 2]));
+    assert_eq!(b["open"]["total"], 2);
+    assert_eq!(
+        b["aging"]["bands"].as_array().unwrap().last().unwrap()["total"],
+        2
+    );
+    let mut oldest: Vec<u64> = b["aging"]["oldest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["taskId"].as_u64().unwrap())
+        .collect();
+    oldest.sort_unstable();
+    assert_eq!(oldest, vec![seen[2], seen[3]]);
+    // Both open tasks are past their deadline; the two completed were not.
+    assert_eq!(b["sla"]["withSla"], 4);
+    assert_eq!(b["sla"]["breached"], 2);
+    assert_eq!(b["sla"]["openBreached"], 2);
+    let by_client: BTreeMap<u64, u64> = b["sla"]["byClient"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["clientId"].as_u64().unwrap(),
+                c["withSla"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(by_client, BTreeMap::from([(carl, 1), (una, 3)]));
+    assert_eq!(b["cycle"]["hours"]["count"], 2);
+    assert_eq!(b["cycle"]["hours"]["p50"], 1.0);
+    assert_eq!(b["cycle"]["hours"]["p85"], 2.0);
+    assert_eq!(b["cycle"]["points"].as_array().unwrap().len(), 2);
+    let counts = |key: &str| -> BTreeMap<u64, u64> {
+        b["people"][key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| (u["userId"].as_u64().unwrap(), u["count"].as_u64().unwrap()))
+            .collect()
+    };
+    assert_eq!(
+        counts("completedByAssignee"),
+        BTreeMap::from([(mia, 1), (una, 1)])
+    );
+    assert_eq!(counts("openByAssignee"), BTreeMap::from([(mia, 2)]));
+
+    // Filters narrow each part: Una's alone, Carl's alone, Mia's assignments.
+    let url = format!("/api/analytics/tasks?{MARCH}&groups=throughput");
+    let created_total = |b: &Value| b["throughput"]["createdTotal"].as_u64().unwrap();
+    let una_only = format!("{url}&clientId={una}");
+    assert_eq!(created_total(&get(&app, &p.manager, &una_only).await), 3);
+    let carl_only = format!("{url}&clientId={carl}");
+    assert_eq!(created_total(&get(&app, &p.manager, &carl_only).await), 1);
+    let mias = format!("{url}&assigneeId={mia}");
+    assert_eq!(created_total(&get(&app, &p.manager, &mias).await), 3);
+    assert_eq!(created_total(&get(&app, &p.admin, &url).await), 6);
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn day_and_week_buckets_follow_the_time_zone(pool: MySqlPool) {
     let app = spawn_app(pool).await;
@@ -623,14 +711,11 @@ async fn window_percentiles(
         .collect()
 }
 
-#[sqlx::test(migrations = "../migrations")]
-async fn run_metrics_agree_with_a_window_sort_over_every_row(pool: MySqlPool) {
-    let app = spawn_app(pool).await;
-    let p = people(&app).await;
+/// A fixed pseudo-random spread of 150 runs of `w1` (Carl's) and `w2`
+/// (Una's) over the first days of March: many equal and unequal durations,
+/// unfinished and pending runs, one to three attempts.
+async fn random_runs(app: &TestApp, p: &People, w1: u64, w2: u64) {
     let (carl, una, admin) = (p.carl.user_id, p.una.user_id, p.admin.user_id);
-    let (w1, w2) = empty_workflows(&app, &p).await;
-    // A fixed pseudo-random spread of runs over the window: many equal and
-    // unequal durations, unfinished and pending runs, one to three attempts.
     let mut seed: u64 = 42;
     let mut next = |m: u64| {
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
@@ -684,6 +769,14 @@ async fn run_metrics_agree_with_a_window_sort_over_every_row(pool: MySqlPool) {
             .unwrap();
         }
     }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn run_metrics_agree_with_a_window_sort_over_every_row(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (w1, w2) = empty_workflows(&app, &p).await;
+    random_runs(&app, &p, w1, w2).await;
 
     let b = get(&app, &p.admin, &format!("/api/analytics/runs?{MARCH}")).await;
     let runs = "FROM run r WHERE r.started_at IS NOT NULL AND r.finished_at IS NOT NULL";

@@ -1,6 +1,6 @@
 import { lazy, Suspense, type ComponentType } from "react";
 import { createBrowserRouter, Navigate } from "react-router";
-import { useSession } from "@/shared/api";
+import { useSession, type Role } from "@/shared/api";
 import { LoadingState } from "@/shared/ui";
 import { AppShell } from "@/widgets/app-shell";
 import { LoginPage } from "@/pages/login";
@@ -57,6 +57,54 @@ function EditorRoute() {
   return EditorPage ? <EditorPage /> : editorFallback;
 }
 
+/**
+ * A page whose module its route's loader fetches: once loaded it renders
+ * directly, without a Suspense fallback (see `EditorRoute`); before (a
+ * loader that did not run for this role), lazily.
+ */
+function loadedPage(load: () => Promise<{ default: ComponentType }>) {
+  let Page: ComponentType | null = null;
+  const start = () =>
+    load().then((m) => {
+      Page = m.default;
+      return m;
+    });
+  const fallback = page(load);
+  function LoadedPage() {
+    return Page ? <Page /> : fallback;
+  }
+  return { load: start, element: <LoadedPage /> };
+}
+
+/**
+ * Entering a dashboard (`role`'s page with the analytics dashboard) starts
+ * its two analytics requests, the page's code and the dashboard's code at
+ * once, and the route renders when the code is there; the dashboard's
+ * queries pick the answers up in flight. Mounted first, the dashboard
+ * asked for its data only after the page's chunk, then its own chunk, had
+ * arrived one after the other (measured on the manager's home: about 350
+ * ms from the document to the first analytics request).
+ */
+function dashboardLoader(role: Role, load: () => Promise<unknown>) {
+  return async ({ request }: { request: Request }) => {
+    if (useSession.getState().user?.role !== role) return null;
+    // The charts' chunk too, though not waited for: it is needed only once
+    // the answers are there.
+    void import("@/shared/chart").then((m) => m.preloadCharts());
+    await Promise.all([
+      import("@/entities/analytics").then(({ prefetchAnalytics }) =>
+        prefetchAnalytics(queryClient, new URL(request.url).searchParams),
+      ),
+      load(),
+      import("@/widgets/analytics-dashboard"),
+    ]);
+    return null;
+  };
+}
+
+const analyticsPage = loadedPage(() => import("@/pages/analytics"));
+const managerHome = loadedPage(() => import("@/pages/manager-clients"));
+
 export const router = createBrowserRouter([
   {
     errorElement: <RouteError />,
@@ -72,7 +120,12 @@ export const router = createBrowserRouter([
         ),
         children: [
           { index: true, element: <Navigate to="/admin/users" replace /> },
-          { path: "analytics", element: page(() => import("@/pages/analytics")) },
+          {
+            path: "analytics",
+            loader: dashboardLoader("admin", analyticsPage.load),
+            hydrateFallbackElement: <LoadingState />,
+            element: analyticsPage.element,
+          },
           { path: "users", element: page(() => import("@/pages/admin-users")) },
           { path: "assignments", element: page(() => import("@/pages/admin-assignments")) },
           { path: "library", element: page(() => import("@/pages/admin-library")) },
@@ -106,7 +159,12 @@ export const router = createBrowserRouter([
           </RequireRole>
         ),
         children: [
-          { index: true, element: page(() => import("@/pages/manager-clients")) },
+          {
+            index: true,
+            loader: dashboardLoader("manager", managerHome.load),
+            hydrateFallbackElement: <LoadingState />,
+            element: managerHome.element,
+          },
           { path: "templates", element: page(() => import("@/pages/workflow-gallery")) },
           { path: "tasks", element: page(() => import("@/pages/tasks")) },
           { path: "tasks/import", element: page(() => import("@/pages/task-import")) },
@@ -134,7 +192,12 @@ export const router = createBrowserRouter([
         children: [
           { index: true, element: page(() => import("@/pages/client-runs")) },
           { path: "runs/:id", element: page(() => import("@/pages/client-run")) },
-          { path: "analytics", element: page(() => import("@/pages/analytics")) },
+          {
+            path: "analytics",
+            loader: dashboardLoader("client", analyticsPage.load),
+            hydrateFallbackElement: <LoadingState />,
+            element: analyticsPage.element,
+          },
           { path: "tasks", element: page(() => import("@/pages/tasks")) },
         ],
       },

@@ -1,6 +1,11 @@
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, queryOptions, useQuery, type QueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "@/shared/api";
-import type { AnalyticsQuery } from "./model/filters";
+import {
+  browserTimeZone,
+  filtersFromSearch,
+  filtersToQuery,
+  type AnalyticsQuery,
+} from "./model/filters";
 
 export type TaskAnalytics = Schemas["TaskAnalytics"];
 export type RunAnalytics = Schemas["RunAnalytics"];
@@ -11,20 +16,40 @@ export const analyticsKeys = {
   runs: (q: AnalyticsQuery) => ["analytics", "runs", q] as const,
 };
 
-export function useTaskAnalytics(q: AnalyticsQuery) {
-  return useQuery({
+export const taskAnalyticsQuery = (q: AnalyticsQuery) =>
+  queryOptions({
     queryKey: analyticsKeys.tasks(q),
     queryFn: () => unwrap(api.GET("/api/analytics/tasks", { params: { query: q } })),
-    placeholderData: keepPreviousData,
   });
+
+export const runAnalyticsQuery = (q: AnalyticsQuery) =>
+  queryOptions({
+    queryKey: analyticsKeys.runs(q),
+    queryFn: () => unwrap(api.GET("/api/analytics/runs", { params: { query: q } })),
+  });
+
+export function useTaskAnalytics(q: AnalyticsQuery) {
+  return useQuery({ ...taskAnalyticsQuery(q), placeholderData: keepPreviousData });
 }
 
 /** `refetchInterval` for viewers without a run event stream (clients). */
 export function useRunAnalytics(q: AnalyticsQuery, opts: { refetchInterval?: number } = {}) {
   return useQuery({
-    queryKey: analyticsKeys.runs(q),
-    queryFn: () => unwrap(api.GET("/api/analytics/runs", { params: { query: q } })),
+    ...runAnalyticsQuery(q),
     placeholderData: keepPreviousData,
     refetchInterval: opts.refetchInterval,
   });
+}
+
+/**
+ * Starts the dashboard's two requests for the filters in `search` (a page
+ * URL's query), as the dashboard will ask for them in the browser's time
+ * zone: a route loader calls this so the answers are on their way while the
+ * page's code loads, and the dashboard's queries pick them up in flight.
+ */
+export function prefetchAnalytics(qc: QueryClient, search: URLSearchParams) {
+  const f = filtersFromSearch(search);
+  const tz = browserTimeZone();
+  void qc.prefetchQuery(taskAnalyticsQuery(filtersToQuery(f, tz, "tasks")));
+  void qc.prefetchQuery(runAnalyticsQuery(filtersToQuery(f, tz, "runs")));
 }

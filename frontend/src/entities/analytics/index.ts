@@ -1,5 +1,8 @@
 export {
   analyticsKeys,
+  prefetchAnalytics,
+  runAnalyticsQuery,
+  taskAnalyticsQuery,
   useRunAnalytics,
   useTaskAnalytics,
   type RunAnalytics,

@@ -21,7 +21,10 @@ import { RuleSuggestions } from "@/widgets/rule-suggestions";
 
 // Its own chunk (with uPlot behind it), so the client list does not wait for
 // it; mounted as soon as it arrives, not through Suspense (see importOnce).
+// Asked for as this page loads: the route's loader fetches both chunks at
+// once, so the first render usually has it.
 const useDashboardModule = importOnce(() => import("@/widgets/analytics-dashboard"));
+useDashboardModule.preload();
 
 export default function ManagerClientsPage() {
   const clients = useMyClients();

@@ -34,6 +34,22 @@ describe("importOnce", () => {
     expect(load).toHaveBeenCalledTimes(1);
   });
 
+  it("renders a preloaded module on the first render", async () => {
+    const load = vi.fn(async () => ({ Hello: () => <p>hello</p> }));
+    const useMod = importOnce(load);
+    useMod.preload();
+    await Promise.resolve();
+    await Promise.resolve();
+    function Host() {
+      const m = useMod();
+      return m ? <m.Hello /> : <p>loading</p>;
+    }
+    render(<Host />);
+    expect(screen.getByText("hello")).toBeTruthy();
+    useMod.preload();
+    expect(load).toHaveBeenCalledTimes(1);
+  });
+
   it("throws a failed import to the error boundary", async () => {
     const useMod = importOnce(() => Promise.reject(new Error("chunk gone")));
     function Host() {

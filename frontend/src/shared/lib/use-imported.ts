@@ -15,7 +15,7 @@ export function importOnce<T>(load: () => Promise<T>) {
       module = m;
       return m;
     }));
-  return function useImported(): T | null {
+  function useImported(): T | null {
     const [m, setM] = useState<T | null>(() => module);
     const [error, setError] = useState<unknown>(null);
     useEffect(() => {
@@ -31,5 +31,14 @@ export function importOnce<T>(load: () => Promise<T>) {
     }, [m]);
     if (error) throw error;
     return m;
+  }
+  /**
+   * Starts the import before the first render (from a route loader, or as
+   * the importing module loads), so that render has the module. A failure
+   * is left to the hook, which throws it to the error boundary.
+   */
+  useImported.preload = (): void => {
+    start().catch(() => {});
   };
+  return useImported;
 }
