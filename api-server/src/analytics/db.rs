@@ -24,7 +24,7 @@ type Qb<'a> = QueryBuilder<'a, MySql>;
 /// in the task lists (`tasks::db`, migration 0018): the tasks of their
 /// clients, the tasks of other clients they reported, and the tasks of other
 /// clients assigned to them and not reported by them. Each part is read
-/// through its own index (the clients' through migration 0021's covering
+/// through its own index (the clients' through migration 0022's covering
 /// indexes by client), so a manager's statements read only their share:
 /// with one predicate OR-ing the three, every statement walked every
 /// client's tasks of its range and kept a tenth of them.
