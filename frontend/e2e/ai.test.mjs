@@ -357,10 +357,11 @@ test("a sentence becomes a validated proposal shown as a diff; accepting edits t
   await page.context().close();
 });
 
-test("a failed run is explained on the run page, labelled AI-generated with its sources", async () => {
+/** A workflow whose one node fails, played, and its run's page open as the manager. */
+async function openFailedRun(name) {
   const wf = await api.call("POST", "/api/workflows", managerToken, {
     clientId,
-    name: "Broken import",
+    name,
     graph: { nodes: [node("boom", "csv.fail", 0, 0)], edges: [] },
   });
   const run = await api.call("POST", `/api/workflows/${wf.id}/runs`, managerToken, {
@@ -374,6 +375,11 @@ test("a failed run is explained on the run page, labelled AI-generated with its 
   await page.waitForURL(/\/manager$/);
   await page.goto(`${server.base}/manager/runs/${run.id}`);
   await page.getByTestId("run-node-boom").getByText("failed").waitFor({ timeout: 60_000 });
+  return { run, page };
+}
+
+test("a failed run is explained on the run page, labelled AI-generated with its sources", async () => {
+  const { page } = await openFailedRun("Broken import");
   const before = received.length;
   await page.getByRole("button", { name: "Explain this run" }).click();
   const summary = page.getByTestId("ai-summary-run");
@@ -390,22 +396,7 @@ test("a failed run is explained on the run page, labelled AI-generated with its 
 });
 
 test("the chat panel answers about the run on the page, streamed, through a read-only tool, as inert text", async () => {
-  const wf = await api.call("POST", "/api/workflows", managerToken, {
-    clientId,
-    name: "Broken import again",
-    graph: { nodes: [node("boom", "csv.fail", 0, 0)], edges: [] },
-  });
-  const run = await api.call("POST", `/api/workflows/${wf.id}/runs`, managerToken, {
-    mode: "sync",
-  });
-  const page = await (
-    await browser.newContext({ viewport: { width: 1440, height: 900 } })
-  ).newPage();
-  page.setDefaultTimeout(20_000);
-  await signIn(page, server.base, "flora", "password-1234");
-  await page.waitForURL(/\/manager$/);
-  await page.goto(`${server.base}/manager/runs/${run.id}`);
-  await page.getByTestId("run-node-boom").getByText("failed").waitFor({ timeout: 60_000 });
+  const { run, page } = await openFailedRun("Broken import again");
   const before = received.length;
 
   await page.getByTestId("ai-chat-toggle").click();
