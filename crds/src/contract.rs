@@ -20,6 +20,11 @@ pub mod api {
     pub const LABEL_WORKFLOW_ID: &str = "katalusis.io/workflow-id";
     /// Label holding the client id.
     pub const LABEL_CLIENT_ID: &str = "katalusis.io/client-id";
+    /// Label naming the client (by username) of a cluster-authored Workflow.
+    pub const LABEL_CLIENT: &str = "katalusis.io/client";
+    /// Label the API server puts on a Run it adopted (one created in the
+    /// cluster), holding the run id it was given.
+    pub const LABEL_ADOPTED_RUN_ID: &str = "katalusis.io/adopted-run-id";
 }
 
 /// Labels and annotations on the Pods the operator creates.

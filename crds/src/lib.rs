@@ -6,6 +6,7 @@
 pub mod builtin;
 pub mod contract;
 pub mod graph;
+pub mod manifest;
 pub mod plan;
 pub mod resources;
 pub mod template;

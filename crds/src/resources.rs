@@ -43,10 +43,17 @@ pub fn json_map_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     })
 }
 
-/// A saved workflow revision, mirrored from the API server's database so
-/// `kubectl get workflows` lists what the platform knows. MySQL stays the
-/// system of record; the API server server-side-applies this resource with
-/// the field manager `katalusis-api` on every save.
+/// A workflow as a Kubernetes resource. Two kinds live side by side:
+///
+/// - **Mirrors** of workflows edited in the UI: the API server
+///   server-side-applies them with the field manager `katalusis-api` and the
+///   label `app.kubernetes.io/managed-by=katalusis-api`; their spec carries
+///   the database ids.
+/// - **Cluster-authored** workflows (`kubectl apply`, GitOps): identified by
+///   namespace and name, carrying the client's username in the label
+///   `katalusis.io/client` and no database id. The API server adopts them:
+///   it validates them, stores each change as a revision and reports the
+///   outcome in `status`.
 #[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "katalusis.io",
@@ -56,56 +63,96 @@ pub fn json_map_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     shortname = "kwf",
     namespaced,
     status = "WorkflowStatus",
-    printcolumn = r#"{"name":"Revision","type":"integer","jsonPath":".spec.revision"}"#,
-    printcolumn = r#"{"name":"Nodes","type":"integer","jsonPath":".spec.nodeCount"}"#,
+    printcolumn = r#"{"name":"Client","type":"string","jsonPath":".status.client"}"#,
+    printcolumn = r#"{"name":"Revision","type":"integer","jsonPath":".status.revision"}"#,
+    printcolumn = r#"{"name":"Source","type":"string","jsonPath":".status.source"}"#,
+    printcolumn = r#"{"name":"Valid","type":"string","jsonPath":".status.conditions[?(@.type==\"Valid\")].status"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct WorkflowSpec {
-    /// Id of the workflow in the API server's database.
-    pub workflow_id: u64,
-    /// Display name given by the manager.
+    /// Id of the workflow in the API server's database (mirrors only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_id: Option<u64>,
+    /// Display name; a cluster-authored workflow without one shows its
+    /// resource name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub display_name: String,
-    /// Id of the client the workflow belongs to.
-    pub client_id: u64,
-    /// Revision number of the saved graph (increases with every save).
-    pub revision: u32,
-    /// Number of nodes in the graph (derived from `graph`, for `kubectl get`).
-    pub node_count: u32,
-    /// The saved graph.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Id of the client the workflow belongs to (mirrors only; cluster-authored
+    /// workflows name the client by the label `katalusis.io/client`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<u64>,
+    /// Revision number of the saved graph (mirrors only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u32>,
+    /// The graph.
     pub graph: Graph,
 }
 
-/// Observed state of a Workflow.
+/// Where a workflow is edited.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkflowSource {
+    /// In the browser; the cluster holds a mirror.
+    #[default]
+    Ui,
+    /// In the cluster (`kubectl apply`, GitOps); the browser shows it read-only.
+    Cluster,
+}
+
+impl WorkflowSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ui => "ui",
+            Self::Cluster => "cluster",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Ui, Self::Cluster]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// Observed state of a Workflow, written by the API server.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkflowStatus {
     /// The `metadata.generation` the status was written for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// Standard Kubernetes conditions.
+    /// Username of the client the workflow belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// Id of the workflow in the API server's database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_id: Option<u64>,
+    /// The revision stored for the current generation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<WorkflowSource>,
+    /// Number of nodes in the stored graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_count: Option<u32>,
+    /// Standard Kubernetes conditions; `Valid` says whether the spec was
+    /// accepted, with the validator's problems in its message when not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
-}
-
-impl WorkflowSpec {
-    /// A spec for the given graph, with `node_count` derived from it.
-    pub fn new(
-        workflow_id: u64,
-        display_name: impl Into<String>,
-        client_id: u64,
-        revision: u32,
-        graph: Graph,
-    ) -> Self {
-        Self {
-            workflow_id,
-            display_name: display_name.into(),
-            client_id,
-            revision,
-            node_count: u32::try_from(graph.nodes.len()).unwrap_or(u32::MAX),
-            graph,
-        }
-    }
 }
 
 /// One execution of a workflow revision. The spec is a frozen snapshot: the

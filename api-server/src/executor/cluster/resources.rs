@@ -154,13 +154,14 @@ pub fn workflow_object(
     crate::secrets::params::mask_sealed(&mut graph);
     let mut wf = Workflow::new(
         &workflow_name(row.workflow_id),
-        WorkflowSpec::new(
-            row.workflow_id,
-            row.name.clone(),
-            row.client_id,
-            row.revision,
+        WorkflowSpec {
+            workflow_id: Some(row.workflow_id),
+            display_name: row.name.clone(),
+            description: String::new(),
+            client_id: Some(row.client_id),
+            revision: Some(row.revision),
             graph,
-        ),
+        },
     );
     wf.metadata.namespace = Some(namespace.to_owned());
     wf.metadata.labels = Some(labels(&[

@@ -181,7 +181,7 @@ impl Cluster {
             .map_err(|e| cluster_error("listing Workflows", &e))?
             .items
             .iter()
-            .map(|w| (w.spec.workflow_id, w.spec.revision))
+            .filter_map(|w| Some((w.spec.workflow_id?, w.spec.revision?)))
             .collect();
         let current = db::workflows::current_revisions(&self.db)
             .await
