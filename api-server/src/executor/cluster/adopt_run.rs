@@ -216,7 +216,7 @@ impl Cluster {
     /// Marks a Run that cannot be adopted as failed, with the reason.
     async fn refuse_run(&self, run: &Run, message: &str) -> Result<(), ClusterError> {
         tracing::warn!(run = %run.name_any(), message, "refused a Run created in the cluster");
-        let patch = json!({"status": {"phase": RunPhase::Failed.as_str(), "message": message}});
+        let patch = json!({"status": {"phase": RunPhase::Failed, "message": message}});
         self.runs_api()
             .patch_status(
                 &run.name_any(),
