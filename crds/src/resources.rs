@@ -207,6 +207,14 @@ pub struct RunSpec {
     pub decisions: BTreeMap<String, NodeDecision>,
 }
 
+impl RunSpec {
+    /// Whether the API server has filled the spec in (a Run created in the
+    /// cluster waits for adoption).
+    pub fn is_ready(&self) -> bool {
+        self.run_id != 0 && !self.token_secret.is_empty()
+    }
+}
+
 /// The outcome of one attempt of a built-in node, written by the API server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -808,13 +816,5 @@ mod tests {
         let crd = serde_json::to_value(Workflow::crd()).unwrap();
         assert_eq!(crd["spec"]["names"]["shortNames"][0], "kwf");
         assert_eq!(crd["spec"]["names"]["plural"], "workflows");
-    }
-}
-
-impl RunSpec {
-    /// Whether the API server has filled the spec in (a Run created in the
-    /// cluster waits for adoption).
-    pub fn is_ready(&self) -> bool {
-        self.run_id != 0 && !self.token_secret.is_empty()
     }
 }

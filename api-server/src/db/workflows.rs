@@ -247,19 +247,33 @@ async fn insert_revision(
     Ok(())
 }
 
+/// A cluster-authored workflow's content as the cluster holds it now.
+#[derive(Clone, Copy)]
+pub struct ClusterChange<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub graph: &'a str,
+    pub by: u64,
+    pub author: Option<&'a str>,
+    pub generation: i64,
+}
+
 /// Stores what the cluster holds now as the next revision of a
 /// cluster-authored workflow (the cluster is its source of truth, so no
 /// revision check); the new revision.
 pub async fn update_from_cluster(
     tx: &mut sqlx::Transaction<'_, MySql>,
     current: &Row,
-    name: &str,
-    description: &str,
-    graph: &str,
-    by: u64,
-    author: Option<&str>,
-    generation: i64,
+    change: &ClusterChange<'_>,
 ) -> Result<u32, sqlx::Error> {
+    let ClusterChange {
+        name,
+        description,
+        graph,
+        by,
+        author,
+        generation,
+    } = *change;
     let new_rev = current.revision + 1;
     sqlx::query(
         "UPDATE workflow SET name = ?, description = ?, graph = ?, revision = ?, updated_by = ?, \

@@ -176,12 +176,14 @@ impl Cluster {
                 let rev = db::workflows::update_from_cluster(
                     &mut tx,
                     row,
-                    &title,
-                    &m.description,
-                    &graph_json,
-                    by,
-                    Some(&author),
-                    generation,
+                    &db::workflows::ClusterChange {
+                        name: &title,
+                        description: &m.description,
+                        graph: &graph_json,
+                        by,
+                        author: Some(&author),
+                        generation,
+                    },
                 )
                 .await
                 .map_err(db_err)?;
