@@ -308,6 +308,24 @@ def validate_pods(pods_dir: str, version: str) -> None:
     print(f"operator output: {kinds.get('Pod', 0)} Pod specs, {kinds.get('Run', 0)} Runs with status")
 
 
+def validate_examples(version: str) -> None:
+    """The examples people copy: custom resources against our CRD schemas,
+    everything else against the Kubernetes schemas."""
+    files = sorted(glob.glob(os.path.join(ROOT, "examples/*.yaml")))
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            docs = docs_of(f.read())
+        for i, doc in enumerate(docs):
+            where = f"{os.path.relpath(path, ROOT)}[{i}]"
+            if doc.get("apiVersion", "").startswith("katalusis.io/"):
+                validate_custom_resource(doc, where)
+            else:
+                check(doc, where, version)
+    if not files:
+        failures.append("no examples/*.yaml found")
+    print(f"examples: {len(files)} files")
+
+
 def validate_compose() -> None:
     result = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "check-jsonschema"),
@@ -327,6 +345,7 @@ def main() -> int:
     self_check_egress()
     validate_crds(args.kube_version)
     validate_chart(args.kube_version)
+    validate_examples(args.kube_version)
     if args.pods_dir:
         validate_pods(args.pods_dir, args.kube_version)
     validate_compose()
