@@ -30,6 +30,30 @@ pub struct Manifest {
     pub display_name: String,
     pub description: String,
     pub graph: Graph,
+    /// `spec.triggers`: the schedule and event triggers (webhooks hold a
+    /// secret URL and stay in the browser).
+    pub triggers: Vec<ManifestTrigger>,
+}
+
+/// A trigger as a manifest writes it; `config` is the trigger API's
+/// settings object (`{"kind": "schedule", "cron": …}`), checked by the
+/// API server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ManifestTrigger {
+    pub name: String,
+    #[serde(default = "enabled", skip_serializing_if = "is_enabled")]
+    pub enabled: bool,
+    pub config: Value,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_enabled(b: &bool) -> bool {
+    *b
 }
 
 impl Manifest {
@@ -108,6 +132,8 @@ struct Spec {
     description: String,
     #[serde(default)]
     graph: Graph,
+    #[serde(default)]
+    triggers: Vec<ManifestTrigger>,
     // A mirror's database ids, when a mirror was exported with kubectl:
     // ignored, the resource is identified by its namespace and name.
     #[serde(default, rename = "workflowId")]
@@ -182,6 +208,14 @@ pub fn to_object(m: &Manifest) -> Value {
         spec.insert("description".into(), json!(m.description));
     }
     spec.insert("graph".into(), graph);
+    if !m.triggers.is_empty() {
+        let mut triggers = m.triggers.clone();
+        triggers.sort_by(|a, b| a.name.cmp(&b.name));
+        spec.insert(
+            "triggers".into(),
+            serde_json::to_value(triggers).unwrap_or_default(),
+        );
+    }
     let mut metadata = serde_json::Map::new();
     metadata.insert("name".into(), json!(m.name));
     if let Some(ns) = &m.namespace {
@@ -275,6 +309,7 @@ fn check(doc: Document) -> Result<Manifest, ManifestError> {
         display_name: doc.spec.display_name,
         description: doc.spec.description,
         graph: doc.spec.graph,
+        triggers: doc.spec.triggers,
     })
 }
 

@@ -52,6 +52,10 @@ pub struct RenderRequest {
 pub struct ManifestRequest {
     /// The manifest as YAML (or JSON).
     pub yaml: String,
+    /// The workflow the text is edited for (parse only), so its triggers
+    /// are checked as that workflow's.
+    #[serde(default)]
+    pub workflow_id: Option<u64>,
 }
 
 /// A parsed manifest as the editor uses it.
@@ -132,6 +136,7 @@ pub async fn manifest(
         display_name: row.name,
         description: row.description,
         graph,
+        triggers: crate::triggers::manifest::listed(&state.db, row.workflow_id).await?,
     };
     Ok(axum::Json(ManifestText {
         name,
@@ -156,15 +161,16 @@ pub async fn render(
     {
         return Err(ApiError::NotFound);
     }
-    let (name, namespace) = match req.workflow_id {
+    let (name, namespace, triggers) = match req.workflow_id {
         Some(id) => {
             let row = wf::scoped(&state, &user, id).await?;
             (
                 resource_name_of(&state, &row).await?,
                 row.resource_namespace,
+                crate::triggers::manifest::listed(&state.db, id).await?,
             )
         }
-        None => (manifest::name_from_title(&req.name), None),
+        None => (manifest::name_from_title(&req.name), None, vec![]),
     };
     let m = Manifest {
         name: name.clone(),
@@ -173,6 +179,7 @@ pub async fn render(
         display_name: req.name,
         description: req.description,
         graph: req.graph,
+        triggers,
     };
     Ok(axum::Json(ManifestText {
         name,
@@ -222,9 +229,20 @@ pub async fn parse(
         return Ok(axum::Json(invalid(unknown_client(&m))));
     };
     let problems = crate::manifests::problems(&state.db, client_id, &m.graph).await?;
+    let triggers = crate::triggers::manifest::check(
+        &state.db,
+        ClientScope::of(&user),
+        req.workflow_id,
+        client_id,
+        &m.graph,
+        &m.triggers,
+    )
+    .await
+    .err()
+    .map(|errs| trigger_error(&errs));
     Ok(axum::Json(ParseResponse {
-        valid: !problems.iter().any(Problem::is_error),
-        error: None,
+        valid: !problems.iter().any(Problem::is_error) && triggers.is_none(),
+        error: triggers,
         problems,
         workflow: Some(ParsedWorkflow {
             resource_name: m.name.clone(),
@@ -234,6 +252,18 @@ pub async fn parse(
             graph: m.graph,
         }),
     }))
+}
+
+fn trigger_error(errs: &[katalusis_crds::FieldError]) -> ManifestError {
+    ManifestError {
+        message: errs
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        line: None,
+        column: None,
+    }
 }
 
 fn unknown_client(m: &Manifest) -> ManifestError {
@@ -282,7 +312,18 @@ pub async fn apply(
         }
     }
     let title = m.title().to_owned();
-    match db::workflows::by_ui_resource(&state.db, client_id, &m.name).await? {
+    let existing = db::workflows::by_ui_resource(&state.db, client_id, &m.name).await?;
+    let wanted = crate::triggers::manifest::check(
+        &state.db,
+        ClientScope::of(&user),
+        existing.as_ref().map(|r| r.workflow_id),
+        client_id,
+        &m.graph,
+        &m.triggers,
+    )
+    .await
+    .map_err(ApiError::Validation)?;
+    match existing {
         Some(current) => {
             audit.object("workflow", current.workflow_id);
             debug_assert_eq!(current.source.0, WorkflowSource::Ui);
@@ -298,6 +339,7 @@ pub async fn apply(
                 },
             )
             .await?;
+            crate::triggers::manifest::sync(&state.db, row.workflow_id, user.id, &wanted).await?;
             Ok((StatusCode::OK, axum::Json(wf::view(&state, row).await?)))
         }
         None => {
@@ -315,6 +357,7 @@ pub async fn apply(
             )
             .await?;
             audit.object("workflow", id);
+            crate::triggers::manifest::sync(&state.db, id, user.id, &wanted).await?;
             let row = wf::scoped(&state, &user, id).await?;
             state.executor.workflow_saved(row.clone());
             Ok((

@@ -160,11 +160,38 @@ async fn check(
     name: &str,
     config: &TriggerConfig,
 ) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let graph: Graph = serde_json::from_str(&wf.graph).map_err(anyhow::Error::from)?;
+    let target = Target {
+        workflow_id: wf.workflow_id,
+        client_id: wf.client_id,
+        graph: &graph,
+    };
+    check_in(&state.db, ClientScope::of(user), &target, name, config).await
+}
+
+/// The workflow a trigger is checked against: its graph may be one about
+/// to be stored.
+pub(crate) struct Target<'a> {
+    /// 0 for a workflow not stored yet.
+    pub workflow_id: u64,
+    pub client_id: u64,
+    pub graph: &'a Graph,
+}
+
+/// Checks a trigger's name and settings against the workflow it belongs
+/// to; the first instant of a schedule.
+pub(crate) async fn check_in(
+    db: &sqlx::MySqlPool,
+    scope: ClientScope,
+    wf: &Target<'_>,
+    name: &str,
+    config: &TriggerConfig,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
     let mut errs = Vec::new();
     if name.trim().is_empty() || name.chars().count() > 200 {
         errs.push(FieldError::new("name", "must be 1 to 200 characters"));
     }
-    let graph: Graph = serde_json::from_str(&wf.graph).map_err(anyhow::Error::from)?;
+    let graph = wf.graph;
     let node_exists = |target: &str| {
         node_port(target).is_some_and(|(n, _)| graph.nodes.iter().any(|g| g.id == n))
     };
@@ -217,7 +244,7 @@ async fn check(
             }
             match e.on {
                 EventKind::TaskStatusChanged => {
-                    let statuses = crate::tasks::db::statuses(&state.db).await?;
+                    let statuses = crate::tasks::db::statuses(db).await?;
                     match &e.status {
                         Some(s) if statuses.iter().any(|t| t.name.eq_ignore_ascii_case(s)) => {}
                         _ => errs.push(FieldError::new(
@@ -241,9 +268,7 @@ async fn check(
                             "a workflow cannot be started by its own runs",
                         )),
                         Some(id) => {
-                            let source =
-                                crate::db::workflows::get(&state.db, ClientScope::of(user), id)
-                                    .await?;
+                            let source = crate::db::workflows::get(db, scope, id).await?;
                             if source.is_none_or(|s| s.client_id != wf.client_id) {
                                 errs.push(FieldError::new(
                                     "config.sourceWorkflowId",
@@ -278,13 +303,13 @@ async fn check(
     }
 }
 
-fn random_token(bytes: usize) -> String {
+pub(crate) fn random_token(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut b);
     hex::encode(b)
 }
 
-fn sha256_hex(s: &str) -> String {
+pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(sha2::Sha256::digest(s.as_bytes()))
 }
 

@@ -6,6 +6,7 @@
 
 pub mod db;
 pub mod http;
+pub mod manifest;
 pub mod model;
 pub mod service;
 

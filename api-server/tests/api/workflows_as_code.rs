@@ -188,6 +188,52 @@ async fn a_workflow_applied_in_the_cluster_is_adopted_refused_when_invalid_and_a
         .await;
     assert_eq!(revs.body[0]["author"], "argocd-controller");
 
+    // Triggers in the manifest are synchronised by name; the graph is the
+    // same, so no new revision.
+    let mut with_trigger = manifest("greetings", "acme", "bonjour");
+    with_trigger["spec"]["triggers"] = json!([{"name": "nightly",
+        "config": {"kind": "schedule", "cron": "0 2 * * *", "timezone": "UTC"}}]);
+    kubectl_apply(&fake, "argocd-controller", &with_trigger).await;
+    let triggers = eventually("the trigger", || async {
+        let t = app
+            .get(&format!("/api/workflows/{id}/triggers"), &c.manager)
+            .await
+            .body;
+        (t.as_array()?.len() == 1).then_some(t)
+    })
+    .await;
+    assert_eq!(triggers[0]["name"], "nightly");
+    assert!(triggers[0]["nextFireAt"].is_string(), "{triggers}");
+    let same = app
+        .get(&format!("/api/workflows/{id}"), &c.manager)
+        .await
+        .body;
+    assert_eq!(same["revision"], 2);
+    // A trigger that cannot work is refused like a bad graph.
+    with_trigger["spec"]["triggers"][0]["config"]["cron"] = json!("every day");
+    kubectl_apply(&fake, "argocd-controller", &with_trigger).await;
+    let obj = eventually("the trigger refusal", || async {
+        resource(&fake, "greetings").filter(|o| valid_condition(o).is_some_and(|c| c.0 == "False"))
+    })
+    .await;
+    assert_eq!(valid_condition(&obj).unwrap().1, "InvalidTriggers");
+    let kept = app
+        .get(&format!("/api/workflows/{id}/triggers"), &c.manager)
+        .await
+        .body;
+    assert_eq!(kept[0]["config"]["cron"], "0 2 * * *");
+    // Back to a valid manifest with no triggers: the trigger is removed.
+    with_trigger["spec"]["triggers"] = json!([]);
+    kubectl_apply(&fake, "argocd-controller", &with_trigger).await;
+    eventually("the trigger removed", || async {
+        let t = app
+            .get(&format!("/api/workflows/{id}/triggers"), &c.manager)
+            .await
+            .body;
+        t.as_array()?.is_empty().then_some(())
+    })
+    .await;
+
     // An invalid manifest: a condition and an Event, nothing stored.
     let mut broken = manifest("broken", "acme", "x");
     broken["spec"]["graph"]["nodes"][1]["template"]["name"] = json!("no.such.template");
@@ -523,6 +569,49 @@ async fn manifests_render_parse_and_upload_with_the_same_validator_and_scope(poo
     assert_eq!(up.status, StatusCode::OK, "{}", up.body);
     assert_eq!(up.body["id"], wf);
     assert_eq!(up.body["revision"], 2);
+    // Triggers travel with it; webhooks (a secret URL) cannot.
+    let with_trigger = format!(
+        "{edited}  triggers:\n  - name: hourly\n    config:\n      kind: schedule\n      cron: 0 * * * *\n      timezone: UTC\n"
+    );
+    let up = app
+        .post(
+            "/api/workflows/manifest/apply",
+            &c.manager,
+            json!({"yaml": with_trigger}),
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::OK, "{}", up.body);
+    let triggers = app
+        .get(&format!("/api/workflows/{wf}/triggers"), &c.manager)
+        .await;
+    assert_eq!(triggers.body[0]["name"], "hourly", "{}", triggers.body);
+    let again = app
+        .get(&format!("/api/workflows/{wf}/manifest"), &c.manager)
+        .await;
+    assert!(again.body["yaml"]
+        .as_str()
+        .unwrap()
+        .contains("name: hourly"));
+    let webhook =
+        format!("{edited}  triggers:\n  - name: hook\n    config:\n      kind: webhook\n");
+    let refused = app
+        .post(
+            "/api/workflows/manifest/apply",
+            &c.manager,
+            json!({"yaml": webhook}),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.to_string().contains("secret URL"),
+        "{}",
+        refused.body
+    );
     // Under another name it creates a new workflow.
     let other = edited.replace(&format!("name: {name}"), "name: imported-copy");
     let created = app

@@ -28,6 +28,11 @@ fn sample() -> Manifest {
         display_name: "Invoice intake".into(),
         description: String::new(),
         graph,
+        triggers: vec![ManifestTrigger {
+            name: "nightly".into(),
+            enabled: true,
+            config: json!({"kind": "schedule", "cron": "0 2 * * *", "timezone": "Europe/Berlin"}),
+        }],
     }
 }
 
@@ -217,6 +222,57 @@ fn node(id: String) -> impl Strategy<Value = Node> {
         )
 }
 
+/// Schedule and event triggers as the trigger API writes their settings.
+fn triggers() -> impl Strategy<Value = Vec<ManifestTrigger>> {
+    let config = prop_oneof![
+        (
+            prop::sample::select(vec!["0 2 * * *", "*/5 * * * *", "0 9 * * MON-FRI"]),
+            prop::sample::select(vec!["UTC", "Europe/Berlin", "America/New_York"]),
+            prop::sample::select(vec!["skip", "run_once"]),
+            prop::collection::btree_map("n[0-9]", json_value(), 0..2),
+        )
+            .prop_map(|(cron, tz, missed, inputs)| {
+                json!({"kind": "schedule", "cron": cron, "timezone": tz, "missed": missed,
+                       "inputs": inputs.into_iter().map(|(k, v)| (k, json!({"text": v}))).collect::<serde_json::Map<_, _>>()})
+            }),
+        (
+            prop::sample::select(vec![
+                "task_created",
+                "task_status_changed",
+                "run_finished",
+                "import_finished",
+            ]),
+            prop::option::of("[A-Za-z]{1,10}"),
+            prop::option::of(1u64..1000),
+            prop::option::of("n[0-9]\\.[a-z]{1,5}"),
+        )
+            .prop_map(|(on, status, source, input)| {
+                let mut c = json!({"kind": "event", "on": on});
+                if let Some(s) = status {
+                    c["status"] = json!(s);
+                }
+                if let Some(s) = source {
+                    c["sourceWorkflowId"] = json!(s);
+                }
+                if let Some(i) = input {
+                    c["input"] = json!(i);
+                }
+                c
+            }),
+    ];
+    prop::collection::btree_map("[a-z][a-z0-9 -]{0,15}", (any::<bool>(), config), 0..4).prop_map(
+        |m| {
+            m.into_iter()
+                .map(|(name, (enabled, config))| ManifestTrigger {
+                    name,
+                    enabled,
+                    config,
+                })
+                .collect()
+        },
+    )
+}
+
 fn graph() -> impl Strategy<Value = Graph> {
     (1usize..8)
         .prop_flat_map(|n| {
@@ -249,6 +305,7 @@ proptest! {
     #[test]
     fn every_graph_survives_yaml_and_back(
         graph in graph(),
+        triggers in triggers(),
         title in "\\PC{0,40}",
         description in "\\PC{0,60}",
     ) {
@@ -259,6 +316,7 @@ proptest! {
             display_name: title,
             description,
             graph,
+            triggers,
         };
         let text = render(&m);
         let back = parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;

@@ -128,7 +128,7 @@ impl Cluster {
         };
         let object = serde_json::to_value(obj).map_err(|e| ClusterError(e.to_string()))?;
         let checked = self.check(object, &client_name, existing.as_ref()).await?;
-        let (m, client_id, graph) = match checked {
+        let (m, client_id, graph, wanted) = match checked {
             Err((reason, message)) => {
                 self.refuse(obj, status, reason, &message).await;
                 return Ok(Adoption::Invalid { reason });
@@ -191,6 +191,9 @@ impl Cluster {
             }
         };
         tx.commit().await.map_err(db_err)?;
+        crate::triggers::manifest::sync(&self.db, workflow_id, by, &wanted)
+            .await
+            .map_err(|e| ClusterError(format!("triggers: {e}")))?;
         status.workflow_id = Some(workflow_id);
         status.revision = Some(revision);
         status.node_count = u32::try_from(graph.nodes.len()).ok();
@@ -224,8 +227,18 @@ impl Cluster {
         object: Value,
         client_name: &str,
         existing: Option<&db::workflows::Row>,
-    ) -> Result<Result<(manifest::Manifest, u64, Graph), (&'static str, String)>, ClusterError>
-    {
+    ) -> Result<
+        Result<
+            (
+                manifest::Manifest,
+                u64,
+                Graph,
+                Vec<crate::triggers::manifest::Wanted>,
+            ),
+            (&'static str, String),
+        >,
+        ClusterError,
+    > {
         let db_err = |e: sqlx::Error| ClusterError(format!("database: {e}"));
         let m = match manifest::from_object(object) {
             Ok(m) => m,
@@ -273,6 +286,26 @@ impl Cluster {
                 ),
             )));
         }
+        let wanted = match crate::triggers::manifest::check(
+            &self.db,
+            crate::auth::ClientScope::All,
+            existing.map(|r| r.workflow_id),
+            client.id,
+            &m.graph,
+            &m.triggers,
+        )
+        .await
+        {
+            Ok(w) => w,
+            Err(errs) => {
+                let msg = errs
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return Ok(Err(("InvalidTriggers", msg)));
+            }
+        };
         let previous = existing.and_then(|r| serde_json::from_str::<Graph>(&r.graph).ok());
         let mut graph = m.graph.clone();
         if let Err(errs) = crate::secrets::params::seal_incoming(
@@ -288,7 +321,7 @@ impl Cluster {
                 .join("; ");
             return Ok(Err(("InvalidGraph", msg)));
         }
-        Ok(Ok((m, client.id, graph)))
+        Ok(Ok((m, client.id, graph, wanted)))
     }
 
     async fn refuse(

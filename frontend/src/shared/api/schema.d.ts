@@ -12180,6 +12180,12 @@ export interface components {
       message: string;
     };
     ManifestRequest: {
+      /**
+       * Format: uint64
+       * @description The workflow the text is edited for (parse only), so its triggers
+       *     are checked as that workflow's.
+       */
+      workflowId?: number | null;
       /** @description The manifest as YAML (or JSON). */
       yaml: string;
     };
