@@ -18,6 +18,7 @@ import {
 import { useAiStatus } from "@/entities/ai";
 import { lineErrors, parseAllowList } from "./webhooks";
 import { AiEndpointSettings } from "./ai-endpoint";
+import { ClusterWorkflowSettings } from "./cluster-workflows";
 
 const lines = (text: string) =>
   text
@@ -150,6 +151,7 @@ export default function AdminSettingsPage() {
           </dl>
         )}
       </section>
+      <ClusterWorkflowSettings />
       <AiEndpointSettings />
       <AiUsage />
     </>
