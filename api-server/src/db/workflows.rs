@@ -87,6 +87,22 @@ pub async fn by_cluster_resource(
     .await
 }
 
+/// [`by_cluster_resource`] inside a transaction, locking the row: a
+/// browser edit being written back holds it until its revision and the
+/// resource's new generation are both stored.
+pub async fn by_cluster_resource_locked(
+    tx: &mut sqlx::Transaction<'_, MySql>,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<Row>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM workflow w WHERE w.live_resource = ? FOR UPDATE"
+    ))
+    .bind(format!("cluster:{namespace}/{name}"))
+    .fetch_optional(&mut **tx)
+    .await
+}
+
 /// A live UI workflow of `client_id` whose manifests carry `name`.
 pub async fn by_ui_resource(
     db: &MySqlPool,
@@ -139,8 +155,8 @@ pub async fn set_ui_resource_name(
 }
 
 /// Records that the resource's `generation` is stored.
-pub async fn set_resource_generation(
-    db: &MySqlPool,
+pub async fn set_resource_generation<'e>(
+    db: impl sqlx::Executor<'e, Database = MySql>,
     id: u64,
     generation: i64,
 ) -> Result<(), sqlx::Error> {

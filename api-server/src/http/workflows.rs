@@ -522,11 +522,6 @@ pub(crate) async fn save(
     if req.revision != current.revision {
         return Err(stale(req.revision, current.revision));
     }
-    let generation = if current.source.0 == WorkflowSource::Cluster {
-        Some(write_back(state, current, &name, &description, &graph).await?)
-    } else {
-        None
-    };
     let mut tx = state.db.begin().await?;
     let saved = db::workflows::update(
         &mut tx,
@@ -541,10 +536,13 @@ pub(crate) async fn save(
     if saved.is_none() {
         return Err(stale(req.revision, current.revision));
     }
-    tx.commit().await?;
-    if let Some(g) = generation {
-        db::workflows::set_resource_generation(&state.db, id, g).await?;
+    // Written back while the row stays locked, so adopting the resource's
+    // new generation waits for it and finds it stored, not a change.
+    if current.source.0 == WorkflowSource::Cluster {
+        let generation = write_back(state, current, &name, &description, &graph).await?;
+        db::workflows::set_resource_generation(&mut *tx, id, generation).await?;
     }
+    tx.commit().await?;
     let row = db::workflows::get(&state.db, ClientScope::All, id)
         .await?
         .ok_or(ApiError::NotFound)?;

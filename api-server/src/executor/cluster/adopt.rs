@@ -140,6 +140,31 @@ impl Cluster {
         let author = author(obj);
         let title = m.title().to_owned();
         let mut tx = self.db.begin().await.map_err(db_err)?;
+        // Read again under the row lock: a browser edit being written back
+        // may have stored this very generation meanwhile.
+        let existing = db::workflows::by_cluster_resource_locked(&mut tx, &self.namespace, &name)
+            .await
+            .map_err(db_err)?;
+        if let Some(row) = existing
+            .as_ref()
+            .filter(|r| r.resource_generation == Some(generation))
+        {
+            tx.commit().await.map_err(db_err)?;
+            status.workflow_id = Some(row.workflow_id);
+            status.revision = Some(row.revision);
+            status.node_count = u32::try_from(graph.nodes.len()).ok();
+            status.conditions = vec![condition(
+                true,
+                "Adopted",
+                &format!(
+                    "stored as revision {} of workflow {}",
+                    row.revision, row.workflow_id
+                ),
+                generation,
+            )];
+            self.write_status(&name, &status).await?;
+            return Ok(Adoption::Current);
+        }
         let (workflow_id, revision, changed) = match &existing {
             None => {
                 let id = db::workflows::insert(
@@ -167,7 +192,7 @@ impl Cluster {
                     && row.description == m.description
                     && serde_json::from_str::<Graph>(&row.graph).ok().as_ref() == Some(&graph) =>
             {
-                db::workflows::set_resource_generation(&self.db, row.workflow_id, generation)
+                db::workflows::set_resource_generation(&mut *tx, row.workflow_id, generation)
                     .await
                     .map_err(db_err)?;
                 (row.workflow_id, row.revision, false)
