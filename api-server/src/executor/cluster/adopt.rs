@@ -569,3 +569,49 @@ fn truncate(s: &str, max: usize) -> String {
         t
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(labels: Value, managed: Value) -> DynamicObject {
+        serde_json::from_value(json!({
+            "apiVersion": "katalusis.io/v1alpha1", "kind": "Workflow",
+            "metadata": {"name": "w", "labels": labels, "managedFields": managed},
+            "spec": {"graph": {}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_author_is_the_newest_spec_writer_other_than_the_api_server() {
+        let obj = object(
+            json!({"katalusis.io/client": "acme"}),
+            json!([
+                {"manager": "kubectl", "operation": "Apply", "time": "2026-01-01T10:00:00Z"},
+                {"manager": "argocd-controller", "operation": "Apply", "time": "2026-01-01T11:00:00Z"},
+                {"manager": "katalusis-api", "operation": "Apply", "time": "2026-01-01T12:00:00Z"},
+                {"manager": "status-writer", "operation": "Update", "subresource": "status",
+                 "time": "2026-01-01T13:00:00Z"}
+            ]),
+        );
+        assert_eq!(author(&obj), "argocd-controller");
+        assert_eq!(author(&object(json!({}), json!([]))), "unknown");
+    }
+
+    #[test]
+    fn mirrors_and_unlabelled_resources_are_not_adopted() {
+        let mirror = object(
+            json!({"app.kubernetes.io/managed-by": "katalusis-api", "katalusis.io/client": "acme"}),
+            json!([]),
+        );
+        assert!(is_mirror(&mirror));
+        let foreign = object(json!({"team": "x"}), json!([]));
+        assert!(!is_mirror(&foreign));
+        assert_eq!(client_label(&foreign), None);
+        let blank = object(json!({"katalusis.io/client": "  "}), json!([]));
+        assert_eq!(client_label(&blank), None);
+        let ours = object(json!({"katalusis.io/client": "acme"}), json!([]));
+        assert_eq!(client_label(&ours), Some("acme"));
+    }
+}
