@@ -16,3 +16,19 @@ export {
   type WorkflowFilter,
   type WorkflowSummary,
 } from "./api";
+export {
+  applyManifest,
+  copyWorkflow,
+  fetchManifest,
+  isClusterManaged,
+  isEditable,
+  parseManifest,
+  renderManifest,
+  type DraftManifest,
+  type ManagedFields,
+  type ManifestError,
+  type ManifestText,
+  type ParseResult,
+  type ParsedWorkflow,
+  type WorkflowSource,
+} from "./manifest";
