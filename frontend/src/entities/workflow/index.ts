@@ -5,6 +5,7 @@ export {
   saveWorkflow,
   useCreateWorkflow,
   useDeleteWorkflow,
+  useRevision,
   useRevisions,
   useWorkflow,
   useWorkflowList,
@@ -22,6 +23,7 @@ export {
   fetchManifest,
   isClusterManaged,
   isEditable,
+  manifestFileProblem,
   parseManifest,
   renderManifest,
   type DraftManifest,
@@ -32,3 +34,4 @@ export {
   type ParsedWorkflow,
   type WorkflowSource,
 } from "./manifest";
+export { ManagedBadge } from "./ui/managed-badge";

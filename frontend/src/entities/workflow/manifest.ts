@@ -95,3 +95,17 @@ export function applyManifest(yaml: string): Promise<Workflow> {
 export function copyWorkflow(id: number): Promise<Workflow> {
   return send("POST", `/api/workflows/${id}/copy`);
 }
+
+/** Largest manifest file read (the server accepts up to 2 MiB as well). */
+export const MAX_MANIFEST_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Why a file cannot be a manifest before asking the server, judged by its
+ * size and content (a NUL byte means binary), never by its name.
+ */
+export function manifestFileProblem(size: number, text: string): string | null {
+  if (size > MAX_MANIFEST_BYTES) return "The file is larger than 2 MiB.";
+  if (text.includes("\u0000")) return "The file is binary, not YAML text.";
+  if (!text.trim()) return "The file is empty.";
+  return null;
+}

@@ -107,6 +107,15 @@ describe("nodeFieldChanges", () => {
     ]);
   });
 
+  it("compares fields this client does not model, such as retry policies", () => {
+    const a = node("n");
+    const b = { ...node("n"), retry: { attempts: 3 } } as GraphNode;
+    expect(nodeFieldChanges(a, b)).toEqual([
+      { field: "retry", before: undefined, after: { attempts: 3 } },
+    ]);
+    expect(nodeFieldChanges(node("n", { trigger: "all_succeeded" }), node("n"))).toEqual([]);
+  });
+
   it("treats an empty label like a missing one and ignores key order in values", () => {
     const a = node("n", { label: "", params: { cfg: { a: 1, b: 2 } } });
     const b = node("n", { label: null, params: { cfg: { b: 2, a: 1 } } });

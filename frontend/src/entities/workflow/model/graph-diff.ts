@@ -66,9 +66,21 @@ function mapChanges(
     .map((k) => ({ field: `${prefix}.${k}`, before: before[k], after: after[k] }));
 }
 
-/** Empty strings and nulls mean "not set", as the manifest renders them. */
+const KNOWN_FIELDS = new Set([
+  "id",
+  "template",
+  "position",
+  "label",
+  "trigger",
+  "notes",
+  "params",
+  "inputs",
+  "limits",
+]);
+
+/** Defaults the manifest leaves out: empty strings, nulls, the default trigger rule. */
 function present<T>(v: T | null | undefined): T | undefined {
-  return v === null || v === "" ? undefined : (v ?? undefined);
+  return v === null || v === "" || v === "all_succeeded" ? undefined : (v ?? undefined);
 }
 
 /** What differs in what a node does, in a fixed order; position is not part of it. */
@@ -91,6 +103,16 @@ export function nodeFieldChanges(a: GraphNode, b: GraphNode): FieldChange[] {
       b.limits as Record<string, unknown> | undefined,
     ),
   );
+  // Fields this client does not model (retry policies, newer ones) still count.
+  const rest = (n: GraphNode) => n as unknown as Record<string, unknown>;
+  const others = [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((k) => !KNOWN_FIELDS.has(k))
+    .sort();
+  for (const field of others) {
+    const before = present(rest(a)[field]);
+    const after = present(rest(b)[field]);
+    if (!same(before, after)) out.push({ field, before, after });
+  }
   return out;
 }
 

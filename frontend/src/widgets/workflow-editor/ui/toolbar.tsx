@@ -19,6 +19,7 @@ export function Toolbar({
   errors,
   onBack,
   runCommand,
+  badges,
   children,
 }: {
   name: string;
@@ -28,6 +29,8 @@ export function Toolbar({
   errors: number;
   onBack: () => void;
   runCommand: (cmd: EditorCommand) => void;
+  /** Extra state badges after the saved/valid ones. */
+  badges?: ReactNode;
   children: ReactNode;
 }) {
   const { store } = useEditorContext();
@@ -65,6 +68,7 @@ export function Toolbar({
       ) : (
         <Badge tone="green">valid</Badge>
       )}
+      {badges}
       <div className="ml-4 flex items-center gap-1">
         <ToolButton
           label={`Undo (${modKeyLabel}+Z)`}
