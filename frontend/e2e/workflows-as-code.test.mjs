@@ -2,7 +2,9 @@
 // YAML reaches the inspector), manifest upload into the draft (a file that
 // is no manifest is refused), Import YAML on the manager's list, two saves
 // compared (the changed node and its parameter change shown) and one of
-// them restored, and a cluster-managed workflow shown read-only.
+// them restored, and a cluster-managed workflow shown read-only. Without a
+// cluster on the test machine, the cluster-managed workflow is made by
+// marking a stored one as adopted, as the adoption would leave it.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
@@ -12,6 +14,7 @@ import {
   launchBrowser,
   screenshot,
   signIn,
+  sql,
   startServer,
 } from "./harness.mjs";
 
@@ -231,7 +234,7 @@ test("Import YAML on the manager's list creates a workflow and opens it", async 
   const page = await newPage();
   const manifest = await api.call("GET", `/api/workflows/${workflowId}/manifest`, await token());
   const text = manifest.yaml
-    .replace(/^  name: .*$/m, "  name: doubler-copy")
+    .replace(/^ {2}name: .*$/m, "  name: doubler-copy")
     .replace(/displayName: .*/, "displayName: Imported doubler");
   assert.match(text, /name: doubler-copy/);
   await page.getByTestId("import-manifest").setInputFiles({
@@ -244,5 +247,75 @@ test("Import YAML on the manager's list creates a workflow and opens it", async 
   assert.notEqual(id, workflowId);
   await page.getByTestId("workflow-title").getByText("Imported doubler").waitFor();
   await page.locator('.react-flow__node[data-id="double_1"]').waitFor();
+  await page.context().close();
+});
+
+test("a cluster-managed workflow is badged, read-only, refuses saves and can be copied", async () => {
+  const w = await api.call("POST", "/api/workflows", await token(), {
+    clientId: client.id,
+    name: "Doubler in Git",
+    graph: graph(4),
+  });
+  sql(
+    server.db,
+    `UPDATE workflow SET source = 'cluster', resource_namespace = 'katalusis', resource_name = 'doubler-in-git' WHERE workflow_id = ${Number(w.id)}`,
+  );
+  const seen = await api.call("GET", `/api/workflows/${w.id}`, await token());
+  assert.equal(seen.source, "cluster");
+  assert.equal(seen.editable, false);
+
+  const page = await newPage();
+  const row = page.getByTestId("client-acme").getByRole("link", { name: /Doubler in Git/ });
+  await row.getByTestId("managed-badge").waitFor();
+  assert.equal(
+    await page
+      .getByTestId("client-acme")
+      .getByRole("link", { name: /^Doubler from Git/ })
+      .getByTestId("managed-badge")
+      .count(),
+    0,
+  );
+  await row.click();
+  await page.locator('.react-flow__node[data-id="double_1"]').waitFor();
+  await page.getByTestId("managed-notice").waitFor();
+  assert.match(await page.getByTestId("managed-notice").innerText(), /katalusis\/doubler-in-git/);
+  await page
+    .getByRole("banner")
+    .or(page.locator("body"))
+    .getByTestId("managed-badge")
+    .first()
+    .waitFor();
+  assert.equal(await page.getByTestId("palette-math.double").count(), 0, "no palette");
+  assert.ok(await (await factorInInspector(page)).isDisabled(), "the inspector is read-only");
+  assert.ok(await page.getByRole("button", { name: "Save", exact: true }).isDisabled());
+  await page.getByTestId("view-yaml").click();
+  await page
+    .getByTestId("yaml-view")
+    .locator(".cm-line", { hasText: "name: doubler-in-git" })
+    .waitFor();
+  assert.equal(
+    await page.getByTestId("yaml-view").locator(".cm-content").getAttribute("contenteditable"),
+    "false",
+  );
+  await screenshot(page, "cluster-managed-editor");
+
+  // The server refuses a save that goes around the read-only editor.
+  const refused = await fetch(`${server.base}/api/workflows/${w.id}`, {
+    method: "PUT",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${await token()}` },
+    body: JSON.stringify({ revision: 1, name: "x", description: "", graph: graph(5) }),
+  });
+  assert.equal(refused.status, 409);
+  assert.equal((await refused.json()).error.code, "workflow_managed_in_cluster");
+
+  await page.getByRole("button", { name: "Copy to a UI-managed workflow" }).click();
+  await page.waitForURL((url) => !url.pathname.endsWith(`/${w.id}`));
+  const copyId = Number(page.url().split("/").pop());
+  await page.locator('.react-flow__node[data-id="double_1"]').waitFor();
+  assert.equal(await page.getByTestId("managed-notice").count(), 0);
+  const copy = await api.call("GET", `/api/workflows/${copyId}`, await token());
+  assert.equal(copy.source, "ui");
+  assert.equal(copy.editable, true);
+  assert.equal(factorOf(copy), 4);
   await page.context().close();
 });
