@@ -279,12 +279,7 @@ test("a cluster-managed workflow is badged, read-only, refuses saves and can be 
   await page.locator('.react-flow__node[data-id="double_1"]').waitFor();
   await page.getByTestId("managed-notice").waitFor();
   assert.match(await page.getByTestId("managed-notice").innerText(), /katalusis\/doubler-in-git/);
-  await page
-    .getByRole("banner")
-    .or(page.locator("body"))
-    .getByTestId("managed-badge")
-    .first()
-    .waitFor();
+  await page.getByTestId("managed-badge").waitFor();
   assert.equal(await page.getByTestId("palette-math.double").count(), 0, "no palette");
   assert.ok(await (await factorInInspector(page)).isDisabled(), "the inspector is read-only");
   assert.ok(await page.getByRole("button", { name: "Save", exact: true }).isDisabled());
