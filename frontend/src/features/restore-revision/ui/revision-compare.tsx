@@ -117,23 +117,29 @@ export function RevisionCompare({
         <LoadingState label="Loading both revisions…" />
       ) : (
         <div className="flex flex-col gap-4" data-testid="revision-compare">
-          {onRestore && (
-            <div className="flex items-center gap-2">
-              {[a.data, b.data].map((r) => (
-                <Button
-                  key={r.revision}
-                  size="sm"
-                  data-testid={`compare-restore-${r.revision}`}
-                  onClick={() => onRestore(r.graph as unknown as Graph, r.revision)}
-                >
-                  Restore revision {r.revision}
-                </Button>
-              ))}
-              <span className="text-xs text-slate-500">
-                Restoring loads the revision into the editor; Save keeps it.
-              </span>
-            </div>
-          )}
+          <div className="flex items-center gap-2">
+            {onRestore && (
+              <>
+                {[a.data, b.data].map((r) => (
+                  <Button
+                    key={r.revision}
+                    size="sm"
+                    data-testid={`compare-restore-${r.revision}`}
+                    onClick={() => onRestore(r.graph as unknown as Graph, r.revision)}
+                  >
+                    Restore revision {r.revision}
+                  </Button>
+                ))}
+                <span className="text-xs text-slate-500">
+                  Restoring loads the revision into the editor; Save keeps it.
+                </span>
+              </>
+            )}
+            <span className="flex-1" />
+            <Button size="sm" onClick={onClose}>
+              Back to history
+            </Button>
+          </div>
           <div className="grid h-[46vh] min-h-72 grid-cols-1 gap-4 lg:grid-cols-[3fr_2fr]">
             <div className="overflow-hidden rounded-lg ring-1 ring-slate-200">
               <ReactFlowProvider>

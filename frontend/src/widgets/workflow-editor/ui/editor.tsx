@@ -228,6 +228,7 @@ function EditorFrame({
         onBack={onBack}
         runCommand={runCommand}
         badges={<ManagedBadge workflow={managed} />}
+        readOnly={!editable}
       >
         {activeRun.id != null && activeRun.status && (
           <CancelRunButton runId={activeRun.id} status={activeRun.status} />
@@ -366,15 +367,14 @@ function EditorFrame({
             onClose={() => setSide("inspector")}
           />
         ) : (
-          <fieldset disabled={!editable} className="contents">
-            <Inspector
-              problems={doc.problems}
-              workflowName={name}
-              onRename={doc.setName}
-              saved={base}
-              openRun={activeRun.run}
-            />
-          </fieldset>
+          <Inspector
+            problems={doc.problems}
+            workflowName={name}
+            onRename={doc.setName}
+            saved={base}
+            openRun={activeRun.run}
+            readOnly={!editable}
+          />
         )}
       </div>
       {savingTemplate && (
