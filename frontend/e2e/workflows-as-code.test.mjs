@@ -156,6 +156,16 @@ test("a manifest file loads into the draft; a file that is none is refused", asy
     .replace(/displayName: .*/, "displayName: Doubler from Git");
   assert.notEqual(edited, manifest.yaml);
 
+  // Download gives the draft's manifest under its resource name.
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Download YAML" }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), `${manifest.name}.yaml`);
+  const chunks = [];
+  for await (const c of await download.createReadStream()) chunks.push(c);
+  assert.equal(Buffer.concat(chunks).toString("utf8"), manifest.yaml);
+
   const input = page.getByTestId("yaml-upload");
   await input.setInputFiles({
     name: "notes.yaml",
@@ -267,6 +277,7 @@ test("a cluster-managed workflow is badged, read-only, refuses saves and can be 
   const page = await newPage();
   const row = page.getByTestId("client-acme").getByRole("link", { name: /Doubler in Git/ });
   await row.getByTestId("managed-badge").waitFor();
+  await screenshot(page, "workflows-list-managed");
   assert.equal(
     await page
       .getByTestId("client-acme")
