@@ -2,7 +2,9 @@
 # The real-cluster test: on a machine with Docker, kind, kubectl, helm, curl
 # and jq, creates a kind cluster, builds and loads the three images, installs
 # the chart (with a throw-away MySQL), runs a 3-node workflow through the HTTP
-# API and asserts the result, the Pods' security settings and `kubectl get runs`.
+# API and asserts the result, the Pods' security settings and `kubectl get runs`;
+# then applies examples/workflow.yaml with kubectl, runs it from a kubectl-created
+# Run (examples/run.yaml) and deletes it again.
 #
 #   scripts/e2e-kind.sh            # KEEP_CLUSTER=1 keeps the cluster afterwards
 #
@@ -128,6 +130,44 @@ jq -e '.items | all(.spec.automountServiceAccountToken == false
   and .spec.activeDeadlineSeconds == 90)' <<<"$PODS" >/dev/null \
   || { echo "e2e: node Pod spec lacks its limits or security settings" >&2; exit 1; }
 kubectl -n "$NS" get runs -o jsonpath='{.items[0].status.progress}' | grep -qx '3/3'
+
+echo "== workflows as code"
+# A workflow kept in Git, applied with kubectl: adopted, listed by the API,
+# runnable from the browser's API and from a Run created with kubectl.
+sed 's/katalusis.io\/client: acme/katalusis.io\/client: e2e-client/' examples/workflow.yaml \
+  | kubectl -n "$NS" apply -f -
+GITWF=""
+for _ in $(seq 1 30); do
+  GITWF=$(api GET "/api/workflows?perPage=100" "$TOKEN" | jq -r '.items[] | select(.source == "cluster") | .id' | head -1)
+  [[ -n $GITWF ]] && break
+  sleep 1
+done
+[[ -n $GITWF ]] || { echo "e2e: the applied Workflow was not adopted" >&2; kubectl -n "$NS" describe workflows.katalusis.io hello-cluster; exit 1; }
+kubectl -n "$NS" get kwf
+[[ $(kubectl -n "$NS" get kwf hello-cluster -o jsonpath='{.status.conditions[?(@.type=="Valid")].status}') == True ]] \
+  || { echo "e2e: hello-cluster is not Valid" >&2; exit 1; }
+GITRUN_NAME=$(kubectl -n "$NS" create -f examples/run.yaml -o jsonpath='{.metadata.name}')
+GITRUN=""
+for _ in $(seq 1 30); do
+  GITRUN=$(kubectl -n "$NS" get run "$GITRUN_NAME" -o jsonpath='{.spec.runId}')
+  [[ -n $GITRUN && $GITRUN != 0 ]] && break
+  sleep 1
+done
+for _ in $(seq 1 120); do
+  PHASE=$(api GET "/api/runs/$GITRUN" "$TOKEN" | jq -r .status)
+  [[ $PHASE == succeeded || $PHASE == failed || $PHASE == cancelled ]] && break
+  sleep 2
+done
+[[ $PHASE == succeeded ]] || { echo "e2e: the kubectl-created run ended $PHASE" >&2; kubectl -n "$NS" describe run "$GITRUN_NAME"; exit 1; }
+COUNT=$(api GET "/api/runs/$GITRUN" "$TOKEN" | jq -r '.nodes[] | select(.id == "words") | .executions[-1].outputs.count')
+[[ $COUNT == 2 ]] || { echo "e2e: node words counted '$COUNT', expected 2" >&2; exit 1; }
+kubectl -n "$NS" delete kwf hello-cluster
+for _ in $(seq 1 30); do
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/workflows/$GITWF" -H "Authorization: Bearer $TOKEN") == 404 ]] && break
+  sleep 1
+done
+[[ $(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/workflows/$GITWF" -H "Authorization: Bearer $TOKEN") == 404 ]] \
+  || { echo "e2e: deleting the Workflow did not archive it" >&2; exit 1; }
 
 echo "== network policies"
 # Pods labelled like node Pods, running the runner image: a restricted one must

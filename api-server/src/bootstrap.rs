@@ -49,3 +49,29 @@ pub async fn ensure_admin(
     }
     Ok(())
 }
+
+/// The user actions taken in the cluster are recorded as (revisions
+/// applied with kubectl, Runs created there); created as a manager that
+/// cannot log in (its password hash matches no password) when missing.
+pub async fn system_user(db: &sqlx::MySqlPool, username: &str) -> anyhow::Result<u64> {
+    if let Some(u) = db::users::by_username(db, username).await? {
+        return Ok(u.id);
+    }
+    let email = format!("{username}@cluster.invalid");
+    db::users::insert(
+        db,
+        &db::users::NewUser {
+            username,
+            email: &email,
+            display_name: "Kubernetes (cluster)",
+            role: Role::Manager,
+            password_hash: "!",
+        },
+    )
+    .await?;
+    // Created now, or by a concurrent caller.
+    db::users::by_username(db, username)
+        .await?
+        .map(|u| u.id)
+        .ok_or_else(|| anyhow::anyhow!("could not create the system user '{username}'"))
+}

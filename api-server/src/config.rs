@@ -118,6 +118,9 @@ pub struct Settings {
     /// Finished Runs (with their Pods and Secret) are deleted from the
     /// cluster this long after they finished; MySQL keeps everything.
     pub k8s_run_ttl_seconds: u64,
+    /// Username that revisions applied in the cluster and Runs created in
+    /// the cluster are recorded as (created, unable to log in, when missing).
+    pub k8s_system_user: String,
     /// Images a template may name for its node Pods (the same list the
     /// operator enforces); empty means templates cannot name one.
     pub image_allow_list: Vec<String>,
@@ -285,6 +288,7 @@ impl Default for Settings {
             k8s_namespace: None,
             k8s_resync_seconds: 60,
             k8s_run_ttl_seconds: 24 * 3600,
+            k8s_system_user: "kubernetes".into(),
             image_allow_list: Vec::new(),
             starter_library: true,
             ai: Default::default(),
@@ -659,6 +663,19 @@ impl Settings {
                     &format!("'{bad}' is not a container image reference"),
                 ));
             }
+        }
+        if let Some(v) = get("KATALUSIS_K8S_SYSTEM_USER") {
+            let ok = !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !ok {
+                return Err(err(
+                    "KATALUSIS_K8S_SYSTEM_USER",
+                    "must be a username (letters, digits, '.', '_' or '-', at most 64)",
+                ));
+            }
+            s.k8s_system_user = v;
         }
         if let Some(v) = get("KATALUSIS_K8S_RUN_TTL_SECONDS") {
             s.k8s_run_ttl_seconds =

@@ -334,13 +334,13 @@ pub async fn seed(state: &AppState) -> anyhow::Result<DemoReport> {
         let mut tx = state.db.begin().await?;
         let id = db::workflows::insert(
             &mut tx,
-            &db::workflows::NewWorkflow {
-                client_id: client,
-                name: wf.name,
-                description: wf.description,
-                graph: &graph.to_string(),
-                by: manager,
-            },
+            &db::workflows::NewWorkflow::ui(
+                client,
+                wf.name,
+                wf.description,
+                &graph.to_string(),
+                manager,
+            ),
         )
         .await?;
         tx.commit().await?;

@@ -20,6 +20,13 @@ pub enum ApiError {
     NotFound,
     #[error("{message}")]
     Conflict { message: String, details: Value },
+    /// A conflict with its own code (409).
+    #[error("{message}")]
+    ConflictCode {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
     #[error("request body is too large")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -76,7 +83,7 @@ impl ApiError {
             Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::ConflictCode { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidBody(_)
@@ -99,6 +106,7 @@ impl ApiError {
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::Conflict { .. } => "conflict",
+            Self::ConflictCode { code, .. } => code,
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::InvalidBody(_) => "invalid_body",
@@ -142,9 +150,9 @@ impl ApiError {
             }
             Self::Validation(errs) => (self.to_string(), json!(errs)),
             Self::InvalidGraph(problems) => (self.to_string(), json!({ "problems": problems })),
-            Self::Conflict { details, .. } | Self::Rule { details, .. } => {
-                (self.to_string(), details.clone())
-            }
+            Self::Conflict { details, .. }
+            | Self::Rule { details, .. }
+            | Self::ConflictCode { details, .. } => (self.to_string(), details.clone()),
             _ => (self.to_string(), Value::Null),
         };
         let mut body = json!({"error": {"code": self.code(), "message": message}});

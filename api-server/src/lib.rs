@@ -18,6 +18,7 @@ pub mod http;
 pub mod imports;
 pub mod library;
 pub mod live;
+pub mod manifests;
 pub mod metrics;
 pub mod notifications;
 pub mod runs;

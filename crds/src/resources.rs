@@ -93,16 +93,7 @@ pub struct WorkflowSpec {
 
 /// Where a workflow is edited.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    utoipa::ToSchema,
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema, utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum WorkflowSource {
@@ -175,11 +166,16 @@ pub struct WorkflowStatus {
 )]
 #[serde(rename_all = "camelCase")]
 pub struct RunSpec {
-    /// Id of the run in the API server's database.
+    /// Id of the run in the API server's database. A Run created in the
+    /// cluster leaves it unset (0) and names only `workflow.name`: the API
+    /// server adopts it, filling in the run id, client, snapshot and token
+    /// Secret; the operator waits until then.
+    #[serde(default)]
     pub run_id: u64,
     /// The workflow revision this run executes.
     pub workflow: RunWorkflowRef,
     /// Id of the client the run is for.
+    #[serde(default)]
     pub client_id: u64,
     /// The frozen graph and templates. Exactly one of `snapshot` and
     /// `snapshotConfigMap` is set.
@@ -202,6 +198,7 @@ pub struct RunSpec {
     pub cancel: bool,
     /// Name of the Secret (owned by this Run) whose key `token` authenticates
     /// the run's Pods at the API server's ingest endpoint.
+    #[serde(default)]
     pub token_secret: String,
     /// How the built-in (flow) nodes ended, by node id: the API server runs
     /// them (they reach the database and people) and writes their outcome
@@ -229,12 +226,14 @@ pub struct NodeDecision {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunWorkflowRef {
-    /// Id of the workflow in the API server's database.
+    /// Id of the workflow in the API server's database (set by the API server).
+    #[serde(default)]
     pub workflow_id: u64,
     /// Name of the Workflow resource, if one was applied.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
-    /// The frozen revision.
+    /// The frozen revision (set by the API server).
+    #[serde(default)]
     pub revision: u32,
 }
 
@@ -809,5 +808,13 @@ mod tests {
         let crd = serde_json::to_value(Workflow::crd()).unwrap();
         assert_eq!(crd["spec"]["names"]["shortNames"][0], "kwf");
         assert_eq!(crd["spec"]["names"]["plural"], "workflows");
+    }
+}
+
+impl RunSpec {
+    /// Whether the API server has filled the spec in (a Run created in the
+    /// cluster waits for adoption).
+    pub fn is_ready(&self) -> bool {
+        self.run_id != 0 && !self.token_secret.is_empty()
     }
 }

@@ -156,6 +156,11 @@ pub async fn reconcile(run: Arc<Run>, ctx: Arc<Context>) -> Result<Action, Error
 }
 
 async fn reconcile_inner(run: &Run, ctx: &Context) -> Result<Action, Error> {
+    // A Run created in the cluster waits for the API server to adopt it
+    // (run id, snapshot, token Secret); adoption changes its spec.
+    if !run.spec.is_ready() {
+        return Ok(Action::await_change());
+    }
     let ns = run.namespace().unwrap_or_else(|| "default".into());
     let name = run.name_any();
     let snapshot = load_snapshot(run, ctx, &ns).await?;

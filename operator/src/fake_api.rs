@@ -162,6 +162,34 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
+/// Records `manager` as the newest writer in `metadata.managedFields` (one
+/// entry per manager and subresource, as the API server keeps them; the
+/// fake orders writes by `seq` in the entry's time).
+fn record_manager(object: &mut Value, manager: &str, operation: &str, on_status: bool, seq: u64) {
+    let subresource = if on_status { "status" } else { "" };
+    let mut entries: Vec<Value> = object["metadata"]["managedFields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| {
+            !(e["manager"] == manager
+                && e["subresource"].as_str().unwrap_or_default() == subresource)
+        })
+        .collect();
+    // Seconds resolution, like the real API server; later writes sort later.
+    let time = Timestamp::from_second(1_700_000_000 + i64::try_from(seq).unwrap_or(0))
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default();
+    let mut entry = json!({"manager": manager, "operation": operation, "time": time,
+                           "apiVersion": object["apiVersion"].clone(), "fieldsType": "FieldsV1"});
+    if on_status {
+        entry["subresource"] = json!("status");
+    }
+    entries.push(entry);
+    object["metadata"]["managedFields"] = Value::Array(entries);
+}
+
 /// Collections whose objects have a status subresource.
 fn has_status_subresource(collection: &str) -> bool {
     collection.ends_with("/runs") || collection.ends_with("/workflows") || collection == "/v1/pods"
@@ -359,6 +387,12 @@ impl FakeApi {
                 meta["generation"] = json!(1);
                 meta["creationTimestamp"] =
                     json!(Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+                if let Some(m) = query.get("fieldManager") {
+                    if meta["managedFields"].is_null() {
+                        let rv = state.rv;
+                        record_manager(&mut object, m, "Update", false, rv);
+                    }
+                }
                 if has_status_subresource(&target.collection) && target.collection != "/v1/pods" {
                     if let Some(o) = object.as_object_mut() {
                         o.remove("status");
@@ -413,8 +447,7 @@ impl FakeApi {
                         let mut body = body;
                         body["metadata"]["name"] = json!(name);
                         if let Some(m) = manager {
-                            body["metadata"]["managedFields"] =
-                                json!([{"manager": m, "operation": "Apply"}]);
+                            record_manager(&mut body, &m, "Apply", false, 0);
                         }
                         return self.handle_sync(
                             &Method::POST,
@@ -432,10 +465,29 @@ impl FakeApi {
                         &status_body(404, "NotFound", &format!("{name} not found")),
                     );
                 };
+                let sent_rv = body["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or_default();
+                if !sent_rv.is_empty()
+                    && sent_rv
+                        != current["metadata"]["resourceVersion"]
+                            .as_str()
+                            .unwrap_or_default()
+                {
+                    return json_response(
+                        409,
+                        &status_body(409, "Conflict", "the object has been modified"),
+                    );
+                }
                 let mut object = current.clone();
-                if let (true, Some(m)) = (is_apply, manager) {
-                    object["metadata"]["managedFields"] =
-                        json!([{"manager": m, "operation": "Apply"}]);
+                if let Some(m) = manager {
+                    let operation = if is_apply { "Apply" } else { "Update" };
+                    record_manager(&mut object, &m, operation, on_status, state.rv + 1);
+                }
+                let mut body = body;
+                if let Some(meta) = body["metadata"].as_object_mut() {
+                    meta.remove("resourceVersion");
+                    meta.remove("managedFields");
                 }
                 if !(is_apply || content_type.contains("merge-patch")) {
                     return json_response(

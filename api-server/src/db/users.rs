@@ -213,3 +213,13 @@ pub async fn first_admin(db: &MySqlPool) -> Result<Option<u64>, sqlx::Error> {
     .fetch_optional(db)
     .await
 }
+
+/// A user by username.
+pub async fn by_username(db: &MySqlPool, username: &str) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM app_user WHERE username = ?"
+    ))
+    .bind(username)
+    .fetch_optional(db)
+    .await
+}

@@ -15,10 +15,31 @@ pub struct Row {
     pub created_at: DateTime<Utc>,
     pub updated_by: u64,
     pub updated_at: DateTime<Utc>,
+    #[sqlx(try_from = "String")]
+    pub source: Source,
+    pub resource_namespace: Option<String>,
+    pub resource_name: Option<String>,
+    pub resource_generation: Option<i64>,
+}
+
+pub use katalusis_crds::resources::WorkflowSource;
+
+/// [`WorkflowSource`] as a column value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source(pub WorkflowSource);
+
+impl TryFrom<String> for Source {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        WorkflowSource::parse(&s)
+            .map(Source)
+            .ok_or_else(|| format!("unknown workflow source '{s}'"))
+    }
 }
 
 const COLS: &str = "w.workflow_id, w.client_id, w.name, w.description, w.graph, w.revision, \
-                    w.created_by, w.created_at, w.updated_by, w.updated_at";
+                    w.created_by, w.created_at, w.updated_by, w.updated_at, w.source, \
+                    w.resource_namespace, w.resource_name, w.resource_generation";
 
 /// The current name and description of workflows, deleted ones included
 /// (their runs stay readable), by id.
@@ -51,12 +72,122 @@ pub async fn get(db: &MySqlPool, scope: ClientScope, id: u64) -> Result<Option<R
     qb.build_query_as().fetch_optional(db).await
 }
 
+/// A live workflow by its Kubernetes resource: a cluster-authored one by
+/// namespace and name.
+pub async fn by_cluster_resource(
+    db: &MySqlPool,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<Row>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM workflow w WHERE w.live_resource = ?"
+    ))
+    .bind(format!("cluster:{namespace}/{name}"))
+    .fetch_optional(db)
+    .await
+}
+
+/// A live UI workflow of `client_id` whose manifests carry `name`.
+pub async fn by_ui_resource(
+    db: &MySqlPool,
+    client_id: u64,
+    name: &str,
+) -> Result<Option<Row>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM workflow w WHERE w.live_resource = ?"
+    ))
+    .bind(format!("ui:{client_id}/{name}"))
+    .fetch_optional(db)
+    .await
+}
+
+/// Id and resource name of every live cluster-authored workflow of `namespace`.
+pub async fn cluster_resources(
+    db: &MySqlPool,
+    namespace: &str,
+) -> Result<Vec<(u64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT workflow_id, resource_name FROM workflow \
+         WHERE deleted_at IS NULL AND source = 'cluster' AND resource_namespace = ?",
+    )
+    .bind(namespace)
+    .fetch_all(db)
+    .await
+}
+
+/// Gives a UI workflow the resource name its manifests carry (kept from
+/// then on, so a renamed workflow keeps its file). False when the name is
+/// taken by another workflow of the client.
+pub async fn set_ui_resource_name(
+    db: &MySqlPool,
+    id: u64,
+    name: &str,
+) -> Result<bool, sqlx::Error> {
+    match sqlx::query(
+        "UPDATE workflow SET resource_name = ? \
+         WHERE workflow_id = ? AND source = 'ui' AND resource_name IS NULL",
+    )
+    .bind(name)
+    .bind(id)
+    .execute(db)
+    .await
+    {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Records that the resource's `generation` is stored.
+pub async fn set_resource_generation(
+    db: &MySqlPool,
+    id: u64,
+    generation: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE workflow SET resource_generation = ? WHERE workflow_id = ?")
+        .bind(generation)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 pub struct NewWorkflow<'a> {
     pub client_id: u64,
     pub name: &'a str,
     pub description: &'a str,
     pub graph: &'a str,
     pub by: u64,
+    pub source: WorkflowSource,
+    /// The Kubernetes resource: (namespace, name); the namespace is `None`
+    /// for a UI workflow's manifest name.
+    pub resource: Option<(Option<&'a str>, &'a str)>,
+    pub generation: Option<i64>,
+    /// The cluster identity that applied it.
+    pub author: Option<&'a str>,
+}
+
+impl<'a> NewWorkflow<'a> {
+    /// A workflow created in the browser.
+    pub fn ui(
+        client_id: u64,
+        name: &'a str,
+        description: &'a str,
+        graph: &'a str,
+        by: u64,
+    ) -> Self {
+        Self {
+            client_id,
+            name,
+            description,
+            graph,
+            by,
+            source: WorkflowSource::Ui,
+            resource: None,
+            generation: None,
+            author: None,
+        }
+    }
 }
 
 pub async fn insert(
@@ -65,8 +196,9 @@ pub async fn insert(
 ) -> Result<u64, sqlx::Error> {
     let now = Utc::now();
     let id = sqlx::query(
-        "INSERT INTO workflow (client_id, name, description, graph, revision, created_by, created_at, updated_by, updated_at) \
-         VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)",
+        "INSERT INTO workflow (client_id, name, description, graph, revision, created_by, created_at, \
+         updated_by, updated_at, source, resource_namespace, resource_name, resource_generation) \
+         VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(w.client_id)
     .bind(w.name)
@@ -76,13 +208,18 @@ pub async fn insert(
     .bind(now)
     .bind(w.by)
     .bind(now)
+    .bind(w.source.as_str())
+    .bind(w.resource.and_then(|r| r.0))
+    .bind(w.resource.map(|r| r.1))
+    .bind(w.generation)
     .execute(&mut **tx)
     .await?
     .last_insert_id();
-    insert_revision(tx, id, 1, w.name, w.description, w.graph, w.by).await?;
+    insert_revision(tx, id, 1, w.name, w.description, w.graph, w.by, w.author).await?;
     Ok(id)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn insert_revision(
     tx: &mut sqlx::Transaction<'_, MySql>,
     id: u64,
@@ -91,10 +228,11 @@ async fn insert_revision(
     description: &str,
     graph: &str,
     by: u64,
+    author: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO workflow_revision (workflow_id, revision, name, description, graph, created_by, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO workflow_revision (workflow_id, revision, name, description, graph, created_by, created_at, author) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id)
     .bind(revision)
@@ -103,9 +241,52 @@ async fn insert_revision(
     .bind(graph)
     .bind(by)
     .bind(Utc::now())
+    .bind(author)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Stores what the cluster holds now as the next revision of a
+/// cluster-authored workflow (the cluster is its source of truth, so no
+/// revision check); the new revision.
+pub async fn update_from_cluster(
+    tx: &mut sqlx::Transaction<'_, MySql>,
+    current: &Row,
+    name: &str,
+    description: &str,
+    graph: &str,
+    by: u64,
+    author: Option<&str>,
+    generation: i64,
+) -> Result<u32, sqlx::Error> {
+    let new_rev = current.revision + 1;
+    sqlx::query(
+        "UPDATE workflow SET name = ?, description = ?, graph = ?, revision = ?, updated_by = ?, \
+         updated_at = ?, resource_generation = ? WHERE workflow_id = ?",
+    )
+    .bind(name)
+    .bind(description)
+    .bind(graph)
+    .bind(new_rev)
+    .bind(by)
+    .bind(Utc::now())
+    .bind(generation)
+    .bind(current.workflow_id)
+    .execute(&mut **tx)
+    .await?;
+    insert_revision(
+        tx,
+        current.workflow_id,
+        new_rev,
+        name,
+        description,
+        graph,
+        by,
+        author,
+    )
+    .await?;
+    Ok(new_rev)
 }
 
 /// Saves a new revision if `expected_revision` is still current (compare-and-set,
@@ -137,7 +318,7 @@ pub async fn update(
         return Ok(None);
     }
     let new_rev = expected_revision + 1;
-    insert_revision(tx, id, new_rev, name, description, graph, by).await?;
+    insert_revision(tx, id, new_rev, name, description, graph, by, None).await?;
     Ok(Some(new_rev))
 }
 
@@ -196,11 +377,12 @@ pub struct RevisionRow {
     pub graph: String,
     pub created_by: u64,
     pub created_at: DateTime<Utc>,
+    pub author: Option<String>,
 }
 
 pub async fn revisions(db: &MySqlPool, id: u64) -> Result<Vec<RevisionRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT revision, name, description, graph, created_by, created_at FROM workflow_revision \
+        "SELECT revision, name, description, graph, created_by, created_at, author FROM workflow_revision \
          WHERE workflow_id = ? ORDER BY revision DESC",
     )
     .bind(id)
@@ -214,7 +396,7 @@ pub async fn revision(
     rev: u32,
 ) -> Result<Option<RevisionRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT revision, name, description, graph, created_by, created_at FROM workflow_revision \
+        "SELECT revision, name, description, graph, created_by, created_at, author FROM workflow_revision \
          WHERE workflow_id = ? AND revision = ?",
     )
     .bind(id)
@@ -223,9 +405,12 @@ pub async fn revision(
     .await
 }
 
-/// Id and current revision of every workflow that is not deleted.
+/// Id and current revision of every workflow edited in the browser that is
+/// not deleted (the ones the cluster holds a mirror of).
 pub async fn current_revisions(db: &MySqlPool) -> Result<Vec<(u64, u32)>, sqlx::Error> {
-    sqlx::query_as("SELECT workflow_id, revision FROM workflow WHERE deleted_at IS NULL")
-        .fetch_all(db)
-        .await
+    sqlx::query_as(
+        "SELECT workflow_id, revision FROM workflow WHERE deleted_at IS NULL AND source = 'ui'",
+    )
+    .fetch_all(db)
+    .await
 }

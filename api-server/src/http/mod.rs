@@ -146,6 +146,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(workflows::revisions))
         .routes(routes!(workflows::revision))
+        .routes(routes!(workflows::copy))
         .routes(routes!(runs::play::start))
         .routes(routes!(runs::read::list))
         .routes(routes!(runs::read::get, runs::read::update))
@@ -169,6 +170,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .merge(crate::triggers::routes())
         .merge(crate::workflow_templates::routes())
         .merge(crate::ai::routes())
+        .merge(crate::manifests::routes())
 }
 
 pub fn openapi() -> utoipa::openapi::OpenApi {

@@ -1,6 +1,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use katalusis_crds::resources::WorkflowSource;
 use katalusis_crds::{validate_graph, Graph, Problem};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -31,6 +32,15 @@ pub struct Workflow {
     /// Validation problems of the saved graph; drafts may be saved with errors,
     /// but only a graph without errors can run.
     pub problems: Vec<Problem>,
+    /// Where the workflow is edited: `cluster` ones come from `kubectl apply`.
+    pub source: WorkflowSource,
+    /// The Kubernetes resource name its manifests carry, once it has one.
+    pub resource_name: Option<String>,
+    /// The namespace of a cluster-managed workflow's resource.
+    pub resource_namespace: Option<String>,
+    /// Whether browser edits are accepted: false for cluster-managed
+    /// workflows unless the admin enabled write-back.
+    pub editable: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -45,6 +55,7 @@ pub struct WorkflowSummary {
     pub created_by: u64,
     pub updated_by: u64,
     pub updated_at: DateTime<Utc>,
+    pub source: WorkflowSource,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -115,6 +126,8 @@ pub struct RevisionSummary {
     pub nodes: usize,
     pub created_by: u64,
     pub created_at: DateTime<Utc>,
+    /// The cluster identity (field manager) that applied a cluster-authored revision.
+    pub author: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -126,6 +139,7 @@ pub struct Revision {
     pub graph: Graph,
     pub created_by: u64,
     pub created_at: DateTime<Utc>,
+    pub author: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -141,13 +155,21 @@ pub struct ListWorkflows {
     pub per_page: Option<u32>,
 }
 
-fn parse_graph(s: &str) -> Result<Graph, ApiError> {
+pub(crate) fn parse_graph(s: &str) -> Result<Graph, ApiError> {
     serde_json::from_str(s)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored graph unreadable: {e}")))
 }
 
 pub async fn problems_of(state: &AppState, graph: &Graph) -> Result<Vec<Problem>, ApiError> {
-    let catalog = db::templates::catalog_for(&state.db, &graph.template_refs()).await?;
+    problems_in(&state.db, graph).await
+}
+
+/// The graph validator's problems against the stored library.
+pub(crate) async fn problems_in(
+    db: &sqlx::MySqlPool,
+    graph: &Graph,
+) -> Result<Vec<Problem>, ApiError> {
+    let catalog = db::templates::catalog_for(db, &graph.template_refs()).await?;
     Ok(validate_graph(graph, &catalog))
 }
 
@@ -158,7 +180,15 @@ pub(crate) async fn connection_problems(
     client_id: u64,
     graph: &Graph,
 ) -> Result<Vec<Problem>, ApiError> {
-    let catalog = db::templates::catalog_for(&state.db, &graph.template_refs()).await?;
+    connection_problems_in(&state.db, client_id, graph).await
+}
+
+pub(crate) async fn connection_problems_in(
+    db: &sqlx::MySqlPool,
+    client_id: u64,
+    graph: &Graph,
+) -> Result<Vec<Problem>, ApiError> {
+    let catalog = db::templates::catalog_for(db, &graph.template_refs()).await?;
     let mut problems = Vec::new();
     for node in &graph.nodes {
         let is_query = catalog.get(&node.template).is_some_and(|(spec, _)| {
@@ -174,7 +204,7 @@ pub(crate) async fn connection_problems(
         if !is_query || name.is_empty() {
             continue;
         }
-        if !crate::connections::service::is_allowed(&state.db, client_id, name).await? {
+        if !crate::connections::service::is_allowed(db, client_id, name).await? {
             let mut p = Problem::error(
                 "connection_not_allowed",
                 format!(
@@ -204,7 +234,7 @@ async fn check_connections(
 }
 
 /// The graph as responses show it: secrets as `{"set": true}`.
-async fn masked(state: &AppState, mut graph: Graph) -> Result<Graph, ApiError> {
+pub(crate) async fn masked(state: &AppState, mut graph: Graph) -> Result<Graph, ApiError> {
     let catalog = db::templates::catalog_for(&state.db, &graph.template_refs()).await?;
     crate::secrets::params::mask(&mut graph, |r| catalog.get(r).map(|(s, _)| s));
     Ok(graph)
@@ -229,11 +259,19 @@ async fn sealed(
     Ok(graph)
 }
 
-async fn view(state: &AppState, row: db::workflows::Row) -> Result<Workflow, ApiError> {
+pub(crate) async fn view(state: &AppState, row: db::workflows::Row) -> Result<Workflow, ApiError> {
     let graph = parse_graph(&row.graph)?;
     let problems = problems_of(state, &graph).await?;
     let graph = masked(state, graph).await?;
+    let editable = row.source.0 == WorkflowSource::Ui
+        || crate::manifests::settings::load(&state.db)
+            .await?
+            .write_back;
     Ok(Workflow {
+        source: row.source.0,
+        resource_name: row.resource_name,
+        resource_namespace: row.resource_namespace,
+        editable,
         id: row.workflow_id,
         client_id: row.client_id,
         name: row.name,
@@ -276,7 +314,7 @@ fn check_fields(
 }
 
 /// Load a workflow the caller may see, or 404.
-async fn scoped(
+pub(crate) async fn scoped(
     state: &AppState,
     user: &CurrentUser,
     id: u64,
@@ -315,6 +353,7 @@ pub async fn list(
             created_by: r.created_by,
             updated_by: r.updated_by,
             updated_at: r.updated_at,
+            source: r.source.0,
         });
     }
     Ok(axum::Json(Paged::numbered(items, total, page, per_page)))
@@ -345,8 +384,20 @@ pub(crate) async fn create_workflow(
     user: &CurrentUser,
     req: CreateWorkflow,
 ) -> Result<u64, ApiError> {
+    create_workflow_as(state, user, req, None, None).await
+}
+
+/// [`create_workflow`] with the resource name its manifests carry, and the
+/// stored graph of a copied workflow whose secrets (`{"set": true}`) it keeps.
+pub(crate) async fn create_workflow_as(
+    state: &AppState,
+    user: &CurrentUser,
+    req: CreateWorkflow,
+    resource_name: Option<&str>,
+    copied_from: Option<&str>,
+) -> Result<u64, ApiError> {
     check_fields(&req.name, &req.description, &req.graph)?;
-    let graph = sealed(state, req.graph, None).await?;
+    let graph = sealed(state, req.graph, copied_from).await?;
     let (name, description, graph_json) = check_fields(&req.name, &req.description, &graph)?;
     // Unassigned or unknown clients look the same: not found.
     if !ClientScope::of(user)
@@ -369,14 +420,25 @@ pub(crate) async fn create_workflow(
     let id = db::workflows::insert(
         &mut tx,
         &db::workflows::NewWorkflow {
-            client_id: req.client_id,
-            name: &name,
-            description: &description,
-            graph: &graph_json,
-            by: user.id,
+            resource: resource_name.map(|n| (None, n)),
+            ..db::workflows::NewWorkflow::ui(
+                req.client_id,
+                &name,
+                &description,
+                &graph_json,
+                user.id,
+            )
         },
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::ConflictCode {
+            code: "resource_name_taken",
+            message: "another workflow of this client already uses this resource name".into(),
+            details: serde_json::Value::Null,
+        },
+        e => e.into(),
+    })?;
     tx.commit().await?;
     Ok(id)
 }
@@ -406,10 +468,65 @@ pub async fn update(
 ) -> Result<axum::Json<Workflow>, ApiError> {
     audit.action("workflow.update").object("workflow", id);
     let current = scoped(&state, &user, id).await?;
+    let row = save(&state, &user, &current, req).await?;
+    Ok(axum::Json(view(&state, row).await?))
+}
+
+/// Refuses browser changes to a cluster-managed workflow (its resource is
+/// the source of truth) unless the admin enabled write-back.
+pub(crate) async fn check_editable(
+    state: &AppState,
+    row: &db::workflows::Row,
+) -> Result<(), ApiError> {
+    if row.source.0 == WorkflowSource::Cluster
+        && !crate::manifests::settings::load(&state.db)
+            .await?
+            .write_back
+    {
+        return Err(managed_in_cluster(row));
+    }
+    Ok(())
+}
+
+pub(crate) fn managed_in_cluster(row: &db::workflows::Row) -> ApiError {
+    ApiError::ConflictCode {
+        code: "workflow_managed_in_cluster",
+        message: format!(
+            "this workflow is managed in the cluster (Workflow {}/{}): change it there, or copy it to a workflow managed here",
+            row.resource_namespace.as_deref().unwrap_or_default(),
+            row.resource_name.as_deref().unwrap_or_default()
+        ),
+        details: json!({
+            "namespace": row.resource_namespace,
+            "name": row.resource_name,
+        }),
+    }
+}
+
+/// Saves a new revision of `current` from a browser edit (or an uploaded
+/// manifest): the same checks, secrets sealing and compare-and-set on the
+/// revision; for a cluster-managed workflow with write-back on, the change
+/// is applied to its resource first.
+pub(crate) async fn save(
+    state: &AppState,
+    user: &CurrentUser,
+    current: &db::workflows::Row,
+    req: UpdateWorkflow,
+) -> Result<db::workflows::Row, ApiError> {
+    let id = current.workflow_id;
+    check_editable(state, current).await?;
     check_fields(&req.name, &req.description, &req.graph)?;
-    let graph = sealed(&state, req.graph, Some(&current.graph)).await?;
+    let graph = sealed(state, req.graph, Some(&current.graph)).await?;
     let (name, description, graph_json) = check_fields(&req.name, &req.description, &graph)?;
-    check_connections(&state, current.client_id, &graph).await?;
+    check_connections(state, current.client_id, &graph).await?;
+    if req.revision != current.revision {
+        return Err(stale(req.revision, current.revision));
+    }
+    let generation = if current.source.0 == WorkflowSource::Cluster {
+        Some(write_back(state, current, &name, &description, &graph).await?)
+    } else {
+        None
+    };
     let mut tx = state.db.begin().await?;
     let saved = db::workflows::update(
         &mut tx,
@@ -422,18 +539,83 @@ pub async fn update(
     )
     .await?;
     if saved.is_none() {
-        return Err(ApiError::Conflict {
-            message: format!(
-                "the workflow was changed by someone else (your revision {}, current {})",
-                req.revision, current.revision
-            ),
-            details: json!({"currentRevision": current.revision}),
-        });
+        return Err(stale(req.revision, current.revision));
     }
     tx.commit().await?;
-    let row = scoped(&state, &user, id).await?;
+    if let Some(g) = generation {
+        db::workflows::set_resource_generation(&state.db, id, g).await?;
+    }
+    let row = db::workflows::get(&state.db, ClientScope::All, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     state.executor.workflow_saved(row.clone());
-    Ok(axum::Json(view(&state, row).await?))
+    Ok(row)
+}
+
+fn stale(yours: u32, current: u32) -> ApiError {
+    ApiError::Conflict {
+        message: format!(
+            "the workflow was changed by someone else (your revision {yours}, current {current})"
+        ),
+        details: json!({"currentRevision": current}),
+    }
+}
+
+/// Applies a browser edit to a cluster-managed workflow's resource; the
+/// resource's new generation.
+async fn write_back(
+    state: &AppState,
+    current: &db::workflows::Row,
+    name: &str,
+    description: &str,
+    graph: &Graph,
+) -> Result<i64, ApiError> {
+    let Some(cluster) = state.executor.cluster() else {
+        return Err(ApiError::Unavailable(
+            "this server does not run in kubernetes mode, so it cannot write to the cluster".into(),
+        ));
+    };
+    use crate::executor::cluster::adopt::WriteBackError;
+    cluster
+        .write_back(current, name, description, graph)
+        .await
+        .map_err(|e| match e {
+            WriteBackError::Conflict(message) => ApiError::ConflictCode {
+                code: "cluster_conflict",
+                message,
+                details: serde_json::Value::Null,
+            },
+            WriteBackError::Cluster(e) => ApiError::Unavailable(e.to_string()),
+        })
+}
+
+/// A copy of a workflow managed here, e.g. to edit a cluster-managed one in
+/// the browser. Secret parameter values are kept.
+#[utoipa::path(post, path = "/api/workflows/{id}/copy", tag = "workflows", security(("bearer" = [])),
+    params(("id" = u64, Path)), responses((status = 201, body = Workflow), (status = 404)))]
+pub async fn copy(
+    State(state): State<AppState>,
+    RequireRole(user, ..): RequireRole<Staff>,
+    audit: Audit,
+    Path(id): Path<u64>,
+) -> Result<(StatusCode, axum::Json<Workflow>), ApiError> {
+    audit.action("workflow.copy").object("workflow", id);
+    let source = scoped(&state, &user, id).await?;
+    let graph = masked(&state, parse_graph(&source.graph)?).await?;
+    let mut name = format!("{} (copy)", source.name);
+    if name.chars().count() > 200 {
+        name = name.chars().take(200).collect();
+    }
+    let req = CreateWorkflow {
+        client_id: source.client_id,
+        name,
+        description: source.description.clone(),
+        graph,
+    };
+    let new_id = create_workflow_as(&state, &user, req, None, Some(&source.graph)).await?;
+    let row = scoped(&state, &user, new_id).await?;
+    state.executor.workflow_saved(row.clone());
+    Ok((StatusCode::CREATED, axum::Json(view(&state, row).await?)))
 }
 
 /// Delete a workflow (kept for the history of its runs).
@@ -446,7 +628,12 @@ pub async fn delete(
     Path(id): Path<u64>,
 ) -> Result<StatusCode, ApiError> {
     audit.action("workflow.delete").object("workflow", id);
-    scoped(&state, &user, id).await?;
+    let row = scoped(&state, &user, id).await?;
+    // Deleting the resource in the cluster archives it; the browser never
+    // deletes what the cluster owns.
+    if row.source.0 == WorkflowSource::Cluster {
+        return Err(managed_in_cluster(&row));
+    }
     db::workflows::soft_delete(&state.db, id).await?;
     state.executor.workflow_deleted(id);
     Ok(StatusCode::NO_CONTENT)
@@ -470,6 +657,7 @@ pub async fn revisions(
             name: r.name,
             created_by: r.created_by,
             created_at: r.created_at,
+            author: r.author,
         });
     }
     Ok(axum::Json(out))
@@ -495,6 +683,7 @@ pub async fn revision(
         description: r.description,
         created_by: r.created_by,
         created_at: r.created_at,
+        author: r.author,
     }))
 }
 

@@ -66,19 +66,13 @@ impl From<PlayError> for ApiError {
     }
 }
 
-/// Starts a run of workflow `workflow_id` for `user`; answers the run id.
-/// A run the executor could not drive is recorded as failed with the
-/// reason (the caller reads it there) and still counts as started.
-pub async fn play(
+/// Validates a workflow and freezes it, with the templates it pins and the
+/// run's input overrides, into the snapshot a run executes.
+pub async fn freeze(
     db: &MySqlPool,
-    executor: &Executor,
-    user: &CurrentUser,
-    workflow_id: u64,
-    req: PlayRequest,
-) -> Result<u64, PlayError> {
-    let wf = db::workflows::get(db, ClientScope::of(user), workflow_id)
-        .await?
-        .ok_or(PlayError::WorkflowNotFound)?;
+    wf: &db::workflows::Row,
+    inputs: &BTreeMap<String, BTreeMap<String, Value>>,
+) -> Result<RunSnapshot, PlayError> {
     let mut graph: Graph = serde_json::from_str(&wf.graph)
         .map_err(|e| anyhow::anyhow!("stored graph unreadable: {e}"))?;
     let catalog = db::templates::catalog_for(db, &graph.template_refs()).await?;
@@ -101,7 +95,7 @@ pub async fn play(
                 .map(|(spec, _)| RunTemplate::new(r.version, spec.clone()))
         })
         .collect();
-    let errs = crate::executor::job::apply_overrides(&mut graph, &templates, &req.inputs);
+    let errs = crate::executor::job::apply_overrides(&mut graph, &templates, inputs);
     if !errs.is_empty() {
         return Err(PlayError::InvalidInputs(errs));
     }
@@ -117,6 +111,23 @@ pub async fn play(
             format!("the workflow cannot be run: {e}"),
         )]));
     }
+    Ok(snapshot)
+}
+
+/// Starts a run of workflow `workflow_id` for `user`; answers the run id.
+/// A run the executor could not drive is recorded as failed with the
+/// reason (the caller reads it there) and still counts as started.
+pub async fn play(
+    db: &MySqlPool,
+    executor: &Executor,
+    user: &CurrentUser,
+    workflow_id: u64,
+    req: PlayRequest,
+) -> Result<u64, PlayError> {
+    let wf = db::workflows::get(db, ClientScope::of(user), workflow_id)
+        .await?
+        .ok_or(PlayError::WorkflowNotFound)?;
+    let snapshot = freeze(db, &wf, &req.inputs).await?;
     let run_id = db::runs::insert(
         db,
         &db::runs::NewRun {

@@ -51,6 +51,25 @@ pub fn seal_incoming<'a>(
     }
 }
 
+/// `node.param` of every secret parameter given as plain text: fine in a
+/// request, which is sealed before it is stored, but not in a resource
+/// anyone with read access to the cluster can see.
+pub fn plain_secrets<'a>(
+    graph: &Graph,
+    spec_of: impl Fn(&TemplateRef) -> Option<&'a TemplateSpec>,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for node in &graph.nodes {
+        let spec = spec_of(&node.template);
+        for (name, value) in &node.params {
+            if value.as_str().is_some_and(|s| !s.is_empty()) && is_secret_param(spec, name) {
+                found.push(format!("{}.{name}", node.id));
+            }
+        }
+    }
+    found
+}
+
 /// The graph as the API shows it: every stored secret replaced by
 /// `{"set": true}`. Sealed strings are hidden whatever the template says, so
 /// a template change can never expose a ciphertext.

@@ -38,3 +38,4 @@ mod triggers;
 mod vault;
 mod walkthrough;
 mod web;
+mod workflows_as_code;

@@ -160,6 +160,30 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         [401, 204, 204, 404, 404, 403, 403],
     ),
     ("GET", "/api/workflows/{id}/revisions", STAFF_SCOPED_GET),
+    ("GET", "/api/workflows/{id}/manifest", STAFF_SCOPED_GET),
+    ("POST", "/api/workflows/{id}/copy", STAFF_SCOPED_CREATE),
+    (
+        "POST",
+        "/api/workflows/manifest/render",
+        [401, 200, 200, 404, 404, 403, 403],
+    ),
+    ("POST", "/api/workflows/manifest/parse", STAFF_GET),
+    // Creates a workflow for the client the manifest names, if in scope.
+    (
+        "POST",
+        "/api/workflows/manifest/apply",
+        [401, 201, 201, 404, 404, 403, 403],
+    ),
+    (
+        "GET",
+        "/api/admin/settings/cluster-workflows",
+        ADMIN_ONLY_GET,
+    ),
+    (
+        "PUT",
+        "/api/admin/settings/cluster-workflows",
+        [401, 200, 403, 403, 403, 403, 403],
+    ),
     (
         "GET",
         "/api/workflows/{id}/revisions/{revision}",
@@ -1016,6 +1040,30 @@ async fn instantiate(
             Some(json!({"graph": {"nodes": [], "edges": []}})),
             None,
         ),
+        ("POST", "/api/workflows/manifest/render") => (
+            path.into(),
+            Some(json!({"clientId": client, "name": "w", "graph": {"nodes": [], "edges": []}})),
+            None,
+        ),
+        ("POST", "/api/workflows/manifest/parse") => {
+            (path.into(), Some(json!({"yaml": "kind: Workflow\n"})), None)
+        }
+        ("POST", "/api/workflows/manifest/apply") => {
+            let username = app
+                .get(&format!("/api/admin/users/{client}"), &fx.admin)
+                .await
+                .body["username"]
+                .as_str()
+                .expect("client username")
+                .to_owned();
+            let yaml = format!(
+                "apiVersion: katalusis.io/v1alpha1\nkind: Workflow\nmetadata:\n  name: upload-{n}\n  labels:\n    katalusis.io/client: {username}\nspec:\n  graph: {{}}\n"
+            );
+            (path.into(), Some(json!({"yaml": yaml})), None)
+        }
+        ("PUT", "/api/admin/settings/cluster-workflows") => {
+            (path.into(), Some(json!({"writeBack": false})), None)
+        }
         ("PUT", "/api/workflows/{id}") => {
             let id = fresh_workflow(app, fx, client).await;
             (

@@ -69,8 +69,16 @@ fn wrong_kind_version_name_or_missing_client_are_refused() {
     for (from, to, expect) in [
         ("kind: Workflow", "kind: Run", "kind must be Workflow"),
         ("katalusis.io/v1alpha1", "katalusis.io/v2", "apiVersion"),
-        ("name: invoice-intake", "name: Invoice_Intake", "metadata.name"),
-        ("katalusis.io/client: acme", "team: acme", "katalusis.io/client"),
+        (
+            "name: invoice-intake",
+            "name: Invoice_Intake",
+            "metadata.name",
+        ),
+        (
+            "katalusis.io/client: acme",
+            "team: acme",
+            "katalusis.io/client",
+        ),
     ] {
         let err = parse(&good.replacen(from, to, 1)).unwrap_err();
         assert!(err.message.contains(expect), "{from}: {err}");
@@ -115,9 +123,32 @@ fn json_leaf() -> impl Strategy<Value = Value> {
         (-1.0e12f64..1.0e12).prop_map(|f| json!(f)),
         // Text that YAML would read as something else unless quoted.
         prop::sample::select(vec![
-            "true", "no", "null", "~", "1.0", "0x1F", "-", "a: b", "#x", "'q'", "\"", "",
-            " lead", "multi\nline\n", "tab\there", "ünï", "@x", "*ref", "&a", "!tag",
-            "2026-01-01", "1e3", ".inf", "{}", "[]", "- item",
+            "true",
+            "no",
+            "null",
+            "~",
+            "1.0",
+            "0x1F",
+            "-",
+            "a: b",
+            "#x",
+            "'q'",
+            "\"",
+            "",
+            " lead",
+            "multi\nline\n",
+            "tab\there",
+            "ünï",
+            "@x",
+            "*ref",
+            "&a",
+            "!tag",
+            "2026-01-01",
+            "1e3",
+            ".inf",
+            "{}",
+            "[]",
+            "- item",
         ])
         .prop_map(|s| json!(s)),
         "\\PC{0,12}".prop_map(Value::String),
@@ -173,13 +204,13 @@ fn node(id: String) -> impl Strategy<Value = Node> {
                     memory_mib: limits.1,
                     cpu_millicores: limits.2,
                 },
-                retry: retry.map(|(max_attempts, backoff_seconds, backoff_multiplier)| {
-                    RetrySpec {
+                retry: retry.map(
+                    |(max_attempts, backoff_seconds, backoff_multiplier)| RetrySpec {
                         max_attempts,
                         backoff_seconds,
                         backoff_multiplier,
-                    }
-                }),
+                    },
+                ),
                 notes,
                 trigger,
             },
@@ -190,10 +221,7 @@ fn graph() -> impl Strategy<Value = Graph> {
     (1usize..8)
         .prop_flat_map(|n| {
             let nodes: Vec<_> = (0..n).map(|i| node(format!("n{i}"))).collect();
-            let edges = prop::collection::vec(
-                (0..n, 0..n, "[a-z]{1,6}", "[a-z]{1,6}"),
-                0..n * 2,
-            );
+            let edges = prop::collection::vec((0..n, 0..n, "[a-z]{1,6}", "[a-z]{1,6}"), 0..n * 2);
             (nodes, edges)
         })
         .prop_map(|(nodes, edges)| Graph {
@@ -239,4 +267,13 @@ proptest! {
         // The cluster's JSON form reads back the same too.
         prop_assert_eq!(from_object(to_object(&m)).unwrap(), m);
     }
+}
+
+#[test]
+fn the_shipped_example_parses() {
+    let m = parse(include_str!("../../../examples/workflow.yaml")).unwrap();
+    assert_eq!(m.name, "hello-cluster");
+    assert_eq!(m.client, "acme");
+    assert_eq!(m.graph.nodes.len(), 2);
+    assert_eq!(m.graph.edges[0].target, "words");
 }

@@ -16,6 +16,8 @@
 //!   and posts its runner events, which are stored by the same code as the
 //!   local executor's (`executor::outcome`).
 
+pub mod adopt;
+mod adopt_run;
 mod flow;
 mod ingest;
 pub mod mirror;
@@ -212,18 +214,68 @@ impl Cluster {
 
     /// Server-side-applies the Workflow mirror of a saved workflow.
     pub async fn apply_workflow(&self, row: &db::workflows::Row) -> Result<(), ClusterError> {
+        // A cluster-managed workflow's resource is its own; nothing to mirror.
+        if row.source.0 == katalusis_crds::resources::WorkflowSource::Cluster {
+            return Ok(());
+        }
         let graph = serde_json::from_str(&row.graph)
             .map_err(|e| ClusterError(format!("stored graph unreadable: {e}")))?;
         let wf = resources::workflow_object(row, graph, &self.namespace);
-        Api::<Workflow>::namespaced(self.client.clone(), &self.namespace)
+        let applied = Api::<Workflow>::namespaced(self.client.clone(), &self.namespace)
             .patch(
                 &workflow_name(row.workflow_id),
                 &PatchParams::apply(FIELD_MANAGER).force(),
                 &Patch::Apply(&wf),
             )
             .await
-            .map(drop)
-            .map_err(|e| cluster_error("applying the Workflow", &e))
+            .map_err(|e| cluster_error("applying the Workflow", &e))?;
+        let generation = applied.metadata.generation.unwrap_or(1);
+        self.write_mirror_status(row, &wf.spec.graph, generation)
+            .await
+    }
+
+    /// The status of a mirror, for `kubectl get kwf`: client, revision,
+    /// source and whether the saved draft can run.
+    async fn write_mirror_status(
+        &self,
+        row: &db::workflows::Row,
+        graph: &katalusis_crds::Graph,
+        generation: i64,
+    ) -> Result<(), ClusterError> {
+        let client = db::users::get(&self.db, row.client_id)
+            .await
+            .map_err(|e| ClusterError(format!("database: {e}")))?
+            .map(|u| u.username);
+        let errors = crate::http::workflows::problems_in(&self.db, graph)
+            .await
+            .map_err(|e| ClusterError(e.to_string()))?
+            .into_iter()
+            .filter(katalusis_crds::Problem::is_error)
+            .count();
+        let status = katalusis_crds::resources::WorkflowStatus {
+            observed_generation: Some(generation),
+            client,
+            workflow_id: Some(row.workflow_id),
+            revision: Some(row.revision),
+            source: Some(katalusis_crds::resources::WorkflowSource::Ui),
+            node_count: u32::try_from(graph.nodes.len()).ok(),
+            conditions: vec![adopt::condition(
+                errors == 0,
+                if errors == 0 {
+                    "Saved"
+                } else {
+                    "DraftHasErrors"
+                },
+                &if errors == 0 {
+                    format!("revision {} saved in the browser", row.revision)
+                } else {
+                    format!("revision {} has {errors} validation error(s); it cannot run until they are fixed", row.revision)
+                },
+                generation,
+            )],
+        };
+        self.write_status(&workflow_name(row.workflow_id), &status)
+            .await
     }
 
     /// Deletes the Workflow mirror of a deleted workflow (absent is fine).

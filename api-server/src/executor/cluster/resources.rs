@@ -15,7 +15,8 @@ use katalusis_crds::Graph;
 use kube::{Resource, ResourceExt};
 
 pub use katalusis_crds::contract::api::{
-    FIELD_MANAGER, LABEL_CLIENT_ID, LABEL_RUN_ID, LABEL_WORKFLOW_ID, MANAGED_BY,
+    FIELD_MANAGER, LABEL_ADOPTED_RUN_ID, LABEL_CLIENT_ID, LABEL_RUN_ID, LABEL_WORKFLOW_ID,
+    MANAGED_BY,
 };
 use katalusis_crds::contract::{SNAPSHOT_CONFIG_MAP_KEY, TOKEN_SECRET_KEY};
 /// Snapshots larger than this go into a ConfigMap: objects in etcd are
@@ -38,10 +39,24 @@ pub fn workflow_name(workflow_id: u64) -> String {
     format!("wf-{workflow_id}")
 }
 
-/// The run id a Run of ours carries in its spec, if the name is ours.
+/// The run id a Run carries in its spec, if it is one of ours: created by
+/// Play (named after it) or created in the cluster and adopted (labelled
+/// with it).
 pub fn run_id_of(run: &Run) -> Option<u64> {
     let id = run.spec.run_id;
-    (run.name_any() == run_name(id)).then_some(id)
+    if id == 0 {
+        return None;
+    }
+    let adopted = run
+        .labels()
+        .get(LABEL_ADOPTED_RUN_ID)
+        .is_some_and(|v| *v == id.to_string());
+    (run.name_any() == run_name(id) || adopted).then_some(id)
+}
+
+/// Whether the API server created this Run (so it may delete it once finished).
+pub fn created_here(run: &Run) -> bool {
+    run.labels().get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1)
 }
 
 fn labels(pairs: &[(&str, String)]) -> BTreeMap<String, String> {

@@ -19,7 +19,7 @@ use kube::Api;
 use tokio::sync::watch;
 
 use super::mirror::{self, Step};
-use super::resources::{managed_selector, run_id_of, run_name};
+use super::resources::{created_here, managed_selector, run_id_of, run_name};
 use super::{cluster_error, Cluster, ClusterError};
 use crate::auth::ClientScope;
 use crate::db;
@@ -127,9 +127,10 @@ impl Cluster {
     /// re-applies Workflow mirrors that are missing or outdated.
     pub(super) async fn resync(self: &Arc<Self>) -> Result<(), ClusterError> {
         let lp = ListParams::default().labels(&managed_selector());
+        // Every Run: ours, adopted ones and ones waiting for adoption.
         let listed = self
             .runs_api()
-            .list(&lp)
+            .list(&ListParams::default())
             .await
             .map_err(|e| cluster_error("listing Runs", &e))?;
         let mut present = HashMap::new();
@@ -139,6 +140,9 @@ impl Cluster {
         for run in &listed.items {
             if let Some(id) = run_id_of(run) {
                 present.insert(id, run.spec.cancel);
+            } else {
+                self.adopt_run(run).await;
+                continue;
             }
             self.observe(run).await;
             let finished_ms = run
@@ -147,7 +151,8 @@ impl Cluster {
                 .and_then(|s| s.finished_at.as_deref())
                 .and_then(katalusis_crds::resources::parse_time_ms);
             if let (Some(id), Some(f)) = (run_id_of(run), finished_ms) {
-                if now_ms.saturating_sub(f) >= ttl_ms && self.is_done(id) {
+                // Runs created in the cluster are their creator's to delete.
+                if created_here(run) && now_ms.saturating_sub(f) >= ttl_ms && self.is_done(id) {
                     self.expire(id).await;
                 }
             }
@@ -202,15 +207,17 @@ impl Cluster {
                 tracing::warn!(workflow_id = id, error = %e, "could not delete Workflow");
             }
         }
-        Ok(())
+        self.resync_adopted().await
     }
 
     /// Watches our Runs until `stopping` turns true, re-listing every
     /// `KATALUSIS_K8S_RESYNC_SECONDS`.
     pub async fn watch(self: Arc<Self>, mut stopping: watch::Receiver<bool>) {
-        let config = watcher::Config::default().labels(&managed_selector());
+        // Every Run: Runs created in the cluster are adopted from this watch.
+        let config = watcher::Config::default();
         let events = watcher(self.runs_api(), config).default_backoff();
         futures::pin_mut!(events);
+        let adopting = tokio::spawn(self.clone().watch_workflows());
         let mut resync =
             tokio::time::interval(Duration::from_secs(self.settings.k8s_resync_seconds));
         resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -222,7 +229,11 @@ impl Cluster {
             tokio::select! {
                 event = events.next() => match event {
                     Some(Ok(watcher::Event::Apply(run) | watcher::Event::InitApply(run))) => {
-                        self.observe(&run).await;
+                        if run_id_of(&run).is_some() {
+                            self.observe(&run).await;
+                        } else {
+                            self.adopt_run(&run).await;
+                        }
                     }
                     Some(Ok(watcher::Event::Delete(run))) => {
                         if let Some(id) = run_id_of(&run) {
@@ -246,5 +257,6 @@ impl Cluster {
                 () = &mut stop => break,
             }
         }
+        adopting.abort();
     }
 }

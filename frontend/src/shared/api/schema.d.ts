@@ -1145,6 +1145,153 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/admin/settings/cluster-workflows": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Settings for cluster-managed workflows. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ClusterWorkflowSettings"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    /** Change the settings for cluster-managed workflows. */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["ClusterWorkflowSettings"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ClusterWorkflowSettings"];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/admin/settings/limits": {
     parameters: {
       query?: never;
@@ -10119,6 +10266,153 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/workflows/{id}/copy": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A copy of a workflow managed here, e.g. to edit a cluster-managed one in
+     *     the browser. Secret parameter values are kept.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Workflow"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/workflows/{id}/manifest": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A saved workflow as its `Workflow` manifest (secret values masked). */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ManifestText"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/workflows/{id}/revisions": {
     parameters: {
       query?: never;
@@ -10552,6 +10846,348 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/workflows/manifest/apply": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Creates a workflow from an uploaded manifest, or saves a new revision of
+     *     the workflow of the same client that carries its resource name.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["ManifestRequest"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Workflow"];
+          };
+        };
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Workflow"];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/workflows/manifest/parse": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Parses a manifest for the editor's YAML view: the workflow it describes
+     *     and every problem, without saving anything.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["ManifestRequest"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ParseResponse"];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/workflows/manifest/render": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** An unsaved draft as its `Workflow` manifest, for the editor's YAML view. */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["RenderRequest"];
+        };
+      };
+      responses: {
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ManifestText"];
+          };
+        };
+        /** @description Malformed JSON */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description Missing, expired or revoked access token */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The caller's role may not do this */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is larger than KATALUSIS_MAX_BODY_BYTES */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is not `application/json` */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The body is well-formed but invalid */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+        /** @description The database is unreachable; retry later */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ErrorBody"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/workflows/validate": {
     parameters: {
       query?: never;
@@ -10942,6 +11578,15 @@ export interface components {
       /** Format: uint64 */
       clientId: number;
       name: string;
+    };
+    ClusterWorkflowSettings: {
+      /**
+       * @description Browser edits of cluster-managed workflows are applied to their
+       *     resources (server-side apply, field manager `katalusis-api`) instead
+       *     of being refused; a resource changed in the cluster meanwhile is a
+       *     conflict.
+       */
+      writeBack: boolean;
     };
     Comment: {
       /** Format: uint64 */
@@ -11526,6 +12171,24 @@ export interface components {
        */
       next?: number | null;
     };
+    /** @description Why a manifest was refused, with the place in the YAML when known. */
+    ManifestError: {
+      /** @description 1-based column. */
+      column?: number | null;
+      /** @description 1-based line of the mistake in the YAML text. */
+      line?: number | null;
+      message: string;
+    };
+    ManifestRequest: {
+      /** @description The manifest as YAML (or JSON). */
+      yaml: string;
+    };
+    ManifestText: {
+      /** @description The resource name (`metadata.name`), also the file name to save it under. */
+      name: string;
+      /** @description The `Workflow` manifest as YAML. */
+      yaml: string;
+    };
     /** @description A complete mapping: fields, extra text columns, value tables, date format. */
     Mapping: {
       /**
@@ -11865,6 +12528,7 @@ export interface components {
         nodes: number;
         /** Format: uint32 */
         revision: number;
+        source: components["schemas"]["WorkflowSource"];
         /** Format: date-time */
         updatedAt: string;
         /** Format: uint64 */
@@ -11904,6 +12568,23 @@ export interface components {
       /** @description Allowed values of `select` and `multiselect` parameters. */
       options?: string[];
       required?: boolean;
+    };
+    /** @description A parsed manifest as the editor uses it. */
+    ParsedWorkflow: {
+      /** Format: uint64 */
+      clientId: number;
+      description: string;
+      graph: components["schemas"]["Graph"];
+      name: string;
+      resourceName: string;
+    };
+    ParseResponse: {
+      error?: null | components["schemas"]["ManifestError"];
+      /** @description The graph validator's problems, as `POST /api/workflows/validate` lists them. */
+      problems: components["schemas"]["Problem"][];
+      /** @description No manifest error and no graph error (warnings allowed). */
+      valid: boolean;
+      workflow?: null | components["schemas"]["ParsedWorkflow"];
     };
     PatchTask: {
       assigneeIds?: number[] | null;
@@ -12081,6 +12762,19 @@ export interface components {
     RefreshRequest: {
       refreshToken: string;
     };
+    RenderRequest: {
+      /** Format: uint64 */
+      clientId: number;
+      description?: string;
+      graph: components["schemas"]["Graph"];
+      name: string;
+      /**
+       * Format: uint64
+       * @description The workflow the draft belongs to, if saved already (its resource
+       *     name is kept).
+       */
+      workflowId?: number | null;
+    };
     ResetPassword: {
       password: string;
     };
@@ -12107,6 +12801,7 @@ export interface components {
       maxAttempts: number;
     };
     Revision: {
+      author?: string | null;
       /** Format: date-time */
       createdAt: string;
       /** Format: uint64 */
@@ -12118,6 +12813,8 @@ export interface components {
       revision: number;
     };
     RevisionSummary: {
+      /** @description The cluster identity (field manager) that applied a cluster-authored revision. */
+      author?: string | null;
       /** Format: date-time */
       createdAt: string;
       /** Format: uint64 */
@@ -13094,6 +13791,11 @@ export interface components {
       /** Format: uint64 */
       createdBy: number;
       description: string;
+      /**
+       * @description Whether browser edits are accepted: false for cluster-managed
+       *     workflows unless the admin enabled write-back.
+       */
+      editable: boolean;
       /** @description Secret parameter values are never returned: they read `{"set": true}`. */
       graph: components["schemas"]["Graph"];
       /** Format: uint64 */
@@ -13104,13 +13806,24 @@ export interface components {
        *     but only a graph without errors can run.
        */
       problems: components["schemas"]["Problem"][];
+      /** @description The Kubernetes resource name its manifests carry, once it has one. */
+      resourceName?: string | null;
+      /** @description The namespace of a cluster-managed workflow's resource. */
+      resourceNamespace?: string | null;
       /** Format: uint32 */
       revision: number;
+      /** @description Where the workflow is edited: `cluster` ones come from `kubectl apply`. */
+      source: components["schemas"]["WorkflowSource"];
       /** Format: date-time */
       updatedAt: string;
       /** Format: uint64 */
       updatedBy: number;
     };
+    /**
+     * @description Where a workflow is edited.
+     * @enum {string}
+     */
+    WorkflowSource: "ui" | "cluster";
     WorkflowStats: {
       /** @description Start to finish of finished runs, in milliseconds. */
       durationMs: components["schemas"]["Quantiles"];
@@ -13138,6 +13851,7 @@ export interface components {
       nodes: number;
       /** Format: uint32 */
       revision: number;
+      source: components["schemas"]["WorkflowSource"];
       /** Format: date-time */
       updatedAt: string;
       /** Format: uint64 */
