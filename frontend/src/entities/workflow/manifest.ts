@@ -1,19 +1,12 @@
-import { authFetch, toApiError } from "@/shared/api";
+import { api, unwrap, type Schemas } from "@/shared/api";
 import type { Graph, Problem } from "./model";
 import type { Workflow } from "./api";
 
 /** A workflow as its `Workflow` manifest; `name` is the resource name (and file name). */
-export interface ManifestText {
-  name: string;
-  yaml: string;
-}
+export type ManifestText = Schemas["ManifestText"];
 
 /** What is wrong with a manifest's text, with its 1-based place when known. */
-export interface ManifestError {
-  message: string;
-  line?: number | null;
-  column?: number | null;
-}
+export type ManifestError = Schemas["ManifestError"];
 
 export interface ParsedWorkflow {
   resourceName: string;
@@ -40,15 +33,14 @@ export interface DraftManifest {
 }
 
 /** Who keeps a workflow: the browser, or manifests applied to the cluster. */
-export type WorkflowSource = "ui" | "cluster";
+export type WorkflowSource = Schemas["WorkflowSource"];
 
-/** The fields that say whether a workflow is managed in the cluster. */
-export interface ManagedFields {
-  source?: WorkflowSource;
-  resourceName?: string | null;
-  resourceNamespace?: string | null;
-  editable?: boolean;
-}
+/**
+ * The fields that say whether a workflow is managed in the cluster; list
+ * summaries carry only `source`.
+ */
+export type ManagedFields = Pick<Workflow, "source"> &
+  Partial<Pick<Workflow, "resourceName" | "resourceNamespace" | "editable">>;
 
 export function isClusterManaged(w: ManagedFields): boolean {
   return w.source === "cluster";
@@ -59,41 +51,38 @@ export function isEditable(w: ManagedFields): boolean {
   return w.editable ?? true;
 }
 
-async function send<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
-  const res = await authFetch(
-    new Request(path, {
-      method,
-      headers: body === undefined ? undefined : { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-  );
-  const parsed: unknown = await res.json().catch(() => undefined);
-  if (!res.ok) throw toApiError(res, parsed);
-  return parsed as T;
-}
-
 export function fetchManifest(id: number): Promise<ManifestText> {
-  return send("GET", `/api/workflows/${id}/manifest`);
+  return unwrap(api.GET("/api/workflows/{id}/manifest", { params: { path: { id } } }));
 }
 
 /** The exact manifest of an unsaved draft. */
 export function renderManifest(draft: DraftManifest): Promise<ManifestText> {
-  return send("POST", "/api/workflows/manifest/render", draft);
+  return unwrap(
+    api.POST("/api/workflows/manifest/render", {
+      body: draft as unknown as Schemas["RenderRequest"],
+    }),
+  );
 }
 
 /** Parses manifest text without saving anything. */
-export function parseManifest(yaml: string): Promise<ParseResult> {
-  return send("POST", "/api/workflows/manifest/parse", { yaml });
+export async function parseManifest(yaml: string): Promise<ParseResult> {
+  const r = await unwrap(api.POST("/api/workflows/manifest/parse", { body: { yaml } }));
+  return {
+    valid: r.valid,
+    error: r.error ?? null,
+    problems: r.problems as Problem[],
+    workflow: r.workflow ? { ...r.workflow, graph: r.workflow.graph as unknown as Graph } : null,
+  };
 }
 
 /** Creates a workflow from a manifest, or saves a new revision of the one with its name. */
 export function applyManifest(yaml: string): Promise<Workflow> {
-  return send("POST", "/api/workflows/manifest/apply", { yaml });
+  return unwrap(api.POST("/api/workflows/manifest/apply", { body: { yaml } }));
 }
 
 /** A UI-managed copy of any workflow (how a cluster-managed one is taken over). */
 export function copyWorkflow(id: number): Promise<Workflow> {
-  return send("POST", `/api/workflows/${id}/copy`);
+  return unwrap(api.POST("/api/workflows/{id}/copy", { params: { path: { id } } }));
 }
 
 /** Largest manifest file read (the server accepts up to 2 MiB as well). */

@@ -14,12 +14,7 @@ import {
   Td,
   Th,
 } from "@/shared/ui";
-import {
-  ManagedBadge,
-  useWorkflowList,
-  type ManagedFields,
-  type WorkflowSummary,
-} from "@/entities/workflow";
+import { ManagedBadge, useWorkflowList, type WorkflowSummary } from "@/entities/workflow";
 import { SaveAsTemplateDialog } from "@/features/save-as-template";
 import { useUserNames } from "@/entities/user";
 
@@ -136,7 +131,7 @@ export default function AdminWorkflowsPage() {
                     >
                       {w.name}
                     </Link>{" "}
-                    <ManagedBadge workflow={w as ManagedFields} />
+                    <ManagedBadge workflow={w} />
                     {w.description && (
                       <p className="max-w-md truncate text-xs text-slate-500">{w.description}</p>
                     )}

@@ -14,12 +14,7 @@ import {
   PageHeader,
 } from "@/shared/ui";
 import { useMyClients, type User } from "@/entities/user";
-import {
-  ManagedBadge,
-  useCreateWorkflow,
-  useWorkflows,
-  type ManagedFields,
-} from "@/entities/workflow";
+import { ManagedBadge, useCreateWorkflow, useWorkflows } from "@/entities/workflow";
 import { ImportManifestButton } from "@/features/import-manifest";
 import { RunStatusBadge, useRuns, type RunSummary } from "@/entities/run";
 import { AiSummary } from "@/features/ai-summary";
@@ -134,7 +129,7 @@ function ClientCard({ client, onNew }: { client: User; onNew: () => void }) {
                 className="flex items-center gap-3 px-4 py-2.5 text-sm hover:bg-slate-50"
               >
                 <span className="font-medium text-slate-900">{w.name}</span>
-                <ManagedBadge workflow={w as ManagedFields} />
+                <ManagedBadge workflow={w} />
                 <Badge>{pluralize(w.nodes, "node")}</Badge>
                 <span className="text-xs text-slate-500">revision {w.revision}</span>
                 {latest.get(w.id) ? (

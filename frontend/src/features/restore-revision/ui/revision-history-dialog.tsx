@@ -51,7 +51,6 @@ export function RevisionHistoryDialog({
       ) : (
         <ul className="max-h-96 divide-y divide-slate-100 overflow-auto">
           {newestFirst(revisions.data).map((r) => {
-            const author = (r as { author?: string | null }).author;
             return (
               <li
                 key={r.revision}
@@ -68,9 +67,9 @@ export function RevisionHistoryDialog({
                 <span className="font-medium">r{r.revision}</span>
                 <span className="text-slate-500">{r.nodes} nodes</span>
                 <span className="text-xs text-slate-500">{formatDateTime(r.createdAt)}</span>
-                {author && (
+                {r.author && (
                   <span className="truncate text-xs text-slate-500" title="Applied by">
-                    by {author}
+                    by {r.author}
                   </span>
                 )}
                 {r.revision === current ? (

@@ -13,7 +13,6 @@ import {
   type DraftManifest,
   type Graph,
   type GraphNode,
-  type ManagedFields,
   type ParsedWorkflow,
   type TemplateLookup,
   type Workflow,
@@ -91,9 +90,7 @@ function EditorFrame({
   const { store } = useEditorContext();
   const doc = useEditorDocument(initial, lookup, onSaved);
   const { base, name, description, setName, setDescription, isDirtyNow } = doc;
-  // The generated Workflow type may not carry the cluster fields yet.
-  const managed = base as Workflow & ManagedFields;
-  const editable = isEditable(managed);
+  const editable = isEditable(base);
   const saver = useSaveWorkflow({
     workflow: base,
     name,
@@ -227,7 +224,7 @@ function EditorFrame({
         errors={errors}
         onBack={onBack}
         runCommand={runCommand}
-        badges={<ManagedBadge workflow={managed} />}
+        badges={<ManagedBadge workflow={base} />}
         readOnly={!editable}
       >
         {activeRun.id != null && activeRun.status && (
@@ -276,7 +273,7 @@ function EditorFrame({
       </Toolbar>
       {!editable && (
         <ManagedNotice
-          where={[managed.resourceNamespace, managed.resourceName].filter(Boolean).join("/")}
+          where={[base.resourceNamespace, base.resourceName].filter(Boolean).join("/")}
           copying={copying}
           onCopy={() => void copyToUi()}
         />
