@@ -277,6 +277,7 @@ test("a cluster-managed workflow is badged, read-only, refuses saves and can be 
   const page = await newPage();
   const row = page.getByTestId("client-acme").getByRole("link", { name: /Doubler in Git/ });
   await row.getByTestId("managed-badge").waitFor();
+  await page.getByTestId("client-acme").scrollIntoViewIfNeeded();
   await screenshot(page, "workflows-list-managed");
   assert.equal(
     await page
