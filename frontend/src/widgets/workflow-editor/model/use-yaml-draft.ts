@@ -43,11 +43,14 @@ export function useYamlDraft({ draft, onParsed, clientName }: YamlDraftOptions) 
   // Only the answer to the latest request counts.
   const seq = useRef(0);
   const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  // Text typed but not parsed yet (the pause has not ended).
+  const pending = useRef<string | null>(null);
   useEffect(() => () => clearTimeout(timer.current), []);
 
   const render = useCallback(async () => {
     const mine = ++seq.current;
     clearTimeout(timer.current);
+    pending.current = null;
     setBusy("rendering");
     try {
       const m = await renderManifest(draft());
@@ -89,16 +92,39 @@ export function useYamlDraft({ draft, onParsed, clientName }: YamlDraftOptions) 
     [draft, onParsed, clientName],
   );
 
-  const edit = useCallback(
+  const parseNow = useCallback(
     (yaml: string) => {
-      setText(yaml);
-      clearTimeout(timer.current);
-      timer.current = setTimeout(() => {
-        parse(yaml).catch((e: Error) => setMistake({ message: e.message }));
-      }, PARSE_DELAY_MS);
+      pending.current = null;
+      return parse(yaml).catch((e: Error) => {
+        setMistake({ message: e.message });
+        return null;
+      });
     },
     [parse],
   );
+
+  const edit = useCallback(
+    (yaml: string) => {
+      setText(yaml);
+      pending.current = yaml;
+      clearTimeout(timer.current);
+      timer.current = setTimeout(() => void parseNow(yaml), PARSE_DELAY_MS);
+    },
+    [parseNow],
+  );
+
+  /**
+   * Parses text still waiting for its pause (leaving the view right after
+   * typing); says whether the draft holds everything the view shows.
+   */
+  const flush = useCallback(async (): Promise<boolean> => {
+    clearTimeout(timer.current);
+    if (pending.current != null) {
+      const outcome = await parseNow(pending.current);
+      return outcome?.kind === "apply";
+    }
+    return mistake == null;
+  }, [parseNow, mistake]);
 
   /**
    * Loads a whole manifest (an uploaded file) into the draft and the view;
@@ -107,6 +133,7 @@ export function useYamlDraft({ draft, onParsed, clientName }: YamlDraftOptions) 
   const load = useCallback(
     async (yaml: string): Promise<YamlOutcome> => {
       clearTimeout(timer.current);
+      pending.current = null;
       ++seq.current;
       const result = await parseManifest(yaml);
       const outcome = yamlOutcome(result, draft().clientId, clientName);
@@ -122,5 +149,5 @@ export function useYamlDraft({ draft, onParsed, clientName }: YamlDraftOptions) 
     [draft, onParsed, clientName],
   );
 
-  return { text, fileName, mistake, problems, busy, render, edit, load };
+  return { text, fileName, mistake, problems, busy, render, edit, flush, load };
 }

@@ -154,13 +154,18 @@ function EditorFrame({
     [draft, store, setName, setDescription],
   );
   const yaml = useYamlDraft({ draft: draftManifest, onParsed, clientName });
-  const { render: renderYaml } = yaml;
+  const { render: renderYaml, flush: flushYaml } = yaml;
   const switchView = useCallback(
-    (v: EditorView) => {
-      if (v === "yaml") void renderYaml();
+    async (v: EditorView) => {
+      if (v === view) return;
+      if (v === "yaml") {
+        void renderYaml();
+      } else if (!(await flushYaml())) {
+        toast.info("The YAML has a mistake, so the canvas shows the last version that parsed.");
+      }
       setView(v);
     },
-    [renderYaml],
+    [view, renderYaml, flushYaml],
   );
   const downloadYaml = useCallback(async () => {
     try {
@@ -283,7 +288,7 @@ function EditorFrame({
         <div className="relative flex min-w-0 flex-1 flex-col">
           <ViewStrip
             view={view}
-            onView={switchView}
+            onView={(v) => void switchView(v)}
             onDownload={() => void downloadYaml()}
             onUpload={(f) => void uploadYaml(f)}
             canUpload={editable}
