@@ -135,12 +135,12 @@ test("an edit in the YAML view reaches the canvas and the inspector; a mistake s
   await page.locator(".cm-lint-marker-error").first().waitFor();
   await screenshot(page, "yaml-view-mistake");
   // Switching right after typing still carries the last keystrokes over.
-  await retypeLineEnd(page, "factor: 5: 6", "5: 6", "5");
+  await retypeLineEnd(page, "factor: 5: 6", "5: 6", "6");
   await page.getByTestId("view-canvas").click();
-  assert.equal(await (await factorInInspector(page)).inputValue(), "5");
+  assert.equal(await (await factorInInspector(page)).inputValue(), "6");
   await page.getByRole("button", { name: "Save", exact: true }).click();
   await page.getByText("Saved revision 2.").waitFor();
-  assert.equal(factorOf(await stored()), 5);
+  assert.equal(factorOf(await stored()), 6);
   assert.equal((await stored()).revision, 2);
   await page.context().close();
 });
@@ -149,9 +149,9 @@ test("a manifest file loads into the draft; a file that is none is refused", asy
   const page = await newPage();
   await openEditor(page, workflowId);
   const manifest = await api.call("GET", `/api/workflows/${workflowId}/manifest`, await token());
-  assert.match(manifest.yaml, /factor: 5/);
+  assert.match(manifest.yaml, /factor: 6/);
   const edited = manifest.yaml
-    .replace("factor: 5", "factor: 7")
+    .replace("factor: 6", "factor: 7")
     .replace(/displayName: .*/, "displayName: Doubler from Git");
   assert.notEqual(edited, manifest.yaml);
 
