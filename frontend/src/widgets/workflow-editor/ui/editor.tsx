@@ -286,13 +286,6 @@ function EditorFrame({
       <div className="flex min-h-0 flex-1">
         {editable && <Palette templates={templates} onAdd={addFromPalette} />}
         <div className="relative flex min-w-0 flex-1 flex-col">
-          <ViewStrip
-            view={view}
-            onView={(v) => void switchView(v)}
-            onDownload={() => void downloadYaml()}
-            onUpload={(f) => void uploadYaml(f)}
-            canUpload={editable}
-          />
           {aiEnabled && askOpen && (
             <AskAiBar
               clientId={base.clientId}
@@ -302,6 +295,14 @@ function EditorFrame({
             />
           )}
           <div className="relative flex min-h-0 flex-1 flex-col">
+            <ViewStrip
+              view={view}
+              onView={(v) => void switchView(v)}
+              onDownload={() => void downloadYaml()}
+              onUpload={(f) => void uploadYaml(f)}
+              canUpload={editable}
+              floating={view === "canvas"}
+            />
             {view === "yaml" ? (
               <YamlPanel
                 text={yaml.text}

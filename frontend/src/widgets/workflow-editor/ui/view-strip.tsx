@@ -4,23 +4,35 @@ import { Button } from "@/shared/ui";
 
 export type EditorView = "canvas" | "yaml";
 
-/** The Canvas | YAML switch and the manifest file actions above the graph. */
+/**
+ * The Canvas | YAML switch and the manifest file actions. Over the canvas it
+ * floats in a corner, so the canvas keeps its size (and its fitted view);
+ * above the YAML it is a strip.
+ */
 export function ViewStrip({
   view,
   onView,
   onDownload,
   onUpload,
   canUpload,
+  floating = false,
 }: {
   view: EditorView;
   onView: (v: EditorView) => void;
   onDownload: () => void;
   onUpload: (file: File) => void;
   canUpload: boolean;
+  floating?: boolean;
 }) {
   const input = useRef<HTMLInputElement>(null);
   return (
-    <div className="flex h-9 shrink-0 items-center gap-2 border-b border-slate-200 bg-white px-3">
+    <div
+      className={
+        floating
+          ? "absolute left-2 top-2 z-10 flex items-center gap-2 rounded-lg bg-white/95 p-1 shadow-sm ring-1 ring-slate-200"
+          : "flex h-9 shrink-0 items-center gap-2 border-b border-slate-200 bg-white px-2"
+      }
+    >
       <div
         role="radiogroup"
         aria-label="Editor view"
@@ -49,7 +61,7 @@ export function ViewStrip({
           </button>
         ))}
       </div>
-      <span className="flex-1" />
+      {!floating && <span className="flex-1" />}
       <Button size="sm" onClick={onDownload} title="The draft as a Workflow manifest file">
         Download YAML
       </Button>
