@@ -189,6 +189,7 @@ test("a manifest file loads into the draft; a file that is none is refused", asy
   await page.getByText(`Loaded ${manifest.name}.txt into the draft. Save to keep it.`).waitFor();
   await page.getByTestId("workflow-title").getByText("Doubler from Git").waitFor();
   assert.equal(await (await factorInInspector(page)).inputValue(), "7");
+  await screenshot(page, "yaml-upload-loaded");
   await page.getByRole("button", { name: "Save", exact: true }).click();
   await page.getByText("Saved revision 3.").waitFor();
   const saved = await stored();

@@ -6,7 +6,8 @@ export type EditorView = "canvas" | "yaml";
 
 /**
  * The Canvas | YAML switch and the manifest file actions. Over the canvas it
- * floats in a corner, so the canvas keeps its size (and its fitted view);
+ * floats in the top right corner (the top left stays free for clicks on the
+ * empty canvas), so the canvas keeps its size and its fitted view;
  * above the YAML it is a strip.
  */
 export function ViewStrip({
@@ -29,7 +30,7 @@ export function ViewStrip({
     <div
       className={
         floating
-          ? "absolute left-2 top-2 z-10 flex items-center gap-2 rounded-lg bg-white/95 p-1 shadow-sm ring-1 ring-slate-200"
+          ? "absolute right-2 top-2 z-10 flex items-center gap-2 rounded-lg bg-white/95 p-1 shadow-sm ring-1 ring-slate-200"
           : "flex h-9 shrink-0 items-center gap-2 border-b border-slate-200 bg-white px-2"
       }
     >
