@@ -326,3 +326,32 @@ test("a cluster-managed workflow is badged, read-only, refuses saves and can be 
   assert.equal(factorOf(copy), 4);
   await page.context().close();
 });
+
+test("a save refused because the workflow became cluster-managed says so and keeps the draft", async () => {
+  const w = await api.call("POST", "/api/workflows", await token(), {
+    clientId: client.id,
+    name: "Adopted meanwhile",
+    graph: graph(3),
+  });
+  const page = await newPage();
+  await openEditor(page, w.id);
+  await (await factorInInspector(page)).fill("8");
+  // Applied in the cluster while the editor was open.
+  sql(
+    server.db,
+    `UPDATE workflow SET source = 'cluster', resource_namespace = 'katalusis', resource_name = 'adopted-meanwhile' WHERE workflow_id = ${Number(w.id)}`,
+  );
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.getByText(/^Not saved: this workflow is managed in the cluster/).waitFor();
+  assert.equal(
+    await page.getByRole("dialog", { name: "This workflow changed elsewhere" }).count(),
+    0,
+    "not mistaken for a revision conflict",
+  );
+  await page.getByText("unsaved changes").waitFor();
+  assert.equal(await (await factorInInspector(page)).inputValue(), "8");
+  const after = await api.call("GET", `/api/workflows/${w.id}`, await token());
+  assert.equal(after.revision, 1);
+  assert.equal(factorOf(after), 3);
+  await page.context().close();
+});
