@@ -154,7 +154,7 @@ function EditorFrame({
     [draft, store, setName, setDescription],
   );
   const yaml = useYamlDraft({ draft: draftManifest, onParsed, clientName });
-  const { render: renderYaml, flush: flushYaml } = yaml;
+  const { render: renderYaml, flush: flushYaml, load: loadYaml } = yaml;
   const switchView = useCallback(
     async (v: EditorView) => {
       if (v === view) return;
@@ -180,7 +180,7 @@ function EditorFrame({
       try {
         const text = await file.text();
         const refused = manifestFileProblem(file.size, text);
-        const outcome = refused ? null : await yaml.load(text);
+        const outcome = refused ? null : await loadYaml(text);
         if (outcome?.kind === "apply") {
           toast.info(`Loaded ${file.name} into the draft. Save to keep it.`);
           return;
@@ -193,7 +193,7 @@ function EditorFrame({
         toast.error(e);
       }
     },
-    [yaml],
+    [loadYaml],
   );
   const [copying, setCopying] = useState(false);
   const copyToUi = useCallback(async () => {
