@@ -42,7 +42,7 @@ function freePort() {
 
 const mysqlBase = process.env.E2E_MYSQL_URL ?? "mysql://root@127.0.0.1:3306";
 
-function dropDatabase(name) {
+function mysqlArgs() {
   const u = new URL(mysqlBase);
   const args = [
     "-h",
@@ -54,8 +54,22 @@ function dropDatabase(name) {
     "--protocol=tcp",
   ];
   if (u.password) args.push(`-p${decodeURIComponent(u.password)}`);
-  execFileSync("mysql", [...args, "-e", `DROP DATABASE IF EXISTS \`${name}\``], {
+  return args;
+}
+
+function dropDatabase(name) {
+  execFileSync("mysql", [...mysqlArgs(), "-e", `DROP DATABASE IF EXISTS \`${name}\``], {
     stdio: "ignore",
+  });
+}
+
+/**
+ * Runs one SQL statement in a test server's database, for states no API
+ * reaches on a machine without a cluster (a cluster-managed workflow).
+ */
+export function sql(db, statement) {
+  return execFileSync("mysql", [...mysqlArgs(), "-D", db, "-N", "-e", statement], {
+    encoding: "utf8",
   });
 }
 

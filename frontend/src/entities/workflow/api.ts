@@ -16,6 +16,7 @@ export const workflowKeys = {
   list: (clientId?: number, q?: string) => ["workflows", "list", clientId ?? 0, q ?? ""] as const,
   one: (id: number) => ["workflows", "one", id] as const,
   revisions: (id: number) => ["workflows", "revisions", id] as const,
+  revision: (id: number, revision: number) => ["workflows", "revisions", id, revision] as const,
 };
 
 export function useWorkflows(clientId?: number, q?: string) {
@@ -77,6 +78,15 @@ export function fetchRevision(id: number, revision: number) {
   return unwrap(
     api.GET("/api/workflows/{id}/revisions/{revision}", { params: { path: { id, revision } } }),
   );
+}
+
+/** One stored revision; revisions never change, so it is fetched once. */
+export function useRevision(id: number, revision: number) {
+  return useQuery({
+    queryKey: workflowKeys.revision(id, revision),
+    queryFn: () => fetchRevision(id, revision),
+    staleTime: Infinity,
+  });
 }
 
 export function useCreateWorkflow() {

@@ -5,6 +5,7 @@ export {
   saveWorkflow,
   useCreateWorkflow,
   useDeleteWorkflow,
+  useRevision,
   useRevisions,
   useWorkflow,
   useWorkflowList,
@@ -16,3 +17,21 @@ export {
   type WorkflowFilter,
   type WorkflowSummary,
 } from "./api";
+export {
+  applyManifest,
+  copyWorkflow,
+  fetchManifest,
+  isClusterManaged,
+  isEditable,
+  manifestFileProblem,
+  parseManifest,
+  renderManifest,
+  type DraftManifest,
+  type ManagedFields,
+  type ManifestError,
+  type ManifestText,
+  type ParseResult,
+  type ParsedWorkflow,
+  type WorkflowSource,
+} from "./manifest";
+export { ManagedBadge } from "./ui/managed-badge";

@@ -1,2 +1,2 @@
-export { newestFirst, restoredMessage } from "./model/revisions";
+export { newestFirst, pickForCompare, restoredMessage } from "./model/revisions";
 export { RestoreRevision } from "./ui/restore-revision";

@@ -14,7 +14,7 @@ import {
   Td,
   Th,
 } from "@/shared/ui";
-import { useWorkflowList, type WorkflowSummary } from "@/entities/workflow";
+import { ManagedBadge, useWorkflowList, type WorkflowSummary } from "@/entities/workflow";
 import { SaveAsTemplateDialog } from "@/features/save-as-template";
 import { useUserNames } from "@/entities/user";
 
@@ -130,7 +130,8 @@ export default function AdminWorkflowsPage() {
                       className="font-medium text-indigo-700 hover:underline"
                     >
                       {w.name}
-                    </Link>
+                    </Link>{" "}
+                    <ManagedBadge workflow={w} />
                     {w.description && (
                       <p className="max-w-md truncate text-xs text-slate-500">{w.description}</p>
                     )}

@@ -14,7 +14,8 @@ import {
   PageHeader,
 } from "@/shared/ui";
 import { useMyClients, type User } from "@/entities/user";
-import { useCreateWorkflow, useWorkflows } from "@/entities/workflow";
+import { ManagedBadge, useCreateWorkflow, useWorkflows } from "@/entities/workflow";
+import { ImportManifestButton } from "@/features/import-manifest";
 import { RunStatusBadge, useRuns, type RunSummary } from "@/entities/run";
 import { AiSummary } from "@/features/ai-summary";
 import { RuleSuggestions } from "@/widgets/rule-suggestions";
@@ -30,9 +31,15 @@ export default function ManagerClientsPage() {
   const clients = useMyClients();
   const [creatingFor, setCreatingFor] = useState<User | null>(null);
   const dashboard = useDashboardModule();
+  const navigate = useNavigate();
   return (
     <>
-      <PageHeader title="Clients & workflows">
+      <PageHeader
+        title="Clients & workflows"
+        actions={
+          <ImportManifestButton onImported={(w) => navigate(`/manager/workflows/${w.id}`)} />
+        }
+      >
         Build and run workflows for the clients assigned to you.
       </PageHeader>
       <div className="mb-6">
@@ -122,6 +129,7 @@ function ClientCard({ client, onNew }: { client: User; onNew: () => void }) {
                 className="flex items-center gap-3 px-4 py-2.5 text-sm hover:bg-slate-50"
               >
                 <span className="font-medium text-slate-900">{w.name}</span>
+                <ManagedBadge workflow={w} />
                 <Badge>{pluralize(w.nodes, "node")}</Badge>
                 <span className="text-xs text-slate-500">revision {w.revision}</span>
                 {latest.get(w.id) ? (

@@ -87,6 +87,7 @@ export default function ManagerWorkflowPage() {
       onSaved={onSaved}
       clientName={client?.displayName}
       onBack={() => navigate("/manager")}
+      onOpenWorkflow={(copyId) => navigate(`/manager/workflows/${copyId}`)}
       runPanel={({ run, live, selected, onSelect }) => (
         <>
           <PublishControls run={run} />

@@ -9,6 +9,8 @@ export function CodeDiff({ before, after }: { before: string; after: string }) {
     <pre
       className="max-h-[28rem] overflow-auto rounded-md bg-slate-950 p-3 font-mono text-xs leading-5 text-slate-200"
       data-testid="code-diff"
+      // Scrolls; focusable so the keyboard can scroll it too.
+      tabIndex={0}
     >
       {unchanged && <span className="text-slate-400"># code unchanged{"\n"}</span>}
       {parts.flatMap((p, i) =>

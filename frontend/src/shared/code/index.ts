@@ -2,3 +2,5 @@
 export { CodeEditor } from "./code-editor";
 export { CodeDiff } from "./code-diff";
 export { ExpressionEditor } from "./lazy-expression-editor";
+export { YamlEditor } from "./lazy-yaml-editor";
+export type { TextMistake, YamlEditorProps } from "./yaml-editor";

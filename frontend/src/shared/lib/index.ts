@@ -8,3 +8,4 @@ export { useCursorPages } from "./use-cursor-pages";
 export { downloadCsv, neutralizeCell, toCsv, type CsvCell } from "./csv";
 export { onLiveHint, publishLiveHint, type LiveHintKind } from "./live-hints";
 export { importOnce } from "./use-imported";
+export { downloadText } from "./download";

@@ -10,6 +10,7 @@ export function Dialog({
   children,
   footer,
   wide,
+  full,
 }: {
   open: boolean;
   onOpenChange: (open: boolean) => void;
@@ -18,6 +19,8 @@ export function Dialog({
   children?: ReactNode;
   footer?: ReactNode;
   wide?: boolean;
+  /** Nearly the whole window (side-by-side comparisons). */
+  full?: boolean;
 }) {
   return (
     <D.Root open={open} onOpenChange={onOpenChange}>
@@ -26,7 +29,7 @@ export function Dialog({
         <D.Content
           className={cn(
             "fixed left-1/2 top-1/2 z-50 max-h-[90vh] w-[92vw] -translate-x-1/2 -translate-y-1/2 overflow-auto rounded-xl bg-white p-5 shadow-2xl focus:outline-none",
-            wide ? "max-w-3xl" : "max-w-md",
+            full ? "h-[94vh] max-h-[94vh] w-[96vw] max-w-[96vw]" : wide ? "max-w-3xl" : "max-w-md",
           )}
         >
           <D.Title className="text-base font-semibold">{title}</D.Title>

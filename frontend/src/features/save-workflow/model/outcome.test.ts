@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "@/shared/api";
-import { conflictFrom, savedMessage } from "./outcome";
+import { clusterRefusal, conflictFrom, savedMessage } from "./outcome";
 
 describe("conflictFrom", () => {
   it("takes the winning revision from a 409", () => {
@@ -18,6 +18,26 @@ describe("conflictFrom", () => {
     expect(conflictFrom(new ApiError(422, "invalid", "bad"), 4)).toBeNull();
     expect(conflictFrom(new ApiError(500, "oops", "down"), 4)).toBeNull();
     expect(conflictFrom(new Error("offline"), 4)).toBeNull();
+  });
+});
+
+describe("clusterRefusal", () => {
+  it("explains a save refused because the cluster owns the workflow", () => {
+    const e = new ApiError(409, "workflow_managed_in_cluster", "managed");
+    expect(clusterRefusal(e)).toMatch(/managed in the cluster/);
+    expect(conflictFrom(e, 4)).toBeNull();
+  });
+
+  it("explains a write-back that lost to a cluster change", () => {
+    const e = new ApiError(409, "cluster_conflict", "changed");
+    expect(clusterRefusal(e)).toMatch(/changed since you opened it/);
+    expect(conflictFrom(e, 4)).toBeNull();
+  });
+
+  it("leaves revision conflicts and other errors alone", () => {
+    expect(clusterRefusal(new ApiError(409, "conflict", "changed"))).toBeNull();
+    expect(clusterRefusal(new ApiError(500, "workflow_managed_in_cluster", "x"))).toBeNull();
+    expect(clusterRefusal(new Error("offline"))).toBeNull();
   });
 });
 

@@ -1,12 +1,14 @@
 import { useCallback, useState } from "react";
 import { toast } from "@/shared/ui";
 import { fetchWorkflow, saveWorkflow, type Graph, type Workflow } from "@/entities/workflow";
-import { conflictFrom, savedMessage, type SaveConflict } from "./outcome";
+import { clusterRefusal, conflictFrom, savedMessage, type SaveConflict } from "./outcome";
 
 export interface SaveWorkflowOptions {
   /** The stored revision being edited; a save names it so the server can refuse a stale one. */
   workflow: Workflow;
   name: string;
+  /** Defaults to the stored description. */
+  description?: string;
   /** The editor's graph and its edit version at the moment of saving. */
   snapshot: () => { graph: Graph; version: number };
   /** `versionAtSave` tells the editor which of its edits the saved revision holds. */
@@ -19,6 +21,7 @@ export interface SaveWorkflowOptions {
 export function useSaveWorkflow({
   workflow,
   name,
+  description,
   snapshot,
   onSaved,
   onReloaded,
@@ -34,21 +37,23 @@ export function useSaveWorkflow({
         const saved = await saveWorkflow(workflow.id, {
           revision: overwriteRevision ?? workflow.revision,
           name,
-          description: workflow.description,
+          description: description ?? workflow.description,
           graph,
         });
         onSaved(saved, version);
         setConflict(null);
         toast.success(savedMessage(saved));
       } catch (e) {
-        const lost = conflictFrom(e, workflow.revision);
-        if (lost) setConflict(lost);
+        const refusal = clusterRefusal(e);
+        const lost = refusal ? null : conflictFrom(e, workflow.revision);
+        if (refusal) toast.error(new Error(refusal));
+        else if (lost) setConflict(lost);
         else toast.error(e);
       } finally {
         setSaving(false);
       }
     },
-    [workflow, name, snapshot, onSaved],
+    [workflow, name, description, snapshot, onSaved],
   );
 
   const reload = useCallback(async () => {

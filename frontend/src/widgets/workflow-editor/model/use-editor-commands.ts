@@ -4,11 +4,15 @@ import { copyNodes, pasteNodes } from "@/features/clipboard";
 import { useEditorContext } from "./context";
 import { commandFor, type EditorCommand } from "./shortcuts";
 
+/** What a read-only editor still does: nothing that changes the graph. */
+const READ_ONLY_COMMANDS = new Set<EditorCommand>(["selectAll", "escape", "copy"]);
+
 /** Runs editor commands, and binds them to their keys while the editor is mounted. */
-export function useEditorCommands(save: () => void) {
+export function useEditorCommands(save: () => void, readOnly = false) {
   const { store } = useEditorContext();
   const runCommand = useCallback(
     (cmd: EditorCommand) => {
+      if (readOnly && !READ_ONLY_COMMANDS.has(cmd)) return;
       const s = store.getState();
       switch (cmd) {
         case "undo":
@@ -31,7 +35,7 @@ export function useEditorCommands(save: () => void) {
           return pasteNodes((clip) => s.paste(clip));
       }
     },
-    [store, save],
+    [store, save, readOnly],
   );
 
   useEffect(() => {

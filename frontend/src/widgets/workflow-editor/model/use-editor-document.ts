@@ -25,12 +25,17 @@ export function useEditorDocument(
   const { store } = useEditorContext();
   const [base, setBase] = useState<Workflow>(initial);
   const [name, setName] = useState(initial.name);
+  // Edited only through the YAML view and uploads; saved with the graph.
+  const [description, setDescription] = useState(initial.description);
   const [serverProblems, setServerProblems] = useState<Problem[] | null>(
     (initial.problems as Problem[]) ?? null,
   );
   const nodes = useEditor((s) => s.nodes);
   const edges = useEditor((s) => s.edges);
-  const dirty = useEditor((s) => s.version !== s.savedVersion) || name !== base.name;
+  const dirty =
+    useEditor((s) => s.version !== s.savedVersion) ||
+    name !== base.name ||
+    description !== base.description;
 
   // Client-side validation runs shortly after each edit; positions do not matter to it.
   const structure = useDebounced(
@@ -67,6 +72,7 @@ export function useEditorDocument(
       savedVersion.current = store.getState().version;
       setBase(w);
       setName(w.name);
+      setDescription(w.description);
       setServerProblems((w.problems as Problem[]) ?? []);
     },
     [store],
@@ -75,8 +81,8 @@ export function useEditorDocument(
   /** Read at call time, unlike `dirty`, for actions that await. */
   const isDirtyNow = useCallback(() => {
     const s = store.getState();
-    return s.version !== s.savedVersion || name !== base.name;
-  }, [store, name, base.name]);
+    return s.version !== s.savedVersion || name !== base.name || description !== base.description;
+  }, [store, name, base.name, description, base.description]);
 
   const currentProblems = useCallback(() => {
     const s = store.getState();
@@ -87,6 +93,8 @@ export function useEditorDocument(
     base,
     name,
     setName,
+    description,
+    setDescription,
     dirty,
     problems,
     problemsSource: (problems === serverProblems ? "server" : "client") as "server" | "client",

@@ -79,10 +79,13 @@ export function Canvas({
   problems,
   onRefused,
   runNodes,
+  readOnly = false,
 }: {
   problems: Problem[];
   onRefused: (reason: string) => void;
   runNodes?: Record<string, LiveNode> | null;
+  /** Cluster-managed workflows: nodes can be selected and inspected, not moved or wired. */
+  readOnly?: boolean;
 }) {
   const { store, lookup } = useEditorContext();
   const nodes = useEditor((s) => s.nodes);
@@ -347,6 +350,9 @@ export function Canvas({
         onConnectEnd={onConnectEnd}
         isValidConnection={isValidConnection}
         onNodeDragStart={() => store.getState().beginMove()}
+        nodesDraggable={!readOnly}
+        nodesConnectable={!readOnly}
+        edgesReconnectable={!readOnly}
         onPaneClick={() => store.getState().select([])}
         onMoveStart={onMoveStart}
         onMoveEnd={onMoveEnd}

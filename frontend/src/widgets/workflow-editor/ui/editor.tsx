@@ -1,10 +1,22 @@
 import { useCallback, useMemo, useRef, useState } from "react";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { cn } from "@/shared/lib";
-import { Button } from "@/shared/ui";
+import { cn, downloadText } from "@/shared/lib";
+import { Button, toast } from "@/shared/ui";
 import type { Template } from "@/entities/template";
-import type { Graph, GraphNode, TemplateLookup, Workflow } from "@/entities/workflow";
+import {
+  ManagedBadge,
+  copyWorkflow,
+  isEditable,
+  manifestFileProblem,
+  renderManifest,
+  type DraftManifest,
+  type Graph,
+  type GraphNode,
+  type ParsedWorkflow,
+  type TemplateLookup,
+  type Workflow,
+} from "@/entities/workflow";
 import { CancelRunButton } from "@/features/cancel-run";
 import { RestoreRevision } from "@/features/restore-revision";
 import { SaveButton, SaveConflictDialog, useSaveWorkflow } from "@/features/save-workflow";
@@ -23,6 +35,8 @@ import { createEditorStore } from "../model/editor-store";
 import { useActiveRun } from "../model/use-active-run";
 import { useEditorCommands } from "../model/use-editor-commands";
 import { graphOf, useEditorDocument } from "../model/use-editor-document";
+import { isSameGraph, useYamlDraft } from "../model/use-yaml-draft";
+import { describeMistake } from "../model/yaml-outcome";
 import { BottomPanel, type BottomTab, type RunPanel } from "./bottom-panel";
 import { Canvas } from "./canvas";
 import { Inspector } from "./inspector";
@@ -30,6 +44,8 @@ import { LeaveGuard } from "./leave-guard";
 import { Palette } from "./palette";
 import { Toolbar } from "./toolbar";
 import { TriggersSide } from "./triggers-side";
+import { ManagedNotice, ViewStrip, type EditorView } from "./view-strip";
+import { YamlPanel } from "./yaml-panel";
 
 export interface WorkflowEditorProps {
   workflow: Workflow;
@@ -40,6 +56,8 @@ export interface WorkflowEditorProps {
   onBack: () => void;
   /** Renders a run's details (the page composes the run-view widget here). */
   runPanel?: RunPanel;
+  /** Opens another workflow (the UI-managed copy of a cluster-managed one). */
+  onOpenWorkflow?: (id: number) => void;
 }
 
 /** The graph editor: palette, canvas, inspector, problems, with save/undo/history. */
@@ -67,13 +85,16 @@ function EditorFrame({
   clientName,
   onBack,
   runPanel,
+  onOpenWorkflow,
 }: WorkflowEditorProps) {
   const { store } = useEditorContext();
   const doc = useEditorDocument(initial, lookup, onSaved);
-  const { base, name, isDirtyNow } = doc;
+  const { base, name, description, setName, setDescription, isDirtyNow } = doc;
+  const editable = isEditable(base);
   const saver = useSaveWorkflow({
     workflow: base,
     name,
+    description,
     snapshot: doc.snapshot,
     onSaved: doc.adoptSaved,
     onReloaded: doc.adoptLatest,
@@ -99,7 +120,10 @@ function EditorFrame({
       [openRun],
     ),
   });
-  const runCommand = useEditorCommands(useCallback(() => void save(), [save]));
+  const runCommand = useEditorCommands(
+    useCallback(() => void (editable && save()), [editable, save]),
+    !editable,
+  );
   const [refusal, onRefused] = useTransientMessage(4000);
   const aiEnabled = useAiEnabled();
   const { fitView } = useReactFlow();
@@ -109,6 +133,81 @@ function EditorFrame({
     const s = store.getState();
     return { nodes: s.nodes, edges: s.edges };
   }, [store]);
+
+  const [view, setView] = useState<EditorView>("canvas");
+  const draftManifest = useCallback(
+    (): DraftManifest => ({
+      workflowId: base.id,
+      clientId: base.clientId,
+      name,
+      description,
+      graph: draft(),
+    }),
+    [base.id, base.clientId, name, description, draft],
+  );
+  const onParsed = useCallback(
+    (w: ParsedWorkflow) => {
+      if (!isSameGraph(draft(), w.graph)) store.getState().replace(w.graph);
+      setName(w.name);
+      setDescription(w.description);
+    },
+    [draft, store, setName, setDescription],
+  );
+  const yaml = useYamlDraft({ draft: draftManifest, onParsed, clientName });
+  const { render: renderYaml, flush: flushYaml, load: loadYaml } = yaml;
+  const switchView = useCallback(
+    async (v: EditorView) => {
+      if (v === view) return;
+      if (v === "yaml") {
+        void renderYaml();
+      } else if (!(await flushYaml())) {
+        toast.info("The YAML has a mistake, so the canvas shows the last version that parsed.");
+      }
+      setView(v);
+    },
+    [view, renderYaml, flushYaml],
+  );
+  const downloadYaml = useCallback(async () => {
+    try {
+      const m = await renderManifest(draftManifest());
+      downloadText(`${m.name}.yaml`, m.yaml, "application/yaml");
+    } catch (e) {
+      toast.error(e);
+    }
+  }, [draftManifest]);
+  const uploadYaml = useCallback(
+    async (file: File) => {
+      try {
+        const text = await file.text();
+        const refused = manifestFileProblem(file.size, text);
+        const outcome = refused ? null : await loadYaml(text);
+        if (outcome?.kind === "apply") {
+          toast.info(`Loaded ${file.name} into the draft. Save to keep it.`);
+          return;
+        }
+        const why = refused ?? (outcome ? describeMistake(outcome.mistake) : "");
+        toast.error(
+          new Error(`${file.name} is not a Workflow manifest this editor can load. ${why}`),
+        );
+      } catch (e) {
+        toast.error(e);
+      }
+    },
+    [loadYaml],
+  );
+  const [copying, setCopying] = useState(false);
+  const copyToUi = useCallback(async () => {
+    setCopying(true);
+    try {
+      const copy = await copyWorkflow(base.id);
+      toast.success(`Copied to “${copy.name}”, which you can edit here.`);
+      onOpenWorkflow?.(copy.id);
+    } catch (e) {
+      toast.error(e);
+    } finally {
+      setCopying(false);
+    }
+  }, [base.id, onOpenWorkflow]);
 
   const addFromPalette = useCallback(
     (t: Template) => {
@@ -130,6 +229,8 @@ function EditorFrame({
         errors={errors}
         onBack={onBack}
         runCommand={runCommand}
+        badges={<ManagedBadge workflow={base} />}
+        readOnly={!editable}
       >
         {activeRun.id != null && activeRun.status && (
           <CancelRunButton runId={activeRun.id} status={activeRun.status} />
@@ -149,7 +250,7 @@ function EditorFrame({
         <Button size="sm" className="whitespace-nowrap" onClick={() => setSavingTemplate(true)}>
           Save as template
         </Button>
-        {aiEnabled && (
+        {aiEnabled && editable && (
           <Button
             size="sm"
             aria-pressed={askOpen}
@@ -168,13 +269,22 @@ function EditorFrame({
         <span className="mx-1 h-5 w-px bg-slate-200" />
         <RestoreRevision
           workflowId={base.id}
+          clientId={base.clientId}
           current={base.revision}
-          onRestore={(g) => store.getState().replace(g)}
+          lookup={lookup}
+          onRestore={editable ? (g) => store.getState().replace(g) : undefined}
         />
-        <SaveButton dirty={doc.dirty} saving={saver.saving} onSave={() => save()} />
+        <SaveButton dirty={doc.dirty && editable} saving={saver.saving} onSave={() => save()} />
       </Toolbar>
+      {!editable && (
+        <ManagedNotice
+          where={[base.resourceNamespace, base.resourceName].filter(Boolean).join("/")}
+          copying={copying}
+          onCopy={() => void copyToUi()}
+        />
+      )}
       <div className="flex min-h-0 flex-1">
-        <Palette templates={templates} onAdd={addFromPalette} />
+        {editable && <Palette templates={templates} onAdd={addFromPalette} />}
         <div className="relative flex min-w-0 flex-1 flex-col">
           {aiEnabled && askOpen && (
             <AskAiBar
@@ -185,11 +295,31 @@ function EditorFrame({
             />
           )}
           <div className="relative flex min-h-0 flex-1 flex-col">
-            <Canvas
-              problems={doc.problems}
-              onRefused={onRefused}
-              runNodes={bottomTab === "run" ? (activeRun.live?.nodes ?? null) : null}
+            <ViewStrip
+              view={view}
+              onView={(v) => void switchView(v)}
+              onDownload={() => void downloadYaml()}
+              onUpload={(f) => void uploadYaml(f)}
+              canUpload={editable}
+              floating={view === "canvas"}
             />
+            {view === "yaml" ? (
+              <YamlPanel
+                text={yaml.text}
+                mistake={yaml.mistake}
+                problems={yaml.problems}
+                busy={yaml.busy}
+                readOnly={!editable}
+                onEdit={yaml.edit}
+              />
+            ) : (
+              <Canvas
+                problems={doc.problems}
+                onRefused={onRefused}
+                runNodes={bottomTab === "run" ? (activeRun.live?.nodes ?? null) : null}
+                readOnly={!editable}
+              />
+            )}
             {refusal && (
               <div
                 role="alert"
@@ -246,6 +376,7 @@ function EditorFrame({
             onRename={doc.setName}
             saved={base}
             openRun={activeRun.run}
+            readOnly={!editable}
           />
         )}
       </div>

@@ -19,6 +19,8 @@ export function Toolbar({
   errors,
   onBack,
   runCommand,
+  badges,
+  readOnly = false,
   children,
 }: {
   name: string;
@@ -28,6 +30,10 @@ export function Toolbar({
   errors: number;
   onBack: () => void;
   runCommand: (cmd: EditorCommand) => void;
+  /** Extra state badges after the saved/valid ones. */
+  badges?: ReactNode;
+  /** Only the view tools (Fit) for a workflow the browser may not change. */
+  readOnly?: boolean;
   children: ReactNode;
 }) {
   const { store } = useEditorContext();
@@ -65,37 +71,46 @@ export function Toolbar({
       ) : (
         <Badge tone="green">valid</Badge>
       )}
+      {badges}
       <div className="ml-4 flex items-center gap-1">
-        <ToolButton
-          label={`Undo (${modKeyLabel}+Z)`}
-          onClick={() => runCommand("undo")}
-          disabled={!canUndo}
-        >
-          ↶
-        </ToolButton>
-        <ToolButton
-          label={`Redo (${isMac ? "⇧⌘Z" : "Ctrl+Y"})`}
-          onClick={() => runCommand("redo")}
-          disabled={!canRedo}
-        >
-          ↷
-        </ToolButton>
-        <span className="mx-1 h-5 w-px bg-slate-200" />
-        <ToolButton label="Auto-layout" onClick={layout}>
-          Layout
-        </ToolButton>
+        {!readOnly && (
+          <>
+            <ToolButton
+              label={`Undo (${modKeyLabel}+Z)`}
+              onClick={() => runCommand("undo")}
+              disabled={!canUndo}
+            >
+              ↶
+            </ToolButton>
+            <ToolButton
+              label={`Redo (${isMac ? "⇧⌘Z" : "Ctrl+Y"})`}
+              onClick={() => runCommand("redo")}
+              disabled={!canRedo}
+            >
+              ↷
+            </ToolButton>
+            <span className="mx-1 h-5 w-px bg-slate-200" />
+            <ToolButton label="Auto-layout" onClick={layout}>
+              Layout
+            </ToolButton>
+          </>
+        )}
         <ToolButton label="Fit view" onClick={() => fitView(FIT)}>
           Fit
         </ToolButton>
-        <ToolButton
-          label={`Duplicate selection (${modKeyLabel}+D)`}
-          onClick={() => runCommand("duplicate")}
-        >
-          Duplicate
-        </ToolButton>
-        <ToolButton label="Delete selection (Delete)" onClick={() => runCommand("delete")}>
-          Delete
-        </ToolButton>
+        {!readOnly && (
+          <>
+            <ToolButton
+              label={`Duplicate selection (${modKeyLabel}+D)`}
+              onClick={() => runCommand("duplicate")}
+            >
+              Duplicate
+            </ToolButton>
+            <ToolButton label="Delete selection (Delete)" onClick={() => runCommand("delete")}>
+              Delete
+            </ToolButton>
+          </>
+        )}
       </div>
       <div className="ml-auto flex items-center gap-2">
         <span className="hidden text-[11px] text-slate-500 2xl:inline">

@@ -1,0 +1,2 @@
+export { importErrorMessage } from "./model/outcome";
+export { ImportManifestButton } from "./ui/import-manifest-button";
