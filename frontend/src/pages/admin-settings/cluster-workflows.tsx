@@ -43,8 +43,8 @@ export function ClusterWorkflowSettings() {
         Workflows applied with <code className="font-mono text-xs">kubectl</code> or a GitOps tool
         are read-only in the browser: managers can copy them to a workflow managed here. With
         write-back, their edits are applied to the Workflow resource instead. An edit is refused
-        when the cluster changed the workflow meanwhile. A GitOps tool may revert edits that are
-        not in Git.
+        when the cluster changed the workflow meanwhile. A GitOps tool may revert edits that are not
+        in Git.
       </p>
       {current.isPending ? (
         <LoadingState />
