@@ -254,8 +254,16 @@ fn sort(v: Value) -> Value {
 pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
     let doc: Document = serde_yaml::from_str(text).map_err(|e| {
         let location = e.location();
+        let mut message = e.to_string();
+        // The position is reported in its own fields (and shown once).
+        if let Some(l) = &location {
+            let suffix = format!(" at line {} column {}", l.line(), l.column());
+            if let Some(stripped) = message.strip_suffix(&suffix) {
+                message = stripped.to_owned();
+            }
+        }
         ManifestError {
-            message: e.to_string(),
+            message,
             line: location.as_ref().map(serde_yaml::Location::line),
             column: location.as_ref().map(serde_yaml::Location::column),
         }

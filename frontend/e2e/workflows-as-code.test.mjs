@@ -355,3 +355,41 @@ test("a save refused because the workflow became cluster-managed says so and kee
   assert.equal(factorOf(after), 3);
   await page.context().close();
 });
+
+test("an admin turns on write-back, and cluster-managed workflows become editable", async () => {
+  const w = await api.call("POST", "/api/workflows", await token(), {
+    clientId: client.id,
+    name: "Written back",
+    graph: graph(6),
+  });
+  sql(
+    server.db,
+    `UPDATE workflow SET source = 'cluster', resource_namespace = 'katalusis', resource_name = 'written-back' WHERE workflow_id = ${Number(w.id)}`,
+  );
+  assert.equal((await api.call("GET", `/api/workflows/${w.id}`, await token())).editable, false);
+
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  await signIn(page, server.base, "admin", ADMIN_PASSWORD);
+  await page.waitForURL(/\/admin/);
+  await page.goto(`${server.base}/admin/settings`);
+  const section = page.getByTestId("cluster-workflow-settings");
+  const box = section.getByRole("checkbox", { name: "Write browser edits back to the cluster" });
+  await box.waitFor();
+  assert.equal(await box.isChecked(), false, "off by default");
+  // A click saves at once (the box follows the stored value).
+  await box.click();
+  await page.getByText(/now written to the cluster/).waitFor();
+  assert.equal(await box.isChecked(), true);
+  await section.scrollIntoViewIfNeeded();
+  await screenshot(page, "admin-cluster-write-back");
+  assert.equal((await api.call("GET", `/api/workflows/${w.id}`, await token())).editable, true);
+  await page.reload();
+  await section.getByRole("checkbox").waitFor();
+  assert.equal(await section.getByRole("checkbox").isChecked(), true, "stored");
+  await section.getByRole("checkbox").click();
+  await page.getByText(/now read-only in the browser/).waitFor();
+  assert.equal((await api.call("GET", `/api/workflows/${w.id}`, await token())).editable, false);
+  await context.close();
+});

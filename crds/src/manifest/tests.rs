@@ -66,6 +66,10 @@ fn a_mistake_is_reported_with_its_line() {
 
     let err = parse("kind: Workflow\n  bad: [indent\n").unwrap_err();
     assert_eq!(err.line, Some(2), "{err:?}");
+    assert!(
+        !err.message.contains("line 2"),
+        "the position is said once: {err}"
+    );
 }
 
 #[test]

@@ -33,7 +33,7 @@ export function ClusterWorkflowSettings() {
   return (
     <section
       aria-labelledby="cluster-workflows"
-      className="mt-6 rounded-lg border border-slate-200 bg-white p-4"
+      className="mt-6 rounded-lg border border-slate-200 bg-white p-5"
       data-testid="cluster-workflow-settings"
     >
       <h2 id="cluster-workflows" className="font-medium">
@@ -54,7 +54,7 @@ export function ClusterWorkflowSettings() {
         <label className="mt-3 flex items-center gap-2 text-sm">
           <input
             type="checkbox"
-            checked={current.data.writeBack}
+            checked={save.isPending ? save.variables : current.data.writeBack}
             disabled={save.isPending}
             onChange={(e) => save.mutate(e.target.checked)}
           />
