@@ -162,6 +162,23 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
+/// A 409 when a write names a resourceVersion that is no longer current
+/// (optimistic concurrency, as the API server does for PUT and PATCH).
+fn stale_write(body: &Value, current: &Value) -> Option<Response<Body>> {
+    let sent = body["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or_default();
+    let stored = current["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or_default();
+    (!sent.is_empty() && sent != stored).then(|| {
+        json_response(
+            409,
+            &status_body(409, "Conflict", "the object has been modified"),
+        )
+    })
+}
+
 /// Records `manager` as the newest writer in `metadata.managedFields` (one
 /// entry per manager and subresource, as the API server keeps them; the
 /// fake orders writes by `seq` in the entry's time).
@@ -411,19 +428,8 @@ impl FakeApi {
                     );
                 };
                 let mut object = body;
-                let sent_rv = object["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap_or_default();
-                if !sent_rv.is_empty()
-                    && sent_rv
-                        != current["metadata"]["resourceVersion"]
-                            .as_str()
-                            .unwrap_or_default()
-                {
-                    return json_response(
-                        409,
-                        &status_body(409, "Conflict", "the object has been modified"),
-                    );
+                if let Some(conflict) = stale_write(&object, &current) {
+                    return conflict;
                 }
                 self.store_update(
                     &mut state,
@@ -465,19 +471,8 @@ impl FakeApi {
                         &status_body(404, "NotFound", &format!("{name} not found")),
                     );
                 };
-                let sent_rv = body["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap_or_default();
-                if !sent_rv.is_empty()
-                    && sent_rv
-                        != current["metadata"]["resourceVersion"]
-                            .as_str()
-                            .unwrap_or_default()
-                {
-                    return json_response(
-                        409,
-                        &status_body(409, "Conflict", "the object has been modified"),
-                    );
+                if let Some(conflict) = stale_write(&body, &current) {
+                    return conflict;
                 }
                 let mut object = current.clone();
                 if let Some(m) = manager {

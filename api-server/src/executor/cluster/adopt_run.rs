@@ -11,10 +11,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use katalusis_crds::plan::RunPhase;
 use katalusis_crds::resources::Run;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Patch, PatchParams};
 use kube::ResourceExt;
 use serde_json::json;
 
@@ -178,24 +177,7 @@ impl Cluster {
             .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .map_err(|e| cluster_error("adopting the Run", &e))?;
-        let owned = async {
-            if let Some(mut cm) = config_map {
-                cm.metadata.owner_references = resources::owned_by(&adopted).map(|o| vec![o]);
-                Api::<ConfigMap>::namespaced(self.client.clone(), &self.namespace)
-                    .create(&PostParams::default(), &cm)
-                    .await
-                    .map_err(|e| cluster_error("creating the snapshot ConfigMap", &e))?;
-            }
-            Api::<Secret>::namespaced(self.client.clone(), &self.namespace)
-                .create(
-                    &PostParams::default(),
-                    &resources::token_secret(&adopted, &token),
-                )
-                .await
-                .map_err(|e| cluster_error("creating the token Secret", &e))?;
-            Ok::<(), ClusterError>(())
-        }
-        .await;
+        let owned = self.create_owned(&adopted, config_map, &token).await;
         if let Err(e) = owned {
             // Back to waiting for adoption: the run id leaves the spec.
             let undo = json!({

@@ -167,24 +167,7 @@ impl Cluster {
             .create(&PostParams::default(), &run)
             .await
             .map_err(|e| cluster_error("creating the Run", &e))?;
-        let owned = async {
-            if let Some(mut cm) = config_map {
-                cm.metadata.owner_references = resources::owned_by(&created).map(|o| vec![o]);
-                Api::<ConfigMap>::namespaced(self.client.clone(), &self.namespace)
-                    .create(&PostParams::default(), &cm)
-                    .await
-                    .map_err(|e| cluster_error("creating the snapshot ConfigMap", &e))?;
-            }
-            Api::<Secret>::namespaced(self.client.clone(), &self.namespace)
-                .create(
-                    &PostParams::default(),
-                    &resources::token_secret(&created, &token),
-                )
-                .await
-                .map_err(|e| cluster_error("creating the token Secret", &e))?;
-            Ok::<(), ClusterError>(())
-        }
-        .await;
+        let owned = self.create_owned(&created, config_map, &token).await;
         if let Err(e) = owned {
             // Owner references take the ConfigMap and Secret with the Run.
             if let Err(d) = runs
@@ -196,6 +179,28 @@ impl Cluster {
             return Err(e);
         }
         tracing::info!(run_id, run = %created.name_any(), namespace = %self.namespace, "created Run");
+        Ok(())
+    }
+
+    /// Creates what a Run owns: its snapshot ConfigMap (if large) and its
+    /// token Secret, both deleted with the Run by the garbage collector.
+    pub(crate) async fn create_owned(
+        &self,
+        run: &Run,
+        config_map: Option<ConfigMap>,
+        token: &str,
+    ) -> Result<(), ClusterError> {
+        if let Some(mut cm) = config_map {
+            cm.metadata.owner_references = resources::owned_by(run).map(|o| vec![o]);
+            Api::<ConfigMap>::namespaced(self.client.clone(), &self.namespace)
+                .create(&PostParams::default(), &cm)
+                .await
+                .map_err(|e| cluster_error("creating the snapshot ConfigMap", &e))?;
+        }
+        Api::<Secret>::namespaced(self.client.clone(), &self.namespace)
+            .create(&PostParams::default(), &resources::token_secret(run, token))
+            .await
+            .map_err(|e| cluster_error("creating the token Secret", &e))?;
         Ok(())
     }
 
