@@ -64,9 +64,12 @@ export function renderManifest(draft: DraftManifest): Promise<ManifestText> {
   );
 }
 
-/** Parses manifest text without saving anything. */
-export async function parseManifest(yaml: string): Promise<ParseResult> {
-  const r = await unwrap(api.POST("/api/workflows/manifest/parse", { body: { yaml } }));
+/**
+ * Parses manifest text without saving anything; with `workflowId`, its
+ * triggers are checked as that workflow's.
+ */
+export async function parseManifest(yaml: string, workflowId?: number): Promise<ParseResult> {
+  const r = await unwrap(api.POST("/api/workflows/manifest/parse", { body: { yaml, workflowId } }));
   return {
     valid: r.valid,
     error: r.error ?? null,

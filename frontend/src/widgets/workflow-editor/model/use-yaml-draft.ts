@@ -73,7 +73,7 @@ export function useYamlDraft({ draft, onParsed, clientName }: YamlDraftOptions) 
       const mine = ++seq.current;
       setBusy("parsing");
       try {
-        const result = await parseManifest(yaml);
+        const result = await parseManifest(yaml, draft().workflowId);
         if (mine !== seq.current) return null;
         const outcome = yamlOutcome(result, draft().clientId, clientName);
         setProblems(result.problems);
@@ -135,7 +135,7 @@ export function useYamlDraft({ draft, onParsed, clientName }: YamlDraftOptions) 
       clearTimeout(timer.current);
       pending.current = null;
       ++seq.current;
-      const result = await parseManifest(yaml);
+      const result = await parseManifest(yaml, draft().workflowId);
       const outcome = yamlOutcome(result, draft().clientId, clientName);
       if (outcome.kind === "apply") {
         setText(yaml);
