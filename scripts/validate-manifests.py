@@ -43,6 +43,11 @@ VALUE_SETS = {
     "metrics-servicemonitor": {**SECRETS, "metrics": {"scrapeAnnotations": False,
                                "serviceMonitor": {"enabled": True, "interval": "15s",
                                                   "labels": {"release": "prometheus"}}}},
+    "replicas-3": {**SECRETS, "api": {"replicas": 3, "topologySpread": {"zone": True},
+                                      "env": {"KATALUSIS_LEASE_TTL_SECONDS": "10"}}},
+    "replicas-2-pdb-percent": {**SECRETS, "api": {"replicas": 2, "executor": "local",
+                                                  "podDisruptionBudget": {"maxUnavailable": "50%"},
+                                                  "topologySpread": {"enabled": False}, "preStopSleepSeconds": 0}},
 }
 # Values the chart's values.schema.json must refuse.
 BAD_VALUES = {
@@ -52,6 +57,9 @@ BAD_VALUES = {
     "bad pull policy": {**SECRETS, "images": {"pullPolicy": "Sometimes"}},
     "ingest range wider than one address": {**SECRETS, "networkPolicies": {"externalIngest": {"cidrs": ["10.0.0.0/8"]}}},
     "bad scrape interval": {**SECRETS, "metrics": {"serviceMonitor": {"enabled": True, "interval": "often"}}},
+    "no API replicas": {**SECRETS, "api": {"replicas": 0}},
+    "disruption budget that allows none": {**SECRETS, "api": {"podDisruptionBudget": {"maxUnavailable": 0}}},
+    "unknown spread key": {**SECRETS, "api": {"topologySpread": {"region": True}}},
 }
 
 failures: list[str] = []
@@ -104,6 +112,70 @@ def check_metrics(docs: list[dict], values: dict, where: str) -> None:
                 for path in rule["http"]["paths"]:
                     if path["backend"]["service"]["port"].get("name") != "http":
                         failures.append(f"{where}: the Ingress routes a port other than http")
+
+
+def check_replicas(docs: list[dict], values: dict, where: str) -> None:
+    """The API Deployment names each replica after its Pod; with more than one
+    replica a PodDisruptionBudget covers exactly the API Pods, updates roll
+    without stopping a ready Pod first, and the Pods spread over nodes."""
+    global checked
+    api = merged(values)["api"]
+    if not api.get("enabled", True):
+        return
+    deployments = [d for d in docs if d["kind"] == "Deployment"
+                   and d["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component") == "api"]
+    pdbs = [d for d in docs if d["kind"] == "PodDisruptionBudget"]
+    problems = []
+    if len(deployments) != 1:
+        failures.append(f"{where}: {len(deployments)} API Deployments, expected 1")
+        return
+    dep = deployments[0]
+    pod = dep["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    spec = pod["spec"]
+    (container,) = [c for c in spec["containers"] if c["name"] == "api"]
+    replica_id = [e for e in container.get("env", []) if e["name"] == "KATALUSIS_REPLICA_ID"]
+    if [e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in replica_id] != ["metadata.name"]:
+        problems.append("KATALUSIS_REPLICA_ID is not set from the Pod name")
+    probe = container.get("readinessProbe", {})
+    if probe.get("httpGet", {}).get("path") != "/readyz" or probe.get("periodSeconds", 10) > 5:
+        problems.append("the readiness probe is not /readyz every 5 s or less")
+    if container.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/healthz":
+        problems.append("the liveness probe is not /healthz")
+    sleep = api.get("preStopSleepSeconds", 0)
+    if spec.get("terminationGracePeriodSeconds", 30) <= sleep:
+        problems.append("terminationGracePeriodSeconds leaves no time after the preStop sleep")
+    if dep["spec"]["replicas"] != api["replicas"]:
+        problems.append(f"replicas {dep['spec']['replicas']}, values say {api['replicas']}")
+    if api["replicas"] > 1:
+        rolling = dep["spec"].get("strategy", {}).get("rollingUpdate", {})
+        if rolling.get("maxUnavailable") != 0 or rolling.get("maxSurge") != 1:
+            problems.append(f"rolling update is {rolling}, expected maxUnavailable 0 and maxSurge 1")
+        if len(pdbs) != 1:
+            problems.append(f"{len(pdbs)} PodDisruptionBudgets, expected 1")
+        for pdb in pdbs:
+            selector = pdb["spec"]["selector"]["matchLabels"]
+            if not selector.items() <= labels.items() or selector != dep["spec"]["selector"]["matchLabels"]:
+                problems.append("the PodDisruptionBudget does not select exactly the API Pods")
+            if pdb["spec"].get("maxUnavailable") != api["podDisruptionBudget"]["maxUnavailable"]:
+                problems.append("the PodDisruptionBudget's maxUnavailable does not follow the values")
+        spread = spec.get("topologySpreadConstraints", [])
+        keys = {c["topologyKey"] for c in spread}
+        want = set()
+        if api["topologySpread"]["enabled"]:
+            want.add("kubernetes.io/hostname")
+            if api["topologySpread"].get("zone"):
+                want.add("topology.kubernetes.io/zone")
+        if keys != want:
+            problems.append(f"spread over {sorted(keys)}, expected {sorted(want)}")
+        for c in spread:
+            if c["whenUnsatisfiable"] != "ScheduleAnyway" or not c["labelSelector"]["matchLabels"].items() <= labels.items():
+                problems.append(f"spread constraint {c['topologyKey']} is not ScheduleAnyway over the API Pods")
+    elif pdbs or spec.get("topologySpreadConstraints"):
+        problems.append("one replica renders a PodDisruptionBudget or spread constraints")
+    for p in problems:
+        failures.append(f"{where}: {p}")
+    checked += 1
 
 
 def check(doc: dict, where: str, version: str) -> None:
@@ -208,6 +280,7 @@ def validate_chart(version: str) -> None:
         all_docs = [d for t, x in rendered.items() if not t.endswith("NOTES.txt") for d in docs_of(x)]
         services = [d for d in all_docs if d["kind"] == "Service"]
         check_metrics(all_docs, values, f"chart[{label}]")
+        check_replicas(all_docs, values, f"chart[{label}]")
         for template, text in sorted(rendered.items()):
             if template.endswith("NOTES.txt"):
                 if "first administrator" not in text:
@@ -226,6 +299,8 @@ def validate_chart(version: str) -> None:
             expect |= {"Service", "ConfigMap"}
         if values.get("networkPolicies", {}).get("enabled", True):
             expect.add("NetworkPolicy")
+        if values.get("api", {}).get("replicas", 1) > 1:
+            expect.add("PodDisruptionBudget")
         if values.get("metrics", {}).get("serviceMonitor", {}).get("enabled"):
             expect.add("ServiceMonitor")
             wanted = 2 if values.get("api", {}).get("enabled", True) else 1
