@@ -25,7 +25,7 @@ help:
 	@echo "make demo   - make run with a demo manager, client, workflows and runs (passwords in the log)"
 	@echo "make test   - formatting, clippy -D warnings, runner tests, Rust tests, the API contract fuzz, SPA checks and browser tests"
 	@echo "make test-contract - schemathesis against a live server, once per role (scripts/schemathesis.sh)"
-	@echo "make bench  - criterion benchmarks, the end-to-end engine benchmark, the task list, analytics, million-row list and task import benchmarks"
+	@echo "make bench  - criterion benchmarks, the end-to-end engine benchmark, the task list, analytics, million-row list and task import benchmarks, one vs two API replicas"
 	@echo "make test-k8s - CRD, operator and controller tests, then validate CRDs, chart, Pods, compose"
 	@echo "make crdgen - regenerate the CRD YAML from the Rust types"
 	@echo "make web-check / web-build / web-e2e - SPA lint+types+unit, production build, browser tests"
@@ -108,7 +108,7 @@ test-contract: deps-schemathesis
 	$(CARGO) build -q -p katalusis-api-server --bin katalusis-api
 	KATALUSIS_API_BIN=$(TARGET_DIR)/debug/katalusis-api scripts/schemathesis.sh
 
-# openpyxl writes the import benchmark's workbook.
+# openpyxl writes the import benchmark's workbook; wrk drives the replica benchmark.
 bench: deps-k8s
 	@$(KATALUSIS_VENV)/bin/python -c "import openpyxl" 2>/dev/null || $(KATALUSIS_VENV)/bin/pip install -q openpyxl==3.1.5
 	$(CARGO) bench -p katalusis-crds
@@ -118,6 +118,8 @@ bench: deps-k8s
 	$(PYTHON) bench/analytics_bench.py
 	$(PYTHON) bench/lists_bench.py
 	$(KATALUSIS_VENV)/bin/python bench/import_bench.py
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(PYTHON) bench/replicas_bench.py
 
 # --- Web SPA (frontend/) ---------------------------------------------------
 
