@@ -121,6 +121,12 @@ pub struct Settings {
     /// Username that revisions applied in the cluster and Runs created in
     /// the cluster are recorded as (created, unable to log in, when missing).
     pub k8s_system_user: String,
+    /// This process's name among the replicas on one database (leases and
+    /// run claims carry it); unique per process.
+    pub replica_id: String,
+    /// A replica that has not renewed its heartbeat for this long is dead:
+    /// its leases and the runs it drove pass to another replica.
+    pub lease_ttl_seconds: u64,
     /// Images a template may name for its node Pods (the same list the
     /// operator enforces); empty means templates cannot name one.
     pub image_allow_list: Vec<String>,
@@ -289,6 +295,8 @@ impl Default for Settings {
             k8s_resync_seconds: 60,
             k8s_run_ttl_seconds: 24 * 3600,
             k8s_system_user: "kubernetes".into(),
+            replica_id: default_replica_id(),
+            lease_ttl_seconds: 10,
             image_allow_list: Vec::new(),
             starter_library: true,
             ai: Default::default(),
@@ -677,6 +685,22 @@ impl Settings {
             }
             s.k8s_system_user = v;
         }
+        if let Some(v) = get("KATALUSIS_REPLICA_ID") {
+            let ok = !v.is_empty()
+                && v.len() <= 100
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+            if !ok {
+                return Err(err(
+                    "KATALUSIS_REPLICA_ID",
+                    "must be 1 to 100 letters, digits, '.', ':', '_' or '-'",
+                ));
+            }
+            s.replica_id = v;
+        }
+        if let Some(v) = get("KATALUSIS_LEASE_TTL_SECONDS") {
+            s.lease_ttl_seconds = parse_range("KATALUSIS_LEASE_TTL_SECONDS", &v, 2, 300)?;
+        }
         if let Some(v) = get("KATALUSIS_K8S_RUN_TTL_SECONDS") {
             s.k8s_run_ttl_seconds =
                 parse_range("KATALUSIS_K8S_RUN_TTL_SECONDS", &v, 0, 365 * 24 * 3600)?;
@@ -919,6 +943,8 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_EXECUTOR",
     "KATALUSIS_K8S_NAMESPACE",
     "KATALUSIS_K8S_RESYNC_SECONDS",
+    "KATALUSIS_REPLICA_ID",
+    "KATALUSIS_LEASE_TTL_SECONDS",
     "KATALUSIS_K8S_RUN_TTL_SECONDS",
     "KATALUSIS_IMAGE_ALLOW_LIST",
     "KATALUSIS_STARTER_LIBRARY",
@@ -943,6 +969,25 @@ fn err(var: &str, message: &str) -> ConfigError {
 fn parse<T: FromStr>(var: &str, v: &str) -> Result<T, ConfigError> {
     v.parse()
         .map_err(|_| err(var, &format!("cannot parse '{v}'")))
+}
+
+/// The host name and a random suffix: unique even for several processes on
+/// one machine (a Pod gets its name through `KATALUSIS_REPLICA_ID`).
+fn default_replica_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| {
+            h.trim()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                .take(80)
+                .collect::<String>()
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "katalusis".into());
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}-{}", &suffix[..8])
 }
 
 fn parse_range<T>(var: &str, v: &str, lo: T, hi: T) -> Result<T, ConfigError>

@@ -21,6 +21,7 @@ pub mod live;
 pub mod manifests;
 pub mod metrics;
 pub mod notifications;
+pub mod replicas;
 pub mod runs;
 pub mod secrets;
 pub mod state;
@@ -157,18 +158,27 @@ pub fn state_with(
         None => None,
     };
     let ai = ai::Assistant::new(&settings.ai)?;
-    let live = live::LiveBus::default();
+    let replica = replicas::Replica::start(
+        db.clone(),
+        &settings.replica_id,
+        settings.lease_ttl_seconds,
+    );
+    let live = live::LiveBus::shared(replica.bus().clone());
     let announcer = notifications::service::Announcer {
         live: live.clone(),
         mailer: mailer.clone(),
     };
     let executor = match (settings.executor, client) {
         (config::ExecutorMode::Local, _) => {
-            executor::Executor::new(db.clone(), settings.clone(), announcer)
+            executor::Executor::new(db.clone(), settings.clone(), announcer, replica)
         }
-        (config::ExecutorMode::Kubernetes, Some(client)) => {
-            executor::Executor::with_cluster(db.clone(), settings.clone(), announcer, client)
-        }
+        (config::ExecutorMode::Kubernetes, Some(client)) => executor::Executor::with_cluster(
+            db.clone(),
+            settings.clone(),
+            announcer,
+            replica,
+            client,
+        ),
         (config::ExecutorMode::Kubernetes, None) => {
             anyhow::bail!("KATALUSIS_EXECUTOR=kubernetes needs a Kubernetes client")
         }
@@ -275,6 +285,8 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     library::install_on_first_start(&state.db, &state.settings)
         .await
         .context("installing the starter node library")?;
+    // Registered first, so no other replica takes this one's new runs for a dead one's.
+    state.executor.replica().registered().await;
     let resumed = state
         .executor
         .resume_all()
@@ -283,6 +295,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     if resumed > 0 {
         tracing::info!(runs = resumed, "resumed unfinished runs");
     }
+    spawn_takeover(state.executor.clone());
     tasks::service::spawn_sla_sweeper(
         state.clone(),
         std::time::Duration::from_secs(state.settings.sla_sweep_seconds),
@@ -290,8 +303,8 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     // Takes over applies a stopped replica left behind (their transaction
     // rolled back with it) and runs newly requested ones.
     imports::service::spawn_worker(state.clone());
-    // Schedules fire at most once per instant (a firing is keyed by it), so
-    // every replica may check them.
+    // One replica fires schedules (the schedules lease); a firing is keyed
+    // by its instant besides, so an instant fires once even across a takeover.
     triggers::service::spawn_scheduler(state.clone(), std::time::Duration::from_secs(1));
     triggers::service::spawn_event_listener(state.clone());
     // After resuming, so the demo's new runs are driven once.
@@ -300,7 +313,8 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     }
     let retention = state.settings.retention();
     if !retention.is_empty() {
-        executor::retention::spawn(state.db.clone(), retention);
+        let held = state.executor.replica().want(replicas::Lease::Retention);
+        executor::retention::spawn(state.db.clone(), retention, held);
     }
     metrics::spawn_node_observer(&state);
     if let Some(addr) = state.settings.metrics_addr {
@@ -337,10 +351,32 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     let app = http::router(state);
     serve(listener, app, tls, async move {
         shutdown_signal().await;
+        // The other replicas take this one's leases and runs over now, not after the TTL.
+        executor.replica().leave().await;
         // Open SSE streams would otherwise hold the graceful shutdown forever.
         executor.shutdown();
     })
     .await
+}
+
+/// Every half lease TTL, claims and resumes the runs of replicas that died.
+fn spawn_takeover(executor: executor::Executor) {
+    let every = executor.replica().ttl() / 2;
+    tokio::spawn(async move {
+        let stopped = executor.stopped();
+        tokio::pin!(stopped);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                () = &mut stopped => return,
+            }
+            match executor.take_over_orphans().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(runs = n, "took over the runs of a stopped replica"),
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "looking for runs to take over"),
+            }
+        }
+    });
 }
 
 /// Serves `app` on `listener`, over HTTPS (HTTP/2 or HTTP/1.1 by ALPN) when

@@ -1,15 +1,17 @@
-//! The in-process feed of task and notification events for the SPA's live
-//! views. The database row is the truth and an event only a hint to refetch,
-//! so a lagging listener that drops events loses nothing it cannot reload.
+//! The feed of task and notification events for the SPA's live views, over
+//! every replica: events of this process are passed to the others through
+//! the replica bus. The database row is the truth and an event only a hint
+//! to refetch, so a lagging listener that drops events loses nothing it
+//! cannot reload.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::auth::Role;
 
 /// Who may receive a task event, decided without a query per listener: the
 /// task's client, assignees, shares and reporter as they were when it changed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskAudience {
     pub client_id: u64,
@@ -32,7 +34,8 @@ impl TaskAudience {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
 pub enum LiveEvent {
     /// A task was created, changed, moved, commented on or deleted.
     Task {
@@ -47,23 +50,68 @@ pub enum LiveEvent {
 }
 
 /// Cheap to clone; every clone publishes to the same listeners.
-#[derive(Debug, Clone)]
-pub struct LiveBus(broadcast::Sender<LiveEvent>);
+#[derive(Clone)]
+pub struct LiveBus {
+    /// Events of every replica.
+    all: broadcast::Sender<LiveEvent>,
+    /// Events of this process only (what it acts on, such as event triggers).
+    local: broadcast::Sender<LiveEvent>,
+    peers: Option<crate::replicas::Bus>,
+}
 
 impl Default for LiveBus {
+    /// A bus of this process alone.
     fn default() -> Self {
-        Self(broadcast::channel(1024).0)
+        Self {
+            all: broadcast::channel(1024).0,
+            local: broadcast::channel(1024).0,
+            peers: None,
+        }
     }
 }
 
 impl LiveBus {
-    pub fn publish(&self, e: LiveEvent) {
-        // No listener is not an error: nobody has the board open.
-        let _ = self.0.send(e);
+    /// A bus shared with the other replicas through `peers`.
+    pub fn shared(peers: crate::replicas::Bus) -> Self {
+        let bus = Self {
+            peers: Some(peers.clone()),
+            ..Self::default()
+        };
+        let all = bus.all.clone();
+        let mut inbound = peers.subscribe();
+        tokio::spawn(async move {
+            loop {
+                match inbound.recv().await {
+                    Ok(m) => {
+                        if let crate::replicas::Message::Live { event } = &*m {
+                            let _ = all.send(event.clone());
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        bus
     }
 
+    pub fn publish(&self, e: LiveEvent) {
+        if let Some(peers) = &self.peers {
+            peers.publish(crate::replicas::Message::Live { event: e.clone() });
+        }
+        // No listener is not an error: nobody has the board open.
+        let _ = self.local.send(e.clone());
+        let _ = self.all.send(e);
+    }
+
+    /// Events of every replica.
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
-        self.0.subscribe()
+        self.all.subscribe()
+    }
+
+    /// Events of this process only.
+    pub fn subscribe_local(&self) -> broadcast::Receiver<LiveEvent> {
+        self.local.subscribe()
     }
 }
 

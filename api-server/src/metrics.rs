@@ -282,7 +282,7 @@ pub fn spawn_node_observer(state: &AppState) {
                 _ = &mut stopped => return,
             };
             match ev {
-                Ok(ev) if ev.kind == crate::executor::events::kind::NODE => {
+                Ok(ev) if ev.kind == crate::executor::events::kind::NODE && !ev.peer => {
                     let Some(phase) = ev.data["status"]
                         .as_str()
                         .and_then(|s| s.parse::<katalusis_crds::plan::NodePhase>().ok())

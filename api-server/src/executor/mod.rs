@@ -31,6 +31,7 @@ pub use local::{TestLogLine, TestOutcome};
 use crate::config::Settings;
 use crate::db;
 use crate::notifications::service::Announcer;
+use crate::replicas::{Lease, Message, Replica, Signal};
 
 /// Why a run could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -62,12 +63,18 @@ struct Inner {
     store: events::RunStore,
     /// Set when the server shuts down, so long-lived event streams end.
     stopping: watch::Sender<bool>,
+    replica: Replica,
 }
 
 impl Executor {
     /// The local executor.
-    pub fn new(db: MySqlPool, settings: Arc<Settings>, announcer: Announcer) -> Self {
-        Self::build(db, settings, announcer, None)
+    pub fn new(
+        db: MySqlPool,
+        settings: Arc<Settings>,
+        announcer: Announcer,
+        replica: Replica,
+    ) -> Self {
+        Self::build(db, settings, announcer, replica, None)
     }
 
     /// `kubernetes` mode: runs become `Run` resources; a task mirrors their
@@ -76,20 +83,22 @@ impl Executor {
         db: MySqlPool,
         settings: Arc<Settings>,
         announcer: Announcer,
+        replica: Replica,
         client: kube::Client,
     ) -> Self {
-        Self::build(db, settings, announcer, Some(client))
+        Self::build(db, settings, announcer, replica, Some(client))
     }
 
     fn build(
         db: MySqlPool,
         settings: Arc<Settings>,
         announcer: Announcer,
+        replica: Replica,
         client: Option<kube::Client>,
     ) -> Self {
         let (live, _) = broadcast::channel(4096);
         let (stopping, _) = watch::channel(false);
-        let store = events::RunStore::start(db.clone());
+        let store = events::RunStore::start(db.clone(), replica.clone());
         let connector =
             crate::connections::service::Connector::new(db.clone(), settings.vault.clone());
         let local = local::Local::new(
@@ -99,6 +108,7 @@ impl Executor {
             store.clone(),
             announcer.clone(),
             connector.clone(),
+            replica.clone(),
         );
         let backend = match client {
             Some(c) => {
@@ -111,18 +121,82 @@ impl Executor {
                     announcer,
                     connector,
                 );
-                tokio::spawn(cluster.clone().watch(stopping.subscribe()));
+                tokio::spawn(mirror_while_leased(
+                    cluster.clone(),
+                    replica.want(Lease::RunMirror),
+                    stopping.subscribe(),
+                ));
                 Backend::Cluster(cluster)
             }
             None => Backend::Local,
         };
-        Self(Arc::new(Inner {
+        let executor = Self(Arc::new(Inner {
             backend,
             local,
             live,
             store,
             stopping,
-        }))
+            replica,
+        }));
+        tokio::spawn(executor.clone().listen_to_peers());
+        executor
+    }
+
+    /// Shows the other replicas' run phases here and passes their signals
+    /// to the drivers of this one.
+    async fn listen_to_peers(self) {
+        let mut inbound = self.0.replica.bus().subscribe();
+        let stopped = self.stopped();
+        tokio::pin!(stopped);
+        loop {
+            let m = tokio::select! {
+                m = inbound.recv() => m,
+                () = &mut stopped => return,
+            };
+            match m.as_deref() {
+                Ok(Message::RunPhase {
+                    run_id,
+                    client_id,
+                    seq,
+                    data,
+                }) => {
+                    let _ = self.0.live.send(RunEvent {
+                        run_id: *run_id,
+                        client_id: *client_id,
+                        seq: *seq,
+                        kind: events::kind::RUN,
+                        data: data.clone(),
+                        peer: true,
+                    });
+                }
+                Ok(Message::Signal { run_id, signal }) => {
+                    // A run not driven here is driven by the sender's peers, or resumed later.
+                    let _ = match signal {
+                        Signal::Cancel => self.0.local.cancel(*run_id),
+                        Signal::Decided => self.0.local.decided(*run_id),
+                    };
+                }
+                Ok(Message::Live { .. }) => {}
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(dropped = n, "missed messages of other replicas");
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    /// This replica.
+    pub fn replica(&self) -> &Replica {
+        &self.0.replica
+    }
+
+    /// Whether this replica stores the run's events (it drives the run, or
+    /// mirrors every Run); otherwise they are read from the database.
+    pub fn stores_events_of(&self, run_id: u64) -> bool {
+        match &self.0.backend {
+            Backend::Cluster(_) => self.0.replica.holds(Lease::RunMirror),
+            Backend::Local => self.0.local.drives(run_id),
+        }
     }
 
     /// The cluster in `kubernetes` mode.
@@ -172,7 +246,7 @@ impl Executor {
     pub async fn resume_all(&self) -> anyhow::Result<usize> {
         match &self.0.backend {
             Backend::Cluster(_) => Ok(0),
-            Backend::Local => self.0.local.resume_all().await,
+            Backend::Local => self.0.local.take_over(true).await,
         }
     }
 
@@ -188,14 +262,35 @@ impl Executor {
                     }
                 });
             }
-            Backend::Local => self.0.local.cancel(run_id),
+            Backend::Local => {
+                if !self.0.local.cancel(run_id) {
+                    self.0.replica.bus().publish(Message::Signal {
+                        run_id,
+                        signal: Signal::Cancel,
+                    });
+                }
+            }
         }
     }
 
     /// A decision on one of the run's approvals was committed: its driver
     /// picks it up. (Flow nodes run on the local executor only for now.)
     pub fn decided(&self, run_id: u64) {
-        self.0.local.decided(run_id);
+        if !self.0.local.decided(run_id) {
+            self.0.replica.bus().publish(Message::Signal {
+                run_id,
+                signal: Signal::Decided,
+            });
+        }
+    }
+
+    /// Claims and resumes the local runs no live replica drives (left by a
+    /// replica that died); returns how many.
+    pub async fn take_over_orphans(&self) -> anyhow::Result<usize> {
+        match &self.0.backend {
+            Backend::Cluster(_) => Ok(0),
+            Backend::Local => self.0.local.take_over(false).await,
+        }
     }
 
     /// Waits until the run finished, at most `timeout`; true when it did.
@@ -253,5 +348,34 @@ impl Executor {
     /// Sandboxed runner pools started ahead and waiting for the next run.
     pub fn warm_sandboxes(&self) -> usize {
         self.0.local.warm_spares()
+    }
+}
+
+/// Runs the Run mirror while this replica holds its lease: started when the
+/// lease is won, stopped when it is lost or the server stops.
+async fn mirror_while_leased(
+    cluster: Arc<cluster::Cluster>,
+    mut held: watch::Receiver<bool>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            r = held.wait_for(|h| *h) => if r.is_err() { return },
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+        tracing::info!("this replica mirrors the cluster's Runs");
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let watching = tokio::spawn(cluster.clone().watch(stop_rx));
+        tokio::select! {
+            _ = held.wait_for(|h| !*h) => {}
+            _ = stopping.wait_for(|s| *s) => {}
+        }
+        stop_tx.send_replace(true);
+        let _ = watching.await;
+        // Another replica mirrors now: what this one kept open is its to store.
+        cluster.forget_mirrors().await;
+        if *stopping.borrow() {
+            return;
+        }
     }
 }

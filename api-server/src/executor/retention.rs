@@ -98,12 +98,16 @@ pub async fn purge(
     Ok(out)
 }
 
-/// Purges once an hour for as long as the server runs.
-pub fn spawn(db: MySqlPool, policy: Policy) {
+/// Purges once an hour for as long as the server runs, on the replica
+/// holding the retention lease (`held`).
+pub fn spawn(db: MySqlPool, policy: Policy, mut held: tokio::sync::watch::Receiver<bool>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
+            if held.wait_for(|h| *h).await.is_err() {
+                return;
+            }
             match purge(&db, &policy, Utc::now(), Duration::from_millis(50)).await {
                 Ok(p) if p.rows() == 0 => {}
                 Ok(p) => tracing::info!(

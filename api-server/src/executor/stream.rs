@@ -41,19 +41,31 @@ impl StreamFilter {
 
 /// The events of run `run_id` after sequence number `last`, until the run
 /// ends (at once if `finished`), the receiver is dropped or the server stops.
+/// A run this replica stores the events of is followed live; any other run
+/// through the replica's feed of stored events.
 pub fn follow(
     executor: &Executor,
     db: MySqlPool,
     run_id: u64,
+    client_id: u64,
     finished: bool,
     last: u64,
     filter: StreamFilter,
 ) -> mpsc::Receiver<StreamedEvent> {
     // Subscribe before replaying, so nothing falls between the replay and the live feed.
-    let live = executor.subscribe();
+    let (live, following) = if executor.stores_events_of(run_id) {
+        (executor.subscribe(), None)
+    } else {
+        let (rx, guard) = executor
+            .replica()
+            .feed()
+            .follow(run_id, client_id, last);
+        (rx, Some(guard))
+    };
     let (tx, rx) = mpsc::channel(256);
     let stopped = executor.stopped();
     tokio::spawn(async move {
+        let _following = following;
         tokio::select! {
             r = replay_then_follow(db, run_id, last, filter, finished, live, tx) => {
                 if let Err(e) = r {
@@ -102,9 +114,11 @@ async fn replay_then_follow(
         if finished {
             return Ok(());
         }
-        // Follow the live feed until the run ends; after a lag, replay again.
+        // Follow the live feed until the run ends; after a lag or a gap
+        // (events the feed had not seen yet), replay again.
         loop {
             match live.recv().await {
+                Ok(ev) if ev.run_id == run_id && ev.seq > last + 1 => break,
                 Ok(ev) if ev.run_id == run_id && ev.seq > last => {
                     last = ev.seq;
                     if !filter.passes(ev.kind, &ev.data) {

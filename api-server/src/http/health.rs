@@ -16,11 +16,19 @@ pub async fn healthz() -> impl IntoResponse {
 /// Longest a readiness probe waits for the database (probes time out after 1 s).
 const READY_CHECK_TIMEOUT: Duration = Duration::from_millis(800);
 
-/// The database answers, every migration this build knows is applied, and no
-/// run's state is waiting to be stored. Answers within a second.
+/// The database answers, every migration this build knows is applied, this
+/// replica's heartbeat is stored (its leases are its own), and no run's
+/// state is waiting to be stored. Answers within a second.
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if !state.executor.replica().heartbeat_fresh() {
+        // Its leases and runs may be passing to another replica.
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "not_ready", "reason": "replica heartbeat not stored"})),
+        );
+    }
     let backlog = state.executor.storage_backlog();
     let check = tokio::time::timeout(READY_CHECK_TIMEOUT, crate::migrations_applied(&state.db));
     let Ok(applied) = check.await else {

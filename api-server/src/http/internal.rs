@@ -87,7 +87,13 @@ async fn events(
     Query(q): Query<Attempt>,
     body: String,
 ) -> Result<StatusCode, ApiError> {
-    cluster(&state)?
+    let cluster = cluster(&state)?;
+    if !state.executor.stores_events_of(run_id) {
+        // One replica stores every Run's events (the mirror's lease holder);
+        // the Pod sends again and the Service routes it anew.
+        return Err(IngestError::Unavailable.into());
+    }
+    cluster
         .ingest(run_id, &token, &node, q.attempt, &body)
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -169,11 +169,19 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<usize>
 
 /// Checks the schedule every `every` until the server stops.
 pub fn spawn_scheduler(state: AppState, every: Duration) {
+    // One replica fires (a firing is keyed by its instant besides).
+    let leased = state
+        .executor
+        .replica()
+        .want(crate::replicas::Lease::Schedules);
     tokio::spawn(async move {
         let mut stopped = Box::pin(state.executor.stopped());
         loop {
-            if let Err(e) = tick(&state, Utc::now()).await {
-                tracing::warn!(error = format!("{e:#}"), "schedule tick failed");
+            let holds = *leased.borrow();
+            if holds {
+                if let Err(e) = tick(&state, Utc::now()).await {
+                    tracing::warn!(error = format!("{e:#}"), "schedule tick failed");
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
@@ -389,7 +397,8 @@ pub async fn on_import(state: &AppState, import_id: u64) -> anyhow::Result<()> {
 
 /// Listens to task and run events and fires the event triggers they match.
 pub fn spawn_event_listener(state: AppState) {
-    let mut tasks = state.live.subscribe();
+    // Only what happened here: each replica fires for its own events.
+    let mut tasks = state.live.subscribe_local();
     let mut runs = state.executor.subscribe();
     tokio::spawn(async move {
         let mut stopped = Box::pin(state.executor.stopped());
@@ -408,7 +417,7 @@ pub fn spawn_event_listener(state: AppState) {
                     Err(_) => return,
                 },
                 ev = runs.recv() => match ev {
-                    Ok(ev) if ev.kind == crate::executor::events::kind::RUN => {
+                    Ok(ev) if ev.kind == crate::executor::events::kind::RUN && !ev.peer => {
                         match ev.data["status"].as_str() {
                             Some(s @ ("succeeded" | "failed" | "cancelled")) => on_run(&state, ev.run_id, ev.client_id, s).await,
                             _ => Ok(()),

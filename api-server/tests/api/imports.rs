@@ -12,15 +12,15 @@ use sqlx::MySqlPool;
 use crate::support::*;
 
 /// An admin, manager `mia` of client `acme`, manager `max` of `globex`.
-struct World {
-    admin: Session,
-    mia: Session,
-    max: Session,
-    acme: Session,
-    globex: Session,
+pub(crate) struct World {
+    pub admin: Session,
+    pub mia: Session,
+    pub max: Session,
+    pub acme: Session,
+    pub globex: Session,
 }
 
-async fn world(app: &TestApp) -> World {
+pub(crate) async fn world(app: &TestApp) -> World {
     let admin = app.admin().await;
     let mia = app.user(&admin, "mia", "manager").await;
     let max = app.user(&admin, "max", "manager").await;
@@ -45,14 +45,14 @@ A-3,\"=HYPERLINK(\"\"http://x\"\")\",Done,Low,,2026-04-07,stored as text\n\
 A-4,,New,Medium,,2026-04-08,no title\n\
 A-5,Ship it,Someday,Low,,2026-13-45,-2+3\n";
 
-async fn upload(app: &TestApp, s: &Session, name: &str, body: &str) -> Value {
+pub(crate) async fn upload(app: &TestApp, s: &Session, name: &str, body: &str) -> Value {
     let r = app.upload_import(s, name, body.as_bytes()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     r.body
 }
 
 /// Dry-runs with the suggested mapping into `client`.
-async fn dry_run(app: &TestApp, s: &Session, up: &Value, client: u64) -> Resp {
+pub(crate) async fn dry_run(app: &TestApp, s: &Session, up: &Value, client: u64) -> Resp {
     let id = up["import"]["id"].as_u64().unwrap();
     app.post(
         &format!("/api/tasks/imports/{id}/dry-run"),
@@ -62,7 +62,7 @@ async fn dry_run(app: &TestApp, s: &Session, up: &Value, client: u64) -> Resp {
     .await
 }
 
-async fn import_tasks(app: &TestApp, id: u64) -> Vec<(u64, String)> {
+pub(crate) async fn import_tasks(app: &TestApp, id: u64) -> Vec<(u64, String)> {
     sqlx::query_as(
         "SELECT task_id, title FROM task WHERE source_kind = 'import' AND source_ref_id = ? ORDER BY task_id",
     )

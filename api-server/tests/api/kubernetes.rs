@@ -803,7 +803,8 @@ async fn the_mirror_catches_up_after_an_api_server_restart_an_operator_restart_a
     let c = cast(&first).await;
     let wf = text_pipeline(&first, &c).await;
     let id = start(&first, &c.manager, wf, json!({})).await;
-    // The first server stops mirroring (as if it went down) before anything ran.
+    // The first server stops mirroring (shut down, handing its leases over) before anything ran.
+    first.state.executor.replica().leave().await;
     first.state.executor.shutdown();
     tokio::time::sleep(Duration::from_millis(100)).await;
     // A second server takes over; the cluster then drops out for a moment.
@@ -843,6 +844,73 @@ async fn the_mirror_catches_up_after_an_api_server_restart_an_operator_restart_a
         })
         .count();
     assert_eq!(created, 3, "no duplicate Pods");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn with_two_replicas_one_mirrors_and_the_other_takes_over_when_it_dies(pool: MySqlPool) {
+    let fake = FakeApi::new();
+    let settings = |id: &str| Settings {
+        replica_id: id.into(),
+        lease_ttl_seconds: 2,
+        ..k8s_settings()
+    };
+    let a = spawn_app_on(pool.clone(), settings("api-a"), Some(fake.client())).await;
+    let b = spawn_app_on(pool.clone(), settings("api-b"), Some(fake.client())).await;
+    let holder = || async {
+        sqlx::query_scalar::<_, String>("SELECT holder FROM lease WHERE name = 'run-mirror'")
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(holder().await.as_deref(), Some("api-a"));
+    assert!(a.state.executor.replica().holds(katalusis_api::replicas::Lease::RunMirror));
+    assert!(!b.state.executor.replica().holds(katalusis_api::replicas::Lease::RunMirror));
+
+    let c = cast(&a).await;
+    let wf = text_pipeline(&a, &c).await;
+    // Node Pods report to B, which stores nothing while A mirrors (503: the
+    // Pod sends again later, as it would through a Service to another replica).
+    let _cluster = start_cluster(&fake, &b, always_execute);
+    let id = start(&a, &c.manager, wf, json!({})).await;
+    eventually("the first Pod", 30, || {
+        (!fake.objects(PODS).is_empty()).then_some(())
+    })
+    .await;
+    // A mirrors the Run's phases meanwhile.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let run = a.get(&format!("/api/runs/{id}"), &c.manager).await.body;
+        if run["status"] == "running" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "A never mirrored the Run: {run}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A dies without handing over; after the lease TTL, B mirrors.
+    a.state.executor.replica().halt();
+    a.state.executor.shutdown();
+    let run = wait_final(&b, &c.manager, id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(holder().await.as_deref(), Some("api-b"));
+    assert_eq!(
+        node_of(&run, "count")["executions"][0]["outputs"]["count"],
+        11
+    );
+    let events = read_sse(&b, &c.manager, id, None).await;
+    let seqs: Vec<u64> = events.iter().map(|e| e.0).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    for n in ["src", "upper", "count"] {
+        let succeeded = events
+            .iter()
+            .filter(|(_, k, d)| k == "node" && d["node"] == n && d["status"] == "succeeded")
+            .count();
+        assert_eq!(succeeded, 1, "node {n}: {events:?}");
+    }
+    let finished = events
+        .iter()
+        .filter(|(_, k, d)| k == "run" && d["status"] == "succeeded")
+        .count();
+    assert_eq!(finished, 1, "the run's status reached MySQL once");
 }
 
 #[sqlx::test(migrations = "../migrations")]

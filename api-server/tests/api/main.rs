@@ -26,6 +26,7 @@ mod oversight;
 mod query;
 mod query_node;
 mod rbac;
+mod replicas;
 mod resources;
 mod retention;
 mod run_store;

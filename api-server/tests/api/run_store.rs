@@ -34,12 +34,12 @@ async fn a_run_whose_entries_the_database_refuses_does_not_hold_back_the_others(
         .await
         .unwrap();
 
-    let store = RunStore::start(app.db.clone());
+    let store = RunStore::start(app.db.clone(), app.state.executor.replica().clone());
     let (live, mut published) = broadcast::channel(64);
-    let good = EventSink::start(&store, run, c.client.user_id, last, live.clone());
+    let good = EventSink::start(&store, run, c.client.user_id, last, live.clone(), false);
     // No such run: the database refuses its events (foreign key).
     let orphan = run + 1_000_000;
-    let bad = EventSink::start(&store, orphan, c.client.user_id, 0, live);
+    let bad = EventSink::start(&store, orphan, c.client.user_id, 0, live, false);
     for i in 0..5 {
         bad.emit(kind::PROGRESS, json!({"i": i}));
         good.emit(kind::PROGRESS, json!({"i": i}));
@@ -88,4 +88,56 @@ async fn a_run_whose_entries_the_database_refuses_does_not_hold_back_the_others(
         .expect("closing the good run's store waits only for its own entries");
     assert_eq!(stored(&app.db, run, last).await.len(), 6);
     assert_eq!(stored(&app.db, orphan, 0).await.len(), 0);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_run_claimed_by_another_replica_is_fenced_and_nothing_more_of_it_is_stored(
+    pool: MySqlPool,
+) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    let wf = text_pipeline(&app, &c).await;
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    wait_final(&app, &c.manager, run).await;
+    let me = app.state.executor.replica().id().to_owned();
+    let claimed: Option<String> = sqlx::query_scalar("SELECT claimed_by FROM run WHERE run_id = ?")
+        .bind(run)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(claimed.as_deref(), Some(me.as_str()), "Play claims the run for its replica");
+    let last: u64 = sqlx::query_scalar("SELECT MAX(seq) FROM run_event WHERE run_id = ?")
+        .bind(run)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+
+    let store = RunStore::start(app.db.clone(), app.state.executor.replica().clone());
+    let (live, mut published) = broadcast::channel(64);
+    let sink = EventSink::start(&store, run, c.client.user_id, last, live, true);
+    sink.emit(kind::PROGRESS, json!({"i": 0}));
+    sink.flush().await;
+    assert_eq!(stored(&app.db, run, last).await.len(), 1, "stored while the claim is ours");
+    assert!(!sink.status().fenced);
+    published.try_recv().expect("published");
+
+    // Another replica takes the run over.
+    sqlx::query("UPDATE run SET claimed_by = 'another-replica' WHERE run_id = ?")
+        .bind(run)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    for i in 1..4 {
+        sink.emit(kind::PROGRESS, json!({"i": i}));
+    }
+    tokio::time::timeout(Duration::from_secs(10), sink.flush())
+        .await
+        .expect("a fenced run's flush is answered");
+    assert!(sink.status().fenced, "the driver is told to stop");
+    assert_eq!(sink.status().unstored, 0);
+    assert_eq!(stored(&app.db, run, last).await.len(), 1, "nothing more is stored");
+    assert!(published.try_recv().is_err(), "nothing more is published");
+    sink.emit(kind::PROGRESS, json!({"i": 9}));
+    sink.flush().await;
+    assert_eq!(stored(&app.db, run, last).await.len(), 1);
 }

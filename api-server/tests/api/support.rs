@@ -59,6 +59,7 @@ pub async fn spawn_app_routes(
     extra: utoipa_axum::router::OpenApiRouter<katalusis_api::state::AppState>,
 ) -> TestApp {
     let state = katalusis_api::state_with(db.clone(), settings, client).expect("state");
+    state.executor.replica().registered().await;
     katalusis_api::bootstrap::ensure_admin(&state.db, &state.settings, &state.hasher)
         .await
         .expect("bootstrap");

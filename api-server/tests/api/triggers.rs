@@ -13,7 +13,7 @@ use crate::support::{spawn_app, TestApp};
 use katalusis_api::triggers::service::tick;
 
 /// `echo` returns what it got on `amount` and `event`.
-async fn echo_workflow(app: &TestApp, c: &Cast) -> u64 {
+pub(crate) async fn echo_workflow(app: &TestApp, c: &Cast) -> u64 {
     app.create_template(
         &c.admin,
         template(

@@ -318,6 +318,7 @@ impl Cluster {
             row.client_id,
             last_seq,
             self.live.clone(),
+            false,
         );
         let m = Arc::new(Mirrored {
             snapshot: row.snapshot,
@@ -332,6 +333,14 @@ impl Cluster {
         });
         runs.insert(run_id, m.clone());
         Ok(Some(m))
+    }
+
+    /// Forgets the runs mirrored so far (another replica mirrors them now).
+    pub(crate) async fn forget_mirrors(&self) {
+        self.runs.lock().await.clear();
+        if let Ok(mut d) = self.done.lock() {
+            d.clear();
+        }
     }
 
     fn mark_done(&self, run_id: u64) {

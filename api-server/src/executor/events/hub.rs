@@ -52,6 +52,10 @@ pub(super) struct RunLog {
     pub(super) live: broadcast::Sender<RunEvent>,
     pub(super) unstored: Arc<AtomicUsize>,
     pub(super) status: watch::Sender<StoreStatus>,
+    /// Stored only while this replica holds the run's claim.
+    pub(super) claimed: bool,
+    /// Another replica took the run over: entries are dropped.
+    fenced: bool,
     queue: VecDeque<Pending>,
     failing: Option<Backoff>,
     closing: Option<oneshot::Sender<()>>,
@@ -65,6 +69,7 @@ impl RunLog {
         live: broadcast::Sender<RunEvent>,
         unstored: Arc<AtomicUsize>,
         status: watch::Sender<StoreStatus>,
+        claimed: bool,
     ) -> Self {
         Self {
             run_id,
@@ -73,6 +78,8 @@ impl RunLog {
             live,
             unstored,
             status,
+            claimed,
+            fenced: false,
             queue: VecDeque::new(),
             failing: None,
             closing: None,
@@ -94,14 +101,20 @@ pub(super) struct Hub {
     pub(super) db: MySqlPool,
     pub(super) health: Arc<StoreHealth>,
     runs: HashMap<u64, RunLog>,
+    replica: crate::replicas::Replica,
 }
 
 impl Hub {
-    pub(super) fn new(db: MySqlPool, health: Arc<StoreHealth>) -> Self {
+    pub(super) fn new(
+        db: MySqlPool,
+        health: Arc<StoreHealth>,
+        replica: crate::replicas::Replica,
+    ) -> Self {
         Self {
             db,
             health,
             runs: HashMap::new(),
+            replica,
         }
     }
 
@@ -139,6 +152,9 @@ impl Hub {
             Msg::Entry(run_id, p) => {
                 if let Some(r) = self.runs.get_mut(&run_id) {
                     r.queue.push_back(p);
+                    if r.fenced {
+                        self.drop_fenced(run_id);
+                    }
                 }
             }
             Msg::Close(run_id, done) => match self.runs.get_mut(&run_id) {
@@ -209,12 +225,16 @@ impl Hub {
                 .iter()
                 .map(|(id, n)| self.batch_of(*id, *n, false))
                 .collect();
-            write_runs(&self.db, &batches).await
+            write_runs(&self.db, &batches, self.replica.id()).await
         };
         match result {
-            Ok(()) => {
+            Ok(fenced) => {
                 for (id, n) in due {
-                    self.committed(id, n);
+                    if fenced.contains(&id) {
+                        self.fence(id);
+                    } else {
+                        self.committed(id, n);
+                    }
                 }
             }
             Err(e) if due.len() == 1 || crate::db::is_unavailable(&e) => {
@@ -227,8 +247,9 @@ impl Hub {
                 // A problem with one run's data: find it, and let the others go on.
                 for (id, n) in due {
                     let one = [self.batch_of(id, n, true)];
-                    match write_runs(&self.db, &one).await {
-                        Ok(()) => self.committed(id, n),
+                    match write_runs(&self.db, &one, self.replica.id()).await {
+                        Ok(fenced) if fenced.contains(&id) => self.fence(id),
+                        Ok(_) => self.committed(id, n),
                         Err(e) => self.failed(id, &e),
                     }
                 }
@@ -242,6 +263,7 @@ impl Hub {
         let r = &self.runs[&run_id];
         RunBatch {
             run_id,
+            claimed: r.claimed,
             first_seq: r.seq + 1,
             entries: r.queue.range(..n).collect(),
             retry: retry || r.failing.is_some(),
@@ -270,18 +292,70 @@ impl Hub {
                 Some(_) => {}
                 None => {
                     r.seq += 1;
+                    if p.kind == super::kind::RUN {
+                        // Dashboards on the other replicas show phase changes too.
+                        self.replica
+                            .bus()
+                            .publish(crate::replicas::Message::RunPhase {
+                                run_id,
+                                client_id: r.client_id,
+                                seq: r.seq,
+                                data: p.data.clone(),
+                            });
+                    }
                     let _ = r.live.send(RunEvent {
                         run_id,
                         client_id: r.client_id,
                         seq: r.seq,
                         kind: p.kind,
                         data: p.data,
+                        peer: false,
                     });
                 }
             }
         }
         for tx in flushed {
             let _ = tx.send(());
+        }
+    }
+
+    /// Another replica claimed the run: its driver here stops, and nothing
+    /// it queued is stored or published.
+    fn fence(&mut self, run_id: u64) {
+        let Some(r) = self.runs.get_mut(&run_id) else {
+            return;
+        };
+        if !r.fenced {
+            tracing::warn!(
+                run_id,
+                "another replica has taken this run over; this replica stops driving it"
+            );
+            r.fenced = true;
+            if r.failing.take().is_some() {
+                self.health.failing.fetch_sub(1, Ordering::Relaxed);
+            }
+            r.status.send_modify(|s| {
+                s.fenced = true;
+                s.failing_since = None;
+            });
+        }
+        self.drop_fenced(run_id);
+    }
+
+    /// Drops what a fenced run queued, answering its flushes.
+    fn drop_fenced(&mut self, run_id: u64) {
+        let Some(r) = self.runs.get_mut(&run_id) else {
+            return;
+        };
+        let n = r.queue.len();
+        r.unstored.fetch_sub(n, Ordering::Relaxed);
+        self.health.unstored.fetch_sub(n, Ordering::Relaxed);
+        for mut p in r.queue.drain(..) {
+            if let Some(Op::Flush(tx)) = p.op.as_mut() {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(());
+                }
+            }
         }
     }
 

@@ -41,6 +41,11 @@ pub mod kind {
     pub const LOG: &str = "log";
     /// A progress report of a node attempt.
     pub const PROGRESS: &str = "progress";
+
+    /// The kind named `s`, as stored.
+    pub fn parse(s: &str) -> Option<&'static str> {
+        [RUN, NODE, LOG, PROGRESS].into_iter().find(|k| *k == s)
+    }
 }
 
 /// The `run` event published when a run's phase changes.
@@ -83,6 +88,9 @@ pub struct RunEvent {
     /// `run`, `node`, `log` or `progress`.
     pub kind: &'static str,
     pub data: Value,
+    /// Read from another replica's work: counted and acted on there, only shown here.
+    #[serde(skip)]
+    pub peer: bool,
 }
 
 /// A log line as stored in `node_log`.
@@ -183,6 +191,8 @@ impl StoreHealth {
 pub struct StoreStatus {
     /// Since when the oldest unstored batch has been failing, if it is.
     pub failing_since: Option<tokio::time::Instant>,
+    /// Another replica claimed the run: nothing more of this driver is stored.
+    pub fenced: bool,
     /// Entries queued but not committed yet.
     pub unstored: usize,
 }
@@ -196,11 +206,11 @@ pub struct RunStore {
 }
 
 impl RunStore {
-    /// Starts the task that commits every run's entries.
-    pub fn start(db: MySqlPool) -> Self {
+    /// Starts the task that commits every run's entries of `replica`.
+    pub fn start(db: MySqlPool, replica: crate::replicas::Replica) -> Self {
         let health = Arc::new(StoreHealth::default());
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(hub::Hub::new(db, health.clone()).run(rx));
+        tokio::spawn(hub::Hub::new(db, health.clone(), replica).run(rx));
         Self { tx, health }
     }
 
@@ -220,12 +230,16 @@ pub struct EventSink {
 
 impl EventSink {
     /// Opens a run's store; `last_seq` is the last sequence number stored.
+    /// A `claimed` run (local executor) is stored only while this replica
+    /// holds its claim; once another replica took it over, the store drops
+    /// what comes and reports the run as fenced.
     pub fn start(
         store: &RunStore,
         run_id: u64,
         client_id: u64,
         last_seq: u64,
         live: broadcast::Sender<RunEvent>,
+        claimed: bool,
     ) -> Self {
         let unstored = Arc::new(AtomicUsize::new(0));
         let (status_tx, status) = watch::channel(StoreStatus::default());
@@ -236,6 +250,7 @@ impl EventSink {
             live,
             unstored.clone(),
             status_tx,
+            claimed,
         );
         let _ = store.tx.send(hub::Msg::Open(Box::new(log)));
         Self {

@@ -9,6 +9,8 @@ use super::{LogLine, Op, Pending};
 /// The next entries of one run, in the order they were queued.
 pub(super) struct RunBatch<'a> {
     pub(super) run_id: u64,
+    /// Written only while `me` holds the run's claim.
+    pub(super) claimed: bool,
     /// The sequence number of the first event among the entries.
     pub(super) first_seq: u64,
     pub(super) entries: Vec<&'a Pending>,
@@ -134,7 +136,15 @@ enum Write {
 /// A batch marked `retry` whose events are already stored was committed by
 /// an attempt whose answer was lost: it is not written twice. (Its state
 /// writes are idempotent anyway.)
-pub(super) async fn write_runs(db: &MySqlPool, runs: &[RunBatch<'_>]) -> Result<(), sqlx::Error> {
+///
+/// The claims of claimed runs are checked and locked first, in the same
+/// transaction: a run another replica took over is not written, and is
+/// returned so its driver here stops.
+pub(super) async fn write_runs(
+    db: &MySqlPool,
+    runs: &[RunBatch<'_>],
+    me: &str,
+) -> Result<Vec<u64>, sqlx::Error> {
     let now = Utc::now();
     let mut skip = vec![false; runs.len()];
     for (i, b) in runs.iter().enumerate() {
@@ -147,8 +157,18 @@ pub(super) async fn write_runs(db: &MySqlPool, runs: &[RunBatch<'_>]) -> Result<
         }
     }
     let mut tx = db.begin().await?;
+    let claimed: Vec<u64> = runs.iter().filter(|b| b.claimed).map(|b| b.run_id).collect();
+    let held = crate::replicas::db::lock_claimed(&mut tx, &claimed, me).await?;
+    let fenced: Vec<u64> = claimed
+        .into_iter()
+        .filter(|id| !held.contains(id))
+        .collect();
     let mut events: Vec<(u64, u64, &Pending)> = Vec::new();
-    for (b, _) in runs.iter().zip(&skip).filter(|(_, s)| !**s) {
+    for (b, _) in runs
+        .iter()
+        .zip(&skip)
+        .filter(|(b, s)| !**s && !fenced.contains(&b.run_id))
+    {
         let mut seq = b.first_seq;
         for (p, w) in b.entries.iter().zip(plan_writes(&b.entries)) {
             match (w, &p.op) {
@@ -178,7 +198,7 @@ pub(super) async fn write_runs(db: &MySqlPool, runs: &[RunBatch<'_>]) -> Result<
         }
     }
     if events.is_empty() {
-        return tx.commit().await;
+        return tx.commit().await.map(|()| fenced);
     }
     let mut qb =
         QueryBuilder::<MySql>::new("INSERT INTO run_event (run_id, seq, kind, data, created_at) ");
@@ -210,7 +230,7 @@ pub(super) async fn write_runs(db: &MySqlPool, runs: &[RunBatch<'_>]) -> Result<
         });
         qb.build().execute(&mut *tx).await?;
     }
-    tx.commit().await
+    tx.commit().await.map(|()| fenced)
 }
 
 #[cfg(test)]

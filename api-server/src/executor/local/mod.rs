@@ -19,6 +19,7 @@ use tokio::sync::{broadcast, watch, Notify, OwnedSemaphorePermit, Semaphore};
 pub use test_node::{TestLogLine, TestOutcome};
 
 use super::events::{RunEvent, RunStore};
+use crate::replicas::db as claims;
 use crate::config::Settings;
 use crate::db;
 
@@ -48,6 +49,8 @@ pub(crate) struct Local {
     webhooks: reqwest::Client,
     /// Opens the database connections Query nodes and `ctx.query` use.
     pub(crate) connector: crate::connections::service::Connector,
+    /// Runs are claimed in its name.
+    replica: crate::replicas::Replica,
 }
 
 /// A global slot held by a running node. Dropping it hands the permit to
@@ -96,6 +99,7 @@ impl Local {
         store: RunStore,
         announcer: crate::notifications::service::Announcer,
         connector: crate::connections::service::Connector,
+        replica: crate::replicas::Replica,
     ) -> Arc<Self> {
         let runner = find_runner(settings.runner_path.as_ref());
         if let Err(e) = &runner {
@@ -114,6 +118,7 @@ impl Local {
             announcer,
             webhooks: crate::flow::notify::webhook_client(),
             connector,
+            replica,
         });
         let weak = Arc::downgrade(&local);
         tokio::spawn(async move {
@@ -127,28 +132,58 @@ impl Local {
         local
     }
 
-    /// Starts driving a run whose row was just inserted (as Play read it back).
+    /// Claims and starts driving a run whose row was just inserted (as Play
+    /// read it back). A run another replica claimed first is driven there.
     pub async fn launch(self: &Arc<Self>, row: db::runs::Row) -> anyhow::Result<()> {
+        if !claims::claim_new(&self.db, row.run_id, self.replica.id()).await? {
+            return Ok(());
+        }
         self.spawn(row, false).await
     }
 
-    /// Resumes every run left unfinished by a previous process: nodes that
-    /// were running are failed as `interrupted` and retried if their policy
-    /// allows. Returns how many runs were resumed.
-    pub async fn resume_all(self: &Arc<Self>) -> anyhow::Result<usize> {
-        let rows = db::runs::unfinished(&self.db).await?;
-        let n = rows.len();
-        for row in rows {
-            let id = row.run_id;
-            if let Err(e) = self.spawn(row, true).await {
-                tracing::error!(
-                    run_id = id,
-                    error = format!("{e:#}"),
-                    "could not resume run"
-                );
+    /// Claims the unfinished local runs no live replica drives and resumes
+    /// them: nodes that were running are failed as `interrupted` and retried
+    /// if their policy allows. At startup (`own_past`) the runs claimed under
+    /// this replica's id by an earlier process count as orphans too. Returns
+    /// how many runs were resumed.
+    pub async fn take_over(self: &Arc<Self>, own_past: bool) -> anyhow::Result<usize> {
+        let me = self.replica.id();
+        let mut alive = claims::alive(&self.db, self.replica.ttl().as_secs()).await?;
+        if own_past {
+            alive.retain(|r| r != me);
+        }
+        let mut resumed = 0;
+        let mut after = 0;
+        loop {
+            let ids = claims::claim_orphans(&self.db, me, &alive, after, 100).await?;
+            let Some(last) = ids.last() else {
+                return Ok(resumed);
+            };
+            after = *last;
+            for id in ids {
+                if self.drives(id) {
+                    // Its own run, claimed again after this replica's heartbeat lapsed.
+                    continue;
+                }
+                let Some(row) =
+                    db::runs::get(&self.db, crate::auth::ClientScope::All, id).await?
+                else {
+                    continue;
+                };
+                if row.status.is_terminal() {
+                    continue;
+                }
+                tracing::info!(run_id = id, "resuming a run no live replica drives");
+                resumed += 1;
+                if let Err(e) = self.spawn(row, true).await {
+                    tracing::error!(
+                        run_id = id,
+                        error = format!("{e:#}"),
+                        "could not resume run"
+                    );
+                }
             }
         }
-        Ok(n)
     }
 
     async fn spawn(self: &Arc<Self>, row: db::runs::Row, resumed: bool) -> anyhow::Result<()> {
@@ -211,19 +246,25 @@ impl Local {
         self.runs.lock().ok().and_then(|r| r.get(&run_id).cloned())
     }
 
-    /// Wakes the run's driver after `cancel_requested` was set in the database.
-    pub fn cancel(&self, run_id: u64) {
-        if let Some(c) = self.control(run_id) {
-            c.cancel.notify_one();
-        }
+    /// Wakes the run's driver after `cancel_requested` was set in the
+    /// database; false when the run is not driven here.
+    pub fn cancel(&self, run_id: u64) -> bool {
+        self.control(run_id)
+            .map(|c| c.cancel.notify_one())
+            .is_some()
     }
 
-    /// Wakes the run's driver to read its decided approvals. A run not
-    /// driven here reads them when it is resumed.
-    pub fn decided(&self, run_id: u64) {
-        if let Some(c) = self.control(run_id) {
-            c.decided.notify_one();
-        }
+    /// Wakes the run's driver to read its decided approvals; false when the
+    /// run is not driven here (its driver reads them when it is told or resumed).
+    pub fn decided(&self, run_id: u64) -> bool {
+        self.control(run_id)
+            .map(|c| c.decided.notify_one())
+            .is_some()
+    }
+
+    /// Whether this replica drives the run now.
+    pub fn drives(&self, run_id: u64) -> bool {
+        self.control(run_id).is_some()
     }
 
     /// Waits until the run is no longer driven here, at most `timeout`; true when it finished.

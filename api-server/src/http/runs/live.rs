@@ -65,6 +65,7 @@ pub(super) fn sse(
         &state.executor,
         state.db.clone(),
         row.run_id,
+        row.client_id,
         row.status.is_terminal(),
         last,
         filter,

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useId, useState } from "react";
+import { useId, useState } from "react";
 import { api, errorMessage, fieldErrors, unwrap } from "@/shared/api";
 import { formatDateTime } from "@/shared/lib";
 import {
@@ -36,18 +36,19 @@ export default function AdminSettingsPage() {
     queryKey: ["settings", "limits"],
     queryFn: () => unwrap(api.GET("/api/admin/settings/limits")),
   });
-  const [allow, setAllow] = useState("");
-  const [block, setBlock] = useState("");
-  useEffect(() => {
-    if (!modules.data) return;
-    setAllow(modules.data.allow.join("\n"));
-    setBlock(modules.data.block.join("\n"));
-  }, [modules.data]);
+  // An edit overrides the stored list until it is saved; until then the field shows the
+  // server's value from the first frame (never an empty list that could be saved by mistake).
+  const [allowEdit, setAllow] = useState<string | null>(null);
+  const [blockEdit, setBlock] = useState<string | null>(null);
+  const allow = allowEdit ?? modules.data?.allow.join("\n") ?? "";
+  const block = blockEdit ?? modules.data?.block.join("\n") ?? "";
   const save = useMutation({
     mutationFn: (body: { allow: string[]; block: string[] }) =>
       unwrap(api.PUT("/api/admin/settings/modules", { body })),
     onSuccess: (data) => {
       qc.setQueryData(["settings", "modules"], data);
+      setAllow(null);
+      setBlock(null);
       toast.success("Module lists saved. New runs use them.");
     },
   });
@@ -226,11 +227,9 @@ function WebhookAllowList() {
     queryKey: ["settings", "webhooks"],
     queryFn: () => unwrap(api.GET("/api/admin/settings/webhooks")),
   });
-  const [text, setText] = useState("");
+  const [edit, setText] = useState<string | null>(null);
+  const text = edit ?? current.data?.allowed.join("\n") ?? "";
   const [sent, setSent] = useState<{ text: string; allowed: string[] } | null>(null);
-  useEffect(() => {
-    if (current.data) setText(current.data.allowed.join("\n"));
-  }, [current.data]);
   const save = useMutation({
     mutationFn: (allowed: string[]) =>
       unwrap(api.PUT("/api/admin/settings/webhooks", { body: { allowed } })),
@@ -238,6 +237,7 @@ function WebhookAllowList() {
     meta: { silent: true },
     onSuccess: (data) => {
       qc.setQueryData(["settings", "webhooks"], data);
+      setText(null);
       toast.success(
         data.allowed.length
           ? `Webhook allow-list saved (${data.allowed.length} ${data.allowed.length === 1 ? "entry" : "entries"}).`

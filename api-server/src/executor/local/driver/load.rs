@@ -40,6 +40,7 @@ impl Driver {
             row.client_id,
             last_seq,
             local.live.clone(),
+            true,
         );
         let mut outputs = NodeOutputs::new();
         let mut restart = Vec::new();

@@ -153,6 +153,11 @@ impl Driver {
         loop {
             store_changes.borrow_and_update();
             let store = self.sink.status();
+            if store.fenced {
+                // Another replica drives the run now; the running attempts
+                // end with this driver (their outcomes would not be stored).
+                return Ok(());
+            }
             if let Some(why) = self.storage_exceeded(store) {
                 self.stop_for_storage(why).await;
                 return Ok(());
