@@ -10,7 +10,7 @@ CREATE TABLE replica (
     started_at   DATETIME(3)  NOT NULL,
     heartbeat_at DATETIME(3)  NOT NULL,
     PRIMARY KEY (replica_id)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- Singleton work (the Run mirror, schedules, retention): held by one live replica.
 CREATE TABLE lease (
@@ -18,7 +18,7 @@ CREATE TABLE lease (
     holder      VARCHAR(100) NOT NULL,
     acquired_at DATETIME(3)  NOT NULL,
     PRIMARY KEY (name)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- Live-view messages (run phases, task and notification events, cancel and
 -- approval signals) for the other replicas; kept a few minutes.
@@ -30,7 +30,7 @@ CREATE TABLE replica_message (
     created_at DATETIME(3)     NOT NULL,
     PRIMARY KEY (message_id),
     KEY ix_replica_message_created (created_at)
-) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- The replica driving a local run (NULL: on Kubernetes, or not claimed yet).
 ALTER TABLE run

@@ -390,7 +390,7 @@ async fn a_schedule_fires_once_with_several_replicas_and_moves_to_a_survivor(poo
         let pool = pool.clone();
         async move {
             sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM trigger_firing WHERE trigger_id = ? AND status = 'started'",
+                "SELECT COUNT(*) FROM trigger_firing WHERE trigger_id = ? AND outcome = 'started'",
             )
             .bind(t)
             .fetch_one(&pool)
