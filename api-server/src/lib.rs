@@ -158,11 +158,8 @@ pub fn state_with(
         None => None,
     };
     let ai = ai::Assistant::new(&settings.ai)?;
-    let replica = replicas::Replica::start(
-        db.clone(),
-        &settings.replica_id,
-        settings.lease_ttl_seconds,
-    );
+    let replica =
+        replicas::Replica::start(db.clone(), &settings.replica_id, settings.lease_ttl_seconds);
     let live = live::LiveBus::shared(replica.bus().clone());
     let announcer = notifications::service::Announcer {
         live: live.clone(),

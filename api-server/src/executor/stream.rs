@@ -56,10 +56,7 @@ pub fn follow(
     let (live, following) = if executor.stores_events_of(run_id) {
         (executor.subscribe(), None)
     } else {
-        let (rx, guard) = executor
-            .replica()
-            .feed()
-            .follow(run_id, client_id, last);
+        let (rx, guard) = executor.replica().feed().follow(run_id, client_id, last);
         (rx, Some(guard))
     };
     let (tx, rx) = mpsc::channel(256);

@@ -166,11 +166,9 @@ async fn read_loop(
 ) {
     // Start after what is already there: those messages were for views that came before us.
     let mut last: u64 = loop {
-        match sqlx::query_scalar::<_, Option<u64>>(
-            "SELECT MAX(message_id) FROM replica_message",
-        )
-        .fetch_one(&db)
-        .await
+        match sqlx::query_scalar::<_, Option<u64>>("SELECT MAX(message_id) FROM replica_message")
+            .fetch_one(&db)
+            .await
         {
             Ok(v) => break v.unwrap_or(0),
             Err(e) => {

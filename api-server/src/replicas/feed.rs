@@ -133,8 +133,7 @@ struct Row {
 }
 
 async fn read(db: &MySqlPool, wanted: &[(u64, u64)]) -> Result<Vec<Row>, sqlx::Error> {
-    let mut qb =
-        QueryBuilder::<MySql>::new("SELECT run_id, seq, kind, data FROM run_event WHERE ");
+    let mut qb = QueryBuilder::<MySql>::new("SELECT run_id, seq, kind, data FROM run_event WHERE ");
     for (i, (run_id, after)) in wanted.iter().enumerate() {
         if i > 0 {
             qb.push(" OR ");
@@ -145,6 +144,7 @@ async fn read(db: &MySqlPool, wanted: &[(u64, u64)]) -> Result<Vec<Row>, sqlx::E
             .push_bind(*after)
             .push(")");
     }
-    qb.push(" ORDER BY run_id, seq LIMIT ").push_bind(READ_BATCH);
+    qb.push(" ORDER BY run_id, seq LIMIT ")
+        .push_bind(READ_BATCH);
     qb.build_query_as().fetch_all(db).await
 }

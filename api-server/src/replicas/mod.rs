@@ -209,13 +209,8 @@ impl Replica {
             Err(_) => return,
         };
         for lease in wanted {
-            let held = match db::acquire(
-                &inner.db,
-                lease.as_str(),
-                &inner.id,
-                inner.ttl.as_secs(),
-            )
-            .await
+            let held = match db::acquire(&inner.db, lease.as_str(), &inner.id, inner.ttl.as_secs())
+                .await
             {
                 Ok(held) => held,
                 Err(e) => {

@@ -863,8 +863,16 @@ async fn with_two_replicas_one_mirrors_and_the_other_takes_over_when_it_dies(poo
             .unwrap()
     };
     assert_eq!(holder().await.as_deref(), Some("api-a"));
-    assert!(a.state.executor.replica().holds(katalusis_api::replicas::Lease::RunMirror));
-    assert!(!b.state.executor.replica().holds(katalusis_api::replicas::Lease::RunMirror));
+    assert!(a
+        .state
+        .executor
+        .replica()
+        .holds(katalusis_api::replicas::Lease::RunMirror));
+    assert!(!b
+        .state
+        .executor
+        .replica()
+        .holds(katalusis_api::replicas::Lease::RunMirror));
 
     let c = cast(&a).await;
     let wf = text_pipeline(&a, &c).await;

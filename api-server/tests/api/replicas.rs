@@ -142,10 +142,16 @@ async fn a_run_played_on_one_replica_streams_through_another_without_a_gap(pool:
         "gapless and ordered"
     );
     let stored = stored_events(&pool, run).await;
-    assert_eq!(streamed, stored, "replica B streamed exactly what replica A stored");
+    assert_eq!(
+        streamed, stored,
+        "replica B streamed exactly what replica A stored"
+    );
     assert!(streamed.iter().any(|e| e.1 == "log"));
     let last = streamed.last().unwrap();
-    assert_eq!((last.1.as_str(), last.2["status"].as_str()), ("run", Some("succeeded")));
+    assert_eq!(
+        (last.1.as_str(), last.2["status"].as_str()),
+        ("run", Some("succeeded"))
+    );
 
     // Replaying from the middle through B continues from there.
     let cut = streamed[streamed.len() / 2].0;
@@ -172,7 +178,13 @@ async fn a_replica_killed_mid_run_has_its_run_resumed_by_another_exactly_once(po
     let c = cast(&app).await;
     app.create_template(
         &c.admin,
-        template("quick", "def run(inputs, params, ctx):\n    return {'text': 'quick'}\n", json!([]), text_out(), json!({})),
+        template(
+            "quick",
+            "def run(inputs, params, ctx):\n    return {'text': 'quick'}\n",
+            json!([]),
+            text_out(),
+            json!({}),
+        ),
     )
     .await;
     app.create_template(
@@ -190,7 +202,11 @@ async fn a_replica_killed_mid_run_has_its_run_resumed_by_another_exactly_once(po
         &app,
         &c.manager,
         c.client.user_id,
-        vec![node("first", "quick"), node("slow", "slow-once"), node("last", "quick")],
+        vec![
+            node("first", "quick"),
+            node("slow", "slow-once"),
+            node("last", "quick"),
+        ],
         vec![],
     )
     .await;
@@ -232,7 +248,10 @@ async fn a_replica_killed_mid_run_has_its_run_resumed_by_another_exactly_once(po
     let body = app.get(&format!("/api/runs/{run}"), &c.manager).await.body;
     assert_eq!(body["status"], "succeeded", "{body}");
     let taker = claimed_by(&pool, run).await.unwrap();
-    assert!(["replica-b", "replica-c"].contains(&taker.as_str()), "{taker}");
+    assert!(
+        ["replica-b", "replica-c"].contains(&taker.as_str()),
+        "{taker}"
+    );
     let slow = node_of(&body, "slow");
     assert_eq!(slow["executions"][0]["reason"], "interrupted", "{slow}");
     assert_eq!(slow["executions"][1]["outputs"]["text"], "attempt 2");
@@ -247,8 +266,15 @@ async fn a_replica_killed_mid_run_has_its_run_resumed_by_another_exactly_once(po
 
     let stored = stored_events(&pool, run).await;
     let seqs: Vec<u64> = stored.iter().map(|e| e.0).collect();
-    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "no gap in the stored log");
-    assert_eq!(streamed, stored, "B streamed every stored event once, across the takeover");
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "no gap in the stored log"
+    );
+    assert_eq!(
+        streamed, stored,
+        "B streamed every stored event once, across the takeover"
+    );
     for n in ["first", "slow", "last"] {
         let succeeded = stored
             .iter()
@@ -273,7 +299,14 @@ async fn a_run_is_cancelled_through_a_replica_that_does_not_drive_it(pool: MySql
         template("sleepy", "import time\ndef run(inputs, params, ctx):\n    time.sleep(60)\n    return {'text': 'late'}\n", json!([]), text_out(), json!({"limits": {"timeoutSeconds": 120, "memoryMib": 256, "cpuMillicores": 1000}})),
     )
     .await;
-    let wf = workflow(&app, &c.manager, c.client.user_id, vec![node("s", "sleepy")], vec![]).await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("s", "sleepy")],
+        vec![],
+    )
+    .await;
     let database = database_of(&pool).await;
     let a = replica(&database, "replica-a").await;
     let b = replica(&database, "replica-b").await;
@@ -346,7 +379,7 @@ async fn a_schedule_fires_once_with_several_replicas_and_moves_to_a_survivor(poo
     let c = cast(&app).await;
     let wf = crate::triggers::echo_workflow(&app, &c).await;
     let database = database_of(&pool).await;
-    let mut replicas = vec![
+    let mut replicas = [
         replica(&database, "replica-a").await,
         replica(&database, "replica-b").await,
         replica(&database, "replica-c").await,
@@ -407,7 +440,10 @@ async fn a_schedule_fires_once_with_several_replicas_and_moves_to_a_survivor(poo
     };
 
     let t1 = add("yearly").await;
-    wait_until("the schedule did not fire", 20, || async { firings(t1).await == 1 }).await;
+    wait_until("the schedule did not fire", 20, || async {
+        firings(t1).await == 1
+    })
+    .await;
     // Three replicas had the chance to fire it again.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(firings(t1).await, 1);
@@ -417,7 +453,10 @@ async fn a_schedule_fires_once_with_several_replicas_and_moves_to_a_survivor(poo
     let i = names.iter().position(|n| *n == first_holder).unwrap();
     replicas[i].kill();
     let t2 = add("yearly too").await;
-    wait_until("no survivor fired the schedule", 30, || async { firings(t2).await == 1 }).await;
+    wait_until("no survivor fired the schedule", 30, || async {
+        firings(t2).await == 1
+    })
+    .await;
     let survivor = holder().await.unwrap();
     assert_ne!(survivor, first_holder);
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -432,7 +471,11 @@ async fn an_import_outlives_the_replica_that_was_applying_it(pool: MySqlPool) {
     let w = world(&app).await;
     let mut csv = String::from("Key,Title,Priority,Owner\n");
     for i in 0..4000 {
-        csv.push_str(&format!("K-{i},Task number {i},{},{}\n", ["Low", "High"][i % 2], ["mia", "acme", ""][i % 3]));
+        csv.push_str(&format!(
+            "K-{i},Task number {i},{},{}\n",
+            ["Low", "High"][i % 2],
+            ["mia", "acme", ""][i % 3]
+        ));
     }
     let up = upload(&app, &w.mia, "big.csv", &csv).await;
     let id = up["import"]["id"].as_u64().unwrap();
@@ -460,7 +503,10 @@ async fn an_import_outlives_the_replica_that_was_applying_it(pool: MySqlPool) {
         .await
         .unwrap()
     };
-    wait_until("the apply made no progress", 60, || async { holder().await.0 >= 1 }).await;
+    wait_until("the apply made no progress", 60, || async {
+        holder().await.0 >= 1
+    })
+    .await;
     let (_, owner) = holder().await;
     // Whichever replica claimed the apply dies with it.
     let owner = owner.unwrap();

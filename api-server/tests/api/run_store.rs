@@ -105,7 +105,11 @@ async fn a_run_claimed_by_another_replica_is_fenced_and_nothing_more_of_it_is_st
         .fetch_one(&app.db)
         .await
         .unwrap();
-    assert_eq!(claimed.as_deref(), Some(me.as_str()), "Play claims the run for its replica");
+    assert_eq!(
+        claimed.as_deref(),
+        Some(me.as_str()),
+        "Play claims the run for its replica"
+    );
     let last: u64 = sqlx::query_scalar("SELECT MAX(seq) FROM run_event WHERE run_id = ?")
         .bind(run)
         .fetch_one(&app.db)
@@ -117,7 +121,11 @@ async fn a_run_claimed_by_another_replica_is_fenced_and_nothing_more_of_it_is_st
     let sink = EventSink::start(&store, run, c.client.user_id, last, live, true);
     sink.emit(kind::PROGRESS, json!({"i": 0}));
     sink.flush().await;
-    assert_eq!(stored(&app.db, run, last).await.len(), 1, "stored while the claim is ours");
+    assert_eq!(
+        stored(&app.db, run, last).await.len(),
+        1,
+        "stored while the claim is ours"
+    );
     assert!(!sink.status().fenced);
     published.try_recv().expect("published");
 
@@ -135,7 +143,11 @@ async fn a_run_claimed_by_another_replica_is_fenced_and_nothing_more_of_it_is_st
         .expect("a fenced run's flush is answered");
     assert!(sink.status().fenced, "the driver is told to stop");
     assert_eq!(sink.status().unstored, 0);
-    assert_eq!(stored(&app.db, run, last).await.len(), 1, "nothing more is stored");
+    assert_eq!(
+        stored(&app.db, run, last).await.len(),
+        1,
+        "nothing more is stored"
+    );
     assert!(published.try_recv().is_err(), "nothing more is published");
     sink.emit(kind::PROGRESS, json!({"i": 9}));
     sink.flush().await;

@@ -157,7 +157,11 @@ pub(super) async fn write_runs(
         }
     }
     let mut tx = db.begin().await?;
-    let claimed: Vec<u64> = runs.iter().filter(|b| b.claimed).map(|b| b.run_id).collect();
+    let claimed: Vec<u64> = runs
+        .iter()
+        .filter(|b| b.claimed)
+        .map(|b| b.run_id)
+        .collect();
     let held = crate::replicas::db::lock_claimed(&mut tx, &claimed, me).await?;
     let fenced: Vec<u64> = claimed
         .into_iter()

@@ -19,9 +19,9 @@ use tokio::sync::{broadcast, watch, Notify, OwnedSemaphorePermit, Semaphore};
 pub use test_node::{TestLogLine, TestOutcome};
 
 use super::events::{RunEvent, RunStore};
-use crate::replicas::db as claims;
 use crate::config::Settings;
 use crate::db;
+use crate::replicas::db as claims;
 
 /// Signals into and out of one active run.
 pub(crate) struct RunControl {
@@ -165,8 +165,7 @@ impl Local {
                     // Its own run, claimed again after this replica's heartbeat lapsed.
                     continue;
                 }
-                let Some(row) =
-                    db::runs::get(&self.db, crate::auth::ClientScope::All, id).await?
+                let Some(row) = db::runs::get(&self.db, crate::auth::ClientScope::All, id).await?
                 else {
                     continue;
                 };

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { api, errorMessage, fieldErrors, unwrap } from "@/shared/api";
 import { formatDateTime } from "@/shared/lib";
 import { Button, ErrorState, Field, Input, LoadingState, toast } from "@/shared/ui";
@@ -19,16 +19,14 @@ export function AiEndpointSettings() {
     queryKey: settingsKey,
     queryFn: () => unwrap(api.GET("/api/admin/ai/settings")),
   });
-  const [baseUrl, setBaseUrl] = useState("");
-  const [model, setModel] = useState("");
+  // Edits override the stored values until saved; before that the fields show
+  // the server's values from the first frame.
+  const [baseUrlEdit, setBaseUrl] = useState<string | null>(null);
+  const [modelEdit, setModel] = useState<string | null>(null);
+  const baseUrl = baseUrlEdit ?? current.data?.baseUrl ?? "";
+  const model = modelEdit ?? current.data?.model ?? "";
   const [apiKey, setApiKey] = useState("");
   const [clearKey, setClearKey] = useState(false);
-  useEffect(() => {
-    if (current.data) {
-      setBaseUrl(current.data.baseUrl ?? "");
-      setModel(current.data.model ?? "");
-    }
-  }, [current.data]);
   const save = useMutation({
     mutationFn: () =>
       unwrap(
@@ -44,6 +42,8 @@ export function AiEndpointSettings() {
     onSuccess: (data) => {
       qc.setQueryData(settingsKey, data);
       void qc.invalidateQueries({ queryKey: aiKeys.status });
+      setBaseUrl(null);
+      setModel(null);
       setApiKey("");
       setClearKey(false);
       toast.success(
