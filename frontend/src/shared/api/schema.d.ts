@@ -11353,8 +11353,9 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The database answers, every migration this build knows is applied, and no
-     *     run's state is waiting to be stored. Answers within a second.
+     * The database answers, every migration this build knows is applied, this
+     *     replica's heartbeat is stored (its leases are its own), and no run's
+     *     state is waiting to be stored. Answers within a second.
      */
     get: {
       parameters: {
