@@ -8,6 +8,7 @@ them), then measures with wrk, as the manager (bearer token):
 
     GET /api/workflows?perPage=50     GET /api/workflows/{id}
     GET /api/runs?perPage=50          GET /api/runs/{id}
+    GET /healthz (no session)         GET /api/auth/me (session check + user)
 
 first against that one replica, then after starting a second replica
 (its own KATALUSIS_BIND and KATALUSIS_REPLICA_ID, same DATABASE_URL and JWT
@@ -290,7 +291,10 @@ def main():
         login, wf, run, waited, unfinished = seed(first.port)
         print(f"seeded {WORKFLOWS} workflows and {RUNS} runs (waited {waited} s for the runs)", flush=True)
         paths = [("workflow list", "/api/workflows?perPage=50"), ("workflow", f"/api/workflows/{wf}"),
-                 ("run list", "/api/runs?perPage=50"), ("run", f"/api/runs/{run}")]
+                 ("run list", "/api/runs?perPage=50"), ("run", f"/api/runs/{run}"),
+                 # The floor, and the floor plus the session check and one user read:
+                 # what a per-request session cache could save at most.
+                 ("liveness", "/healthz"), ("current user", "/api/auth/me")]
         one = measure("1 replica", [first], first.port, login, paths)
         second = Replica(binary, f"{base}/{db}", "bench-replica-2")
         replicas.append(second)

@@ -127,6 +127,9 @@ pub struct Settings {
     /// A replica that has not renewed its heartbeat for this long is dead:
     /// its leases and the runs it drove pass to another replica.
     pub lease_ttl_seconds: u64,
+    /// Redis through which replicas ring each other when they stored
+    /// messages or run events (`redis://`); `None`: they poll MySQL only.
+    pub redis_url: Option<Secret>,
     /// Images a template may name for its node Pods (the same list the
     /// operator enforces); empty means templates cannot name one.
     pub image_allow_list: Vec<String>,
@@ -297,6 +300,7 @@ impl Default for Settings {
             k8s_system_user: "kubernetes".into(),
             replica_id: default_replica_id(),
             lease_ttl_seconds: 10,
+            redis_url: None,
             image_allow_list: Vec::new(),
             starter_library: true,
             ai: Default::default(),
@@ -701,6 +705,18 @@ impl Settings {
         if let Some(v) = get("KATALUSIS_LEASE_TTL_SECONDS") {
             s.lease_ttl_seconds = parse_range("KATALUSIS_LEASE_TTL_SECONDS", &v, 2, 300)?;
         }
+        if let Some(v) = get("KATALUSIS_REDIS_URL") {
+            let scheme_ok = ["redis://", "redis+unix://", "unix://"]
+                .iter()
+                .any(|p| v.starts_with(p));
+            if !scheme_ok || redis::Client::open(v.as_str()).is_err() {
+                return Err(err(
+                    "KATALUSIS_REDIS_URL",
+                    "must be a redis:// URL, e.g. redis://:password@redis:6379/0",
+                ));
+            }
+            s.redis_url = Some(Secret::new(v));
+        }
         if let Some(v) = get("KATALUSIS_K8S_RUN_TTL_SECONDS") {
             s.k8s_run_ttl_seconds =
                 parse_range("KATALUSIS_K8S_RUN_TTL_SECONDS", &v, 0, 365 * 24 * 3600)?;
@@ -945,6 +961,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "KATALUSIS_K8S_RESYNC_SECONDS",
     "KATALUSIS_REPLICA_ID",
     "KATALUSIS_LEASE_TTL_SECONDS",
+    "KATALUSIS_REDIS_URL",
     "KATALUSIS_K8S_RUN_TTL_SECONDS",
     "KATALUSIS_IMAGE_ALLOW_LIST",
     "KATALUSIS_STARTER_LIBRARY",
@@ -1247,6 +1264,25 @@ mod tests {
         assert!(!off.starter_library);
         let e = Settings::from_vars(&vars(&[("KATALUSIS_STARTER_LIBRARY", "maybe")])).unwrap_err();
         assert_eq!(e.var, "KATALUSIS_STARTER_LIBRARY");
+    }
+
+    #[test]
+    fn the_redis_url_is_checked_and_kept_secret() {
+        assert!(Settings::from_vars(&vars(&[])).unwrap().redis_url.is_none());
+        let s = Settings::from_vars(&vars(&[(
+            "KATALUSIS_REDIS_URL",
+            "redis://:hunter22@redis:6379/0",
+        )]))
+        .unwrap();
+        assert_eq!(
+            s.redis_url.as_ref().map(Secret::expose),
+            Some("redis://:hunter22@redis:6379/0")
+        );
+        assert!(!format!("{s:?}").contains("hunter22"));
+        for v in ["http://redis:6379", "redis:6379", "redis://"] {
+            let e = Settings::from_vars(&vars(&[("KATALUSIS_REDIS_URL", v)])).unwrap_err();
+            assert_eq!(e.var, "KATALUSIS_REDIS_URL", "{v}");
+        }
     }
 
     #[test]

@@ -158,8 +158,12 @@ pub fn state_with(
         None => None,
     };
     let ai = ai::Assistant::new(&settings.ai)?;
-    let replica =
-        replicas::Replica::start(db.clone(), &settings.replica_id, settings.lease_ttl_seconds);
+    let replica = replicas::Replica::start(
+        db.clone(),
+        &settings.replica_id,
+        settings.lease_ttl_seconds,
+        settings.redis_url.as_ref().map(config::Secret::expose),
+    );
     let live = live::LiveBus::shared(replica.bus().clone());
     let announcer = notifications::service::Announcer {
         live: live.clone(),

@@ -4,6 +4,9 @@
 //! with one short poll. The database rows behind every message are the
 //! truth; a message only wakes a view or a driver sooner.
 //!
+//! With Redis configured, a replica rings the others after storing
+//! messages ([`super::doorbell`]) and the poll becomes a slow safety net.
+//!
 //! Auto-increment ids are assigned at insert but become visible at commit,
 //! so a smaller id can appear after a larger one was read: ids skipped over
 //! are looked at again for a while before they are given up as rolled back.
@@ -18,6 +21,7 @@ use sqlx::{MySql, MySqlPool, QueryBuilder};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
+use super::doorbell::{Doorbell, Ring};
 use crate::live::LiveEvent;
 
 /// How often a replica looks for the others' messages.
@@ -77,11 +81,22 @@ pub struct Bus {
 impl Bus {
     /// Starts the writer and the reader of replica `me`; both end when
     /// `stop` turns true.
-    pub fn start(db: MySqlPool, me: Arc<str>, stop: watch::Receiver<bool>) -> Self {
+    pub fn start(
+        db: MySqlPool,
+        me: Arc<str>,
+        doorbell: Doorbell,
+        stop: watch::Receiver<bool>,
+    ) -> Self {
         let (out, rx) = mpsc::unbounded_channel();
         let (inbound, _) = broadcast::channel(4096);
-        tokio::spawn(write_loop(db.clone(), me.clone(), rx, stop.clone()));
-        tokio::spawn(read_loop(db, me, inbound.clone(), stop));
+        tokio::spawn(write_loop(
+            db.clone(),
+            me.clone(),
+            doorbell.clone(),
+            rx,
+            stop.clone(),
+        ));
+        tokio::spawn(read_loop(db, me, doorbell, inbound.clone(), stop));
         Self { out, inbound }
     }
 
@@ -99,6 +114,7 @@ impl Bus {
 async fn write_loop(
     db: MySqlPool,
     me: Arc<str>,
+    doorbell: Doorbell,
     mut rx: mpsc::UnboundedReceiver<Message>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -132,6 +148,7 @@ async fn write_loop(
         match qb.build().execute(&db).await {
             Ok(_) => {
                 pending.clear();
+                doorbell.ring(Ring::Messages);
                 delay = Duration::from_millis(100);
             }
             Err(e) => {
@@ -161,6 +178,7 @@ struct Row {
 async fn read_loop(
     db: MySqlPool,
     me: Arc<str>,
+    doorbell: Doorbell,
     inbound: broadcast::Sender<Arc<Message>>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -184,7 +202,8 @@ async fn read_loop(
     let mut pruned = Instant::now();
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(doorbell.poll_every(POLL)) => {}
+            _ = doorbell.rung(Ring::Messages) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
         let now = Instant::now();

@@ -11,6 +11,7 @@ use std::time::Duration;
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 use tokio::sync::{broadcast, watch};
 
+use super::doorbell::{Doorbell, Ring};
 use crate::executor::events::{kind, RunEvent};
 
 /// How often followed runs are read.
@@ -48,9 +49,10 @@ impl Drop for Following {
 }
 
 impl Feed {
-    pub fn start(db: MySqlPool, stop: watch::Receiver<bool>) -> Self {
+    /// With a `doorbell`, followed runs are read when their driver rings.
+    pub fn start(db: MySqlPool, doorbell: Doorbell, stop: watch::Receiver<bool>) -> Self {
         let feed = Self(Arc::default());
-        tokio::spawn(feed.clone().poll(db, stop));
+        tokio::spawn(feed.clone().poll(db, doorbell, stop));
         feed
     }
 
@@ -79,10 +81,11 @@ impl Feed {
         )
     }
 
-    async fn poll(self, db: MySqlPool, mut stop: watch::Receiver<bool>) {
+    async fn poll(self, db: MySqlPool, doorbell: Doorbell, mut stop: watch::Receiver<bool>) {
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(POLL) => {}
+                _ = tokio::time::sleep(doorbell.poll_every(POLL)) => {}
+                _ = doorbell.rung(Ring::Events) => {}
                 _ = stop.wait_for(|s| *s) => return,
             }
             let wanted: Vec<(u64, u64)> = match self.0.lock() {

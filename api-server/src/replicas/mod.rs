@@ -5,10 +5,12 @@
 //! (`run.claimed_by`), and the runs of a dead replica are claimed and resumed
 //! by the others. Live views on every replica are fed through [`bus`] (run
 //! phases, task and notification events, signals to drivers) and [`feed`]
-//! (the events of a run driven elsewhere).
+//! (the events of a run driven elsewhere), both read from the database on a
+//! short poll, or when another replica rings through Redis ([`doorbell`]).
 
 pub mod bus;
 pub mod db;
+pub mod doorbell;
 pub mod feed;
 
 use std::collections::BTreeMap;
@@ -20,6 +22,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 pub use bus::{Bus, Message, Signal};
+pub use doorbell::{Doorbell, Ring};
 pub use feed::Feed;
 
 /// Work one live replica does for all.
@@ -63,20 +66,24 @@ struct Inner {
     stop: watch::Sender<bool>,
     bus: Bus,
     feed: Feed,
+    doorbell: Doorbell,
 }
 
 impl Replica {
     /// Starts heartbeating (the first beat registers the replica) and the
-    /// message bus. Must be called inside the Tokio runtime.
-    pub fn start(db: MySqlPool, id: &str, ttl_seconds: u64) -> Self {
+    /// message bus (rung through Redis when `redis_url` is set). Must be
+    /// called inside the Tokio runtime.
+    pub fn start(db: MySqlPool, id: &str, ttl_seconds: u64, redis_url: Option<&str>) -> Self {
         let (stop, stop_rx) = watch::channel(false);
         let id: Arc<str> = Arc::from(id);
+        let doorbell = Doorbell::start(redis_url, db.clone(), id.clone(), stop_rx.clone());
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_owned())
             .unwrap_or_default();
         let replica = Self(Arc::new(Inner {
-            bus: Bus::start(db.clone(), id.clone(), stop_rx.clone()),
-            feed: Feed::start(db.clone(), stop_rx),
+            bus: Bus::start(db.clone(), id.clone(), doorbell.clone(), stop_rx.clone()),
+            feed: Feed::start(db.clone(), doorbell.clone(), stop_rx),
+            doorbell,
             id,
             host,
             ttl: Duration::from_secs(ttl_seconds),
@@ -105,6 +112,10 @@ impl Replica {
 
     pub fn feed(&self) -> &Feed {
         &self.0.feed
+    }
+
+    pub fn doorbell(&self) -> &Doorbell {
+        &self.0.doorbell
     }
 
     /// Asks for `lease`; the receiver turns true while this replica holds it.

@@ -2,7 +2,8 @@
 //! streamed through another without a gap; a replica killed mid-run has its
 //! run resumed by another exactly once; a schedule fires once with several
 //! replicas and moves to a survivor; an import outlives its replica; cancel
-//! and task events cross replicas.
+//! and task events cross replicas; with Redis, replicas ring each other and
+//! streams stay whole.
 
 use std::time::{Duration, Instant};
 
@@ -24,16 +25,21 @@ async fn database_of(pool: &MySqlPool) -> String {
 }
 
 async fn replica(database: &str, id: &str) -> ServerProcess {
-    ServerProcess::spawn(
-        database,
-        &[
-            ("KATALUSIS_REPLICA_ID", id),
-            ("KATALUSIS_LEASE_TTL_SECONDS", TTL),
-            ("KATALUSIS_STARTER_LIBRARY", "false"),
-        ],
-    )
-    .await
+    replica_with(database, id, &[]).await
 }
+
+async fn replica_with(database: &str, id: &str, more: &[(&str, &str)]) -> ServerProcess {
+    let mut env = vec![
+        ("KATALUSIS_REPLICA_ID", id),
+        ("KATALUSIS_LEASE_TTL_SECONDS", TTL),
+        ("KATALUSIS_STARTER_LIBRARY", "false"),
+    ];
+    env.extend_from_slice(more);
+    ServerProcess::spawn(database, &env).await
+}
+
+/// The Redis server of the test machine (`.ci/run` starts it).
+const REDIS: &str = "redis://127.0.0.1:6379/";
 
 /// The whole SSE body of `path` on `base`, read until the server ends it.
 async fn read_sse(app: &TestApp, base: &str, path: &str, token: &str) -> Vec<(u64, String, Value)> {
@@ -526,4 +532,90 @@ async fn an_import_outlives_the_replica_that_was_applying_it(pool: MySqlPool) {
     let (_, after) = holder().await;
     assert!(after.is_none());
     drop(survivor);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn with_redis_replicas_ring_each_other_and_streams_stay_whole(pool: MySqlPool) {
+    use futures::StreamExt;
+
+    let app = spawn_app(pool.clone()).await;
+    let c = cast(&app).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "chatty",
+            "import time\ndef run(inputs, params, ctx):\n    for i in range(3):\n        ctx.log('line %d' % i)\n        time.sleep(0.1)\n    return {'text': 'ok'}\n",
+            json!([]),
+            text_out(),
+            json!({}),
+        ),
+    )
+    .await;
+    let wf = workflow(&app, &c.manager, c.client.user_id, vec![node("a", "chatty")], vec![]).await;
+    let database = database_of(&pool).await;
+    // Listen on the replicas' channel as a third party would.
+    let redis = redis::Client::open(REDIS).unwrap();
+    let mut rings = redis
+        .get_async_pubsub()
+        .await
+        .expect("a Redis server on 127.0.0.1:6379");
+    rings
+        .subscribe(format!("katalusis:{database}:replicas"))
+        .await
+        .unwrap();
+    let with_redis = [("KATALUSIS_REDIS_URL", REDIS)];
+    let a = replica_with(&database, "replica-a", &with_redis).await;
+    let b = replica_with(&database, "replica-b", &with_redis).await;
+
+    let mut board = app
+        .http
+        .get(format!("{}/api/tasks/events", b.base))
+        .bearer_auth(&c.manager.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(board.status(), StatusCode::OK);
+    let r = app
+        .http
+        .post(format!("{}/api/tasks", a.base))
+        .bearer_auth(&c.manager.token)
+        .json(&json!({"clientId": c.client.user_id, "title": "Rung through Redis"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
+    let mut text = String::new();
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = board.chunk().await.unwrap() {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if text.contains("Rung through Redis") {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(got.is_ok(), "no task event on B: {text}");
+
+    let run = play_on(&app, &a.base, &c.manager.token, wf).await;
+    let streamed = read_sse(&app, &b.base, &format!("/api/runs/{run}/events"), &c.manager.token).await;
+    assert_eq!(streamed, stored_events(&pool, run).await, "B streamed what A stored");
+    assert_eq!(
+        streamed.last().map(|e| (e.1.as_str(), e.2["status"].as_str())),
+        Some(("run", Some("succeeded")))
+    );
+
+    // A rang for both: messages stored (the task event) and run events stored.
+    let mut heard = std::collections::BTreeSet::new();
+    let mut stream = rings.on_message();
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(m) = stream.next().await {
+            heard.insert(m.get_payload::<String>().unwrap());
+            if heard.contains("m|replica-a") && heard.contains("e|replica-a") {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(heard.contains("m|replica-a"), "{heard:?}");
+    assert!(heard.contains("e|replica-a"), "{heard:?}");
 }

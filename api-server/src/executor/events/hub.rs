@@ -286,11 +286,13 @@ impl Hub {
         r.unstored.fetch_sub(n, Ordering::Relaxed);
         self.health.unstored.fetch_sub(n, Ordering::Relaxed);
         let mut flushed = Vec::new();
+        let mut events = false;
         for mut p in r.queue.drain(..n) {
             match p.op.as_mut() {
                 Some(Op::Flush(tx)) => flushed.extend(tx.take()),
                 Some(_) => {}
                 None => {
+                    events = true;
                     r.seq += 1;
                     if p.kind == super::kind::RUN {
                         // Dashboards on the other replicas show phase changes too.
@@ -313,6 +315,10 @@ impl Hub {
                     });
                 }
             }
+        }
+        if events {
+            // Streams of this run on other replicas read it now (with Redis).
+            self.replica.doorbell().ring(crate::replicas::Ring::Events);
         }
         for tx in flushed {
             let _ = tx.send(());
