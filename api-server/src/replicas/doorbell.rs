@@ -190,7 +190,9 @@ async fn publish_loop(
                         tracing::warn!(error = %e, "cannot reach Redis to ring the other replicas; they poll the database");
                     }
                     Err(_) => {
-                        tracing::warn!("Redis did not answer in time; the other replicas poll the database");
+                        tracing::warn!(
+                            "Redis did not answer in time; the other replicas poll the database"
+                        );
                     }
                 }
             }
@@ -261,7 +263,9 @@ async fn subscribe_loop(
             };
             let Some(msg) = msg else {
                 inner.subscribed.store(false, Ordering::Relaxed);
-                tracing::warn!("lost the replicas' Redis channel; polling the database until it is back");
+                tracing::warn!(
+                    "lost the replicas' Redis channel; polling the database until it is back"
+                );
                 break;
             };
             let Ok(payload) = msg.get_payload::<String>() else {

@@ -551,7 +551,14 @@ async fn with_redis_replicas_ring_each_other_and_streams_stay_whole(pool: MySqlP
         ),
     )
     .await;
-    let wf = workflow(&app, &c.manager, c.client.user_id, vec![node("a", "chatty")], vec![]).await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("a", "chatty")],
+        vec![],
+    )
+    .await;
     let database = database_of(&pool).await;
     // Listen on the replicas' channel as a third party would.
     let redis = redis::Client::open(REDIS).unwrap();
@@ -588,7 +595,7 @@ async fn with_redis_replicas_ring_each_other_and_streams_stay_whole(pool: MySqlP
     let got = tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(chunk) = board.chunk().await.unwrap() {
             text.push_str(&String::from_utf8_lossy(&chunk));
-            if text.contains("Rung through Redis") {
+            if text.contains("event: task") && text.contains("\"action\":\"created\"") {
                 return;
             }
         }
@@ -597,10 +604,22 @@ async fn with_redis_replicas_ring_each_other_and_streams_stay_whole(pool: MySqlP
     assert!(got.is_ok(), "no task event on B: {text}");
 
     let run = play_on(&app, &a.base, &c.manager.token, wf).await;
-    let streamed = read_sse(&app, &b.base, &format!("/api/runs/{run}/events"), &c.manager.token).await;
-    assert_eq!(streamed, stored_events(&pool, run).await, "B streamed what A stored");
+    let streamed = read_sse(
+        &app,
+        &b.base,
+        &format!("/api/runs/{run}/events"),
+        &c.manager.token,
+    )
+    .await;
     assert_eq!(
-        streamed.last().map(|e| (e.1.as_str(), e.2["status"].as_str())),
+        streamed,
+        stored_events(&pool, run).await,
+        "B streamed what A stored"
+    );
+    assert_eq!(
+        streamed
+            .last()
+            .map(|e| (e.1.as_str(), e.2["status"].as_str())),
         Some(("run", Some("succeeded")))
     );
 
@@ -618,4 +637,46 @@ async fn with_redis_replicas_ring_each_other_and_streams_stay_whole(pool: MySqlP
     .await;
     assert!(heard.contains("m|replica-a"), "{heard:?}");
     assert!(heard.contains("e|replica-a"), "{heard:?}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn with_redis_unreachable_replicas_stay_ready_and_poll(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    let c = cast(&app).await;
+    let database = database_of(&pool).await;
+    // Nothing listens on port 1.
+    let gone = [("KATALUSIS_REDIS_URL", "redis://127.0.0.1:1/")];
+    let a = replica_with(&database, "replica-a", &gone).await;
+    let b = replica_with(&database, "replica-b", &gone).await;
+    for base in [&a.base, &b.base] {
+        let r = app.http.get(format!("{base}/readyz")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{base}");
+    }
+    let mut board = app
+        .http
+        .get(format!("{}/api/tasks/events", b.base))
+        .bearer_auth(&c.manager.token)
+        .send()
+        .await
+        .unwrap();
+    let r = app
+        .http
+        .post(format!("{}/api/tasks", a.base))
+        .bearer_auth(&c.manager.token)
+        .json(&json!({"clientId": c.client.user_id, "title": "Polled"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
+    let mut text = String::new();
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = board.chunk().await.unwrap() {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if text.contains("event: task") && text.contains("\"action\":\"created\"") {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(got.is_ok(), "no task event on B: {text}");
 }
