@@ -73,9 +73,12 @@ def generate_runs(db_url, db, workflows, admin_id):
         started = created + timedelta(milliseconds=rnd.randint(5, 5000)) if status != "pending" else None
         finished = (started + timedelta(milliseconds=rnd.randint(200, 600_000))
                     if status in ("succeeded", "failed", "cancelled") else None)
-        runs.append("(%d,%d,1,%d,%d,'%s','continue','{}','{}',TRUE,%s,%s,%s)" % (
+        # Unfinished runs stand for runs a cluster drives (an ingest token):
+        # they have no graph, so the local executor must not try to resume them.
+        token = "'%s'" % ("b" * 64) if status in ("running", "pending") else "NULL"
+        runs.append("(%d,%d,1,%d,%d,'%s','continue','{}','{}',TRUE,%s,%s,%s,%s)" % (
             i, wf, client, admin_id, status, sql_dt(created),
-            sql_dt(started) if started else "NULL", sql_dt(finished) if finished else "NULL"))
+            sql_dt(started) if started else "NULL", sql_dt(finished) if finished else "NULL", token))
         if started:
             count = 3 if rnd.random() < 0.33 else 1
             for k in range(count):
@@ -91,7 +94,8 @@ def generate_runs(db_url, db, workflows, admin_id):
                     ms if node_status != "running" else "NULL", sql_dt(created), wf, client))
         if len(runs) == 2000 or i == RUNS:
             lines.append("INSERT INTO run (run_id, workflow_id, workflow_revision, client_id, started_by, status, "
-                         "failure_policy, snapshot, node_states, published, created_at, started_at, finished_at) "
+                         "failure_policy, snapshot, node_states, published, created_at, started_at, finished_at, "
+                         "ingest_token_sha256) "
                          "VALUES " + ",".join(runs) + ";")
             if nodes:
                 lines.append("INSERT INTO node_execution (run_id, node_id, attempt, status, reason, started_at, "

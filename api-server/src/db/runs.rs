@@ -195,6 +195,21 @@ pub async fn finish<'c, E: sqlx::Executor<'c, Database = MySql>>(
     Ok(())
 }
 
+/// Fails an unfinished run whose stored state cannot be read (so it cannot
+/// be driven), keeping whatever else is stored of it.
+pub async fn fail_unreadable(db: &MySqlPool, id: u64, message: &str) -> Result<(), sqlx::Error> {
+    let mut qb = QueryBuilder::<MySql>::new("UPDATE run r SET r.status = ");
+    qb.push_bind(RunPhase::Failed)
+        .push(", r.message = ")
+        .push_bind(message)
+        .push(", r.queued = NULL, r.finished_at = NOW(3), r.started_at = COALESCE(r.started_at, NOW(3)) WHERE r.run_id = ")
+        .push_bind(id)
+        .push(" AND ");
+    push_unfinished(&mut qb);
+    qb.build().execute(db).await?;
+    Ok(())
+}
+
 /// Marks a run for cancellation; false when it already finished.
 pub async fn request_cancel(db: &MySqlPool, id: u64) -> Result<bool, sqlx::Error> {
     let mut qb =

@@ -159,6 +159,17 @@ pub async fn claim_orphans(
     Ok(ids)
 }
 
+/// Gives back the claim of a run this replica could not resume, so the next
+/// round (here or on another replica) tries again.
+pub async fn release(db: &MySqlPool, run_id: u64, me: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE run SET claimed_by = NULL WHERE run_id = ? AND claimed_by = ?")
+        .bind(run_id)
+        .bind(me)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// Claims a run just played here; false when another replica took it first.
 pub async fn claim_new(db: &MySqlPool, run_id: u64, me: &str) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(

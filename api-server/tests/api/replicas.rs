@@ -680,3 +680,74 @@ async fn with_redis_unreachable_replicas_stay_ready_and_poll(pool: MySqlPool) {
     .await;
     assert!(got.is_ok(), "no task event on B: {text}");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn orphaned_runs_that_cannot_be_read_are_failed_and_do_not_block_the_others(pool: MySqlPool) {
+    let app = spawn_app(pool.clone()).await;
+    let c = cast(&app).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "quick",
+            "def run(inputs, params, ctx):\n    return {'text': 'quick'}\n",
+            json!([]),
+            text_out(),
+            json!({}),
+        ),
+    )
+    .await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("a", "quick")],
+        vec![],
+    )
+    .await;
+    // Two runs of a replica that died, whose stored snapshots no build can read.
+    for run_id in [9001u64, 9002] {
+        sqlx::query(
+            "INSERT INTO run (run_id, workflow_id, workflow_revision, client_id, started_by, status, \
+             failure_policy, snapshot, node_states, published, created_at, started_at, claimed_by) \
+             VALUES (?, ?, 1, ?, ?, 'running', 'continue', '{}', '{}', FALSE, NOW(3), NOW(3), 'gone')",
+        )
+        .bind(run_id)
+        .bind(wf)
+        .bind(c.client.user_id)
+        .bind(c.manager.user_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let database = database_of(&pool).await;
+    let b = replica(&database, "replica-b").await;
+    // A readable run played afterwards is driven as usual.
+    let run = play_on(&app, &b.base, &c.manager.token, wf).await;
+
+    wait_until("both unreadable runs failed", 20, || {
+        let pool = pool.clone();
+        async move {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM run WHERE run_id IN (9001, 9002) AND status = 'failed' \
+                 AND message LIKE 'the executor could not read this run%' AND finished_at IS NOT NULL",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            n == 2
+        }
+    })
+    .await;
+    wait_until("the readable run succeeded", 20, || {
+        let pool = pool.clone();
+        async move {
+            let s: String = sqlx::query_scalar("SELECT status FROM run WHERE run_id = ?")
+                .bind(run)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            s == "succeeded"
+        }
+    })
+    .await;
+}

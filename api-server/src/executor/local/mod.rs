@@ -165,9 +165,22 @@ impl Local {
                     // Its own run, claimed again after this replica's heartbeat lapsed.
                     continue;
                 }
-                let Some(row) = db::runs::get(&self.db, crate::auth::ClientScope::All, id).await?
-                else {
-                    continue;
+                let row = match db::runs::get(&self.db, crate::auth::ClientScope::All, id).await {
+                    Ok(Some(row)) => row,
+                    Ok(None) => continue,
+                    Err(e @ (sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_))) => {
+                        // Reading it again will not help, and no run may stay
+                        // unfinished forever: it fails with the reason.
+                        tracing::error!(run_id = id, error = %e, "a run to resume cannot be read");
+                        let message = format!("the executor could not read this run: {e}");
+                        db::runs::fail_unreadable(&self.db, id, &message).await?;
+                        continue;
+                    }
+                    Err(e) => {
+                        // The database hiccuped: the next round tries again.
+                        let _ = claims::release(&self.db, id, me).await;
+                        return Err(e.into());
+                    }
                 };
                 if row.status.is_terminal() {
                     continue;
