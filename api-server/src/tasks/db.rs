@@ -18,6 +18,19 @@ pub struct Viewer {
     pub role: Role,
 }
 
+/// ` JOIN` the tasks client `v` sees, after `task t`: the same rows as
+/// `push_visible` for a client. A client sees the few tasks assigned or
+/// shared to them: starting from those ids (a small derived table over the
+/// `(user_id, …)` indexes) instead of walking every task and probing both
+/// tables per task took seconds off lists at 100,000 tasks.
+pub fn push_client_join(qb: &mut QueryBuilder<'_, MySql>, v: Viewer) {
+    qb.push(" JOIN (SELECT va.task_id FROM task_assignee va WHERE va.user_id = ")
+        .push_bind(v.user_id)
+        .push(" UNION SELECT vs.task_id FROM task_share vs WHERE vs.user_id = ")
+        .push_bind(v.user_id)
+        .push(") mine ON mine.task_id = t.task_id");
+}
+
 /// Appends ` AND <task t is visible to viewer>` to an open WHERE clause.
 /// Admins see every task; managers the tasks of their clients and the tasks
 /// assigned to or reported by them; clients the tasks assigned or shared to them.
@@ -713,16 +726,7 @@ fn push_from_where(
         }
     }
     if v.role == Role::Client {
-        // A client sees the few tasks assigned or shared to them: start from
-        // those ids (a small derived table over the `(user_id, …)` indexes)
-        // instead of walking all tasks in list order and probing both tables
-        // per task, which took seconds at 100,000 tasks. Same rows as
-        // `push_visible` for a client.
-        qb.push(" JOIN (SELECT va.task_id FROM task_assignee va WHERE va.user_id = ")
-            .push_bind(v.user_id)
-            .push(" UNION SELECT vs.task_id FROM task_share vs WHERE vs.user_id = ")
-            .push_bind(v.user_id)
-            .push(") mine ON mine.task_id = t.task_id");
+        push_client_join(qb, v);
     }
     if join_status {
         qb.push(" JOIN task_status s ON s.status_id = t.status_id");

@@ -302,6 +302,21 @@ async fn a_manager_and_a_client_see_only_their_scope(pool: MySqlPool) {
     // Filters narrow: Una's assignments within Carl's client.
     let assigned = format!("{url}&assigneeId={}", p.una.user_id);
     assert_eq!(created_total(&get(&app, &p.manager, &assigned).await), 1);
+
+    // Shared with Carl: his to see, once even when also assigned to him.
+    let (carl, una, admin) = (p.carl.user_id, p.una.user_id, p.admin.user_id);
+    let shared = task(&app, carl, admin, una, T::new(created)).await;
+    let both = task(&app, carl, admin, carl, T::new(created)).await;
+    for id in [shared, both] {
+        sqlx::query("INSERT INTO task_share (task_id, user_id, created_by, created_at) VALUES (?, ?, ?, NOW())")
+            .bind(id)
+            .bind(carl)
+            .bind(admin)
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+    assert_eq!(created_total(&get(&app, &p.carl, &url).await), 12);
 }
 
 /// A manager's scope is read in three disjoint parts (their clients' tasks,

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 
-use crate::runs::{cast, node, node_of, parse_sse, template, text_out, workflow};
+use crate::runs::{cast, node, node_of, parse_sse, template, text_out, workflow, Cast};
 use crate::support::{spawn_app, ServerProcess, TestApp};
 
 /// Short, so takeovers happen within a test's patience.
@@ -40,6 +40,84 @@ async fn replica_with(database: &str, id: &str, more: &[(&str, &str)]) -> Server
 
 /// The Redis server of the test machine (`.ci/run` starts it).
 const REDIS: &str = "redis://127.0.0.1:6379/";
+
+/// A template that logs a line every 100 ms, five times.
+async fn chatty_template(app: &TestApp, c: &Cast) {
+    app.create_template(
+        &c.admin,
+        template(
+            "chatty",
+            "import time\ndef run(inputs, params, ctx):\n    for i in range(5):\n        ctx.log('line %d' % i)\n        time.sleep(0.1)\n    return {'text': 'ok'}\n",
+            json!([]),
+            text_out(),
+            json!({}),
+        ),
+    )
+    .await;
+}
+
+async fn quick_template(app: &TestApp, c: &Cast) {
+    app.create_template(
+        &c.admin,
+        template(
+            "quick",
+            "def run(inputs, params, ctx):\n    return {'text': 'quick'}\n",
+            json!([]),
+            text_out(),
+            json!({}),
+        ),
+    )
+    .await;
+}
+
+/// Opens the manager's live board on `b`, creates a task titled `title` on
+/// `a`, and waits for its `created` event on the board.
+async fn a_task_created_on_a_reaches_b(
+    app: &TestApp,
+    c: &Cast,
+    a: &ServerProcess,
+    b: &ServerProcess,
+    title: &str,
+) {
+    let mut board = app
+        .http
+        .get(format!("{}/api/tasks/events", b.base))
+        .bearer_auth(&c.manager.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(board.status(), StatusCode::OK);
+    let r = app
+        .http
+        .post(format!("{}/api/tasks", a.base))
+        .bearer_auth(&c.manager.token)
+        .json(&json!({"clientId": c.client.user_id, "title": title}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
+    let task_id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let wanted = format!("\"taskId\":{task_id},");
+    let mut text = String::new();
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = board.chunk().await.unwrap() {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            let seen = text.split("\n\n").any(|e| {
+                e.contains("event: task")
+                    && e.contains("\"action\":\"created\"")
+                    && e.contains(&wanted)
+            });
+            if seen {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        got.is_ok(),
+        "no created event of task {task_id} on B: {text}"
+    );
+}
 
 /// The whole SSE body of `path` on `base`, read until the server ends it.
 async fn read_sse(app: &TestApp, base: &str, path: &str, token: &str) -> Vec<(u64, String, Value)> {
@@ -113,17 +191,7 @@ async fn stored_events(pool: &MySqlPool, run: u64) -> Vec<(u64, String, Value)> 
 async fn a_run_played_on_one_replica_streams_through_another_without_a_gap(pool: MySqlPool) {
     let app = spawn_app(pool.clone()).await;
     let c = cast(&app).await;
-    app.create_template(
-        &c.admin,
-        template(
-            "chatty",
-            "import time\ndef run(inputs, params, ctx):\n    for i in range(5):\n        ctx.log('line %d' % i)\n        time.sleep(0.1)\n    return {'text': 'ok'}\n",
-            json!([]),
-            text_out(),
-            json!({}),
-        ),
-    )
-    .await;
+    chatty_template(&app, &c).await;
     let wf = workflow(
         &app,
         &c.manager,
@@ -182,17 +250,7 @@ async fn a_run_played_on_one_replica_streams_through_another_without_a_gap(pool:
 async fn a_replica_killed_mid_run_has_its_run_resumed_by_another_exactly_once(pool: MySqlPool) {
     let app = spawn_app(pool.clone()).await;
     let c = cast(&app).await;
-    app.create_template(
-        &c.admin,
-        template(
-            "quick",
-            "def run(inputs, params, ctx):\n    return {'text': 'quick'}\n",
-            json!([]),
-            text_out(),
-            json!({}),
-        ),
-    )
-    .await;
+    quick_template(&app, &c).await;
     app.create_template(
         &c.admin,
         template(
@@ -348,35 +406,7 @@ async fn a_task_changed_on_one_replica_reaches_the_live_board_of_another(pool: M
     let database = database_of(&pool).await;
     let a = replica(&database, "replica-a").await;
     let b = replica(&database, "replica-b").await;
-    let mut feed = app
-        .http
-        .get(format!("{}/api/tasks/events", b.base))
-        .bearer_auth(&c.manager.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(feed.status(), StatusCode::OK);
-    let r = app
-        .http
-        .post(format!("{}/api/tasks", a.base))
-        .bearer_auth(&c.manager.token)
-        .json(&json!({"clientId": c.client.user_id, "title": "Seen everywhere"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
-    let mut text = String::new();
-    let got = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(chunk) = feed.chunk().await.unwrap() {
-            text.push_str(&String::from_utf8_lossy(&chunk));
-            if text.contains("event: task") {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(got.is_ok(), "no task event on B: {text}");
-    assert!(text.contains("\"action\":\"created\""), "{text}");
+    a_task_created_on_a_reaches_b(&app, &c, &a, &b, "Seen everywhere").await;
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -540,17 +570,7 @@ async fn with_redis_replicas_ring_each_other_and_streams_stay_whole(pool: MySqlP
 
     let app = spawn_app(pool.clone()).await;
     let c = cast(&app).await;
-    app.create_template(
-        &c.admin,
-        template(
-            "chatty",
-            "import time\ndef run(inputs, params, ctx):\n    for i in range(3):\n        ctx.log('line %d' % i)\n        time.sleep(0.1)\n    return {'text': 'ok'}\n",
-            json!([]),
-            text_out(),
-            json!({}),
-        ),
-    )
-    .await;
+    chatty_template(&app, &c).await;
     let wf = workflow(
         &app,
         &c.manager,
@@ -574,34 +594,7 @@ async fn with_redis_replicas_ring_each_other_and_streams_stay_whole(pool: MySqlP
     let a = replica_with(&database, "replica-a", &with_redis).await;
     let b = replica_with(&database, "replica-b", &with_redis).await;
 
-    let mut board = app
-        .http
-        .get(format!("{}/api/tasks/events", b.base))
-        .bearer_auth(&c.manager.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(board.status(), StatusCode::OK);
-    let r = app
-        .http
-        .post(format!("{}/api/tasks", a.base))
-        .bearer_auth(&c.manager.token)
-        .json(&json!({"clientId": c.client.user_id, "title": "Rung through Redis"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
-    let mut text = String::new();
-    let got = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(chunk) = board.chunk().await.unwrap() {
-            text.push_str(&String::from_utf8_lossy(&chunk));
-            if text.contains("event: task") && text.contains("\"action\":\"created\"") {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(got.is_ok(), "no task event on B: {text}");
+    a_task_created_on_a_reaches_b(&app, &c, &a, &b, "Rung through Redis").await;
 
     let run = play_on(&app, &a.base, &c.manager.token, wf).await;
     let streamed = read_sse(
@@ -652,50 +645,14 @@ async fn with_redis_unreachable_replicas_stay_ready_and_poll(pool: MySqlPool) {
         let r = app.http.get(format!("{base}/readyz")).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{base}");
     }
-    let mut board = app
-        .http
-        .get(format!("{}/api/tasks/events", b.base))
-        .bearer_auth(&c.manager.token)
-        .send()
-        .await
-        .unwrap();
-    let r = app
-        .http
-        .post(format!("{}/api/tasks", a.base))
-        .bearer_auth(&c.manager.token)
-        .json(&json!({"clientId": c.client.user_id, "title": "Polled"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
-    let mut text = String::new();
-    let got = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(chunk) = board.chunk().await.unwrap() {
-            text.push_str(&String::from_utf8_lossy(&chunk));
-            if text.contains("event: task") && text.contains("\"action\":\"created\"") {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(got.is_ok(), "no task event on B: {text}");
+    a_task_created_on_a_reaches_b(&app, &c, &a, &b, "Polled").await;
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn orphaned_runs_that_cannot_be_read_are_failed_and_do_not_block_the_others(pool: MySqlPool) {
     let app = spawn_app(pool.clone()).await;
     let c = cast(&app).await;
-    app.create_template(
-        &c.admin,
-        template(
-            "quick",
-            "def run(inputs, params, ctx):\n    return {'text': 'quick'}\n",
-            json!([]),
-            text_out(),
-            json!({}),
-        ),
-    )
-    .await;
+    quick_template(&app, &c).await;
     let wf = workflow(
         &app,
         &c.manager,
