@@ -54,11 +54,14 @@ impl OwnDb {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("katalusis-db-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("data dir");
+        // Its own temporary directory: bootstraps of parallel tests sharing
+        // /tmp have failed on each other's temporary tables.
+        std::fs::create_dir_all(dir.join("tmp")).expect("data dir");
         let status = Command::new("mariadb-install-db")
             .args(["--no-defaults", "--user=root", "--skip-test-db"])
             .arg("--auth-root-authentication-method=normal")
             .arg(format!("--datadir={}", dir.join("data").display()))
+            .arg(format!("--tmpdir={}", dir.join("tmp").display()))
             .output()
             .expect("mariadb-install-db runs");
         assert!(
@@ -79,6 +82,7 @@ impl OwnDb {
             .args(["--no-defaults", "--user=root", "--bind-address=127.0.0.1"])
             .args(["--skip-log-bin", "--innodb-buffer-pool-size=32M"])
             .arg(format!("--datadir={}", self.dir.join("data").display()))
+            .arg(format!("--tmpdir={}", self.dir.join("tmp").display()))
             .arg(format!("--socket={}", self.dir.join("sock").display()))
             .arg(format!("--port={}", self.port))
             .stdout(Stdio::null())
