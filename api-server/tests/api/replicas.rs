@@ -70,6 +70,18 @@ async fn quick_template(app: &TestApp, c: &Cast) {
     .await;
 }
 
+/// A workflow of the client with one node of `template`.
+async fn one_node_workflow(app: &TestApp, c: &Cast, template: &str) -> u64 {
+    workflow(
+        app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("a", template)],
+        vec![],
+    )
+    .await
+}
+
 /// Opens the manager's live board on `b`, creates a task titled `title` on
 /// `a`, and waits for its `created` event on the board.
 async fn a_task_created_on_a_reaches_b(
@@ -571,14 +583,7 @@ async fn with_redis_replicas_ring_each_other_and_streams_stay_whole(pool: MySqlP
     let app = spawn_app(pool.clone()).await;
     let c = cast(&app).await;
     chatty_template(&app, &c).await;
-    let wf = workflow(
-        &app,
-        &c.manager,
-        c.client.user_id,
-        vec![node("a", "chatty")],
-        vec![],
-    )
-    .await;
+    let wf = one_node_workflow(&app, &c, "chatty").await;
     let database = database_of(&pool).await;
     // Listen on the replicas' channel as a third party would.
     let redis = redis::Client::open(REDIS).unwrap();
@@ -653,14 +658,7 @@ async fn orphaned_runs_that_cannot_be_read_are_failed_and_do_not_block_the_other
     let app = spawn_app(pool.clone()).await;
     let c = cast(&app).await;
     quick_template(&app, &c).await;
-    let wf = workflow(
-        &app,
-        &c.manager,
-        c.client.user_id,
-        vec![node("a", "quick")],
-        vec![],
-    )
-    .await;
+    let wf = one_node_workflow(&app, &c, "quick").await;
     // Two runs of a replica that died, whose stored snapshots no build can read.
     for run_id in [9001u64, 9002] {
         sqlx::query(
