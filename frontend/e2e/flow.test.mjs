@@ -185,6 +185,9 @@ test("a condition routes the run; the join is set to run after either branch", a
   const options = page.locator(".cm-tooltip-autocomplete [role=option]");
   await options.first().waitFor();
   assert.deepEqual(await options.allInnerTexts(), ["value.amount"]);
+  // CodeMirror ignores Enter on a completion list for its first 75 ms
+  // (`interactionDelay`), as a person typing on would want; a newline went in.
+  await page.waitForTimeout(150);
   await page.keyboard.press("Enter");
   await page.keyboard.type(" < 2000");
   assert.equal(await field.innerText(), "value.amount > 1000 && value.amount < 2000");
