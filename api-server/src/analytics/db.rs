@@ -11,6 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use katalusis_analytics::{Window, AGE_BANDS, SLOT_MINUTES};
+use katalusis_crds::plan::RunPhase;
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 
 use super::model::Filters;
@@ -574,10 +575,71 @@ pub async fn imports(
 
 // ----------------------------------------------------------------- runs
 
-/// ` FROM run r … WHERE` runs created in the window that the scope sees.
-fn push_runs(qb: &mut Qb<'_>, scope: ClientScope, f: &Filters, w: &Window) {
+/// A part of the window: `[from, to)`.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
+/// How many consecutive parts of the window a run or attempt read is cut
+/// into. Each part is read on its own pooled connection and decoded on its
+/// own task, so the rows of an admin's 90 days are decoded on every core:
+/// in one task, decoding them took about three times as long as MariaDB
+/// took to read them (perf of the release build, 100,000 runs).
+const READ_PARTS: i32 = 2;
+
+/// The window cut into `READ_PARTS` consecutive parts of whole slots.
+fn read_parts(w: &Window) -> Vec<Span> {
+    let (start, end) = (w.start(), w.end());
+    let slots = (end - start).num_minutes() / SLOT_MINUTES;
+    let at = |i: i32| {
+        if i == READ_PARTS {
+            end
+        } else {
+            start
+                + chrono::Duration::minutes(
+                    slots * i64::from(i) / i64::from(READ_PARTS) * SLOT_MINUTES,
+                )
+        }
+    };
+    (0..READ_PARTS)
+        .map(|i| (at(i), at(i + 1)))
+        .filter(|(a, b)| a < b)
+        .collect()
+}
+
+/// `read` of every part of the window, each spawned on its own task, in
+/// the parts' order.
+async fn read_in_parts<T, F, Fut>(w: &Window, read: F) -> Result<Vec<T>, sqlx::Error>
+where
+    T: Send + 'static,
+    F: Fn(Span) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, sqlx::Error>> + Send + 'static,
+{
+    let parts: Vec<_> = read_parts(w)
+        .into_iter()
+        .map(|span| tokio::spawn(read(span)))
+        .collect();
+    let mut out = Vec::new();
+    for part in parts {
+        match part.await {
+            Ok(rows) => out.extend(rows?),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => return Err(sqlx::Error::Io(std::io::Error::other(e))),
+        }
+    }
+    Ok(out)
+}
+
+/// ` AND column` inside `[from, to)`.
+fn push_in_span(qb: &mut Qb<'_>, column: &str, (from, to): Span) {
+    qb.push(format_args!(" AND {column} >= "))
+        .push_bind(from)
+        .push(format_args!(" AND {column} < "))
+        .push_bind(to);
+}
+
+/// ` FROM run r … WHERE` runs created in `span` that the scope sees.
+fn push_runs(qb: &mut Qb<'_>, scope: ClientScope, f: &Filters, span: Span) {
     qb.push(" FROM run r WHERE 1 = 1");
-    push_in_window(qb, "r.created_at", w);
+    push_in_span(qb, "r.created_at", span);
     crate::db::runs::push_scope(qb, scope);
     push_run_filters(qb, f);
 }
@@ -597,22 +659,22 @@ pub struct RunRow {
     /// The slot of its creation (`Window::slot_of`, like `push_slot`).
     pub slot: i64,
     pub workflow_id: u64,
-    pub status: String,
+    pub status: RunPhase,
     /// Start to finish; `None` until it started and finished.
     pub duration_ms: Option<i64>,
     /// Creation to start; `None` until it started.
     pub queue_ms: Option<i64>,
 }
 
-/// The times of a run as stored; `window_runs` derives a `RunRow`.
-#[derive(sqlx::FromRow)]
-struct RunTimes {
-    created_at: DateTime<Utc>,
-    workflow_id: u64,
-    status: String,
-    started_at: Option<DateTime<Utc>>,
-    finished_at: Option<DateTime<Utc>>,
-}
+/// The times of a run as stored (created, workflow, status, started,
+/// finished), decoded by position; `window_runs` derives a `RunRow`.
+type RunTimes = (
+    DateTime<Utc>,
+    u64,
+    RunPhase,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
 
 /// Whole milliseconds from `a` to `b`, truncated toward zero like the SQL
 /// `TIMESTAMPDIFF(MICROSECOND, a, b) DIV 1000` it replaces.
@@ -635,27 +697,31 @@ pub async fn window_runs(
     f: &Filters,
     w: &Window,
 ) -> Result<Vec<RunRow>, sqlx::Error> {
-    let mut qb =
-        Qb::new("SELECT r.created_at, r.workflow_id, r.status, r.started_at, r.finished_at");
-    push_runs(&mut qb, scope, f, w);
-    let rows: Vec<RunTimes> = qb.build_query_as().fetch_all(db).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| RunRow {
-            slot: w.slot_of(r.created_at),
-            workflow_id: r.workflow_id,
-            status: r.status,
-            duration_ms: r
-                .started_at
-                .zip(r.finished_at)
-                .map(|(s, e)| millis_between(s, e)),
-            queue_ms: r.started_at.map(|s| millis_between(r.created_at, s)),
-        })
-        .collect())
+    read_in_parts(w, |span| {
+        let (db, f, w) = (db.clone(), *f, w.clone());
+        async move {
+            let mut qb = Qb::new(
+                "SELECT r.created_at, r.workflow_id, r.status, r.started_at, r.finished_at",
+            );
+            push_runs(&mut qb, scope, &f, span);
+            let rows: Vec<RunTimes> = qb.build_query_as().fetch_all(&db).await?;
+            Ok(rows
+                .into_iter()
+                .map(|(created, workflow_id, status, started, finished)| RunRow {
+                    slot: w.slot_of(created),
+                    workflow_id,
+                    status,
+                    duration_ms: started.zip(finished).map(|(s, e)| millis_between(s, e)),
+                    queue_ms: started.map(|s| millis_between(created, s)),
+                })
+                .collect())
+        }
+    })
+    .await
 }
 
 /// A node attempt of a run created in the window.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct AttemptRow {
     pub workflow_id: u64,
     pub node_id: String,
@@ -666,20 +732,23 @@ pub struct AttemptRow {
     pub duration_ms: Option<i64>,
 }
 
-/// ` FROM node_execution ne WHERE` the attempts of the window's runs that
-/// the scope sees: one range of `ix_exec_window` or, scoped to clients,
-/// `ix_exec_client_window` (migration 0019: each attempt carries its run's
-/// creation time, workflow and client, so no join to `run`). Only a
-/// client's scope looks at the runs, for their `published` flag, which may
-/// change: the window's runs of that client as one semi-join (a lookup per
+/// An attempt's columns as `window_attempts` reads them, by position.
+type AttemptColumns = (u64, String, i64, Option<String>, Option<i64>);
+
+/// ` FROM node_execution ne WHERE` the attempts of the runs created in
+/// `span` that the scope sees: one range of `ix_exec_window` or, scoped to
+/// clients, `ix_exec_client_window` (migration 0019: each attempt carries
+/// its run's creation time, workflow and client, so no join to `run`). Only
+/// a client's scope looks at the runs, for their `published` flag, which may
+/// change: the span's runs of that client as one semi-join (a lookup per
 /// attempt took ten times as long).
-fn push_attempts(qb: &mut Qb<'_>, scope: ClientScope, f: &Filters, w: &Window) {
+fn push_attempts(qb: &mut Qb<'_>, scope: ClientScope, f: &Filters, span: Span) {
     qb.push(" FROM node_execution ne WHERE 1 = 1");
-    push_in_window(qb, "ne.run_created_at", w);
+    push_in_span(qb, "ne.run_created_at", span);
     scope.push_filter(qb, "ne.client_id");
     if matches!(scope, ClientScope::Only(_)) {
         qb.push(" AND ne.run_id IN (SELECT r.run_id");
-        push_runs(qb, scope, &Filters::default(), w);
+        push_runs(qb, scope, &Filters::default(), span);
         qb.push(")");
     }
     if let Some(c) = f.client_id {
@@ -697,12 +766,28 @@ pub async fn window_attempts(
     f: &Filters,
     w: &Window,
 ) -> Result<Vec<AttemptRow>, sqlx::Error> {
-    let mut qb = Qb::new(
-        "SELECT ne.workflow_id, ne.node_id, CAST(ne.status = 'failed' AS SIGNED) AS failed, \
-         CASE WHEN ne.status = 'failed' THEN ne.reason END AS reason, ne.duration_ms",
-    );
-    push_attempts(&mut qb, scope, f, w);
-    qb.build_query_as().fetch_all(db).await
+    read_in_parts(w, |span| {
+        let (db, f) = (db.clone(), *f);
+        async move {
+            let mut qb = Qb::new(
+                "SELECT ne.workflow_id, ne.node_id, CAST(ne.status = 'failed' AS SIGNED) AS failed, \
+                 CASE WHEN ne.status = 'failed' THEN ne.reason END AS reason, ne.duration_ms",
+            );
+            push_attempts(&mut qb, scope, &f, span);
+            let rows: Vec<AttemptColumns> = qb.build_query_as().fetch_all(&db).await?;
+            Ok(rows
+                .into_iter()
+                .map(|(workflow_id, node_id, failed, reason, duration_ms)| AttemptRow {
+                    workflow_id,
+                    node_id,
+                    failed,
+                    reason,
+                    duration_ms,
+                })
+                .collect())
+        }
+    })
+    .await
 }
 
 /// The names of `ids` that still exist: (workflow id, name).
@@ -737,8 +822,9 @@ pub async fn pending_now(
 
 #[cfg(test)]
 mod tests {
-    use super::millis_between;
-    use chrono::{DateTime, Utc};
+    use super::{millis_between, read_parts, READ_PARTS, SLOT_MINUTES};
+    use chrono::{DateTime, NaiveDate, Utc};
+    use katalusis_analytics::{Bucket, Tz, Window};
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -752,5 +838,30 @@ mod tests {
         // A start after the finish (clock skew) stays negative, rounded toward zero.
         assert_eq!(millis_between(t("2026-03-02T09:10:01.500999Z"), a), -1500);
         assert_eq!(millis_between(a, t("2026-03-03T09:10:00Z")), 86_400_000);
+    }
+
+    #[test]
+    fn the_window_is_read_in_contiguous_parts_of_whole_slots() {
+        let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        // Paris leaves summer time on 25 October: a 23-day window of 24-hour
+        // days but one, which is 25 hours long.
+        let paris: Tz = "Europe/Paris".parse().unwrap();
+        for w in [
+            Window::new(d(3, 2), d(3, 2), Bucket::Day, Tz::UTC).unwrap(),
+            Window::new(d(10, 10), d(11, 1), Bucket::Day, paris).unwrap(),
+            Window::new(d(1, 1), d(3, 31), Bucket::Week, Tz::UTC).unwrap(),
+        ] {
+            let parts = read_parts(&w);
+            assert_eq!(parts.len(), READ_PARTS as usize);
+            assert_eq!(parts[0].0, w.start());
+            assert_eq!(parts.last().unwrap().1, w.end());
+            for pair in parts.windows(2) {
+                assert_eq!(pair[0].1, pair[1].0);
+            }
+            for (from, to) in &parts {
+                assert!(from < to);
+                assert_eq!((*from - w.start()).num_minutes() % SLOT_MINUTES, 0);
+            }
+        }
     }
 }

@@ -5,28 +5,29 @@
 use std::collections::{BTreeMap, HashMap};
 
 use katalusis_analytics::{rate, Percentiles, Window};
+use katalusis_crds::plan::RunPhase;
 
 use super::db::{AttemptRow, RunRow};
 use super::model::{NodeStat, NodeStats, ReasonCount, RunVolume, StatusSeries, WorkflowStats};
 
 /// Run statuses in the order a chart stacks them.
-pub const RUN_STATUSES: [&str; 6] = [
-    "succeeded",
-    "failed",
-    "cancelled",
-    "running",
-    "waiting",
-    "pending",
+pub const RUN_STATUSES: [RunPhase; 6] = [
+    RunPhase::Succeeded,
+    RunPhase::Failed,
+    RunPhase::Cancelled,
+    RunPhase::Running,
+    RunPhase::Waiting,
+    RunPhase::Pending,
 ];
 
 /// How many nodes `most_failing` lists.
 const MOST_FAILING: usize = 10;
 
 /// Runs per (slot, status), so buckets are folded once per slot.
-fn slot_counts(runs: &[RunRow]) -> Vec<(i64, &str, u64)> {
-    let mut by: HashMap<(i64, &str), u64> = HashMap::new();
+fn slot_counts(runs: &[RunRow]) -> Vec<(i64, RunPhase, u64)> {
+    let mut by: HashMap<(i64, RunPhase), u64> = HashMap::new();
     for r in runs {
-        *by.entry((r.slot, r.status.as_str())).or_default() += 1;
+        *by.entry((r.slot, r.status)).or_default() += 1;
     }
     by.into_iter().map(|((slot, s), n)| (slot, s, n)).collect()
 }
@@ -44,19 +45,19 @@ pub fn volume(w: &Window, runs: &[RunRow]) -> RunVolume {
                     .map(|(slot, _, n)| (*slot, *n)),
             );
             StatusSeries {
-                status: (*status).into(),
+                status: status.as_str().into(),
                 total: counts.iter().sum(),
                 counts,
             }
         })
         .collect();
-    let total_of = |s: &str| {
+    let total_of = |s: RunPhase| {
         by_status
             .iter()
-            .find(|x| x.status == s)
+            .find(|x| x.status == s.as_str())
             .map_or(0, |x| x.total)
     };
-    let (ok, failed) = (total_of("succeeded"), total_of("failed"));
+    let (ok, failed) = (total_of(RunPhase::Succeeded), total_of(RunPhase::Failed));
     RunVolume {
         total: by_status.iter().map(|s| s.total).sum(),
         success_rate: rate(ok, ok + failed),
@@ -87,9 +88,9 @@ pub fn workflows(runs: &[RunRow], names: &HashMap<u64, String>) -> Vec<WorkflowS
     for r in runs {
         let e = by.entry(r.workflow_id).or_default();
         e.runs += 1;
-        match r.status.as_str() {
-            "succeeded" => e.succeeded += 1,
-            "failed" => e.failed += 1,
+        match r.status {
+            RunPhase::Succeeded => e.succeeded += 1,
+            RunPhase::Failed => e.failed += 1,
             _ => {}
         }
         e.durations.extend(r.duration_ms);
@@ -207,7 +208,7 @@ mod tests {
         RunRow {
             slot,
             workflow_id: wf,
-            status: status.into(),
+            status: status.parse().unwrap(),
             duration_ms: ms,
             queue_ms: wait,
         }
