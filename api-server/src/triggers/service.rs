@@ -395,42 +395,115 @@ pub async fn on_import(state: &AppState, import_id: u64) -> anyhow::Result<()> {
     .await
 }
 
+/// What the event triggers react to, as taken off the live channels.
+#[derive(Debug)]
+enum Happened {
+    Task {
+        action: String,
+        task_id: u64,
+    },
+    RunFinished {
+        run_id: u64,
+        client_id: u64,
+        status: &'static str,
+    },
+}
+
+impl Happened {
+    fn of_task(ev: &LiveEvent) -> Option<Self> {
+        let LiveEvent::Task { data, .. } = ev else {
+            return None;
+        };
+        Some(Self::Task {
+            action: data["action"].as_str()?.to_owned(),
+            task_id: data["taskId"].as_u64()?,
+        })
+    }
+
+    fn of_run(ev: &crate::executor::events::RunEvent) -> Option<Self> {
+        if ev.kind != crate::executor::events::kind::RUN || ev.peer {
+            return None;
+        }
+        let status = match ev.data["status"].as_str()? {
+            "succeeded" => "succeeded",
+            "failed" => "failed",
+            "cancelled" => "cancelled",
+            _ => return None,
+        };
+        Some(Self::RunFinished {
+            run_id: ev.run_id,
+            client_id: ev.client_id,
+            status,
+        })
+    }
+}
+
 /// Listens to task and run events and fires the event triggers they match.
+///
+/// Matching an event reads the database, and a burst (a bulk edit of
+/// hundreds of tasks, many runs ending at once) arrives faster than that.
+/// The live channels keep only their latest events for a slow reader, so
+/// one task does nothing but move what the triggers react to into an
+/// unbounded queue, and another fires from it at the database's pace:
+/// reading the matches straight off the channels, a burst of a few thousand
+/// edits dropped the oldest events, and the triggers they matched never
+/// fired.
 pub fn spawn_event_listener(state: AppState) {
     // Only what happened here: each replica fires for its own events.
     let mut tasks = state.live.subscribe_local();
     let mut runs = state.executor.subscribe();
+    let (queue, mut queued) = tokio::sync::mpsc::unbounded_channel::<Happened>();
+    let stopped = state.executor.stopped();
     tokio::spawn(async move {
-        let mut stopped = Box::pin(state.executor.stopped());
+        tokio::pin!(stopped);
         loop {
-            let result = tokio::select! {
+            let happened = tokio::select! {
                 ev = tasks.recv() => match ev {
-                    Ok(LiveEvent::Task { data, .. }) => match (data["action"].as_str(), data["taskId"].as_u64()) {
-                        (Some(action), Some(id)) => on_task(&state, action, id).await,
-                        _ => Ok(()),
-                    },
-                    Ok(_) => Ok(()),
+                    Ok(ev) => Happened::of_task(&ev),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(dropped = n, "event triggers missed task events");
-                        Ok(())
+                        None
                     }
                     Err(_) => return,
                 },
                 ev = runs.recv() => match ev {
-                    Ok(ev) if ev.kind == crate::executor::events::kind::RUN && !ev.peer => {
-                        match ev.data["status"].as_str() {
-                            Some(s @ ("succeeded" | "failed" | "cancelled")) => on_run(&state, ev.run_id, ev.client_id, s).await,
-                            _ => Ok(()),
-                        }
+                    Ok(ev) => Happened::of_run(&ev),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(dropped = n, "event triggers missed run events");
+                        None
                     }
-                    Ok(_) => Ok(()),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => Ok(()),
                     Err(_) => return,
                 },
-                _ = &mut stopped => return,
+                () = &mut stopped => return,
+            };
+            if let Some(h) = happened {
+                if queue.send(h).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let stopped = state.executor.stopped();
+    tokio::spawn(async move {
+        tokio::pin!(stopped);
+        loop {
+            let happened = tokio::select! {
+                h = queued.recv() => match h {
+                    Some(h) => h,
+                    None => return,
+                },
+                () = &mut stopped => return,
+            };
+            let result = match &happened {
+                Happened::Task { action, task_id } => on_task(&state, action, *task_id).await,
+                Happened::RunFinished {
+                    run_id,
+                    client_id,
+                    status,
+                } => on_run(&state, *run_id, *client_id, status).await,
             };
             if let Err(e) = result {
-                tracing::warn!(error = format!("{e:#}"), "event trigger failed");
+                tracing::warn!(error = format!("{e:#}"), ?happened, "event trigger failed");
             }
         }
     });

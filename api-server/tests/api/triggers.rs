@@ -457,3 +457,70 @@ async fn an_import_that_finishes_starts_the_workflows_that_wait_for_it(pool: MyS
     assert_eq!(event["import"]["id"], id);
     assert_eq!(event["import"]["created"], 2);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_burst_of_task_events_loses_none_a_trigger_waits_for(pool: MySqlPool) {
+    use katalusis_api::live::{LiveEvent, TaskAudience};
+    let app = spawn_app(pool).await;
+    katalusis_api::triggers::service::spawn_event_listener(app.state.clone());
+    let c = cast(&app).await;
+    let wf = echo_workflow(&app, &c).await;
+    let r = add_trigger(&app, &c.manager, wf, json!({"name": "on done", "config": {"kind": "event", "on": "task_status_changed", "status": "completed", "input": "src.event"}})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let task = app
+        .post(
+            "/api/tasks",
+            &c.admin,
+            json!({"clientId": c.client.user_id, "title": "Ours"}),
+        )
+        .await;
+    assert_eq!(task.status, StatusCode::CREATED, "{}", task.body);
+    let marker = task.body["id"].as_u64().unwrap();
+    // Completed without an event of its own: the burst below carries it.
+    sqlx::query("UPDATE task SET status_id = 4 WHERE task_id = ?")
+        .bind(marker)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(runs_of(&app, wf).await.is_empty());
+
+    // 5,000 task edits published the way the task handlers publish them,
+    // each read from the database to be matched (these tasks are gone),
+    // the marker's the thousandth: more than the live channel keeps for a
+    // reader that falls behind.
+    let edit = |id: u64| LiveEvent::Task {
+        audience: TaskAudience {
+            client_id: c.client.user_id,
+            reporter_id: c.admin.user_id,
+            assignees: vec![],
+            shares: vec![],
+        },
+        data: json!({"action": "updated", "taskId": id}),
+    };
+    for i in 0..5_000u64 {
+        app.state
+            .live
+            .publish(edit(if i == 1_000 { marker } else { 1_000_000 + i }));
+        if i % 50 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let run = loop {
+        if let Some(r) = runs_of(&app, wf).await.first() {
+            break *r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the marker's event was lost in the burst"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let body = wait_final(&app, &c.manager, run).await;
+    let event = &node_of(&body, "src")["executions"][0]["outputs"]["out"]["event"];
+    assert_eq!(event["task"]["id"], marker);
+    assert_eq!(event["task"]["status"], "Completed");
+    assert_eq!(runs_of(&app, wf).await.len(), 1);
+}
