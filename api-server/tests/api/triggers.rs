@@ -56,7 +56,12 @@ async fn add_trigger(
 
 /// The first run of `wf`, once a trigger started it.
 async fn first_run(app: &TestApp, wf: u64, what: &str) -> u64 {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    first_run_within(app, wf, what, 20).await
+}
+
+/// The first run of `wf`, waiting at most `secs` for a trigger to start it.
+async fn first_run_within(app: &TestApp, wf: u64, what: &str, secs: u64) -> u64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
         if let Some(r) = runs_of(app, wf).await.first() {
             return *r;
@@ -64,6 +69,16 @@ async fn first_run(app: &TestApp, wf: u64, what: &str) -> u64 {
         assert!(std::time::Instant::now() < deadline, "{what}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// A task of the cast's client, created by the admin.
+async fn our_task(app: &TestApp, c: &Cast) -> crate::support::Resp {
+    app.post(
+        "/api/tasks",
+        &c.admin,
+        json!({"clientId": c.client.user_id, "title": "Ours"}),
+    )
+    .await
 }
 
 async fn set_next(app: &TestApp, trigger: u64, at: DateTime<Utc>) {
@@ -380,13 +395,7 @@ async fn an_event_trigger_fires_once_when_a_task_of_its_client_reaches_a_status(
     let v = move_to(fid, foreign.body["version"].clone(), 2).await;
     move_to(fid, v, 4).await;
 
-    let task = app
-        .post(
-            "/api/tasks",
-            &c.admin,
-            json!({"clientId": c.client.user_id, "title": "Ours"}),
-        )
-        .await;
+    let task = our_task(&app, &c).await;
     let id = task.body["id"].as_u64().unwrap();
     let v = move_to(id, task.body["version"].clone(), 2).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -467,13 +476,7 @@ async fn a_burst_of_task_events_loses_none_a_trigger_waits_for(pool: MySqlPool) 
     let wf = echo_workflow(&app, &c).await;
     let r = add_trigger(&app, &c.manager, wf, json!({"name": "on done", "config": {"kind": "event", "on": "task_status_changed", "status": "completed", "input": "src.event"}})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let task = app
-        .post(
-            "/api/tasks",
-            &c.admin,
-            json!({"clientId": c.client.user_id, "title": "Ours"}),
-        )
-        .await;
+    let task = our_task(&app, &c).await;
     assert_eq!(task.status, StatusCode::CREATED, "{}", task.body);
     let marker = task.body["id"].as_u64().unwrap();
     // Completed without an event of its own: the burst below carries it.
@@ -507,17 +510,7 @@ async fn a_burst_of_task_events_loses_none_a_trigger_waits_for(pool: MySqlPool) 
         }
     }
 
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let run = loop {
-        if let Some(r) = runs_of(&app, wf).await.first() {
-            break *r;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the marker's event was lost in the burst"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let run = first_run_within(&app, wf, "the marker's event was lost in the burst", 120).await;
     let body = wait_final(&app, &c.manager, run).await;
     let event = &node_of(&body, "src")["executions"][0]["outputs"]["out"]["event"];
     assert_eq!(event["task"]["id"], marker);
