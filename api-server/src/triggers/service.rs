@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use katalusis_crds::plan::FailurePolicy;
+use katalusis_crds::plan::{FailurePolicy, RunPhase};
 use katalusis_crds::Graph;
 use katalusis_flow::Schedule;
 use serde_json::{json, Value};
@@ -405,7 +405,7 @@ enum Happened {
     RunFinished {
         run_id: u64,
         client_id: u64,
-        status: &'static str,
+        status: RunPhase,
     },
 }
 
@@ -424,12 +424,11 @@ impl Happened {
         if ev.kind != crate::executor::events::kind::RUN || ev.peer {
             return None;
         }
-        let status = match ev.data["status"].as_str()? {
-            "succeeded" => "succeeded",
-            "failed" => "failed",
-            "cancelled" => "cancelled",
-            _ => return None,
-        };
+        let status = ev.data["status"]
+            .as_str()?
+            .parse::<RunPhase>()
+            .ok()
+            .filter(|p| p.is_terminal())?;
         Some(Self::RunFinished {
             run_id: ev.run_id,
             client_id: ev.client_id,
@@ -500,7 +499,7 @@ pub fn spawn_event_listener(state: AppState) {
                     run_id,
                     client_id,
                     status,
-                } => on_run(&state, *run_id, *client_id, status).await,
+                } => on_run(&state, *run_id, *client_id, status.as_str()).await,
             };
             if let Err(e) = result {
                 tracing::warn!(error = format!("{e:#}"), ?happened, "event trigger failed");

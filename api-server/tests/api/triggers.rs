@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::MySqlPool;
 
-use crate::runs::{cast, node, node_of, template, wait_final, workflow, Cast};
+use crate::runs::{cast, node, node_of, start, template, wait_final, workflow, Cast};
 use crate::support::{spawn_app, TestApp};
 use katalusis_api::triggers::service::tick;
 
@@ -465,6 +465,40 @@ async fn an_import_that_finishes_starts_the_workflows_that_wait_for_it(pool: MyS
     assert_eq!(event["event"], "import_finished");
     assert_eq!(event["import"]["id"], id);
     assert_eq!(event["import"]["created"], 2);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_run_that_succeeds_starts_the_workflow_waiting_for_it(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    katalusis_api::triggers::service::spawn_event_listener(app.state.clone());
+    let c = cast(&app).await;
+    let source = echo_workflow(&app, &c).await;
+    let follower = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("src", "echo")],
+        vec![],
+    )
+    .await;
+    let r = add_trigger(&app, &c.manager, follower, json!({"name": "after source", "config": {"kind": "event", "on": "run_finished", "sourceWorkflowId": source, "status": "succeeded", "input": "src.event"}})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    let played = start(&app, &c.manager, source, json!({})).await;
+    assert_eq!(
+        wait_final(&app, &c.manager, played).await["status"],
+        "succeeded"
+    );
+    let run = first_run(&app, follower, "the run_finished trigger never fired").await;
+    let body = wait_final(&app, &c.manager, run).await;
+    let event = &node_of(&body, "src")["executions"][0]["outputs"]["out"]["event"];
+    assert_eq!(event["event"], "run_finished");
+    assert_eq!(event["run"]["id"], played);
+    assert_eq!(event["run"]["workflowId"], source);
+    assert_eq!(event["run"]["status"], "succeeded");
+    // The follower's own run finishing starts nothing more.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(runs_of(&app, follower).await.len(), 1);
 }
 
 #[sqlx::test(migrations = "../migrations")]
