@@ -200,7 +200,7 @@ impl Executor {
     }
 
     /// The cluster in `kubernetes` mode.
-    pub(crate) fn cluster(&self) -> Option<&Arc<cluster::Cluster>> {
+    pub fn cluster(&self) -> Option<&Arc<cluster::Cluster>> {
         match &self.0.backend {
             Backend::Cluster(c) => Some(c),
             Backend::Local => None,

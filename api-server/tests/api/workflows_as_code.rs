@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use katalusis_api::executor::cluster::adopt::Adoption;
 use katalusis_crds::resources::{Run, Workflow};
 use katalusis_operator::fake_api::FakeApi;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
@@ -323,6 +324,7 @@ async fn a_workflow_applied_in_the_cluster_is_adopted_refused_when_invalid_and_a
         )
         .await;
     assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    let before_edit = workflows(&fake).get("greetings").await.unwrap();
     let put = app
         .put(
             &format!("/api/workflows/{id}"),
@@ -346,6 +348,17 @@ async fn a_workflow_applied_in_the_cluster_is_adopted_refused_when_invalid_and_a
         .await
         .body;
     assert_eq!(after["revision"], 3, "{after}");
+    // A re-list read before the write-back and handled after it is older
+    // than what is stored: it does not undo the edit.
+    let cluster = app.state.executor.cluster().unwrap().clone();
+    let late = cluster.adopt_workflow(&before_edit).await.unwrap();
+    assert_eq!(late, Adoption::Current);
+    let after = app
+        .get(&format!("/api/workflows/{id}"), &c.manager)
+        .await
+        .body;
+    assert_eq!(after["revision"], 3, "{after}");
+    assert_eq!(after["name"], "Edited in the browser");
 
     // The cluster changes it (here in a way that cannot be stored, so it
     // stays pending): a browser edit now is a conflict, and changes nothing.

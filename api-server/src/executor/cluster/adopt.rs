@@ -50,6 +50,15 @@ pub enum Adoption {
     Invalid { reason: &'static str },
 }
 
+/// What one snapshot of a resource came to.
+enum Snapshot {
+    Adopted(Adoption),
+    /// Older than the generation stored (`stored`): not adopted.
+    Outdated {
+        stored: i64,
+    },
+}
+
 /// The condition type the API server writes on Workflows.
 pub const CONDITION_VALID: &str = "Valid";
 
@@ -95,12 +104,60 @@ impl Cluster {
     }
 
     /// Adopts one observed Workflow (see the module doc).
+    ///
+    /// A snapshot can be older than what is stored: a re-list read before
+    /// a browser edit was written back reaches us after it. Such a snapshot
+    /// is never stored (it would undo the edit); the resource is read again
+    /// and that is adopted instead. Generations only grow on one resource,
+    /// so a fresh read older than the stored generation is a resource
+    /// deleted and created again while the watch was down: that one is
+    /// adopted as the workflow's next revision.
     pub async fn adopt_workflow(&self, obj: &DynamicObject) -> Result<Adoption, ClusterError> {
+        let mut outcome = self.adopt_snapshot(obj, None).await?;
+        // Each retry follows a write-back that landed meanwhile: a few
+        // suffice, the next event or re-list catches up after that.
+        for _ in 0..3 {
+            let Snapshot::Outdated { stored } = outcome else {
+                break;
+            };
+            let Some(fresh) = self
+                .workflows_dynamic()
+                .get_opt(&obj.name_any())
+                .await
+                .map_err(|e| cluster_error("reading the Workflow", &e))?
+            else {
+                // Gone: its Delete event archives the workflow.
+                return Ok(Adoption::Current);
+            };
+            let recreated = fresh.metadata.generation.unwrap_or(1) < stored;
+            outcome = self
+                .adopt_snapshot(&fresh, recreated.then_some(stored))
+                .await?;
+        }
+        Ok(match outcome {
+            Snapshot::Adopted(a) => a,
+            Snapshot::Outdated { .. } => Adoption::Current,
+        })
+    }
+
+    /// Adopts `obj` unless it is older than the stored generation; an older
+    /// one is taken only when the stored generation is still `older_than`
+    /// (a recreated resource, see [`Self::adopt_workflow`]).
+    async fn adopt_snapshot(
+        &self,
+        obj: &DynamicObject,
+        older_than: Option<i64>,
+    ) -> Result<Snapshot, ClusterError> {
+        let outdated = |row: &db::workflows::Row, generation: i64| {
+            row.resource_generation
+                .filter(|&stored| stored > generation && older_than != Some(stored))
+                .map(|stored| Snapshot::Outdated { stored })
+        };
         if is_mirror(obj) {
-            return Ok(Adoption::Ignored);
+            return Ok(Snapshot::Adopted(Adoption::Ignored));
         }
         let Some(client_name) = client_label(obj).map(str::to_owned) else {
-            return Ok(Adoption::Ignored);
+            return Ok(Snapshot::Adopted(Adoption::Ignored));
         };
         let name = obj.name_any();
         let generation = obj.metadata.generation.unwrap_or(1);
@@ -114,8 +171,11 @@ impl Cluster {
             .and_then(|s| s.get("observedGeneration"))
             .and_then(Value::as_i64);
         if let Some(row) = &existing {
+            if let Some(outdated) = outdated(row, generation) {
+                return Ok(outdated);
+            }
             if row.resource_generation == Some(generation) && observed == Some(generation) {
-                return Ok(Adoption::Current);
+                return Ok(Snapshot::Adopted(Adoption::Current));
             }
         }
         let mut status = WorkflowStatus {
@@ -131,7 +191,7 @@ impl Cluster {
         let (m, client_id, graph, wanted) = match checked {
             Err((reason, message)) => {
                 self.refuse(obj, status, reason, &message).await;
-                return Ok(Adoption::Invalid { reason });
+                return Ok(Snapshot::Adopted(Adoption::Invalid { reason }));
             }
             Ok(ok) => ok,
         };
@@ -145,6 +205,10 @@ impl Cluster {
         let existing = db::workflows::by_cluster_resource_locked(&mut tx, &self.namespace, &name)
             .await
             .map_err(db_err)?;
+        if let Some(outdated) = existing.as_ref().and_then(|r| outdated(r, generation)) {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(outdated);
+        }
         if let Some(row) = existing
             .as_ref()
             .filter(|r| r.resource_generation == Some(generation))
@@ -163,7 +227,7 @@ impl Cluster {
                 generation,
             )];
             self.write_status(&name, &status).await?;
-            return Ok(Adoption::Current);
+            return Ok(Snapshot::Adopted(Adoption::Current));
         }
         let (workflow_id, revision, changed) = match &existing {
             None => {
@@ -239,10 +303,10 @@ impl Cluster {
             )
             .await;
         }
-        Ok(Adoption::Stored {
+        Ok(Snapshot::Adopted(Adoption::Stored {
             workflow_id,
             revision,
-        })
+        }))
     }
 
     /// The manifest, its client and the graph to store, or why not.

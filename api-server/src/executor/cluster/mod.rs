@@ -69,7 +69,7 @@ struct MirrorState {
     finished: bool,
 }
 
-pub(crate) struct Cluster {
+pub struct Cluster {
     client: Client,
     namespace: String,
     db: MySqlPool,
