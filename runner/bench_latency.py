@@ -5,6 +5,14 @@
 
 Measures from writing the job line to reading its `finished` event, one job
 at a time, after a few warm-up jobs.
+
+    python3 runner/bench_latency.py --concurrency 8 [--jobs 2000] [--sandbox bwrap]
+
+Throughput instead: fibo(10) jobs (the engine benchmark's node) kept
+`--concurrency` at a time in flight; prints jobs/s and the CPU time the
+runner's process tree spent per job, split into the supervisor's own and
+the job processes' (read from /proc, so it counts only this pool and not
+whatever else the machine runs).
 """
 
 import argparse
@@ -18,17 +26,94 @@ import time
 RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "katalusis_runner.py")
 
 
+FIBO = ("def fibo(n):\n    return n if n <= 1 else fibo(n - 1) + fibo(n - 2)\n\n"
+        "def run(inputs, params, ctx):\n    return {'value': fibo(int(params['n']))}\n")
+
+
+def _tree_cpu(root: int) -> dict[int, tuple[float, float]]:
+    """pid -> (own CPU s, CPU s of its reaped children) for root and its descendants."""
+    stat, parent = {}, {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            fields = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(p)] = int(fields[1])
+        stat[int(p)] = ((int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick)
+
+    def under(p: int) -> bool:
+        while p > 1:
+            if p == root:
+                return True
+            p = parent.get(p, 0)
+        return False
+
+    return {p: v for p, v in stat.items() if under(p)}
+
+
+def throughput(proc, args) -> None:
+    def job(n: int) -> bytes:
+        return (json.dumps({"v": 1, "type": "job", "job": f"t{n}", "code": FIBO, "mode": "sync", "trust": args.trust,
+                            "inputs": {}, "params": {"n": 10}, "outputs": [{"name": "value", "type": "integer"}],
+                            "limits": {"timeout_seconds": 10, "memory_mib": 256}}) + "\n").encode()
+
+    def wait_finished() -> None:
+        while True:
+            ev = json.loads(proc.stdout.readline())
+            if ev["type"] == "finished":
+                assert ev["status"] == "succeeded", ev
+                return
+
+    for n in range(30):
+        proc.stdin.write(job(-1 - n))
+        proc.stdin.flush()
+        wait_finished()
+    time.sleep(0.5)
+    before = _tree_cpu(proc.pid)
+    started = time.perf_counter()
+    sent = 0
+    while sent < min(args.concurrency, args.jobs):
+        proc.stdin.write(job(sent))
+        sent += 1
+    proc.stdin.flush()
+    for _ in range(args.jobs):
+        wait_finished()
+        if sent < args.jobs:
+            proc.stdin.write(job(sent))
+            proc.stdin.flush()
+            sent += 1
+    wall = time.perf_counter() - started
+    after = _tree_cpu(proc.pid)
+    # The supervisor: the process that spent the most CPU itself.
+    sup = max(after, key=lambda p: after[p][0] - before.get(p, (0, 0))[0])
+    own = after[sup][0] - before.get(sup, (0, 0))[0]
+    total = sum(a + b for a, b in after.values()) - sum(a + b for a, b in before.values())
+    per = 1000 / args.jobs
+    print(f"sandbox={args.sandbox} trust={args.trust} concurrency={args.concurrency} jobs={args.jobs}: "
+          f"{args.jobs / wall:.0f} jobs/s; runner CPU {total * per:.2f} ms/job "
+          f"(supervisor {own * per:.2f}, job processes {(total - own) * per:.2f})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=200)
     ap.add_argument("--sandbox", default="none")
     ap.add_argument("--trust", default="restricted")
+    ap.add_argument("--concurrency", type=int, default=0)
     args = ap.parse_args()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, RUNNER, "serve", "--sandbox", args.sandbox, "--trust", args.trust],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     json.loads(proc.stdout.readline())  # ready
     ready_ms = (time.perf_counter() - started) * 1000
+    if args.concurrency:
+        throughput(proc, args)
+        proc.stdin.close()
+        proc.wait()
+        return
     code = "def run(inputs, params, ctx):\n    return {'y': inputs['x'] + 1}\n"
     samples, inside = [], []
     for n in range(args.jobs + 10):

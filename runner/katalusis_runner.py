@@ -1074,8 +1074,12 @@ class Supervisor:
                 return self.fail_early(job_id, "error", f"Could not start a process for the node ({e}).", received)
         pid, ctl_w, ev_r, out_r, err_r, reply_w, rj.tmp_dir = spare
         try:
-            with open(ctl_w, "wb", closefd=True) as ctl:
-                ctl.write(_dumps({"job": job, "guards_on": guards_on}))
+            try:
+                data = memoryview(_dumps({"job": job, "guards_on": guards_on}))
+                while data:
+                    data = data[os.write(ctl_w, data):]
+            finally:
+                os.close(ctl_w)
         except OSError as e:
             for fd in (ev_r, out_r, err_r, reply_w):
                 os.close(fd)
