@@ -148,6 +148,7 @@ class Delivery(unittest.TestCase):
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)   # cleanups run last first: after shutdown
         self.addCleanup(server.shutdown)
         return f"http://127.0.0.1:{server.server_address[1]}/events", received
 
