@@ -1,4 +1,4 @@
-import { useRef, useState } from "react";
+import { useLayoutEffect, useRef, useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "@/shared/api";
 import { Button } from "@/shared/ui";
@@ -60,6 +60,17 @@ export function CommentForm({ taskId, people }: { taskId: number; people: Mentio
   const [active, setActive] = useState(0);
   const [dismissed, setDismissed] = useState<number | null>(null);
   const ref = useRef<HTMLTextAreaElement>(null);
+  // Where the caret goes once a chosen mention is in the box: placed right
+  // after React writes the text, before the next keystroke is handled (a
+  // later frame could move it back behind what was typed meanwhile).
+  const caretAfterMention = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    const at = caretAfterMention.current;
+    if (at === null) return;
+    caretAfterMention.current = null;
+    ref.current?.focus();
+    ref.current?.setSelectionRange(at, at);
+  }, [text]);
   const add = useAddComment(taskId);
   const mention = mentionAt(text, caret);
   const matches =
@@ -75,12 +86,9 @@ export function CommentForm({ taskId, people }: { taskId: number; people: Mentio
   const choose = (p: MentionCandidate) => {
     if (!mention) return;
     const next = insertMention(text, mention.start, caret, p.username);
+    caretAfterMention.current = next.caret;
     setText(next.text);
     setCaret(next.caret);
-    requestAnimationFrame(() => {
-      ref.current?.focus();
-      ref.current?.setSelectionRange(next.caret, next.caret);
-    });
   };
   const submit = () => {
     if (!text.trim()) return;
