@@ -20,7 +20,7 @@ median/min/max are printed and written as JSON to bench/results/.
         client threads; nodes/s
 
 After the throughput scenarios, the memory of each warm sandbox that stays
-up idle (PSS of its process tree: launcher, bwrap, supervisor, spare job
+up idle (PSS of its process tree: launcher, bwrap, supervisor, zygote, spare job
 process, slirp4netns).
 
 Also prints the floor on this machine: `python3 -c pass` start time x 40 and

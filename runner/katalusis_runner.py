@@ -14,7 +14,8 @@ Usage
 ``exec`` reads ONE job line from stdin, runs it and exits 0 (succeeded) or
 1 (failed). ``serve`` is the warm pool: it pre-imports the runner and the
 common allowed modules, then reads job/cancel lines until stdin closes and
-runs each job in its own forked process (one spare is kept forked ahead).
+runs each job in its own process, forked by a zygote process (one spare is
+kept forked ahead; see _zygote_main).
 
 Wire format, version 1 (JSON lines; see PROTOCOL.md for the full text)
 ----------------------------------------------------------------------
@@ -71,9 +72,12 @@ import io
 import json
 import os
 import resource
+import select
 import selectors
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -102,10 +106,6 @@ DEFAULT_ALLOWED_MODULES = (
 # datetime.strptime imports _strptime). C code has no frame, so such imports
 # look as if the node made them; these harmless helpers are always allowed.
 IMPLICIT_MODULES = ("_strptime", "encodings")
-
-# How long the supervisor waits for a quiet moment before it forks the next
-# spare job process while jobs are running.
-SPARE_QUIET = 0.002
 
 DEFAULT_LIMITS = {
     "timeout_seconds": 300,
@@ -623,6 +623,7 @@ class LandlockPlan:
         scoped = (_SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL) if abi >= 6 else 0
         self.attr = ctypes.byref(RulesetAttr(self.handled, 0, scoped))
         self.size = ctypes.c_size_t(24 if abi >= 6 else (16 if abi >= 4 else 8))
+        self.fds = [fd for fd, _ in static]
         self.rules = [PathBeneath(access & self.handled, fd) for fd, access in static]
         self.refs = [ctypes.byref(r) for r in self.rules]
         self.own = PathBeneath(self.handled, -1)
@@ -851,6 +852,179 @@ def _run_node(job: dict, pipe: _EventPipe, tmp_dir: str, guards_on: bool) -> dic
 # Parent side: the supervisor that forks, multiplexes and enforces limits
 # --------------------------------------------------------------------------
 
+_SPARE = struct.Struct("=i")       # zygote -> supervisor: b"S" + pid, with the job's pipe ends
+_EXIT = struct.Struct("=iid")      # zygote -> supervisor: b"X" + pid, wait status, CPU seconds
+
+
+def _zygote_main(sock: socket.socket, plan: LandlockPlan | None, prelude: ChildPrelude) -> int:
+    """Body of the zygote: forks a job process for each job directory the
+    supervisor sends, hands back the pid and the supervisor's ends of its
+    pipes, and reports each job process's exit (wait status, CPU time).
+
+    The supervisor never forks itself: after a fork() every page either
+    process writes is copied while the other still maps it, so a forking
+    supervisor copied its working set after every job. The zygote writes
+    almost nothing between forks, and the page tables are copied on the
+    other core while the supervisor goes on handling events."""
+    import gc
+    gc.freeze()
+    for s in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(s, signal.SIG_DFL)
+    # Not a holder of the supervisor's stdin or stdout: the executor sees
+    # the pool's end when the supervisor's ends are closed.
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    # Nor of any pipe of the supervisor's (a spare's control pipe held here
+    # would never reach end-of-file): only the socket and the shared
+    # Landlock rules stay open.
+    keep = sorted({2, sock.fileno(), *(plan.fds if plan is not None else ())})
+    for low, high in zip(keep, keep[1:] + [1 << 16]):
+        os.closerange(low + 1, high)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    poller.register(wake_r, select.POLLIN)
+    while True:
+        for fd, _ in poller.poll():
+            if fd == wake_r:
+                try:
+                    while os.read(wake_r, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+                continue
+            try:
+                request = sock.recv(4096)
+            except OSError:
+                return 0
+            if not request:
+                return 0     # the supervisor is gone
+            job_dir = request.decode()
+            fds = []
+            try:
+                fds = [os.pipe() for _ in range(5)]   # control, events, stdout, stderr, query replies
+                pid = os.fork()
+            except OSError as e:
+                for r, w in fds:
+                    os.close(r)
+                    os.close(w)
+                sock.send(b"E" + str(e).encode())
+                continue
+            if pid == 0:
+                try:
+                    sock.close()
+                    for own in (wake_r, wake_w):
+                        os.close(own)
+                    _child_main(fds[0][0], fds[1][1], fds[2][1], fds[3][1], fds[4][0], job_dir, plan, prelude)
+                finally:
+                    os._exit(70)
+            theirs = [fds[0][1], fds[1][0], fds[2][0], fds[3][0], fds[4][1]]
+            try:
+                socket.send_fds(sock, [b"S" + _SPARE.pack(pid)], theirs)
+            except OSError:
+                return 0
+            finally:
+                for r, w in fds:
+                    os.close(r)
+                    os.close(w)
+        while True:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            try:
+                sock.send(b"X" + _EXIT.pack(pid, status, usage.ru_utime + usage.ru_stime))
+            except OSError:
+                return 0
+
+
+class Zygote:
+    """The supervisor's side of the zygote (see _zygote_main)."""
+
+    def __init__(self, plan: LandlockPlan | None, prelude: ChildPrelude):
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.pid = os.fork()
+        if self.pid == 0:
+            code = 70
+            try:
+                self.sock.close()
+                code = _zygote_main(theirs, plan, prelude)
+            finally:
+                os._exit(code)
+        theirs.close()
+        self.sock.setblocking(False)
+        self.alive = True
+        self.asked: str | None = None      # the job directory of the spare asked for
+        self.spares: list = []             # (pid, control, events, stdout, stderr, replies, job dir) or an OSError
+        self.exited: dict[int, tuple[int, float]] = {}
+
+    def ask(self, job_dir: str) -> None:
+        self.sock.send(job_dir.encode())
+        self.asked = job_dir
+
+    def receive(self, timeout: float | None = 0.0) -> None:
+        """Reads what the zygote sent; with a timeout (None: no limit), waits
+        for the spare asked for, or for the next message when none is."""
+        self.sock.settimeout(timeout)
+        try:
+            while self.alive:
+                try:
+                    msg, fds, _, _ = socket.recv_fds(self.sock, 64, 5)
+                except (BlockingIOError, TimeoutError):
+                    return
+                except OSError:
+                    msg, fds = b"", []
+                if not msg:
+                    self.alive = False
+                    for fd in fds:
+                        os.close(fd)
+                    return
+                kind = msg[:1]
+                if kind == b"X":
+                    pid, status, cpu = _EXIT.unpack(msg[1:])
+                    self.exited[pid] = (status, cpu)
+                elif kind == b"S":
+                    self.spares.append((_SPARE.unpack(msg[1:])[0], *fds, self.asked))
+                    self.asked = None
+                elif kind == b"E":
+                    self.spares.append(OSError(msg[1:].decode(errors="replace")))
+                    self.asked = None
+                if timeout != 0.0 and (kind != b"X" or self.asked is None):
+                    # Whatever was waited for is here; the rest is read without waiting.
+                    timeout = 0.0
+                    self.sock.settimeout(0.0)
+        finally:
+            self.sock.setblocking(False)
+
+    def stop(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+        self.sock.close()
+        self.alive = False
+
+
+def _become_subreaper() -> bool:
+    """Job processes outlive a zygote killed from outside; as the
+    subreaper, the supervisor inherits them and learns how they ended.
+    Only where ctypes is loaded anyway (for Landlock)."""
+    libc = _landlock[1] if _landlock is not None else None
+    return libc is not None and libc.prctl(36, 1, 0, 0, 0) == 0   # PR_SET_CHILD_SUBREAPER
+
+
 def _remove_job_dir(path: str) -> None:
     """Most jobs leave their directory empty: one rmdir, and the tree walk
     only when that fails."""
@@ -954,8 +1128,10 @@ class Supervisor:
         self.tmp_root = tempfile.mkdtemp(prefix="katalusis-runner-")
         self.seq = 0
         self.completed: list[RunningJob] = []   # sent their result, not yet finished
-        self.zombies: set[int] = set()           # finished jobs whose process is not reaped yet
         self.spare: tuple | None = None          # (pid, control fd, event fd, stdout fd, stderr fd, reply fd, job dir)
+        self.zygote: Zygote | None = None        # started by run()
+        self.spare_error: OSError | None = None  # why the zygote could not fork the spare asked for
+        self.subreaper = False
         # Jobs confine themselves with Landlock inside the sandbox when the
         # kernel has it; the executor shares a pool between runs only then.
         self.isolation = "landlock" if sandboxed and _landlock_probe() >= 1 else "none"
@@ -1066,12 +1242,10 @@ class Supervisor:
         if job.get("_disable_python_guards") and self.testing:
             guards_on = False
         rj = RunningJob(job, received)
-        spare, self.spare = self.spare, None
-        if spare is None:
-            try:
-                spare = self.make_spare()
-            except OSError as e:
-                return self.fail_early(job_id, "error", f"Could not start a process for the node ({e}).", received)
+        try:
+            spare = self.take_spare()
+        except OSError as e:
+            return self.fail_early(job_id, "error", f"Could not start a process for the node ({e}).", received)
         pid, ctl_w, ev_r, out_r, err_r, reply_w, rj.tmp_dir = spare
         try:
             try:
@@ -1084,7 +1258,6 @@ class Supervisor:
             for fd in (ev_r, out_r, err_r, reply_w):
                 os.close(fd)
             self.kill_pid(pid)
-            self.zombies.add(pid)
             _remove_job_dir(rj.tmp_dir)
             return self.fail_early(job_id, "error", f"Could not hand the job to its process ({e}).", received)
         rj.pid = pid
@@ -1098,42 +1271,55 @@ class Supervisor:
             self.sel.register(fd, selectors.EVENT_READ)
         self.emit({"v": 1, "type": "started", "job": job_id, "pid": pid})
 
-    def make_spare(self) -> tuple:
-        """Fork a job process, with its own job directory, that waits for its job on a control pipe."""
+    def ask_spare(self) -> None:
+        """Ask the zygote for a job process, with its own job directory, that
+        waits for its job on a control pipe; it arrives as a message."""
+        if self.spare is not None or self.zygote.asked is not None or not self.zygote.alive:
+            return
         self.seq += 1
         job_dir = os.path.join(self.tmp_root, f"job-{self.seq}")
         os.mkdir(job_dir, 0o700)
-        fds = [os.pipe() for _ in range(5)]   # control, events, stdout, stderr, query replies
         try:
-            pid = os.fork()
+            self.zygote.ask(job_dir)
         except OSError:
-            for r, w in fds:
-                os.close(r)
-                os.close(w)
             _remove_job_dir(job_dir)
             raise
-        if pid == 0:
-            try:
-                _child_main(fds[0][0], fds[1][1], fds[2][1], fds[3][1], fds[4][0], job_dir, self.landlock_plan, self.prelude)
-            finally:
-                os._exit(70)
-        os.close(fds[0][0])
-        for r, w in fds[1:4]:
-            os.close(w)
-        os.close(fds[4][0])
-        return pid, fds[0][1], fds[1][0], fds[2][0], fds[3][0], fds[4][1], job_dir
+
+    def on_zygote(self, timeout: float | None = 0.0) -> None:
+        self.zygote.receive(timeout)
+        while self.zygote.spares:
+            got = self.zygote.spares.pop(0)
+            if isinstance(got, OSError):
+                self.spare_error = got
+            elif self.spare is None:
+                self.spare = got
+            else:   # one spare is asked for at a time; never two
+                self.drop_spare_tuple(got)
+
+    def take_spare(self) -> tuple:
+        if self.spare is None:
+            self.spare_error = None
+            self.ask_spare()
+            while self.spare is None and self.spare_error is None and self.zygote.alive:
+                self.on_zygote(timeout=None)
+            if self.spare is None:
+                error, self.spare_error = self.spare_error, None
+                raise error or OSError("the process that starts node processes is gone")
+        spare, self.spare = self.spare, None
+        return spare
 
     def drop_spare(self, reaped: bool = False) -> None:
         spare, self.spare = self.spare, None
-        if spare is None:
-            return
+        if spare is not None:
+            self.drop_spare_tuple(spare, reaped)
+
+    def drop_spare_tuple(self, spare: tuple, reaped: bool = False) -> None:
         pid, *fds, job_dir = spare
         for fd in fds:
             os.close(fd)
         _remove_job_dir(job_dir)
         if not reaped:
             self.kill_pid(pid)
-            self.zombies.add(pid)
 
     def kill_pid(self, pid: int) -> None:
         for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
@@ -1261,9 +1447,9 @@ class Supervisor:
         self.kill_pid(rj.pid)
 
     def reap(self) -> None:
-        # One wait per exited process, rather than one per live job on every
-        # turn of the loop.
-        exited = {}
+        exited, self.zygote.exited = self.zygote.exited, {}
+        # The supervisor's own children: the zygote, and job processes it
+        # left behind if it died (they are reparented here, the subreaper).
         while True:
             try:
                 pid, status, usage = os.wait4(-1, os.WNOHANG)
@@ -1271,23 +1457,50 @@ class Supervisor:
                 break
             if pid == 0:
                 break
-            exited[pid] = (status, usage)
+            if pid == self.zygote.pid:
+                self.zygote.alive = False
+            else:
+                exited[pid] = (status, usage.ru_utime + usage.ru_stime)
+        if not self.zygote.alive and self.stdin_open:
+            self.restart_zygote()
         if self.spare is not None and self.spare[0] in exited:
             self.drop_spare(reaped=True)
-        self.zombies.difference_update(exited)
         # A job that delivered its result is finished right away; waiting
         # for the exit of its process would only add latency.
         while self.completed:
             rj = self.completed.pop()
             if rj.id in self.jobs and self.jobs[rj.id] is rj:
                 self.finish(rj, None, None)
-                if rj.pid not in exited:
-                    self.zombies.add(rj.pid)
         for rj in list(self.jobs.values()):
             if rj.pid in exited:
                 self.finish(rj, *exited[rj.pid])
 
-    def finish(self, rj: RunningJob, status: int, usage) -> None:
+    def start_zygote(self) -> None:
+        self.zygote = Zygote(self.landlock_plan, self.prelude)
+        self.sel.register(self.zygote.sock.fileno(), selectors.EVENT_READ)
+
+    def restart_zygote(self) -> None:
+        """The zygote died (killed from outside): a new one takes over. The
+        spare asked for is lost; job processes it started are reaped here."""
+        old = self.zygote
+        try:
+            self.sel.unregister(old.sock.fileno())
+        except (KeyError, ValueError):
+            pass
+        old.stop()
+        if old.asked is not None:
+            _remove_job_dir(old.asked)
+        if not self.subreaper:
+            # Nobody will learn how these processes end: stop them now.
+            for rj in list(self.jobs.values()):
+                if rj.done is None:
+                    if rj.kill_reason is None:
+                        rj.kill_reason = "lost"
+                    self.kill(rj)
+                    self.finish(rj, signal.SIGKILL, None)
+        self.start_zygote()
+
+    def finish(self, rj: RunningJob, status: int | None, cpu: float | None) -> None:
         # Kill whatever the node left behind in its process group, then
         # read what is still buffered in the pipes.
         try:
@@ -1322,22 +1535,24 @@ class Supervisor:
                     self.emit({"v": 1, "type": "log", "job": rj.id, "level": "error", "stream": "ctx",
                                "msg": tb.rstrip("\n"), "ts": time.time()})
         else:
-            reason, message = self.death_reason(rj, status, usage)
+            reason, message = self.death_reason(rj, status, cpu)
             ev.update(status="failed", reason=reason, message=message, traceback=None)
         if ev["status"] != "succeeded":
             self.failed_any = True
         ev["duration_ms"] = int((time.monotonic() - rj.received) * 1000)
         self.emit(ev)
 
-    def death_reason(self, rj: RunningJob, status: int, usage) -> tuple[str, str]:
+    def death_reason(self, rj: RunningJob, status: int, cpu: float | None) -> tuple[str, str]:
         limits = rj.limits
         if rj.kill_reason == "timeout":
             return "timeout", f"The node exceeded its wall-clock timeout of {limits['timeout_seconds']} s and was killed."
         if rj.kill_reason == "cancelled":
             return "cancelled", "The node was cancelled."
+        if rj.kill_reason == "lost":
+            return "error", "The process that starts node processes died; this node's process was stopped."
         if rj.kill_reason == "output_size":
             return "output_size", f"The node sent more than {limits['max_output_bytes']} bytes of output and was killed."
-        cpu_used = (usage.ru_utime + usage.ru_stime) if usage is not None else 0.0
+        cpu_used = cpu or 0.0
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_used >= float(limits["cpu_seconds"])):
@@ -1360,19 +1575,18 @@ class Supervisor:
                 rj.kill_reason = "cancelled"
             self.kill(rj)
         deadline = time.monotonic() + 5
-        while self.jobs and time.monotonic() < deadline:
-            for rj in list(self.jobs.values()):
-                try:
-                    pid, status, usage = os.wait4(rj.pid, 0)
-                except ChildProcessError:
-                    status, usage = 0, None
-                self.finish(rj, status, usage)
-        for pid in self.zombies:
+        while self.jobs and self.zygote.alive and time.monotonic() < deadline:
+            self.on_zygote(timeout=max(0.01, deadline - time.monotonic()))
+            self.reap()
+        for rj in list(self.jobs.values()):
+            self.finish(rj, signal.SIGKILL, None)
+        self.zygote.stop()
+        while True:   # processes reparented here that have ended; the sandbox's end takes the rest
             try:
-                os.waitpid(pid, 0)
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
             except ChildProcessError:
-                pass
-        self.zombies.clear()
+                break
         self.flush()
         shutil.rmtree(self.tmp_root, ignore_errors=True)
 
@@ -1386,6 +1600,8 @@ class Supervisor:
         # and the temp root is removed.
         for s in (signal.SIGTERM, signal.SIGINT):
             signal.signal(s, lambda *_: sys.exit(0))
+        self.subreaper = self.isolation == "landlock" and _become_subreaper()
+        self.start_zygote()
         self.sel.register(wake_r, selectors.EVENT_READ)
         self.sel.register(stdin_fd, selectors.EVENT_READ)
         if self.serve:
@@ -1405,12 +1621,8 @@ class Supervisor:
                 live = [rj.deadline for rj in self.jobs.values() if rj.done is None and rj.kill_reason is None]
                 if live:
                     timeout = max(0.0, min(live) - now)
-                elif self.jobs or self.zombies:
-                    timeout = 0.05   # killed or finished children are reaped on SIGCHLD; this is a backstop
-                want_spare = self.serve and self.spare is None and self.stdin_open
-                if want_spare and live:
-                    # Fork the spare once the running jobs leave a quiet moment (below).
-                    timeout = SPARE_QUIET if timeout is None else min(timeout, SPARE_QUIET)
+                elif self.jobs:
+                    timeout = 0.05   # exits arrive as messages from the zygote; this is a backstop
                 ready = self.sel.select(timeout)
                 for key, _ in ready:
                     fd = key.fd
@@ -1422,6 +1634,8 @@ class Supervisor:
                             pass
                     elif fd == stdin_fd:
                         self.read_stdin(stdin_fd)
+                    elif fd == self.zygote.sock.fileno():
+                        self.on_zygote()
                     else:
                         rj = self.by_fd.get(fd)
                         if rj is not None and fd in rj.fds:
@@ -1433,17 +1647,13 @@ class Supervisor:
                         self.kill(rj)
                 self.reap()
                 self.flush()
-                running = any(rj.done is None and rj.kill_reason is None for rj in self.jobs.values())
-                if self.serve and self.spare is None and self.stdin_open and (not running or not ready):
-                    # Fork the next job process ahead, so the next job does not
-                    # wait for fork(); but not while a running job is talking:
-                    # the fork blocks this loop for milliseconds, and a short
-                    # job's result would wait for it. So: when nothing runs, or
-                    # after SPARE_QUIET without events.
+                if self.serve and self.stdin_open:
+                    # The next job process is forked ahead, by the zygote on
+                    # the other core, so the next job does not wait for fork().
                     try:
-                        self.spare = self.make_spare()
+                        self.ask_spare()
                     except OSError:
-                        pass   # e.g. the pids limit is exhausted; try again after the next event
+                        pass   # e.g. the disk is full; asked again after the next event
         finally:
             self.shutdown()
         if self.serve:

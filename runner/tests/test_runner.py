@@ -287,6 +287,35 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(pool.finished(job_id)["reason"], "cancelled")
         self.assertTrue(is_process_gone(pid))
 
+    def test_a_killed_zygote_is_replaced_and_the_jobs_it_started_end_clearly(self):
+        # Without Landlock (no sandbox here) the supervisor is not the
+        # subreaper: a job of the dead zygote cannot be followed, so it is
+        # stopped and reported, and the pool goes on with a new zygote.
+        pool = Pool()
+        try:
+            job = make_job(code("""
+                import os, signal, time
+                def run(inputs, params, ctx):
+                    os.kill(os.getppid(), signal.SIGKILL)   # the zygote, reachable without a sandbox
+                    time.sleep(20)
+                    return {}
+            """), trust="trusted")
+            started = time.monotonic()
+            fin = pool.run(job)
+            self.assertEqual((fin["status"], fin["reason"]), ("failed", "error"), fin)
+            self.assertIn("starts node processes died", fin["message"])
+            self.assertLess(time.monotonic() - started, 10)
+            pid = pool.wait_for(job["job"], "started")["pid"]
+            deadline = time.monotonic() + 3
+            while not is_process_gone(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertTrue(is_process_gone(pid), f"the job process {pid} survived")
+            after = pool.run(make_job("def run(i, p, c):\n    return {'n': 7}\n",
+                                      outputs=[{"name": "n", "type": "integer"}]))
+            self.assertEqual(after.get("outputs"), {"n": 7}, after)
+        finally:
+            pool.close()
+
     def test_sigterm_stops_the_pool_and_removes_its_temp_root(self):
         pool = Pool()
         job_id = pool.submit(make_job("import time\ndef run(i, p, c):\n    time.sleep(60)\n",

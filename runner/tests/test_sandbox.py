@@ -7,6 +7,7 @@ guards off (test-only job flag) to show the OS sandbox enforces on its own.
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import textwrap
@@ -444,6 +445,66 @@ class Launcher(unittest.TestCase):
             fin = pool.run(make_job("import socket\ndef run(i, p, c):\n    return {}\n", trust="trusted"))
             self.assertEqual(fin["status"], "succeeded", fin)
             self.assertLess(time.monotonic() - started, 5)
+        finally:
+            self.assertEqual(pool.close(), 0)
+
+
+def _stat(pid: int) -> tuple[str, int]:
+    """(command name, parent pid); ("", 0) once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            raw = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return "", 0
+    return raw.split("(", 1)[1].rsplit(")", 1)[0], int(raw.rsplit(")", 1)[1].split()[1])
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        for child in _children(todo.pop()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+class Zygote(unittest.TestCase):
+    def test_a_job_outlives_its_killed_zygote_and_the_pool_goes_on(self):
+        # The supervisor (the sandbox's Python whose parent is bwrap) has one
+        # child, the zygote, which forks the job processes. Killed from
+        # outside, its running job is inherited by the supervisor (the
+        # subreaper) and still delivers; a new zygote serves the next job.
+        pool = Pool("--sandbox", "bwrap", "--trust", "restricted")
+        try:
+            ports = [{"name": "n", "type": "integer"}]
+            job = make_job("import time\ndef run(i, p, c):\n    time.sleep(1.5)\n    return {'n': 7}\n",
+                           outputs=ports)
+            pool.submit(job)
+            pool.wait_for(job["job"], "started")
+            supervisor = next(p for p in _descendants(pool.proc.pid)
+                              if _stat(p)[0].startswith("python") and _stat(_stat(p)[1])[0] == "bwrap")
+            zygotes = _children(supervisor)
+            self.assertEqual(len(zygotes), 1, zygotes)
+            os.kill(zygotes[0], signal.SIGKILL)
+            fin = pool.finished(job["job"])
+            self.assertEqual(fin.get("outputs"), {"n": 7}, fin)
+            after = pool.run(make_job("def run(i, p, c):\n    return {'n': 8}\n", outputs=ports))
+            self.assertEqual(after.get("outputs"), {"n": 8}, after)
+            # The job's process, inherited, is gone once reaped: one child again.
+            deadline = time.monotonic() + 5
+            while len(_children(supervisor)) != 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            now = _children(supervisor)
+            self.assertEqual(len(now), 1, now)
+            self.assertNotEqual(now, zygotes)
         finally:
             self.assertEqual(pool.close(), 0)
 
