@@ -906,9 +906,10 @@ def _zygote_main(sock: socket.socket, plan: LandlockPlan | None, prelude: ChildP
             if not request:
                 return 0     # the supervisor is gone
             job_dir = request.decode()
-            fds = []
+            fds: list[tuple[int, int]] = []
             try:
-                fds = [os.pipe() for _ in range(5)]   # control, events, stdout, stderr, query replies
+                for _ in range(5):   # control, events, stdout, stderr, query replies
+                    fds.append(os.pipe())
                 pid = os.fork()
             except OSError as e:
                 for r, w in fds:
@@ -962,6 +963,7 @@ class Zygote:
         theirs.close()
         self.sock.setblocking(False)
         self.alive = True
+        self.reaped = False                # waited for: its pid may belong to another process now
         self.asked: str | None = None      # the job directory of the spare asked for
         self.spares: list = []             # (pid, control, events, stdout, stderr, replies, job dir) or an OSError
         self.exited: dict[int, tuple[int, float]] = {}
@@ -977,7 +979,7 @@ class Zygote:
         try:
             while self.alive:
                 try:
-                    msg, fds, _, _ = socket.recv_fds(self.sock, 64, 5)
+                    msg, fds, _, _ = socket.recv_fds(self.sock, 512, 5)
                 except (BlockingIOError, TimeoutError):
                     return
                 except OSError:
@@ -1005,14 +1007,16 @@ class Zygote:
             self.sock.setblocking(False)
 
     def stop(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
+        if not self.reaped:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+            self.reaped = True
         self.sock.close()
         self.alive = False
 
@@ -1459,6 +1463,7 @@ class Supervisor:
                 break
             if pid == self.zygote.pid:
                 self.zygote.alive = False
+                self.zygote.reaped = True
             else:
                 exited[pid] = (status, usage.ru_utime + usage.ru_stime)
         if not self.zygote.alive and self.stdin_open:
