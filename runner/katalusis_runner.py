@@ -856,6 +856,18 @@ _SPARE = struct.Struct("=i")       # zygote -> supervisor: b"S" + pid, with the 
 _EXIT = struct.Struct("=iid")      # zygote -> supervisor: b"X" + pid, wait status, CPU seconds
 
 
+def _exited_children():
+    """(pid, wait status, CPU seconds) of each child that has ended, reaped."""
+    while True:
+        try:
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        yield pid, status, usage.ru_utime + usage.ru_stime
+
+
 def _zygote_main(sock: socket.socket, plan: LandlockPlan | None, prelude: ChildPrelude) -> int:
     """Body of the zygote: forks a job process for each job directory the
     supervisor sends, hands back the pid and the supervisor's ends of its
@@ -934,15 +946,9 @@ def _zygote_main(sock: socket.socket, plan: LandlockPlan | None, prelude: ChildP
                 for r, w in fds:
                     os.close(r)
                     os.close(w)
-        while True:
+        for pid, status, cpu in _exited_children():
             try:
-                pid, status, usage = os.wait4(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
-            try:
-                sock.send(b"X" + _EXIT.pack(pid, status, usage.ru_utime + usage.ru_stime))
+                sock.send(b"X" + _EXIT.pack(pid, status, cpu))
             except OSError:
                 return 0
 
@@ -1454,18 +1460,12 @@ class Supervisor:
         exited, self.zygote.exited = self.zygote.exited, {}
         # The supervisor's own children: the zygote, and job processes it
         # left behind if it died (they are reparented here, the subreaper).
-        while True:
-            try:
-                pid, status, usage = os.wait4(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
+        for pid, status, cpu in _exited_children():
             if pid == self.zygote.pid:
                 self.zygote.alive = False
                 self.zygote.reaped = True
             else:
-                exited[pid] = (status, usage.ru_utime + usage.ru_stime)
+                exited[pid] = (status, cpu)
         if not self.zygote.alive and self.stdin_open:
             self.restart_zygote()
         if self.spare is not None and self.spare[0] in exited:
