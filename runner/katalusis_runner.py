@@ -856,6 +856,15 @@ _SPARE = struct.Struct("=i")       # zygote -> supervisor: b"S" + pid, with the 
 _EXIT = struct.Struct("=iid")      # zygote -> supervisor: b"X" + pid, wait status, CPU seconds
 
 
+def _drain(fd: int) -> None:
+    """Empties a non-blocking signal wakeup pipe."""
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
 def _exited_children():
     """(pid, wait status, CPU seconds) of each child that has ended, reaped."""
     while True:
@@ -905,11 +914,7 @@ def _zygote_main(sock: socket.socket, plan: LandlockPlan | None, prelude: ChildP
     while True:
         for fd, _ in poller.poll():
             if fd == wake_r:
-                try:
-                    while os.read(wake_r, 4096):
-                        pass
-                except BlockingIOError:
-                    pass
+                _drain(wake_r)
                 continue
             try:
                 request = sock.recv(4096)
@@ -1632,11 +1637,7 @@ class Supervisor:
                 for key, _ in ready:
                     fd = key.fd
                     if fd == wake_r:
-                        try:
-                            while os.read(wake_r, 4096):
-                                pass
-                        except BlockingIOError:
-                            pass
+                        _drain(wake_r)
                     elif fd == stdin_fd:
                         self.read_stdin(stdin_fd)
                     elif fd == self.zygote.sock.fileno():
