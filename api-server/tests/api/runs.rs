@@ -1255,12 +1255,13 @@ async fn a_runner_that_dies_fails_its_running_attempt_and_a_fresh_runner_takes_t
     };
     let app = spawn_app_with(pool, settings).await;
     let c = cast(&app).await;
-    // Trusted and unsandboxed, the node can reach its runner: kill it on the first attempt.
+    // Trusted and unsandboxed, the node can reach its runner (the parent of
+    // the zygote that forked it): kill it on the first attempt.
     app.create_template(
         &c.admin,
         template(
             "killer",
-            "import os, signal\ndef run(inputs, params, ctx):\n    if ctx.attempt == 1:\n        os.kill(os.getppid(), signal.SIGKILL)\n    return {'text': 'attempt %d' % ctx.attempt}\n",
+            "import os, signal, time\ndef run(inputs, params, ctx):\n    if ctx.attempt == 1:\n        with open(f'/proc/{os.getppid()}/stat') as f:\n            runner = int(f.read().rsplit(')', 1)[1].split()[1])\n        os.kill(runner, signal.SIGKILL)\n        time.sleep(5)\n    return {'text': 'attempt %d' % ctx.attempt}\n",
             json!([]),
             text_out(),
             json!({"trustLevel": "trusted", "retry": {"maxAttempts": 2}}),
