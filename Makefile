@@ -25,7 +25,7 @@ help:
 	@echo "make demo   - make run with a demo manager, client, workflows and runs (passwords in the log)"
 	@echo "make test   - formatting, clippy -D warnings, runner tests, Rust tests, the API contract fuzz, SPA checks and browser tests"
 	@echo "make test-contract - schemathesis against a live server, once per role (scripts/schemathesis.sh)"
-	@echo "make bench  - criterion benchmarks, the end-to-end engine benchmark, the task list, analytics, million-row list and task import benchmarks, one vs two API replicas"
+	@echo "make bench  - criterion benchmarks, the end-to-end engine benchmark (and side by side with n8n), the task list, analytics, million-row list and task import benchmarks, one vs two API replicas"
 	@echo "make test-k8s - CRD, operator and controller tests, then validate CRDs, chart, Pods, compose"
 	@echo "make crdgen - regenerate the CRD YAML from the Rust types"
 	@echo "make web-check / web-build / web-e2e - SPA lint+types+unit, production build, browser tests"
@@ -114,6 +114,7 @@ bench: deps-k8s
 	$(CARGO) bench -p katalusis-crds
 	$(CARGO) bench -p katalusis-import
 	$(PYTHON) bench/run_bench.py
+	BENCH_SKIP_BUILD=1 $(PYTHON) bench/versus_n8n.py
 	$(PYTHON) bench/tasks_bench.py
 	$(PYTHON) bench/analytics_bench.py
 	$(PYTHON) bench/lists_bench.py
