@@ -287,6 +287,32 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(pool.finished(job_id)["reason"], "cancelled")
         self.assertTrue(is_process_gone(pid))
 
+    def test_a_pool_loads_asyncio_into_its_job_processes_at_its_first_async_job(self):
+        # Until then its job processes are forked without it (cheaper to
+        # fork and end); an async job that comes first loads it itself.
+        pool = Pool()
+        try:
+            probe = code("""
+                import sys
+                def run(inputs, params, ctx):
+                    return {"loaded": "asyncio" in sys.modules}
+            """)
+            loaded = [{"name": "loaded", "type": "boolean", "required": True}]
+            for _ in range(2):
+                fin = pool.run(make_job(probe, trust="trusted", outputs=loaded))
+                self.assertEqual(fin.get("outputs"), {"loaded": False}, fin)
+            fin = pool.run(make_job(code("""
+                import asyncio
+                async def run(inputs, params, ctx):
+                    return {"n": await asyncio.sleep(0.01, result=3)}
+            """), mode="async", outputs=[{"name": "n", "type": "integer", "required": True}]))
+            self.assertEqual(fin.get("outputs"), {"n": 3}, fin)
+            for _ in range(2):
+                fin = pool.run(make_job(probe, trust="trusted", outputs=loaded))
+                self.assertEqual(fin.get("outputs"), {"loaded": True}, fin)
+        finally:
+            pool.close()
+
     def test_a_killed_zygote_is_replaced_and_the_jobs_it_started_end_clearly(self):
         # Without Landlock (no sandbox here) the supervisor is not the
         # subreaper: a job of the dead zygote cannot be followed, so it is
