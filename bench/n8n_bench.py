@@ -29,9 +29,7 @@ import json
 import os
 import platform
 import shutil
-import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,17 +38,15 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from run_bench import free_port, print_throughput, print_timing, throughput_result, timing_result  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N8N_DIR = os.environ.get("N8N_DIR", "/var/cache/katalusis/n8n")
 REPS = int(os.environ.get("BENCH_REPS", "5"))
 JS_FIBO = ("function fibo(n) { return n <= 1 ? n : fibo(n - 1) + fibo(n - 2); }\n"
            "return [{ json: { value: fibo(10) } }];")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class N8n:
@@ -161,14 +157,7 @@ def throughput(api, db_path, wf_id, path, runs, nodes_per_run, threads=16):
     mine = sorted(ends, key=lambda e: e[1])[-runs:]
     wall = max(e[1] for e in mine) - t0_wall
     failed = sum(1 for s, _ in mine if s != "success")
-    latencies.sort()
-
-    def pct(p):
-        return round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000, 1)
-
-    return {"runs": runs, "nodes_per_run": nodes_per_run, "threads": threads, "wall_s": round(wall, 3),
-            "runs_per_s": round(runs / wall, 1), "nodes_per_s": round(runs * nodes_per_run / wall, 1),
-            "play_p50_ms": pct(50), "play_p99_ms": pct(99), "failed": failed}
+    return throughput_result(runs, nodes_per_run, threads, wall, latencies, failed)
 
 
 def main():
@@ -216,9 +205,8 @@ def main():
             if key in ("T1", "T40"):
                 runs = 200 if key == "T1" else 50
                 throughput(api, db_path, wf["id"], path, 4, count)   # warm-up
-                r = results[key] = throughput(api, db_path, wf["id"], path, runs, count)
-                print(f"{key:>5}: {r['runs_per_s']} runs/s, {r['nodes_per_s']} nodes/s, wall {r['wall_s']} s, "
-                      f"Play p50 {r['play_p50_ms']} ms p99 {r['play_p99_ms']} ms, failed {r['failed']}", flush=True)
+                results[key] = throughput(api, db_path, wf["id"], path, runs, count)
+                print_throughput(key, results[key])
                 continue
             times = []
             for _ in range(REPS + 1):   # the first run warms caches and is not counted
@@ -226,10 +214,8 @@ def main():
                 api.call("POST", f"/webhook/{path}", {})
                 times.append(time.perf_counter() - t0)
             times = times[1:]
-            results[key] = {"median_s": round(statistics.median(times), 4), "min_s": round(min(times), 4),
-                            "max_s": round(max(times), 4), "runs_s": [round(t, 4) for t in times]}
-            print(f"{key:>5}: median {results[key]['median_s']:.3f} s  min {results[key]['min_s']:.3f} s  "
-                  f"max {results[key]['max_s']:.3f} s", flush=True)
+            results[key] = timing_result(times)
+            print_timing(key, results[key])
         report = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "n8n": version, "machine": {
             "cpus": os.cpu_count(), "platform": platform.platform(), "node": subprocess.run(
                 ["node", "--version"], capture_output=True, text=True).stdout.strip()},

@@ -226,8 +226,12 @@ def throughput(manager, dash, wf_id, runs, nodes_per_run, threads=16):
             pending.discard(ev["runId"])
             failed += ev["status"] != "succeeded"
             last = t1
-    wall = last - t0
-    latencies.sort()
+    return throughput_result(runs, nodes_per_run, threads, last - t0, latencies, failed)
+
+
+def throughput_result(runs, nodes_per_run, threads, wall, latencies, failed):
+    """A throughput scenario's figures (also those of bench/n8n_bench.py)."""
+    latencies = sorted(latencies)
 
     def pct(p):
         return round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000, 1)
@@ -235,6 +239,21 @@ def throughput(manager, dash, wf_id, runs, nodes_per_run, threads=16):
     return {"runs": runs, "nodes_per_run": nodes_per_run, "threads": threads, "wall_s": round(wall, 3),
             "runs_per_s": round(runs / wall, 1), "nodes_per_s": round(runs * nodes_per_run / wall, 1),
             "play_p50_ms": pct(50), "play_p99_ms": pct(99), "failed": failed}
+
+
+def print_throughput(key, r):
+    print(f"{key:>13}: {r['runs_per_s']} runs/s, {r['nodes_per_s']} nodes/s, wall {r['wall_s']} s, "
+          f"Play p50 {r['play_p50_ms']} ms p99 {r['play_p99_ms']} ms, failed {r['failed']}", flush=True)
+
+
+def timing_result(times):
+    """A latency scenario's figures from its measured run times (seconds)."""
+    return {"median_s": round(statistics.median(times), 4), "min_s": round(min(times), 4),
+            "max_s": round(max(times), 4), "runs_s": [round(t, 4) for t in times]}
+
+
+def print_timing(key, r):
+    print(f"{key:>13}: median {r['median_s']:.3f} s  min {r['min_s']:.3f} s  max {r['max_s']:.3f} s", flush=True)
 
 
 def sandbox_memory():
@@ -339,9 +358,7 @@ def main():
                 runs, width = (200, 1) if key == "T1" else (50, 40)
                 throughput(manager, dash, wf["id"], 4, width)   # warm-up
                 results[key] = throughput(manager, dash, wf["id"], runs, width)
-                r = results[key]
-                print(f"{key:>13}: {r['runs_per_s']} runs/s, {r['nodes_per_s']} nodes/s, wall {r['wall_s']} s, "
-                      f"Play p50 {r['play_p50_ms']} ms p99 {r['play_p99_ms']} ms, failed {r['failed']}", flush=True)
+                print_throughput(key, results[key])
                 continue
             times = []
             for _ in range(REPS + 1):  # the first run warms caches and is not counted
@@ -363,10 +380,8 @@ def main():
                     "duration_ms": q.get("durationMs"), "row_count": q["outputs"]["rowCount"],
                     # From the Query's start to the counting node's start: the rows have reached it.
                     "to_next_node_ms": round((iso(nxt["startedAt"]) - iso(q["startedAt"])) * 1000)}
-            results[key] = {"median_s": round(statistics.median(times), 4), "min_s": round(min(times), 4),
-                            "max_s": round(max(times), 4), "runs_s": [round(t, 4) for t in times]}
-            print(f"{key:>13}: median {results[key]['median_s']:.3f} s  min {results[key]['min_s']:.3f} s  "
-                  f"max {results[key]['max_s']:.3f} s", flush=True)
+            results[key] = timing_result(times)
+            print_timing(key, results[key])
         if "T1" in results or "T40" in results:
             sizes = sandbox_memory()
             results["warm_sandboxes"] = {"count": len(sizes), "pss_kib": sizes}
