@@ -153,3 +153,61 @@ async fn a_run_claimed_by_another_replica_is_fenced_and_nothing_more_of_it_is_st
     sink.flush().await;
     assert_eq!(stored(&app.db, run, last).await.len(), 1);
 }
+
+/// A commit whose answer is lost (the database went away as it committed)
+/// is retried together with what the run queued meanwhile: the entries it
+/// stored are not stored twice, and the later ones are not taken for stored.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_retry_after_a_commit_whose_answer_was_lost_stores_what_was_queued_since(
+    pool: MySqlPool,
+) {
+    let app = spawn_app(pool).await;
+    let c = cast(&app).await;
+    let wf = text_pipeline(&app, &c).await;
+    let run = start(&app, &c.manager, wf, json!({})).await;
+    wait_final(&app, &c.manager, run).await;
+    let last: u64 = sqlx::query_scalar("SELECT MAX(seq) FROM run_event WHERE run_id = ?")
+        .bind(run)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    // The lost commit: the run's first two events are stored, and its store
+    // does not know it.
+    for i in 0..2u64 {
+        sqlx::query("INSERT INTO run_event (run_id, seq, kind, data, created_at) VALUES (?, ?, ?, ?, NOW(3))")
+            .bind(run)
+            .bind(last + 1 + i)
+            .bind(kind::PROGRESS)
+            .bind(json!({"i": i}).to_string())
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+
+    let store = RunStore::start(app.db.clone(), app.state.executor.replica().clone());
+    let (live, mut published) = broadcast::channel(64);
+    let sink = EventSink::start(&store, run, c.client.user_id, last, live, true);
+    for i in 0..5 {
+        sink.emit(kind::PROGRESS, json!({"i": i}));
+    }
+    tokio::time::timeout(Duration::from_secs(10), sink.flush())
+        .await
+        .expect("the retried entries are committed");
+
+    let rows = stored(&app.db, run, last).await;
+    let seqs: Vec<u64> = rows.iter().map(|r| r.0).collect();
+    assert_eq!(seqs, (last + 1..=last + 5).collect::<Vec<_>>());
+    for (i, (_, data)) in rows.iter().enumerate() {
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(data).unwrap(),
+            json!({"i": i}),
+            "event {i}"
+        );
+    }
+    for i in 0..5u64 {
+        let ev = published.try_recv().expect("every event is published");
+        assert_eq!((ev.run_id, ev.seq), (run, last + 1 + i));
+    }
+    assert_eq!(sink.status().unstored, 0);
+    assert!(sink.status().failing_since.is_none());
+}

@@ -58,6 +58,14 @@ pub async fn spawn_app_routes(
     client: Option<kube::Client>,
     extra: utoipa_axum::router::OpenApiRouter<katalusis_api::state::AppState>,
 ) -> TestApp {
+    // TEST_LOG=<filter> shows the server's logs of a test run.
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_thread_names(true)
+            .with_test_writer()
+            .try_init();
+    }
     let state = katalusis_api::state_with(db.clone(), settings, client).expect("state");
     state.executor.replica().registered().await;
     katalusis_api::bootstrap::ensure_admin(&state.db, &state.settings, &state.hasher)

@@ -133,9 +133,12 @@ enum Write {
 
 /// Writes the batches of several runs in one transaction: each run's state
 /// writes in its order, then every event and log line in one `INSERT` each.
-/// A batch marked `retry` whose events are already stored was committed by
-/// an attempt whose answer was lost: it is not written twice. (Its state
-/// writes are idempotent anyway.)
+/// A batch marked `retry` may begin with entries an attempt whose answer was
+/// lost committed: their events (a prefix of the batch's, up to the run's
+/// last stored sequence number) are not inserted twice. Entries queued
+/// after that attempt are written, and so are the batch's state writes,
+/// all of them in order: each sets absolute values, so writing the
+/// committed ones again before the rest leaves what writing each once does.
 ///
 /// The claims of claimed runs are checked and locked first, in the same
 /// transaction: a run another replica took over is not written, and is
@@ -146,14 +149,12 @@ pub(super) async fn write_runs(
     me: &str,
 ) -> Result<Vec<u64>, sqlx::Error> {
     let now = Utc::now();
-    let mut skip = vec![false; runs.len()];
+    // Per batch, the last sequence number already stored: its events up to
+    // it are not inserted again.
+    let mut stored_through = vec![0; runs.len()];
     for (i, b) in runs.iter().enumerate() {
-        let has_events = b.entries.iter().any(|p| p.op.is_none());
-        if b.retry
-            && has_events
-            && crate::db::runs::last_event_seq(db, b.run_id).await? >= b.first_seq
-        {
-            skip[i] = true;
+        if b.retry && b.entries.iter().any(|p| p.op.is_none()) {
+            stored_through[i] = crate::db::runs::last_event_seq(db, b.run_id).await?;
         }
     }
     let mut tx = db.begin().await?;
@@ -168,17 +169,19 @@ pub(super) async fn write_runs(
         .filter(|id| !held.contains(id))
         .collect();
     let mut events: Vec<(u64, u64, &Pending)> = Vec::new();
-    for (b, _) in runs
+    for (b, stored_through) in runs
         .iter()
-        .zip(&skip)
-        .filter(|(b, s)| !**s && !fenced.contains(&b.run_id))
+        .zip(&stored_through)
+        .filter(|(b, _)| !fenced.contains(&b.run_id))
     {
         let mut seq = b.first_seq;
         for (p, w) in b.entries.iter().zip(plan_writes(&b.entries)) {
             match (w, &p.op) {
                 (Write::Skip, _) => {}
                 (Write::Event, _) => {
-                    events.push((b.run_id, seq, p));
+                    if seq > *stored_through {
+                        events.push((b.run_id, seq, p));
+                    }
                     seq += 1;
                 }
                 (Write::Apply, Some(op)) => apply(&mut tx, b.run_id, op).await?,
