@@ -107,6 +107,14 @@ DEFAULT_ALLOWED_MODULES = (
 # look as if the node made them; these harmless helpers are always allowed.
 IMPLICIT_MODULES = ("_strptime", "encodings")
 
+# What a pool loads into its zygote once one of its jobs has used it, so the
+# job processes forked after that start with it loaded: the modules nodes
+# may import by default and the helpers the runner loads for some jobs. A
+# pool starts without them: every module the zygote holds makes each fork
+# and exit of a job process dearer (page tables to copy and tear down), for
+# nodes that never use it.
+PRELOADABLE = frozenset(DEFAULT_ALLOWED_MODULES) | {"inspect"}
+
 DEFAULT_LIMITS = {
     "timeout_seconds": 300,
     "memory_mib": 512,
@@ -743,6 +751,7 @@ def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job
         # Temporary files go to the job's own directory, the only writable place.
         os.environ["TMPDIR"] = os.environ["HOME"] = job_dir
         tempfile.tempdir = job_dir
+        loaded_before = {m for m in PRELOADABLE if m in sys.modules}
         payload = bytearray()
         while True:
             chunk = os.read(4, 1 << 20)
@@ -763,6 +772,9 @@ def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job
         except MemoryError:
             outcome = {"t": "done", "status": "failed", "reason": "memory",
                        "message": f"The node exceeded its memory limit of {limits['memory_mib']} MiB.", "traceback": None}
+        learned = [m for m in PRELOADABLE if m in sys.modules and m not in loaded_before]
+        if learned:
+            outcome["learned"] = learned
         # Output written before the result must reach the pipes before it:
         # the supervisor finishes the job as soon as the result arrives.
         for stream in (sys.stdout, sys.stderr):
@@ -853,7 +865,7 @@ def _run_node(job: dict, pipe: _EventPipe, tmp_dir: str, guards_on: bool) -> dic
 # --------------------------------------------------------------------------
 
 _SPARE = struct.Struct("=i")       # zygote -> supervisor: b"S" + pid, with the job's pipe ends
-_LOAD_ASYNCIO = b"A"               # supervisor -> zygote: load asyncio into the next job processes
+_PRELOAD = b"I"                    # supervisor -> zygote: b"I" + module names (one a line) to load
 _EXIT = struct.Struct("=iid")      # zygote -> supervisor: b"X" + pid, wait status, CPU seconds
 
 
@@ -889,6 +901,7 @@ def _zygote_main(sock: socket.socket, plan: LandlockPlan | None, prelude: ChildP
     almost nothing between forks, and the page tables are copied on the
     other core while the supervisor goes on handling events."""
     import gc
+    import importlib
     gc.freeze()
     for s in (signal.SIGTERM, signal.SIGINT):
         signal.signal(s, signal.SIG_DFL)
@@ -923,8 +936,13 @@ def _zygote_main(sock: socket.socket, plan: LandlockPlan | None, prelude: ChildP
                 return 0
             if not request:
                 return 0     # the supervisor is gone
-            if request == _LOAD_ASYNCIO:
-                import asyncio  # noqa: F401
+            if request[:1] == _PRELOAD:
+                for name in request[1:].decode().split("\n"):
+                    if name in PRELOADABLE:
+                        try:
+                            importlib.import_module(name)
+                        except Exception:
+                            pass   # a restricted pool's view may lack it: its jobs fail to import it too
                 gc.freeze()
                 continue
             job_dir = request.decode()
@@ -981,7 +999,8 @@ class Zygote:
         self.alive = True
         self.reaped = False                # waited for: its pid may belong to another process now
         self.asked: str | None = None      # the job directory of the spare asked for
-        self.asyncio = False               # whether it forks job processes with asyncio loaded
+        self.preloaded: set[str] = set()   # what it was asked to load into the job processes it forks
+        self.stale: set[str] = set()       # job directories of spares forked before the last of that
         self.spares: list = []             # (pid, control, events, stdout, stderr, replies, job dir) or an OSError
         self.exited: dict[int, tuple[int, float]] = {}
 
@@ -989,16 +1008,22 @@ class Zygote:
         self.sock.send(job_dir.encode())
         self.asked = job_dir
 
-    def load_asyncio(self) -> None:
-        """From the next spare asked for on, job processes start with asyncio
-        loaded. Sent at a pool's first async job (which loads it itself)."""
-        if self.asyncio or not self.alive:
-            return
+    def preload(self, names) -> bool:
+        """From the next spare asked for on, job processes start with these
+        (of PRELOADABLE) loaded; spares asked for before are stale. True
+        when that is news to the zygote."""
+        new = sorted({n for n in names if isinstance(n, str) and n in PRELOADABLE} - self.preloaded)
+        if not new or not self.alive:
+            return False
         try:
-            self.sock.send(_LOAD_ASYNCIO)
+            self.sock.send(_PRELOAD + "\n".join(new).encode())
         except OSError:
-            return
-        self.asyncio = True
+            return False
+        self.preloaded.update(new)
+        if self.asked is not None:
+            self.stale.add(self.asked)
+        self.stale.update(s[-1] for s in self.spares if not isinstance(s, OSError))
+        return True
 
     def receive(self, timeout: float | None = 0.0) -> None:
         """Reads what the zygote sent; with a timeout (None: no limit), waits
@@ -1274,7 +1299,8 @@ class Supervisor:
         if job.get("_disable_python_guards") and self.testing:
             guards_on = False
         if job.get("mode") == "async":
-            self.zygote.load_asyncio()
+            # Loaded by the job itself; the job processes forked after it start with it.
+            self.zygote.preload(("asyncio",))
         rj = RunningJob(job, received)
         try:
             spare = self.take_spare()
@@ -1325,6 +1351,14 @@ class Supervisor:
             got = self.zygote.spares.pop(0)
             if isinstance(got, OSError):
                 self.spare_error = got
+            elif got[-1] in self.zygote.stale:
+                # Forked before the zygote loaded what the pool's jobs use.
+                self.zygote.stale.discard(got[-1])
+                self.drop_spare_tuple(got)
+                try:
+                    self.ask_spare()
+                except OSError as e:
+                    self.spare_error = e
             elif self.spare is None:
                 self.spare = got
             else:   # one spare is asked for at a time; never two
@@ -1475,6 +1509,9 @@ class Supervisor:
         elif t == "done" and rj.done is None:
             rj.done = msg
             self.completed.append(rj)
+            learned = msg.get("learned")
+            if isinstance(learned, list) and self.zygote.preload(learned):
+                self.drop_spare()
 
     # -- lifecycle -------------------------------------------------------
     def kill(self, rj: RunningJob) -> None:
@@ -2175,25 +2212,25 @@ def _launch(mode: str, trust: str, max_pids: int, base: list[str], egress_allow,
 # Entry point
 # --------------------------------------------------------------------------
 
-def _preimport(asyncio_too: bool = True) -> None:
-    """Warm the pool: everything a typical node imports is loaded once.
+def _preimport(everything: bool = True) -> None:
+    """Loads what nodes import, once, before anything forks.
 
-    A pool leaves asyncio out (`asyncio_too=False`) until its first async
-    job: with ssl and the rest it loads (38 modules, 40 more mappings) it
-    made every fork and exit of a job process about 0.55 ms of CPU dearer
-    here, a third of that cost, for nodes that never use it. The sandbox's
-    view of the standard library is built with it."""
-    if asyncio_too:
-        import asyncio  # noqa: F401
-    import inspect  # noqa: F401
+    A pool (`everything=False`) loads only what C code imports on a node's
+    behalf, which the Python guards could not tell from the node's own
+    imports; the rest of PRELOADABLE its zygote loads once a job used it
+    (see Zygote.preload). Loading all of it up front made every fork and
+    exit of a job process about 0.6 ms of CPU dearer here (asyncio alone,
+    with ssl and the rest it loads, 0.55 ms), for nodes that use none of
+    it. The sandbox's view of the standard library is built with all of it
+    (`everything=True`)."""
     import linecache  # noqa: F401
     import encodings.idna  # noqa: F401  (str.encode("idna"), socket name lookups; needs stringprep)
     import importlib
     for name in IMPLICIT_MODULES:
         importlib.import_module(name)
-    for name in DEFAULT_ALLOWED_MODULES:
-        if name == "asyncio" and not asyncio_too:
-            continue
+    if not everything:
+        return
+    for name in sorted(PRELOADABLE):
         try:
             importlib.import_module(name)
         except ImportError:
@@ -2254,7 +2291,7 @@ def main(argv: list[str]) -> int:
     if inside:
         sys.dont_write_bytecode = True   # the Python installation is read-only in the sandbox
     if mode == "serve":
-        _preimport(asyncio_too=False)
+        _preimport(everything=False)
         import gc
         gc.collect()
         gc.freeze()   # keep the collector in forked children away from the shared heap

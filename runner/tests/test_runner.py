@@ -313,6 +313,45 @@ class Lifecycle(unittest.TestCase):
         finally:
             pool.close()
 
+    def test_a_pool_loads_what_its_jobs_imported_into_the_job_processes_after_them(self):
+        # A pool starts without the modules nodes may import; once a job
+        # imported one, the job processes forked after it start with it.
+        pool = Pool()
+        try:
+            probe = code("""
+                import sys
+                def run(inputs, params, ctx):
+                    return {"loaded": sorted(m for m in ("statistics", "difflib") if m in sys.modules)}
+            """)
+            loaded = [{"name": "loaded", "type": "array", "required": True}]
+            for _ in range(2):
+                fin = pool.run(make_job(probe, trust="trusted", outputs=loaded))
+                self.assertEqual(fin.get("outputs"), {"loaded": []}, fin)
+            fin = pool.run(make_job(code("""
+                import statistics
+                def run(inputs, params, ctx):
+                    return {"m": statistics.median([1, 5, 3])}
+            """), outputs=[{"name": "m", "type": "integer", "required": True}]))
+            self.assertEqual(fin.get("outputs"), {"m": 3}, fin)
+            for _ in range(2):
+                fin = pool.run(make_job(probe, trust="trusted", outputs=loaded))
+                self.assertEqual(fin.get("outputs"), {"loaded": ["statistics"]}, fin)
+            # A module outside what pools preload is not loaded for the others.
+            fin = pool.run(make_job(code("""
+                import xml.dom
+                def run(inputs, params, ctx):
+                    return {}
+            """), trust="trusted"))
+            self.assertEqual(fin.get("status"), "succeeded", fin)
+            fin = pool.run(make_job(code("""
+                import sys
+                def run(inputs, params, ctx):
+                    return {"xml": "xml.dom" in sys.modules}
+            """), trust="trusted", outputs=[{"name": "xml", "type": "boolean", "required": True}]))
+            self.assertEqual(fin.get("outputs"), {"xml": False}, fin)
+        finally:
+            pool.close()
+
     def test_a_killed_zygote_is_replaced_and_the_jobs_it_started_end_clearly(self):
         # Without Landlock (no sandbox here) the supervisor is not the
         # subreaper: a job of the dead zygote cannot be followed, so it is
