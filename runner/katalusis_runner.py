@@ -1753,6 +1753,11 @@ class Supervisor:
 # Where the runner file appears inside the sandbox (read-only).
 SANDBOX_RUNNER = "/tmp/.katalusis/katalusis_runner.py"
 
+# Inside the sandbox the runner is imported from its compiled form (see
+# compile_runner) rather than run as a script.
+_IMPORT_RUNNER = ("import sys; sys.path.insert(0, {dir!r}); import katalusis_runner as r; del sys.path[0]; "
+                  "sys.exit(r.main(sys.argv[1:]))")
+
 # Trusted pools get their own network namespace; slirp4netns (a user-mode
 # TCP/IP stack) gives it outbound access with host-loopback forwarding off.
 SLIRP4NETNS = os.environ.get("KATALUSIS_RUNNER_SLIRP4NETNS", "/usr/bin/slirp4netns")
@@ -1910,9 +1915,28 @@ def supervisor_lib(dest: str) -> None:
         shutil.copy2(spec.origin, os.path.join(dest, os.path.basename(spec.origin)))
 
 
+def compile_runner(dest: str) -> str:
+    """Compiles this file into dest; returns the compiled file's path.
+
+    Run as a script, the file was compiled in the pool's own process: the
+    compiler's garbage stayed in the heap, about 6 MiB resident that the
+    zygote and every job process inherited (15.5 against 9.6 MiB of
+    anonymous memory), and a fork copies, and an exit tears down, the page
+    table entry of every resident page."""
+    import py_compile
+    try:
+        return py_compile.compile(os.path.realpath(__file__), cfile=os.path.join(dest, "katalusis_runner.pyc"),
+                                  doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    except py_compile.PyCompileError as e:
+        raise OSError(str(e)) from e
+
+
 def bwrap_argv(trust: str, resolv_conf: str | None = None, stdlib_view: str | None = None,
-               lib: str | None = None) -> list[str]:
-    """The bubblewrap command line for a pool of the given trust level."""
+               lib: str | None = None, compiled: str | None = None) -> list[str]:
+    """The bubblewrap command line for a pool of the given trust level;
+    `compiled` (see compile_runner) is mounted as the runner's cached
+    bytecode."""
+    import importlib.util
     prefix = os.path.realpath(sys.base_prefix)
     runner = os.path.realpath(__file__)
     argv = [BWRAP, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
@@ -1951,6 +1975,7 @@ def bwrap_argv(trust: str, resolv_conf: str | None = None, stdlib_view: str | No
     # checkout that itself lives under /tmp is not hidden by that tmpfs.
     argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
              "--dir", os.path.dirname(SANDBOX_RUNNER), "--ro-bind", runner, SANDBOX_RUNNER, "--chdir", "/tmp",
+             *(["--ro-bind", compiled, importlib.util.cache_from_source(SANDBOX_RUNNER)] if compiled else []),
              *(["--ro-bind", lib, SUPERVISOR_LIB] if lib else []),
              "--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--setenv", "PATH", path,
              "--setenv", "LANG", "C.UTF-8"]
@@ -2098,6 +2123,14 @@ def launch_sandboxed(mode: str, trust: str, max_pids: int, egress_allow=(), egre
         os.fchmod(fd, 0o644)
         os.close(fd)
     view = lib = None
+    code = tempfile.mkdtemp(prefix="katalusis-code-")
+    try:
+        compiled = compile_runner(code)
+    except OSError as e:
+        compiled = None
+        sys.stderr.write(json.dumps({"v": 1, "type": "log", "job": None, "level": "warning", "stream": "stderr",
+                                     "ts": time.time(), "msg": f"The runner could not be compiled ahead ({e}); "
+                                     "the pool compiles it itself."}) + "\n")
     if trust == "restricted":
         # The module allow-list enforced below Python: the sandbox's standard
         # library holds only the allowed modules and what the pool loads.
@@ -2115,16 +2148,18 @@ def launch_sandboxed(mode: str, trust: str, max_pids: int, egress_allow=(), egre
         except OSError:
             pass   # no ctypes: jobs are not confined, and the executor then gives every run its own pool
     try:
-        return _launch(mode, trust, max_pids, bwrap_argv(trust, resolv, view, lib), egress_allow, egress_deny)
+        return _launch(mode, trust, max_pids, bwrap_argv(trust, resolv, view, lib, compiled), egress_allow,
+                       egress_deny, compiled is not None)
     finally:
         if resolv:
             os.unlink(resolv)
-        for d in (view, lib):
+        for d in (view, lib, code):
             if d:
                 shutil.rmtree(d, ignore_errors=True)
 
 
-def _launch(mode: str, trust: str, max_pids: int, base: list[str], egress_allow, egress_deny) -> int:
+def _launch(mode: str, trust: str, max_pids: int, base: list[str], egress_allow, egress_deny,
+            compiled: bool = False) -> int:
     exe = os.path.realpath(sys.executable)
     # Preflight: prove the sandbox can be built before taking jobs.
     try:
@@ -2159,8 +2194,8 @@ def _launch(mode: str, trust: str, max_pids: int, base: list[str], egress_allow,
             os.set_inheritable(fd, False)
         base = base + ["--info-fd", str(info_w), "--block-fd", str(block_r)]
         pass_fds = (info_w, block_r)
-    argv = base + ["--", exe, "-I", SANDBOX_RUNNER, mode, "--sandbox", "none", "--trust", trust,
-                   "--inside-sandbox"]
+    entry = ["-c", _IMPORT_RUNNER.format(dir=os.path.dirname(SANDBOX_RUNNER))] if compiled else [SANDBOX_RUNNER]
+    argv = base + ["--", exe, "-I", *entry, mode, "--sandbox", "none", "--trust", trust, "--inside-sandbox"]
     try:
         child = subprocess.Popen(argv, preexec_fn=join_cgroup, close_fds=True, pass_fds=pass_fds)
     except OSError as e:

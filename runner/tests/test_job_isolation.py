@@ -9,6 +9,7 @@ kernel.
 
 import ctypes
 import os
+import sys
 import textwrap
 import unittest
 
@@ -83,6 +84,21 @@ class JobsOfOnePoolAreIsolated:
     def test_the_pool_reports_landlock(self):
         ready = self.pool.wait_for(None, "ready")
         self.assertEqual(ready.get("isolation"), "landlock", ready)
+
+    def test_the_pool_runs_the_runner_compiled_ahead(self):
+        # Compiled outside, imported inside: compiling it in the pool left
+        # the compiler's garbage in the heap every job process inherits.
+        fin = self.pool.run(make_job(textwrap.dedent("""
+            import sys
+            def run(inputs, params, ctx):
+                m = sys.modules.get("katalusis_runner")
+                return {"r": {"imported": m is not None and m.__name__ != "__main__",
+                              "cached": m is not None and m.__cached__}}
+        """), trust=self.trust, _disable_python_guards=True, outputs=[{"name": "r", "type": "object"}]))
+        self.assertEqual(fin["status"], "succeeded", fin)
+        self.assertEqual(fin["outputs"]["r"], {"imported": True,
+                                               "cached": "/tmp/.katalusis/__pycache__/katalusis_runner.cpython-"
+                                               f"{sys.version_info[0]}{sys.version_info[1]}.pyc"}, fin)
 
     def test_a_job_cannot_reach_another_running_job(self):
         holder = make_job(HOLDER, trust=self.trust, _disable_python_guards=True, limits={"timeout_seconds": 60})
