@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use katalusis_api::executor::events::{kind, EventSink, RunStore};
+use katalusis_api::executor::events::{kind, EventSink, RunEvent, RunStore};
 use serde_json::json;
 use sqlx::MySqlPool;
 use tokio::sync::broadcast;
 
-use crate::runs::{cast, start, text_pipeline, wait_final};
-use crate::support::spawn_app;
+use crate::runs::{cast, start, text_pipeline, wait_final, Cast};
+use crate::support::{spawn_app, TestApp};
 
 async fn stored(db: &MySqlPool, run: u64, after: u64) -> Vec<(u64, String)> {
     sqlx::query_as("SELECT seq, data FROM run_event WHERE run_id = ? AND seq > ? ORDER BY seq")
@@ -21,8 +21,8 @@ async fn stored(db: &MySqlPool, run: u64, after: u64) -> Vec<(u64, String)> {
         .unwrap()
 }
 
-#[sqlx::test(migrations = "../migrations")]
-async fn a_run_whose_entries_the_database_refuses_does_not_hold_back_the_others(pool: MySqlPool) {
+/// An app with a run played to its end: (app, cast, run, its last sequence number).
+async fn finished_run(pool: MySqlPool) -> (TestApp, Cast, u64, u64) {
     let app = spawn_app(pool).await;
     let c = cast(&app).await;
     let wf = text_pipeline(&app, &c).await;
@@ -33,6 +33,37 @@ async fn a_run_whose_entries_the_database_refuses_does_not_hold_back_the_others(
         .fetch_one(&app.db)
         .await
         .unwrap();
+    (app, c, run, last)
+}
+
+/// Asserts the run's events after `after` are `{"i": 0}` … `{"i": n - 1}`,
+/// stored and published in order under the next sequence numbers.
+async fn assert_progress_stored_and_published(
+    db: &MySqlPool,
+    published: &mut broadcast::Receiver<RunEvent>,
+    run: u64,
+    after: u64,
+    n: u64,
+) {
+    let rows = stored(db, run, after).await;
+    let seqs: Vec<u64> = rows.iter().map(|r| r.0).collect();
+    assert_eq!(seqs, (after + 1..=after + n).collect::<Vec<_>>());
+    for (i, (_, data)) in rows.iter().enumerate() {
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(data).unwrap(),
+            json!({"i": i}),
+            "event {i}"
+        );
+    }
+    for i in 0..n {
+        let ev = published.try_recv().expect("every event is published");
+        assert_eq!((ev.run_id, ev.seq), (run, after + 1 + i));
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_run_whose_entries_the_database_refuses_does_not_hold_back_the_others(pool: MySqlPool) {
+    let (app, c, run, last) = finished_run(pool).await;
 
     let store = RunStore::start(app.db.clone(), app.state.executor.replica().clone());
     let (live, mut published) = broadcast::channel(64);
@@ -48,21 +79,7 @@ async fn a_run_whose_entries_the_database_refuses_does_not_hold_back_the_others(
         .await
         .expect("the good run's entries are committed although they shared a batch with the refused ones");
 
-    let rows = stored(&app.db, run, last).await;
-    let seqs: Vec<u64> = rows.iter().map(|r| r.0).collect();
-    assert_eq!(seqs, (last + 1..=last + 5).collect::<Vec<_>>());
-    for (i, (_, data)) in rows.iter().enumerate() {
-        assert_eq!(
-            serde_json::from_str::<serde_json::Value>(data).unwrap(),
-            json!({"i": i})
-        );
-    }
-    for i in 0..5u64 {
-        let ev = published
-            .try_recv()
-            .expect("the good run's events are published");
-        assert_eq!((ev.run_id, ev.seq), (run, last + 1 + i));
-    }
+    assert_progress_stored_and_published(&app.db, &mut published, run, last, 5).await;
     assert!(
         published.try_recv().is_err(),
         "nothing of the refused run is published"
@@ -94,11 +111,7 @@ async fn a_run_whose_entries_the_database_refuses_does_not_hold_back_the_others(
 async fn a_run_claimed_by_another_replica_is_fenced_and_nothing_more_of_it_is_stored(
     pool: MySqlPool,
 ) {
-    let app = spawn_app(pool).await;
-    let c = cast(&app).await;
-    let wf = text_pipeline(&app, &c).await;
-    let run = start(&app, &c.manager, wf, json!({})).await;
-    wait_final(&app, &c.manager, run).await;
+    let (app, c, run, last) = finished_run(pool).await;
     let me = app.state.executor.replica().id().to_owned();
     let claimed: Option<String> = sqlx::query_scalar("SELECT claimed_by FROM run WHERE run_id = ?")
         .bind(run)
@@ -110,11 +123,6 @@ async fn a_run_claimed_by_another_replica_is_fenced_and_nothing_more_of_it_is_st
         Some(me.as_str()),
         "Play claims the run for its replica"
     );
-    let last: u64 = sqlx::query_scalar("SELECT MAX(seq) FROM run_event WHERE run_id = ?")
-        .bind(run)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
 
     let store = RunStore::start(app.db.clone(), app.state.executor.replica().clone());
     let (live, mut published) = broadcast::channel(64);
@@ -161,16 +169,7 @@ async fn a_run_claimed_by_another_replica_is_fenced_and_nothing_more_of_it_is_st
 async fn a_retry_after_a_commit_whose_answer_was_lost_stores_what_was_queued_since(
     pool: MySqlPool,
 ) {
-    let app = spawn_app(pool).await;
-    let c = cast(&app).await;
-    let wf = text_pipeline(&app, &c).await;
-    let run = start(&app, &c.manager, wf, json!({})).await;
-    wait_final(&app, &c.manager, run).await;
-    let last: u64 = sqlx::query_scalar("SELECT MAX(seq) FROM run_event WHERE run_id = ?")
-        .bind(run)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let (app, c, run, last) = finished_run(pool).await;
     // The lost commit: the run's first two events are stored, and its store
     // does not know it.
     for i in 0..2u64 {
@@ -194,20 +193,7 @@ async fn a_retry_after_a_commit_whose_answer_was_lost_stores_what_was_queued_sin
         .await
         .expect("the retried entries are committed");
 
-    let rows = stored(&app.db, run, last).await;
-    let seqs: Vec<u64> = rows.iter().map(|r| r.0).collect();
-    assert_eq!(seqs, (last + 1..=last + 5).collect::<Vec<_>>());
-    for (i, (_, data)) in rows.iter().enumerate() {
-        assert_eq!(
-            serde_json::from_str::<serde_json::Value>(data).unwrap(),
-            json!({"i": i}),
-            "event {i}"
-        );
-    }
-    for i in 0..5u64 {
-        let ev = published.try_recv().expect("every event is published");
-        assert_eq!((ev.run_id, ev.seq), (run, last + 1 + i));
-    }
+    assert_progress_stored_and_published(&app.db, &mut published, run, last, 5).await;
     assert_eq!(sink.status().unstored, 0);
     assert!(sink.status().failing_since.is_none());
 }
