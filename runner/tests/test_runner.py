@@ -287,29 +287,31 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(pool.finished(job_id)["reason"], "cancelled")
         self.assertTrue(is_process_gone(pid))
 
+    def assert_preloaded(self, pool: Pool, names: tuple[str, ...], expected: list[str]):
+        """Of `names`, the modules two new job processes find loaded before importing anything."""
+        probe = code(f"""
+            import sys
+            def run(inputs, params, ctx):
+                return {{"loaded": sorted(m for m in {names!r} if m in sys.modules)}}
+        """)
+        for _ in range(2):
+            fin = pool.run(make_job(probe, trust="trusted",
+                                    outputs=[{"name": "loaded", "type": "array", "required": True}]))
+            self.assertEqual(fin.get("outputs"), {"loaded": expected}, fin)
+
     def test_a_pool_loads_asyncio_into_its_job_processes_at_its_first_async_job(self):
         # Until then its job processes are forked without it (cheaper to
         # fork and end); an async job that comes first loads it itself.
         pool = Pool()
         try:
-            probe = code("""
-                import sys
-                def run(inputs, params, ctx):
-                    return {"loaded": "asyncio" in sys.modules}
-            """)
-            loaded = [{"name": "loaded", "type": "boolean", "required": True}]
-            for _ in range(2):
-                fin = pool.run(make_job(probe, trust="trusted", outputs=loaded))
-                self.assertEqual(fin.get("outputs"), {"loaded": False}, fin)
+            self.assert_preloaded(pool, ("asyncio",), [])
             fin = pool.run(make_job(code("""
                 import asyncio
                 async def run(inputs, params, ctx):
                     return {"n": await asyncio.sleep(0.01, result=3)}
             """), mode="async", outputs=[{"name": "n", "type": "integer", "required": True}]))
             self.assertEqual(fin.get("outputs"), {"n": 3}, fin)
-            for _ in range(2):
-                fin = pool.run(make_job(probe, trust="trusted", outputs=loaded))
-                self.assertEqual(fin.get("outputs"), {"loaded": True}, fin)
+            self.assert_preloaded(pool, ("asyncio",), ["asyncio"])
         finally:
             pool.close()
 
@@ -318,24 +320,14 @@ class Lifecycle(unittest.TestCase):
         # imported one, the job processes forked after it start with it.
         pool = Pool()
         try:
-            probe = code("""
-                import sys
-                def run(inputs, params, ctx):
-                    return {"loaded": sorted(m for m in ("statistics", "difflib") if m in sys.modules)}
-            """)
-            loaded = [{"name": "loaded", "type": "array", "required": True}]
-            for _ in range(2):
-                fin = pool.run(make_job(probe, trust="trusted", outputs=loaded))
-                self.assertEqual(fin.get("outputs"), {"loaded": []}, fin)
+            self.assert_preloaded(pool, ("statistics", "difflib"), [])
             fin = pool.run(make_job(code("""
                 import statistics
                 def run(inputs, params, ctx):
                     return {"m": statistics.median([1, 5, 3])}
             """), outputs=[{"name": "m", "type": "integer", "required": True}]))
             self.assertEqual(fin.get("outputs"), {"m": 3}, fin)
-            for _ in range(2):
-                fin = pool.run(make_job(probe, trust="trusted", outputs=loaded))
-                self.assertEqual(fin.get("outputs"), {"loaded": ["statistics"]}, fin)
+            self.assert_preloaded(pool, ("statistics", "difflib"), ["statistics"])
             # A module outside what pools preload is not loaded for the others.
             fin = pool.run(make_job(code("""
                 import xml.dom
@@ -343,12 +335,7 @@ class Lifecycle(unittest.TestCase):
                     return {}
             """), trust="trusted"))
             self.assertEqual(fin.get("status"), "succeeded", fin)
-            fin = pool.run(make_job(code("""
-                import sys
-                def run(inputs, params, ctx):
-                    return {"xml": "xml.dom" in sys.modules}
-            """), trust="trusted", outputs=[{"name": "xml", "type": "boolean", "required": True}]))
-            self.assertEqual(fin.get("outputs"), {"xml": False}, fin)
+            self.assert_preloaded(pool, ("xml.dom",), [])
         finally:
             pool.close()
 
