@@ -2123,14 +2123,6 @@ def launch_sandboxed(mode: str, trust: str, max_pids: int, egress_allow=(), egre
         os.fchmod(fd, 0o644)
         os.close(fd)
     view = lib = None
-    code = tempfile.mkdtemp(prefix="katalusis-code-")
-    try:
-        compiled = compile_runner(code)
-    except OSError as e:
-        compiled = None
-        sys.stderr.write(json.dumps({"v": 1, "type": "log", "job": None, "level": "warning", "stream": "stderr",
-                                     "ts": time.time(), "msg": f"The runner could not be compiled ahead ({e}); "
-                                     "the pool compiles it itself."}) + "\n")
     if trust == "restricted":
         # The module allow-list enforced below Python: the sandbox's standard
         # library holds only the allowed modules and what the pool loads.
@@ -2147,6 +2139,14 @@ def launch_sandboxed(mode: str, trust: str, max_pids: int, egress_allow=(), egre
             supervisor_lib(lib)
         except OSError:
             pass   # no ctypes: jobs are not confined, and the executor then gives every run its own pool
+    code = compiled = None
+    try:
+        code = tempfile.mkdtemp(prefix="katalusis-code-")
+        compiled = compile_runner(code)
+    except OSError as e:
+        sys.stderr.write(json.dumps({"v": 1, "type": "log", "job": None, "level": "warning", "stream": "stderr",
+                                     "ts": time.time(), "msg": f"The runner could not be compiled ahead ({e}); "
+                                     "the pool compiles it itself."}) + "\n")
     try:
         return _launch(mode, trust, max_pids, bwrap_argv(trust, resolv, view, lib, compiled), egress_allow,
                        egress_deny, compiled is not None)
