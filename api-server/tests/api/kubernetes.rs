@@ -685,6 +685,56 @@ async fn cancel_sets_spec_cancel_and_the_run_ends_cancelled_with_its_pod_deleted
     .await;
 }
 
+/// A Run deleted from the cluster while its run is unfinished fails the run
+/// with that reason; the re-lists every second meanwhile (which look the Run
+/// up before calling it gone) keep the runs whose Run exists.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_run_whose_run_resource_is_deleted_fails_with_that_reason(pool: MySqlPool) {
+    let fake = FakeApi::new();
+    let app = spawn_app_on(pool, k8s_settings(), Some(fake.client())).await;
+    let _cluster = start_cluster(&fake, &app, always_execute);
+    let c = cast(&app).await;
+    app.create_template(
+        &c.admin,
+        template(
+            "slow",
+            "import time\ndef run(inputs, params, ctx):\n    time.sleep(30)\n    return {'text': 'late'}\n",
+            json!([]),
+            text_out(),
+            json!({}),
+        ),
+    )
+    .await;
+    let wf = workflow(
+        &app,
+        &c.manager,
+        c.client.user_id,
+        vec![node("slow", "slow")],
+        vec![],
+    )
+    .await;
+    let kept = start(&app, &c.manager, wf, json!({})).await;
+    let gone = start(&app, &c.manager, wf, json!({})).await;
+    eventually("both Runs created", 10, || {
+        (fake.objects(RUNS).len() == 2).then_some(())
+    })
+    .await;
+    let runs: Api<katalusis_crds::resources::Run> = Api::namespaced(fake.client(), "default");
+    runs.delete(&format!("run-{gone}"), &kube::api::DeleteParams::default())
+        .await
+        .expect("delete the Run");
+    let failed = wait_final(&app, &c.manager, gone).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(
+        failed["message"], "the run's Run resource was deleted from the cluster",
+        "{failed}"
+    );
+    // Several re-lists later the other run is still running.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let other = app.get(&format!("/api/runs/{kept}"), &c.manager).await;
+    assert_eq!(other.body["status"], "running", "{}", other.body);
+}
+
 pub(crate) async fn token_of(fake: &FakeApi, run: u64) -> String {
     let secret = fake
         .objects(SECRETS)

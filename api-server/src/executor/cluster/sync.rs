@@ -122,6 +122,18 @@ impl Cluster {
         tracing::warn!(run_id, message, "run failed: its Run resource is gone");
     }
 
+    /// Whether the run's Run is gone from the cluster now (an unanswered
+    /// read says no: the next re-list asks again).
+    async fn is_gone(&self, run_id: u64) -> bool {
+        match self.runs_api().get_opt(&run_name(run_id)).await {
+            Ok(run) => run.is_none(),
+            Err(e) => {
+                tracing::warn!(run_id, error = %e, "could not read a Run missing from the list");
+                false
+            }
+        }
+    }
+
     /// Re-lists every Run and Workflow: catches up on anything a broken
     /// watch missed, fails runs whose Run is gone, re-sends cancels and
     /// re-applies Workflow mirrors that are missing or outdated.
@@ -164,7 +176,10 @@ impl Cluster {
             .map_err(db_err)?
         {
             match present.get(&row.run_id) {
-                None if !creating.contains(&row.run_id) => {
+                // Absent from the list, but its Run may have been created
+                // after the list was taken (and left `creating` before the
+                // snapshot above): only a Run that is gone now has vanished.
+                None if !creating.contains(&row.run_id) && self.is_gone(row.run_id).await => {
                     self.vanished(
                         row.run_id,
                         "the run's Run resource was deleted from the cluster",
