@@ -232,7 +232,9 @@ class Logging(unittest.TestCase):
             secret_params=["token", "pin"])
         fin = POOL.run(job)
         self.assertEqual(fin["reason"], "error", fin)
-        everything = json.dumps(POOL.events_of(job["job"]))
+        # Without the runner's own numbers (a timestamp may well contain 4711).
+        everything = json.dumps([{k: v for k, v in e.items() if k not in ("ts", "pid", "duration_ms")}
+                                 for e in POOL.events_of(job["job"])])
         self.assertNotIn("hunter2-secret", everything)
         self.assertNotIn("4711", everything)
         self.assertIn("token is ***", everything)
