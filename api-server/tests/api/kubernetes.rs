@@ -621,11 +621,12 @@ async fn an_oom_killed_pod_fails_its_node_with_reason_memory_in_mysql_and_sse(po
     assert_eq!(kept.body["status"], "failed");
 }
 
-#[sqlx::test(migrations = "../migrations")]
-async fn cancel_sets_spec_cancel_and_the_run_ends_cancelled_with_its_pod_deleted(pool: MySqlPool) {
+/// An app in Kubernetes mode with its cluster, and a workflow of one node
+/// `slow` that logs "sleeping" and sleeps 30 s: (fake API, app, cluster, cast, workflow id).
+async fn slow_workflow_in_a_cluster(pool: MySqlPool) -> (FakeApi, TestApp, Cluster, Cast, u64) {
     let fake = FakeApi::new();
     let app = spawn_app_on(pool, k8s_settings(), Some(fake.client())).await;
-    let _cluster = start_cluster(&fake, &app, always_execute);
+    let cluster = start_cluster(&fake, &app, always_execute);
     let c = cast(&app).await;
     app.create_template(
         &c.admin,
@@ -646,6 +647,12 @@ async fn cancel_sets_spec_cancel_and_the_run_ends_cancelled_with_its_pod_deleted
         vec![],
     )
     .await;
+    (fake, app, cluster, c, wf)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn cancel_sets_spec_cancel_and_the_run_ends_cancelled_with_its_pod_deleted(pool: MySqlPool) {
+    let (fake, app, _cluster, c, wf) = slow_workflow_in_a_cluster(pool).await;
     let id = start(&app, &c.manager, wf, json!({})).await;
     // Wait until the node's Pod is running and has posted its first log line.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -690,29 +697,7 @@ async fn cancel_sets_spec_cancel_and_the_run_ends_cancelled_with_its_pod_deleted
 /// up before calling it gone) keep the runs whose Run exists.
 #[sqlx::test(migrations = "../migrations")]
 async fn a_run_whose_run_resource_is_deleted_fails_with_that_reason(pool: MySqlPool) {
-    let fake = FakeApi::new();
-    let app = spawn_app_on(pool, k8s_settings(), Some(fake.client())).await;
-    let _cluster = start_cluster(&fake, &app, always_execute);
-    let c = cast(&app).await;
-    app.create_template(
-        &c.admin,
-        template(
-            "slow",
-            "import time\ndef run(inputs, params, ctx):\n    time.sleep(30)\n    return {'text': 'late'}\n",
-            json!([]),
-            text_out(),
-            json!({}),
-        ),
-    )
-    .await;
-    let wf = workflow(
-        &app,
-        &c.manager,
-        c.client.user_id,
-        vec![node("slow", "slow")],
-        vec![],
-    )
-    .await;
+    let (fake, app, _cluster, c, wf) = slow_workflow_in_a_cluster(pool).await;
     let kept = start(&app, &c.manager, wf, json!({})).await;
     let gone = start(&app, &c.manager, wf, json!({})).await;
     eventually("both Runs created", 10, || {
