@@ -10,8 +10,9 @@ use katalusis_analytics::{rate, Percentiles, Window, AGE_BANDS};
 use sqlx::MySqlPool;
 use tokio::sync::OnceCell;
 
-use super::db::{self, OpenRow, TaskRefRow, TaskScope};
+use super::db::{self, OpenSummary, TaskRefRow, TaskScope};
 use super::model::*;
+use super::rollup;
 use super::runs as run_metrics;
 use crate::auth::{ClientScope, CurrentUser};
 use crate::error::ApiError;
@@ -78,7 +79,7 @@ struct TaskCtx<'a> {
     scope: ClientScope,
     r: &'a Request<TaskGroup>,
     /// Read once for the open, aging and SLA groups, whichever asks first.
-    open_rows: OnceCell<Vec<OpenRow>>,
+    open_rows: OnceCell<OpenSummary>,
 }
 
 impl TaskCtx<'_> {
@@ -90,11 +91,16 @@ impl TaskCtx<'_> {
         &self.r.window
     }
 
-    async fn open_rows(&self) -> Result<&[OpenRow], sqlx::Error> {
+    async fn open_rows(&self) -> Result<&OpenSummary, sqlx::Error> {
         self.open_rows
-            .get_or_try_init(|| db::open_summary(self.db, &self.s, &self.r.filters, self.r.now))
+            .get_or_try_init(|| async {
+                if self.s.sees_everything(&self.r.filters) {
+                    db::open_summary_counted(self.db, self.r.now).await
+                } else {
+                    db::open_summary(self.db, &self.s, &self.r.filters, self.r.now).await
+                }
+            })
             .await
-            .map(Vec::as_slice)
     }
 
     async fn throughput_and_flow(
@@ -104,10 +110,19 @@ impl TaskCtx<'_> {
             return Ok((None, None));
         }
         let f = &self.r.filters;
-        let (created_rows, completed_rows) = tokio::try_join!(
-            db::created_slots(self.db, &self.s, f, self.w()),
-            db::completed_slots(self.db, &self.s, f, self.w()),
-        )?;
+        let from_rollup = self.s.sees_everything(f) && rollup::covers(self.w());
+        let db::SlotCounts {
+            created: created_rows,
+            completed: completed_rows,
+        } = if from_rollup {
+            rollup::window_slots(self.db, self.w()).await?
+        } else {
+            let (created, completed) = tokio::try_join!(
+                db::created_slots(self.db, &self.s, f, self.w()),
+                db::completed_slots(self.db, &self.s, f, self.w()),
+            )?;
+            db::SlotCounts { created, completed }
+        };
         let created_and_completed: u64 = created_rows.iter().map(|r| u(r.2)).sum();
         let created = self
             .w()
@@ -118,8 +133,11 @@ impl TaskCtx<'_> {
         let created_total: u64 = created.iter().sum();
         let completed_total: u64 = completed.iter().sum();
         let flow = if self.wants(TaskGroup::Flow) {
-            let (arrived_before, done_before) =
-                db::before_window(self.db, &self.s, f, self.w()).await?;
+            let (arrived_before, done_before) = if from_rollup {
+                rollup::before(self.db, self.w()).await?
+            } else {
+                db::before_window(self.db, &self.s, f, self.w()).await?
+            };
             let mut arrived = Vec::with_capacity(created.len());
             let mut done = Vec::with_capacity(created.len());
             let (mut a, mut d) = (u(arrived_before), u(done_before));
@@ -159,9 +177,10 @@ impl TaskCtx<'_> {
         }
         let (rows, statuses) =
             tokio::try_join!(self.open_rows(), crate::tasks::db::statuses(self.db))?;
+        let rows = &rows.groups;
         let mut by_status: BTreeMap<u64, u64> = BTreeMap::new();
         let mut by_priority: BTreeMap<Priority, u64> = BTreeMap::new();
-        for (s, p, _, n, _, _) in rows {
+        for (s, p, _, n) in rows {
             *by_status.entry(*s).or_default() += u(*n);
             *by_priority.entry(*p).or_default() += u(*n);
         }
@@ -228,7 +247,7 @@ impl TaskCtx<'_> {
             .enumerate()
             .map(|(i, (label, _))| {
                 let mut of_band: BTreeMap<u64, u64> = BTreeMap::new();
-                for (s, _, _, n, _, _) in rows.iter().filter(|r| r.2 == i as i64) {
+                for (s, _, _, n) in rows.groups.iter().filter(|r| r.2 == i as i64) {
                     *of_band.entry(*s).or_default() += u(*n);
                 }
                 AgeBandCount {
@@ -259,12 +278,17 @@ impl TaskCtx<'_> {
         let f = &self.r.filters;
         let now = self.r.now;
         let (rows, open, at_risk) = tokio::try_join!(
-            db::breaches(self.db, &self.s, f, self.w(), now),
+            async {
+                if self.s.sees_everything(f) {
+                    db::breaches_counted(self.db, self.w(), now).await
+                } else {
+                    db::breaches(self.db, &self.s, f, self.w(), now).await
+                }
+            },
             self.open_rows(),
             db::at_risk(self.db, &self.s, f, now, AT_RISK_LIST),
         )?;
-        let open_breached: i64 = open.iter().map(|r| r.4).sum();
-        let open_at_risk: i64 = open.iter().map(|r| r.5).sum();
+        let (open_breached, open_at_risk) = (open.breached, open.at_risk);
         let mut by_priority: BTreeMap<Priority, (u64, u64)> = BTreeMap::new();
         let mut by_client: BTreeMap<u64, (String, u64, u64)> = BTreeMap::new();
         for (p, client, name, n, b) in rows {

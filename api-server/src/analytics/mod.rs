@@ -3,11 +3,13 @@
 //! validates the query and folds the database's time slots into local
 //! buckets with the pure `katalusis-analytics` crate; `runs` folds the
 //! window's runs and attempts into the run metrics; `model` holds the
-//! metric groups and answer shapes.
+//! metric groups and answer shapes; `rollup` keeps the task counts per
+//! time slot that an admin's unfiltered series read.
 
 pub mod db;
 pub mod http;
 pub mod model;
+pub mod rollup;
 pub mod runs;
 
 use utoipa_axum::router::OpenApiRouter;

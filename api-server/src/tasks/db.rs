@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, MySql, MySqlConnection, MySqlPool, QueryBuilder};
 
 use super::model::{Priority, SlaState, SourceKind, TaskSort};
+use crate::analytics::rollup::{Counted, TaskDeltas};
 use crate::auth::Role;
 use crate::db::paging::{push_keyset, KeyColumn, KeyValue, PlanStep, Start, Window};
 
@@ -131,6 +132,20 @@ pub struct TaskRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl TaskRow {
+    /// What the analytics counts see of the task.
+    pub fn counted(&self) -> Counted {
+        Counted {
+            created: self.created_at,
+            completed: self.completed_at,
+            status_id: self.status_id,
+            priority: self.priority,
+            client_id: self.client_id,
+            sla_due: self.sla_due_at,
+        }
+    }
 }
 
 /// The task if `v` may see it.
@@ -314,6 +329,19 @@ pub async fn insert_many(
         });
         last_id = q.build().execute(&mut *conn).await?.last_insert_id();
     }
+    let mut counts = TaskDeltas::default();
+    for t in tasks {
+        let counted = Counted {
+            created: t.now,
+            completed: t.completed_at,
+            status_id: t.status_id,
+            priority: t.priority,
+            client_id: t.client_id,
+            sla_due: t.sla_due_at,
+        };
+        counts.task(&counted, 1);
+    }
+    counts.apply(conn).await?;
     Ok(last_id)
 }
 
@@ -343,13 +371,15 @@ pub async fn end_of_column(conn: &mut MySqlConnection, status_id: u64) -> Result
     Ok(max.map_or(1024.0, |m| m.floor() + 1024.0))
 }
 
-/// Writes the mutable columns of `t` if its version is still `expected`, and
-/// bumps the version; `false` when another writer got there first.
+/// Writes the mutable columns of `t` if the stored task is still `old` (its
+/// version), and bumps the version; `false` when another writer got there
+/// first.
 pub async fn update_if_version(
     conn: &mut MySqlConnection,
     t: &TaskRow,
-    expected: u32,
+    old: &TaskRow,
 ) -> Result<bool, sqlx::Error> {
+    let expected = old.version;
     let r = sqlx::query(
         "UPDATE task SET title = ?, description = ?, status_id = ?, priority = ?, due_at = ?, \
          position = ?, sla_risk_at = ?, sla_due_at = ?, completed_at = ?, updated_at = ?, version = version + 1 WHERE task_id = ? AND version = ?",
@@ -378,8 +408,11 @@ pub async fn update_if_version(
         .bind(open)
         .bind(t.task_id)
         .bind(open)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    let mut counts = TaskDeltas::default();
+    counts.changed(&old.counted(), &t.counted());
+    counts.apply(conn).await?;
     Ok(true)
 }
 
@@ -398,10 +431,23 @@ pub async fn reset_sla_notifications(
 }
 
 pub async fn delete(conn: &mut MySqlConnection, task_id: u64) -> Result<bool, sqlx::Error> {
+    let counted: Option<Counted> = sqlx::query_as(
+        "SELECT created_at AS created, completed_at AS completed, status_id, priority, client_id, \
+         sla_due_at AS sla_due FROM task WHERE task_id = ? FOR UPDATE",
+    )
+    .bind(task_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(counted) = counted else {
+        return Ok(false);
+    };
     let r = sqlx::query("DELETE FROM task WHERE task_id = ?")
         .bind(task_id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    let mut counts = TaskDeltas::default();
+    counts.task(&counted, -1);
+    counts.apply(conn).await?;
     Ok(r.rows_affected() == 1)
 }
 

@@ -757,7 +757,7 @@ async fn apply(
         }
     }
     row.updated_at = now;
-    if !db::update_if_version(&mut *conn, &row, old.version).await? {
+    if !db::update_if_version(&mut *conn, &row, &old).await? {
         return Err(TaskError::Stale {
             expected: old.version,
             current: old.version + 1,

@@ -118,6 +118,11 @@ async fn task(app: &TestApp, client: u64, reporter: u64, assignee: u64, t: T) ->
     .execute(&app.db)
     .await
     .unwrap();
+    // Written behind the server's back: recount what its task writes keep.
+    let mut conn = app.db.acquire().await.unwrap();
+    katalusis_api::analytics::rollup::rebuild(&mut conn)
+        .await
+        .unwrap();
     id
 }
 
@@ -864,6 +869,210 @@ async fn run_metrics_agree_with_a_window_sort_over_every_row(pool: MySqlPool) {
     .await;
     assert_eq!(b["queue"]["waitMs"], queue["all"]);
     assert_eq!(b["volume"]["total"], 150);
+}
+
+/// The attempts of a window are read packed into one string per part; a
+/// part whose string would be cut is halved, down to single slots read row
+/// by row. Every path must give the same attempts.
+#[sqlx::test(migrations = "../migrations")]
+async fn attempts_read_packed_halved_or_row_by_row_are_the_same(pool: MySqlPool) {
+    use katalusis_analytics::{Bucket, Tz, Window};
+    use katalusis_api::analytics::{db::window_attempts_within, model::Filters};
+    use katalusis_api::auth::ClientScope;
+
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (w1, w2) = empty_workflows(&app, &p).await;
+    random_runs(&app, &p, w1, w2).await;
+    let d = |day| chrono::NaiveDate::from_ymd_opt(2026, 3, day).unwrap();
+    let w = Window::new(d(1), d(7), Bucket::Day, Tz::UTC).unwrap();
+    let f = Filters::default();
+    let read = |limit| window_attempts_within(&app.db, ClientScope::All, &f, &w, limit);
+    let mut packed = read(None).await.unwrap();
+    let expected: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS SIGNED) FROM node_execution")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(packed.len() as i64, expected);
+    assert!(packed
+        .iter()
+        .any(|a| a.reason.is_some() && a.duration_ms.is_some()));
+    packed.sort();
+    // 400 bytes hold about twenty attempts: the parts are halved many times.
+    // 70 bytes hold none (the limit keeps 64 bytes spare): every slot with
+    // an attempt is read row by row.
+    for limit in [400, 70] {
+        let mut other = read(Some(limit)).await.unwrap();
+        other.sort();
+        assert_eq!(other, packed, "limit {limit}");
+    }
+}
+
+/// The task counts the writes keep (`analytics::rollup`), without empty
+/// rows, as text.
+async fn kept_counts(db: &MySqlPool) -> Vec<String> {
+    let mut out = vec![];
+    for sql in [
+        "SELECT CONCAT_WS(' ', slot_at, created, created_done, completed) FROM task_slot_count \
+         WHERE created <> 0 OR created_done <> 0 OR completed <> 0 ORDER BY slot_at",
+        "SELECT CONCAT_WS(' ', created_on, status_id, priority, open_tasks, with_sla) FROM task_open_count \
+         WHERE open_tasks <> 0 OR with_sla <> 0 ORDER BY created_on, status_id, priority",
+        "SELECT CONCAT_WS(' ', created_on, priority, client_id, with_sla, breached_done, open_tasks) \
+         FROM task_sla_count WHERE with_sla <> 0 OR breached_done <> 0 OR open_tasks <> 0 \
+         ORDER BY created_on, priority, client_id",
+    ] {
+        let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(db).await.unwrap();
+        out.extend(rows);
+    }
+    out
+}
+
+/// The groups an admin's unfiltered dashboard reads from the kept counts.
+const COUNTED_GROUPS: [&str; 5] = ["throughput", "flow", "open", "aging", "sla"];
+
+/// An admin's unfiltered dashboard reads counts the task writes keep; they
+/// must equal a recount, and the dashboard the one computed from the tasks
+/// themselves (a client filter reads the tasks).
+#[sqlx::test(migrations = "../migrations")]
+async fn kept_counts_follow_creation_completion_reopening_priority_and_deletion(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let carl = p.carl.user_id;
+    let mut tasks = vec![];
+    for (title, priority) in [
+        ("a", "high"),
+        ("b", "critical"),
+        ("c", "medium"),
+        ("d", "low"),
+    ] {
+        let r = app
+            .post(
+                "/api/tasks",
+                &p.admin,
+                json!({"clientId": carl, "title": title, "priority": priority}),
+            )
+            .await;
+        assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.body);
+        tasks.push((
+            r.body["id"].as_u64().unwrap(),
+            r.body["version"].as_u64().unwrap(),
+        ));
+    }
+    let edit = |i: usize, changes: Vec<Value>| {
+        let app = &app;
+        let admin = &p.admin;
+        let (id, mut version) = tasks[i];
+        async move {
+            for mut change in changes {
+                change["version"] = json!(version);
+                let r = app.patch(&format!("/api/tasks/{id}"), admin, change).await;
+                assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+                version = r.body["version"].as_u64().unwrap();
+            }
+        }
+    };
+    let status = |s: u64| json!({ "statusId": s });
+    // a completed; b completed and deleted; c completed, reopened and made
+    // low (no SLA); d made critical (an SLA) and deleted.
+    edit(0, vec![status(2), status(4)]).await;
+    edit(1, vec![status(2), status(4)]).await;
+    edit(
+        2,
+        vec![status(2), status(4), status(2), json!({"priority": "low"})],
+    )
+    .await;
+    edit(3, vec![json!({"priority": "critical"})]).await;
+    for i in [3, 1] {
+        let r = app
+            .delete(&format!("/api/tasks/{}", tasks[i].0), &p.admin)
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+    }
+
+    let kept = kept_counts(&app.db).await;
+    let mut conn = app.db.acquire().await.unwrap();
+    katalusis_api::analytics::rollup::rebuild(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(kept_counts(&app.db).await, kept);
+
+    let q = format!(
+        "/api/analytics/tasks?range=7d&tz=Asia/Kolkata&groups={}",
+        COUNTED_GROUPS.join(",")
+    );
+    let all = get(&app, &p.admin, &q).await;
+    let carls = get(&app, &p.admin, &format!("{q}&clientId={carl}")).await;
+    for g in COUNTED_GROUPS {
+        assert_eq!(all[g], carls[g], "{g}");
+    }
+    assert_eq!(all["throughput"]["createdTotal"], 2);
+    assert_eq!(all["throughput"]["completedTotal"], 1);
+    assert_eq!(all["open"]["total"], 1);
+    // a (high) carries an SLA; c lost its own when it became low.
+    assert_eq!(all["sla"]["withSla"], 1);
+}
+
+/// Tasks of one client spread over 40 days around every age band's bound,
+/// with deadlines behind and ahead, open and completed, written behind the
+/// server's back and recounted: an admin's dashboard from the counts equals
+/// the one computed from the tasks, in UTC and in a half-hour zone.
+#[sqlx::test(migrations = "../migrations")]
+async fn counted_and_computed_dashboards_agree(pool: MySqlPool) {
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (carl, admin) = (p.carl.user_id, p.admin.user_id);
+    let now = Utc::now();
+    let mut seed: u64 = 7;
+    let mut next = |m: u64| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (seed >> 33) % m
+    };
+    let priorities = ["low", "medium", "high", "critical"];
+    for i in 0..300i64 {
+        // Half of them within two hours of a band's bound (24 h … 720 h).
+        let created = if i % 2 == 0 {
+            let bound = [24, 72, 168, 336, 720][next(5) as usize];
+            now - Duration::hours(bound) + Duration::minutes(next(240) as i64 - 120)
+        } else {
+            now - Duration::minutes(next(40 * 24 * 60) as i64)
+        };
+        let t = T::new(created).priority(priorities[next(4) as usize]);
+        let t = if next(3) == 0 {
+            t.sla(
+                created + Duration::hours(1),
+                created + Duration::hours(next(60) as i64 - 5),
+            )
+        } else {
+            t
+        };
+        let t = match next(3) {
+            0 => t.done(Duration::minutes(next(30 * 24 * 60) as i64)),
+            _ => t,
+        };
+        let t = if t.completed.is_some_and(|c| c > now) {
+            T {
+                completed: None,
+                ..t
+            }
+        } else {
+            t
+        };
+        task(&app, carl, admin, carl, t).await;
+    }
+    for tz in ["UTC", "Asia/Kolkata"] {
+        for range in ["7d", "30d", "90d"] {
+            let q = format!(
+                "/api/analytics/tasks?range={range}&tz={tz}&groups={}",
+                COUNTED_GROUPS.join(",")
+            );
+            let all = get(&app, &p.admin, &q).await;
+            let carls = get(&app, &p.admin, &format!("{q}&clientId={carl}")).await;
+            for g in COUNTED_GROUPS {
+                assert_eq!(all[g], carls[g], "{g} {range} {tz}");
+            }
+            assert!(all["open"]["total"].as_u64().unwrap() > 100, "{q}");
+        }
+    }
 }
 
 #[sqlx::test(migrations = "../migrations")]
