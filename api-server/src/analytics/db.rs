@@ -944,7 +944,7 @@ pub struct RunRow {
 }
 
 /// The times of a run as stored (created, workflow, status, started,
-/// finished), decoded by position; `window_runs` derives a `RunRow`.
+/// finished), decoded by position; `run_rows` derives a `RunRow`.
 type RunTimes = (
     DateTime<Utc>,
     u64,
@@ -964,37 +964,100 @@ fn millis_between(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
 /// The runs created in the window that the scope sees: one read of the
 /// creation index (`ix_run_created` holds every column) serves the volume,
 /// hours, workflow and queue metrics, instead of a grouped read and a window
-/// sort in a temporary table per metric. The columns are read as stored and
-/// the slot and durations computed here: three date differences per run in
-/// MariaDB cost more than the read itself (85 ms against 35 ms for the
-/// admin's 90 days, measured).
+/// sort in a temporary table per metric.
 pub async fn window_runs(
     db: &MySqlPool,
     scope: ClientScope,
     f: &Filters,
     w: &Window,
 ) -> Result<Vec<RunRow>, sqlx::Error> {
+    window_runs_within(db, scope, f, w, None).await
+}
+
+/// `window_runs` with the packed answers limited to `limit` bytes, like
+/// `window_attempts_within`.
+pub async fn window_runs_within(
+    db: &MySqlPool,
+    scope: ClientScope,
+    f: &Filters,
+    w: &Window,
+    limit: Option<i64>,
+) -> Result<Vec<RunRow>, sqlx::Error> {
     read_in_parts(w, |span| {
         let (db, f, w) = (db.clone(), *f, w.clone());
         async move {
-            let mut qb = Qb::new(
-                "SELECT r.created_at, r.workflow_id, r.status, r.started_at, r.finished_at",
-            );
-            push_runs(&mut qb, scope, &f, span);
-            let rows: Vec<RunTimes> = qb.build_query_as().fetch_all(&db).await?;
-            Ok(rows
-                .into_iter()
-                .map(|(created, workflow_id, status, started, finished)| RunRow {
-                    slot: w.slot_of(created),
-                    workflow_id,
-                    status,
-                    duration_ms: started.zip(finished).map(|(s, e)| millis_between(s, e)),
-                    queue_ms: started.map(|s| millis_between(created, s)),
-                })
-                .collect())
+            read_span(
+                span,
+                |span| {
+                    // Slot and durations computed by the database: packed,
+                    // they cost less than the dates' text read back here.
+                    let mut qb = Qb::new("SELECT CAST(COUNT(*) AS SIGNED), GROUP_CONCAT(");
+                    push_slot(&mut qb, "r.created_at", &w);
+                    qb.push(
+                        ", '\t', r.workflow_id, '\t', r.status, '\t', \
+                         IFNULL(TIMESTAMPDIFF(MICROSECOND, r.started_at, r.finished_at) DIV 1000, ''), '\t', \
+                         IFNULL(TIMESTAMPDIFF(MICROSECOND, r.created_at, r.started_at) DIV 1000, '') \
+                         SEPARATOR '\n')",
+                    );
+                    push_runs(&mut qb, scope, &f, span);
+                    read_packed(&db, qb, limit, parse_run_line)
+                },
+                |span| run_rows(&db, scope, &f, &w, span),
+            )
+            .await
         }
     })
     .await
+}
+
+/// The runs of `span` as rows: the fallback of the packed read.
+async fn run_rows(
+    db: &MySqlPool,
+    scope: ClientScope,
+    f: &Filters,
+    w: &Window,
+    span: Span,
+) -> Result<Vec<RunRow>, sqlx::Error> {
+    let mut qb =
+        Qb::new("SELECT r.created_at, r.workflow_id, r.status, r.started_at, r.finished_at");
+    push_runs(&mut qb, scope, f, span);
+    let rows: Vec<RunTimes> = qb.build_query_as().fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(created, workflow_id, status, started, finished)| RunRow {
+            slot: w.slot_of(created),
+            workflow_id,
+            status,
+            duration_ms: started.zip(finished).map(|(s, e)| millis_between(s, e)),
+            queue_ms: started.map(|s| millis_between(created, s)),
+        })
+        .collect())
+}
+
+/// A packed run: slot, workflow, status, duration and queue wait (empty
+/// when unknown).
+fn parse_run_line(line: &str) -> Option<RunRow> {
+    let mut fields = line.split('\t');
+    let slot = fields.next()?.parse().ok()?;
+    let workflow_id = fields.next()?.parse().ok()?;
+    let status = fields.next()?.parse().ok()?;
+    let duration_ms = optional_number(fields.next()?)?;
+    let queue_ms = optional_number(fields.next()?)?;
+    fields.next().is_none().then_some(RunRow {
+        slot,
+        workflow_id,
+        status,
+        duration_ms,
+        queue_ms,
+    })
+}
+
+/// `Some(None)` for an empty field, `None` for one that is not a number.
+fn optional_number(field: &str) -> Option<Option<i64>> {
+    match field {
+        "" => Some(None),
+        n => n.parse().ok().map(Some),
+    }
 }
 
 /// A node attempt of a run created in the window.
@@ -1047,10 +1110,8 @@ pub async fn window_attempts(
 }
 
 /// `window_attempts` with the packed answers limited to `limit` bytes
-/// (default: half the connection's packet limit). Each part of the window
-/// is read packed (`packed_attempts`); a part whose packed answer would not
-/// fit is halved, and a single slot that still does not fit is read row by
-/// row. Tests pass a small limit to take the other two paths.
+/// (default: half the connection's packet limit). Tests pass a small limit
+/// to take the halving and row-by-row paths of `read_span`.
 pub async fn window_attempts_within(
     db: &MySqlPool,
     scope: ClientScope,
@@ -1061,21 +1122,50 @@ pub async fn window_attempts_within(
     read_in_parts(w, |span| {
         let (db, f) = (db.clone(), *f);
         async move {
-            let mut out = Vec::new();
-            let mut todo = vec![span];
-            while let Some(span) = todo.pop() {
-                if let Some(rows) = packed_attempts(&db, scope, &f, span, limit).await? {
-                    out.extend(rows);
-                } else if let Some((a, b)) = halve(span) {
-                    todo.extend([a, b]);
-                } else {
-                    out.extend(attempt_rows(&db, scope, &f, span).await?);
-                }
-            }
-            Ok(out)
+            read_span(
+                span,
+                |span| {
+                    // A reason is prefixed with `=`, so that none and empty
+                    // stay apart.
+                    let mut qb = Qb::new(
+                        "SELECT CAST(COUNT(*) AS SIGNED), GROUP_CONCAT(ne.workflow_id, '\t', ne.node_id, '\t', \
+                         ne.status = 'failed', '\t', \
+                         IFNULL(CASE WHEN ne.status = 'failed' THEN CONCAT('=', ne.reason) END, ''), '\t', \
+                         IFNULL(ne.duration_ms, '') SEPARATOR '\n')",
+                    );
+                    push_attempts(&mut qb, scope, &f, span);
+                    read_packed(&db, qb, limit, parse_attempt_line)
+                },
+                |span| attempt_rows(&db, scope, &f, span),
+            )
+            .await
         }
     })
     .await
+}
+
+/// The rows of `span`: read packed (`read_packed`); a span whose packed
+/// answer would not fit is halved, and a single slot that still does not
+/// fit is read row by row (`rows`).
+async fn read_span<T, P, PF, R, RF>(span: Span, packed: P, rows: R) -> Result<Vec<T>, sqlx::Error>
+where
+    P: Fn(Span) -> PF,
+    PF: std::future::Future<Output = Result<Option<Vec<T>>, sqlx::Error>>,
+    R: Fn(Span) -> RF,
+    RF: std::future::Future<Output = Result<Vec<T>, sqlx::Error>>,
+{
+    let mut out = Vec::new();
+    let mut todo = vec![span];
+    while let Some(span) = todo.pop() {
+        if let Some(got) = packed(span).await? {
+            out.extend(got);
+        } else if let Some((a, b)) = halve(span) {
+            todo.extend([a, b]);
+        } else {
+            out.extend(rows(span).await?);
+        }
+    }
+    Ok(out)
 }
 
 /// `span` cut at a whole slot near its middle; `None` for a single slot.
@@ -1087,7 +1177,7 @@ fn halve((from, to): Span) -> Option<(Span, Span)> {
     })
 }
 
-/// The attempts of `span` as rows: the fallback of `packed_attempts`.
+/// The attempts of `span` as rows: the fallback of the packed read.
 async fn attempt_rows(
     db: &MySqlPool,
     scope: ClientScope,
@@ -1114,22 +1204,24 @@ async fn attempt_rows(
         .collect())
 }
 
-/// The attempts of `span` packed by the database into one string, one
-/// line per attempt of tab-separated fields (`parse_packed_attempts`), or
-/// `None` when that string would be cut at the connection's limits. Read
-/// row by row, the driver's per-row work took about three times what the
-/// database took to read the rows (perf of the release build, an admin's
-/// 90 days: 161,000 attempts); packed, one value crosses the driver. No
-/// `GROUP BY`: with one, MariaDB grouped through an on-disk temporary table.
-async fn packed_attempts(
+/// Runs `qb` — `SELECT CAST(COUNT(*) AS SIGNED), GROUP_CONCAT(… SEPARATOR
+/// '\n')` over a span — with packed values allowed up to `limit` bytes
+/// (default: half the packet limit, since a longer value would not be sent
+/// whole), and parses each line with `line`; `None` when the value would be
+/// cut, or does not parse into exactly the counted lines. Read row by row,
+/// the driver's per-row work took about three times what the database took
+/// to read the rows (perf of the release build, an admin's 90 days: 99,000
+/// runs and 161,000 attempts); packed, one value crosses the driver. No
+/// `GROUP BY`: with one, MariaDB grouped through an on-disk temporary
+/// table. Tabs and newlines never occur in the packed fields (numbers,
+/// run statuses, node ids of [A-Za-z0-9_-], failure reasons).
+async fn read_packed<T>(
     db: &MySqlPool,
-    scope: ClientScope,
-    f: &Filters,
-    span: Span,
+    mut qb: Qb<'_>,
     limit: Option<i64>,
-) -> Result<Option<Vec<AttemptRow>>, sqlx::Error> {
+    line: impl Fn(&str) -> Option<T>,
+) -> Result<Option<Vec<T>>, sqlx::Error> {
     let mut conn = db.acquire().await?;
-    // Half the packet limit: a longer value would not be sent whole.
     let limit = match limit {
         Some(l) => l,
         None => {
@@ -1142,57 +1234,46 @@ async fn packed_attempts(
         .bind(limit)
         .execute(&mut *conn)
         .await?;
-    // Tabs and newlines never occur in a node id ([A-Za-z0-9_-]) or a
-    // failure reason; a reason is prefixed with `=` so that none and empty
-    // stay apart.
-    let mut qb = Qb::new(
-        "SELECT CAST(COUNT(*) AS SIGNED), GROUP_CONCAT(ne.workflow_id, '\t', ne.node_id, '\t', \
-         ne.status = 'failed', '\t', \
-         IFNULL(CASE WHEN ne.status = 'failed' THEN CONCAT('=', ne.reason) END, ''), '\t', \
-         IFNULL(ne.duration_ms, '') SEPARATOR '\n')",
-    );
-    push_attempts(&mut qb, scope, f, span);
     let (count, packed): (i64, Option<Vec<u8>>) = qb.build_query_as().fetch_one(&mut *conn).await?;
     let packed = packed.unwrap_or_default();
     if packed.len() as i64 >= limit - 64 {
         return Ok(None);
     }
-    Ok(parse_packed_attempts(&packed, count))
+    Ok(parse_packed(&packed, count, line))
 }
 
-/// The attempts of `packed_attempts`' string; `None` unless there are
-/// exactly `count` well-formed lines.
-fn parse_packed_attempts(packed: &[u8], count: i64) -> Option<Vec<AttemptRow>> {
+/// The lines of a packed value; `None` unless there are exactly `count`
+/// and each parses.
+fn parse_packed<T>(packed: &[u8], count: i64, line: impl Fn(&str) -> Option<T>) -> Option<Vec<T>> {
     if count == 0 {
         return packed.is_empty().then(Vec::new);
     }
     let mut out = Vec::with_capacity(usize::try_from(count).ok()?);
-    for line in packed.split(|b| *b == b'\n') {
-        let line = std::str::from_utf8(line).ok()?;
-        let mut fields = line.split('\t');
-        let workflow_id = fields.next()?.parse().ok()?;
-        let node_id = fields.next()?.to_owned();
-        let failed = fields.next()?.parse().ok()?;
-        let reason = match fields.next()? {
-            "" => None,
-            r => Some(r.strip_prefix('=')?.to_owned()),
-        };
-        let duration_ms = match fields.next()? {
-            "" => None,
-            d => Some(d.parse().ok()?),
-        };
-        if fields.next().is_some() || node_id.is_empty() {
-            return None;
-        }
-        out.push(AttemptRow {
-            workflow_id,
-            node_id,
-            failed,
-            reason,
-            duration_ms,
-        });
+    for l in packed.split(|b| *b == b'\n') {
+        out.push(line(std::str::from_utf8(l).ok()?)?);
     }
     (out.len() as i64 == count).then_some(out)
+}
+
+/// A packed attempt: workflow, node, failed (0 or 1), `=reason` or empty,
+/// duration or empty.
+fn parse_attempt_line(line: &str) -> Option<AttemptRow> {
+    let mut fields = line.split('\t');
+    let workflow_id = fields.next()?.parse().ok()?;
+    let node_id = fields.next()?;
+    let failed = fields.next()?.parse().ok()?;
+    let reason = match fields.next()? {
+        "" => None,
+        r => Some(r.strip_prefix('=')?.to_owned()),
+    };
+    let duration_ms = optional_number(fields.next()?)?;
+    (fields.next().is_none() && !node_id.is_empty()).then(|| AttemptRow {
+        workflow_id,
+        node_id: node_id.to_owned(),
+        failed,
+        reason,
+        duration_ms,
+    })
 }
 
 /// The names of `ids` that still exist: (workflow id, name).
@@ -1228,8 +1309,8 @@ pub async fn pending_now(
 #[cfg(test)]
 mod tests {
     use super::{
-        halve, millis_between, parse_packed_attempts, read_parts, AttemptRow, READ_PARTS,
-        SLOT_MINUTES,
+        halve, millis_between, parse_attempt_line, parse_packed, parse_run_line, read_parts,
+        AttemptRow, READ_PARTS, SLOT_MINUTES,
     };
     use chrono::{DateTime, NaiveDate, Utc};
     use katalusis_analytics::{Bucket, Tz, Window};
@@ -1276,7 +1357,7 @@ mod tests {
     #[test]
     fn packed_attempts_parse_exactly_or_not_at_all() {
         let packed = b"7\tfetch\t0\t\t120\n7\tload-2\t1\t=timeout\t\n9\tx_y\t1\t=\t5";
-        let rows = parse_packed_attempts(packed, 3).unwrap();
+        let rows = parse_packed(packed, 3, parse_attempt_line).unwrap();
         let row = |wf: u64, node: &str, failed, reason: Option<&str>, ms| AttemptRow {
             workflow_id: wf,
             node_id: node.into(),
@@ -1293,9 +1374,9 @@ mod tests {
                 row(9, "x_y", 1, Some(""), Some(5)),
             ]
         );
-        assert_eq!(parse_packed_attempts(b"", 0), Some(vec![]));
+        assert_eq!(parse_packed(b"", 0, parse_attempt_line), Some(vec![]));
         // Fewer lines than counted: the string was cut.
-        assert_eq!(parse_packed_attempts(packed, 4), None);
+        assert_eq!(parse_packed(packed, 4, parse_attempt_line), None);
         // A line cut inside a field, or with a field too many or too few.
         for bad in [
             &b"7\tfetch\t0\t\t12x"[..],
@@ -1305,7 +1386,7 @@ mod tests {
             b"7\t\t0\t\t1",
         ] {
             assert_eq!(
-                parse_packed_attempts(bad, 1),
+                parse_packed(bad, 1, parse_attempt_line),
                 None,
                 "{:?}",
                 String::from_utf8_lossy(bad)
@@ -1322,5 +1403,30 @@ mod tests {
         assert_eq!(halve((from, m(5))), Some(((from, m(2)), (m(2), m(5)))));
         assert_eq!(halve((from, m(2))), Some(((from, m(1)), (m(1), m(2)))));
         assert_eq!(halve((from, m(1))), None);
+    }
+
+    #[test]
+    fn packed_runs_parse_their_slot_status_and_optional_durations() {
+        let run = parse_run_line("12\t3\tsucceeded\t1500\t-2").unwrap();
+        assert_eq!(
+            (
+                run.slot,
+                run.workflow_id,
+                run.status.as_str(),
+                run.duration_ms,
+                run.queue_ms
+            ),
+            (12, 3, "succeeded", Some(1500), Some(-2))
+        );
+        let pending = parse_run_line("0\t3\tpending\t\t").unwrap();
+        assert_eq!((pending.duration_ms, pending.queue_ms), (None, None));
+        for bad in [
+            "0\t3\tlost\t\t",
+            "0\t3\tpending\t\t\t",
+            "0\t3\tpending\t1.5\t",
+            "x\t3\tpending\t\t",
+        ] {
+            assert!(parse_run_line(bad).is_none(), "{bad:?}");
+        }
     }
 }

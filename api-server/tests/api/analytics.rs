@@ -871,13 +871,14 @@ async fn run_metrics_agree_with_a_window_sort_over_every_row(pool: MySqlPool) {
     assert_eq!(b["volume"]["total"], 150);
 }
 
-/// The attempts of a window are read packed into one string per part; a
-/// part whose string would be cut is halved, down to single slots read row
-/// by row. Every path must give the same attempts.
+/// The runs and attempts of a window are read packed into one string per
+/// part; a part whose string would be cut is halved, down to single slots
+/// read row by row. Every path must give the same rows.
 #[sqlx::test(migrations = "../migrations")]
-async fn attempts_read_packed_halved_or_row_by_row_are_the_same(pool: MySqlPool) {
+async fn runs_and_attempts_read_packed_halved_or_row_by_row_are_the_same(pool: MySqlPool) {
     use katalusis_analytics::{Bucket, Tz, Window};
-    use katalusis_api::analytics::{db::window_attempts_within, model::Filters};
+    use katalusis_api::analytics::db::{window_attempts_within, window_runs_within};
+    use katalusis_api::analytics::model::Filters;
     use katalusis_api::auth::ClientScope;
 
     let app = spawn_app(pool).await;
@@ -885,26 +886,50 @@ async fn attempts_read_packed_halved_or_row_by_row_are_the_same(pool: MySqlPool)
     let (w1, w2) = empty_workflows(&app, &p).await;
     random_runs(&app, &p, w1, w2).await;
     let d = |day| chrono::NaiveDate::from_ymd_opt(2026, 3, day).unwrap();
-    let w = Window::new(d(1), d(7), Bucket::Day, Tz::UTC).unwrap();
+    let paris: Tz = "Europe/Paris".parse().unwrap();
+    let w = Window::new(d(1), d(7), Bucket::Day, paris).unwrap();
     let f = Filters::default();
-    let read = |limit| window_attempts_within(&app.db, ClientScope::All, &f, &w, limit);
-    let mut packed = read(None).await.unwrap();
-    let expected: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS SIGNED) FROM node_execution")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(packed.len() as i64, expected);
+    let count = |sql| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let key = |r: &katalusis_api::analytics::db::RunRow| {
+        (r.slot, r.workflow_id, r.status, r.duration_ms, r.queue_ms)
+    };
+    let runs = |limit| window_runs_within(&app.db, ClientScope::All, &f, &w, limit);
+    let mut packed_runs: Vec<_> = runs(None).await.unwrap().iter().map(key).collect();
+    assert_eq!(
+        packed_runs.len() as i64,
+        count("SELECT CAST(COUNT(*) AS SIGNED) FROM run").await
+    );
+    assert!(packed_runs.iter().any(|r| r.3.is_some() && r.4.is_some()));
+    assert!(packed_runs.iter().any(|r| r.3.is_none()));
+    packed_runs.sort();
+    let attempts = |limit| window_attempts_within(&app.db, ClientScope::All, &f, &w, limit);
+    let mut packed = attempts(None).await.unwrap();
+    assert_eq!(
+        packed.len() as i64,
+        count("SELECT CAST(COUNT(*) AS SIGNED) FROM node_execution").await
+    );
     assert!(packed
         .iter()
         .any(|a| a.reason.is_some() && a.duration_ms.is_some()));
     packed.sort();
-    // 400 bytes hold about twenty attempts: the parts are halved many times.
+    // 400 bytes hold about twenty rows: the parts are halved many times.
     // 70 bytes hold none (the limit keeps 64 bytes spare): every slot with
-    // an attempt is read row by row.
+    // a row is read row by row.
     for limit in [400, 70] {
-        let mut other = read(Some(limit)).await.unwrap();
+        let mut other: Vec<_> = runs(Some(limit)).await.unwrap().iter().map(key).collect();
         other.sort();
-        assert_eq!(other, packed, "limit {limit}");
+        assert_eq!(other, packed_runs, "runs, limit {limit}");
+        let mut other = attempts(Some(limit)).await.unwrap();
+        other.sort();
+        assert_eq!(other, packed, "attempts, limit {limit}");
     }
 }
 
