@@ -130,7 +130,9 @@ pub fn nodes(attempts: &[AttemptRow], names: &HashMap<u64, String>) -> NodeStats
         failed: u64,
         durations: Vec<i64>,
     }
-    let mut by: BTreeMap<(u64, &str), Acc> = BTreeMap::new();
+    // Hashed while counting (a tree compared node ids about six times per
+    // attempt), ordered once at the end.
+    let mut by: HashMap<(u64, &str), Acc> = HashMap::new();
     for a in attempts {
         let e = by.entry((a.workflow_id, a.node_id.as_str())).or_default();
         e.n += 1;
@@ -139,6 +141,8 @@ pub fn nodes(attempts: &[AttemptRow], names: &HashMap<u64, String>) -> NodeStats
         }
         e.durations.extend(a.duration_ms);
     }
+    let mut by: Vec<((u64, &str), Acc)> = by.into_iter().collect();
+    by.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let by_node: Vec<NodeStat> = by
         .into_iter()
         .filter_map(|((workflow_id, node_id), mut a)| {
