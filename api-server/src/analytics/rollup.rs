@@ -21,6 +21,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::query_builder::Separated;
 use sqlx::{MySql, MySqlConnection, QueryBuilder};
 
 use super::db::SlotCounts;
@@ -130,64 +131,77 @@ impl TaskDeltas {
     /// table's rows always in the same order, so two transactions never wait
     /// for each other's rows in a cycle.
     pub async fn apply(&self, conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
-        let slots: Vec<_> = nonzero(&self.slots).collect();
-        if !slots.is_empty() {
-            let mut qb = QueryBuilder::<MySql>::new(
-                "INSERT INTO task_slot_count (slot_at, created, created_done, completed) ",
-            );
-            qb.push_values(slots, |mut b, (slot, d)| {
+        add_counts(
+            conn,
+            "task_slot_count (slot_at",
+            &["created", "created_done", "completed"],
+            nonzero(&self.slots),
+            |mut b, (slot, d)| {
                 b.push_bind(slot.naive_utc())
                     .push_bind(d.created)
                     .push_bind(d.created_done)
                     .push_bind(d.completed);
-            });
-            qb.push(
-                " ON DUPLICATE KEY UPDATE created = created + VALUES(created), \
-                 created_done = created_done + VALUES(created_done), \
-                 completed = completed + VALUES(completed)",
-            );
-            qb.build().execute(&mut *conn).await?;
-        }
-        let open: Vec<_> = nonzero(&self.open).collect();
-        if !open.is_empty() {
-            let mut qb = QueryBuilder::<MySql>::new(
-                "INSERT INTO task_open_count (created_on, status_id, priority, open_tasks, with_sla) ",
-            );
-            qb.push_values(open, |mut b, ((day, status, priority), d)| {
+            },
+        )
+        .await?;
+        add_counts(
+            conn,
+            "task_open_count (created_on, status_id, priority",
+            &["open_tasks", "with_sla"],
+            nonzero(&self.open),
+            |mut b, ((day, status, priority), d)| {
                 b.push_bind(day)
                     .push_bind(status)
                     .push_bind(priority)
                     .push_bind(d.open)
                     .push_bind(d.with_sla);
-            });
-            qb.push(
-                " ON DUPLICATE KEY UPDATE open_tasks = open_tasks + VALUES(open_tasks), \
-                 with_sla = with_sla + VALUES(with_sla)",
-            );
-            qb.build().execute(&mut *conn).await?;
-        }
-        let sla: Vec<_> = nonzero(&self.sla).collect();
-        if !sla.is_empty() {
-            let mut qb = QueryBuilder::<MySql>::new(
-                "INSERT INTO task_sla_count (created_on, priority, client_id, with_sla, breached_done, open_tasks) ",
-            );
-            qb.push_values(sla, |mut b, ((day, priority, client), d)| {
+            },
+        )
+        .await?;
+        add_counts(
+            conn,
+            "task_sla_count (created_on, priority, client_id",
+            &["with_sla", "breached_done", "open_tasks"],
+            nonzero(&self.sla),
+            |mut b, ((day, priority, client), d)| {
                 b.push_bind(day)
                     .push_bind(priority)
                     .push_bind(client)
                     .push_bind(d.with_sla)
                     .push_bind(d.breached_done)
                     .push_bind(d.open);
-            });
-            qb.push(
-                " ON DUPLICATE KEY UPDATE with_sla = with_sla + VALUES(with_sla), \
-                 breached_done = breached_done + VALUES(breached_done), \
-                 open_tasks = open_tasks + VALUES(open_tasks)",
-            );
-            qb.build().execute(&mut *conn).await?;
-        }
-        Ok(())
+            },
+        )
+        .await
     }
+}
+
+/// Adds `rows` to the `counts` columns of `table_and_keys` (`table (key,
+/// …`) in one upsert; `push` binds a row's keys, then its counts. Nothing
+/// for no rows.
+async fn add_counts<R>(
+    conn: &mut MySqlConnection,
+    table_and_keys: &str,
+    counts: &[&str],
+    rows: impl Iterator<Item = R>,
+    push: impl FnMut(Separated<'_, 'static, MySql, &'static str>, R),
+) -> Result<(), sqlx::Error> {
+    let mut rows = rows.peekable();
+    if rows.peek().is_none() {
+        return Ok(());
+    }
+    let mut qb: QueryBuilder<'static, MySql> = QueryBuilder::new(format!(
+        "INSERT INTO {table_and_keys}, {}) ",
+        counts.join(", ")
+    ));
+    qb.push_values(rows, push);
+    let adds: Vec<String> = counts
+        .iter()
+        .map(|c| format!("{c} = {c} + VALUES({c})"))
+        .collect();
+    qb.push(format!(" ON DUPLICATE KEY UPDATE {}", adds.join(", ")));
+    qb.build().execute(conn).await?;
+    Ok(())
 }
 
 /// The window's slots from the rollup: (slot, created, of which completed
