@@ -194,6 +194,7 @@ pub fn state_with(
         mailer,
         metrics: metrics::Metrics::new(),
         ai,
+        finished: Default::default(),
     })
 }
 

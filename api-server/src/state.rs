@@ -23,4 +23,6 @@ pub struct AppState {
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// The AI assistant (off unless `KATALUSIS_LLM_*` is configured).
     pub ai: crate::ai::Assistant,
+    /// The finished days of runs that an admin's run metrics read from memory.
+    pub finished: std::sync::Arc<crate::analytics::finished::FinishedDays>,
 }

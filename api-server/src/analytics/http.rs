@@ -13,6 +13,7 @@ use tokio::sync::OnceCell;
 use super::db::{self, OpenSummary, TaskRefRow, TaskScope};
 use super::model::*;
 use super::rollup;
+use super::run_rows;
 use super::runs as run_metrics;
 use crate::auth::{ClientScope, CurrentUser};
 use crate::error::ApiError;
@@ -472,30 +473,44 @@ pub async fn runs(
     .any(wants);
     let wants_attempts = wants(RunGroup::Nodes) || wants(RunGroup::Failures);
     // Two reads serve every group: the window's runs and their attempts.
+    // An admin's come mostly from the finished days the server keeps.
+    let kept = async {
+        if scope == ClientScope::All && (wants_runs || wants_attempts) {
+            state.finished.window(pool, f, w, r.now).await
+        } else {
+            Ok(None)
+        }
+    };
     let read = async {
-        let (runs, attempts, pending) = tokio::try_join!(
-            async {
-                if wants_runs {
-                    db::window_runs(pool, scope, f, w).await
-                } else {
-                    Ok(vec![])
-                }
-            },
-            async {
-                if wants_attempts {
-                    db::window_attempts(pool, scope, f, w).await
-                } else {
-                    Ok(vec![])
-                }
-            },
-            async {
-                if wants(RunGroup::Queue) {
-                    db::pending_now(pool, scope, f).await
-                } else {
-                    Ok(0)
-                }
-            },
-        )?;
+        let (kept, pending) = tokio::try_join!(kept, async {
+            if wants(RunGroup::Queue) {
+                run_rows::pending_now(pool, scope, f).await
+            } else {
+                Ok(0)
+            }
+        })?;
+        let (runs, attempts) = match kept {
+            Some((runs, attempts)) => (
+                if wants_runs { runs } else { vec![] },
+                if wants_attempts { attempts } else { vec![] },
+            ),
+            None => tokio::try_join!(
+                async {
+                    if wants_runs {
+                        run_rows::window_runs(pool, scope, f, w).await
+                    } else {
+                        Ok(vec![])
+                    }
+                },
+                async {
+                    if wants_attempts {
+                        run_rows::window_attempts(pool, scope, f, w).await
+                    } else {
+                        Ok(vec![])
+                    }
+                },
+            )?,
+        };
         // Named after counting, like the grouped queries did: only the
         // workflows that ran, and none that no longer exists.
         let mut ids: BTreeSet<u64> = BTreeSet::new();
@@ -505,8 +520,10 @@ pub async fn runs(
         if wants(RunGroup::Nodes) {
             ids.extend(attempts.iter().map(|x| x.workflow_id));
         }
-        let names: HashMap<u64, String> =
-            db::workflow_names(pool, ids).await?.into_iter().collect();
+        let names: HashMap<u64, String> = run_rows::workflow_names(pool, ids)
+            .await?
+            .into_iter()
+            .collect();
         Ok::<_, sqlx::Error>((runs, attempts, pending, names))
     };
     let started = std::time::Instant::now();

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use katalusis_analytics::{rate, Percentiles, Window};
 use katalusis_crds::plan::RunPhase;
 
-use super::db::{AttemptRow, RunRow};
 use super::model::{NodeStat, NodeStats, ReasonCount, RunVolume, StatusSeries, WorkflowStats};
+use super::run_rows::{AttemptRow, RunRow};
 
 /// Run statuses in the order a chart stacks them.
 pub const RUN_STATUSES: [RunPhase; 6] = [
@@ -134,7 +134,7 @@ pub fn nodes(attempts: &[AttemptRow], names: &HashMap<u64, String>) -> NodeStats
     // attempt), ordered once at the end.
     let mut by: HashMap<(u64, &str), Acc> = HashMap::new();
     for a in attempts {
-        let e = by.entry((a.workflow_id, a.node_id.as_str())).or_default();
+        let e = by.entry((a.workflow_id, &*a.node_id)).or_default();
         e.n += 1;
         if a.failed != 0 {
             e.failed += 1;
@@ -210,7 +210,9 @@ mod tests {
 
     fn run(slot: i64, wf: u64, status: &str, ms: Option<i64>, wait: Option<i64>) -> RunRow {
         RunRow {
+            run_id: 1,
             slot,
+            client_id: 1,
             workflow_id: wf,
             status: status.parse().unwrap(),
             duration_ms: ms,
@@ -225,6 +227,9 @@ mod tests {
             failed: i64::from(reason.is_some()),
             reason: reason.flatten().map(Into::into),
             duration_ms: ms,
+            slot: 0,
+            client_id: 1,
+            run_id: 1,
         }
     }
 

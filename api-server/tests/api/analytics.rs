@@ -877,8 +877,8 @@ async fn run_metrics_agree_with_a_window_sort_over_every_row(pool: MySqlPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn runs_and_attempts_read_packed_halved_or_row_by_row_are_the_same(pool: MySqlPool) {
     use katalusis_analytics::{Bucket, Tz, Window};
-    use katalusis_api::analytics::db::{window_attempts_within, window_runs_within};
     use katalusis_api::analytics::model::Filters;
+    use katalusis_api::analytics::run_rows::{window_attempts_within, window_runs_within};
     use katalusis_api::auth::ClientScope;
 
     let app = spawn_app(pool).await;
@@ -898,7 +898,7 @@ async fn runs_and_attempts_read_packed_halved_or_row_by_row_are_the_same(pool: M
                 .unwrap()
         }
     };
-    let key = |r: &katalusis_api::analytics::db::RunRow| {
+    let key = |r: &katalusis_api::analytics::run_rows::RunRow| {
         (r.slot, r.workflow_id, r.status, r.duration_ms, r.queue_ms)
     };
     let runs = |limit| window_runs_within(&app.db, ClientScope::All, &f, &w, limit);
@@ -931,6 +931,133 @@ async fn runs_and_attempts_read_packed_halved_or_row_by_row_are_the_same(pool: M
         other.sort();
         assert_eq!(other, packed, "attempts, limit {limit}");
     }
+}
+
+/// An admin's run metrics read the finished runs the server keeps by day:
+/// what they give must be what a read of the window gives, for every
+/// filter, before and after a run of a kept day finishes and a run is
+/// written with a past time behind the server's back.
+#[sqlx::test(migrations = "../migrations")]
+async fn kept_finished_days_give_what_a_read_of_the_window_gives(pool: MySqlPool) {
+    use katalusis_analytics::{Bucket, Tz, Window};
+    use katalusis_api::analytics::finished::FinishedDays;
+    use katalusis_api::analytics::model::Filters;
+    use katalusis_api::analytics::run_rows::{window_attempts, window_runs, AttemptRow, RunRow};
+    use katalusis_api::auth::ClientScope;
+
+    let app = spawn_app(pool).await;
+    let p = people(&app).await;
+    let (w1, w2) = empty_workflows(&app, &p).await;
+    random_runs(&app, &p, w1, w2).await;
+    let d = |day| chrono::NaiveDate::from_ymd_opt(2026, 3, day).unwrap();
+    let paris: Tz = "Europe/Paris".parse().unwrap();
+    let w = Window::new(d(1), d(7), Bucket::Day, paris).unwrap();
+    let filters = [
+        Filters::default(),
+        Filters {
+            client_id: Some(p.carl.user_id),
+            ..Default::default()
+        },
+        Filters {
+            workflow_id: Some(w2),
+            ..Default::default()
+        },
+    ];
+    type Key = (i64, u64, u64, String, Option<i64>, Option<i64>);
+    let key = |r: &RunRow| -> Key {
+        let s = r.status.as_str().to_owned();
+        (
+            r.slot,
+            r.client_id,
+            r.workflow_id,
+            s,
+            r.duration_ms,
+            r.queue_ms,
+        )
+    };
+    let sorted = |runs: Vec<RunRow>, mut attempts: Vec<AttemptRow>| {
+        let mut runs: Vec<Key> = runs.iter().map(key).collect();
+        runs.sort();
+        attempts.sort();
+        (runs, attempts)
+    };
+    let kept = FinishedDays::default();
+    let same = |now: &'static str| {
+        let (kept, db, w) = (&kept, &app.db, &w);
+        async move {
+            for f in &filters {
+                let (runs, attempts) = kept.window(db, f, w, at(now)).await.unwrap().unwrap();
+                let got = sorted(runs, attempts);
+                let want = sorted(
+                    window_runs(db, ClientScope::All, f, w).await.unwrap(),
+                    window_attempts(db, ClientScope::All, f, w).await.unwrap(),
+                );
+                assert!(!want.0.is_empty() && !want.1.is_empty());
+                assert_eq!(got, want, "{f:?} at {now}");
+            }
+        }
+    };
+    let later = "2026-04-01T00:00:00Z";
+    same(later).await;
+    // The window touches eight UTC days (Paris is an hour ahead); the
+    // runs still pending or running are read every time, not kept.
+    let (finished, attempts): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS SIGNED), \
+         CAST((SELECT COUNT(*) FROM node_execution ne JOIN run r USING (run_id) \
+               WHERE r.status NOT IN ('pending', 'running')) AS SIGNED) \
+         FROM run WHERE status NOT IN ('pending', 'running')",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(kept.kept(), (8, (finished + attempts) as usize));
+    same(later).await;
+    assert_eq!(kept.kept(), (8, (finished + attempts) as usize));
+
+    // Behind the server's back: a finished run written with a past time,
+    // and a running run finished.
+    let kept_day: chrono::NaiveDate = sqlx::query_scalar("SELECT MIN(DATE(created_at)) FROM run")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let created = kept_day.and_hms_opt(12, 0, 0).unwrap().and_utc();
+    let run_id = sqlx::query(
+        "INSERT INTO run (workflow_id, workflow_revision, client_id, started_by, status, failure_policy, \
+         snapshot, node_states, published, created_at, started_at, finished_at) \
+         VALUES (?, 1, ?, ?, 'failed', 'continue', '{}', '{}', TRUE, ?, ?, ?)",
+    )
+    .bind(w2)
+    .bind(p.una.user_id)
+    .bind(p.admin.user_id)
+    .bind(created)
+    .bind(created + Duration::seconds(1))
+    .bind(created + Duration::seconds(9))
+    .execute(&app.db)
+    .await
+    .unwrap()
+    .last_insert_id();
+    sqlx::query(
+        "INSERT INTO node_execution (run_id, node_id, attempt, status, reason, started_at, duration_ms, \
+         run_created_at, workflow_id, client_id) \
+         SELECT r.run_id, 'late', 1, 'failed', 'sandbox', r.started_at, 8000, r.created_at, r.workflow_id, r.client_id \
+         FROM run r WHERE r.run_id = ?",
+    )
+    .bind(run_id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE run SET status = 'succeeded', finished_at = started_at + INTERVAL 2 SECOND \
+         WHERE status = 'running' ORDER BY run_id LIMIT 1",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    same(later).await;
+    // Early on the window's last day: the days before yesterday are kept,
+    // the rest is read as it is.
+    same("2026-03-05T00:30:00Z").await;
+    same("2026-03-01T00:10:00Z").await;
 }
 
 /// The task counts the writes keep (`analytics::rollup`), without empty
