@@ -213,13 +213,7 @@ impl FinishedDays {
             return Ok(None);
         }
         let (days, rest) = split(start, end, now);
-        let rest_read = Read {
-            scope: ClientScope::All,
-            filters: *f,
-            base: start,
-            limit: None,
-            unfinished_only: false,
-        };
+        let rest_read = Read::window(ClientScope::All, f, w, None);
         let rest_rows = async {
             match rest {
                 Some(span) => {

@@ -178,13 +178,7 @@ pub async fn window_runs_within(
     w: &Window,
     limit: Option<i64>,
 ) -> Result<Vec<RunRow>, sqlx::Error> {
-    let read = Read {
-        scope,
-        filters: *f,
-        base: w.start(),
-        limit,
-        unfinished_only: false,
-    };
+    let read = Read::window(scope, f, w, limit);
     Ok(runs_of(db, read, read_parts(w)).await?.concat())
 }
 
@@ -199,6 +193,20 @@ pub(super) struct Read {
     pub limit: Option<i64>,
     /// Only the runs not finished, and their attempts.
     pub unfinished_only: bool,
+}
+
+impl Read {
+    /// The rows of a window that `scope` sees through `f`, their slots
+    /// counted from the window's start.
+    pub fn window(scope: ClientScope, f: &Filters, w: &Window, limit: Option<i64>) -> Self {
+        Self {
+            scope,
+            filters: *f,
+            base: w.start(),
+            limit,
+            unfinished_only: false,
+        }
+    }
 }
 
 /// The runs created in each span, per span.
@@ -367,13 +375,7 @@ pub async fn window_attempts_within(
     w: &Window,
     limit: Option<i64>,
 ) -> Result<Vec<AttemptRow>, sqlx::Error> {
-    let read = Read {
-        scope,
-        filters: *f,
-        base: w.start(),
-        limit,
-        unfinished_only: false,
-    };
+    let read = Read::window(scope, f, w, limit);
     Ok(attempts_of(db, read, read_parts(w)).await?.concat())
 }
 
