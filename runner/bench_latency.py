@@ -30,8 +30,9 @@ FIBO = ("def fibo(n):\n    return n if n <= 1 else fibo(n - 1) + fibo(n - 2)\n\n
         "def run(inputs, params, ctx):\n    return {'value': fibo(int(params['n']))}\n")
 
 
-def _tree_cpu(root: int) -> dict[int, tuple[float, float]]:
-    """pid -> (own CPU s, CPU s of its reaped children) for root and its descendants."""
+def _tree_cpu(root: int) -> dict[int, tuple[float, float, int, int]]:
+    """pid -> (own CPU s, CPU s of its reaped children, page faults of both,
+    parent pid) for root and its descendants."""
     stat, parent = {}, {}
     tick = os.sysconf("SC_CLK_TCK")
     for p in os.listdir("/proc"):
@@ -42,7 +43,8 @@ def _tree_cpu(root: int) -> dict[int, tuple[float, float]]:
         except OSError:
             continue
         parent[int(p)] = int(fields[1])
-        stat[int(p)] = ((int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick)
+        stat[int(p)] = ((int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick,
+                        int(fields[7]) + int(fields[8]), int(fields[1]))
 
     def under(p: int) -> bool:
         while p > 1:
@@ -87,14 +89,18 @@ def throughput(proc, args) -> None:
             sent += 1
     wall = time.perf_counter() - started
     after = _tree_cpu(proc.pid)
-    # The supervisor: the process that spent the most CPU itself.
-    sup = max(after, key=lambda p: after[p][0] - before.get(p, (0, 0))[0])
-    own = after[sup][0] - before.get(sup, (0, 0))[0]
-    total = sum(a + b for a, b in after.values()) - sum(a + b for a, b in before.values())
+    # The zygote reaps the job processes; the supervisor is its parent.
+    zygote = max(after, key=lambda p: after[p][1] - before.get(p, (0, 0, 0, 0))[1])
+    sup = after[zygote][3]
+    own = after[sup][0] - before.get(sup, (0, 0, 0, 0))[0]
+    total = sum(a + b for a, b, _, _ in after.values()) - sum(a + b for a, b, _, _ in before.values())
+    faults = sum(f for p, (_, _, f, _) in after.items() if p != sup) \
+        - sum(f for p, (_, _, f, _) in before.items() if p != sup)
     per = 1000 / args.jobs
     print(f"sandbox={args.sandbox} trust={args.trust} concurrency={args.concurrency} jobs={args.jobs}: "
           f"{args.jobs / wall:.0f} jobs/s; runner CPU {total * per:.2f} ms/job "
-          f"(supervisor {own * per:.2f}, job processes {(total - own) * per:.2f})")
+          f"(supervisor {own * per:.2f}, job processes {(total - own) * per:.2f}); "
+          f"{faults / args.jobs:.0f} page faults/job in the zygote and job processes")
 
 
 def main() -> None:

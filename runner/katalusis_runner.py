@@ -69,19 +69,18 @@ import collections
 import fcntl
 import hashlib
 import io
+import itertools
+import _thread
 import json
+import marshal
 import os
 import resource
 import select
 import selectors
-import shutil
 import signal
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import traceback
 
@@ -106,6 +105,17 @@ DEFAULT_ALLOWED_MODULES = (
 # datetime.strptime imports _strptime). C code has no frame, so such imports
 # look as if the node made them; these harmless helpers are always allowed.
 IMPLICIT_MODULES = ("_strptime", "encodings")
+
+# What the runner imports only where it needs them, never at the top: the
+# launcher outside the sandbox, and the supervisor after it has started its
+# zygote. Every module the zygote holds is in the memory each job process
+# inherits, copies in part and tears down; threading and random also run
+# code in every child after fork() (os.register_at_fork). Loaded at the
+# top, they cost a restricted job about 120 of its 780 page faults, each
+# ~4.5 us of kernel time on the benchmark host (runner/bench_latency.py
+# counts them). A restricted sandbox's standard library still has them
+# (see build_stdlib_view).
+POOL_LAZY_MODULES = ("shutil", "subprocess", "tempfile", "threading")
 
 # What a pool loads into its zygote once one of its jobs has used it, so the
 # job processes forked after that start with it loaded: the modules nodes
@@ -204,7 +214,7 @@ class Context:
         self.node_id = job.get("node_id")
         self.attempt = job.get("attempt", 1)
         self._query_seq = 0
-        self._query_lock = threading.Lock()     # one question at a time on the reply pipe
+        self._query_lock = _thread.allocate_lock()   # one question at a time on the reply pipe
 
     def log(self, msg, level: str = "info") -> None:
         if level not in LOG_LEVELS:
@@ -269,7 +279,8 @@ class Context:
                 raise ValueError(f"file {safe!r} is over the limit of {self._max_file_bytes} bytes")
             if os.path.realpath(src) != os.path.realpath(dest):
                 with open(src, "rb") as fin, open(dest, "wb") as fout:
-                    shutil.copyfileobj(fin, fout)
+                    for chunk in iter(lambda: fin.read(1 << 20), b""):
+                        fout.write(chunk)
         else:
             raise TypeError("write_file expects bytes or a path")
         h = hashlib.sha256()
@@ -707,8 +718,13 @@ class ChildPrelude:
     """What every job process sets up the same way, made once by the
     supervisor and inherited through fork() (see LandlockPlan for why): the
     text streams on the descriptors 0-2 the job process points at its own
-    pipes, and the signal numbers it resets. The supervisor never uses
-    these streams itself."""
+    pipes, and the signal dispositions it sets. The supervisor never uses
+    these streams itself.
+
+    The dispositions are set through `_signal.signal` with plain numbers:
+    `signal.signal` turns its arguments and result into enum members, which
+    touched about 40 pages of the shared heap, each a copy in every job
+    process (bench_latency.py counts page faults per job)."""
 
     def __init__(self):
         self.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
@@ -716,8 +732,12 @@ class ChildPrelude:
                                        errors="backslashreplace")
         self.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True, write_through=True,
                                        errors="backslashreplace")
-        self.default_signals = tuple(int(s) for s in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE))
-        self.sigxfsz = int(signal.SIGXFSZ)
+        import _signal
+        self.set_signal = _signal.signal
+        dfl, ign = int(signal.SIG_DFL), int(signal.SIG_IGN)
+        # SIGXFSZ ignored: oversize writes raise OSError instead of killing the process.
+        self.dispositions = tuple((int(s), dfl) for s in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE)) \
+            + ((int(signal.SIGXFSZ), ign),)
 
 
 def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job_dir: str,
@@ -735,9 +755,8 @@ def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job
             # First, while the supervisor's descriptors of the shared rules are still open.
             confine_job(job_dir, confine)
         signal.set_wakeup_fd(-1)
-        for s in prelude.default_signals:
-            signal.signal(s, signal.SIG_DFL)
-        signal.signal(prelude.sigxfsz, signal.SIG_IGN)   # oversize writes raise OSError instead
+        for number, disposition in prelude.dispositions:
+            prelude.set_signal(number, disposition)
         # Move the pipes out of the way first so no dup2 below clobbers one.
         high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (out_w, err_w, ev_w, ctl_r, reply_r)]
         null = os.open(os.devnull, os.O_RDONLY)
@@ -750,8 +769,9 @@ def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job
         sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
         # Temporary files go to the job's own directory, the only writable place.
         os.environ["TMPDIR"] = os.environ["HOME"] = job_dir
-        tempfile.tempdir = job_dir
-        loaded_before = {m for m in PRELOADABLE if m in sys.modules}
+        if "tempfile" in sys.modules:   # else it reads TMPDIR when a node imports it
+            sys.modules["tempfile"].tempdir = job_dir
+        modules_before = len(sys.modules)
         payload = bytearray()
         while True:
             chunk = os.read(4, 1 << 20)
@@ -761,7 +781,7 @@ def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job
         os.close(4)
         if not payload:
             os._exit(0)     # the pool is shutting down; the spare was never used
-        msg = json.loads(payload)
+        msg = marshal.loads(payload)   # written by the supervisor, never by node code
         del payload
         job, tmp_dir, guards_on = msg["job"], job_dir, msg["guards_on"]
         limits = job["limits"]
@@ -772,7 +792,7 @@ def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job
         except MemoryError:
             outcome = {"t": "done", "status": "failed", "reason": "memory",
                        "message": f"The node exceeded its memory limit of {limits['memory_mib']} MiB.", "traceback": None}
-        learned = [m for m in PRELOADABLE if m in sys.modules and m not in loaded_before]
+        learned = _loaded_since(modules_before)
         if learned:
             outcome["learned"] = learned
         # Output written before the result must reach the pipes before it:
@@ -794,6 +814,18 @@ def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job
         except Exception:
             pass
     os._exit(code)
+
+
+def _loaded_since(count: int) -> list[str]:
+    """The modules of PRELOADABLE loaded since sys.modules held `count`
+    entries: the last ones added, as it keeps insertion order. Reading only
+    those, not every name of PRELOADABLE, leaves the pages of the shared
+    heap that hold the names untouched. A node that removes modules may make
+    this miss one; the zygote then learns it from a later job."""
+    added = len(sys.modules) - count
+    if added <= 0:
+        return []
+    return [m for m in itertools.islice(reversed(sys.modules), added) if m in PRELOADABLE]
 
 
 def _run_node(job: dict, pipe: _EventPipe, tmp_dir: str, guards_on: bool) -> dict:
@@ -1082,12 +1114,26 @@ def _become_subreaper() -> bool:
     return libc is not None and libc.prctl(36, 1, 0, 0, 0) == 0   # PR_SET_CHILD_SUBREAPER
 
 
+def _private_dir(prefix: str) -> str:
+    """What tempfile.mkdtemp makes, without loading tempfile into the pool
+    (see POOL_LAZY_MODULES)."""
+    base = os.environ.get("TMPDIR") or "/tmp"
+    while True:
+        path = os.path.join(base, prefix + os.urandom(8).hex())
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+
+
 def _remove_job_dir(path: str) -> None:
     """Most jobs leave their directory empty: one rmdir, and the tree walk
     only when that fails."""
     try:
         os.rmdir(path)
     except OSError:
+        import shutil
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -1182,7 +1228,7 @@ class Supervisor:
         self.failed_any = False
         self.exit_after_first = not serve
         self.testing = os.environ.get(TESTING_ENV) == "1"
-        self.tmp_root = tempfile.mkdtemp(prefix="katalusis-runner-")
+        self.tmp_root = _private_dir("katalusis-runner-")
         self.seq = 0
         self.completed: list[RunningJob] = []   # sent their result, not yet finished
         self.spare: tuple | None = None          # (pid, control fd, event fd, stdout fd, stderr fd, reply fd, job dir)
@@ -1309,7 +1355,9 @@ class Supervisor:
         pid, ctl_w, ev_r, out_r, err_r, reply_w, rj.tmp_dir = spare
         try:
             try:
-                data = memoryview(_dumps({"job": job, "guards_on": guards_on}))
+                # marshal: the job process decodes it touching far fewer
+                # shared pages than json does (see ChildPrelude).
+                data = memoryview(marshal.dumps({"job": job, "guards_on": guards_on}))
                 while data:
                     data = data[os.write(ctl_w, data):]
             finally:
@@ -1654,6 +1702,7 @@ class Supervisor:
             except ChildProcessError:
                 break
         self.flush()
+        import shutil
         shutil.rmtree(self.tmp_root, ignore_errors=True)
 
     def run(self, stdin_fd: int) -> int:
@@ -1809,6 +1858,7 @@ def is_egress_allowed(address: str, allow, deny) -> bool:
 
 def _host_addresses() -> list[str]:
     """The host's own IPv4 addresses: services bound to 0.0.0.0 listen on them."""
+    import subprocess
     try:
         out = subprocess.run([IP, "-o", "-4", "addr", "show"], capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.TimeoutExpired):
@@ -1859,8 +1909,11 @@ def build_stdlib_view(dest: str, allow=DEFAULT_ALLOWED_MODULES) -> list[str]:
     so importing them fails even with the Python guards switched off.
     Returns the module names whose files were included.
     """
+    import shutil
     import importlib.util
     _preimport()
+    for name in POOL_LAZY_MODULES:   # the supervisor in the sandbox loads them when it needs them
+        importlib.import_module(name)
     std = _stdlib_dir()
     allowed_tops = set(allow) | set(IMPLICIT_MODULES)
     files: set[str] = set()
@@ -1906,6 +1959,7 @@ def build_stdlib_view(dest: str, allow=DEFAULT_ALLOWED_MODULES) -> list[str]:
 def supervisor_lib(dest: str) -> None:
     """Fill dest with ctypes (package and C extension) for the sandboxed
     supervisor, which confines each job with it (see confine_job)."""
+    import shutil
     import importlib.util
     std = _stdlib_dir()
     shutil.copytree(os.path.join(std, "ctypes"), os.path.join(dest, "ctypes"),
@@ -2047,12 +2101,13 @@ def _read_bwrap_info(fd: int, timeout: float = 30) -> dict:
         data += chunk
 
 
-def _wire_network(pid: int, allow, deny) -> subprocess.Popen:
+def _wire_network(pid: int, allow, deny):
     """Attach slirp4netns to the sandbox's network namespace and install the egress routes.
 
     Returns the slirp4netns process; it exits when the returned process's
     exit pipe (held by this launcher) closes.
     """
+    import subprocess
     import select
     enter = [NSENTER, "-t", str(pid), "-n"] if os.geteuid() == 0 else \
         [NSENTER, "-t", str(pid), "-U", "-n", "--preserve-credentials"]
@@ -2094,6 +2149,7 @@ def _wire_network(pid: int, allow, deny) -> subprocess.Popen:
 
 
 def _stop_slirp(slirp) -> None:
+    import subprocess
     if slirp is None:
         return
     try:
@@ -2109,6 +2165,8 @@ def _stop_slirp(slirp) -> None:
 
 def launch_sandboxed(mode: str, trust: str, max_pids: int, egress_allow=(), egress_deny=DEFAULT_EGRESS_DENY,
                      modules_allow=None) -> int:
+    import shutil
+    import tempfile
     if not (os.path.isfile(BWRAP) and os.access(BWRAP, os.X_OK)):
         return _fatal(f"Sandbox 'bwrap' was requested but {BWRAP} is not installed; refusing to run unsandboxed.")
     resolv = None
@@ -2160,6 +2218,7 @@ def launch_sandboxed(mode: str, trust: str, max_pids: int, egress_allow=(), egre
 
 def _launch(mode: str, trust: str, max_pids: int, base: list[str], egress_allow, egress_deny,
             compiled: bool = False) -> int:
+    import subprocess
     exe = os.path.realpath(sys.executable)
     # Preflight: prove the sandbox can be built before taking jobs.
     try:

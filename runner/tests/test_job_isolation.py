@@ -7,13 +7,15 @@ second job tries to read, list, signal and trace the first, and fails at the
 kernel.
 """
 
+import ast
 import ctypes
 import os
+import subprocess
 import sys
 import textwrap
 import unittest
 
-from runner_harness import Pool, make_job
+from runner_harness import PYTHON, Pool, make_job
 
 BWRAP = "/usr/bin/bwrap"
 
@@ -99,6 +101,23 @@ class JobsOfOnePoolAreIsolated:
         self.assertEqual(fin["outputs"]["r"], {"imported": True,
                                                "cached": "/tmp/.katalusis/__pycache__/katalusis_runner.cpython-"
                                                f"{sys.version_info[0]}{sys.version_info[1]}.pyc"}, fin)
+
+    def test_job_processes_start_without_the_modules_the_runner_loads_only_when_needed(self):
+        # Every module the zygote holds makes each fork and exit dearer, and
+        # threading and random run code in every child after fork(). Only
+        # what the interpreter's own startup loads here (site's .pth files
+        # see the same site-packages in a trusted sandbox) may be there.
+        names = ("shutil", "subprocess", "tempfile", "threading", "random")
+        at_start = subprocess.run([PYTHON, "-I", "-c", f"import sys; print(sorted(m for m in {names!r} if m in sys.modules))"],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+        expected = [] if self.trust == "restricted" else ast.literal_eval(at_start)
+        fin = self.pool.run(make_job(code(f"""
+            import sys
+            def run(inputs, params, ctx):
+                return {{"loaded": sorted(m for m in {names!r} if m in sys.modules)}}
+        """), trust=self.trust, _disable_python_guards=True, outputs=[{"name": "loaded", "type": "array"}]))
+        self.assertEqual(fin["status"], "succeeded", fin)
+        self.assertEqual(fin["outputs"]["loaded"], expected, fin)
 
     def test_a_job_cannot_reach_another_running_job(self):
         holder = make_job(HOLDER, trust=self.trust, _disable_python_guards=True, limits={"timeout_seconds": 60})

@@ -317,6 +317,26 @@ class Lifecycle(unittest.TestCase):
         finally:
             pool.close()
 
+    def test_a_job_reports_the_preloadable_modules_it_loaded(self):
+        # Read from the end of sys.modules: what the job added, of
+        # PRELOADABLE, and nothing that was loaded before it.
+        probe = code(f"""
+            import json, sys
+            sys.path.insert(0, {os.path.dirname(RUNNER)!r})
+            import katalusis_runner as kr
+            loaded = [m for m in kr.PRELOADABLE if m in sys.modules]
+            before = len(sys.modules)
+            import fractions, xml.dom.minidom
+            print(json.dumps({{"learned": kr._loaded_since(before), "after": kr._loaded_since(len(sys.modules)),
+                              "loaded": loaded, "preloadable": sorted(kr.PRELOADABLE)}}))
+        """)
+        out = json.loads(subprocess.run([PYTHON, "-I", "-c", probe], capture_output=True, text=True,
+                                        check=True).stdout)
+        self.assertIn("fractions", out["learned"])
+        self.assertNotIn("xml.dom.minidom", out["learned"])
+        self.assertLessEqual(set(out["learned"]), set(out["preloadable"]) - set(out["loaded"]))
+        self.assertEqual(out["after"], [])
+
     def test_a_pool_loads_what_its_jobs_imported_into_the_job_processes_after_them(self):
         # A pool starts without the modules nodes may import; once a job
         # imported one, the job processes forked after it start with it.
