@@ -111,11 +111,16 @@ class JobsOfOnePoolAreIsolated:
         at_start = subprocess.run([PYTHON, "-I", "-c", f"import sys; print(sorted(m for m in {names!r} if m in sys.modules))"],
                                   capture_output=True, text=True, check=True).stdout.strip()
         expected = [] if self.trust == "restricted" else ast.literal_eval(at_start)
-        fin = self.pool.run(make_job(code(f"""
-            import sys
-            def run(inputs, params, ctx):
-                return {{"loaded": sorted(m for m in {names!r} if m in sys.modules)}}
-        """), trust=self.trust, _disable_python_guards=True, outputs=[{"name": "loaded", "type": "array"}]))
+        # A pool of its own: the shared one has learned random from other tests' jobs.
+        pool = Pool("--sandbox", "bwrap", "--trust", self.trust, "--max-pids", "64")
+        try:
+            fin = pool.run(make_job(code(f"""
+                import sys
+                def run(inputs, params, ctx):
+                    return {{"loaded": sorted(m for m in {names!r} if m in sys.modules)}}
+            """), trust=self.trust, _disable_python_guards=True, outputs=[{"name": "loaded", "type": "array"}]))
+        finally:
+            pool.close()
         self.assertEqual(fin["status"], "succeeded", fin)
         self.assertEqual(fin["outputs"]["loaded"], expected, fin)
 
