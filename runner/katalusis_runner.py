@@ -838,7 +838,11 @@ def _run_node(job: dict, pipe: _EventPipe, tmp_dir: str, guards_on: bool) -> dic
         params = _decode_value(job.get("params") or {}, tmp_dir)
         source = job.get("code") or ""
         import linecache
-        linecache.cache[NODE_FILENAME] = (len(source), None, source.splitlines(True), NODE_FILENAME)
+        compiled = _COMPILED.get(source)
+        if compiled is None:
+            linecache.cache[NODE_FILENAME] = (len(source), None, source.splitlines(True), NODE_FILENAME)
+        else:
+            linecache.cache[NODE_FILENAME] = compiled[1]
         loop = None
         if job.get("mode") == "async":
             import asyncio
@@ -849,7 +853,7 @@ def _run_node(job: dict, pipe: _EventPipe, tmp_dir: str, guards_on: bool) -> dic
             guards = _Guards(DEFAULT_ALLOWED_MODULES if allow is None else allow, modules.get("block") or (),
                              tmp_dir, node_globals)
             guards.install()
-        exec(compile(source, NODE_FILENAME, "exec"), node_globals)
+        exec(compile(source, NODE_FILENAME, "exec") if compiled is None else compiled[0], node_globals)
         run = node_globals.get("run")
         if not callable(run):
             raise NodeFailure("error", "The node code does not define a function run(inputs, params, ctx).")
@@ -898,6 +902,18 @@ def _run_node(job: dict, pipe: _EventPipe, tmp_dir: str, guards_on: bool) -> dic
 
 _SPARE = struct.Struct("=i")       # zygote -> supervisor: b"S" + pid, with the job's pipe ends
 _PRELOAD = b"I"                    # supervisor -> zygote: b"I" + module names (one a line) to load
+_COMPILE = b"C"                    # supervisor -> zygote: b"C" + node source to compile for its job processes
+
+# Node code the zygote has compiled once for the job processes it forks,
+# by source: (code object, linecache entry). Compiling in each job process
+# wrote to ~50 pages of the shared heap (the compiler's allocations and the
+# interned-string table), each a copy. Code objects are immutable and every
+# job still executes the code in globals of its own, so nothing a job does
+# reaches another; the runs sharing a pool are those of one client anyway.
+_COMPILED: dict[str, tuple] = {}
+COMPILED_MAX = 32                  # sources kept, oldest dropped first
+COMPILED_MAX_BYTES = 64 * 1024     # larger sources are compiled by each job
+_ZYGOTE_REQUEST_MAX = 1 + COMPILED_MAX_BYTES * 4   # UTF-8 bytes of the largest request
 _EXIT = struct.Struct("=iid")      # zygote -> supervisor: b"X" + pid, wait status, CPU seconds
 
 
@@ -920,6 +936,20 @@ def _exited_children():
         if pid == 0:
             return
         yield pid, status, usage.ru_utime + usage.ru_stime
+
+
+def _remember_code(data: bytes) -> None:
+    """In the zygote: compile a node's source once (see _COMPILED)."""
+    try:
+        source = data.decode("utf-8", "surrogatepass")
+        if source in _COMPILED:
+            return
+        code = compile(source, NODE_FILENAME, "exec")
+    except Exception:   # the job processes compile it themselves, and report the error
+        return
+    while len(_COMPILED) >= COMPILED_MAX:
+        del _COMPILED[next(iter(_COMPILED))]
+    _COMPILED[source] = (code, (len(source), None, source.splitlines(True), NODE_FILENAME))
 
 
 def _zygote_main(sock: socket.socket, plan: LandlockPlan | None, prelude: ChildPrelude) -> int:
@@ -957,17 +987,26 @@ def _zygote_main(sock: socket.socket, plan: LandlockPlan | None, prelude: ChildP
     poller = select.poll()
     poller.register(sock.fileno(), select.POLLIN)
     poller.register(wake_r, select.POLLIN)
+    # Received into, not allocated anew for each request: only the pages a
+    # request fills are written (and copied while a job process shares them).
+    buf = bytearray(_ZYGOTE_REQUEST_MAX)
+    view = memoryview(buf)
     while True:
         for fd, _ in poller.poll():
             if fd == wake_r:
                 _drain(wake_r)
                 continue
             try:
-                request = sock.recv(4096)
+                size = sock.recv_into(buf)
             except OSError:
                 return 0
-            if not request:
+            if not size:
                 return 0     # the supervisor is gone
+            request = bytes(view[:size])
+            if request[:1] == _COMPILE:
+                _remember_code(request[1:])
+                gc.freeze()
+                continue
             if request[:1] == _PRELOAD:
                 for name in request[1:].decode().split("\n"):
                     if name in PRELOADABLE:
@@ -1032,6 +1071,7 @@ class Zygote:
         self.reaped = False                # waited for: its pid may belong to another process now
         self.asked: str | None = None      # the job directory of the spare asked for
         self.preloaded: set[str] = set()   # what it was asked to load into the job processes it forks
+        self.compiled: dict[str, None] = {}   # the sources it was asked to compile, as it keeps them
         self.stale: set[str] = set()       # job directories of spares forked before the last of that
         self.spares: list = []             # (pid, control, events, stdout, stderr, replies, job dir) or an OSError
         self.exited: dict[int, tuple[int, float]] = {}
@@ -1056,6 +1096,22 @@ class Zygote:
             self.stale.add(self.asked)
         self.stale.update(s[-1] for s in self.spares if not isinstance(s, OSError))
         return True
+
+    def compile(self, source) -> None:
+        """From the next job process it forks on, node code with this
+        source starts compiled (see _COMPILED)."""
+        if not isinstance(source, str) or source in self.compiled or not self.alive:
+            return
+        data = source.encode("utf-8", "surrogatepass")
+        if len(data) > COMPILED_MAX_BYTES or len(source) > COMPILED_MAX_BYTES:
+            return
+        try:
+            self.sock.send(_COMPILE + data)
+        except OSError:
+            return
+        while len(self.compiled) >= COMPILED_MAX:
+            del self.compiled[next(iter(self.compiled))]
+        self.compiled[source] = None
 
     def receive(self, timeout: float | None = 0.0) -> None:
         """Reads what the zygote sent; with a timeout (None: no limit), waits
@@ -1117,7 +1173,7 @@ def _become_subreaper() -> bool:
 def _private_dir(prefix: str) -> str:
     """What tempfile.mkdtemp makes, without loading tempfile into the pool
     (see POOL_LAZY_MODULES)."""
-    base = os.environ.get("TMPDIR") or "/tmp"
+    base = os.path.abspath(os.environ.get("TMPDIR") or "/tmp")   # the zygote tells job directories by their "/"
     while True:
         path = os.path.join(base, prefix + os.urandom(8).hex())
         try:
@@ -1560,6 +1616,8 @@ class Supervisor:
             learned = msg.get("learned")
             if isinstance(learned, list) and self.zygote.preload(learned):
                 self.drop_spare()
+            if msg.get("status") == "succeeded":
+                self.zygote.compile(rj.job.get("code"))
 
     # -- lifecycle -------------------------------------------------------
     def kill(self, rj: RunningJob) -> None:

@@ -6,6 +6,7 @@ import json
 import textwrap
 import time
 import unittest
+from functools import partial
 
 import os
 import subprocess
@@ -316,6 +317,34 @@ class Lifecycle(unittest.TestCase):
             self.assert_preloaded(pool, ("asyncio",), ["asyncio"])
         finally:
             pool.close()
+
+    def test_job_processes_start_with_the_code_of_a_node_that_ran_compiled(self):
+        # The zygote compiles a source once a job with it succeeded; the lines
+        # list of its linecache entry then comes from the zygote, frozen and
+        # so outside what gc.get_objects() lists in the job process.
+        probe = code("""
+            import gc, linecache
+            def run(inputs, params, ctx):
+                lines = linecache.cache["<node>"][2]
+                if params.get("fail"):
+                    raise ValueError("asked to fail")
+                return {"inherited": not any(o is lines for o in gc.get_objects())}
+        """)
+        other = probe.replace("asked to fail", "asked to fail, too")
+        job = partial(make_job, trust="trusted", outputs=[{"name": "inherited", "type": "boolean"}])
+        pool = Pool()
+        try:
+            first = pool.run(job(probe))["outputs"]["inherited"]
+            pool.run(job(probe))   # its process may have been forked before the zygote compiled
+            third = pool.run(job(probe))["outputs"]["inherited"]
+            changed = pool.run(job(other))["outputs"]["inherited"]
+            failed = pool.run(job(probe, params={"fail": True}))
+        finally:
+            pool.close()
+        self.assertEqual((first, third, changed), (False, True, False))
+        # The traceback still shows the node's lines.
+        self.assertEqual(failed["reason"], "error", failed)
+        self.assertIn('raise ValueError("asked to fail")', failed["traceback"])
 
     def test_a_job_reports_the_preloadable_modules_it_loaded(self):
         # Read from the end of sys.modules: what the job added, of
