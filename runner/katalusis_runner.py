@@ -152,8 +152,13 @@ TESTING_ENV = "KATALUSIS_RUNNER_TESTING"
 # Shared helpers
 # --------------------------------------------------------------------------
 
+# Built once in the pool: json.dumps with arguments builds a new encoder at
+# every call, in a job process a few dozen pages written (see ChildPrelude).
+_ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
 def _dumps(obj) -> bytes:
-    return (json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n").encode()
+    return (_ENCODE(obj) + "\n").encode()
 
 
 def _plural(n: int, word: str) -> str:
@@ -332,6 +337,7 @@ def _check_and_encode_outputs(result, ports: list, ctx: Context, max_output_byte
     if unknown:
         raise NodeFailure("output_type", f"The node returned undeclared output port(s) {', '.join(map(repr, unknown))}.")
     encoded = {}
+    size = 2   # the outputs as one compact JSON object, {...}
     for name, port in declared.items():
         if name not in result:
             if port.get("required", True):
@@ -369,11 +375,11 @@ def _check_and_encode_outputs(result, ports: list, ctx: Context, max_output_byte
             expected = "a file ref returned by ctx.write_file" if kind == "file" else kind
             raise NodeFailure("output_type", f"Output port {name!r} expects {expected} but the node returned {_type_name(value)}.")
         try:
-            json.dumps(value, allow_nan=False)
+            text = _ENCODE(value)
         except (TypeError, ValueError) as e:
             raise NodeFailure("output_type", f"Output port {name!r} ({kind}) is not JSON-serialisable: {e}.") from None
         encoded[name] = value
-    size = len(json.dumps(encoded, separators=(",", ":")).encode())
+        size += len(_ENCODE(name)) + 1 + len(text) + (1 if len(encoded) > 1 else 0)   # "name":value, ASCII
     if size > max_output_bytes:
         raise NodeFailure("output_size", f"The outputs are {size} bytes when serialised, which exceeds the limit of {max_output_bytes} bytes.")
     return encoded
@@ -765,8 +771,6 @@ def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job
             os.dup2(fd, target)
         os.closerange(6, 1 << 16)
         pipe = _EventPipe(3)
-        sys.stdin, sys.stdout, sys.stderr = prelude.stdin, prelude.stdout, prelude.stderr
-        sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
         # Temporary files go to the job's own directory, the only writable place.
         os.environ["TMPDIR"] = os.environ["HOME"] = job_dir
         if "tempfile" in sys.modules:   # else it reads TMPDIR when a node imports it
@@ -901,6 +905,7 @@ def _run_node(job: dict, pipe: _EventPipe, tmp_dir: str, guards_on: bool) -> dic
 # --------------------------------------------------------------------------
 
 _SPARE = struct.Struct("=i")       # zygote -> supervisor: b"S" + pid, with the job's pipe ends
+_FDS = struct.Struct("=5i")        # those pipe ends, as SCM_RIGHTS carries them
 _PRELOAD = b"I"                    # supervisor -> zygote: b"I" + module names (one a line) to load
 _COMPILE = b"C"                    # supervisor -> zygote: b"C" + node source to compile for its job processes
 
@@ -918,10 +923,14 @@ _EXIT = struct.Struct("=iid")      # zygote -> supervisor: b"X" + pid, wait stat
 
 
 def _drain(fd: int) -> None:
-    """Empties a non-blocking signal wakeup pipe."""
+    """Empties a non-blocking signal wakeup pipe that poll() found readable.
+
+    One read takes what a burst of signals wrote (a byte each); the rest, if
+    any, wakes the next poll(). Reading until the pipe is empty ended in a
+    BlockingIOError every time, an exception the zygote paid for in pages
+    written after each fork (see _zygote_main)."""
     try:
-        while os.read(fd, 4096):
-            pass
+        os.read(fd, 65536)
     except BlockingIOError:
         pass
 
@@ -964,9 +973,13 @@ def _zygote_main(sock: socket.socket, plan: LandlockPlan | None, prelude: ChildP
     other core while the supervisor goes on handling events."""
     import gc
     import importlib
-    gc.freeze()
     for s in (signal.SIGTERM, signal.SIGINT):
         signal.signal(s, signal.SIG_DFL)
+    # The job processes' text streams, on the descriptors 0-2 each points at
+    # its own pipes: set here once rather than written in every one of them.
+    sys.stdin, sys.stdout, sys.stderr = prelude.stdin, prelude.stdout, prelude.stderr
+    sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
+    gc.freeze()
     # Not a holder of the supervisor's stdin or stdout: the executor sees
     # the pool's end when the supervisor's ends are closed.
     null = os.open(os.devnull, os.O_RDWR)
@@ -1036,9 +1049,10 @@ def _zygote_main(sock: socket.socket, plan: LandlockPlan | None, prelude: ChildP
                     _child_main(fds[0][0], fds[1][1], fds[2][1], fds[3][1], fds[4][0], job_dir, plan, prelude)
                 finally:
                     os._exit(70)
-            theirs = [fds[0][1], fds[1][0], fds[2][0], fds[3][0], fds[4][1]]
+            theirs = _FDS.pack(fds[0][1], fds[1][0], fds[2][0], fds[3][0], fds[4][1])
             try:
-                socket.send_fds(sock, [b"S" + _SPARE.pack(pid)], theirs)
+                # socket.send_fds without its array and list: less written after fork().
+                sock.sendmsg((b"S" + _SPARE.pack(pid),), ((socket.SOL_SOCKET, socket.SCM_RIGHTS, theirs),))
             except OSError:
                 return 0
             finally:
