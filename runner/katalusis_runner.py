@@ -67,7 +67,6 @@ import base64
 import builtins
 import collections
 import fcntl
-import hashlib
 import io
 import itertools
 import _thread
@@ -82,7 +81,6 @@ import socket
 import struct
 import sys
 import time
-import traceback
 
 PROTOCOL_VERSION = 1
 
@@ -115,7 +113,7 @@ IMPLICIT_MODULES = ("_strptime", "encodings")
 # ~4.5 us of kernel time on the benchmark host (runner/bench_latency.py
 # counts them). A restricted sandbox's standard library still has them
 # (see build_stdlib_view).
-POOL_LAZY_MODULES = ("shutil", "subprocess", "tempfile", "threading")
+POOL_LAZY_MODULES = ("hashlib", "shutil", "subprocess", "tempfile", "threading", "traceback")
 
 # What a pool loads into its zygote once one of its jobs has used it, so the
 # job processes forked after that start with it loaded: the modules nodes
@@ -123,7 +121,7 @@ POOL_LAZY_MODULES = ("shutil", "subprocess", "tempfile", "threading")
 # pool starts without them: every module the zygote holds makes each fork
 # and exit of a job process dearer (page tables to copy and tear down), for
 # nodes that never use it.
-PRELOADABLE = frozenset(DEFAULT_ALLOWED_MODULES) | {"inspect"}
+PRELOADABLE = frozenset(DEFAULT_ALLOWED_MODULES) | {"inspect", "traceback", *IMPLICIT_MODULES, "encodings.idna"}
 
 DEFAULT_LIMITS = {
     "timeout_seconds": 300,
@@ -288,6 +286,7 @@ class Context:
                         fout.write(chunk)
         else:
             raise TypeError("write_file expects bytes or a path")
+        import hashlib
         h = hashlib.sha256()
         size = 0
         with open(dest, "rb") as f:
@@ -689,6 +688,7 @@ def confine_job(job_dir: str, plan: LandlockPlan | None = None) -> None:
 
 def _node_traceback(exc: BaseException) -> str:
     """The traceback as the node author sees it: runner frames left out."""
+    import traceback
     te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
     own = os.path.realpath(__file__)
     frames = [f for f in te.stack if os.path.realpath(f.filename) != own]
@@ -814,6 +814,7 @@ def _child_main(ctl_r: int, ev_w: int, out_w: int, err_w: int, reply_r: int, job
     except BaseException:
         code = 70
         try:
+            import traceback
             os.write(2, traceback.format_exc().encode(errors="replace"))
         except Exception:
             pass
@@ -891,6 +892,7 @@ def _run_node(job: dict, pipe: _EventPipe, tmp_dir: str, guards_on: bool) -> dic
         if guards is not None and guards.violation:
             return {"t": "done", "status": "failed", "reason": "sandbox",
                     "message": guards.violation[0].upper() + guards.violation[1:] + ".", "traceback": tb}
+        import traceback
         summary = traceback.format_exception_only(type(e), e)[-1].strip()
         if isinstance(e, SandboxImportError):
             return {"t": "done", "status": "failed", "reason": "sandbox", "message": str(e)[0].upper() + str(e)[1:] + ".",
@@ -2381,21 +2383,21 @@ def _launch(mode: str, trust: str, max_pids: int, base: list[str], egress_allow,
 def _preimport(everything: bool = True) -> None:
     """Loads what nodes import, once, before anything forks.
 
-    A pool (`everything=False`) loads only what C code imports on a node's
-    behalf, which the Python guards could not tell from the node's own
-    imports; the rest of PRELOADABLE its zygote loads once a job used it
-    (see Zygote.preload). Loading all of it up front made every fork and
-    exit of a job process about 0.6 ms of CPU dearer here (asyncio alone,
-    with ssl and the rest it loads, 0.55 ms), for nodes that use none of
-    it. The sandbox's view of the standard library is built with all of it
-    (`everything=True`)."""
-    import linecache  # noqa: F401
+    A pool (`everything=False`) loads only linecache, which every job uses;
+    PRELOADABLE, including what C code imports on a node's behalf (which
+    the guards allow, see IMPLICIT_MODULES), its zygote loads once a job
+    used it (see Zygote.preload). Loading all of it up front made every
+    fork and exit of a job process about 0.6 ms of CPU dearer here (asyncio
+    alone, with ssl and the rest it loads, 0.55 ms), for nodes that use none
+    of it. The sandbox's view of the standard library is built with all of
+    it (`everything=True`)."""
+    import linecache  # noqa: F401  (every job sets its source's entry)
+    if not everything:
+        return
     import encodings.idna  # noqa: F401  (str.encode("idna"), socket name lookups; needs stringprep)
     import importlib
     for name in IMPLICIT_MODULES:
         importlib.import_module(name)
-    if not everything:
-        return
     for name in sorted(PRELOADABLE):
         try:
             importlib.import_module(name)

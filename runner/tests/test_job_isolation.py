@@ -104,10 +104,12 @@ class JobsOfOnePoolAreIsolated:
 
     def test_job_processes_start_without_the_modules_the_runner_loads_only_when_needed(self):
         # Every module the zygote holds makes each fork and exit dearer, and
-        # threading and random run code in every child after fork(). Only
+        # threading and random run code in every child after fork(); the
+        # rest are loaded by the jobs that need them, then learned. Only
         # what the interpreter's own startup loads here (site's .pth files
         # see the same site-packages in a trusted sandbox) may be there.
-        names = ("shutil", "subprocess", "tempfile", "threading", "random")
+        names = ("shutil", "subprocess", "tempfile", "threading", "random", "hashlib", "traceback", "_strptime",
+                 "encodings.idna")
         at_start = subprocess.run([PYTHON, "-I", "-c", f"import sys; print(sorted(m for m in {names!r} if m in sys.modules))"],
                                   capture_output=True, text=True, check=True).stdout.strip()
         expected = [] if self.trust == "restricted" else ast.literal_eval(at_start)
