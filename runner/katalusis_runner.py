@@ -402,6 +402,70 @@ def _python_only_path() -> list[str]:
     return [p for p in sys.path if p and _is_under(os.path.realpath(p), _PYTHON_ROOTS)]
 
 
+_node_path: list[str] | None = None
+
+
+def _node_sys_path() -> list[str]:
+    """_python_only_path(), worked out once by the zygote (see _zygote_main)."""
+    global _node_path
+    if _node_path is None:
+        _node_path = _python_only_path()
+    return _node_path
+
+
+# The guards of this job process (see _Guards.install); None until a
+# restricted job installs them, and in the supervisor and zygote.
+_active_guards: "_Guards | None" = None
+_real_import = builtins.__import__
+_real_import_module = None   # importlib.import_module, kept by _Guards.install
+
+
+def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+    # Only imports made by the node's own code are checked; the allowed
+    # stdlib modules import their internals freely.
+    guards = _active_guards
+    if guards is not None and (globals is guards.node_globals
+                               or sys._getframe(1).f_globals is guards.node_globals):
+        if level:
+            guards._deny_import(name or ".")
+        if not guards.is_module_allowed(name):
+            guards._deny_import(name)
+        for sub in fromlist or ():
+            full = f"{name}.{sub}"
+            if full in sys.modules and not guards.is_module_allowed(full) and sub != "*":
+                guards._deny_import(full)
+    return _real_import(name, globals, locals, fromlist, level)
+
+
+def _guarded_import_module(name, package=None):
+    guards = _active_guards
+    if guards is not None and sys._getframe(1).f_globals is guards.node_globals:
+        if name.startswith(".") or not guards.is_module_allowed(name):
+            guards._deny_import(name)
+    return _real_import_module(name, package)
+
+
+class _NodeImportFinder:
+    """Catches imports reaching the import system from node code by other
+    routes (importlib.import_module, __import__ via getattr)."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        guards = _active_guards
+        if guards is None:
+            return None
+        frame = sys._getframe(1)
+        while frame is not None:
+            fn = frame.f_code.co_filename
+            if not (fn.startswith("<frozen importlib") or "importlib" in fn or frame.f_globals is builtins.__dict__
+                    or frame.f_code is _guarded_import.__code__):
+                break
+            frame = frame.f_back
+        if frame is not None and frame.f_globals is guards.node_globals and not guards.is_module_allowed(fullname):
+            guards._deny_import(fullname)
+        return None
+
+
 class _Guards:
     """Python-level restrictions for restricted nodes (defence in depth only).
 
@@ -431,56 +495,19 @@ class _Guards:
         raise SandboxImportError(f"restricted node may not import module {name!r}", name=name)
 
     def install(self) -> None:
-        guards = self
-        real_import = builtins.__import__
-
-        def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
-            # Only imports made by the node's own code are checked; the
-            # allowed stdlib modules import their internals freely.
-            if globals is guards.node_globals or sys._getframe(1).f_globals is guards.node_globals:
-                if level:
-                    guards._deny_import(name or ".")
-                if not guards.is_module_allowed(name):
-                    guards._deny_import(name)
-                for sub in fromlist or ():
-                    full = f"{name}.{sub}"
-                    if full in sys.modules and not guards.is_module_allowed(full) and sub != "*":
-                        guards._deny_import(full)
-            return real_import(name, globals, locals, fromlist, level)
-
-        builtins.__import__ = guarded_import
-
+        """Makes these the job process's guards. The hooks they install are
+        defined once, in the pool, and read the guards from _active_guards:
+        defining them in each job process wrote ~50 pages of the heap it
+        shares with the zygote (see ChildPrelude)."""
+        global _active_guards, _real_import_module
+        _active_guards = self
+        builtins.__import__ = _guarded_import
         import importlib
-        real_import_module = importlib.import_module
-
-        def guarded_import_module(name, package=None):
-            if sys._getframe(1).f_globals is guards.node_globals:
-                if name.startswith(".") or not guards.is_module_allowed(name):
-                    guards._deny_import(name)
-            return real_import_module(name, package)
-
-        importlib.import_module = guarded_import_module
+        _real_import_module = importlib.import_module
+        importlib.import_module = _guarded_import_module
         # Keep the import system away from the runner's own directory.
-        sys.path[:] = _python_only_path()
-
-        class NodeImportFinder:
-            """Catches imports reaching the import system from node code by
-            other routes (importlib.import_module, __import__ via getattr)."""
-
-            @staticmethod
-            def find_spec(fullname, path=None, target=None):
-                frame = sys._getframe(1)
-                while frame is not None:
-                    fn = frame.f_code.co_filename
-                    if not (fn.startswith("<frozen importlib") or "importlib" in fn or frame.f_globals is builtins.__dict__
-                            or frame.f_code is guarded_import.__code__):
-                        break
-                    frame = frame.f_back
-                if frame is not None and frame.f_globals is guards.node_globals and not guards.is_module_allowed(fullname):
-                    guards._deny_import(fullname)
-                return None
-
-        sys.meta_path.insert(0, NodeImportFinder)
+        sys.path[:] = _node_sys_path()
+        sys.meta_path.insert(0, _NodeImportFinder)
         sys.addaudithook(self._audit)
 
     # -- audit -----------------------------------------------------------
@@ -981,6 +1008,7 @@ def _zygote_main(sock: socket.socket, plan: LandlockPlan | None, prelude: ChildP
     # its own pipes: set here once rather than written in every one of them.
     sys.stdin, sys.stdout, sys.stderr = prelude.stdin, prelude.stdout, prelude.stderr
     sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
+    _node_sys_path()   # for the guards of restricted jobs, worked out once
     gc.freeze()
     # Not a holder of the supervisor's stdin or stdout: the executor sees
     # the pool's end when the supervisor's ends are closed.

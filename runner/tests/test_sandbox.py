@@ -288,20 +288,20 @@ class OperatingSystemSandboxWithoutPythonGuards(unittest.TestCase):
 
 
 # Node code that walks from its own builtins to the guards' state (the
-# closure of the guarded __import__) and switches every Python-level check
+# globals of the guarded __import__) and switches every Python-level check
 # off. Only the OS sandbox and the standard-library view remain.
 DISABLE_GUARDS = code("""
     def _switch_off_guards():
         imp = __builtins__["__import__"] if isinstance(__builtins__, dict) else __builtins__.__import__
-        cells = [c.cell_contents for c in imp.__closure__]
-        guards = next(c for c in cells if type(c).__name__ == "_Guards")
-        real_import = next(c for c in cells if getattr(c, "__name__", "") == "__import__")
+        runner = imp.__globals__
+        guards = runner["_active_guards"]
+        real_import = runner["_real_import"]
         guards.is_module_allowed = lambda name: True
         guards._deny = lambda message: None
         guards._deny_import = lambda name: None
         real_import("builtins").__import__ = real_import
         sys = real_import("sys")
-        sys.meta_path[:] = [f for f in sys.meta_path if getattr(f, "__name__", "") != "NodeImportFinder"]
+        sys.meta_path[:] = [f for f in sys.meta_path if getattr(f, "__name__", "") != "_NodeImportFinder"]
         return real_import
     _switch_off_guards()
 """)
