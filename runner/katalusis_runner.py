@@ -2318,6 +2318,41 @@ def launch_sandboxed(mode: str, trust: str, max_pids: int, egress_allow=(), egre
                 shutil.rmtree(d, ignore_errors=True)
 
 
+def _site_paths() -> list[str]:
+    """The directories `site` adds to sys.path in isolated mode: the
+    site-packages directories and the directory lines of their .pth files.
+
+    A pool runs with -S and a trusted one gets these instead, so packages
+    installed on the host import as before, but no .pth import line and no
+    sitecustomize runs in it. What those load stays in the memory of every
+    job process; on the benchmark host a .pth file loaded certifi, 2 MiB and
+    threading and random, which also run code in every child after fork():
+    about 90 of a trusted job's 430 page faults (see POOL_LAZY_MODULES)."""
+    import site
+    paths: list[str] = []
+    for top in site.getsitepackages():
+        if not os.path.isdir(top):
+            continue
+        if top not in paths:
+            paths.append(top)
+        for name in sorted(os.listdir(top)):
+            if not name.endswith(".pth"):
+                continue
+            try:
+                with open(os.path.join(top, name), encoding="utf-8") as f:
+                    lines = f.read().splitlines()
+            except (OSError, UnicodeDecodeError):
+                continue
+            for line in lines:
+                line = line.strip()
+                if not line or line.startswith(("#", "import ", "import\t")):
+                    continue
+                path = os.path.realpath(os.path.join(top, line))
+                if os.path.isdir(path) and path not in paths:
+                    paths.append(path)
+    return paths
+
+
 def _launch(mode: str, trust: str, max_pids: int, base: list[str], egress_allow, egress_deny,
             compiled: bool = False) -> int:
     import subprocess
@@ -2356,7 +2391,10 @@ def _launch(mode: str, trust: str, max_pids: int, base: list[str], egress_allow,
         base = base + ["--info-fd", str(info_w), "--block-fd", str(block_r)]
         pass_fds = (info_w, block_r)
     entry = ["-c", _IMPORT_RUNNER.format(dir=os.path.dirname(SANDBOX_RUNNER))] if compiled else [SANDBOX_RUNNER]
-    argv = base + ["--", exe, "-I", *entry, mode, "--sandbox", "none", "--trust", trust, "--inside-sandbox"]
+    # -S: the pool does not run site; a trusted one is given the directories it would add.
+    site = ["--site-path", os.pathsep.join(_site_paths())] if trust == "trusted" else []
+    argv = base + ["--", exe, "-I", "-S", *entry, mode, "--sandbox", "none", "--trust", trust, *site,
+                   "--inside-sandbox"]
     try:
         child = subprocess.Popen(argv, preexec_fn=join_cgroup, close_fds=True, pass_fds=pass_fds)
     except OSError as e:
@@ -2441,6 +2479,7 @@ def main(argv: list[str]) -> int:
         return 2
     mode = argv[0]
     sandbox, trust, inside, max_pids = "none", None, False, 512
+    site_path: list[str] = []   # what site would add to sys.path, for a pool started with -S
     egress_allow: list[str] = []
     egress_deny: list[str] = list(DEFAULT_EGRESS_DENY)
     # The admin's module allow-list for restricted pools: their standard
@@ -2451,9 +2490,11 @@ def main(argv: list[str]) -> int:
     while i < len(args):
         a = args[i]
         if a in ("--sandbox", "--trust", "--max-pids", "--egress-allow", "--egress-deny",
-                 "--modules-allow") and i + 1 < len(args):
+                 "--modules-allow", "--site-path") and i + 1 < len(args):
             v = args[i + 1]
-            if a == "--modules-allow":
+            if a == "--site-path":
+                site_path = [p for p in v.split(os.pathsep) if p]
+            elif a == "--modules-allow":
                 modules_allow = [m.strip() for m in v.split(",") if m.strip()]
                 if not all(m.replace("_", "a").replace(".", "a").isalnum() for m in modules_allow):
                     sys.stderr.write(f"{a}: module names are letters, digits, '_' and '.'\n")
@@ -2486,6 +2527,7 @@ def main(argv: list[str]) -> int:
         return launch_sandboxed(mode, trust or "restricted", max_pids, egress_allow, egress_deny, modules_allow)
     if inside:
         sys.dont_write_bytecode = True   # the Python installation is read-only in the sandbox
+        sys.path.extend(p for p in site_path if p not in sys.path)
     if mode == "serve":
         _preimport(everything=False)
         import gc

@@ -346,6 +346,28 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(failed["reason"], "error", failed)
         self.assertIn('raise ValueError("asked to fail")', failed["traceback"])
 
+    def test_a_pool_gets_the_directories_site_would_add_but_runs_no_pth_import_line(self):
+        probe = code(f"""
+            import json, os, site, sys, tempfile
+            sys.path.insert(0, {os.path.dirname(RUNNER)!r})
+            import katalusis_runner as kr
+            top = tempfile.mkdtemp()
+            for d in ("extra", "other"):
+                os.mkdir(os.path.join(top, d))
+            with open(os.path.join(top, "a.pth"), "w") as f:
+                f.write("# comment\\nextra\\nimport os; os.environ['PTH_RAN'] = '1'\\nmissing\\n\\n")
+            with open(os.path.join(top, "b.pth"), "w") as f:
+                f.write(os.path.join(top, "other") + "\\n")
+            site.getsitepackages = lambda: [top, os.path.join(top, "absent")]
+            print(json.dumps({{"top": top, "paths": kr._site_paths(), "ran": os.environ.get("PTH_RAN")}}))
+        """)
+        out = json.loads(subprocess.run([PYTHON, "-I", "-c", probe], capture_output=True, text=True,
+                                        check=True).stdout)
+        top = os.path.realpath(out["top"])
+        self.assertEqual([os.path.realpath(p) for p in out["paths"]],
+                         [top, os.path.join(top, "extra"), os.path.join(top, "other")])
+        self.assertIsNone(out["ran"])
+
     def test_a_job_reports_the_preloadable_modules_it_loaded(self):
         # Read from the end of sys.modules: what the job added, of
         # PRELOADABLE, and nothing that was loaded before it.
