@@ -947,7 +947,7 @@ _COMPILE = b"C"                    # supervisor -> zygote: b"C" + node source to
 _COMPILED: dict[str, tuple] = {}
 COMPILED_MAX = 32                  # sources kept, oldest dropped first
 COMPILED_MAX_BYTES = 64 * 1024     # larger sources are compiled by each job
-_ZYGOTE_REQUEST_MAX = 1 + COMPILED_MAX_BYTES * 4   # UTF-8 bytes of the largest request
+_ZYGOTE_REQUEST_MAX = 1 + COMPILED_MAX_BYTES      # the largest request: a source to compile
 _EXIT = struct.Struct("=iid")      # zygote -> supervisor: b"X" + pid, wait status, CPU seconds
 
 
@@ -1147,7 +1147,7 @@ class Zygote:
         if not isinstance(source, str) or source in self.compiled or not self.alive:
             return
         data = source.encode("utf-8", "surrogatepass")
-        if len(data) > COMPILED_MAX_BYTES or len(source) > COMPILED_MAX_BYTES:
+        if len(data) > COMPILED_MAX_BYTES:   # in UTF-8, as the zygote receives it
             return
         try:
             self.sock.send(_COMPILE + data)
