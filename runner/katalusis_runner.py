@@ -2528,6 +2528,12 @@ def main(argv: list[str]) -> int:
     if inside:
         sys.dont_write_bytecode = True   # the Python installation is read-only in the sandbox
         sys.path.extend(p for p in site_path if p not in sys.path)
+        # The builtins site adds (exit, quit, help, copyright, ...): node code
+        # may call exit(). Importing site with -S processes no .pth file.
+        import site
+        site.setquit()
+        site.setcopyright()
+        site.sethelper()
     if mode == "serve":
         _preimport(everything=False)
         import gc

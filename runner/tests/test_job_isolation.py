@@ -131,6 +131,15 @@ class JobsOfOnePoolAreIsolated:
             for path in ast.literal_eval(site):
                 self.assertIn(path, fin["outputs"]["path"])
 
+    def test_node_code_finds_the_builtins_site_would_add(self):
+        # The pool runs without site (-S) but still gives node code exit() and quit().
+        fin = self.pool.run(make_job(code("""
+            def run(inputs, params, ctx):
+                assert callable(quit) and callable(help) and "Python" in str(copyright)
+                exit(3)
+        """), trust=self.trust, _disable_python_guards=True))
+        self.assertEqual((fin["status"], fin["message"]), ("failed", "The node called sys.exit(3)."), fin)
+
     def test_a_job_cannot_reach_another_running_job(self):
         holder = make_job(HOLDER, trust=self.trust, _disable_python_guards=True, limits={"timeout_seconds": 60})
         hid = self.pool.submit(holder)
